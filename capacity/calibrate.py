@@ -1,0 +1,229 @@
+"""Chip mixes consistent with the company's disclosed totals.
+
+SenseTime discloses GPU counts and peak EFLOPS, not the chip mix. For each disclosure date d and
+candidate chip c (launched by d), find units u[c, d] >= 0 such that
+
+    (1 - tol) * U_d <= sum_c u[c, d] <= (1 + tol) * U_d                       (units, if disclosed)
+    (1 - tol) * E_d <= sum_c u[c, d] * r_c / 1e6 <= (1 + tol) * E_d          (EFLOPS, if disclosed)
+    u[c, d_prev] <= u[c, d]                                  (monotone: no retirements in window)
+    u[c, d] <= u[c, d_prev]            (no additions when chip c could not be bought in (d_prev, d])
+
+with r_c the dense FP16 rate [TFLOPS]. Central estimate: minimise the L1 distance to the prior
+mix, sum_d sum_c |u[c, d] - p_c,d * sum_c' u[c', d]| / U_ref, with p the prior share renormalised
+over the candidates at d. Range: minimise and maximise each u[c, d] over the same feasible set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from capacity import lp
+from capacity.chips import TFLOPS_PER_EFLOPS, peak_tflops
+from capacity.errors import InputError, SolverError
+from capacity.scenarios import Scenario, disclosed
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Result of :func:`calibrate`.
+
+    Attributes
+    ----------
+    dates
+        Per disclosure date: ``period``, ``units_reported``, ``eflops_reported``, ``units_fitted``,
+        ``eflops_fitted`` (reported values NaN where not disclosed).
+    mix
+        Per date and chip: ``period``, ``chip``, ``peak_tflops``, ``units_central``,
+        ``units_min``, ``units_max``, ``eflops_central``.
+    orders
+        What the disclosed extra EFLOPS on placed orders means in units of each chip that could
+        be bought after the base period: ``chip``, ``peak_tflops``, ``order_eflops``,
+        ``units_needed``.
+    """
+
+    dates: pd.DataFrame
+    mix: pd.DataFrame
+    orders: pd.DataFrame
+
+    def central_at(self, period: pd.Period) -> pd.Series:
+        """Central units per chip at ``period``. [units]"""
+        sel = self.mix[self.mix["period"] == period]
+        return pd.Series(sel["units_central"].to_numpy(), index=sel["chip"].to_numpy(),
+                         name="units")
+
+
+def _candidates(scenario: Scenario, period: pd.Period) -> list[str]:
+    cat = scenario.catalog
+    names = scenario.inputs.calibration.candidates or list(cat.index)
+    rates = peak_tflops(cat)
+    return [c for c in names if cat.at[c, "launch"] <= period and not pd.isna(rates[c])]
+
+
+def _disclosure_table(scenario: Scenario) -> pd.DataFrame:
+    units = disclosed(scenario.disclosures, "gpus_units")
+    eflops = disclosed(scenario.disclosures, "peak_eflops")
+    base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
+    periods = sorted(p for p in set(units.index) | set(eflops.index) if p <= base)
+    if not periods:
+        raise InputError("disclosures.csv", "no gpus_units or peak_eflops disclosures up to the "
+                         f"base period {base}")
+    return pd.DataFrame({
+        "period": periods,
+        "units_reported": [units.get(p, np.nan) for p in periods],
+        "eflops_reported": [eflops.get(p, np.nan) for p in periods],
+    })
+
+
+def _build(scenario: Scenario, table: pd.DataFrame, purchasable: pd.DataFrame | None
+           ) -> tuple[pulp.LpProblem, dict[tuple[str, pd.Period], pulp.LpVariable],
+                      dict[pd.Period, list[str]]]:
+    cal = scenario.inputs.calibration
+    tol = cal.tolerance
+    rates = peak_tflops(scenario.catalog)
+    prob = lp.new_problem("calibrate")
+    u: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
+    cands: dict[pd.Period, list[str]] = {}
+    for p in table["period"]:
+        cands[p] = _candidates(scenario, p)
+        if not cands[p]:
+            raise InputError("calibration.candidates", f"no candidate chip launched by {p}")
+        for c in cands[p]:
+            u[c, p] = lp.add_var(prob, f"units_{c}_{p}".replace("-", "_"))
+    for row in table.itertuples(index=False):
+        p = row.period
+        total = pulp.lpSum(u[c, p] for c in cands[p])
+        compute = pulp.lpSum(u[c, p] * float(rates[c]) / TFLOPS_PER_EFLOPS for c in cands[p])
+        if not np.isnan(row.units_reported):
+            lp.add_constraint(prob, total >= (1 - tol) * row.units_reported, f"units_lo_{p}")
+            lp.add_constraint(prob, total <= (1 + tol) * row.units_reported, f"units_hi_{p}")
+        if not np.isnan(row.eflops_reported):
+            lp.add_constraint(prob, compute >= (1 - tol) * row.eflops_reported, f"eflops_lo_{p}")
+            lp.add_constraint(prob, compute <= (1 + tol) * row.eflops_reported, f"eflops_hi_{p}")
+    periods = list(table["period"])
+    for prev, cur in zip(periods, periods[1:], strict=False):
+        for c in cands[cur]:
+            if c not in cands[prev]:
+                continue
+            name = c.replace("-", "_")
+            if cal.monotone:
+                lp.add_constraint(prob, u[c, prev] <= u[c, cur], f"monotone_{name}_{cur}")
+            if purchasable is not None and c in purchasable.columns:
+                window = purchasable.loc[(purchasable.index > prev) & (purchasable.index <= cur), c]
+                if len(window) and not bool(window.any()):
+                    lp.add_constraint(prob, u[c, cur] <= u[c, prev], f"no_additions_{name}_{cur}")
+    return prob, u, cands
+
+
+def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
+              solver: str = "highs") -> Calibration:
+    """Fit chip mixes to the disclosed GPU counts and EFLOPS.
+
+    Parameters
+    ----------
+    scenario
+        Validated scenario (catalog, disclosures, calibration inputs).
+    purchasable
+        Optional boolean table (index quarter, columns chip): whether new units of a chip could
+        be bought in that quarter (from :mod:`capacity.controls`). Without it, any launched chip
+        may be added at any time.
+    solver
+        ``highs`` or ``cbc``.
+
+    Returns
+    -------
+    Calibration
+
+    Raises
+    ------
+    InputError
+        When no mix of the candidate chips matches the disclosures.
+    """
+    table = _disclosure_table(scenario)
+    prob, u, cands = _build(scenario, table, purchasable)
+    rates = peak_tflops(scenario.catalog)
+    prior_in = scenario.inputs.calibration.prior_share
+    u_ref = float(np.nanmax(table["units_reported"])) if table["units_reported"].notna().any() \
+        else 10_000.0
+
+    # Feasibility first, for a clear message.
+    prob.setObjective(pulp.lpSum([]))
+    try:
+        lp.solve(prob, solver, what="calibration feasibility")
+    except SolverError:
+        raise InputError("calibration", "no mix of the candidate chips matches the disclosed "
+                         "totals within the tolerance; widen calibration.tolerance or add "
+                         "candidates") from None
+
+    # Range per chip and date.
+    lo: dict[tuple[str, pd.Period], float] = {}
+    hi: dict[tuple[str, pd.Period], float] = {}
+    for key, var in u.items():
+        prob.setObjective(var)
+        prob.sense = pulp.LpMinimize
+        lp.solve(prob, solver, what=f"calibration min {key[0]} {key[1]}")
+        lo[key] = lp.clean(var.value())
+        prob.sense = pulp.LpMaximize
+        lp.solve(prob, solver, what=f"calibration max {key[0]} {key[1]}")
+        hi[key] = lp.clean(var.value())
+    prob.sense = pulp.LpMinimize
+
+    # Central: closest to the prior (L1), auxiliary deviation variables.
+    devs = []
+    for p in table["period"]:
+        names = cands[p]
+        weights = np.array([prior_in.get(c, 0.0) for c in names], dtype=float)
+        share = weights / weights.sum() if weights.sum() > 0 else np.full(len(names),
+                                                                           1 / len(names))
+        total = pulp.lpSum(u[c, p] for c in names)
+        for c, s in zip(names, share, strict=True):
+            tag = f"{c}_{p}".replace("-", "_")
+            dp = lp.add_var(prob, f"dev_pos_{tag}")
+            dn = lp.add_var(prob, f"dev_neg_{tag}")
+            lp.add_constraint(prob, u[c, p] - s * total == dp - dn, f"prior_{tag}")
+            devs += [dp, dn]
+    prob.setObjective(pulp.lpSum(devs) * (1.0 / u_ref))
+    lp.solve(prob, solver, what="calibration central fit")
+
+    rows = []
+    for (c, p), var in u.items():
+        central = min(max(lp.clean(var.value()), lo[c, p]), hi[c, p])
+        rows.append({"period": p, "chip": c, "peak_tflops": float(rates[c]),
+                     "units_central": central, "units_min": lo[c, p], "units_max": hi[c, p],
+                     "eflops_central": central * float(rates[c]) / TFLOPS_PER_EFLOPS})
+    mix = pd.DataFrame(rows).sort_values(["period", "chip"], kind="stable").reset_index(drop=True)
+    fitted = mix.groupby("period").agg(units_fitted=("units_central", "sum"),
+                                       eflops_fitted=("eflops_central", "sum"))
+    dates = table.merge(fitted, left_on="period", right_index=True, how="left")
+    return Calibration(dates=dates, mix=mix, orders=orders_in_units(scenario, purchasable))
+
+
+def orders_in_units(scenario: Scenario, purchasable: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What the disclosed EFLOPS on placed orders means in units of each candidate chip.
+
+    order_eflops = peak_eflops_with_orders - peak_eflops at the base period;
+    units_needed[c] = order_eflops * 1e6 / r_c, for chips launched by the quarter after the base
+    period and purchasable then (when ``purchasable`` is given).
+    """
+    base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
+    with_orders = disclosed(scenario.disclosures, "peak_eflops_with_orders")
+    now = disclosed(scenario.disclosures, "peak_eflops")
+    if base not in with_orders.index or base not in now.index:
+        return pd.DataFrame(columns=["chip", "peak_tflops", "order_eflops", "units_needed"])
+    extra = float(with_orders[base] - now[base])
+    nxt = base + 1
+    cat = scenario.catalog
+    rates = peak_tflops(cat)
+    rows = []
+    for c in cat.index:
+        if cat.at[c, "launch"] > nxt or pd.isna(rates[c]) or not cat.at[c, "datacenter"]:
+            continue
+        if purchasable is not None and c in purchasable.columns and nxt in purchasable.index \
+                and not bool(purchasable.at[nxt, c]):
+            continue
+        rows.append({"chip": c, "peak_tflops": float(rates[c]), "order_eflops": extra,
+                     "units_needed": extra * TFLOPS_PER_EFLOPS / float(rates[c])})
+    return pd.DataFrame(rows)

@@ -1,0 +1,260 @@
+"""The ``capacity`` command line: parse, call one library function, render, set the exit code.
+
+The only module that talks to the terminal. User errors (``CapacityError`` and pydantic's
+``ValidationError``) become one line ``capacity: field: problem`` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from capacity import __version__
+from capacity.errors import CapacityError, InputError
+from capacity.report import csv_text, json_text
+from capacity.results import Report
+
+app = typer.Typer(
+    name="capacity",
+    help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
+         "First subject: SenseTime's SenseCore fleet (BOCI note on 1H23 results).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, Enum):
+    """Output formats."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared options
+# ---------------------------------------------------------------------------------------------
+
+ScenarioOpt = Annotated[str | None, typer.Option(
+    "--scenario", "-s", help="Shipped scenario name (see 'capacity scenarios') or a scenario "
+    "TOML file. Default: history.")]
+FormatOpt = Annotated[Format, typer.Option(
+    "--format", "-f", help="table (rich, units in headers), json (one object) or csv (the main "
+    "table; pick another with --table).", case_sensitive=False)]
+TableOpt = Annotated[str | None, typer.Option(
+    "--table", help="With --format csv or table: the table to print (default: the main one).")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Override one input, KEY=VALUE with a dotted key and a TOML value, e.g. "
+    "--set planner.pue=1.4 (repeatable).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
+
+_UNIT_SUFFIXES = [
+    ("_tokens_tn", "tn tokens"), ("_rmb_m", "RMB m"), ("_hkd", "HKD"), ("_usd", "USD"),
+    ("_rmb", "RMB"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"), ("_tflops", "TFLOPS"),
+    ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"), ("_share", "share"),
+    ("_pct", "%"), ("_quarters", "quarters"), ("_gbs", "GB/s"), ("_flop", "FLOP"),
+    ("_seconds", "s"), ("_days", "days"),
+]
+
+
+def pretty_header(col: str) -> str:
+    """``peak_eflops`` -> ``peak_eflops [EFLOPS]``: the unit made explicit for the eye."""
+    for suffix, unit in _UNIT_SUFFIXES:
+        if col.endswith(suffix):
+            return f"{col} [{unit}]"
+    return col
+
+
+def _fmt_cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        if abs(v) >= 10:
+            return f"{v:,.1f}"
+        if abs(v) >= 0.01:
+            return f"{v:.3f}"
+        return f"{v:.3g}"
+    return str(v)
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None)
+
+
+def render(report: Report, fmt: Format, table: str | None = None) -> None:
+    """Print a report in the chosen format to stdout."""
+    if table is not None and table not in report.tables:
+        raise InputError("--table", f"unknown table {table!r} (choose from "
+                         f"{', '.join(report.tables)})")
+    if fmt is Format.json:
+        sys.stdout.write(json_text(report))
+        return
+    if fmt is Format.csv:
+        name = table or report.primary or next(iter(report.tables))
+        sys.stdout.write(csv_text(report.tables[name]))
+        return
+    console = _console()
+    if report.scalars:
+        grid = Table(show_header=False, box=None, pad_edge=False)
+        for k, v in report.scalars.items():
+            if isinstance(v, list | dict):
+                continue
+            grid.add_row(pretty_header(k), _fmt_cell(v))
+        console.print(grid)
+    names = [table] if table else list(report.tables)
+    for name in names:
+        df = report.tables[name]
+        frame = df.reset_index() if any(n is not None for n in df.index.names) else df
+        t = Table(title=report.titles.get(name, name), title_justify="left")
+        for col in frame.columns:
+            t.add_column(pretty_header(str(col)), justify="right" if
+                         pd.api.types.is_numeric_dtype(frame[col]) else "left")
+        for row in frame.itertuples(index=False, name=None):
+            t.add_row(*(_fmt_cell(v) for v in row))
+        console.print(t)
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed as TOML)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError("--set", f"expected KEY=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        out[key] = value
+    return out
+
+
+def load(scenario: str | None, sets: list[str] | None = None):
+    """Load a scenario with command-line overrides."""
+    from capacity.scenarios import load_scenario
+
+    return load_scenario(scenario, set_values=parse_sets(sets))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"capacity {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Print the version and exit.")]
+    = False,
+) -> None:
+    """AI compute capacity planner."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def calibrate(
+    scenario: ScenarioOpt = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+) -> None:
+    """Chip mixes consistent with the disclosed GPU counts and EFLOPS (central, min, max)."""
+    from capacity.pipeline import calibration_report
+
+    render(calibration_report(load(scenario, sets), solver=solver), fmt, table)
+
+
+@app.command()
+def chips(
+    fmt: FormatOpt = Format.table,
+    scenario: ScenarioOpt = None,
+) -> None:
+    """The chip catalog with TPP and performance density."""
+    from capacity.chips import catalog_table
+
+    sc = load(scenario)
+    cols = ["chip", "vendor", "country", "fp16_tflops", "int8_tops", "interconnect_gbs", "tdp_w",
+            "die_mm2", "launch", "tpp", "tpp_source", "performance_density", "price_usd"]
+    df = catalog_table(sc.catalog)
+    report = Report("chips", tables={"chips": df[cols] if fmt is Format.table else df},
+                    primary="chips")
+    render(report, fmt)
+
+
+@app.command()
+def scenarios(fmt: FormatOpt = Format.table) -> None:
+    """List the shipped scenarios with a one-line description."""
+    from capacity.scenarios import describe_shipped
+
+    render(Report("scenarios", tables={"scenarios": describe_shipped()}, primary="scenarios"),
+           fmt)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int = 2) -> int:
+    line = " ".join(str(message).split())
+    sys.stderr.write(f"capacity: {line}\n")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the exit code."""
+    try:
+        rv = app(args=argv, prog_name="capacity", standalone_mode=False)
+    except CapacityError as exc:
+        return _fail(exc.one_line())
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        return _fail(f"{loc}: {err['msg']}")
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return _fail("aborted", 130)
+    except typer.TyperException as exc:  # click usage errors (vendored by typer)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())
+            return 0
+        name = getattr(ctx, "info_name", None)
+        hint = f" (see 'capacity {name} --help')" if name and name != "capacity" \
+            else " (see 'capacity --help')"
+        return _fail(exc.format_message() + hint, int(getattr(exc, "exit_code", 2) or 2))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        return _fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+    if isinstance(rv, int):
+        return rv
+    return 0

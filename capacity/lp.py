@@ -1,0 +1,182 @@
+"""Thin layer over PuLP that works the same on PuLP 3.3 (Python 3.11) and PuLP 4.x.
+
+Only the 4.0-style API that both support is used (``add_variable``, ``addConstraint``,
+``get_constraint_by_name``, ``setObjective``). This module also owns solver choice, status checks
+and reading duals, so that :mod:`capacity.calibrate` and :mod:`capacity.planner` share one path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pulp
+
+from capacity.errors import SolverError
+
+SOLVERS = ("highs", "cbc")
+
+#: Numerical tolerance for "binding" (|slack| below it) and for zeroing solver noise.
+BINDING_TOL = 1e-7
+
+
+@cache
+def _silence_highs_banner() -> None:
+    """HiGHS prints a banner to the C-level stdout on the first ``Highs()`` of a process.
+
+    Create that first instance with fd 1 pointed at /dev/null so machine-readable output
+    (``--format json``) stays clean.
+    """
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a core dependency
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def available_solvers() -> list[str]:
+    """Solvers usable here, by our names (``highs``, ``cbc``)."""
+    names = set(pulp.listSolvers(onlyAvailable=True))
+    out = []
+    if "HiGHS" in names:
+        out.append("highs")
+    if "PULP_CBC_CMD" in names:
+        out.append("cbc")
+    return out
+
+
+def make_solver(name: str = "highs", *, mip_gap: float | None = None,
+                time_limit_s: float | None = None) -> Any:
+    """A configured PuLP solver.
+
+    Parameters
+    ----------
+    name
+        ``highs`` (in-process, one thread) or ``cbc`` (where PuLP ships it).
+    mip_gap
+        Relative MIP gap for integer plans. [1]
+    time_limit_s
+        Time limit. [s]
+
+    Raises
+    ------
+    SolverError
+        When the solver is unknown or not available here.
+    """
+    if name not in SOLVERS:
+        raise SolverError("solver", f"unknown solver {name!r} (choose from {', '.join(SOLVERS)})")
+    if name not in available_solvers():
+        raise SolverError("solver", f"solver {name!r} is not available with this PuLP "
+                          f"{pulp.__version__} (available: {', '.join(available_solvers())})")
+    if name == "highs":
+        _silence_highs_banner()
+        kwargs: dict[str, Any] = {"msg": False, "threads": 1, "output_flag": False,
+                                  "log_to_console": False}
+        if mip_gap is not None:
+            kwargs["gapRel"] = mip_gap
+        if time_limit_s is not None:
+            kwargs["timeLimit"] = time_limit_s
+        return pulp.HiGHS(**kwargs)
+    kwargs = {"msg": False, "threads": 1}
+    if mip_gap is not None:
+        kwargs["gapRel"] = mip_gap
+    if time_limit_s is not None:
+        kwargs["timeLimit"] = time_limit_s
+    return pulp.PULP_CBC_CMD(**kwargs)
+
+
+def new_problem(name: str, maximize: bool = False) -> pulp.LpProblem:
+    """An empty problem."""
+    return pulp.LpProblem(name, pulp.LpMaximize if maximize else pulp.LpMinimize)
+
+
+def add_var(prob: pulp.LpProblem, name: str, low: float | None = 0.0, up: float | None = None,
+            integer: bool = False) -> pulp.LpVariable:
+    """Add one variable to ``prob``."""
+    return prob.add_variable(name, lowBound=low, upBound=up,
+                             cat=pulp.LpInteger if integer else pulp.LpContinuous)
+
+
+def add_constraint(prob: pulp.LpProblem, constraint: pulp.LpConstraint, name: str) -> None:
+    """Add a named constraint."""
+    prob.addConstraint(constraint, name)
+
+
+def constraint_list(prob: pulp.LpProblem) -> list[pulp.LpConstraint]:
+    """Every constraint of ``prob`` (PuLP 3.3 mapping or 4.x list)."""
+    cons = prob.constraints
+    return list(cons()) if callable(cons) else list(cons.values())
+
+
+def get_constraint(prob: pulp.LpProblem, name: str) -> pulp.LpConstraint | None:
+    """Constraint by name, or None."""
+    return prob.get_constraint_by_name(name)
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """Status and objective of one solve."""
+
+    status: str
+    """``optimal`` (anything else raises)."""
+    objective: float
+    solver: str
+    seconds: float
+
+
+def _status_text(prob: pulp.LpProblem, ret: Any) -> str:
+    if isinstance(ret, int):
+        return pulp.LpStatus.get(ret, "Undefined")
+    status = getattr(ret, "status", None)
+    text = str(status) if status is not None else str(ret)
+    for word in ("Optimal", "Infeasible", "Unbounded", "Not Solved", "Undefined"):
+        if word.lower() in text.lower():
+            return word
+    return text
+
+
+def solve(prob: pulp.LpProblem, solver_name: str = "highs", *, what: str = "problem",
+          mip_gap: float | None = None, time_limit_s: float | None = None) -> SolveOutcome:
+    """Solve and insist on an optimal solution.
+
+    Raises
+    ------
+    SolverError
+        With one line saying what was solved and the status, when it is not optimal.
+    """
+    import time
+
+    solver = make_solver(solver_name, mip_gap=mip_gap, time_limit_s=time_limit_s)
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr) if solver_name == "cbc" else \
+            contextlib.nullcontext():
+        try:
+            ret = prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            raise SolverError("solver", f"{solver_name} failed on {what}: {exc}") from None
+    seconds = time.perf_counter() - t0
+    status = _status_text(prob, ret)
+    if status != "Optimal":
+        raise SolverError("solver", f"{what}: solver {solver_name} returned {status.lower()}, "
+                          "not optimal")
+    obj = pulp.value(prob.objective)
+    return SolveOutcome("optimal", float(obj or 0.0), solver_name, seconds)
+
+
+def clean(x: float | None, tol: float = 1e-9) -> float:
+    """Solver value with noise below ``tol`` (and -0.0) set to 0.0."""
+    if x is None:
+        return 0.0
+    return 0.0 if abs(x) < tol else float(x)

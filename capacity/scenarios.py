@@ -1,0 +1,561 @@
+"""Read the shipped data and scenario files; compose a scenario; validate it once.
+
+This is the only module that reads input files. A scenario is the baseline (``data/baseline.toml``)
+with named overrides applied on top, in this priority order (later wins):
+
+1. the baseline;
+2. the scenario it ``extends`` (recursively, each resolved the same way);
+3. the named ``overrides`` it lists, in the order listed; two of them setting the same key is an
+   error;
+4. its own ``[set]`` table.
+
+Keys are dotted paths into the inputs (``planner.price_usd.H20``); nested tables are flattened to
+the same paths. A key ending in ``+`` appends to a list instead of replacing it. Every change is
+logged as ``key: old -> new`` with the file it came from, and travels with every result.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from capacity.errors import InputError, UnknownNameError
+from capacity.schemas import ChipSpec, Inputs, parse_quarter
+
+DEFAULT_SCENARIO = "history"
+
+
+# --------------------------------------------------------------------------------------------
+# Where the data lives
+# --------------------------------------------------------------------------------------------
+
+
+def data_dir() -> Path:
+    """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout."""
+    installed = resources.files("capacity") / "_data"
+    if installed.is_dir():
+        return Path(str(installed))
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if checkout.is_dir():
+        return checkout
+    raise InputError("data", f"shipped data not found (looked in {installed} and {checkout})")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (for the manifest)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    text = path.read_bytes()
+    if not text.strip():
+        raise InputError(str(path), "file is empty")
+    try:
+        return tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(str(path), "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(path), f"not valid TOML: {exc}") from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"not valid CSV: {str(exc).splitlines()[0]}") from None
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Chip catalog and disclosures
+# --------------------------------------------------------------------------------------------
+
+CATALOG_NUMERIC = [
+    "fp16_tflops", "int8_tops", "fp8_tflops", "memory_gb", "memory_bw_tbs", "interconnect_gbs",
+    "tdp_w", "die_mm2", "price_usd", "price_rmb", "tpp_published",
+]
+
+
+def read_catalog(path: Path | None = None) -> pd.DataFrame:
+    """Read and validate the chip catalog.
+
+    Parameters
+    ----------
+    path
+        CSV file; default the shipped ``chips.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per chip, indexed by ``chip``; unknown figures are NaN (never zero); ``launch`` is
+        a quarterly Period.
+    """
+    path = path or data_dir() / "chips.csv"
+    return _catalog_from_path(str(path))
+
+
+@cache
+def _catalog_from_path(path_str: str) -> pd.DataFrame:
+    path = Path(path_str)
+    raw = _read_csv(path)
+    rows = []
+    for i, rec in enumerate(raw.to_dict("records")):
+        clean = {k: (v if v != "" else None) for k, v in rec.items()}
+        try:
+            rows.append(ChipSpec.model_validate(clean).model_dump())
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            name = rec.get("chip") or f"row {i + 2}"
+            raise InputError(f"{path.name}[{name}].{loc}", err["msg"]) from None
+    df = pd.DataFrame(rows)
+    dup = df["chip"][df["chip"].duplicated()]
+    if len(dup):
+        raise InputError(f"{path.name}.chip", f"duplicate chip {dup.iloc[0]!r}")
+    df["launch"] = pd.PeriodIndex(df["launch"], freq="Q")
+    for col in CATALOG_NUMERIC:
+        df[col] = pd.to_numeric(df[col]).astype(float)
+    return df.set_index("chip")
+
+
+def read_disclosures(path: Path | None = None) -> pd.DataFrame:
+    """Company disclosures from the research note (``disclosures.csv``), with sources.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``metric``, ``period`` (quarterly Period at the period end), ``span_quarters``
+        (0 for a point-in-time stock), ``value``, ``unit``, ``source``, ``as_of``, ``note``.
+    """
+    path = path or data_dir() / "disclosures.csv"
+    df = _read_csv(path)
+    need = {"metric", "period_end", "span_quarters", "value", "unit", "source", "as_of"}
+    missing = need - set(df.columns)
+    if missing:
+        raise InputError(path.name, f"missing columns {sorted(missing)}")
+    try:
+        df["period"] = pd.PeriodIndex([parse_quarter(p) for p in df["period_end"]], freq="Q")
+        df["value"] = df["value"].astype(float)
+        df["span_quarters"] = df["span_quarters"].astype(int)
+    except ValueError as exc:
+        raise InputError(path.name, str(exc)) from None
+    return df.drop(columns="period_end")
+
+
+def disclosed(disclosures: pd.DataFrame, metric: str) -> pd.Series:
+    """Values of one disclosed metric, indexed by period."""
+    sel = disclosures[disclosures["metric"] == metric]
+    return pd.Series(sel["value"].to_numpy(), index=pd.PeriodIndex(sel["period"]), name=metric)
+
+
+# --------------------------------------------------------------------------------------------
+# Flattening and applying dotted keys
+# --------------------------------------------------------------------------------------------
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tables -> ``{"a.b.c": leaf}``. Lists and scalars are leaves."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _get(tree: dict[str, Any], path: str) -> Any:
+    node: Any = tree
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = tree
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """Best-effort line number of a key in a TOML file (for error messages)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    last = key.rstrip("+").split(".")[-1]
+    for i, line in enumerate(lines, 1):
+        s = line.strip()
+        if s.startswith(f'"{key}"') or s.startswith(f"{key} ") or s.startswith(f"{key}="):
+            return i
+    for i, line in enumerate(lines, 1):
+        s = line.strip()
+        if s.startswith(f"{last} ") or s.startswith(f"{last}=") or s.startswith(f'"{last}"'):
+            return i
+    return None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One key a scenario changed relative to the baseline."""
+
+    key: str
+    old: Any
+    new: Any
+    origin: str
+    """``file`` or ``file [override name]`` the change came from."""
+
+    def as_record(self) -> dict[str, Any]:
+        return {"key": self.key, "old": _jsonable(self.old), "new": _jsonable(self.new),
+                "origin": self.origin}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the inputs plus everything read from files that goes with them.
+
+    Attributes
+    ----------
+    name
+        Scenario name (file stem for a file).
+    description
+        One line saying what the scenario assumes.
+    inputs
+        The validated inputs.
+    catalog
+        The chip catalog (see :func:`read_catalog`).
+    disclosures
+        Company disclosures (see :func:`read_disclosures`).
+    rules
+        The export-control rule library, raw (validated by :mod:`capacity.controls`).
+    changes
+        Keys changed relative to the baseline, in order applied.
+    sources
+        Source or rationale per dotted input key (prefix match; see :func:`source_of`).
+    files
+        Every file read, with its SHA-256.
+    uncertain
+        Uncertain inputs for stress tests: dotted key -> distribution table.
+    """
+
+    name: str
+    description: str
+    inputs: Inputs
+    catalog: pd.DataFrame = field(repr=False)
+    disclosures: pd.DataFrame = field(repr=False)
+    rules: dict[str, Any] = field(repr=False, default_factory=dict)
+    changes: tuple[Change, ...] = ()
+    sources: dict[str, str] = field(repr=False, default_factory=dict)
+    files: dict[str, str] = field(repr=False, default_factory=dict)
+    uncertain: dict[str, dict[str, Any]] = field(repr=False, default_factory=dict)
+
+    def source_of(self, key: str) -> str:
+        """Source of a dotted input key: the longest matching prefix in ``sources``."""
+        parts = key.split(".")
+        for n in range(len(parts), 0, -1):
+            hit = self.sources.get(".".join(parts[:n]))
+            if hit:
+                return hit
+        return ""
+
+    def with_inputs(self, inputs: Inputs) -> Scenario:
+        """A copy with other (already validated) inputs."""
+        return Scenario(self.name, self.description, inputs, self.catalog, self.disclosures,
+                        self.rules, self.changes, self.sources, self.files, self.uncertain)
+
+    def chip_names(self) -> list[str]:
+        """Chips in the catalog, in catalog order."""
+        return list(self.catalog.index)
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Shipped scenario files by name."""
+    folder = data_dir() / "scenarios"
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def describe_shipped() -> pd.DataFrame:
+    """Name, description and file of every shipped scenario."""
+    rows = []
+    for name, path in shipped_scenarios().items():
+        doc = _read_toml(path)
+        rows.append({"scenario": name, "description": str(doc.get("description", "")),
+                     "file": path.name})
+    return pd.DataFrame(rows)
+
+
+def _resolve_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists() or "/" in str(name_or_path):
+        if not p.exists():
+            raise InputError(str(p), "file not found")
+        return p
+    shipped = shipped_scenarios()
+    if str(name_or_path) not in shipped:
+        raise UnknownNameError(
+            "scenario", f"unknown scenario {str(name_or_path)!r}; shipped: {', '.join(shipped)}")
+    return shipped[str(name_or_path)]
+
+
+_SCENARIO_KEYS = {"description", "extends", "overrides", "override", "set", "uncertain"}
+
+
+def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any],
+                                                                              Path]]:
+    """Ordered (origin, flat changes, file) layers of a scenario file, parents first."""
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(p.name for p in (*seen, resolved))
+        raise InputError(f"{path}: extends", f"cycle: {chain}")
+    doc = _read_toml(path)
+    unknown = set(doc) - _SCENARIO_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        line = _line_of(path, key)
+        where = f"{path}:{line}" if line else str(path)
+        raise InputError(f"{where}: {key}", f"unknown top-level key (allowed: "
+                         f"{', '.join(sorted(_SCENARIO_KEYS))})")
+    layers: list[tuple[str, dict[str, Any], Path]] = []
+    parent = doc.get("extends")
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise InputError(f"{path}: extends", "must be a scenario name or file path")
+        ppath = _resolve_path(parent if "/" in parent or parent.endswith(".toml")
+                              else parent) if not (path.parent / parent).is_file() else (
+            path.parent / parent)
+        layers += _scenario_layers(ppath, (*seen, resolved))
+    library = _read_toml(data_dir() / "overrides.toml") if (data_dir() / "overrides.toml"
+                                                           ).is_file() else {}
+    local = doc.get("override", {})
+    if not isinstance(local, dict):
+        raise InputError(f"{path}: override", "must be a table of named overrides")
+    names = doc.get("overrides", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError(f"{path}: overrides", "must be a list of override names")
+    claimed: dict[str, str] = {}
+    for name in names:
+        if name in local:
+            body = local[name]
+        elif name in library:
+            body = library[name]
+        else:
+            avail = sorted(set(local) | set(library))
+            raise UnknownNameError(f"{path}: overrides", f"unknown override {name!r}"
+                                   f" (known: {', '.join(avail) or 'none'})")
+        flat = flatten(body)
+        for key in flat:
+            if key in claimed:
+                line = _line_of(path, key)
+                where = f"{path}:{line}" if line else str(path)
+                raise InputError(f"{where}: {key}", f"set by both overrides {claimed[key]!r} and "
+                                 f"{name!r} in one scenario")
+            claimed[key] = name
+        layers.append((f"{path.name} [{name}]", flat, path))
+    own = doc.get("set", {})
+    if not isinstance(own, dict):
+        raise InputError(f"{path}: set", "must be a table of keys to set")
+    if own:
+        layers.append((path.name, flatten(own), path))
+    return layers
+
+
+def _apply_layers(base: dict[str, Any], layers: list[tuple[str, dict[str, Any], Path]]
+                  ) -> tuple[dict[str, Any], list[Change], dict[str, tuple[str, Path]]]:
+    tree = copy.deepcopy(base)
+    changes: list[Change] = []
+    origin_of: dict[str, tuple[str, Path]] = {}
+    for origin, flat, path in layers:
+        for key, value in flat.items():
+            append = key.endswith("+")
+            k = key[:-1] if append else key
+            old = copy.deepcopy(_get(tree, k))
+            if append:
+                if old is not None and not isinstance(old, list):
+                    raise InputError(f"{path}: {key}", "'+' appends to a list, but the key is not "
+                                     "a list")
+                if not isinstance(value, list):
+                    value = [value]
+                new = (old or []) + value
+            else:
+                new = value
+            _set(tree, k, new)
+            changes.append(Change(k, old, new, origin))
+            origin_of[k] = (origin, path)
+    return tree, changes, origin_of
+
+
+def _validation_to_input_error(exc: ValidationError, origin_of: dict[str, tuple[str, Path]],
+                               default_where: str) -> InputError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    where = default_where
+    for key, (_origin, path) in origin_of.items():
+        if loc == key or loc.startswith(key + ".") or key.startswith(loc + "."):
+            line = _line_of(path, key)
+            where = f"{path}:{line}" if line else str(path)
+            break
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return InputError(f"{where}: {loc}" if where else loc, msg)
+
+
+def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
+    """The baseline inputs (raw) and their sources, from ``data/baseline.toml``."""
+    doc = _read_toml(data_dir() / "baseline.toml")
+    sources = doc.pop("sources", {})
+    doc.pop("meta", None)
+    return doc, {str(k): str(v) for k, v in flatten(sources).items()} if sources else {}
+
+
+def read_rule_library() -> dict[str, Any]:
+    """The export-control rule library (raw TOML), validated by :mod:`capacity.controls`."""
+    path = data_dir() / "export_controls.toml"
+    return _read_toml(path) if path.is_file() else {}
+
+
+def load_scenario(name_or_path: str | Path | None = None, *,
+                  set_values: dict[str, Any] | None = None) -> Scenario:
+    """Read, compose and validate a scenario.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped scenario name (``"history"``), a path to a scenario TOML file, or ``None`` for
+        the default (``history``).
+    set_values
+        Extra ``{dotted.key: value}`` applied last (e.g. from ``--set`` on the command line).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        One line naming the file, key and problem.
+    """
+    path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
+    base, sources = read_baseline()
+    layers = _scenario_layers(path)
+    if set_values:
+        layers.append(("--set", dict(set_values), Path("<command line>")))
+    tree, changes, origin_of = _apply_layers(base, layers)
+    try:
+        inputs = Inputs.model_validate(tree)
+    except ValidationError as exc:
+        raise _validation_to_input_error(exc, origin_of, str(path)) from None
+    doc = _read_toml(path)
+    catalog = read_catalog()
+    files = {p.name: file_sha256(p) for p in [data_dir() / "baseline.toml",
+                                               data_dir() / "chips.csv",
+                                               data_dir() / "disclosures.csv", path]}
+    rules_path = data_dir() / "export_controls.toml"
+    if rules_path.is_file():
+        files[rules_path.name] = file_sha256(rules_path)
+    uncertain = {}
+    for origin_layer in _scenario_uncertain_chain(path):
+        uncertain.update(origin_layer)
+    scenario = Scenario(
+        name=path.stem, description=str(doc.get("description", "")), inputs=inputs,
+        catalog=catalog, disclosures=read_disclosures(), rules=read_rule_library(),
+        changes=tuple(changes), sources=sources, files=files, uncertain=uncertain)
+    check_chip_names(scenario)
+    return scenario
+
+
+def _scenario_uncertain_chain(path: Path) -> list[dict[str, dict[str, Any]]]:
+    doc = _read_toml(path)
+    out = []
+    parent = doc.get("extends")
+    if isinstance(parent, str):
+        out += _scenario_uncertain_chain(_resolve_path(parent))
+    unc = doc.get("uncertain", {})
+    if not isinstance(unc, dict):
+        raise InputError(f"{path}: uncertain", "must be a table of dotted keys")
+    flat: dict[str, dict[str, Any]] = {}
+    for key, spec in unc.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"{path}: uncertain.{key}", "must be a table like "
+                             "{p5 = 1, p50 = 2, p95 = 3}")
+        flat[key] = spec
+    out.append(flat)
+    return out
+
+
+def check_chip_names(scenario: Scenario) -> None:
+    """Every chip named anywhere in the inputs must be in the catalog.
+
+    Raises
+    ------
+    UnknownNameError
+        Naming the key and the unknown chip.
+    """
+    known = set(scenario.catalog.index)
+    inp = scenario.inputs
+
+    def bad(where: str, chip: str) -> None:
+        close = [c for c in known if c.lower() == chip.lower()]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownNameError(where, f"unknown chip {chip!r}{hint}")
+
+    mappings = {
+        "fleet.initial_installed": inp.fleet.initial_installed,
+        "fleet.life_quarters": inp.fleet.life_quarters,
+        "fleet.efficiency": inp.fleet.efficiency,
+        "calibration.prior_share": inp.calibration.prior_share,
+        "controls.base_supply_units_per_quarter": inp.controls.base_supply_units_per_quarter,
+        "planner.price_usd": inp.planner.price_usd,
+        "planner.lead_time_quarters": inp.planner.lead_time_quarters,
+    }
+    for where, mapping in mappings.items():
+        for chip in mapping:
+            if chip not in known:
+                bad(f"{where}.{chip}", chip)
+    for i, order in enumerate(inp.fleet.pipeline):
+        if order.chip not in known:
+            bad(f"fleet.pipeline[{i}].chip", order.chip)
+    if isinstance(inp.fleet.initial, list):
+        for i, entry in enumerate(inp.fleet.initial):
+            if entry.chip not in known:
+                bad(f"fleet.initial[{i}].chip", entry.chip)
+    for i, chip in enumerate(inp.calibration.candidates or []):
+        if chip not in known:
+            bad(f"calibration.candidates[{i}]", chip)
+    for i, chip in enumerate(inp.planner.exclude_chips):
+        if chip not in known:
+            bad(f"planner.exclude_chips[{i}]", chip)

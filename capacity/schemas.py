@@ -1,0 +1,321 @@
+"""Strict pydantic input models: the ground floor every other module builds on.
+
+All inputs are validated once, after scenario overrides are merged (see :mod:`capacity.scenarios`).
+Every model forbids unknown keys and is frozen. Quarters are written ``"2023Q3"`` in files and
+converted to :class:`pandas.Period` (freq ``Q``) by :func:`to_period`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import pandas as pd
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from capacity.errors import InputError
+
+_QUARTER_RE = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
+_ALT_QUARTER_RE = re.compile(r"^([1-4])Q(\d{2})$", re.IGNORECASE)
+
+
+def parse_quarter(text: str) -> str:
+    """Normalise a quarter label to ``YYYYQn``.
+
+    Accepts ``2023Q3``, ``2023-Q3`` and the note's ``3Q23`` style.
+
+    Parameters
+    ----------
+    text
+        The label.
+
+    Returns
+    -------
+    str
+        ``"2023Q3"``-style label.
+
+    Raises
+    ------
+    ValueError
+        When the label is not a quarter.
+    """
+    if isinstance(text, pd.Period):
+        return str(text.asfreq("Q"))
+    if not isinstance(text, str):
+        raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
+    s = text.strip()
+    m = _QUARTER_RE.match(s)
+    if m:
+        return f"{m.group(1)}Q{m.group(2)}"
+    m = _ALT_QUARTER_RE.match(s)
+    if m:
+        return f"20{m.group(2)}Q{m.group(1)}"
+    raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
+
+
+Quarter = Annotated[str, AfterValidator(parse_quarter)]
+"""A quarter label, normalised to ``YYYYQn``."""
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+def to_period(label: str | pd.Period) -> pd.Period:
+    """Turn a quarter label (or Period) into a quarterly :class:`pandas.Period`.
+
+    Raises
+    ------
+    InputError
+        When the label is not a quarter.
+    """
+    if isinstance(label, pd.Period):
+        return label.asfreq("Q")
+    try:
+        return pd.Period(parse_quarter(label), freq="Q")
+    except ValueError as exc:
+        raise InputError("quarter", str(exc)) from None
+
+
+def quarter_range(start: str | pd.Period, end: str | pd.Period) -> pd.PeriodIndex:
+    """Quarters from ``start`` to ``end`` inclusive, as a ``PeriodIndex`` named ``period``."""
+    return pd.period_range(to_period(start), to_period(end), freq="Q", name="period")
+
+
+class StrictModel(BaseModel):
+    """Base of every input model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Chip catalog row
+# --------------------------------------------------------------------------------------------
+
+
+class ChipSpec(StrictModel):
+    """One accelerator of the catalog (``data/chips.csv``). Unknown figures are ``None``."""
+
+    chip: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    """Short id used everywhere (``H20``)."""
+    name: str
+    vendor: str
+    country: Annotated[str, Field(min_length=2, max_length=2)]
+    """ISO country of the designer (``US``, ``CN``)."""
+    datacenter: bool
+    """Designed or marketed for data centres (the 2023 density tests apply only to these)."""
+    fp16_tflops: Positive | None = None
+    """Dense FP16/BF16 rate. [TFLOPS]"""
+    int8_tops: Positive | None = None
+    """Dense INT8 rate. [TOPS]"""
+    fp8_tflops: Positive | None = None
+    """Dense FP8 rate. [TFLOPS]"""
+    memory_gb: Positive | None = None
+    """On-package memory. [GB]"""
+    memory_bw_tbs: Positive | None = None
+    """Memory bandwidth. [TB/s]"""
+    interconnect_gbs: Positive | None = None
+    """Bidirectional chip-to-chip bandwidth. [GB/s]"""
+    tdp_w: Positive | None = None
+    """Thermal design power. [W]"""
+    die_mm2: Positive | None = None
+    """Applicable die area. [mm^2]"""
+    launch: Quarter
+    """First quarter the chip could be bought."""
+    price_usd: Positive | None = None
+    """Reported price. [USD/unit]"""
+    price_rmb: Positive | None = None
+    """Reported price where quoted in RMB. [RMB/unit]"""
+    tpp_published: Positive | None = None
+    """TPP as published (Epoch), used where dense rates are unknown. [1]"""
+    source: Annotated[str, Field(min_length=3)]
+    notes: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Horizon and fleet
+# --------------------------------------------------------------------------------------------
+
+
+class Horizon(StrictModel):
+    """Planning window."""
+
+    base_period: Quarter = "2023Q2"
+    """Last quarter with disclosed actuals; the initial fleet is the fleet at its end."""
+    end: Quarter = "2027Q4"
+    """Last planned quarter (inclusive)."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Horizon:
+        if to_period(self.end) <= to_period(self.base_period):
+            raise ValueError(f"end {self.end} must be after base_period {self.base_period}")
+        return self
+
+    @property
+    def periods(self) -> pd.PeriodIndex:
+        """Planned quarters: the quarter after ``base_period`` through ``end``."""
+        return quarter_range(to_period(self.base_period) + 1, self.end)
+
+
+class FleetEntry(StrictModel):
+    """Units of one chip installed in one quarter."""
+
+    chip: str
+    units: NonNegative
+    """Installed units. [units]"""
+    installed: Quarter
+    """Quarter the units went into service (drives retirement)."""
+
+
+class PipelineOrder(StrictModel):
+    """An order already placed at the base period, delivered in a known quarter."""
+
+    chip: str
+    delivery: Quarter
+    units: NonNegative | None = None
+    """Units ordered. [units] Give this or ``peak_eflops``."""
+    peak_eflops: NonNegative | None = None
+    """Order size as dense FP16 peak compute. [EFLOPS] Converted to units with the chip's rate."""
+
+    @model_validator(mode="after")
+    def _one_size(self) -> PipelineOrder:
+        if (self.units is None) == (self.peak_eflops is None):
+            raise ValueError("give exactly one of units or peak_eflops")
+        return self
+
+
+class FleetInputs(StrictModel):
+    """Installed base, placed orders, retirement and derating."""
+
+    initial: Literal["calibrated"] | list[FleetEntry] = "calibrated"
+    """Fleet at the end of ``horizon.base_period``: ``"calibrated"`` takes the central mix from
+    :mod:`capacity.calibrate`, or give entries explicitly."""
+    initial_installed: dict[str, Quarter] = Field(default_factory=dict)
+    """For the calibrated fleet: quarter each chip's units went into service, per chip."""
+    default_installed: Quarter = "2022Q2"
+    """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``."""
+    pipeline: list[PipelineOrder] = Field(default_factory=list)
+    """Orders placed by the base period (the note's '+4 EFLOPS on placed orders')."""
+    life_quarters: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    """Service life per chip. [quarters]"""
+    default_life_quarters: Annotated[int, Field(ge=1)] = 20
+    """Service life for chips not in ``life_quarters``. [quarters]"""
+    efficiency: dict[str, Annotated[float, Field(gt=0.0, le=1.5)]] = Field(default_factory=dict)
+    """Effective-to-peak factor per chip, relative to an NVIDIA data-centre part (1.0). [1]"""
+    default_efficiency: Annotated[float, Field(gt=0.0, le=1.5)] = 1.0
+    """Factor for chips not in ``efficiency``. [1]"""
+
+    def life_of(self, chip: str) -> int:
+        """Service life of ``chip``. [quarters]"""
+        return self.life_quarters.get(chip, self.default_life_quarters)
+
+    def efficiency_of(self, chip: str) -> float:
+        """Effective-to-peak factor of ``chip``. [1]"""
+        return self.efficiency.get(chip, self.default_efficiency)
+
+
+class CalibrationInputs(StrictModel):
+    """How disclosed totals are turned into a chip mix."""
+
+    prior_share: dict[str, Fraction] = Field(default_factory=dict)
+    """Prior share of units per chip (normalised over the chips that exist at each date). [1]"""
+    tolerance: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.005
+    """Relative band around each disclosed total that a mix may fall in (rounding). [1]"""
+    candidates: list[str] | None = None
+    """Chips allowed in the mix; ``None`` means every chip launched by the date."""
+    monotone: bool = True
+    """Units of a chip never fall between disclosure dates (no retirements in the window)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Export controls (owned by capacity.controls)
+# --------------------------------------------------------------------------------------------
+
+
+class ControlsInputs(StrictModel):
+    """Export-control regime of a scenario: a timeline of rules from ``data/export_controls.toml``."""
+
+    rules: list[str] = Field(default_factory=list)
+    """Ids of the rules in force in this scenario (each rule carries its own dates)."""
+    base_supply_units_per_quarter: dict[str, NonNegative] = Field(default_factory=dict)
+    """Units of each chip the company can obtain a quarter before any rule. [units/quarter]
+    Chips not listed are uncapped."""
+
+
+# --------------------------------------------------------------------------------------------
+# Demand (owned by capacity.demand)
+# --------------------------------------------------------------------------------------------
+
+
+class DemandInputs(StrictModel):
+    """Placeholder extended by the demand module."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Planner
+# --------------------------------------------------------------------------------------------
+
+
+class PlannerInputs(StrictModel):
+    """Purchase LP inputs: prices, lead times, budget, power and costs."""
+
+    usd_rmb: Positive = 7.2
+    """Exchange rate. [RMB/USD]"""
+    price_usd: dict[str, Positive] = Field(default_factory=dict)
+    """Price per unit where the catalog has none, or to override it. [USD/unit]"""
+    lead_time_quarters: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Quarters between order (payment) and delivery, per chip. [quarters]"""
+    default_lead_time_quarters: Annotated[int, Field(ge=0)] = 2
+    """Lead time for chips not in ``lead_time_quarters``. [quarters]"""
+    capex_budget_rmb_m: dict[int, NonNegative] = Field(default_factory=dict)
+    """GPU capex budget per calendar year (paid at order). [RMB m] Years not listed are unlimited."""
+    budget_carryover: bool = False
+    """Unspent budget of a year may be spent in later years."""
+    datacenter_mw: dict[Quarter, NonNegative] = Field(default_factory=dict)
+    """Data-centre power available from the given quarter on (a step function). [MW]"""
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.35
+    """Power usage effectiveness. [1]"""
+    server_overhead: Annotated[float, Field(ge=1.0, le=4.0)] = 1.5
+    """Server power per GPU as a multiple of GPU TDP (CPU, memory, network). [1]"""
+    electricity_rmb_per_kwh: NonNegative = 0.6
+    """Electricity price. [RMB/kWh]"""
+    discount_rate_annual: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.10
+    """Annual discount rate for the cost objective. [1/year]"""
+    shortfall_penalty_rmb_m_per_eflops: Positive = 100_000.0
+    """Penalty on one effective EFLOPS-quarter of unmet demand. [RMB m/(EFLOPS*quarter)]"""
+    training_min_interconnect_gbs: NonNegative = 300.0
+    """Chips with less chip-to-chip bandwidth cannot serve large-cluster training. [GB/s]"""
+    lot_units: Annotated[int, Field(ge=1)] = 8
+    """Purchase lot with ``--integer`` (GPUs per server). [units]"""
+    exclude_chips: list[str] = Field(default_factory=list)
+    """Chips the planner may not buy (e.g. consumer cards)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Finance (owned by capacity.finance)
+# --------------------------------------------------------------------------------------------
+
+
+class FinanceInputs(StrictModel):
+    """Placeholder extended by the finance module."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario
+# --------------------------------------------------------------------------------------------
+
+
+class Inputs(StrictModel):
+    """Every model input of one scenario (baseline plus overrides, validated once)."""
+
+    horizon: Horizon = Field(default_factory=Horizon)
+    fleet: FleetInputs = Field(default_factory=FleetInputs)
+    calibration: CalibrationInputs = Field(default_factory=CalibrationInputs)
+    controls: ControlsInputs = Field(default_factory=ControlsInputs)
+    demand: DemandInputs = Field(default_factory=DemandInputs)
+    planner: PlannerInputs = Field(default_factory=PlannerInputs)
+    finance: FinanceInputs = Field(default_factory=FinanceInputs)
