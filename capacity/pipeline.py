@@ -48,3 +48,54 @@ def calibration_report(scenario: Scenario, solver: str = "highs") -> Report:
                 "mix": "Chip mix per disclosure date (central, min, max)",
                 "orders": "The disclosed EFLOPS on placed orders, in units of each chip"},
     )
+
+
+def existing_cohorts(scenario: Scenario, calibration: Calibration | None = None,
+                     solver: str = "highs") -> pd.DataFrame:
+    """Cohorts of the fleet at the base period plus the orders already placed.
+
+    The initial fleet is the calibrated central mix at the base period unless the scenario
+    gives ``fleet.initial`` explicitly.
+    """
+    from capacity.fleet import build_cohorts
+
+    fleet = scenario.inputs.fleet
+    initial_units = None
+    if fleet.initial == "calibrated":
+        cal = calibration or run_calibration(scenario, solver)
+        initial_units = cal.central_at(pd.Period(scenario.inputs.horizon.base_period, freq="Q"))
+    return build_cohorts(fleet, scenario.catalog, initial_units)
+
+
+def existing_fleet_eflops(scenario: Scenario, calibration: Calibration | None = None,
+                          solver: str = "highs") -> pd.DataFrame:
+    """Peak and effective EFLOPS of the existing fleet (no new purchases), history included.
+
+    Quarters from the first disclosure date through the horizon end. Up to the base period the
+    figures come from the calibrated central mixes (the disclosure dates; quarters between them
+    carry the earlier date forward); after it, from the initial cohorts and placed orders, with
+    retirements.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``period``; columns ``gpus_units``, ``peak_eflops``, ``effective_eflops``.
+    """
+    from capacity.fleet import efficiency_vector, fleet_summary
+
+    cal = calibration or run_calibration(scenario, solver)
+    hz = scenario.inputs.horizon
+    base = pd.Period(hz.base_period, freq="Q")
+    future = fleet_summary(existing_cohorts(scenario, cal), hz.periods, scenario.catalog,
+                           scenario.inputs.fleet)
+    mix = cal.mix.copy()
+    eff = efficiency_vector(scenario.inputs.fleet, list(mix["chip"].unique()))
+    mix["effective_eflops"] = mix["eflops_central"] * mix["chip"].map(eff)
+    hist = mix.groupby("period").agg(gpus_units=("units_central", "sum"),
+                                     peak_eflops=("eflops_central", "sum"),
+                                     effective_eflops=("effective_eflops", "sum"))
+    first = hist.index.min()
+    hist = hist.reindex(pd.period_range(first, base, freq="Q", name="period")).ffill()
+    out = pd.concat([hist, future])
+    out.index.name = "period"
+    return out
