@@ -299,9 +299,42 @@ class PlannerInputs(StrictModel):
 
 
 class FinanceInputs(StrictModel):
-    """Placeholder extended by the finance module."""
+    """Revenue bridge and EV/Sales valuation inputs (see :mod:`capacity.finance`).
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    The 1H23 anchors (revenue, GenAI share, gross margin, the 40% target, the note's target
+    prices) are company disclosures and come from ``disclosures.csv``, not from here.
+    """
+
+    ev_sales_multiple: Annotated[float, Field(gt=0.0, le=100.0, allow_inf_nan=False)] = 7.5
+    """EV / sales multiple applied to the valuation year's sales. [1]"""
+    valuation_year: Annotated[int, Field(ge=2000, le=2100)] = 2024
+    """Calendar year whose sales the multiple is applied to (the note's 2024E). [year]"""
+    net_cash_rmb_m: Annotated[float, Field(allow_inf_nan=False)] = 9000.0
+    """Cash and short-term investments minus borrowings (negative = net debt). [RMB m]"""
+    shares_m: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 33500.0
+    """Shares outstanding. [m shares]"""
+    rmb_per_hkd: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 0.93
+    """Exchange rate. [RMB/HKD]"""
+    traditional_growth_annual: Annotated[float, Field(gt=-1.0, le=10.0,
+                                                      allow_inf_nan=False)] = -0.15
+    """Growth of non-GenAI (traditional AI + Smart Auto) revenue, de-seasonalised. [1/year]"""
+    traditional_h2_share: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.55
+    """Share of a year's non-GenAI revenue booked in the second half (seasonality). [1]"""
+    traditional_gross_margin: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.5
+    """Gross margin of non-GenAI revenue; the GenAI margin is solved so 1H23 gives the
+    disclosed overall margin. [1]"""
+    deduct_incremental_compute_cost: bool = True
+    """Deduct the plan's compute depreciation and power above its first quarter's run rate
+    from gross profit (the 1H23 margins already carry the run rate)."""
+    sensitivity_multiples: Annotated[list[Annotated[float, Field(gt=0.0, le=100.0,
+                                                                 allow_inf_nan=False)]],
+                                     Field(min_length=1)] = [5.0, 6.0, 7.0, 7.5, 8.0, 9.0, 10.0]
+    """EV/Sales multiples of the sensitivity grid. [1]"""
+    sensitivity_sales_changes: Annotated[list[Annotated[float, Field(gt=-1.0, le=10.0,
+                                                                     allow_inf_nan=False)]],
+                                         Field(min_length=1)] = [-0.3, -0.2, -0.1, 0.0, 0.1,
+                                                                 0.2, 0.3]
+    """Relative changes of the valuation-year sales in the sensitivity grid. [1]"""
 
 
 # --------------------------------------------------------------------------------------------
