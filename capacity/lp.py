@@ -140,7 +140,8 @@ def _status_text(prob: pulp.LpProblem, ret: Any) -> str:
     if isinstance(ret, int):
         return pulp.LpStatus.get(ret, "Undefined")
     status = getattr(ret, "status", None)
-    text = str(status) if status is not None else str(ret)
+    text = getattr(status, "name", None) or (str(status) if status is not None else str(ret))
+    text = "Not Solved" if text == "NotSolved" else text
     for word in ("Optimal", "Infeasible", "Unbounded", "Not Solved", "Undefined"):
         if word.lower() in text.lower():
             return word

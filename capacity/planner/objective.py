@@ -1,0 +1,46 @@
+"""Objectives of the purchase LP."""
+
+from __future__ import annotations
+
+import pulp
+
+from capacity.planner.constraints import effective_capacity, power_mw
+from capacity.planner.data import PlanData
+from capacity.planner.variables import Variables
+
+OBJECTIVES = ("min-cost", "max-compute")
+
+
+def capex_terms(data: PlanData, v: Variables) -> pulp.LpAffineExpression:
+    """Discounted capex: sum_{c,t} buy[c, t] * price[c, t] * df(order quarter). [RMB m]"""
+    return pulp.lpSum(float(data.price_rmb_m.at[t, c]) * data.discount(data.order_period(c, t))
+                      * expr for (c, t), expr in v.buy.items())
+
+
+def opex_rmb_m_per_mw_quarter(data: PlanData) -> float:
+    """Power cost of one MW for a quarter: MW * h * 1000 kWh/MWh * RMB/kWh / 1e6. [RMB m]"""
+    return data.hours_per_period * 1000.0 * data.electricity_rmb_per_kwh / 1e6
+
+
+def set_min_cost(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
+    """Minimise discounted capex + discounted power opex + penalty x shortfall. [RMB m]
+
+        min sum_{c,t} df(t - L_c) * price[c, t] * buy[c, t]
+            + sum_t df(t) * opex_per_mw * power_mw[t]
+            + penalty * sum_{k,t} shortfall[k, t]
+    """
+    per_mw = opex_rmb_m_per_mw_quarter(data)
+    opex = pulp.lpSum(data.discount(t) * per_mw * power_mw(data, v, t) for t in data.periods)
+    short = pulp.lpSum(data.penalty_rmb_m_per_eflops * s for s in v.shortfall.values())
+    prob.sense = pulp.LpMinimize
+    prob.setObjective(capex_terms(data, v) + opex + short)
+
+
+def set_max_compute(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
+    """Maximise delivered effective compute summed over quarters, tie-broken by cost.
+
+        max sum_t cap[t] - 1e-6 * discounted capex       [EFLOPS-quarters]
+    """
+    total = pulp.lpSum(effective_capacity(data, v, t) for t in data.periods)
+    prob.sense = pulp.LpMaximize
+    prob.setObjective(total - 1e-6 * capex_terms(data, v))
