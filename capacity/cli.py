@@ -215,6 +215,33 @@ def scenarios(fmt: FormatOpt = Format.table) -> None:
            fmt)
 
 
+@app.command()
+def controls(
+    scenario: ScenarioOpt = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Quarter to report, e.g. 2024Q1 (default: the quarter after the base "
+        "period).")] = None,
+    timeline: Annotated[bool, typer.Option(
+        "--timeline", help="A chip x quarter status matrix over the horizon instead.")] = False,
+    start: Annotated[str | None, typer.Option(
+        "--start", help="With --timeline: first quarter (default: after the base period).")]
+    = None,
+    end: Annotated[str | None, typer.Option(
+        "--end", help="With --timeline: last quarter (default: the horizon end).")] = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+) -> None:
+    """Export-control status of every chip: allowed / notify / licence / banned, the deciding
+    rule, purchase cap and price factor."""
+    from capacity.pipeline import controls_report
+
+    report = controls_report(load(scenario, sets), at=at, timeline=timeline, start=start,
+                             end=end)
+    # the long 'availability' and 'rules' tables are in json; --table shows them as a table
+    render(report, fmt, table or (report.primary if fmt is Format.table else None))
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------

@@ -99,3 +99,69 @@ def existing_fleet_eflops(scenario: Scenario, calibration: Calibration | None = 
     out = pd.concat([hist, future])
     out.index.name = "period"
     return out
+
+
+def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = False,
+                    start: str | None = None, end: str | None = None) -> Report:
+    """``capacity controls``: each chip's export-control status in one quarter, or a timeline.
+
+    Parameters
+    ----------
+    scenario
+        Validated scenario.
+    at
+        Quarter to report (default: the quarter after the base period).
+    timeline
+        Report a chip x quarter status matrix over ``start``..``end`` instead.
+    start, end
+        Timeline window (default: the planned quarters, base period + 1 to the horizon end).
+    """
+    from capacity import controls as ctl
+    from capacity.errors import InputError
+    from capacity.schemas import quarter_range, to_period
+
+    hz = scenario.inputs.horizon
+    rules = ctl.scenario_rules(scenario)
+    rule_table = pd.DataFrame([{
+        "rule": r.id, "kind": r.kind, "title": r.title,
+        "announced": r.announced.isoformat(), "effective": r.effective.isoformat(),
+        "effective_datacenter": (r.effective_datacenter.isoformat()
+                                 if r.effective_datacenter else ""),
+        "first_quarter": str(ctl.rule_window(r, True).start),
+        "until": r.until.isoformat() if r.until else "",
+        "superseded_by": r.superseded_by or "",
+        "hypothetical": r.hypothetical, "source": r.source} for r in rules],
+        columns=["rule", "kind", "title", "announced", "effective", "effective_datacenter",
+                 "first_quarter", "until", "superseded_by", "hypothetical", "source"])
+    if timeline:
+        if at is not None:
+            raise InputError("--at", "give either --at or --timeline, not both")
+        first = to_period(start) if start else to_period(hz.base_period) + 1
+        last = to_period(end) if end else to_period(hz.end)
+        if last < first:
+            raise InputError("--end", f"{last} is before the start {first}")
+        periods = quarter_range(first, last)
+        long = ctl.availability(scenario, periods).reset_index()
+        long["period"] = long["period"].astype(str)
+        return Report(
+            "controls",
+            scalars={"scenario": scenario.name, "start": str(first), "end": str(last)},
+            tables={"timeline": ctl.timeline(scenario, periods), "availability": long,
+                    "rules": rule_table},
+            primary="timeline",
+            titles={"timeline": "Export-control status per chip and quarter",
+                    "availability": "Status, deciding rule, cap and price factor per quarter",
+                    "rules": "Rules in this scenario"},
+        )
+    if start is not None or end is not None:
+        raise InputError("--start", "--start and --end go with --timeline")
+    q = to_period(at) if at else to_period(hz.base_period) + 1
+    chips = ctl.status_at(scenario, q).reset_index()
+    return Report(
+        "controls",
+        scalars={"scenario": scenario.name, "at": str(q)},
+        tables={"chips": chips, "rules": rule_table},
+        primary="chips",
+        titles={"chips": f"Export-control status in {q}",
+                "rules": "Rules in this scenario"},
+    )

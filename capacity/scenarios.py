@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from capacity.errors import InputError, UnknownNameError
-from capacity.schemas import ChipSpec, Inputs, parse_quarter
+from capacity.schemas import ChipSpec, ExportRule, Inputs, RuleLibrary, parse_quarter
 
 DEFAULT_SCENARIO = "history"
 
@@ -261,7 +261,8 @@ class Scenario:
     disclosures
         Company disclosures (see :func:`read_disclosures`).
     rules
-        The export-control rule library, raw (validated by :mod:`capacity.controls`).
+        The export-control rule library (``data/export_controls.toml``), validated, by id.
+        Rules the scenario defines itself are in ``inputs.controls.extra_rules``.
     changes
         Keys changed relative to the baseline, in order applied.
     sources
@@ -277,7 +278,7 @@ class Scenario:
     inputs: Inputs
     catalog: pd.DataFrame = field(repr=False)
     disclosures: pd.DataFrame = field(repr=False)
-    rules: dict[str, Any] = field(repr=False, default_factory=dict)
+    rules: dict[str, ExportRule] = field(repr=False, default_factory=dict)
     changes: tuple[Change, ...] = ()
     sources: dict[str, str] = field(repr=False, default_factory=dict)
     files: dict[str, str] = field(repr=False, default_factory=dict)
@@ -442,10 +443,78 @@ def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
     return doc, {str(k): str(v) for k, v in flatten(sources).items()} if sources else {}
 
 
-def read_rule_library() -> dict[str, Any]:
-    """The export-control rule library (raw TOML), validated by :mod:`capacity.controls`."""
-    path = data_dir() / "export_controls.toml"
-    return _read_toml(path) if path.is_file() else {}
+def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
+    """The export-control rule library, validated, by rule id (empty when the file is absent).
+
+    Raises
+    ------
+    InputError
+        ``export_controls.toml: rule[i].field: problem`` for a malformed rule.
+    """
+    path = path or data_dir() / "export_controls.toml"
+    if not path.is_file():
+        return {}
+    doc = _read_toml(path)
+    try:
+        lib = RuleLibrary.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        parts = [str(p) for p in err["loc"]]
+        loc = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts).lstrip(".")
+        rid = ""
+        if len(parts) >= 2 and parts[0] == "rule" and parts[1].isdigit():
+            rules = doc.get("rule", [])
+            i = int(parts[1])
+            if isinstance(rules, list) and i < len(rules) and isinstance(rules[i], dict):
+                rid = f" ({rules[i].get('id', '?')})"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise InputError(f"{path.name}: {loc}{rid}", msg) from None
+    return {r.id: r for r in lib.rule}
+
+
+def check_rules(scenario: Scenario, where: str = "") -> None:
+    """The scenario's rules must exist and name only catalog chips and known rules.
+
+    Checks that ``controls.extra_rules`` ids do not clash with the library, every id in
+    ``controls.rules`` is defined (once), every ``superseded_by`` names a defined rule, and every
+    chip a rule names is in the catalog.
+
+    Raises
+    ------
+    UnknownNameError, InputError
+        One line naming the key and the problem.
+    """
+    pre = f"{where}: " if where else ""
+    lib = dict(scenario.rules)
+    controls = scenario.inputs.controls
+    for i, r in enumerate(controls.extra_rules):
+        if r.id in lib:
+            raise InputError(f"{pre}controls.extra_rules[{i}].id", f"rule {r.id!r} is already "
+                             "defined (in the library or earlier in extra_rules); pick a new id")
+        lib[r.id] = r
+    seen: set[str] = set()
+    for i, rid in enumerate(controls.rules):
+        if rid not in lib:
+            close = [k for k in lib if k.lower() == rid.lower()]
+            hint = f" (did you mean {close[0]!r}?)" if close else \
+                f" (known: {', '.join(sorted(lib)) or 'none'})"
+            raise UnknownNameError(f"{pre}controls.rules[{i}]", f"unknown rule {rid!r}{hint}")
+        if rid in seen:
+            raise InputError(f"{pre}controls.rules[{i}]", f"rule {rid!r} listed twice")
+        seen.add(rid)
+    known = set(scenario.catalog.index)
+    extra_ids = {r.id for r in controls.extra_rules}
+    for rid, r in lib.items():
+        field = (f"{pre}controls.extra_rules[{[x.id for x in controls.extra_rules].index(rid)}]"
+                 if rid in extra_ids else f"export_controls.toml: rule {rid!r}")
+        if r.superseded_by is not None and r.superseded_by not in lib:
+            raise UnknownNameError(f"{field}.superseded_by",
+                                   f"unknown rule {r.superseded_by!r}")
+        for sub, chip in r.chip_names():
+            if chip not in known:
+                close = [c for c in known if c.lower() == chip.lower()]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UnknownNameError(f"{field}.{sub}", f"unknown chip {chip!r}{hint}")
 
 
 def load_scenario(name_or_path: str | Path | None = None, *,
@@ -495,6 +564,9 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         catalog=catalog, disclosures=read_disclosures(), rules=read_rule_library(),
         changes=tuple(changes), sources=sources, files=files, uncertain=uncertain)
     check_chip_names(scenario)
+    rules_where = next((f"{p}" for k, (_o, p) in origin_of.items()
+                        if k.startswith("controls.")), "")
+    check_rules(scenario, rules_where)
     return scenario
 
 
