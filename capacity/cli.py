@@ -216,6 +216,19 @@ def scenarios(fmt: FormatOpt = Format.table) -> None:
 
 
 @app.command()
+def demand(
+    scenario: ScenarioOpt = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+) -> None:
+    """Token stock and effective EFLOPS demand per quarter: training, inference, leasing."""
+    from capacity.pipeline import demand_report
+
+    render(demand_report(load(scenario, sets)), fmt, table)
+
+
+@app.command()
 def controls(
     scenario: ScenarioOpt = None,
     at: Annotated[str | None, typer.Option(

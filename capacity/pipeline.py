@@ -165,3 +165,54 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
         titles={"chips": f"Export-control status in {q}",
                 "rules": "Rules in this scenario"},
     )
+
+
+def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
+    """``capacity demand``: token stock and effective EFLOPS demand per quarter, and the runs.
+
+    The existing fleet (calibrated base mix plus placed orders) calibrates the 1H23 inference
+    yield and carries the leasing share.
+    """
+    from capacity import demand as dm
+    from capacity.scenarios import disclosed
+
+    fleet = existing_fleet_eflops(scenario, solver=solver)["effective_eflops"]
+    periods = scenario.inputs.horizon.periods
+    table = dm.demand_table(scenario, periods, fleet)
+    runs = dm.runs_table(scenario, fleet)
+    target_tn, due = dm.token_target(scenario)
+    stock = dm.token_table(scenario, periods.max())["token_stock_tn"]
+    reached = dm.first_quarter_reaching(stock, target_tn)
+    gpt4 = disclosed(scenario.disclosures, "gpt4_training_tokens_tn")
+    gpt4_tn = float(gpt4.iloc[-1]) if len(gpt4) else None
+    gpt4_reached = dm.first_quarter_reaching(stock, gpt4_tn) if gpt4_tn is not None else None
+    revenue, window = dm.calibration_revenue(scenario)
+    inf = scenario.inputs.demand.inference
+    share = inf.calibration_fleet_share
+    return Report(
+        "demand",
+        scalars={
+            "scenario": scenario.name,
+            "base_period": scenario.inputs.horizon.base_period,
+            "inference_method": inf.method,
+            "tokens_per_month_tn": dm.tokens_per_month_tn(scenario),
+            "token_target_tn": target_tn,
+            "token_target_due": str(due) if due is not None else None,
+            "token_target_reached": str(reached) if reached is not None else None,
+            "token_target_met_on_time": (reached is not None and due is not None
+                                         and reached <= due),
+            "gpt4_training_tokens_tn": gpt4_tn,
+            "gpt4_tokens_reached": str(gpt4_reached) if gpt4_reached is not None else None,
+            "calibration_quarters": f"{window[0]}..{window[-1]}",
+            "calibration_genai_revenue_rmb_m": revenue,
+            "calibration_fleet_share": share,
+            "calibration_fleet_in_use_eflops": float(share * fleet.reindex(window).mean()),
+            "inference_yield_rmb_m_per_eflops_quarter":
+                dm.inference_yield_rmb_m_per_eflops_quarter(scenario, fleet),
+            "quarter_days": dm.QUARTER_DAYS,
+        },
+        tables={"quarters": table, "runs": runs},
+        primary="quarters",
+        titles={"quarters": "Token stock and effective EFLOPS demand per quarter",
+                "runs": "Training runs (6 N D FLOP over the window at the run MFU)"},
+    )
