@@ -61,7 +61,8 @@ OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 
 _UNIT_SUFFIXES = [
-    ("_tokens_tn", "tn tokens"), ("_rmb_m", "RMB m"), ("_hkd", "HKD"), ("_usd", "USD"),
+    ("_tokens_tn", "tn tokens"), ("_rmb_m", "RMB m"), ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"),
+    ("_usd", "USD"),
     ("_rmb", "RMB"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"), ("_tflops", "TFLOPS"),
     ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"), ("_share", "share"),
     ("_pct", "%"), ("_quarters", "quarters"), ("_gbs", "GB/s"), ("_flop", "FLOP"),
@@ -253,6 +254,24 @@ def controls(
                              end=end)
     # the long 'availability' and 'rules' tables are in json; --table shows them as a table
     render(report, fmt, table or (report.primary if fmt is Format.table else None))
+
+
+@app.command()
+def value(
+    scenario: ScenarioOpt = None,
+    multiple: Annotated[float | None, typer.Option(
+        "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
+        "finance.ev_sales_multiple, the note's 7.5x).")] = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+) -> None:
+    """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
+    from capacity.pipeline import value_report
+
+    extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
+    render(value_report(load(scenario, [*(sets or []), *extra]), solver=solver), fmt, table)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -681,9 +681,10 @@ class FinanceInputs(StrictModel):
     traditional_gross_margin: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.5
     """Gross margin of non-GenAI revenue; the GenAI margin is solved so 1H23 gives the
     disclosed overall margin. [1]"""
-    deduct_incremental_compute_cost: bool = True
-    """Deduct the plan's compute depreciation and power above its first quarter's run rate
-    from gross profit (the 1H23 margins already carry the run rate)."""
+    deduct_incremental_compute_cost: bool = False
+    """Also deduct the plan's compute depreciation and power above its first quarter's run rate
+    from gross profit (a conservative lower bound: the 1H23 margins already scale compute cost
+    with revenue)."""
     sensitivity_multiples: Annotated[list[Annotated[float, Field(gt=0.0, le=100.0,
                                                                  allow_inf_nan=False)]],
                                      Field(min_length=1)] = [5.0, 6.0, 7.0, 7.5, 8.0, 9.0, 10.0]

@@ -1,0 +1,736 @@
+"""Finance link: capacity -> GenAI revenue -> total revenue -> EV/Sales target price.
+
+Pure functions of validated inputs and DataFrames; no files, no printing. The equations (units in
+brackets; t is a quarter, y a calendar year, ``base`` the last quarter of 1H23):
+
+Revenue
+    avail_eflops[t]  = max(0, effective_eflops[t] - (training_demand_eflops[t]
+                                                     - training_shortfall_eflops[t]))   [EFLOPS]
+    ceiling[t]       = avail_eflops[t] * yield[t]                                       [RMB m]
+    yield[t]         = yield_1H23 * (1 + yield_change_annual) ** ((t - base) / 4)
+    genai[t]         = min(genai_demand[t], ceiling[t])                                 [RMB m]
+    B                = (1 - s_1H23) * R_1H23          (1H23 non-GenAI revenue)           [RMB m]
+    f[t]             = 2 * (1 - h2) in Q1/Q2,  2 * h2 in Q3/Q4  (seasonal factor, mean 1) [1]
+    r0               = (B / 2) / (2 * (1 - h2))       (de-seasonalised quarter at 1H23)  [RMB m]
+    traditional[t]   = r0 * f[t] * (1 + g) ** ((t - base + 0.5) / 4)                    [RMB m]
+    total[t]         = genai[t] + traditional[t]                                        [RMB m]
+    genai_share      = genai / total, per quarter and per calendar year                 [1]
+
+``yield`` is GenAI revenue per effective EFLOPS-quarter calibrated on 1H23
+[RMB m / (EFLOPS * quarter)]; the demand-side forecast ``genai_demand`` and the yield come from
+:mod:`capacity.demand`. With no training columns (a fleet without a plan) all effective compute
+counts as available for inference and leasing.
+
+Gross margin (a simple bridge calibrated on 1H23)
+    m_gen            = (GM_1H23 - (1 - s_1H23) * m_trad) / s_1H23                       [1]
+    dC[t]            = (depreciation + power)[t] - (depreciation + power)[t0]           [RMB m]
+    gross_profit[t]  = m_trad * traditional[t] + m_gen * genai[t] - dC[t]               [RMB m]
+
+``t0`` is the plan's first quarter. dC is always reported (``incremental_compute_cost_rmb_m``)
+but deducted only with ``deduct_incremental_compute_cost = true`` (default false): the 1H23
+margins already scale compute cost with revenue, so deducting dC as well counts part of it twice
+and gives a conservative lower bound on the margin. A clean split (all compute cost out of the
+GenAI margin) is not possible from the disclosures: with the plan's run rate scaled back to the
+1H23 fleet, compute alone would exceed 80% of 1H23 GenAI revenue. Without plan cost columns
+dC = 0.
+
+Valuation (EV/Sales, the note's method)
+    EV      = multiple * sales[valuation_year]                                          [RMB m]
+    equity  = EV + net_cash                                                             [RMB m]
+    TP      = equity / shares / rmb_per_hkd                                             [HKD/share]
+    implied sales for a given TP = (TP * shares * rmb_per_hkd - net_cash) / multiple    [RMB m]
+
+FY2023 combines the 1H23 actuals (split evenly over 2023Q1 and 2023Q2) with the modelled 2H23.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.schemas import FinanceInputs
+
+REVENUE_COLUMNS = ["genai_demand_rmb_m", "genai_ceiling_rmb_m", "genai_rmb_m",
+                   "traditional_rmb_m", "total_rmb_m", "genai_share", "capacity_bound",
+                   "available_eflops", "incremental_compute_cost_rmb_m", "gross_profit_rmb_m",
+                   "gross_margin"]
+
+
+# --------------------------------------------------------------------------------------------
+# Disclosed anchors
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Company disclosures and the note's figures the finance link is anchored on.
+
+    Attributes
+    ----------
+    base_period
+        Last quarter of the base half-year (2023Q2).
+    base_half_revenue_rmb_m
+        Total revenue of the base half-year (1H23). [RMB m]
+    base_genai_share
+        GenAI share of that revenue. [1]
+    base_gross_margin
+        Group gross margin of that half-year. [1]
+    genai_share_target
+        Management's GenAI share target. [1]
+    target_year
+        Year of that target. [year]
+    target_price_hkd
+        The note's new target price. [HKD/share]
+    target_price_old_hkd
+        The note's previous target price. [HKD/share]
+    """
+
+    base_period: pd.Period
+    base_half_revenue_rmb_m: float
+    base_genai_share: float
+    base_gross_margin: float
+    genai_share_target: float
+    target_year: int
+    target_price_hkd: float
+    target_price_old_hkd: float
+
+
+def _one(disclosures: pd.DataFrame, metric: str, span: int | None = None) -> pd.Series:
+    sel = disclosures[disclosures["metric"] == metric]
+    if span is not None:
+        sel = sel[sel["span_quarters"] == span]
+    if sel.empty:
+        what = f" over {span} quarters" if span is not None else ""
+        raise InputError("disclosures.csv", f"missing metric {metric!r}{what} (needed by finance)")
+    return sel.sort_values("period").iloc[-1]
+
+
+def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
+    """Pick the finance anchors out of the disclosures table.
+
+    Parameters
+    ----------
+    disclosures
+        Table from :func:`capacity.scenarios.read_disclosures` (columns ``metric``, ``period``,
+        ``span_quarters``, ``value``, ...).
+
+    Returns
+    -------
+    Anchors
+        The latest half-year revenue, GenAI share and gross margin, the GenAI share target and
+        the note's new and old target prices.
+
+    Raises
+    ------
+    InputError
+        When a metric is missing or the half-year figures are for different periods.
+    """
+    rev = _one(disclosures, "revenue_rmb_m", 2)
+    share = _one(disclosures, "genai_share", 2)
+    gm = _one(disclosures, "gross_margin", 2)
+    if not (rev["period"] == share["period"] == gm["period"]):
+        raise InputError("disclosures.csv", "half-year revenue_rmb_m, genai_share and "
+                         "gross_margin must be for the same period")
+    target = _one(disclosures, "genai_share_target")
+    tp = _one(disclosures, "target_price_hkd")
+    tp_old = _one(disclosures, "target_price_old_hkd")
+    s = float(share["value"])
+    if not 0.0 < s < 1.0:
+        raise InputError("disclosures.csv", f"genai_share {s} must be between 0 and 1")
+    return Anchors(
+        base_period=pd.Period(rev["period"], freq="Q"),
+        base_half_revenue_rmb_m=float(rev["value"]),
+        base_genai_share=s,
+        base_gross_margin=float(gm["value"]),
+        genai_share_target=float(target["value"]),
+        target_year=int(pd.Period(target["period"], freq="Q").year),
+        target_price_hkd=float(tp["value"]),
+        target_price_old_hkd=float(tp_old["value"]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Revenue
+# --------------------------------------------------------------------------------------------
+
+
+def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(what, f"missing column(s) {', '.join(missing)}")
+    bad = [c for c in cols if df[c].isna().any()]
+    if bad:
+        raise InputError(what, f"column {bad[0]} has missing values")
+
+
+def available_eflops(quarters: pd.DataFrame) -> pd.Series:
+    """Effective compute left for inference and leasing after the training that was served.
+
+    avail[t] = max(0, effective_eflops[t] - (training_demand_eflops[t]
+                                             - training_shortfall_eflops[t]))
+
+    Parameters
+    ----------
+    quarters
+        Per-quarter capacity, indexed by ``period``: ``effective_eflops`` [EFLOPS] and, from a
+        plan, ``training_demand_eflops`` and ``training_shortfall_eflops`` [EFLOPS]. Without the
+        training columns all effective compute counts as available.
+
+    Returns
+    -------
+    pandas.Series
+        Available effective compute per quarter. [EFLOPS]
+    """
+    _require(quarters, ["effective_eflops"], "capacity quarters")
+    eff = quarters["effective_eflops"].astype(float)
+    if "training_demand_eflops" in quarters.columns:
+        _require(quarters, ["training_demand_eflops"], "capacity quarters")
+        served = quarters["training_demand_eflops"].astype(float)
+        if "training_shortfall_eflops" in quarters.columns:
+            _require(quarters, ["training_shortfall_eflops"], "capacity quarters")
+            served = served - quarters["training_shortfall_eflops"].astype(float)
+        eff = eff - served.clip(lower=0.0)
+    out = eff.clip(lower=0.0).rename("available_eflops")
+    out.attrs["unit"] = "EFLOPS"
+    return out
+
+
+def yield_path(yield_rmb_m_per_eflops_quarter: float, change_annual: float,
+               periods: pd.PeriodIndex, base_period: pd.Period) -> pd.Series:
+    """Revenue yield per quarter, drifting from its 1H23 calibration.
+
+    yield[t] = yield_0 * (1 + change_annual) ** (j / 4),  j = t - base_period [quarters]
+
+    The same drift the demand module uses to turn revenue into inference compute
+    (``demand.inference.yield_change_annual``), so a plan that meets its inference demand leaves
+    the ceiling at or above the demand-side revenue.
+
+    Returns
+    -------
+    pandas.Series
+        Yield per quarter. [RMB m/(EFLOPS*quarter)]
+    """
+    j = np.array([(p - base_period).n for p in periods], dtype=float)
+    out = pd.Series(float(yield_rmb_m_per_eflops_quarter) * (1.0 + change_annual) ** (j / 4.0),
+                    index=periods, name="yield_rmb_m_per_eflops_quarter")
+    out.attrs["unit"] = "RMB m/(EFLOPS*quarter)"
+    return out
+
+
+def genai_ceiling(quarters: pd.DataFrame,
+                  yield_rmb_m_per_eflops_quarter: float | pd.Series) -> pd.Series:
+    """Capacity-limited GenAI revenue: available effective compute times the revenue yield.
+
+    ceiling[t] = available_eflops[t] * yield[t]
+
+    Parameters
+    ----------
+    quarters
+        See :func:`available_eflops`.
+    yield_rmb_m_per_eflops_quarter
+        GenAI revenue per effective EFLOPS-quarter, one number or one per quarter (see
+        :func:`yield_path`). [RMB m/(EFLOPS*quarter)]
+
+    Returns
+    -------
+    pandas.Series
+        Ceiling per quarter. [RMB m]
+    """
+    avail = available_eflops(quarters)
+    if isinstance(yield_rmb_m_per_eflops_quarter, pd.Series):
+        missing = avail.index.difference(pd.PeriodIndex(yield_rmb_m_per_eflops_quarter.index))
+        if len(missing):
+            raise InputError("genai yield", f"no value for {missing[0]}")
+        y = yield_rmb_m_per_eflops_quarter.reindex(avail.index).astype(float)
+    else:
+        y = pd.Series(float(yield_rmb_m_per_eflops_quarter), index=avail.index)
+    if not np.isfinite(y.to_numpy()).all() or (y < 0).any():
+        raise InputError("genai yield", "must be finite and non-negative in every quarter")
+    out = (avail * y).rename("genai_ceiling_rmb_m")
+    out.attrs["unit"] = "RMB m"
+    return out
+
+
+def seasonal_factor(periods: pd.PeriodIndex, h2_share: float) -> pd.Series:
+    """Seasonal factor of each quarter (mean 1 over a year).
+
+    f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4.
+
+    Parameters
+    ----------
+    periods
+        Quarters.
+    h2_share
+        Share of a year's revenue booked in the second half. [1]
+
+    Returns
+    -------
+    pandas.Series
+        Factor per quarter. [1]
+    """
+    q = np.asarray(periods.quarter)
+    f = np.where(q <= 2, 2.0 * (1.0 - h2_share), 2.0 * h2_share)
+    return pd.Series(f, index=periods, name="seasonal_factor")
+
+
+def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
+                        anchors: Anchors) -> pd.Series:
+    """Non-GenAI revenue (traditional AI segments and Smart Auto) on its own path.
+
+    traditional[t] = r0 * f[t] * (1 + g) ** ((t - base + 0.5) / 4),
+    r0 = ((1 - s_1H23) * R_1H23 / 2) / (2 * (1 - h2))
+
+    The exponent counts years from the middle of 1H23 (between its two quarters).
+
+    Parameters
+    ----------
+    periods
+        Quarters to forecast.
+    fin
+        ``traditional_growth_annual`` g [1/year] and ``traditional_h2_share`` h2 [1].
+    anchors
+        1H23 revenue R [RMB m] and GenAI share s [1], and the base period.
+
+    Returns
+    -------
+    pandas.Series
+        Revenue per quarter. [RMB m]
+    """
+    base_nongenai = (1.0 - anchors.base_genai_share) * anchors.base_half_revenue_rmb_m
+    r0 = (base_nongenai / 2.0) / (2.0 * (1.0 - fin.traditional_h2_share))
+    k = np.array([(p - anchors.base_period).n for p in periods], dtype=float)
+    growth = (1.0 + fin.traditional_growth_annual) ** ((k + 0.5) / 4.0)
+    out = r0 * seasonal_factor(periods, fin.traditional_h2_share) * growth
+    out = out.rename("traditional_rmb_m")
+    out.index.name = "period"
+    out.attrs["unit"] = "RMB m"
+    return out
+
+
+def genai_margin(fin: FinanceInputs, anchors: Anchors) -> float:
+    """GenAI gross margin that makes 1H23 reproduce the disclosed group margin.
+
+    m_gen = (GM_1H23 - (1 - s_1H23) * m_trad) / s_1H23
+
+    Returns
+    -------
+    float
+        GenAI (incl. AIDC) gross margin. [1]
+
+    Raises
+    ------
+    InputError
+        When the solved margin falls outside 0..1 (the traditional margin is inconsistent with
+        the disclosed group margin).
+    """
+    s = anchors.base_genai_share
+    m = (anchors.base_gross_margin - (1.0 - s) * fin.traditional_gross_margin) / s
+    if not 0.0 <= m <= 1.0:
+        raise InputError("finance.traditional_gross_margin",
+                         f"{fin.traditional_gross_margin} implies a GenAI gross margin of "
+                         f"{m:.3f} (outside 0..1) given the 1H23 group margin "
+                         f"{anchors.base_gross_margin} and GenAI share {s}")
+    return float(m)
+
+
+def incremental_compute_cost(quarters: pd.DataFrame) -> pd.Series:
+    """Compute cost (depreciation + power) above the first quarter's run rate.
+
+    dC[t] = (depreciation_rmb_m + opex_rmb_m)[t] - (depreciation_rmb_m + opex_rmb_m)[t0]
+
+    Returns zeros when the quarters carry neither cost column (a fleet without a plan).
+
+    Returns
+    -------
+    pandas.Series
+        Incremental cost per quarter. [RMB m]
+    """
+    cols = [c for c in ("depreciation_rmb_m", "opex_rmb_m") if c in quarters.columns]
+    if not cols:
+        return pd.Series(0.0, index=quarters.index, name="incremental_compute_cost_rmb_m")
+    _require(quarters, cols, "capacity quarters")
+    cost = quarters[cols].astype(float).sum(axis=1)
+    out = (cost - cost.iloc[0]).rename("incremental_compute_cost_rmb_m")
+    out.attrs["unit"] = "RMB m"
+    return out
+
+
+def _check_demand(genai_demand: pd.Series, periods: pd.PeriodIndex) -> pd.Series:
+    missing = periods.difference(pd.PeriodIndex(genai_demand.index))
+    if len(missing):
+        raise InputError("genai revenue forecast", f"no value for {missing[0]}")
+    d = genai_demand.reindex(periods).astype(float)
+    if d.isna().any() or not np.isfinite(d.to_numpy()).all():
+        raise InputError("genai revenue forecast", f"missing value at {d.index[d.isna()][0]}")
+    if (d < 0).any():
+        raise InputError("genai revenue forecast", f"negative value at {d.index[d < 0][0]}")
+    return d
+
+
+def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series,
+                  yield_rmb_m_per_eflops_quarter: float | pd.Series, fin: FinanceInputs,
+                  anchors: Anchors) -> pd.DataFrame:
+    """Quarterly revenue from capacity: GenAI, traditional, total, share and gross margin.
+
+    genai[t] = min(genai_demand[t], ceiling[t]); total = genai + traditional;
+    gross_profit = m_trad * traditional + m_gen * genai - dC (see the module docstring).
+
+    Parameters
+    ----------
+    quarters
+        Per-quarter capacity indexed by ``period`` (a plan's ``quarters`` or a fleet):
+        ``effective_eflops`` [EFLOPS], optionally ``training_demand_eflops``,
+        ``training_shortfall_eflops`` [EFLOPS], ``depreciation_rmb_m``, ``opex_rmb_m`` [RMB m].
+    genai_demand
+        Demand-side GenAI revenue forecast per quarter. [RMB m]
+    yield_rmb_m_per_eflops_quarter
+        GenAI revenue per effective EFLOPS-quarter, one number or one per quarter.
+        [RMB m/(EFLOPS*quarter)]
+    fin
+        Finance inputs.
+    anchors
+        1H23 disclosures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``period``; columns ``genai_demand_rmb_m``, ``genai_ceiling_rmb_m``,
+        ``genai_rmb_m``, ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
+        ``capacity_bound`` (ceiling below demand), ``available_eflops`` [EFLOPS],
+        ``incremental_compute_cost_rmb_m`` [RMB m] (memo unless deducted),
+        ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
+    """
+    if len(quarters) == 0:
+        raise InputError("capacity quarters", "no quarters to value")
+    periods = pd.PeriodIndex(quarters.index, freq="Q", name="period")
+    q = quarters.copy()
+    q.index = periods
+    demand = _check_demand(genai_demand, periods)
+    ceiling = genai_ceiling(q, yield_rmb_m_per_eflops_quarter)
+    genai = np.minimum(demand, ceiling)
+    trad = traditional_revenue(periods, fin, anchors)
+    total = genai + trad
+    m_gen = genai_margin(fin, anchors)
+    d_cost = incremental_compute_cost(q)
+    gp = fin.traditional_gross_margin * trad + m_gen * genai
+    if fin.deduct_incremental_compute_cost:
+        gp = gp - d_cost
+    out = pd.DataFrame({
+        "genai_demand_rmb_m": demand,
+        "genai_ceiling_rmb_m": ceiling,
+        "genai_rmb_m": genai,
+        "traditional_rmb_m": trad,
+        "total_rmb_m": total,
+        "genai_share": genai / total,
+        "capacity_bound": ceiling < demand,
+        "available_eflops": available_eflops(q),
+        "incremental_compute_cost_rmb_m": d_cost,
+        "gross_profit_rmb_m": gp,
+        "gross_margin": gp / total,
+    }, index=periods)
+    out.index.name = "period"
+    return out
+
+
+def actual_quarters(anchors: Anchors) -> pd.DataFrame:
+    """The base half-year's actuals as two equal quarters (for calendar-year totals).
+
+    genai = s * R / 2, traditional = (1 - s) * R / 2, gross_profit = GM * R / 2 per quarter.
+    """
+    periods = pd.period_range(anchors.base_period - 1, anchors.base_period, freq="Q",
+                              name="period")
+    half = anchors.base_half_revenue_rmb_m / 2.0
+    s = anchors.base_genai_share
+    return pd.DataFrame({"genai_rmb_m": s * half, "traditional_rmb_m": (1.0 - s) * half,
+                         "total_rmb_m": half,
+                         "gross_profit_rmb_m": anchors.base_gross_margin * half},
+                        index=periods)
+
+
+def annual_table(revenue: pd.DataFrame, anchors: Anchors) -> pd.DataFrame:
+    """Calendar-year revenue, GenAI share and gross margin (complete years only).
+
+    Quarters of the base half-year are taken from the actuals (:func:`actual_quarters`), the
+    rest from ``revenue``; a year appears only when all four quarters are known.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``year``; columns ``actual_quarters`` [quarters], ``genai_rmb_m``,
+        ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
+        ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
+    """
+    cols = ["genai_rmb_m", "traditional_rmb_m", "total_rmb_m", "gross_profit_rmb_m"]
+    act = actual_quarters(anchors)
+    act = act.loc[act.index.difference(revenue.index)]
+    both = pd.concat([act.assign(actual=1), revenue[cols].assign(actual=0)]).sort_index()
+    both["year"] = both.index.year
+    grouped = both.groupby("year")
+    sums = grouped[cols].sum()
+    sums["n"] = grouped.size()
+    sums["actual_quarters"] = grouped["actual"].sum().astype(int)
+    sums = sums[sums["n"] == 4].drop(columns="n")
+    sums["genai_share"] = sums["genai_rmb_m"] / sums["total_rmb_m"]
+    sums["gross_margin"] = sums["gross_profit_rmb_m"] / sums["total_rmb_m"]
+    out = sums[["actual_quarters", "genai_rmb_m", "traditional_rmb_m", "total_rmb_m",
+                "genai_share", "gross_profit_rmb_m", "gross_margin"]]
+    out.index.name = "year"
+    return out
+
+
+def target_check(annual: pd.DataFrame, anchors: Anchors) -> tuple[float | None, bool | None]:
+    """GenAI share in the target year and whether it reaches the target.
+
+    Returns
+    -------
+    tuple
+        (share [1], met) where met = share >= target; ``(None, None)`` when the target year is
+        not a complete year of the table.
+    """
+    if anchors.target_year not in annual.index:
+        return None, None
+    share = float(annual.at[anchors.target_year, "genai_share"])
+    return share, bool(share >= anchors.genai_share_target)
+
+
+# --------------------------------------------------------------------------------------------
+# Valuation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """One EV/Sales valuation, every step kept so the bridge can be checked.
+
+    Attributes
+    ----------
+    sales_rmb_m
+        Valuation-year sales. [RMB m]
+    multiple
+        EV/Sales. [1]
+    ev_rmb_m
+        Enterprise value = multiple * sales. [RMB m]
+    net_cash_rmb_m
+        Net cash. [RMB m]
+    equity_rmb_m
+        Equity value = EV + net cash. [RMB m]
+    shares_m
+        Shares. [m shares]
+    rmb_per_hkd
+        FX. [RMB/HKD]
+    target_price_hkd
+        equity / shares / rmb_per_hkd. [HKD/share]
+    """
+
+    sales_rmb_m: float
+    multiple: float
+    ev_rmb_m: float
+    net_cash_rmb_m: float
+    equity_rmb_m: float
+    shares_m: float
+    rmb_per_hkd: float
+    target_price_hkd: float
+
+
+def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
+                     shares_m: float, rmb_per_hkd: float) -> Valuation:
+    """EV/Sales target price.
+
+    EV = multiple * sales; equity = EV + net_cash; TP = equity / shares / rmb_per_hkd.
+
+    Parameters
+    ----------
+    sales_rmb_m
+        Valuation-year sales. [RMB m]
+    multiple
+        EV/Sales. [1]
+    net_cash_rmb_m
+        Net cash (negative = net debt). [RMB m]
+    shares_m
+        Shares outstanding. [m shares]
+    rmb_per_hkd
+        Exchange rate. [RMB/HKD]
+
+    Returns
+    -------
+    Valuation
+        With ``target_price_hkd`` in [HKD/share] (RMB m / m shares = RMB/share).
+    """
+    if shares_m <= 0 or rmb_per_hkd <= 0:
+        raise InputError("finance", "shares_m and rmb_per_hkd must be positive")
+    ev = multiple * sales_rmb_m
+    equity = ev + net_cash_rmb_m
+    tp = equity / shares_m / rmb_per_hkd
+    return Valuation(float(sales_rmb_m), float(multiple), float(ev), float(net_cash_rmb_m),
+                     float(equity), float(shares_m), float(rmb_per_hkd), float(tp))
+
+
+def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: float,
+                  shares_m: float, rmb_per_hkd: float) -> float:
+    """Valuation-year sales that a target price implies at a multiple (the inverse bridge).
+
+    sales = (TP * shares * rmb_per_hkd - net_cash) / multiple
+
+    Parameters
+    ----------
+    target_price_hkd
+        Target price. [HKD/share]
+    multiple, net_cash_rmb_m, shares_m, rmb_per_hkd
+        As in :func:`value_from_sales`.
+
+    Returns
+    -------
+    float
+        Sales. [RMB m]
+    """
+    if multiple <= 0:
+        raise InputError("finance.ev_sales_multiple", "must be positive")
+    return float((target_price_hkd * shares_m * rmb_per_hkd - net_cash_rmb_m) / multiple)
+
+
+def valuation_sales(annual: pd.DataFrame, year: int) -> float:
+    """Total sales of the valuation year from the annual table.
+
+    Raises
+    ------
+    InputError
+        When the year is not a complete year of the horizon.
+    """
+    if year not in annual.index:
+        years = list(annual.index)
+        span = f"{years[0]}..{years[-1]}" if years else "none"
+        raise InputError("finance.valuation_year",
+                         f"{year} is not a complete modelled year (complete years: {span})")
+    return float(annual.at[year, "total_rmb_m"])
+
+
+def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:
+    """Target price over EV/Sales multiples and changes to the valuation-year sales.
+
+    TP[m, d] = (m * sales * (1 + d) + net_cash) / shares / rmb_per_hkd
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (multiple, change): ``multiple`` [1], ``sales_change`` [1],
+        ``sales_rmb_m`` [RMB m], ``ev_rmb_m`` [RMB m], ``target_price_hkd`` [HKD/share].
+    """
+    rows = []
+    for m in fin.sensitivity_multiples:
+        for d in fin.sensitivity_sales_changes:
+            v = value_from_sales(sales_rmb_m * (1.0 + d), m, fin.net_cash_rmb_m, fin.shares_m,
+                                 fin.rmb_per_hkd)
+            rows.append({"multiple": float(m), "sales_change": float(d),
+                         "sales_rmb_m": v.sales_rmb_m, "ev_rmb_m": v.ev_rmb_m,
+                         "target_price_hkd": v.target_price_hkd})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class FinanceResult:
+    """Everything the finance link computes for one scenario.
+
+    Attributes
+    ----------
+    revenue
+        Quarterly table (:func:`revenue_table`).
+    annual
+        Calendar-year table (:func:`annual_table`).
+    valuation
+        The tool's capacity-linked valuation.
+    implied_sales_rmb_m
+        Valuation-year sales the note's new TP implies at the scenario's inputs. [RMB m]
+    implied_sales_old_rmb_m
+        Same for the note's old TP. [RMB m]
+    bridge
+        Side-by-side bridge: the tool, the note's new TP and old TP.
+    sensitivity
+        TP grid (:func:`sensitivity_grid`).
+    genai_share_target_year
+        GenAI share in the target year, or None. [1]
+    genai_target_met
+        Whether it reaches the target, or None.
+    genai_gross_margin
+        Solved GenAI margin. [1]
+    """
+
+    revenue: pd.DataFrame
+    annual: pd.DataFrame
+    valuation: Valuation
+    implied_sales_rmb_m: float
+    implied_sales_old_rmb_m: float
+    bridge: pd.DataFrame
+    sensitivity: pd.DataFrame
+    genai_share_target_year: float | None
+    genai_target_met: bool | None
+    genai_gross_margin: float
+
+
+def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> pd.DataFrame:
+    """The tool's valuation beside the sales the note's new and old TPs imply.
+
+    Each row runs the same bridge (sales -> EV -> equity -> TP) with the scenario's multiple,
+    net cash, shares and FX; the note rows start from the implied sales, so their TP comes back
+    to the note's figure.
+    """
+    rows = []
+    for label, sales in [
+        ("tool (capacity-linked)", valuation.sales_rmb_m),
+        (f"note TP HK${anchors.target_price_hkd:g} (implied)",
+         implied_sales(anchors.target_price_hkd, fin.ev_sales_multiple, fin.net_cash_rmb_m,
+                       fin.shares_m, fin.rmb_per_hkd)),
+        (f"note old TP HK${anchors.target_price_old_hkd:g} (implied)",
+         implied_sales(anchors.target_price_old_hkd, fin.ev_sales_multiple, fin.net_cash_rmb_m,
+                       fin.shares_m, fin.rmb_per_hkd)),
+    ]:
+        v = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+                             fin.rmb_per_hkd)
+        rows.append({"case": label, "sales_rmb_m": v.sales_rmb_m, "multiple": v.multiple,
+                     "ev_rmb_m": v.ev_rmb_m, "net_cash_rmb_m": v.net_cash_rmb_m,
+                     "equity_rmb_m": v.equity_rmb_m, "target_price_hkd": v.target_price_hkd})
+    return pd.DataFrame(rows)
+
+
+def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
+                   yield_rmb_m_per_eflops_quarter: float | pd.Series, fin: FinanceInputs,
+                   anchors: Anchors) -> FinanceResult:
+    """Capacity -> revenue -> valuation for one scenario.
+
+    Parameters
+    ----------
+    quarters
+        Per-quarter capacity (see :func:`revenue_table`).
+    genai_demand
+        Demand-side GenAI revenue per quarter. [RMB m]
+    yield_rmb_m_per_eflops_quarter
+        GenAI revenue per effective EFLOPS-quarter, one number or one per quarter.
+        [RMB m/(EFLOPS*quarter)]
+    fin
+        Finance inputs.
+    anchors
+        Disclosures (:func:`anchors_from_disclosures`).
+
+    Returns
+    -------
+    FinanceResult
+    """
+    revenue = revenue_table(quarters, genai_demand, yield_rmb_m_per_eflops_quarter, fin,
+                            anchors)
+    annual = annual_table(revenue, anchors)
+    sales = valuation_sales(annual, fin.valuation_year)
+    val = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+                           fin.rmb_per_hkd)
+    share, met = target_check(annual, anchors)
+    args = (fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    return FinanceResult(
+        revenue=revenue, annual=annual, valuation=val,
+        implied_sales_rmb_m=implied_sales(anchors.target_price_hkd, *args),
+        implied_sales_old_rmb_m=implied_sales(anchors.target_price_old_hkd, *args),
+        bridge=bridge_table(val, anchors, fin),
+        sensitivity=sensitivity_grid(sales, fin),
+        genai_share_target_year=share, genai_target_met=met,
+        genai_gross_margin=genai_margin(fin, anchors),
+    )
