@@ -16,6 +16,7 @@ over the candidates at d. Range: minimise and maximise each u[c, d] over the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,7 @@ def _build(scenario: Scenario, table: pd.DataFrame, purchasable: pd.DataFrame | 
             lp.add_constraint(prob, compute >= (1 - tol) * row.eflops_reported, f"eflops_lo_{p}")
             lp.add_constraint(prob, compute <= (1 + tol) * row.eflops_reported, f"eflops_hi_{p}")
     periods = list(table["period"])
-    for prev, cur in zip(periods, periods[1:], strict=False):
+    for prev, cur in pairwise(periods):
         for c in cands[cur]:
             if c not in cands[prev]:
                 continue

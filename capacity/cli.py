@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +34,7 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats."""
 
     table = "table"
@@ -97,7 +97,10 @@ def _fmt_cell(v: Any) -> str:
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not console.is_terminal:  # piped or captured: do not squeeze tables to 80 columns
+        console.width = 240
+    return console
 
 
 def render(report: Report, fmt: Format, table: str | None = None) -> None:
@@ -154,6 +157,49 @@ def load(scenario: str | None, sets: list[str] | None = None):
     from capacity.scenarios import load_scenario
 
     return load_scenario(scenario, set_values=parse_sets(sets))
+
+
+class model_files:
+    """Context manager: temporary names for --save-lp/--save-mps, moved into place on success."""
+
+    def __init__(self, lp_path: Path | None, mps_path: Path | None) -> None:
+        self.targets = [lp_path, mps_path]
+        self.tmps: list[str | None] = []
+
+    def __enter__(self) -> tuple[str | None, str | None]:
+        import tempfile
+
+        for target in self.targets:
+            if target is None:
+                self.tmps.append(None)
+                continue
+            if target.parent and not target.parent.exists():
+                raise InputError(str(target), "folder does not exist")
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent or Path("."))
+            import os
+
+            os.close(fd)
+            self.tmps.append(tmp)
+        return self.tmps[0], self.tmps[1]
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import os
+
+        for target, tmp in zip(self.targets, self.tmps, strict=True):
+            if tmp is None or target is None:
+                continue
+            if exc_type is None:
+                os.replace(tmp, target)
+            else:
+                Path(tmp).unlink(missing_ok=True)
+
+
+def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool) -> None:
+    """Write --out files (CSV per table, workbook, charts, report, manifest) atomically."""
+    from capacity.report import write_output_dir
+
+    write_output_dir(out, reports, scenarios, overwrite=overwrite)
 
 
 def _version_callback(value: bool) -> None:
@@ -230,6 +276,57 @@ def demand(
 
 
 @app.command()
+def plan(
+    scenario: ScenarioOpt = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    solver: Annotated[str, typer.Option(help="LP solver: highs (in-process) or cbc.")] = "highs",
+    integer: Annotated[bool, typer.Option("--integer", help="Buy whole servers "
+                                          "(planner.lot_units GPUs) instead of fractions.")]
+    = False,
+    objective: Annotated[str, typer.Option(help="min-cost: meet demand at least discounted "
+                                           "cost; max-compute: most effective EFLOPS within "
+                                           "budget, power and access.")] = "min-cost",
+    save_lp: Annotated[Path | None, typer.Option("--save-lp", help="Write the model as an LP "
+                                                 "file.")] = None,
+    save_mps: Annotated[Path | None, typer.Option("--save-mps", help="Write the model as an "
+                                                  "MPS file.")] = None,
+    out: OutOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
+                                            "existing folder.")] = False,
+) -> None:
+    """Plan GPU purchases with a linear program under export controls, budget and power."""
+    from capacity.pipeline import plan_report
+
+    sc = load(scenario, sets)
+    with model_files(save_lp, save_mps) as (lp_tmp, mps_tmp):
+        _, report = plan_report(sc, solver=solver, integer=integer, objective=objective,
+                                save_lp=lp_tmp, save_mps=mps_tmp)
+    if out is not None:
+        write_outputs(out, [report], [sc], overwrite)
+    render(report, fmt, table)
+
+
+@app.command()
+def value(
+    scenario: ScenarioOpt = None,
+    multiple: Annotated[float | None, typer.Option(
+        "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
+        "finance.ev_sales_multiple, the note's 7.5x).")] = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+) -> None:
+    """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
+    from capacity.pipeline import value_report
+
+    extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
+    render(value_report(load(scenario, [*(sets or []), *extra]), solver=solver), fmt, table)
+
+
+@app.command()
 def controls(
     scenario: ScenarioOpt = None,
     at: Annotated[str | None, typer.Option(
@@ -254,24 +351,6 @@ def controls(
                              end=end)
     # the long 'availability' and 'rules' tables are in json; --table shows them as a table
     render(report, fmt, table or (report.primary if fmt is Format.table else None))
-
-
-@app.command()
-def value(
-    scenario: ScenarioOpt = None,
-    multiple: Annotated[float | None, typer.Option(
-        "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
-        "finance.ev_sales_multiple, the note's 7.5x).")] = None,
-    fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
-    sets: SetOpt = None,
-    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
-) -> None:
-    """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
-    from capacity.pipeline import value_report
-
-    extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
-    render(value_report(load(scenario, [*(sets or []), *extra]), solver=solver), fmt, table)
 
 
 # ---------------------------------------------------------------------------------------------

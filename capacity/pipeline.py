@@ -101,70 +101,20 @@ def existing_fleet_eflops(scenario: Scenario, calibration: Calibration | None = 
     return out
 
 
-def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = False,
-                    start: str | None = None, end: str | None = None) -> Report:
-    """``capacity controls``: each chip's export-control status in one quarter, or a timeline.
+def scenario_availability(scenario: Scenario) -> pd.DataFrame | None:
+    """Export-control availability over the planned quarters (None when no rules are set)."""
+    if not scenario.inputs.controls.rules:
+        return None
+    from capacity.controls import availability
 
-    Parameters
-    ----------
-    scenario
-        Validated scenario.
-    at
-        Quarter to report (default: the quarter after the base period).
-    timeline
-        Report a chip x quarter status matrix over ``start``..``end`` instead.
-    start, end
-        Timeline window (default: the planned quarters, base period + 1 to the horizon end).
-    """
-    from capacity import controls as ctl
-    from capacity.errors import InputError
-    from capacity.schemas import quarter_range, to_period
+    return availability(scenario, scenario.inputs.horizon.periods)
 
-    hz = scenario.inputs.horizon
-    rules = ctl.scenario_rules(scenario)
-    rule_table = pd.DataFrame([{
-        "rule": r.id, "kind": r.kind, "title": r.title,
-        "announced": r.announced.isoformat(), "effective": r.effective.isoformat(),
-        "effective_datacenter": (r.effective_datacenter.isoformat()
-                                 if r.effective_datacenter else ""),
-        "first_quarter": str(ctl.rule_window(r, True).start),
-        "until": r.until.isoformat() if r.until else "",
-        "superseded_by": r.superseded_by or "",
-        "hypothetical": r.hypothetical, "source": r.source} for r in rules],
-        columns=["rule", "kind", "title", "announced", "effective", "effective_datacenter",
-                 "first_quarter", "until", "superseded_by", "hypothetical", "source"])
-    if timeline:
-        if at is not None:
-            raise InputError("--at", "give either --at or --timeline, not both")
-        first = to_period(start) if start else to_period(hz.base_period) + 1
-        last = to_period(end) if end else to_period(hz.end)
-        if last < first:
-            raise InputError("--end", f"{last} is before the start {first}")
-        periods = quarter_range(first, last)
-        long = ctl.availability(scenario, periods).reset_index()
-        long["period"] = long["period"].astype(str)
-        return Report(
-            "controls",
-            scalars={"scenario": scenario.name, "start": str(first), "end": str(last)},
-            tables={"timeline": ctl.timeline(scenario, periods), "availability": long,
-                    "rules": rule_table},
-            primary="timeline",
-            titles={"timeline": "Export-control status per chip and quarter",
-                    "availability": "Status, deciding rule, cap and price factor per quarter",
-                    "rules": "Rules in this scenario"},
-        )
-    if start is not None or end is not None:
-        raise InputError("--start", "--start and --end go with --timeline")
-    q = to_period(at) if at else to_period(hz.base_period) + 1
-    chips = ctl.status_at(scenario, q).reset_index()
-    return Report(
-        "controls",
-        scalars={"scenario": scenario.name, "at": str(q)},
-        tables={"chips": chips, "rules": rule_table},
-        primary="chips",
-        titles={"chips": f"Export-control status in {q}",
-                "rules": "Rules in this scenario"},
-    )
+
+def scenario_demand(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.DataFrame:
+    """Effective EFLOPS demand per planned quarter (training, inference, leasing)."""
+    from capacity.demand import demand_table
+
+    return demand_table(scenario, scenario.inputs.horizon.periods, fleet_effective_eflops)
 
 
 def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
@@ -215,6 +165,117 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
         primary="quarters",
         titles={"quarters": "Token stock and effective EFLOPS demand per quarter",
                 "runs": "Training runs (6 N D FLOP over the window at the run MFU)"},
+    )
+
+
+def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False,
+                objective: str = "min-cost", save_lp: str | None = None,
+                save_mps: str | None = None):
+    """``capacity plan``: solve the purchase LP; returns (Plan, Report)."""
+    from capacity.planner import plan
+
+    result = plan(scenario, solver=solver, integer=integer, objective=objective,
+                  save_lp=save_lp, save_mps=save_mps)
+    unit = "RMB m (present value)" if objective == "min-cost" else "EFLOPS-quarters"
+    scalars = {
+        "scenario": scenario.name,
+        "status": result.status,
+        "objective": objective,
+        "solver": result.solver,
+        "integer": integer,
+        ("objective_rmb_m" if objective == "min-cost" else "objective_eflops_quarters"):
+            result.objective,
+        "objective_unit": unit,
+        "total_capex_rmb_m": float(result.quarters["capex_rmb_m"].sum()),
+        "total_shortfall_eflops_quarters": float(result.quarters["shortfall_eflops"].sum()),
+        "n_variables": result.extra.get("n_variables"),
+        "n_constraints": result.extra.get("n_constraints"),
+        "notes": list(result.notes),
+        "changes": [c.as_record() for c in scenario.changes],
+    }
+    binding = result.binding.drop(columns=["name"])
+    report = Report(
+        "plan", scalars=scalars,
+        tables={"quarters": result.quarters, "purchases": result.purchases,
+                "binding": binding, "fleet": result.fleet},
+        primary="quarters",
+        titles={"quarters": "Fleet, compute, demand and cost per quarter",
+                "purchases": "Purchases by delivery quarter",
+                "binding": "Binding limits and their shadow prices",
+                "fleet": "Installed units by chip"})
+    return result, report
+
+
+def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = False,
+                    start: str | None = None, end: str | None = None) -> Report:
+    """``capacity controls``: each chip's export-control status in one quarter, or a timeline.
+
+    Parameters
+    ----------
+    scenario
+        Validated scenario.
+    at
+        Quarter to report (default: the quarter after the base period).
+    timeline
+        Report a chip x quarter status matrix over ``start``..``end`` instead.
+    start, end
+        Timeline window (default: the planned quarters, base period + 1 to the horizon end).
+    """
+    from capacity import controls as ctl
+    from capacity.errors import InputError
+    from capacity.schemas import quarter_range, to_period
+
+    hz = scenario.inputs.horizon
+
+    def quarter(value: str, option: str) -> pd.Period:
+        try:
+            return to_period(value)
+        except InputError as exc:
+            raise InputError(option, exc.problem) from None
+
+    rules = ctl.scenario_rules(scenario)
+    rule_table = pd.DataFrame([{
+        "rule": r.id, "kind": r.kind, "title": r.title,
+        "announced": r.announced.isoformat(), "effective": r.effective.isoformat(),
+        "effective_datacenter": (r.effective_datacenter.isoformat()
+                                 if r.effective_datacenter else ""),
+        "first_quarter": str(ctl.rule_window(r, True).start),
+        "until": r.until.isoformat() if r.until else "",
+        "superseded_by": r.superseded_by or "",
+        "hypothetical": r.hypothetical, "source": r.source} for r in rules],
+        columns=["rule", "kind", "title", "announced", "effective", "effective_datacenter",
+                 "first_quarter", "until", "superseded_by", "hypothetical", "source"])
+    if timeline:
+        if at is not None:
+            raise InputError("--at", "give either --at or --timeline, not both")
+        first = quarter(start, "--start") if start else to_period(hz.base_period) + 1
+        last = quarter(end, "--end") if end else to_period(hz.end)
+        if last < first:
+            raise InputError("--end", f"{last} is before the start {first}")
+        periods = quarter_range(first, last)
+        long = ctl.availability(scenario, periods).reset_index()
+        long["period"] = long["period"].astype(str)
+        return Report(
+            "controls",
+            scalars={"scenario": scenario.name, "start": str(first), "end": str(last)},
+            tables={"timeline": ctl.timeline(scenario, periods), "availability": long,
+                    "rules": rule_table},
+            primary="timeline",
+            titles={"timeline": "Export-control status per chip and quarter",
+                    "availability": "Status, deciding rule, cap and price factor per quarter",
+                    "rules": "Rules in this scenario"},
+        )
+    if start is not None or end is not None:
+        raise InputError("--start", "--start and --end go with --timeline")
+    q = quarter(at, "--at") if at else to_period(hz.base_period) + 1
+    chips = ctl.status_at(scenario, q).reset_index()
+    return Report(
+        "controls",
+        scalars={"scenario": scenario.name, "at": str(q)},
+        tables={"chips": chips, "rules": rule_table},
+        primary="chips",
+        titles={"chips": f"Export-control status in {q}",
+                "rules": "Rules in this scenario"},
     )
 
 

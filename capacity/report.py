@@ -130,3 +130,86 @@ def check_out_dir(out: Path, expected: Iterable[str] = (), overwrite: bool = Fal
         raise InputError("--out", f"{out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise InputError("--out", f"{out} is not empty; choose a new folder or pass --overwrite")
+
+
+# --------------------------------------------------------------------------------------------
+# Output folders
+# --------------------------------------------------------------------------------------------
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape the numbers (for the manifest)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("capacity", "pandas", "numpy", "pulp", "highspy", "pydantic", "typer",
+                 "openpyxl", "matplotlib"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    import platform
+
+    out["python"] = platform.python_version()
+    return out
+
+
+def manifest(reports: list, scenarios: list) -> dict[str, Any]:
+    """What is needed to reproduce a run: resolved scenarios, input hashes, versions."""
+    return {
+        "kind": [r.kind for r in reports],
+        "scenarios": [{
+            "name": sc.name,
+            "description": sc.description,
+            "inputs": sc.inputs.model_dump(mode="json"),
+            "changes": [c.as_record() for c in sc.changes],
+            "input_files_sha256": dict(sorted(sc.files.items())),
+        } for sc in scenarios],
+        "scalars": [jsonable({k: v for k, v in r.scalars.items() if k != "changes"})
+                    for r in reports],
+        "versions": package_versions(),
+    }
+
+
+def _stage_files(stage: Path, reports: list, scenarios: list) -> None:
+    multi = len(reports) > 1
+    for report in reports:
+        prefix = f"{report.scalars.get('scenario', report.kind)}_" if multi else ""
+        for name, df in report.tables.items():
+            write_text_atomic(stage / f"{prefix}{name}.csv", csv_text(df))
+        write_text_atomic(stage / f"{prefix}{report.kind}.json", json_text(report))
+    extra = globals().get("write_rich_outputs")
+    if callable(extra):
+        extra(stage, reports, scenarios)
+    write_text_atomic(stage / "manifest.json",
+                      json.dumps(manifest(reports, scenarios), indent=2, ensure_ascii=False,
+                                 default=str) + "\n")
+
+
+def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool = False) -> None:
+    """Write every output of a run into ``out``, all or nothing.
+
+    Files are staged in a hidden sibling folder, then the folder is moved into place, so an
+    interrupted run leaves no half-written output and an existing folder is never mixed with
+    old files (it is replaced only with ``overwrite``).
+    """
+    import shutil
+
+    out = Path(out)
+    check_out_dir(out, overwrite=overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        _stage_files(stage, reports, scenarios)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out, old)
+            os.replace(stage, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise

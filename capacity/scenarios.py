@@ -335,6 +335,12 @@ def _resolve_path(name_or_path: str | Path) -> Path:
 _SCENARIO_KEYS = {"description", "extends", "overrides", "override", "set", "uncertain"}
 
 
+def _parent_path(path: Path, parent: str) -> Path:
+    """File a scenario ``extends``: a file next to it, else a shipped name or a path."""
+    sibling = path.parent / parent
+    return sibling if sibling.is_file() else _resolve_path(parent)
+
+
 def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any],
                                                                               Path]]:
     """Ordered (origin, flat changes, file) layers of a scenario file, parents first."""
@@ -355,10 +361,7 @@ def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str,
     if parent is not None:
         if not isinstance(parent, str):
             raise InputError(f"{path}: extends", "must be a scenario name or file path")
-        ppath = _resolve_path(parent if "/" in parent or parent.endswith(".toml")
-                              else parent) if not (path.parent / parent).is_file() else (
-            path.parent / parent)
-        layers += _scenario_layers(ppath, (*seen, resolved))
+        layers += _scenario_layers(_parent_path(path, parent), (*seen, resolved))
     library = _read_toml(data_dir() / "overrides.toml") if (data_dir() / "overrides.toml"
                                                            ).is_file() else {}
     local = doc.get("override", {})
@@ -575,7 +578,7 @@ def _scenario_uncertain_chain(path: Path) -> list[dict[str, dict[str, Any]]]:
     out = []
     parent = doc.get("extends")
     if isinstance(parent, str):
-        out += _scenario_uncertain_chain(_resolve_path(parent))
+        out += _scenario_uncertain_chain(_parent_path(path, parent))
     unc = doc.get("uncertain", {})
     if not isinstance(unc, dict):
         raise InputError(f"{path}: uncertain", "must be a table of dotted keys")

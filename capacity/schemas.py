@@ -410,7 +410,7 @@ class RuleLibrary(StrictModel):
 
 
 class ControlsInputs(StrictModel):
-    """Export-control regime of a scenario: a timeline of rules from ``data/export_controls.toml``."""
+    """Export-control regime of a scenario: a timeline of rules (``data/export_controls.toml``)."""
 
     rules: list[str] = Field(default_factory=list)
     """Ids of the rules in force in this scenario (each rule carries its own dates). Order breaks
@@ -628,7 +628,7 @@ class PlannerInputs(StrictModel):
     default_lead_time_quarters: Annotated[int, Field(ge=0)] = 2
     """Lead time for chips not in ``lead_time_quarters``. [quarters]"""
     capex_budget_rmb_m: dict[int, NonNegative] = Field(default_factory=dict)
-    """GPU capex budget per calendar year (paid at order). [RMB m] Years not listed are unlimited."""
+    """GPU capex budget per calendar year (paid at order). [RMB m] Years not listed: unlimited."""
     budget_carryover: bool = False
     """Unspent budget of a year may be spent in later years."""
     datacenter_mw: dict[Quarter, NonNegative] = Field(default_factory=dict)
