@@ -186,6 +186,8 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
         ("objective_rmb_m" if objective == "min-cost" else "objective_eflops_quarters"):
             result.objective,
         "objective_unit": unit,
+        "objective_constant_rmb_m" if objective == "min-cost" else
+        "objective_constant_eflops_quarters": result.extra.get("objective_constant", 0.0),
         "total_capex_rmb_m": float(result.quarters["capex_rmb_m"].sum()),
         "total_shortfall_eflops_quarters": float(result.quarters["shortfall_eflops"].sum()),
         "n_variables": result.extra.get("n_variables"),

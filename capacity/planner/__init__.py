@@ -74,6 +74,8 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1}
     result.extra["n_variables"] = len(prob.variables())
     result.extra["n_constraints"] = len(lp.constraint_list(prob))
+    # Constant part of the objective (power opex of the existing fleet); LP/MPS files omit it.
+    result.extra["objective_constant"] = float(prob.objective.constant)
     return result
 
 

@@ -1,0 +1,168 @@
+"""The purchase LP on the shipped scenarios: balances recomputed from the output, MPS round trip,
+and monotonicity properties (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capacity.chips import peak_tflops
+from capacity.planner import plan, plan_data, solve_data
+from capacity.scenarios import load_scenario
+
+TOL = 1e-6  # absolute tolerance on recomputed balances [EFLOPS, units, RMB m, MW]
+
+
+@pytest.fixture(scope="module")
+def hist_data(history):
+    return plan_data(history)
+
+
+@pytest.fixture(scope="module")
+def hist_plan(history):
+    return plan(history)
+
+
+def test_plan_json_shape(run_json):
+    out = run_json("plan", "--scenario", "history")
+    assert out["status"] == "optimal"
+    assert isinstance(out["objective_rmb_m"], float)
+    assert set(out["quarters"][0]) >= {"period", "peak_eflops", "effective_eflops",
+                                       "demand_eflops", "shortfall_eflops", "capex_rmb_m",
+                                       "power_mw"}
+    if out["purchases"]:
+        assert set(out["purchases"][0]) >= {"period", "chip", "units", "capex_rmb_m"}
+    assert all(set(b) >= {"constraint", "period", "chip", "shadow_price", "unit"}
+               for b in out["binding"])
+
+
+def test_fleet_balance_recomputed(hist_plan, hist_data):
+    """installed[c,t] = existing[c,t] + purchases delivered in (t - life_c, t]."""
+    fleet = hist_plan.fleet.set_index(["period", "chip"])["units"]
+    buys = hist_plan.purchases
+    for t in hist_data.periods:
+        for c in hist_data.chips:
+            life = int(hist_data.life_quarters[c])
+            alive = buys[(buys["chip"] == c) & (buys["period"] > t - life) & (buys["period"] <= t)]
+            expected = hist_data.existing_units.at[t, c] + alive["units"].sum()
+            got = fleet.get((t, c), 0.0)
+            assert got == pytest.approx(expected, abs=TOL)
+
+
+def test_compute_demand_and_power_balances(hist_plan, hist_data, history):
+    q = hist_plan.quarters
+    f = hist_plan.fleet
+    rate = peak_tflops(history.catalog)
+    peak = (f["units"] * f["chip"].map(rate)).groupby(f["period"]).sum() / 1e6
+    eff = (f["units"] * f["chip"].map(rate) * f["chip"].map(hist_data.efficiency)
+           ).groupby(f["period"]).sum() / 1e6
+    assert np.allclose(q["peak_eflops"], peak.reindex(q.index), atol=TOL)
+    assert np.allclose(q["effective_eflops"], eff.reindex(q.index), atol=TOL)
+    # demand met or reported as shortfall, both in total and for training-fit chips
+    assert (q["effective_eflops"] + q["shortfall_eflops"] >= q["demand_eflops"] - TOL).all()
+    assert (q["training_fit_eflops"] + q["training_shortfall_eflops"]
+            >= q["training_demand_eflops"] - TOL).all()
+    # power: recomputed from units x kW, within the limit
+    mw = (f["units"] * f["chip"].map(hist_data.power_kw)).groupby(f["period"]).sum() / 1000
+    assert np.allclose(q["power_mw"], mw.reindex(q.index), atol=TOL)
+    lim = q["power_limit_mw"].fillna(np.inf)
+    assert (q["power_mw"] <= lim + TOL).all()
+
+
+def test_capex_and_budget_balances(hist_plan, hist_data):
+    p = hist_plan.purchases
+    assert np.allclose(p["capex_rmb_m"], p["units"] * p["price_rmb_m_per_unit"])
+    by_order = p.groupby("order_period")["capex_rmb_m"].sum()
+    q = hist_plan.quarters
+    assert q["capex_rmb_m"].sum() == pytest.approx(p["capex_rmb_m"].sum())
+    for year, budget in hist_data.budget_rmb_m.items():
+        spent = by_order[[t.year == year for t in by_order.index]].sum()
+        assert spent <= budget + TOL
+
+
+def test_purchases_respect_access(hist_plan, hist_data):
+    p = hist_plan.purchases
+    for row in p.itertuples(index=False):
+        assert hist_data.status.at[row.period, row.chip] != "banned"
+        cap = hist_data.cap_units.at[row.period, row.chip]
+        if not pd.isna(cap):
+            assert row.units <= cap + TOL
+        assert row.order_period >= hist_data.periods[0]
+
+
+@pytest.mark.parametrize("name", ["history", "embargo-2024", "no-2023-update"])
+def test_no_banned_purchases_in_shipped_scenarios(name):
+    sc = load_scenario(name)
+    data = plan_data(sc)
+    result = solve_data(data)
+    for row in result.purchases.itertuples(index=False):
+        assert data.status.at[row.period, row.chip] != "banned", (name, row)
+
+
+def test_save_mps_resolves_to_same_objective(tmp_path, run_cli):
+    highspy = pytest.importorskip("highspy")
+    mps = tmp_path / "plan.mps"
+    lpf = tmp_path / "plan.lp"
+    code, out, err = run_cli("plan", "--save-mps", str(mps), "--save-lp", str(lpf),
+                             "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    # MPS files carry no objective constant (the existing fleet's power opex): add it back.
+    objective = doc["objective_rmb_m"] - doc["objective_constant_rmb_m"]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(mps))
+    h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+    assert h.getInfo().objective_function_value == pytest.approx(objective, rel=1e-7)
+    assert lpf.read_text().startswith("\\*")
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_stricter_regime_never_gives_more_compute():
+    hist = plan(load_scenario("history")).quarters
+    emb = plan(load_scenario("embargo-2024")).quarters
+    assert (emb["effective_eflops"] <= hist["effective_eflops"] + TOL).all() or \
+        emb["shortfall_eflops"].sum() >= hist["shortfall_eflops"].sum() - TOL
+    assert emb["shortfall_eflops"].sum() >= hist["shortfall_eflops"].sum() - TOL
+
+
+def test_max_compute_objective(history):
+    r = plan(history, objective="max-compute")
+    assert r.status == "optimal"
+    base = plan(history)
+    # The most compute within budget is at least what the cost-minimising plan delivers.
+    assert r.quarters["effective_eflops"].sum() >= base.quarters["effective_eflops"].sum() - TOL
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scale_lo=st.floats(0.0, 2.0), extra=st.floats(0.0, 2.0))
+def test_larger_budget_never_gives_less_compute(hist_data, scale_lo, extra):
+    """Budget B1 <= B2: max-compute delivers no less, min-cost leaves no more shortfall."""
+    b1 = {y: b * scale_lo for y, b in hist_data.budget_rmb_m.items()}
+    b2 = {y: b * (scale_lo + extra) for y, b in hist_data.budget_rmb_m.items()}
+    lo = solve_data(hist_data.with_numbers(budget_rmb_m=b1), objective="max-compute")
+    hi = solve_data(hist_data.with_numbers(budget_rmb_m=b2), objective="max-compute")
+    assert hi.objective >= lo.objective - 1e-6 * max(1.0, abs(lo.objective))
+    slo = solve_data(hist_data.with_numbers(budget_rmb_m=b1)).quarters["shortfall_eflops"].sum()
+    shi = solve_data(hist_data.with_numbers(budget_rmb_m=b2)).quarters["shortfall_eflops"].sum()
+    assert shi <= slo + 1e-6
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cap=st.floats(0.0, 5000.0), extra=st.floats(0.0, 5000.0))
+def test_looser_supply_caps_never_leave_more_shortfall(hist_data, cap, extra):
+    """Uniform per-quarter caps c1 <= c2 on every chip: shortfall(c2) <= shortfall(c1)."""
+    def capped(c):
+        caps = hist_data.cap_units.copy()
+        banned = caps == 0
+        caps[:] = c
+        return hist_data.with_numbers(cap_units=caps.mask(banned, 0.0))
+    s1 = solve_data(capped(cap)).quarters["shortfall_eflops"].sum()
+    s2 = solve_data(capped(cap + extra)).quarters["shortfall_eflops"].sum()
+    assert s2 <= s1 + 1e-6
