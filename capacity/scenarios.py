@@ -17,6 +17,7 @@ logged as ``key: old -> new`` with the file it came from, and travels with every
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import math
 import tomllib
@@ -234,8 +235,15 @@ class Change:
 
 
 def _jsonable(v: Any) -> Any:
+    """JSON-safe copy: NaN -> None, TOML dates/times -> ISO text, recursively."""
     if isinstance(v, float) and math.isnan(v):
         return None
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
     return v
 
 

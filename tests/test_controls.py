@@ -502,3 +502,10 @@ def test_purchasable_table_uses_controls(history):
     tab = purchasable_table(history, quarter_range("2023Q3", "2023Q4"))
     assert bool(tab.at[pd.Period("2023Q3", freq="Q"), "A800"]) is True
     assert bool(tab.at[pd.Period("2023Q4", freq="Q"), "A800"]) is False
+
+
+def test_scenario_changes_with_rule_dates_are_json_safe():
+    # extra_rules carry TOML dates; the change log travels with every result as JSON
+    sc = load_scenario("embargo-2024")
+    text = json.dumps([c.as_record() for c in sc.changes])
+    assert '"effective": "2024-01-01"' in text
