@@ -109,6 +109,32 @@ def add_var(prob: pulp.LpProblem, name: str, low: float | None = 0.0, up: float 
                              cat=pulp.LpInteger if integer else pulp.LpContinuous)
 
 
+def affine(pairs, constant: float = 0.0) -> pulp.LpAffineExpression:
+    """Linear expression sum(coef * var) + constant from ``(var, coef)`` pairs.
+
+    Duplicated variables are summed. Uses the fastest constructor each PuLP generation offers
+    (3.x: ``LpAffineExpression(pairs)``; 4.x: ``lpSum_vars_coefs``).
+    """
+    acc: dict[Any, float] = {}
+    order: list[Any] = []
+    for var, coef in pairs:
+        if coef == 0.0:
+            continue
+        if var.name in acc:
+            acc[var.name] += coef
+        else:
+            acc[var.name] = coef
+            order.append(var)
+    clean = [(v, acc[v.name]) for v in order]
+    if hasattr(pulp, "lpSum_vars_coefs"):
+        expr = pulp.lpSum_vars_coefs(clean)
+    else:
+        expr = pulp.LpAffineExpression(clean)
+    if constant:
+        expr.addInPlace(float(constant))
+    return expr
+
+
 def add_constraint(prob: pulp.LpProblem, constraint: pulp.LpConstraint, name: str) -> None:
     """Add a named constraint."""
     prob.addConstraint(constraint, name)

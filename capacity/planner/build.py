@@ -10,6 +10,7 @@ from capacity.planner.constraints import (
     add_access_constraints,
     add_budget_constraints,
     add_demand_constraints,
+    add_fleet_balance,
     add_power_constraints,
 )
 from capacity.planner.data import PlanData
@@ -36,6 +37,7 @@ def build_problem(data: PlanData, objective: str = "min-cost", integer: bool = F
                          f"{', '.join(OBJECTIVES)})")
     prob = lp.new_problem("capacity_plan", maximize=objective == "max-compute")
     v = add_variables(prob, data, integer=integer, with_shortfall=objective == "min-cost")
+    add_fleet_balance(prob, data, v)
     add_demand_constraints(prob, data, v)
     add_access_constraints(prob, data, v)
     add_budget_constraints(prob, data, v)

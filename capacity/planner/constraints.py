@@ -2,13 +2,15 @@
 
 Names are stable snake_case, ``<family>_<chip>_<quarter>`` or ``<family>_<quarter>``, so a dual
 can be read back by name. Sets: chips c, planned quarters t. Compute is effective EFLOPS:
-units x peak_tflops x efficiency / 1e6.
+units x peak_tflops x efficiency / 1e6. ``existing[c, t]`` (initial fleet and placed orders,
+after retirements) enters as a constant.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pulp
 
@@ -18,24 +20,51 @@ from capacity.planner.data import PlanData
 from capacity.planner.variables import Variables, tag
 
 
+def effective_per_unit(data: PlanData) -> pd.Series:
+    """Effective EFLOPS of one unit of each chip: peak_tflops x efficiency / 1e6. [EFLOPS]"""
+    return data.peak_tflops * data.efficiency / TFLOPS_PER_EFLOPS
+
+
+def existing_effective(data: PlanData, training_only: bool = False) -> pd.Series:
+    """Effective EFLOPS of the existing fleet per quarter. [EFLOPS]"""
+    k = effective_per_unit(data)
+    if training_only:
+        k = k * data.training_fit.astype(float)
+    return (data.existing_units * k).sum(axis=1)
+
+
 def effective_capacity(data: PlanData, v: Variables, t: pd.Period, training_only: bool = False
                        ) -> pulp.LpAffineExpression:
     """Effective EFLOPS in service in ``t`` (existing + new), optionally training-fit chips only.
 
-    cap[t] = sum_c (existing[c, t] + sum_{t - life_c < tau <= t} buy[c, tau])
-             * peak_tflops[c] * efficiency[c] / 1e6
+    cap[t] = sum_c (existing[c, t] + fleet[c, t]) * peak_tflops[c] * efficiency[c] / 1e6
     """
-    terms = []
-    const = 0.0
-    for c in data.chips:
-        if training_only and not bool(data.training_fit[c]):
-            continue
-        k = float(data.peak_tflops[c] * data.efficiency[c]) / TFLOPS_PER_EFLOPS
-        if k == 0:
-            continue
-        const += float(data.existing_units.at[t, c]) * k
-        terms.append(k * v.installed(data, c, t))
-    return pulp.lpSum(terms) + const
+    k = effective_per_unit(data)
+    terms = [(var, float(k[c])) for c, var in v.fleet_by_period.get(t, ())
+             if not training_only or bool(data.training_fit[c])]
+    return lp.affine(terms, float(existing_effective(data, training_only)[t]))
+
+
+def add_fleet_balance(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
+    """Fleet balance of new units (names ``fleet_balance_<chip>_<t>``).
+
+        fleet[c, t] = fleet[c, t-1] + buy[c, t] - buy[c, t - life_c]
+
+    so fleet[c, t] = sum of buy[c, tau] for t - life_c < tau <= t: units bought in the plan and
+    not yet retired. (The existing fleet's retirements are in the constant existing[c, t].)
+    """
+    buy_terms: dict[tuple[str, pd.Period], list[tuple[pulp.LpVariable, float]]] = {}
+    for (c, t), expr in v.buy.items():
+        buy_terms[c, t] = list(expr.items())
+    for (c, t), var in v.fleet.items():
+        terms = [(var, 1.0)]
+        prev = v.fleet.get((c, t - 1))
+        if prev is not None:
+            terms.append((prev, -1.0))
+        terms += [(bv, -coef) for bv, coef in buy_terms.get((c, t), ())]
+        life = int(data.life_quarters[c])
+        terms += [(bv, coef) for bv, coef in buy_terms.get((c, t - life), ())]
+        lp.add_constraint(prob, lp.affine(terms) == 0.0, f"fleet_balance_{tag(c, t)}")
 
 
 def add_demand_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
@@ -77,11 +106,12 @@ def add_access_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -
 
 def order_spend(data: PlanData, v: Variables) -> dict[int, pulp.LpAffineExpression]:
     """Capex per calendar year of the order quarter. [RMB m]"""
-    spend: dict[int, list] = {}
+    spend: dict[int, list[tuple[pulp.LpVariable, float]]] = {}
     for (c, t), expr in v.buy.items():
         year = data.order_period(c, t).year
-        spend.setdefault(year, []).append(float(data.price_rmb_m.at[t, c]) * expr)
-    return {y: pulp.lpSum(terms) for y, terms in spend.items()}
+        price = float(data.price_rmb_m.at[t, c])
+        spend.setdefault(year, []).extend((var, price * coef) for var, coef in expr.items())
+    return {y: lp.affine(terms) for y, terms in spend.items()}
 
 
 def add_budget_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
@@ -93,28 +123,25 @@ def add_budget_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -
     if not data.budget_rmb_m:
         return
     spend = order_spend(data, v)
-    years = sorted(data.budget_rmb_m)
-    for y in years:
+    for y in sorted(data.budget_rmb_m):
         if data.budget_carryover:
-            lhs = pulp.lpSum(spend.get(yy, 0) for yy in spend if yy <= y)
+            lhs = pulp.lpSum(spend[yy] for yy in spend if yy <= y)
             rhs = sum(b for yy, b in data.budget_rmb_m.items() if yy <= y)
         else:
-            lhs = spend.get(y, pulp.lpSum([]))
+            lhs = spend.get(y, lp.affine([]))
             rhs = data.budget_rmb_m[y]
         lp.add_constraint(prob, lhs <= float(rhs), f"budget_{y}")
-
-
-def power_mw(data: PlanData, v: Variables, t: pd.Period) -> pulp.LpAffineExpression:
-    """Facility power drawn in ``t``. [MW]  sum_c installed[c, t] * kw[c] / 1000"""
-    const = sum(float(data.existing_units.at[t, c] * data.power_kw[c]) for c in data.chips)
-    terms = [float(data.power_kw[c]) * v.installed(data, c, t) for c in data.chips
-             if data.power_kw[c] > 0]
-    return (pulp.lpSum(terms) + const) / 1000.0
 
 
 def existing_power_mw(data: PlanData, t: pd.Period) -> float:
     """Facility power of the existing fleet alone in ``t``. [MW]"""
     return float((data.existing_units.loc[t] * data.power_kw).sum()) / 1000.0
+
+
+def power_mw(data: PlanData, v: Variables, t: pd.Period) -> pulp.LpAffineExpression:
+    """Facility power drawn in ``t``. [MW]  sum_c (existing + fleet)[c, t] * kw[c] / 1000"""
+    terms = [(var, float(data.power_kw[c]) / 1000.0) for c, var in v.fleet_by_period.get(t, ())]
+    return lp.affine(terms, existing_power_mw(data, t))
 
 
 def add_power_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
@@ -129,7 +156,7 @@ def add_power_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) ->
         return
     for t in data.periods:
         mw = data.power_mw.get(t, math.nan)
-        if pd.isna(mw):
+        if pd.isna(mw) or not np.isfinite(mw):
             continue
         rhs = max(float(mw), existing_power_mw(data, t))
         lp.add_constraint(prob, power_mw(data, v, t) <= rhs, f"power_{t}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulp
 
+from capacity import lp
 from capacity.planner.constraints import effective_capacity, power_mw
 from capacity.planner.data import PlanData
 from capacity.planner.variables import Variables
@@ -13,8 +14,11 @@ OBJECTIVES = ("min-cost", "max-compute")
 
 def capex_terms(data: PlanData, v: Variables) -> pulp.LpAffineExpression:
     """Discounted capex: sum_{c,t} buy[c, t] * price[c, t] * df(order quarter). [RMB m]"""
-    return pulp.lpSum(float(data.price_rmb_m.at[t, c]) * data.discount(data.order_period(c, t))
-                      * expr for (c, t), expr in v.buy.items())
+    terms = []
+    for (c, t), expr in v.buy.items():
+        k = float(data.price_rmb_m.at[t, c]) * data.discount(data.order_period(c, t))
+        terms += [(var, k * coef) for var, coef in expr.items()]
+    return lp.affine(terms)
 
 
 def opex_rmb_m_per_mw_quarter(data: PlanData) -> float:
@@ -30,10 +34,12 @@ def set_min_cost(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
             + penalty * sum_{k,t} shortfall[k, t]
     """
     per_mw = opex_rmb_m_per_mw_quarter(data)
-    opex = pulp.lpSum(data.discount(t) * per_mw * power_mw(data, v, t) for t in data.periods)
-    short = pulp.lpSum(data.penalty_rmb_m_per_eflops * s for s in v.shortfall.values())
+    obj = capex_terms(data, v)
+    for t in data.periods:
+        obj.addInPlace(power_mw(data, v, t) * (data.discount(t) * per_mw))
+    obj.addInPlace(lp.affine([(s, data.penalty_rmb_m_per_eflops) for s in v.shortfall.values()]))
     prob.sense = pulp.LpMinimize
-    prob.setObjective(capex_terms(data, v) + opex + short)
+    prob.setObjective(obj)
 
 
 def set_max_compute(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
@@ -41,6 +47,8 @@ def set_max_compute(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
 
         max sum_t cap[t] - 1e-6 * discounted capex       [EFLOPS-quarters]
     """
-    total = pulp.lpSum(effective_capacity(data, v, t) for t in data.periods)
+    obj = capex_terms(data, v) * -1e-6
+    for t in data.periods:
+        obj.addInPlace(effective_capacity(data, v, t))
     prob.sense = pulp.LpMaximize
-    prob.setObjective(total - 1e-6 * capex_terms(data, v))
+    prob.setObjective(obj)

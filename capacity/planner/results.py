@@ -18,6 +18,7 @@ from capacity.planner.variables import Variables, tag
 
 #: Constraint families and the unit of one unit of their right-hand side.
 FAMILIES: dict[str, str] = {
+    "fleet_balance": "unit",
     "training_demand": "EFLOPS",
     "total_demand": "EFLOPS",
     "access": "unit",
@@ -72,7 +73,7 @@ def _parse_name(name: str, data: PlanData) -> tuple[str, str, str]:
     for fam in sorted(FAMILIES, key=len, reverse=True):
         if name.startswith(fam + "_"):
             rest = name[len(fam) + 1:]
-            if fam == "access":
+            if fam in ("access", "fleet_balance"):
                 chip_tag, period = rest.rsplit("_", 1)
                 return fam, period, chips_by_tag.get(chip_tag, chip_tag)
             return fam, rest, ""
@@ -97,6 +98,8 @@ def binding_table(prob: pulp.LpProblem, data: PlanData, objective: str) -> pd.Da
         if abs(slack) > 1e-6 * max(1.0, abs(con.constant or 0.0)):
             continue
         fam, period, chip = _parse_name(con.name, data)
+        if fam == "fleet_balance":  # bookkeeping identity, not a limit
+            continue
         sense = con.sense  # -1: <=, 1: >=, 0: ==
         value = pi if (sense <= 0) == maximize else -pi
         if sense == 0:
@@ -107,6 +110,8 @@ def binding_table(prob: pulp.LpProblem, data: PlanData, objective: str) -> pd.Da
         elif fam == "access":
             value *= 1e6
             unit = "RMB per unit"
+        elif fam == "budget":
+            unit = "RMB per RMB"
         else:
             unit = f"RMB m per {unit_rhs}"
         rows.append({"constraint": fam, "period": period, "chip": chip,

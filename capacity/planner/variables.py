@@ -18,55 +18,64 @@ def tag(*parts: object) -> str:
 
 @dataclass
 class Variables:
-    """The LP's variables and the expressions derived from them.
+    """The LP's variables.
 
     Attributes
     ----------
     buy
-        Units of chip c delivered in quarter t (an expression: the variable, or lot x an integer
-        variable with ``--integer``). [units]
+        Units of chip c delivered in quarter t: the variable, or lot x an integer variable with
+        ``--integer`` (an expression either way). [units]
     raw
         The underlying PuLP variables, same keys as ``buy``.
+    fleet
+        New units of chip c in service in quarter t (bought in the plan, not yet retired), for
+        every chip that can be bought, from its first delivery quarter on. [units]
     shortfall
         Unmet effective compute per workload and quarter. [EFLOPS]
     """
 
     buy: dict[tuple[str, pd.Period], pulp.LpAffineExpression]
     raw: dict[tuple[str, pd.Period], pulp.LpVariable]
+    fleet: dict[tuple[str, pd.Period], pulp.LpVariable]
     shortfall: dict[tuple[str, pd.Period], pulp.LpVariable]
-    by_chip: dict[str, list[tuple[pd.Period, pulp.LpAffineExpression]]] = field(
+    fleet_by_period: dict[pd.Period, list[tuple[str, pulp.LpVariable]]] = field(
         default_factory=dict)
 
     def __post_init__(self) -> None:
-        for (c, t), expr in self.buy.items():
-            self.by_chip.setdefault(c, []).append((t, expr))
-
-    def installed(self, data: PlanData, chip: str, t: pd.Period) -> pulp.LpAffineExpression:
-        """New units of ``chip`` in service in ``t``: bought in (t - life, t]. [units]"""
-        life = int(data.life_quarters[chip])
-        return pulp.lpSum(expr for tau, expr in self.by_chip.get(chip, ())
-                          if t - life < tau <= t)
+        for (c, t), var in self.fleet.items():
+            self.fleet_by_period.setdefault(t, []).append((c, var))
 
 
 def add_variables(prob: pulp.LpProblem, data: PlanData, integer: bool = False,
                   with_shortfall: bool = True) -> Variables:
-    """Create ``buy[c, t] >= 0`` for every buyable pair and ``shortfall[k, t] >= 0``.
+    """Create ``buy[c, t] >= 0`` for every buyable pair, ``fleet[c, t] >= 0`` for the new units
+    in service, and ``shortfall[k, t] >= 0``.
 
     With ``integer``, ``buy[c, t] = lot_units * n[c, t]`` with ``n`` integer.
     """
     buy: dict[tuple[str, pd.Period], pulp.LpAffineExpression] = {}
     raw: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
+    first: dict[str, pd.Period] = {}
     for c, t in data.buyable():
         if integer:
             v = lp.add_var(prob, f"lots_{tag(c, t)}", integer=True)
-            buy[c, t] = data.lot_units * v
+            buy[c, t] = lp.affine([(v, float(data.lot_units))])
         else:
             v = lp.add_var(prob, f"buy_{tag(c, t)}")
-            buy[c, t] = 1 * v
+            buy[c, t] = lp.affine([(v, 1.0)])
         raw[c, t] = v
+        first.setdefault(c, t)
+        first[c] = min(first[c], t)
+    fleet: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
+    for c in data.chips:
+        if c not in first:
+            continue
+        for t in data.periods:
+            if t >= first[c]:
+                fleet[c, t] = lp.add_var(prob, f"fleet_{tag(c, t)}")
     short: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
     if with_shortfall:
         for k in WORKLOADS:
             for t in data.periods:
                 short[k, t] = lp.add_var(prob, f"shortfall_{tag(k, t)}")
-    return Variables(buy, raw, short)
+    return Variables(buy, raw, fleet, short)
