@@ -1,0 +1,51 @@
+"""Every shipped figure has a source; the data ships inside the installed package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from capacity.scenarios import data_dir, flatten, read_baseline, read_catalog, read_disclosures
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "data.md"
+
+
+def _source(sources: dict[str, str], key: str) -> str:
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        if sources.get(".".join(parts[:n])):
+            return sources[".".join(parts[:n])]
+    return ""
+
+
+def test_every_baseline_input_has_a_source():
+    tree, sources = read_baseline()
+    missing = [k for k in flatten(tree) if not _source(sources, k)]
+    assert not missing, f"inputs without a [sources] entry: {missing}"
+
+
+def test_every_source_names_a_real_input():
+    tree, sources = read_baseline()
+    keys = set(flatten(tree))
+    prefixes = {".".join(k.split(".")[:n]) for k in keys for n in range(1, len(k.split(".")) + 1)}
+    stale = [k for k in sources if k not in prefixes]
+    assert not stale, f"[sources] entries for inputs that do not exist: {stale}"
+
+
+def test_disclosures_and_catalog_carry_sources():
+    d = read_disclosures()
+    assert (d["source"].str.len() > 10).all()
+    assert d["as_of"].str.match(r"\d{4}-\d{2}-\d{2}").all()
+    c = read_catalog()
+    assert (c["source"].str.len() > 10).all()
+
+
+def test_data_doc_lists_every_input():
+    text = DOCS.read_text(encoding="utf-8")
+    tree, _ = read_baseline()
+    missing = [k for k in flatten(tree) if f"`{k.split('.')[0]}.{k.split('.')[1]}" not in text]
+    assert not missing, f"docs/data.md does not mention: {missing[:5]}"
+
+
+def test_data_dir_is_found():
+    assert (data_dir() / "chips.csv").is_file()
+    assert (data_dir() / "baseline.toml").is_file()
