@@ -643,6 +643,9 @@ class PlannerInputs(StrictModel):
     """Annual discount rate for the cost objective. [1/year]"""
     shortfall_penalty_rmb_m_per_eflops: Positive = 100_000.0
     """Penalty on one effective EFLOPS-quarter of unmet demand. [RMB m/(EFLOPS*quarter)]"""
+    training_shortfall_weight: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """Penalty on unmet training relative to unmet inference: below 1, a crunch delays
+    training runs before it turns away paying inference and leasing customers. [1]"""
     training_min_interconnect_gbs: NonNegative = 300.0
     """Chips with less chip-to-chip bandwidth cannot serve large-cluster training. [GB/s]"""
     lot_units: Annotated[int, Field(ge=1)] = 8

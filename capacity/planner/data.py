@@ -68,6 +68,8 @@ class PlanData:
         [1/year]
     penalty_rmb_m_per_eflops
         Penalty on unmet effective EFLOPS per quarter. [RMB m/(EFLOPS*quarter)]
+    training_shortfall_weight
+        Multiplier on the penalty for unmet training (below 1: training slips first). [1]
     first_order_period
         Earliest quarter an order can be placed (the first planned quarter).
     lot_units
@@ -92,6 +94,7 @@ class PlanData:
     electricity_rmb_per_kwh: float = 0.0
     discount_rate_annual: float = 0.0
     penalty_rmb_m_per_eflops: float = 1e5
+    training_shortfall_weight: float = 1.0
     first_order_period: pd.Period | None = None
     lot_units: int = 8
     status: pd.DataFrame | None = None
@@ -239,5 +242,6 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
         penalty_rmb_m_per_eflops=pl.shortfall_penalty_rmb_m_per_eflops,
+        training_shortfall_weight=pl.training_shortfall_weight,
         first_order_period=periods[0], lot_units=pl.lot_units, status=status, rule=rule,
         notes=tuple(notes))

@@ -31,13 +31,15 @@ def set_min_cost(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
 
         min sum_{c,t} df(t - L_c) * price[c, t] * buy[c, t]
             + sum_t df(t) * opex_per_mw * power_mw[t]
-            + penalty * sum_{k,t} shortfall[k, t]
+            + penalty * sum_t (w * shortfall[training, t] + shortfall[inference, t])
     """
     per_mw = opex_rmb_m_per_mw_quarter(data)
     obj = capex_terms(data, v)
     for t in data.periods:
         obj.addInPlace(power_mw(data, v, t) * (data.discount(t) * per_mw))
-    obj.addInPlace(lp.affine([(s, data.penalty_rmb_m_per_eflops) for s in v.shortfall.values()]))
+    weight = {"training": data.training_shortfall_weight, "inference": 1.0}
+    obj.addInPlace(lp.affine([(s, data.penalty_rmb_m_per_eflops * weight[k])
+                              for (k, _t), s in v.shortfall.items()]))
     prob.sense = pulp.LpMinimize
     prob.setObjective(obj)
 
