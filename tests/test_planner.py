@@ -140,7 +140,8 @@ def test_max_compute_objective(history):
     assert r.quarters["effective_eflops"].sum() >= base.quarters["effective_eflops"].sum() - TOL
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scale_lo=st.floats(0.0, 2.0), extra=st.floats(0.0, 2.0))
 def test_larger_budget_never_gives_less_compute(hist_data, scale_lo, extra):
     """Budget B1 <= B2: max-compute delivers no less, min-cost leaves no more shortfall."""
@@ -154,7 +155,8 @@ def test_larger_budget_never_gives_less_compute(hist_data, scale_lo, extra):
     assert shi <= slo + 1e-6
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cap=st.floats(0.0, 5000.0), extra=st.floats(0.0, 5000.0))
 def test_looser_supply_caps_never_leave_more_shortfall(hist_data, cap, extra):
     """Uniform per-quarter caps c1 <= c2 on every chip: shortfall(c2) <= shortfall(c1)."""
