@@ -108,7 +108,8 @@ def main() -> None:
     inputs_ms = 1e3 * (time.perf_counter() - t0)
     rows = [time_case("history", data, args.repeat)]
     for months, n in [(60, 40), (120, 40)]:
-        rows.append(time_case(f"monthly{months}x{n}", large_case(n, months), max(1, args.repeat // 2)))
+        rows.append(time_case(f"monthly{months}x{n}", large_case(n, months),
+                              max(1, args.repeat // 2)))
     df = pd.DataFrame(rows)
     print(f"inputs for history (calibration, controls, demand): {inputs_ms:.0f} ms")
     print(df.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
