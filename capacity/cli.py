@@ -353,6 +353,38 @@ def controls(
     render(report, fmt, table or (report.primary if fmt is Format.table else None))
 
 
+@app.command()
+def backtest(
+    actuals: Annotated[Path, typer.Option(
+        "--actuals", "-a", help="CSV of disclosures, one row per period (2023Q2, 1H23, FY2023) "
+        "with metric columns such as gpus_units, computing_power_pflops, revenue_rmb_m; see "
+        "docs/backtest.md.")],
+    scenario: ScenarioOpt = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    out: OutOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
+                                            "existing folder.")] = False,
+) -> None:
+    """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
+    from capacity.pipeline import backtest_report
+
+    sc = load(scenario, sets)
+    report = backtest_report(sc, actuals, solver=solver)
+    if out is not None:
+        write_outputs(out, [report], [sc], overwrite)
+    if fmt is Format.table and table is None:  # the long source texts stay in json/csv/--out
+        shown = Report(report.kind, scalars=report.scalars,
+                       tables={"rows": report.tables["rows"].drop(columns="source"),
+                               "summary": report.tables["summary"]},
+                       primary="rows", titles=report.titles)
+        render(shown, fmt)
+        return
+    render(report, fmt, table)
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------

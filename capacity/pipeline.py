@@ -357,3 +357,63 @@ def value_report(scenario: Scenario, solver: str = "highs") -> Report:
                 "bridge": f"EV/Sales bridge on {y}E sales: the tool vs the note's target prices",
                 "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change"},
     )
+
+
+def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> Report:
+    """``capacity backtest``: the tool's fleet and revenue paths against disclosed actuals.
+
+    Stocks (GPUs, peak EFLOPS) come from the calibrated history up to the base period and from
+    the min-cost plan after it; revenue, GenAI revenue and gross margin from the finance link
+    (the base half-year's actuals, then the forecast quarters of ``capacity value``). See
+    :mod:`capacity.backtest` for the comparison rules.
+
+    Parameters
+    ----------
+    scenario
+        Validated scenario.
+    actuals_path
+        CSV of disclosures by period (format in docs/backtest.md).
+    solver
+        LP solver.
+    """
+    from pathlib import Path
+
+    from capacity import backtest as bt
+    from capacity import finance
+    from capacity.scenarios import _read_csv
+
+    path = Path(actuals_path)
+    actuals = bt.parse_actuals(_read_csv(path), path.name)
+    base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
+    plan_result, _ = plan_report(scenario, solver=solver)
+    stocks = bt.stock_path(existing_fleet_eflops(scenario, solver=solver),
+                           plan_result.quarters, base)
+    revenue = value_report(scenario, solver=solver).tables["revenue"]
+    anchors = finance.anchors_from_disclosures(scenario.disclosures)
+    flows = bt.flow_path(finance.actual_quarters(anchors), revenue)
+    rows = bt.compare(actuals, stocks, flows)
+    summary = bt.summary(rows)
+    counts = rows["status"].value_counts()
+    return Report(
+        "backtest",
+        scalars={
+            "scenario": scenario.name,
+            "actuals": path.name,
+            "base_period": str(base),
+            "fleet_path": f"{stocks.index.min()}..{stocks.index.max()}",
+            "revenue_path": f"{flows.index.min()}..{flows.index.max()}",
+            "calibration_tolerance": scenario.inputs.calibration.tolerance,
+            "n_rows": len(rows),
+            "n_compared": int(counts.get(bt.STATUS_COMPARED, 0)),
+            "n_not_forecast": int(counts.get(bt.STATUS_NOT_FORECAST, 0)),
+            "n_not_comparable": int(counts.get(bt.STATUS_NOT_COMPARABLE, 0)),
+            "error_definition": "error = forecast - actual; error_pct = 100 * error / actual",
+            "mape_unit": "%",
+        },
+        tables={"rows": rows, "summary": summary,
+                "paths": bt.forecast_paths(stocks, flows)},
+        primary="rows",
+        titles={"rows": "Actual vs forecast per period and metric (error = forecast - actual)",
+                "summary": "Error per metric (MAPE, bias and largest miss in %)",
+                "paths": "Forecast paths per quarter (history from calibration, then plan)"},
+    )

@@ -178,6 +178,8 @@ def _stage_files(stage: Path, reports: list, scenarios: list) -> None:
         for name, df in report.tables.items():
             write_text_atomic(stage / f"{prefix}{name}.csv", csv_text(df))
         write_text_atomic(stage / f"{prefix}{report.kind}.json", json_text(report))
+        if report.kind == "backtest":
+            backtest_chart(report, stage / f"{prefix}backtest.png")
     extra = globals().get("write_rich_outputs")
     if callable(extra):
         extra(stage, reports, scenarios)
@@ -213,3 +215,105 @@ def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool 
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+# --------------------------------------------------------------------------------------------
+# Backtest chart (issue 9: capacity backtest --out)
+# --------------------------------------------------------------------------------------------
+
+_BACKTEST_PANELS = {
+    "gpus_units": "GPUs [units], at period end",
+    "computing_power_eflops": "Computing power [EFLOPS], at period end",
+    "revenue_rmb_m": "Revenue [RMB m per quarter]",
+    "genai_revenue_rmb_m": "GenAI revenue [RMB m per quarter]",
+    "genai_share": "GenAI share of revenue [1]",
+    "gross_margin": "Gross margin [1]",
+}
+
+
+def backtest_chart(report: Report, path: Path) -> None:
+    """PNG of the forecast paths against the actual points of a ``backtest`` report.
+
+    One panel per forecast metric that the actuals name. Stocks: the quarterly path and the
+    actual at its period end. Flows: the quarterly path and the actual as a per-quarter average
+    over its span (actual / span_quarters, drawn across the span), with the forecast summed over
+    the same span beside it (dashed). Ratios: the quarterly ratio and the span's actual and
+    forecast ratio drawn across the span. Rows that are ``not comparable`` are hollow grey.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = report.tables["rows"]
+    paths = report.tables["paths"]
+    metrics = [m for m in _BACKTEST_PANELS
+               if m in paths.columns and (rows["metric"] == m).any()]
+    if not metrics:
+        return
+    ncols = 2 if len(metrics) > 1 else 1
+    nrows = -(-len(metrics) // ncols)
+    fig = Figure(figsize=(6.0 * ncols, 3.4 * nrows), dpi=110)
+    FigureCanvasAgg(fig)
+    idx = pd.PeriodIndex(paths.index, freq="Q")
+
+    def qx(q: pd.Period, end: bool = True) -> pd.Timestamp:
+        return (q.end_time if end else q.start_time).normalize()
+
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        ys = paths[metric].to_numpy(float)
+        stock = metric in ("gpus_units", "computing_power_eflops")
+        if stock:  # a level at each quarter end
+            ax.plot([qx(q) for q in idx], ys, color="tab:blue", lw=1.5)
+        else:  # a quarter's flow or ratio held across that quarter
+            ax.plot([qx(idx[0], end=False)] + [qx(q) for q in idx], [ys[0], *ys],
+                    color="tab:blue", lw=1.5, drawstyle="steps-pre")
+        sel = rows[rows["metric"] == metric]
+        kind_flow = metric in ("revenue_rmb_m", "genai_revenue_rmb_m")
+        for r in sel.itertuples(index=False):
+            first = pd.Period(r.first_quarter, freq="Q")
+            last = pd.Period(r.last_quarter, freq="Q")
+            div = r.span_quarters if kind_flow else 1
+            ok = r.status == "compared"
+            colour = "tab:red" if ok else "grey"
+            if stock:
+                ax.plot([qx(last)], [r.actual], "o", color=colour,
+                        mfc=colour if ok else "none")
+                if ok:
+                    ax.plot([qx(last)], [r.forecast], "x", color="tab:blue")
+                ax.annotate(r.period, (qx(last), r.actual), textcoords="offset points",
+                            xytext=(4, 4), fontsize=7)
+                continue
+            xs = [qx(first, end=False), qx(last)]
+            ax.plot(xs, [r.actual / div] * 2, "-", color=colour, lw=2.5)
+            if ok and r.forecast == r.forecast:
+                ax.plot(xs, [r.forecast / div] * 2, "--", color="tab:blue", lw=1.5)
+            ax.annotate(r.period, (xs[0], r.actual / div), textcoords="offset points",
+                        xytext=(2, 4), fontsize=7)
+        ax.set_title(_BACKTEST_PANELS[metric], fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.legend(handles=[
+        _line2d("tab:blue", "-", "", "forecast path"),
+        _line2d("tab:red", "", "o", "actual (compared)"),
+        _line2d("tab:blue", "", "x", "forecast at the actual's date"),
+        _line2d("tab:red", "-", "", "actual over its span (flows: per-quarter average)"),
+        _line2d("tab:blue", "--", "", "forecast over the same span"),
+        _line2d("grey", "", "o", "not comparable", hollow=True),
+    ], loc="lower center", ncol=3, fontsize=7, frameon=False)
+    scen = report.scalars.get("scenario", "")
+    fig.suptitle(f"Backtest: {report.scalars.get('actuals', '')} vs scenario {scen}",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _line2d(color: str, ls: str, marker: str, label: str, hollow: bool = False):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=color, ls=ls or "none", marker=marker or None, label=label,
+                  mfc="none" if hollow else color)
+
+
+# ----- end of backtest chart block ----------------------------------------------------------

@@ -1,0 +1,460 @@
+"""Forecasts against actuals: how far the tool's fleet and revenue paths are from disclosures.
+
+Pure functions: the actuals arrive as a table of text cells (one row per reporting period, read by
+:mod:`capacity.scenarios`), the forecasts as per-quarter DataFrames; nothing here reads or writes
+files.
+
+Periods (``period`` column)
+    ``2023Q2`` / ``2023-Q2`` / ``2Q23``  one quarter            span Q..Q
+    ``1H23`` / ``1H2023`` / ``2023H1``   first half             span Q1..Q2
+    ``2H23`` / ``2H2023`` / ``2023H2``   second half            span Q3..Q4
+    ``FY2023`` / ``FY23`` / ``2023``     calendar year          span Q1..Q4
+SenseTime's financial year is the calendar year, so FY2023 = 2023Q1..2023Q4.
+
+Comparison, for a row with span q0..q1 (quarters) and forecast path x[t]:
+    stock  (GPUs, computing power)     F = x[q1]                        (at the period end)
+    flow   (revenue, GenAI revenue)    F = sum_{t=q0..q1} x[t]          [RMB m]
+    ratio  (GenAI share)               F = sum genai[t] / sum total[t]  over q0..q1       [1]
+    ratio  (gross margin)              F = sum gross_profit[t] / sum total[t]             [1]
+    error       = F - A                                                 [metric unit]
+    error_pct   = 100 * (F - A) / A                                     [%]
+    mape        = mean over compared rows of |error_pct|                [%]
+    bias_pct    = mean over compared rows of error_pct                  [%]
+
+A row is ``not forecast`` when the tool has no path for the metric (net loss; revenue metrics
+when no finance table is given), ``not comparable`` when a quarter it needs lies outside the
+forecast path (before the first calibration date or after the horizon end), else ``compared``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import InputError
+
+STATUS_COMPARED = "compared"
+STATUS_NOT_FORECAST = "not forecast"
+STATUS_NOT_COMPARABLE = "not comparable"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric an actuals file may carry.
+
+    Attributes
+    ----------
+    name
+        Name in the output rows (``computing_power_eflops``).
+    kind
+        ``stock`` (value at the period end), ``flow`` (summed over the span) or ``ratio``
+        (a ratio of two flows over the span).
+    unit
+        Unit of ``actual``, ``forecast`` and ``error`` in the output.
+    """
+
+    name: str
+    kind: str
+    unit: str
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in [
+    Metric("gpus_units", "stock", "units"),
+    Metric("computing_power_eflops", "stock", "EFLOPS"),
+    Metric("revenue_rmb_m", "flow", "RMB m"),
+    Metric("genai_revenue_rmb_m", "flow", "RMB m"),
+    Metric("genai_share", "ratio", "share"),
+    Metric("gross_margin", "ratio", "share"),
+    Metric("net_loss_rmb_m", "flow", "RMB m"),
+]}
+"""Metrics in output order."""
+
+COLUMNS: dict[str, tuple[str, float]] = {
+    "gpus_units": ("gpus_units", 1.0),
+    "computing_power_pflops": ("computing_power_eflops", 1e-3),
+    "computing_power_eflops": ("computing_power_eflops", 1.0),
+    "revenue_rmb_m": ("revenue_rmb_m", 1.0),
+    "genai_revenue_rmb_m": ("genai_revenue_rmb_m", 1.0),
+    "genai_share": ("genai_share", 1.0),
+    "gross_margin": ("gross_margin", 1.0),
+    "net_loss_rmb_m": ("net_loss_rmb_m", 1.0),
+}
+"""Accepted metric headers -> (metric, factor to the metric's unit)."""
+
+TEXT_COLUMNS = ("source", "note")
+"""Optional free-text columns, carried into the output rows."""
+
+_STEMS = {"gpus": "gpus_units", "gpu": "gpus_units",
+          "computing_power": "computing_power_pflops or computing_power_eflops",
+          "revenue": "revenue_rmb_m", "genai_revenue": "genai_revenue_rmb_m",
+          "net_loss": "net_loss_rmb_m", "genai_share": "genai_share",
+          "gross_margin": "gross_margin"}
+
+NOISE = 1e-12
+"""Relative size of an error treated as floating-point noise (reported as exactly 0)."""
+
+ROW_COLUMNS = ["period", "metric", "unit", "first_quarter", "last_quarter", "span_quarters",
+               "actual", "forecast", "error", "error_pct", "status", "basis", "detail", "source"]
+SUMMARY_COLUMNS = ["metric", "unit", "n_rows", "n_compared", "mape", "bias_pct",
+                   "max_abs_error_pct"]
+
+# --------------------------------------------------------------------------------------------
+# Parsing the actuals table
+# --------------------------------------------------------------------------------------------
+
+_Q_RE = re.compile(r"^(\d{4})\s*-?\s*Q(\d)$", re.IGNORECASE)
+_QALT_RE = re.compile(r"^(\d)Q(\d{2}|\d{4})$", re.IGNORECASE)
+_H_RE = re.compile(r"^(\d)H(\d{2}|\d{4})$", re.IGNORECASE)
+_HALT_RE = re.compile(r"^(\d{4})\s*-?\s*H(\d)$", re.IGNORECASE)
+_FY_RE = re.compile(r"^(?:FY\s*(\d{2}|\d{4})|(\d{4}))$", re.IGNORECASE)
+
+
+def _year(text: str) -> int:
+    return int(text) if len(text) == 4 else 2000 + int(text)
+
+
+def parse_period(label: str) -> tuple[pd.Period, pd.Period]:
+    """First and last quarter of a reporting period label.
+
+    Parameters
+    ----------
+    label
+        ``2023Q2``, ``2Q23``, ``1H23``, ``2023H2``, ``FY2023``, ``FY23`` or ``2023``.
+
+    Returns
+    -------
+    tuple
+        (first quarter, last quarter) as quarterly Periods.
+
+    Raises
+    ------
+    ValueError
+        When the label is none of these forms (e.g. ``2023Q5``, ``3H23``).
+    """
+    s = str(label).strip()
+    for rx, order in ((_Q_RE, "yq"), (_QALT_RE, "qy")):
+        m = rx.match(s)
+        if m:
+            y, q = (m.group(1), m.group(2)) if order == "yq" else (m.group(2), m.group(1))
+            if not 1 <= int(q) <= 4:
+                raise ValueError(f"{s!r}: quarter must be 1-4")
+            p = pd.Period(f"{_year(y)}Q{int(q)}", freq="Q")
+            return p, p
+    for rx, order in ((_H_RE, "hy"), (_HALT_RE, "yh")):
+        m = rx.match(s)
+        if m:
+            y, h = (m.group(2), m.group(1)) if order == "hy" else (m.group(1), m.group(2))
+            if int(h) not in (1, 2):
+                raise ValueError(f"{s!r}: half must be 1H or 2H")
+            first = pd.Period(f"{_year(y)}Q{2 * int(h) - 1}", freq="Q")
+            return first, first + 1
+    m = _FY_RE.match(s)
+    if m:
+        y = _year(m.group(1) or m.group(2))
+        return pd.Period(f"{y}Q1", freq="Q"), pd.Period(f"{y}Q4", freq="Q")
+    raise ValueError(f"{s!r} is not a period (use 2023Q2, 1H23, 2H23, FY2023 or 2023)")
+
+
+def _column_error(name: str, header: str) -> InputError:
+    low = header.lower()
+    for stem in sorted(_STEMS, key=len, reverse=True):
+        if low.startswith(stem + "_") or low == stem:
+            unit = low[len(stem) + 1:] or "(none)"
+            return InputError(name, f"column {header!r}: unit {unit!r} is not supported; "
+                              f"use {_STEMS[stem]}")
+    return InputError(name, f"unknown column {header!r} (known: period, "
+                      f"{', '.join(COLUMNS)}, {', '.join(TEXT_COLUMNS)})")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell as stripped text ('' for a missing cell)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _number(cell: str, metric: Metric, where: str) -> float:
+    text = cell.strip().replace(",", "").replace("_", "")
+    pct = metric.kind == "ratio" and text.endswith("%")
+    if pct:
+        text = text[:-1].strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(where, f"{cell.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InputError(where, f"{cell.strip()!r} is not a finite number")
+    if pct:
+        value /= 100.0
+    if metric.kind == "ratio" and not -1.0 <= value <= 1.0:
+        raise InputError(where, f"{value:g} is not a fraction; write 20.3% as 0.203 or '20.3%'")
+    if metric.name != "gross_margin" and value < 0:
+        raise InputError(where, f"{value:g} is negative (net loss is written as a positive "
+                         "figure)" if metric.name == "net_loss_rmb_m" else f"{value:g} is "
+                         "negative")
+    return value
+
+
+def parse_actuals(raw: pd.DataFrame, name: str = "actuals") -> pd.DataFrame:
+    """Validate an actuals table and turn it into one row per (period, metric).
+
+    Parameters
+    ----------
+    raw
+        The file's cells as text (header row = column names), one row per reporting period.
+    name
+        File name for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``period`` (the label as written), ``first_quarter``, ``last_quarter`` (Periods),
+        ``span_quarters`` [quarters], ``metric``, ``unit``, ``actual`` [metric unit],
+        ``source``; in file order, metrics in :data:`METRICS` order within a row. Empty cells
+        are skipped.
+
+    Raises
+    ------
+    InputError
+        Unknown column or unit, missing ``period``, bad or repeated period, non-numeric cell,
+        a share outside [-1, 1], a negative count, or no figures at all.
+    """
+    headers = [str(c).strip() for c in raw.columns]
+    if "period" not in headers:
+        raise InputError(name, "missing column 'period'")
+    if len(set(headers)) != len(headers):
+        dup = next(h for h in headers if headers.count(h) > 1)
+        raise InputError(name, f"column {dup!r} appears twice")
+    metric_cols = []
+    for h in headers:
+        if h == "period" or h in TEXT_COLUMNS:
+            continue
+        if h not in COLUMNS:
+            raise _column_error(name, h)
+        metric_cols.append(h)
+    if not metric_cols:
+        raise InputError(name, f"no metric columns (use any of {', '.join(COLUMNS)})")
+    targets = [COLUMNS[h][0] for h in metric_cols]
+    if len(set(targets)) != len(targets):
+        raise InputError(name, "give computing power in one column only "
+                         "(computing_power_pflops or computing_power_eflops)")
+    frame = raw.copy()
+    frame.columns = headers
+    order = {m: i for i, m in enumerate(METRICS)}
+    rows = []
+    seen: dict[str, int] = {}
+    for i, rec in enumerate(frame.to_dict("records")):
+        line = i + 2  # header is line 1
+        label = _cell(rec["period"])
+        where = f"{name} line {line} period"
+        if not label:
+            raise InputError(where, "empty period")
+        try:
+            first, last = parse_period(label)
+        except ValueError as exc:
+            raise InputError(where, str(exc)) from None
+        if label.upper() in seen:
+            raise InputError(where, f"{label!r} repeats line {seen[label.upper()]}")
+        seen[label.upper()] = line
+        source = _cell(rec.get("source"))
+        found = []
+        for h in metric_cols:
+            cell = _cell(rec[h])
+            if not cell:
+                continue
+            metric_name, factor = COLUMNS[h]
+            metric = METRICS[metric_name]
+            value = _number(cell, metric, f"{name} line {line} {h}") * factor
+            found.append({"period": label, "first_quarter": first, "last_quarter": last,
+                          "span_quarters": int(last.ordinal - first.ordinal + 1),
+                          "metric": metric_name, "unit": metric.unit, "actual": value,
+                          "source": source})
+        rows += sorted(found, key=lambda r: order[r["metric"]])
+    if not rows:
+        raise InputError(name, "no figures (every metric cell is empty)")
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Forecast paths
+# --------------------------------------------------------------------------------------------
+
+
+def stock_path(history: pd.DataFrame, plan_quarters: pd.DataFrame,
+               base_period: pd.Period) -> pd.DataFrame:
+    """GPUs and peak computing power per quarter: calibrated history, then the plan.
+
+    Parameters
+    ----------
+    history
+        Indexed by quarter, ``gpus_units`` [units] and ``peak_eflops`` [EFLOPS]; quarters up to
+        ``base_period`` are used (the calibrated central mixes).
+    plan_quarters
+        The plan's quarters (same columns); quarters after ``base_period`` are used.
+    base_period
+        Last quarter of history.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``period``; ``gpus_units`` [units], ``computing_power_eflops`` [EFLOPS],
+        ``basis`` (``calibration`` or ``plan``).
+    """
+    cols = ["gpus_units", "peak_eflops"]
+    h = history.loc[history.index <= base_period, cols].assign(basis="calibration")
+    p = plan_quarters.loc[plan_quarters.index > base_period, cols].assign(basis="plan")
+    out = pd.concat([h, p]).rename(columns={"peak_eflops": "computing_power_eflops"})
+    out.index = pd.PeriodIndex(out.index, freq="Q", name="period")
+    return out.sort_index()
+
+
+def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFrame:
+    """Revenue, GenAI revenue and gross profit per quarter: base-half actuals, then finance.
+
+    Parameters
+    ----------
+    actual_quarters
+        The finance link's base half-year split into quarters (``genai_rmb_m``,
+        ``total_rmb_m``, ``gross_profit_rmb_m`` [RMB m]).
+    revenue
+        The finance link's forecast quarters (same columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``period``; ``revenue_rmb_m``, ``genai_revenue_rmb_m``, ``gross_profit_rmb_m``
+        [RMB m], ``basis`` (``finance (1H23 actuals)``-style label or ``finance``).
+    """
+    cols = ["genai_rmb_m", "total_rmb_m", "gross_profit_rmb_m"]
+    a = actual_quarters.loc[actual_quarters.index.difference(revenue.index), cols]
+    first, last = (a.index.min(), a.index.max()) if len(a) else (None, None)
+    label = f"finance (actuals {first}..{last})" if len(a) else "finance"
+    out = pd.concat([a.assign(basis=label), revenue[cols].assign(basis="finance")])
+    out = out.rename(columns={"genai_rmb_m": "genai_revenue_rmb_m",
+                              "total_rmb_m": "revenue_rmb_m"})
+    out.index = pd.PeriodIndex(out.index, freq="Q", name="period")
+    return out.sort_index()
+
+
+def forecast_paths(stocks: pd.DataFrame, flows: pd.DataFrame | None) -> pd.DataFrame:
+    """One table of quarterly forecast paths for every forecast metric (for CSV and chart).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``period``; ``gpus_units`` [units], ``computing_power_eflops`` [EFLOPS] and, with
+        flows, ``revenue_rmb_m``, ``genai_revenue_rmb_m`` [RMB m], ``genai_share``,
+        ``gross_margin`` [1] (quarterly ratios). Missing quarters are NaN (outside a path).
+    """
+    out = stocks[["gpus_units", "computing_power_eflops"]].copy()
+    if flows is not None:
+        f = flows[["revenue_rmb_m", "genai_revenue_rmb_m"]].copy()
+        f["genai_share"] = flows["genai_revenue_rmb_m"] / flows["revenue_rmb_m"]
+        f["gross_margin"] = flows["gross_profit_rmb_m"] / flows["revenue_rmb_m"]
+        out = out.join(f, how="outer")
+    out.index.name = "period"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison
+# --------------------------------------------------------------------------------------------
+
+
+def _span_text(first: pd.Period, last: pd.Period) -> str:
+    return str(last) if first == last else f"{first}..{last}"
+
+
+def _forecast(row: dict, stocks: pd.DataFrame,
+              flows: pd.DataFrame | None) -> tuple[float | None, str, str, str]:
+    """(forecast, status, basis, detail) of one actuals row."""
+    metric = METRICS[row["metric"]]
+    first, last = row["first_quarter"], row["last_quarter"]
+    if metric.kind == "stock":
+        if last not in stocks.index:
+            lo, hi = stocks.index.min(), stocks.index.max()
+            return (None, STATUS_NOT_COMPARABLE, "",
+                    f"period end {last} is outside the fleet path {lo}..{hi}")
+        return (float(stocks.at[last, metric.name]), STATUS_COMPARED,
+                str(stocks.at[last, "basis"]), f"at period end {last}")
+    if metric.name == "net_loss_rmb_m":
+        return None, STATUS_NOT_FORECAST, "", "the tool does not model net loss"
+    if flows is None:
+        return None, STATUS_NOT_FORECAST, "", "no revenue forecast in this run"
+    span = pd.period_range(first, last, freq="Q")
+    missing = span.difference(flows.index)
+    if len(missing):
+        lo, hi = flows.index.min(), flows.index.max()
+        return (None, STATUS_NOT_COMPARABLE, "",
+                f"span {_span_text(first, last)} is not inside the revenue path {lo}..{hi}")
+    sel = flows.loc[span]
+    basis = " + ".join(dict.fromkeys(sel["basis"]))
+    detail = f"sum over {_span_text(first, last)}" if metric.kind == "flow" else \
+        f"ratio of sums over {_span_text(first, last)}"
+    if metric.kind == "flow":
+        return float(sel[metric.name].sum()), STATUS_COMPARED, basis, detail
+    total = float(sel["revenue_rmb_m"].sum())
+    top = "genai_revenue_rmb_m" if metric.name == "genai_share" else "gross_profit_rmb_m"
+    return float(sel[top].sum()) / total, STATUS_COMPARED, basis, detail
+
+
+def compare(actuals: pd.DataFrame, stocks: pd.DataFrame,
+            flows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Actual, forecast, error and percentage error for every figure of the actuals.
+
+    Parameters
+    ----------
+    actuals
+        From :func:`parse_actuals`.
+    stocks
+        From :func:`stock_path`.
+    flows
+        From :func:`flow_path`, or None when there is no revenue forecast.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ROW_COLUMNS`: ``actual``, ``forecast``, ``error`` = forecast - actual in
+        the metric's unit, ``error_pct`` = 100 * error / actual [%] (NaN unless compared or when
+        the actual is 0), ``status``, ``basis`` (where the forecast came from), ``detail``.
+        ``first_quarter`` and ``last_quarter`` are quarter labels.
+    """
+    out = []
+    for row in actuals.to_dict("records"):
+        f, status, basis, detail = _forecast(row, stocks, flows)
+        a = float(row["actual"])
+        err = f - a if f is not None else math.nan
+        if f is not None and abs(err) <= NOISE * max(1.0, abs(a)):
+            err = 0.0  # floating-point noise of a round trip (e.g. 0.203 * 700 * 2 / 1400)
+        pct = 100.0 * err / a if f is not None and a != 0 else math.nan
+        if f is not None and a == 0:
+            detail += "; actual is 0, no percentage error"
+        out.append({**row, "first_quarter": str(row["first_quarter"]),
+                    "last_quarter": str(row["last_quarter"]),
+                    "forecast": math.nan if f is None else f, "error": err, "error_pct": pct,
+                    "status": status, "basis": basis, "detail": detail})
+    return pd.DataFrame(out, columns=ROW_COLUMNS)
+
+
+def summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: rows, compared rows, MAPE, bias and the largest miss (all in %).
+
+    Every metric present in ``rows`` appears, in :data:`METRICS` order; ``mape`` is NaN when no
+    row of the metric was compared.
+    """
+    out = []
+    for name, metric in METRICS.items():
+        sel = rows[rows["metric"] == name]
+        if sel.empty:
+            continue
+        pct = sel.loc[sel["status"] == STATUS_COMPARED, "error_pct"].dropna().to_numpy(float)
+        out.append({"metric": name, "unit": metric.unit, "n_rows": len(sel),
+                    "n_compared": int((sel["status"] == STATUS_COMPARED).sum()),
+                    "mape": float(np.mean(np.abs(pct))) if len(pct) else math.nan,
+                    "bias_pct": float(np.mean(pct)) if len(pct) else math.nan,
+                    "max_abs_error_pct": float(np.max(np.abs(pct))) if len(pct) else math.nan})
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
