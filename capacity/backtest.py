@@ -246,7 +246,7 @@ def parse_actuals(raw: pd.DataFrame, name: str = "actuals") -> pd.DataFrame:
     frame.columns = headers
     order = {m: i for i, m in enumerate(METRICS)}
     rows = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[pd.Period, pd.Period], int] = {}
     for i, rec in enumerate(frame.to_dict("records")):
         line = i + 2  # header is line 1
         label = _cell(rec["period"])
@@ -257,9 +257,9 @@ def parse_actuals(raw: pd.DataFrame, name: str = "actuals") -> pd.DataFrame:
             first, last = parse_period(label)
         except ValueError as exc:
             raise InputError(where, str(exc)) from None
-        if label.upper() in seen:
-            raise InputError(where, f"{label!r} repeats line {seen[label.upper()]}")
-        seen[label.upper()] = line
+        if (first, last) in seen:
+            raise InputError(where, f"{label!r} is the same period as line {seen[first, last]}")
+        seen[first, last] = line
         source = _cell(rec.get("source"))
         found = []
         for h in metric_cols:
