@@ -195,11 +195,15 @@ class model_files:
                 Path(tmp).unlink(missing_ok=True)
 
 
-def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool) -> None:
-    """Write --out files (CSV per table, workbook, charts, report, manifest) atomically."""
+def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool,
+                  run: dict[str, Any] | None = None) -> None:
+    """Write --out files (CSV per table, workbook, charts, report, manifest) atomically.
+
+    ``run`` (solver, timings) is recorded in the manifest.
+    """
     from capacity.report import write_output_dir
 
-    write_output_dir(out, reports, scenarios, overwrite=overwrite)
+    write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run)
 
 
 def _version_callback(value: bool) -> None:
@@ -301,10 +305,11 @@ def plan(
 
     sc = load(scenario, sets)
     with model_files(save_lp, save_mps) as (lp_tmp, mps_tmp):
-        _, report = plan_report(sc, solver=solver, integer=integer, objective=objective,
-                                save_lp=lp_tmp, save_mps=mps_tmp)
+        result, report = plan_report(sc, solver=solver, integer=integer,
+                                     objective=objective, save_lp=lp_tmp, save_mps=mps_tmp)
     if out is not None:
-        write_outputs(out, [report], [sc], overwrite)
+        write_outputs(out, [report], [sc], overwrite,
+                      run={"solver": solver, "timings_s": dict(result.timings)})
     render(report, fmt, table)
 
 
@@ -318,12 +323,19 @@ def value(
     table: TableOpt = None,
     sets: SetOpt = None,
     solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    out: OutOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
+                                            "existing folder.")] = False,
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
     from capacity.pipeline import value_report
 
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
-    render(value_report(load(scenario, [*(sets or []), *extra]), solver=solver), fmt, table)
+    sc = load(scenario, [*(sets or []), *extra])
+    report = value_report(sc, solver=solver)
+    if out is not None:
+        write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
+    render(report, fmt, table)
 
 
 @app.command()
@@ -383,6 +395,72 @@ def backtest(
         render(shown, fmt)
         return
     render(report, fmt, table)
+
+
+@app.command()
+def validate(
+    file: Annotated[str, typer.Argument(help="Scenario TOML file (or shipped name) to check.")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Check a scenario file without running it: keys, types, overrides, chips, rules,
+    quarters. Prints 'FILE: ok (N changes)' and the changes, or one error line (exit 2)."""
+    from capacity.scenarios import load_scenario
+
+    sc = load_scenario(file)
+    changes = pd.DataFrame([c.as_record() for c in sc.changes],
+                           columns=["key", "old", "new", "origin"])
+    if fmt is Format.table:
+        typer.echo(f"{file}: ok ({len(sc.changes)} changes)")
+        for c in sc.changes:
+            rec = c.as_record()
+            typer.echo(f"  {rec['key']}: {_short(rec['old'])} -> {_short(rec['new'])}"
+                       f"  [{rec['origin']}]")
+        return
+    render(Report("validate", scalars={"file": file, "scenario": sc.name,
+                                       "description": sc.description, "ok": True,
+                                       "n_changes": len(sc.changes)},
+                  tables={"changes": changes}, primary="changes"), fmt)
+
+
+def _short(v: Any, width: int = 100) -> str:
+    import json
+
+    text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(
+        help="Scenario names or TOML files; the first is the reference for the differences.")],
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    out: OutOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
+                                            "existing folder.")] = False,
+) -> None:
+    """Plan and value several scenarios; one KPI table with scenarios as columns and the
+    differences against the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI
+    revenue and share, target price)."""
+    import time
+
+    from capacity.compare import compare as run_compare
+    from capacity.report import check_out_dir
+
+    if out is not None:  # refuse early, before any solving
+        check_out_dir(Path(out), overwrite=overwrite)
+    t0 = time.perf_counter()
+    loaded = [load(name, sets) for name in scenarios]
+    t1 = time.perf_counter()
+    result = run_compare(loaded, solver=solver)
+    if out is not None:
+        timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
+                   "scenarios": result.timings}
+        write_outputs(out, result.reports, loaded, overwrite,
+                      run={"solver": solver, "timings_s": timings})
+    render(result.report, fmt, table)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,337 @@
+"""Several scenarios side by side: one KPI table, scenarios as columns.
+
+Each scenario is planned (the purchase LP, min-cost) and valued (capacity -> GenAI revenue ->
+EV/Sales target price); the KPIs below are read from those results. The first scenario is the
+reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first>`` with
+``KPI(s) - KPI(first)`` (in the KPI's own unit; shares in share points as fractions).
+
+KPIs (``q`` in :data:`KPI_QUARTERS`, ``y`` in :data:`KPI_YEARS`):
+
+========================== ================ ==================================================
+kpi                        unit             definition
+========================== ================ ==================================================
+``peak_eflops_q``          EFLOPS           installed dense FP16 peak at the end of quarter q
+``effective_eflops_q``     EFLOPS           peak x per-chip efficiency (what serves demand)
+``gpus_units_q``           units            installed accelerators at the end of quarter q
+``capex_cumulative_q``     RMB m            sum of planned capex, first planned quarter .. q
+``capex_total``            RMB m            sum of planned capex over the horizon
+``shortfall_total``        EFLOPS-quarters  sum over quarters of unmet effective EFLOPS
+``shortfall_quarters``     quarters         quarters with unmet demand (> 1e-6 EFLOPS)
+``binding_limits``         count            binding limits with a non-zero shadow price
+``most_valuable_limits``   (text)           up to three limits with the largest shadow price
+``genai_revenue_y``        RMB m            GenAI revenue in calendar year y
+``genai_share_y``          share            GenAI revenue / total revenue in year y
+``total_revenue_y``        RMB m            total revenue in year y
+``target_price_hkd``       HKD              EV/Sales target price per share
+========================== ================ ==================================================
+
+Notes
+-----
+"Most valuable" ranks limit groups (a constraint family, per chip for access limits) by their
+largest shadow price in RMB m per unit of the limit's right-hand side: one GPU a quarter of
+access, one MW of power, one RMB m of budget, one EFLOPS of demand. The units differ, so the
+ranking says which relaxation the LP would pay most for *per natural unit*, not per RMB.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.results import Report
+from capacity.scenarios import Scenario
+
+KPI_QUARTERS: tuple[str, ...] = ("2023Q4", "2024Q4", "2025Q4")
+"""Quarter ends at which fleet and compute KPIs are read."""
+
+KPI_YEARS: tuple[int, ...] = (2024, 2025)
+"""Calendar years at which revenue KPIs are read."""
+
+SHORTFALL_TOL_EFLOPS = 1e-6
+"""Unmet demand below this is treated as met. [EFLOPS]"""
+
+DIFF_TOL = 1e-9
+"""Relative size below which a difference against the reference is reported as 0."""
+
+TOP_LIMITS = 3
+"""How many limit groups ``most_valuable_limits`` names."""
+
+
+@dataclass
+class CompareResult:
+    """Several scenarios planned, valued and tabulated side by side.
+
+    Attributes
+    ----------
+    scenarios
+        The scenarios, in the order given (the first is the reference).
+    kpis
+        One row per KPI: ``kpi``, ``unit``, one column per scenario (named by the scenario),
+        then ``<scenario>_vs_<first>`` differences.
+    plans
+        The solved purchase plan per scenario name (:class:`capacity.planner.Plan`).
+    values
+        The ``value`` report per scenario name (revenue, annual, bridge, sensitivity tables).
+    reports
+        Every report of the run: the compare report first, then each scenario's plan and value
+        reports (what ``--out`` writes).
+    binding
+        Binding limit groups per scenario, most valuable first.
+    notes
+        Things to know (KPI quarters outside a scenario's horizon, ...).
+    timings
+        Wall-clock seconds per scenario and step (not part of any result table).
+    solver
+        LP solver used.
+    """
+
+    scenarios: list[Scenario]
+    kpis: pd.DataFrame
+    plans: dict[str, Any]
+    values: dict[str, Report]
+    reports: list[Report]
+    binding: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    solver: str = "highs"
+
+    @property
+    def report(self) -> Report:
+        """The compare report (KPI table, scenarios, binding limits)."""
+        return self.reports[0]
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names in order."""
+        return [s.name for s in self.scenarios]
+
+
+def _rmb_m_per_rhs_unit(shadow: float, unit: str) -> float:
+    """A min-cost shadow price in RMB m per unit of right-hand side (``RMB per unit`` / 1e6)."""
+    if unit.startswith("RMB per ") and unit != "RMB per RMB":
+        return shadow / 1e6
+    return shadow
+
+
+def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
+    """Binding limits grouped by constraint family and chip, most valuable first.
+
+    Parameters
+    ----------
+    binding
+        A plan's binding table (``constraint``, ``period``, ``chip``, ``shadow_price``, ``unit``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``limit`` (``access H100``, ``power``, ...), ``constraint``, ``chip``,
+        ``quarters_binding`` [quarters], ``first_period``, ``max_shadow_price`` (the largest
+        shadow price over the quarters) in ``shadow_unit`` (RMB m per unit of right-hand side).
+    """
+    cols = ["limit", "constraint", "chip", "quarters_binding", "first_period",
+            "max_shadow_price", "shadow_unit"]
+    if binding.empty:
+        return pd.DataFrame(columns=cols)
+    b = binding.copy()
+    b["chip"] = b["chip"].fillna("").astype(str)
+    b["value_rmb_m"] = [_rmb_m_per_rhs_unit(float(v), str(u))
+                        for v, u in zip(b["shadow_price"], b["unit"], strict=True)]
+    rows = []
+    for (con, chip), g in b.groupby(["constraint", "chip"], sort=True):
+        unit = str(g["unit"].iloc[0])
+        rhs = unit.split(" per ", 1)[1] if " per " in unit else unit
+        rows.append({
+            "limit": f"{con} {chip}".strip(), "constraint": con, "chip": chip,
+            "quarters_binding": len(g), "first_period": str(min(g["period"].astype(str))),
+            "max_shadow_price": float(g["value_rmb_m"].max()),
+            "shadow_unit": f"RMB m per {'RMB m' if rhs == 'RMB' else rhs}",
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["max_shadow_price", "limit"], ascending=[False, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def _at(df: pd.DataFrame, period: str, col: str) -> float:
+    p = pd.Period(period, freq="Q")
+    if p not in df.index:
+        return float("nan")
+    return float(df.at[p, col])
+
+
+def scenario_kpis(scenario: Scenario, plan_quarters: pd.DataFrame, binding: pd.DataFrame,
+                  value: Report | None) -> list[tuple[str, str, Any]]:
+    """KPIs of one scenario as ``(kpi, unit, value)`` triples (see the module docstring).
+
+    A quarter or year outside the horizon gives NaN (reported as a note by :func:`compare`).
+    """
+    q = plan_quarters
+    out: list[tuple[str, str, Any]] = []
+    for col, unit in (("peak_eflops", "EFLOPS"), ("effective_eflops", "EFLOPS"),
+                      ("gpus_units", "units")):
+        for period in KPI_QUARTERS:
+            out.append((f"{col}_{period}", unit, _at(q, period, col)))
+    for period in KPI_QUARTERS:
+        p = pd.Period(period, freq="Q")
+        v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
+        out.append((f"capex_cumulative_{period}", "RMB m", v))
+    out.append(("capex_total", "RMB m", float(q["capex_rmb_m"].sum())))
+    short = q["shortfall_eflops"]
+    out.append(("shortfall_total", "EFLOPS-quarters", float(short.sum())))
+    out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
+    groups = binding_groups(binding)
+    out.append(("binding_limits", "count", len(binding)))
+    out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
+    if value is not None:
+        annual = _annual(value)
+        for y in KPI_YEARS:
+            out.append((f"genai_revenue_{y}", "RMB m", float(annual.at[y, "genai_rmb_m"])
+                        if y in annual.index else float("nan")))
+        for y in KPI_YEARS:
+            out.append((f"genai_share_{y}", "share", float(annual.at[y, "genai_share"])
+                        if y in annual.index else float("nan")))
+        for y in KPI_YEARS:
+            out.append((f"total_revenue_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
+                        if y in annual.index else float("nan")))
+        out.append(("target_price_hkd", "HKD", float(value.scalars["target_price_hkd"])))
+    return out
+
+
+def _annual(value: Report) -> pd.DataFrame:
+    """The value report's calendar-year table indexed by ``year``."""
+    annual = value.tables["annual"]
+    return annual if annual.index.name == "year" else annual.set_index("year")
+
+
+def kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFrame:
+    """Assemble KPI triples into the wide table with ``<s>_vs_<first>`` differences."""
+    names = list(per_scenario)
+    first = names[0]
+    base = per_scenario[first]
+    frame = pd.DataFrame({"kpi": [k for k, _, _ in base], "unit": [u for _, u, _ in base]})
+    for name in names:
+        frame[name] = pd.Series([v for _, _, v in per_scenario[name]], dtype=object)
+    for name in names[1:]:
+        diffs = []
+        for a, b in zip(frame[name], frame[first], strict=True):
+            if isinstance(a, str) or isinstance(b, str):
+                diffs.append(None)
+            else:
+                d = a - b
+                # solver noise: differences far below the figures themselves are zero
+                diffs.append(0.0 if abs(d) <= DIFF_TOL * max(1.0, abs(a), abs(b)) else d)
+        frame[f"{name}_vs_{first}"] = pd.Series(diffs, dtype=object)
+    return frame
+
+
+def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
+    """Plan and value each scenario and tabulate KPIs side by side.
+
+    Parameters
+    ----------
+    scenarios
+        Validated scenarios, the reference first. Names must be distinct.
+    solver
+        LP solver (``highs`` or ``cbc``).
+
+    Returns
+    -------
+    CompareResult
+
+    Raises
+    ------
+    InputError
+        Fewer than one scenario, or two with the same name.
+    """
+    from capacity.pipeline import plan_report, value_report
+
+    if not scenarios:
+        raise InputError("scenarios", "name at least one scenario to compare")
+    seen: set[str] = set()
+    for sc in scenarios:
+        if sc.name in seen:
+            raise InputError("scenarios", f"scenario {sc.name!r} named twice (names come from "
+                             "file names; rename one file)")
+        seen.add(sc.name)
+    plans: dict[str, Any] = {}
+    values: dict[str, Report] = {}
+    plan_reports: list[Report] = []
+    per: dict[str, list[tuple[str, str, Any]]] = {}
+    timings: dict[str, dict[str, float]] = {}
+    groups = []
+    notes: list[str] = []
+    for sc in scenarios:
+        t0 = time.perf_counter()
+        plan, prep = plan_report(sc, solver=solver)
+        t1 = time.perf_counter()
+        vrep = value_report(sc, solver=solver)
+        t2 = time.perf_counter()
+        plans[sc.name] = plan
+        values[sc.name] = vrep
+        plan_reports.append(prep)
+        per[sc.name] = scenario_kpis(sc, plan.quarters, plan.binding, vrep)
+        timings[sc.name] = {"plan_s": t1 - t0, "value_s": t2 - t1,
+                            **{f"lp_{k}": float(v) for k, v in plan.timings.items()}}
+        g = binding_groups(plan.binding)
+        g.insert(0, "scenario", sc.name)
+        groups.append(g)
+        missing = [p for p in KPI_QUARTERS if pd.Period(p, freq="Q") not in plan.quarters.index]
+        if missing:
+            notes.append(f"{sc.name}: {', '.join(missing)} outside the planned quarters "
+                         "(KPIs left empty)")
+        for y in KPI_YEARS:
+            if y not in _annual(vrep).index:
+                notes.append(f"{sc.name}: {y} outside the valued years (KPIs left empty)")
+    kpis = kpi_table(per)
+    binding = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame()
+    first = scenarios[0].name
+    table_sc = pd.DataFrame([{"name": s.name, "description": s.description,
+                              "changes": len(s.changes)} for s in scenarios],
+                            columns=["name", "description", "changes"])
+    changes = pd.DataFrame([{"scenario": s.name, **c.as_record()} for s in scenarios
+                            for c in s.changes],
+                           columns=["scenario", "key", "old", "new", "origin"])
+    for col in ("old", "new"):
+        changes[col] = changes[col].map(_short_text)
+    rep = Report(
+        "compare",
+        scalars={"reference": first, "solver": solver,
+                 "kpi_quarters": list(KPI_QUARTERS), "kpi_years": list(KPI_YEARS),
+                 "notes": notes},
+        tables={"kpis": kpis, "scenarios": table_sc, "binding": binding, "changes": changes},
+        primary="kpis",
+        titles={"kpis": f"KPIs side by side (differences against {first})",
+                "scenarios": "Scenarios compared",
+                "binding": "Binding limit groups, most valuable first (RMB m per unit of "
+                           "right-hand side)",
+                "changes": "What each scenario changes relative to the baseline"},
+    )
+    reports = [rep]
+    for prep, sc in zip(plan_reports, scenarios, strict=True):
+        reports += [prep, values[sc.name]]
+    return CompareResult(scenarios=list(scenarios), kpis=kpis, plans=plans, values=values,
+                         reports=reports, binding=binding, notes=notes, timings=timings,
+                         solver=solver)
+
+
+def _short_text(v: Any) -> str:
+    """A change value as compact text for a table cell (lists of rule tables get long)."""
+    import json
+
+    if isinstance(v, str):
+        return v
+    text = json.dumps(v, ensure_ascii=False, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def kpi_value(result: CompareResult, kpi: str, scenario: str) -> Any:
+    """One cell of the KPI table (``np.nan`` for a missing one)."""
+    row = result.kpis.loc[result.kpis["kpi"] == kpi]
+    if row.empty:
+        raise InputError("kpi", f"unknown KPI {kpi!r}")
+    v = row.iloc[0][scenario]
+    return np.nan if v is None else v
