@@ -26,12 +26,29 @@ def purchasable_table(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFra
     return av["status"].ne("banned").unstack("chip")
 
 
+_CALIBRATION_CACHE: dict[tuple, Calibration] = {}
+
+
 def run_calibration(scenario: Scenario, solver: str = "highs") -> Calibration:
-    """Calibrate the chip mix, honouring export controls between disclosure dates."""
+    """Calibrate the chip mix, honouring export controls between disclosure dates.
+
+    Cached on everything calibration reads (calibration inputs, base period, rule timeline,
+    input-file hashes), since plan, value, compare and stress all start from it.
+    """
+    inp = scenario.inputs
+    key = (inp.calibration.model_dump_json(), inp.horizon.base_period,
+           inp.controls.model_dump_json(), tuple(sorted(scenario.files.items())), solver)
+    hit = _CALIBRATION_CACHE.get(key)
+    if hit is not None:
+        return hit
     first = scenario.disclosures["period"].min()
-    periods = pd.period_range(first, pd.Period(scenario.inputs.horizon.base_period, freq="Q") + 1,
+    periods = pd.period_range(first, pd.Period(inp.horizon.base_period, freq="Q") + 1,
                               freq="Q", name="period")
-    return calibrate(scenario, purchasable_table(scenario, periods), solver=solver)
+    cal = calibrate(scenario, purchasable_table(scenario, periods), solver=solver)
+    if len(_CALIBRATION_CACHE) > 64:
+        _CALIBRATION_CACHE.clear()
+    _CALIBRATION_CACHE[key] = cal
+    return cal
 
 
 def calibration_report(scenario: Scenario, solver: str = "highs") -> Report:
@@ -281,7 +298,8 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     )
 
 
-def finance_capacity(scenario: Scenario, solver: str = "highs") -> tuple[pd.DataFrame, str]:
+def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
+                     ) -> tuple[pd.DataFrame, str]:
     """Per-quarter capacity the finance link values: the purchase plan's quarters.
 
     The single call site between the planner and the finance link.
@@ -291,12 +309,14 @@ def finance_capacity(scenario: Scenario, solver: str = "highs") -> tuple[pd.Data
     tuple
         (``Plan.quarters`` over the planned quarters, a label of where they came from)
     """
-    from capacity.planner import plan
+    if plan_result is None:
+        from capacity.planner import plan
 
-    return plan(scenario, solver=solver).quarters, "plan (min-cost purchases)"
+        plan_result = plan(scenario, solver=solver)
+    return plan_result.quarters, "plan (min-cost purchases)"
 
 
-def value_report(scenario: Scenario, solver: str = "highs") -> Report:
+def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) -> Report:
     """``capacity value``: capacity -> GenAI revenue -> total revenue -> EV/Sales target price.
 
     GenAI revenue is the demand-side forecast capped by what the planned fleet can serve
@@ -309,7 +329,7 @@ def value_report(scenario: Scenario, solver: str = "highs") -> Report:
     fin = scenario.inputs.finance
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     periods = scenario.inputs.horizon.periods
-    quarters, source = finance_capacity(scenario, solver)
+    quarters, source = finance_capacity(scenario, solver, plan_result)
     quarters = quarters.reindex(periods)
     fleet = existing_fleet_eflops(scenario, solver=solver)
     yield0 = inference_yield_rmb_m_per_eflops_quarter(scenario, fleet["effective_eflops"])
@@ -380,15 +400,17 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
 
     from capacity import backtest as bt
     from capacity import finance
-    from capacity.scenarios import _read_csv
+    from capacity.scenarios import read_actuals_csv
 
     path = Path(actuals_path)
-    actuals = bt.parse_actuals(_read_csv(path), path.name)
+    actuals = bt.parse_actuals(read_actuals_csv(path), path.name)
     base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
-    plan_result, _ = plan_report(scenario, solver=solver)
+    from capacity.planner import plan
+
+    plan_result = plan(scenario, solver=solver)
     stocks = bt.stock_path(existing_fleet_eflops(scenario, solver=solver),
                            plan_result.quarters, base)
-    revenue = value_report(scenario, solver=solver).tables["revenue"]
+    revenue = value_report(scenario, solver=solver, plan_result=plan_result).tables["revenue"]
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     flows = bt.flow_path(finance.actual_quarters(anchors), revenue)
     rows = bt.compare(actuals, stocks, flows)

@@ -157,6 +157,11 @@ def read_disclosures(path: Path | None = None) -> pd.DataFrame:
     return df.drop(columns="period_end")
 
 
+def read_actuals_csv(path: Path) -> pd.DataFrame:
+    """Raw text table of an actuals file for :mod:`capacity.backtest` (all cells as text)."""
+    return _read_csv(Path(path))
+
+
 def disclosed(disclosures: pd.DataFrame, metric: str) -> pd.Series:
     """Values of one disclosed metric, indexed by period."""
     sel = disclosures[disclosures["metric"] == metric]
