@@ -1,0 +1,246 @@
+"""--out folders: CSVs, workbook, PNG charts, self-contained HTML report, manifest."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from capacity.report import (
+    assumptions_table,
+    charts,
+    csv_text,
+    header_with_unit,
+    workbook_bytes,
+)
+from capacity.results import Report
+
+SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
+PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet",      # plan
+                       "revenue", "annual", "bridge", "sensitivity"]     # value
+COMPARE_TABLES = ["kpis", "scenarios", "binding", "changes"]
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory) -> tuple[Path, dict]:
+    """One `capacity compare history embargo-2024 no-2023-update --out DIR` run."""
+    from capacity.cli import main
+
+    out = tmp_path_factory.mktemp("cmp") / "out"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["compare", *SCENARIOS, "--out", str(out), "--format", "json"])
+    assert code == 0
+    return out, json.loads(buf.getvalue())
+
+
+def expected_csvs() -> list[str]:
+    names = [f"compare_{t}.csv" for t in COMPARE_TABLES]
+    names += [f"{s}_{t}.csv" for s in SCENARIOS for t in PER_SCENARIO_TABLES]
+    return sorted(names)
+
+
+def test_csv_per_table(out_dir):
+    out, doc = out_dir
+    assert sorted(p.name for p in out.glob("*.csv")) == expected_csvs()
+    kpis = pd.read_csv(out / "compare_kpis.csv", keep_default_na=False)
+    assert list(kpis.columns) == ["kpi", "unit", *SCENARIOS, "embargo-2024_vs_history",
+                                  "no-2023-update_vs_history"]
+    tp_csv = float(kpis.set_index("kpi").at["target_price_hkd", "embargo-2024"])
+    tp_json = next(r for r in doc["kpis"] if r["kpi"] == "target_price_hkd")["embargo-2024"]
+    assert tp_csv == pytest.approx(tp_json, rel=1e-9)
+    # nothing left over from staging
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_workbook_sheet_per_table(out_dir):
+    from openpyxl import load_workbook
+
+    out, _ = out_dir
+    books = list(out.glob("*.xlsx"))
+    assert [b.name for b in books] == ["compare.xlsx"]
+    wb = load_workbook(books[0])
+    table_sheets = [n for n in wb.sheetnames if n not in ("contents", "scalars", "assumptions")]
+    assert sorted(f"{n}.csv" for n in table_sheets) == expected_csvs()
+    assert wb.sheetnames[0] == "contents"
+    assert {"scalars", "assumptions"} <= set(wb.sheetnames)
+    # the contents sheet lists every other sheet
+    listed = [row[0] for row in wb["contents"].iter_rows(min_row=2, values_only=True)]
+    assert listed == wb.sheetnames[1:]
+
+
+def test_workbook_units_in_headers_and_numbers_not_text(out_dir):
+    from openpyxl import load_workbook
+
+    out, doc = out_dir
+    wb = load_workbook(out / "compare.xlsx")
+    ws = wb["history_quarters"]
+    header = [c.value for c in ws[1]]
+    assert header[0] == "period"
+    assert "peak_eflops [EFLOPS]" in header
+    assert "capex_rmb_m [RMB m]" in header
+    col = header.index("peak_eflops [EFLOPS]")
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == "2024Q4")
+    assert isinstance(row[col], float)
+    kpi = next(r for r in doc["kpis"] if r["kpi"] == "peak_eflops_2024Q4")
+    assert row[col] == pytest.approx(kpi["history"], rel=1e-9)
+    # the TP a valuation model links to is a number on the scalars sheet
+    scal = [r for r in wb["scalars"].iter_rows(min_row=2, values_only=True)
+            if r[0] == "value" and r[1] == "embargo-2024" and r[2] == "target_price_hkd"]
+    assert len(scal) == 1 and isinstance(scal[0][3], float) and scal[0][4] == "HKD"
+
+
+def test_workbook_assumptions_sheet(out_dir, history):
+    from openpyxl import load_workbook
+
+    out, _ = out_dir
+    ws = load_workbook(out / "compare.xlsx")["assumptions"]
+    header = [c.value for c in ws[1]]
+    assert header == ["key", *SCENARIOS, "source", "changed_by"]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    pue = rows["planner.pue"]
+    assert pue[1] == history.inputs.planner.pue and isinstance(pue[1], float)
+    assert pue[4] == history.source_of("planner.pue") != ""
+    rules = rows["controls.rules"]
+    assert json.loads(rules[3]) == ["oct-2022"]          # no-2023-update
+    assert "no-2023-update: no-2023-update.toml" in rules[5]
+    # every input of the resolved scenario is there, as a dotted key
+    from capacity.scenarios import flatten
+
+    assert set(flatten(history.inputs.model_dump(mode="json"))) <= set(rows)
+
+
+def test_at_least_five_real_png_charts(out_dir):
+    import matplotlib.image as mpimg
+
+    out, _ = out_dir
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) >= 5
+    assert {p.name for p in pngs} >= {"fleet_by_chip.png", "compute_vs_demand.png",
+                                      "capex_by_quarter.png", "genai_revenue.png",
+                                      "target_price.png"}
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = mpimg.imread(p)
+        h, w = img.shape[:2]
+        assert 250 <= h <= 3000 and 400 <= w <= 4000, (p.name, img.shape)
+        assert img.shape[2] in (3, 4)
+        assert float(img[..., :3].std()) > 0.01, f"{p.name} is blank"
+
+
+def test_html_is_self_contained(out_dir):
+    out, _ = out_dir
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    for pattern in (r'src\s*=\s*["\']?(https?:)?//', r'href\s*=\s*["\']?(https?:)?//',
+                    r"url\(\s*['\"]?(https?:)?//", r"@import", r"<link\b", r"<script\b"):
+        assert not re.search(pattern, html, re.I), pattern
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    pngs = sorted(out.glob("*.png"))
+    assert len(images) == len(pngs)
+    assert base64.b64decode(images[0]) in {p.read_bytes() for p in pngs}
+    assert "peak_eflops_2024Q4" in html and "embargo-2024" in html
+
+
+def test_manifest(out_dir):
+    out, _ = out_dir
+    m = json.loads((out / "manifest.json").read_text())
+    assert [s["name"] for s in m["scenarios"]] == SCENARIOS
+    assert m["solver"] == "highs"
+    assert set(m["timings_s"]["scenarios"]) == set(SCENARIOS)
+    assert m["timings_s"]["write_outputs_s"] > 0
+    assert m["versions"]["openpyxl"] != "not installed"
+    for s in m["scenarios"]:
+        assert len(s["input_files_sha256"]["baseline.toml"]) == 64
+
+
+# --------------------------------------------------------------------------------------------
+# Small synthetic reports: determinism and the plan-only path, without solving
+# --------------------------------------------------------------------------------------------
+
+
+def _tiny_reports() -> list[Report]:
+    periods = pd.period_range("2024Q1", "2024Q4", freq="Q", name="period")
+    quarters = pd.DataFrame({
+        "gpus_units": [100.0, 120.0, 150.0, 150.0], "peak_eflops": [1.0, 1.2, 1.5, 1.5],
+        "effective_eflops": [0.8, 1.0, 1.2, 1.2], "demand_eflops": [0.7, 1.1, 1.4, 1.2],
+        "shortfall_eflops": [0.0, 0.1, 0.2, 0.0], "capex_rmb_m": [10.0, 20.0, 30.0, 0.0],
+    }, index=periods)
+    fleet = pd.DataFrame({"period": list(periods) * 2, "chip": ["A800"] * 4 + ["H20"] * 4,
+                          "units": [100.0, 100.0, 100.0, 100.0, 0.0, 20.0, 50.0, 50.0]})
+    plan = Report("plan", scalars={"scenario": "tiny", "solver": "highs"},
+                  tables={"quarters": quarters, "fleet": fleet}, primary="quarters")
+    annual = pd.DataFrame({"genai_rmb_m": [100.0], "genai_share": [0.25],
+                           "total_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
+    value = Report("value", scalars={"scenario": "tiny", "target_price_hkd": 1.5,
+                                     "note_target_price_hkd": 1.75},
+                   tables={"annual": annual}, primary="annual")
+    return [plan, value]
+
+
+def test_charts_and_workbook_are_byte_identical():
+    reports = _tiny_reports()
+    first, second = charts(reports), charts(reports)
+    assert sorted(first) == ["capex_by_quarter.png", "compute_vs_demand.png",
+                             "fleet_by_chip.png", "genai_revenue.png", "target_price.png"]
+    assert first == second
+    assert workbook_bytes(reports, []) == workbook_bytes(reports, [])
+
+
+def test_workbook_fixed_timestamps():
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(workbook_bytes(_tiny_reports(), [])))
+    assert wb.properties.created.isoformat().startswith("2000-01-01")
+    assert wb.properties.modified.isoformat().startswith("2000-01-01")
+    assert wb.sheetnames == ["contents", "tiny_quarters", "tiny_fleet", "tiny_annual",
+                             "scalars"]
+
+
+def test_plan_out_writes_plan_charts_only(run_cli, tmp_path):
+    out = tmp_path / "plan"
+    code, _, err = run_cli("plan", "--scenario", "history", "--out", str(out), "--format", "json")
+    assert code == 0, err
+    assert sorted(p.name for p in out.glob("*.png")) == ["capex_by_quarter.png",
+                                                         "compute_vs_demand.png",
+                                                         "fleet_by_chip.png"]
+    assert (out / "plan.xlsx").is_file() and (out / "report.html").is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["solver"] == "highs" and "solve_s" in m["timings_s"]
+
+
+def test_sheet_names_are_excel_safe():
+    from capacity.report import _sheet_name
+
+    used: set[str] = set()
+    long = "a-very-long-scenario-name-indeed_sensitivity"
+    a = _sheet_name(long, used)
+    b = _sheet_name(long, used)
+    assert len(a) == 31 and len(b) <= 31 and a != b
+    assert _sheet_name("odd[name]:*?/\\", used) == "odd_name______"
+
+
+def test_header_units():
+    assert header_with_unit("peak_eflops") == "peak_eflops [EFLOPS]"
+    assert header_with_unit("capex_rmb_m") == "capex_rmb_m [RMB m]"
+    assert header_with_unit("price_rmb_m_per_unit") == "price_rmb_m_per_unit [RMB m per unit]"
+    assert header_with_unit("target_price_hkd") == "target_price_hkd [HKD]"
+    assert header_with_unit("chip") == "chip"
+
+
+def test_assumptions_table_sources(history):
+    t = assumptions_table([history]).set_index("key")
+    assert list(t.columns) == ["history", "source", "changed_by"]
+    assert t.at["controls.rules", "changed_by"] == "history: history.toml"
+    assert t.at["planner.pue", "changed_by"] == ""
+
+
+def test_mixed_kpi_column_csv_is_rounded():
+    df = pd.DataFrame({"kpi": ["x", "y"], "a": pd.Series([1 / 3, "text"], dtype=object)})
+    assert csv_text(df).splitlines()[1] == "x,0.3333333333"
