@@ -720,8 +720,11 @@ def charts(reports: list[Report]) -> dict[str, bytes]:
     plans = _by_kind(reports, "plan")
     values = _by_kind(reports, "value")
     out: dict[str, bytes] = {}
-    with matplotlib.rc_context(rc=matplotlib.rcParamsDefault):
-        matplotlib.rcParams["svg.hashsalt"] = "capacity"
+    # the default style, whatever the user's matplotlibrc says; backend keys left alone (the
+    # figures draw on their own Agg canvas, and touching the backend would import pyplot)
+    style = {k: v for k, v in dict.items(matplotlib.rcParamsDefault)
+             if not k.startswith("backend") and k != "interactive"}
+    with matplotlib.rc_context(rc=style):
         if plans:
             out["fleet_by_chip.png"] = chart_fleet_by_chip(plans)
             out["compute_vs_demand.png"] = chart_compute_vs_demand(plans)

@@ -265,3 +265,20 @@ def test_compare_unknown_scenario_one_line(run_cli):
     assert code == 2
     assert "unknown scenario 'no-such-scenario'" in err
     assert err.count("\n") == 1 and out == ""
+
+
+def test_notebook_is_valid_and_its_code_parses():
+    """docs/notebook.ipynb: nbformat 4 JSON whose code cells are valid Python using the API."""
+    import ast
+
+    path = Path(__file__).parent.parent / "docs" / "notebook.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["nbformat"] == 4
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert len(code) >= 10
+    for src in code:
+        ast.parse(src)
+    text = "\n".join(code)
+    for call in ("capacity.load_scenario(", "capacity.plan(", "capacity.compare(",
+                 "capacity.value("):
+        assert call in text
