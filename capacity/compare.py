@@ -268,7 +268,7 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
         t0 = time.perf_counter()
         plan, prep = plan_report(sc, solver=solver)
         t1 = time.perf_counter()
-        vrep = value_report(sc, solver=solver)
+        vrep = value_report(sc, solver=solver, plan_result=plan)
         t2 = time.perf_counter()
         plans[sc.name] = plan
         values[sc.name] = vrep

@@ -722,7 +722,8 @@ def charts(reports: list[Report]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     # the default style, whatever the user's matplotlibrc says; backend keys left alone (the
     # figures draw on their own Agg canvas, and touching the backend would import pyplot)
-    style = {k: v for k, v in dict.items(matplotlib.rcParamsDefault)
+    default = matplotlib.rcParamsDefault
+    style = {k: default[k] for k in default
              if not k.startswith("backend") and k != "interactive"}
     with matplotlib.rc_context(rc=style):
         if plans:
