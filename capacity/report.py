@@ -601,7 +601,8 @@ def chart_fleet_by_chip(plans: dict[str, Report]) -> bytes:
         ax.set_title(name, fontsize=10)
         _quarter_ticks(ax, labels)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("installed GPUs [thousand units]")
+    for ax in axes[::3]:  # first panel of each row
+        ax.set_ylabel("installed GPUs [thousand units]")
     handles, labs = [], []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -632,7 +633,8 @@ def chart_compute_vs_demand(plans: dict[str, Report]) -> bytes:
         ax.set_title(name, fontsize=10)
         _quarter_ticks(ax, [str(p) for p in q["period"]])
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("EFLOPS")
+    for ax in axes[::3]:
+        ax.set_ylabel("EFLOPS")
     axes[0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Effective compute vs demand (shortfall shaded)", fontsize=11)
     return _png(fig)
