@@ -118,6 +118,11 @@ def _rmb_m_per_rhs_unit(shadow: float, unit: str) -> float:
     return shadow
 
 
+DEMAND_ROWS = ("training_demand", "total_demand")
+"""Demand rows are requirements, not limits: their dual is the shortfall penalty when demand is
+unmet, so they are left out of the limit ranking (shortfall has its own KPIs)."""
+
+
 def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     """Binding limits grouped by constraint family and chip, most valuable first.
 
@@ -135,9 +140,10 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["limit", "constraint", "chip", "quarters_binding", "first_period",
             "max_shadow_price", "shadow_unit"]
-    if binding.empty:
+    b = binding[~binding["constraint"].isin(DEMAND_ROWS)].copy() if not binding.empty \
+        else binding
+    if b.empty:
         return pd.DataFrame(columns=cols)
-    b = binding.copy()
     b["chip"] = b["chip"].fillna("").astype(str)
     b["value_rmb_m"] = [_rmb_m_per_rhs_unit(float(v), str(u))
                         for v, u in zip(b["shadow_price"], b["unit"], strict=True)]
@@ -184,7 +190,8 @@ def scenario_kpis(scenario: Scenario, plan_quarters: pd.DataFrame, binding: pd.D
     out.append(("shortfall_total", "EFLOPS-quarters", float(short.sum())))
     out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
     groups = binding_groups(binding)
-    out.append(("binding_limits", "count", len(binding)))
+    out.append(("binding_limits", "count",
+                int((~binding["constraint"].isin(DEMAND_ROWS)).sum()) if len(binding) else 0))
     out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
     if value is not None:
         annual = _annual(value)
