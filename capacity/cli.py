@@ -21,7 +21,7 @@ from rich.table import Table
 from capacity import __version__
 from capacity.errors import CapacityError, InputError
 from capacity.report import csv_text, json_text
-from capacity.results import Report
+from capacity.results import Report, header_with_unit
 
 app = typer.Typer(
     name="capacity",
@@ -60,22 +60,8 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 
-_UNIT_SUFFIXES = [
-    ("_tokens_tn", "tn tokens"), ("_rmb_m", "RMB m"), ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"),
-    ("_usd", "USD"),
-    ("_rmb", "RMB"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"), ("_tflops", "TFLOPS"),
-    ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"), ("_share", "share"),
-    ("_pct", "%"), ("_quarters", "quarters"), ("_gbs", "GB/s"), ("_flop", "FLOP"),
-    ("_seconds", "s"), ("_days", "days"),
-]
-
-
-def pretty_header(col: str) -> str:
-    """``peak_eflops`` -> ``peak_eflops [EFLOPS]``: the unit made explicit for the eye."""
-    for suffix, unit in _UNIT_SUFFIXES:
-        if col.endswith(suffix):
-            return f"{col} [{unit}]"
-    return col
+pretty_header = header_with_unit
+"""``peak_eflops`` -> ``peak_eflops [EFLOPS]`` (one unit table for terminal, workbook, report)."""
 
 
 def _fmt_cell(v: Any) -> str:
@@ -180,6 +166,9 @@ class model_files:
             import os
 
             os.close(fd)
+            from capacity.report import normal_mode
+
+            normal_mode(tmp)
             self.tmps.append(tmp)
         return self.tmps[0], self.tmps[1]
 

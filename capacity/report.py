@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.results import Report
+from capacity.results import Report, header_with_unit, unit_of
 
 FLOAT_DIGITS = 10
 """Significant digits kept in JSON/CSV floats (removes last-bit noise across platforms)."""
@@ -103,6 +103,20 @@ def csv_text(df: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def normal_mode(path: str | Path, directory: bool = False) -> None:
+    """Give a temporary file or folder the permissions a plain ``open``/``mkdir`` would.
+
+    ``mkstemp``/``mkdtemp`` create owner-only entries; outputs are meant to be shared.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary name in the same folder, then move into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +124,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        normal_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -223,6 +238,7 @@ def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool 
     check_out_dir(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    normal_mode(stage, directory=True)
     try:
         _stage_files(stage, reports, scenarios, run)
         if out.exists():
@@ -345,16 +361,6 @@ def _line2d(color: str, ls: str, marker: str, label: str, hollow: bool = False):
 # Rich outputs: workbook, charts, HTML report (called by _stage_files for --out)
 # --------------------------------------------------------------------------------------------
 
-UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
-    ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
-    ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
-    ("_tflops", "TFLOPS"), ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"),
-    ("_share", "share"), ("_margin", "share"), ("_pct", "%"), ("_quarters", "quarters"),
-    ("_gbs", "GB/s"), ("_flop", "FLOP"), ("_seconds", "s"), ("_days", "days"),
-)
-"""Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first)."""
-
 WORKBOOK_TIMESTAMP = "2000-01-01T00:00:00"
 """Created/modified time written into every workbook, so the same inputs give the same bytes."""
 
@@ -362,20 +368,6 @@ CHART_DPI = 100
 """Resolution of the PNG charts. [dots per inch]"""
 
 _SHEET_FORBIDDEN = set('[]:*?/\\')
-
-
-def unit_of(col: str) -> str:
-    """Unit of a column from its name suffix (``peak_eflops`` -> ``EFLOPS``; ``""`` if none)."""
-    for suffix, unit in UNIT_SUFFIXES:
-        if col.endswith(suffix):
-            return unit
-    return ""
-
-
-def header_with_unit(col: str) -> str:
-    """``peak_eflops`` -> ``peak_eflops [EFLOPS]``: the header a workbook or report shows."""
-    unit = unit_of(col)
-    return f"{col} [{unit}]" if unit else col
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:

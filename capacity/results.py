@@ -40,3 +40,28 @@ class Report:
         for name, df in self.tables.items():
             out[name] = records(df)
         return out
+
+
+UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
+    ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
+    ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
+    ("_tflops", "TFLOPS"), ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"),
+    ("_share", "share"), ("_margin", "share"), ("_pct", "%"), ("_quarters", "quarters"),
+    ("_gbs", "GB/s"), ("_flop", "FLOP"), ("_seconds", "s"), ("_days", "days"),
+)
+"""Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first)."""
+
+
+def unit_of(col: str) -> str:
+    """Unit of a column from its name suffix (``peak_eflops`` -> ``EFLOPS``; ``""`` if none)."""
+    for suffix, unit in UNIT_SUFFIXES:
+        if col.endswith(suffix):
+            return unit
+    return ""
+
+
+def header_with_unit(col: str) -> str:
+    """``peak_eflops`` -> ``peak_eflops [EFLOPS]``: the header a workbook or report shows."""
+    unit = unit_of(col)
+    return f"{col} [{unit}]" if unit else col

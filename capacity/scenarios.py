@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -579,7 +580,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         name=path.stem, description=str(doc.get("description", "")), inputs=inputs,
         catalog=catalog, disclosures=read_disclosures(), rules=read_rule_library(),
         changes=tuple(changes), sources=sources, files=files, uncertain=uncertain)
-    check_chip_names(scenario)
+    check_chip_names(scenario, origin_of)
     rules_where = next((f"{p}" for k, (_o, p) in origin_of.items()
                         if k.startswith("controls.")), "")
     check_rules(scenario, rules_where)
@@ -605,18 +606,33 @@ def _scenario_uncertain_chain(path: Path) -> list[dict[str, dict[str, Any]]]:
     return out
 
 
-def check_chip_names(scenario: Scenario) -> None:
+def _located(field: str, origin_of: dict[str, tuple[str, Path]] | None) -> str:
+    """``field`` prefixed with ``file:line`` of the scenario key that set it, where known."""
+    if not origin_of:
+        return field
+    plain = re.sub(r"\[\d+\]", "", field)
+    for key in sorted(origin_of, key=len, reverse=True):
+        if plain == key or plain.startswith(key + ".") or key.startswith(plain + "."):
+            path = origin_of[key][1]
+            line = _line_of(path, key)
+            return f"{path}:{line}: {field}" if line else f"{path}: {field}"
+    return field
+
+
+def check_chip_names(scenario: Scenario,
+                     origin_of: dict[str, tuple[str, Path]] | None = None) -> None:
     """Every chip named anywhere in the inputs must be in the catalog.
 
     Raises
     ------
     UnknownNameError
-        Naming the key and the unknown chip.
+        Naming the file and line (when a scenario file set it), the key and the unknown chip.
     """
     known = set(scenario.catalog.index)
     inp = scenario.inputs
 
     def bad(where: str, chip: str) -> None:
+        where = _located(where, origin_of)
         close = [c for c in known if c.lower() == chip.lower()]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UnknownNameError(where, f"unknown chip {chip!r}{hint}")
