@@ -452,6 +452,68 @@ def compare(
     render(result.report, fmt, table)
 
 
+@app.command()
+def stress(
+    scenario: ScenarioOpt = None,
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Number of Monte Carlo "
+                                         "draws.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws (same seed, same "
+                                      "result, for any --workers or --executor).")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Worker processes "
+                                                "(default: CPU count).")] = None,
+    executor: Annotated[str, typer.Option("--executor", help="processes (local, default), "
+                                          "dask (a LocalCluster, or --scheduler) or "
+                                          "inline.")] = "processes",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --executor dask: "
+                                                  "address of a running scheduler, e.g. "
+                                                  "tcp://10.0.0.5:8786.")] = None,
+    threshold: Annotated[list[str] | None, typer.Option(
+        "--threshold", help="Probability to report, 'kpi@period OP number' with OP in >=, <=, "
+        ">, < (repeatable; default peak_eflops@2025Q4>=20 and genai_share@2025>=0.4).")]
+    = None,
+    fmt: FormatOpt = Format.table,
+    table: TableOpt = None,
+    sets: SetOpt = None,
+    out: OutOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
+                                            "existing folder.")] = False,
+) -> None:
+    """Monte Carlo stress test: uncertain inputs -> percentiles, threshold probabilities, how
+    often each limit binds, and a tornado of one-at-a-time swings."""
+    import os
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from capacity.pipeline import stress_report
+
+    if out is not None:  # refuse early, before any solving
+        from capacity.report import check_out_dir
+
+        check_out_dir(Path(out), overwrite=overwrite)
+    if scheduler is not None and executor != "dask":
+        raise InputError("--scheduler", "goes with --executor dask")
+    n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
+    sc = load(scenario, sets)
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    with Progress(TextColumn("stress"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task("draws", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = stress_report(sc, samples, seed, threshold, executor, n_workers, scheduler,
+                               progress)
+    if out is not None:
+        write_outputs(out, [report], [sc], overwrite,
+                      run={"executor": executor, "workers": n_workers,
+                           "timings_s": {"total_s": time.perf_counter() - t0}})
+    render(report, fmt, table)
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------

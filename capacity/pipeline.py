@@ -439,3 +439,27 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
                 "summary": "Error per metric (MAPE, bias and largest miss in %)",
                 "paths": "Forecast paths per quarter (history from calibration, then plan)"},
     )
+
+
+def stress_report(scenario: Scenario, samples: int, seed: int,
+                  thresholds: list[str] | None = None, executor: str = "processes",
+                  workers: int = 1, scheduler: str | None = None, progress=None,
+                  solver: str = "highs") -> Report:
+    """``capacity stress``: Monte Carlo over the scenario's uncertain inputs (issue 8).
+
+    The scenario's own ``[uncertain]`` table is used; when it has none, the table of the shipped
+    ``history-uncertain`` scenario (:data:`capacity.stress.FALLBACK_UNCERTAIN`) is applied to
+    the chosen scenario's values. See :mod:`capacity.stress`.
+    """
+    from capacity import stress
+    from capacity.scenarios import load_scenario
+
+    if scenario.uncertain:
+        table, source = scenario.uncertain, scenario.name
+    else:
+        table, source = load_scenario(stress.FALLBACK_UNCERTAIN).uncertain, \
+            stress.FALLBACK_UNCERTAIN
+    specs = stress.parse_uncertain(table)
+    result = stress.run_stress(scenario, specs, samples, seed, thresholds, executor, workers,
+                               scheduler, progress, solver)
+    return stress.to_report(result, scenario, source)
