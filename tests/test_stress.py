@@ -1,0 +1,315 @@
+"""Stress tests: fast re-solve vs the PuLP path, draws vs the full pipeline, determinism across
+workers and executors, distributions, thresholds and errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capacity import stress
+from capacity.cli import main
+from capacity.errors import InputError
+from capacity.planner import plan, solve_data
+from capacity.planner.fast import FastPlanner
+from capacity.scenarios import load_scenario
+
+REL = 1e-9
+"""Relative tolerance between the fast path and the reference path (float noise only)."""
+
+
+@pytest.fixture(scope="module")
+def history():
+    return load_scenario("history")
+
+
+@pytest.fixture(scope="module")
+def template(history):
+    from capacity.planner import plan_data
+
+    return plan_data(history)
+
+
+@pytest.fixture(scope="module")
+def fast(template):
+    return FastPlanner(template)
+
+
+# --------------------------------------------------------------------------------------------
+# Fast re-solve == PuLP path
+# --------------------------------------------------------------------------------------------
+
+
+def _perturbations(d):
+    """A few PlanData with other numbers, same structure."""
+    price = d.price_rmb_m.copy()
+    price["Ascend910B"] = price["Ascend910B"] * 1.4
+    cap = d.cap_units.copy()
+    cap["Ascend910B"] = cap["Ascend910B"] * 0.5
+    budget = {y: b * (0.6 if y == 2025 else 1.0) for y, b in d.budget_rmb_m.items()}
+    return [
+        d,
+        d.with_numbers(price_rmb_m=price),
+        d.with_numbers(cap_units=cap, budget_rmb_m=budget),
+        d.with_numbers(demand_eflops=d.demand_eflops * 1.3, power_mw=d.power_mw * 1.2,
+                       electricity_rmb_per_kwh=1.1, discount_rate_annual=0.05),
+        d.with_numbers(power_kw=d.power_kw * 1.15, penalty_rmb_m_per_eflops=3000.0),
+    ]
+
+
+def test_fast_resolve_matches_pulp_objective_and_purchases(template, fast):
+    h = fast.fresh()
+    for i, d in enumerate(_perturbations(template)):
+        ref = solve_data(d)
+        sol = fast.solve(h, fast.numbers(d))
+        assert sol.objective_rmb_m == pytest.approx(ref.objective, rel=REL), i
+        got = fast.purchases(sol)
+        want = ref.purchases.set_index(["period", "chip"])["units"]
+        assert set(got.index) == set(want.index), i
+        assert np.allclose(got.reindex(want.index), want, rtol=1e-7, atol=1e-6), i
+        short = ref.quarters[["training_shortfall_eflops", "inference_shortfall_eflops"]]
+        assert np.allclose(sol.shortfall_eflops, short.to_numpy(), atol=1e-7), i
+
+
+def test_fast_refuses_another_structure(template, fast):
+    price = template.price_rmb_m.copy()
+    price.iloc[:, 0] = np.nan if price.iloc[:, 0].notna().any() else 1.0
+    with pytest.raises(ValueError, match="buyable"):
+        fast.numbers(template.with_numbers(price_rmb_m=price))
+
+
+# --------------------------------------------------------------------------------------------
+# One draw == the full pipeline (plan + value) on the draw's inputs
+# --------------------------------------------------------------------------------------------
+
+TABLE = {
+    "planner.price_usd.H20": {"p5": 10000, "p50": 11500, "p95": 13000},
+    "controls.base_supply_units_per_quarter.Ascend910B": {"dist": "triangular", "low": 800,
+                                                          "mode": 2000, "high": 3500},
+    "planner.capex_budget_rmb_m.2025": {"p5": 2000, "p50": 3000, "p95": 4000},
+    "planner.datacenter_mw.2025Q1": {"dist": "uniform", "low": 80, "high": 130},
+    "planner.pue": {"dist": "uniform", "low": 1.2, "high": 1.5},
+    "demand.tokens.growth_annual": {"p5": 0.2, "p50": 0.5, "p95": 1.0},
+    "demand.runs.large_400b.mfu": {"dist": "triangular", "low": 0.25, "mode": 0.4, "high": 0.5},
+    "demand.revenue.growth_by_year.2024": {"p5": 0.8, "p50": 1.5, "p95": 2.5},
+    "demand.inference.calibration_fleet_share": {"dist": "uniform", "low": 0.3, "high": 0.7},
+    "finance.ev_sales_multiple": {"p5": 5, "p50": 7.5, "p95": 10},
+    "finance.traditional_growth_annual": {"dist": "normal", "mean": -0.15, "sd": 0.05},
+    "rules.h20-licence-aug-2025.fee_revenue_share": {"dist": "uniform", "low": 0.1, "high": 0.25},
+}
+
+
+def test_draws_match_full_pipeline(history):
+    from capacity.pipeline import value_report
+
+    specs = stress.parse_uncertain(TABLE)
+    draws = stress.sample_draws(specs, 3, seed=11)
+    ctx = stress.build_context(history, specs, draws.min(axis=0), draws.max(axis=0))
+    h = ctx.planner.fresh()
+    fee_col = [s.key for s in specs].index("rules.h20-licence-aug-2025.fee_revenue_share")
+    for row in draws:
+        k, series, _ = stress.evaluate_draw(ctx, h, row, "test draw")
+        inputs = stress.draw_inputs(ctx, row, "test draw")
+        rules = dict(history.rules)
+        rules["h20-licence-aug-2025"] = rules["h20-licence-aug-2025"].model_copy(
+            update={"fee_revenue_share": float(row[fee_col])})
+        sc = history.with_inputs(inputs)
+        sc = type(sc)(sc.name, sc.description, sc.inputs, sc.catalog, sc.disclosures, rules,
+                      sc.changes, sc.sources, sc.files, sc.uncertain)
+        q = plan(sc).quarters
+        v = value_report(sc).scalars
+        for quarter in ("2023Q4", "2024Q4", "2025Q4"):
+            p = pd.Period(quarter, freq="Q")
+            assert k[f"peak_eflops@{quarter}"] == pytest.approx(q.at[p, "peak_eflops"], rel=REL)
+            assert k[f"effective_eflops@{quarter}"] == pytest.approx(q.at[p, "effective_eflops"],
+                                                                     rel=REL)
+        assert k["capex_rmb_m"] == pytest.approx(q["capex_rmb_m"].sum(), rel=REL)
+        assert k["shortfall_eflops_quarters"] == pytest.approx(q["shortfall_eflops"].sum(),
+                                                               rel=1e-7)
+        assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=REL)
+        assert k["genai_share@2025"] == pytest.approx(v["genai_share_2025"], rel=REL)
+        assert np.allclose(series["effective_eflops"], q["effective_eflops"], rtol=REL)
+
+
+def test_demand_numbers_match_demand_table(history):
+    from capacity.demand import demand_table
+    from capacity.pipeline import existing_fleet_eflops
+
+    specs = stress.parse_uncertain({"demand.tokens.growth_annual":
+                                    {"p5": 0.2, "p50": 0.5, "p95": 1.0}})
+    ctx = stress.build_context(history, specs, np.array([0.2]), np.array([1.0]))
+    fleet = existing_fleet_eflops(history)["effective_eflops"]
+    for growth in (0.1, 0.9):
+        inputs = stress.draw_inputs(ctx, np.array([growth]), "x")
+        ref = demand_table(history.with_inputs(inputs), history.inputs.horizon.periods, fleet)
+        got = stress.demand_numbers(ctx, inputs)
+        for col in ("training_eflops", "inference_eflops", "leasing_eflops",
+                    "genai_revenue_rmb_m"):
+            assert np.allclose(got[col], ref[col].to_numpy(), rtol=REL), col
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions
+# --------------------------------------------------------------------------------------------
+
+
+def test_split_normal_hits_its_three_points():
+    (spec,) = stress.parse_uncertain({"x": {"p5": 2.0, "p50": 5.0, "p95": 11.0}})
+    x = spec.sample(np.random.default_rng(0), 200_000)
+    # P(x <= p5) = 5%, P(x <= p50) = 50%, P(x <= p95) = 95% (sampling error ~0.1 pp)
+    assert np.mean(x <= 2.0) == pytest.approx(0.05, abs=0.003)
+    assert np.mean(x <= 5.0) == pytest.approx(0.50, abs=0.005)
+    assert np.mean(x <= 11.0) == pytest.approx(0.95, abs=0.003)
+    assert (spec.quantile(0.05), spec.quantile(0.5), spec.quantile(0.95)) == (2.0, 5.0, 11.0)
+
+
+def test_named_distribution_quantiles():
+    u, n, t = stress.parse_uncertain({
+        "a": {"dist": "uniform", "low": 10, "high": 20},
+        "b": {"dist": "normal", "mean": 1.0, "sd": 2.0},
+        "c": {"dist": "triangular", "low": 0.0, "mode": 1.0, "high": 2.0}})
+    assert u.quantile(0.05) == pytest.approx(10.5)  # 10 + 0.05 x 10
+    assert n.quantile(0.95) == pytest.approx(1.0 + 1.6448536 * 2.0)
+    # symmetric triangle on [0, 2]: F(x) = x^2 / 2 below the mode, so p5 = sqrt(0.1)
+    assert t.quantile(0.05) == pytest.approx(math.sqrt(0.1))
+    assert t.quantile(0.5) == pytest.approx(1.0)
+
+
+def test_same_seed_same_draws_nested_keys_flattened():
+    nested = {"planner": {"pue": {"p5": 1.2, "p50": 1.3, "p95": 1.5}}}
+    specs = stress.parse_uncertain(nested)
+    assert [s.key for s in specs] == ["planner.pue"]
+    a = stress.sample_draws(specs, 50, 3)
+    assert np.array_equal(a, stress.sample_draws(specs, 50, 3))
+    assert not np.array_equal(a, stress.sample_draws(specs, 50, 4))
+
+
+@pytest.mark.parametrize("table, match", [
+    ({"x": {"p5": 3, "p50": 2, "p95": 4}}, "p5 <= p50 <= p95"),
+    ({"x": {"dist": "beta", "a": 1}}, "unknown distribution"),
+    ({"x": {"p5": 1, "p50": 2}}, "missing 'p95'"),
+    ({"x": {"p5": 1, "p50": "two", "p95": 3}}, "finite number"),
+])
+def test_bad_distribution_tables(table, match):
+    with pytest.raises(InputError, match=match):
+        stress.parse_uncertain(table)
+
+
+# --------------------------------------------------------------------------------------------
+# Thresholds
+# --------------------------------------------------------------------------------------------
+
+
+def test_threshold_grammar():
+    kpis = ["peak_eflops@2025Q4", "genai_share@2025", "target_price_hkd"]
+    assert stress.parse_threshold("peak_eflops@2025Q4>=20", kpis) == (
+        "peak_eflops@2025Q4", ">=", 20.0)
+    assert stress.parse_threshold(" target_price_hkd < 1.5e0 ", kpis) == (
+        "target_price_hkd", "<", 1.5)
+    with pytest.raises(InputError, match="expected 'kpi@period OP number'"):
+        stress.parse_threshold("peak_eflops@2025Q4 == 20", kpis)
+    with pytest.raises(InputError, match="unknown KPI"):
+        stress.parse_threshold("peak@2025Q4>=20", kpis)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI end to end: shape, determinism, executors
+# --------------------------------------------------------------------------------------------
+
+
+def _run(capsys, *args: str) -> tuple[int, dict | None, str]:
+    code = main(["stress", "--format", "json", *args])
+    cap = capsys.readouterr()
+    return code, (json.loads(cap.out) if code == 0 else None), cap.err
+
+
+def test_cli_json_shape_and_identical_reruns(capsys):
+    code, a, _ = _run(capsys, "--samples", "40", "--seed", "7", "--workers", "1")
+    assert code == 0
+    for key in ("samples", "seed", "percentiles", "thresholds", "binding_frequency", "tornado"):
+        assert key in a
+    assert a["samples"] == 40 and a["seed"] == 7
+    assert a["uncertain_source"] == "history-uncertain"  # history has no table of its own
+    kpis = {r["kpi"] for r in a["percentiles"]}
+    assert {"peak_eflops@2025Q4", "effective_eflops@2024Q4", "shortfall_eflops_quarters",
+            "capex_rmb_m", "genai_revenue_rmb_m@2025", "genai_share@2024",
+            "target_price_hkd"} <= kpis
+    for r in a["percentiles"]:
+        assert r["p5"] <= r["p50"] <= r["p95"]
+    assert [t["expr"] for t in a["thresholds"]] == ["peak_eflops@2025Q4>=20",
+                                                   "genai_share@2025>=0.4"]
+    assert all(0.0 <= r["share"] <= 1.0 for r in a["binding_frequency"])
+    assert {r["family"] for r in a["binding_frequency"]} >= {"budget", "export rule", "power"}
+    assert len(a["tornado"]) == 10
+    # the multiple moves only the valuation: TP at p95 / TP at p5 = (10 S + cash) / (5 S + cash)
+    mult = next(r for r in a["tornado"] if r["input"] == "finance.ev_sales_multiple")
+    assert mult["effective_swing_eflops"] == 0.0
+    assert mult["target_price_at_p95_hkd"] > mult["target_price_at_p5_hkd"]
+    code, b, _ = _run(capsys, "--samples", "40", "--seed", "7", "--workers", "1")
+    assert a == b
+
+
+def test_cli_workers_and_dask_give_identical_json(capsys):
+    code, one, _ = _run(capsys, "--samples", "60", "--seed", "5", "--workers", "1")
+    assert code == 0
+    code, two, _ = _run(capsys, "--samples", "60", "--seed", "5", "--workers", "2")
+    assert code == 0
+    assert one == two
+    pytest.importorskip("distributed", reason="dask[distributed] not installed (the 'dask' "
+                        "extra); the dask executor cannot be tested")
+    code, dsk, err = _run(capsys, "--samples", "60", "--seed", "5", "--workers", "2",
+                          "--executor", "dask")
+    assert code == 0, err
+    assert dsk == one
+
+
+def test_cli_custom_threshold_probability_recomputed(capsys, tmp_path):
+    # probability of TP >= its own median is 50% +/- one draw's share (1/40)
+    code, a, _ = _run(capsys, "--samples", "40", "--seed", "1", "--workers", "1")
+    med = next(r["p50"] for r in a["percentiles"] if r["kpi"] == "target_price_hkd")
+    code, b, _ = _run(capsys, "--samples", "40", "--seed", "1", "--workers", "1",
+                      "--threshold", f"target_price_hkd>={med}")
+    assert code == 0
+    assert b["thresholds"][0]["probability"] == pytest.approx(0.5, abs=1 / 40 + 1e-12)
+
+
+def test_cli_scenario_uncertain_table_and_errors(capsys, tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('extends = "history"\n[uncertain]\n'
+                 '"finance.ev_sales_multiple" = { dist = "uniform", low = 6.0, high = 9.0 }\n')
+    code, a, _ = _run(capsys, "--scenario", str(f), "--samples", "30", "--seed", "2",
+                      "--workers", "1")
+    assert code == 0
+    assert a["uncertain_source"] == "mine"
+    assert [r["input"] for r in a["inputs"]] == ["finance.ev_sales_multiple"]
+    # only the multiple varies: TP = (m S + cash) / shares / fx is linear in m, so the TP
+    # percentiles sit at the same fractions of the [6, 9] range as the multiple's draws
+    tp = next(r for r in a["percentiles"] if r["kpi"] == "target_price_hkd")
+    eff = next(r for r in a["percentiles"] if r["kpi"] == "effective_eflops@2025Q4")
+    assert eff["p5"] == eff["p95"]
+    assert tp["p5"] < tp["p50"] < tp["p95"]
+
+    bad = {
+        "fleet.default_life_quarters": "calibrated existing fleet",
+        "planner.lead_time_quarters.H20": "LP's structure",
+        "demand.tokens.nope": "unknown input",
+        "planner.price_usd.NoSuchChip": "unknown input",
+        "planner.pue": None,
+    }
+    for key, match in bad.items():
+        spec = '{ p5 = 1.2, p50 = 1.3, p95 = 9.0 }' if match is None else \
+            '{ p5 = 1, p50 = 2, p95 = 3 }'
+        f.write_text(f'extends = "history"\n[uncertain]\n"{key}" = {spec}\n')
+        code, _, err = _run(capsys, "--scenario", str(f), "--samples", "5", "--workers", "1")
+        assert code == 2, key
+        assert err.startswith(f"capacity: uncertain.{key}:"), err
+        assert err.count("\n") == 1
+        if match:
+            assert match in err
+        else:  # pue > 2 (schema bound) drawn from the wide upper tail
+            assert "outside the input's valid range" in err
+    code, _, err = _run(capsys, "--samples", "5", "--threshold", "tp >> 2")
+    assert code == 2 and "--threshold" in err
