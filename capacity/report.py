@@ -210,6 +210,8 @@ def _stage_files(stage: Path, reports: list, scenarios: list,
         write_text_atomic(stage / f"{prefix}{report.kind}.json", json_text(report))
         if report.kind == "backtest":
             backtest_chart(report, stage / f"{prefix}backtest.png")
+        if report.kind == "stress" and "fan" in report.tables:
+            stress_fan_chart(report, stage / f"{prefix}stress_fan.png")
     import time
 
     t0 = time.perf_counter()
@@ -355,6 +357,56 @@ def _line2d(color: str, ls: str, marker: str, label: str, hollow: bool = False):
 
 
 # ----- end of backtest chart block ----------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# Stress fan chart (issue 8: capacity stress --out)
+# --------------------------------------------------------------------------------------------
+
+_FAN_PANELS = {
+    "peak_eflops": "Peak EFLOPS (installed fleet)",
+    "effective_eflops": "Effective EFLOPS (installed fleet)",
+    "genai_revenue_rmb_m": "GenAI revenue [RMB m per quarter]",
+}
+
+
+def stress_fan_chart(report: Report, path: Path) -> None:
+    """PNG fan chart of a ``stress`` report: p5-p95 and p25-p75 bands and the median per quarter.
+
+    One panel per series of the report's ``fan`` table (peak and effective EFLOPS, GenAI
+    revenue). Rendered with the Agg canvas at a fixed DPI without a software tag, so the same
+    report gives the same bytes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fan = report.tables["fan"]
+    names = [n for n in _FAN_PANELS if n in set(fan["series"])]
+    fig = Figure(figsize=(5.2 * len(names), 3.6), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=True):
+        d = fan[fan["series"] == name]
+        x = np.arange(len(d))
+        ax.fill_between(x, d["p5"], d["p95"], color="#9ecae1", label="p5-p95")
+        ax.fill_between(x, d["p25"], d["p75"], color="#4292c6", label="p25-p75")
+        ax.plot(x, d["p50"], color="#08306b", lw=1.6, label="median")
+        labels = [str(p) for p in d["period"]]
+        ax.set_xticks(x[::2])
+        ax.set_xticklabels(labels[::2], rotation=45, fontsize=7)
+        ax.set_title(_FAN_PANELS[name], fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="upper left")
+    n = report.scalars.get("samples", "")
+    fig.suptitle(f"{report.scalars.get('scenario', '')}: {n} draws, seed "
+                 f"{report.scalars.get('seed', '')}", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    write_bytes_atomic(path, buf.getvalue())
+
+
+# ----- end of stress fan chart block --------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------

@@ -313,3 +313,15 @@ def test_cli_scenario_uncertain_table_and_errors(capsys, tmp_path):
             assert "outside the input's valid range" in err
     code, _, err = _run(capsys, "--samples", "5", "--threshold", "tp >> 2")
     assert code == 2 and "--threshold" in err
+
+
+def test_cli_out_writes_fan_chart(capsys, tmp_path):
+    out = tmp_path / "run"
+    code = main(["stress", "--samples", "30", "--seed", "4", "--workers", "1", "--format", "csv",
+                 "--out", str(out)])
+    assert code == 0
+    assert capsys.readouterr().out.startswith("kpi,unit,p5,p50,p95,mean")
+    assert (out / "stress_fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fan = pd.read_csv(out / "fan.csv")
+    assert set(fan["series"]) == {"peak_eflops", "effective_eflops", "genai_revenue_rmb_m"}
+    assert (fan["p5"] <= fan["p25"]).all() and (fan["p75"] <= fan["p95"]).all()
