@@ -10,7 +10,9 @@ candidate chip c (launched by d), find units u[c, d] >= 0 such that
 
 with r_c the dense FP16 rate [TFLOPS]. Central estimate: minimise the L1 distance to the prior
 mix, sum_d sum_c |u[c, d] - p_c,d * sum_c' u[c', d]| / U_ref, with p the prior share renormalised
-over the candidates at d. Range: minimise and maximise each u[c, d] over the same feasible set.
+over the candidates at d; among mixes within 1e-7 of that optimum, take the one minimising
+sum w_k u_k with fixed, distinct weights w (a lexicographic tie-break, so every solver returns the
+same vertex). Range: minimise and maximise each u[c, d] over the same feasible set.
 """
 
 from __future__ import annotations
@@ -150,8 +152,9 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
     u_ref = float(np.nanmax(table["units_reported"])) if table["units_reported"].notna().any() \
         else 10_000.0
 
-    # Feasibility first, for a clear message.
-    prob.setObjective(pulp.lpSum([]))
+    # Feasibility first, for a clear message. (A real objective: CBC, via PuLP, fails on the
+    # next solve of a problem once solved with an empty one.)
+    prob.setObjective(pulp.lpSum(u.values()))
     try:
         lp.solve(prob, solver, what="calibration feasibility")
     except SolverError:
@@ -186,8 +189,20 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
             dn = lp.add_var(prob, f"dev_neg_{tag}")
             lp.add_constraint(prob, u[c, p] - s * total == dp - dn, f"prior_{tag}")
             devs += [dp, dn]
-    prob.setObjective(pulp.lpSum(devs) * (1.0 / u_ref))
-    lp.solve(prob, solver, what="calibration central fit")
+    l1 = pulp.lpSum(devs) * (1.0 / u_ref)
+    prob.setObjective(l1)
+    best = lp.solve(prob, solver, what="calibration central fit").objective
+    # The L1 optimum is often not unique (HiGHS and CBC then return different mixes). Break the
+    # tie lexicographically: stay within 1e-7 of the best fit and minimise sum w_k u_k with a
+    # fixed, strictly increasing weight per (date, chip), far enough apart (1/U_ref) to be above
+    # solver tolerances.
+    lp.add_constraint(prob, l1 <= best + 1e-7 * max(1.0, abs(best)), "central_fit")
+    tie = []
+    for i, ((_c, _p), var) in enumerate(sorted(u.items(), key=lambda kv: (str(kv[0][1]),
+                                                                            kv[0][0]))):
+        tie.append((var, (1.0 + i) / u_ref))
+    prob.setObjective(lp.affine(tie))
+    lp.solve(prob, solver, what="calibration central fit (tie-break)")
 
     rows = []
     for (c, p), var in u.items():

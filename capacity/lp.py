@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -52,7 +53,7 @@ def available_solvers() -> list[str]:
     out = []
     if "HiGHS" in names:
         out.append("highs")
-    if "PULP_CBC_CMD" in names:
+    if names & {"PULP_CBC_CMD", "COIN_CMD"}:
         out.append("cbc")
     return out
 
@@ -94,7 +95,14 @@ def make_solver(name: str = "highs", *, mip_gap: float | None = None,
         kwargs["gapRel"] = mip_gap
     if time_limit_s is not None:
         kwargs["timeLimit"] = time_limit_s
-    return pulp.PULP_CBC_CMD(**kwargs)
+    if "COIN_CMD" in pulp.listSolvers(onlyAvailable=True):
+        return pulp.COIN_CMD(**kwargs)
+    # PuLP 3.x bundles a CBC binary behind PULP_CBC_CMD and warns that 4.0 drops it; using it
+    # here is deliberate ("CBC where PuLP provides it"), so that one warning is silenced.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated",
+                                category=DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**kwargs)
 
 
 def new_problem(name: str, maximize: bool = False) -> pulp.LpProblem:
