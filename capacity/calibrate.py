@@ -8,7 +8,9 @@ candidate chip c (launched by d), find units u[c, d] >= 0 such that
     u[c, d_prev] <= u[c, d]                                  (monotone: no retirements in window)
     u[c, d] <= u[c, d_prev]            (no additions when chip c could not be bought in (d_prev, d])
 
-with r_c the dense FP16 rate [TFLOPS]. Central estimate: minimise the L1 distance to the prior
+with r_c the dense FP16 rate [TFLOPS]. Central estimate, lexicographically: first match the
+disclosed totals as closely as possible (exactly when the candidates allow: the band only widens
+the range), then minimise the L1 distance to the prior
 mix, sum_d sum_c |u[c, d] - p_c,d * sum_c' u[c', d]| / U_ref, with p the prior share renormalised
 over the candidates at d; among mixes within 1e-7 of that optimum, take the one minimising
 sum w_k u_k with fixed, distinct weights w (a lexicographic tie-break, so every solver returns the
@@ -175,7 +177,30 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
         hi[key] = lp.clean(var.value())
     prob.sense = pulp.LpMinimize
 
-    # Central: closest to the prior (L1), auxiliary deviation variables.
+    # Central, step 1: match the disclosed totals as closely as the candidates allow (exactly,
+    # when possible); the tolerance band only widens the min/max range.
+    miss = []
+    for row in table.itertuples(index=False):
+        p = row.period
+        tag_p = str(p)
+        if not np.isnan(row.units_reported):
+            total = pulp.lpSum(u[c, p] for c in cands[p])
+            over, under = (lp.add_var(prob, f"miss_units_{k}_{tag_p}") for k in ("hi", "lo"))
+            lp.add_constraint(prob, total - row.units_reported == over - under,
+                              f"fit_units_{tag_p}")
+            miss += [(over, 1.0 / row.units_reported), (under, 1.0 / row.units_reported)]
+        if not np.isnan(row.eflops_reported):
+            compute = pulp.lpSum(u[c, p] * float(rates[c]) / TFLOPS_PER_EFLOPS for c in cands[p])
+            over, under = (lp.add_var(prob, f"miss_eflops_{k}_{tag_p}") for k in ("hi", "lo"))
+            lp.add_constraint(prob, compute - row.eflops_reported == over - under,
+                              f"fit_eflops_{tag_p}")
+            miss += [(over, 1.0 / row.eflops_reported), (under, 1.0 / row.eflops_reported)]
+    miss_expr = lp.affine(miss)
+    prob.setObjective(miss_expr)
+    best_miss = lp.solve(prob, solver, what="calibration fit to totals").objective
+    lp.add_constraint(prob, miss_expr <= best_miss + 1e-9, "fit_totals")
+
+    # Central, step 2: closest to the prior (L1), auxiliary deviation variables.
     devs = []
     for p in table["period"]:
         names = cands[p]

@@ -99,6 +99,11 @@ def test_calibration_matches_disclosures(history):
     assert d.at[q2, "units_fitted"] == pytest.approx(30_000, rel=0.01)
     assert d.at[q2, "eflops_fitted"] == pytest.approx(6.0, rel=0.01)
     assert d.at[q4, "eflops_fitted"] == pytest.approx(5.0, rel=0.01)
+    # The central fit matches every disclosed total exactly (the band only widens min/max).
+    for p, col, value in [(q2, "units_fitted", 30_000), (q2, "eflops_fitted", 6.0),
+                          (q4, "eflops_fitted", 5.0),
+                          (pd.Period("2023Q1", "Q"), "units_fitted", 27_000)]:
+        assert d.at[p, col] == pytest.approx(value, rel=1e-7)
     m = cal.mix
     assert (m["units_min"] <= m["units_central"] + 1e-6).all()
     assert (m["units_central"] <= m["units_max"] + 1e-6).all()
