@@ -235,10 +235,15 @@ def test_header_units():
 
 
 def test_assumptions_table_sources(history):
-    t = assumptions_table([history]).set_index("key")
-    assert list(t.columns) == ["history", "source", "changed_by"]
-    assert t.at["controls.rules", "changed_by"] == "history: history.toml"
+    from capacity.scenarios import load_scenario
+
+    emb = load_scenario("embargo-2024")
+    t = assumptions_table([history, emb]).set_index("key")
+    assert list(t.columns) == ["history", "embargo-2024", "source", "changed_by"]
+    # history is the baseline itself; embargo-2024 replaces the rule timeline
+    assert t.at["controls.rules", "changed_by"] == "embargo-2024: embargo-2024.toml"
     assert t.at["planner.pue", "changed_by"] == ""
+    assert "Federal Register" in t.at["controls.rules", "source"]
 
 
 def test_mixed_kpi_column_csv_is_rounded():
