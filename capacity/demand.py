@@ -40,12 +40,24 @@ Leasing: ``share_of_fleet x F_q + fixed_eflops(q)`` (the fixed amount a step fun
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
 from capacity.scenarios import Scenario, disclosed
-from capacity.schemas import DemandInputs, TrainingRun, to_period
+from capacity.schemas import (
+    DemandInputs,
+    InferenceInputs,
+    LeasingInputs,
+    RevenueInputs,
+    TokenInputs,
+    TrainingRun,
+    to_period,
+)
 
 QUARTER_DAYS = 365.25 / 4
 """Length of a quarter. [days]"""
@@ -125,6 +137,270 @@ def run_seconds(flop: float, effective_eflops: float, mfu: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# Array level: the equations on numpy arrays indexed by quarter number
+# --------------------------------------------------------------------------------------------
+#
+# These functions take validated inputs plus a few precomputed numbers (:class:`DemandFixed`)
+# and arrays aligned to a vector ``qn`` of quarter numbers (:func:`quarter_number`). They are
+# the only implementation of the demand equations: the DataFrame functions further down check
+# their arguments and call them, and the Monte Carlo draws of :mod:`capacity.stress` call them
+# directly (thousands of times, so no pandas here).
+
+
+def quarter_number(label: str | pd.Period) -> int:
+    """Quarter number ``4 x year + quarter - 1`` of ``"2024Q3"`` or a quarterly Period.
+
+    Consecutive quarters have consecutive numbers; ``q // 4`` is the year and ``q % 4 + 1`` the
+    quarter of the year.
+
+    Examples
+    --------
+    >>> quarter_number("2024Q3")  # 4 x 2024 + 3 - 1
+    8098
+    """
+    if isinstance(label, pd.Period):
+        return label.year * 4 + label.quarter - 1
+    text = str(label)
+    return int(text[:4]) * 4 + int(text[-1]) - 1
+
+
+def quarter_numbers(periods: Iterable[str | pd.Period]) -> np.ndarray:
+    """:func:`quarter_number` of each quarter. [int64]"""
+    return np.array([quarter_number(p) for p in periods], np.int64)
+
+
+def _quarter_label(qno: int) -> str:
+    return f"{qno // 4}Q{qno % 4 + 1}"
+
+
+@dataclass(frozen=True)
+class DemandFixed:
+    """What the demand equations need besides :class:`~capacity.schemas.DemandInputs`.
+
+    Attributes
+    ----------
+    base_qno
+        Quarter number of the base period.
+    tokens_per_month_disclosed_tn
+        Disclosed token production at the base period, used when
+        ``demand.tokens.per_month_tn = "disclosed"`` (NaN otherwise). [tn tokens/month]
+    calibration_revenue_disclosed_rmb_m
+        Disclosed GenAI revenue of the calibration window, used when
+        ``demand.revenue.base_half_year_rmb_m = "disclosed"`` (NaN otherwise). [RMB m]
+    window
+        The calibration window's quarters (``"2023Q1"``, ``"2023Q2"``).
+    window_fleet_eflops
+        Existing fleet in each quarter of the window. [effective EFLOPS]
+    """
+
+    base_qno: int
+    tokens_per_month_disclosed_tn: float
+    calibration_revenue_disclosed_rmb_m: float
+    window: tuple[str, ...]
+    window_fleet_eflops: np.ndarray
+
+
+def token_production(tok: TokenInputs, per_month_tn: float, quarters: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens produced and the token stock for ``i = 0 .. quarters - 1`` quarters after the base.
+
+    ``i = 0`` is the base period: zero production (it is inside the initial stock).
+
+    Returns
+    -------
+    tuple
+        (produced [tn tokens/quarter], end-of-quarter stock [tn tokens])
+    """
+    i = np.arange(quarters, dtype=float)
+    produced = 3.0 * per_month_tn * (1.0 + tok.growth_annual) ** ((i - 1.0) / 4.0) \
+        * tok.quality_yield
+    produced[0] = 0.0
+    return produced, tok.initial_stock_tn + np.cumsum(produced)
+
+
+def run_span(run: TrainingRun) -> tuple[int, int]:
+    """Quarter numbers of a run's first and last quarter (inclusive)."""
+    s0 = quarter_number(run.start)
+    s1 = quarter_number(run.end) if run.end is not None else \
+        s0 + int(run.duration_quarters or 1) - 1
+    return s0, s1
+
+
+def run_numbers(run: TrainingRun, index: int, span: tuple[int, int], stock_tn: np.ndarray,
+                base_qno: int) -> tuple[float, float, float]:
+    """Tokens, compute and per-quarter effective EFLOPS of one training run.
+
+    Parameters
+    ----------
+    run
+        The run (``demand.runs[index]``).
+    index
+        Its position in ``demand.runs`` (for error messages).
+    span
+        Its first and last quarter number (:func:`run_span`).
+    stock_tn
+        Token stock at the end of the base period and each later quarter, covering the quarter
+        before the run starts when ``tokens_tn = "stock"``. [tn tokens]
+    base_qno
+        Quarter number of the base period.
+
+    Returns
+    -------
+    tuple
+        (D [tn tokens], C = 6 N D [FLOP], C / (quarters x QUARTER_SECONDS x mfu) / 1e18
+        [effective EFLOPS])
+    """
+    s0, s1 = span
+    if run.tokens_per_param is not None:
+        tokens = run.tokens_per_param * run.params_bn * 1e9 / 1e12
+    elif run.tokens_tn == "stock":
+        if s0 - 1 < base_qno:
+            raise InputError(f"demand.runs[{index}].tokens_tn", f"'stock' needs a run starting "
+                             f"after the base period {_quarter_label(base_qno)}; {run.name!r} "
+                             f"starts {run.start}")
+        tokens = float(stock_tn[s0 - 1 - base_qno])
+    else:
+        tokens = float(run.tokens_tn)  # type: ignore[arg-type]
+    flop = training_flop(run.params_bn, tokens)
+    return tokens, flop, required_effective_eflops(flop, (s1 - s0 + 1) * QUARTER_SECONDS, run.mfu)
+
+
+def training_array(qn: np.ndarray, spans: Iterable[tuple[int, int]],
+                   eflops: Iterable[float]) -> np.ndarray:
+    """Training demand per quarter: the sum of the runs active in it. [effective EFLOPS]"""
+    out = np.zeros(len(qn))
+    for (s0, s1), e in zip(spans, eflops, strict=True):
+        out[(qn >= s0) & (qn <= s1)] += e
+    return out
+
+
+def genai_revenue_array(rev: RevenueInputs, per_quarter_rmb_m: float, base_qno: int,
+                        qn: np.ndarray) -> np.ndarray:
+    """Demand-side GenAI revenue per quarter (the base and earlier carry ``per_quarter_rmb_m``).
+
+    revenue_q = revenue_{q-1} x (1 + g_year(q)) ** (1/4) after the base. [RMB m/quarter]
+    """
+    last = max(int(qn.max()), base_qno) if len(qn) else base_qno
+    level: dict[int, float] = {}
+    growth: dict[int, float] = {}
+    x = per_quarter_rmb_m
+    for q in range(base_qno + 1, last + 1):
+        y = q // 4
+        if y not in growth:
+            growth[y] = (1.0 + rev.growth_in(y)) ** 0.25
+        x *= growth[y]
+        level[q] = x
+    return np.array([level.get(int(q), per_quarter_rmb_m) for q in qn], float)
+
+
+def inference_yield(revenue_rmb_m: float, fleet_share: float, window_fleet_eflops: np.ndarray,
+                    window: tuple[str, ...]) -> float:
+    """yield = R / sum_q (s x F_q) over the calibration window. [RMB m / (EFLOPS x quarter)]"""
+    in_use = float(np.sum(fleet_share * window_fleet_eflops))
+    if in_use <= 0:
+        raise InputError("fleet_effective_eflops", f"no fleet in {window[0]}..{window[-1]} to "
+                         "calibrate the inference yield on")
+    return revenue_rmb_m / in_use
+
+
+def inference_yield_array(revenue_rmb_m: np.ndarray, yield_rmb_m: float, change_annual: float,
+                          j: np.ndarray) -> np.ndarray:
+    """revenue_j / (yield x (1 + change) ** (j / 4)). [effective EFLOPS]"""
+    return revenue_rmb_m / (yield_rmb_m * (1.0 + change_annual) ** (j / 4.0))
+
+
+def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.ndarray
+                        ) -> np.ndarray:
+    """revenue_j / (price x (1 + price_change) ** (j / 4)). [tn tokens/quarter]"""
+    price = inf.price_rmb_per_m_tokens * (1.0 + inf.price_change_annual) ** (j / 4.0)
+    # RMB m / (RMB / m tokens) = 1e6 x 1e6 tokens = tn tokens
+    return revenue_rmb_m / price
+
+
+def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.ndarray:
+    """2 N FLOP a served token at the serving utilisation. [effective EFLOPS]"""
+    flop = INFERENCE_FLOP_PER_PARAM_TOKEN * inf.served_params_bn * 1e9 * tokens_tn * 1e12
+    return required_effective_eflops(flop, QUARTER_SECONDS, inf.serving_utilisation)
+
+
+def leasing_array(lease: LeasingInputs, qn: np.ndarray, fleet_eflops: np.ndarray | None
+                  ) -> np.ndarray:
+    """share_of_fleet x F_q + the fixed step in force in q. [effective EFLOPS]
+
+    ``fleet_eflops`` (aligned to ``qn``) is needed only when ``share_of_fleet > 0``.
+    """
+    if lease.share_of_fleet > 0:
+        out = lease.share_of_fleet * np.asarray(fleet_eflops, float)
+    else:
+        out = np.zeros(len(qn))
+    if lease.fixed_eflops:
+        steps = sorted((quarter_number(q), v) for q, v in lease.fixed_eflops.items())
+        for k, q in enumerate(qn):
+            applicable = [v for sq, v in steps if sq <= q]
+            if applicable:
+                out[k] = out[k] + applicable[-1]
+    return out
+
+
+def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
+                  fleet_eflops: np.ndarray) -> dict[str, Any]:
+    """Every column of :func:`demand_table` as arrays aligned to ``qn`` (quarters after the base).
+
+    Parameters
+    ----------
+    d
+        Demand inputs.
+    fixed
+        Disclosures and the existing fleet of the calibration window.
+    qn
+        Quarter numbers (all after the base period).
+    fleet_eflops
+        Existing fleet in each quarter of ``qn``. [effective EFLOPS]
+
+    Returns
+    -------
+    dict
+        Arrays ``tokens_produced_tn``, ``token_stock_tn``, ``training_eflops``,
+        ``genai_revenue_rmb_m``, ``tokens_served_tn``, ``inference_yield_eflops``,
+        ``inference_tokens_eflops``, ``inference_eflops`` (the chosen method),
+        ``leasing_eflops``, ``total_eflops``; and the float
+        ``yield_rmb_m_per_eflops_quarter``.
+    """
+    base = fixed.base_qno
+    jj = qn - base
+    j = jj.astype(float)
+    tok = d.tokens
+    per_month = fixed.tokens_per_month_disclosed_tn if tok.per_month_tn == "disclosed" else \
+        float(tok.per_month_tn)
+    spans = [run_span(run) for run in d.runs]
+    last = max([int(jj.max())] + [s0 - 1 - base for s0, _ in spans])
+    produced, stock = token_production(tok, per_month, last + 1)
+    eflops = [run_numbers(run, i, span, stock, base)[2]
+              for i, (run, span) in enumerate(zip(d.runs, spans, strict=True))]
+    training = training_array(qn, spans, eflops)
+    rev_in = d.revenue
+    r_half = fixed.calibration_revenue_disclosed_rmb_m \
+        if rev_in.base_half_year_rmb_m == "disclosed" else float(rev_in.base_half_year_rmb_m)
+    revenue = genai_revenue_array(rev_in, r_half / len(fixed.window), base, qn)
+    inf = d.inference
+    yld = inference_yield(r_half, inf.calibration_fleet_share, fixed.window_fleet_eflops,
+                          fixed.window)
+    by_yield = inference_yield_array(revenue, yld, inf.yield_change_annual, j)
+    served = tokens_served_array(inf, revenue, j)
+    by_tokens = inference_tokens_array(inf, served)
+    chosen = by_yield if inf.method == "yield" else by_tokens
+    leasing = leasing_array(d.leasing, qn, fleet_eflops)
+    return {
+        "tokens_produced_tn": produced[jj], "token_stock_tn": stock[jj],
+        "training_eflops": training, "genai_revenue_rmb_m": revenue,
+        "tokens_served_tn": served, "inference_yield_eflops": by_yield,
+        "inference_tokens_eflops": by_tokens, "inference_eflops": chosen,
+        "leasing_eflops": leasing, "total_eflops": training + chosen + leasing,
+        "yield_rmb_m_per_eflops_quarter": yld,
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Helpers on the scenario
 # --------------------------------------------------------------------------------------------
 
@@ -155,10 +431,9 @@ def _check_after_base(scenario: Scenario, periods: pd.PeriodIndex, what: str) ->
                          f"{base}; got {periods.min()}")
 
 
-def _quarters_after_base(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Series:
-    """``j`` = quarters after the base period (1 for the first forecast quarter)."""
-    base = _base(scenario)
-    return pd.Series([(p - base).n for p in periods], index=periods, dtype=float)
+def _quarters_after_base(scenario: Scenario, periods: pd.PeriodIndex) -> np.ndarray:
+    """``j`` = quarters after the base period (1 for the first forecast quarter). [float]"""
+    return (quarter_numbers(periods) - quarter_number(_base(scenario))).astype(float)
 
 
 def _fleet_at(fleet_effective_eflops: pd.Series, periods: pd.PeriodIndex, what: str) -> pd.Series:
@@ -167,6 +442,23 @@ def _fleet_at(fleet_effective_eflops: pd.Series, periods: pd.PeriodIndex, what: 
         raise InputError("fleet_effective_eflops", f"{what} needs the fleet in {missing[0]}, "
                          "which the fleet series does not cover")
     return fleet_effective_eflops.reindex(periods).astype(float)
+
+
+def demand_fixed(scenario: Scenario, fleet_effective_eflops: pd.Series) -> DemandFixed:
+    """The disclosures and calibration-window fleet that :func:`demand_arrays` needs.
+
+    Raises
+    ------
+    InputError
+        When a ``"disclosed"`` input has no disclosure or the fleet misses a window quarter.
+    """
+    inp = _inputs(scenario)
+    tpm = tokens_per_month_tn(scenario) if inp.tokens.per_month_tn == "disclosed" else math.nan
+    revenue, window = calibration_revenue(scenario)
+    rev_disclosed = revenue if inp.revenue.base_half_year_rmb_m == "disclosed" else math.nan
+    fleet = _fleet_at(fleet_effective_eflops, window, "the inference yield calibration")
+    return DemandFixed(quarter_number(_base(scenario)), tpm, rev_disclosed,
+                       tuple(str(p) for p in window), fleet.to_numpy(float))
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +495,7 @@ def token_table(scenario: Scenario, end: pd.Period) -> pd.DataFrame:
     """Tokens produced and the token stock per quarter, base period through ``end``.
 
     The base-period row carries the initial stock and zero production (production before the
-    base is inside the initial stock).
+    base is inside the initial stock). See :func:`token_production`.
 
     Returns
     -------
@@ -211,16 +503,12 @@ def token_table(scenario: Scenario, end: pd.Period) -> pd.DataFrame:
         Index ``period``; columns ``tokens_produced_tn`` [tn tokens/quarter] and
         ``token_stock_tn`` [tn tokens] (end of quarter).
     """
-    tok = _inputs(scenario).tokens
     base = _base(scenario)
     end = max(end, base)
     idx = pd.period_range(base, end, freq="Q", name="period")
-    j = pd.Series(range(len(idx)), index=idx, dtype=float)
-    per_month = tokens_per_month_tn(scenario)
-    produced = 3.0 * per_month * (1.0 + tok.growth_annual) ** ((j - 1.0) / 4.0) * tok.quality_yield
-    produced.iloc[0] = 0.0
-    stock = tok.initial_stock_tn + produced.cumsum()
-    return pd.DataFrame({"tokens_produced_tn": produced, "token_stock_tn": stock})
+    produced, stock = token_production(_inputs(scenario).tokens, tokens_per_month_tn(scenario),
+                                       len(idx))
+    return pd.DataFrame({"tokens_produced_tn": produced, "token_stock_tn": stock}, index=idx)
 
 
 def first_quarter_reaching(stock: pd.Series, level_tn: float) -> pd.Period | None:
@@ -239,16 +527,11 @@ def run_tokens_tn(scenario: Scenario, run: TrainingRun, index: int = 0) -> float
 
     ``tokens_tn = "stock"`` takes the stock at the end of the quarter before the run starts.
     """
-    if run.tokens_per_param is not None:
-        return run.tokens_per_param * run.params_bn * 1e9 / 1e12
-    if run.tokens_tn == "stock":
-        before = run.start_period - 1
-        if before < _base(scenario):
-            raise InputError(f"demand.runs[{index}].tokens_tn", f"'stock' needs a run starting "
-                             f"after the base period {_base(scenario)}; {run.name!r} starts "
-                             f"{run.start_period}")
-        return float(token_table(scenario, before)["token_stock_tn"].loc[before])
-    return float(run.tokens_tn)  # type: ignore[arg-type]
+    base = _base(scenario)
+    stock = np.empty(0)
+    if run.tokens_per_param is None and run.tokens_tn == "stock" and run.start_period - 1 >= base:
+        stock = token_table(scenario, run.start_period - 1)["token_stock_tn"].to_numpy()
+    return run_numbers(run, index, run_span(run), stock, quarter_number(base))[0]
 
 
 def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.DataFrame:
@@ -276,10 +559,11 @@ def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.Data
     runs = _inputs(scenario).runs
     last = max([base, *(r.start_period - 1 for r in runs)])
     stock = token_table(scenario, last)["token_stock_tn"]
+    stock_tn = stock.to_numpy()
     rows = []
     for i, run in enumerate(runs):
-        tokens = run_tokens_tn(scenario, run, i)
-        flop = training_flop(run.params_bn, tokens)
+        tokens, flop, eflops = run_numbers(run, i, run_span(run), stock_tn,
+                                           quarter_number(base))
         before = run.start_period - 1
         rows.append({
             "name": run.name,
@@ -291,8 +575,7 @@ def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.Data
             "end": str(run.end_period),
             "duration_quarters": run.quarters,
             "mfu": run.mfu,
-            "effective_eflops": required_effective_eflops(flop, run.quarters * QUARTER_SECONDS,
-                                                          run.mfu),
+            "effective_eflops": eflops,
             "days_at_base_fleet": run_seconds(flop, base_fleet, run.mfu) / SECONDS_PER_DAY,
             "token_stock_at_start_tn": float(stock.loc[before]) if before >= base else math.nan,
         })
@@ -312,12 +595,10 @@ def training_eflops(periods: pd.PeriodIndex, runs: pd.DataFrame) -> pd.Series:
     runs
         From :func:`runs_table` (``start``, ``end``, ``effective_eflops``).
     """
-    out = pd.Series(0.0, index=periods, name="training_eflops")
-    for row in runs.itertuples(index=False):
-        window = pd.period_range(row.start, row.end, freq="Q")
-        active = periods.intersection(window)
-        out.loc[active] += row.effective_eflops
-    return out
+    spans = [(quarter_number(s), quarter_number(e)) for s, e in zip(runs["start"], runs["end"],
+                                                                     strict=True)]
+    out = training_array(quarter_numbers(periods), spans, runs["effective_eflops"].tolist())
+    return pd.Series(out, index=periods, name="training_eflops")
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,67 +655,51 @@ def inference_yield_rmb_m_per_eflops_quarter(scenario: Scenario,
 
     Notes
     -----
-    yield = R / sum_q (s x F_q), so yield x s x sum_q F_q reproduces the calibration revenue R.
+    yield = R / sum_q (s x F_q), so yield x s x sum_q F_q reproduces the calibration revenue R
+    (:func:`inference_yield`).
     """
     revenue, window = calibration_revenue(scenario)
     fleet = _fleet_at(fleet_effective_eflops, window, "the inference yield calibration")
-    share = _inputs(scenario).inference.calibration_fleet_share
-    in_use = float((share * fleet).sum())
-    if in_use <= 0:
-        raise InputError("fleet_effective_eflops", f"no fleet in {window[0]}..{window[-1]} to "
-                         "calibrate the inference yield on")
-    return revenue / in_use
+    return inference_yield(revenue, _inputs(scenario).inference.calibration_fleet_share,
+                           fleet.to_numpy(float), tuple(str(p) for p in window))
 
 
 def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Series:
     """Demand-side GenAI revenue per quarter. [RMB m/quarter]
 
     Quarters of the calibration window carry its average (the actual); later quarters grow from
-    the base period at ``(1 + g_year) ** (1/4)`` a quarter. Earlier quarters are an error.
+    the base period at ``(1 + g_year) ** (1/4)`` a quarter (:func:`genai_revenue_array`).
+    Earlier quarters are an error.
     """
     revenue, window = calibration_revenue(scenario)
     if len(periods) and periods.min() < window[0]:
         raise InputError("periods", f"GenAI revenue is modelled from {window[0]} on; got "
                          f"{periods.min()}")
-    base = _base(scenario)
-    per_quarter = revenue / len(window)
-    rev_in = scenario.inputs.demand.revenue
-    last = max([base, *periods]) if len(periods) else base
-    level = {}
-    x = per_quarter
-    for p in pd.period_range(base, last, freq="Q"):
-        if p > base:
-            x *= (1.0 + rev_in.growth_in(p.year)) ** 0.25
-        level[p] = x
-    out = pd.Series([level.get(p, per_quarter) for p in periods], index=periods, dtype=float,
-                    name="genai_revenue_rmb_m")
-    return out
+    out = genai_revenue_array(_inputs(scenario).revenue, revenue / len(window),
+                              quarter_number(_base(scenario)), quarter_numbers(periods))
+    return pd.Series(out, index=periods, dtype=float, name="genai_revenue_rmb_m")
 
 
 def inference_yield_eflops(scenario: Scenario, revenue: pd.Series, yield_rmb_m: float
                            ) -> pd.Series:
     """Inference demand by the revenue-yield method. [effective EFLOPS]"""
     j = _quarters_after_base(scenario, revenue.index)
-    change = _inputs(scenario).inference.yield_change_annual
-    return (revenue / (yield_rmb_m * (1.0 + change) ** (j / 4.0))).rename(
-        "inference_yield_eflops")
+    out = inference_yield_array(revenue.to_numpy(float), yield_rmb_m,
+                                _inputs(scenario).inference.yield_change_annual, j)
+    return pd.Series(out, index=revenue.index, name="inference_yield_eflops")
 
 
 def tokens_served_tn(scenario: Scenario, revenue: pd.Series) -> pd.Series:
     """Tokens served: revenue / price per million tokens. [tn tokens/quarter]"""
-    inf = _inputs(scenario).inference
     j = _quarters_after_base(scenario, revenue.index)
-    price = inf.price_rmb_per_m_tokens * (1.0 + inf.price_change_annual) ** (j / 4.0)
-    # RMB m / (RMB / m tokens) = 1e6 x 1e6 tokens = tn tokens
-    return (revenue / price).rename("tokens_served_tn")
+    out = tokens_served_array(_inputs(scenario).inference, revenue.to_numpy(float), j)
+    return pd.Series(out, index=revenue.index, name="tokens_served_tn")
 
 
 def inference_tokens_eflops(scenario: Scenario, tokens_tn: pd.Series) -> pd.Series:
     """Inference demand by the tokens method: 2 N FLOP a token at the serving utilisation."""
-    inf = _inputs(scenario).inference
-    flop = INFERENCE_FLOP_PER_PARAM_TOKEN * inf.served_params_bn * 1e9 * tokens_tn * 1e12
-    return required_effective_eflops(flop, QUARTER_SECONDS, inf.serving_utilisation).rename(
-        "inference_tokens_eflops")
+    out = inference_tokens_array(_inputs(scenario).inference, tokens_tn.to_numpy(float))
+    return pd.Series(out, index=tokens_tn.index, name="inference_tokens_eflops")
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,26 +711,27 @@ def leasing_eflops(scenario: Scenario, periods: pd.PeriodIndex,
                    fleet_effective_eflops: pd.Series) -> pd.Series:
     """AIDC capacity leased out: share x existing fleet + fixed step. [effective EFLOPS]"""
     lease = _inputs(scenario).leasing
-    out = pd.Series(0.0, index=periods, name="leasing_eflops")
-    if lease.share_of_fleet > 0:
-        out += lease.share_of_fleet * _fleet_at(fleet_effective_eflops, periods, "leasing")
-    if lease.fixed_eflops:
-        steps = sorted((to_period(q), v) for q, v in lease.fixed_eflops.items())
-        for p in periods:
-            applicable = [v for q, v in steps if q <= p]
-            if applicable:
-                out.loc[p] += applicable[-1]
-    return out
+    fleet = _fleet_at(fleet_effective_eflops, periods, "leasing").to_numpy() \
+        if lease.share_of_fleet > 0 else None
+    return pd.Series(leasing_array(lease, quarter_numbers(periods), fleet), index=periods,
+                     name="leasing_eflops")
 
 
 # --------------------------------------------------------------------------------------------
 # The demand table
 # --------------------------------------------------------------------------------------------
 
+_TABLE_COLUMNS = ["tokens_produced_tn", "token_stock_tn", "training_eflops",
+                  "genai_revenue_rmb_m", "tokens_served_tn", "inference_yield_eflops",
+                  "inference_tokens_eflops", "inference_eflops", "leasing_eflops",
+                  "total_eflops"]
+
 
 def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
                  fleet_effective_eflops: pd.Series) -> pd.DataFrame:
     """Compute demand per quarter, split into training, inference and leasing.
+
+    Checks the arguments and calls :func:`demand_arrays` (the equations).
 
     Parameters
     ----------
@@ -490,29 +756,13 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     _check_after_base(scenario, periods, "demand")
     if len(periods) == 0:
         raise InputError("periods", "no quarters to model")
-    tokens = token_table(scenario, periods.max()).reindex(periods)
-    runs = runs_table(scenario, fleet_effective_eflops)
-    training = training_eflops(periods, runs)
-    revenue = genai_revenue_forecast(scenario, periods)
-    yld = inference_yield_rmb_m_per_eflops_quarter(scenario, fleet_effective_eflops)
-    by_yield = inference_yield_eflops(scenario, revenue, yld)
-    served = tokens_served_tn(scenario, revenue)
-    by_tokens = inference_tokens_eflops(scenario, served)
-    chosen = by_yield if _inputs(scenario).inference.method == "yield" else by_tokens
-    leasing = leasing_eflops(scenario, periods, fleet_effective_eflops)
+    fixed = demand_fixed(scenario, fleet_effective_eflops)
+    if _inputs(scenario).leasing.share_of_fleet > 0:
+        _fleet_at(fleet_effective_eflops, periods, "leasing")
     fleet = _fleet_at(fleet_effective_eflops, periods, "demand")
-    out = pd.DataFrame({
-        "tokens_produced_tn": tokens["tokens_produced_tn"],
-        "token_stock_tn": tokens["token_stock_tn"],
-        "training_eflops": training,
-        "genai_revenue_rmb_m": revenue,
-        "tokens_served_tn": served,
-        "inference_yield_eflops": by_yield,
-        "inference_tokens_eflops": by_tokens,
-        "inference_eflops": chosen,
-        "leasing_eflops": leasing,
-    }, index=periods)
-    out["total_eflops"] = out["training_eflops"] + out["inference_eflops"] + out["leasing_eflops"]
+    arrays = demand_arrays(_inputs(scenario), fixed, quarter_numbers(periods),
+                           fleet.to_numpy(float))
+    out = pd.DataFrame({c: arrays[c] for c in _TABLE_COLUMNS}, index=periods)
     out["existing_fleet_effective_eflops"] = fleet
     out.index.name = "period"
     if out.isna().any().any():

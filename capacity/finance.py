@@ -45,11 +45,13 @@ FY2023 combines the 1H23 actuals (split evenly over 2023Q1 and 2023Q2) with the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from capacity.demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.schemas import FinanceInputs
 
@@ -153,6 +155,193 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
 
 
 # --------------------------------------------------------------------------------------------
+# Array level: the equations on numpy arrays indexed by quarter number
+# --------------------------------------------------------------------------------------------
+#
+# Pure functions of validated inputs, the anchors and arrays aligned to a vector ``qn`` of
+# quarter numbers (:func:`capacity.demand.quarter_number`). They are the only implementation of
+# the revenue, calendar-year and valuation equations: the DataFrame functions below check their
+# arguments and call them, and the Monte Carlo draws of :mod:`capacity.stress` call them
+# directly (no pandas, so thousands of draws stay fast).
+
+
+def available_array(effective_eflops: np.ndarray, training_demand_eflops: np.ndarray | None = None,
+                    training_shortfall_eflops: np.ndarray | None = None) -> np.ndarray:
+    """avail = max(0, effective - max(0, training_demand - training_shortfall)). [EFLOPS]
+
+    Without ``training_demand_eflops`` all effective compute counts as available; without
+    ``training_shortfall_eflops`` all training demand counts as served.
+    """
+    eff = effective_eflops
+    if training_demand_eflops is not None:
+        served = training_demand_eflops
+        if training_shortfall_eflops is not None:
+            served = served - training_shortfall_eflops
+        eff = eff - np.clip(served, 0.0, None)
+    return np.clip(eff, 0.0, None)
+
+
+def yield_array(yield_rmb_m_per_eflops_quarter: float, change_annual: float, j: np.ndarray
+                ) -> np.ndarray:
+    """yield[t] = yield_0 * (1 + change_annual) ** (j / 4), j quarters after the base.
+
+    [RMB m/(EFLOPS*quarter)]
+    """
+    return float(yield_rmb_m_per_eflops_quarter) * (1.0 + change_annual) ** (j / 4.0)
+
+
+def seasonal_array(quarter_of_year: np.ndarray, h2_share: float) -> np.ndarray:
+    """f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4. [1]"""
+    return np.where(np.asarray(quarter_of_year) <= 2, 2.0 * (1.0 - h2_share), 2.0 * h2_share)
+
+
+def traditional_array(qn: np.ndarray, fin: FinanceInputs, anchors: Anchors) -> np.ndarray:
+    """traditional[t] = r0 * f[t] * (1 + g) ** ((t - base + 0.5) / 4). [RMB m]
+
+    r0 = ((1 - s_1H23) * R_1H23 / 2) / (2 * (1 - h2)).
+    """
+    base_nongenai = (1.0 - anchors.base_genai_share) * anchors.base_half_revenue_rmb_m
+    r0 = (base_nongenai / 2.0) / (2.0 * (1.0 - fin.traditional_h2_share))
+    k = (qn - quarter_number(anchors.base_period)).astype(float)
+    growth = (1.0 + fin.traditional_growth_annual) ** ((k + 0.5) / 4.0)
+    return r0 * seasonal_array(qn % 4 + 1, fin.traditional_h2_share) * growth
+
+
+def revenue_arrays(qn: np.ndarray, genai_demand_rmb_m: np.ndarray, available_eflops: np.ndarray,
+                   yields: np.ndarray | float, fin: FinanceInputs, anchors: Anchors
+                   ) -> dict[str, np.ndarray]:
+    """Ceiling, GenAI, traditional and total revenue and the GenAI share per quarter.
+
+    ceiling = avail * yield; genai = min(demand, ceiling); total = genai + traditional.
+
+    Returns
+    -------
+    dict
+        ``genai_ceiling_rmb_m``, ``genai_rmb_m``, ``traditional_rmb_m``, ``total_rmb_m``
+        [RMB m], ``genai_share`` [1].
+    """
+    ceiling = available_eflops * yields
+    genai = np.minimum(genai_demand_rmb_m, ceiling)
+    trad = traditional_array(qn, fin, anchors)
+    total = genai + trad
+    return {"genai_ceiling_rmb_m": ceiling, "genai_rmb_m": genai, "traditional_rmb_m": trad,
+            "total_rmb_m": total, "genai_share": genai / total}
+
+
+def gross_profit_array(fin: FinanceInputs, genai_margin: float, traditional_rmb_m: np.ndarray,
+                       genai_rmb_m: np.ndarray, incremental_cost_rmb_m: np.ndarray
+                       ) -> np.ndarray:
+    """m_trad * traditional + m_gen * genai, less dC when it is deducted. [RMB m]"""
+    gp = fin.traditional_gross_margin * traditional_rmb_m + genai_margin * genai_rmb_m
+    if fin.deduct_incremental_compute_cost:
+        gp = gp - incremental_cost_rmb_m
+    return gp
+
+
+def actual_quarter_values(anchors: Anchors) -> dict[str, float]:
+    """Each quarter of the base half-year: genai = s R / 2, traditional = (1 - s) R / 2,
+    total = R / 2, gross_profit = GM R / 2. [RMB m]"""
+    half = anchors.base_half_revenue_rmb_m / 2.0
+    s = anchors.base_genai_share
+    return {"genai_rmb_m": s * half, "traditional_rmb_m": (1.0 - s) * half, "total_rmb_m": half,
+            "gross_profit_rmb_m": anchors.base_gross_margin * half}
+
+
+@dataclass(frozen=True)
+class YearLayout:
+    """Which calendar year each quarter falls in, the base half-year's actuals included.
+
+    Built by :func:`year_layout` once per set of quarters; :func:`annual_arrays` uses it.
+
+    Attributes
+    ----------
+    n_actual
+        Actual quarters of the base half-year that the modelled quarters do not cover; they
+        come first in the combined list, the modelled quarters after them.
+    order
+        Positions of the combined list sorted by quarter.
+    starts
+        Position (in ``order``) where each calendar year starts.
+    complete
+        Per calendar year: all four quarters known.
+    years
+        The complete years.
+    actual_quarters
+        Actual quarters in each complete year.
+    """
+
+    n_actual: int
+    order: np.ndarray
+    starts: np.ndarray
+    complete: np.ndarray
+    years: np.ndarray
+    actual_quarters: np.ndarray
+
+
+def year_layout(qn: np.ndarray, anchors: Anchors) -> YearLayout:
+    """The :class:`YearLayout` of the quarters ``qn`` (quarter numbers) and the base half-year."""
+    b = quarter_number(anchors.base_period)
+    covered = set(np.asarray(qn).tolist())
+    act_q = [q for q in (b - 1, b) if q not in covered]
+    allq = np.concatenate([np.array(act_q, np.int64), np.asarray(qn, np.int64)])
+    order = np.argsort(allq, kind="stable")
+    years_all = allq[order] // 4
+    starts = np.flatnonzero(np.concatenate([[True], years_all[1:] != years_all[:-1]]))
+    complete = np.diff(np.append(starts, len(allq))) == 4
+    is_act = (np.arange(len(allq)) < len(act_q)).astype(np.int64)[order]
+    return YearLayout(len(act_q), order, starts, complete, years_all[starts][complete],
+                      np.add.reduceat(is_act, starts)[complete])
+
+
+def annual_arrays(layout: YearLayout, anchors: Anchors, genai_rmb_m: np.ndarray,
+                  total_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray | None = None,
+                  gross_profit_rmb_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Calendar-year sums of the modelled quarters plus the base half-year's actuals.
+
+    An actual quarter counts where the modelled quarters do not cover it; a year is kept only
+    when all four of its quarters are known (``layout`` from :func:`year_layout`). Each year's
+    quarters are summed in calendar order with ``numpy.add.reduceat``.
+
+    Returns
+    -------
+    dict
+        ``year``, ``actual_quarters`` [quarters], ``genai_rmb_m``, ``total_rmb_m`` [RMB m],
+        ``genai_share`` [1]; with the optional inputs also ``traditional_rmb_m``,
+        ``gross_profit_rmb_m`` [RMB m] and ``gross_margin`` [1]. Complete years only.
+    """
+    act = actual_quarter_values(anchors)
+    out: dict[str, np.ndarray] = {"year": layout.years,
+                                  "actual_quarters": layout.actual_quarters}
+    given = {"genai_rmb_m": genai_rmb_m, "traditional_rmb_m": traditional_rmb_m,
+             "total_rmb_m": total_rmb_m, "gross_profit_rmb_m": gross_profit_rmb_m}
+    for name, values in given.items():
+        if values is not None:
+            v = np.concatenate([np.full(layout.n_actual, act[name]), values])
+            out[name] = np.add.reduceat(v[layout.order], layout.starts)[layout.complete]
+    out["genai_share"] = out["genai_rmb_m"] / out["total_rmb_m"]
+    if gross_profit_rmb_m is not None:
+        out["gross_margin"] = out["gross_profit_rmb_m"] / out["total_rmb_m"]
+    return out
+
+
+def year_sales(years: Sequence[int] | np.ndarray, totals: Sequence[float] | np.ndarray,
+               year: int) -> float:
+    """Total sales of ``year`` from calendar-year totals (complete years only). [RMB m]
+
+    Raises
+    ------
+    InputError
+        When the year is not a complete year of the horizon.
+    """
+    years = [int(y) for y in years]
+    if year not in years:
+        span = f"{years[0]}..{years[-1]}" if years else "none"
+        raise InputError("finance.valuation_year",
+                         f"{year} is not a complete modelled year (complete years: {span})")
+    return float(totals[years.index(year)])
+
+
+# --------------------------------------------------------------------------------------------
 # Revenue
 # --------------------------------------------------------------------------------------------
 
@@ -172,6 +361,8 @@ def available_eflops(quarters: pd.DataFrame) -> pd.Series:
     avail[t] = max(0, effective_eflops[t] - (training_demand_eflops[t]
                                              - training_shortfall_eflops[t]))
 
+    See :func:`available_array`.
+
     Parameters
     ----------
     quarters
@@ -185,15 +376,15 @@ def available_eflops(quarters: pd.DataFrame) -> pd.Series:
         Available effective compute per quarter. [EFLOPS]
     """
     _require(quarters, ["effective_eflops"], "capacity quarters")
-    eff = quarters["effective_eflops"].astype(float)
+    demand = shortfall = None
     if "training_demand_eflops" in quarters.columns:
         _require(quarters, ["training_demand_eflops"], "capacity quarters")
-        served = quarters["training_demand_eflops"].astype(float)
+        demand = quarters["training_demand_eflops"].to_numpy(float)
         if "training_shortfall_eflops" in quarters.columns:
             _require(quarters, ["training_shortfall_eflops"], "capacity quarters")
-            served = served - quarters["training_shortfall_eflops"].astype(float)
-        eff = eff - served.clip(lower=0.0)
-    out = eff.clip(lower=0.0).rename("available_eflops")
+            shortfall = quarters["training_shortfall_eflops"].to_numpy(float)
+    out = pd.Series(available_array(quarters["effective_eflops"].to_numpy(float), demand,
+                                    shortfall), index=quarters.index, name="available_eflops")
     out.attrs["unit"] = "EFLOPS"
     return out
 
@@ -213,11 +404,26 @@ def yield_path(yield_rmb_m_per_eflops_quarter: float, change_annual: float,
     pandas.Series
         Yield per quarter. [RMB m/(EFLOPS*quarter)]
     """
-    j = np.array([(p - base_period).n for p in periods], dtype=float)
-    out = pd.Series(float(yield_rmb_m_per_eflops_quarter) * (1.0 + change_annual) ** (j / 4.0),
+    j = (quarter_numbers(periods) - quarter_number(base_period)).astype(float)
+    out = pd.Series(yield_array(yield_rmb_m_per_eflops_quarter, change_annual, j),
                     index=periods, name="yield_rmb_m_per_eflops_quarter")
     out.attrs["unit"] = "RMB m/(EFLOPS*quarter)"
     return out
+
+
+def _yield_values(yield_rmb_m_per_eflops_quarter: float | pd.Series, index: pd.Index
+                  ) -> np.ndarray:
+    """The yield in each quarter of ``index``, checked finite and non-negative."""
+    if isinstance(yield_rmb_m_per_eflops_quarter, pd.Series):
+        missing = index.difference(pd.PeriodIndex(yield_rmb_m_per_eflops_quarter.index))
+        if len(missing):
+            raise InputError("genai yield", f"no value for {missing[0]}")
+        y = yield_rmb_m_per_eflops_quarter.reindex(index).to_numpy(float)
+    else:
+        y = np.full(len(index), float(yield_rmb_m_per_eflops_quarter))
+    if not np.isfinite(y).all() or (y < 0).any():
+        raise InputError("genai yield", "must be finite and non-negative in every quarter")
+    return y
 
 
 def genai_ceiling(quarters: pd.DataFrame,
@@ -240,16 +446,8 @@ def genai_ceiling(quarters: pd.DataFrame,
         Ceiling per quarter. [RMB m]
     """
     avail = available_eflops(quarters)
-    if isinstance(yield_rmb_m_per_eflops_quarter, pd.Series):
-        missing = avail.index.difference(pd.PeriodIndex(yield_rmb_m_per_eflops_quarter.index))
-        if len(missing):
-            raise InputError("genai yield", f"no value for {missing[0]}")
-        y = yield_rmb_m_per_eflops_quarter.reindex(avail.index).astype(float)
-    else:
-        y = pd.Series(float(yield_rmb_m_per_eflops_quarter), index=avail.index)
-    if not np.isfinite(y.to_numpy()).all() or (y < 0).any():
-        raise InputError("genai yield", "must be finite and non-negative in every quarter")
-    out = (avail * y).rename("genai_ceiling_rmb_m")
+    y = _yield_values(yield_rmb_m_per_eflops_quarter, avail.index)
+    out = pd.Series(avail.to_numpy() * y, index=avail.index, name="genai_ceiling_rmb_m")
     out.attrs["unit"] = "RMB m"
     return out
 
@@ -257,7 +455,7 @@ def genai_ceiling(quarters: pd.DataFrame,
 def seasonal_factor(periods: pd.PeriodIndex, h2_share: float) -> pd.Series:
     """Seasonal factor of each quarter (mean 1 over a year).
 
-    f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4.
+    f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4 (:func:`seasonal_array`).
 
     Parameters
     ----------
@@ -271,9 +469,8 @@ def seasonal_factor(periods: pd.PeriodIndex, h2_share: float) -> pd.Series:
     pandas.Series
         Factor per quarter. [1]
     """
-    q = np.asarray(periods.quarter)
-    f = np.where(q <= 2, 2.0 * (1.0 - h2_share), 2.0 * h2_share)
-    return pd.Series(f, index=periods, name="seasonal_factor")
+    return pd.Series(seasonal_array(periods.quarter, h2_share), index=periods,
+                     name="seasonal_factor")
 
 
 def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
@@ -283,7 +480,8 @@ def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
     traditional[t] = r0 * f[t] * (1 + g) ** ((t - base + 0.5) / 4),
     r0 = ((1 - s_1H23) * R_1H23 / 2) / (2 * (1 - h2))
 
-    The exponent counts years from the middle of 1H23 (between its two quarters).
+    The exponent counts years from the middle of 1H23 (between its two quarters). See
+    :func:`traditional_array`.
 
     Parameters
     ----------
@@ -299,13 +497,9 @@ def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
     pandas.Series
         Revenue per quarter. [RMB m]
     """
-    base_nongenai = (1.0 - anchors.base_genai_share) * anchors.base_half_revenue_rmb_m
-    r0 = (base_nongenai / 2.0) / (2.0 * (1.0 - fin.traditional_h2_share))
-    k = np.array([(p - anchors.base_period).n for p in periods], dtype=float)
-    growth = (1.0 + fin.traditional_growth_annual) ** ((k + 0.5) / 4.0)
-    out = r0 * seasonal_factor(periods, fin.traditional_h2_share) * growth
-    out = out.rename("traditional_rmb_m")
-    out.index.name = "period"
+    periods = pd.PeriodIndex(periods, freq="Q")
+    out = pd.Series(traditional_array(quarter_numbers(periods), fin, anchors),
+                    index=periods.rename("period"), name="traditional_rmb_m")
     out.attrs["unit"] = "RMB m"
     return out
 
@@ -377,6 +571,7 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series,
 
     genai[t] = min(genai_demand[t], ceiling[t]); total = genai + traditional;
     gross_profit = m_trad * traditional + m_gen * genai - dC (see the module docstring).
+    Checks the arguments and calls :func:`revenue_arrays` and :func:`gross_profit_array`.
 
     Parameters
     ----------
@@ -408,53 +603,45 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series,
     periods = pd.PeriodIndex(quarters.index, freq="Q", name="period")
     q = quarters.copy()
     q.index = periods
-    demand = _check_demand(genai_demand, periods)
-    ceiling = genai_ceiling(q, yield_rmb_m_per_eflops_quarter)
-    genai = np.minimum(demand, ceiling)
-    trad = traditional_revenue(periods, fin, anchors)
-    total = genai + trad
+    demand = _check_demand(genai_demand, periods).to_numpy()
+    avail = available_eflops(q).to_numpy()
+    y = _yield_values(yield_rmb_m_per_eflops_quarter, periods)
+    r = revenue_arrays(quarter_numbers(periods), demand, avail, y, fin, anchors)
     m_gen = genai_margin(fin, anchors)
-    d_cost = incremental_compute_cost(q)
-    gp = fin.traditional_gross_margin * trad + m_gen * genai
-    if fin.deduct_incremental_compute_cost:
-        gp = gp - d_cost
-    out = pd.DataFrame({
+    d_cost = incremental_compute_cost(q).to_numpy(float)
+    gp = gross_profit_array(fin, m_gen, r["traditional_rmb_m"], r["genai_rmb_m"], d_cost)
+    return pd.DataFrame({
         "genai_demand_rmb_m": demand,
-        "genai_ceiling_rmb_m": ceiling,
-        "genai_rmb_m": genai,
-        "traditional_rmb_m": trad,
-        "total_rmb_m": total,
-        "genai_share": genai / total,
-        "capacity_bound": ceiling < demand,
-        "available_eflops": available_eflops(q),
+        "genai_ceiling_rmb_m": r["genai_ceiling_rmb_m"],
+        "genai_rmb_m": r["genai_rmb_m"],
+        "traditional_rmb_m": r["traditional_rmb_m"],
+        "total_rmb_m": r["total_rmb_m"],
+        "genai_share": r["genai_share"],
+        "capacity_bound": r["genai_ceiling_rmb_m"] < demand,
+        "available_eflops": avail,
         "incremental_compute_cost_rmb_m": d_cost,
         "gross_profit_rmb_m": gp,
-        "gross_margin": gp / total,
+        "gross_margin": gp / r["total_rmb_m"],
     }, index=periods)
-    out.index.name = "period"
-    return out
 
 
 def actual_quarters(anchors: Anchors) -> pd.DataFrame:
     """The base half-year's actuals as two equal quarters (for calendar-year totals).
 
-    genai = s * R / 2, traditional = (1 - s) * R / 2, gross_profit = GM * R / 2 per quarter.
+    genai = s * R / 2, traditional = (1 - s) * R / 2, gross_profit = GM * R / 2 per quarter
+    (:func:`actual_quarter_values`).
     """
     periods = pd.period_range(anchors.base_period - 1, anchors.base_period, freq="Q",
                               name="period")
-    half = anchors.base_half_revenue_rmb_m / 2.0
-    s = anchors.base_genai_share
-    return pd.DataFrame({"genai_rmb_m": s * half, "traditional_rmb_m": (1.0 - s) * half,
-                         "total_rmb_m": half,
-                         "gross_profit_rmb_m": anchors.base_gross_margin * half},
-                        index=periods)
+    return pd.DataFrame(actual_quarter_values(anchors), index=periods)
 
 
 def annual_table(revenue: pd.DataFrame, anchors: Anchors) -> pd.DataFrame:
     """Calendar-year revenue, GenAI share and gross margin (complete years only).
 
     Quarters of the base half-year are taken from the actuals (:func:`actual_quarters`), the
-    rest from ``revenue``; a year appears only when all four quarters are known.
+    rest from ``revenue``; a year appears only when all four quarters are known
+    (:func:`annual_arrays`).
 
     Returns
     -------
@@ -463,22 +650,14 @@ def annual_table(revenue: pd.DataFrame, anchors: Anchors) -> pd.DataFrame:
         ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
         ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
     """
-    cols = ["genai_rmb_m", "traditional_rmb_m", "total_rmb_m", "gross_profit_rmb_m"]
-    act = actual_quarters(anchors)
-    act = act.loc[act.index.difference(revenue.index)]
-    both = pd.concat([act.assign(actual=1), revenue[cols].assign(actual=0)]).sort_index()
-    both["year"] = both.index.year
-    grouped = both.groupby("year")
-    sums = grouped[cols].sum()
-    sums["n"] = grouped.size()
-    sums["actual_quarters"] = grouped["actual"].sum().astype(int)
-    sums = sums[sums["n"] == 4].drop(columns="n")
-    sums["genai_share"] = sums["genai_rmb_m"] / sums["total_rmb_m"]
-    sums["gross_margin"] = sums["gross_profit_rmb_m"] / sums["total_rmb_m"]
-    out = sums[["actual_quarters", "genai_rmb_m", "traditional_rmb_m", "total_rmb_m",
-                "genai_share", "gross_profit_rmb_m", "gross_margin"]]
-    out.index.name = "year"
-    return out
+    col = {c: revenue[c].to_numpy(float) for c in
+           ("genai_rmb_m", "traditional_rmb_m", "total_rmb_m", "gross_profit_rmb_m")}
+    layout = year_layout(quarter_numbers(revenue.index), anchors)
+    a = annual_arrays(layout, anchors, col["genai_rmb_m"], col["total_rmb_m"],
+                      col["traditional_rmb_m"], col["gross_profit_rmb_m"])
+    cols = ["actual_quarters", "genai_rmb_m", "traditional_rmb_m", "total_rmb_m",
+            "genai_share", "gross_profit_rmb_m", "gross_margin"]
+    return pd.DataFrame({c: a[c] for c in cols}, index=pd.Index(a["year"], name="year"))
 
 
 def target_check(annual: pd.DataFrame, anchors: Anchors) -> tuple[float | None, bool | None]:
@@ -592,19 +771,14 @@ def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: floa
 
 
 def valuation_sales(annual: pd.DataFrame, year: int) -> float:
-    """Total sales of the valuation year from the annual table.
+    """Total sales of the valuation year from the annual table (:func:`year_sales`).
 
     Raises
     ------
     InputError
         When the year is not a complete year of the horizon.
     """
-    if year not in annual.index:
-        years = list(annual.index)
-        span = f"{years[0]}..{years[-1]}" if years else "none"
-        raise InputError("finance.valuation_year",
-                         f"{year} is not a complete modelled year (complete years: {span})")
-    return float(annual.at[year, "total_rmb_m"])
+    return year_sales(annual.index, annual["total_rmb_m"].to_numpy(float), year)
 
 
 def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:

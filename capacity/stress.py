@@ -317,12 +317,8 @@ class DrawContext:
     cap_base: dict[int, float]
     power_step: np.ndarray
     power_keys: list[str]
-    # demand
-    tokens_per_month_disclosed: float
-    token_target: float
-    revenue_disclosed_rmb_m: float
-    window_quarters: int
-    window_fleet_eflops: float
+    # demand: disclosures and the calibration-window fleet; the existing fleet per quarter
+    demand_fixed: Any
     fleet_eflops: np.ndarray
     # finance anchors
     anchors: Any
@@ -336,8 +332,7 @@ class DrawContext:
     kpi_quarter_index: dict[str, int]
     years: np.ndarray
     quarter_no: np.ndarray
-    fin_j: np.ndarray
-    actual_quarters_by_year: dict[int, int]
+    year_layout: Any
     notes: list[str] = field(default_factory=list)
 
 
@@ -476,14 +471,9 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
     for k, q in enumerate(power_keys):
         step[periods >= pd.Period(q, freq="Q")] = k
 
-    # demand constants that depend only on the disclosures and the fixed fleet
-    inp = scenario.inputs.demand
-    tpm = dm.tokens_per_month_tn(scenario) if inp.tokens.per_month_tn == "disclosed" else math.nan
-    target = dm.token_target(scenario)[0] if inp.tokens.target_tn == "disclosed" else math.nan
-    rev, window = dm.calibration_revenue(scenario)
-    rev_disclosed = rev if inp.revenue.base_half_year_rmb_m == "disclosed" else math.nan
+    # demand numbers that depend only on the disclosures and the fixed fleet
     fleet_eff = fleet_hist["effective_eflops"]
-    window_fleet = float(fleet_eff.reindex(window).astype(float).sum())
+    demand_fixed = dm.demand_fixed(scenario, fleet_eff)
     fleet_eflops = fleet_eff.reindex(periods).astype(float).to_numpy()
 
     # solution -> fleet: alive[t, k] = 1 when buy k is in service in t
@@ -517,10 +507,6 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
 
     kq = {q: i for i, q in enumerate(map(str, periods)) if q in KPI_QUARTERS}
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
-    act_by_year: dict[int, int] = {}
-    for p in pd.period_range(anchors.base_period - 1, anchors.base_period, freq="Q"):
-        if p not in set(periods):
-            act_by_year[p.year] = act_by_year.get(p.year, 0) + 1
     ctx = DrawContext(
         periods=[str(p) for p in periods], base_period=scenario.inputs.horizon.base_period,
         chips=chips, tree=tree, paths=paths, fee_rules=fee_rules, keys=keys,
@@ -528,16 +514,13 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         cat_price_usd=cat["price_usd"].to_numpy(float), tdp_w=cat["tdp_w"].to_numpy(float),
         price_factor=pf, licence_rule=licence_rule.astype(str), cap0=cap0,
         cap_slopes=cap_slopes, cap_base=cap_base, power_step=step, power_keys=power_keys,
-        tokens_per_month_disclosed=tpm, token_target=target,
-        revenue_disclosed_rmb_m=rev_disclosed, window_quarters=len(window),
-        window_fleet_eflops=window_fleet, fleet_eflops=fleet_eflops,
+        demand_fixed=demand_fixed, fleet_eflops=fleet_eflops,
         anchors=anchors, planner=planner,
         alive=alive, labels=labels_sorted, label_of_row=label_of_row,
         existing_peak_eflops=existing_np @ planner.peak_tflops / 1e6,
         existing_eff_eflops=planner.existing_eff, kpi_quarter_index=kq,
-        years=np.array([p.year for p in periods]), quarter_no=_qno_array(periods),
-        fin_j=np.array([(p - anchors.base_period).n for p in periods], float),
-        actual_quarters_by_year=act_by_year, notes=notes)
+        years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
+        year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes)
     # the fast numbers of the template must reproduce the planner's own
     nums = lp_numbers(ctx, scenario.inputs, np.array([
         _value_at(tree, p) if p is not None else _fee_of(scenario, r)
@@ -578,16 +561,6 @@ def scenario_demand_table(scenario: Scenario, fleet_hist: pd.DataFrame) -> pd.Da
     from capacity.pipeline import scenario_demand
 
     return scenario_demand(scenario, fleet_hist["effective_eflops"])
-
-
-def _qno(label: Any) -> int:
-    """Quarter number ``year * 4 + quarter - 1`` of ``"2024Q3"`` or a Period (fast, no pandas)."""
-    text = str(label)
-    return int(text[:4]) * 4 + int(text[-1]) - 1
-
-
-def _qno_array(periods: pd.PeriodIndex) -> np.ndarray:
-    return np.array([_qno(p) for p in periods], np.int64)
 
 
 def _value_at(tree: dict[str, Any], path: tuple[Any, ...]) -> float:
@@ -677,125 +650,50 @@ def lp_numbers(ctx: DrawContext, inputs, values: np.ndarray):
         training_shortfall_weight=pl.training_shortfall_weight)
 
 
-QUARTER_SECONDS = 365.25 / 4 * 86_400.0
-
-
-def demand_numbers(ctx: DrawContext, inputs) -> dict[str, np.ndarray | float]:
-    """Demand of one draw over the planned quarters (numpy; same equations as
-    :func:`capacity.demand.demand_table`, checked against it in the tests).
+def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
+    """Demand of one draw over the planned quarters (:func:`capacity.demand.demand_arrays`).
 
     Returns
     -------
     dict
         ``training_eflops``, ``inference_eflops`` (chosen method), ``leasing_eflops`` [EFLOPS],
-        ``genai_revenue_rmb_m`` [RMB m], ``yield_rmb_m_per_eflops_quarter``.
+        ``genai_revenue_rmb_m`` [RMB m], ``yield_rmb_m_per_eflops_quarter``, and the other
+        columns of :func:`capacity.demand.demand_table`.
     """
-    d = inputs.demand
-    base = _qno(ctx.base_period)
-    qn = ctx.quarter_no
-    j = (qn - base).astype(float)
-    # tokens: stock at the end of base + i, i = 0..last
-    tok = d.tokens
-    pm = ctx.tokens_per_month_disclosed if tok.per_month_tn == "disclosed" else \
-        float(tok.per_month_tn)
-    runs = []
-    for run in d.runs:
-        s0 = _qno(run.start)
-        s1 = _qno(run.end) if run.end is not None else s0 + int(run.duration_quarters or 1) - 1
-        runs.append((run, s0, s1))
-    last = max([int(j.max())] + [s0 - 1 - base for _, s0, _ in runs])
-    i = np.arange(last + 1, dtype=float)
-    produced = 3.0 * pm * (1.0 + tok.growth_annual) ** ((i - 1.0) / 4.0) * tok.quality_yield
-    produced[0] = 0.0
-    stock = tok.initial_stock_tn + np.cumsum(produced)
-    training = np.zeros(len(qn))
-    for run, s0, s1 in runs:
-        if run.tokens_per_param is not None:
-            tokens = run.tokens_per_param * run.params_bn * 1e9 / 1e12
-        elif run.tokens_tn == "stock":
-            tokens = float(stock[s0 - 1 - base])
-        else:
-            tokens = float(run.tokens_tn)
-        flop = 6.0 * run.params_bn * 1e9 * tokens * 1e12
-        e = flop / ((s1 - s0 + 1) * QUARTER_SECONDS * run.mfu) / 1e18
-        training[(qn >= s0) & (qn <= s1)] += e
-    # revenue: the base half-year's quarterly average, growing (1 + g_year) ** (1/4) a quarter
-    rev_in = d.revenue
-    r_half = ctx.revenue_disclosed_rmb_m if rev_in.base_half_year_rmb_m == "disclosed" else \
-        float(rev_in.base_half_year_rmb_m)
-    x = r_half / ctx.window_quarters
-    level = {}
-    growth = {}
-    for q in range(base + 1, int(qn.max()) + 1):
-        y = q // 4
-        if y not in growth:
-            growth[y] = (1.0 + rev_in.growth_in(y)) ** 0.25
-        x *= growth[y]
-        level[q] = x
-    revenue = np.array([level[int(q)] for q in qn])
-    share = d.inference.calibration_fleet_share
-    yld = r_half / (share * ctx.window_fleet_eflops)
-    inf = d.inference
-    if inf.method == "yield":
-        inference = revenue / (yld * (1.0 + inf.yield_change_annual) ** (j / 4.0))
-    else:
-        price = inf.price_rmb_per_m_tokens * (1.0 + inf.price_change_annual) ** (j / 4.0)
-        served = revenue / price
-        inference = 2.0 * inf.served_params_bn * 1e9 * served * 1e12 / (
-            QUARTER_SECONDS * inf.serving_utilisation) / 1e18
-    lease = d.leasing
-    leasing = lease.share_of_fleet * ctx.fleet_eflops if lease.share_of_fleet > 0 else \
-        np.zeros(len(qn))
-    if lease.fixed_eflops:
-        steps = sorted((_qno(q), v) for q, v in lease.fixed_eflops.items())
-        for k, q in enumerate(qn):
-            applicable = [v for sq, v in steps if sq <= q]
-            if applicable:
-                leasing[k] = leasing[k] + applicable[-1]
-    return {"training_eflops": training, "inference_eflops": inference,
-            "leasing_eflops": leasing, "genai_revenue_rmb_m": revenue,
-            "yield_rmb_m_per_eflops_quarter": yld}
+    from capacity.demand import demand_arrays
+
+    return demand_arrays(inputs.demand, ctx.demand_fixed, ctx.quarter_no, ctx.fleet_eflops)
 
 
 def finance_numbers(ctx: DrawContext, fin, effective_eflops: np.ndarray,
                     training_demand: np.ndarray, training_shortfall: np.ndarray,
                     genai_demand: np.ndarray, yield0: float, yield_change: float
                     ) -> dict[str, Any]:
-    """GenAI revenue, share and target price of one draw (numpy; same equations as
-    :func:`capacity.finance.finance_result`, checked against it in the tests).
+    """GenAI revenue, share and target price of one draw, by the array functions of
+    :mod:`capacity.finance` that :func:`capacity.finance.finance_result` is built on.
 
     The gross margin is not computed (no stress KPI uses it).
+
+    Returns
+    -------
+    dict
+        ``genai_quarterly_rmb_m`` [RMB m], ``annual`` (:func:`capacity.finance.annual_arrays`:
+        complete years only) and ``target_price_hkd`` [HKD/share].
     """
-    a = ctx.anchors
-    j = ctx.fin_j
-    yields = yield0 * (1.0 + yield_change) ** (j / 4.0)
-    served = np.clip(training_demand - training_shortfall, 0.0, None)
-    avail = np.clip(effective_eflops - served, 0.0, None)
-    genai = np.minimum(genai_demand, avail * yields)
-    s, h2 = a.base_genai_share, fin.traditional_h2_share
-    r0 = ((1.0 - s) * a.base_half_revenue_rmb_m / 2.0) / (2.0 * (1.0 - h2))
-    qtr = ctx.quarter_no % 4 + 1
-    season = np.where(qtr <= 2, 2.0 * (1.0 - h2), 2.0 * h2)
-    trad = r0 * season * (1.0 + fin.traditional_growth_annual) ** ((j + 0.5) / 4.0)
-    total = genai + trad
-    # calendar years: the base half-year's actual quarters where the plan does not cover them
-    half = a.base_half_revenue_rmb_m / 2.0
-    years = ctx.years
-    out_g, out_t, complete = {}, {}, {}
-    for y in np.unique(years):
-        sel = years == y
-        n_act = ctx.actual_quarters_by_year.get(int(y), 0)
-        out_g[int(y)] = float(genai[sel].sum()) + n_act * s * half
-        out_t[int(y)] = float(total[sel].sum()) + n_act * half
-        complete[int(y)] = int(sel.sum()) + n_act == 4
-    vy = fin.valuation_year
-    if not complete.get(vy, False):
-        raise InputError("finance.valuation_year", f"{vy} is not a complete modelled year")
-    tp = (fin.ev_sales_multiple * out_t[vy] + fin.net_cash_rmb_m) / fin.shares_m / \
-        fin.rmb_per_hkd
-    return {"genai_quarterly_rmb_m": genai, "genai_by_year_rmb_m": out_g,
-            "total_by_year_rmb_m": out_t, "complete_years": complete,
-            "target_price_hkd": float(tp)}
+    from capacity import finance as f
+
+    qn = ctx.quarter_no
+    j = (qn - ctx.demand_fixed.base_qno).astype(float)
+    avail = f.available_array(effective_eflops, training_demand, training_shortfall)
+    rev = f.revenue_arrays(qn, genai_demand, avail, f.yield_array(yield0, yield_change, j), fin,
+                           ctx.anchors)
+    annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_rmb_m"],
+                             rev["total_rmb_m"])
+    sales = f.year_sales(annual["year"], annual["total_rmb_m"], fin.valuation_year)
+    val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+                             fin.rmb_per_hkd)
+    return {"genai_quarterly_rmb_m": rev["genai_rmb_m"], "annual": annual,
+            "target_price_hkd": val.target_price_hkd}
 
 
 @dataclass
@@ -852,10 +750,11 @@ def evaluate_draw(ctx: DrawContext, h, values: np.ndarray, label: str
         k[f"effective_eflops@{q}"] = float(eff[i])
     k["shortfall_eflops_quarters"] = float(short.sum())
     k["capex_rmb_m"] = float(np.sum(buy * nums.price_rmb_m[fp.buy_t, fp.buy_c]))
-    for y in KPI_YEARS:
-        if fin["complete_years"].get(y):
-            k[f"genai_revenue_rmb_m@{y}"] = fin["genai_by_year_rmb_m"][y]
-            k[f"genai_share@{y}"] = fin["genai_by_year_rmb_m"][y] / fin["total_by_year_rmb_m"][y]
+    annual = fin["annual"]
+    for i, y in enumerate(annual["year"].tolist()):
+        if y in KPI_YEARS:
+            k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
+            k[f"genai_share@{y}"] = float(annual["genai_share"][i])
     k["target_price_hkd"] = fin["target_price_hkd"]
     tight = (np.abs(sol.row_dual) > 1e-9) & (np.abs(sol.row_slack) <= 1e-6)
     bound = np.zeros(len(ctx.labels), bool)

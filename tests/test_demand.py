@@ -72,6 +72,15 @@ def test_quarter_length():
     assert dm.QUARTER_SECONDS == 7_889_400.0
 
 
+def test_quarter_numbers_are_consecutive():
+    # 4 x 2023 + 4 - 1 = 8095 for 2023Q4, then 8096 for 2024Q1; a Period gives the same number
+    assert dm.quarter_number("2023Q4") == 8095
+    assert dm.quarter_number(pd.Period("2024Q1", freq="Q")) == 8096
+    q = dm.quarter_numbers(pd.period_range("2023Q3", "2024Q2", freq="Q"))
+    assert q.tolist() == [8094, 8095, 8096, 8097]
+    assert (q // 4).tolist() == [2023, 2023, 2024, 2024] and (q % 4 + 1).tolist() == [3, 4, 1, 2]
+
+
 # ------------------------------------------------------------------------------------------
 # Tokens
 # ------------------------------------------------------------------------------------------
