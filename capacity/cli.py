@@ -21,7 +21,7 @@ from rich.table import Table
 from capacity import __version__
 from capacity.errors import CapacityError, InputError
 from capacity.report import csv_text, json_text
-from capacity.results import Report, header_with_unit
+from capacity.results import Report, format_number, header_with_unit
 
 app = typer.Typer(
     name="capacity",
@@ -70,15 +70,7 @@ def _fmt_cell(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        if v == 0:
-            return "0"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        if abs(v) >= 10:
-            return f"{v:,.1f}"
-        if abs(v) >= 0.01:
-            return f"{v:.3f}"
-        return f"{v:.3g}"
+        return format_number(v)
     return str(v)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.results import Report, header_with_unit, unit_of
+from capacity.results import Report, format_number, header_with_unit, unit_of
 
 FLOAT_DIGITS = 10
 """Significant digits kept in JSON/CSV floats (removes last-bit noise across platforms)."""
@@ -792,15 +792,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        if v == 0:
-            return "0"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        if abs(v) >= 10:
-            return f"{v:,.1f}"
-        if abs(v) >= 0.01:
-            return f"{v:.3f}"
-        return f"{v:.3g}"
+        return format_number(v)
     if isinstance(v, list | dict):
         return _esc(json.dumps(v, ensure_ascii=False))
     return _esc(str(v))

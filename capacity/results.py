@@ -65,3 +65,19 @@ def header_with_unit(col: str) -> str:
     """``peak_eflops`` -> ``peak_eflops [EFLOPS]``: the header a workbook or report shows."""
     unit = unit_of(col)
     return f"{col} [{unit}]" if unit else col
+
+
+def format_number(v: float) -> str:
+    """A float for the eye: thousands separators for large values, 3 decimals for small ones.
+
+    Used by the terminal tables and the HTML report (files keep full precision).
+    """
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:,.1f}"
+    if abs(v) >= 0.01:
+        return f"{v:.3f}"
+    return f"{v:.3g}"

@@ -337,27 +337,11 @@ class DrawContext:
 
 
 def _template_data(scenario: Scenario, solver: str = "highs"):
-    """(PlanData, existing fleet history) of the scenario, calibration run once."""
-    from capacity.fleet import installed_units
-    from capacity.pipeline import (
-        existing_cohorts,
-        existing_fleet_eflops,
-        run_calibration,
-        scenario_availability,
-        scenario_demand,
-    )
-    from capacity.planner.data import plan_data_from_scenario
+    """(PlanData, existing units, existing fleet history, availability) of the scenario."""
+    from capacity.planner import gather
 
-    cal = run_calibration(scenario, solver) if scenario.inputs.fleet.initial == "calibrated" \
-        else None
-    periods = scenario.inputs.horizon.periods
-    existing = installed_units(existing_cohorts(scenario, cal, solver), periods,
-                               list(scenario.catalog.index))
-    fleet_hist = existing_fleet_eflops(scenario, cal, solver)
-    demand = scenario_demand(scenario, fleet_hist["effective_eflops"])
-    availability = scenario_availability(scenario)
-    data = plan_data_from_scenario(scenario, existing, demand, availability)
-    return data, existing, fleet_hist, availability
+    g = gather(scenario, solver)
+    return g.data, g.existing_units, g.fleet_history, g.availability
 
 
 def _set_path(tree: dict[str, Any], path: tuple[Any, ...], value: float) -> None:

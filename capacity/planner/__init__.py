@@ -9,6 +9,7 @@ solution back into labelled tables with the shadow price of every binding limit
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import pulp
@@ -19,11 +20,37 @@ from capacity.planner.data import PlanData, plan_data_from_scenario
 from capacity.planner.objective import OBJECTIVES
 from capacity.planner.results import Plan, binding_table, extract
 
-__all__ = ["OBJECTIVES", "Plan", "PlanData", "build_problem", "plan", "plan_data", "solve_data"]
+__all__ = ["OBJECTIVES", "Plan", "PlanData", "PlanInputs", "build_problem", "gather", "plan",
+           "plan_data", "solve_data"]
 
 
-def plan_data(scenario, solver: str = "highs") -> PlanData:
-    """Gather the LP's numbers from a scenario: existing fleet, demand, access, prices."""
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything gathered from a scenario before the LP: its numbers and where they came from.
+
+    Attributes
+    ----------
+    data
+        The LP's numbers.
+    existing_units
+        Existing fleet (initial + placed orders) per planned quarter and chip. [units]
+    fleet_history
+        Existing fleet's GPUs and peak/effective EFLOPS from the first disclosure date on.
+    availability
+        Export-control availability per quarter and chip (None without rules).
+    """
+
+    data: PlanData
+    existing_units: pd.DataFrame
+    fleet_history: pd.DataFrame
+    availability: pd.DataFrame | None
+
+
+def gather(scenario, solver: str = "highs") -> PlanInputs:
+    """Gather the LP's inputs from a scenario: existing fleet, demand, access, prices.
+
+    Calibration runs once (and is cached across calls on the same inputs).
+    """
     from capacity.fleet import installed_units
     from capacity.pipeline import (
         existing_cohorts,
@@ -36,12 +63,18 @@ def plan_data(scenario, solver: str = "highs") -> PlanData:
     cal = run_calibration(scenario, solver) if scenario.inputs.fleet.initial == "calibrated" \
         else None
     periods = scenario.inputs.horizon.periods
-    cohorts = existing_cohorts(scenario, cal, solver)
-    existing = installed_units(cohorts, periods, list(scenario.catalog.index))
+    existing = installed_units(existing_cohorts(scenario, cal, solver), periods,
+                               list(scenario.catalog.index))
     fleet_hist = existing_fleet_eflops(scenario, cal, solver)
     demand = scenario_demand(scenario, fleet_hist["effective_eflops"])
     availability = scenario_availability(scenario)
-    return plan_data_from_scenario(scenario, existing, demand, availability)
+    data = plan_data_from_scenario(scenario, existing, demand, availability)
+    return PlanInputs(data, existing, fleet_hist, availability)
+
+
+def plan_data(scenario, solver: str = "highs") -> PlanData:
+    """The LP's numbers for a scenario (see :func:`gather`)."""
+    return gather(scenario, solver).data
 
 
 def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
