@@ -59,6 +59,10 @@ SetOpt = Annotated[list[str] | None, typer.Option(
     "--set planner.pue=1.4 (repeatable).")]
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="Allow --out to replace an existing folder.")]
+SolverOpt = Annotated[str, typer.Option(
+    help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
 
 pretty_header = header_with_unit
 """``peak_eflops`` -> ``peak_eflops [EFLOPS]`` (one unit table for terminal, workbook, report)."""
@@ -213,7 +217,7 @@ def calibrate(
     fmt: FormatOpt = Format.table,
     table: TableOpt = None,
     sets: SetOpt = None,
-    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    solver: SolverOpt = "highs",
 ) -> None:
     """Chip mixes consistent with the disclosed GPU counts and EFLOPS (central, min, max)."""
     from capacity.pipeline import calibration_report
@@ -266,7 +270,7 @@ def plan(
     fmt: FormatOpt = Format.table,
     table: TableOpt = None,
     sets: SetOpt = None,
-    solver: Annotated[str, typer.Option(help="LP solver: highs (in-process) or cbc.")] = "highs",
+    solver: SolverOpt = "highs",
     integer: Annotated[bool, typer.Option("--integer", help="Buy whole servers "
                                           "(planner.lot_units GPUs) instead of fractions.")]
     = False,
@@ -278,8 +282,7 @@ def plan(
     save_mps: Annotated[Path | None, typer.Option("--save-mps", help="Write the model as an "
                                                   "MPS file.")] = None,
     out: OutOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
-                                            "existing folder.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
     from capacity.pipeline import plan_report
@@ -303,10 +306,9 @@ def value(
     fmt: FormatOpt = Format.table,
     table: TableOpt = None,
     sets: SetOpt = None,
-    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    solver: SolverOpt = "highs",
     out: OutOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
-                                            "existing folder.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
     from capacity.pipeline import value_report
@@ -356,10 +358,9 @@ def backtest(
     fmt: FormatOpt = Format.table,
     table: TableOpt = None,
     sets: SetOpt = None,
-    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    solver: SolverOpt = "highs",
     out: OutOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
-                                            "existing folder.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
     from capacity.pipeline import backtest_report
@@ -417,10 +418,9 @@ def compare(
     fmt: FormatOpt = Format.table,
     table: TableOpt = None,
     sets: SetOpt = None,
-    solver: Annotated[str, typer.Option(help="LP solver: highs or cbc.")] = "highs",
+    solver: SolverOpt = "highs",
     out: OutOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
-                                            "existing folder.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan and value several scenarios; one KPI table with scenarios as columns and the
     differences against the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI
@@ -467,8 +467,7 @@ def stress(
     table: TableOpt = None,
     sets: SetOpt = None,
     out: OutOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow --out to replace an "
-                                            "existing folder.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Monte Carlo stress test: uncertain inputs -> percentiles, threshold probabilities, how
     often each limit binds, and a tornado of one-at-a-time swings."""
