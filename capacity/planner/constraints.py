@@ -15,22 +15,13 @@ import pandas as pd
 import pulp
 
 from capacity import lp
-from capacity.chips import TFLOPS_PER_EFLOPS
 from capacity.planner.data import PlanData
 from capacity.planner.variables import Variables, tag
 
 
-def effective_per_unit(data: PlanData) -> pd.Series:
-    """Effective EFLOPS of one unit of each chip: peak_tflops x efficiency / 1e6. [EFLOPS]"""
-    return data.peak_tflops * data.efficiency / TFLOPS_PER_EFLOPS
-
-
 def existing_effective(data: PlanData, training_only: bool = False) -> pd.Series:
-    """Effective EFLOPS of the existing fleet per quarter. [EFLOPS]"""
-    k = effective_per_unit(data)
-    if training_only:
-        k = k * data.training_fit.astype(float)
-    return (data.existing_units * k).sum(axis=1)
+    """Effective EFLOPS of the existing fleet per quarter (training-fit chips only). [EFLOPS]"""
+    return data.existing_fit_effective if training_only else data.existing_effective
 
 
 def effective_capacity(data: PlanData, v: Variables, t: pd.Period, training_only: bool = False
@@ -39,7 +30,7 @@ def effective_capacity(data: PlanData, v: Variables, t: pd.Period, training_only
 
     cap[t] = sum_c (existing[c, t] + fleet[c, t]) * peak_tflops[c] * efficiency[c] / 1e6
     """
-    k = effective_per_unit(data)
+    k = data.effective_per_unit
     terms = [(var, float(k[c])) for c, var in v.fleet_by_period.get(t, ())
              if not training_only or bool(data.training_fit[c])]
     return lp.affine(terms, float(existing_effective(data, training_only)[t]))
@@ -135,7 +126,7 @@ def add_budget_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -
 
 def existing_power_mw(data: PlanData, t: pd.Period) -> float:
     """Facility power of the existing fleet alone in ``t``. [MW]"""
-    return float((data.existing_units.loc[t] * data.power_kw).sum()) / 1000.0
+    return float(data.existing_power[t])
 
 
 def power_mw(data: PlanData, v: Variables, t: pd.Period) -> pulp.LpAffineExpression:

@@ -8,16 +8,24 @@ the LP structure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from capacity.chips import peak_tflops, price_rmb, training_fit
-
-HOURS_PER_QUARTER = 365.25 * 24 / 4
-"""Hours in an average quarter. [h] (2,191.5)"""
+from capacity.chips import TFLOPS_PER_EFLOPS, peak_tflops, price_rmb, training_fit
 
 WORKLOADS = ("training", "inference")
+
+
+def discount_factor(k, rate: float, periods_per_year: int):
+    """(1 + rate) ** (-k / periods_per_year) for k periods after the first. [1]"""
+    return (1.0 + rate) ** (-np.asarray(k, dtype=float) / periods_per_year)
+
+
+def opex_rmb_m_per_mw(hours_per_period: float, rmb_per_kwh: float) -> float:
+    """Power cost of one MW for one period: MW * h * 1000 kWh/MWh * RMB/kWh / 1e6. [RMB m]"""
+    return hours_per_period * 1000.0 * rmb_per_kwh / 1e6
 
 
 @dataclass(frozen=True)
@@ -136,8 +144,36 @@ class PlanData:
 
     def discount(self, t: pd.Period) -> float:
         """Discount factor of period ``t`` relative to the first planned period. [1]"""
-        k = (t - self.periods[0]).n
-        return float((1.0 + self.discount_rate_annual) ** (-k / self.periods_per_year))
+        return float(discount_factor((t - self.periods[0]).n, self.discount_rate_annual,
+                                     self.periods_per_year))
+
+    @property
+    def opex_rmb_m_per_mw(self) -> float:
+        """Power cost of one MW for one period. [RMB m]"""
+        return opex_rmb_m_per_mw(self.hours_per_period, self.electricity_rmb_per_kwh)
+
+    # Derived once per instance (the LP build asks for them per quarter); a copy made with
+    # :meth:`with_numbers` derives them afresh.
+    @cached_property
+    def effective_per_unit(self) -> pd.Series:
+        """Effective EFLOPS of one unit of each chip: peak_tflops x efficiency / 1e6. [EFLOPS]"""
+        return self.peak_tflops * self.efficiency / TFLOPS_PER_EFLOPS
+
+    @cached_property
+    def existing_effective(self) -> pd.Series:
+        """Effective EFLOPS of the existing fleet per quarter. [EFLOPS]"""
+        return (self.existing_units * self.effective_per_unit).sum(axis=1)
+
+    @cached_property
+    def existing_fit_effective(self) -> pd.Series:
+        """Effective EFLOPS of the existing fleet's training-fit chips per quarter. [EFLOPS]"""
+        fit = self.training_fit.astype(float)
+        return (self.existing_units * (self.effective_per_unit * fit)).sum(axis=1)
+
+    @cached_property
+    def existing_power(self) -> pd.Series:
+        """Facility power of the existing fleet per quarter. [MW]"""
+        return (self.existing_units * self.power_kw).sum(axis=1) / 1000.0
 
     def with_numbers(self, **changes) -> PlanData:
         """A copy with some numbers replaced (same structure)."""

@@ -33,9 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from capacity.chips import TFLOPS_PER_EFLOPS
 from capacity.errors import SolverError
-from capacity.planner.data import WORKLOADS, PlanData
+from capacity.planner.data import WORKLOADS, PlanData, discount_factor, opex_rmb_m_per_mw
 from capacity.planner.variables import tag
 
 INF = 1e30
@@ -263,8 +262,7 @@ class FastPlanner:
         # fixed numbers
         self.existing = d.existing_units.reindex(index=d.periods, columns=self.chips).to_numpy(
             float)
-        k_eff = (d.peak_tflops * d.efficiency / TFLOPS_PER_EFLOPS).reindex(self.chips)
-        self.k_eff = k_eff.to_numpy(float)
+        self.k_eff = d.effective_per_unit.reindex(self.chips).to_numpy(float)
         self.peak_tflops = d.peak_tflops.reindex(self.chips).to_numpy(float)
         self.fit = d.training_fit.reindex(self.chips).to_numpy(bool)
         self.existing_eff = self.existing @ self.k_eff
@@ -299,7 +297,7 @@ class FastPlanner:
             electricity_rmb_per_kwh=float(data.electricity_rmb_per_kwh),
             discount_rate_annual=float(data.discount_rate_annual),
             penalty_rmb_m_per_eflops=float(data.penalty_rmb_m_per_eflops),
-            training_shortfall_weight=float(getattr(data, "training_shortfall_weight", 1.0)))
+            training_shortfall_weight=float(data.training_shortfall_weight))
         self.check_structure(nums)
         return nums
 
@@ -316,12 +314,12 @@ class FastPlanner:
         return None
 
     def _df(self, k: np.ndarray, rate: float) -> np.ndarray:
-        return (1.0 + rate) ** (-np.asarray(k, float) / self.periods_per_year)
+        return discount_factor(k, rate, self.periods_per_year)
 
     def cost(self, n: LPNumbers) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(buy cost, fleet cost, shortfall cost, objective constant). [RMB m per unit]"""
         df_t = self._df(np.arange(self.T), n.discount_rate_annual)
-        per_mw = self.hours_per_period * 1000.0 * n.electricity_rmb_per_kwh / 1e6
+        per_mw = opex_rmb_m_per_mw(self.hours_per_period, n.electricity_rmb_per_kwh)
         buy = n.price_rmb_m[self.buy_t, self.buy_c] * self._df(self.buy_order,
                                                                 n.discount_rate_annual)
         fleet = df_t[self.fleet_t] * per_mw * n.power_kw[self.fleet_c] / 1000.0

@@ -21,11 +21,6 @@ def capex_terms(data: PlanData, v: Variables) -> pulp.LpAffineExpression:
     return lp.affine(terms)
 
 
-def opex_rmb_m_per_mw_quarter(data: PlanData) -> float:
-    """Power cost of one MW for a quarter: MW * h * 1000 kWh/MWh * RMB/kWh / 1e6. [RMB m]"""
-    return data.hours_per_period * 1000.0 * data.electricity_rmb_per_kwh / 1e6
-
-
 def set_min_cost(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
     """Minimise discounted capex + discounted power opex + penalty x shortfall. [RMB m]
 
@@ -33,7 +28,7 @@ def set_min_cost(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
             + sum_t df(t) * opex_per_mw * power_mw[t]
             + penalty * sum_t (w * shortfall[training, t] + shortfall[inference, t])
     """
-    per_mw = opex_rmb_m_per_mw_quarter(data)
+    per_mw = data.opex_rmb_m_per_mw
     obj = capex_terms(data, v)
     for t in data.periods:
         obj.addInPlace(power_mw(data, v, t) * (data.discount(t) * per_mw))

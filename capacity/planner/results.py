@@ -11,9 +11,7 @@ import pulp
 
 from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS
-from capacity.planner.constraints import existing_power_mw
 from capacity.planner.data import PlanData
-from capacity.planner.objective import opex_rmb_m_per_mw_quarter
 from capacity.planner.variables import Variables, tag
 
 #: Constraint families and the unit of one unit of their right-hand side.
@@ -128,6 +126,7 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
     periods = data.periods
     chips = data.chips
     new = pd.DataFrame(0.0, index=periods, columns=chips)
+    dep = pd.Series(0.0, index=periods)
     rows = []
     for (c, t), expr in v.buy.items():
         units = lp.clean(pulp.value(expr), UNIT_TOL)
@@ -143,6 +142,7 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
         life = int(data.life_quarters[c])
         alive = (periods >= t) & (periods < t + life)
         new.loc[alive, c] += units
+        dep[alive] += units * price / life  # straight-line over the service life
     purchases = pd.DataFrame(rows, columns=["period", "order_period", "chip", "units",
                                             "price_rmb_m_per_unit", "capex_rmb_m", "status",
                                             "rule"])
@@ -156,7 +156,7 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
     fleet.index.names = ["period", "chip"]
     fleet = fleet[fleet["units"] > UNIT_TOL].reset_index()
 
-    k_eff = data.peak_tflops * data.efficiency / TFLOPS_PER_EFLOPS
+    k_eff = data.effective_per_unit
     fit = data.training_fit.astype(float)
     q = pd.DataFrame(index=periods)
     q["gpus_units"] = total.sum(axis=1)
@@ -186,12 +186,7 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
     q["power_mw"] = (total * data.power_kw).sum(axis=1) / 1000.0
     q["power_limit_mw"] = data.power_mw.reindex(periods) if data.power_mw is not None \
         else np.nan
-    q["opex_rmb_m"] = q["power_mw"] * opex_rmb_m_per_mw_quarter(data)
-    dep = pd.Series(0.0, index=periods)
-    for row in purchases.itertuples(index=False):
-        life = int(data.life_quarters[row.chip])
-        alive = (periods >= row.period) & (periods < row.period + life)
-        dep[alive] += row.capex_rmb_m / life
+    q["opex_rmb_m"] = q["power_mw"] * data.opex_rmb_m_per_mw
     if ref_price_rmb_m is not None:
         per_q = (ref_price_rmb_m.reindex(chips).fillna(0.0)
                  / data.life_quarters.reindex(chips))
@@ -203,8 +198,8 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
     if data.power_mw is not None:
         for t in periods:
             mw = data.power_mw.get(t, np.nan)
-            if not pd.isna(mw) and existing_power_mw(data, t) > mw + 1e-9:
-                notes.append(f"{t}: existing fleet draws {existing_power_mw(data, t):.1f} MW, "
+            if not pd.isna(mw) and data.existing_power[t] > mw + 1e-9:
+                notes.append(f"{t}: existing fleet draws {data.existing_power[t]:.1f} MW, "
                              f"above the {mw:.1f} MW limit; no new units fit")
     return Plan(status=outcome.status, objective=outcome.objective, objective_name=objective,
                 solver=outcome.solver, quarters=q, purchases=purchases, fleet=fleet,
