@@ -127,14 +127,6 @@ def installed_units(cohorts: pd.DataFrame, periods: pd.PeriodIndex,
     return out
 
 
-def retirements(cohorts: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFrame:
-    """Units leaving service per quarter and chip (tidy: period, chip, units)."""
-    sel = cohorts[cohorts["retire"].isin(periods)]
-    out = (sel.groupby(["retire", "chip"], as_index=False)["units"].sum()
-           .rename(columns={"retire": "period", "units": "retired_units"}))
-    return out
-
-
 def peak_eflops(installed: pd.DataFrame, catalog: pd.DataFrame) -> pd.Series:
     """Peak dense FP16 compute per quarter. [EFLOPS]
 

@@ -47,9 +47,15 @@ def _silence_highs_banner() -> None:
         os.close(saved)
 
 
+@cache
+def _pulp_solvers() -> frozenset[str]:
+    """PuLP's available solvers; looked up once per process (it searches PATH each call)."""
+    return frozenset(pulp.listSolvers(onlyAvailable=True))
+
+
 def available_solvers() -> list[str]:
     """Solvers usable here, by our names (``highs``, ``cbc``)."""
-    names = set(pulp.listSolvers(onlyAvailable=True))
+    names = _pulp_solvers()
     out = []
     if "HiGHS" in names:
         out.append("highs")
@@ -95,7 +101,7 @@ def make_solver(name: str = "highs", *, mip_gap: float | None = None,
         kwargs["gapRel"] = mip_gap
     if time_limit_s is not None:
         kwargs["timeLimit"] = time_limit_s
-    if "COIN_CMD" in pulp.listSolvers(onlyAvailable=True):
+    if "COIN_CMD" in _pulp_solvers():
         return pulp.COIN_CMD(**kwargs)
     # PuLP 3.x bundles a CBC binary behind PULP_CBC_CMD and warns that 4.0 drops it; using it
     # here is deliberate ("CBC where PuLP provides it"), so that one warning is silenced.
@@ -154,11 +160,6 @@ def constraint_list(prob: pulp.LpProblem) -> list[pulp.LpConstraint]:
     return list(cons()) if callable(cons) else list(cons.values())
 
 
-def get_constraint(prob: pulp.LpProblem, name: str) -> pulp.LpConstraint | None:
-    """Constraint by name, or None."""
-    return prob.get_constraint_by_name(name)
-
-
 @dataclass(frozen=True)
 class SolveOutcome:
     """Status and objective of one solve."""
@@ -170,7 +171,7 @@ class SolveOutcome:
     seconds: float
 
 
-def _status_text(prob: pulp.LpProblem, ret: Any) -> str:
+def _status_text(ret: Any) -> str:
     if isinstance(ret, int):
         return pulp.LpStatus.get(ret, "Undefined")
     status = getattr(ret, "status", None)
@@ -202,7 +203,7 @@ def solve(prob: pulp.LpProblem, solver_name: str = "highs", *, what: str = "prob
         except pulp.PulpSolverError as exc:
             raise SolverError("solver", f"{solver_name} failed on {what}: {exc}") from None
     seconds = time.perf_counter() - t0
-    status = _status_text(prob, ret)
+    status = _status_text(ret)
     if status != "Optimal":
         raise SolverError("solver", f"{what}: solver {solver_name} returned {status.lower()}, "
                           "not optimal")

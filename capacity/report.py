@@ -13,7 +13,6 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +135,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def check_out_dir(out: Path, expected: Iterable[str] = (), overwrite: bool = False) -> None:
+def check_out_dir(out: Path, overwrite: bool = False) -> None:
     """Refuse to mix new outputs with old files in an existing, non-empty folder.
 
     Raises

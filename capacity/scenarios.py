@@ -22,7 +22,7 @@ import hashlib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -225,6 +225,19 @@ def _line_of(path: Path, key: str) -> int | None:
     return None
 
 
+def source_of(sources: dict[str, str], key: str) -> str:
+    """Source of a dotted input key: the entry for its longest prefix in ``sources`` ("" if none).
+
+    ``[sources]`` may cover a whole table (``fleet.efficiency``) or one key in it.
+    """
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        hit = sources.get(".".join(parts[:n]))
+        if hit:
+            return hit
+    return ""
+
+
 @dataclass(frozen=True)
 class Change:
     """One key a scenario changed relative to the baseline."""
@@ -300,21 +313,11 @@ class Scenario:
 
     def source_of(self, key: str) -> str:
         """Source of a dotted input key: the longest matching prefix in ``sources``."""
-        parts = key.split(".")
-        for n in range(len(parts), 0, -1):
-            hit = self.sources.get(".".join(parts[:n]))
-            if hit:
-                return hit
-        return ""
+        return source_of(self.sources, key)
 
     def with_inputs(self, inputs: Inputs) -> Scenario:
         """A copy with other (already validated) inputs."""
-        return Scenario(self.name, self.description, inputs, self.catalog, self.disclosures,
-                        self.rules, self.changes, self.sources, self.files, self.uncertain)
-
-    def chip_names(self) -> list[str]:
-        """Chips in the catalog, in catalog order."""
-        return list(self.catalog.index)
+        return replace(self, inputs=inputs)
 
 
 def shipped_scenarios() -> dict[str, Path]:

@@ -990,8 +990,6 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                          "probability": float(np.mean(_OPS[op](mc[k], num)))}
                         for k, op, num in parsed], columns=["expr", "kpi", "probability"])
     bind = pd.DataFrame({"limit": ctx.labels,
-                         "family": [lb.rsplit(" ", 1)[0] if not lb.startswith("power") else
-                                    "power" for lb in ctx.labels],
                          "share": binding.mean(axis=0) if len(ctx.labels) else []})
     bind["family"] = [("export rule" if lb.startswith("export rule") else
                        "supply cap" if lb.startswith("supply cap") else

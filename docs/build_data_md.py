@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capacity.scenarios import flatten, read_baseline, read_catalog, read_disclosures
+from capacity.scenarios import (
+    flatten,
+    read_baseline,
+    read_catalog,
+    read_disclosures,
+    source_of,
+)
 
 OUT = Path(__file__).resolve().parent / "data.md"
 
@@ -35,14 +41,6 @@ def _num(x: float) -> str:
 
 def render() -> str:
     tree, sources = read_baseline()
-
-    def source_of(key: str) -> str:
-        parts = key.split(".")
-        for n in range(len(parts), 0, -1):
-            hit = sources.get(".".join(parts[:n]))
-            if hit:
-                return hit
-        return ""
 
     lines = [HEADER, "## Company disclosures (`data/disclosures.csv`)", "",
              "Main source: BOCI research note on SenseTime's 1H23 results (late Aug 2023). "
@@ -79,7 +77,7 @@ def render() -> str:
     for key, value in flatten(tree).items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
             value = f"{len(value)} entries"
-        lines.append(f"| `{key}` | {_esc(value)} | {_esc(source_of(key))} |")
+        lines.append(f"| `{key}` | {_esc(value)} | {_esc(source_of(sources, key))} |")
     return "\n".join(lines) + "\n"
 
 

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capacity.scenarios import data_dir, flatten, read_baseline, read_catalog, read_disclosures
+from capacity.scenarios import (
+    data_dir,
+    flatten,
+    read_baseline,
+    read_catalog,
+    read_disclosures,
+    source_of,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "data.md"
 
 
-def _source(sources: dict[str, str], key: str) -> str:
-    parts = key.split(".")
-    for n in range(len(parts), 0, -1):
-        if sources.get(".".join(parts[:n])):
-            return sources[".".join(parts[:n])]
-    return ""
-
-
 def test_every_baseline_input_has_a_source():
     tree, sources = read_baseline()
-    missing = [k for k in flatten(tree) if not _source(sources, k)]
+    missing = [k for k in flatten(tree) if not source_of(sources, k)]
     assert not missing, f"inputs without a [sources] entry: {missing}"
 
 
