@@ -16,6 +16,14 @@ def history():
     return load_scenario("history")
 
 
+@pytest.fixture(scope="session")
+def history_plan_data(history):
+    """The history scenario's LP numbers (calibration, controls, demand gathered once)."""
+    from capacity.planner import plan_data
+
+    return plan_data(history)
+
+
 @pytest.fixture
 def run_cli(capsys):
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""

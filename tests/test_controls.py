@@ -26,11 +26,6 @@ DOMESTIC = ["Ascend910", "Ascend910B", "Ascend910C", "MLU370-X8"]
 
 
 @pytest.fixture(scope="module")
-def history():
-    return load_scenario("history")
-
-
-@pytest.fixture(scope="module")
 def catalog(history):
     return history.catalog
 

@@ -127,6 +127,9 @@ def test_calibrate_cli_json(run_json):
     assert set(out["dates"][0]) >= {"period", "units_reported", "eflops_reported",
                                     "units_fitted", "eflops_fitted"}
     assert set(out["mix"][0]) >= {"period", "chip", "units_central", "units_min", "units_max"}
+    q2 = [m for m in out["mix"] if m["period"] == "2023Q2"]
+    assert sum(m["units_central"] for m in q2) == pytest.approx(30_000, rel=1e-7)
+    assert sum(m["eflops_central"] for m in q2) == pytest.approx(6.0, rel=1e-7)
 
 
 def test_calibrate_cli_csv_is_valid(run_cli):
@@ -138,7 +141,8 @@ def test_calibrate_cli_csv_is_valid(run_cli):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) > 5
     assert {"period", "chip", "units_central", "units_min", "units_max"} <= set(rows[0])
-    float(rows[0]["units_central"])
+    q2 = [r for r in rows if r["period"] == "2023Q2"]
+    assert sum(float(r["units_central"]) for r in q2) == pytest.approx(30_000, rel=1e-7)
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -172,8 +176,11 @@ def test_version(run_cli):
     assert code == 0 and out.startswith("capacity ")
 
 
-def test_json_is_deterministic(run_cli):
+def test_json_is_deterministic(run_cli, monkeypatch):
+    from capacity import pipeline
+
     a = run_cli("calibrate", "--format", "json")[1]
+    monkeypatch.setattr(pipeline, "_CALIBRATION_CACHE", {})  # solve again, not from cache
     b = run_cli("calibrate", "--format", "json")[1]
     assert a == b
     json.loads(a)

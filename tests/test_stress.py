@@ -15,22 +15,14 @@ from capacity.cli import main
 from capacity.errors import InputError
 from capacity.planner import plan, solve_data
 from capacity.planner.fast import FastPlanner
-from capacity.scenarios import load_scenario
 
 REL = 1e-9
 """Relative tolerance between the fast path and the reference path (float noise only)."""
 
 
 @pytest.fixture(scope="module")
-def history():
-    return load_scenario("history")
-
-
-@pytest.fixture(scope="module")
-def template(history):
-    from capacity.planner import plan_data
-
-    return plan_data(history)
+def template(history_plan_data):
+    return history_plan_data
 
 
 @pytest.fixture(scope="module")
