@@ -39,7 +39,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
@@ -335,10 +334,3 @@ def _short_text(v: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def kpi_value(result: CompareResult, kpi: str, scenario: str) -> Any:
-    """One cell of the KPI table (``np.nan`` for a missing one)."""
-    row = result.kpis.loc[result.kpis["kpi"] == kpi]
-    if row.empty:
-        raise InputError("kpi", f"unknown KPI {kpi!r}")
-    v = row.iloc[0][scenario]
-    return np.nan if v is None else v

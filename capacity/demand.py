@@ -431,11 +431,6 @@ def _check_after_base(scenario: Scenario, periods: pd.PeriodIndex, what: str) ->
                          f"{base}; got {periods.min()}")
 
 
-def _quarters_after_base(scenario: Scenario, periods: pd.PeriodIndex) -> np.ndarray:
-    """``j`` = quarters after the base period (1 for the first forecast quarter). [float]"""
-    return (quarter_numbers(periods) - quarter_number(_base(scenario))).astype(float)
-
-
 def _fleet_at(fleet_effective_eflops: pd.Series, periods: pd.PeriodIndex, what: str) -> pd.Series:
     missing = periods.difference(fleet_effective_eflops.index)
     if len(missing):
@@ -520,18 +515,6 @@ def first_quarter_reaching(stock: pd.Series, level_tn: float) -> pd.Period | Non
 # --------------------------------------------------------------------------------------------
 # Training runs
 # --------------------------------------------------------------------------------------------
-
-
-def run_tokens_tn(scenario: Scenario, run: TrainingRun, index: int = 0) -> float:
-    """Training tokens D of a run. [tn tokens]
-
-    ``tokens_tn = "stock"`` takes the stock at the end of the quarter before the run starts.
-    """
-    base = _base(scenario)
-    stock = np.empty(0)
-    if run.tokens_per_param is None and run.tokens_tn == "stock" and run.start_period - 1 >= base:
-        stock = token_table(scenario, run.start_period - 1)["token_stock_tn"].to_numpy()
-    return run_numbers(run, index, run_span(run), stock, quarter_number(base))[0]
 
 
 def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.DataFrame:
@@ -680,41 +663,9 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
     return pd.Series(out, index=periods, dtype=float, name="genai_revenue_rmb_m")
 
 
-def inference_yield_eflops(scenario: Scenario, revenue: pd.Series, yield_rmb_m: float
-                           ) -> pd.Series:
-    """Inference demand by the revenue-yield method. [effective EFLOPS]"""
-    j = _quarters_after_base(scenario, revenue.index)
-    out = inference_yield_array(revenue.to_numpy(float), yield_rmb_m,
-                                _inputs(scenario).inference.yield_change_annual, j)
-    return pd.Series(out, index=revenue.index, name="inference_yield_eflops")
-
-
-def tokens_served_tn(scenario: Scenario, revenue: pd.Series) -> pd.Series:
-    """Tokens served: revenue / price per million tokens. [tn tokens/quarter]"""
-    j = _quarters_after_base(scenario, revenue.index)
-    out = tokens_served_array(_inputs(scenario).inference, revenue.to_numpy(float), j)
-    return pd.Series(out, index=revenue.index, name="tokens_served_tn")
-
-
-def inference_tokens_eflops(scenario: Scenario, tokens_tn: pd.Series) -> pd.Series:
-    """Inference demand by the tokens method: 2 N FLOP a token at the serving utilisation."""
-    out = inference_tokens_array(_inputs(scenario).inference, tokens_tn.to_numpy(float))
-    return pd.Series(out, index=tokens_tn.index, name="inference_tokens_eflops")
-
-
 # --------------------------------------------------------------------------------------------
 # Leasing
 # --------------------------------------------------------------------------------------------
-
-
-def leasing_eflops(scenario: Scenario, periods: pd.PeriodIndex,
-                   fleet_effective_eflops: pd.Series) -> pd.Series:
-    """AIDC capacity leased out: share x existing fleet + fixed step. [effective EFLOPS]"""
-    lease = _inputs(scenario).leasing
-    fleet = _fleet_at(fleet_effective_eflops, periods, "leasing").to_numpy() \
-        if lease.share_of_fleet > 0 else None
-    return pd.Series(leasing_array(lease, quarter_numbers(periods), fleet), index=periods,
-                     name="leasing_eflops")
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,12 +55,6 @@ from capacity.demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.schemas import FinanceInputs
 
-REVENUE_COLUMNS = ["genai_demand_rmb_m", "genai_ceiling_rmb_m", "genai_rmb_m",
-                   "traditional_rmb_m", "total_rmb_m", "genai_share", "capacity_bound",
-                   "available_eflops", "incremental_compute_cost_rmb_m", "gross_profit_rmb_m",
-                   "gross_margin"]
-
-
 # --------------------------------------------------------------------------------------------
 # Disclosed anchors
 # --------------------------------------------------------------------------------------------
@@ -450,27 +444,6 @@ def genai_ceiling(quarters: pd.DataFrame,
     out = pd.Series(avail.to_numpy() * y, index=avail.index, name="genai_ceiling_rmb_m")
     out.attrs["unit"] = "RMB m"
     return out
-
-
-def seasonal_factor(periods: pd.PeriodIndex, h2_share: float) -> pd.Series:
-    """Seasonal factor of each quarter (mean 1 over a year).
-
-    f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4 (:func:`seasonal_array`).
-
-    Parameters
-    ----------
-    periods
-        Quarters.
-    h2_share
-        Share of a year's revenue booked in the second half. [1]
-
-    Returns
-    -------
-    pandas.Series
-        Factor per quarter. [1]
-    """
-    return pd.Series(seasonal_array(periods.quarter, h2_share), index=periods,
-                     name="seasonal_factor")
 
 
 def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,

@@ -329,9 +329,14 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     fin = scenario.inputs.finance
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     periods = scenario.inputs.horizon.periods
+    if plan_result is None:
+        from capacity.planner import plan
+
+        plan_result = plan(scenario, solver=solver)
     quarters, source = finance_capacity(scenario, solver, plan_result)
     quarters = quarters.reindex(periods)
-    fleet = existing_fleet_eflops(scenario, solver=solver)
+    fleet = plan_result.inputs.fleet_history if plan_result.inputs is not None else \
+        existing_fleet_eflops(scenario, solver=solver)
     yield0 = inference_yield_rmb_m_per_eflops_quarter(scenario, fleet["effective_eflops"])
     yields = finance.yield_path(yield0, scenario.inputs.demand.inference.yield_change_annual,
                                 periods, pd.Period(scenario.inputs.horizon.base_period, freq="Q"))
@@ -408,8 +413,7 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
     from capacity.planner import plan
 
     plan_result = plan(scenario, solver=solver)
-    stocks = bt.stock_path(existing_fleet_eflops(scenario, solver=solver),
-                           plan_result.quarters, base)
+    stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
     revenue = value_report(scenario, solver=solver, plan_result=plan_result).tables["revenue"]
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     flows = bt.flow_path(finance.actual_quarters(anchors), revenue)

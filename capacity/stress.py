@@ -336,14 +336,6 @@ class DrawContext:
     notes: list[str] = field(default_factory=list)
 
 
-def _template_data(scenario: Scenario, solver: str = "highs"):
-    """(PlanData, existing units, existing fleet history, availability) of the scenario."""
-    from capacity.planner import gather
-
-    g = gather(scenario, solver)
-    return g.data, g.existing_units, g.fleet_history, g.availability
-
-
 def _set_path(tree: dict[str, Any], path: tuple[Any, ...], value: float) -> None:
     node = tree
     for k in path[:-1]:
@@ -385,7 +377,11 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
                  for s, k in zip(specs, kinds, strict=True)]
     keys = [s.key for s in specs]
     _check_extremes(specs, tree, paths, lo, hi)
-    data, existing, fleet_hist, av = _template_data(scenario, solver)
+    from capacity.planner import gather
+
+    gathered = gather(scenario, solver)
+    data, existing, fleet_hist = gathered.data, gathered.existing_units, gathered.fleet_history
+    av = gathered.availability
     planner = FastPlanner(data)
     periods = data.periods
     chips = list(data.chips)
@@ -419,7 +415,7 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
     supply = [i for i, s in enumerate(specs)
               if s.key.startswith("controls.base_supply_units_per_quarter.")]
     if supply:
-        demand0 = scenario_demand_table(scenario, fleet_hist)
+        demand0 = gathered.demand
         from capacity.pipeline import scenario_availability
 
         probes = {}
@@ -539,12 +535,6 @@ def _check_extremes(specs: list[UncertainInput], tree: dict[str, Any],
                 raise InputError(f"uncertain.{s.key}", f"a draw of {v:g} is outside the "
                                  f"input's valid range ({exc.errors()[0]['msg']}){hint}"
                                  ) from None
-
-
-def scenario_demand_table(scenario: Scenario, fleet_hist: pd.DataFrame) -> pd.DataFrame:
-    from capacity.pipeline import scenario_demand
-
-    return scenario_demand(scenario, fleet_hist["effective_eflops"])
 
 
 def _value_at(tree: dict[str, Any], path: tuple[Any, ...]) -> float:

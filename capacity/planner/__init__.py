@@ -36,6 +36,8 @@ class PlanInputs:
         Existing fleet (initial + placed orders) per planned quarter and chip. [units]
     fleet_history
         Existing fleet's GPUs and peak/effective EFLOPS from the first disclosure date on.
+    demand
+        Demand per planned quarter (:func:`capacity.demand.demand_table`).
     availability
         Export-control availability per quarter and chip (None without rules).
     """
@@ -43,6 +45,7 @@ class PlanInputs:
     data: PlanData
     existing_units: pd.DataFrame
     fleet_history: pd.DataFrame
+    demand: pd.DataFrame
     availability: pd.DataFrame | None
 
 
@@ -69,7 +72,7 @@ def gather(scenario, solver: str = "highs") -> PlanInputs:
     demand = scenario_demand(scenario, fleet_hist["effective_eflops"])
     availability = scenario_availability(scenario)
     data = plan_data_from_scenario(scenario, existing, demand, availability)
-    return PlanInputs(data, existing, fleet_hist, availability)
+    return PlanInputs(data, existing, fleet_hist, demand, availability)
 
 
 def plan_data(scenario, solver: str = "highs") -> PlanData:
@@ -136,10 +139,11 @@ def plan(scenario, solver: str = "highs", integer: bool = False, objective: str 
     from capacity.chips import price_rmb
 
     t0 = time.perf_counter()
-    data = plan_data(scenario, solver)
+    gathered = gather(scenario, solver)
     t1 = time.perf_counter()
     ref = price_rmb(scenario.catalog, scenario.inputs.planner.usd_rmb,
                     scenario.inputs.planner.price_usd) / 1e6
-    result = solve_data(data, solver, integer, objective, ref, save_lp, save_mps)
+    result = solve_data(gathered.data, solver, integer, objective, ref, save_lp, save_mps)
     result.timings = {"inputs_s": t1 - t0, **result.timings}
+    result.inputs = gathered
     return result

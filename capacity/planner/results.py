@@ -63,6 +63,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    inputs: Any = None
+    """What :func:`capacity.planner.plan` gathered (``PlanInputs``: existing fleet history,
+    demand, availability), so later steps reuse it instead of recomputing; None from
+    ``solve_data`` alone."""
 
 
 def _parse_name(name: str, data: PlanData) -> tuple[str, str, str]:
