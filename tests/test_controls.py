@@ -408,15 +408,8 @@ def test_rule_sources_present(history):
 # --------------------------------------------------------------------------------------------
 
 
-def run_json(capsys, *args):
-    code = main(["controls", *args, "--format", "json"])
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    return json.loads(out.out)
-
-
-def test_cli_json_at(capsys):
-    d = run_json(capsys, "--scenario", "history", "--at", "2023Q1")
+def test_cli_json_at(run_json):
+    d = run_json("controls", "--scenario", "history", "--at", "2023Q1")
     assert d["scenario"] == "history" and d["at"] == "2023Q1"
     rows = {r["chip"]: r for r in d["chips"]}
     assert {k for k in rows["A100"]} >= {"chip", "tpp", "performance_density", "status", "rule",
@@ -426,16 +419,16 @@ def test_cli_json_at(capsys):
     assert rows["A800"]["cap_units"] is None
 
 
-def test_cli_default_quarter_and_licence(capsys):
-    d = run_json(capsys)
+def test_cli_default_quarter_and_licence(run_json):
+    d = run_json("controls")
     assert d["at"] == "2023Q3"  # base period 2023Q2 + 1
-    d = run_json(capsys, "--at", "2025Q4")
+    d = run_json("controls", "--at", "2025Q4")
     h20 = next(r for r in d["chips"] if r["chip"] == "H20")
     assert h20["status"] == "licence" and h20["price_factor"] >= 1.15
 
 
-def test_cli_timeline(capsys):
-    d = run_json(capsys, "--scenario", "embargo-2024", "--timeline")
+def test_cli_timeline(run_json, capsys):
+    d = run_json("controls", "--scenario", "embargo-2024", "--timeline")
     rows = {r["chip"]: r for r in d["timeline"]}
     assert rows["H20"]["2023Q4"] == "allowed"
     assert rows["H20"]["2024Q1"] == "banned"

@@ -146,8 +146,9 @@ def test_runs_spread_evenly_and_overlap_sums():
     b = 3e23 / (7_889_400 * 0.25) / 1e18
     assert table.loc[1, "tokens_tn"] == pytest.approx(1.0)
     assert train.tolist() == pytest.approx([0.0, a, a + b, 0.0])
-    # the FLOP delivered over the window adds back to 6ND
-    assert a * 1e18 * 0.5 * 2 * 7_889_400 == pytest.approx(6e24)
+    # the FLOP the table delivers over run a's window adds back to its 6ND
+    delivered = train.iloc[1] * 1e18 * 0.5 * 7_889_400 * 2  # a alone in 2024Q1, two quarters
+    assert delivered == pytest.approx(table.loc[0, "flop"]) and delivered == pytest.approx(6e24)
 
 
 def test_tokens_stock_uses_stock_at_start():

@@ -240,6 +240,13 @@ def test_cli_value_json_object(run_json):
         assert r["total_rmb_m"] == pytest.approx(r["genai_rmb_m"] + r["traditional_rmb_m"])
         assert r["genai_rmb_m"] <= r["genai_demand_rmb_m"] + 1e-9
         assert r["genai_rmb_m"] <= r["genai_ceiling_rmb_m"] + 1e-9
+    # The baseline's own figures, pinned (any change to the wiring of plan, yield or demand into
+    # finance moves them): capacity-linked 2024E sales RMB 4,346m, TP HK$1.335:
+    # (7.5 x 4,345.6 + 9,000) / 33,500 / 0.93 = 1.3350.
+    assert d["sales_2024e_rmb_m"] == pytest.approx(4345.6, abs=0.5)
+    assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
+                                                  / 33_500 / 0.93, rel=1e-9)
+    assert d["target_price_hkd"] == pytest.approx(1.335, abs=0.001)
     y2024 = sum(r["total_rmb_m"] for r in rows if r["period"].startswith("2024"))
     assert y2024 == pytest.approx(d["sales_2024e_rmb_m"])
     assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)
