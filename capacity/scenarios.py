@@ -216,7 +216,7 @@ def _line_of(path: Path, key: str) -> int | None:
     last = key.rstrip("+").split(".")[-1]
     for i, line in enumerate(lines, 1):
         s = line.strip()
-        if s.startswith(f'"{key}"') or s.startswith(f"{key} ") or s.startswith(f"{key}="):
+        if s.startswith((f'"{key}"', f"{key} ", f"{key}=", f"[{key}]", f"[{key}.")):
             return i
     for i, line in enumerate(lines, 1):
         s = line.strip()
@@ -358,9 +358,38 @@ def _parent_path(path: Path, parent: str) -> Path:
     return sibling if sibling.is_file() else _resolve_path(parent)
 
 
-def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any],
-                                                                              Path]]:
-    """Ordered (origin, flat changes, file) layers of a scenario file, parents first."""
+def _where(path: Path, key: str) -> str:
+    """``file:line`` of ``key`` in a scenario file (``file`` when the line is not found)."""
+    line = _line_of(path, key)
+    return f"{path}:{line}" if line else str(path)
+
+
+Layer = tuple[str, dict[str, Any], Path]
+"""(origin label, flat ``{dotted.key: value}`` changes, file) of one override step."""
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """A scenario file and the files it extends, read once: layers parents first."""
+
+    layers: list[Layer]
+    uncertain: dict[str, dict[str, Any]]
+    description: str
+
+
+def _uncertain_table(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    unc = doc.get("uncertain", {})
+    if not isinstance(unc, dict):
+        raise InputError(f"{path}: uncertain", "must be a table of dotted keys")
+    for key, spec in unc.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"{path}: uncertain.{key}", "must be a table like "
+                             "{p5 = 1, p50 = 2, p95 = 3}")
+    return dict(unc)
+
+
+def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
+    """Read a scenario file and, recursively, the one it ``extends`` (each file once)."""
     resolved = path.resolve()
     if resolved in seen:
         chain = " -> ".join(p.name for p in (*seen, resolved))
@@ -369,16 +398,18 @@ def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str,
     unknown = set(doc) - _SCENARIO_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        line = _line_of(path, key)
-        where = f"{path}:{line}" if line else str(path)
-        raise InputError(f"{where}: {key}", f"unknown top-level key (allowed: "
+        raise InputError(f"{_where(path, key)}: {key}", f"unknown top-level key (allowed: "
                          f"{', '.join(sorted(_SCENARIO_KEYS))})")
-    layers: list[tuple[str, dict[str, Any], Path]] = []
+    layers: list[Layer] = []
+    uncertain: dict[str, dict[str, Any]] = {}
     parent = doc.get("extends")
     if parent is not None:
         if not isinstance(parent, str):
             raise InputError(f"{path}: extends", "must be a scenario name or file path")
-        layers += _scenario_layers(_parent_path(path, parent), (*seen, resolved))
+        up = _scenario_chain(_parent_path(path, parent), (*seen, resolved))
+        layers += up.layers
+        uncertain.update(up.uncertain)
+    uncertain.update(_uncertain_table(path, doc))
     library = _read_toml(data_dir() / "overrides.toml") if (data_dir() / "overrides.toml"
                                                            ).is_file() else {}
     local = doc.get("override", {})
@@ -400,9 +431,8 @@ def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str,
         flat = flatten(body)
         for key in flat:
             if key in claimed:
-                line = _line_of(path, key)
-                where = f"{path}:{line}" if line else str(path)
-                raise InputError(f"{where}: {key}", f"set by both overrides {claimed[key]!r} and "
+                raise InputError(f"{_where(path, key)}: {key}", "set by both overrides "
+                                 f"{claimed[key]!r} and "
                                  f"{name!r} in one scenario")
             claimed[key] = name
         layers.append((f"{path.name} [{name}]", flat, path))
@@ -411,7 +441,7 @@ def _scenario_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str,
         raise InputError(f"{path}: set", "must be a table of keys to set")
     if own:
         layers.append((path.name, flatten(own), path))
-    return layers
+    return _Chain(layers, uncertain, str(doc.get("description", "")))
 
 
 def _apply_layers(base: dict[str, Any], layers: list[tuple[str, dict[str, Any], Path]]
@@ -443,12 +473,7 @@ def _validation_to_input_error(exc: ValidationError, origin_of: dict[str, tuple[
                                default_where: str) -> InputError:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
-    where = default_where
-    for key, (_origin, path) in origin_of.items():
-        if loc == key or loc.startswith(key + ".") or key.startswith(loc + "."):
-            line = _line_of(path, key)
-            where = f"{path}:{line}" if line else str(path)
-            break
+    where = _origin_where(loc, origin_of) or default_where
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
@@ -560,7 +585,8 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     """
     path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
     base, sources = read_baseline()
-    layers = _scenario_layers(path)
+    chain = _scenario_chain(path)
+    layers = list(chain.layers)
     if set_values:
         layers.append(("--set", dict(set_values), Path("<command line>")))
     tree, changes, origin_of = _apply_layers(base, layers)
@@ -568,7 +594,6 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         inputs = Inputs.model_validate(tree)
     except ValidationError as exc:
         raise _validation_to_input_error(exc, origin_of, str(path)) from None
-    doc = _read_toml(path)
     catalog = read_catalog()
     files = {p.name: file_sha256(p) for p in [data_dir() / "baseline.toml",
                                                data_dir() / "chips.csv",
@@ -576,13 +601,10 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     rules_path = data_dir() / "export_controls.toml"
     if rules_path.is_file():
         files[rules_path.name] = file_sha256(rules_path)
-    uncertain = {}
-    for origin_layer in _scenario_uncertain_chain(path):
-        uncertain.update(origin_layer)
     scenario = Scenario(
-        name=path.stem, description=str(doc.get("description", "")), inputs=inputs,
+        name=path.stem, description=chain.description, inputs=inputs,
         catalog=catalog, disclosures=read_disclosures(), rules=read_rule_library(),
-        changes=tuple(changes), sources=sources, files=files, uncertain=uncertain)
+        changes=tuple(changes), sources=sources, files=files, uncertain=chain.uncertain)
     check_chip_names(scenario, origin_of)
     rules_where = next((f"{p}" for k, (_o, p) in origin_of.items()
                         if k.startswith("controls.")), "")
@@ -590,36 +612,19 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     return scenario
 
 
-def _scenario_uncertain_chain(path: Path) -> list[dict[str, dict[str, Any]]]:
-    doc = _read_toml(path)
-    out = []
-    parent = doc.get("extends")
-    if isinstance(parent, str):
-        out += _scenario_uncertain_chain(_parent_path(path, parent))
-    unc = doc.get("uncertain", {})
-    if not isinstance(unc, dict):
-        raise InputError(f"{path}: uncertain", "must be a table of dotted keys")
-    flat: dict[str, dict[str, Any]] = {}
-    for key, spec in unc.items():
-        if not isinstance(spec, dict):
-            raise InputError(f"{path}: uncertain.{key}", "must be a table like "
-                             "{p5 = 1, p50 = 2, p95 = 3}")
-        flat[key] = spec
-    out.append(flat)
-    return out
+def _origin_where(field: str, origin_of: dict[str, tuple[str, Path]] | None) -> str | None:
+    """``file:line`` of the scenario key that set ``field`` (longest matching key), or None."""
+    plain = re.sub(r"\[\d+\]", "", field)
+    for key in sorted(origin_of or {}, key=len, reverse=True):
+        if plain == key or plain.startswith(key + ".") or key.startswith(plain + "."):
+            return _where(origin_of[key][1], key)
+    return None
 
 
 def _located(field: str, origin_of: dict[str, tuple[str, Path]] | None) -> str:
     """``field`` prefixed with ``file:line`` of the scenario key that set it, where known."""
-    if not origin_of:
-        return field
-    plain = re.sub(r"\[\d+\]", "", field)
-    for key in sorted(origin_of, key=len, reverse=True):
-        if plain == key or plain.startswith(key + ".") or key.startswith(plain + "."):
-            path = origin_of[key][1]
-            line = _line_of(path, key)
-            return f"{path}:{line}: {field}" if line else f"{path}: {field}"
-    return field
+    where = _origin_where(field, origin_of)
+    return f"{where}: {field}" if where else field
 
 
 def check_chip_names(scenario: Scenario,
