@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from capacity.errors import UnknownNameError
+from capacity.errors import UnknownNameError, unknown_name
 
 #: Bit length of each dense-rate column, for TPP = rate x bit length (BIS 3A090 technical note).
 RATE_BITS: dict[str, int] = {"fp16_tflops": 16, "int8_tops": 8, "fp8_tflops": 8}
@@ -116,9 +116,7 @@ def training_fit(catalog: pd.DataFrame, min_interconnect_gbs: float) -> pd.Serie
 def require_chip(catalog: pd.DataFrame, chip: str, field: str = "chip") -> None:
     """Raise :class:`UnknownNameError` if ``chip`` is not in the catalog."""
     if chip not in catalog.index:
-        close = [c for c in catalog.index if c.lower() == chip.lower()]
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownNameError(field, f"unknown chip {chip!r}{hint}")
+        raise unknown_name(field, "chip", chip, catalog.index)
 
 
 def catalog_table(catalog: pd.DataFrame) -> pd.DataFrame:

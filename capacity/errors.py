@@ -41,3 +41,21 @@ class UnknownNameError(InputError):
 
 class SolverError(CapacityError):
     """The solver did not return an optimal solution (or is not available)."""
+
+
+def unknown_name(field: str, kind: str, name: str, known, list_known: bool = False
+                 ) -> UnknownNameError:
+    """The error for an unknown ``kind`` (chip, rule, ...) ``name``, with a hint.
+
+    The hint names a case-insensitive match (``'h20'`` -> ``'H20'``) when there is one, else, with
+    ``list_known``, every known name.
+    """
+    known = list(known)
+    close = [k for k in known if k.lower() == name.lower()]
+    if close:
+        hint = f" (did you mean {close[0]!r}?)"
+    elif list_known:
+        hint = f" (known: {', '.join(sorted(known)) or 'none'})"
+    else:
+        hint = ""
+    return UnknownNameError(field, f"unknown {kind} {name!r}{hint}")

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from capacity.errors import InputError, UnknownNameError
+from capacity.errors import InputError, UnknownNameError, unknown_name
 from capacity.schemas import ChipSpec, ExportRule, Inputs, RuleLibrary, parse_quarter
 
 DEFAULT_SCENARIO = "history"
@@ -540,10 +540,7 @@ def check_rules(scenario: Scenario, where: str = "") -> None:
     seen: set[str] = set()
     for i, rid in enumerate(controls.rules):
         if rid not in lib:
-            close = [k for k in lib if k.lower() == rid.lower()]
-            hint = f" (did you mean {close[0]!r}?)" if close else \
-                f" (known: {', '.join(sorted(lib)) or 'none'})"
-            raise UnknownNameError(f"{pre}controls.rules[{i}]", f"unknown rule {rid!r}{hint}")
+            raise unknown_name(f"{pre}controls.rules[{i}]", "rule", rid, lib, list_known=True)
         if rid in seen:
             raise InputError(f"{pre}controls.rules[{i}]", f"rule {rid!r} listed twice")
         seen.add(rid)
@@ -557,9 +554,7 @@ def check_rules(scenario: Scenario, where: str = "") -> None:
                                    f"unknown rule {r.superseded_by!r}")
         for sub, chip in r.chip_names():
             if chip not in known:
-                close = [c for c in known if c.lower() == chip.lower()]
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise UnknownNameError(f"{field}.{sub}", f"unknown chip {chip!r}{hint}")
+                raise unknown_name(f"{field}.{sub}", "chip", chip, known)
 
 
 def load_scenario(name_or_path: str | Path | None = None, *,
@@ -640,10 +635,7 @@ def check_chip_names(scenario: Scenario,
     inp = scenario.inputs
 
     def bad(where: str, chip: str) -> None:
-        where = _located(where, origin_of)
-        close = [c for c in known if c.lower() == chip.lower()]
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownNameError(where, f"unknown chip {chip!r}{hint}")
+        raise unknown_name(_located(where, origin_of), "chip", chip, known)
 
     mappings = {
         "fleet.initial_installed": inp.fleet.initial_installed,
