@@ -168,9 +168,11 @@ def _at(df: pd.DataFrame, period: str, col: str) -> float:
     return float(df.at[p, col])
 
 
-def scenario_kpis(scenario: Scenario, plan_quarters: pd.DataFrame, binding: pd.DataFrame,
+def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
                   value: Report | None) -> list[tuple[str, str, Any]]:
     """KPIs of one scenario as ``(kpi, unit, value)`` triples (see the module docstring).
+
+    ``groups`` are the plan's binding limit groups (:func:`binding_groups`).
 
     A quarter or year outside the horizon gives NaN (reported as a note by :func:`compare`).
     """
@@ -188,9 +190,7 @@ def scenario_kpis(scenario: Scenario, plan_quarters: pd.DataFrame, binding: pd.D
     short = q["shortfall_eflops"]
     out.append(("shortfall_total", "EFLOPS-quarters", float(short.sum())))
     out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
-    groups = binding_groups(binding)
-    out.append(("binding_limits", "count",
-                int((~binding["constraint"].isin(DEMAND_ROWS)).sum()) if len(binding) else 0))
+    out.append(("binding_limits", "count", int(groups["quarters_binding"].sum())))
     out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
     if value is not None:
         annual = _annual(value)
@@ -279,10 +279,11 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
         plans[sc.name] = plan
         values[sc.name] = vrep
         plan_reports.append(prep)
-        per[sc.name] = scenario_kpis(sc, plan.quarters, plan.binding, vrep)
+        g = binding_groups(plan.binding)
+        per[sc.name] = scenario_kpis(plan.quarters, g, vrep)
         timings[sc.name] = {"plan_s": t1 - t0, "value_s": t2 - t1,
                             **{f"lp_{k}": float(v) for k, v in plan.timings.items()}}
-        g = binding_groups(plan.binding)
+        g = g.copy()
         g.insert(0, "scenario", sc.name)
         groups.append(g)
         missing = [p for p in KPI_QUARTERS if pd.Period(p, freq="Q") not in plan.quarters.index]
