@@ -207,16 +207,14 @@ def _stage_files(stage: Path, reports: list, scenarios: list,
         for name, df in report.tables.items():
             write_text_atomic(stage / f"{prefix}{name}.csv", csv_text(df))
         write_text_atomic(stage / f"{prefix}{report.kind}.json", json_text(report))
-        if report.kind == "backtest":
-            backtest_chart(report, stage / f"{prefix}backtest.png")
-        if report.kind == "stress" and "fan" in report.tables:
-            stress_fan_chart(report, stage / f"{prefix}stress_fan.png")
+        chart = REPORT_CHARTS.get(report.kind)
+        png = chart[0](report) if chart else None
+        if png is not None:
+            write_bytes_atomic(stage / f"{prefix}{chart[1]}", png)
     import time
 
     t0 = time.perf_counter()
-    extra = globals().get("write_rich_outputs")
-    if callable(extra):
-        extra(stage, reports, scenarios)
+    write_rich_outputs(stage, reports, scenarios)
     run = dict(run or {})
     run["timings_s"] = {**run.get("timings_s", {}), "write_outputs_s": time.perf_counter() - t0}
     write_text_atomic(stage / "manifest.json",
@@ -270,7 +268,7 @@ _BACKTEST_PANELS = {
 }
 
 
-def backtest_chart(report: Report, path: Path) -> None:
+def backtest_chart(report: Report) -> bytes | None:
     """PNG of the forecast paths against the actual points of a ``backtest`` report.
 
     One panel per forecast metric that the actuals name. Stocks: the quarterly path and the
@@ -287,7 +285,7 @@ def backtest_chart(report: Report, path: Path) -> None:
     metrics = [m for m in _BACKTEST_PANELS
                if m in paths.columns and (rows["metric"] == m).any()]
     if not metrics:
-        return
+        return None
     ncols = 2 if len(metrics) > 1 else 1
     nrows = -(-len(metrics) // ncols)
     fig = Figure(figsize=(6.0 * ncols, 3.4 * nrows), dpi=110)
@@ -343,9 +341,7 @@ def backtest_chart(report: Report, path: Path) -> None:
     fig.suptitle(f"Backtest: {report.scalars.get('actuals', '')} vs scenario {scen}",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    write_bytes_atomic(path, buf.getvalue())
+    return _png_bytes(fig)
 
 
 def _line2d(color: str, ls: str, marker: str, label: str, hollow: bool = False):
@@ -369,7 +365,7 @@ _FAN_PANELS = {
 }
 
 
-def stress_fan_chart(report: Report, path: Path) -> None:
+def stress_fan_chart(report: Report) -> bytes | None:
     """PNG fan chart of a ``stress`` report: p5-p95 and p25-p75 bands and the median per quarter.
 
     One panel per series of the report's ``fan`` table (peak and effective EFLOPS, GenAI
@@ -379,6 +375,8 @@ def stress_fan_chart(report: Report, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    if "fan" not in report.tables:
+        return None
     fan = report.tables["fan"]
     names = [n for n in _FAN_PANELS if n in set(fan["series"])]
     fig = Figure(figsize=(5.2 * len(names), 3.6), dpi=110)
@@ -400,9 +398,7 @@ def stress_fan_chart(report: Report, path: Path) -> None:
     fig.suptitle(f"{report.scalars.get('scenario', '')}: {n} draws, seed "
                  f"{report.scalars.get('seed', '')}", fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    write_bytes_atomic(path, buf.getvalue())
+    return _png_bytes(fig)
 
 
 # ----- end of stress fan chart block --------------------------------------------------------
@@ -607,12 +603,18 @@ def _figure(n_panels: int = 1, width_in: float = 10.0, height_in: float = 4.5):
     return fig, flat[:n_panels]
 
 
-def _png(fig) -> bytes:
-    """PNG bytes without the software/version tag (byte-identical for the same figure)."""
+def _png_bytes(fig, dpi: float | None = None) -> bytes:
+    """PNG bytes without the software/version tag (byte-identical for the same figure), at
+    ``dpi`` or the figure's own."""
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi or "figure", metadata={"Software": None})
     return buf.getvalue()
+
+
+def _png(fig) -> bytes:
+    """A laid-out chart of :func:`charts` as PNG bytes at ``CHART_DPI``."""
+    fig.tight_layout()
+    return _png_bytes(fig, CHART_DPI)
 
 
 def _quarter_ticks(ax, labels: list[str], every: int = 2) -> None:
@@ -895,3 +897,11 @@ def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list) -> N
     for name, data in pngs.items():
         write_bytes_atomic(stage / name, data)
     write_text_atomic(stage / "report.html", html_report(reports, scenarios, pngs))
+
+
+REPORT_CHARTS: dict[str, tuple[Any, str]] = {
+    "backtest": (backtest_chart, "backtest.png"),
+    "stress": (stress_fan_chart, "stress_fan.png"),
+}
+"""Report kind -> (chart of that one report, file name) written beside its tables. Plan, value
+and compare reports get their charts from :func:`charts` (inside :func:`write_rich_outputs`)."""
