@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.chips import performance_density, tpp
-from capacity.errors import UnknownNameError
+from capacity.errors import unknown_name
 from capacity.scenarios import Scenario
 from capacity.schemas import ExportRule, RuleBand, to_period
 
@@ -107,14 +107,6 @@ def quarter_in_force(date: dt.date) -> pd.Period:
 # --------------------------------------------------------------------------------------------
 
 
-def rule_library(scenario: Scenario) -> dict[str, ExportRule]:
-    """Library rules plus the scenario's own ``controls.extra_rules``, by id."""
-    out = dict(scenario.rules)
-    for r in scenario.inputs.controls.extra_rules:
-        out[r.id] = r
-    return out
-
-
 def scenario_rules(scenario: Scenario) -> list[ExportRule]:
     """The rules the scenario lists, in its order.
 
@@ -123,12 +115,11 @@ def scenario_rules(scenario: Scenario) -> list[ExportRule]:
     UnknownNameError
         For an id that is neither in the library nor defined by the scenario.
     """
-    lib = rule_library(scenario)
+    lib = scenario.all_rules()
     out = []
     for i, rid in enumerate(scenario.inputs.controls.rules):
         if rid not in lib:
-            raise UnknownNameError(f"controls.rules[{i}]", f"unknown rule {rid!r} (known: "
-                                   f"{', '.join(sorted(lib)) or 'none'})")
+            raise unknown_name(f"controls.rules[{i}]", "rule", rid, lib, list_known=True)
         out.append(lib[rid])
     return out
 

@@ -315,6 +315,10 @@ class Scenario:
         """Source of a dotted input key: the longest matching prefix in ``sources``."""
         return source_of(self.sources, key)
 
+    def all_rules(self) -> dict[str, Any]:
+        """Library rules plus the scenario's own ``controls.extra_rules``, by id."""
+        return {**self.rules, **{r.id: r for r in self.inputs.controls.extra_rules}}
+
     def with_inputs(self, inputs: Inputs) -> Scenario:
         """A copy with other (already validated) inputs."""
         return replace(self, inputs=inputs)

@@ -267,7 +267,7 @@ def check_key(key: str, scenario: Scenario) -> str:
                          "stress test computes once; they cannot be uncertain")
     if head == "rules":
         rid, _, attr = rest.partition(".")
-        rules = {**scenario.rules, **{r.id: r for r in scenario.inputs.controls.extra_rules}}
+        rules = scenario.all_rules()
         if rid not in rules:
             raise InputError(field_, f"unknown rule {rid!r}")
         if attr != "fee_revenue_share":
@@ -545,7 +545,7 @@ def _value_at(tree: dict[str, Any], path: tuple[Any, ...]) -> float:
 
 
 def _fee_of(scenario: Scenario, rid: str | None) -> float:
-    rules = {**scenario.rules, **{r.id: r for r in scenario.inputs.controls.extra_rules}}
+    rules = scenario.all_rules()
     return float(rules[rid].fee_revenue_share) if rid else math.nan
 
 
