@@ -21,7 +21,7 @@ from rich.table import Table
 from capacity import __version__
 from capacity.errors import CapacityError, InputError
 from capacity.report import csv_text, json_text
-from capacity.results import Report, format_number, header_with_unit
+from capacity.results import Report, format_number, header_with_unit, plain_frame
 
 app = typer.Typer(
     name="capacity",
@@ -108,7 +108,7 @@ def render(report: Report, fmt: Format, table: str | None = None) -> None:
     names = [table] if table else list(report.tables)
     for name in names:
         df = report.tables[name]
-        frame = df.reset_index() if any(n is not None for n in df.index.names) else df
+        frame = plain_frame(df)
         t = Table(title=report.titles.get(name, name), title_justify="left")
         for col in frame.columns:
             t.add_column(pretty_header(str(col)), justify="right" if

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.results import Report, format_number, header_with_unit, unit_of
+from capacity.results import Report, format_number, header_with_unit, plain_frame, unit_of
 
 FLOAT_DIGITS = 10
 """Significant digits kept in JSON/CSV floats (removes last-bit noise across platforms)."""
@@ -64,7 +64,7 @@ def jsonable(v: Any) -> Any:
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame -> list of JSON-safe records (index included when named)."""
-    frame = df.reset_index() if any(n is not None for n in df.index.names) else df
+    frame = plain_frame(df)
     cols = [str(c) for c in frame.columns]
     return [{c: jsonable(v) for c, v in zip(cols, row, strict=True)}
             for row in frame.itertuples(index=False, name=None)]
@@ -77,7 +77,7 @@ def json_text(report: Report) -> str:
 
 def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy ready for CSV: index as columns, Periods as text, floats rounded."""
-    frame = df.reset_index() if any(n is not None for n in df.index.names) else df.copy()
+    frame = plain_frame(df).copy()
     for col in frame.columns:
         s = frame[col]
         if isinstance(s.dtype, pd.PeriodDtype):
@@ -417,10 +417,6 @@ CHART_DPI = 100
 _SHEET_FORBIDDEN = set('[]:*?/\\')
 
 
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    return df.reset_index() if any(n is not None for n in df.index.names) else df
-
-
 def _cell(v: Any) -> Any:
     """A value as a workbook cell: numbers stay numbers, NaN empty, lists as JSON text."""
     v = jsonable(v)
@@ -633,7 +629,7 @@ def chart_fleet_by_chip(plans: dict[str, Report]) -> bytes:
     """Installed units by chip per quarter, stacked; one panel per scenario."""
     pivots = {}
     for name, r in plans.items():
-        fleet = _plain(r.tables["fleet"])
+        fleet = plain_frame(r.tables["fleet"])
         pv = fleet.pivot_table(index="period", columns="chip", values="units", aggfunc="sum",
                                sort=True).fillna(0.0)
         pivots[name] = pv.loc[:, pv.max() > 0.5]
@@ -663,7 +659,7 @@ def chart_compute_vs_demand(plans: dict[str, Report]) -> bytes:
     """Effective EFLOPS vs demand with the shortfall shaded; peak EFLOPS dashed."""
     fig, axes = _figure(len(plans))
     for ax, (name, r) in zip(axes, plans.items(), strict=True):
-        q = _plain(r.tables["quarters"])
+        q = plain_frame(r.tables["quarters"])
         x = np.arange(len(q))
         demand = q["demand_eflops"].to_numpy(dtype=float)
         short = q["shortfall_eflops"].to_numpy(dtype=float)
@@ -692,7 +688,7 @@ def chart_capex(plans: dict[str, Report]) -> bytes:
     width = 0.8 / max(n, 1)
     labels: list[str] = []
     for i, (name, r) in enumerate(plans.items()):
-        q = _plain(r.tables["quarters"])
+        q = plain_frame(r.tables["quarters"])
         labels = labels or [str(p) for p in q["period"]]
         x = np.arange(len(q)) + (i - (n - 1) / 2) * width
         ax.bar(x, q["capex_rmb_m"].to_numpy(dtype=float), width=width, label=name)
@@ -712,7 +708,7 @@ def chart_genai(values: dict[str, Report]) -> bytes:
     width = 0.8 / max(n, 1)
     years: list[int] = []
     for i, (name, r) in enumerate(values.items()):
-        annual = _plain(r.tables["annual"])
+        annual = plain_frame(r.tables["annual"])
         years = years or [int(y) for y in annual["year"]]
         x = np.arange(len(annual))
         color = f"C{i % 10}"
@@ -806,7 +802,7 @@ def _esc(text: str) -> str:
 
 
 def _html_table(df: pd.DataFrame, max_rows: int = 400) -> str:
-    frame = _plain(df)
+    frame = plain_frame(df)
     head = "".join(f"<th>{_esc(header_with_unit(str(c)))}</th>" for c in frame.columns)
     body = []
     for row in frame.head(max_rows).itertuples(index=False, name=None):

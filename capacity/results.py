@@ -81,3 +81,8 @@ def format_number(v: float) -> str:
     if abs(v) >= 0.01:
         return f"{v:.3f}"
     return f"{v:.3g}"
+
+
+def plain_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with its named index levels as ordinary columns (for records, CSV, display)."""
+    return df.reset_index() if any(n is not None for n in df.index.names) else df
