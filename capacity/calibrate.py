@@ -71,7 +71,7 @@ def _candidates(scenario: Scenario, period: pd.Period) -> list[str]:
 def _disclosure_table(scenario: Scenario) -> pd.DataFrame:
     units = disclosed(scenario.disclosures, "gpus_units")
     eflops = disclosed(scenario.disclosures, "peak_eflops")
-    base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
+    base = scenario.inputs.horizon.base
     periods = sorted(p for p in set(units.index) | set(eflops.index) if p <= base)
     if not periods:
         raise InputError("disclosures.csv", "no gpus_units or peak_eflops disclosures up to the "
@@ -249,7 +249,7 @@ def orders_in_units(scenario: Scenario, purchasable: pd.DataFrame | None = None)
     units_needed[c] = order_eflops * 1e6 / r_c, for chips launched by the quarter after the base
     period and purchasable then (when ``purchasable`` is given).
     """
-    base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
+    base = scenario.inputs.horizon.base
     with_orders = disclosed(scenario.disclosures, "peak_eflops_with_orders")
     now = disclosed(scenario.disclosures, "peak_eflops")
     if base not in with_orders.index or base not in now.index:

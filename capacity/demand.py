@@ -56,7 +56,6 @@ from capacity.schemas import (
     RevenueInputs,
     TokenInputs,
     TrainingRun,
-    to_period,
 )
 
 QUARTER_DAYS = 365.25 / 4
@@ -406,7 +405,7 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
 
 
 def _base(scenario: Scenario) -> pd.Period:
-    return to_period(scenario.inputs.horizon.base_period)
+    return scenario.inputs.horizon.base
 
 
 def _inputs(scenario: Scenario) -> DemandInputs:

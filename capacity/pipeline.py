@@ -42,7 +42,7 @@ def run_calibration(scenario: Scenario, solver: str = "highs") -> Calibration:
     if hit is not None:
         return hit
     first = scenario.disclosures["period"].min()
-    periods = pd.period_range(first, pd.Period(inp.horizon.base_period, freq="Q") + 1,
+    periods = pd.period_range(first, inp.horizon.base + 1,
                               freq="Q", name="period")
     cal = calibrate(scenario, purchasable_table(scenario, periods), solver=solver)
     if len(_CALIBRATION_CACHE) > 64:
@@ -80,7 +80,7 @@ def existing_cohorts(scenario: Scenario, calibration: Calibration | None = None,
     initial_units = None
     if fleet.initial == "calibrated":
         cal = calibration or run_calibration(scenario, solver)
-        initial_units = cal.central_at(pd.Period(scenario.inputs.horizon.base_period, freq="Q"))
+        initial_units = cal.central_at(scenario.inputs.horizon.base)
     return build_cohorts(fleet, scenario.catalog, initial_units)
 
 
@@ -102,7 +102,7 @@ def existing_fleet_eflops(scenario: Scenario, calibration: Calibration | None = 
 
     cal = calibration or run_calibration(scenario, solver)
     hz = scenario.inputs.horizon
-    base = pd.Period(hz.base_period, freq="Q")
+    base = hz.base
     future = fleet_summary(existing_cohorts(scenario, cal), hz.periods, scenario.catalog,
                            scenario.inputs.fleet)
     mix = cal.mix.copy()
@@ -267,7 +267,7 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     if timeline:
         if at is not None:
             raise InputError("--at", "give either --at or --timeline, not both")
-        first = quarter(start, "--start") if start else to_period(hz.base_period) + 1
+        first = quarter(start, "--start") if start else hz.base + 1
         last = quarter(end, "--end") if end else to_period(hz.end)
         if last < first:
             raise InputError("--end", f"{last} is before the start {first}")
@@ -286,7 +286,7 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
         )
     if start is not None or end is not None:
         raise InputError("--start", "--start and --end go with --timeline")
-    q = quarter(at, "--at") if at else to_period(hz.base_period) + 1
+    q = quarter(at, "--at") if at else hz.base + 1
     chips = ctl.status_at(scenario, q).reset_index()
     return Report(
         "controls",
@@ -339,7 +339,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         existing_fleet_eflops(scenario, solver=solver)
     yield0 = inference_yield_rmb_m_per_eflops_quarter(scenario, fleet["effective_eflops"])
     yields = finance.yield_path(yield0, scenario.inputs.demand.inference.yield_change_annual,
-                                periods, pd.Period(scenario.inputs.horizon.base_period, freq="Q"))
+                                periods, scenario.inputs.horizon.base)
     demand = genai_revenue_forecast(scenario, periods)
     res = finance.finance_result(quarters, demand, yields, fin, anchors)
     y, ty = fin.valuation_year, anchors.target_year
@@ -409,7 +409,7 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
 
     path = Path(actuals_path)
     actuals = bt.parse_actuals(read_actuals_csv(path), path.name)
-    base = pd.Period(scenario.inputs.horizon.base_period, freq="Q")
+    base = scenario.inputs.horizon.base
     from capacity.planner import plan
 
     plan_result = plan(scenario, solver=solver)

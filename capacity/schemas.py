@@ -160,9 +160,14 @@ class Horizon(StrictModel):
         return self
 
     @property
+    def base(self) -> pd.Period:
+        """``base_period`` as a quarterly Period."""
+        return to_period(self.base_period)
+
+    @property
     def periods(self) -> pd.PeriodIndex:
         """Planned quarters: the quarter after ``base_period`` through ``end``."""
-        return quarter_range(to_period(self.base_period) + 1, self.end)
+        return quarter_range(self.base + 1, self.end)
 
 
 class FleetEntry(StrictModel):
