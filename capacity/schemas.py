@@ -433,30 +433,30 @@ class ControlsInputs(StrictModel):
 # --------------------------------------------------------------------------------------------
 
 
-def _positive_or_word(value: object, word: str, what: str) -> object:
-    """Accept ``word`` (a keyword such as ``"stock"``) or a number > 0."""
+def _number_or_word(value: object, word: str, what: str, allow_zero: bool) -> object:
+    """Accept ``word`` (a keyword such as ``"stock"``) or a number > 0 (>= 0 with
+    ``allow_zero``)."""
     if isinstance(value, str):
         if value.strip().lower() == word:
             return word
         raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
-    if not value > 0:
+    if allow_zero and value < 0:
+        raise ValueError(f"{what} must not be negative, got {value}")
+    if not allow_zero and not value > 0:
         raise ValueError(f"{what} must be positive, got {value}")
     return float(value)
 
 
+def _positive_or_word(value: object, word: str, what: str) -> object:
+    """Accept ``word`` or a number > 0."""
+    return _number_or_word(value, word, what, allow_zero=False)
+
+
 def _nonnegative_or_word(value: object, word: str, what: str) -> object:
     """Accept ``word`` or a number >= 0."""
-    if isinstance(value, str):
-        if value.strip().lower() == word:
-            return word
-        raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative, got {value}")
-    return float(value)
+    return _number_or_word(value, word, what, allow_zero=True)
 
 
 GrowthRate = Annotated[float, Field(gt=-1.0, le=100.0)]
