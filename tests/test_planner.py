@@ -19,11 +19,6 @@ TOL = 1e-6  # absolute tolerance on recomputed balances [EFLOPS, units, RMB m, M
 
 
 @pytest.fixture(scope="module")
-def hist_data(history_plan_data):
-    return history_plan_data
-
-
-@pytest.fixture(scope="module")
 def hist_plan(history):
     return plan(history)
 
@@ -41,25 +36,25 @@ def test_plan_json_shape(run_json):
                for b in out["binding"])
 
 
-def test_fleet_balance_recomputed(hist_plan, hist_data):
+def test_fleet_balance_recomputed(hist_plan, history_plan_data):
     """installed[c,t] = existing[c,t] + purchases delivered in (t - life_c, t]."""
     fleet = hist_plan.fleet.set_index(["period", "chip"])["units"]
     buys = hist_plan.purchases
-    for t in hist_data.periods:
-        for c in hist_data.chips:
-            life = int(hist_data.life_quarters[c])
+    for t in history_plan_data.periods:
+        for c in history_plan_data.chips:
+            life = int(history_plan_data.life_quarters[c])
             alive = buys[(buys["chip"] == c) & (buys["period"] > t - life) & (buys["period"] <= t)]
-            expected = hist_data.existing_units.at[t, c] + alive["units"].sum()
+            expected = history_plan_data.existing_units.at[t, c] + alive["units"].sum()
             got = fleet.get((t, c), 0.0)
             assert got == pytest.approx(expected, abs=TOL)
 
 
-def test_compute_demand_and_power_balances(hist_plan, hist_data, history):
+def test_compute_demand_and_power_balances(hist_plan, history_plan_data, history):
     q = hist_plan.quarters
     f = hist_plan.fleet
     rate = peak_tflops(history.catalog)
     peak = (f["units"] * f["chip"].map(rate)).groupby(f["period"]).sum() / 1e6
-    eff = (f["units"] * f["chip"].map(rate) * f["chip"].map(hist_data.efficiency)
+    eff = (f["units"] * f["chip"].map(rate) * f["chip"].map(history_plan_data.efficiency)
            ).groupby(f["period"]).sum() / 1e6
     assert np.allclose(q["peak_eflops"], peak.reindex(q.index), atol=TOL)
     assert np.allclose(q["effective_eflops"], eff.reindex(q.index), atol=TOL)
@@ -68,31 +63,31 @@ def test_compute_demand_and_power_balances(hist_plan, hist_data, history):
     assert (q["training_fit_eflops"] + q["training_shortfall_eflops"]
             >= q["training_demand_eflops"] - TOL).all()
     # power: recomputed from units x kW, within the limit
-    mw = (f["units"] * f["chip"].map(hist_data.power_kw)).groupby(f["period"]).sum() / 1000
+    mw = (f["units"] * f["chip"].map(history_plan_data.power_kw)).groupby(f["period"]).sum() / 1000
     assert np.allclose(q["power_mw"], mw.reindex(q.index), atol=TOL)
     lim = q["power_limit_mw"].fillna(np.inf)
     assert (q["power_mw"] <= lim + TOL).all()
 
 
-def test_capex_and_budget_balances(hist_plan, hist_data):
+def test_capex_and_budget_balances(hist_plan, history_plan_data):
     p = hist_plan.purchases
     assert np.allclose(p["capex_rmb_m"], p["units"] * p["price_rmb_m_per_unit"])
     by_order = p.groupby("order_period")["capex_rmb_m"].sum()
     q = hist_plan.quarters
     assert q["capex_rmb_m"].sum() == pytest.approx(p["capex_rmb_m"].sum())
-    for year, budget in hist_data.budget_rmb_m.items():
+    for year, budget in history_plan_data.budget_rmb_m.items():
         spent = by_order[[t.year == year for t in by_order.index]].sum()
         assert spent <= budget + TOL
 
 
-def test_purchases_respect_access(hist_plan, hist_data):
+def test_purchases_respect_access(hist_plan, history_plan_data):
     p = hist_plan.purchases
     for row in p.itertuples(index=False):
-        assert hist_data.status.at[row.period, row.chip] != "banned"
-        cap = hist_data.cap_units.at[row.period, row.chip]
+        assert history_plan_data.status.at[row.period, row.chip] != "banned"
+        cap = history_plan_data.cap_units.at[row.period, row.chip]
         if not pd.isna(cap):
             assert row.units <= cap + TOL
-        assert row.order_period >= hist_data.periods[0]
+        assert row.order_period >= history_plan_data.periods[0]
 
 
 @pytest.mark.parametrize("name", ["history", "embargo-2024", "no-2023-update"])
@@ -142,28 +137,30 @@ def test_max_compute_objective(history):
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scale_lo=st.floats(0.0, 2.0), extra=st.floats(0.0, 2.0))
-def test_larger_budget_never_gives_less_compute(hist_data, scale_lo, extra):
+def test_larger_budget_never_gives_less_compute(history_plan_data, scale_lo, extra):
     """Budget B1 <= B2: max-compute delivers no less, min-cost leaves no more shortfall."""
-    b1 = {y: b * scale_lo for y, b in hist_data.budget_rmb_m.items()}
-    b2 = {y: b * (scale_lo + extra) for y, b in hist_data.budget_rmb_m.items()}
-    lo = solve_data(hist_data.with_numbers(budget_rmb_m=b1), objective="max-compute")
-    hi = solve_data(hist_data.with_numbers(budget_rmb_m=b2), objective="max-compute")
+    b1 = {y: b * scale_lo for y, b in history_plan_data.budget_rmb_m.items()}
+    b2 = {y: b * (scale_lo + extra) for y, b in history_plan_data.budget_rmb_m.items()}
+    lo = solve_data(history_plan_data.with_numbers(budget_rmb_m=b1), objective="max-compute")
+    hi = solve_data(history_plan_data.with_numbers(budget_rmb_m=b2), objective="max-compute")
     assert hi.objective >= lo.objective - 1e-6 * max(1.0, abs(lo.objective))
-    slo = solve_data(hist_data.with_numbers(budget_rmb_m=b1)).quarters["shortfall_eflops"].sum()
-    shi = solve_data(hist_data.with_numbers(budget_rmb_m=b2)).quarters["shortfall_eflops"].sum()
+    d1 = history_plan_data.with_numbers(budget_rmb_m=b1)
+    d2 = history_plan_data.with_numbers(budget_rmb_m=b2)
+    slo = solve_data(d1).quarters["shortfall_eflops"].sum()
+    shi = solve_data(d2).quarters["shortfall_eflops"].sum()
     assert shi <= slo + 1e-6
 
 
 @settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cap=st.floats(0.0, 5000.0), extra=st.floats(0.0, 5000.0))
-def test_looser_supply_caps_never_leave_more_shortfall(hist_data, cap, extra):
+def test_looser_supply_caps_never_leave_more_shortfall(history_plan_data, cap, extra):
     """Uniform per-quarter caps c1 <= c2 on every chip: shortfall(c2) <= shortfall(c1)."""
     def capped(c):
-        caps = hist_data.cap_units.copy()
+        caps = history_plan_data.cap_units.copy()
         banned = caps == 0
         caps[:] = c
-        return hist_data.with_numbers(cap_units=caps.mask(banned, 0.0))
+        return history_plan_data.with_numbers(cap_units=caps.mask(banned, 0.0))
     s1 = solve_data(capped(cap)).quarters["shortfall_eflops"].sum()
     s2 = solve_data(capped(cap + extra)).quarters["shortfall_eflops"].sum()
     assert s2 <= s1 + 1e-6

@@ -21,13 +21,8 @@ REL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def template(history_plan_data):
-    return history_plan_data
-
-
-@pytest.fixture(scope="module")
-def fast(template):
-    return FastPlanner(template)
+def fast(history_plan_data):
+    return FastPlanner(history_plan_data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,9 +47,9 @@ def _perturbations(d):
     ]
 
 
-def test_fast_resolve_matches_pulp_objective_and_purchases(template, fast):
+def test_fast_resolve_matches_pulp_objective_and_purchases(history_plan_data, fast):
     h = fast.fresh()
-    for i, d in enumerate(_perturbations(template)):
+    for i, d in enumerate(_perturbations(history_plan_data)):
         ref = solve_data(d)
         sol = fast.solve(h, fast.numbers(d))
         assert sol.objective_rmb_m == pytest.approx(ref.objective, rel=REL), i
@@ -66,11 +61,11 @@ def test_fast_resolve_matches_pulp_objective_and_purchases(template, fast):
         assert np.allclose(sol.shortfall_eflops, short.to_numpy(), atol=1e-7), i
 
 
-def test_fast_refuses_another_structure(template, fast):
-    price = template.price_rmb_m.copy()
+def test_fast_refuses_another_structure(history_plan_data, fast):
+    price = history_plan_data.price_rmb_m.copy()
     price.iloc[:, 0] = np.nan if price.iloc[:, 0].notna().any() else 1.0
     with pytest.raises(ValueError, match="buyable"):
-        fast.numbers(template.with_numbers(price_rmb_m=price))
+        fast.numbers(history_plan_data.with_numbers(price_rmb_m=price))
 
 
 # --------------------------------------------------------------------------------------------
