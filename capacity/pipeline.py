@@ -191,8 +191,15 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
     """``capacity plan``: solve the purchase LP; returns (Plan, Report)."""
     from capacity.planner import plan
 
-    result = plan(scenario, solver=solver, integer=integer, objective=objective,
-                  save_lp=save_lp, save_mps=save_mps)
+    result = plan(scenario, solver=solver, integer=integer, objective=objective)
+    if save_lp or save_mps:
+        from capacity.planner.export import to_pulp
+
+        prob = to_pulp(result.extra["model"]).problem
+        if save_lp:
+            prob.writeLP(save_lp)
+        if save_mps:
+            prob.writeMPS(save_mps)
     unit = "RMB m (present value)" if objective == "min-cost" else "EFLOPS-quarters"
     scalars = {
         "scenario": scenario.name,

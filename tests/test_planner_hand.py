@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capacity.planner import PlanData, build_problem, solve_data
+from capacity.planner import PlanData, build_model, solve_data
+from capacity.planner.export import to_pulp
 
 DF_Q2 = 1.1 ** -0.25
 GOLDEN = Path(__file__).parent / "golden" / "two_chip.lp"
@@ -125,7 +126,7 @@ def test_integer_lots_are_whole_servers():
 
 
 def test_golden_lp_file_locks_the_formulation(tmp_path):
-    prob, _ = build_problem(two_chip_data())
+    prob = to_pulp(build_model(two_chip_data())).problem
     out = tmp_path / "two_chip.lp"
     prob.writeLP(str(out))
     assert out.read_text() == GOLDEN.read_text(), (

@@ -1,27 +1,28 @@
 """Purchase planner: a linear program that buys GPUs under export controls, budget and power.
 
-``plan(scenario)`` gathers the numbers (:mod:`.data`), builds the LP (:mod:`.build`: variables,
-one function per constraint family, objective), solves it with HiGHS or CBC and reads the
-solution back into labelled tables with the shadow price of every binding limit
+``plan(scenario)`` gathers the numbers (:mod:`.data`), builds the LP once as labelled arrays
+(:mod:`.model`: variable families, one function per constraint family, objective), solves it in
+process with HiGHS (:mod:`.solve`) or through its PuLP export with CBC (:mod:`.export`) and reads
+the solution back into labelled tables with the shadow price of every binding limit
 (:mod:`.results`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
-import pulp
 
-from capacity import lp
-from capacity.planner.build import build_problem
 from capacity.planner.data import PlanData, plan_data_from_scenario
+from capacity.planner.model import Model, build_model
 from capacity.planner.objective import OBJECTIVES
 from capacity.planner.results import Plan, binding_table, extract
+from capacity.planner.solve import Solution, solve
 
-__all__ = ["OBJECTIVES", "Plan", "PlanData", "PlanInputs", "build_problem", "gather", "plan",
-           "plan_data", "solve_data"]
+__all__ = ["OBJECTIVES", "Model", "Plan", "PlanData", "PlanInputs", "build_model", "gather",
+           "plan", "plan_data", "solve_data", "solve_model"]
 
 
 @dataclass(frozen=True)
@@ -80,43 +81,53 @@ def plan_data(scenario, solver: str = "highs") -> PlanData:
     return gather(scenario, solver).data
 
 
+def solve_model(model: Model, solver: str = "highs", what: str = "purchase plan",
+                time_limit_s: float | None = None) -> Solution:
+    """Solve ``model`` with HiGHS in process, or its PuLP export with ``cbc``."""
+    if solver == "highs":
+        return solve(model, what, time_limit_s)
+    from capacity.planner.export import solve_pulp
+
+    return solve_pulp(model, solver, what, time_limit_s)
+
+
 def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
                objective: str = "min-cost", ref_price_rmb_m: pd.Series | None = None,
-               save_lp: str | None = None, save_mps: str | None = None) -> Plan:
+               time_limit_s: float | None = None) -> Plan:
     """Build, solve and read back one LP from prepared numbers.
 
     With ``integer``, the MIP is solved, then the lot counts are fixed and the LP re-solved to
     read shadow prices.
     """
+    from capacity import lp
+
+    lp.make_solver(solver)  # refuse an unknown or unavailable solver in one line
     t0 = time.perf_counter()
-    prob, v = build_problem(data, objective, integer)
+    model = build_model(data, objective, integer)
     t1 = time.perf_counter()
-    if save_lp:
-        prob.writeLP(save_lp)
-    if save_mps:
-        prob.writeMPS(save_mps)
-    outcome = lp.solve(prob, solver, what="purchase plan", mip_gap=1e-6 if integer else None)
+    sol = solve_model(model, solver, "purchase plan", time_limit_s)
     t2 = time.perf_counter()
     binding = None
     if integer:
-        for var in v.raw.values():
-            val = round(var.value() or 0.0)
-            var.lowBound = val
-            var.upBound = val
-            var.cat = pulp.LpContinuous
-        lp.solve(prob, solver, what="purchase plan (fixed lots, for duals)")
-        binding = binding_table(prob, data, objective)
-    result = extract(prob, data, v, objective, outcome, ref_price_rmb_m, binding)
+        lots = np.round(sol.x)
+        fixed = replace(model, integer=np.zeros_like(model.integer),
+                        col_lower=np.where(model.integer, lots, model.col_lower),
+                        col_upper=np.where(model.integer, lots, model.col_upper))
+        fixed_sol = solve_model(fixed, solver, "purchase plan (fixed lots, for duals)",
+                                time_limit_s)
+        binding = binding_table(fixed, fixed_sol)
+    result = extract(model, data, sol, ref_price_rmb_m, binding)
     result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1}
-    result.extra["n_variables"] = len(prob.variables())
-    result.extra["n_constraints"] = len(lp.constraint_list(prob))
+    result.extra["n_variables"] = model.num_col
+    result.extra["n_constraints"] = model.num_row
     # Constant part of the objective (power opex of the existing fleet); LP/MPS files omit it.
-    result.extra["objective_constant"] = float(prob.objective.constant)
+    result.extra["objective_constant"] = float(model.offset)
+    result.extra["model"] = model
     return result
 
 
 def plan(scenario, solver: str = "highs", integer: bool = False, objective: str = "min-cost",
-         save_lp: str | None = None, save_mps: str | None = None) -> Plan:
+         time_limit_s: float | None = None) -> Plan:
     """Plan GPU purchases for a scenario.
 
     Parameters
@@ -129,8 +140,8 @@ def plan(scenario, solver: str = "highs", integer: bool = False, objective: str 
         Buy whole lots (``planner.lot_units`` GPUs).
     objective
         ``min-cost`` or ``max-compute``.
-    save_lp, save_mps
-        Paths to write the model to (written by PuLP; the CLI passes temporary names).
+    time_limit_s
+        Solver time limit [s]; a solve that stops at it is an error.
 
     Returns
     -------
@@ -143,7 +154,7 @@ def plan(scenario, solver: str = "highs", integer: bool = False, objective: str 
     t1 = time.perf_counter()
     ref = price_rmb(scenario.catalog, scenario.inputs.planner.usd_rmb,
                     scenario.inputs.planner.price_usd) / 1e6
-    result = solve_data(gathered.data, solver, integer, objective, ref, save_lp, save_mps)
+    result = solve_data(gathered.data, solver, integer, objective, ref, time_limit_s)
     result.timings = {"inputs_s": t1 - t0, **result.timings}
     result.inputs = gathered
     return result

@@ -1,153 +1,244 @@
 """Constraint families of the purchase LP: one function each, its equation in its docstring.
 
-Names are stable snake_case, ``<family>_<chip>_<quarter>`` or ``<family>_<quarter>``, so a dual
-can be read back by name. Sets: chips c, planned quarters t. Compute is effective EFLOPS:
+Each family is a function of the plan's numbers (:class:`~capacity.planner.data.PlanData`) and
+of where the variable families sit (:class:`Columns`); it returns its block as a
+:class:`RowFamily`: a row-label table, sparse coefficients (COO: local row, model column,
+value) and row bounds. The same functions build the model and re-solve it with new numbers
+(:mod:`.solve`), so no number of the LP exists in a second place.
+
+Sets: chips c, planned quarters t. Compute is effective EFLOPS:
 units x peak_tflops x efficiency / 1e6. ``existing[c, t]`` (initial fleet and placed orders,
-after retirements) enters as a constant.
+after retirements) enters as a constant, moved to the right-hand side.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pulp
 
-from capacity import lp
 from capacity.planner.data import PlanData
-from capacity.planner.variables import Variables, tag
+from capacity.planner.variables import INF, VarFamily
 
 
-def existing_effective(data: PlanData, training_only: bool = False) -> pd.Series:
-    """Effective EFLOPS of the existing fleet per quarter (training-fit chips only). [EFLOPS]"""
-    return data.existing_fit_effective if training_only else data.existing_effective
+@dataclass(frozen=True)
+class Columns:
+    """Model column of each variable, as (quarter, chip-or-workload) grids; -1 where absent.
 
-
-def effective_capacity(data: PlanData, v: Variables, t: pd.Period, training_only: bool = False
-                       ) -> pulp.LpAffineExpression:
-    """Effective EFLOPS in service in ``t`` (existing + new), optionally training-fit chips only.
-
-    cap[t] = sum_c (existing[c, t] + fleet[c, t]) * peak_tflops[c] * efficiency[c] / 1e6
+    Attributes
+    ----------
+    buy, fleet
+        Shape (T, C). [column index]
+    shortfall
+        Shape (T, 2) (training, inference), or None without shortfall columns.
+    buy_scale
+        Units per unit of a buy column (``lot_units`` with lots, else 1). [units]
     """
-    k = data.effective_per_unit
-    terms = [(var, float(k[c])) for c, var in v.fleet_by_period.get(t, ())
-             if not training_only or bool(data.training_fit[c])]
-    return lp.affine(terms, float(existing_effective(data, training_only)[t]))
+
+    buy: np.ndarray
+    fleet: np.ndarray
+    shortfall: np.ndarray | None
+    buy_scale: float = 1.0
 
 
-def add_fleet_balance(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
-    """Fleet balance of new units (names ``fleet_balance_<chip>_<t>``).
+@dataclass(frozen=True)
+class RowFamily:
+    """One family of rows.
 
-        fleet[c, t] = fleet[c, t-1] + buy[c, t] - buy[c, t - life_c]
+    Attributes
+    ----------
+    name
+        Family name (``fleet_balance``, ``demand``, ``access``, ``budget``, ``power``).
+    labels
+        One row per model row: ``constraint`` (the limit's name: ``training_demand``,
+        ``total_demand`` within ``demand``) plus ``period``, ``chip`` or ``year`` as they apply.
+    row, col, val
+        Coefficients: local row, model column and value of each entry (zeros kept, so the
+        pattern does not depend on the numbers).
+    lower, upper
+        Row bounds (``-inf``/``inf`` where open), in the unit of the right-hand side.
+    unit
+        Unit of one unit of the right-hand side (``unit``, ``EFLOPS``, ``RMB m``, ``MW``).
+    """
+
+    name: str
+    labels: pd.DataFrame
+    row: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    unit: str
+
+    def __len__(self) -> int:
+        return len(self.lower)
+
+
+def _rows(name: str, labels: pd.DataFrame, entries: list[tuple[np.ndarray, np.ndarray,
+          np.ndarray]], lower: np.ndarray, upper: np.ndarray, unit: str) -> RowFamily:
+    if entries:
+        row = np.concatenate([e[0] for e in entries]).astype(np.int64)
+        col = np.concatenate([e[1] for e in entries]).astype(np.int64)
+        val = np.concatenate([np.broadcast_to(np.asarray(e[2], float), e[0].shape)
+                              for e in entries])
+    else:
+        row = col = np.zeros(0, np.int64)
+        val = np.zeros(0)
+    return RowFamily(name, labels.reset_index(drop=True), row, col, val,
+                     np.asarray(lower, float), np.asarray(upper, float), unit)
+
+
+def fleet_balance(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily:
+    """Fleet balance of new units, one row per fleet column (an identity, not a limit).
+
+        fleet[c, t] - fleet[c, t-1] - buy[c, t] + buy[c, t - life_c] = 0
 
     so fleet[c, t] = sum of buy[c, tau] for t - life_c < tau <= t: units bought in the plan and
     not yet retired. (The existing fleet's retirements are in the constant existing[c, t].)
     """
-    buy_terms: dict[tuple[str, pd.Period], list[tuple[pulp.LpVariable, float]]] = {}
-    for (c, t), expr in v.buy.items():
-        buy_terms[c, t] = list(expr.items())
-    for (c, t), var in v.fleet.items():
-        terms = [(var, 1.0)]
-        prev = v.fleet.get((c, t - 1))
-        if prev is not None:
-            terms.append((prev, -1.0))
-        terms += [(bv, -coef) for bv, coef in buy_terms.get((c, t), ())]
-        life = int(data.life_quarters[c])
-        terms += [(bv, coef) for bv, coef in buy_terms.get((c, t - life), ())]
-        lp.add_constraint(prob, lp.affine(terms) == 0.0, f"fleet_balance_{tag(c, t)}")
+    n = len(fleet)
+    r = np.arange(n)
+    c, t = fleet.c, fleet.t
+    life = data.life_quarters.reindex(data.chips).to_numpy(np.int64)[c]
+    entries = [(r, cols.fleet[t, c], 1.0)]
+    prev = np.where(t >= 1, cols.fleet[np.maximum(t - 1, 0), c], -1)
+    entries.append((r[prev >= 0], prev[prev >= 0], -1.0))
+    now = cols.buy[t, c]
+    entries.append((r[now >= 0], now[now >= 0], -cols.buy_scale))
+    tl = t - life
+    old = np.where(tl >= 0, cols.buy[np.maximum(tl, 0), c], -1)
+    entries.append((r[old >= 0], old[old >= 0], cols.buy_scale))
+    labels = pd.DataFrame({"constraint": "fleet_balance", "period": fleet.labels["period"],
+                           "chip": fleet.labels["chip"]})
+    return _rows("fleet_balance", labels, entries, np.zeros(n), np.zeros(n), "unit")
 
 
-def add_demand_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
-    """Demand, per quarter t (names ``training_demand_<t>``, ``total_demand_<t>``).
+def demand(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
+    """Demand per quarter t (rows ``training_demand`` and ``total_demand``, interleaved).
 
     Training runs only on training-fit chips; inference and leasing on any chip:
 
-        cap_fit[t] + shortfall[training, t] >= D_training[t]
-        cap[t] + shortfall[training, t] + shortfall[inference, t]
-            >= D_training[t] + D_inference[t]
+        sum_{c fit} k[c] fleet[c, t] + shortfall[training, t]
+            >= D_training[t] - existing_fit[t]
+        sum_c k[c] fleet[c, t] + shortfall[training, t] + shortfall[inference, t]
+            >= D_training[t] + D_inference[t] - existing[t]
 
-    Together these are exactly the condition for splitting capacity between the two classes.
+    with k[c] = peak_tflops[c] x efficiency[c] / 1e6 [EFLOPS/unit]. Together these are exactly
+    the condition for splitting capacity between the two classes. Absent without shortfall
+    columns (``max-compute``).
     """
-    if not v.shortfall:
-        return
-    for t in data.periods:
-        d_train = float(data.demand_eflops.at[t, "training"])
-        d_inf = float(data.demand_eflops.at[t, "inference"])
-        lp.add_constraint(prob, effective_capacity(data, v, t, training_only=True)
-                          + v.shortfall["training", t] >= d_train, f"training_demand_{t}")
-        lp.add_constraint(prob, effective_capacity(data, v, t) + v.shortfall["training", t]
-                          + v.shortfall["inference", t] >= d_train + d_inf, f"total_demand_{t}")
+    if cols.shortfall is None:
+        return None
+    T = len(data.periods)
+    k = data.effective_per_unit.reindex(data.chips).to_numpy(float)
+    fit = data.training_fit.reindex(data.chips).to_numpy(bool)
+    c, t = fleet.c, fleet.t
+    fcol = cols.fleet[t, c]
+    train_row, total_row = 2 * np.arange(T), 2 * np.arange(T) + 1
+    f = fit[c]
+    entries = [
+        (train_row[t[f]], fcol[f], k[c[f]]),
+        (train_row, cols.shortfall[:, 0], 1.0),
+        (total_row[t], fcol, k[c]),
+        (total_row, cols.shortfall[:, 0], 1.0),
+        (total_row, cols.shortfall[:, 1], 1.0),
+    ]
+    d = data.demand_eflops.reindex(data.periods)
+    d_train = d["training"].to_numpy(float)
+    d_inf = d["inference"].to_numpy(float)
+    lower = np.empty(2 * T)
+    lower[train_row] = d_train - data.existing_fit_effective.reindex(data.periods).to_numpy()
+    lower[total_row] = d_train + d_inf - data.existing_effective.reindex(data.periods).to_numpy()
+    labels = pd.DataFrame({"constraint": np.tile(["training_demand", "total_demand"], T),
+                           "period": np.repeat(data.periods, 2)})
+    return _rows("demand", labels, entries, lower, np.full(2 * T, INF), "EFLOPS")
 
 
-def add_access_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
-    """Export-control access and supply caps (names ``access_<chip>_<t>``).
+def access(data: PlanData, cols: Columns, buy: VarFamily) -> RowFamily:
+    """Export-control access and supply caps, one row per buyable pair with a finite cap.
 
-        buy[c, t] <= cap_units[c, t]      for every buyable (c, t) with a finite cap
+        buy[c, t] <= cap_units[c, t]
 
-    A banned chip has cap 0, so the dual of its constraint is the value of lifting the ban by
-    one unit in that quarter.
+    A banned chip has cap 0, so the dual of its row is the value of lifting the ban by one
+    unit in that quarter.
     """
-    for (c, t), expr in v.buy.items():
-        cap = data.cap_units.at[t, c]
-        if pd.isna(cap):
-            continue
-        lp.add_constraint(prob, expr <= float(cap), f"access_{tag(c, t)}")
+    cap = data.cap_units.reindex(index=data.periods, columns=data.chips).to_numpy(float)
+    caps = cap[buy.t, buy.c]
+    keep = np.flatnonzero(np.isfinite(caps))
+    r = np.arange(len(keep))
+    entries = [(r, cols.buy[buy.t[keep], buy.c[keep]], cols.buy_scale)]
+    labels = pd.DataFrame({"constraint": "access", "period": buy.labels["period"].iloc[keep],
+                           "chip": buy.labels["chip"].iloc[keep]})
+    return _rows("access", labels, entries, np.full(len(keep), -INF), caps[keep], "unit")
 
 
-def order_spend(data: PlanData, v: Variables) -> dict[int, pulp.LpAffineExpression]:
-    """Capex per calendar year of the order quarter. [RMB m]"""
-    spend: dict[int, list[tuple[pulp.LpVariable, float]]] = {}
-    for (c, t), expr in v.buy.items():
-        year = data.order_period(c, t).year
-        price = float(data.price_rmb_m.at[t, c])
-        spend.setdefault(year, []).extend((var, price * coef) for var, coef in expr.items())
-    return {y: lp.affine(terms) for y, terms in spend.items()}
+def order_year(data: PlanData, buy: VarFamily) -> np.ndarray:
+    """Calendar year of each buy column's order quarter (delivery minus lead time). [year]
+
+        year = (n0 + t - L_c) // P
+
+    with n0 the first planned period counted from year 0 and P periods per year.
+    """
+    lead = data.lead_quarters.reindex(data.chips).to_numpy(np.int64)
+    first = data.periods[0]
+    ppy = data.periods_per_year
+    n0 = first.year * ppy + (first.month - 1 if ppy == 12 else first.quarter - 1)
+    return (n0 + buy.t - lead[buy.c]) // ppy
 
 
-def add_budget_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
-    """Capex budget per calendar year Y (names ``budget_<Y>``), paid at order.
+def budget(data: PlanData, cols: Columns, buy: VarFamily) -> RowFamily | None:
+    """Capex budget per calendar year Y of the order quarter, paid at order.
 
-        sum_{(c, t): order year = Y} buy[c, t] * price[c, t] <= B_Y
+        sum_{(c, t): order year = Y} price[c, t] buy[c, t] <= B_Y
+
     With carry-over: sum_{Y' <= Y} spend[Y'] <= sum_{Y' <= Y} B_Y' for every budgeted Y.
     """
     if not data.budget_rmb_m:
-        return
-    spend = order_spend(data, v)
-    for y in sorted(data.budget_rmb_m):
-        if data.budget_carryover:
-            lhs = pulp.lpSum(spend[yy] for yy in spend if yy <= y)
-            rhs = sum(b for yy, b in data.budget_rmb_m.items() if yy <= y)
-        else:
-            lhs = spend.get(y, lp.affine([]))
-            rhs = data.budget_rmb_m[y]
-        lp.add_constraint(prob, lhs <= float(rhs), f"budget_{y}")
+        return None
+    years = sorted(data.budget_rmb_m)
+    oy = order_year(data, buy)
+    price = data.price_rmb_m.reindex(index=data.periods, columns=data.chips).to_numpy(float)
+    p = price[buy.t, buy.c] * cols.buy_scale
+    bcol = cols.buy[buy.t, buy.c]
+    entries = []
+    for r, y in enumerate(years):
+        sel = np.flatnonzero(oy <= y if data.budget_carryover else oy == y)
+        entries.append((np.full(len(sel), r), bcol[sel], p[sel]))
+    b = np.array([data.budget_rmb_m[y] for y in years], float)
+    upper = np.cumsum(b) if data.budget_carryover else b
+    labels = pd.DataFrame({"constraint": "budget", "year": years})
+    return _rows("budget", labels, entries, np.full(len(years), -INF), upper, "RMB m")
 
 
-def existing_power_mw(data: PlanData, t: pd.Period) -> float:
-    """Facility power of the existing fleet alone in ``t``. [MW]"""
-    return float(data.existing_power[t])
+def power(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
+    """Data-centre power per quarter with a finite limit.
 
+        sum_c fleet[c, t] kw[c] / 1000 <= max(MW[t], existing_mw[t]) - existing_mw[t]
 
-def power_mw(data: PlanData, v: Variables, t: pd.Period) -> pulp.LpAffineExpression:
-    """Facility power drawn in ``t``. [MW]  sum_c (existing + fleet)[c, t] * kw[c] / 1000"""
-    terms = [(var, float(data.power_kw[c]) / 1000.0) for c, var in v.fleet_by_period.get(t, ())]
-    return lp.affine(terms, existing_power_mw(data, t))
-
-
-def add_power_constraints(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
-    """Data-centre power per quarter (names ``power_<t>``).
-
-        sum_c installed[c, t] * tdp_w[c] * overhead * PUE / 1e6 <= MW[t]
-
-    Where the existing fleet alone already exceeds MW[t], the limit is raised to the existing
-    draw (no new units can be added) and a note says so, rather than failing.
+    with kw[c] = TDP x server overhead x PUE / 1000 [kW/unit]. Where the existing fleet alone
+    already exceeds MW[t], the limit is raised to the existing draw (no new units can be
+    added) and the plan's notes say so, rather than failing.
     """
     if data.power_mw is None:
-        return
-    for t in data.periods:
-        mw = data.power_mw.get(t, math.nan)
-        if pd.isna(mw) or not np.isfinite(mw):
-            continue
-        rhs = max(float(mw), existing_power_mw(data, t))
-        lp.add_constraint(prob, power_mw(data, v, t) <= rhs, f"power_{t}")
+        return None
+    mw = data.power_mw.reindex(data.periods).to_numpy(float)
+    tq = np.flatnonzero(np.isfinite(mw))
+    row_of = np.full(len(data.periods), -1)
+    row_of[tq] = np.arange(len(tq))
+    kw = data.power_kw.reindex(data.chips).to_numpy(float)
+    sel = np.flatnonzero(row_of[fleet.t] >= 0)
+    entries = [(row_of[fleet.t[sel]], cols.fleet[fleet.t[sel], fleet.c[sel]],
+                kw[fleet.c[sel]] / 1000.0)]
+    existing = data.existing_power.reindex(data.periods).to_numpy(float)[tq]
+    upper = np.maximum(mw[tq], existing) - existing
+    labels = pd.DataFrame({"constraint": "power", "period": data.periods[tq]})
+    return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW")
+
+
+def row_families(data: PlanData, cols: Columns, fams: dict[str, VarFamily]) -> list[RowFamily]:
+    """Every constraint family of one model, in row order (absent families left out)."""
+    out = [fleet_balance(data, cols, fams["fleet"]), demand(data, cols, fams["fleet"]),
+           access(data, cols, fams["buy"]), budget(data, cols, fams["buy"]),
+           power(data, cols, fams["fleet"])]
+    return [f for f in out if f is not None]

@@ -113,24 +113,32 @@ class PlanData:
         """Quarter an order for delivery in ``t`` is placed (and paid)."""
         return t - int(self.lead_quarters[chip])
 
-    def buyable(self) -> list[tuple[str, pd.Period]]:
-        """(chip, delivery quarter) pairs that get a purchase variable, in a stable order.
+    def buyable_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chip, delivery quarter) positions that get a purchase variable, chip-major.
 
-        A pair needs a known price, an order quarter not before ``first_order_period`` and a cap
-        that is not known to be zero... banned pairs keep their variable (capped at 0) so the
-        value of the ban can be read from the dual of its access constraint.
+        A pair needs a known price and an order quarter not before ``first_order_period``.
+        Banned pairs keep their variable (capped at 0) so the value of the ban can be read
+        from the dual of its access constraint.
+
+        Returns
+        -------
+        c, t
+            Positions into ``chips`` and ``periods``. [index]
         """
         first = self.first_order_period if self.first_order_period is not None else \
             self.periods[0]
-        out = []
-        for c in self.chips:
-            for t in self.periods:
-                if pd.isna(self.price_rmb_m.at[t, c]):
-                    continue
-                if self.order_period(c, t) < first:
-                    continue
-                out.append((c, t))
-        return out
+        offset = (first - self.periods[0]).n
+        priced = np.isfinite(self.price_rmb_m.reindex(index=self.periods, columns=self.chips)
+                             .to_numpy(float))
+        lead = self.lead_quarters.reindex(self.chips).to_numpy(np.int64)
+        ok = priced & (np.arange(len(self.periods))[:, None] - lead[None, :] >= offset)
+        c, t = np.nonzero(ok.T)  # chip-major, periods in order within a chip
+        return c.astype(np.int64), t.astype(np.int64)
+
+    def buyable(self) -> list[tuple[str, pd.Period]]:
+        """(chip, delivery quarter) pairs of :meth:`buyable_index`, by label."""
+        c, t = self.buyable_index()
+        return [(self.chips[i], self.periods[j]) for i, j in zip(c, t, strict=True)]
 
     @property
     def periods_per_year(self) -> int:

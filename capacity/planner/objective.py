@@ -1,51 +1,77 @@
-"""Objectives of the purchase LP."""
+"""Objectives of the purchase LP: a cost per column of each variable family, and a constant.
+
+Each objective is one function of the plan's numbers and the variable families that returns
+``({family: cost per column}, constant)``; :mod:`.model` places the costs in column order.
+"""
 
 from __future__ import annotations
 
-import pulp
+import numpy as np
 
-from capacity import lp
-from capacity.planner.constraints import effective_capacity, power_mw
-from capacity.planner.data import PlanData
-from capacity.planner.variables import Variables
+from capacity.planner.data import WORKLOADS, PlanData, discount_factor
+from capacity.planner.variables import VarFamily
 
 OBJECTIVES = ("min-cost", "max-compute")
 
-
-def capex_terms(data: PlanData, v: Variables) -> pulp.LpAffineExpression:
-    """Discounted capex: sum_{c,t} buy[c, t] * price[c, t] * df(order quarter). [RMB m]"""
-    terms = []
-    for (c, t), expr in v.buy.items():
-        k = float(data.price_rmb_m.at[t, c]) * data.discount(data.order_period(c, t))
-        terms += [(var, k * coef) for var, coef in expr.items()]
-    return lp.affine(terms)
+MAX_COMPUTE_COST_WEIGHT = 1e-6
+"""Tie-break weight of discounted capex in ``max-compute``. [EFLOPS-quarters per RMB m]"""
 
 
-def set_min_cost(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
+def discounted_unit_price(data: PlanData, buy: VarFamily) -> np.ndarray:
+    """Price of one buy column at order, discounted to the first planned period. [RMB m]
+
+        price[c, t] x df(t - L_c) x scale
+    """
+    price = data.price_rmb_m.reindex(index=data.periods, columns=data.chips).to_numpy(float)
+    lead = data.lead_quarters.reindex(data.chips).to_numpy(np.int64)
+    df = discount_factor(buy.t - lead[buy.c], data.discount_rate_annual, data.periods_per_year)
+    return price[buy.t, buy.c] * df * buy.scale
+
+
+def power_cost(data: PlanData, fleet: VarFamily) -> tuple[np.ndarray, float]:
+    """Discounted power opex of one new unit in service in t, and of the existing fleet.
+
+        df(t) x opex_per_mw x kw[c] / 1000 [RMB m/unit];  sum_t df(t) x opex_per_mw x
+        existing_mw[t] [RMB m]
+    """
+    T = len(data.periods)
+    df = discount_factor(np.arange(T), data.discount_rate_annual, data.periods_per_year)
+    per_mw = data.opex_rmb_m_per_mw
+    kw = data.power_kw.reindex(data.chips).to_numpy(float)
+    unit = kw[fleet.c] / 1000.0 * (df[fleet.t] * per_mw)
+    existing = data.existing_power.reindex(data.periods).to_numpy(float)
+    return unit, float(np.sum(existing * (df * per_mw)))
+
+
+def min_cost(data: PlanData, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray], float]:
     """Minimise discounted capex + discounted power opex + penalty x shortfall. [RMB m]
 
-        min sum_{c,t} df(t - L_c) * price[c, t] * buy[c, t]
-            + sum_t df(t) * opex_per_mw * power_mw[t]
-            + penalty * sum_t (w * shortfall[training, t] + shortfall[inference, t])
+        min sum_{c,t} df(t - L_c) price[c, t] buy[c, t]
+            + sum_t df(t) opex_per_mw power_mw[t]
+            + penalty sum_t (w shortfall[training, t] + shortfall[inference, t])
     """
-    per_mw = data.opex_rmb_m_per_mw
-    obj = capex_terms(data, v)
-    for t in data.periods:
-        obj.addInPlace(power_mw(data, v, t) * (data.discount(t) * per_mw))
-    weight = {"training": data.training_shortfall_weight, "inference": 1.0}
-    obj.addInPlace(lp.affine([(s, data.penalty_rmb_m_per_eflops * weight[k])
-                              for (k, _t), s in v.shortfall.items()]))
-    prob.sense = pulp.LpMinimize
-    prob.setObjective(obj)
+    fleet_cost, const = power_cost(data, fams["fleet"])
+    weight = np.array([data.training_shortfall_weight if k == "training" else 1.0
+                       for k in WORKLOADS])
+    short = fams["shortfall"]
+    return ({"buy": discounted_unit_price(data, fams["buy"]), "fleet": fleet_cost,
+             "shortfall": data.penalty_rmb_m_per_eflops * weight[short.c]}, const)
 
 
-def set_max_compute(prob: pulp.LpProblem, data: PlanData, v: Variables) -> None:
+def max_compute(data: PlanData, fams: dict[str, VarFamily]
+                ) -> tuple[dict[str, np.ndarray], float]:
     """Maximise delivered effective compute summed over quarters, tie-broken by cost.
 
-        max sum_t cap[t] - 1e-6 * discounted capex       [EFLOPS-quarters]
+        max sum_t cap[t] - 1e-6 x discounted capex       [EFLOPS-quarters]
+
+    with cap[t] = sum_c k[c] (existing[c, t] + fleet[c, t]).
     """
-    obj = capex_terms(data, v) * -1e-6
-    for t in data.periods:
-        obj.addInPlace(effective_capacity(data, v, t))
-    prob.sense = pulp.LpMaximize
-    prob.setObjective(obj)
+    k = data.effective_per_unit.reindex(data.chips).to_numpy(float)
+    fleet = fams["fleet"]
+    const = float(data.existing_effective.reindex(data.periods).sum())
+    return ({"buy": -MAX_COMPUTE_COST_WEIGHT * discounted_unit_price(data, fams["buy"]),
+             "fleet": k[fleet.c]}, const)
+
+
+OBJECTIVE_FUNCTIONS = {"min-cost": min_cost, "max-compute": max_compute}
+"""Objective name -> its function; ``max-compute`` is a maximisation."""

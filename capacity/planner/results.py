@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS
 from capacity.planner.data import PlanData
-from capacity.planner.variables import Variables, tag
+from capacity.planner.model import Model
+from capacity.planner.solve import Solution
 
-#: Constraint families and the unit of one unit of their right-hand side.
+#: Constraints and the unit of one unit of their right-hand side.
 FAMILIES: dict[str, str] = {
     "fleet_balance": "unit",
     "training_demand": "EFLOPS",
@@ -69,71 +69,74 @@ class Plan:
     ``solve_data`` alone."""
 
 
-def _parse_name(name: str, data: PlanData) -> tuple[str, str, str]:
-    """``access_H20_2025Q2`` -> (``access``, ``2025Q2``, ``H20``)."""
-    chips_by_tag = {tag(c): c for c in data.chips}
-    for fam in sorted(FAMILIES, key=len, reverse=True):
-        if name.startswith(fam + "_"):
-            rest = name[len(fam) + 1:]
-            if fam in ("access", "fleet_balance"):
-                chip_tag, period = rest.rsplit("_", 1)
-                return fam, period, chips_by_tag.get(chip_tag, chip_tag)
-            return fam, rest, ""
-    return name, "", ""
-
-
-def binding_table(prob: pulp.LpProblem, data: PlanData, objective: str) -> pd.DataFrame:
-    """Binding limits and their shadow prices.
+def binding_table(model: Model, sol: Solution) -> pd.DataFrame:
+    """Binding limits and their shadow prices, by row label.
 
     ``shadow_price`` is the objective gain from relaxing the limit by one unit of its right-hand
     side (one more unit of access, MW, RMB m of budget, or one less EFLOPS of demand), so it is
     >= 0 for a binding limit. Min-cost: in RMB (present value) per unit, except access, reported
     per unit in RMB (not RMB m). Max-compute: in effective EFLOPS-quarters per unit.
+
+    A row binds when its dual is non-zero and its slack (distance of ``A x`` to the bound it
+    sits on) is within 1e-6 of max(1, |bound|). Fleet-balance rows are identities, not limits.
     """
-    rows = []
-    maximize = objective == "max-compute"
-    for con in lp.constraint_list(prob):
-        pi = con.pi
-        if pi is None or abs(pi) < 1e-9:
+    from capacity.planner.model import row_names
+
+    maximize = model.maximize
+    out_rows = []
+    for fam in model.rows:
+        if fam.name == "fleet_balance":
             continue
-        slack = con.slack if con.slack is not None else 0.0
-        if abs(slack) > 1e-6 * max(1.0, abs(con.constant or 0.0)):
-            continue
-        fam, period, chip = _parse_name(con.name, data)
-        if fam == "fleet_balance":  # bookkeeping identity, not a limit
-            continue
-        sense = con.sense  # -1: <=, 1: >=, 0: ==
-        value = pi if (sense <= 0) == maximize else -pi
-        if sense == 0:
-            value = abs(pi)
-        unit_rhs = FAMILIES.get(fam, "unit")
-        if maximize:
-            unit = f"EFLOPS-quarters per {unit_rhs}"
-        elif fam == "access":
-            value *= 1e6
-            unit = "RMB per unit"
-        elif fam == "budget":
-            unit = "RMB per RMB"
-        else:
-            unit = f"RMB m per {unit_rhs}"
-        rows.append({"constraint": fam, "period": period, "chip": chip,
-                     "shadow_price": lp.clean(value), "unit": unit, "name": con.name})
-    out = pd.DataFrame(rows, columns=["constraint", "period", "chip", "shadow_price", "unit",
-                                      "name"])
+        r0 = model.row_start[fam.name]
+        idx = np.arange(r0, r0 + len(fam))
+        pi = sol.row_dual[idx]
+        act = sol.row_activity[idx]
+        lo, up = model.row_lower[idx], model.row_upper[idx]
+        equality = lo == up
+        is_le = ~equality & np.isfinite(up)
+        rhs = np.where(is_le | equality, up, lo)
+        slack = np.where(is_le, up - act, act - lo)
+        tight = (np.abs(pi) >= 1e-9) & (np.abs(slack) <= 1e-6 * np.maximum(1.0, np.abs(rhs)))
+        names = row_names(fam)
+        for i in np.flatnonzero(tight):
+            value = pi[i] if is_le[i] == maximize else -pi[i]
+            if equality[i]:
+                value = abs(pi[i])
+            con = str(fam.labels["constraint"].iat[i])
+            if maximize:
+                unit = f"EFLOPS-quarters per {FAMILIES.get(con, 'unit')}"
+            elif con == "access":
+                value *= 1e6
+                unit = "RMB per unit"
+            elif con == "budget":
+                unit = "RMB per RMB"
+            else:
+                unit = f"RMB m per {FAMILIES.get(con, 'unit')}"
+            lab = fam.labels.iloc[i]
+            period = str(lab["period"]) if "period" in lab else str(lab["year"])
+            out_rows.append({"constraint": con, "period": period,
+                             "chip": str(lab["chip"]) if "chip" in lab else "",
+                             "shadow_price": lp.clean(value), "unit": unit,
+                             "name": names[i]})
+    out = pd.DataFrame(out_rows, columns=["constraint", "period", "chip", "shadow_price", "unit",
+                                          "name"])
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
 
-def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
-            outcome: lp.SolveOutcome, ref_price_rmb_m: pd.Series | None = None,
+def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None = None,
             binding: pd.DataFrame | None = None) -> Plan:
-    """Tables of a solved plan; every figure recomputed from the variable values."""
+    """Tables of a solved plan; every figure recomputed from the column values."""
+    objective = model.objective
+    buy_fam = model.family("buy")
+    buy_units = sol.x[model.columns_of("buy")] * buy_fam.scale
     periods = data.periods
     chips = data.chips
     new = pd.DataFrame(0.0, index=periods, columns=chips)
     dep = pd.Series(0.0, index=periods)
     rows = []
-    for (c, t), expr in v.buy.items():
-        units = lp.clean(pulp.value(expr), UNIT_TOL)
+    for c, t, x in zip(buy_fam.labels["chip"], buy_fam.labels["period"], buy_units,
+                       strict=True):
+        units = lp.clean(float(x), UNIT_TOL)
         if units <= 0:
             continue
         price = float(data.price_rmb_m.at[t, c])
@@ -171,11 +174,10 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
     q["training_demand_eflops"] = data.demand_eflops["training"]
     q["inference_demand_eflops"] = data.demand_eflops["inference"]
     q["demand_eflops"] = q["training_demand_eflops"] + q["inference_demand_eflops"]
-    if v.shortfall:
-        q["training_shortfall_eflops"] = [lp.clean(v.shortfall["training", t].value())
-                                          for t in periods]
-        q["inference_shortfall_eflops"] = [lp.clean(v.shortfall["inference", t].value())
-                                           for t in periods]
+    if objective == "min-cost":
+        short = sol.x[model.cols.shortfall]  # (T, 2): training, inference
+        q["training_shortfall_eflops"] = [lp.clean(x) for x in short[:, 0]]
+        q["inference_shortfall_eflops"] = [lp.clean(x) for x in short[:, 1]]
     else:  # max-compute: shortfall is what the plan leaves unmet
         ts = (q["training_demand_eflops"] - q["training_fit_eflops"]).clip(lower=0)
         q["training_shortfall_eflops"] = ts
@@ -205,7 +207,7 @@ def extract(prob: pulp.LpProblem, data: PlanData, v: Variables, objective: str,
             if not pd.isna(mw) and data.existing_power[t] > mw + 1e-9:
                 notes.append(f"{t}: existing fleet draws {data.existing_power[t]:.1f} MW, "
                              f"above the {mw:.1f} MW limit; no new units fit")
-    return Plan(status=outcome.status, objective=outcome.objective, objective_name=objective,
-                solver=outcome.solver, quarters=q, purchases=purchases, fleet=fleet,
-                binding=binding if binding is not None else binding_table(prob, data, objective),
+    return Plan(status="optimal", objective=sol.objective, objective_name=objective,
+                solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
+                binding=binding if binding is not None else binding_table(model, sol),
                 notes=notes)

@@ -1,81 +1,105 @@
-"""Decision variables of the purchase LP, labelled by (chip, quarter) and (workload, quarter)."""
+"""Variable families of the purchase LP, each a labelled block of columns.
+
+A family is one function of :class:`~capacity.planner.data.PlanData` that returns its labels
+(one row per column: chip or workload, and quarter) with integer positions into the data's
+chips and periods, and its bounds. Costs live in :mod:`.objective`; the columns' place in the
+model in :mod:`.model`.
+
+Sets: chips c, planned quarters t, workloads k (training, inference).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-import pulp
 
-from capacity import lp
 from capacity.planner.data import WORKLOADS, PlanData
 
-
-def tag(*parts: object) -> str:
-    """Stable snake_case name part: ``tag("MLU370-X8", 2024Q1)`` -> ``MLU370_X8_2024Q1``."""
-    return "_".join(str(p).replace("-", "_").replace(".", "_").replace(" ", "_") for p in parts)
+INF = np.inf
+"""An absent bound."""
 
 
-@dataclass
-class Variables:
-    """The LP's variables.
+@dataclass(frozen=True)
+class VarFamily:
+    """One family of columns.
 
     Attributes
     ----------
-    buy
-        Units of chip c delivered in quarter t: the variable, or lot x an integer variable with
-        ``--integer`` (an expression either way). [units]
-    raw
-        The underlying PuLP variables, same keys as ``buy``.
-    fleet
-        New units of chip c in service in quarter t (bought in the plan, not yet retired), for
-        every chip that can be bought, from its first delivery quarter on. [units]
-    shortfall
-        Unmet effective compute per workload and quarter. [EFLOPS]
+    name
+        ``buy``, ``fleet`` or ``shortfall``.
+    labels
+        One row per column: ``chip`` or ``workload``, ``period`` (pandas Period).
+    c, t
+        Positions into ``data.chips`` (or :data:`WORKLOADS`) and ``data.periods``. [index]
+    lower, upper
+        Column bounds in the column's unit.
+    unit
+        Unit of one column (``units``, ``lots``, ``EFLOPS``).
+    integer
+        Integer columns (lots of ``data.lot_units`` with ``--integer``).
+    scale
+        Units represented by one unit of the column (``lot_units`` for lots, else 1). [units]
     """
 
-    buy: dict[tuple[str, pd.Period], pulp.LpAffineExpression]
-    raw: dict[tuple[str, pd.Period], pulp.LpVariable]
-    fleet: dict[tuple[str, pd.Period], pulp.LpVariable]
-    shortfall: dict[tuple[str, pd.Period], pulp.LpVariable]
-    fleet_by_period: dict[pd.Period, list[tuple[str, pulp.LpVariable]]] = field(
-        default_factory=dict)
+    name: str
+    labels: pd.DataFrame
+    c: np.ndarray
+    t: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    unit: str
+    integer: bool = False
+    scale: float = 1.0
 
-    def __post_init__(self) -> None:
-        for (c, t), var in self.fleet.items():
-            self.fleet_by_period.setdefault(t, []).append((c, var))
+    def __len__(self) -> int:
+        return len(self.c)
 
 
-def add_variables(prob: pulp.LpProblem, data: PlanData, integer: bool = False,
-                  with_shortfall: bool = True) -> Variables:
-    """Create ``buy[c, t] >= 0`` for every buyable pair, ``fleet[c, t] >= 0`` for the new units
-    in service, and ``shortfall[k, t] >= 0``.
+def _family(name: str, key: str, names: list[str], periods: pd.PeriodIndex, c: np.ndarray,
+            t: np.ndarray, unit: str, integer: bool = False, scale: float = 1.0) -> VarFamily:
+    labels = pd.DataFrame({key: np.asarray(names, dtype=object)[c] if len(c) else [],
+                           "period": periods[t] if len(t) else pd.PeriodIndex([], freq="Q")})
+    n = len(c)
+    return VarFamily(name, labels, c.astype(np.int64), t.astype(np.int64), np.zeros(n),
+                     np.full(n, INF), unit, integer, scale)
 
-    With ``integer``, ``buy[c, t] = lot_units * n[c, t]`` with ``n`` integer.
+
+def buy_vars(data: PlanData, integer: bool = False) -> VarFamily:
+    """``buy[c, t] >= 0``: units of chip c delivered in quarter t, for every buyable pair.
+
+    With ``integer`` the column counts lots: buy[c, t] = lot_units * n[c, t], n integer.
     """
-    buy: dict[tuple[str, pd.Period], pulp.LpAffineExpression] = {}
-    raw: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
-    first: dict[str, pd.Period] = {}
-    for c, t in data.buyable():
-        if integer:
-            v = lp.add_var(prob, f"lots_{tag(c, t)}", integer=True)
-            buy[c, t] = lp.affine([(v, float(data.lot_units))])
-        else:
-            v = lp.add_var(prob, f"buy_{tag(c, t)}")
-            buy[c, t] = lp.affine([(v, 1.0)])
-        raw[c, t] = v
-        first.setdefault(c, t)
-        first[c] = min(first[c], t)
-    fleet: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
-    for c in data.chips:
-        if c not in first:
-            continue
-        for t in data.periods:
-            if t >= first[c]:
-                fleet[c, t] = lp.add_var(prob, f"fleet_{tag(c, t)}")
-    short: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
-    if with_shortfall:
-        for k in WORKLOADS:
-            for t in data.periods:
-                short[k, t] = lp.add_var(prob, f"shortfall_{tag(k, t)}")
-    return Variables(buy, raw, fleet, short)
+    c, t = data.buyable_index()
+    return _family("buy", "chip", data.chips, data.periods, c, t,
+                   "lots" if integer else "units", integer,
+                   float(data.lot_units) if integer else 1.0)
+
+
+def fleet_vars(data: PlanData) -> VarFamily:
+    """``fleet[c, t] >= 0``: new units of chip c in service in t (bought in the plan, not yet
+    retired), for every chip that can be bought, from its first delivery quarter on."""
+    bc, bt = data.buyable_index()
+    first = np.full(len(data.chips), len(data.periods))
+    np.minimum.at(first, bc, bt)
+    cc, tt = np.meshgrid(np.arange(len(data.chips)), np.arange(len(data.periods)),
+                         indexing="ij")
+    keep = tt >= first[:, None]
+    return _family("fleet", "chip", data.chips, data.periods, cc[keep], tt[keep], "units")
+
+
+def shortfall_vars(data: PlanData) -> VarFamily:
+    """``shortfall[k, t] >= 0``: unmet effective compute of workload k in t. [EFLOPS]"""
+    kk, tt = np.meshgrid(np.arange(len(WORKLOADS)), np.arange(len(data.periods)),
+                         indexing="ij")
+    return _family("shortfall", "workload", list(WORKLOADS), data.periods, kk.ravel(),
+                   tt.ravel(), "EFLOPS")
+
+
+def variable_families(data: PlanData, objective: str, integer: bool) -> list[VarFamily]:
+    """The families of one model, in column order (shortfall only for ``min-cost``)."""
+    fams = [buy_vars(data, integer), fleet_vars(data)]
+    if objective == "min-cost":
+        fams.append(shortfall_vars(data))
+    return fams

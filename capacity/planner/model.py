@@ -1,0 +1,192 @@
+"""Assemble the purchase LP once from its families: labelled arrays, no names, no solver.
+
+:func:`build_model` calls every variable family (:mod:`.variables`), places the columns,
+calls every constraint family (:mod:`.constraints`) and the objective (:mod:`.objective`) in
+a fixed order, and returns a :class:`Model`: column costs and bounds, row bounds and the
+coefficient pattern as COO arrays, with the label tables that map every column and row back to
+(chip, quarter, ...). :mod:`.solve` passes it to HiGHS; :mod:`.export` to PuLP.
+
+The column order is that of the columns' export names (``buy_<chip>_<quarter>``, ...), sorted,
+so that the HiGHS model and its PuLP export (CBC, ``--save-lp``) are the same model column
+for column. Names order the columns and nothing else: every result is read back by position
+through the label tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.planner.constraints import Columns, RowFamily, row_families
+from capacity.planner.data import PlanData
+from capacity.planner.objective import OBJECTIVE_FUNCTIONS, OBJECTIVES
+from capacity.planner.variables import VarFamily, variable_families
+
+
+def tag(*parts: object) -> str:
+    """Stable snake_case name part: ``tag("MLU370-X8", 2024Q1)`` -> ``MLU370_X8_2024Q1``."""
+    return "_".join(str(p).replace("-", "_").replace(".", "_").replace(" ", "_") for p in parts)
+
+
+def column_names(fam: VarFamily) -> list[str]:
+    """Export names of a family's columns (``lots_`` for integer buys)."""
+    prefix = "lots" if fam.integer else fam.name
+    key = "chip" if "chip" in fam.labels else "workload"
+    return [f"{prefix}_{tag(a, p)}" for a, p in zip(fam.labels[key], fam.labels["period"],
+                                                    strict=True)]
+
+
+def row_names(fam: RowFamily) -> list[str]:
+    """Export names of a family's rows (``access_<chip>_<quarter>``, ``budget_<year>``)."""
+    lab = fam.labels
+    parts = [lab["constraint"].astype(str)]
+    if "chip" in lab:
+        parts.append(lab["chip"].map(tag))
+    for key in ("period", "year"):
+        if key in lab:
+            parts.append(lab[key].astype(str))
+    return ["_".join(p) for p in zip(*parts, strict=True)]
+
+
+@dataclass
+class Model:
+    """One purchase LP as arrays.
+
+    Attributes
+    ----------
+    objective
+        ``min-cost`` (minimise, RMB m) or ``max-compute`` (maximise, EFLOPS-quarters).
+    vars, rows
+        The families in model order; ``var_start``/``row_start`` give each family's first
+        column/row. [index]
+    cols
+        Model column of each variable (:class:`~capacity.planner.constraints.Columns`).
+    col_cost, col_lower, col_upper, integer
+        Per column, in model order.
+    row_lower, row_upper
+        Per row.
+    a_row, a_col, a_val
+        Coefficient pattern (COO, zeros kept).
+    offset
+        Constant of the objective (the existing fleet's power opex or compute).
+    """
+
+    objective: str
+    vars: list[VarFamily]
+    rows: list[RowFamily]
+    var_start: dict[str, int]
+    row_start: dict[str, int]
+    cols: Columns
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_row: np.ndarray
+    a_col: np.ndarray
+    a_val: np.ndarray
+    offset: float
+    perm: np.ndarray = field(repr=False)
+    """Model column of each column in family order (buy, fleet, shortfall). [index]"""
+
+    @property
+    def maximize(self) -> bool:
+        return self.objective == "max-compute"
+
+    @property
+    def num_col(self) -> int:
+        return len(self.col_cost)
+
+    @property
+    def num_row(self) -> int:
+        return len(self.row_lower)
+
+    def family(self, name: str) -> VarFamily:
+        """The variable family called ``name``."""
+        return next(f for f in self.vars if f.name == name)
+
+    def columns_of(self, name: str) -> np.ndarray:
+        """Model columns of a variable family, in the family's label order. [index]"""
+        start = self.var_start[name]
+        return self.perm[start:start + len(self.family(name))]
+
+    def row_labels(self) -> pd.DataFrame:
+        """Every row's labels (``family``, ``constraint``, ``period``, ``chip``, ``year``)."""
+        frames = [f.labels.assign(family=f.name) for f in self.rows]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["family", *[c for c in out.columns if c != "family"]]]
+
+    def structure(self) -> tuple:
+        """What must not change for an in-place re-solve: the families, their labels' sizes,
+        integrality and the coefficient pattern."""
+        return (self.objective,
+                tuple((f.name, f.integer, f.c.tobytes(), f.t.tobytes()) for f in self.vars),
+                tuple((f.name, len(f)) for f in self.rows), self.a_row.tobytes(),
+                self.a_col.tobytes())
+
+
+def build_model(data: PlanData, objective: str = "min-cost", integer: bool = False) -> Model:
+    """Build the purchase LP's arrays.
+
+    Parameters
+    ----------
+    data
+        Labelled inputs.
+    objective
+        ``min-cost`` (meet demand at least cost; shortfall penalised) or ``max-compute``
+        (most effective EFLOPS-quarters within budget, power and access).
+    integer
+        Buy in whole lots of ``data.lot_units``.
+    """
+    if objective not in OBJECTIVES:
+        raise InputError("objective", f"unknown objective {objective!r} (choose from "
+                         f"{', '.join(OBJECTIVES)})")
+    vfams = variable_families(data, objective, integer)
+    var_start: dict[str, int] = {}
+    n = 0
+    for f in vfams:
+        var_start[f.name] = n
+        n += len(f)
+    names = [name for f in vfams for name in column_names(f)]
+    order = np.argsort(np.array(names, dtype=object), kind="stable")
+    perm = np.empty(n, np.int64)
+    perm[order] = np.arange(n)  # family-order position -> model column
+    T, C = len(data.periods), len(data.chips)
+    grids = {}
+    for f in vfams:
+        width = C if f.name != "shortfall" else 2
+        g = np.full((T, width), -1, np.int64)
+        g[f.t, f.c] = perm[var_start[f.name]:var_start[f.name] + len(f)]
+        grids[f.name] = g
+    by_name = {f.name: f for f in vfams}
+    buy = by_name["buy"]
+    cols = Columns(grids["buy"], grids["fleet"], grids.get("shortfall"), buy.scale)
+    rfams = row_families(data, cols, by_name)
+    row_start: dict[str, int] = {}
+    m = 0
+    for f in rfams:
+        row_start[f.name] = m
+        m += len(f)
+    costs, offset = OBJECTIVE_FUNCTIONS[objective](data, by_name)
+
+    def place(values: list[np.ndarray]) -> np.ndarray:
+        out = np.empty(n)
+        out[perm] = np.concatenate(values) if values else np.zeros(0)
+        return out
+
+    return Model(
+        objective=objective, vars=vfams, rows=rfams, var_start=var_start, row_start=row_start,
+        cols=cols,
+        col_cost=place([np.asarray(costs.get(f.name, np.zeros(len(f))), float) for f in vfams]),
+        col_lower=place([f.lower for f in vfams]), col_upper=place([f.upper for f in vfams]),
+        integer=place([np.full(len(f), float(f.integer)) for f in vfams]).astype(bool),
+        row_lower=np.concatenate([f.lower for f in rfams]) if rfams else np.zeros(0),
+        row_upper=np.concatenate([f.upper for f in rfams]) if rfams else np.zeros(0),
+        a_row=np.concatenate([f.row + row_start[f.name] for f in rfams]),
+        a_col=np.concatenate([f.col for f in rfams]),
+        a_val=np.concatenate([f.val for f in rfams]),
+        offset=offset, perm=perm)
