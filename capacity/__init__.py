@@ -78,7 +78,7 @@ def value(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] 
         ``.scalars["target_price_hkd"]`` and ``.tables`` (``revenue``, ``annual``, ``bridge``,
         ``sensitivity``).
     """
-    from capacity.pipeline import value_report
+    from capacity.run import value_report
 
     return value_report(_scenario(scenario, set_values), solver=solver)
 

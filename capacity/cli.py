@@ -220,7 +220,7 @@ def calibrate(
     solver: SolverOpt = "highs",
 ) -> None:
     """Chip mixes consistent with the disclosed GPU counts and EFLOPS (central, min, max)."""
-    from capacity.pipeline import calibration_report
+    from capacity.commands import calibration_report
 
     render(calibration_report(load(scenario, sets), solver=solver), fmt, table)
 
@@ -259,7 +259,7 @@ def demand(
     sets: SetOpt = None,
 ) -> None:
     """Token stock and effective EFLOPS demand per quarter: training, inference, leasing."""
-    from capacity.pipeline import demand_report
+    from capacity.commands import demand_report
 
     render(demand_report(load(scenario, sets)), fmt, table)
 
@@ -285,7 +285,7 @@ def plan(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
-    from capacity.pipeline import plan_report
+    from capacity.run import plan_report
 
     sc = load(scenario, sets)
     with model_files(save_lp, save_mps) as (lp_tmp, mps_tmp):
@@ -311,7 +311,7 @@ def value(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
-    from capacity.pipeline import value_report
+    from capacity.run import value_report
 
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
     sc = load(scenario, [*(sets or []), *extra])
@@ -340,7 +340,7 @@ def controls(
 ) -> None:
     """Export-control status of every chip: allowed / notify / licence / banned, the deciding
     rule, purchase cap and price factor."""
-    from capacity.pipeline import controls_report
+    from capacity.commands import controls_report
 
     report = controls_report(load(scenario, sets), at=at, timeline=timeline, start=start,
                              end=end)
@@ -363,7 +363,7 @@ def backtest(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
-    from capacity.pipeline import backtest_report
+    from capacity.commands import backtest_report
 
     sc = load(scenario, sets)
     report = backtest_report(sc, actuals, solver=solver)
@@ -476,7 +476,7 @@ def stress(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from capacity.pipeline import stress_report
+    from capacity.commands import stress_report
 
     if out is not None:  # refuse early, before any solving
         from capacity.report import check_out_dir

@@ -253,7 +253,7 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
     InputError
         Fewer than one scenario, or two with the same name.
     """
-    from capacity.pipeline import plan_report, value_report
+    from capacity.run import plan_report, value_report
 
     if not scenarios:
         raise InputError("scenarios", "name at least one scenario to compare")

@@ -243,6 +243,15 @@ def classify(rule: ExportRule, catalog: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 
+def licence_price_factor(fee_revenue_share):
+    """Multiplier on the price of a licensed chip: 1 / (1 - fee share of revenue). [1]
+
+    A licence that takes a share f of the seller's revenue passes through as a price 1/(1-f)
+    times the catalog price (works on floats and numpy arrays).
+    """
+    return 1.0 / (1.0 - fee_revenue_share)
+
+
 def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
     """Status, deciding rule, purchase cap and price factor of every chip in every quarter.
 
@@ -324,7 +333,7 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
                 if status == "banned":
                     cap = 0.0
                 elif status == "licence":
-                    price_factor = 1.0 / (1.0 - deciding.fee_revenue_share)
+                    price_factor = licence_price_factor(deciding.fee_revenue_share)
                     lic = deciding.cap_units_per_quarter
                     if lic is not None:
                         cap = float(lic) if np.isnan(cap) else min(cap, float(lic))

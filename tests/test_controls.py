@@ -485,7 +485,7 @@ def test_cli_bad_quarter_and_options(capsys):
 
 
 def test_purchasable_table_uses_controls(history):
-    from capacity.pipeline import purchasable_table
+    from capacity.inputs import purchasable_table
 
     tab = purchasable_table(history, quarter_range("2023Q3", "2023Q4"))
     assert bool(tab.at[pd.Period("2023Q3", freq="Q"), "A800"]) is True

@@ -185,7 +185,7 @@ def test_yield_reproduces_1h23_genai_revenue(base_scenario):
 
 
 def test_yield_on_the_pipeline_fleet(base_scenario):
-    from capacity.pipeline import existing_fleet_eflops
+    from capacity.inputs import existing_fleet_eflops
 
     fleet = existing_fleet_eflops(base_scenario)["effective_eflops"]
     y = dm.inference_yield_rmb_m_per_eflops_quarter(base_scenario, fleet)
@@ -244,7 +244,7 @@ def test_demand_table_methods_and_total():
 
 
 def test_demand_table_contract_on_baseline(base_scenario):
-    from capacity.pipeline import existing_fleet_eflops
+    from capacity.inputs import existing_fleet_eflops
 
     fleet = existing_fleet_eflops(base_scenario)["effective_eflops"]
     periods = base_scenario.inputs.horizon.periods

@@ -272,7 +272,7 @@ def test_embargo_no_better_than_history():
 
     if "embargo-2024" not in shipped_scenarios():
         pytest.skip("data/scenarios/embargo-2024.toml (controls engine) is not shipped yet")
-    from capacity.pipeline import value_report
+    from capacity.run import value_report
 
     hist = value_report(load_scenario("history"))
     emb = value_report(load_scenario("embargo-2024"))

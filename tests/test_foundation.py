@@ -177,7 +177,7 @@ def test_version(run_cli):
 
 
 def test_json_is_deterministic(run_cli, monkeypatch):
-    from capacity import pipeline
+    from capacity import inputs as pipeline
 
     a = run_cli("calibrate", "--format", "json")[1]
     monkeypatch.setattr(pipeline, "_CALIBRATION_CACHE", {})  # solve again, not from cache

@@ -1,5 +1,5 @@
-"""Stress tests: fast re-solve vs the PuLP path, draws vs the full pipeline, determinism across
-workers and executors, distributions, thresholds and errors."""
+"""Stress tests: in-place re-solve vs a fresh build and solve, draws vs the full pipeline,
+determinism across workers and executors, distributions, thresholds and errors."""
 
 from __future__ import annotations
 
@@ -13,20 +13,21 @@ import pytest
 from capacity import stress
 from capacity.cli import main
 from capacity.errors import InputError
-from capacity.planner import plan, solve_data
-from capacity.planner.fast import FastPlanner
+from capacity.planner import build_model, plan, solve_data
+from capacity.planner.model import renumber
+from capacity.planner.solve import Resolver
 
 REL = 1e-9
-"""Relative tolerance between the fast path and the reference path (float noise only)."""
+"""Relative tolerance between the re-solve and the reference path (float noise only)."""
 
 
 @pytest.fixture(scope="module")
-def fast(history_plan_data):
-    return FastPlanner(history_plan_data)
+def template(history_plan_data):
+    return build_model(history_plan_data)
 
 
 # --------------------------------------------------------------------------------------------
-# Fast re-solve == PuLP path
+# In-place re-solve == a fresh build and solve
 # --------------------------------------------------------------------------------------------
 
 
@@ -47,25 +48,41 @@ def _perturbations(d):
     ]
 
 
-def test_fast_resolve_matches_pulp_objective_and_purchases(history_plan_data, fast):
-    h = fast.fresh()
-    for i, d in enumerate(_perturbations(history_plan_data)):
+def test_resolve_in_place_matches_a_fresh_solve(history_plan_data, template):
+    resolver = Resolver(template)
+    # every perturbation, and the template again after them: a re-solve does not depend on
+    # what was solved before it
+    for i, d in enumerate([*_perturbations(history_plan_data), history_plan_data]):
         ref = solve_data(d)
-        sol = fast.solve(h, fast.numbers(d))
-        assert sol.objective_rmb_m == pytest.approx(ref.objective, rel=REL), i
-        got = fast.purchases(sol)
+        model = renumber(template, d.arrays)
+        sol = resolver.solve(model)
+        assert sol.objective == pytest.approx(ref.objective, rel=REL), i
+        buy = template.family("buy")
+        got = pd.Series(sol.x[model.columns_of("buy")],
+                        index=pd.MultiIndex.from_arrays([buy.labels["period"],
+                                                         buy.labels["chip"]]))
+        got = got[got > 1e-6]
         want = ref.purchases.set_index(["period", "chip"])["units"]
         assert set(got.index) == set(want.index), i
         assert np.allclose(got.reindex(want.index), want, rtol=1e-7, atol=1e-6), i
         short = ref.quarters[["training_shortfall_eflops", "inference_shortfall_eflops"]]
-        assert np.allclose(sol.shortfall_eflops, short.to_numpy(), atol=1e-7), i
+        assert np.allclose(sol.x[model.cols.shortfall], short.to_numpy(), atol=1e-7), i
+        # the model pushed in place is the model a fresh build makes from the same numbers
+        fresh = build_model(d)
+        for name in ("col_cost", "row_lower", "row_upper", "a_val"):
+            assert np.allclose(getattr(model, name), getattr(fresh, name), rtol=1e-15,
+                               atol=0.0), (i, name)
 
 
-def test_fast_refuses_another_structure(history_plan_data, fast):
+def test_resolve_refuses_another_structure(history_plan_data, template):
     price = history_plan_data.price_rmb_m.copy()
     price.iloc[:, 0] = np.nan if price.iloc[:, 0].notna().any() else 1.0
     with pytest.raises(ValueError, match="buyable"):
-        fast.numbers(history_plan_data.with_numbers(price_rmb_m=price))
+        renumber(template, history_plan_data.with_numbers(price_rmb_m=price).arrays)
+    cap = history_plan_data.cap_units.copy()
+    cap[:] = np.nan
+    with pytest.raises(ValueError, match="rows"):
+        renumber(template, history_plan_data.with_numbers(cap_units=cap).arrays)
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,12 +107,12 @@ TABLE = {
 
 
 def test_draws_match_full_pipeline(history):
-    from capacity.pipeline import value_report
+    from capacity.run import value_report
 
     specs = stress.parse_uncertain(TABLE)
     draws = stress.sample_draws(specs, 3, seed=11)
     ctx = stress.build_context(history, specs, draws.min(axis=0), draws.max(axis=0))
-    h = ctx.planner.fresh()
+    h = stress.resolver_for(ctx)
     fee_col = [s.key for s in specs].index("rules.h20-licence-aug-2025.fee_revenue_share")
     for row in draws:
         k, series, _ = stress.evaluate_draw(ctx, h, row, "test draw")
@@ -126,7 +143,7 @@ def test_draw_demand_is_demand_table_of_the_draw(history):
     # disclosures, quarter numbers and existing fleet in the context) must be what demand_table
     # passes it for the draw's scenario, so the numbers agree to the bit
     from capacity.demand import demand_table
-    from capacity.pipeline import existing_fleet_eflops
+    from capacity.inputs import existing_fleet_eflops
 
     specs = stress.parse_uncertain({"demand.tokens.growth_annual":
                                     {"p5": 0.2, "p50": 0.5, "p95": 1.0}})

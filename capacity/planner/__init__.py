@@ -56,7 +56,7 @@ def gather(scenario, solver: str = "highs") -> PlanInputs:
     Calibration runs once (and is cached across calls on the same inputs).
     """
     from capacity.fleet import installed_units
-    from capacity.pipeline import (
+    from capacity.inputs import (
         existing_cohorts,
         existing_fleet_eflops,
         run_calibration,

@@ -1,9 +1,10 @@
 """Constraint families of the purchase LP: one function each, its equation in its docstring.
 
-Each family is a function of the plan's numbers (:class:`~capacity.planner.data.PlanData`) and
-of where the variable families sit (:class:`Columns`); it returns its block as a
+Each family is a function of the plan's numbers (:class:`~capacity.planner.data.PlanArrays`)
+and of where the variable families sit (:class:`Columns`); it returns its block as a
 :class:`RowFamily`: a row-label table, sparse coefficients (COO: local row, model column,
-value) and row bounds. The same functions build the model and re-solve it with new numbers
+value) and row bounds. A re-solve asks for the numbers only (``Columns.labelled`` false: no
+label tables, no pandas). The same functions build the model and re-solve it with new numbers
 (:mod:`.solve`), so no number of the LP exists in a second place.
 
 Sets: chips c, planned quarters t. Compute is effective EFLOPS:
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capacity.planner.data import PlanData
+from capacity.planner.data import PlanArrays
 from capacity.planner.variables import INF, VarFamily
 
 
@@ -34,12 +35,15 @@ class Columns:
         Shape (T, 2) (training, inference), or None without shortfall columns.
     buy_scale
         Units per unit of a buy column (``lot_units`` with lots, else 1). [units]
+    labelled
+        Whether families build their label tables (False for a numbers-only re-solve).
     """
 
     buy: np.ndarray
     fleet: np.ndarray
     shortfall: np.ndarray | None
     buy_scale: float = 1.0
+    labelled: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class RowFamily:
     """
 
     name: str
-    labels: pd.DataFrame
+    labels: pd.DataFrame | None
     row: np.ndarray
     col: np.ndarray
     val: np.ndarray
@@ -75,7 +79,7 @@ class RowFamily:
         return len(self.lower)
 
 
-def _rows(name: str, labels: pd.DataFrame, entries: list[tuple[np.ndarray, np.ndarray,
+def _rows(name: str, labels: pd.DataFrame | None, entries: list[tuple[np.ndarray, np.ndarray,
           np.ndarray]], lower: np.ndarray, upper: np.ndarray, unit: str) -> RowFamily:
     if entries:
         row = np.concatenate([e[0] for e in entries]).astype(np.int64)
@@ -85,11 +89,12 @@ def _rows(name: str, labels: pd.DataFrame, entries: list[tuple[np.ndarray, np.nd
     else:
         row = col = np.zeros(0, np.int64)
         val = np.zeros(0)
-    return RowFamily(name, labels.reset_index(drop=True), row, col, val,
+    return RowFamily(name, None if labels is None else labels.reset_index(drop=True), row, col,
+                     val,
                      np.asarray(lower, float), np.asarray(upper, float), unit)
 
 
-def fleet_balance(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily:
+def fleet_balance(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
     """Fleet balance of new units, one row per fleet column (an identity, not a limit).
 
         fleet[c, t] - fleet[c, t-1] - buy[c, t] + buy[c, t - life_c] = 0
@@ -100,7 +105,7 @@ def fleet_balance(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily:
     n = len(fleet)
     r = np.arange(n)
     c, t = fleet.c, fleet.t
-    life = data.life_quarters.reindex(data.chips).to_numpy(np.int64)[c]
+    life = a.life_quarters[c]
     entries = [(r, cols.fleet[t, c], 1.0)]
     prev = np.where(t >= 1, cols.fleet[np.maximum(t - 1, 0), c], -1)
     entries.append((r[prev >= 0], prev[prev >= 0], -1.0))
@@ -110,11 +115,11 @@ def fleet_balance(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily:
     old = np.where(tl >= 0, cols.buy[np.maximum(tl, 0), c], -1)
     entries.append((r[old >= 0], old[old >= 0], cols.buy_scale))
     labels = pd.DataFrame({"constraint": "fleet_balance", "period": fleet.labels["period"],
-                           "chip": fleet.labels["chip"]})
+                           "chip": fleet.labels["chip"]}) if cols.labelled else None
     return _rows("fleet_balance", labels, entries, np.zeros(n), np.zeros(n), "unit")
 
 
-def demand(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
+def demand(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     """Demand per quarter t (rows ``training_demand`` and ``total_demand``, interleaved).
 
     Training runs only on training-fit chips; inference and leasing on any chip:
@@ -130,9 +135,9 @@ def demand(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     """
     if cols.shortfall is None:
         return None
-    T = len(data.periods)
-    k = data.effective_per_unit.reindex(data.chips).to_numpy(float)
-    fit = data.training_fit.reindex(data.chips).to_numpy(bool)
+    T = len(a.periods)
+    k = a.effective_per_unit
+    fit = a.training_fit
     c, t = fleet.c, fleet.t
     fcol = cols.fleet[t, c]
     train_row, total_row = 2 * np.arange(T), 2 * np.arange(T) + 1
@@ -144,18 +149,16 @@ def demand(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
         (total_row, cols.shortfall[:, 0], 1.0),
         (total_row, cols.shortfall[:, 1], 1.0),
     ]
-    d = data.demand_eflops.reindex(data.periods)
-    d_train = d["training"].to_numpy(float)
-    d_inf = d["inference"].to_numpy(float)
+    d_train, d_inf = a.demand_training_eflops, a.demand_inference_eflops
     lower = np.empty(2 * T)
-    lower[train_row] = d_train - data.existing_fit_effective.reindex(data.periods).to_numpy()
-    lower[total_row] = d_train + d_inf - data.existing_effective.reindex(data.periods).to_numpy()
+    lower[train_row] = d_train - a.existing_fit_effective
+    lower[total_row] = d_train + d_inf - a.existing_effective
     labels = pd.DataFrame({"constraint": np.tile(["training_demand", "total_demand"], T),
-                           "period": np.repeat(data.periods, 2)})
+                           "period": np.repeat(a.periods, 2)}) if cols.labelled else None
     return _rows("demand", labels, entries, lower, np.full(2 * T, INF), "EFLOPS")
 
 
-def access(data: PlanData, cols: Columns, buy: VarFamily) -> RowFamily:
+def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
     """Export-control access and supply caps, one row per buyable pair with a finite cap.
 
         buy[c, t] <= cap_units[c, t]
@@ -163,55 +166,52 @@ def access(data: PlanData, cols: Columns, buy: VarFamily) -> RowFamily:
     A banned chip has cap 0, so the dual of its row is the value of lifting the ban by one
     unit in that quarter.
     """
-    cap = data.cap_units.reindex(index=data.periods, columns=data.chips).to_numpy(float)
-    caps = cap[buy.t, buy.c]
+    caps = a.cap_units[buy.t, buy.c]
     keep = np.flatnonzero(np.isfinite(caps))
     r = np.arange(len(keep))
     entries = [(r, cols.buy[buy.t[keep], buy.c[keep]], cols.buy_scale)]
     labels = pd.DataFrame({"constraint": "access", "period": buy.labels["period"].iloc[keep],
-                           "chip": buy.labels["chip"].iloc[keep]})
+                           "chip": buy.labels["chip"].iloc[keep]}) if cols.labelled else None
     return _rows("access", labels, entries, np.full(len(keep), -INF), caps[keep], "unit")
 
 
-def order_year(data: PlanData, buy: VarFamily) -> np.ndarray:
+def order_year(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     """Calendar year of each buy column's order quarter (delivery minus lead time). [year]
 
         year = (n0 + t - L_c) // P
 
     with n0 the first planned period counted from year 0 and P periods per year.
     """
-    lead = data.lead_quarters.reindex(data.chips).to_numpy(np.int64)
-    first = data.periods[0]
-    ppy = data.periods_per_year
+    first = a.periods[0]
+    ppy = a.periods_per_year
     n0 = first.year * ppy + (first.month - 1 if ppy == 12 else first.quarter - 1)
-    return (n0 + buy.t - lead[buy.c]) // ppy
+    return (n0 + buy.t - a.lead_quarters[buy.c]) // ppy
 
 
-def budget(data: PlanData, cols: Columns, buy: VarFamily) -> RowFamily | None:
+def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:
     """Capex budget per calendar year Y of the order quarter, paid at order.
 
         sum_{(c, t): order year = Y} price[c, t] buy[c, t] <= B_Y
 
     With carry-over: sum_{Y' <= Y} spend[Y'] <= sum_{Y' <= Y} B_Y' for every budgeted Y.
     """
-    if not data.budget_rmb_m:
+    if not a.budget_years:
         return None
-    years = sorted(data.budget_rmb_m)
-    oy = order_year(data, buy)
-    price = data.price_rmb_m.reindex(index=data.periods, columns=data.chips).to_numpy(float)
-    p = price[buy.t, buy.c] * cols.buy_scale
+    years = a.budget_years
+    oy = order_year(a, buy)
+    p = a.price_rmb_m[buy.t, buy.c] * cols.buy_scale
     bcol = cols.buy[buy.t, buy.c]
     entries = []
     for r, y in enumerate(years):
-        sel = np.flatnonzero(oy <= y if data.budget_carryover else oy == y)
+        sel = np.flatnonzero(oy <= y if a.budget_carryover else oy == y)
         entries.append((np.full(len(sel), r), bcol[sel], p[sel]))
-    b = np.array([data.budget_rmb_m[y] for y in years], float)
-    upper = np.cumsum(b) if data.budget_carryover else b
-    labels = pd.DataFrame({"constraint": "budget", "year": years})
+    upper = np.cumsum(a.budget_rmb_m) if a.budget_carryover else a.budget_rmb_m
+    labels = pd.DataFrame({"constraint": "budget", "year": list(years)}) if cols.labelled \
+        else None
     return _rows("budget", labels, entries, np.full(len(years), -INF), upper, "RMB m")
 
 
-def power(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
+def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     """Data-centre power per quarter with a finite limit.
 
         sum_c fleet[c, t] kw[c] / 1000 <= max(MW[t], existing_mw[t]) - existing_mw[t]
@@ -220,25 +220,26 @@ def power(data: PlanData, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     already exceeds MW[t], the limit is raised to the existing draw (no new units can be
     added) and the plan's notes say so, rather than failing.
     """
-    if data.power_mw is None:
+    if a.power_mw is None:
         return None
-    mw = data.power_mw.reindex(data.periods).to_numpy(float)
+    mw = a.power_mw
     tq = np.flatnonzero(np.isfinite(mw))
-    row_of = np.full(len(data.periods), -1)
+    row_of = np.full(len(a.periods), -1)
     row_of[tq] = np.arange(len(tq))
-    kw = data.power_kw.reindex(data.chips).to_numpy(float)
+    kw = a.power_kw
     sel = np.flatnonzero(row_of[fleet.t] >= 0)
     entries = [(row_of[fleet.t[sel]], cols.fleet[fleet.t[sel], fleet.c[sel]],
                 kw[fleet.c[sel]] / 1000.0)]
-    existing = data.existing_power.reindex(data.periods).to_numpy(float)[tq]
+    existing = a.existing_power_mw[tq]
     upper = np.maximum(mw[tq], existing) - existing
-    labels = pd.DataFrame({"constraint": "power", "period": data.periods[tq]})
+    labels = pd.DataFrame({"constraint": "power", "period": a.periods[tq]}) if cols.labelled \
+        else None
     return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW")
 
 
-def row_families(data: PlanData, cols: Columns, fams: dict[str, VarFamily]) -> list[RowFamily]:
+def row_families(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> list[RowFamily]:
     """Every constraint family of one model, in row order (absent families left out)."""
-    out = [fleet_balance(data, cols, fams["fleet"]), demand(data, cols, fams["fleet"]),
-           access(data, cols, fams["buy"]), budget(data, cols, fams["buy"]),
-           power(data, cols, fams["fleet"])]
+    out = [fleet_balance(a, cols, fams["fleet"]), demand(a, cols, fams["fleet"]),
+           access(a, cols, fams["buy"]), budget(a, cols, fams["buy"]),
+           power(a, cols, fams["fleet"])]
     return [f for f in out if f is not None]

@@ -125,15 +125,7 @@ class PlanData:
         c, t
             Positions into ``chips`` and ``periods``. [index]
         """
-        first = self.first_order_period if self.first_order_period is not None else \
-            self.periods[0]
-        offset = (first - self.periods[0]).n
-        priced = np.isfinite(self.price_rmb_m.reindex(index=self.periods, columns=self.chips)
-                             .to_numpy(float))
-        lead = self.lead_quarters.reindex(self.chips).to_numpy(np.int64)
-        ok = priced & (np.arange(len(self.periods))[:, None] - lead[None, :] >= offset)
-        c, t = np.nonzero(ok.T)  # chip-major, periods in order within a chip
-        return c.astype(np.int64), t.astype(np.int64)
+        return buyable_index(self.arrays)
 
     def buyable(self) -> list[tuple[str, pd.Period]]:
         """(chip, delivery quarter) pairs of :meth:`buyable_index`, by label."""
@@ -183,9 +175,239 @@ class PlanData:
         """Facility power of the existing fleet per quarter. [MW]"""
         return (self.existing_units * self.power_kw).sum(axis=1) / 1000.0
 
+    @cached_property
+    def arrays(self) -> PlanArrays:
+        """The numbers as numpy arrays aligned to (periods, chips)."""
+        p, c = self.periods, self.chips
+        first = self.first_order_period if self.first_order_period is not None else p[0]
+        d = self.demand_eflops.reindex(p)
+        return PlanArrays(
+            periods=p, chips=c,
+            price_rmb_m=self.price_rmb_m.reindex(index=p, columns=c).to_numpy(float),
+            cap_units=self.cap_units.reindex(index=p, columns=c).to_numpy(float),
+            existing_units=self.existing_units.reindex(index=p, columns=c).to_numpy(float),
+            demand_training_eflops=d["training"].to_numpy(float),
+            demand_inference_eflops=d["inference"].to_numpy(float),
+            effective_per_unit=self.effective_per_unit.reindex(c).to_numpy(float),
+            training_fit=self.training_fit.reindex(c).to_numpy(bool),
+            power_kw=self.power_kw.reindex(c).to_numpy(float),
+            life_quarters=self.life_quarters.reindex(c).to_numpy(np.int64),
+            lead_quarters=self.lead_quarters.reindex(c).to_numpy(np.int64),
+            power_mw=None if self.power_mw is None else
+            self.power_mw.reindex(p).to_numpy(float),
+            budget_years=tuple(sorted(self.budget_rmb_m)),
+            budget_rmb_m=np.array([self.budget_rmb_m[y] for y in sorted(self.budget_rmb_m)],
+                                  float),
+            budget_carryover=self.budget_carryover,
+            electricity_rmb_per_kwh=float(self.electricity_rmb_per_kwh),
+            discount_rate_annual=float(self.discount_rate_annual),
+            penalty_rmb_m_per_eflops=float(self.penalty_rmb_m_per_eflops),
+            training_shortfall_weight=float(self.training_shortfall_weight),
+            periods_per_year=self.periods_per_year, first_order_offset=(first - p[0]).n,
+            lot_units=int(self.lot_units))
+
     def with_numbers(self, **changes) -> PlanData:
         """A copy with some numbers replaced (same structure)."""
         return replace(self, **changes)
+
+
+def buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(chip, delivery quarter) positions with a known price and an order quarter not before
+    the first order period, chip-major. [index]"""
+    ok = np.isfinite(a.price_rmb_m) & (np.arange(len(a.periods))[:, None]
+                                       - a.lead_quarters[None, :] >= a.first_order_offset)
+    c, t = np.nonzero(ok.T)  # chip-major, periods in order within a chip
+    return c.astype(np.int64), t.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PlanArrays:
+    """The numbers of one purchase LP as numpy arrays, aligned to (periods, chips).
+
+    What the constraint and objective families read (:mod:`capacity.planner.constraints`,
+    :mod:`capacity.planner.objective`): made once from a :class:`PlanData`
+    (:attr:`PlanData.arrays`), or by a stress draw with some numbers replaced
+    (``dataclasses.replace``), so a re-solve does no pandas work.
+
+    Attributes
+    ----------
+    periods, chips
+        Labels of the axes (for label tables only).
+    price_rmb_m, cap_units, existing_units
+        Shape (T, C). [RMB m/unit], [units/quarter] (NaN = uncapped), [units]
+    demand_training_eflops, demand_inference_eflops
+        Shape (T,). [EFLOPS]
+    effective_per_unit
+        Shape (C,). [EFLOPS/unit]
+    training_fit
+        Shape (C,), bool.
+    power_kw
+        Shape (C,). [kW/unit]
+    life_quarters, lead_quarters
+        Shape (C,), int. [quarters]
+    power_mw
+        Shape (T,); NaN = unlimited; None without power limits. [MW]
+    budget_years, budget_rmb_m
+        Budgeted order years and their budgets. [year], [RMB m]
+    """
+
+    periods: pd.PeriodIndex
+    chips: list[str]
+    price_rmb_m: np.ndarray
+    cap_units: np.ndarray
+    existing_units: np.ndarray
+    demand_training_eflops: np.ndarray
+    demand_inference_eflops: np.ndarray
+    effective_per_unit: np.ndarray
+    training_fit: np.ndarray
+    power_kw: np.ndarray
+    life_quarters: np.ndarray
+    lead_quarters: np.ndarray
+    power_mw: np.ndarray | None
+    budget_years: tuple[int, ...]
+    budget_rmb_m: np.ndarray
+    budget_carryover: bool
+    electricity_rmb_per_kwh: float
+    discount_rate_annual: float
+    penalty_rmb_m_per_eflops: float
+    training_shortfall_weight: float
+    periods_per_year: int
+    first_order_offset: int
+    lot_units: int
+
+    @property
+    def opex_rmb_m_per_mw(self) -> float:
+        """Power cost of one MW for one period. [RMB m]"""
+        return opex_rmb_m_per_mw(365.25 * 24 / self.periods_per_year,
+                                 self.electricity_rmb_per_kwh)
+
+    @property
+    def existing_effective(self) -> np.ndarray:
+        """Effective EFLOPS of the existing fleet per quarter, shape (T,). [EFLOPS]"""
+        return self.existing_units @ self.effective_per_unit
+
+    @property
+    def existing_fit_effective(self) -> np.ndarray:
+        """Effective EFLOPS of the existing training-fit chips per quarter. [EFLOPS]"""
+        return self.existing_units @ (self.effective_per_unit * self.training_fit)
+
+    @property
+    def existing_power_mw(self) -> np.ndarray:
+        """Facility power of the existing fleet per quarter, shape (T,). [MW]"""
+        return self.existing_units @ self.power_kw / 1000.0
+
+
+@dataclass(frozen=True)
+class PriceFrame:
+    """What is fixed about a scenario's prices, power and caps across draws (one scenario).
+
+    Attributes
+    ----------
+    periods, chips
+        Axes.
+    priced
+        Shape (T, C): the chip is planned and launched in t (so it has a price). [bool]
+    price_factor
+        Shape (T, C): export-control multiplier on the price (licence fees). [1]
+    catalog_price_rmb, catalog_price_usd, tdp_w
+        Shape (C,): catalog figures (NaN unknown). [RMB/unit], [USD/unit], [W]
+    power_step
+        Shape (T,): which ``planner.datacenter_mw`` step applies in t (-1: none). [index]
+    power_keys
+        The steps' quarters, in step order.
+    """
+
+    periods: pd.PeriodIndex
+    chips: list[str]
+    priced: np.ndarray
+    price_factor: np.ndarray
+    catalog_price_rmb: np.ndarray
+    catalog_price_usd: np.ndarray
+    tdp_w: np.ndarray
+    power_step: np.ndarray
+    power_keys: tuple[str, ...]
+
+
+def unit_price_rmb_m(frame: PriceFrame, usd_rmb: float, price_usd: dict[str, float]
+                     ) -> np.ndarray:
+    """Reference price per unit of each chip, shape (C,). [RMB m/unit]
+
+        price[c] = price_usd[c] x usd_rmb  (scenario input), else catalog RMB, else catalog
+        USD x usd_rmb; NaN when unknown.
+    """
+    base = np.where(np.isfinite(frame.catalog_price_rmb), frame.catalog_price_rmb,
+                    frame.catalog_price_usd * usd_rmb)
+    for j, c in enumerate(frame.chips):
+        if c in price_usd:
+            base[j] = price_usd[c] * usd_rmb
+    return base / 1e6
+
+
+def price_matrix(frame: PriceFrame, unit_price: np.ndarray,
+                 price_factor: np.ndarray | None = None) -> np.ndarray:
+    """Price per unit delivered in t, shape (T, C); NaN where not buyable. [RMB m/unit]
+
+        price[t, c] = unit_price[c] x price_factor[t, c]   where priced[t, c]
+    """
+    pf = frame.price_factor if price_factor is None else price_factor
+    return np.where(frame.priced, unit_price[None, :] * pf, np.nan)
+
+
+def unit_power_kw(tdp_w: np.ndarray, server_overhead: float, pue: float) -> np.ndarray:
+    """Facility power per installed unit: TDP x server overhead x PUE / 1000. [kW/unit]"""
+    return tdp_w * server_overhead * pue / 1000.0
+
+
+def power_limit_mw(frame: PriceFrame, datacenter_mw: dict[str, float]) -> np.ndarray | None:
+    """Facility power available per quarter, shape (T,); NaN = unlimited. [MW]
+
+    Each ``datacenter_mw`` step holds from its quarter until the next one; None without steps.
+    """
+    if not frame.power_keys:
+        return None
+    mw = np.array([datacenter_mw[q] for q in frame.power_keys], float)
+    return np.where(frame.power_step >= 0, mw[np.maximum(frame.power_step, 0)], np.nan)
+
+
+def price_frame(scenario, availability: pd.DataFrame | None) -> tuple[PriceFrame, list[str]]:
+    """The fixed part of a scenario's prices and power (and notes on unplannable chips)."""
+    inp = scenario.inputs
+    pl = inp.planner
+    cat = scenario.catalog
+    periods = inp.horizon.periods
+    chips = list(cat.index)
+    rate = peak_tflops(cat)
+    base = price_rmb(cat, pl.usd_rmb, pl.price_usd)
+    notes: list[str] = []
+    priced = np.zeros((len(periods), len(chips)), bool)
+    for j, c in enumerate(chips):
+        if c in pl.exclude_chips:
+            continue
+        if pd.isna(rate[c]):
+            notes.append(f"{c}: no known FP16 rate, not planned")
+            continue
+        if pd.isna(base[c]):
+            notes.append(f"{c}: no known price (set planner.price_usd.{c} to plan it)")
+            continue
+        if pd.isna(cat.at[c, "tdp_w"]):
+            notes.append(f"{c}: no known TDP, not planned")
+            continue
+        priced[:, j] = periods >= cat.at[c, "launch"]
+    pf = np.ones(priced.shape)
+    if availability is not None:
+        av = availability.reset_index()
+        av = av[av["period"].isin(periods)]
+        pf = av.pivot(index="period", columns="chip", values="price_factor").reindex(
+            index=periods, columns=chips).astype(float).fillna(1.0).to_numpy()
+    keys = tuple(q for q, _ in sorted(((q, pd.Period(q, freq="Q")) for q in pl.datacenter_mw),
+                                      key=lambda kv: kv[1]))
+    step = np.full(len(periods), -1)
+    for k, q in enumerate(keys):
+        step[periods >= pd.Period(q, freq="Q")] = k
+    frame = PriceFrame(periods, chips, priced, pf, cat["price_rmb"].to_numpy(float),
+                       cat["price_usd"].to_numpy(float), cat["tdp_w"].to_numpy(float), step,
+                       keys)
+    return frame, notes
 
 
 def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.DataFrame,
@@ -210,61 +432,35 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     periods = inp.horizon.periods
     chips = list(cat.index)
     rate = peak_tflops(cat)
-    notes: list[str] = []
+    frame, notes = price_frame(scenario, availability)
 
     eff = pd.Series([inp.fleet.efficiency_of(c) for c in chips], index=chips)
     fit = training_fit(cat, pl.training_min_interconnect_gbs).reindex(chips)
-    kw = cat["tdp_w"].reindex(chips) * pl.server_overhead * pl.pue / 1000.0
+    kw = pd.Series(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue), index=chips)
     life = pd.Series([inp.fleet.life_of(c) for c in chips], index=chips, dtype=int)
     lead = pd.Series([pl.lead_time_quarters.get(c, pl.default_lead_time_quarters)
                       for c in chips], index=chips, dtype=int)
-    base_price = price_rmb(cat, pl.usd_rmb, pl.price_usd) / 1e6
-
-    price = pd.DataFrame(np.nan, index=periods, columns=chips)
+    price = pd.DataFrame(price_matrix(frame, unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)),
+                         index=periods, columns=chips)
     cap = pd.DataFrame(np.nan, index=periods, columns=chips)
     status = pd.DataFrame("allowed", index=periods, columns=chips)
     rule = pd.DataFrame("", index=periods, columns=chips)
-    for c in chips:
-        if c in pl.exclude_chips:
-            continue
-        if pd.isna(rate[c]):
-            notes.append(f"{c}: no known FP16 rate, not planned")
-            continue
-        if pd.isna(base_price[c]):
-            notes.append(f"{c}: no known price (set planner.price_usd.{c} to plan it)")
-            continue
-        if pd.isna(kw[c]):
-            notes.append(f"{c}: no known TDP, not planned")
-            continue
-        launched = periods >= cat.at[c, "launch"]
-        price.loc[launched, c] = base_price[c]
     if availability is not None:
         av = availability.reset_index()
         av = av[av["period"].isin(periods)]
         st = av.pivot(index="period", columns="chip", values="status").reindex(
             index=periods, columns=chips)
-        pf = av.pivot(index="period", columns="chip", values="price_factor").reindex(
-            index=periods, columns=chips).astype(float).fillna(1.0)
         cp = av.pivot(index="period", columns="chip", values="cap_units").reindex(
             index=periods, columns=chips).astype(float)
-        rl = av.pivot(index="period", columns="chip", values="rule").reindex(
+        rule = av.pivot(index="period", columns="chip", values="rule").reindex(
             index=periods, columns=chips).fillna("")
         status = st.fillna("allowed")
-        rule = rl
-        price = price * pf
         cap = cp.where(status != "banned", 0.0)
     else:
         for c, units in inp.controls.base_supply_units_per_quarter.items():
             cap[c] = units
-
-    power = None
-    if pl.datacenter_mw:
-        steps = sorted((pd.Period(q, freq="Q"), mw) for q, mw in pl.datacenter_mw.items())
-        vals = []
-        for t in periods:
-            applicable = [mw for q, mw in steps if q <= t]
-            vals.append(applicable[-1] if applicable else np.nan)
-        power = pd.Series(vals, index=periods, dtype=float)
+    mw = power_limit_mw(frame, pl.datacenter_mw)
+    power = None if mw is None else pd.Series(mw, index=periods, dtype=float)
 
     dem = pd.DataFrame({
         "training": demand["training_eflops"].reindex(periods).astype(float),

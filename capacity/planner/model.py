@@ -14,14 +14,14 @@ through the label tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
 from capacity.planner.constraints import Columns, RowFamily, row_families
-from capacity.planner.data import PlanData
+from capacity.planner.data import PlanArrays, PlanData, buyable_index
 from capacity.planner.objective import OBJECTIVE_FUNCTIONS, OBJECTIVES
 from capacity.planner.variables import VarFamily, variable_families
 
@@ -145,7 +145,8 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     if objective not in OBJECTIVES:
         raise InputError("objective", f"unknown objective {objective!r} (choose from "
                          f"{', '.join(OBJECTIVES)})")
-    vfams = variable_families(data, objective, integer)
+    a = data.arrays
+    vfams = variable_families(a, objective, integer)
     var_start: dict[str, int] = {}
     n = 0
     for f in vfams:
@@ -165,18 +166,16 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     by_name = {f.name: f for f in vfams}
     buy = by_name["buy"]
     cols = Columns(grids["buy"], grids["fleet"], grids.get("shortfall"), buy.scale)
-    rfams = row_families(data, cols, by_name)
+    rfams = row_families(a, cols, by_name)
     row_start: dict[str, int] = {}
     m = 0
     for f in rfams:
         row_start[f.name] = m
         m += len(f)
-    costs, offset = OBJECTIVE_FUNCTIONS[objective](data, by_name)
+    costs, offset = OBJECTIVE_FUNCTIONS[objective](a, by_name)
 
     def place(values: list[np.ndarray]) -> np.ndarray:
-        out = np.empty(n)
-        out[perm] = np.concatenate(values) if values else np.zeros(0)
-        return out
+        return _place(perm, values)
 
     return Model(
         objective=objective, vars=vfams, rows=rfams, var_start=var_start, row_start=row_start,
@@ -190,3 +189,48 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
         a_col=np.concatenate([f.col for f in rfams]),
         a_val=np.concatenate([f.val for f in rfams]),
         offset=offset, perm=perm)
+
+
+def _place(perm: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
+    """Per-family column values (family order) -> model column order."""
+    out = np.empty(len(perm))
+    out[perm] = np.concatenate(values) if values else np.zeros(0)
+    return out
+
+
+def renumber(template: Model, a: PlanArrays) -> Model:
+    """The template's model with the numbers of ``a``, built by the same family functions.
+
+    Only numbers are recomputed (no labels, no names): costs, row bounds, coefficient values
+    and the objective constant. The variable families (which columns exist) are the
+    template's.
+
+    Raises
+    ------
+    ValueError
+        When ``a`` implies another structure (buyable pairs, capped pairs, budget years, power
+        quarters, coefficient pattern) than the template.
+    """
+    by_name = {f.name: f for f in template.vars}
+    bc, bt = buyable_index(a)
+    buy = by_name["buy"]
+    if not (np.array_equal(bc, buy.c) and np.array_equal(bt, buy.t)):
+        raise ValueError("the buyable (chip, quarter) pairs differ from the template")
+    cols = replace(template.cols, labelled=False)
+    rfams = row_families(a, cols, by_name)
+    if [(f.name, len(f)) for f in rfams] != [(f.name, len(f)) for f in template.rows]:
+        raise ValueError("the constraint rows (capped pairs, budget years, power quarters) "
+                         "differ from the template")
+    a_row = np.concatenate([f.row + template.row_start[f.name] for f in rfams])
+    a_col = np.concatenate([f.col for f in rfams])
+    if not (np.array_equal(a_row, template.a_row) and np.array_equal(a_col, template.a_col)):
+        raise ValueError("the coefficient pattern differs from the template")
+    costs, offset = OBJECTIVE_FUNCTIONS[template.objective](a, by_name)
+    return replace(
+        template, rows=[replace(f, labels=t.labels) for f, t in zip(rfams, template.rows,
+                                                                    strict=True)],
+        col_cost=_place(template.perm, [np.asarray(costs.get(f.name, np.zeros(len(f))), float)
+                                        for f in template.vars]),
+        row_lower=np.concatenate([f.lower for f in rfams]),
+        row_upper=np.concatenate([f.upper for f in rfams]),
+        a_val=np.concatenate([f.val for f in rfams]), offset=offset)

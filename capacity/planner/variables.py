@@ -1,6 +1,6 @@
 """Variable families of the purchase LP, each a labelled block of columns.
 
-A family is one function of :class:`~capacity.planner.data.PlanData` that returns its labels
+A family is one function of :class:`~capacity.planner.data.PlanArrays` that returns its labels
 (one row per column: chip or workload, and quarter) with integer positions into the data's
 chips and periods, and its bounds. Costs live in :mod:`.objective`; the columns' place in the
 model in :mod:`.model`.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capacity.planner.data import WORKLOADS, PlanData
+from capacity.planner.data import WORKLOADS, PlanArrays, buyable_index
 
 INF = np.inf
 """An absent bound."""
@@ -66,40 +66,37 @@ def _family(name: str, key: str, names: list[str], periods: pd.PeriodIndex, c: n
                      np.full(n, INF), unit, integer, scale)
 
 
-def buy_vars(data: PlanData, integer: bool = False) -> VarFamily:
+def buy_vars(a: PlanArrays, integer: bool = False) -> VarFamily:
     """``buy[c, t] >= 0``: units of chip c delivered in quarter t, for every buyable pair.
 
     With ``integer`` the column counts lots: buy[c, t] = lot_units * n[c, t], n integer.
     """
-    c, t = data.buyable_index()
-    return _family("buy", "chip", data.chips, data.periods, c, t,
-                   "lots" if integer else "units", integer,
-                   float(data.lot_units) if integer else 1.0)
+    c, t = buyable_index(a)
+    return _family("buy", "chip", a.chips, a.periods, c, t, "lots" if integer else "units",
+                   integer, float(a.lot_units) if integer else 1.0)
 
 
-def fleet_vars(data: PlanData) -> VarFamily:
+def fleet_vars(a: PlanArrays) -> VarFamily:
     """``fleet[c, t] >= 0``: new units of chip c in service in t (bought in the plan, not yet
     retired), for every chip that can be bought, from its first delivery quarter on."""
-    bc, bt = data.buyable_index()
-    first = np.full(len(data.chips), len(data.periods))
+    bc, bt = buyable_index(a)
+    first = np.full(len(a.chips), len(a.periods))
     np.minimum.at(first, bc, bt)
-    cc, tt = np.meshgrid(np.arange(len(data.chips)), np.arange(len(data.periods)),
-                         indexing="ij")
+    cc, tt = np.meshgrid(np.arange(len(a.chips)), np.arange(len(a.periods)), indexing="ij")
     keep = tt >= first[:, None]
-    return _family("fleet", "chip", data.chips, data.periods, cc[keep], tt[keep], "units")
+    return _family("fleet", "chip", a.chips, a.periods, cc[keep], tt[keep], "units")
 
 
-def shortfall_vars(data: PlanData) -> VarFamily:
+def shortfall_vars(a: PlanArrays) -> VarFamily:
     """``shortfall[k, t] >= 0``: unmet effective compute of workload k in t. [EFLOPS]"""
-    kk, tt = np.meshgrid(np.arange(len(WORKLOADS)), np.arange(len(data.periods)),
-                         indexing="ij")
-    return _family("shortfall", "workload", list(WORKLOADS), data.periods, kk.ravel(),
+    kk, tt = np.meshgrid(np.arange(len(WORKLOADS)), np.arange(len(a.periods)), indexing="ij")
+    return _family("shortfall", "workload", list(WORKLOADS), a.periods, kk.ravel(),
                    tt.ravel(), "EFLOPS")
 
 
-def variable_families(data: PlanData, objective: str, integer: bool) -> list[VarFamily]:
+def variable_families(a: PlanArrays, objective: str, integer: bool) -> list[VarFamily]:
     """The families of one model, in column order (shortfall only for ``min-cost``)."""
-    fams = [buy_vars(data, integer), fleet_vars(data)]
+    fams = [buy_vars(a, integer), fleet_vars(a)]
     if objective == "min-cost":
-        fams.append(shortfall_vars(data))
+        fams.append(shortfall_vars(a))
     return fams

@@ -1,0 +1,85 @@
+"""Monte Carlo stress tests: uncertain inputs -> N draws of the whole pipeline -> percentiles.
+
+A scenario's ``[uncertain]`` table gives inputs as distributions (dotted keys, as in ``[set]``).
+Every draw is sampled up front in the calling process from ``numpy.random.default_rng(seed)``,
+one column per input in table order, so the same seed gives the same draws for any number of
+workers. Each draw then runs plan -> demand -> finance with the calibration and the existing
+fleet fixed (they do not depend on the uncertain inputs), and the purchase LP re-solved in HiGHS
+with the draw's numbers (:class:`capacity.planner.solve.Resolver`).
+
+Distributions
+-------------
+``{p5 = a, p50 = b, p95 = c}``
+    Split (two-piece) normal through the three points: median ``b``, standard deviation
+    ``(b - a) / z`` below it and ``(c - b) / z` above it, ``z = 1.6449`` (the 95% normal
+    quantile), so P(x <= a) = 5%, P(x <= b) = 50%, P(x <= c) = 95% exactly and a skewed range
+    keeps its skew. Draw: x = b + s_left * z if z < 0 else b + s_right * z, z ~ N(0, 1).
+``{dist = "uniform", low = a, high = b}``, ``{dist = "normal", mean = m, sd = s}``,
+``{dist = "triangular", low = a, mode = m, high = b}``
+    As named. Use uniform or triangular for inputs with hard bounds (a share <= 1): a split
+    normal has unbounded tails, and a draw outside an input's valid range is an error.
+
+Which inputs may be uncertain
+-----------------------------
+Any number under ``demand.`` and ``finance.``; under ``planner.``: ``price_usd.<chip>``,
+``usd_rmb``, ``pue``, ``server_overhead``, ``electricity_rmb_per_kwh``, ``discount_rate_annual``,
+``shortfall_penalty_rmb_m_per_eflops``, ``training_shortfall_weight``,
+``capex_budget_rmb_m.<year>``, ``datacenter_mw.<quarter>``; supply caps
+``controls.base_supply_units_per_quarter.<chip>``; licence fees
+``rules.<rule id>.fee_revenue_share``. List items are addressed by name (``demand.runs.
+large_400b.mfu``) or index. Keys under ``calibration.``, ``fleet.`` and ``horizon.`` are refused
+(they move the calibrated fleet, which is computed once), as are inputs that change the LP's
+structure (lead times, the training interconnect bar, which rules apply).
+
+Batches and determinism
+-----------------------
+Draws are cut into batches of ``BATCH_SIZE`` by draw index. Every draw is solved from the
+template's optimal basis (HiGHS warm starts may land on another optimal vertex, so the start
+must not depend on what was solved before). Results are therefore identical for any number of
+workers, any batch composition and every executor.
+
+Outputs
+-------
+Percentiles (p5/p50/p95) of each KPI; the probability of threshold expressions
+(``kpi@period OP number``); how often each limit binds (non-zero dual on a tight row) by family
+and name; a tornado of one-at-a-time p5/p95 swings (other inputs at p50) on the target price and
+on effective EFLOPS at the last Q4 of the KPI years; percentile bands per quarter for fan charts.
+"""
+
+from __future__ import annotations
+
+from capacity.stress.draws import (
+    UncertainInput,
+    check_key,
+    parse_threshold,
+    parse_uncertain,
+    sample_draws,
+)
+from capacity.stress.evaluate import (
+    DrawContext,
+    build_context,
+    demand_numbers,
+    draw_arrays,
+    draw_inputs,
+    evaluate_batch,
+    evaluate_draw,
+    kpi_names,
+    resolver_for,
+)
+from capacity.stress.executors import EXECUTORS, run_tasks
+from capacity.stress.run import (
+    BATCH_SIZE,
+    DEFAULT_THRESHOLDS,
+    StressResult,
+    run_stress,
+    to_report,
+)
+
+FALLBACK_UNCERTAIN = "history-uncertain"
+"""Shipped scenario whose ``[uncertain]`` table is used when the chosen scenario has none."""
+
+__all__ = ["BATCH_SIZE", "DEFAULT_THRESHOLDS", "EXECUTORS", "FALLBACK_UNCERTAIN", "DrawContext",
+           "StressResult", "UncertainInput", "build_context", "check_key", "demand_numbers",
+           "draw_arrays", "draw_inputs", "evaluate_batch", "evaluate_draw", "kpi_names",
+           "parse_threshold", "parse_uncertain", "resolver_for", "run_stress", "run_tasks",
+           "sample_draws", "to_report"]

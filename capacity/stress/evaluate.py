@@ -1,0 +1,506 @@
+"""One draw and one batch of draws: the fixed context, the draw's numbers, the LP re-solve, KPIs.
+
+:func:`build_context` runs once per stress run: calibration, the existing fleet, the template
+purchase LP (:func:`capacity.planner.build_model`) and what stays fixed about prices, caps and
+power (:class:`capacity.planner.data.PriceFrame`). Each draw then
+
+1. sets its values in a copy of the template inputs (``model_copy``: no re-validation; every
+   input's smallest and largest draw was validated once up front);
+2. derives its LP numbers with the planner's own functions (``unit_price_rmb_m``,
+   ``price_matrix``, ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``) and
+   demand with :func:`capacity.demand.demand_arrays`;
+3. renumbers the template model through the same family functions
+   (:func:`capacity.planner.model.renumber`) and re-solves it in place
+   (:class:`capacity.planner.solve.Resolver`, from the template's basis);
+4. reads KPIs from the solution by label.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from capacity.errors import InputError
+from capacity.scenarios import Scenario
+from capacity.stress.draws import UncertainInput, _path, check_key
+
+KPI_QUARTERS = ("2023Q4", "2024Q4", "2025Q4")
+KPI_YEARS = (2024, 2025)
+
+ACTIVE_TOL = 1e-9
+"""A row's dual counts as non-zero above this. [objective unit per row unit]"""
+
+SLACK_TOL = 1e-6
+"""A row is tight when its slack is within this. [row unit]"""
+
+
+@dataclass
+class DrawContext:
+    """Everything fixed across draws (picklable, sent once to each worker).
+
+    Attributes
+    ----------
+    inputs
+        The template inputs (validated once).
+    paths, fee_rules, keys
+        Where each uncertain value goes: a path in the inputs, or a rule's licence fee.
+    frame
+        Fixed part of prices and power (:class:`capacity.planner.data.PriceFrame`).
+    licence_rule
+        Shape (T, C): the licence rule deciding each pair ("" where none). [id]
+    cap0, cap_slopes, cap_base
+        Purchase caps as an affine function of each uncertain base supply:
+        cap = cap0 + sum_k slope_k (value_k - base_k). [units/quarter]
+    model
+        The template purchase LP.
+    arrays
+        The template's LP numbers (:class:`capacity.planner.data.PlanArrays`).
+    """
+
+    periods: list[str]
+    chips: list[str]
+    inputs: Any
+    paths: list[tuple[Any, ...] | None]
+    fee_rules: list[str | None]
+    keys: list[str]
+    frame: Any
+    licence_rule: np.ndarray
+    cap0: np.ndarray
+    cap_slopes: dict[int, np.ndarray]
+    cap_base: dict[int, float]
+    demand_fixed: Any
+    fleet_eflops: np.ndarray
+    anchors: Any
+    model: Any
+    arrays: Any
+    alive: np.ndarray
+    buy_peak_tflops: np.ndarray
+    buy_effective_eflops: np.ndarray
+    labels: list[str]
+    label_of_row: np.ndarray
+    existing_peak_eflops: np.ndarray
+    existing_eff_eflops: np.ndarray
+    kpi_quarter_index: dict[str, int]
+    years: np.ndarray
+    quarter_no: np.ndarray
+    year_layout: Any
+    notes: list[str] = field(default_factory=list)
+
+
+def _set_path(tree: dict[str, Any], path: tuple[Any, ...], value: float) -> None:
+    node = tree
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+
+
+def _check_extremes(specs: list[UncertainInput], tree: dict[str, Any],
+                    paths: list[tuple[Any, ...] | None], lo: np.ndarray, hi: np.ndarray) -> None:
+    """Every input's smallest and largest draw must be valid (so every draw is)."""
+    from capacity.schemas import Inputs
+
+    for i, (s, p) in enumerate(zip(specs, paths, strict=True)):
+        for v in (lo[i], hi[i]):
+            hint = ("; use a bounded distribution (uniform or triangular) or a narrower range")
+            if p is None:
+                if not 0.0 <= v < 1.0:
+                    raise InputError(f"uncertain.{s.key}", f"a draw of {v:g} is outside "
+                                     f"[0, 1){hint}")
+                continue
+            t2 = dict(tree)
+            t2[p[0]] = copy.deepcopy(tree[p[0]])
+            _set_path(t2, p, float(v))
+            try:
+                Inputs.model_validate(t2)
+            except ValidationError as exc:
+                raise InputError(f"uncertain.{s.key}", f"a draw of {v:g} is outside the "
+                                 f"input's valid range ({exc.errors()[0]['msg']}){hint}"
+                                 ) from None
+
+
+def _cap_slopes(scenario: Scenario, specs: list[UncertainInput], tree: dict[str, Any],
+                paths: list[tuple[Any, ...] | None], lo: np.ndarray, hi: np.ndarray,
+                gathered) -> tuple[dict[int, np.ndarray], dict[int, float]]:
+    """How the purchase caps move with each uncertain base supply (probed at lo, mid, hi).
+
+    The caps come from :func:`capacity.controls.availability` through
+    :func:`capacity.planner.data.plan_data_from_scenario`, evaluated at three supplies; a cap
+    that is not affine over the sampled range (a licence volume cap binds inside it) is an
+    error.
+    """
+    from capacity.inputs import scenario_availability
+    from capacity.planner.data import plan_data_from_scenario
+    from capacity.schemas import Inputs
+
+    data = gathered.data
+    periods, chips = data.periods, list(data.chips)
+    T, C = len(periods), len(chips)
+    slopes: dict[int, np.ndarray] = {}
+    base: dict[int, float] = {}
+    supply = [i for i, s in enumerate(specs)
+              if s.key.startswith("controls.base_supply_units_per_quarter.")]
+    if not supply:
+        return slopes, base
+    probes = {}
+    for name, pick in (("lo", lo), ("mid", (lo + hi) / 2), ("hi", hi)):
+        t2 = copy.deepcopy(tree)
+        for i in supply:
+            _set_path(t2, paths[i], float(pick[i]))
+        sc2 = scenario.with_inputs(Inputs.model_validate(t2))
+        d2 = plan_data_from_scenario(sc2, gathered.existing_units, gathered.demand,
+                                     scenario_availability(sc2))
+        probes[name] = d2.cap_units.reindex(index=periods, columns=chips).to_numpy(float)
+    for i in supply:
+        chip = specs[i].key.rsplit(".", 1)[1]
+        j = chips.index(chip)
+        a, m, b = probes["lo"][:, j], probes["mid"][:, j], probes["hi"][:, j]
+        span = hi[i] - lo[i]
+        slope = np.zeros((T, C))
+        if span > 0:
+            s = (b - a) / span
+            ok = np.isclose(m, a + s * (hi[i] - lo[i]) / 2, rtol=1e-9, atol=1e-9) | (
+                np.isnan(a) & np.isnan(b))
+            if not ok.all():
+                raise InputError(f"uncertain.{specs[i].key}", "the purchase cap is not "
+                                 "linear in this supply over the sampled range (a licence "
+                                 "volume cap binds inside it); narrow the range")
+            slope[:, j] = np.nan_to_num(s)
+        slopes[i] = slope
+        base[i] = float(scenario.inputs.controls.base_supply_units_per_quarter[chip])
+    return slopes, base
+
+
+def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarray,
+                  hi: np.ndarray, solver: str = "highs") -> DrawContext:
+    """Prepare the fixed part of every draw (runs the calibration and builds the LP once).
+
+    Parameters
+    ----------
+    scenario
+        Validated scenario.
+    specs
+        Uncertain inputs.
+    lo, hi
+        Smallest and largest value each input takes in any draw (for the checks and the
+        supply-cap probes).
+    """
+    from capacity import demand as dm
+    from capacity import finance
+    from capacity.planner import build_model, gather
+    from capacity.planner.data import price_frame
+
+    tree = scenario.inputs.model_dump()
+    kinds = [check_key(s.key, scenario) for s in specs]
+    for s in specs:  # a chip priced from the catalog in USD: vary that price
+        if s.key.startswith("planner.price_usd.") and s.key.count(".") == 2:
+            chip = s.key.rsplit(".", 1)[1]
+            if chip not in tree["planner"]["price_usd"] and chip in scenario.catalog.index:
+                row = scenario.catalog.loc[chip]
+                if pd.isna(row["price_rmb"]) and pd.notna(row["price_usd"]):
+                    tree["planner"]["price_usd"][chip] = float(row["price_usd"])
+    paths = [_path(tree, s.key) if k == "inputs" else None
+             for s, k in zip(specs, kinds, strict=True)]
+    fee_rules = [s.key.split(".")[1] if k == "fee" else None
+                 for s, k in zip(specs, kinds, strict=True)]
+    _check_extremes(specs, tree, paths, lo, hi)
+    from capacity.schemas import Inputs
+
+    template_inputs = Inputs.model_validate(tree)
+    gathered = gather(scenario, solver)
+    data = gathered.data
+    periods, chips = data.periods, list(data.chips)
+    T, C = len(periods), len(chips)
+    notes: list[str] = []
+    frame, _ = price_frame(scenario, gathered.availability)
+    status = (data.status.reindex(index=periods, columns=chips).fillna("allowed").to_numpy()
+              if data.status is not None else np.full((T, C), "allowed", dtype=object))
+    rule = (data.rule.reindex(index=periods, columns=chips).fillna("").to_numpy()
+            if data.rule is not None else np.full((T, C), "", dtype=object))
+    licence_rule = np.where(status == "licence", rule, "").astype(str)
+    for rid in {r for r in fee_rules if r}:
+        if not (licence_rule == rid).any():
+            notes.append(f"rules.{rid}.fee_revenue_share: the rule licenses nothing this "
+                         "scenario can buy; its fee has no effect")
+    slopes, base = _cap_slopes(scenario, specs, tree, paths, lo, hi, gathered)
+
+    model = build_model(data, "min-cost")
+    a = data.arrays
+    buy = model.family("buy")
+    tt = np.arange(T)[:, None]
+    life = a.life_quarters[buy.c]
+    alive = ((tt >= buy.t[None, :]) & (tt < buy.t[None, :] + life[None, :])).astype(float)
+    rows = model.row_labels()
+    t_of = {p: i for i, p in enumerate(periods)}
+    rows["_t"] = [t_of.get(p, -1) if isinstance(p, pd.Period) else -1
+                  for p in rows.get("period", pd.Series([None] * len(rows)))]
+    model_rows = rows
+    labels, label_of_row = _limit_labels(model_rows, status, rule, chips)
+
+    fleet_eff = gathered.fleet_history["effective_eflops"]
+    demand_fixed = dm.demand_fixed(scenario, fleet_eff)
+    kq = {q: i for i, q in enumerate(map(str, periods)) if q in KPI_QUARTERS}
+    anchors = finance.anchors_from_disclosures(scenario.disclosures)
+    peak = data.peak_tflops.reindex(chips).to_numpy(float)
+    return DrawContext(
+        periods=[str(p) for p in periods], chips=chips, inputs=template_inputs, paths=paths,
+        fee_rules=fee_rules, keys=[s.key for s in specs], frame=frame,
+        licence_rule=licence_rule, cap0=a.cap_units, cap_slopes=slopes, cap_base=base,
+        demand_fixed=demand_fixed,
+        fleet_eflops=fleet_eff.reindex(periods).astype(float).to_numpy(), anchors=anchors,
+        model=model, arrays=a, alive=alive, buy_peak_tflops=peak[buy.c],
+        buy_effective_eflops=a.effective_per_unit[buy.c], labels=labels,
+        label_of_row=label_of_row, existing_peak_eflops=a.existing_units @ peak / 1e6,
+        existing_eff_eflops=a.existing_effective, kpi_quarter_index=kq,
+        years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
+        year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes)
+
+
+def _limit_labels(rows: pd.DataFrame, status: np.ndarray, rule: np.ndarray, chips: list[str]
+                  ) -> tuple[list[str], np.ndarray]:
+    """A limit name per LP row (export rule, supply cap, budget year, power), sorted; -1 for
+    rows that are not limits (fleet balance, demand)."""
+    ci = {c: j for j, c in enumerate(chips)}
+    names: list[str | None] = []
+    for fam, chip, t, year in zip(rows["family"], rows.get("chip", [None] * len(rows)),
+                                  rows["_t"], rows.get("year", [None] * len(rows)),
+                                  strict=True):
+        if fam == "access":
+            c = ci[chip]
+            st, rl = status[t, c], rule[t, c]
+            names.append(f"export rule {rl}" if st in ("banned", "licence") and rl else
+                         f"supply cap {chip}")
+        elif fam == "budget":
+            names.append(f"budget {int(year)}")
+        elif fam == "power":
+            names.append("power")
+        else:
+            names.append(None)
+    labels = sorted({n for n in names if n is not None})
+    pos = {n: i for i, n in enumerate(labels)}
+    return labels, np.array([pos[n] if n is not None else -1 for n in names], np.int64)
+
+
+def _copy_set(node: Any, path: tuple[Any, ...], value: float) -> Any:
+    """``node`` with the value at ``path`` replaced, copying only the containers on the path
+    (pydantic models by ``model_copy``: no re-validation)."""
+    if not path:
+        return value
+    k, rest = path[0], path[1:]
+    if isinstance(node, BaseModel):
+        return node.model_copy(update={k: _copy_set(getattr(node, k), rest, value)})
+    if isinstance(node, dict):
+        out = dict(node)
+        out[k] = _copy_set(node[k], rest, value)
+        return out
+    if isinstance(node, list | tuple):
+        out = list(node)
+        out[k] = _copy_set(node[k], rest, value)
+        return type(node)(out) if isinstance(node, tuple) else out
+    raise TypeError(f"cannot set {k!r} in {type(node).__name__}")
+
+
+def draw_inputs(ctx: DrawContext, values: np.ndarray, label: str = ""):
+    """The inputs of one draw: the template with the draw's values set (no re-validation; the
+    extremes of every input were validated in :func:`build_context`)."""
+    inputs = ctx.inputs
+    for p, v in zip(ctx.paths, values, strict=True):
+        if p is not None:
+            inputs = _copy_set(inputs, p, float(v))
+    return inputs
+
+
+def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any]):
+    """The LP numbers of one draw (:class:`capacity.planner.data.PlanArrays`), derived by the
+    planner's own functions from the draw's inputs."""
+    from capacity.controls import licence_price_factor
+    from capacity.planner.data import (
+        power_limit_mw,
+        price_matrix,
+        unit_power_kw,
+        unit_price_rmb_m,
+    )
+
+    pl = inputs.planner
+    frame = ctx.frame
+    pf = frame.price_factor
+    if any(ctx.fee_rules):
+        pf = pf.copy()
+        for rid, v in zip(ctx.fee_rules, values, strict=True):
+            if rid:
+                pf[ctx.licence_rule == rid] = licence_price_factor(float(v))
+    cap = ctx.cap0
+    if ctx.cap_slopes:
+        cap = cap.copy()
+        for i, slope in ctx.cap_slopes.items():
+            cap = cap + slope * (float(values[i]) - ctx.cap_base[i])
+    a = ctx.arrays
+    return replace(
+        a, price_rmb_m=price_matrix(frame, unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd),
+                                    pf),
+        cap_units=cap, power_mw=power_limit_mw(frame, pl.datacenter_mw),
+        power_kw=np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue)),
+        budget_rmb_m=np.array([pl.capex_budget_rmb_m[y] for y in a.budget_years], float),
+        electricity_rmb_per_kwh=float(pl.electricity_rmb_per_kwh),
+        discount_rate_annual=float(pl.discount_rate_annual),
+        penalty_rmb_m_per_eflops=float(pl.shortfall_penalty_rmb_m_per_eflops),
+        training_shortfall_weight=float(pl.training_shortfall_weight),
+        demand_training_eflops=np.asarray(dem["training_eflops"], float),
+        demand_inference_eflops=np.asarray(dem["inference_eflops"] + dem["leasing_eflops"],
+                                           float))
+
+
+def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
+    """Demand of one draw over the planned quarters (:func:`capacity.demand.demand_arrays`).
+
+    Returns
+    -------
+    dict
+        ``training_eflops``, ``inference_eflops`` (chosen method), ``leasing_eflops`` [EFLOPS],
+        ``genai_revenue_rmb_m`` [RMB m], ``yield_rmb_m_per_eflops_quarter``, and the other
+        columns of :func:`capacity.demand.demand_table`.
+    """
+    from capacity.demand import demand_arrays
+
+    return demand_arrays(inputs.demand, ctx.demand_fixed, ctx.quarter_no, ctx.fleet_eflops)
+
+
+def finance_numbers(ctx: DrawContext, fin, effective_eflops: np.ndarray,
+                    training_demand: np.ndarray, training_shortfall: np.ndarray,
+                    genai_demand: np.ndarray, yield0: float, yield_change: float
+                    ) -> dict[str, Any]:
+    """GenAI revenue, share and target price of one draw, by the array functions of
+    :mod:`capacity.finance` that :func:`capacity.finance.finance_result` is built on.
+
+    Returns
+    -------
+    dict
+        ``genai_quarterly_rmb_m`` [RMB m], ``annual`` (:func:`capacity.finance.annual_arrays`:
+        complete years only) and ``target_price_hkd`` [HKD/share].
+    """
+    from capacity import finance as f
+
+    qn = ctx.quarter_no
+    j = (qn - ctx.demand_fixed.base_qno).astype(float)
+    avail = f.available_array(effective_eflops, training_demand, training_shortfall)
+    rev = f.revenue_arrays(qn, genai_demand, avail, f.yield_array(yield0, yield_change, j), fin,
+                           ctx.anchors)
+    annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_rmb_m"],
+                             rev["total_rmb_m"])
+    sales = f.year_sales(annual["year"], annual["total_rmb_m"], fin.valuation_year)
+    val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+                             fin.rmb_per_hkd)
+    return {"genai_quarterly_rmb_m": rev["genai_rmb_m"], "annual": annual,
+            "target_price_hkd": val.target_price_hkd}
+
+
+@dataclass
+class BatchResult:
+    """KPIs of one batch of draws (arrays, draw order)."""
+
+    start: int
+    kpis: dict[str, np.ndarray]
+    series: dict[str, np.ndarray]
+    binding: np.ndarray
+
+
+def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
+    """(kpi, unit) in report order."""
+    out = []
+    for q in KPI_QUARTERS:
+        if q in ctx.kpi_quarter_index:
+            out.append((f"peak_eflops@{q}", "EFLOPS"))
+    for q in KPI_QUARTERS:
+        if q in ctx.kpi_quarter_index:
+            out.append((f"effective_eflops@{q}", "EFLOPS"))
+    out += [("shortfall_eflops_quarters", "EFLOPS-quarters"), ("capex_rmb_m", "RMB m")]
+    years = set(int(y) for y in ctx.years)
+    for y in KPI_YEARS:
+        if y in years:
+            out.append((f"genai_revenue_rmb_m@{y}", "RMB m"))
+    for y in KPI_YEARS:
+        if y in years:
+            out.append((f"genai_share@{y}", "share"))
+    out.append(("target_price_hkd", "HKD/share"))
+    return out
+
+
+def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
+                  ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
+    """KPIs, per-quarter series and bound limits of one draw, re-solving on ``resolver``."""
+    from capacity.planner.model import renumber
+
+    inputs = draw_inputs(ctx, values, label)
+    dem = demand_numbers(ctx, inputs)
+    a = draw_arrays(ctx, inputs, values, dem)
+    model = renumber(ctx.model, a)
+    sol = resolver.solve(model, what=f"purchase plan of {label}")
+    buy = np.clip(sol.x[model.columns_of("buy")], 0.0, None)
+    peak = ctx.existing_peak_eflops + ctx.alive @ (buy * ctx.buy_peak_tflops) / 1e6
+    eff = ctx.existing_eff_eflops + ctx.alive @ (buy * ctx.buy_effective_eflops)
+    short = np.clip(sol.x[model.cols.shortfall], 0.0, None)
+    fin = finance_numbers(ctx, inputs.finance, eff, dem["training_eflops"], short[:, 0],
+                          dem["genai_revenue_rmb_m"], dem["yield_rmb_m_per_eflops_quarter"],
+                          inputs.demand.inference.yield_change_annual)
+    k: dict[str, float] = {}
+    for q, i in ctx.kpi_quarter_index.items():
+        k[f"peak_eflops@{q}"] = float(peak[i])
+        k[f"effective_eflops@{q}"] = float(eff[i])
+    k["shortfall_eflops_quarters"] = float(short.sum())
+    bfam = model.family("buy")
+    k["capex_rmb_m"] = float(np.sum(buy * a.price_rmb_m[bfam.t, bfam.c]))
+    annual = fin["annual"]
+    for i, y in enumerate(annual["year"].tolist()):
+        if y in KPI_YEARS:
+            k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
+            k[f"genai_share@{y}"] = float(annual["genai_share"][i])
+    k["target_price_hkd"] = fin["target_price_hkd"]
+    lo, up = model.row_lower, model.row_upper
+    act = sol.row_activity
+    slack = np.minimum(np.where(np.isfinite(lo), act - lo, np.inf),
+                       np.where(np.isfinite(up), up - act, np.inf))
+    tight = (np.abs(sol.row_dual) > ACTIVE_TOL) & (np.abs(slack) <= SLACK_TOL)
+    bound = np.zeros(len(ctx.labels), bool)
+    rows = ctx.label_of_row[tight]
+    bound[rows[rows >= 0]] = True
+    series = {"peak_eflops": peak, "effective_eflops": eff,
+              "genai_revenue_rmb_m": fin["genai_quarterly_rmb_m"]}
+    return k, series, bound
+
+
+_RESOLVERS: dict[int, Any] = {}
+
+
+def resolver_for(ctx: DrawContext):
+    """This process's live HiGHS model of ``ctx``'s template (made on first use)."""
+    from capacity.planner.solve import Resolver
+
+    r = _RESOLVERS.get(id(ctx))
+    if r is None or r.template is not ctx.model:
+        _RESOLVERS.clear()
+        r = _RESOLVERS[id(ctx)] = Resolver(ctx.model)
+    return r
+
+
+def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
+                   labels: list[str] | None = None) -> BatchResult:
+    """Evaluate consecutive draws ``start, start + 1, ...``; each draw starts from the
+    template's basis, so a result does not depend on the batch it is in."""
+    resolver = resolver_for(ctx)
+    names = [n for n, _ in kpi_names(ctx)]
+    kpis = {n: np.full(len(rows), np.nan) for n in names}
+    series: dict[str, np.ndarray] = {}
+    binding = np.zeros((len(rows), len(ctx.labels)), bool)
+    for i, values in enumerate(rows):
+        label = labels[i] if labels else f"draw {start + i}"
+        k, s, b = evaluate_draw(ctx, resolver, values, label)
+        for n in names:
+            kpis[n][i] = k.get(n, np.nan)
+        for n, arr in s.items():
+            series.setdefault(n, np.zeros((len(rows), len(arr))))[i] = arr
+        binding[i] = b
+    return BatchResult(start, kpis, series, binding)

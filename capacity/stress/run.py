@@ -1,0 +1,174 @@
+"""A stress run: draws, the tornado cases, batches through an executor, and the reductions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.results import Report
+from capacity.scenarios import Scenario
+from capacity.stress.draws import _OPS, UncertainInput, parse_threshold, sample_draws
+from capacity.stress.evaluate import KPI_QUARTERS, build_context, kpi_names
+from capacity.stress.executors import run_tasks
+
+BATCH_SIZE = 25
+"""Draws per batch (and per task sent to a worker)."""
+
+DEFAULT_THRESHOLDS = ("peak_eflops@2025Q4>=20", "genai_share@2025>=0.4")
+
+
+
+@dataclass
+class StressResult:
+    """Everything a stress run produced (tables ready for a report)."""
+
+    samples: int
+    seed: int
+    percentiles: pd.DataFrame
+    thresholds: pd.DataFrame
+    binding_frequency: pd.DataFrame
+    tornado: pd.DataFrame
+    inputs: pd.DataFrame
+    fan: pd.DataFrame
+    centre_target_price_hkd: float
+    notes: list[str]
+
+
+def _cut(start: int, rows: np.ndarray, labels: list[str] | None = None
+         ) -> list[tuple[int, np.ndarray, list[str] | None]]:
+    out = []
+    for i in range(0, len(rows), BATCH_SIZE):
+        out.append((start + i, rows[i:i + BATCH_SIZE],
+                    labels[i:i + BATCH_SIZE] if labels else None))
+    return out
+
+
+def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, seed: int,
+               thresholds: list[str] | None = None, executor: str = "processes",
+               workers: int = 1, scheduler: str | None = None,
+               progress: Callable[[int, int], None] | None = None,
+               solver: str = "highs") -> StressResult:
+    """Monte Carlo over the uncertain inputs, plus the one-at-a-time tornado.
+
+    Parameters
+    ----------
+    scenario
+        Validated scenario (its values are the template the draws replace).
+    specs
+        Uncertain inputs (:func:`parse_uncertain`).
+    samples
+        Number of draws N.
+    seed
+        Seed of ``numpy.random.default_rng``.
+    thresholds
+        Expressions ``kpi@period OP number`` (default :data:`DEFAULT_THRESHOLDS`).
+    executor, workers, scheduler
+        See :func:`run_tasks`. Results do not depend on them.
+    progress
+        Called with (draws done, total) as batches finish.
+    """
+    if samples < 1:
+        raise InputError("--samples", "must be at least 1")
+    draws = sample_draws(specs, samples, seed)
+    q = {p: np.array([s.quantile(p) for s in specs]) for p in (0.05, 0.5, 0.95)}
+    lo = np.minimum(draws.min(axis=0), q[0.05])
+    hi = np.maximum(draws.max(axis=0), q[0.95])
+    ctx = build_context(scenario, specs, lo, hi, solver)
+    names = kpi_names(ctx)
+    kpis = [n for n, _ in names]
+    parsed = [parse_threshold(e, kpis) for e in (thresholds or list(DEFAULT_THRESHOLDS))]
+    # tornado cases: centre, then each input at p5 and at p95 (others at p50)
+    cases = [q[0.5]]
+    case_labels = ["tornado centre (all inputs at p50)"]
+    for i, s in enumerate(specs):
+        for p in (0.05, 0.95):
+            v = q[0.5].copy()
+            v[i] = q[p][i]
+            cases.append(v)
+            case_labels.append(f"tornado case {s.key} at p{int(p * 100)}")
+    tasks = _cut(0, draws) + _cut(samples, np.array(cases), case_labels)
+    total = samples + len(cases)
+    state = {"done": 0}
+
+    def tick(n: int) -> None:
+        state["done"] += n
+        if progress:
+            progress(state["done"], total)
+
+    results = run_tasks(ctx, tasks, executor, workers, scheduler, tick)
+    allk = {n: np.concatenate([r.kpis[n] for r in results]) for n in kpis}
+    mc = {n: a[:samples] for n, a in allk.items()}
+    tor = {n: a[samples:] for n, a in allk.items()}
+    series = {n: np.concatenate([r.series[n] for r in results])[:samples]
+              for n in results[0].series}
+    binding = np.concatenate([r.binding for r in results])[:samples]
+
+    pct = pd.DataFrame([{"kpi": n, "unit": u,
+                         **dict(zip(("p5", "p50", "p95"),
+                                    np.percentile(mc[n], [5, 50, 95]).tolist(), strict=True)),
+                         "mean": float(np.mean(mc[n]))} for n, u in names])
+    thr = pd.DataFrame([{"expr": f"{k}{op}{num:g}", "kpi": k,
+                         "probability": float(np.mean(_OPS[op](mc[k], num)))}
+                        for k, op, num in parsed], columns=["expr", "kpi", "probability"])
+    bind = pd.DataFrame({"limit": ctx.labels,
+                         "share": binding.mean(axis=0) if len(ctx.labels) else []})
+    bind["family"] = [("export rule" if lb.startswith("export rule") else
+                       "supply cap" if lb.startswith("supply cap") else
+                       "budget" if lb.startswith("budget") else "power") for lb in ctx.labels]
+    bind = bind[["family", "limit", "share"]]
+    eff_kpi = next((f"effective_eflops@{q_}" for q_ in reversed(KPI_QUARTERS)
+                    if q_ in ctx.kpi_quarter_index), None)
+    rows = []
+    for i, s in enumerate(specs):
+        lo_i, hi_i = 1 + 2 * i, 2 + 2 * i
+        row = {"input": s.key, "p5_value": float(q[0.05][i]), "p95_value": float(q[0.95][i]),
+               "target_price_at_p5_hkd": float(tor["target_price_hkd"][lo_i]),
+               "target_price_at_p95_hkd": float(tor["target_price_hkd"][hi_i]),
+               "target_price_swing_hkd": float(abs(tor["target_price_hkd"][hi_i]
+                                                   - tor["target_price_hkd"][lo_i]))}
+        if eff_kpi:
+            row.update({"kpi_eflops": eff_kpi,
+                        "effective_at_p5_eflops": float(tor[eff_kpi][lo_i]),
+                        "effective_at_p95_eflops": float(tor[eff_kpi][hi_i]),
+                        "effective_swing_eflops": float(abs(tor[eff_kpi][hi_i]
+                                                            - tor[eff_kpi][lo_i]))})
+        rows.append(row)
+    tornado = pd.DataFrame(rows).sort_values(["target_price_swing_hkd", "input"],
+                                             ascending=[False, True], kind="stable")
+    fan_rows = []
+    for n, arr in series.items():
+        bands = np.percentile(arr, [5, 25, 50, 75, 95], axis=0)
+        for t, p in enumerate(ctx.periods):
+            fan_rows.append({"series": n, "period": p, "p5": bands[0, t], "p25": bands[1, t],
+                             "p50": bands[2, t], "p75": bands[3, t], "p95": bands[4, t]})
+    return StressResult(
+        samples=samples, seed=seed, percentiles=pct, thresholds=thr, binding_frequency=bind,
+        tornado=tornado.reset_index(drop=True),
+        inputs=pd.DataFrame([s.as_record() for s in specs]), fan=pd.DataFrame(fan_rows),
+        centre_target_price_hkd=float(tor["target_price_hkd"][0]), notes=list(ctx.notes))
+
+
+def to_report(result: StressResult, scenario: Scenario, source: str) -> Report:
+    """The ``stress`` report: scalars and tables (no worker count or timings: the JSON is the
+    same for any executor)."""
+    return Report(
+        "stress",
+        scalars={"scenario": scenario.name, "samples": result.samples, "seed": result.seed,
+                 "uncertain_source": source, "batch_size": BATCH_SIZE,
+                 "centre_target_price_hkd": result.centre_target_price_hkd,
+                 "notes": result.notes},
+        tables={"percentiles": result.percentiles, "thresholds": result.thresholds,
+                "binding_frequency": result.binding_frequency, "tornado": result.tornado,
+                "inputs": result.inputs, "fan": result.fan},
+        primary="percentiles",
+        titles={"percentiles": "KPI percentiles over the draws",
+                "thresholds": "Probability that each threshold is met",
+                "binding_frequency": "Share of draws in which each limit binds",
+                "tornado": "One-at-a-time swings (p5 vs p95, other inputs at p50)",
+                "inputs": "Uncertain inputs",
+                "fan": "Percentile bands per quarter"})
