@@ -1,15 +1,20 @@
-"""Time ``capacity stress``: draws per second by executor, against HiGHS alone on the same LP.
+"""Time ``capacity stress`` per draw against the bare warm HiGHS re-solve of the same LP.
 
 Run on demand (not part of the tests):
 
-    python benchmarks/stress.py [--samples 2000] [--scenario history]
+    python benchmarks/stress.py [--samples 400] [--rounds 5] [--scenario history] [--no-dask]
 
-Rows:
-- ``highs fresh (MPS)``: HiGHS reads the exported MPS and solves it from scratch, N times;
-- ``highs re-solve``: one HiGHS model, the N draws' LP numbers pushed and re-solved in batches
-  of 25 (what the pipeline does, without demand, finance or KPIs);
-- ``pipeline inline`` / ``processes x2`` / ``dask x2``: the whole stress run (draws, calibration
-  and LP set-up once, N draws + tornado cases, percentiles), wall clock.
+Measured in one process, interleaved and repeated (``--rounds``), with min and median per draw:
+
+- ``highs re-solve (floor)``: the LP of every draw built beforehand (not timed); per draw only
+  what HiGHS must do: push the changed costs, bounds and coefficients into the live model, reset
+  the template basis and solve (:meth:`capacity.planner.solve.Resolver.solve`);
+- ``draw inline``: everything a draw does in a worker (:func:`capacity.stress.evaluate_batch`):
+  inputs, demand, LP numbers through the planner's family functions, the same re-solve, KPIs
+  and binding limits. Target: <= 1.25 x the floor.
+
+Then, once each, the whole run (draws, calibration and LP set-up once, N draws plus the tornado
+cases, percentiles), wall clock: ``run inline``, ``run processes x2``, ``run dask x2``.
 
 The uncertain inputs are those of ``data/scenarios/history-uncertain.toml``.
 """
@@ -18,59 +23,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
+import statistics
 import time
-
-import numpy as np
 
 from capacity import stress
 from capacity.lp import _silence_highs_banner
+from capacity.planner.model import renumber
 from capacity.scenarios import load_scenario
-
-
-def bare_highs(ctx: stress.DrawContext, draws: np.ndarray) -> tuple[float, float]:
-    """(fresh MPS solves, warm re-solves) seconds for len(draws) solves."""
-    import highspy
-
-    from capacity.planner.build import build_problem
-
-    fp = ctx.planner
-    # the LP numbers of every draw, computed beforehand (not timed)
-    numbers = []
-    for i, row in enumerate(draws):
-        inputs = stress.draw_inputs(ctx, row, f"draw {i}")
-        nums = stress.lp_numbers(ctx, inputs, row)
-        dem = stress.demand_numbers(ctx, inputs)
-        nums.demand_eflops = np.column_stack([dem["training_eflops"],
-                                              dem["inference_eflops"] + dem["leasing_eflops"]])
-        numbers.append(nums)
-    from capacity.planner import plan_data
-
-    prob, _ = build_problem(plan_data(load_scenario("history")))
-    fd, path = tempfile.mkstemp(suffix=".mps")
-    os.close(fd)
-    prob.writeMPS(path)
-    t0 = time.perf_counter()
-    for _ in range(len(draws)):
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        h.readModel(path)
-        h.run()
-    fresh = time.perf_counter() - t0
-    os.unlink(path)
-    t0 = time.perf_counter()
-    for start in range(0, len(draws), stress.BATCH_SIZE):
-        h = fp.fresh()
-        for nums in numbers[start:start + stress.BATCH_SIZE]:
-            fp.solve(h, nums)
-    warm = time.perf_counter() - t0
-    return fresh, warm
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--samples", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--scenario", default="history")
     ap.add_argument("--no-dask", action="store_true")
     args = ap.parse_args()
@@ -80,24 +45,42 @@ def main() -> None:
     specs = stress.parse_uncertain(load_scenario(stress.FALLBACK_UNCERTAIN).uncertain)
     draws = stress.sample_draws(specs, n, 1)
     ctx = stress.build_context(sc, specs, draws.min(axis=0), draws.max(axis=0))
-    fresh, warm = bare_highs(ctx, draws)
-    rows = [("highs fresh (MPS)", fresh), ("highs re-solve", warm)]
-    runs = [("pipeline inline", "inline", 1), ("pipeline processes x2", "processes", 2)]
+    resolver = stress.resolver_for(ctx)
+    models = []
+    for row in draws:  # the floor's LPs, built beforehand
+        inputs = stress.draw_inputs(ctx, row)
+        dem = stress.demand_numbers(ctx, inputs)
+        models.append(renumber(ctx.model, stress.draw_arrays(ctx, inputs, row, dem)))
+    floor, full = [], []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        for m in models:
+            resolver.solve(m)
+        floor.append((time.perf_counter() - t0) / n)
+        t0 = time.perf_counter()
+        stress.evaluate_batch(ctx, 0, draws)
+        full.append((time.perf_counter() - t0) / n)
+    print(f"{args.scenario}: {n} draws x {args.rounds} rounds, {len(specs)} uncertain inputs, "
+          f"{os.cpu_count()} CPUs; LP {ctx.model.num_col} columns x {ctx.model.num_row} rows")
+    print(f"{'per draw':<26}{'min ms':>10}{'median ms':>11}")
+    for label, t in (("highs re-solve (floor)", floor), ("draw inline", full)):
+        print(f"{label:<26}{1e3 * min(t):>10.3f}{1e3 * statistics.median(t):>11.3f}")
+    print(f"{'ratio draw / floor':<26}{min(full) / min(floor):>10.2f}"
+          f"{statistics.median(full) / statistics.median(floor):>11.2f}   (target <= 1.25)")
+    runs = [("run inline", "inline", 1), ("run processes x2", "processes", 2)]
     if not args.no_dask:
         try:
             import distributed  # noqa: F401
 
-            runs.append(("pipeline dask x2", "dask", 2))
+            runs.append(("run dask x2", "dask", 2))
         except ImportError:
             print("(dask not installed: skipping the dask row)")
+    print(f"\n{'whole run':<26}{'seconds':>10}{'draws/s':>11}")
     for label, ex, w in runs:
         t0 = time.perf_counter()
         stress.run_stress(sc, specs, n, 1, executor=ex, workers=w)
-        rows.append((label, time.perf_counter() - t0))
-    print(f"\n{args.scenario}: {n} draws, {len(specs)} uncertain inputs, {os.cpu_count()} CPUs")
-    print(f"{'run':<24}{'seconds':>10}{'draws/s':>10}{'ms/draw':>10}")
-    for label, s in rows:
-        print(f"{label:<24}{s:>10.2f}{n / s:>10.0f}{1000 * s / n:>10.2f}")
+        s = time.perf_counter() - t0
+        print(f"{label:<26}{s:>10.2f}{n / s:>11.0f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ after retirements) enters as a constant, moved to the right-hand side.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -54,9 +55,10 @@ class RowFamily:
     ----------
     name
         Family name (``fleet_balance``, ``demand``, ``access``, ``budget``, ``power``).
-    labels
-        One row per model row: ``constraint`` (the limit's name: ``training_demand``,
-        ``total_demand`` within ``demand``) plus ``period``, ``chip`` or ``year`` as they apply.
+    label_data
+        Label columns (None in a numbers-only build): ``constraint`` (the limit's name:
+        ``training_demand``, ``total_demand`` within ``demand``) plus ``period``, ``chip`` or
+        ``year`` as they apply; as a table in :attr:`labels`.
     row, col, val
         Coefficients: local row, model column and value of each entry (zeros kept, so the
         pattern does not depend on the numbers).
@@ -67,7 +69,7 @@ class RowFamily:
     """
 
     name: str
-    labels: pd.DataFrame | None
+    label_data: dict | None
     row: np.ndarray
     col: np.ndarray
     val: np.ndarray
@@ -78,8 +80,17 @@ class RowFamily:
     def __len__(self) -> int:
         return len(self.lower)
 
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        """One row per model row (see :attr:`label_data`)."""
+        if self.label_data is None:
+            raise ValueError(f"{self.name}: built without labels")
+        n = len(self)
+        return pd.DataFrame({k: (np.full(n, v, dtype=object) if isinstance(v, str) else v)
+                             for k, v in self.label_data.items()})
 
-def _rows(name: str, labels: pd.DataFrame | None, entries: list[tuple[np.ndarray, np.ndarray,
+
+def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.ndarray,
           np.ndarray]], lower: np.ndarray, upper: np.ndarray, unit: str) -> RowFamily:
     if entries:
         row = np.concatenate([e[0] for e in entries]).astype(np.int64)
@@ -89,8 +100,7 @@ def _rows(name: str, labels: pd.DataFrame | None, entries: list[tuple[np.ndarray
     else:
         row = col = np.zeros(0, np.int64)
         val = np.zeros(0)
-    return RowFamily(name, None if labels is None else labels.reset_index(drop=True), row, col,
-                     val,
+    return RowFamily(name, labels, row, col, val,
                      np.asarray(lower, float), np.asarray(upper, float), unit)
 
 
@@ -114,8 +124,8 @@ def fleet_balance(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
     tl = t - life
     old = np.where(tl >= 0, cols.buy[np.maximum(tl, 0), c], -1)
     entries.append((r[old >= 0], old[old >= 0], cols.buy_scale))
-    labels = pd.DataFrame({"constraint": "fleet_balance", "period": fleet.labels["period"],
-                           "chip": fleet.labels["chip"]}) if cols.labelled else None
+    labels = {"constraint": "fleet_balance", "period": fleet.label_data["period"],
+              "chip": fleet.label_data["chip"]} if cols.labelled else None
     return _rows("fleet_balance", labels, entries, np.zeros(n), np.zeros(n), "unit")
 
 
@@ -153,8 +163,8 @@ def demand(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     lower = np.empty(2 * T)
     lower[train_row] = d_train - a.existing_fit_effective
     lower[total_row] = d_train + d_inf - a.existing_effective
-    labels = pd.DataFrame({"constraint": np.tile(["training_demand", "total_demand"], T),
-                           "period": np.repeat(a.periods, 2)}) if cols.labelled else None
+    labels = {"constraint": np.tile(np.array(["training_demand", "total_demand"], object), T),
+              "period": np.repeat(a.periods, 2)} if cols.labelled else None
     return _rows("demand", labels, entries, lower, np.full(2 * T, INF), "EFLOPS")
 
 
@@ -170,8 +180,8 @@ def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
     keep = np.flatnonzero(np.isfinite(caps))
     r = np.arange(len(keep))
     entries = [(r, cols.buy[buy.t[keep], buy.c[keep]], cols.buy_scale)]
-    labels = pd.DataFrame({"constraint": "access", "period": buy.labels["period"].iloc[keep],
-                           "chip": buy.labels["chip"].iloc[keep]}) if cols.labelled else None
+    labels = {"constraint": "access", "period": buy.label_data["period"][keep],
+              "chip": buy.label_data["chip"][keep]} if cols.labelled else None
     return _rows("access", labels, entries, np.full(len(keep), -INF), caps[keep], "unit")
 
 
@@ -206,7 +216,7 @@ def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:
         sel = np.flatnonzero(oy <= y if a.budget_carryover else oy == y)
         entries.append((np.full(len(sel), r), bcol[sel], p[sel]))
     upper = np.cumsum(a.budget_rmb_m) if a.budget_carryover else a.budget_rmb_m
-    labels = pd.DataFrame({"constraint": "budget", "year": list(years)}) if cols.labelled \
+    labels = {"constraint": "budget", "year": np.array(years, np.int64)} if cols.labelled \
         else None
     return _rows("budget", labels, entries, np.full(len(years), -INF), upper, "RMB m")
 
@@ -232,8 +242,7 @@ def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
                 kw[fleet.c[sel]] / 1000.0)]
     existing = a.existing_power_mw[tq]
     upper = np.maximum(mw[tq], existing) - existing
-    labels = pd.DataFrame({"constraint": "power", "period": a.periods[tq]}) if cols.labelled \
-        else None
+    labels = {"constraint": "power", "period": a.periods[tq]} if cols.labelled else None
     return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW")
 
 

@@ -179,25 +179,25 @@ class PlanData:
     def arrays(self) -> PlanArrays:
         """The numbers as numpy arrays aligned to (periods, chips)."""
         p, c = self.periods, self.chips
+        ci = pd.Index(c)
         first = self.first_order_period if self.first_order_period is not None else p[0]
-        d = self.demand_eflops.reindex(p)
+        d = self.demand_eflops
+        years = tuple(sorted(self.budget_rmb_m))
         return PlanArrays(
-            periods=p, chips=c,
-            price_rmb_m=self.price_rmb_m.reindex(index=p, columns=c).to_numpy(float),
-            cap_units=self.cap_units.reindex(index=p, columns=c).to_numpy(float),
-            existing_units=self.existing_units.reindex(index=p, columns=c).to_numpy(float),
-            demand_training_eflops=d["training"].to_numpy(float),
-            demand_inference_eflops=d["inference"].to_numpy(float),
-            effective_per_unit=self.effective_per_unit.reindex(c).to_numpy(float),
-            training_fit=self.training_fit.reindex(c).to_numpy(bool),
-            power_kw=self.power_kw.reindex(c).to_numpy(float),
-            life_quarters=self.life_quarters.reindex(c).to_numpy(np.int64),
-            lead_quarters=self.lead_quarters.reindex(c).to_numpy(np.int64),
-            power_mw=None if self.power_mw is None else
-            self.power_mw.reindex(p).to_numpy(float),
-            budget_years=tuple(sorted(self.budget_rmb_m)),
-            budget_rmb_m=np.array([self.budget_rmb_m[y] for y in sorted(self.budget_rmb_m)],
-                                  float),
+            periods=p, chips=c, price_rmb_m=_grid(self.price_rmb_m, p, c),
+            cap_units=_grid(self.cap_units, p, c),
+            existing_units=_grid(self.existing_units, p, c),
+            demand_training_eflops=_vector(d["training"], p),
+            demand_inference_eflops=_vector(d["inference"], p),
+            effective_per_unit=_vector(self.peak_tflops, ci) * _vector(self.efficiency, ci)
+            / TFLOPS_PER_EFLOPS,
+            training_fit=_vector(self.training_fit, ci, bool),
+            power_kw=_vector(self.power_kw, ci),
+            life_quarters=_vector(self.life_quarters, ci, np.int64),
+            lead_quarters=_vector(self.lead_quarters, ci, np.int64),
+            power_mw=None if self.power_mw is None else _vector(self.power_mw, p),
+            budget_years=years,
+            budget_rmb_m=np.array([self.budget_rmb_m[y] for y in years], float),
             budget_carryover=self.budget_carryover,
             electricity_rmb_per_kwh=float(self.electricity_rmb_per_kwh),
             discount_rate_annual=float(self.discount_rate_annual),
@@ -209,6 +209,21 @@ class PlanData:
     def with_numbers(self, **changes) -> PlanData:
         """A copy with some numbers replaced (same structure)."""
         return replace(self, **changes)
+
+
+def _grid(df: pd.DataFrame, index: pd.Index, columns: list[str]) -> np.ndarray:
+    """``df`` as a float array aligned to (index, columns) (no copy of the labels when they
+    already match)."""
+    if not (df.index.equals(index) and list(df.columns) == list(columns)):
+        df = df.reindex(index=index, columns=columns)
+    return df.to_numpy(float)
+
+
+def _vector(s: pd.Series, index: pd.Index, dtype=float) -> np.ndarray:
+    """``s`` as an array aligned to ``index``."""
+    if not s.index.equals(index):
+        s = s.reindex(index)
+    return s.to_numpy(dtype)
 
 
 def buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ def to_pulp(model: Model) -> PulpModel:
     prob = lp.new_problem("capacity_plan", maximize=model.maximize)
     names = np.empty(model.num_col, dtype=object)
     for f in model.vars:
-        names[model.columns_of(f.name)] = column_names(f)
+        names[model.columns_of(f.name)] = column_names(f, model.chips, model.periods)
     variables = [lp.add_var(prob, str(names[j]), low=None if not np.isfinite(lo) else float(lo),
                             up=None if not np.isfinite(up) else float(up),
                             integer=bool(model.integer[j]))

@@ -31,12 +31,23 @@ def tag(*parts: object) -> str:
     return "_".join(str(p).replace("-", "_").replace(".", "_").replace(" ", "_") for p in parts)
 
 
-def column_names(fam: VarFamily) -> list[str]:
-    """Export names of a family's columns (``lots_`` for integer buys)."""
+def _name_array(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex) -> np.ndarray:
+    """Export names of a family's columns as a numpy string array:
+    ``<family>_<tag(chip or workload)>_<tag(period)>`` joined by position."""
+    from capacity.planner.data import WORKLOADS
+
     prefix = "lots" if fam.integer else fam.name
-    key = "chip" if "chip" in fam.labels else "workload"
-    return [f"{prefix}_{tag(a, p)}" for a, p in zip(fam.labels[key], fam.labels["period"],
-                                                    strict=True)]
+    names = chips if "chip" in fam.label_data else list(WORKLOADS)
+    heads = np.array([f"{prefix}_{tag(n)}_" for n in names])
+    tails = np.array([tag(p) for p in periods])
+    if not len(fam):
+        return np.zeros(0, dtype=str)
+    return np.char.add(heads[fam.c], tails[fam.t])
+
+
+def column_names(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex) -> list[str]:
+    """Export names of a family's columns (``lots_`` for integer buys)."""
+    return _name_array(fam, chips, periods).tolist()
 
 
 def row_names(fam: RowFamily) -> list[str]:
@@ -59,6 +70,8 @@ class Model:
     ----------
     objective
         ``min-cost`` (minimise, RMB m) or ``max-compute`` (maximise, EFLOPS-quarters).
+    periods, chips
+        Axes of the labels.
     vars, rows
         The families in model order; ``var_start``/``row_start`` give each family's first
         column/row. [index]
@@ -75,6 +88,8 @@ class Model:
     """
 
     objective: str
+    periods: pd.PeriodIndex
+    chips: list[str]
     vars: list[VarFamily]
     rows: list[RowFamily]
     var_start: dict[str, int]
@@ -116,7 +131,7 @@ class Model:
 
     def row_labels(self) -> pd.DataFrame:
         """Every row's labels (``family``, ``constraint``, ``period``, ``chip``, ``year``)."""
-        frames = [f.labels.assign(family=f.name) for f in self.rows]
+        frames = [f.labels.assign(family=f.name) for f in self.rows if len(f)]
         out = pd.concat(frames, ignore_index=True)
         return out[["family", *[c for c in out.columns if c != "family"]]]
 
@@ -152,8 +167,8 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     for f in vfams:
         var_start[f.name] = n
         n += len(f)
-    names = [name for f in vfams for name in column_names(f)]
-    order = np.argsort(np.array(names, dtype=object), kind="stable")
+    names = np.concatenate([_name_array(f, a.chips, a.periods) for f in vfams])
+    order = np.argsort(names, kind="stable")
     perm = np.empty(n, np.int64)
     perm[order] = np.arange(n)  # family-order position -> model column
     T, C = len(data.periods), len(data.chips)
@@ -178,8 +193,8 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
         return _place(perm, values)
 
     return Model(
-        objective=objective, vars=vfams, rows=rfams, var_start=var_start, row_start=row_start,
-        cols=cols,
+        objective=objective, periods=a.periods, chips=list(a.chips), vars=vfams, rows=rfams,
+        var_start=var_start, row_start=row_start, cols=cols,
         col_cost=place([np.asarray(costs.get(f.name, np.zeros(len(f))), float) for f in vfams]),
         col_lower=place([f.lower for f in vfams]), col_upper=place([f.upper for f in vfams]),
         integer=place([np.full(len(f), float(f.integer)) for f in vfams]).astype(bool),
@@ -227,8 +242,8 @@ def renumber(template: Model, a: PlanArrays) -> Model:
         raise ValueError("the coefficient pattern differs from the template")
     costs, offset = OBJECTIVE_FUNCTIONS[template.objective](a, by_name)
     return replace(
-        template, rows=[replace(f, labels=t.labels) for f, t in zip(rfams, template.rows,
-                                                                    strict=True)],
+        template, rows=[replace(f, label_data=t.label_data) for f, t in zip(rfams, template.rows,
+                                                                            strict=True)],
         col_cost=_place(template.perm, [np.asarray(costs.get(f.name, np.zeros(len(f))), float)
                                         for f in template.vars]),
         row_lower=np.concatenate([f.lower for f in rfams]),

@@ -11,6 +11,7 @@ Sets: chips c, planned quarters t, workloads k (training, inference).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,9 @@ class VarFamily:
     ----------
     name
         ``buy``, ``fleet`` or ``shortfall``.
-    labels
-        One row per column: ``chip`` or ``workload``, ``period`` (pandas Period).
+    label_data
+        Label columns: ``chip`` or ``workload`` (names), ``period`` (a PeriodIndex); as a
+        table in :attr:`labels`.
     c, t
         Positions into ``data.chips`` (or :data:`WORKLOADS`) and ``data.periods``. [index]
     lower, upper
@@ -44,7 +46,7 @@ class VarFamily:
     """
 
     name: str
-    labels: pd.DataFrame
+    label_data: dict
     c: np.ndarray
     t: np.ndarray
     lower: np.ndarray
@@ -56,11 +58,15 @@ class VarFamily:
     def __len__(self) -> int:
         return len(self.c)
 
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        """One row per column: ``chip`` or ``workload``, ``period`` (pandas Period)."""
+        return pd.DataFrame(self.label_data)
+
 
 def _family(name: str, key: str, names: list[str], periods: pd.PeriodIndex, c: np.ndarray,
             t: np.ndarray, unit: str, integer: bool = False, scale: float = 1.0) -> VarFamily:
-    labels = pd.DataFrame({key: np.asarray(names, dtype=object)[c] if len(c) else [],
-                           "period": periods[t] if len(t) else pd.PeriodIndex([], freq="Q")})
+    labels = {key: np.asarray(names, dtype=object)[c], "period": periods[t]}
     n = len(c)
     return VarFamily(name, labels, c.astype(np.int64), t.astype(np.int64), np.zeros(n),
                      np.full(n, INF), unit, integer, scale)
