@@ -14,10 +14,48 @@ from capacity.stress.evaluate import BatchResult, DrawContext, evaluate_batch
 
 _WORKER_CTX: DrawContext | None = None
 
+PARENT_POLL_S = 0.5
+"""How often a worker checks that its parent is alive where the OS cannot tell it. [s]"""
 
-def _init_worker(payload: bytes) -> None:
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process as soon as ``parent_pid`` is gone (a killed ``capacity stress`` leaves
+    no worker behind).
+
+    On Linux the kernel delivers SIGKILL when the parent thread exits
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread also checks every
+    :data:`PARENT_POLL_S` seconds that the parent is still this process's parent.
+    """
+    import os
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="capacity-parent-watch", daemon=True).start()
+
+
+def _init_worker(payload: bytes, parent_pid: int) -> None:
     import pickle
 
+    die_with_parent(parent_pid)
     global _WORKER_CTX
     _WORKER_CTX = pickle.loads(payload)
 
@@ -60,6 +98,7 @@ def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | N
         return out
     if executor == "processes":
         import multiprocessing as mp
+        import os
         import pickle
         from concurrent.futures import ProcessPoolExecutor
 
@@ -67,7 +106,8 @@ def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | N
         results: list[BatchResult | None] = [None] * len(tasks)
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)) or 1,
                                  mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(payload,)) as pool:
+                                 initializer=_init_worker,
+                                 initargs=(payload, os.getpid())) as pool:
             futs = {pool.submit(_worker_batch, t): i for i, t in enumerate(tasks)}
             from concurrent.futures import as_completed
 
