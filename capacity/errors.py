@@ -7,6 +7,9 @@ Every error a user can cause (bad file, bad value, unknown chip, infeasible requ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class CapacityError(Exception):
     """Base class for every user-facing error.
@@ -59,3 +62,59 @@ def unknown_name(field: str, kind: str, name: str, known, list_known: bool = Fal
     else:
         hint = ""
     return UnknownNameError(field, f"unknown {kind} {name!r}{hint}")
+
+
+# pydantic error types whose message reads better with the value that was given
+_SHOW_INPUT = {
+    "float_type", "float_parsing", "int_type", "int_parsing", "int_from_float", "finite_number",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "bool_type",
+    "date_type", "date_parsing", "date_from_datetime_inexact", "string_type",
+}
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _shown(value: Any, width: int = 40) -> str:
+    """A short text of an input value as a file would spell it (``true``, ``1e+308``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def validation_problem(err: Mapping[str, Any]) -> str:
+    """The problem of one pydantic error (an item of ``ValidationError.errors()``), one line.
+
+    An unknown key reads ``unknown key``; pydantic's ``Value error, `` prefix is dropped; type
+    and range errors end with the value given (``..., got true``), so a bool that was refused as
+    a number says so.
+    """
+    if err.get("type") == "extra_forbidden":
+        return "unknown key"
+    msg = str(err.get("msg", "invalid value"))
+    for prefix in _PREFIXES:
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    value = err.get("input")
+    if err.get("type") in _SHOW_INPUT and (value is None or isinstance(
+            value, bool | int | float | str)) and "got " not in msg:
+        if isinstance(value, bool) and err.get("type") in ("float_type", "int_type"):
+            msg = f"{msg}, got a bool ({_shown(value)})"
+        else:
+            msg = f"{msg}, got {_shown(value)}"
+    return " ".join(msg.split())
+
+
+def input_error_from_validation(exc: Any, field: str | None = None) -> InputError:
+    """The :class:`InputError` of a pydantic ``ValidationError`` (its first error).
+
+    Parameters
+    ----------
+    exc
+        The ``ValidationError`` (anything with pydantic's ``errors()``).
+    field
+        Field text to report; default the error's location joined with dots.
+    """
+    err = exc.errors()[0]
+    if field is None:
+        field = ".".join(str(p) for p in err.get("loc", ()))
+    return InputError(field, validation_problem(err))

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from capacity.errors import InputError, UnknownNameError, unknown_name
+from capacity.errors import InputError, UnknownNameError, unknown_name, validation_problem
 from capacity.schemas import ChipSpec, ExportRule, Inputs, RuleLibrary, parse_quarter
 
 DEFAULT_SCENARIO = "history"
@@ -123,7 +123,7 @@ def _catalog_from_path(path_str: str) -> pd.DataFrame:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             name = rec.get("chip") or f"row {i + 2}"
-            raise InputError(f"{path.name}[{name}].{loc}", err["msg"]) from None
+            raise InputError(f"{path.name}[{name}].{loc}", validation_problem(err)) from None
     df = pd.DataFrame(rows)
     dup = df["chip"][df["chip"].duplicated()]
     if len(dup):
@@ -478,10 +478,7 @@ def _validation_to_input_error(exc: ValidationError, origin_of: dict[str, tuple[
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     where = _origin_where(loc, origin_of) or default_where
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return InputError(f"{where}: {loc}" if where else loc, msg)
+    return InputError(f"{where}: {loc}" if where else loc, validation_problem(err))
 
 
 def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
@@ -516,8 +513,7 @@ def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
             i = int(parts[1])
             if isinstance(rules, list) and i < len(rules) and isinstance(rules[i], dict):
                 rid = f" ({rules[i].get('id', '?')})"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InputError(f"{path.name}: {loc}{rid}", msg) from None
+        raise InputError(f"{path.name}: {loc}{rid}", validation_problem(err)) from None
     return {r.id: r for r in lib.rule}
 
 
