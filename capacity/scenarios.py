@@ -32,7 +32,16 @@ import pandas as pd
 from pydantic import ValidationError
 
 from capacity.errors import InputError, UnknownNameError, unknown_name, validation_problem
-from capacity.schemas import ChipSpec, ExportRule, Inputs, RuleLibrary, parse_quarter
+from capacity.schemas import (
+    MAX_EXTENDS_DEPTH,
+    MAX_INPUT_FILE_BYTES,
+    MAX_NESTING_DEPTH,
+    ChipSpec,
+    ExportRule,
+    Inputs,
+    RuleLibrary,
+    parse_quarter,
+)
 
 DEFAULT_SCENARIO = "history"
 
@@ -58,23 +67,183 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of an input file, refused when missing or larger than MAX_INPUT_FILE_BYTES."""
     if not path.is_file():
         raise InputError(str(path), "file not found")
-    text = path.read_bytes()
-    if not text.strip():
+    size = path.stat().st_size
+    if size > MAX_INPUT_FILE_BYTES:
+        raise InputError(str(path), f"file is {size:,} bytes, larger than the limit of "
+                         f"{MAX_INPUT_FILE_BYTES:,} bytes for an input file")
+    data = path.read_bytes()
+    if len(data) > MAX_INPUT_FILE_BYTES:  # grew between stat and read
+        raise InputError(str(path), f"file is larger than the limit of "
+                         f"{MAX_INPUT_FILE_BYTES:,} bytes for an input file")
+    return data
+
+
+def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
+    """Index just past the TOML string that opens at ``text[i]``, and the line it ends on.
+
+    Handles basic (``"..."``, with backslash escapes) and literal (``'...'``) strings, single-
+    and multi-line. An unterminated string runs to the end (the TOML parser reports it).
+    """
+    quote = text[i]
+    triple = text.startswith(quote * 3, i)
+    close = quote * 3 if triple else quote
+    j = i + len(close)
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\" and quote == '"':
+            if j + 1 < n and text[j + 1] == "\n":
+                line += 1
+            j += 2
+            continue
+        if c == "\n":
+            if not triple:
+                return j, line  # a one-line string cannot span lines: let the parser say so
+            line += 1
+        if text.startswith(close, j):
+            j += len(close)
+            while triple and j < n and text[j] == quote:  # up to two quotes may end the body
+                j += 1
+            return j, line
+        j += 1
+    return n, line
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
+    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+
+    A linear scan of TOML text that skips strings and comments, run before parsing so that
+    deeply nested arrays or inline tables are refused instead of exhausting the parser's
+    recursion.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    limit
+        Deepest nesting allowed. [levels]
+
+    Returns
+    -------
+    int or None
+        1-based line number, or ``None`` when the text stays within ``limit``.
+    """
+    depth = 0
+    line = 1
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        elif c in "\"'":
+            i, line = _skip_string(text, i, line)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def value_depth(value: Any) -> int:
+    """Levels of tables and arrays in a parsed value (a scalar is 0, ``[[1]]`` is 2).
+
+    Iterative, so any depth can be measured without recursion.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def loads_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text within the nesting limit.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    where
+        What to name in an error (a file, ``--set``).
+
+    Raises
+    ------
+    InputError
+        ``where[:line]: problem`` for invalid TOML or nesting deeper than
+        :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
+    """
+    deep = nesting_too_deep(text)
+    too_deep = f"nested more than {MAX_NESTING_DEPTH} levels deep (the limit for input files)"
+    if deep is not None:
+        raise InputError(f"{where}:{deep}", too_deep)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(where, f"not valid TOML: {exc}") from None
+    except RecursionError:  # nesting the scan cannot see (belt and braces)
+        raise InputError(where, too_deep) from None
+    if value_depth(doc) > MAX_NESTING_DEPTH:  # dotted keys and table headers nest too
+        raise InputError(where, too_deep)
+    return doc
+
+
+def parse_set_value(raw: str) -> Any:
+    """The value of a ``--set KEY=VALUE`` item: TOML when it parses, else the text itself.
+
+    Parameters
+    ----------
+    raw
+        The text after ``=``.
+
+    Raises
+    ------
+    InputError
+        ``--set: ...`` when the value nests deeper than
+        :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
+    """
+    try:
+        return loads_toml(f"v = {raw.strip()}", "--set")["v"]
+    except InputError as exc:
+        if "not valid TOML" in exc.problem:
+            return raw.strip()
+        raise InputError("--set", exc.problem) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    data = _read_bytes(path)
+    if not data.strip():
         raise InputError(str(path), "file is empty")
     try:
-        return tomllib.loads(text.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(str(path), "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML: {exc}") from None
+    return loads_toml(text, str(path))
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(str(path), "file not found")
+    _read_bytes(path)  # exists and within the size limit
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -398,6 +567,9 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
     if resolved in seen:
         chain = " -> ".join(p.name for p in (*seen, resolved))
         raise InputError(f"{path}: extends", f"cycle: {chain}")
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise InputError(f"{path}: extends", f"more than {MAX_EXTENDS_DEPTH} scenario files "
+                         "extend one another")
     doc = _read_toml(path)
     unknown = set(doc) - _SCENARIO_KEYS
     if unknown:
@@ -583,6 +755,10 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     chain = _scenario_chain(path)
     layers = list(chain.layers)
     if set_values:
+        for key, value in set_values.items():
+            if key.count(".") >= MAX_NESTING_DEPTH or value_depth(value) > MAX_NESTING_DEPTH:
+                raise InputError(f"<command line>: {key[:80]}", f"nested more than "
+                                 f"{MAX_NESTING_DEPTH} levels deep (the limit for inputs)")
         layers.append(("--set", dict(set_values), Path("<command line>")))
     tree, changes, origin_of = _apply_layers(base, layers)
     try:
