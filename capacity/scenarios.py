@@ -41,6 +41,7 @@ from capacity.schemas import (
     Inputs,
     RuleLibrary,
     parse_quarter,
+    supersession_cycle,
 )
 
 DEFAULT_SCENARIO = "history"
@@ -685,7 +686,8 @@ def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
             i = int(parts[1])
             if isinstance(rules, list) and i < len(rules) and isinstance(rules[i], dict):
                 rid = f" ({rules[i].get('id', '?')})"
-        raise InputError(f"{path.name}: {loc}{rid}", validation_problem(err)) from None
+        where = f"{path.name}: {loc}{rid}" if loc else f"{path.name}: rule"
+        raise InputError(where, validation_problem(err)) from None
     return {r.id: r for r in lib.rule}
 
 
@@ -727,6 +729,14 @@ def check_rules(scenario: Scenario, where: str = "") -> None:
         for sub, chip in r.chip_names():
             if chip not in known:
                 raise unknown_name(f"{field}.{sub}", "chip", chip, known)
+    cycle = supersession_cycle(lib)
+    if cycle:
+        # name a rule of the scenario's own on the cycle where there is one (that is the edit)
+        rid = next((c for c in cycle if c in extra_ids), cycle[0])
+        field = (f"{pre}controls.extra_rules[{[x.id for x in controls.extra_rules].index(rid)}]"
+                 if rid in extra_ids else f"export_controls.toml: rule {rid!r}")
+        raise InputError(f"{field}.superseded_by", "superseded_by links form a cycle: "
+                         f"{' -> '.join(cycle)} (no rule on it could ever apply)")
 
 
 def load_scenario(name_or_path: str | Path | None = None, *,

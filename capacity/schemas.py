@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import pandas as pd
@@ -576,6 +577,40 @@ class ExportRule(StrictModel):
         return out
 
 
+def supersession_cycle(rules: Mapping[str, ExportRule]) -> list[str] | None:
+    """A cycle of ``superseded_by`` links among ``rules``, or ``None`` when there is none.
+
+    Each rule names at most one rule that supersedes it, so following the links from any rule
+    either leaves ``rules`` (an id not in it is not followed), stops at a rule superseded by
+    nothing, or comes back to a rule already on the path: a cycle, in which every rule would
+    switch off the next and none would ever apply.
+
+    Parameters
+    ----------
+    rules
+        Rules by id.
+
+    Returns
+    -------
+    list of str or None
+        The ids on the cycle in link order, the first repeated at the end
+        (``["a", "b", "a"]``), for the first cycle found in ``rules`` order.
+    """
+    done: set[str] = set()
+    for start in rules:
+        path: list[str] = []
+        on_path: set[str] = set()
+        rid: str | None = start
+        while rid is not None and rid in rules and rid not in done:
+            if rid in on_path:
+                return [*path[path.index(rid):], rid]
+            path.append(rid)
+            on_path.add(rid)
+            rid = rules[rid].superseded_by
+        done.update(path)
+    return None
+
+
 class RuleLibrary(StrictModel):
     """The rule library file: ``[[rule]]`` tables."""
 
@@ -589,6 +624,9 @@ class RuleLibrary(StrictModel):
             if r.id in seen:
                 raise ValueError(f"duplicate rule id {r.id!r}")
             seen.add(r.id)
+        cycle = supersession_cycle({r.id: r for r in self.rule})
+        if cycle:
+            raise ValueError(f"superseded_by links form a cycle: {' -> '.join(cycle)}")
         return self
 
 
