@@ -275,6 +275,32 @@ def to_period(label: str | pd.Period) -> pd.Period:
         raise InputError("quarter", str(exc)) from None
 
 
+def quarter_arg(label: str | pd.Period, field: str) -> pd.Period:
+    """A quarter given on the command line (``--at``, ``--start``, ``--end``), range-checked.
+
+    Parameters
+    ----------
+    label
+        Quarter label (or Period).
+    field
+        Option to name in an error (``"--at"``).
+
+    Returns
+    -------
+    pandas.Period
+        Quarterly Period within FIRST_QUARTER to LAST_QUARTER.
+
+    Raises
+    ------
+    InputError
+        ``field: problem`` for a label that is not a quarter or is out of range.
+    """
+    try:
+        return pd.Period(_quarter_in_range(parse_quarter(label)), freq="Q")
+    except ValueError as exc:
+        raise InputError(field, str(exc)) from None
+
+
 def quarter_range(start: str | pd.Period, end: str | pd.Period) -> pd.PeriodIndex:
     """Quarters from ``start`` to ``end`` inclusive, as a ``PeriodIndex`` named ``period``."""
     return pd.period_range(to_period(start), to_period(end), freq="Q", name="period")
