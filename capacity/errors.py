@@ -7,6 +7,7 @@ Every error a user can cause (bad file, bad value, unknown chip, infeasible requ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,7 +102,41 @@ def validation_problem(err: Mapping[str, Any]) -> str:
             msg = f"{msg}, got a bool ({_shown(value)})"
         else:
             msg = f"{msg}, got {_shown(value)}"
+    if err.get("key"):
+        msg = f"invalid key: {msg}"
     return " ".join(msg.split())
+
+
+_UNION_TAG = re.compile(
+    r"^(?:(?:literal|list|dict|tuple|set|function-\w+)\[.*\]|float|int|str|bool)$")
+"""A union branch tag that pydantic puts in an error's location."""
+
+
+def pick_error(errors: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The error to report out of pydantic's list, with union branch tags taken out of its loc.
+
+    Normally the first error. When the first error is one branch of a union (its location has a
+    tag such as ``literal['calibrated']``), the deepest error at the same place is reported
+    instead: ``fleet.initial.0.units: ... got inf`` rather than ``fleet.initial: Input should be
+    'calibrated'``. A location ending in ``[key]`` (a bad table key) drops that part and the
+    problem says ``invalid key``.
+    """
+    first = errors[0]
+    loc = tuple(first.get("loc", ()))
+    tag_at = next((i for i, part in enumerate(loc)
+                   if isinstance(part, str) and _UNION_TAG.match(part)), None)
+    best: Mapping[str, Any] = first
+    if tag_at is not None:
+        same = [e for e in errors if tuple(e.get("loc", ()))[:tag_at] == loc[:tag_at]]
+        best = max(same, key=lambda e: len(e.get("loc", ())))
+    out = dict(best)
+    clean = [part for part in best.get("loc", ())
+             if not (isinstance(part, str) and _UNION_TAG.match(part))]
+    if clean and clean[-1] == "[key]":
+        clean = clean[:-1]
+        out["key"] = True
+    out["loc"] = tuple(clean)
+    return out
 
 
 def input_error_from_validation(exc: Any, field: str | None = None) -> InputError:
@@ -114,7 +149,7 @@ def input_error_from_validation(exc: Any, field: str | None = None) -> InputErro
     field
         Field text to report; default the error's location joined with dots.
     """
-    err = exc.errors()[0]
+    err = pick_error(exc.errors())
     if field is None:
         field = ".".join(str(p) for p in err.get("loc", ()))
     return InputError(field, validation_problem(err))

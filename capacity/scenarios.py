@@ -31,7 +31,13 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from capacity.errors import InputError, UnknownNameError, unknown_name, validation_problem
+from capacity.errors import (
+    InputError,
+    UnknownNameError,
+    pick_error,
+    unknown_name,
+    validation_problem,
+)
 from capacity.schemas import (
     MAX_EXTENDS_DEPTH,
     MAX_INPUT_FILE_BYTES,
@@ -377,16 +383,52 @@ def _set(tree: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _line_of(path: Path, key: str) -> int | None:
-    """Best-effort line number of a key in a TOML file (for error messages)."""
+def _item_line(lines: list[str], key: str, rest: str) -> int | None:
+    """Line of a field of the n-th ``[[set.key]]`` (or ``[[key]]``) table of a list key.
+
+    ``rest`` is the part of the field after ``key``, such as ``0.supply_factor`` or
+    ``1.band.0.tpp_min``: the n-th table's header, or the line of the last name in ``rest``
+    within that table when there is one.
+    """
+    m = re.match(r"^(\d+)(?:\.(.*))?$", rest)
+    if not m:
+        return None
+    index, tail = int(m.group(1)), m.group(2) or ""
+    headers = {f"[[set.{key}]]", f"[[{key}]]"}
+    starts = [i for i, line in enumerate(lines) if line.strip().replace(" ", "") in headers]
+    if index >= len(starts):
+        return None
+    start = starts[index]
+    stop = starts[index + 1] if index + 1 < len(starts) else len(lines)
+    name = next((part for part in reversed(tail.split(".")) if part and not part.isdigit()),
+                None)
+    if name:
+        for j in range(start + 1, stop):
+            s = lines[j].strip()
+            if s.startswith((f"{name} ", f"{name}=")):
+                return j + 1
+    return start + 1
+
+
+def _line_of(path: Path, key: str, rest: str = "") -> int | None:
+    """Best-effort line number of a key in a TOML file (for error messages).
+
+    ``rest`` is the part of the field below ``key`` (``0.supply_factor`` for the first table of
+    a ``[[set.key]]`` list), used to find the line of an item's field.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
+    if rest:
+        hit = _item_line(lines, key, rest)
+        if hit:
+            return hit
     last = key.rstrip("+").split(".")[-1]
     for i, line in enumerate(lines, 1):
         s = line.strip()
-        if s.startswith((f'"{key}"', f"{key} ", f"{key}=", f"[{key}]", f"[{key}.")):
+        if s.startswith((f'"{key}"', f'"{key}+"', f"{key} ", f"{key}=", f"[{key}]", f"[{key}.",
+                         f"[[set.{key}]]", f"[set.{key}]", f"[[{key}]]")):
             return i
     for i, line in enumerate(lines, 1):
         s = line.strip()
@@ -532,9 +574,9 @@ def _parent_path(path: Path, parent: str) -> Path:
     return sibling if sibling.is_file() else _resolve_path(parent)
 
 
-def _where(path: Path, key: str) -> str:
+def _where(path: Path, key: str, rest: str = "") -> str:
     """``file:line`` of ``key`` in a scenario file (``file`` when the line is not found)."""
-    line = _line_of(path, key)
+    line = _line_of(path, key, rest)
     return f"{path}:{line}" if line else str(path)
 
 
@@ -648,7 +690,7 @@ def _apply_layers(base: dict[str, Any], layers: list[tuple[str, dict[str, Any], 
 
 def _validation_to_input_error(exc: ValidationError, origin_of: dict[str, tuple[str, Path]],
                                default_where: str) -> InputError:
-    err = exc.errors()[0]
+    err = pick_error(exc.errors())
     loc = ".".join(str(p) for p in err["loc"])
     where = _origin_where(loc, origin_of) or default_where
     return InputError(f"{where}: {loc}" if where else loc, validation_problem(err))
@@ -691,12 +733,17 @@ def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
     return {r.id: r for r in lib.rule}
 
 
-def check_rules(scenario: Scenario, where: str = "") -> None:
+def check_rules(scenario: Scenario, where: str = "",
+                origin_of: dict[str, tuple[str, Path]] | None = None) -> None:
     """The scenario's rules must exist and name only catalog chips and known rules.
 
     Checks that ``controls.extra_rules`` ids do not clash with the library, every id in
     ``controls.rules`` is defined (once), every ``superseded_by`` names a defined rule, and every
     chip a rule names is in the catalog.
+
+    Also checks that no ``superseded_by`` links form a cycle. ``origin_of`` (key -> origin and
+    file, from :func:`load_scenario`) puts the file and line of the key in errors; without it
+    ``where`` prefixes them.
 
     Raises
     ------
@@ -704,38 +751,45 @@ def check_rules(scenario: Scenario, where: str = "") -> None:
         One line naming the key and the problem.
     """
     pre = f"{where}: " if where else ""
+
+    def at(field: str) -> str:
+        located = _origin_where(field, origin_of) if origin_of else None
+        return f"{located}: {field}" if located else f"{pre}{field}"
+
     lib = dict(scenario.rules)
     controls = scenario.inputs.controls
     for i, r in enumerate(controls.extra_rules):
         if r.id in lib:
-            raise InputError(f"{pre}controls.extra_rules[{i}].id", f"rule {r.id!r} is already "
+            raise InputError(at(f"controls.extra_rules[{i}].id"), f"rule {r.id!r} is already "
                              "defined (in the library or earlier in extra_rules); pick a new id")
         lib[r.id] = r
     seen: set[str] = set()
     for i, rid in enumerate(controls.rules):
         if rid not in lib:
-            raise unknown_name(f"{pre}controls.rules[{i}]", "rule", rid, lib, list_known=True)
+            raise unknown_name(at(f"controls.rules[{i}]"), "rule", rid, lib, list_known=True)
         if rid in seen:
-            raise InputError(f"{pre}controls.rules[{i}]", f"rule {rid!r} listed twice")
+            raise InputError(at(f"controls.rules[{i}]"), f"rule {rid!r} listed twice")
         seen.add(rid)
     known = set(scenario.catalog.index)
-    extra_ids = {r.id for r in controls.extra_rules}
+    extra_index = {r.id: i for i, r in enumerate(controls.extra_rules)}
+
+    def rule_field(rid: str, sub: str) -> str:
+        if rid in extra_index:
+            return at(f"controls.extra_rules[{extra_index[rid]}].{sub}")
+        return f"export_controls.toml: rule {rid!r}.{sub}"
+
     for rid, r in lib.items():
-        field = (f"{pre}controls.extra_rules[{[x.id for x in controls.extra_rules].index(rid)}]"
-                 if rid in extra_ids else f"export_controls.toml: rule {rid!r}")
         if r.superseded_by is not None and r.superseded_by not in lib:
-            raise UnknownNameError(f"{field}.superseded_by",
+            raise UnknownNameError(rule_field(rid, "superseded_by"),
                                    f"unknown rule {r.superseded_by!r}")
         for sub, chip in r.chip_names():
             if chip not in known:
-                raise unknown_name(f"{field}.{sub}", "chip", chip, known)
+                raise unknown_name(rule_field(rid, sub), "chip", chip, known)
     cycle = supersession_cycle(lib)
     if cycle:
         # name a rule of the scenario's own on the cycle where there is one (that is the edit)
-        rid = next((c for c in cycle if c in extra_ids), cycle[0])
-        field = (f"{pre}controls.extra_rules[{[x.id for x in controls.extra_rules].index(rid)}]"
-                 if rid in extra_ids else f"export_controls.toml: rule {rid!r}")
-        raise InputError(f"{field}.superseded_by", "superseded_by links form a cycle: "
+        rid = next((c for c in cycle if c in extra_index), cycle[0])
+        raise InputError(rule_field(rid, "superseded_by"), "superseded_by links form a cycle: "
                          f"{' -> '.join(cycle)} (no rule on it could ever apply)")
 
 
@@ -789,16 +843,18 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     check_chip_names(scenario, origin_of)
     rules_where = next((f"{p}" for k, (_o, p) in origin_of.items()
                         if k.startswith("controls.")), "")
-    check_rules(scenario, rules_where)
+    check_rules(scenario, rules_where, origin_of)
     return scenario
 
 
 def _origin_where(field: str, origin_of: dict[str, tuple[str, Path]] | None) -> str | None:
     """``file:line`` of the scenario key that set ``field`` (longest matching key), or None."""
     plain = re.sub(r"\[\d+\]", "", field)
+    dotted = re.sub(r"\[(\d+)\]", r".\1", field)  # items as dotted parts: runs.0.mfu
     for key in sorted(origin_of or {}, key=len, reverse=True):
         if plain == key or plain.startswith(key + ".") or key.startswith(plain + "."):
-            return _where(origin_of[key][1], key)
+            rest = dotted[len(key) + 1:] if dotted.startswith(key + ".") else ""
+            return _where(origin_of[key][1], key, rest)
     return None
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -220,8 +221,15 @@ def _date_in_range(value: dt.date) -> dt.date:
 Quarter = Annotated[str, AfterValidator(parse_quarter), AfterValidator(_quarter_in_range)]
 """A quarter label, normalised to ``YYYYQn``, from FIRST_QUARTER to LAST_QUARTER."""
 
-Date = Annotated[dt.date, AfterValidator(_date_in_range)]
-"""A calendar date from FIRST_DATE to LAST_DATE."""
+def _not_a_number(value: object) -> object:
+    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01)."""
+    if isinstance(value, bool | int | float):
+        raise ValueError(f"expected a date like 2024-01-01, got {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number), AfterValidator(_date_in_range)]
+"""A calendar date from FIRST_DATE to LAST_DATE (a TOML date, or text like ``"2024-01-01"``)."""
 
 Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
 """A calendar year, FIRST_YEAR to LAST_YEAR (lax: used for table keys, which TOML writes as
@@ -694,7 +702,10 @@ def _number_or_word(value: object, word: str, what: str, allow_zero: bool,
         if value.strip().lower() == word:
             return word
         raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number or {word!r}, got a bool "
+                         f"({str(value).lower()})")
+    if not isinstance(value, int | float):
         raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
     try:
         number = float(value)
