@@ -216,18 +216,20 @@ def loads_toml(text: str, where: str) -> dict[str, Any]:
     return doc
 
 
-def parse_set_value(raw: str) -> Any:
+def parse_set_value(raw: str, key: str = "") -> Any:
     """The value of a ``--set KEY=VALUE`` item: TOML when it parses, else the text itself.
 
     Parameters
     ----------
     raw
         The text after ``=``.
+    key
+        The text before ``=``, to name in an error.
 
     Raises
     ------
     InputError
-        ``--set: ...`` when the value nests deeper than
+        ``--set KEY: ...`` when the value nests deeper than
         :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
     """
     try:
@@ -235,7 +237,8 @@ def parse_set_value(raw: str) -> Any:
     except InputError as exc:
         if "not valid TOML" in exc.problem:
             return raw.strip()
-        raise InputError("--set", exc.problem) from None
+        field = f"--set {key.strip()[:80]}" if key.strip() else "--set"
+        raise InputError(field, exc.problem) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
