@@ -140,7 +140,8 @@ def pick_error(errors: list[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def input_error_from_validation(exc: Any, field: str | None = None) -> InputError:
-    """The :class:`InputError` of a pydantic ``ValidationError`` (its first error).
+    """The :class:`InputError` of a pydantic ``ValidationError`` (the error :func:`pick_error`
+    chooses).
 
     Parameters
     ----------
