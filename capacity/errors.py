@@ -7,6 +7,10 @@ Every error a user can cause (bad file, bad value, unknown chip, infeasible requ
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 
 class CapacityError(Exception):
     """Base class for every user-facing error.
@@ -59,3 +63,94 @@ def unknown_name(field: str, kind: str, name: str, known, list_known: bool = Fal
     else:
         hint = ""
     return UnknownNameError(field, f"unknown {kind} {name!r}{hint}")
+
+
+# pydantic error types whose message reads better with the value that was given
+_SHOW_INPUT = {
+    "float_type", "float_parsing", "int_type", "int_parsing", "int_from_float", "finite_number",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "bool_type",
+    "date_type", "date_parsing", "date_from_datetime_inexact", "string_type",
+}
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _shown(value: Any, width: int = 40) -> str:
+    """A short text of an input value as a file would spell it (``true``, ``1e+308``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def validation_problem(err: Mapping[str, Any]) -> str:
+    """The problem of one pydantic error (an item of ``ValidationError.errors()``), one line.
+
+    An unknown key reads ``unknown key``; pydantic's ``Value error, `` prefix is dropped; type
+    and range errors end with the value given (``..., got true``), so a bool that was refused as
+    a number says so.
+    """
+    if err.get("type") == "extra_forbidden":
+        return "unknown key"
+    msg = str(err.get("msg", "invalid value"))
+    for prefix in _PREFIXES:
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    value = err.get("input")
+    if err.get("type") in _SHOW_INPUT and (value is None or isinstance(
+            value, bool | int | float | str)) and "got " not in msg:
+        if isinstance(value, bool) and err.get("type") in ("float_type", "int_type"):
+            msg = f"{msg}, got a bool ({_shown(value)})"
+        else:
+            msg = f"{msg}, got {_shown(value)}"
+    if err.get("key"):
+        msg = f"invalid key: {msg}"
+    return " ".join(msg.split())
+
+
+_UNION_TAG = re.compile(
+    r"^(?:(?:literal|list|dict|tuple|set|function-\w+)\[.*\]|float|int|str|bool)$")
+"""A union branch tag that pydantic puts in an error's location."""
+
+
+def pick_error(errors: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The error to report out of pydantic's list, with union branch tags taken out of its loc.
+
+    Normally the first error. When the first error is one branch of a union (its location has a
+    tag such as ``literal['calibrated']``), the deepest error at the same place is reported
+    instead: ``fleet.initial.0.units: ... got inf`` rather than ``fleet.initial: Input should be
+    'calibrated'``. A location ending in ``[key]`` (a bad table key) drops that part and the
+    problem says ``invalid key``.
+    """
+    first = errors[0]
+    loc = tuple(first.get("loc", ()))
+    tag_at = next((i for i, part in enumerate(loc)
+                   if isinstance(part, str) and _UNION_TAG.match(part)), None)
+    best: Mapping[str, Any] = first
+    if tag_at is not None:
+        same = [e for e in errors if tuple(e.get("loc", ()))[:tag_at] == loc[:tag_at]]
+        best = max(same, key=lambda e: len(e.get("loc", ())))
+    out = dict(best)
+    clean = [part for part in best.get("loc", ())
+             if not (isinstance(part, str) and _UNION_TAG.match(part))]
+    if clean and clean[-1] == "[key]":
+        clean = clean[:-1]
+        out["key"] = True
+    out["loc"] = tuple(clean)
+    return out
+
+
+def input_error_from_validation(exc: Any, field: str | None = None) -> InputError:
+    """The :class:`InputError` of a pydantic ``ValidationError`` (the error :func:`pick_error`
+    chooses).
+
+    Parameters
+    ----------
+    exc
+        The ``ValidationError`` (anything with pydantic's ``errors()``).
+    field
+        Field text to report; default the error's location joined with dots.
+    """
+    err = pick_error(exc.errors())
+    if field is None:
+        field = ".".join(str(p) for p in err.get("loc", ()))
+    return InputError(field, validation_problem(err))

@@ -31,8 +31,24 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from capacity.errors import InputError, UnknownNameError, unknown_name
-from capacity.schemas import ChipSpec, ExportRule, Inputs, RuleLibrary, parse_quarter
+from capacity.errors import (
+    InputError,
+    UnknownNameError,
+    pick_error,
+    unknown_name,
+    validation_problem,
+)
+from capacity.schemas import (
+    MAX_EXTENDS_DEPTH,
+    MAX_INPUT_FILE_BYTES,
+    MAX_NESTING_DEPTH,
+    ChipSpec,
+    ExportRule,
+    Inputs,
+    RuleLibrary,
+    parse_quarter,
+    supersession_cycle,
+)
 
 DEFAULT_SCENARIO = "history"
 
@@ -58,23 +74,186 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of an input file, refused when missing or larger than MAX_INPUT_FILE_BYTES."""
     if not path.is_file():
         raise InputError(str(path), "file not found")
-    text = path.read_bytes()
-    if not text.strip():
+    size = path.stat().st_size
+    if size > MAX_INPUT_FILE_BYTES:
+        raise InputError(str(path), f"file is {size:,} bytes, larger than the limit of "
+                         f"{MAX_INPUT_FILE_BYTES:,} bytes for an input file")
+    data = path.read_bytes()
+    if len(data) > MAX_INPUT_FILE_BYTES:  # grew between stat and read
+        raise InputError(str(path), f"file is larger than the limit of "
+                         f"{MAX_INPUT_FILE_BYTES:,} bytes for an input file")
+    return data
+
+
+def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
+    """Index just past the TOML string that opens at ``text[i]``, and the line it ends on.
+
+    Handles basic (``"..."``, with backslash escapes) and literal (``'...'``) strings, single-
+    and multi-line. An unterminated string runs to the end (the TOML parser reports it).
+    """
+    quote = text[i]
+    triple = text.startswith(quote * 3, i)
+    close = quote * 3 if triple else quote
+    j = i + len(close)
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\" and quote == '"':
+            if j + 1 < n and text[j + 1] == "\n":
+                line += 1
+            j += 2
+            continue
+        if c == "\n":
+            if not triple:
+                return j, line  # a one-line string cannot span lines: let the parser say so
+            line += 1
+        if text.startswith(close, j):
+            j += len(close)
+            while triple and j < n and text[j] == quote:  # up to two quotes may end the body
+                j += 1
+            return j, line
+        j += 1
+    return n, line
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
+    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+
+    A linear scan of TOML text that skips strings and comments, run before parsing so that
+    deeply nested arrays or inline tables are refused instead of exhausting the parser's
+    recursion.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    limit
+        Deepest nesting allowed. [levels]
+
+    Returns
+    -------
+    int or None
+        1-based line number, or ``None`` when the text stays within ``limit``.
+    """
+    depth = 0
+    line = 1
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        elif c in "\"'":
+            i, line = _skip_string(text, i, line)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def value_depth(value: Any) -> int:
+    """Levels of tables and arrays in a parsed value (a scalar is 0, ``[[1]]`` is 2).
+
+    Iterative, so any depth can be measured without recursion.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def loads_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text within the nesting limit.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    where
+        What to name in an error (a file, ``--set``).
+
+    Raises
+    ------
+    InputError
+        ``where[:line]: problem`` for invalid TOML or nesting deeper than
+        :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
+    """
+    deep = nesting_too_deep(text)
+    too_deep = f"nested more than {MAX_NESTING_DEPTH} levels deep (the limit for input files)"
+    if deep is not None:
+        raise InputError(f"{where}:{deep}", too_deep)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(where, f"not valid TOML: {exc}") from None
+    except RecursionError:  # nesting the scan cannot see (belt and braces)
+        raise InputError(where, too_deep) from None
+    if value_depth(doc) > MAX_NESTING_DEPTH:  # dotted keys and table headers nest too
+        raise InputError(where, too_deep)
+    return doc
+
+
+def parse_set_value(raw: str, key: str = "") -> Any:
+    """The value of a ``--set KEY=VALUE`` item: TOML when it parses, else the text itself.
+
+    Parameters
+    ----------
+    raw
+        The text after ``=``.
+    key
+        The text before ``=``, to name in an error.
+
+    Raises
+    ------
+    InputError
+        ``--set KEY: ...`` when the value nests deeper than
+        :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
+    """
+    try:
+        return loads_toml(f"v = {raw.strip()}", "--set")["v"]
+    except InputError as exc:
+        if "not valid TOML" in exc.problem:
+            return raw.strip()
+        field = f"--set {key.strip()[:80]}" if key.strip() else "--set"
+        raise InputError(field, exc.problem) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    data = _read_bytes(path)
+    if not data.strip():
         raise InputError(str(path), "file is empty")
     try:
-        return tomllib.loads(text.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(str(path), "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML: {exc}") from None
+    return loads_toml(text, str(path))
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(str(path), "file not found")
+    _read_bytes(path)  # exists and within the size limit
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -123,7 +302,7 @@ def _catalog_from_path(path_str: str) -> pd.DataFrame:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             name = rec.get("chip") or f"row {i + 2}"
-            raise InputError(f"{path.name}[{name}].{loc}", err["msg"]) from None
+            raise InputError(f"{path.name}[{name}].{loc}", validation_problem(err)) from None
     df = pd.DataFrame(rows)
     dup = df["chip"][df["chip"].duplicated()]
     if len(dup):
@@ -207,16 +386,52 @@ def _set(tree: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _line_of(path: Path, key: str) -> int | None:
-    """Best-effort line number of a key in a TOML file (for error messages)."""
+def _item_line(lines: list[str], key: str, rest: str) -> int | None:
+    """Line of a field of the n-th ``[[set.key]]`` (or ``[[key]]``) table of a list key.
+
+    ``rest`` is the part of the field after ``key``, such as ``0.supply_factor`` or
+    ``1.band.0.tpp_min``: the n-th table's header, or the line of the last name in ``rest``
+    within that table when there is one.
+    """
+    m = re.match(r"^(\d+)(?:\.(.*))?$", rest)
+    if not m:
+        return None
+    index, tail = int(m.group(1)), m.group(2) or ""
+    headers = {f"[[set.{key}]]", f"[[{key}]]"}
+    starts = [i for i, line in enumerate(lines) if line.strip().replace(" ", "") in headers]
+    if index >= len(starts):
+        return None
+    start = starts[index]
+    stop = starts[index + 1] if index + 1 < len(starts) else len(lines)
+    name = next((part for part in reversed(tail.split(".")) if part and not part.isdigit()),
+                None)
+    if name:
+        for j in range(start + 1, stop):
+            s = lines[j].strip()
+            if s.startswith((f"{name} ", f"{name}=")):
+                return j + 1
+    return start + 1
+
+
+def _line_of(path: Path, key: str, rest: str = "") -> int | None:
+    """Best-effort line number of a key in a TOML file (for error messages).
+
+    ``rest`` is the part of the field below ``key`` (``0.supply_factor`` for the first table of
+    a ``[[set.key]]`` list), used to find the line of an item's field.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
+    if rest:
+        hit = _item_line(lines, key, rest)
+        if hit:
+            return hit
     last = key.rstrip("+").split(".")[-1]
     for i, line in enumerate(lines, 1):
         s = line.strip()
-        if s.startswith((f'"{key}"', f"{key} ", f"{key}=", f"[{key}]", f"[{key}.")):
+        if s.startswith((f'"{key}"', f'"{key}+"', f"{key} ", f"{key}=", f"[{key}]", f"[{key}.",
+                         f"[[set.{key}]]", f"[set.{key}]", f"[[{key}]]")):
             return i
     for i, line in enumerate(lines, 1):
         s = line.strip()
@@ -362,9 +577,9 @@ def _parent_path(path: Path, parent: str) -> Path:
     return sibling if sibling.is_file() else _resolve_path(parent)
 
 
-def _where(path: Path, key: str) -> str:
+def _where(path: Path, key: str, rest: str = "") -> str:
     """``file:line`` of ``key`` in a scenario file (``file`` when the line is not found)."""
-    line = _line_of(path, key)
+    line = _line_of(path, key, rest)
     return f"{path}:{line}" if line else str(path)
 
 
@@ -398,6 +613,9 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
     if resolved in seen:
         chain = " -> ".join(p.name for p in (*seen, resolved))
         raise InputError(f"{path}: extends", f"cycle: {chain}")
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise InputError(f"{path}: extends", f"more than {MAX_EXTENDS_DEPTH} scenario files "
+                         "extend one another")
     doc = _read_toml(path)
     unknown = set(doc) - _SCENARIO_KEYS
     if unknown:
@@ -475,13 +693,10 @@ def _apply_layers(base: dict[str, Any], layers: list[tuple[str, dict[str, Any], 
 
 def _validation_to_input_error(exc: ValidationError, origin_of: dict[str, tuple[str, Path]],
                                default_where: str) -> InputError:
-    err = exc.errors()[0]
+    err = pick_error(exc.errors())
     loc = ".".join(str(p) for p in err["loc"])
     where = _origin_where(loc, origin_of) or default_where
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return InputError(f"{where}: {loc}" if where else loc, msg)
+    return InputError(f"{where}: {loc}" if where else loc, validation_problem(err))
 
 
 def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
@@ -516,17 +731,22 @@ def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
             i = int(parts[1])
             if isinstance(rules, list) and i < len(rules) and isinstance(rules[i], dict):
                 rid = f" ({rules[i].get('id', '?')})"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InputError(f"{path.name}: {loc}{rid}", msg) from None
+        where = f"{path.name}: {loc}{rid}" if loc else f"{path.name}: rule"
+        raise InputError(where, validation_problem(err)) from None
     return {r.id: r for r in lib.rule}
 
 
-def check_rules(scenario: Scenario, where: str = "") -> None:
+def check_rules(scenario: Scenario, where: str = "",
+                origin_of: dict[str, tuple[str, Path]] | None = None) -> None:
     """The scenario's rules must exist and name only catalog chips and known rules.
 
     Checks that ``controls.extra_rules`` ids do not clash with the library, every id in
     ``controls.rules`` is defined (once), every ``superseded_by`` names a defined rule, and every
     chip a rule names is in the catalog.
+
+    Also checks that no ``superseded_by`` links form a cycle. ``origin_of`` (key -> origin and
+    file, from :func:`load_scenario`) puts the file and line of the key in errors; without it
+    ``where`` prefixes them.
 
     Raises
     ------
@@ -534,31 +754,46 @@ def check_rules(scenario: Scenario, where: str = "") -> None:
         One line naming the key and the problem.
     """
     pre = f"{where}: " if where else ""
+
+    def at(field: str) -> str:
+        located = _origin_where(field, origin_of) if origin_of else None
+        return f"{located}: {field}" if located else f"{pre}{field}"
+
     lib = dict(scenario.rules)
     controls = scenario.inputs.controls
     for i, r in enumerate(controls.extra_rules):
         if r.id in lib:
-            raise InputError(f"{pre}controls.extra_rules[{i}].id", f"rule {r.id!r} is already "
+            raise InputError(at(f"controls.extra_rules[{i}].id"), f"rule {r.id!r} is already "
                              "defined (in the library or earlier in extra_rules); pick a new id")
         lib[r.id] = r
     seen: set[str] = set()
     for i, rid in enumerate(controls.rules):
         if rid not in lib:
-            raise unknown_name(f"{pre}controls.rules[{i}]", "rule", rid, lib, list_known=True)
+            raise unknown_name(at(f"controls.rules[{i}]"), "rule", rid, lib, list_known=True)
         if rid in seen:
-            raise InputError(f"{pre}controls.rules[{i}]", f"rule {rid!r} listed twice")
+            raise InputError(at(f"controls.rules[{i}]"), f"rule {rid!r} listed twice")
         seen.add(rid)
     known = set(scenario.catalog.index)
-    extra_ids = {r.id for r in controls.extra_rules}
+    extra_index = {r.id: i for i, r in enumerate(controls.extra_rules)}
+
+    def rule_field(rid: str, sub: str) -> str:
+        if rid in extra_index:
+            return at(f"controls.extra_rules[{extra_index[rid]}].{sub}")
+        return f"export_controls.toml: rule {rid!r}.{sub}"
+
     for rid, r in lib.items():
-        field = (f"{pre}controls.extra_rules[{[x.id for x in controls.extra_rules].index(rid)}]"
-                 if rid in extra_ids else f"export_controls.toml: rule {rid!r}")
         if r.superseded_by is not None and r.superseded_by not in lib:
-            raise UnknownNameError(f"{field}.superseded_by",
+            raise UnknownNameError(rule_field(rid, "superseded_by"),
                                    f"unknown rule {r.superseded_by!r}")
         for sub, chip in r.chip_names():
             if chip not in known:
-                raise unknown_name(f"{field}.{sub}", "chip", chip, known)
+                raise unknown_name(rule_field(rid, sub), "chip", chip, known)
+    cycle = supersession_cycle(lib)
+    if cycle:
+        # name a rule of the scenario's own on the cycle where there is one (that is the edit)
+        rid = next((c for c in cycle if c in extra_index), cycle[0])
+        raise InputError(rule_field(rid, "superseded_by"), "superseded_by links form a cycle: "
+                         f"{' -> '.join(cycle)} (no rule on it could ever apply)")
 
 
 def load_scenario(name_or_path: str | Path | None = None, *,
@@ -587,6 +822,10 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     chain = _scenario_chain(path)
     layers = list(chain.layers)
     if set_values:
+        for key, value in set_values.items():
+            if key.count(".") >= MAX_NESTING_DEPTH or value_depth(value) > MAX_NESTING_DEPTH:
+                raise InputError(f"<command line>: {key[:80]}", f"nested more than "
+                                 f"{MAX_NESTING_DEPTH} levels deep (the limit for inputs)")
         layers.append(("--set", dict(set_values), Path("<command line>")))
     tree, changes, origin_of = _apply_layers(base, layers)
     try:
@@ -607,16 +846,18 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     check_chip_names(scenario, origin_of)
     rules_where = next((f"{p}" for k, (_o, p) in origin_of.items()
                         if k.startswith("controls.")), "")
-    check_rules(scenario, rules_where)
+    check_rules(scenario, rules_where, origin_of)
     return scenario
 
 
 def _origin_where(field: str, origin_of: dict[str, tuple[str, Path]] | None) -> str | None:
     """``file:line`` of the scenario key that set ``field`` (longest matching key), or None."""
     plain = re.sub(r"\[\d+\]", "", field)
+    dotted = re.sub(r"\[(\d+)\]", r".\1", field)  # items as dotted parts: runs.0.mfu
     for key in sorted(origin_of or {}, key=len, reverse=True):
         if plain == key or plain.startswith(key + ".") or key.startswith(plain + "."):
-            return _where(origin_of[key][1], key)
+            rest = dotted[len(key) + 1:] if dotted.startswith(key + ".") else ""
+            return _where(origin_of[key][1], key, rest)
     return None
 
 

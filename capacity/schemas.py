@@ -3,25 +3,168 @@
 All inputs are validated once, after scenario overrides are merged (see :mod:`capacity.scenarios`).
 Every model forbids unknown keys and is frozen. Quarters are written ``"2023Q3"`` in files and
 converted to :class:`pandas.Period` (freq ``Q``) by :func:`to_period`.
+
+Numbers are strict: an int is accepted where a float is expected, but a bool (``true``) or text
+(``"1.4"``) is not a number, and a float is not a whole number. Every number must be finite and
+inside the range documented with its field; the named limits below are listed, with their units,
+in ``docs/limits.md`` (a test keeps the two in step).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
-from capacity.errors import InputError
+from capacity.errors import InputError, input_error_from_validation
+
+# --------------------------------------------------------------------------------------------
+# Input limits (docs/limits.md lists every one)
+# --------------------------------------------------------------------------------------------
+
+# Files (enforced by capacity.scenarios when reading)
+MAX_INPUT_FILE_BYTES = 1_048_576
+"""Largest input file read: scenario, baseline, rule library, catalog, disclosures, actuals CSV.
+[bytes] (1 MiB; the shipped baseline is about 20 KiB)."""
+MAX_NESTING_DEPTH = 32
+"""Deepest nesting of tables and arrays in a TOML file or a ``--set`` value. [levels]"""
+MAX_EXTENDS_DEPTH = 16
+"""Longest chain of scenario files that ``extends`` one another. [files]"""
+
+# Calendar
+FIRST_QUARTER = "2000Q1"
+"""Earliest quarter any input may name. [quarter]"""
+LAST_QUARTER = "2040Q4"
+"""Latest quarter any input may name, so also the latest horizon end. [quarter]"""
+FIRST_YEAR = 2000
+"""Earliest calendar year a budget, growth rate or valuation may name. [year]"""
+LAST_YEAR = 2040
+"""Latest calendar year a budget, growth rate or valuation may name. [year]"""
+FIRST_DATE = dt.date(FIRST_YEAR, 1, 1)
+"""Earliest date of an export-control rule. [date]"""
+LAST_DATE = dt.date(LAST_YEAR, 12, 31)
+"""Latest date of an export-control rule. [date]"""
+
+# Fleet and supply
+MAX_LIFE_QUARTERS = 40
+"""Longest service life of a chip (10 years). [quarters]"""
+MAX_UNITS = 10_000_000
+"""Most accelerators in one fleet entry or placed order. [units]"""
+MAX_UNITS_PER_QUARTER = 10_000_000
+"""Largest supply or licence cap. [units/quarter]"""
+MAX_EFLOPS = 100_000.0
+"""Largest compute amount of an order or a leasing step. [EFLOPS]"""
+MAX_EFFICIENCY = 1.5
+"""Largest effective-to-peak factor relative to an NVIDIA data-centre part. [1]"""
+MAX_SUPPLY_FACTOR = 100.0
+"""Largest factor a supply rule may put on base supply. [1]"""
+
+# Chip figures (catalog and rule thresholds)
+MAX_CHIP_TFLOPS = 1_000_000.0
+"""Largest dense FP16/FP8 rate (TFLOPS) or INT8 rate (TOPS) of one chip. [TFLOPS]"""
+MAX_MEMORY_GB = 100_000.0
+"""Largest on-package memory of one chip. [GB]"""
+MAX_MEMORY_BW_TBS = 1_000.0
+"""Largest memory bandwidth of one chip or rule threshold. [TB/s]"""
+MAX_INTERCONNECT_GBS = 1_000_000.0
+"""Largest chip-to-chip bandwidth of one chip or threshold. [GB/s]"""
+MAX_TDP_W = 100_000.0
+"""Largest thermal design power of one chip. [W]"""
+MAX_DIE_MM2 = 100_000.0
+"""Largest die area of one chip (a whole wafer is about 70,000). [mm^2]"""
+MAX_TPP = 10_000_000.0
+"""Largest total processing performance of one chip or threshold. [1]"""
+MAX_PERFORMANCE_DENSITY = 100_000.0
+"""Largest performance-density threshold. [TPP/mm^2]"""
+
+# Prices, money and exchange rates
+MAX_CHIP_PRICE_USD = 10_000_000.0
+"""Highest price of one accelerator. [USD/unit]"""
+MAX_CHIP_PRICE_RMB = 100_000_000.0
+"""Highest price of one accelerator quoted in RMB. [RMB/unit]"""
+MAX_BUDGET_RMB_M = 10_000_000.0
+"""Largest capex budget of one year (RMB 10 trillion). [RMB m/year]"""
+MAX_REVENUE_RMB_M = 10_000_000.0
+"""Largest half-year revenue input. [RMB m]"""
+MAX_ABS_NET_CASH_RMB_M = 10_000_000.0
+"""Net cash lies in [-this, +this] (RMB 10 trillion of net cash or net debt). [RMB m]"""
+MIN_SHARES_M = 1.0
+"""Fewest shares outstanding. [m shares]"""
+MAX_SHARES_M = 1_000_000.0
+"""Most shares outstanding (one trillion). [m shares]"""
+MIN_USD_RMB = 2.0
+"""Lowest USD/RMB exchange rate (the 1980s were about 1.5-3). [RMB/USD]"""
+MAX_USD_RMB = 20.0
+"""Highest USD/RMB exchange rate. [RMB/USD]"""
+MIN_RMB_PER_HKD = 0.2
+"""Lowest HKD/RMB exchange rate. [RMB/HKD]"""
+MAX_RMB_PER_HKD = 3.0
+"""Highest HKD/RMB exchange rate. [RMB/HKD]"""
+MAX_ELECTRICITY_RMB_PER_KWH = 10.0
+"""Highest electricity price (China's industrial tariffs are about 0.5-1). [RMB/kWh]"""
+MAX_SHORTFALL_PENALTY = 10_000_000.0
+"""Highest penalty on unmet demand. [RMB m/(EFLOPS*quarter)]"""
+MAX_TOKEN_PRICE_RMB_PER_M = 10_000.0
+"""Highest price of one million tokens. [RMB/m tokens]"""
+MAX_EV_SALES_MULTIPLE = 100.0
+"""Largest EV/Sales multiple. [1]"""
+
+# Power and planning
+MIN_PUE = 1.0
+"""Lowest power usage effectiveness (no facility overhead). [1]"""
+MAX_PUE = 3.0
+"""Highest power usage effectiveness. [1]"""
+MAX_SERVER_OVERHEAD = 4.0
+"""Largest server power as a multiple of GPU TDP. [1]"""
+MAX_DATACENTER_MW = 100_000.0
+"""Largest data-centre power (100 GW). [MW]"""
+MAX_LEAD_TIME_QUARTERS = 12
+"""Longest order-to-delivery lead time. [quarters]"""
+MAX_LOT_UNITS = 1024
+"""Largest purchase lot with ``--integer``. [units]"""
+
+# Demand
+MAX_GROWTH_ANNUAL = 100.0
+"""Largest growth rate a year (x101); the smallest is just above -1 (-100%). [1/year]"""
+MAX_TOKENS_TN = 100_000.0
+"""Largest token amount: monthly output, stock, target, a run's tokens. [tn tokens]"""
+MAX_PARAMS_BN = 100_000.0
+"""Largest model (100 trillion parameters). [bn parameters]"""
+MAX_TOKENS_PER_PARAM = 10_000.0
+"""Largest tokens-per-parameter ratio of a training run. [1]"""
+MAX_RUN_QUARTERS = 40
+"""Longest training run. [quarters]"""
+
+# Finance
+MAX_TRADITIONAL_GROWTH_ANNUAL = 10.0
+"""Largest growth a year of non-GenAI revenue. [1/year]"""
+MAX_SENSITIVITY_POINTS = 100
+"""Most values in one sensitivity-grid axis. [values]"""
+
+# Stress command
+MAX_STRESS_SAMPLES = 10_000_000
+"""Most Monte Carlo draws of one stress run. [draws]"""
+SEED_LIMIT = 2**63
+"""Seeds lie in [0, SEED_LIMIT). [1]"""
+MAX_STRESS_WORKERS = 256
+"""Most worker processes of one stress run. [processes]"""
+STRESS_MEMORY_BUDGET_BYTES = 4 * 2**30
+"""Largest estimated client memory of one stress run (4 GiB). [bytes]"""
+
 
 _QUARTER_RE = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
 _ALT_QUARTER_RE = re.compile(r"^([1-4])Q(\d{2})$", re.IGNORECASE)
@@ -61,12 +204,67 @@ def parse_quarter(text: str) -> str:
     raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
 
 
-Quarter = Annotated[str, AfterValidator(parse_quarter)]
-"""A quarter label, normalised to ``YYYYQn``."""
+def _quarter_in_range(label: str) -> str:
+    """Refuse a (normalised) quarter outside [FIRST_QUARTER, LAST_QUARTER]."""
+    if not FIRST_QUARTER <= label <= LAST_QUARTER:  # "YYYYQn" sorts as text
+        raise ValueError(f"quarter {label} is outside {FIRST_QUARTER} to {LAST_QUARTER}")
+    return label
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+
+def _date_in_range(value: dt.date) -> dt.date:
+    """Refuse a date outside [FIRST_DATE, LAST_DATE]."""
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"date {value} is outside {FIRST_DATE} to {LAST_DATE}")
+    return value
+
+
+Quarter = Annotated[str, AfterValidator(parse_quarter), AfterValidator(_quarter_in_range)]
+"""A quarter label, normalised to ``YYYYQn``, from FIRST_QUARTER to LAST_QUARTER."""
+
+def _not_a_number(value: object) -> object:
+    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01)."""
+    if isinstance(value, bool | int | float):
+        raise ValueError(f"expected a date like 2024-01-01, got {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number), AfterValidator(_date_in_range)]
+"""A calendar date from FIRST_DATE to LAST_DATE (a TOML date, or text like ``"2024-01-01"``)."""
+
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+"""A calendar year, FIRST_YEAR to LAST_YEAR (lax: used for table keys, which TOML writes as
+text)."""
+
+Real = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite number: an int is accepted, a bool or text is not."""
+Whole = Annotated[int, Field(strict=True)]
+"""A whole number: a bool, a float or text is not accepted."""
+Fraction = Annotated[Real, Field(ge=0.0, le=1.0)]
+"""A share in [0, 1]. [1]"""
+PositiveShare = Annotated[Real, Field(gt=0.0, le=1.0)]
+"""A share in (0, 1]. [1]"""
+NonNegative = Annotated[Real, Field(ge=0.0)]
+"""A finite number >= 0 (give an upper bound with it)."""
+Positive = Annotated[Real, Field(gt=0.0)]
+"""A finite number > 0 (give an upper bound with it)."""
+Units = Annotated[NonNegative, Field(le=MAX_UNITS)]
+"""A number of accelerators. [units]"""
+UnitsPerQuarter = Annotated[NonNegative, Field(le=MAX_UNITS_PER_QUARTER)]
+"""A supply or licence cap. [units/quarter]"""
+Eflops = Annotated[NonNegative, Field(le=MAX_EFLOPS)]
+"""An amount of compute. [EFLOPS]"""
+Efficiency = Annotated[Real, Field(gt=0.0, le=MAX_EFFICIENCY)]
+"""Effective-to-peak factor. [1]"""
+LifeQuarters = Annotated[Whole, Field(ge=1, le=MAX_LIFE_QUARTERS)]
+"""Service life. [quarters]"""
+LeadQuarters = Annotated[Whole, Field(ge=0, le=MAX_LEAD_TIME_QUARTERS)]
+"""Order-to-delivery lead time. [quarters]"""
+PriceUsd = Annotated[Positive, Field(le=MAX_CHIP_PRICE_USD)]
+"""Price of one accelerator. [USD/unit]"""
+
+Figure = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+"""A positive, finite catalog figure. Lax on purpose: the catalog CSV is read as text, so
+``"312"`` must convert; a bool cannot arrive from a CSV cell."""
 
 
 def to_period(label: str | pd.Period) -> pd.Period:
@@ -83,6 +281,32 @@ def to_period(label: str | pd.Period) -> pd.Period:
         return pd.Period(parse_quarter(label), freq="Q")
     except ValueError as exc:
         raise InputError("quarter", str(exc)) from None
+
+
+def quarter_arg(label: str | pd.Period, field: str) -> pd.Period:
+    """A quarter given on the command line (``--at``, ``--start``, ``--end``), range-checked.
+
+    Parameters
+    ----------
+    label
+        Quarter label (or Period).
+    field
+        Option to name in an error (``"--at"``).
+
+    Returns
+    -------
+    pandas.Period
+        Quarterly Period within FIRST_QUARTER to LAST_QUARTER.
+
+    Raises
+    ------
+    InputError
+        ``field: problem`` for a label that is not a quarter or is out of range.
+    """
+    try:
+        return pd.Period(_quarter_in_range(parse_quarter(label)), freq="Q")
+    except ValueError as exc:
+        raise InputError(field, str(exc)) from None
 
 
 def quarter_range(start: str | pd.Period, end: str | pd.Period) -> pd.PeriodIndex:
@@ -112,29 +336,29 @@ class ChipSpec(StrictModel):
     """ISO country of the designer (``US``, ``CN``)."""
     datacenter: bool
     """Designed or marketed for data centres (the 2023 density tests apply only to these)."""
-    fp16_tflops: Positive | None = None
+    fp16_tflops: Annotated[Figure, Field(le=MAX_CHIP_TFLOPS)] | None = None
     """Dense FP16/BF16 rate. [TFLOPS]"""
-    int8_tops: Positive | None = None
+    int8_tops: Annotated[Figure, Field(le=MAX_CHIP_TFLOPS)] | None = None
     """Dense INT8 rate. [TOPS]"""
-    fp8_tflops: Positive | None = None
+    fp8_tflops: Annotated[Figure, Field(le=MAX_CHIP_TFLOPS)] | None = None
     """Dense FP8 rate. [TFLOPS]"""
-    memory_gb: Positive | None = None
+    memory_gb: Annotated[Figure, Field(le=MAX_MEMORY_GB)] | None = None
     """On-package memory. [GB]"""
-    memory_bw_tbs: Positive | None = None
+    memory_bw_tbs: Annotated[Figure, Field(le=MAX_MEMORY_BW_TBS)] | None = None
     """Memory bandwidth. [TB/s]"""
-    interconnect_gbs: Positive | None = None
+    interconnect_gbs: Annotated[Figure, Field(le=MAX_INTERCONNECT_GBS)] | None = None
     """Bidirectional chip-to-chip bandwidth. [GB/s]"""
-    tdp_w: Positive | None = None
+    tdp_w: Annotated[Figure, Field(le=MAX_TDP_W)] | None = None
     """Thermal design power. [W]"""
-    die_mm2: Positive | None = None
+    die_mm2: Annotated[Figure, Field(le=MAX_DIE_MM2)] | None = None
     """Applicable die area. [mm^2]"""
     launch: Quarter
     """First quarter the chip could be bought."""
-    price_usd: Positive | None = None
+    price_usd: Annotated[Figure, Field(le=MAX_CHIP_PRICE_USD)] | None = None
     """Reported price. [USD/unit]"""
-    price_rmb: Positive | None = None
+    price_rmb: Annotated[Figure, Field(le=MAX_CHIP_PRICE_RMB)] | None = None
     """Reported price where quoted in RMB. [RMB/unit]"""
-    tpp_published: Positive | None = None
+    tpp_published: Annotated[Figure, Field(le=MAX_TPP)] | None = None
     """TPP as published (Epoch), used where dense rates are unknown. [1]"""
     source: Annotated[str, Field(min_length=3)]
     notes: str = ""
@@ -174,7 +398,7 @@ class FleetEntry(StrictModel):
     """Units of one chip installed in one quarter."""
 
     chip: str
-    units: NonNegative
+    units: Units
     """Installed units. [units]"""
     installed: Quarter
     """Quarter the units went into service (drives retirement)."""
@@ -185,9 +409,9 @@ class PipelineOrder(StrictModel):
 
     chip: str
     delivery: Quarter
-    units: NonNegative | None = None
+    units: Units | None = None
     """Units ordered. [units] Give this or ``peak_eflops``."""
-    peak_eflops: NonNegative | None = None
+    peak_eflops: Eflops | None = None
     """Order size as dense FP16 peak compute. [EFLOPS] Converted to units with the chip's rate."""
 
     @model_validator(mode="after")
@@ -209,13 +433,13 @@ class FleetInputs(StrictModel):
     """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``."""
     pipeline: list[PipelineOrder] = Field(default_factory=list)
     """Orders placed by the base period (the note's '+4 EFLOPS on placed orders')."""
-    life_quarters: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    life_quarters: dict[str, LifeQuarters] = Field(default_factory=dict)
     """Service life per chip. [quarters]"""
-    default_life_quarters: Annotated[int, Field(ge=1)] = 20
+    default_life_quarters: LifeQuarters = 20
     """Service life for chips not in ``life_quarters``. [quarters]"""
-    efficiency: dict[str, Annotated[float, Field(gt=0.0, le=1.5)]] = Field(default_factory=dict)
+    efficiency: dict[str, Efficiency] = Field(default_factory=dict)
     """Effective-to-peak factor per chip, relative to an NVIDIA data-centre part (1.0). [1]"""
-    default_efficiency: Annotated[float, Field(gt=0.0, le=1.5)] = 1.0
+    default_efficiency: Efficiency = 1.0
     """Factor for chips not in ``efficiency``. [1]"""
 
     def life_of(self, chip: str) -> int:
@@ -232,7 +456,7 @@ class CalibrationInputs(StrictModel):
 
     prior_share: dict[str, Fraction] = Field(default_factory=dict)
     """Prior share of units per chip (normalised over the chips that exist at each date). [1]"""
-    tolerance: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.005
+    tolerance: Annotated[Real, Field(ge=0.0, lt=0.5)] = 0.005
     """Relative band around each disclosed total that a mix may fall in (rounding). [1]"""
     candidates: list[str] | None = None
     """Chips allowed in the mix; ``None`` means every chip launched by the date."""
@@ -263,21 +487,21 @@ class RuleBand(StrictModel):
     """Named chips (catalog ids); ``None`` = any chip the rule covers."""
     datacenter_only: bool = False
     """Only chips designed or marketed for data centres (catalog ``datacenter``)."""
-    tpp_min: NonNegative | None = None
+    tpp_min: Annotated[NonNegative, Field(le=MAX_TPP)] | None = None
     """TPP >= this. [1]"""
-    tpp_max: NonNegative | None = None
+    tpp_max: Annotated[NonNegative, Field(le=MAX_TPP)] | None = None
     """TPP < this. [1]"""
-    pd_min: NonNegative | None = None
+    pd_min: Annotated[NonNegative, Field(le=MAX_PERFORMANCE_DENSITY)] | None = None
     """Performance density >= this. [TPP/mm^2]"""
-    pd_max: NonNegative | None = None
+    pd_max: Annotated[NonNegative, Field(le=MAX_PERFORMANCE_DENSITY)] | None = None
     """Performance density < this. [TPP/mm^2]"""
-    memory_bw_tbs_min: NonNegative | None = None
+    memory_bw_tbs_min: Annotated[NonNegative, Field(le=MAX_MEMORY_BW_TBS)] | None = None
     """Memory bandwidth >= this. [TB/s]"""
-    memory_bw_tbs_max: NonNegative | None = None
+    memory_bw_tbs_max: Annotated[NonNegative, Field(le=MAX_MEMORY_BW_TBS)] | None = None
     """Memory bandwidth < this. [TB/s]"""
-    interconnect_gbs_min: NonNegative | None = None
+    interconnect_gbs_min: Annotated[NonNegative, Field(le=MAX_INTERCONNECT_GBS)] | None = None
     """Bidirectional chip-to-chip bandwidth >= this. [GB/s]"""
-    interconnect_gbs_max: NonNegative | None = None
+    interconnect_gbs_max: Annotated[NonNegative, Field(le=MAX_INTERCONNECT_GBS)] | None = None
     """Bidirectional chip-to-chip bandwidth < this. [GB/s]"""
 
     @model_validator(mode="after")
@@ -321,14 +545,14 @@ class ExportRule(StrictModel):
     """``spec``: performance tests; ``named``: listed chips or chips like them; ``licence``:
     licences granted (with a fee or a volume cap); ``embargo``: every covered chip;
     ``supply``: a factor on the supply of named chips."""
-    announced: dt.date
+    announced: Date
     """Date the rule was published or made known."""
-    effective: dt.date
+    effective: Date
     """Date it took effect (for every chip, or for chips not made for data centres when
     ``effective_datacenter`` is given)."""
-    effective_datacenter: dt.date | None = None
+    effective_datacenter: Date | None = None
     """Earlier effective date for chips designed or marketed for data centres."""
-    until: dt.date | None = None
+    until: Date | None = None
     """Date the rule ceased to apply (rescinded or replaced); ``None`` = open-ended."""
     superseded_by: str | None = None
     """Id of a later rule that replaces this one: once that rule is in force for a chip (and is in
@@ -338,14 +562,14 @@ class ExportRule(StrictModel):
     """Countries whose chips the status tests cover (US rules reach US-origin chips)."""
     band: list[RuleBand] = Field(default_factory=list)
     """Tests; a chip caught by several bands gets the most severe status."""
-    fee_revenue_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    fee_revenue_share: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.0
     """Share of the seller's revenue paid as a licence fee; passed through in full, the buyer pays
     price / (1 - share). [1]"""
-    cap_units_per_quarter: NonNegative | None = None
+    cap_units_per_quarter: UnitsPerQuarter | None = None
     """Licensed volume a quarter for the company, where the licence caps it. [units/quarter]"""
     supply_chips: list[str] = Field(default_factory=list)
     """``kind = "supply"``: chips whose base supply the rule scales."""
-    supply_factor: NonNegative | None = None
+    supply_factor: Annotated[NonNegative, Field(le=MAX_SUPPLY_FACTOR)] | None = None
     """``kind = "supply"``: multiplier on the base supply of ``supply_chips``. [1]"""
     hypothetical: bool = False
     """True for counterfactual rules (scenarios), False for rules as enacted."""
@@ -398,6 +622,40 @@ class ExportRule(StrictModel):
         return out
 
 
+def supersession_cycle(rules: Mapping[str, ExportRule]) -> list[str] | None:
+    """A cycle of ``superseded_by`` links among ``rules``, or ``None`` when there is none.
+
+    Each rule names at most one rule that supersedes it, so following the links from any rule
+    either leaves ``rules`` (an id not in it is not followed), stops at a rule superseded by
+    nothing, or comes back to a rule already on the path: a cycle, in which every rule would
+    switch off the next and none would ever apply.
+
+    Parameters
+    ----------
+    rules
+        Rules by id.
+
+    Returns
+    -------
+    list of str or None
+        The ids on the cycle in link order, the first repeated at the end
+        (``["a", "b", "a"]``), for the first cycle found in ``rules`` order.
+    """
+    done: set[str] = set()
+    for start in rules:
+        path: list[str] = []
+        on_path: set[str] = set()
+        rid: str | None = start
+        while rid is not None and rid in rules and rid not in done:
+            if rid in on_path:
+                return [*path[path.index(rid):], rid]
+            path.append(rid)
+            on_path.add(rid)
+            rid = rules[rid].superseded_by
+        done.update(path)
+    return None
+
+
 class RuleLibrary(StrictModel):
     """The rule library file: ``[[rule]]`` tables."""
 
@@ -411,6 +669,9 @@ class RuleLibrary(StrictModel):
             if r.id in seen:
                 raise ValueError(f"duplicate rule id {r.id!r}")
             seen.add(r.id)
+        cycle = supersession_cycle({r.id: r for r in self.rule})
+        if cycle:
+            raise ValueError(f"superseded_by links form a cycle: {' -> '.join(cycle)}")
         return self
 
 
@@ -423,7 +684,7 @@ class ControlsInputs(StrictModel):
     extra_rules: list[ExportRule] = Field(default_factory=list)
     """Rules defined by the scenario itself (counterfactuals), added to the library; their ids
     must not clash with the library's and must still be listed in ``rules`` to apply."""
-    base_supply_units_per_quarter: dict[str, NonNegative] = Field(default_factory=dict)
+    base_supply_units_per_quarter: dict[str, UnitsPerQuarter] = Field(default_factory=dict)
     """Units of each chip the company can obtain a quarter before any rule. [units/quarter]
     Chips not listed are uncapped."""
 
@@ -433,33 +694,45 @@ class ControlsInputs(StrictModel):
 # --------------------------------------------------------------------------------------------
 
 
-def _number_or_word(value: object, word: str, what: str, allow_zero: bool) -> object:
-    """Accept ``word`` (a keyword such as ``"stock"``) or a number > 0 (>= 0 with
-    ``allow_zero``)."""
+def _number_or_word(value: object, word: str, what: str, allow_zero: bool,
+                    hi: float) -> object:
+    """Accept ``word`` (a keyword such as ``"stock"``) or a finite number in (0, hi] ([0, hi]
+    with ``allow_zero``)."""
     if isinstance(value, str):
         if value.strip().lower() == word:
             return word
         raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number or {word!r}, got a bool "
+                         f"({str(value).lower()})")
+    if not isinstance(value, int | float):
         raise ValueError(f"{what} must be a number or {word!r}, got {value!r}")
-    if allow_zero and value < 0:
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    if allow_zero and number < 0:
         raise ValueError(f"{what} must not be negative, got {value}")
-    if not allow_zero and not value > 0:
+    if not allow_zero and not number > 0:
         raise ValueError(f"{what} must be positive, got {value}")
-    return float(value)
+    if number > hi:
+        raise ValueError(f"{what} must be at most {hi:g}, got {value}")
+    return number
 
 
-def _positive_or_word(value: object, word: str, what: str) -> object:
-    """Accept ``word`` or a number > 0."""
-    return _number_or_word(value, word, what, allow_zero=False)
+def _positive_or_word(value: object, word: str, what: str, hi: float) -> object:
+    """Accept ``word`` or a finite number in (0, hi]."""
+    return _number_or_word(value, word, what, allow_zero=False, hi=hi)
 
 
-def _nonnegative_or_word(value: object, word: str, what: str) -> object:
-    """Accept ``word`` or a number >= 0."""
-    return _number_or_word(value, word, what, allow_zero=True)
+def _nonnegative_or_word(value: object, word: str, what: str, hi: float) -> object:
+    """Accept ``word`` or a finite number in [0, hi]."""
+    return _number_or_word(value, word, what, allow_zero=True, hi=hi)
 
 
-GrowthRate = Annotated[float, Field(gt=-1.0, le=100.0)]
+GrowthRate = Annotated[Real, Field(gt=-1.0, le=MAX_GROWTH_ANNUAL)]
 """A growth rate per year: -0.5 halves, 1.0 doubles. [1/year]"""
 
 
@@ -473,7 +746,7 @@ class TokenInputs(StrictModel):
     """Growth of monthly production per year, compounded quarterly. [1/year]"""
     quality_yield: Fraction = 1.0
     """Share of produced tokens that enter the training stock. [1]"""
-    initial_stock_tn: NonNegative = 0.0
+    initial_stock_tn: Annotated[NonNegative, Field(le=MAX_TOKENS_TN)] = 0.0
     """Token stock at the end of the base period. [tn tokens]"""
     target_tn: float | str = "disclosed"
     """Stock target, or ``"disclosed"`` for ``token_stock_target_tn``. [tn tokens]"""
@@ -481,38 +754,39 @@ class TokenInputs(StrictModel):
     @field_validator("per_month_tn", mode="before")
     @classmethod
     def _per_month(cls, v: object) -> object:
-        return _nonnegative_or_word(v, "disclosed", "tokens a month")
+        return _nonnegative_or_word(v, "disclosed", "tokens a month", MAX_TOKENS_TN)
 
     @field_validator("target_tn", mode="before")
     @classmethod
     def _target(cls, v: object) -> object:
-        return _positive_or_word(v, "disclosed", "token target")
+        return _positive_or_word(v, "disclosed", "token target", MAX_TOKENS_TN)
 
 
 class TrainingRun(StrictModel):
     """One training run: 6·N·D FLOP spread evenly over its quarters at a model FLOPs utilisation."""
 
     name: Annotated[str, Field(min_length=1)]
-    params_bn: Positive
+    params_bn: Annotated[Positive, Field(le=MAX_PARAMS_BN)]
     """Parameters N (active parameters for a mixture-of-experts model). [bn]"""
     tokens_tn: float | str | None = None
     """Training tokens D, or ``"stock"`` for the token stock at the run's start. [tn tokens]
     Give this or ``tokens_per_param``."""
-    tokens_per_param: Positive | None = None
+    tokens_per_param: Annotated[Positive, Field(le=MAX_TOKENS_PER_PARAM)] | None = None
     """Tokens per parameter (about 20 is compute-optimal, Chinchilla). [1]"""
     start: Quarter
     """First quarter of the run."""
     end: Quarter | None = None
     """Last quarter of the run (inclusive). Give this or ``duration_quarters``."""
-    duration_quarters: Annotated[int, Field(ge=1)] | None = None
+    duration_quarters: Annotated[Whole, Field(ge=1, le=MAX_RUN_QUARTERS)] | None = None
     """Quarters the run lasts. [quarters]"""
-    mfu: Annotated[float, Field(gt=0.0, le=1.0)]
+    mfu: PositiveShare
     """Model FLOPs utilisation: achieved FLOP/s over effective peak FLOP/s. [1]"""
 
     @field_validator("tokens_tn", mode="before")
     @classmethod
     def _tokens(cls, v: object) -> object:
-        return None if v is None else _positive_or_word(v, "stock", "tokens_tn")
+        return None if v is None else _positive_or_word(v, "stock", "tokens_tn",
+                                                         MAX_TOKENS_TN)
 
     @model_validator(mode="after")
     def _shape(self) -> TrainingRun:
@@ -524,6 +798,10 @@ class TrainingRun(StrictModel):
         if self.end is not None and to_period(self.end) < to_period(self.start):
             raise ValueError(f"run {self.name!r} ends ({self.end}) before it starts "
                              f"({self.start})")
+        if self.end is not None and (to_period(self.end) - to_period(self.start)).n \
+                >= MAX_RUN_QUARTERS:
+            raise ValueError(f"run {self.name!r} lasts more than {MAX_RUN_QUARTERS} quarters "
+                             f"({self.start} to {self.end})")
         return self
 
     @property
@@ -550,19 +828,19 @@ class InferenceInputs(StrictModel):
     method: Literal["yield", "tokens"] = "yield"
     """``yield``: revenue per effective EFLOPS-quarter calibrated on 1H23; ``tokens``: revenue ->
     tokens served (price) -> FLOP (2·N a token) -> EFLOPS (serving utilisation)."""
-    calibration_fleet_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    calibration_fleet_share: PositiveShare = 0.5
     """Share of the fleet's effective EFLOPS that earned the GenAI revenue of the calibration
     half-year (1H23). [1]"""
     yield_change_annual: GrowthRate = 0.0
     """Change per year of revenue per effective EFLOPS-quarter (price cuts < 0, serving
     efficiency gains > 0). [1/year]"""
-    price_rmb_per_m_tokens: Positive = 20.0
+    price_rmb_per_m_tokens: Annotated[Positive, Field(le=MAX_TOKEN_PRICE_RMB_PER_M)] = 20.0
     """Realised price of one million tokens at the base period. [RMB/m tokens]"""
     price_change_annual: GrowthRate = 0.0
     """Change of the token price per year. [1/year]"""
-    served_params_bn: Positive = 100.0
+    served_params_bn: Annotated[Positive, Field(le=MAX_PARAMS_BN)] = 100.0
     """Parameters of the served model (2·N FLOP a token). [bn]"""
-    serving_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.15
+    serving_utilisation: PositiveShare = 0.15
     """Achieved FLOP/s of serving over effective peak FLOP/s. [1]"""
 
 
@@ -572,14 +850,14 @@ class RevenueInputs(StrictModel):
     base_half_year_rmb_m: float | str = "disclosed"
     """GenAI revenue of the calibration half-year, or ``"disclosed"`` for ``genai_share`` x
     ``revenue_rmb_m`` at the base period. [RMB m]"""
-    growth_by_year: dict[int, GrowthRate] = Field(default_factory=dict)
+    growth_by_year: dict[Year, GrowthRate] = Field(default_factory=dict)
     """Year-on-year growth of the quarterly run rate, per calendar year; a year not listed takes
     the latest listed year before it (0 if none). [1/year]"""
 
     @field_validator("base_half_year_rmb_m", mode="before")
     @classmethod
     def _base(cls, v: object) -> object:
-        return _nonnegative_or_word(v, "disclosed", "base GenAI revenue")
+        return _nonnegative_or_word(v, "disclosed", "base GenAI revenue", MAX_REVENUE_RMB_M)
 
     def growth_in(self, year: int) -> float:
         """Growth rate that applies in ``year``. [1/year]"""
@@ -592,7 +870,7 @@ class LeasingInputs(StrictModel):
 
     share_of_fleet: Fraction = 0.0
     """Share of the existing fleet's effective EFLOPS leased out, each quarter. [1]"""
-    fixed_eflops: dict[Quarter, NonNegative] = Field(default_factory=dict)
+    fixed_eflops: dict[Quarter, Eflops] = Field(default_factory=dict)
     """Fixed leased amount from the given quarter on (a step function). [effective EFLOPS]"""
 
 
@@ -624,36 +902,39 @@ class DemandInputs(StrictModel):
 class PlannerInputs(StrictModel):
     """Purchase LP inputs: prices, lead times, budget, power and costs."""
 
-    usd_rmb: Positive = 7.2
+    usd_rmb: Annotated[Real, Field(ge=MIN_USD_RMB, le=MAX_USD_RMB)] = 7.2
     """Exchange rate. [RMB/USD]"""
-    price_usd: dict[str, Positive] = Field(default_factory=dict)
+    price_usd: dict[str, PriceUsd] = Field(default_factory=dict)
     """Price per unit where the catalog has none, or to override it. [USD/unit]"""
-    lead_time_quarters: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    lead_time_quarters: dict[str, LeadQuarters] = Field(default_factory=dict)
     """Quarters between order (payment) and delivery, per chip. [quarters]"""
-    default_lead_time_quarters: Annotated[int, Field(ge=0)] = 2
+    default_lead_time_quarters: LeadQuarters = 2
     """Lead time for chips not in ``lead_time_quarters``. [quarters]"""
-    capex_budget_rmb_m: dict[int, NonNegative] = Field(default_factory=dict)
+    capex_budget_rmb_m: dict[Year, Annotated[NonNegative, Field(le=MAX_BUDGET_RMB_M)]] = Field(
+        default_factory=dict)
     """GPU capex budget per calendar year (paid at order). [RMB m] Years not listed: unlimited."""
     budget_carryover: bool = False
     """Unspent budget of a year may be spent in later years."""
-    datacenter_mw: dict[Quarter, NonNegative] = Field(default_factory=dict)
+    datacenter_mw: dict[Quarter, Annotated[NonNegative, Field(le=MAX_DATACENTER_MW)]] = Field(
+        default_factory=dict)
     """Data-centre power available from the given quarter on (a step function). [MW]"""
-    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.35
+    pue: Annotated[Real, Field(ge=MIN_PUE, le=MAX_PUE)] = 1.35
     """Power usage effectiveness. [1]"""
-    server_overhead: Annotated[float, Field(ge=1.0, le=4.0)] = 1.5
+    server_overhead: Annotated[Real, Field(ge=1.0, le=MAX_SERVER_OVERHEAD)] = 1.5
     """Server power per GPU as a multiple of GPU TDP (CPU, memory, network). [1]"""
-    electricity_rmb_per_kwh: NonNegative = 0.6
+    electricity_rmb_per_kwh: Annotated[NonNegative, Field(le=MAX_ELECTRICITY_RMB_PER_KWH)] = 0.6
     """Electricity price. [RMB/kWh]"""
-    discount_rate_annual: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.10
+    discount_rate_annual: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.10
     """Annual discount rate for the cost objective. [1/year]"""
-    shortfall_penalty_rmb_m_per_eflops: Positive = 100_000.0
+    shortfall_penalty_rmb_m_per_eflops: Annotated[Positive, Field(le=MAX_SHORTFALL_PENALTY)] = \
+        100_000.0
     """Penalty on one effective EFLOPS-quarter of unmet demand. [RMB m/(EFLOPS*quarter)]"""
-    training_shortfall_weight: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    training_shortfall_weight: PositiveShare = 1.0
     """Penalty on unmet training relative to unmet inference: below 1, a crunch delays
     training runs before it turns away paying inference and leasing customers. [1]"""
-    training_min_interconnect_gbs: NonNegative = 300.0
+    training_min_interconnect_gbs: Annotated[NonNegative, Field(le=MAX_INTERCONNECT_GBS)] = 300.0
     """Chips with less chip-to-chip bandwidth cannot serve large-cluster training. [GB/s]"""
-    lot_units: Annotated[int, Field(ge=1)] = 8
+    lot_units: Annotated[Whole, Field(ge=1, le=MAX_LOT_UNITS)] = 8
     """Purchase lot with ``--integer`` (GPUs per server). [units]"""
     exclude_chips: list[str] = Field(default_factory=list)
     """Chips the planner may not buy (e.g. consumer cards)."""
@@ -671,36 +952,38 @@ class FinanceInputs(StrictModel):
     prices) are company disclosures and come from ``disclosures.csv``, not from here.
     """
 
-    ev_sales_multiple: Annotated[float, Field(gt=0.0, le=100.0, allow_inf_nan=False)] = 7.5
+    ev_sales_multiple: Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)] = 7.5
     """EV / sales multiple applied to the valuation year's sales. [1]"""
-    valuation_year: Annotated[int, Field(ge=2000, le=2100)] = 2024
+    valuation_year: Annotated[Whole, Field(ge=FIRST_YEAR, le=LAST_YEAR)] = 2024
     """Calendar year whose sales the multiple is applied to (the note's 2024E). [year]"""
-    net_cash_rmb_m: Annotated[float, Field(allow_inf_nan=False)] = 9000.0
+    net_cash_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
+                                          le=MAX_ABS_NET_CASH_RMB_M)] = 9000.0
     """Cash and short-term investments minus borrowings (negative = net debt). [RMB m]"""
-    shares_m: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 33500.0
+    shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)] = 33500.0
     """Shares outstanding. [m shares]"""
-    rmb_per_hkd: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 0.93
+    rmb_per_hkd: Annotated[Real, Field(ge=MIN_RMB_PER_HKD, le=MAX_RMB_PER_HKD)] = 0.93
     """Exchange rate. [RMB/HKD]"""
-    traditional_growth_annual: Annotated[float, Field(gt=-1.0, le=10.0,
-                                                      allow_inf_nan=False)] = -0.15
+    traditional_growth_annual: Annotated[Real, Field(
+        gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.15
     """Growth of non-GenAI (traditional AI + Smart Auto) revenue, de-seasonalised. [1/year]"""
-    traditional_h2_share: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.55
+    traditional_h2_share: Annotated[Real, Field(gt=0.0, lt=1.0)] = 0.55
     """Share of a year's non-GenAI revenue booked in the second half (seasonality). [1]"""
-    traditional_gross_margin: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.5
+    traditional_gross_margin: Fraction = 0.5
     """Gross margin of non-GenAI revenue; the GenAI margin is solved so 1H23 gives the
     disclosed overall margin. [1]"""
     deduct_incremental_compute_cost: bool = False
     """Also deduct the plan's compute depreciation and power above its first quarter's run rate
     from gross profit (a conservative lower bound: the 1H23 margins already scale compute cost
     with revenue)."""
-    sensitivity_multiples: Annotated[list[Annotated[float, Field(gt=0.0, le=100.0,
-                                                                 allow_inf_nan=False)]],
-                                     Field(min_length=1)] = [5.0, 6.0, 7.0, 7.5, 8.0, 9.0, 10.0]
+    sensitivity_multiples: Annotated[
+        list[Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)]],
+        Field(min_length=1, max_length=MAX_SENSITIVITY_POINTS)] = [5.0, 6.0, 7.0, 7.5, 8.0, 9.0,
+                                                                   10.0]
     """EV/Sales multiples of the sensitivity grid. [1]"""
-    sensitivity_sales_changes: Annotated[list[Annotated[float, Field(gt=-1.0, le=10.0,
-                                                                     allow_inf_nan=False)]],
-                                         Field(min_length=1)] = [-0.3, -0.2, -0.1, 0.0, 0.1,
-                                                                 0.2, 0.3]
+    sensitivity_sales_changes: Annotated[
+        list[Annotated[Real, Field(gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)]],
+        Field(min_length=1, max_length=MAX_SENSITIVITY_POINTS)] = [-0.3, -0.2, -0.1, 0.0, 0.1,
+                                                                   0.2, 0.3]
     """Relative changes of the valuation-year sales in the sensitivity grid. [1]"""
 
 
@@ -719,3 +1002,117 @@ class Inputs(StrictModel):
     demand: DemandInputs = Field(default_factory=DemandInputs)
     planner: PlannerInputs = Field(default_factory=PlannerInputs)
     finance: FinanceInputs = Field(default_factory=FinanceInputs)
+
+
+# --------------------------------------------------------------------------------------------
+# The stress command's request (checked before any draw is allocated)
+# --------------------------------------------------------------------------------------------
+
+
+class StressRequest(StrictModel):
+    """Size and seed of one Monte Carlo stress run (``capacity stress``)."""
+
+    samples: Annotated[Whole, Field(ge=1, le=MAX_STRESS_SAMPLES)] = 1000
+    """Number of Monte Carlo draws. [draws]"""
+    seed: Annotated[Whole, Field(ge=0, lt=SEED_LIMIT)] = 0
+    """Seed of ``numpy.random.default_rng``. [1]"""
+    workers: Annotated[Whole, Field(ge=1, le=MAX_STRESS_WORKERS)] = 1
+    """Worker processes. [processes]"""
+
+
+STRESS_SERIES = 3
+"""Per-quarter series a stress run keeps for every draw (peak and effective EFLOPS, GenAI
+revenue), for :func:`estimate_stress_memory_bytes`. [series]"""
+
+
+def estimate_stress_memory_bytes(samples: int, n_kpis: int, n_inputs: int, n_periods: int,
+                                 n_series: int = STRESS_SERIES, n_limits: int = 0) -> int:
+    """Peak memory a stress run needs in the calling process, estimated from its shape.
+
+    Counts the arrays that grow with the number of draws (fixed costs such as the scenario, the
+    LP and the worker processes are not counted):
+
+        draws          samples x n_inputs x 8 x 2     (the sampled columns, then stacked)
+        batch results  samples x (8 n_kpis + 8 n_series n_periods + n_limits)
+        concatenated   the same again                  (one array per KPI and series)
+        percentiles    samples x 8 (n_periods + 3)     (a working copy of one series, masks)
+
+    Parameters
+    ----------
+    samples
+        Number of draws. [draws]
+    n_kpis
+        KPIs kept per draw. [1]
+    n_inputs
+        Uncertain inputs (columns of the draw matrix). [1]
+    n_periods
+        Planned quarters. [quarters]
+    n_series
+        Per-quarter series kept per draw. [1]
+    n_limits
+        Limits whose binding is recorded per draw (one byte each). [1]
+
+    Returns
+    -------
+    int
+        Estimated bytes. [bytes]
+    """
+    per_draw = (16 * n_inputs
+                + 2 * (8 * n_kpis + 8 * n_series * n_periods + n_limits)
+                + 8 * (n_periods + 3))
+    return int(samples) * per_draw
+
+
+def _gib(n: float) -> str:
+    """Bytes as GiB text (``4.0 GiB``)."""
+    return f"{n / 2**30:.1f} GiB"
+
+
+def check_stress_request(samples: object, seed: object, workers: object = 1, *,
+                         n_kpis: int | None = None, n_inputs: int | None = None,
+                         n_periods: int | None = None, n_series: int = STRESS_SERIES,
+                         n_limits: int = 0,
+                         budget_bytes: int = STRESS_MEMORY_BUDGET_BYTES) -> StressRequest:
+    """Validate a stress run's samples, seed and workers, and its memory estimate.
+
+    Call it before anything is sampled. The sizes (``n_kpis``, ``n_inputs``, ``n_periods``)
+    are optional: without them only the ranges are checked (the command line can do that before
+    loading the scenario); with them the estimate of :func:`estimate_stress_memory_bytes` must
+    fit ``budget_bytes``.
+
+    Parameters
+    ----------
+    samples
+        Number of draws, 1 to :data:`MAX_STRESS_SAMPLES`. [draws]
+    seed
+        Seed, 0 <= seed < :data:`SEED_LIMIT`. [1]
+    workers
+        Worker processes, 1 to :data:`MAX_STRESS_WORKERS`. [processes]
+    n_kpis, n_inputs, n_periods, n_series, n_limits
+        Shape of the run, see :func:`estimate_stress_memory_bytes`.
+    budget_bytes
+        Memory budget. [bytes]
+
+    Returns
+    -------
+    StressRequest
+
+    Raises
+    ------
+    InputError
+        ``--samples``, ``--seed`` or ``--workers`` and the problem, in one line.
+    """
+    try:
+        request = StressRequest(samples=samples, seed=seed, workers=workers)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise input_error_from_validation(exc, f"--{err['loc'][0]}") from None
+    if n_kpis is not None and n_inputs is not None and n_periods is not None:
+        need = estimate_stress_memory_bytes(request.samples, n_kpis, n_inputs, n_periods,
+                                            n_series, n_limits)
+        if need > budget_bytes:
+            fit = budget_bytes * request.samples // need
+            raise InputError("--samples", f"{request.samples} draws need about {_gib(need)} "
+                             f"of memory, over the budget of {_gib(budget_bytes)}; use at "
+                             f"most {fit} draws")
+    return request
