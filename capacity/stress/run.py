@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capacity.errors import InputError
 from capacity.results import Report
 from capacity.scenarios import Scenario
+from capacity.schemas import check_stress_request
 from capacity.stress.draws import _OPS, UncertainInput, parse_threshold, sample_draws
-from capacity.stress.evaluate import KPI_QUARTERS, build_context, kpi_names
+from capacity.stress.evaluate import KPI_QUARTERS, KPI_YEARS, build_context, kpi_names
 from capacity.stress.executors import run_tasks
 
 BATCH_SIZE = 25
@@ -72,8 +72,9 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     progress
         Called with (draws done, total) as batches finish.
     """
-    if samples < 1:
-        raise InputError("--samples", "must be at least 1")
+    check_stress_request(samples, seed, workers, n_inputs=len(specs),
+                         n_kpis=2 * len(KPI_QUARTERS) + 2 * len(KPI_YEARS) + 3,
+                         n_periods=len(scenario.inputs.horizon.periods))
     draws = sample_draws(specs, samples, seed)
     q = {p: np.array([s.quantile(p) for s in specs]) for p in (0.05, 0.5, 0.95)}
     lo = np.minimum(draws.min(axis=0), q[0.05])
