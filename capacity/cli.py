@@ -20,8 +20,14 @@ from rich.table import Table
 
 from capacity import __version__
 from capacity.errors import CapacityError, InputError
-from capacity.report import csv_text, json_text
-from capacity.results import Report, format_number, header_with_unit, plain_frame
+from capacity.results import (
+    Report,
+    csv_text,
+    format_number,
+    header_with_unit,
+    json_text,
+    plain_frame,
+)
 
 app = typer.Typer(
     name="capacity",

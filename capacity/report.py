@@ -1,16 +1,13 @@
-"""Turn results into JSON, CSV and files. The only module that writes files.
+"""Turn results into files: CSV, workbook, charts, HTML. The only module that writes files.
 
-A :class:`Report` is a set of named tables (DataFrames with units in column names) plus named
-scalars. JSON output is one object: the scalars, then each table as a list of records, with
-stable snake_case keys. Floats are cleaned of solver noise (|x| < 1e-9 -> 0) and NaN becomes
-``null``, so the same inputs give byte-identical output.
+The JSON and CSV text of a :class:`~capacity.results.Report` is made in :mod:`capacity.results`
+(``json_text``, ``csv_text``); this module writes it, with the rich outputs, into folders.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -20,82 +17,17 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.results import Report, format_number, header_with_unit, plain_frame, unit_of
-
-FLOAT_DIGITS = 10
-"""Significant digits kept in JSON/CSV floats (removes last-bit noise across platforms)."""
-
-
-def _round(x: float) -> float:
-    if x == 0 or not math.isfinite(x):
-        return x
-    if abs(x) < 1e-9:
-        return 0.0
-    return float(f"{x:.{FLOAT_DIGITS}g}")
-
-
-def jsonable(v: Any) -> Any:
-    """A JSON-safe, deterministic version of ``v`` (Periods -> str, NaN -> None)."""
-    if v is None:
-        return None
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [jsonable(x) for x in v]
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    if isinstance(v, int | np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        f = float(v)
-        if math.isnan(f):
-            return None
-        if math.isinf(f):
-            return None
-        return _round(f) + 0.0
-    if isinstance(v, pd.Period):
-        return str(v)
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
-
-
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame -> list of JSON-safe records (index included when named)."""
-    frame = plain_frame(df)
-    cols = [str(c) for c in frame.columns]
-    return [{c: jsonable(v) for c, v in zip(cols, row, strict=True)}
-            for row in frame.itertuples(index=False, name=None)]
-
-
-def json_text(report: Report) -> str:
-    """The report as one JSON object (sorted by insertion, 2-space indent)."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy ready for CSV: index as columns, Periods as text, floats rounded."""
-    frame = plain_frame(df).copy()
-    for col in frame.columns:
-        s = frame[col]
-        if isinstance(s.dtype, pd.PeriodDtype):
-            frame[col] = s.astype(str)
-        elif pd.api.types.is_float_dtype(s):
-            frame[col] = s.map(lambda x: _round(float(x)) + 0.0 if pd.notna(x) else x)
-        elif s.dtype == object:  # mixed columns (e.g. a KPI table with a text row)
-            frame[col] = s.map(lambda x: _round(float(x)) + 0.0
-                               if isinstance(x, float | np.floating) and math.isfinite(x) else x)
-    return frame
-
-
-def csv_text(df: pd.DataFrame) -> str:
-    """One table as CSV text (empty cells for unknown values)."""
-    buf = io.StringIO()
-    csv_frame(df).to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
-
+from capacity.results import (
+    Report,
+    csv_frame,
+    csv_text,
+    format_number,
+    header_with_unit,
+    json_text,
+    jsonable,
+    plain_frame,
+    unit_of,
+)
 
 # --------------------------------------------------------------------------------------------
 # Atomic file writing
