@@ -168,7 +168,7 @@ class model_files:
             import os
 
             os.close(fd)
-            from capacity.report import normal_mode
+            from capacity.report.write import normal_mode
 
             normal_mode(tmp)
             self.tmps.append(tmp)
@@ -192,7 +192,7 @@ def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: 
 
     ``run`` (solver, timings) is recorded in the manifest.
     """
-    from capacity.report import write_output_dir
+    from capacity.report.write import write_output_dir
 
     write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run)
 
@@ -434,7 +434,7 @@ def compare(
     import time
 
     from capacity.compare import compare as run_compare
-    from capacity.report import check_out_dir
+    from capacity.report.write import check_out_dir
 
     if out is not None:  # refuse early, before any solving
         check_out_dir(Path(out), overwrite=overwrite)
@@ -485,7 +485,7 @@ def stress(
     from capacity.pipeline import stress_report
 
     if out is not None:  # refuse early, before any solving
-        from capacity.report import check_out_dir
+        from capacity.report.write import check_out_dir
 
         check_out_dir(Path(out), overwrite=overwrite)
     if scheduler is not None and executor != "dask":
