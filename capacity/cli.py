@@ -10,7 +10,7 @@ import sys
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -28,6 +28,9 @@ from capacity.results import (
     json_text,
     plain_frame,
 )
+
+if TYPE_CHECKING:
+    import pulp
 
 app = typer.Typer(
     name="capacity",
@@ -66,7 +69,7 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", help="Allow --out to replace an existing folder.")]
+    "--overwrite", help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
 SolverOpt = Annotated[str, typer.Option(
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
 
@@ -147,43 +150,27 @@ def load(scenario: str | None, sets: list[str] | None = None):
     return load_scenario(scenario, set_values=parse_sets(sets))
 
 
-class model_files:
-    """Context manager: temporary names for --save-lp/--save-mps, moved into place on success."""
+def plan_problem(result: Any, objective: str, integer: bool) -> pulp.LpProblem:
+    """The LP of a solved plan as a PuLP problem, for ``--save-lp`` / ``--save-mps``.
 
-    def __init__(self, lp_path: Path | None, mps_path: Path | None) -> None:
-        self.targets = [lp_path, mps_path]
-        self.tmps: list[str | None] = []
+    The new planner exports its model with ``capacity.planner.export.to_pulp``; this uses it
+    when present.
+    """
+    try:
+        from capacity.planner.export import to_pulp
+    except ImportError:
+        to_pulp = None
+    if to_pulp is not None:
+        exported = to_pulp(result.extra["model"])
+        return getattr(exported, "problem", exported)  # a PulpModel holds its LpProblem
+    # TODO(planner-merge): delete this fallback once capacity.planner.export has landed. It
+    # rebuilds the LP with the same function and arguments capacity.planner.plan used
+    # (build_problem(data, objective, integer)), i.e. the model the planner's save_lp/save_mps
+    # arguments wrote, without the planner writing a file itself.
+    from capacity.planner import build_problem
 
-    def __enter__(self) -> tuple[str | None, str | None]:
-        import tempfile
-
-        for target in self.targets:
-            if target is None:
-                self.tmps.append(None)
-                continue
-            if target.parent and not target.parent.exists():
-                raise InputError(str(target), "folder does not exist")
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                       dir=target.parent or Path("."))
-            import os
-
-            os.close(fd)
-            from capacity.report.write import normal_mode
-
-            normal_mode(tmp)
-            self.tmps.append(tmp)
-        return self.tmps[0], self.tmps[1]
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        import os
-
-        for target, tmp in zip(self.targets, self.tmps, strict=True):
-            if tmp is None or target is None:
-                continue
-            if exc_type is None:
-                os.replace(tmp, target)
-            else:
-                Path(tmp).unlink(missing_ok=True)
+    problem, _ = build_problem(result.inputs.data, objective, integer)
+    return problem
 
 
 def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool,
@@ -292,11 +279,19 @@ def plan(
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
     from capacity.pipeline import plan_report
+    from capacity.report.write import check_new_file, write_lp, write_mps
 
+    for path in (save_lp, save_mps):  # refuse early, before any solving
+        if path is not None:
+            check_new_file(path, overwrite)
     sc = load(scenario, sets)
-    with model_files(save_lp, save_mps) as (lp_tmp, mps_tmp):
-        result, report = plan_report(sc, solver=solver, integer=integer,
-                                     objective=objective, save_lp=lp_tmp, save_mps=mps_tmp)
+    result, report = plan_report(sc, solver=solver, integer=integer, objective=objective)
+    if save_lp is not None or save_mps is not None:
+        problem = plan_problem(result, objective, integer)
+        if save_lp is not None:
+            write_lp(problem, save_lp, overwrite=overwrite)
+        if save_mps is not None:
+            write_mps(problem, save_mps, overwrite=overwrite)
     if out is not None:
         write_outputs(out, [report], [sc], overwrite,
                       run={"solver": solver, "timings_s": dict(result.timings)})

@@ -8,8 +8,8 @@ module            job
 ``charts``        PNG charts as bytes
 ``workbook``      the ``.xlsx`` workbook as bytes
 ``html``          the self-contained HTML report as text
-``write``         the only module that writes files: atomic writes, staging folder,
-                  manifest, moving into place
+``write``         the only module that writes files: atomic writes, staging folders,
+                  manifest, moving into place, LP/MPS model files
 ================  ==========================================================================
 
 The JSON and CSV text of a report (``json_text``, ``csv_text``, ``jsonable``, ``records``) is
@@ -50,11 +50,13 @@ _EXPORTS: dict[str, str] = {
     "html_report": "capacity.report.html",
     # write
     "check_out_dir": "capacity.report.write",
-    "normal_mode": "capacity.report.write",
+    "check_new_file": "capacity.report.write",
     "manifest": "capacity.report.write",
     "write_bytes_atomic": "capacity.report.write",
     "write_output_dir": "capacity.report.write",
     "write_rich_outputs": "capacity.report.write",
+    "write_lp": "capacity.report.write",
+    "write_mps": "capacity.report.write",
     "write_text_atomic": "capacity.report.write",
 }
 
@@ -66,6 +68,7 @@ __all__ = [
     "backtest_chart",
     "cell_value",
     "charts",
+    "check_new_file",
     "check_out_dir",
     "csv_frame",
     "csv_text",
@@ -74,12 +77,13 @@ __all__ = [
     "json_text",
     "jsonable",
     "manifest",
-    "normal_mode",
     "records",
     "scalars_table",
     "stress_fan_chart",
     "workbook_bytes",
     "write_bytes_atomic",
+    "write_lp",
+    "write_mps",
     "write_output_dir",
     "write_rich_outputs",
     "write_text_atomic",

@@ -1,61 +1,157 @@
-"""The only module that writes files: atomic writes, the staging folder, the manifest, moving
-into place.
+"""The only module that writes files: atomic writes, staging folders, the manifest, moving
+into place, LP/MPS model files.
 
 Everything else in :mod:`capacity.report` returns bytes or text; this module puts them on disk so
-that an interrupted run leaves no half-written output.
+that no run leaves a half-written output. Temporary entries beside a destination ``X`` are named
+``.X.<pid>.<8 hex>.tmp`` (being written) and ``.X.<pid>.<8 hex>.old`` (the previous ``X`` while an
+``--overwrite`` run swaps the new one in), so the process that made them can be told.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capacity.errors import InputError
-from capacity.report.charts import REPORT_CHARTS, charts
-from capacity.report.formats import file_prefix, workbook_name
-from capacity.report.html import html_report
-from capacity.report.workbook import workbook_bytes
-from capacity.results import Report, csv_text, json_text, jsonable
+
+if TYPE_CHECKING:
+    import pulp
+
+    from capacity.results import Report
+
+# --------------------------------------------------------------------------------------------
+# Names of temporary entries: the creator's pid is in the name
+# --------------------------------------------------------------------------------------------
+
+
+def staging_path(dest: Path, kind: str = "tmp") -> Path:
+    """A fresh hidden name beside ``dest`` that names this process: ``.<name>.<pid>.<hex>.<kind>``.
+
+    Parameters
+    ----------
+    dest
+        The file or folder the temporary entry will become (``tmp``) or replaced (``old``).
+    kind
+        ``tmp`` (being written) or ``old`` (a previous output moved aside).
+    """
+    return dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.{kind}")
+
 
 # --------------------------------------------------------------------------------------------
 # Atomic file writing
 # --------------------------------------------------------------------------------------------
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _new_temp_file(dest: Path) -> Path:
+    """An empty file named by :func:`staging_path` beside ``dest`` (umask permissions)."""
+    while True:
+        tmp = staging_path(dest)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        return tmp
 
 
-def normal_mode(path: str | Path, directory: bool = False) -> None:
-    """Give a temporary file or folder the permissions a plain ``open``/``mkdir`` would.
-
-    ``mkstemp``/``mkdtemp`` create owner-only entries; outputs are meant to be shared.
-    """
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, then move into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
+    """Move a complete temporary file to ``dest``; without ``overwrite`` never replace one."""
+    if overwrite:
+        os.replace(tmp, dest)
+        return
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        normal_mode(tmp)
-        os.replace(tmp, path)
+        os.link(tmp, dest)  # atomic and refuses an existing name: no check-then-move race
+    except FileExistsError:
+        raise InputError(str(dest), "exists; choose a new name or pass --overwrite") from None
+    except OSError:  # a filesystem without hard links
+        if dest.exists():
+            raise InputError(str(dest), "exists; choose a new name or pass --overwrite") from None
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_file_atomic(path: Path, write: Callable[[Path], Any], overwrite: bool = True) -> Path:
+    """Have ``write(tmp)`` fill a temporary file beside ``path``, then move it into place.
+
+    Parameters
+    ----------
+    path
+        Destination file.
+    write
+        Writes the content into the path it is given.
+    overwrite
+        Replace an existing ``path``; when false, :class:`InputError` instead.
+    """
+    path = Path(path)
+    tmp = _new_temp_file(path)
+    try:
+        write(tmp)
+        _publish(tmp, path, overwrite)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    return path
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_bytes_atomic(path: Path, data: bytes, overwrite: bool = True) -> Path:
+    """Write ``data`` to a temporary name in the same folder, then move it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_file_atomic(path, lambda tmp: tmp.write_bytes(data), overwrite)
+
+
+def write_text_atomic(path: Path, text: str, overwrite: bool = True) -> Path:
     """Text version of :func:`write_bytes_atomic` (UTF-8, ``\\n`` line ends)."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    return write_bytes_atomic(path, text.encode("utf-8"), overwrite)
+
+
+def check_new_file(path: Path, overwrite: bool = False) -> None:
+    """Refuse a file destination whose folder is missing, that is a folder, or that exists
+    (unless ``overwrite``).
+
+    Raises
+    ------
+    InputError
+        Naming the path.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(str(path), "folder does not exist")
+    if path.is_dir():
+        raise InputError(str(path), "is a directory")
+    if path.exists() and not overwrite:
+        raise InputError(str(path), "exists; choose a new name or pass --overwrite")
+
+
+def _write_model(path: Path, overwrite: bool, write: Callable[[str], Any]) -> Path:
+    path = Path(path)
+    check_new_file(path, overwrite)
+    return write_file_atomic(path, lambda tmp: write(str(tmp)), overwrite)
+
+
+def write_lp(problem: pulp.LpProblem, path: Path, overwrite: bool = False) -> Path:
+    """Write a PuLP problem as an LP file, atomically.
+
+    PuLP writes to a temporary file in the destination folder, which is then moved into place;
+    an existing ``path`` is refused unless ``overwrite``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    return _write_model(path, overwrite, problem.writeLP)
+
+
+def write_mps(problem: pulp.LpProblem, path: Path, overwrite: bool = False) -> Path:
+    """Write a PuLP problem as a (fixed) MPS file, atomically; see :func:`write_lp`."""
+    return _write_model(path, overwrite, problem.writeMPS)
 
 
 def check_out_dir(out: Path, overwrite: bool = False) -> None:
@@ -101,6 +197,8 @@ def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None
     ``run`` adds how it was run (``solver``, ``timings_s`` per step, ``command``); the solver
     defaults to the one the reports name.
     """
+    from capacity.results import jsonable
+
     run = dict(run or {})
     solvers = sorted({str(r.scalars["solver"]) for r in reports if "solver" in r.scalars})
     run.setdefault("solver", solvers[0] if len(solvers) == 1 else solvers or None)
@@ -122,8 +220,26 @@ def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None
     }
 
 
+def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list) -> None:
+    """The workbook, PNG charts and HTML report of an ``--out`` folder (into ``stage``)."""
+    from capacity.report.charts import charts
+    from capacity.report.formats import workbook_name
+    from capacity.report.html import html_report
+    from capacity.report.workbook import workbook_bytes
+
+    write_bytes_atomic(stage / workbook_name(reports), workbook_bytes(reports, scenarios))
+    pngs = charts(reports)
+    for name, data in pngs.items():
+        write_bytes_atomic(stage / name, data)
+    write_text_atomic(stage / "report.html", html_report(reports, scenarios, pngs))
+
+
 def _stage_files(stage: Path, reports: list, scenarios: list,
                  run: dict[str, Any] | None = None) -> None:
+    from capacity.report.charts import REPORT_CHARTS
+    from capacity.report.formats import file_prefix
+    from capacity.results import csv_text, json_text
+
     multi = len(reports) > 1
     for report in reports:
         prefix = file_prefix(report, multi)
@@ -134,8 +250,6 @@ def _stage_files(stage: Path, reports: list, scenarios: list,
         png = chart[0](report) if chart else None
         if png is not None:
             write_bytes_atomic(stage / f"{prefix}{chart[1]}", png)
-    import time
-
     t0 = time.perf_counter()
     write_rich_outputs(stage, reports, scenarios)
     run = dict(run or {})
@@ -145,28 +259,33 @@ def _stage_files(stage: Path, reports: list, scenarios: list,
                                  default=str) + "\n")
 
 
+def _new_stage(out: Path) -> Path:
+    while True:
+        stage = staging_path(out)
+        try:
+            stage.mkdir(mode=0o777)  # the umask applies, as for any folder the user makes
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        return stage
+
+
 def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool = False,
                      run: dict[str, Any] | None = None) -> None:
     """Write every output of a run into ``out``, all or nothing.
 
-    Files are staged in a hidden sibling folder, then the folder is moved into place, so an
-    interrupted run leaves no half-written output and an existing folder is never mixed with
-    old files (it is replaced only with ``overwrite``). ``run`` (solver, timings) goes into the
-    manifest.
+    Files are staged in a hidden sibling folder (:func:`staging_path`), then the folder is moved
+    into place, so an interrupted run leaves no half-written output and an existing folder is
+    never mixed with old files (it is replaced only with ``overwrite``). ``run`` (solver,
+    timings) goes into the manifest.
     """
-    import shutil
-
     out = Path(out)
     check_out_dir(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    normal_mode(stage, directory=True)
+    stage = _new_stage(out)
     try:
         _stage_files(stage, reports, scenarios, run)
         if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
+            old = staging_path(out, "old")
             os.replace(out, old)
             os.replace(stage, out)
             shutil.rmtree(old)
@@ -175,14 +294,3 @@ def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool 
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-
-
-def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list) -> None:
-    """The workbook, PNG charts and HTML report of an ``--out`` folder (into ``stage``)."""
-    write_bytes_atomic(stage / workbook_name(reports), workbook_bytes(reports, scenarios))
-    pngs = charts(reports)
-    for name, data in pngs.items():
-        write_bytes_atomic(stage / name, data)
-    write_text_atomic(stage / "report.html", html_report(reports, scenarios, pngs))
-
-
