@@ -184,6 +184,15 @@ def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: 
     write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run)
 
 
+def claim_out(out: Path | None, overwrite: bool):
+    """Hold ``--out`` for the whole command: a second run into it fails at once (exit 2), a
+    non-empty folder without ``--overwrite`` is refused before solving, and what killed runs
+    left beside it is removed (:func:`capacity.report.write.claim_destination`)."""
+    from capacity.report.write import claim_destination
+
+    return claim_destination(Path(out) if out is not None else None, overwrite)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"capacity {__version__}")
@@ -284,17 +293,18 @@ def plan(
     for path in (save_lp, save_mps):  # refuse early, before any solving
         if path is not None:
             check_new_file(path, overwrite)
-    sc = load(scenario, sets)
-    result, report = plan_report(sc, solver=solver, integer=integer, objective=objective)
-    if save_lp is not None or save_mps is not None:
-        problem = plan_problem(result, objective, integer)
-        if save_lp is not None:
-            write_lp(problem, save_lp, overwrite=overwrite)
-        if save_mps is not None:
-            write_mps(problem, save_mps, overwrite=overwrite)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite,
-                      run={"solver": solver, "timings_s": dict(result.timings)})
+    with claim_out(out, overwrite):
+        sc = load(scenario, sets)
+        result, report = plan_report(sc, solver=solver, integer=integer, objective=objective)
+        if save_lp is not None or save_mps is not None:
+            problem = plan_problem(result, objective, integer)
+            if save_lp is not None:
+                write_lp(problem, save_lp, overwrite=overwrite)
+            if save_mps is not None:
+                write_mps(problem, save_mps, overwrite=overwrite)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite,
+                          run={"solver": solver, "timings_s": dict(result.timings)})
     render(report, fmt, table)
 
 
@@ -315,10 +325,11 @@ def value(
     from capacity.pipeline import value_report
 
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
-    sc = load(scenario, [*(sets or []), *extra])
-    report = value_report(sc, solver=solver)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
+    with claim_out(out, overwrite):
+        sc = load(scenario, [*(sets or []), *extra])
+        report = value_report(sc, solver=solver)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
     render(report, fmt, table)
 
 
@@ -366,10 +377,11 @@ def backtest(
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
     from capacity.pipeline import backtest_report
 
-    sc = load(scenario, sets)
-    report = backtest_report(sc, actuals, solver=solver)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite)
+    with claim_out(out, overwrite):
+        sc = load(scenario, sets)
+        report = backtest_report(sc, actuals, solver=solver)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite)
     if fmt is Format.table and table is None:  # the long source texts stay in json/csv/--out
         shown = Report(report.kind, scalars=report.scalars,
                        tables={"rows": report.tables["rows"].drop(columns="source"),
@@ -429,19 +441,17 @@ def compare(
     import time
 
     from capacity.compare import compare as run_compare
-    from capacity.report.write import check_out_dir
 
-    if out is not None:  # refuse early, before any solving
-        check_out_dir(Path(out), overwrite=overwrite)
-    t0 = time.perf_counter()
-    loaded = [load(name, sets) for name in scenarios]
-    t1 = time.perf_counter()
-    result = run_compare(loaded, solver=solver)
-    if out is not None:
-        timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
-                   "scenarios": result.timings}
-        write_outputs(out, result.reports, loaded, overwrite,
-                      run={"solver": solver, "timings_s": timings})
+    with claim_out(out, overwrite):  # refuse early, before any solving
+        t0 = time.perf_counter()
+        loaded = [load(name, sets) for name in scenarios]
+        t1 = time.perf_counter()
+        result = run_compare(loaded, solver=solver)
+        if out is not None:
+            timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
+                       "scenarios": result.timings}
+            write_outputs(out, result.reports, loaded, overwrite,
+                          run={"solver": solver, "timings_s": timings})
     render(result.report, fmt, table)
 
 
@@ -479,30 +489,27 @@ def stress(
 
     from capacity.pipeline import stress_report
 
-    if out is not None:  # refuse early, before any solving
-        from capacity.report.write import check_out_dir
-
-        check_out_dir(Path(out), overwrite=overwrite)
     if scheduler is not None and executor != "dask":
         raise InputError("--scheduler", "goes with --executor dask")
-    n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
-    sc = load(scenario, sets)
-    console = Console(stderr=True)
-    t0 = time.perf_counter()
-    with Progress(TextColumn("stress"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
-        task = bar.add_task("draws", total=None)
+    with claim_out(out, overwrite):  # refuse early, before any solving
+        n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
+        sc = load(scenario, sets)
+        console = Console(stderr=True)
+        t0 = time.perf_counter()
+        with Progress(TextColumn("stress"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                      console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("draws", total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
 
-        report = stress_report(sc, samples, seed, threshold, executor, n_workers, scheduler,
-                               progress)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite,
-                      run={"executor": executor, "workers": n_workers,
-                           "timings_s": {"total_s": time.perf_counter() - t0}})
+            report = stress_report(sc, samples, seed, threshold, executor, n_workers,
+                                   scheduler, progress)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite,
+                          run={"executor": executor, "workers": n_workers,
+                               "timings_s": {"total_s": time.perf_counter() - t0}})
     render(report, fmt, table)
 
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
+import subprocess
+import sys
 
 import pulp
 import pytest
 
 from capacity import lp
 from capacity.errors import InputError
-from capacity.report.write import staging_path, write_lp, write_mps, write_text_atomic
+from capacity.report.write import (
+    claim_destination,
+    lock_path,
+    process_alive,
+    staging_path,
+    write_lp,
+    write_mps,
+    write_text_atomic,
+)
 
 
 def _tiny_problem() -> pulp.LpProblem:
@@ -84,3 +96,90 @@ def test_cli_save_lp_refuses_existing_file_before_solving(run_cli, tmp_path):
     assert err.count("\n") == 1 and "exists" in err and "Traceback" not in err
     assert lpf.read_text() == "keep\n"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.lp"]
+
+
+# --------------------------------------------------------------------------------------------
+# The lock on a destination, and what killed runs leave behind
+# --------------------------------------------------------------------------------------------
+
+_HOLDER = """
+import sys
+from pathlib import Path
+from capacity.report.write import lock_destination
+lock = lock_destination(Path(sys.argv[1]))
+print("locked", flush=True)
+sys.stdin.read()
+lock.release()
+"""
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_second_claim_fails_at_once_naming_the_holder(tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        with pytest.raises(InputError, match=rf"being written by another capacity run "
+                                             rf"\(pid {holder.pid}\)"), claim_destination(out):
+            pass
+        assert not out.exists()
+    finally:
+        holder.communicate("")
+    assert holder.returncode == 0
+    assert list(tmp_path.iterdir()) == []  # the holder removed its lock file
+    with claim_destination(out):  # free again
+        assert lock_path(out).read_text() == f"capacity {os.getpid()}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_claim_is_reentrant_and_creates_missing_parents_only_for_the_run(tmp_path):
+    out = tmp_path / "a" / "b" / "out"
+    with claim_destination(out), claim_destination(out):
+        assert lock_path(out).exists()
+    assert list(tmp_path.iterdir()) == []  # nothing written: the folders made for the lock go
+
+
+def test_stale_staging_is_removed_and_a_moved_aside_output_restored(tmp_path):
+    dead, alive = _dead_pid(), os.getpid()
+    mine_dead = tmp_path / f".out.{dead}.0123abcd.tmp"
+    other_dead = tmp_path / f".other.{dead}.89abcdef.tmp"
+    live = tmp_path / f".out.{alive}.00000000.tmp"
+    old = tmp_path / f".out.{dead}.fedcba98.old"
+    stale_file = tmp_path / f".plan.lp.{dead}.11111111.tmp"
+    stale_lock = tmp_path / ".other.lock"
+    users = tmp_path / ".users.lock"  # not one of ours: left alone
+    for d in (mine_dead, other_dead, live, old):
+        d.mkdir()
+        (d / "x.csv").write_text("1\n")
+    stale_file.write_text("half an LP")
+    stale_lock.write_text(f"capacity {dead}\n")
+    users.write_text("something else\n")
+    with claim_destination(tmp_path / "out", overwrite=True):
+        pass
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([live.name, "out", users.name])
+    assert (tmp_path / "out" / "x.csv").read_text() == "1\n"  # the killed run's old output
+
+
+def test_process_alive():
+    assert process_alive(os.getpid())
+    assert not process_alive(_dead_pid())
+
+
+def test_manifest_lists_every_other_file(run_cli, tmp_path):
+    out = tmp_path / "v"
+    code, _, err = run_cli("value", "--out", str(out), "--format", "json")
+    assert code == 0, err
+    listed = json.loads((out / "manifest.json").read_text())["files"]
+    assert sorted(listed) == sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
+    for name, meta in listed.items():
+        data = (out / name).read_bytes()
+        assert meta == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]  # no lock file, no staging

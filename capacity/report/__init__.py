@@ -8,7 +8,7 @@ module            job
 ``charts``        PNG charts as bytes
 ``workbook``      the ``.xlsx`` workbook as bytes
 ``html``          the self-contained HTML report as text
-``write``         the only module that writes files: atomic writes, staging folders,
+``write``         the only module that writes files: locks, atomic writes, staging folders,
                   manifest, moving into place, LP/MPS model files
 ================  ==========================================================================
 
@@ -49,14 +49,15 @@ _EXPORTS: dict[str, str] = {
     # html
     "html_report": "capacity.report.html",
     # write
-    "check_out_dir": "capacity.report.write",
     "check_new_file": "capacity.report.write",
+    "check_out_dir": "capacity.report.write",
+    "claim_destination": "capacity.report.write",
     "manifest": "capacity.report.write",
     "write_bytes_atomic": "capacity.report.write",
-    "write_output_dir": "capacity.report.write",
-    "write_rich_outputs": "capacity.report.write",
     "write_lp": "capacity.report.write",
     "write_mps": "capacity.report.write",
+    "write_output_dir": "capacity.report.write",
+    "write_rich_outputs": "capacity.report.write",
     "write_text_atomic": "capacity.report.write",
 }
 
@@ -70,6 +71,7 @@ __all__ = [
     "charts",
     "check_new_file",
     "check_out_dir",
+    "claim_destination",
     "csv_frame",
     "csv_text",
     "header_with_unit",

@@ -1,20 +1,42 @@
-"""The only module that writes files: atomic writes, staging folders, the manifest, moving
-into place, LP/MPS model files.
+"""The only module that writes files: locks, atomic writes, staging folders, the manifest.
 
 Everything else in :mod:`capacity.report` returns bytes or text; this module puts them on disk so
-that no run leaves a half-written output. Temporary entries beside a destination ``X`` are named
-``.X.<pid>.<8 hex>.tmp`` (being written) and ``.X.<pid>.<8 hex>.old`` (the previous ``X`` while an
-``--overwrite`` run swaps the new one in), so the process that made them can be told.
+that no run leaves a half-written output, two runs never write into one destination, and what a
+killed run left behind is cleaned up by the next run.
+
+Notes
+-----
+Names this module makes beside a destination ``X`` in its parent folder:
+
+``.X.lock``
+    The lock file of ``X``: ``fcntl.flock`` (exclusive, non-blocking) for the whole run, holding
+    ``capacity <pid>``. Removed by its holder when the run ends; the kernel drops the lock itself
+    when a run dies, and the next run into ``X`` takes over the file.
+``.X.<pid>.<8 hex>.tmp``
+    A staging folder (or a temporary file, for ``--save-lp``) of the run with process id
+    ``<pid>``; moved into place when complete.
+``.X.<pid>.<8 hex>.old``
+    The previous ``X`` while an ``--overwrite`` run swaps the new one in.
+
+A run that takes a lock removes every ``.tmp`` and ``.old`` entry in that parent whose process is
+gone (or restores ``.old`` as ``X`` when a killed run had moved ``X`` aside and left nothing in its
+place). Process ids are those of this machine's process namespace: a folder shared between
+machines or containers must not rely on the clean-up. Locks are POSIX ``flock`` locks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +46,14 @@ if TYPE_CHECKING:
     import pulp
 
     from capacity.results import Report
+
+LOCK_TAG = "capacity"
+"""First word of every lock file this module writes (the second is the holder's pid)."""
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.(?P<token>[0-9a-f]{8})"
+                      r"\.(?P<kind>tmp|old)$")
+_LOCK = re.compile(r"^\.(?P<name>.+)\.lock$")
+
 
 # --------------------------------------------------------------------------------------------
 # Names of temporary entries: the creator's pid is in the name
@@ -41,6 +71,258 @@ def staging_path(dest: Path, kind: str = "tmp") -> Path:
         ``tmp`` (being written) or ``old`` (a previous output moved aside).
     """
     return dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.{kind}")
+
+
+def staging_owner(name: str) -> tuple[str, int, str] | None:
+    """``(destination name, creator pid, kind)`` of a name made by :func:`staging_path`, else
+    None."""
+    m = _STAGING.match(name)
+    return (m["name"], int(m["pid"]), m["kind"]) if m else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a zombie counts as gone)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:  # Linux: a killed child its parent has not reaped yet is a zombie, i.e. gone
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[:1] != ["Z"]
+    except OSError:
+        return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_staging(dest: Path) -> list[Path]:
+    """Remove what killed runs left in ``dest``'s parent folder; returns what was removed.
+
+    Every ``.tmp`` entry and lock file whose process is gone goes. An ``.old`` entry (a previous
+    output an ``--overwrite`` run moved aside) goes when its destination exists again; when it
+    is ``dest``'s and ``dest`` is missing, it is moved back to ``dest`` (the state before the
+    killed run). Call it while holding ``dest``'s lock.
+    """
+    parent = dest.parent
+    try:
+        entries = sorted(os.scandir(parent), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed: list[Path] = []
+    for entry in entries:
+        path = Path(entry.path)
+        owner = staging_owner(entry.name)
+        if owner is not None:
+            name, pid, kind = owner
+            if process_alive(pid):
+                continue
+            target = parent / name
+            if kind == "old" and not target.exists():
+                if name == dest.name:
+                    os.replace(path, target)
+                continue  # another destination's previous output: its own next run restores it
+            _remove(path)
+            removed.append(path)
+        elif (m := _LOCK.match(entry.name)) and m["name"] != dest.name and _drop_lock_file(path):
+            removed.append(path)
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# The lock on a destination
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OutputLock:
+    """An exclusive ``flock`` on a destination's lock file, held by this process.
+
+    Attributes
+    ----------
+    dest
+        The destination (``--out`` folder or file).
+    path
+        The lock file, ``<parent>/.<name>.lock``.
+    fd
+        Its open descriptor (the lock lives as long as it is open).
+    made
+        Folders created to hold the lock file, removed again on release when left empty.
+    depth
+        How many :func:`claim_destination` blocks of this process hold it.
+    """
+
+    dest: Path
+    path: Path
+    fd: int
+    made: list[Path] = field(default_factory=list)
+    depth: int = 1
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (in that order: see :func:`lock_destination`)."""
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                os.unlink(self.path)
+        os.close(self.fd)
+        for folder in reversed(self.made):  # deepest last made, first removed
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+_HELD: dict[Path, OutputLock] = {}
+"""Destinations this process holds, by absolute path (flock is per open file, not per process)."""
+
+
+def lock_path(dest: Path) -> Path:
+    """The lock file of ``dest``: ``<parent>/.<name>.lock``."""
+    return dest.with_name(f".{dest.name}.lock")
+
+
+def _key(dest: Path) -> Path:
+    return Path(os.path.abspath(dest))
+
+
+def _holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    words = os.read(fd, 64).decode("ascii", "replace").split()
+    return f"pid {words[1]}" if len(words) == 2 and words[0] == LOCK_TAG else "pid unknown"
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    made = []
+    for f in reversed(missing):
+        try:
+            f.mkdir()
+        except FileExistsError:
+            continue
+        made.append(f)
+    return made
+
+
+def lock_destination(dest: Path, what: str = "--out") -> OutputLock:
+    """Take the exclusive lock of ``dest`` for this run, or fail at once.
+
+    The lock file is created if missing; after ``flock`` succeeds, the file at the path must
+    still be the one locked (a finishing holder unlinks it before unlocking), else this retries.
+    So a lock file can be removed safely by whoever holds its lock.
+
+    Raises
+    ------
+    InputError
+        When another process holds ``dest`` (the message names its pid), or ``dest``'s parent
+        cannot be made.
+    """
+    dest = Path(dest)
+    if not dest.name:
+        raise InputError(what, f"{dest} is not a file or folder name")
+    try:
+        made = _make_parents(dest.parent)
+    except NotADirectoryError:
+        raise InputError(what, f"{dest.parent} is not a directory") from None
+    path = lock_path(dest)
+    for _ in range(100):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise InputError(what, f"{dest} is being written by another capacity run ({holder})"
+                             "; wait for it to finish or choose another destination") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{LOCK_TAG} {os.getpid()}\n".encode("ascii"))
+            return OutputLock(dest, path, fd, made)
+        os.close(fd)  # its holder removed it between our open and our lock: take the new one
+    raise InputError(what, f"{dest}: could not take the lock {path}")  # pragma: no cover
+
+
+def _drop_lock_file(path: Path) -> bool:
+    """Remove a lock file nobody holds (one of ours, left by a killed run)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.lseek(fd, 0, os.SEEK_SET)
+        if not os.read(fd, 64).decode("ascii", "replace").startswith(f"{LOCK_TAG} "):
+            return False  # not a file this tool wrote
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+        os.unlink(path)
+        return True
+    except OSError:  # held by a live run, or gone already
+        return False
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def claim_destination(dest: Path | None, overwrite: bool = False, what: str = "--out",
+                      check: Callable[[Path, bool], None] | None = None) -> Iterator[None]:
+    """Hold ``dest`` for a whole run: lock it, clean up after killed runs, check it.
+
+    Use it around everything a command does, so a second run into the same destination is
+    refused before it solves anything. Re-entrant within one process: the writer claims the
+    destination again, which only re-checks it. ``dest`` None does nothing.
+
+    Parameters
+    ----------
+    dest
+        The ``--out`` folder (or model file).
+    overwrite
+        Whether an existing ``dest`` may be replaced.
+    what
+        The option named in error messages.
+    check
+        ``check(dest, overwrite)`` raising :class:`InputError` when ``dest`` may not be written;
+        default :func:`check_out_dir`.
+    """
+    if dest is None:
+        yield
+        return
+    dest = Path(dest)
+    check = check or check_out_dir
+    key = _key(dest)
+    held = _HELD.get(key)
+    if held is not None:
+        held.depth += 1
+    else:
+        held = _HELD[key] = lock_destination(dest, what)
+    try:
+        if held.depth == 1:
+            remove_stale_staging(dest)
+        check(dest, overwrite)
+        yield
+    finally:
+        held.depth -= 1
+        if held.depth == 0:
+            del _HELD[key]
+            held.release()
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,12 +472,22 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
-    """What is needed to reproduce a run: resolved scenarios, input hashes, versions.
+def file_list(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every file of ``folder`` (sorted by name) with its size [bytes] and SHA-256."""
+    out = {}
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        data = p.read_bytes()
+        out[p.name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return out
+
+
+def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None,
+             files: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What is needed to reproduce a run: resolved scenarios, input hashes, versions, files.
 
     ``run`` adds how it was run (``solver``, ``timings_s`` per step, ``command``); the solver
-    defaults to the one the reports name.
+    defaults to the one the reports name. ``files`` (:func:`file_list`) names every other file
+    of the folder, so a reader can tell a complete folder from a damaged one.
     """
     from capacity.results import jsonable
 
@@ -217,6 +509,7 @@ def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None
         "solver": run.pop("solver"),
         "timings_s": jsonable(run.pop("timings_s", {})),
         **jsonable(run),
+        "files": files or {},
     }
 
 
@@ -254,9 +547,10 @@ def _stage_files(stage: Path, reports: list, scenarios: list,
     write_rich_outputs(stage, reports, scenarios)
     run = dict(run or {})
     run["timings_s"] = {**run.get("timings_s", {}), "write_outputs_s": time.perf_counter() - t0}
-    write_text_atomic(stage / "manifest.json",
-                      json.dumps(manifest(reports, scenarios, run), indent=2, ensure_ascii=False,
-                                 default=str) + "\n")
+    # the manifest last: a folder with a manifest that lists every other file is complete
+    text = json.dumps(manifest(reports, scenarios, run, file_list(stage)), indent=2,
+                      ensure_ascii=False, default=str) + "\n"
+    write_text_atomic(stage / "manifest.json", text)
 
 
 def _new_stage(out: Path) -> Path:
@@ -275,22 +569,22 @@ def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool 
 
     Files are staged in a hidden sibling folder (:func:`staging_path`), then the folder is moved
     into place, so an interrupted run leaves no half-written output and an existing folder is
-    never mixed with old files (it is replaced only with ``overwrite``). ``run`` (solver,
+    never mixed with old files (it is replaced only with ``overwrite``). ``out`` is locked while
+    this runs (already, when the caller holds :func:`claim_destination`). ``run`` (solver,
     timings) goes into the manifest.
     """
     out = Path(out)
-    check_out_dir(out, overwrite=overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = _new_stage(out)
-    try:
-        _stage_files(stage, reports, scenarios, run)
-        if out.exists():
-            old = staging_path(out, "old")
-            os.replace(out, old)
-            os.replace(stage, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    with claim_destination(out, overwrite):
+        stage = _new_stage(out)
+        try:
+            _stage_files(stage, reports, scenarios, run)
+            if out.exists():
+                old = staging_path(out, "old")
+                os.replace(out, old)
+                os.replace(stage, out)
+                shutil.rmtree(old)
+            else:
+                os.replace(stage, out)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
