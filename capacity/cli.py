@@ -2,35 +2,28 @@
 
 The only module that talks to the terminal. User errors (``CapacityError`` and pydantic's
 ``ValidationError``) become one line ``capacity: field: problem`` on stderr and exit code 2.
+
+Start-up stays light: this module imports only typer at load time; pandas, pydantic, the
+solvers and rich are imported inside the commands that use them, so ``capacity --version`` and
+``--help`` load none of them (``tests/test_startup.py``).
 """
 
 from __future__ import annotations
 
+import math
 import sys
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from capacity import __version__
 from capacity.errors import CapacityError, InputError
-from capacity.results import (
-    Report,
-    csv_text,
-    format_number,
-    header_with_unit,
-    json_text,
-    plain_frame,
-)
 
 if TYPE_CHECKING:
     import pulp
+
+    from capacity.results import Report
 
 app = typer.Typer(
     name="capacity",
@@ -59,8 +52,9 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", "-s", help="Shipped scenario name (see 'capacity scenarios') or a scenario "
     "TOML file. Default: history.")]
 FormatOpt = Annotated[Format, typer.Option(
-    "--format", "-f", help="table (rich, units in headers), json (one object) or csv (the main "
-    "table; pick another with --table).", case_sensitive=False)]
+    "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
+    "piped), json (one object) or csv (the main table; pick another with --table).",
+    case_sensitive=False)]
 TableOpt = Annotated[str | None, typer.Option(
     "--table", help="With --format csv or table: the table to print (default: the main one).")]
 SetOpt = Annotated[list[str] | None, typer.Option(
@@ -73,12 +67,10 @@ OverwriteOpt = Annotated[bool, typer.Option(
 SolverOpt = Annotated[str, typer.Option(
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
 
-pretty_header = header_with_unit
-"""``peak_eflops`` -> ``peak_eflops [EFLOPS]`` (one unit table for terminal, workbook, report)."""
-
-
 def _fmt_cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    from capacity.results import format_number
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
@@ -87,48 +79,95 @@ def _fmt_cell(v: Any) -> str:
     return str(v)
 
 
-def _console(stderr: bool = False) -> Console:
-    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
-    if not console.is_terminal:  # piped or captured: do not squeeze tables to 80 columns
-        console.width = 240
-    return console
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False
+
+
+def _plain_table(headers: list[str], rows: list[list[str]], right: list[bool]) -> str:
+    """Columns padded to their widest cell, two spaces apart; numbers right-aligned."""
+    widths = [max([len(h), *(len(r[j]) for r in rows)]) for j, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if r else c.ljust(w)
+                         for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)]) + "\n"
+
+
+def _tables(report: Report, names: list[str]):
+    """(title, headers with units, rows of display text, right-aligned per column) per table."""
+    import pandas as pd
+
+    from capacity.results import header_with_unit, plain_frame
+
+    for name in names:
+        frame = plain_frame(report.tables[name])
+        headers = [header_with_unit(str(c)) for c in frame.columns]
+        right = [bool(pd.api.types.is_numeric_dtype(frame[c])) for c in frame.columns]
+        rows = [[_fmt_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+        yield report.titles.get(name, name), headers, rows, right
 
 
 def render(report: Report, fmt: Format, table: str | None = None) -> None:
-    """Print a report in the chosen format to stdout."""
+    """Print a report in the chosen format to stdout.
+
+    ``table`` is drawn with rich boxes when stdout is a terminal and as plain aligned columns
+    otherwise (pipes, files, captured output); ``json`` and ``csv`` are the same bytes either
+    way.
+    """
     if table is not None and table not in report.tables:
         raise InputError("--table", f"unknown table {table!r} (choose from "
                          f"{', '.join(report.tables)})")
     if fmt is Format.json:
+        from capacity.results import json_text
+
         sys.stdout.write(json_text(report))
         return
     if fmt is Format.csv:
+        from capacity.results import csv_text
+
         name = table or report.primary or next(iter(report.tables))
         sys.stdout.write(csv_text(report.tables[name]))
         return
-    console = _console()
-    if report.scalars:
-        grid = Table(show_header=False, box=None, pad_edge=False)
-        for k, v in report.scalars.items():
-            if isinstance(v, list | dict):
-                continue
-            grid.add_row(pretty_header(k), _fmt_cell(v))
-        console.print(grid)
+    from capacity.results import header_with_unit
+
+    scalars = [(header_with_unit(k), _fmt_cell(v)) for k, v in report.scalars.items()
+               if not isinstance(v, list | dict)]
     names = [table] if table else list(report.tables)
-    for name in names:
-        df = report.tables[name]
-        frame = plain_frame(df)
-        t = Table(title=report.titles.get(name, name), title_justify="left")
-        for col in frame.columns:
-            t.add_column(pretty_header(str(col)), justify="right" if
-                         pd.api.types.is_numeric_dtype(frame[col]) else "left")
-        for row in frame.itertuples(index=False, name=None):
-            t.add_row(*(_fmt_cell(v) for v in row))
+    if not _stdout_is_terminal():
+        parts = []
+        if scalars:
+            width = max(len(k) for k, _ in scalars)
+            parts.append("".join(f"{k.ljust(width)}  {v}\n" for k, v in scalars))
+        for title, headers, rows, right in _tables(report, names):
+            parts.append(f"{title}\n{_plain_table(headers, rows, right)}")
+        sys.stdout.write("\n".join(parts))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=False)
+    if scalars:
+        grid = Table(show_header=False, box=None, pad_edge=False)
+        for k, v in scalars:
+            grid.add_row(k, v)
+        console.print(grid)
+    for title, headers, rows, right in _tables(report, names):
+        t = Table(title=title, title_justify="left")
+        for h, r in zip(headers, right, strict=True):
+            t.add_column(h, justify="right" if r else "left")
+        for row in rows:
+            t.add_row(*row)
         console.print(t)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
     """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed as TOML)."""
+    import tomllib
+
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
@@ -193,9 +232,15 @@ def claim_out(out: Path | None, overwrite: bool):
     return claim_destination(Path(out) if out is not None else None, overwrite)
 
 
+def _version_line() -> str:
+    from capacity import __version__
+
+    return f"capacity {__version__}"
+
+
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"capacity {__version__}")
+        typer.echo(_version_line())
         raise typer.Exit(0)
 
 
@@ -234,6 +279,7 @@ def chips(
 ) -> None:
     """The chip catalog with TPP and performance density."""
     from capacity.chips import catalog_table
+    from capacity.results import Report
 
     sc = load(scenario)
     cols = ["chip", "vendor", "country", "fp16_tflops", "int8_tops", "interconnect_gbs", "tdp_w",
@@ -247,6 +293,7 @@ def chips(
 @app.command()
 def scenarios(fmt: FormatOpt = Format.table) -> None:
     """List the shipped scenarios with a one-line description."""
+    from capacity.results import Report
     from capacity.scenarios import describe_shipped
 
     render(Report("scenarios", tables={"scenarios": describe_shipped()}, primary="scenarios"),
@@ -287,16 +334,19 @@ def plan(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
-    from capacity.pipeline import plan_report
-    from capacity.report.write import check_new_file, write_lp, write_mps
+    from capacity.report.write import check_new_file
 
     for path in (save_lp, save_mps):  # refuse early, before any solving
         if path is not None:
             check_new_file(path, overwrite)
     with claim_out(out, overwrite):
+        from capacity.pipeline import plan_report
+
         sc = load(scenario, sets)
         result, report = plan_report(sc, solver=solver, integer=integer, objective=objective)
         if save_lp is not None or save_mps is not None:
+            from capacity.report.write import write_lp, write_mps
+
             problem = plan_problem(result, objective, integer)
             if save_lp is not None:
                 write_lp(problem, save_lp, overwrite=overwrite)
@@ -322,10 +372,10 @@ def value(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
-    from capacity.pipeline import value_report
-
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
     with claim_out(out, overwrite):
+        from capacity.pipeline import value_report
+
         sc = load(scenario, [*(sets or []), *extra])
         report = value_report(sc, solver=solver)
         if out is not None:
@@ -375,14 +425,16 @@ def backtest(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
-    from capacity.pipeline import backtest_report
-
     with claim_out(out, overwrite):
+        from capacity.pipeline import backtest_report
+
         sc = load(scenario, sets)
         report = backtest_report(sc, actuals, solver=solver)
         if out is not None:
             write_outputs(out, [report], [sc], overwrite)
-    if fmt is Format.table and table is None:  # the long source texts stay in json/csv/--out
+    if fmt is Format.table and table is None:
+        from capacity.results import Report
+  # the long source texts stay in json/csv/--out
         shown = Report(report.kind, scalars=report.scalars,
                        tables={"rows": report.tables["rows"].drop(columns="source"),
                                "summary": report.tables["summary"]},
@@ -399,6 +451,9 @@ def validate(
 ) -> None:
     """Check a scenario file without running it: keys, types, overrides, chips, rules,
     quarters. Prints 'FILE: ok (N changes)' and the changes, or one error line (exit 2)."""
+    import pandas as pd
+
+    from capacity.results import Report
     from capacity.scenarios import load_scenario
 
     sc = load_scenario(file)
@@ -440,9 +495,9 @@ def compare(
     revenue and share, target price)."""
     import time
 
-    from capacity.compare import compare as run_compare
-
     with claim_out(out, overwrite):  # refuse early, before any solving
+        from capacity.compare import compare as run_compare
+
         t0 = time.perf_counter()
         loaded = [load(name, sets) for name in scenarios]
         t1 = time.perf_counter()
@@ -485,13 +540,14 @@ def stress(
     import os
     import time
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from capacity.pipeline import stress_report
-
     if scheduler is not None and executor != "dask":
         raise InputError("--scheduler", "goes with --executor dask")
     with claim_out(out, overwrite):  # refuse early, before any solving
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from capacity.pipeline import stress_report
+
         n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
         sc = load(scenario, sets)
         console = Console(stderr=True)
@@ -524,13 +580,25 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _is_validation_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is pydantic's ``ValidationError`` (without importing pydantic: if it is
+    not loaded, nothing raised one)."""
+    core = sys.modules.get("pydantic_core")
+    return core is not None and isinstance(exc, core.ValidationError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        typer.echo(_version_line())  # answered before typer builds every command's parameters
+        return 0
     try:
         rv = app(args=argv, prog_name="capacity", standalone_mode=False)
     except CapacityError as exc:
         return _fail(exc.one_line())
-    except ValidationError as exc:
+    except ValueError as exc:
+        if not _is_validation_error(exc):
+            raise
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         return _fail(f"{loc}: {err['msg']}")
@@ -556,3 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(rv, int):
         return rv
     return 0
+
+
+if __name__ == "__main__":  # python -m capacity.cli
+    raise SystemExit(main())
