@@ -18,10 +18,11 @@ Names this module makes beside a destination ``X`` in its parent folder:
 ``.X.<pid>.<8 hex>.old``
     The previous ``X`` while an ``--overwrite`` run swaps the new one in.
 
-A run that takes a lock removes every ``.tmp`` and ``.old`` entry in that parent whose process is
-gone (or restores ``.old`` as ``X`` when a killed run had moved ``X`` aside and left nothing in its
-place). Process ids are those of this machine's process namespace: a folder shared between
-machines or containers must not rely on the clean-up. Locks are POSIX ``flock`` locks.
+A run that takes a lock removes, in that parent, every ``.tmp`` entry whose process is gone, the
+lock files nobody holds, and ``.old`` entries whose destination is back (it restores ``.old`` as
+``X`` when a killed run had moved ``X`` aside and left nothing in its place). Process ids are
+those of this machine's process namespace: a folder shared between machines or containers must
+not rely on the clean-up. Locks are POSIX ``flock`` locks (advisory: they bind capacity runs).
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class OutputLock:
     Attributes
     ----------
     dest
-        The destination (``--out`` folder or file).
+        The destination (an ``--out`` folder).
     path
         The lock file, ``<parent>/.<name>.lock``.
     fd
@@ -205,13 +206,19 @@ def _make_parents(folder: Path) -> list[Path]:
         if folder.parent == folder:
             break
         folder = folder.parent
-    made = []
-    for f in reversed(missing):
-        try:
-            f.mkdir()
-        except FileExistsError:
-            continue
-        made.append(f)
+    made: list[Path] = []
+    try:
+        for f in reversed(missing):
+            try:
+                f.mkdir()
+            except FileExistsError:
+                continue
+            made.append(f)
+    except BaseException:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        raise
     return made
 
 
@@ -234,8 +241,19 @@ def lock_destination(dest: Path, what: str = "--out") -> OutputLock:
     try:
         made = _make_parents(dest.parent)
     except NotADirectoryError:
-        raise InputError(what, f"{dest.parent} is not a directory") from None
-    path = lock_path(dest)
+        made = []
+    try:
+        if not dest.parent.is_dir():
+            raise InputError(what, f"{dest.parent} is not a directory")
+        return _take(dest, lock_path(dest), made, what)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _take(dest: Path, path: Path, made: list[Path], what: str) -> OutputLock:
     for _ in range(100):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
@@ -282,8 +300,8 @@ def _drop_lock_file(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def claim_destination(dest: Path | None, overwrite: bool = False, what: str = "--out",
-                      check: Callable[[Path, bool], None] | None = None) -> Iterator[None]:
+def claim_destination(dest: Path | None, overwrite: bool = False, what: str = "--out"
+                      ) -> Iterator[None]:
     """Hold ``dest`` for a whole run: lock it, clean up after killed runs, check it.
 
     Use it around everything a command does, so a second run into the same destination is
@@ -293,20 +311,16 @@ def claim_destination(dest: Path | None, overwrite: bool = False, what: str = "-
     Parameters
     ----------
     dest
-        The ``--out`` folder (or model file).
+        The ``--out`` folder.
     overwrite
-        Whether an existing ``dest`` may be replaced.
+        Whether an existing, non-empty ``dest`` may be replaced (:func:`check_out_dir`).
     what
         The option named in error messages.
-    check
-        ``check(dest, overwrite)`` raising :class:`InputError` when ``dest`` may not be written;
-        default :func:`check_out_dir`.
     """
     if dest is None:
         yield
         return
     dest = Path(dest)
-    check = check or check_out_dir
     key = _key(dest)
     held = _HELD.get(key)
     if held is not None:
@@ -316,7 +330,7 @@ def claim_destination(dest: Path | None, overwrite: bool = False, what: str = "-
     try:
         if held.depth == 1:
             remove_stale_staging(dest)
-        check(dest, overwrite)
+        check_out_dir(dest, overwrite)
         yield
     finally:
         held.depth -= 1
