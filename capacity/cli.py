@@ -2,26 +2,28 @@
 
 The only module that talks to the terminal. User errors (``CapacityError`` and pydantic's
 ``ValidationError``) become one line ``capacity: field: problem`` on stderr and exit code 2.
+
+Start-up stays light: this module imports only typer at load time; pandas, pydantic, the
+solvers and rich are imported inside the commands that use them, so ``capacity --version`` and
+``--help`` load none of them (``tests/test_startup.py``).
 """
 
 from __future__ import annotations
 
+import math
 import sys
-import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from capacity import __version__
 from capacity.errors import CapacityError, InputError
-from capacity.report import csv_text, json_text
-from capacity.results import Report, format_number, header_with_unit, plain_frame
+
+if TYPE_CHECKING:
+    import pulp
+
+    from capacity.results import Report
 
 app = typer.Typer(
     name="capacity",
@@ -50,8 +52,9 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", "-s", help="Shipped scenario name (see 'capacity scenarios') or a scenario "
     "TOML file. Default: history.")]
 FormatOpt = Annotated[Format, typer.Option(
-    "--format", "-f", help="table (rich, units in headers), json (one object) or csv (the main "
-    "table; pick another with --table).", case_sensitive=False)]
+    "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
+    "piped), json (one object) or csv (the main table; pick another with --table).",
+    case_sensitive=False)]
 TableOpt = Annotated[str | None, typer.Option(
     "--table", help="With --format csv or table: the table to print (default: the main one).")]
 SetOpt = Annotated[list[str] | None, typer.Option(
@@ -60,16 +63,14 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", help="Allow --out to replace an existing folder.")]
+    "--overwrite", help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
 SolverOpt = Annotated[str, typer.Option(
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
 
-pretty_header = header_with_unit
-"""``peak_eflops`` -> ``peak_eflops [EFLOPS]`` (one unit table for terminal, workbook, report)."""
-
-
 def _fmt_cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    from capacity.results import format_number
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
@@ -78,59 +79,102 @@ def _fmt_cell(v: Any) -> str:
     return str(v)
 
 
-def _console(stderr: bool = False) -> Console:
-    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
-    if not console.is_terminal:  # piped or captured: do not squeeze tables to 80 columns
-        console.width = 240
-    return console
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False
+
+
+def _plain_table(headers: list[str], rows: list[list[str]], right: list[bool]) -> str:
+    """Columns padded to their widest cell, two spaces apart; numbers right-aligned."""
+    widths = [max([len(h), *(len(r[j]) for r in rows)]) for j, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if r else c.ljust(w)
+                         for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)]) + "\n"
+
+
+def _tables(report: Report, names: list[str]):
+    """(title, headers with units, rows of display text, right-aligned per column) per table."""
+    import pandas as pd
+
+    from capacity.results import header_with_unit, plain_frame
+
+    for name in names:
+        frame = plain_frame(report.tables[name])
+        headers = [header_with_unit(str(c)) for c in frame.columns]
+        right = [bool(pd.api.types.is_numeric_dtype(frame[c])) for c in frame.columns]
+        rows = [[_fmt_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+        yield report.titles.get(name, name), headers, rows, right
 
 
 def render(report: Report, fmt: Format, table: str | None = None) -> None:
-    """Print a report in the chosen format to stdout."""
+    """Print a report in the chosen format to stdout.
+
+    ``table`` is drawn with rich boxes when stdout is a terminal and as plain aligned columns
+    otherwise (pipes, files, captured output); ``json`` and ``csv`` are the same bytes either
+    way.
+    """
     if table is not None and table not in report.tables:
         raise InputError("--table", f"unknown table {table!r} (choose from "
                          f"{', '.join(report.tables)})")
     if fmt is Format.json:
+        from capacity.results import json_text
+
         sys.stdout.write(json_text(report))
         return
     if fmt is Format.csv:
+        from capacity.results import csv_text
+
         name = table or report.primary or next(iter(report.tables))
         sys.stdout.write(csv_text(report.tables[name]))
         return
-    console = _console()
-    if report.scalars:
-        grid = Table(show_header=False, box=None, pad_edge=False)
-        for k, v in report.scalars.items():
-            if isinstance(v, list | dict):
-                continue
-            grid.add_row(pretty_header(k), _fmt_cell(v))
-        console.print(grid)
+    from capacity.results import header_with_unit
+
+    scalars = [(header_with_unit(k), _fmt_cell(v)) for k, v in report.scalars.items()
+               if not isinstance(v, list | dict)]
     names = [table] if table else list(report.tables)
-    for name in names:
-        df = report.tables[name]
-        frame = plain_frame(df)
-        t = Table(title=report.titles.get(name, name), title_justify="left")
-        for col in frame.columns:
-            t.add_column(pretty_header(str(col)), justify="right" if
-                         pd.api.types.is_numeric_dtype(frame[col]) else "left")
-        for row in frame.itertuples(index=False, name=None):
-            t.add_row(*(_fmt_cell(v) for v in row))
+    if not _stdout_is_terminal():
+        parts = []
+        if scalars:
+            width = max(len(k) for k, _ in scalars)
+            parts.append("".join(f"{k.ljust(width)}  {v}\n" for k, v in scalars))
+        for title, headers, rows, right in _tables(report, names):
+            parts.append(f"{title}\n{_plain_table(headers, rows, right)}")
+        sys.stdout.write("\n".join(parts))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=False)
+    if scalars:
+        grid = Table(show_header=False, box=None, pad_edge=False)
+        for k, v in scalars:
+            grid.add_row(k, v)
+        console.print(grid)
+    for title, headers, rows, right in _tables(report, names):
+        t = Table(title=title, title_justify="left")
+        for h, r in zip(headers, right, strict=True):
+            t.add_column(h, justify="right" if r else "left")
+        for row in rows:
+            t.add_row(*row)
         console.print(t)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed as TOML)."""
+    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed as TOML, depth
+    guarded: :func:`capacity.scenarios.parse_set_value`)."""
+    from capacity.scenarios import parse_set_value
+
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
             raise InputError("--set", f"expected KEY=VALUE, got {item!r}")
         key, raw = item.split("=", 1)
-        key = key.strip()
-        try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw.strip()
-        out[key] = value
+        out[key.strip()] = parse_set_value(raw, key)
     return out
 
 
@@ -141,43 +185,12 @@ def load(scenario: str | None, sets: list[str] | None = None):
     return load_scenario(scenario, set_values=parse_sets(sets))
 
 
-class model_files:
-    """Context manager: temporary names for --save-lp/--save-mps, moved into place on success."""
+def plan_problem(result: Any) -> pulp.LpProblem:
+    """The LP of a solved plan as a PuLP problem, for ``--save-lp`` / ``--save-mps``: the export
+    of the same arrays HiGHS solved (:func:`capacity.planner.export.to_pulp`)."""
+    from capacity.planner.export import to_pulp
 
-    def __init__(self, lp_path: Path | None, mps_path: Path | None) -> None:
-        self.targets = [lp_path, mps_path]
-        self.tmps: list[str | None] = []
-
-    def __enter__(self) -> tuple[str | None, str | None]:
-        import tempfile
-
-        for target in self.targets:
-            if target is None:
-                self.tmps.append(None)
-                continue
-            if target.parent and not target.parent.exists():
-                raise InputError(str(target), "folder does not exist")
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                       dir=target.parent or Path("."))
-            import os
-
-            os.close(fd)
-            from capacity.report import normal_mode
-
-            normal_mode(tmp)
-            self.tmps.append(tmp)
-        return self.tmps[0], self.tmps[1]
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        import os
-
-        for target, tmp in zip(self.targets, self.tmps, strict=True):
-            if tmp is None or target is None:
-                continue
-            if exc_type is None:
-                os.replace(tmp, target)
-            else:
-                Path(tmp).unlink(missing_ok=True)
+    return to_pulp(result.extra["model"]).problem
 
 
 def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool,
@@ -186,14 +199,29 @@ def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: 
 
     ``run`` (solver, timings) is recorded in the manifest.
     """
-    from capacity.report import write_output_dir
+    from capacity.report.write import write_output_dir
 
     write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run)
 
 
+def claim_out(out: Path | None, overwrite: bool):
+    """Hold ``--out`` for the whole command: a second run into it fails at once (exit 2), a
+    non-empty folder without ``--overwrite`` is refused before solving, and what killed runs
+    left beside it is removed (:func:`capacity.report.write.claim_destination`)."""
+    from capacity.report.write import claim_destination
+
+    return claim_destination(Path(out) if out is not None else None, overwrite)
+
+
+def _version_line() -> str:
+    from capacity import __version__
+
+    return f"capacity {__version__}"
+
+
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"capacity {__version__}")
+        typer.echo(_version_line())
         raise typer.Exit(0)
 
 
@@ -232,6 +260,7 @@ def chips(
 ) -> None:
     """The chip catalog with TPP and performance density."""
     from capacity.chips import catalog_table
+    from capacity.results import Report
 
     sc = load(scenario)
     cols = ["chip", "vendor", "country", "fp16_tflops", "int8_tops", "interconnect_gbs", "tdp_w",
@@ -245,6 +274,7 @@ def chips(
 @app.command()
 def scenarios(fmt: FormatOpt = Format.table) -> None:
     """List the shipped scenarios with a one-line description."""
+    from capacity.results import Report
     from capacity.scenarios import describe_shipped
 
     render(Report("scenarios", tables={"scenarios": describe_shipped()}, primary="scenarios"),
@@ -285,15 +315,27 @@ def plan(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
-    from capacity.run import plan_report
+    from capacity.report.write import check_new_file
 
-    sc = load(scenario, sets)
-    with model_files(save_lp, save_mps) as (lp_tmp, mps_tmp):
-        result, report = plan_report(sc, solver=solver, integer=integer,
-                                     objective=objective, save_lp=lp_tmp, save_mps=mps_tmp)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite,
-                      run={"solver": solver, "timings_s": dict(result.timings)})
+    for path in (save_lp, save_mps):  # refuse early, before any solving
+        if path is not None:
+            check_new_file(path, overwrite)
+    with claim_out(out, overwrite):
+        from capacity.run import plan_report
+
+        sc = load(scenario, sets)
+        result, report = plan_report(sc, solver=solver, integer=integer, objective=objective)
+        if save_lp is not None or save_mps is not None:
+            from capacity.report.write import write_lp, write_mps
+
+            problem = plan_problem(result)
+            if save_lp is not None:
+                write_lp(problem, save_lp, overwrite=overwrite)
+            if save_mps is not None:
+                write_mps(problem, save_mps, overwrite=overwrite)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite,
+                          run={"solver": solver, "timings_s": dict(result.timings)})
     render(report, fmt, table)
 
 
@@ -311,13 +353,14 @@ def value(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
-    from capacity.run import value_report
-
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
-    sc = load(scenario, [*(sets or []), *extra])
-    report = value_report(sc, solver=solver)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
+    with claim_out(out, overwrite):
+        from capacity.run import value_report
+
+        sc = load(scenario, [*(sets or []), *extra])
+        report = value_report(sc, solver=solver)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
     render(report, fmt, table)
 
 
@@ -363,13 +406,16 @@ def backtest(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
-    from capacity.commands import backtest_report
+    with claim_out(out, overwrite):
+        from capacity.commands import backtest_report
 
-    sc = load(scenario, sets)
-    report = backtest_report(sc, actuals, solver=solver)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite)
-    if fmt is Format.table and table is None:  # the long source texts stay in json/csv/--out
+        sc = load(scenario, sets)
+        report = backtest_report(sc, actuals, solver=solver)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite)
+    if fmt is Format.table and table is None:
+        from capacity.results import Report
+  # the long source texts stay in json/csv/--out
         shown = Report(report.kind, scalars=report.scalars,
                        tables={"rows": report.tables["rows"].drop(columns="source"),
                                "summary": report.tables["summary"]},
@@ -386,6 +432,9 @@ def validate(
 ) -> None:
     """Check a scenario file without running it: keys, types, overrides, chips, rules,
     quarters. Prints 'FILE: ok (N changes)' and the changes, or one error line (exit 2)."""
+    import pandas as pd
+
+    from capacity.results import Report
     from capacity.scenarios import load_scenario
 
     sc = load_scenario(file)
@@ -427,20 +476,18 @@ def compare(
     revenue and share, target price)."""
     import time
 
-    from capacity.compare import compare as run_compare
-    from capacity.report import check_out_dir
+    with claim_out(out, overwrite):  # refuse early, before any solving
+        from capacity.compare import compare as run_compare
 
-    if out is not None:  # refuse early, before any solving
-        check_out_dir(Path(out), overwrite=overwrite)
-    t0 = time.perf_counter()
-    loaded = [load(name, sets) for name in scenarios]
-    t1 = time.perf_counter()
-    result = run_compare(loaded, solver=solver)
-    if out is not None:
-        timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
-                   "scenarios": result.timings}
-        write_outputs(out, result.reports, loaded, overwrite,
-                      run={"solver": solver, "timings_s": timings})
+        t0 = time.perf_counter()
+        loaded = [load(name, sets) for name in scenarios]
+        t1 = time.perf_counter()
+        result = run_compare(loaded, solver=solver)
+        if out is not None:
+            timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
+                       "scenarios": result.timings}
+            write_outputs(out, result.reports, loaded, overwrite,
+                          run={"solver": solver, "timings_s": timings})
     render(result.report, fmt, table)
 
 
@@ -474,34 +521,35 @@ def stress(
     import os
     import time
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from capacity.commands import stress_report
-
-    if out is not None:  # refuse early, before any solving
-        from capacity.report import check_out_dir
-
-        check_out_dir(Path(out), overwrite=overwrite)
     if scheduler is not None and executor != "dask":
         raise InputError("--scheduler", "goes with --executor dask")
-    n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
-    sc = load(scenario, sets)
-    console = Console(stderr=True)
-    t0 = time.perf_counter()
-    with Progress(TextColumn("stress"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
-        task = bar.add_task("draws", total=None)
+    with claim_out(out, overwrite):  # refuse early, before any solving
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        from capacity.commands import stress_report
+        from capacity.schemas import MAX_STRESS_WORKERS, check_stress_request
 
-        report = stress_report(sc, samples, seed, threshold, executor, n_workers, scheduler,
-                               progress)
-    if out is not None:
-        write_outputs(out, [report], [sc], overwrite,
-                      run={"executor": executor, "workers": n_workers,
-                           "timings_s": {"total_s": time.perf_counter() - t0}})
+        n_workers = workers if workers is not None else \
+            min(MAX_STRESS_WORKERS, max(1, os.cpu_count() or 1))
+        check_stress_request(samples, seed, n_workers)  # ranges, before loading anything
+        sc = load(scenario, sets)
+        console = Console(stderr=True)
+        t0 = time.perf_counter()
+        with Progress(TextColumn("stress"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                      console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("draws", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = stress_report(sc, samples, seed, threshold, executor, n_workers,
+                                   scheduler, progress)
+        if out is not None:
+            write_outputs(out, [report], [sc], overwrite,
+                          run={"executor": executor, "workers": n_workers,
+                               "timings_s": {"total_s": time.perf_counter() - t0}})
     render(report, fmt, table)
 
 
@@ -516,13 +564,25 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _is_validation_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is pydantic's ``ValidationError`` (without importing pydantic: if it is
+    not loaded, nothing raised one)."""
+    core = sys.modules.get("pydantic_core")
+    return core is not None and isinstance(exc, core.ValidationError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        typer.echo(_version_line())  # answered before typer builds every command's parameters
+        return 0
     try:
         rv = app(args=argv, prog_name="capacity", standalone_mode=False)
     except CapacityError as exc:
         return _fail(exc.one_line())
-    except ValidationError as exc:
+    except ValueError as exc:
+        if not _is_validation_error(exc):
+            raise
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         return _fail(f"{loc}: {err['msg']}")
@@ -548,3 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(rv, int):
         return rv
     return 0
+
+
+if __name__ == "__main__":  # python -m capacity.cli
+    raise SystemExit(main())

@@ -1,10 +1,22 @@
-"""Result container shared by every command: named tables plus scalars."""
+"""Result container shared by every command (named tables plus scalars) and its JSON/CSV text.
+
+A :class:`Report` is a set of named tables (DataFrames with units in column names) plus named
+scalars. JSON output is one object: the scalars, then each table as a list of records, with
+stable snake_case keys. Floats are cleaned of solver noise (|x| < 1e-9 -> 0) and NaN becomes
+``null``, so the same inputs give byte-identical output. CSV text follows the same rounding.
+The serialisation lives here, below every room that prints or writes it (``cli``, ``report``),
+so :meth:`Report.to_dict` needs nothing from above.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -34,8 +46,6 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object as Python data."""
-        from capacity.report import jsonable, records
-
         out: dict[str, Any] = {k: jsonable(v) for k, v in self.scalars.items()}
         for name, df in self.tables.items():
             out[name] = records(df)
@@ -86,3 +96,82 @@ def format_number(v: float) -> str:
 def plain_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The table with its named index levels as ordinary columns (for records, CSV, display)."""
     return df.reset_index() if any(n is not None for n in df.index.names) else df
+
+
+# --------------------------------------------------------------------------------------------
+# JSON and CSV text (byte-identical for the same inputs)
+# --------------------------------------------------------------------------------------------
+
+FLOAT_DIGITS = 10
+"""Significant digits kept in JSON/CSV floats (removes last-bit noise across platforms)."""
+
+
+def _round(x: float) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    if abs(x) < 1e-9:
+        return 0.0
+    return float(f"{x:.{FLOAT_DIGITS}g}")
+
+
+def jsonable(v: Any) -> Any:
+    """A JSON-safe, deterministic version of ``v`` (Periods -> str, NaN -> None)."""
+    if v is None:
+        return None
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        if math.isnan(f):
+            return None
+        if math.isinf(f):
+            return None
+        return _round(f) + 0.0
+    if isinstance(v, pd.Period):
+        return str(v)
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame -> list of JSON-safe records (index included when named)."""
+    frame = plain_frame(df)
+    cols = [str(c) for c in frame.columns]
+    return [{c: jsonable(v) for c, v in zip(cols, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)]
+
+
+def json_text(report: Report) -> str:
+    """The report as one JSON object (sorted by insertion, 2-space indent)."""
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy ready for CSV: index as columns, Periods as text, floats rounded."""
+    frame = plain_frame(df).copy()
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.PeriodDtype):
+            frame[col] = s.astype(str)
+        elif pd.api.types.is_float_dtype(s):
+            frame[col] = s.map(lambda x: _round(float(x)) + 0.0 if pd.notna(x) else x)
+        elif s.dtype == object:  # mixed columns (e.g. a KPI table with a text row)
+            frame[col] = s.map(lambda x: _round(float(x)) + 0.0
+                               if isinstance(x, float | np.floating) and math.isfinite(x) else x)
+    return frame
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """One table as CSV text (empty cells for unknown values)."""
+    buf = io.StringIO()
+    csv_frame(df).to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 
-import capacity
 import capacity.schemas as S
 from capacity.cli import main
 from capacity.errors import InputError, validation_problem
@@ -45,23 +44,6 @@ CORPUS = HERE / "bad_inputs"
 CORPUS_FILES = sorted(CORPUS.glob("*.toml"))
 ACTUALS_OK = HERE.parent / "docs" / "actuals-example.csv"
 BIG = 2**63 - 1
-
-_PACKAGE_SOURCES = [p for p in Path(capacity.__file__).parent.rglob("*.py")
-                    if p.name != "schemas.py"]
-
-
-def _calls(name: str) -> bool:
-    """True when some module of the package (other than schemas.py) calls ``name``."""
-    call = re.compile(rf"(?<!def )\b{name}\(")
-    return any(call.search(p.read_text(encoding="utf-8")) for p in _PACKAGE_SOURCES)
-
-
-STRESS_WIRED = _calls("check_stress_request")
-"""``capacity stress`` checks its request with schemas.check_stress_request (wired in cli.py or
-stress.py by their owner; until then the command-line stress cases are skipped)."""
-SET_PARSER_WIRED = _calls("parse_set_value")
-"""cli.parse_sets reads values with scenarios.parse_set_value (depth-guarded)."""
-
 
 # --------------------------------------------------------------------------------------------
 # The check every case must pass
@@ -250,9 +232,6 @@ def test_bad_set_value_is_refused_and_writes_nothing(capsys, tmp_path, item, nee
     refused_writes_nothing(capsys, tmp_path, ["plan", "--set", item], needle)
 
 
-@pytest.mark.skipif(not SET_PARSER_WIRED, reason="cli.parse_sets does not yet read values "
-                    "with scenarios.parse_set_value; a --set value nested 2,000 deep still "
-                    "exhausts tomllib's recursion there")
 def test_deep_set_value_through_the_cli(capsys, tmp_path):
     deep = "planner.exclude_chips=" + "[" * 2000 + "]" * 2000
     refused_writes_nothing(capsys, tmp_path, ["plan", "--set", deep],
@@ -402,9 +381,6 @@ STRESS_CLI_CASES: list[tuple[list[str], str]] = [
 ]
 
 
-@pytest.mark.skipif(not STRESS_WIRED, reason="capacity stress does not call "
-                    "schemas.check_stress_request yet (cli.py/stress.py are another engineer's); "
-                    "without it these runs die in numpy (MemoryError, ValueError)")
 @pytest.mark.parametrize(("args", "needle"), STRESS_CLI_CASES,
                          ids=[" ".join(a) for a, _ in STRESS_CLI_CASES])
 def test_bad_stress_arguments_through_the_cli(capsys, tmp_path, args, needle):

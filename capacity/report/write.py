@@ -1,0 +1,604 @@
+"""The only module that writes files: locks, atomic writes, staging folders, the manifest.
+
+Everything else in :mod:`capacity.report` returns bytes or text; this module puts them on disk so
+that no run leaves a half-written output, two runs never write into one destination, and what a
+killed run left behind is cleaned up by the next run.
+
+Notes
+-----
+Names this module makes beside a destination ``X`` in its parent folder:
+
+``.X.lock``
+    The lock file of ``X``: ``fcntl.flock`` (exclusive, non-blocking) for the whole run, holding
+    ``capacity <pid>``. Removed by its holder when the run ends; the kernel drops the lock itself
+    when a run dies, and the next run into ``X`` takes over the file.
+``.X.<pid>.<8 hex>.tmp``
+    A staging folder (or a temporary file, for ``--save-lp``) of the run with process id
+    ``<pid>``; moved into place when complete.
+``.X.<pid>.<8 hex>.old``
+    The previous ``X`` while an ``--overwrite`` run swaps the new one in.
+
+A run that takes a lock removes, in that parent, every ``.tmp`` entry whose process is gone, the
+lock files nobody holds, and ``.old`` entries whose destination is back (it restores ``.old`` as
+``X`` when a killed run had moved ``X`` aside and left nothing in its place). Process ids are
+those of this machine's process namespace: a folder shared between machines or containers must
+not rely on the clean-up. Locks are POSIX ``flock`` locks (advisory: they bind capacity runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from capacity.errors import InputError
+
+if TYPE_CHECKING:
+    import pulp
+
+    from capacity.results import Report
+
+LOCK_TAG = "capacity"
+"""First word of every lock file this module writes (the second is the holder's pid)."""
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.(?P<token>[0-9a-f]{8})"
+                      r"\.(?P<kind>tmp|old)$")
+_LOCK = re.compile(r"^\.(?P<name>.+)\.lock$")
+
+
+# --------------------------------------------------------------------------------------------
+# Names of temporary entries: the creator's pid is in the name
+# --------------------------------------------------------------------------------------------
+
+
+def staging_path(dest: Path, kind: str = "tmp") -> Path:
+    """A fresh hidden name beside ``dest`` that names this process: ``.<name>.<pid>.<hex>.<kind>``.
+
+    Parameters
+    ----------
+    dest
+        The file or folder the temporary entry will become (``tmp``) or replaced (``old``).
+    kind
+        ``tmp`` (being written) or ``old`` (a previous output moved aside).
+    """
+    return dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.{kind}")
+
+
+def staging_owner(name: str) -> tuple[str, int, str] | None:
+    """``(destination name, creator pid, kind)`` of a name made by :func:`staging_path`, else
+    None."""
+    m = _STAGING.match(name)
+    return (m["name"], int(m["pid"]), m["kind"]) if m else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a zombie counts as gone)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:  # Linux: a killed child its parent has not reaped yet is a zombie, i.e. gone
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[:1] != ["Z"]
+    except OSError:
+        return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_staging(dest: Path) -> list[Path]:
+    """Remove what killed runs left in ``dest``'s parent folder; returns what was removed.
+
+    Every ``.tmp`` entry and lock file whose process is gone goes. An ``.old`` entry (a previous
+    output an ``--overwrite`` run moved aside) goes when its destination exists again; when it
+    is ``dest``'s and ``dest`` is missing, it is moved back to ``dest`` (the state before the
+    killed run). Call it while holding ``dest``'s lock.
+    """
+    parent = dest.parent
+    try:
+        entries = sorted(os.scandir(parent), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed: list[Path] = []
+    for entry in entries:
+        path = Path(entry.path)
+        owner = staging_owner(entry.name)
+        if owner is not None:
+            name, pid, kind = owner
+            if process_alive(pid):
+                continue
+            target = parent / name
+            if kind == "old" and not target.exists():
+                if name == dest.name:
+                    os.replace(path, target)
+                continue  # another destination's previous output: its own next run restores it
+            _remove(path)
+            removed.append(path)
+        elif (m := _LOCK.match(entry.name)) and m["name"] != dest.name and _drop_lock_file(path):
+            removed.append(path)
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# The lock on a destination
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OutputLock:
+    """An exclusive ``flock`` on a destination's lock file, held by this process.
+
+    Attributes
+    ----------
+    dest
+        The destination (an ``--out`` folder).
+    path
+        The lock file, ``<parent>/.<name>.lock``.
+    fd
+        Its open descriptor (the lock lives as long as it is open).
+    made
+        Folders created to hold the lock file, removed again on release when left empty.
+    depth
+        How many :func:`claim_destination` blocks of this process hold it.
+    """
+
+    dest: Path
+    path: Path
+    fd: int
+    made: list[Path] = field(default_factory=list)
+    depth: int = 1
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (in that order: see :func:`lock_destination`)."""
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                os.unlink(self.path)
+        os.close(self.fd)
+        for folder in reversed(self.made):  # deepest last made, first removed
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+_HELD: dict[Path, OutputLock] = {}
+"""Destinations this process holds, by absolute path (flock is per open file, not per process)."""
+
+
+def lock_path(dest: Path) -> Path:
+    """The lock file of ``dest``: ``<parent>/.<name>.lock``."""
+    return dest.with_name(f".{dest.name}.lock")
+
+
+def _key(dest: Path) -> Path:
+    return Path(os.path.abspath(dest))
+
+
+def _holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    words = os.read(fd, 64).decode("ascii", "replace").split()
+    return f"pid {words[1]}" if len(words) == 2 and words[0] == LOCK_TAG else "pid unknown"
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    made: list[Path] = []
+    try:
+        for f in reversed(missing):
+            try:
+                f.mkdir()
+            except FileExistsError:
+                continue
+            made.append(f)
+    except BaseException:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        raise
+    return made
+
+
+def lock_destination(dest: Path, what: str = "--out") -> OutputLock:
+    """Take the exclusive lock of ``dest`` for this run, or fail at once.
+
+    The lock file is created if missing; after ``flock`` succeeds, the file at the path must
+    still be the one locked (a finishing holder unlinks it before unlocking), else this retries.
+    So a lock file can be removed safely by whoever holds its lock.
+
+    Raises
+    ------
+    InputError
+        When another process holds ``dest`` (the message names its pid), or ``dest``'s parent
+        cannot be made.
+    """
+    dest = Path(dest)
+    if not dest.name:
+        raise InputError(what, f"{dest} is not a file or folder name")
+    try:
+        made = _make_parents(dest.parent)
+    except NotADirectoryError:
+        made = []
+    try:
+        if not dest.parent.is_dir():
+            raise InputError(what, f"{dest.parent} is not a directory")
+        return _take(dest, lock_path(dest), made, what)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _take(dest: Path, path: Path, made: list[Path], what: str) -> OutputLock:
+    for _ in range(100):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise InputError(what, f"{dest} is being written by another capacity run ({holder})"
+                             "; wait for it to finish or choose another destination") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{LOCK_TAG} {os.getpid()}\n".encode("ascii"))
+            return OutputLock(dest, path, fd, made)
+        os.close(fd)  # its holder removed it between our open and our lock: take the new one
+    raise InputError(what, f"{dest}: could not take the lock {path}")  # pragma: no cover
+
+
+def _drop_lock_file(path: Path) -> bool:
+    """Remove a lock file nobody holds (one of ours, left by a killed run)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.lseek(fd, 0, os.SEEK_SET)
+        if not os.read(fd, 64).decode("ascii", "replace").startswith(f"{LOCK_TAG} "):
+            return False  # not a file this tool wrote
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+        os.unlink(path)
+        return True
+    except OSError:  # held by a live run, or gone already
+        return False
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def claim_destination(dest: Path | None, overwrite: bool = False, what: str = "--out"
+                      ) -> Iterator[None]:
+    """Hold ``dest`` for a whole run: lock it, clean up after killed runs, check it.
+
+    Use it around everything a command does, so a second run into the same destination is
+    refused before it solves anything. Re-entrant within one process: the writer claims the
+    destination again, which only re-checks it. ``dest`` None does nothing.
+
+    Parameters
+    ----------
+    dest
+        The ``--out`` folder.
+    overwrite
+        Whether an existing, non-empty ``dest`` may be replaced (:func:`check_out_dir`).
+    what
+        The option named in error messages.
+    """
+    if dest is None:
+        yield
+        return
+    dest = Path(dest)
+    key = _key(dest)
+    held = _HELD.get(key)
+    if held is not None:
+        held.depth += 1
+    else:
+        held = _HELD[key] = lock_destination(dest, what)
+    try:
+        if held.depth == 1:
+            remove_stale_staging(dest)
+        check_out_dir(dest, overwrite)
+        yield
+    finally:
+        held.depth -= 1
+        if held.depth == 0:
+            del _HELD[key]
+            held.release()
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic file writing
+# --------------------------------------------------------------------------------------------
+
+
+def _new_temp_file(dest: Path) -> Path:
+    """An empty file named by :func:`staging_path` beside ``dest`` (umask permissions)."""
+    while True:
+        tmp = staging_path(dest)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        return tmp
+
+
+def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
+    """Move a complete temporary file to ``dest``; without ``overwrite`` never replace one."""
+    if overwrite:
+        os.replace(tmp, dest)
+        return
+    try:
+        os.link(tmp, dest)  # atomic and refuses an existing name: no check-then-move race
+    except FileExistsError:
+        raise InputError(str(dest), "exists; choose a new name or pass --overwrite") from None
+    except OSError:  # a filesystem without hard links
+        if dest.exists():
+            raise InputError(str(dest), "exists; choose a new name or pass --overwrite") from None
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_file_atomic(path: Path, write: Callable[[Path], Any], overwrite: bool = True) -> Path:
+    """Have ``write(tmp)`` fill a temporary file beside ``path``, then move it into place.
+
+    Parameters
+    ----------
+    path
+        Destination file.
+    write
+        Writes the content into the path it is given.
+    overwrite
+        Replace an existing ``path``; when false, :class:`InputError` instead.
+    """
+    path = Path(path)
+    tmp = _new_temp_file(path)
+    try:
+        write(tmp)
+        _publish(tmp, path, overwrite)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes_atomic(path: Path, data: bytes, overwrite: bool = True) -> Path:
+    """Write ``data`` to a temporary name in the same folder, then move it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_file_atomic(path, lambda tmp: tmp.write_bytes(data), overwrite)
+
+
+def write_text_atomic(path: Path, text: str, overwrite: bool = True) -> Path:
+    """Text version of :func:`write_bytes_atomic` (UTF-8, ``\\n`` line ends)."""
+    return write_bytes_atomic(path, text.encode("utf-8"), overwrite)
+
+
+def check_new_file(path: Path, overwrite: bool = False) -> None:
+    """Refuse a file destination whose folder is missing, that is a folder, or that exists
+    (unless ``overwrite``).
+
+    Raises
+    ------
+    InputError
+        Naming the path.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(str(path), "folder does not exist")
+    if path.is_dir():
+        raise InputError(str(path), "is a directory")
+    if path.exists() and not overwrite:
+        raise InputError(str(path), "exists; choose a new name or pass --overwrite")
+
+
+def _write_model(path: Path, overwrite: bool, write: Callable[[str], Any]) -> Path:
+    path = Path(path)
+    check_new_file(path, overwrite)
+    return write_file_atomic(path, lambda tmp: write(str(tmp)), overwrite)
+
+
+def write_lp(problem: pulp.LpProblem, path: Path, overwrite: bool = False) -> Path:
+    """Write a PuLP problem as an LP file, atomically.
+
+    PuLP writes to a temporary file in the destination folder, which is then moved into place;
+    an existing ``path`` is refused unless ``overwrite``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    return _write_model(path, overwrite, problem.writeLP)
+
+
+def write_mps(problem: pulp.LpProblem, path: Path, overwrite: bool = False) -> Path:
+    """Write a PuLP problem as a (fixed) MPS file, atomically; see :func:`write_lp`."""
+    return _write_model(path, overwrite, problem.writeMPS)
+
+
+def check_out_dir(out: Path, overwrite: bool = False) -> None:
+    """Refuse to mix new outputs with old files in an existing, non-empty folder.
+
+    Raises
+    ------
+    InputError
+        When ``out`` exists, is not empty, and ``overwrite`` is false; or when it is a file.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError("--out", f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise InputError("--out", f"{out} is not empty; choose a new folder or pass --overwrite")
+
+
+# --------------------------------------------------------------------------------------------
+# Output folders
+# --------------------------------------------------------------------------------------------
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape the numbers (for the manifest)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("capacity", "pandas", "numpy", "pulp", "highspy", "pydantic", "typer",
+                 "openpyxl", "matplotlib"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    import platform
+
+    out["python"] = platform.python_version()
+    return out
+
+
+def file_list(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every file of ``folder`` (sorted by name) with its size [bytes] and SHA-256."""
+    out = {}
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        data = p.read_bytes()
+        out[p.name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return out
+
+
+def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None,
+             files: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What is needed to reproduce a run: resolved scenarios, input hashes, versions, files.
+
+    ``run`` adds how it was run (``solver``, ``timings_s`` per step, ``command``); the solver
+    defaults to the one the reports name. ``files`` (:func:`file_list`) names every other file
+    of the folder, so a reader can tell a complete folder from a damaged one.
+    """
+    from capacity.results import jsonable
+
+    run = dict(run or {})
+    solvers = sorted({str(r.scalars["solver"]) for r in reports if "solver" in r.scalars})
+    run.setdefault("solver", solvers[0] if len(solvers) == 1 else solvers or None)
+    return {
+        "kind": [r.kind for r in reports],
+        "scenarios": [{
+            "name": sc.name,
+            "description": sc.description,
+            "inputs": sc.inputs.model_dump(mode="json"),
+            "changes": [c.as_record() for c in sc.changes],
+            "input_files_sha256": dict(sorted(sc.files.items())),
+        } for sc in scenarios],
+        "scalars": [jsonable({k: v for k, v in r.scalars.items() if k != "changes"})
+                    for r in reports],
+        "versions": package_versions(),
+        "solver": run.pop("solver"),
+        "timings_s": jsonable(run.pop("timings_s", {})),
+        **jsonable(run),
+        "files": files or {},
+    }
+
+
+def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list) -> None:
+    """The workbook, PNG charts and HTML report of an ``--out`` folder (into ``stage``)."""
+    from capacity.report.charts import charts
+    from capacity.report.formats import workbook_name
+    from capacity.report.html import html_report
+    from capacity.report.workbook import workbook_bytes
+
+    write_bytes_atomic(stage / workbook_name(reports), workbook_bytes(reports, scenarios))
+    pngs = charts(reports)
+    for name, data in pngs.items():
+        write_bytes_atomic(stage / name, data)
+    write_text_atomic(stage / "report.html", html_report(reports, scenarios, pngs))
+
+
+def _stage_files(stage: Path, reports: list, scenarios: list,
+                 run: dict[str, Any] | None = None) -> None:
+    from capacity.report.charts import REPORT_CHARTS
+    from capacity.report.formats import file_prefix
+    from capacity.results import csv_text, json_text
+
+    multi = len(reports) > 1
+    for report in reports:
+        prefix = file_prefix(report, multi)
+        for name, df in report.tables.items():
+            write_text_atomic(stage / f"{prefix}{name}.csv", csv_text(df))
+        write_text_atomic(stage / f"{prefix}{report.kind}.json", json_text(report))
+        chart = REPORT_CHARTS.get(report.kind)
+        png = chart[0](report) if chart else None
+        if png is not None:
+            write_bytes_atomic(stage / f"{prefix}{chart[1]}", png)
+    t0 = time.perf_counter()
+    write_rich_outputs(stage, reports, scenarios)
+    run = dict(run or {})
+    run["timings_s"] = {**run.get("timings_s", {}), "write_outputs_s": time.perf_counter() - t0}
+    # the manifest last: a folder with a manifest that lists every other file is complete
+    text = json.dumps(manifest(reports, scenarios, run, file_list(stage)), indent=2,
+                      ensure_ascii=False, default=str) + "\n"
+    write_text_atomic(stage / "manifest.json", text)
+
+
+def _new_stage(out: Path) -> Path:
+    while True:
+        stage = staging_path(out)
+        try:
+            stage.mkdir(mode=0o777)  # the umask applies, as for any folder the user makes
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        return stage
+
+
+def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool = False,
+                     run: dict[str, Any] | None = None) -> None:
+    """Write every output of a run into ``out``, all or nothing.
+
+    Files are staged in a hidden sibling folder (:func:`staging_path`), then the folder is moved
+    into place, so an interrupted run leaves no half-written output and an existing folder is
+    never mixed with old files (it is replaced only with ``overwrite``). ``out`` is locked while
+    this runs (already, when the caller holds :func:`claim_destination`). ``run`` (solver,
+    timings) goes into the manifest.
+    """
+    out = Path(out)
+    with claim_destination(out, overwrite):
+        stage = _new_stage(out)
+        try:
+            _stage_files(stage, reports, scenarios, run)
+            if out.exists():
+                old = staging_path(out, "old")
+                os.replace(out, old)
+                os.replace(stage, out)
+                shutil.rmtree(old)
+            else:
+                os.replace(stage, out)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise

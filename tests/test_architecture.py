@@ -1,0 +1,221 @@
+"""The house rules of DESIGN.md, checked on the source: no import cycles, no upward imports.
+
+``capacity/`` is parsed with :mod:`ast` (nothing is imported). Every ``import`` and
+``from ... import`` counts, wherever it is: at the top, inside functions, under ``if
+TYPE_CHECKING:`` or ``try:``; so does ``importlib.import_module("capacity....")`` with a literal
+name. An import names the module it loads (``from capacity import lp`` -> ``capacity.lp``;
+``from capacity import __version__`` -> ``capacity``); the parent packages the interpreter runs
+on the way are not counted as imports.
+
+Each module belongs to one room of :data:`ROOMS`, listed top (imported by everything) to bottom
+(imports everything). A module may import modules of its own room or of rooms listed before it,
+never after; within a room the imports must not form a cycle, and neither may they anywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "capacity"
+
+ROOMS: list[tuple[str, tuple[str, ...]]] = [
+    ("errors", ("capacity.errors", "capacity._version")),
+    ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
+    ("schemas", ("capacity.schemas",)),
+    ("results", ("capacity.results",)),
+    ("scenarios", ("capacity.scenarios",)),
+    ("domain", ("capacity.chips", "capacity.controls", "capacity.fleet", "capacity.calibrate",
+                "capacity.demand")),
+    ("inputs", ("capacity.inputs",)),
+    ("planner", ("capacity.planner", "capacity.planner.*")),
+    ("finance", ("capacity.finance",)),
+    ("run", ("capacity.run",)),
+    ("many", ("capacity.compare", "capacity.stress", "capacity.stress.*", "capacity.backtest")),
+    # the package itself is the Python API: what each command returns, as objects
+    ("commands", ("capacity.commands", "capacity")),
+    ("report", ("capacity.report", "capacity.report.*")),
+    ("cli", ("capacity.cli", "capacity.app", "capacity.app.*", "capacity.__main__")),
+]
+"""Rooms in DESIGN.md order; a pattern ending in ``.*`` covers a package's submodules."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One import: ``importer`` loads ``imported`` at ``path:line``."""
+
+    importer: str
+    imported: str
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return (f"{self.path}:{self.line}: {self.importer} ({room_of(self.importer)}) imports "
+                f"{self.imported} ({room_of(self.imported)})")
+
+
+def modules(root: Path = PACKAGE) -> dict[str, Path]:
+    """Module name -> file, for every ``.py`` file under the package folder ``root``."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def room_of(module: str) -> str | None:
+    """The room of ``module``, or None when :data:`ROOMS` does not place it."""
+    for room, patterns in ROOMS:
+        for p in patterns:
+            if module == p or (p.endswith(".*") and module.startswith(p[:-1])):
+                return room
+    return None
+
+
+def rank_of(module: str) -> int:
+    return [room for room, _ in ROOMS].index(room_of(module))
+
+
+def _target(name: str, known: dict[str, Path]) -> str | None:
+    """The module of ours that importing ``name`` loads (its longest known prefix)."""
+    while name:
+        if name in known:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def imports(known: dict[str, Path], root: Path = PACKAGE) -> list[Edge]:
+    """Every import of one of our modules by another, found in the source."""
+    edges = []
+    for module, path in known.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        rel = str(path.relative_to(root.parent))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=rel)):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[:len(base) - node.level + 1]
+                    source = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    source = node.module or ""
+                names = [f"{source}.{a.name}" if f"{source}.{a.name}" in known else source
+                         for a in node.names]
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
+                    node.func, "id", None)) == "import_module" and node.args
+                  and isinstance(node.args[0], ast.Constant)
+                  and isinstance(node.args[0].value, str)):
+                names = [node.args[0].value]
+            for name in names:
+                target = _target(name, known) if name.split(".")[0] == "capacity" else None
+                if target is not None and target != module:
+                    edges.append(Edge(module, target, rel, node.lineno))
+    return sorted(set(edges), key=lambda e: (e.path, e.line, e.imported))
+
+
+def cycles(edges: list[Edge]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    graph: dict[str, set[str]] = {}
+    for e in edges:
+        graph.setdefault(e.importer, set()).add(e.imported)
+        graph.setdefault(e.imported, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, children = work[-1]
+            w = next(children, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    found.append(sorted(comp))
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def graph() -> tuple[dict[str, Path], list[Edge]]:
+    known = modules()
+    return known, imports(known)
+
+
+def test_every_module_has_a_room(graph):
+    known, _edges = graph
+    unplaced = [m for m in known if room_of(m) is None]
+    assert not unplaced, (
+        f"place these modules in a room of ROOMS in tests/test_architecture.py (DESIGN.md "
+        f"'Rules of the house'): {', '.join(unplaced)}")
+
+
+def test_no_import_cycles(graph):
+    _known, edges = graph
+    found = cycles(edges)
+    detail = []
+    for comp in found:
+        members = set(comp)
+        detail += [f"  {e}" for e in edges if e.importer in members and e.imported in members]
+    assert not found, "import cycles:\n" + "\n".join(
+        [" <-> ".join(c) for c in found] + ["edges inside them:", *detail])
+
+
+def test_no_upward_imports(graph):
+    _known, edges = graph
+    placed = [e for e in edges if room_of(e.importer) and room_of(e.imported)]
+    upward = [e for e in placed if rank_of(e.imported) > rank_of(e.importer)]
+    assert not upward, ("imports of a room below the importer's (DESIGN.md order: "
+                        f"{' < '.join(r for r, _ in ROOMS)}):\n"
+                        + "\n".join(f"  {e}" for e in upward))
+
+
+def test_the_walker_sees_function_level_and_relative_imports(tmp_path):
+    """The parser itself, on a small package: deferred, relative and from-imports count."""
+    pkg = tmp_path / "capacity"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "errors.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from . import leaf\n")
+    (pkg / "sub" / "leaf.py").write_text("def f():\n    from ..errors import X\n")
+    (pkg / "top.py").write_text("from capacity import errors, sub\nimport capacity.sub.leaf\n"
+                                "import importlib\nimportlib.import_module('capacity.errors')\n")
+    known = modules(pkg)
+    got = {(e.importer, e.imported) for e in imports(known, pkg)}
+    assert got == {("capacity.sub", "capacity.sub.leaf"),
+                   ("capacity.sub.leaf", "capacity.errors"),
+                   ("capacity.top", "capacity.errors"), ("capacity.top", "capacity.sub"),
+                   ("capacity.top", "capacity.sub.leaf")}
+    assert cycles([Edge("a", "b", "", 1), Edge("b", "c", "", 1), Edge("c", "a", "", 1),
+                   Edge("c", "d", "", 1)]) == [["a", "b", "c"]]
