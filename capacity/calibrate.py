@@ -159,7 +159,9 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
     prob.setObjective(pulp.lpSum(u.values()))
     try:
         lp.solve(prob, solver, what="calibration feasibility")
-    except SolverError:
+    except SolverError as exc:
+        if "infeasible" not in exc.problem:  # a time limit or a solver failure, not the data
+            raise
         raise InputError("calibration", "no mix of the candidate chips matches the disclosed "
                          "totals within the tolerance; widen calibration.tolerance or add "
                          "candidates") from None

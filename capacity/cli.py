@@ -66,6 +66,9 @@ OverwriteOpt = Annotated[bool, typer.Option(
     "--overwrite", help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
 SolverOpt = Annotated[str, typer.Option(
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
+TimeLimitOpt = Annotated[float | None, typer.Option(
+    "--time-limit", help="Stop any one LP solve after this many seconds and fail in one line "
+    "(default: no limit).")]
 
 def _fmt_cell(v: Any) -> str:
     from capacity.results import format_number
@@ -185,6 +188,13 @@ def load(scenario: str | None, sets: list[str] | None = None):
     return load_scenario(scenario, set_values=parse_sets(sets))
 
 
+def _apply_time_limit(seconds: float | None) -> None:
+    """``--time-limit``: the limit of every solve of this run, workers included."""
+    from capacity.lp import set_time_limit
+
+    set_time_limit(seconds)
+
+
 def plan_problem(result: Any) -> pulp.LpProblem:
     """The LP of a solved plan as a PuLP problem, for ``--save-lp`` / ``--save-mps``: the export
     of the same arrays HiGHS solved (:func:`capacity.planner.export.to_pulp`)."""
@@ -246,8 +256,10 @@ def calibrate(
     table: TableOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
 ) -> None:
     """Chip mixes consistent with the disclosed GPU counts and EFLOPS (central, min, max)."""
+    _apply_time_limit(time_limit)
     from capacity.commands import calibration_report
 
     render(calibration_report(load(scenario, sets), solver=solver), fmt, table)
@@ -284,11 +296,13 @@ def scenarios(fmt: FormatOpt = Format.table) -> None:
 @app.command()
 def demand(
     scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
     fmt: FormatOpt = Format.table,
     table: TableOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Token stock and effective EFLOPS demand per quarter: training, inference, leasing."""
+    _apply_time_limit(time_limit)
     from capacity.commands import demand_report
 
     render(demand_report(load(scenario, sets)), fmt, table)
@@ -301,6 +315,7 @@ def plan(
     table: TableOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
     integer: Annotated[bool, typer.Option("--integer", help="Buy whole servers "
                                           "(planner.lot_units GPUs) instead of fractions.")]
     = False,
@@ -315,6 +330,7 @@ def plan(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
+    _apply_time_limit(time_limit)
     from capacity.report.write import check_new_file
 
     for path in (save_lp, save_mps):  # refuse early, before any solving
@@ -349,10 +365,12 @@ def value(
     table: TableOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
+    _apply_time_limit(time_limit)
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
     with claim_out(out, overwrite):
         from capacity.run import value_report
@@ -402,10 +420,12 @@ def backtest(
     table: TableOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
+    _apply_time_limit(time_limit)
     with claim_out(out, overwrite):
         from capacity.commands import backtest_report
 
@@ -468,12 +488,14 @@ def compare(
     table: TableOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan and value several scenarios; one KPI table with scenarios as columns and the
     differences against the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI
     revenue and share, target price)."""
+    _apply_time_limit(time_limit)
     import time
 
     with claim_out(out, overwrite):  # refuse early, before any solving
@@ -494,6 +516,7 @@ def compare(
 @app.command()
 def stress(
     scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of Monte Carlo "
                                          "draws.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws (same seed, same "
@@ -518,6 +541,7 @@ def stress(
 ) -> None:
     """Monte Carlo stress test: uncertain inputs -> percentiles, threshold probabilities, how
     often each limit binds, and a tornado of one-at-a-time swings."""
+    _apply_time_limit(time_limit)
     import os
     import time
 
@@ -583,9 +607,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         if not _is_validation_error(exc):
             raise
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        return _fail(f"{loc}: {err['msg']}")
+        from capacity.errors import input_error_from_validation
+
+        return _fail(input_error_from_validation(exc).one_line())
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:

@@ -34,6 +34,9 @@ def run_calibration(scenario: Scenario, solver: str = "highs") -> Calibration:
     Cached on everything calibration reads (calibration inputs, base period, rule timeline,
     input-file hashes), since plan, value, compare and stress all start from it.
     """
+    from capacity.lp import make_solver
+
+    make_solver(solver)  # an unknown or unavailable solver is refused here, in one line
     inp = scenario.inputs
     key = (inp.calibration.model_dump_json(), inp.horizon.base_period,
            inp.controls.model_dump_json(), tuple(sorted(scenario.files.items())), solver)

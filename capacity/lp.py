@@ -25,6 +25,40 @@ SOLVERS = ("highs", "cbc")
 BINDING_TOL = 1e-7
 
 
+TIME_LIMIT_ENV = "CAPACITY_TIME_LIMIT_S"
+"""Environment variable holding the solver time limit of this run (``--time-limit``), so that
+spawned stress workers and Dask workers inherit it. [s]"""
+
+MAX_TIME_LIMIT_S = 86_400.0
+"""Largest solver time limit accepted. [s]"""
+
+
+def set_time_limit(seconds: float | None) -> None:
+    """Set (or clear, with None) the time limit of every solve in this process and its workers.
+
+    Raises
+    ------
+    SolverError
+        ``--time-limit: ...`` unless 0 < seconds <= :data:`MAX_TIME_LIMIT_S`.
+    """
+    if seconds is None:
+        os.environ.pop(TIME_LIMIT_ENV, None)
+        return
+    if isinstance(seconds, bool) or not (0.0 < float(seconds) <= MAX_TIME_LIMIT_S):
+        raise SolverError("--time-limit", f"must be a number of seconds in (0, "
+                          f"{MAX_TIME_LIMIT_S:,.0f}], got {seconds!r}")
+    os.environ[TIME_LIMIT_ENV] = repr(float(seconds))
+
+
+def effective_time_limit_s(explicit: float | None = None) -> float | None:
+    """The time limit for one solve: ``explicit`` if given, else the run's (``--time-limit``),
+    else None (no limit). [s]"""
+    if explicit is not None:
+        return explicit
+    raw = os.environ.get(TIME_LIMIT_ENV)
+    return float(raw) if raw else None
+
+
 @cache
 def _silence_highs_banner() -> None:
     """HiGHS prints a banner to the C-level stdout on the first ``Highs()`` of a process.
@@ -82,6 +116,7 @@ def make_solver(name: str = "highs", *, mip_gap: float | None = None,
     SolverError
         When the solver is unknown or not available here.
     """
+    time_limit_s = effective_time_limit_s(time_limit_s)
     if name not in SOLVERS:
         raise SolverError("solver", f"unknown solver {name!r} (choose from {', '.join(SOLVERS)})")
     if name not in available_solvers():
@@ -204,6 +239,11 @@ def solve(prob: pulp.LpProblem, solver_name: str = "highs", *, what: str = "prob
             raise SolverError("solver", f"{solver_name} failed on {what}: {exc}") from None
     seconds = time.perf_counter() - t0
     status = _status_text(ret)
+    if status == "Optimal" and getattr(prob, "sol_status", pulp.LpSolutionOptimal) not in (
+            pulp.LpSolutionOptimal, None):
+        # PuLP reports a solve stopped by its time limit as 'Optimal' with a merely feasible
+        # solution; that is not an optimum
+        status = "a feasible solution only (stopped by --time-limit)"
     if status != "Optimal":
         raise SolverError("solver", f"{what}: solver {solver_name} returned {status.lower()}, "
                           "not optimal")

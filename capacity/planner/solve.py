@@ -50,12 +50,14 @@ class Solution:
 
 
 def highs(time_limit_s: float | None = None):
-    """A silent, single-thread, seeded ``Highs`` (banner kept off stdout)."""
+    """A silent, single-thread, seeded ``Highs`` (banner kept off stdout), with the time limit
+    given or the run's (``--time-limit``, :func:`capacity.lp.effective_time_limit_s`)."""
     import highspy
 
-    from capacity.lp import _silence_highs_banner
+    from capacity.lp import _silence_highs_banner, effective_time_limit_s
 
     _silence_highs_banner()
+    time_limit_s = effective_time_limit_s(time_limit_s)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
@@ -108,8 +110,9 @@ def _run(h, model: Model, what: str, solver: str = "highs") -> Solution:
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
+        hint = " (raise --time-limit)" if status == highspy.HighsModelStatus.kTimeLimit else ""
         raise SolverError("solver", f"{what}: solver {solver} returned "
-                          f"{h.modelStatusToString(status).lower()}, not optimal")
+                          f"{h.modelStatusToString(status).lower()}, not optimal{hint}")
     sol = h.getSolution()
     obj = float(h.getInfo().objective_function_value)
     return Solution(x=np.asarray(sol.col_value, float),
