@@ -98,15 +98,9 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     """
     from capacity import controls as ctl
     from capacity.errors import InputError
-    from capacity.schemas import quarter_range, to_period
+    from capacity.schemas import quarter_arg, quarter_range, to_period
 
     hz = scenario.inputs.horizon
-
-    def quarter(value: str, option: str) -> pd.Period:
-        try:
-            return to_period(value)
-        except InputError as exc:
-            raise InputError(option, exc.problem) from None
 
     rules = ctl.scenario_rules(scenario)
     rule_table = pd.DataFrame([{
@@ -123,8 +117,8 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     if timeline:
         if at is not None:
             raise InputError("--at", "give either --at or --timeline, not both")
-        first = quarter(start, "--start") if start else hz.base + 1
-        last = quarter(end, "--end") if end else to_period(hz.end)
+        first = quarter_arg(start, "--start") if start else hz.base + 1
+        last = quarter_arg(end, "--end") if end else to_period(hz.end)
         if last < first:
             raise InputError("--end", f"{last} is before the start {first}")
         periods = quarter_range(first, last)
@@ -142,7 +136,7 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
         )
     if start is not None or end is not None:
         raise InputError("--start", "--start and --end go with --timeline")
-    q = quarter(at, "--at") if at else hz.base + 1
+    q = quarter_arg(at, "--at") if at else hz.base + 1
     chips = ctl.status_at(scenario, q).reset_index()
     return Report(
         "controls",

@@ -278,6 +278,12 @@ CLI_CASES: list[tuple[list[str], str, bool]] = [
      True),
     (["validate", "nowhere.toml"], "nowhere.toml: file not found", False),
     (["controls", "--at", "2025Q5"], "expected a quarter", False),
+    (["controls", "--at", "9999Q4"], "--at: quarter 9999Q4 is outside", False),
+    (["controls", "--at", "1990Q1"], "--at: quarter 1990Q1 is outside", False),
+    (["controls", "--timeline", "--end", "2050Q1"], "--end: quarter 2050Q1 is outside", False),
+    (["plan", "--solver", "bogus"], "solver: unknown solver 'bogus'", True),
+    (["plan", "--time-limit", "0"], "--time-limit: must be a number of seconds", True),
+    (["compare", "history", "--time-limit", "inf"], "--time-limit: must be a number", True),
     (["demand", "--set", 'horizon.end="2041Q1"'], "horizon.end: quarter 2041Q1 is outside",
      False),
     (["calibrate", "--set", "calibration.tolerance=0.5"], "calibration.tolerance: Input should "
