@@ -162,11 +162,7 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
                          f"{', '.join(OBJECTIVES)})")
     a = data.arrays
     vfams = variable_families(a, objective, integer)
-    var_start: dict[str, int] = {}
-    n = 0
-    for f in vfams:
-        var_start[f.name] = n
-        n += len(f)
+    var_start, n = _starts(vfams)
     names = np.concatenate([_name_array(f, a.chips, a.periods) for f in vfams])
     order = np.argsort(names, kind="stable")
     perm = np.empty(n, np.int64)
@@ -182,11 +178,7 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     buy = by_name["buy"]
     cols = Columns(grids["buy"], grids["fleet"], grids.get("shortfall"), buy.scale)
     rfams = row_families(a, cols, by_name)
-    row_start: dict[str, int] = {}
-    m = 0
-    for f in rfams:
-        row_start[f.name] = m
-        m += len(f)
+    row_start, _ = _starts(rfams)
     costs, offset = OBJECTIVE_FUNCTIONS[objective](a, by_name)
 
     def place(values: list[np.ndarray]) -> np.ndarray:
@@ -204,6 +196,16 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
         a_col=np.concatenate([f.col for f in rfams]),
         a_val=np.concatenate([f.val for f in rfams]),
         offset=offset, perm=perm)
+
+
+def _starts(families: list) -> tuple[dict[str, int], int]:
+    """First column (or row) of each family in model order, and the total count. [index]"""
+    starts: dict[str, int] = {}
+    n = 0
+    for f in families:
+        starts[f.name] = n
+        n += len(f)
+    return starts, n
 
 
 def _place(perm: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
