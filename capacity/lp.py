@@ -239,14 +239,18 @@ def solve(prob: pulp.LpProblem, solver_name: str = "highs", *, what: str = "prob
             raise SolverError("solver", f"{solver_name} failed on {what}: {exc}") from None
     seconds = time.perf_counter() - t0
     status = _status_text(ret)
-    if status == "Optimal" and getattr(prob, "sol_status", pulp.LpSolutionOptimal) not in (
-            pulp.LpSolutionOptimal, None):
-        # PuLP reports a solve stopped by its time limit as 'Optimal' with a merely feasible
-        # solution; that is not an optimum
-        status = "a feasible solution only (stopped by --time-limit)"
+    optimal_solution = getattr(pulp, "LpSolutionOptimal", None)  # PuLP 3.x only
+    if status == "Optimal" and optimal_solution is not None and getattr(
+            prob, "sol_status", optimal_solution) not in (optimal_solution, None):
+        # PuLP 3 reports a solve stopped by its time limit as 'Optimal' with a merely feasible
+        # solution (PuLP 4 says TimeLimit); that is not an optimum
+        status = "TimeLimit"
     if status != "Optimal":
-        raise SolverError("solver", f"{what}: solver {solver_name} returned {status.lower()}, "
-                          "not optimal")
+        stopped = status.replace(" ", "").lower() == "timelimit"
+        text = "time limit reached" if stopped else status.lower()
+        hint = " (raise --time-limit)" if stopped else ""
+        raise SolverError("solver", f"{what}: solver {solver_name} returned {text}, "
+                          f"not optimal{hint}")
     obj = pulp.value(prob.objective)
     return SolveOutcome("optimal", float(obj or 0.0), solver_name, seconds)
 
