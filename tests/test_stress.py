@@ -331,3 +331,26 @@ def test_cli_out_writes_fan_chart(capsys, tmp_path):
     fan = pd.read_csv(out / "fan.csv")
     assert set(fan["series"]) == {"peak_eflops", "effective_eflops", "genai_revenue_rmb_m"}
     assert (fan["p5"] <= fan["p25"]).all() and (fan["p75"] <= fan["p95"]).all()
+
+
+def test_a_draw_does_not_depend_on_its_batch(history):
+    """Every draw starts from the template's basis: cutting the same draws into other batches
+    (or solving them in another order) gives the same numbers to the bit."""
+    specs = stress.parse_uncertain(TABLE)
+    draws = stress.sample_draws(specs, 12, seed=5)
+    ctx = stress.build_context(history, specs, draws.min(axis=0), draws.max(axis=0))
+    whole = stress.evaluate_batch(ctx, 0, draws)
+    parts = [stress.evaluate_batch(ctx, 0, draws[:7]), stress.evaluate_batch(ctx, 7, draws[7:])]
+    backwards = stress.evaluate_batch(ctx, 0, draws[::-1])
+    for name, got in whole.kpis.items():
+        assert np.array_equal(got, np.concatenate([p.kpis[name] for p in parts])), name
+        assert np.array_equal(got, backwards.kpis[name][::-1]), name
+    assert np.array_equal(whole.binding, np.concatenate([p.binding for p in parts]))
+
+
+@pytest.mark.parametrize(("samples", "size"), [(1, 25), (1600, 25), (1601, 26), (64_000, 1000),
+                                               (10**7, 1000)])
+def test_batch_size_adapts_to_the_number_of_draws(samples, size):
+    from capacity.stress.run import batch_size_for
+
+    assert batch_size_for(samples) == size

@@ -17,7 +17,23 @@ from capacity.stress.evaluate import KPI_QUARTERS, KPI_YEARS, build_context, kpi
 from capacity.stress.executors import run_tasks
 
 BATCH_SIZE = 25
-"""Draws per batch (and per task sent to a worker)."""
+"""Smallest number of draws per batch (one task sent to a worker)."""
+
+MAX_BATCH_SIZE = 1000
+"""Largest number of draws per batch."""
+
+TASKS_PER_RUN = 64
+"""About how many batches a large run is cut into (enough to keep every worker busy)."""
+
+
+def batch_size_for(samples: int) -> int:
+    """Draws per batch for a run of ``samples`` draws: about :data:`TASKS_PER_RUN` batches,
+    between :data:`BATCH_SIZE` and :data:`MAX_BATCH_SIZE` draws each. [draws]
+
+    Every draw starts from the template's basis, so the batch size changes how the work is
+    shipped, never a result.
+    """
+    return int(min(MAX_BATCH_SIZE, max(BATCH_SIZE, -(-samples // TASKS_PER_RUN))))
 
 DEFAULT_THRESHOLDS = ("peak_eflops@2025Q4>=20", "genai_share@2025>=0.4")
 
@@ -29,6 +45,7 @@ class StressResult:
 
     samples: int
     seed: int
+    batch_size: int
     percentiles: pd.DataFrame
     thresholds: pd.DataFrame
     binding_frequency: pd.DataFrame
@@ -39,12 +56,11 @@ class StressResult:
     notes: list[str]
 
 
-def _cut(start: int, rows: np.ndarray, labels: list[str] | None = None
+def _cut(start: int, rows: np.ndarray, size: int, labels: list[str] | None = None
          ) -> list[tuple[int, np.ndarray, list[str] | None]]:
     out = []
-    for i in range(0, len(rows), BATCH_SIZE):
-        out.append((start + i, rows[i:i + BATCH_SIZE],
-                    labels[i:i + BATCH_SIZE] if labels else None))
+    for i in range(0, len(rows), size):
+        out.append((start + i, rows[i:i + size], labels[i:i + size] if labels else None))
     return out
 
 
@@ -92,7 +108,8 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
             v[i] = q[p][i]
             cases.append(v)
             case_labels.append(f"tornado case {s.key} at p{int(p * 100)}")
-    tasks = _cut(0, draws) + _cut(samples, np.array(cases), case_labels)
+    size = batch_size_for(samples)
+    tasks = _cut(0, draws, size) + _cut(samples, np.array(cases), BATCH_SIZE, case_labels)
     total = samples + len(cases)
     state = {"done": 0}
 
@@ -148,8 +165,8 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
             fan_rows.append({"series": n, "period": p, "p5": bands[0, t], "p25": bands[1, t],
                              "p50": bands[2, t], "p75": bands[3, t], "p95": bands[4, t]})
     return StressResult(
-        samples=samples, seed=seed, percentiles=pct, thresholds=thr, binding_frequency=bind,
-        tornado=tornado.reset_index(drop=True),
+        samples=samples, seed=seed, batch_size=size, percentiles=pct, thresholds=thr,
+        binding_frequency=bind, tornado=tornado.reset_index(drop=True),
         inputs=pd.DataFrame([s.as_record() for s in specs]), fan=pd.DataFrame(fan_rows),
         centre_target_price_hkd=float(tor["target_price_hkd"][0]), notes=list(ctx.notes))
 
@@ -160,7 +177,7 @@ def to_report(result: StressResult, scenario: Scenario, source: str) -> Report:
     return Report(
         "stress",
         scalars={"scenario": scenario.name, "samples": result.samples, "seed": result.seed,
-                 "uncertain_source": source, "batch_size": BATCH_SIZE,
+                 "uncertain_source": source, "batch_size": result.batch_size,
                  "centre_target_price_hkd": result.centre_target_price_hkd,
                  "notes": result.notes},
         tables={"percentiles": result.percentiles, "thresholds": result.thresholds,
