@@ -35,8 +35,8 @@ Batches and determinism
 -----------------------
 Draws are cut into batches by draw index (``batch_size_for``: about 64 batches, 25 to 1,000
 draws each). Every draw is solved from the template's optimal basis (HiGHS warm starts may land
-on another optimal vertex, so the start must not depend on what was solved before). Results are therefore identical for any number of
-workers, any batch composition and every executor.
+on another optimal vertex, so the start must not depend on what was solved before). Results are
+therefore identical for any number of workers, any batch composition and every executor.
 
 Outputs
 -------
