@@ -32,8 +32,10 @@ def test_plan_json_shape(run_json):
                                        "power_mw"}
     if out["purchases"]:
         assert set(out["purchases"][0]) >= {"period", "chip", "units", "capex_rmb_m"}
-    assert all(set(b) >= {"constraint", "period", "chip", "shadow_price", "unit"}
+    assert all(set(b) >= {"constraint", "period", "chip", "limit", "set_key",
+                          "shadow_price_rmb_m", "unit", "side", "degenerate"}
                for b in out["binding"])
+    assert all(isinstance(b["set_key"], str) for b in out["binding"])
 
 
 def test_fleet_balance_recomputed(hist_plan, history_plan_data):
