@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from capacity.planner.data import PlanData, plan_data_from_scenario
-from capacity.planner.duals import set_keys
+from capacity.planner.duals import purchase_value, set_keys
 from capacity.planner.model import Model, build_model
 from capacity.planner.objective import OBJECTIVES
-from capacity.planner.results import Plan, binding_table, extract
+from capacity.planner.results import UNIT_TOL, Plan, binding_table, extract
 from capacity.planner.solve import Resolver, Solution, solve
 
 __all__ = ["OBJECTIVES", "Model", "Plan", "PlanData", "PlanInputs", "build_model", "gather",
@@ -115,7 +115,7 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     else:
         sol = solve_model(model, solver, "purchase plan", time_limit_s)
     t2 = time.perf_counter()
-    binding = None
+    binding = value = None
     if integer:
         lots = np.round(sol.x)
         fixed = replace(model, integer=np.zeros_like(model.integer),
@@ -129,7 +129,8 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
         else:
             fixed_sol = solve_model(fixed, solver, what, time_limit_s)
         binding = binding_table(fixed, fixed_sol, fixed_resolver)
-    result = extract(model, data, sol, ref_price_rmb_m, binding, resolver)
+        value = purchase_value(fixed, fixed_sol.x, fixed_sol.row_dual, UNIT_TOL)
+    result = extract(model, data, sol, ref_price_rmb_m, binding, resolver, value)
     t3 = time.perf_counter()
     result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1, "read_s": t3 - t2}
     result.extra["n_variables"] = model.num_col

@@ -1,4 +1,4 @@
-"""Shadow prices verified on both sides.
+"""Shadow prices verified on both sides, and the value of one more purchase split into parts.
 
 Everything here is read from a :class:`~capacity.planner.model.Model`'s arrays (costs, bounds,
 coefficients, the constants its families moved to the bounds) and a solution's duals, so it
@@ -17,10 +17,15 @@ small step that way on the live HiGHS model and re-solving
 (:meth:`~capacity.planner.solve.Resolver.probe_row_bounds`); a re-solved row dual is taken once
 the secant over the step agrees with it (the optimal value is then linear over the step), else
 the step is halved.
+
+Purchases (:func:`purchase_value`). The reduced cost of a buy column, ``d_j = c_j - sum_i a_ij
+y_i``, is split by row family after substituting the fleet-balance identity, which puts a unit
+bought in t into service in ``fleet[c, t .. t + life - 1]``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +42,9 @@ OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
 
 IDENTITY_FAMILIES = ("fleet_balance",)
 """Row families that are identities (equalities defining the fleet columns), not limits."""
+
+SERVED_FAMILIES = ("demand",)
+"""Row families whose duals value the work a unit in service does."""
 
 QUOTED_SIDE = "relax"
 """Side quoted as ``shadow_price_<unit>``: the gain from relaxing the limit by one unit."""
@@ -76,6 +84,23 @@ SLACK_RTOL = 1e-6
 def objective_unit(model: Model) -> tuple[str, str]:
     """(unit, column suffix) of the model's objective (``RMB m``, ``rmb_m`` for min-cost)."""
     return OBJECTIVE_UNITS.get(model.objective, ("objective unit", "objective"))
+
+
+def minimised_costs(model: Model) -> np.ndarray:
+    """Column costs of the minimisation HiGHS solves: c for min, -c for max."""
+    return -model.col_cost if model.maximize else model.col_cost
+
+
+def reduced_costs(model: Model, row_dual: np.ndarray) -> np.ndarray:
+    """Reduced cost of every column from the model's arrays and the row duals.
+
+        d_j = c_j - sum_i a_ij y_i      (c the minimised costs)
+
+    Exact and solver-independent; equals HiGHS's ``col_dual``.
+    """
+    aty = np.bincount(model.a_col, weights=model.a_val * row_dual[model.a_row],
+                      minlength=model.num_col)
+    return minimised_costs(model) - aty
 
 
 def family_rows(model: Model, name: str) -> np.ndarray:
@@ -335,3 +360,180 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
                     key = ""
         out.append(key)
     return out
+
+
+@dataclass(frozen=True)
+class InService:
+    """The fleet-balance identity as sparse arrays: what a unit bought puts into service.
+
+    The identity rows, one per fleet column, read ``B_f fleet + B_b buy = 0``, so
+
+        fleet = M buy,      M = -B_f^{-1} B_b
+
+    and buying one unit in t puts ``M[:, j]`` units in service (one in each of
+    fleet[c, t .. t + life - 1]). M is never formed: :meth:`carry` needs only ``M^T v``.
+
+    Attributes
+    ----------
+    buy, fleet
+        Model columns of the buy and fleet families (family order). [index]
+    diag
+        Diagonal of B_f (each row's own fleet column), in fleet order.
+    off
+        Off-diagonal entries of B_f: (row, fleet position, value).
+    bb
+        Entries of B_b: (row, buy position, value).
+    """
+
+    buy: np.ndarray
+    fleet: np.ndarray
+    diag: np.ndarray
+    off: tuple[np.ndarray, np.ndarray, np.ndarray]
+    bb: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def solve(self, rhs: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """X with ``B_f X = rhs`` (``B_f^T X = rhs`` with ``transpose``), rhs shape (n, q).
+
+        With ``B_f = D + O`` (D the diagonal), X is the fixed point of
+        ``X = D^{-1} (rhs - O X)``, reached exactly in at most n steps because each row refers
+        only to the quarter before (O is nilpotent).
+        """
+        r, k, v = self.off
+        src, dst = (r, k) if transpose else (k, r)
+        n = len(self.diag)
+        x = rhs / self.diag[:, None]
+        for _ in range(n + 1):
+            ox = np.stack([np.bincount(dst, weights=v * x[src, q], minlength=n)
+                           for q in range(rhs.shape[1])], axis=1)
+            new = (rhs - ox) / self.diag[:, None]
+            if np.array_equal(new, x):
+                return x
+            x = new
+        raise ValueError("the identity rows are not a recursion (no fixed point)")
+
+    def carry(self, per_fleet: np.ndarray) -> np.ndarray:
+        """``M^T V = -B_b^T B_f^{-T} V`` for per-fleet-column vectors V (shape (n, q)): each
+        one's total over what one unit of each buy column puts in service, shape (buy, q)."""
+        u = self.solve(per_fleet, transpose=True)
+        r, j, v = self.bb
+        return -np.stack([np.bincount(j, weights=v * u[r, q], minlength=len(self.buy))
+                          for q in range(per_fleet.shape[1])], axis=1)
+
+    def units(self) -> np.ndarray:
+        """M itself, dense (fleet x buy): units in service per unit bought (small models)."""
+        r, j, v = self.bb
+        rhs = np.zeros((len(self.diag), len(self.buy)))
+        np.add.at(rhs, (r, j), -v)
+        return self.solve(rhs)
+
+
+def substitution(model: Model) -> InService:
+    """The identity rows of ``model`` as an :class:`InService`.
+
+    Raises
+    ------
+    ValueError
+        When the identity rows do not define the fleet columns one to one.
+    """
+    buy, fleet = model.columns_of("buy"), model.columns_of("fleet")
+    rows = np.concatenate([family_rows(model, n) for n in IDENTITY_FAMILIES])
+    if len(rows) != len(fleet):
+        raise ValueError("the identity rows do not define the fleet columns one to one")
+    pos_row = np.full(model.num_row, -1)
+    pos_row[rows] = np.arange(len(rows))
+    pos_f = np.full(model.num_col, -1)
+    pos_f[fleet] = np.arange(len(fleet))
+    pos_b = np.full(model.num_col, -1)
+    pos_b[buy] = np.arange(len(buy))
+    sel = (pos_row[model.a_row] >= 0) & (model.a_val != 0.0)
+    r, col, v = pos_row[model.a_row[sel]], model.a_col[sel], model.a_val[sel]
+    f, b = pos_f[col] >= 0, pos_b[col] >= 0
+    if not np.all(f | b):
+        raise ValueError("an identity row holds a column that is neither buy nor fleet")
+    fr, fk, fv = r[f], pos_f[col[f]], v[f]
+    on = fr == fk
+    diag = np.zeros(len(rows))
+    np.add.at(diag, fr[on], fv[on])
+    if np.any(diag == 0.0):
+        raise ValueError("an identity row does not hold its own fleet column")
+    return InService(buy, fleet, diag, (fr[~on], fk[~on], fv[~on]),
+                     (r[b], pos_b[col[b]], v[b]))
+
+
+def value_parts(model: Model, row_dual: np.ndarray) -> dict[str, np.ndarray]:
+    """Net value of one more buy column, split into parts, per buy column (family order).
+
+        -d_j = sum_F v_F,j + bound_j - cost_j - run_j
+
+    with, for the fleet columns it puts in service (M from :class:`InService`), y the row
+    duals, d the reduced costs and c the minimised costs:
+
+        v_F,j   = sum_{i in F} (a_ij + sum_k a_ik M_kj) y_i    per row family F
+        cost_j  = c_j                                        its own cost
+        run_j   = sum_k M_kj c_k                             its fleet columns' cost
+        bound_j = sum_k M_kj d_k                             value of those columns' bounds
+
+    ``bound`` is non-zero only at a degenerate vertex (the fleet >= 0 bounds are implied by
+    buy >= 0, yet a solver may put a dual on them). Returned per column (lots with
+    ``--integer``); keys ``cost``, ``run``, ``bound``, ``net`` and one per row family.
+    """
+    ins = substitution(model)
+    buy, fleet = ins.buy, ins.fleet
+    c = minimised_costs(model)
+    d = reduced_costs(model, row_dual)
+    names, direct, per_fleet = [], [], []
+    for fam in model.rows:
+        if fam.name in IDENTITY_FAMILIES:
+            continue
+        sel = (model.a_row >= model.row_start[fam.name]) & (
+            model.a_row < model.row_start[fam.name] + len(fam))
+        w = np.bincount(model.a_col[sel], weights=model.a_val[sel] * row_dual[model.a_row[sel]],
+                        minlength=model.num_col)
+        names.append(fam.name)
+        direct.append(w[buy])
+        per_fleet.append(w[fleet])
+    carried = ins.carry(np.stack([*per_fleet, c[fleet], d[fleet]], axis=1))
+    out = {n: direct[q] + carried[:, q] for q, n in enumerate(names)}
+    out["cost"] = c[buy]
+    out["run"] = carried[:, len(names)]
+    out["bound"] = carried[:, len(names) + 1]
+    out["net"] = sum((out[n] for n in names), np.zeros(len(buy))) + out["bound"] \
+        - out["cost"] - out["run"]
+    return out
+
+
+def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: float = 0.0
+                   ) -> pd.DataFrame:
+    """The ``purchase_value`` table: per buyable (delivery quarter, chip), the net value of
+    buying one more unit and its parts, per unit bought (:func:`value_parts` / lot size).
+
+    Columns (suffix the objective's unit, ``rmb_m`` for min-cost): ``units`` bought;
+    ``served_value`` (the served-work families' duals); ``cost`` (its own discounted price);
+    ``power_cost`` (its fleet columns' discounted power opex); ``limits`` (the shadow prices
+    of the limits it uses: ``limit_<family>`` for access, budget, power); ``bound_value``
+    (:func:`value_parts`); ``net_value = served_value + bound_value - cost - power_cost -
+    limits``, which is minus the column's reduced cost: 0 for a chip bought, <= 0 for one not.
+    """
+    _, sfx = objective_unit(model)
+    fam = model.family("buy")
+    buy = model.columns_of("buy")
+    units = x[buy] * fam.scale
+    units = np.where(np.abs(units) < unit_tol, 0.0, units)
+    parts = value_parts(model, row_dual)
+    per = 1.0 / fam.scale
+    limit_fams = [f.name for f in model.rows
+                  if f.name not in IDENTITY_FAMILIES and f.name not in SERVED_FAMILIES]
+    served = sum((parts[n] for n in SERVED_FAMILIES if n in parts), np.zeros(len(buy)))
+    limits = {n: -parts[n] for n in limit_fams}
+    table = pd.DataFrame({
+        "period": fam.labels["period"], "chip": fam.labels["chip"],
+        "units": units,
+        f"served_value_{sfx}": served * per,
+        f"cost_{sfx}": parts["cost"] * per,
+        f"power_cost_{sfx}": parts["run"] * per,
+        f"limits_{sfx}": sum(limits.values(), np.zeros(len(buy))) * per,
+        **{f"limit_{n}_{sfx}": v * per for n, v in limits.items()},
+        f"bound_value_{sfx}": parts["bound"] * per,
+        f"net_value_{sfx}": parts["net"] * per,
+    })
+    return table.sort_values(["period", "chip"], kind="stable").reset_index(drop=True)

@@ -38,6 +38,9 @@ class Plan:
         Installed units per quarter and chip (existing, new, total).
     binding
         Every binding limit with its shadow prices (:func:`binding_table`).
+    purchase_value
+        Per buyable (delivery quarter, chip): the net value of one more unit and its parts
+        (:func:`capacity.planner.duals.purchase_value`).
     notes
         Things the analyst should know (chips not planned, power already exceeded, ...).
     """
@@ -50,6 +53,7 @@ class Plan:
     purchases: pd.DataFrame
     fleet: pd.DataFrame
     binding: pd.DataFrame
+    purchase_value: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -80,7 +84,7 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
       be tightened, the solver's dual differs from the relax side);
     - ``shadow_price_relax_<u>``, ``shadow_price_tighten_<u>`` (objective loss per unit
       tightened; NaN where tightening is infeasible), ``dual_<u>`` (the solver's dual in the
-      same sign);
+      same sign; ``purchase_value`` splits reduced costs with these);
     - ``name``: the row's export name.
 
     Parameters
@@ -133,13 +137,16 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
 
 
 def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None = None,
-            binding: pd.DataFrame | None = None, resolver=None) -> Plan:
+            binding: pd.DataFrame | None = None, resolver=None,
+            purchase_value: pd.DataFrame | None = None) -> Plan:
     """Tables of a solved plan; every figure recomputed from the column values.
 
-    ``binding`` is read from ``sol`` (re-solving on ``resolver``, a
+    ``binding`` and ``purchase_value`` are read from ``sol`` (re-solving on ``resolver``, a
     :class:`~capacity.planner.solve.Resolver` holding ``model``) unless given (the integer
-    plan passes that of its fixed-lot LP).
+    plan passes those of its fixed-lot LP).
     """
+    from capacity.planner import duals
+
     objective = model.objective
     buy_fam = model.family("buy")
     buy_units = sol.x[model.columns_of("buy")] * buy_fam.scale
@@ -224,4 +231,6 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     return Plan(status="optimal", objective=sol.objective, objective_name=objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
                 binding=binding if binding is not None else binding_table(model, sol, resolver),
+                purchase_value=purchase_value if purchase_value is not None else
+                duals.purchase_value(model, sol.x, sol.row_dual, UNIT_TOL),
                 notes=notes)
