@@ -28,9 +28,10 @@ kpi                        unit             definition
 Notes
 -----
 "Most valuable" ranks limit groups (a constraint family, per chip for access limits) by their
-largest shadow price in RMB m per unit of the limit's right-hand side: one GPU a quarter of
-access, one MW of power, one RMB m of budget, one EFLOPS of demand. The units differ, so the
-ranking says which relaxation the LP would pay most for *per natural unit*, not per RMB.
+largest quoted shadow price (the gain from relaxing, verified by re-solving; see the plan's
+``binding`` table) in RMB m per unit of the limit: one GPU a quarter of access, one MW of
+power, one RMB m of budget, one EFLOPS of demand. The units differ, so the ranking says which
+relaxation the LP would pay most for *per natural unit*, not per RMB.
 """
 
 from __future__ import annotations
@@ -110,13 +111,6 @@ class CompareResult:
         return [s.name for s in self.scenarios]
 
 
-def _rmb_m_per_rhs_unit(shadow: float, unit: str) -> float:
-    """A min-cost shadow price in RMB m per unit of right-hand side (``RMB per unit`` / 1e6)."""
-    if unit.startswith("RMB per ") and unit != "RMB per RMB":
-        return shadow / 1e6
-    return shadow
-
-
 DEMAND_ROWS = ("training_demand", "total_demand")
 """Demand rows are requirements, not limits: their dual is the shortfall penalty when demand is
 unmet, so they are left out of the limit ranking (shortfall has its own KPIs)."""
@@ -128,14 +122,16 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     binding
-        A plan's binding table (``constraint``, ``period``, ``chip``, ``shadow_price``, ``unit``).
+        A min-cost plan's binding table (``constraint``, ``period``, ``chip``,
+        ``shadow_price_rmb_m``, ``unit``; :func:`capacity.planner.results.binding_table`).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``limit`` (``access H100``, ``power``, ...), ``constraint``, ``chip``,
         ``quarters_binding`` [quarters], ``first_period``, ``max_shadow_price`` (the largest
-        shadow price over the quarters) in ``shadow_unit`` (RMB m per unit of right-hand side).
+        quoted shadow price over the quarters: the verified gain from relaxing) in
+        ``shadow_unit`` (RMB m per unit of the limit).
     """
     cols = ["limit", "constraint", "chip", "quarters_binding", "first_period",
             "max_shadow_price", "shadow_unit"]
@@ -144,17 +140,13 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     if b.empty:
         return pd.DataFrame(columns=cols)
     b["chip"] = b["chip"].fillna("").astype(str)
-    b["value_rmb_m"] = [_rmb_m_per_rhs_unit(float(v), str(u))
-                        for v, u in zip(b["shadow_price"], b["unit"], strict=True)]
     rows = []
     for (con, chip), g in b.groupby(["constraint", "chip"], sort=True):
-        unit = str(g["unit"].iloc[0])
-        rhs = unit.split(" per ", 1)[1] if " per " in unit else unit
         rows.append({
             "limit": f"{con} {chip}".strip(), "constraint": con, "chip": chip,
             "quarters_binding": len(g), "first_period": str(min(g["period"].astype(str))),
-            "max_shadow_price": float(g["value_rmb_m"].max()),
-            "shadow_unit": f"RMB m per {'RMB m' if rhs == 'RMB' else rhs}",
+            "max_shadow_price": float(g["shadow_price_rmb_m"].astype(float).max()),
+            "shadow_unit": str(g["unit"].iloc[0]),
         })
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["max_shadow_price", "limit"], ascending=[False, True],

@@ -51,12 +51,17 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
     report = Report(
         "plan", scalars=scalars,
         tables={"quarters": result.quarters, "purchases": result.purchases,
-                "binding": binding, "fleet": result.fleet},
+                "binding": binding, "fleet": result.fleet,
+                "purchase_value": result.purchase_value},
         primary="quarters",
         titles={"quarters": "Fleet, compute, demand and cost per quarter",
                 "purchases": "Purchases by delivery quarter",
-                "binding": "Binding limits and their shadow prices",
-                "fleet": "Installed units by chip"})
+                "binding": "Binding limits and their shadow prices, verified on both sides "
+                           "(price of the side quoted, per unit of the limit)",
+                "fleet": "Installed units by chip",
+                "purchase_value": "Net value of one more unit of each chip and delivery "
+                                  "quarter, and its parts (per unit bought; 0 for a chip "
+                                  "bought, below 0 for one not)"})
     return result, report
 
 

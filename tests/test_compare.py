@@ -59,16 +59,15 @@ def test_kpi_table_solver_noise_is_zero():
 
 def test_binding_groups_rank_by_rmb_m_per_unit():
     b = pd.DataFrame([
-        # access shadow prices are reported in RMB per unit: 2,000,000 RMB = 2.0 RMB m
-        {"constraint": "access", "period": "2024Q1", "chip": "H100", "shadow_price": 2.0e6,
-         "unit": "RMB per unit"},
-        {"constraint": "access", "period": "2024Q2", "chip": "H100", "shadow_price": 3.0e6,
-         "unit": "RMB per unit"},
-        {"constraint": "access", "period": "2024Q1", "chip": "A800", "shadow_price": 0.5e6,
-         "unit": "RMB per unit"},
-        {"constraint": "budget", "period": "2024", "chip": "", "shadow_price": 1.3,
-         "unit": "RMB per RMB"},
-        {"constraint": "power", "period": "2025Q1", "chip": "", "shadow_price": 40.0,
+        {"constraint": "access", "period": "2024Q1", "chip": "H100", "shadow_price_rmb_m": 2.0,
+         "unit": "RMB m per unit"},
+        {"constraint": "access", "period": "2024Q2", "chip": "H100", "shadow_price_rmb_m": 3.0,
+         "unit": "RMB m per unit"},
+        {"constraint": "access", "period": "2024Q1", "chip": "A800", "shadow_price_rmb_m": 0.5,
+         "unit": "RMB m per unit"},
+        {"constraint": "budget", "period": "2024", "chip": "", "shadow_price_rmb_m": 1.3,
+         "unit": "RMB m per RMB m"},
+        {"constraint": "power", "period": "2025Q1", "chip": "", "shadow_price_rmb_m": 40.0,
          "unit": "RMB m per MW"},
     ])
     g = binding_groups(b)

@@ -22,7 +22,7 @@ from capacity.report import (
 from capacity.results import Report
 
 SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
-PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet",      # plan
+PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
                        "revenue", "annual", "bridge", "sensitivity"]     # value
 COMPARE_TABLES = ["kpis", "scenarios", "binding", "changes"]
 

@@ -32,8 +32,13 @@ def test_plan_json_shape(run_json):
                                        "power_mw"}
     if out["purchases"]:
         assert set(out["purchases"][0]) >= {"period", "chip", "units", "capex_rmb_m"}
-    assert all(set(b) >= {"constraint", "period", "chip", "shadow_price", "unit"}
+    assert all(set(b) >= {"constraint", "period", "chip", "limit", "set_key",
+                          "shadow_price_rmb_m", "unit", "side", "degenerate"}
                for b in out["binding"])
+    assert all(isinstance(b["set_key"], str) for b in out["binding"])
+    assert set(out["purchase_value"][0]) >= {
+        "period", "chip", "units", "served_value_rmb_m", "cost_rmb_m", "power_cost_rmb_m",
+        "limits_rmb_m", "net_value_rmb_m"}
 
 
 def test_fleet_balance_recomputed(hist_plan, history_plan_data):

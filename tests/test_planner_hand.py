@@ -72,8 +72,8 @@ def test_two_chip_shadow_price_of_the_cap():
     row = b[(b["constraint"] == "access") & (b["chip"] == "B")]
     assert len(row) == 1
     assert row["period"].iloc[0] == "2024Q2"
-    assert row["unit"].iloc[0] == "RMB per unit"
-    assert row["shadow_price"].iloc[0] == pytest.approx(0.03 * DF_Q2 * 1e6, rel=1e-6)
+    assert row["unit"].iloc[0] == "RMB m per unit"
+    assert row["shadow_price_rmb_m"].iloc[0] == pytest.approx(0.03 * DF_Q2, rel=1e-6)
 
 
 def test_shortfall_instead_of_infeasible_when_everything_is_banned():
@@ -89,7 +89,7 @@ def test_shortfall_instead_of_infeasible_when_everything_is_banned():
     # worth RMB 99.8 m per unit.
     b = plan.binding
     a_q1 = b[(b["constraint"] == "access") & (b["chip"] == "A") & (b["period"] == "2024Q1")]
-    assert a_q1["shadow_price"].iloc[0] == pytest.approx((100 - 0.20) * 1e6, rel=1e-6)
+    assert a_q1["shadow_price_rmb_m"].iloc[0] == pytest.approx(100 - 0.20, rel=1e-6)
 
 
 def test_budget_caps_spend_and_leaves_shortfall():

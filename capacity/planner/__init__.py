@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from capacity.planner.data import PlanData, plan_data_from_scenario
+from capacity.planner.duals import purchase_value, set_keys
 from capacity.planner.model import Model, build_model
 from capacity.planner.objective import OBJECTIVES
-from capacity.planner.results import Plan, binding_table, extract
-from capacity.planner.solve import Solution, solve
+from capacity.planner.results import UNIT_TOL, Plan, binding_table, extract
+from capacity.planner.solve import Resolver, Solution, solve
 
 __all__ = ["OBJECTIVES", "Model", "Plan", "PlanData", "PlanInputs", "build_model", "gather",
            "plan", "plan_data", "solve_data", "solve_model"]
@@ -105,24 +106,39 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     t0 = time.perf_counter()
     model = build_model(data, objective, integer)
     t1 = time.perf_counter()
-    sol = solve_model(model, solver, "purchase plan", time_limit_s)
+    # In process, the LP is solved on a live HiGHS model that the shadow-price checks then
+    # re-solve in place; the MIP and CBC are solved once (their duals come from an LP below).
+    resolver = None
+    if solver == "highs" and not integer:
+        resolver = Resolver(model, time_limit_s, "purchase plan")
+        sol = resolver.template_solution
+    else:
+        sol = solve_model(model, solver, "purchase plan", time_limit_s)
     t2 = time.perf_counter()
-    binding = None
+    binding = value = None
     if integer:
         lots = np.round(sol.x)
         fixed = replace(model, integer=np.zeros_like(model.integer),
                         col_lower=np.where(model.integer, lots, model.col_lower),
                         col_upper=np.where(model.integer, lots, model.col_upper))
-        fixed_sol = solve_model(fixed, solver, "purchase plan (fixed lots, for duals)",
-                                time_limit_s)
-        binding = binding_table(fixed, fixed_sol)
-    result = extract(model, data, sol, ref_price_rmb_m, binding)
-    result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1}
+        what = "purchase plan (fixed lots, for duals)"
+        fixed_resolver = None
+        if solver == "highs":
+            fixed_resolver = Resolver(fixed, time_limit_s, what)
+            fixed_sol = fixed_resolver.template_solution
+        else:
+            fixed_sol = solve_model(fixed, solver, what, time_limit_s)
+        binding = binding_table(fixed, fixed_sol, fixed_resolver)
+        value = purchase_value(fixed, fixed_sol.x, fixed_sol.row_dual, UNIT_TOL)
+    result = extract(model, data, sol, ref_price_rmb_m, binding, resolver, value)
+    t3 = time.perf_counter()
+    result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1, "read_s": t3 - t2}
     result.extra["n_variables"] = model.num_col
     result.extra["n_constraints"] = model.num_row
     # Constant part of the objective (power opex of the existing fleet); LP/MPS files omit it.
     result.extra["objective_constant"] = float(model.offset)
     result.extra["model"] = model
+    result.extra["solution"] = sol
     return result
 
 
@@ -155,6 +171,7 @@ def plan(scenario, solver: str = "highs", integer: bool = False, objective: str 
     ref = price_rmb(scenario.catalog, scenario.inputs.planner.usd_rmb,
                     scenario.inputs.planner.price_usd) / 1e6
     result = solve_data(gathered.data, solver, integer, objective, ref, time_limit_s)
+    result.binding["set_key"] = set_keys(result.binding, scenario, gathered.availability)
     result.timings = {"inputs_s": t1 - t0, **result.timings}
     result.inputs = gathered
     return result

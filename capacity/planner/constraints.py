@@ -66,6 +66,10 @@ class RowFamily:
         Row bounds (``-inf``/``inf`` where open), in the unit of the right-hand side.
     unit
         Unit of one unit of the right-hand side (``unit``, ``EFLOPS``, ``RMB m``, ``MW``).
+    constant
+        Per row, the constant the family moved to the right-hand side (the existing fleet's
+        compute or power), so the limit as stated is ``bound + constant``; None where nothing
+        was moved. [unit of the right-hand side]
     """
 
     name: str
@@ -76,6 +80,7 @@ class RowFamily:
     lower: np.ndarray
     upper: np.ndarray
     unit: str
+    constant: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.lower)
@@ -91,7 +96,8 @@ class RowFamily:
 
 
 def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.ndarray,
-          np.ndarray]], lower: np.ndarray, upper: np.ndarray, unit: str) -> RowFamily:
+          np.ndarray]], lower: np.ndarray, upper: np.ndarray, unit: str,
+          constant: np.ndarray | None = None) -> RowFamily:
     if entries:
         row = np.concatenate([e[0] for e in entries]).astype(np.int64)
         col = np.concatenate([e[1] for e in entries]).astype(np.int64)
@@ -101,7 +107,8 @@ def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.nda
         row = col = np.zeros(0, np.int64)
         val = np.zeros(0)
     return RowFamily(name, labels, row, col, val,
-                     np.asarray(lower, float), np.asarray(upper, float), unit)
+                     np.asarray(lower, float), np.asarray(upper, float), unit,
+                     None if constant is None else np.asarray(constant, float))
 
 
 def fleet_balance(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
@@ -160,12 +167,16 @@ def demand(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
         (total_row, cols.shortfall[:, 1], 1.0),
     ]
     d_train, d_inf = a.demand_training_eflops, a.demand_inference_eflops
+    existing = np.empty(2 * T)
+    existing[train_row] = a.existing_fit_effective
+    existing[total_row] = a.existing_effective
     lower = np.empty(2 * T)
-    lower[train_row] = d_train - a.existing_fit_effective
-    lower[total_row] = d_train + d_inf - a.existing_effective
+    lower[train_row] = d_train
+    lower[total_row] = d_train + d_inf
+    lower -= existing
     labels = {"constraint": np.tile(np.array(["training_demand", "total_demand"], object), T),
               "period": np.repeat(a.periods, 2)} if cols.labelled else None
-    return _rows("demand", labels, entries, lower, np.full(2 * T, INF), "EFLOPS")
+    return _rows("demand", labels, entries, lower, np.full(2 * T, INF), "EFLOPS", existing)
 
 
 def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
@@ -243,7 +254,7 @@ def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     existing = a.existing_power_mw[tq]
     upper = np.maximum(mw[tq], existing) - existing
     labels = {"constraint": "power", "period": a.periods[tq]} if cols.labelled else None
-    return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW")
+    return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW", existing)
 
 
 def row_families(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> list[RowFamily]:

@@ -68,13 +68,17 @@ def solve_pulp(model: Model, solver: str, what: str = "purchase plan",
                time_limit_s: float | None = None) -> Solution:
     """Solve the PuLP export with ``solver`` (``cbc``) and read it back in model order.
 
-    Row duals are PuLP's ``pi`` as the solver reports them.
+    Row duals and reduced costs are PuLP's ``pi`` and ``dj``, which CBC reports for the
+    problem in its own sense; a maximisation's are negated so that they read as those of the
+    minimisation HiGHS is given (:class:`~capacity.planner.solve.Solution`).
     """
     pm = to_pulp(model)
     outcome = lp.solve(pm.problem, solver, what=what, time_limit_s=time_limit_s)
     x = np.array([v.value() or 0.0 for v in pm.variables], float)
     act = np.zeros(model.num_row)
     np.add.at(act, model.a_row, model.a_val * x[model.a_col])
+    sign = -1.0 if model.maximize else 1.0
     pi = np.array([c.pi if c.pi is not None else 0.0 for c in pm.constraints], float)
-    return Solution(x=x, row_activity=act, row_dual=pi, objective=outcome.objective,
-                    solver=solver)
+    dj = np.array([v.dj if v.dj is not None else 0.0 for v in pm.variables], float)
+    return Solution(x=x, row_activity=act, row_dual=sign * pi, objective=outcome.objective,
+                    solver=solver, col_dual=sign * dj)

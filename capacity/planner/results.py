@@ -14,16 +14,6 @@ from capacity.planner.data import PlanData
 from capacity.planner.model import Model
 from capacity.planner.solve import Solution
 
-#: Constraints and the unit of one unit of their right-hand side.
-FAMILIES: dict[str, str] = {
-    "fleet_balance": "unit",
-    "training_demand": "EFLOPS",
-    "total_demand": "EFLOPS",
-    "access": "unit",
-    "budget": "RMB m",
-    "power": "MW",
-}
-
 UNIT_TOL = 1e-6
 """Purchases below this many units are treated as zero. [units]"""
 
@@ -47,7 +37,10 @@ class Plan:
     fleet
         Installed units per quarter and chip (existing, new, total).
     binding
-        Every binding limit with a non-zero shadow price.
+        Every binding limit with its shadow prices (:func:`binding_table`).
+    purchase_value
+        Per buyable (delivery quarter, chip): the net value of one more unit and its parts
+        (:func:`capacity.planner.duals.purchase_value`).
     notes
         Things the analyst should know (chips not planned, power already exceeded, ...).
     """
@@ -60,6 +53,7 @@ class Plan:
     purchases: pd.DataFrame
     fleet: pd.DataFrame
     binding: pd.DataFrame
+    purchase_value: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -69,63 +63,90 @@ class Plan:
     ``solve_data`` alone."""
 
 
-def binding_table(model: Model, sol: Solution) -> pd.DataFrame:
-    """Binding limits and their shadow prices, by row label.
+def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
+    """Binding limits and their shadow prices, verified on both sides, by row label.
 
-    ``shadow_price`` is the objective gain from relaxing the limit by one unit of its right-hand
-    side (one more unit of access, MW, RMB m of budget, or one less EFLOPS of demand), so it is
-    >= 0 for a binding limit. Min-cost: in RMB (present value) per unit, except access, reported
-    per unit in RMB (not RMB m). Max-compute: in effective EFLOPS-quarters per unit.
+    A row binds when its dual is non-zero and it has no slack (:func:`.duals.binding_rows`);
+    the fleet-balance identities are not limits. Each binding row is moved a small step both
+    ways on the live HiGHS model and re-solved (:func:`.duals.one_sided_prices`).
 
-    A row binds when its dual is non-zero and its slack (distance of ``A x`` to the bound it
-    sits on) is within 1e-6 of max(1, |bound|). Fleet-balance rows are identities, not limits.
+    Columns (``<u>`` the objective's unit suffix, ``rmb_m`` for min-cost):
+
+    - ``constraint``, ``period`` (quarter, or year for a budget), ``chip`` ("" where none);
+    - ``limit`` in ``limit_unit``: the limit as stated (power in MW, access in units a
+      quarter, budget in RMB m, demand in EFLOPS), the constants the LP moved to the
+      right-hand side (the existing fleet's draw or compute) added back;
+    - ``set_key``: the ``--set`` key that moves it, "" where none does (filled by
+      :func:`capacity.planner.plan` from the scenario);
+    - ``shadow_price_<u>`` in ``unit``: objective gain per unit the limit is relaxed (one more
+      unit of access, MW or RMB m of budget, one EFLOPS less demand), the ``side`` quoted;
+    - ``side`` (``relax``), ``degenerate`` (the two sides differ, or where the limit cannot
+      be tightened, the solver's dual differs from the relax side);
+    - ``shadow_price_relax_<u>``, ``shadow_price_tighten_<u>`` (objective loss per unit
+      tightened; NaN where tightening is infeasible), ``dual_<u>`` (the solver's dual in the
+      same sign; ``purchase_value`` splits reduced costs with these);
+    - ``name``: the row's export name.
+
+    Parameters
+    ----------
+    resolver
+        A :class:`~capacity.planner.solve.Resolver` holding ``model`` as its last model
+        pushed (one is made when None and a row binds).
     """
+    from capacity.planner import duals
     from capacity.planner.model import row_names
+    from capacity.planner.solve import Resolver
 
-    maximize = model.maximize
-    out_rows = []
-    for fam in model.rows:
-        if fam.name == "fleet_balance":
-            continue
-        r0 = model.row_start[fam.name]
-        idx = np.arange(r0, r0 + len(fam))
-        pi = sol.row_dual[idx]
-        act = sol.row_activity[idx]
-        lo, up = model.row_lower[idx], model.row_upper[idx]
-        equality = lo == up
-        is_le = ~equality & np.isfinite(up)
-        rhs = np.where(is_le | equality, up, lo)
-        slack = np.where(is_le, up - act, act - lo)
-        tight = (np.abs(pi) >= 1e-9) & (np.abs(slack) <= 1e-6 * np.maximum(1.0, np.abs(rhs)))
-        names = row_names(fam)
-        for i in np.flatnonzero(tight):
-            value = pi[i] if is_le[i] == maximize else -pi[i]
-            if equality[i]:
-                value = abs(pi[i])
-            con = str(fam.labels["constraint"].iat[i])
-            if maximize:
-                unit = f"EFLOPS-quarters per {FAMILIES.get(con, 'unit')}"
-            elif con == "access":
-                value *= 1e6
-                unit = "RMB per unit"
-            elif con == "budget":
-                unit = "RMB per RMB"
-            else:
-                unit = f"RMB m per {FAMILIES.get(con, 'unit')}"
-            lab = fam.labels.iloc[i]
-            period = str(lab["period"]) if "period" in lab else str(lab["year"])
-            out_rows.append({"constraint": con, "period": period,
-                             "chip": str(lab["chip"]) if "chip" in lab else "",
-                             "shadow_price": lp.clean(value), "unit": unit,
-                             "name": names[i]})
-    out = pd.DataFrame(out_rows, columns=["constraint", "period", "chip", "shadow_price", "unit",
-                                          "name"])
+    unit, sfx = duals.objective_unit(model)
+    cols = ["constraint", "period", "chip", "limit", "limit_unit", "set_key",
+            f"shadow_price_{sfx}", "unit", "side", "degenerate", f"shadow_price_relax_{sfx}",
+            f"shadow_price_tighten_{sfx}", f"dual_{sfx}", "name"]
+    rows = duals.binding_rows(model, sol.row_activity, sol.row_dual)
+    if not len(rows):
+        return pd.DataFrame(columns=cols)
+    if resolver is None:
+        resolver = Resolver(model, what="purchase plan (for shadow prices)")
+    prices = duals.one_sided_prices(resolver, model, rows, sol.row_dual)
+    fam_of = np.searchsorted([model.row_start[f.name] for f in model.rows], rows,
+                             side="right") - 1
+    records = []
+    names: dict[str, list[str]] = {}
+    for i, fi in zip(rows.tolist(), fam_of.tolist(), strict=True):
+        fam = model.rows[fi]
+        local = i - model.row_start[fam.name]
+        if fam.name not in names:
+            names[fam.name] = row_names(fam)
+        lab = fam.labels.iloc[local]
+        period = str(lab["period"]) if "period" in lab else str(lab["year"])
+        records.append({
+            "constraint": str(lab["constraint"]), "period": period,
+            "chip": str(lab["chip"]) if "chip" in lab else "",
+            "limit_unit": fam.unit, "set_key": "", "unit": f"{unit} per {fam.unit}",
+            "name": names[fam.name][local]})
+    out = pd.DataFrame(records)
+    out["limit"] = prices["limit"].to_numpy()
+    out[f"shadow_price_{sfx}"] = [lp.clean(v) for v in prices["price"]]
+    out["side"] = prices["side"].to_numpy()
+    out["degenerate"] = prices["degenerate"].to_numpy(bool)
+    out[f"shadow_price_relax_{sfx}"] = [lp.clean(v) for v in prices["relax"]]
+    out[f"shadow_price_tighten_{sfx}"] = [lp.clean(v) if np.isfinite(v) else np.nan
+                                          for v in prices["tighten"]]
+    out[f"dual_{sfx}"] = [lp.clean(v) for v in prices["dual"]]
+    out = out[cols]
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
 
 def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None = None,
-            binding: pd.DataFrame | None = None) -> Plan:
-    """Tables of a solved plan; every figure recomputed from the column values."""
+            binding: pd.DataFrame | None = None, resolver=None,
+            purchase_value: pd.DataFrame | None = None) -> Plan:
+    """Tables of a solved plan; every figure recomputed from the column values.
+
+    ``binding`` and ``purchase_value`` are read from ``sol`` (re-solving on ``resolver``, a
+    :class:`~capacity.planner.solve.Resolver` holding ``model``) unless given (the integer
+    plan passes those of its fixed-lot LP).
+    """
+    from capacity.planner import duals
+
     objective = model.objective
     buy_fam = model.family("buy")
     buy_units = sol.x[model.columns_of("buy")] * buy_fam.scale
@@ -209,5 +230,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
                              f"above the {mw:.1f} MW limit; no new units fit")
     return Plan(status="optimal", objective=sol.objective, objective_name=objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
-                binding=binding if binding is not None else binding_table(model, sol),
+                binding=binding if binding is not None else binding_table(model, sol, resolver),
+                purchase_value=purchase_value if purchase_value is not None else
+                duals.purchase_value(model, sol.x, sol.row_dual, UNIT_TOL),
                 notes=notes)

@@ -35,11 +35,17 @@ class Solution:
     row_activity
         Row values ``A x`` (without the constants moved to the bounds).
     row_dual
-        HiGHS row duals of the minimisation passed to it. [objective unit per row unit]
+        Row duals of the minimisation passed to HiGHS (a maximisation's negated costs): the
+        change of that minimised objective per unit increase of the row's bound.
+        [objective unit per row unit]
     objective
         Objective value including the model's constant, in the model's own sense.
     solver
         ``highs`` or ``cbc``.
+    col_dual
+        Reduced costs of the columns in the same convention, ``c - A^T row_dual`` with ``c``
+        the minimised costs (zeros where the solver reports none).
+        [objective unit per column unit]
     """
 
     x: np.ndarray
@@ -47,6 +53,26 @@ class Solution:
     row_dual: np.ndarray
     objective: float
     solver: str = "highs"
+    col_dual: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class RowRanging:
+    """HiGHS ranging of the row bounds at an optimal basis, per row.
+
+    Attributes
+    ----------
+    up_value, dn_value
+        How far the row's active bound can move up or down with the basis staying optimal.
+        [row unit]
+    up_objective, dn_objective
+        The minimised objective there. [objective unit]
+    """
+
+    up_value: np.ndarray
+    up_objective: np.ndarray
+    dn_value: np.ndarray
+    dn_objective: np.ndarray
 
 
 def highs(time_limit_s: float | None = None):
@@ -104,22 +130,35 @@ def pass_model(h, model: Model) -> None:
     h.passModel(lp)
 
 
-def _run(h, model: Model, what: str, solver: str = "highs") -> Solution:
-    import highspy
-
-    h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        hint = " (raise --time-limit)" if status == highspy.HighsModelStatus.kTimeLimit else ""
-        raise SolverError("solver", f"{what}: solver {solver} returned "
-                          f"{h.modelStatusToString(status).lower()}, not optimal{hint}")
+def _read(h, model: Model) -> Solution:
+    """The solution HiGHS holds, in model order."""
     sol = h.getSolution()
     obj = float(h.getInfo().objective_function_value)
     return Solution(x=np.asarray(sol.col_value, float),
                     row_activity=np.asarray(sol.row_value, float),
                     row_dual=np.asarray(sol.row_dual, float) if sol.dual_valid else
                     np.zeros(model.num_row),
-                    objective=-obj if model.maximize else obj)
+                    objective=-obj if model.maximize else obj,
+                    col_dual=np.asarray(sol.col_dual, float) if sol.dual_valid else
+                    np.zeros(model.num_col))
+
+
+def _optimal(h) -> bool:
+    import highspy
+
+    return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def _run(h, model: Model, what: str, solver: str = "highs") -> Solution:
+    import highspy
+
+    h.run()
+    if not _optimal(h):
+        status = h.getModelStatus()
+        hint = " (raise --time-limit)" if status == highspy.HighsModelStatus.kTimeLimit else ""
+        raise SolverError("solver", f"{what}: solver {solver} returned "
+                          f"{h.modelStatusToString(status).lower()}, not optimal{hint}")
+    return _read(h, model)
 
 
 def solve(model: Model, what: str = "purchase plan", time_limit_s: float | None = None
@@ -143,15 +182,20 @@ class Resolver:
     ----------
     template
         The model to load; its optimal basis is the start of every later solve.
+    time_limit_s
+        Solver time limit of every solve. [s]
+    what
+        What the template is, for the error when it is not optimal.
     """
 
-    def __init__(self, template: Model, time_limit_s: float | None = None) -> None:
+    def __init__(self, template: Model, time_limit_s: float | None = None,
+                 what: str = "purchase plan (template)") -> None:
         self.template = template
         self._structure = template.structure()
         self.h = highs(time_limit_s)
         pass_model(self.h, template)
         self._last = template
-        self.template_solution = _run(self.h, template, "purchase plan (template)")
+        self.template_solution = _run(self.h, template, what)
         self.basis = self.h.getBasis()
 
     def push(self, model: Model) -> None:
@@ -191,3 +235,49 @@ class Resolver:
         self.push(model)
         self.h.setBasis(self.basis)
         return _run(self.h, model, what)
+
+    def probe_row_bounds(self, row: int, lower: float, upper: float, from_template: bool = True
+                         ) -> tuple[float, float] | None:
+        """Solve the last model pushed with one row's bounds replaced, then put them back.
+
+        In place on the live model, from the template's basis, or with ``from_template``
+        false from whatever basis the model holds (the last probe's: no refactorisation,
+        so a probe of a large model costs a few simplex iterations; its optimal objective is
+        the same, its duals may differ at a degenerate vertex).
+
+        Returns
+        -------
+        (objective in the model's sense, that row's dual) or None
+            None when the moved model is not solved to optimality (a bound moved past what
+            the other rows and the column bounds allow is infeasible).
+        """
+        last, h = self._last, self.h
+        h.changeRowBounds(int(row), float(_clip(np.float64(lower))),
+                          float(_clip(np.float64(upper))))
+        try:
+            if from_template:
+                h.setBasis(self.basis)
+            h.run()
+            if not _optimal(h):
+                return None
+            obj = float(h.getInfo().objective_function_value)
+            dual = float(h.getSolution().row_dual[int(row)])
+            return (-obj if last.maximize else obj), dual
+        finally:
+            h.changeRowBounds(int(row), float(_clip(last.row_lower[row])),
+                              float(_clip(last.row_upper[row])))
+
+    def ranging(self) -> RowRanging:
+        """HiGHS's row-bound ranging of the last model pushed, solved from the template's
+        basis (see :class:`RowRanging`)."""
+        h = self.h
+        h.setBasis(self.basis)
+        h.run()
+        if not _optimal(h):
+            raise SolverError("solver", "ranging: the model is not solved to optimality")
+        status, rng = h.getRanging()
+        if not rng.valid:
+            raise SolverError("solver", f"ranging: HiGHS returned {status}")
+        up, dn = rng.row_bound_up, rng.row_bound_dn
+        return RowRanging(np.asarray(up.value_, float), np.asarray(up.objective_, float),
+                          np.asarray(dn.value_, float), np.asarray(dn.objective_, float))

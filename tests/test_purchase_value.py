@@ -1,0 +1,122 @@
+"""Purchases are explained: the value of one more unit, split into parts that sum to the
+solver's reduced cost, for every chip and quarter of the shipped scenarios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_planner_hand import DF_Q2, two_chip_data
+
+from capacity.planner import build_model, plan, solve_data
+from capacity.planner.duals import reduced_costs, substitution
+from capacity.planner.export import solve_pulp
+from capacity.planner.solve import solve
+from capacity.scenarios import load_scenario
+
+SCENARIOS = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-opens-2026",
+             "domestic-squeeze"]
+
+REL = 1e-6
+"""Parts vs the solver's reduced cost, relative to the largest part. [1]"""
+
+PARTS = ["served_value_rmb_m", "cost_rmb_m", "power_cost_rmb_m", "limits_rmb_m",
+         "bound_value_rmb_m"]
+
+
+def net_from_parts(v):
+    return (v["served_value_rmb_m"] + v["bound_value_rmb_m"] - v["cost_rmb_m"]
+            - v["power_cost_rmb_m"] - v["limits_rmb_m"])
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_parts_sum_to_the_solvers_reduced_cost(name):
+    p = plan(load_scenario(name))
+    model, sol = p.extra["model"], p.extra["solution"]
+    v = p.purchase_value
+    fam = model.family("buy")
+    assert len(v) == len(fam)  # every buyable (chip, quarter), bought or not
+    # c - A^T y from the model's arrays is HiGHS's own col_dual
+    rc = reduced_costs(model, sol.row_dual)
+    assert np.allclose(rc, sol.col_dual, rtol=0, atol=1e-9 * max(1.0, np.abs(rc).max()))
+    # the table's rows are in (period, chip) order; HiGHS's reduced cost of each buy column
+    key = {(str(t), c): -sol.col_dual[j] / fam.scale for c, t, j in
+           zip(fam.labels["chip"], fam.labels["period"], model.columns_of("buy"), strict=True)}
+    solver_net = np.array([key[(str(t), c)] for t, c in zip(v["period"], v["chip"],
+                                                            strict=True)])
+    scale = np.maximum(v[PARTS].abs().max(axis=1).to_numpy(), 1e-12)
+    assert np.all(np.abs(v["net_value_rmb_m"] - solver_net) <= REL * scale)
+    assert np.all(np.abs(net_from_parts(v) - v["net_value_rmb_m"]) <= REL * scale)
+    limits = v[[c for c in v.columns if c.startswith("limit_")]].sum(axis=1)
+    assert np.allclose(limits, v["limits_rmb_m"], rtol=1e-12, atol=1e-12)
+    bought = v["units"] > 1e-6
+    assert bought.any()
+    assert np.all(np.abs(v.loc[bought, "net_value_rmb_m"]) <= REL * scale[bought])
+    assert np.all(v.loc[~bought, "net_value_rmb_m"] <= REL * scale[~bought])
+    assert (v["cost_rmb_m"] > 0).all() and (v["power_cost_rmb_m"] > 0).all()
+    assert (v["limits_rmb_m"] >= -REL * scale).all()
+
+
+def test_a_unit_bought_is_in_service_for_its_life(history_plan_data):
+    """M (the fleet-balance identity solved for the fleet) puts one unit in fleet[c, t..t+L-1]."""
+    model = build_model(history_plan_data)
+    m = substitution(model).units()
+    buy, fleet = model.family("buy"), model.family("fleet")
+    life = history_plan_data.arrays.life_quarters
+    T = len(model.periods)
+    for j in range(len(buy)):
+        c, t = buy.c[j], buy.t[j]
+        ks = np.flatnonzero(m[:, j])
+        assert np.all(m[ks, j] == 1.0)
+        assert np.all(fleet.c[ks] == c)
+        assert sorted(fleet.t[ks].tolist()) == list(range(t, min(t + life[c], T)))
+
+
+def test_two_chip_purchase_value_by_hand():
+    """The hand-worked two-chip plan (tests/test_planner_hand.py).
+
+    2024Q2: total demand binds; its marginal supply is an A bought that quarter, so its dual is
+    0.20 df / 5e-4 = 400 df RMB m per EFLOPS. One more B (2e-4 EFLOPS) serves 0.08 df, costs
+    0.05 df, and the cap it sits on is worth 0.03 df: net 0. An A bought in 2024Q1 serves both
+    quarters and is worth exactly its price, 0.20.
+    """
+    p = solve_data(two_chip_data())
+    v = p.purchase_value.set_index(["chip", p.purchase_value["period"].astype(str)])
+    b = v.loc[("B", "2024Q2")]
+    assert b["served_value_rmb_m"] == pytest.approx(0.08 * DF_Q2, rel=1e-9)
+    assert b["cost_rmb_m"] == pytest.approx(0.05 * DF_Q2, rel=1e-9)
+    assert b["limit_access_rmb_m"] == pytest.approx(0.03 * DF_Q2, rel=1e-9)
+    assert b["power_cost_rmb_m"] == 0.0 and b["net_value_rmb_m"] == pytest.approx(0, abs=1e-12)
+    a = v.loc[("A", "2024Q1")]
+    assert a["served_value_rmb_m"] == pytest.approx(0.20, rel=1e-9)
+    assert a["net_value_rmb_m"] == pytest.approx(0, abs=1e-12)
+    a2 = v.loc[("A", "2024Q2")]
+    assert a2["units"] == pytest.approx(600.0) and a2["net_value_rmb_m"] == pytest.approx(
+        0, abs=1e-12)
+
+
+def dual_signs_hold(model, sol) -> bool:
+    """The row duals and reduced costs are those of a minimisation's optimum: <= 0 on an
+    upper limit, >= 0 on a lower one, reduced costs >= 0 (every column sits at 0 or between
+    its bounds) and 0 where the column is positive."""
+    up = np.isfinite(model.row_upper) & (model.row_lower != model.row_upper)
+    lo = ~np.isfinite(model.row_upper)
+    d = sol.col_dual
+    return bool(np.all(sol.row_dual[up] <= 1e-9) and np.all(sol.row_dual[lo] >= -1e-9)
+                and np.all(d >= -1e-9) and np.all(np.abs(d[sol.x > 1e-9]) <= 1e-9))
+
+
+@pytest.mark.parametrize("objective", ["min-cost", "max-compute"])
+def test_cbc_duals_read_as_highs_duals(objective):
+    """CBC's pi and dj are brought to the convention of the minimisation HiGHS solves."""
+    model = build_model(two_chip_data(budget_rmb_m={2024: 300.0}), objective)
+    cbc = solve_pulp(model, "cbc")
+    assert np.allclose(reduced_costs(model, cbc.row_dual), cbc.col_dual, atol=1e-6)
+    assert dual_signs_hold(model, cbc)
+    assert dual_signs_hold(model, solve(model))
+
+
+def test_cbc_and_highs_duals_agree_where_unique():
+    model = build_model(two_chip_data())
+    cbc, hi = solve_pulp(model, "cbc"), solve(model)
+    assert np.allclose(cbc.row_dual, hi.row_dual, atol=1e-6)
+    assert np.allclose(cbc.col_dual, hi.col_dual, atol=1e-6)
