@@ -99,9 +99,10 @@ def sheet_labels(labels: list[str], longest_table: dict[str, int]) -> dict[str, 
     """A short, distinct prefix per report label so that ``<prefix>_<table>`` fits 31 characters.
 
     A label is cut only as much as its longest table name needs, so every table of one scenario
-    keeps its whole table name and all share one readable prefix (a 34-character scenario name
-    gives ``<first 19 characters>_quarters``, ``..._sensitivity``, never ``~2`` to ``~8``).
-    Two labels that cut to the same prefix are told apart by ``~2``, ``~3``, ...
+    keeps its whole table name and all share one readable prefix, never ``~2`` to ``~8``. A cut
+    label keeps its start and its end around a ``~`` (where scenario names tend to differ:
+    ``a-very-long-scenario-name-for-the-workbook-one`` -> ``a-very-long-~ok-one``). Two labels
+    that still cut to the same prefix are told apart by ``~2``, ``~3``, ...
 
     Parameters
     ----------
@@ -120,7 +121,10 @@ def sheet_labels(labels: list[str], longest_table: dict[str, int]) -> dict[str, 
     for label in dict.fromkeys(labels):
         budget = max(SHEET_NAME_MAX - 1 - longest_table.get(label, 0), 6)
         clean = "".join("_" if ch in _SHEET_FORBIDDEN else ch for ch in label).strip("'")
-        short, n = clean[:budget] or "sheet", 2
+        short, n = clean or "sheet", 2
+        if len(short) > budget:
+            keep = min(8, budget // 3)  # characters kept from the end
+            short = f"{clean[:budget - keep - 1]}~{clean[-keep:]}"
         while short.lower() in taken:
             tail = f"~{n}"
             short = clean[:budget - len(tail)] + tail
