@@ -50,7 +50,7 @@ SHEET_NAME_MAX = 31
 
 UNIT_FORMATS: dict[str, str] = {
     "RMB m": "#,##0.0", "RMB m per unit": "#,##0.000", "RMB per unit": "#,##0",
-    "RMB": "#,##0", "USD": "#,##0", "HKD": "0.00", "RMB/HKD": "0.0000",
+    "RMB": "#,##0", "USD": "#,##0", "HKD": "0.00", "HKD/share": "0.00", "RMB/HKD": "0.0000",
     "EFLOPS": "0.00", "EFLOPS-quarters": "#,##0.00", "PFLOPS": "#,##0.0", "TFLOPS": "#,##0.0",
     "units": "#,##0", "count": "0", "MW": "#,##0.0", "kW": "#,##0.0", "tn tokens": "#,##0.0",
     "tn": "#,##0.0", "share": "0.0%", "%": "0.0", "quarters": "0", "GB/s": "#,##0",
@@ -59,8 +59,9 @@ UNIT_FORMATS: dict[str, str] = {
 """Excel number format per unit (the units of :data:`capacity.results.UNIT_SUFFIXES` and of the
 ``unit`` columns of the KPI and scalar tables)."""
 
-NAME_UNITS: dict[str, str] = {"multiple": "x", "sales_change": "share", "shares_m": "m shares"}
-"""Units of columns whose name carries no unit suffix."""
+NAME_UNITS: dict[str, str] = {"multiple": "x", "sales_change": "share", "shares_m": "m shares",
+                              "mape": "%", "probability": "share"}
+"""Units of columns whose name carries no unit suffix (``n_*`` columns are counts)."""
 
 _SHEET_FORBIDDEN = set('[]:*?/\\')
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
@@ -179,14 +180,19 @@ def scalar_unit(key: str, unit: str = "") -> str:
     return unit or unit_of(_PERIOD_TAIL.sub("", key)) or NAME_UNITS.get(key, "")
 
 
-def number_format(col: str, row_unit: str = "") -> str | None:
-    """Excel number format of a column (``peak_eflops`` -> ``0.00``), None for General.
+def column_unit(col: str) -> str:
+    """Unit of a column from its name: its suffix, :data:`NAME_UNITS`, ``count`` for ``n_*``."""
+    return unit_of(col) or NAME_UNITS.get(col, "") or ("count" if col.startswith("n_") else "")
 
-    ``row_unit`` is the row's ``unit`` entry in tables that hold mixed units per row (KPIs,
-    scalars); it is used when the column name carries no unit.
+
+def number_format(col: str, row_unit: str = "") -> str | None:
+    """Excel number format of a numeric cell of column ``col``, None for General.
+
+    ``row_unit`` is the row's ``unit`` entry in tables that hold one quantity per row (KPIs,
+    scalars, percentiles, backtest rows); it applies to the columns whose name carries no unit
+    (``peak_eflops_2025Q4`` in ``compare_kpis``: the scenario columns take the row's EFLOPS).
     """
-    unit = unit_of(col) or NAME_UNITS.get(col, "") or row_unit
-    return UNIT_FORMATS.get(unit)
+    return UNIT_FORMATS.get(column_unit(col) or row_unit)
 
 
 def _display_width(v: Any) -> int:
@@ -285,19 +291,19 @@ def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, ti
         for j, (col, raw) in enumerate(zip(cols, row, strict=True)):
             v = cell_value(raw)
             widths[j] = max(widths[j], _display_width(v))
+            if isinstance(v, str):
+                ws.write_string(i, j, v)
+                continue
             num = number_format(col, row_units[i - 1] if row_units else "")
-            cell_fmt = fmt.get(num)
-            if v is None:
+            cell_fmt = fmt.get(num) if num else None
+            if isinstance(v, bool):
+                ws.write_boolean(i, j, v)
+            elif isinstance(v, int | float) and math.isfinite(v):
+                ws.write_number(i, j, v, cell_fmt)
+            elif v is None or isinstance(v, int | float):
                 ws.write_blank(i, j, None, cell_fmt)
-            elif isinstance(v, bool):
-                ws.write_boolean(i, j, v, cell_fmt)
-            elif isinstance(v, int | float):
-                if math.isfinite(v):
-                    ws.write_number(i, j, v, cell_fmt)
-                else:
-                    ws.write_blank(i, j, None, cell_fmt)
             else:
-                ws.write_string(i, j, str(v), cell_fmt)
+                ws.write_string(i, j, str(v))
     last_row = max(n, 1)  # an Excel Table needs one data row, even if blank
     ws.add_table(0, 0, last_row, max(len(cols) - 1, 0), {
         "name": book.table_name(sheet),
@@ -484,9 +490,37 @@ _HEADLINES: dict[tuple[str, str], str] = {
     ("value", "note_target_price_hkd"): "note_tp",
     ("value", "genai_sales_{year}e_rmb_m"): "genai_sales_{year}e",
     ("value", "gross_margin_{year}e"): "gross_margin_{year}e",
+    ("stress", "centre_target_price_hkd"): "tp_centre",
 }
 """(report kind, scalar key) -> defined-name stem of headline figures on the scalars sheet
 (``{year}`` is the valuation year). The valuation bridge names its own cells."""
+
+
+_TABLE_HEADLINES: dict[tuple[str, str], tuple[str, dict[str, str], tuple[str, ...]]] = {
+    ("stress", "percentiles"): ("kpi", {"target_price_hkd": "tp"}, ("p5", "p50", "p95", "mean")),
+}
+"""(report kind, table) -> (key column, {row key: name stem}, value columns) of headline
+figures inside tables: ``tp_p50_<scenario>`` is the median target price of ``stress``."""
+
+
+def _name_table_figures(book: _Book, report: Report, table: str, frame: pd.DataFrame,
+                        sheet: str, scen: str) -> None:
+    """Defined names for the headline cells of a table sheet (:data:`_TABLE_HEADLINES`)."""
+    spec = _TABLE_HEADLINES.get((report.kind, table))
+    if spec is None or spec[0] not in frame.columns:
+        return
+    key_col, stems, value_cols = spec
+    cols = list(frame.columns)
+    for i, key in enumerate(frame[key_col].tolist(), start=1):
+        stem = stems.get(key)
+        if stem is None:
+            continue
+        for col in value_cols:
+            if col in cols:
+                v = cell_value(frame[col].iloc[i - 1])
+                unit = str(frame["unit"].iloc[i - 1]) if "unit" in cols else column_unit(col)
+                book.define(f"{stem}_{col}_{scen}", _abs_ref(sheet, i, cols.index(col)), v,
+                            unit, f"{report.kind} {key} {col}")
 
 
 def _headline_stem(report: Report, key: str) -> str | None:
@@ -554,7 +588,9 @@ def workbook_bytes(reports: list[Report], scenarios: list) -> bytes:
                 _add_sensitivity_grid(book, sheet_for(label, name), scen, title, axes, cells,
                                       inp)
             else:
-                _add_table_sheet(book, sheet_for(label, name), csv_frame(df), what, title)
+                sheet, frame = sheet_for(label, name), csv_frame(df)
+                _add_table_sheet(book, sheet, frame, what, title)
+                _name_table_figures(book, r, name, frame, sheet, scen)
 
     scal = scalars_table(reports)
     scal_sheet = _sheet_name("scalars", book.sheets_used)
