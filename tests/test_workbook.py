@@ -338,3 +338,83 @@ def test_changed_multiple_recalculates_like_value_multiple(recalculated):
     header = [c.value for c in grid[1]]
     assert row[header.index("TP at sales +0% [HKD]")] == pytest.approx(before,
                                                                        abs=TP_TOLERANCE_HKD)
+
+
+# --------------------------------------------------------------------------------------------
+# Names and formats on small synthetic reports (no solving)
+# --------------------------------------------------------------------------------------------
+
+
+def test_defined_names_follow_excel_rules():
+    from capacity.report.workbook import defined_name
+
+    used: set[str] = set()
+    assert defined_name("tp_embargo-2024", used) == "tp_embargo_2024"
+    assert defined_name("tp_embargo_2024", used) == "tp_embargo_2024_2"  # no silent clash
+    assert defined_name("2024", used) == "_2024"
+    assert defined_name("AB12", used) == "_AB12"      # a cell reference
+    assert defined_name("R1C1", used) == "_R1C1"
+    assert defined_name("tp_szenario-ü", used) == "tp_szenario__"
+
+
+def test_reserved_and_forbidden_sheet_names():
+    from capacity.report.workbook import _sheet_name
+
+    used: set[str] = set()
+    assert _sheet_name("History", used) == "History_"  # Excel reserves 'History'
+    assert _sheet_name("'quoted'", used) == "quoted"
+    assert _sheet_name("QUOTED", used) == "QUOTED~2"   # Excel compares case-insensitively
+
+
+def test_row_units_format_only_unitless_number_columns():
+    from capacity.report.workbook import workbook_bytes
+    from capacity.results import Report
+
+    summary = pd.DataFrame({"metric": ["gpus_units", "genai_share"], "unit": ["units", "share"],
+                            "n_rows": [2, 1], "mape": [0.5, 1.5], "actual": [27000.0, 0.4]})
+    stress = pd.DataFrame({"kpi": ["target_price_hkd"], "unit": ["HKD/share"], "p5": [1.0],
+                           "p50": [1.3], "p95": [1.7], "mean": [1.31]})
+    reports = [Report("backtest", scalars={"scenario": "s1"}, tables={"summary": summary}),
+               Report("stress", scalars={"scenario": "s1", "centre_target_price_hkd": 1.3},
+                      tables={"percentiles": stress})]
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(reports, [])))
+    ws = wb["s1_summary"]
+    row2 = {c.value: ws.cell(row=2, column=j + 1).number_format for j, c in enumerate(ws[1])}
+    row3 = {c.value: ws.cell(row=3, column=j + 1).number_format for j, c in enumerate(ws[1])}
+    assert row2["actual"] == "#,##0" and row3["actual"] == "0.0%"   # the row's unit
+    assert row2["mape"] == row3["mape"] == "0.0"                       # its own unit, %
+    assert row2["n_rows"] == "0"                                       # a count
+    assert row2["metric"] == "General"                                 # text
+    for name, want in [("tp_p50_s1", 1.3), ("tp_p5_s1", 1.0), ("tp_centre_s1", 1.3)]:
+        assert _cell(wb, name).value == want
+    assert _cell(wb, "tp_p50_s1").number_format == "0.00"
+
+
+def test_names_that_sanitise_alike_stay_distinct():
+    from capacity.report.workbook import workbook_bytes
+    from capacity.results import Report
+
+    annual = pd.DataFrame({"total_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
+    scal = {"valuation_year": 2024, "sales_2024e_rmb_m": 400.0, "multiple": 7.5,
+            "net_cash_rmb_m": 90.0, "shares_m": 335.0, "rmb_per_hkd": 0.93,
+            "target_price_hkd": (7.5 * 400.0 + 90.0) / 335.0 / 0.93}
+    reports = [Report("value", scalars={"scenario": s, **scal}, tables={"annual": annual})
+               for s in ("a-b", "a_b", "A-B")]
+    data = workbook_bytes(reports, [])
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    tables = [t for ws in wb.worksheets for t in ws.tables]
+    names = list(wb.defined_names.keys())
+    assert len({t.lower() for t in tables + names}) == len(tables) + len(names)
+    assert {"tp_a_b", "tp_a_b_2", "tp_A_B_3"} <= set(names)
+    assert len(set(wb.sheetnames)) == len(wb.sheetnames)
+
+
+def test_start_up_does_not_load_xlsxwriter():
+    import sys
+
+    probe = ("import contextlib, io, sys\nfrom capacity.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--version'])\n"
+             "print(any(m == 'xlsxwriter' or m.startswith('xlsxwriter.') for m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert res.stdout.strip() == "False"

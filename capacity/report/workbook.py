@@ -254,7 +254,6 @@ class _Book:
     fmt: _Formats
     sheets_used: set[str] = field(default_factory=lambda: {"index"})
     names_used: set[str] = field(default_factory=set)
-    tables_used: set[str] = field(default_factory=set)
     index: list[_Sheet] = field(default_factory=list)
     names: list[tuple[str, str, Any, str, str]] = field(default_factory=list)
 
@@ -266,7 +265,9 @@ class _Book:
         return name
 
     def table_name(self, sheet: str) -> str:
-        return defined_name(f"t_{sheet}", self.tables_used | self.names_used)
+        """A unique Excel Table name for a sheet (tables and defined names share one namespace
+        in Excel, so both draw from :attr:`names_used`)."""
+        return defined_name(f"t_{sheet}", self.names_used)
 
 
 def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, title: str
