@@ -67,6 +67,10 @@ _SHEET_FORBIDDEN = set('[]:*?/\\')
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
 _CELL_LIKE = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[RrCc]([0-9]*)|[Rr][0-9]*[Cc][0-9]*)$")
 
+HEADER_WRAP_AT = 14
+"""Headers longer than this wrap onto more lines unless their column's values are wider.
+[characters]"""
+
 INPUT_FILL = "#FFF2CC"
 """Background of cells meant to be changed by hand (the valuation inputs)."""
 
@@ -287,7 +291,7 @@ def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, ti
         row_units = [scalar_unit(str(k), u) for k, u in zip(frame["key"], row_units,
                                                             strict=True)]
     n = len(frame)
-    widths = [len(h) for h in headers]
+    widths = [0] * len(cols)
     for i, row in enumerate(frame.itertuples(index=False, name=None), start=1):
         for j, (col, raw) in enumerate(zip(cols, row, strict=True)):
             v = cell_value(raw)
@@ -306,19 +310,29 @@ def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, ti
             else:
                 ws.write_string(i, j, str(v))
     last_row = max(n, 1)  # an Excel Table needs one data row, even if blank
+    # a column is as wide as its widest value; a longer header wraps (up to 4 lines) rather
+    # than widening the sheet, so more columns fit one printed page
+    widths = [min(max(w, min(len(h), HEADER_WRAP_AT), 6), 48) for w, h in
+              zip(widths, headers, strict=True)]
+    lines = max([1] + [min(math.ceil(len(h) / (w + 1)), 4) for w, h in
+                       zip(widths, headers, strict=True)])
+    wrap = fmt.get(None, bold=True, text_wrap=True, valign="top")
     ws.add_table(0, 0, last_row, max(len(cols) - 1, 0), {
         "name": book.table_name(sheet),
-        "columns": [{"header": h} for h in headers] or [{"header": "empty"}],
+        "columns": [{"header": h, "header_format": wrap} for h in headers]
+        or [{"header": "empty"}],
         "style": "Table Style Light 9",
     })
     _size_columns(ws, widths)
+    if lines > 1:
+        ws.set_row(0, 15 * lines)
     ws.freeze_panes(1, 0)
     _print_setup(ws)
     book.index.append(_Sheet(sheet, what, title, n))
 
 
 def _size_columns(ws: Any, widths: list[int]) -> None:
-    """Column widths from the longest entry, 8 to 50 characters wide."""
+    """Column widths from the longest entry, 8 to 50 characters wide (2 of padding)."""
     for j, w in enumerate(widths):
         ws.set_column(j, j, min(max(w + 2, 8), 50))
 
