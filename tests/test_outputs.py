@@ -66,12 +66,14 @@ def test_workbook_sheet_per_table(out_dir):
     books = list(out.glob("*.xlsx"))
     assert [b.name for b in books] == ["compare.xlsx"]
     wb = load_workbook(books[0])
-    table_sheets = [n for n in wb.sheetnames if n not in ("contents", "scalars", "assumptions")]
+    extra = ("index", "scalars", "assumptions", "names",
+             *(f"{s}_valuation" for s in SCENARIOS))
+    table_sheets = [n for n in wb.sheetnames if n not in extra]
     assert sorted(f"{n}.csv" for n in table_sheets) == expected_csvs()
-    assert wb.sheetnames[0] == "contents"
-    assert {"scalars", "assumptions"} <= set(wb.sheetnames)
-    # the contents sheet lists every other sheet
-    listed = [row[0] for row in wb["contents"].iter_rows(min_row=2, values_only=True)]
+    assert wb.sheetnames[0] == "index"
+    assert set(extra) <= set(wb.sheetnames)
+    # the index sheet lists every other sheet
+    listed = [row[0] for row in wb["index"].iter_rows(min_row=2, values_only=True)]
     assert listed == wb.sheetnames[1:]
 
 
@@ -199,8 +201,8 @@ def test_workbook_fixed_timestamps():
     wb = load_workbook(io.BytesIO(workbook_bytes(_tiny_reports(), [])))
     assert wb.properties.created.isoformat().startswith("2000-01-01")
     assert wb.properties.modified.isoformat().startswith("2000-01-01")
-    assert wb.sheetnames == ["contents", "tiny_quarters", "tiny_fleet", "tiny_annual",
-                             "scalars"]
+    assert wb.sheetnames == ["index", "tiny_quarters", "tiny_fleet", "tiny_annual",
+                             "scalars", "names"]
 
 
 def test_plan_out_writes_plan_charts_only(run_cli, tmp_path):
