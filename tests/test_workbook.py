@@ -163,16 +163,16 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
     assert not [n for n in names if re.search(r"~\d+$", n)]
     # each scenario's sheets share one prefix and keep their whole table name
     rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
-    tables = ["quarters", "purchases", "binding", "fleet", "valuation", "revenue", "annual",
-              "bridge", "sensitivity"]
+    tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "valuation",
+              "revenue", "annual", "bridge", "sensitivity"]
     prefixes = []
     for scen in LONG_NAMES:
-        sheets = [r[0] for r in rows if r[1].split(" ", 1)[-1] == scen]
+        sheets = sorted(r[0] for r in rows if r[1].split(" ", 1)[-1] == scen)
         assert len(sheets) == len(tables)
-        prefix = {s.rsplit("_", 1)[0] for s in sheets}
-        assert len(prefix) == 1, sheets
-        assert sorted(s.rsplit("_", 1)[1] for s in sheets) == sorted(tables)
-        prefixes.append(prefix.pop())
+        candidates = {s[:-len(t) - 1] for s in sheets for t in tables if s.endswith(f"_{t}")}
+        prefix = [p for p in candidates if sorted(f"{p}_{t}" for t in tables) == sheets]
+        assert len(prefix) == 1, sheets  # one prefix per scenario, every table name whole
+        prefixes.append(prefix[0])
     assert prefixes[0] != prefixes[1]
     assert {f"tp_{n.replace('-', '_')}" for n in LONG_NAMES} <= set(wb.defined_names.keys())
 
