@@ -49,7 +49,8 @@ class Format(StrEnum):
 # ---------------------------------------------------------------------------------------------
 
 ScenarioOpt = Annotated[str | None, typer.Option(
-    "--scenario", "-s", help="Shipped scenario name (see 'capacity scenarios') or a scenario "
+    "--scenario", "-s", metavar="NAME|FILE",
+    help="Shipped scenario name (see 'capacity scenarios') or a scenario "
     "TOML file. Default: history.")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
@@ -87,13 +88,16 @@ def split_columns(text: str | None) -> list[str] | None:
 
 
 OutOpt = Annotated[Path | None, typer.Option(
-    "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
+    "--out", "-o", metavar="DIR",
+    help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 OverwriteOpt = Annotated[bool, typer.Option(
     "--overwrite", help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
 SolverOpt = Annotated[str, typer.Option(
+    metavar="highs|cbc",
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
 TimeLimitOpt = Annotated[float | None, typer.Option(
-    "--time-limit", help="Stop any one LP solve after this many seconds and fail in one line "
+    "--time-limit", metavar="SECONDS",
+    help="Stop any one LP solve after this many seconds and fail in one line "
     "(default: no limit).")]
 
 def _fmt_cell(v: Any) -> str:
@@ -766,16 +770,13 @@ def controls(
     """Export-control status of every chip: allowed / notify / licence / banned, the deciding
     rule, purchase cap and price factor. Tables: chips and rules; with --timeline, timeline,
     availability and rules."""
-    report = controls_report_for(load(scenario, sets), at, timeline, start, end)
+    from capacity.commands import controls_report
+
+    report = controls_report(load(scenario, sets), at=at, timeline=timeline, start=start,
+                             end=end)
     # the long 'availability' and 'rules' tables are in json; --table shows them as a table
     render(report, fmt, table or (report.primary if fmt is Format.table else None),
            split_columns(columns))
-
-
-def controls_report_for(sc, at, timeline, start, end):
-    from capacity.commands import controls_report
-
-    return controls_report(sc, at=at, timeline=timeline, start=start, end=end)
 
 
 @app.command()
