@@ -29,10 +29,10 @@ app = typer.Typer(
     name="capacity",
     help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
          "First subject: SenseTime's SenseCore fleet (BOCI note on 1H23 results).",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
 )
 
 
@@ -49,28 +49,59 @@ class Format(StrEnum):
 # ---------------------------------------------------------------------------------------------
 
 ScenarioOpt = Annotated[str | None, typer.Option(
-    "--scenario", "-s", help="Shipped scenario name (see 'capacity scenarios') or a scenario "
+    "--scenario", "-s", metavar="NAME|FILE",
+    help="Shipped scenario name (see 'capacity scenarios') or a scenario "
     "TOML file. Default: history.")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
     "piped), json (one object) or csv (the main table; pick another with --table).",
     case_sensitive=False)]
-TableOpt = Annotated[str | None, typer.Option(
-    "--table", help="With --format csv or table: the table to print (default: the main one).")]
 SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="Override one input, KEY=VALUE with a dotted key and a TOML value, e.g. "
-    "--set planner.pue=1.4 (repeatable).")]
+    "--set", metavar="KEY=VALUE", help="Override one input, KEY=VALUE with a dotted key and a "
+    "TOML value, e.g. --set planner.pue=1.4 (repeatable).")]
+ColumnsOpt = Annotated[str | None, typer.Option(
+    "--columns", metavar="A,B,...", help="Columns to show, in this order, comma-separated "
+    "(names as in --format csv, e.g. period,peak_eflops); with csv, the columns written. "
+    "Default: every column that fits the terminal, and a line naming the rest.")]
+
+
+def table_option(*names: str):
+    """The ``--table`` option of a command whose report holds the tables ``names`` (listed in
+    its help and offered by shell completion)."""
+    def complete(incomplete: str) -> list[str]:
+        return [n for n in names if n.startswith(incomplete)]
+
+    return Annotated[str | None, typer.Option(
+        "--table", metavar="TABLE", autocompletion=complete,
+        help=f"The table to print with --format csv or table (default: {names[0]}; "
+        f"all with table). Choices: {', '.join(names)}.")]
+
+
+def split_columns(text: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]`` (``--columns``)."""
+    if text is None:
+        return None
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise InputError("--columns", "name at least one column, e.g. --columns period,chip")
+    return names
+
+
 OutOpt = Annotated[Path | None, typer.Option(
-    "--out", "-o", help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
+    "--out", "-o", metavar="DIR",
+    help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 OverwriteOpt = Annotated[bool, typer.Option(
     "--overwrite", help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
 SolverOpt = Annotated[str, typer.Option(
+    metavar="highs|cbc",
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
 TimeLimitOpt = Annotated[float | None, typer.Option(
-    "--time-limit", help="Stop any one LP solve after this many seconds and fail in one line "
+    "--time-limit", metavar="SECONDS",
+    help="Stop any one LP solve after this many seconds and fail in one line "
     "(default: no limit).")]
 
 def _fmt_cell(v: Any) -> str:
+    """One value outside a table column (scalars): as :func:`capacity.results.format_number`."""
     from capacity.results import format_number
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -89,82 +120,317 @@ def _stdout_is_terminal() -> bool:
         return False
 
 
-def _plain_table(headers: list[str], rows: list[list[str]], right: list[bool]) -> str:
-    """Columns padded to their widest cell, two spaces apart; numbers right-aligned."""
-    widths = [max([len(h), *(len(r[j]) for r in rows)]) for j, h in enumerate(headers)]
+def terminal_width(terminal: bool) -> int | None:
+    """Width tables must fit: ``COLUMNS`` when set, else the terminal's width; None (no limit)
+    when stdout is piped and ``COLUMNS`` is unset, so files and pipes keep every column."""
+    import os
+    import shutil
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if r else c.ljust(w)
-                         for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return max(int(env), MIN_WIDTH)
+    if terminal:
+        return max(shutil.get_terminal_size().columns, MIN_WIDTH)
+    return None
 
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)]) + "\n"
+
+MIN_WIDTH = 40
+"""Narrowest width tables are laid out for (a narrower terminal gets lines of this width)."""
+
+TEXT_MIN_WIDTH = 16
+"""Narrowest a text column is wrapped to before columns after it are left out."""
 
 
-def _tables(report: Report, names: list[str]):
-    """(title, headers with units, rows of display text, right-aligned per column) per table."""
+class _Col:
+    """One table column for display: its name, header, formatted cells and alignment."""
+
+    def __init__(self, name: str, header: str, cells: list[str], right: bool) -> None:
+        self.name, self.header, self.cells, self.right = name, header, cells, right
+        self.tokens = _header_tokens(header)
+        longest = max((len(c) for c in cells), default=0)
+        word = max((len(t) for t in self.tokens), default=1)
+        self.min_width = max(word, longest if right else min(longest, TEXT_MIN_WIDTH))
+        self.natural = max(len(header), longest)
+        self.width = self.min_width
+
+
+def _header_tokens(header: str) -> list[str]:
+    """A header cut only after ``_`` or at a space: ``training_shortfall [EFLOPS]`` ->
+    ``training_``, ``shortfall``, ``[EFLOPS]`` (a line never ends inside a word)."""
+    import re
+
+    return [t for t in re.findall(r"[^_\s]*_|[^_\s]+", header) if t]
+
+
+def _wrap_header(col: _Col, width: int) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for tok in col.tokens:
+        glue = "" if not line or line.endswith("_") else " "
+        if line and len(line) + len(glue) + len(tok) > width:
+            lines.append(line)
+            line = tok
+        else:
+            line = f"{line}{glue}{tok}"
+    return [*lines, line] if line or not lines else lines
+
+
+def _wrap_cell(text: str, width: int) -> list[str]:
+    import textwrap
+
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def _column_cells(frame, name, row_decimals: list[int] | None) -> tuple[list[str], bool]:
+    """Display text of one column and whether it is right-aligned (numbers).
+
+    Floats in a column share one number of decimals (:func:`capacity.results.decimals_for`,
+    by the column's unit and its largest figure); a table with a ``unit`` column (KPI tables)
+    shares them per row instead, by that row's unit."""
     import pandas as pd
 
-    from capacity.results import header_with_unit, plain_frame
+    from capacity.results import decimals_for, format_fixed, unit_of
 
-    for name in names:
-        frame = plain_frame(report.tables[name])
-        headers = [header_with_unit(str(c)) for c in frame.columns]
-        right = [bool(pd.api.types.is_numeric_dtype(frame[c])) for c in frame.columns]
-        rows = [[_fmt_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-        yield report.titles.get(name, name), headers, rows, right
+    s = frame[name]
+    values = list(s)
+    if pd.api.types.is_bool_dtype(s):
+        return ["yes" if v else "no" for v in values], False
+    if pd.api.types.is_integer_dtype(s):
+        sep = bool(unit_of(str(name)))
+        return [f"{int(v):,}" if sep else str(int(v)) for v in values], True
+    numeric = pd.api.types.is_float_dtype(s) or (s.dtype == object and len(s) > 0 and all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values))
+    if numeric:
+        if row_decimals is not None:
+            places = row_decimals
+        else:
+            places = [decimals_for(unit_of(str(name)), values)] * len(values)
+        return ["-" if v is None or pd.isna(v) else format_fixed(v, d)
+                for v, d in zip(values, places, strict=True)], True
+    return [_fmt_cell(v) if not (isinstance(v, float) and math.isnan(v)) else "-"
+            for v in values], False
 
 
-def render(report: Report, fmt: Format, table: str | None = None) -> None:
+def _row_decimals(frame) -> list[int] | None:
+    """Decimals per row of a table whose rows carry their own ``unit`` (KPI tables)."""
+    import pandas as pd
+
+    from capacity.results import decimals_for
+
+    if "unit" not in frame.columns or pd.api.types.is_numeric_dtype(frame["unit"]):
+        return None
+
+    cols = [c for c in frame.columns if c not in ("unit",)]
+    out = []
+    for i in range(len(frame)):
+        row = [frame[c].iloc[i] for c in cols]
+        out.append(decimals_for(str(frame["unit"].iloc[i] or ""), row))
+    return out
+
+
+def pick_columns(frame, columns: list[str] | None, table: str):
+    """The frame's columns to show: ``--columns`` (in its order, those this table has) or all."""
+    if not columns:
+        return list(frame.columns)
+    return [c for c in columns if c in frame.columns]
+
+
+def check_columns(columns: list[str] | None, frames: dict) -> None:
+    """``--columns`` names must each be a column of at least one printed table."""
+    if not columns:
+        return
+    import difflib
+
+    known = sorted({str(c) for f in frames.values() for c in f.columns})
+    for name in columns:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError("--columns", f"unknown column {name!r} ({hint}columns: "
+                             f"{', '.join(known)})")
+
+
+def layout(cols: list[_Col], width: int | None, sep: int, edge: int) -> list[str]:
+    """Fit columns into ``width``: each at least its narrowest (numbers whole, text wrapped to
+    :data:`TEXT_MIN_WIDTH`, header words whole), left to right while they fit, then widened
+    towards their natural width. Returns the names left out. ``sep`` is the space between
+    columns and ``edge`` what the frame adds (rich: borders and padding)."""
+    if width is None:
+        for c in cols:
+            c.width = c.natural
+        return []
+    used = edge
+    shown: list[_Col] = []
+    for c in cols:
+        need = c.min_width + (sep if shown else 0)
+        if shown and used + need > width:
+            break
+        shown.append(c)
+        used += need
+    if len(shown) == 1 and used > width:  # one column wider than the terminal: wrap it
+        shown[0].width = max(1, width - edge)
+        used = width
+    left = width - used
+    for c in shown:
+        grow = min(left, c.natural - c.width)
+        if grow > 0:
+            c.width += grow
+            left -= grow
+    omitted = [c.name for c in cols[len(shown):]]
+    del cols[len(shown):]
+    return omitted
+
+
+def _omitted_line(omitted: list[str], width: int | None) -> list[str]:
+    if not omitted:
+        return []
+    import textwrap
+
+    text = (f"{len(omitted)} more column{'s' if len(omitted) > 1 else ''}: "
+            f"{', '.join(omitted)}; use --columns")
+    return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
+
+
+def _display_columns(report: Report, name: str, columns: list[str] | None) -> list[_Col]:
+    from capacity.results import plain_frame, short_header
+
+    frame = plain_frame(report.tables[name])
+    row_decimals = _row_decimals(frame)
+    cols = []
+    for c in pick_columns(frame, columns, name):
+        cells, right = _column_cells(frame, c, row_decimals)
+        # a text column whose name ends like a unit (stress: kpi_eflops) shows its name
+        cols.append(_Col(str(c), short_header(str(c)) if right else str(c), cells, right))
+    return cols
+
+
+def _plain_rows(cols: list[_Col]) -> list[list[list[str]]]:
+    """Per row, per column, the wrapped lines of its cell."""
+    n = len(cols[0].cells) if cols else 0
+    return [[_wrap_cell(c.cells[i], c.width) for c in cols] for i in range(n)]
+
+
+def _plain_table(cols: list[_Col]) -> str:
+    """Columns padded to their width, two spaces apart; numbers right-aligned; headers and
+    text cells wrapped onto more lines where their column is narrower than they are."""
+    def lines_of(cells: list[list[str]]) -> list[str]:
+        height = max(len(x) for x in cells)
+        out = []
+        for k in range(height):
+            parts = []
+            for c, lines in zip(cols, cells, strict=True):
+                text = lines[k] if k < len(lines) else ""
+                parts.append(text.rjust(c.width) if c.right else text.ljust(c.width))
+            out.append("  ".join(parts).rstrip())
+        return out
+
+    head = lines_of([_wrap_header(c, c.width) for c in cols])
+    rule = "  ".join("-" * c.width for c in cols)
+    body = [line for row in _plain_rows(cols) for line in lines_of(row)]
+    return "\n".join([*head, rule, *body]) + "\n"
+
+
+def _scalar_lines(report: Report, width: int | None) -> list[tuple[str, list[str]]]:
+    """(header, wrapped value lines) per scalar shown (lists and mappings are in json)."""
+    from capacity.results import display_scalar, short_header
+
+    items = [(short_header(k), display_scalar(k, v)) for k, v in report.scalars.items()
+             if not isinstance(v, list | dict)]
+    if not items:
+        return []
+    key_w = max(len(k) for k, _ in items)
+    room = None if width is None else max(12, width - key_w - 2)
+    return [(k, _wrap_cell(v, room) if room else [v]) for k, v in items]
+
+
+def _wrap_text(text: str, width: int | None) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
+
+
+def render(report: Report, fmt: Format, table: str | None = None,
+           columns: list[str] | None = None) -> None:
     """Print a report in the chosen format to stdout.
 
     ``table`` is drawn with rich boxes when stdout is a terminal and as plain aligned columns
-    otherwise (pipes, files, captured output); ``json`` and ``csv`` are the same bytes either
-    way.
+    otherwise (pipes, files, captured output), fitted to :func:`terminal_width`: columns in
+    order while they fit (``columns`` picks and orders them), headers shortened by
+    :func:`capacity.results.short_header` and wrapped between words, long text wrapped, and a
+    line naming the columns left out. ``json`` and ``csv`` are the same bytes either way;
+    ``columns`` picks the CSV's columns too.
     """
     if table is not None and table not in report.tables:
         raise InputError("--table", f"unknown table {table!r} (choose from "
                          f"{', '.join(report.tables)})")
     if fmt is Format.json:
+        if columns:
+            raise InputError("--columns", "goes with --format table or csv")
         from capacity.results import json_text
 
         sys.stdout.write(json_text(report))
         return
     if fmt is Format.csv:
-        from capacity.results import csv_text
+        from capacity.results import csv_text, plain_frame
 
         name = table or report.primary or next(iter(report.tables))
-        sys.stdout.write(csv_text(report.tables[name]))
+        frame = report.tables[name]
+        if columns:
+            check_columns(columns, {name: plain_frame(frame)})
+            frame = plain_frame(frame)[pick_columns(plain_frame(frame), columns, name)]
+        sys.stdout.write(csv_text(frame))
         return
-    from capacity.results import header_with_unit
+    from capacity.results import plain_frame
 
-    scalars = [(header_with_unit(k), _fmt_cell(v)) for k, v in report.scalars.items()
-               if not isinstance(v, list | dict)]
     names = [table] if table else list(report.tables)
-    if not _stdout_is_terminal():
+    if columns:
+        frames = {n: plain_frame(report.tables[n]) for n in names}
+        check_columns(columns, frames)
+        names = [n for n in names if any(c in frames[n].columns for c in columns)]
+    terminal = _stdout_is_terminal()
+    width = terminal_width(terminal)
+    scalars = _scalar_lines(report, width)
+    if not terminal:
         parts = []
         if scalars:
-            width = max(len(k) for k, _ in scalars)
-            parts.append("".join(f"{k.ljust(width)}  {v}\n" for k, v in scalars))
-        for title, headers, rows, right in _tables(report, names):
-            parts.append(f"{title}\n{_plain_table(headers, rows, right)}")
+            key_w = max(len(k) for k, _ in scalars)
+            parts.append("".join(f"{(k if i == 0 else '').ljust(key_w)}  {line}".rstrip() + "\n"
+                                 for k, lines in scalars for i, line in enumerate(lines)))
+        for name in names:
+            cols = _display_columns(report, name, columns)
+            omitted = layout(cols, width, sep=2, edge=0)
+            title = "\n".join(_wrap_text(report.titles.get(name, name), width))
+            foot = "".join(f"{line}\n" for line in _omitted_line(omitted, width))
+            parts.append(f"{title}\n{_plain_table(cols)}{foot}")
         sys.stdout.write("\n".join(parts))
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False, width=width)
     if scalars:
         grid = Table(show_header=False, box=None, pad_edge=False)
-        for k, v in scalars:
-            grid.add_row(k, v)
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for k, lines in scalars:
+            grid.add_row(Text(k), Text("\n".join(lines)))
         console.print(grid)
-    for title, headers, rows, right in _tables(report, names):
-        t = Table(title=title, title_justify="left")
-        for h, r in zip(headers, right, strict=True):
-            t.add_column(h, justify="right" if r else "left")
-        for row in rows:
-            t.add_row(*row)
+    for name in names:
+        cols = _display_columns(report, name, columns)
+        # rich: a border before each column and after the last, one space padding each side
+        omitted = layout(cols, width, sep=3, edge=4)
+        t = Table(title=Text(report.titles.get(name, name)), title_justify="left")
+        for c in cols:
+            t.add_column(Text("\n".join(_wrap_header(c, c.width))),
+                         justify="right" if c.right else "left", width=c.width, no_wrap=True)
+        for row in _plain_rows(cols):
+            t.add_row(*(Text("\n".join(lines)) for lines in row))
         console.print(t)
+        for line in _omitted_line(omitted, width):
+            console.print(Text(line, style="dim"))
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
@@ -182,10 +448,93 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
 
 
 def load(scenario: str | None, sets: list[str] | None = None):
-    """Load a scenario with command-line overrides."""
+    """Load a scenario with command-line overrides; a misspelt ``--set`` key names the
+    closest known key (:func:`set_key_hint`)."""
     from capacity.scenarios import load_scenario
 
-    return load_scenario(scenario, set_values=parse_sets(sets))
+    values = parse_sets(sets)
+    try:
+        return load_scenario(scenario, set_values=values)
+    except InputError as exc:
+        hinted = set_key_hint(exc, list(values))
+        if hinted is None:
+            raise
+        raise hinted from None
+
+
+_CMDLINE = "<command line>: "
+
+
+def input_keys() -> list[str]:
+    """Every dotted key of the inputs a scenario or ``--set`` can change (the fields of
+    :class:`capacity.schemas.Inputs`, nested models walked; mappings and lists end a key)."""
+    from pydantic import BaseModel
+
+    from capacity.schemas import Inputs
+
+    out: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            key = f"{prefix}{info.alias or name}"
+            out.append(key)
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, key + ".")
+
+    walk(Inputs, "")
+    return out
+
+
+def set_key_hint(exc: InputError, set_keys: list[str]) -> InputError | None:
+    """``exc`` with "did you mean 'planner.pue'?" when it is an unknown ``--set`` key and a
+    known key is close (:func:`difflib.get_close_matches`); None otherwise."""
+    import difflib
+
+    from capacity.errors import UnknownNameError
+
+    if not exc.field.startswith(_CMDLINE) or exc.problem != "unknown key":
+        return None
+    bad = exc.field[len(_CMDLINE):]
+    given = next((k for k in set_keys if k == bad or k.startswith(bad + ".")), bad)
+    known = input_keys()
+    depth = bad.count(".")
+    peers = [k for k in known if k.count(".") == depth]
+    close = difflib.get_close_matches(bad, peers, n=1, cutoff=0.6)
+    if not close:
+        return None
+    fixed = close[0] + given[len(bad):]
+    return UnknownNameError(exc.field, f"unknown key (did you mean {fixed!r}?)")
+
+
+def busy(label: str, total: int | None = None):
+    """A progress display on stderr while a command works, drawn only when stderr is a terminal
+    (never in pipes, files or captured output). Yields ``update(done, total, text)``."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def run():
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            yield lambda done, total=None, text="": None
+            return
+        from rich import progress as rp
+
+        with rp.Progress(rp.SpinnerColumn(), rp.TextColumn(label), rp.BarColumn(),
+                         rp.TextColumn("{task.completed}/{task.total}" if total else ""),
+                         rp.TextColumn("{task.description}"), rp.TimeElapsedColumn(),
+                         console=console, transient=True) as bar:
+            task = bar.add_task("", total=total)
+
+            def update(done: int, n: int | None = None, text: str = "") -> None:
+                bar.update(task, completed=done, total=n if n is not None else total,
+                           description=text)
+
+            yield update
+
+    return run()
 
 
 def _apply_time_limit(seconds: float | None) -> None:
@@ -253,7 +602,8 @@ def _root(
 def calibrate(
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("mix", "dates", "orders") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
@@ -262,35 +612,42 @@ def calibrate(
     _apply_time_limit(time_limit)
     from capacity.commands import calibration_report
 
-    render(calibration_report(load(scenario, sets), solver=solver), fmt, table)
+    with busy("calibrate"):
+        report = calibration_report(load(scenario, sets), solver=solver)
+    render(report, fmt, table, split_columns(columns))
+
+
+CHIP_COLUMNS = ["chip", "vendor", "country", "fp16_tflops", "int8_tops", "interconnect_gbs",
+                "tdp_w", "die_mm2", "launch", "tpp", "tpp_source", "performance_density",
+                "price_usd"]
+"""The chip catalog's columns a terminal table shows by default (json and csv hold all)."""
 
 
 @app.command()
 def chips(
     fmt: FormatOpt = Format.table,
     scenario: ScenarioOpt = None,
+    columns: ColumnsOpt = None,
 ) -> None:
     """The chip catalog with TPP and performance density."""
     from capacity.chips import catalog_table
     from capacity.results import Report
 
     sc = load(scenario)
-    cols = ["chip", "vendor", "country", "fp16_tflops", "int8_tops", "interconnect_gbs", "tdp_w",
-            "die_mm2", "launch", "tpp", "tpp_source", "performance_density", "price_usd"]
     df = catalog_table(sc.catalog)
-    report = Report("chips", tables={"chips": df[cols] if fmt is Format.table else df},
-                    primary="chips")
-    render(report, fmt)
+    picked = split_columns(columns)
+    shown = df[CHIP_COLUMNS] if fmt is Format.table and not picked else df
+    render(Report("chips", tables={"chips": shown}, primary="chips"), fmt, None, picked)
 
 
 @app.command()
-def scenarios(fmt: FormatOpt = Format.table) -> None:
+def scenarios(fmt: FormatOpt = Format.table, columns: ColumnsOpt = None) -> None:
     """List the shipped scenarios with a one-line description."""
     from capacity.results import Report
     from capacity.scenarios import describe_shipped
 
     render(Report("scenarios", tables={"scenarios": describe_shipped()}, primary="scenarios"),
-           fmt)
+           fmt, None, split_columns(columns))
 
 
 @app.command()
@@ -298,21 +655,25 @@ def demand(
     scenario: ScenarioOpt = None,
     time_limit: TimeLimitOpt = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("quarters", "runs") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Token stock and effective EFLOPS demand per quarter: training, inference, leasing."""
     _apply_time_limit(time_limit)
     from capacity.commands import demand_report
 
-    render(demand_report(load(scenario, sets)), fmt, table)
+    with busy("demand"):
+        report = demand_report(load(scenario, sets))
+    render(report, fmt, table, split_columns(columns))
 
 
 @app.command()
 def plan(
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("quarters", "purchases", "binding", "fleet", "purchase_value") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
@@ -331,6 +692,7 @@ def plan(
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
     _apply_time_limit(time_limit)
+    picked = split_columns(columns)
     from capacity.report.write import check_new_file
 
     for path in (save_lp, save_mps):  # refuse early, before any solving
@@ -340,7 +702,9 @@ def plan(
         from capacity.run import plan_report
 
         sc = load(scenario, sets)
-        result, report = plan_report(sc, solver=solver, integer=integer, objective=objective)
+        with busy("plan"):
+            result, report = plan_report(sc, solver=solver, integer=integer,
+                                         objective=objective)
         if save_lp is not None or save_mps is not None:
             from capacity.report.write import write_lp, write_mps
 
@@ -352,7 +716,7 @@ def plan(
         if out is not None:
             write_outputs(out, [report], [sc], overwrite,
                           run={"solver": solver, "timings_s": dict(result.timings)})
-    render(report, fmt, table)
+    render(report, fmt, table, picked)
 
 
 @app.command()
@@ -362,7 +726,8 @@ def value(
         "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
         "finance.ev_sales_multiple, the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("revenue", "annual", "bridge", "sensitivity") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
@@ -371,15 +736,17 @@ def value(
 ) -> None:
     """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
     _apply_time_limit(time_limit)
+    picked = split_columns(columns)
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
     with claim_out(out, overwrite):
         from capacity.run import value_report
 
         sc = load(scenario, [*(sets or []), *extra])
-        report = value_report(sc, solver=solver)
+        with busy("value"):
+            report = value_report(sc, solver=solver)
         if out is not None:
             write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
-    render(report, fmt, table)
+    render(report, fmt, table, picked)
 
 
 @app.command()
@@ -396,17 +763,20 @@ def controls(
     end: Annotated[str | None, typer.Option(
         "--end", help="With --timeline: last quarter (default: the horizon end).")] = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("chips", "rules", "timeline", "availability") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Export-control status of every chip: allowed / notify / licence / banned, the deciding
-    rule, purchase cap and price factor."""
+    rule, purchase cap and price factor. Tables: chips and rules; with --timeline, timeline,
+    availability and rules."""
     from capacity.commands import controls_report
 
     report = controls_report(load(scenario, sets), at=at, timeline=timeline, start=start,
                              end=end)
     # the long 'availability' and 'rules' tables are in json; --table shows them as a table
-    render(report, fmt, table or (report.primary if fmt is Format.table else None))
+    render(report, fmt, table or (report.primary if fmt is Format.table else None),
+           split_columns(columns))
 
 
 @app.command()
@@ -417,7 +787,8 @@ def backtest(
         "docs/backtest.md.")],
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("rows", "summary", "paths") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
@@ -426,23 +797,28 @@ def backtest(
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
     _apply_time_limit(time_limit)
+    picked = split_columns(columns)
     with claim_out(out, overwrite):
         from capacity.commands import backtest_report
 
         sc = load(scenario, sets)
-        report = backtest_report(sc, actuals, solver=solver)
+        with busy("backtest"):
+            report = backtest_report(sc, actuals, solver=solver)
         if out is not None:
             write_outputs(out, [report], [sc], overwrite)
     if fmt is Format.table and table is None:
         from capacity.results import Report
-  # the long source texts stay in json/csv/--out
+
+        # the long source texts stay in json/csv/--out (and --columns source)
+        rows = report.tables["rows"]
+        if not (picked and "source" in picked):
+            rows = rows.drop(columns="source")
         shown = Report(report.kind, scalars=report.scalars,
-                       tables={"rows": report.tables["rows"].drop(columns="source"),
-                               "summary": report.tables["summary"]},
+                       tables={"rows": rows, "summary": report.tables["summary"]},
                        primary="rows", titles=report.titles)
-        render(shown, fmt)
+        render(shown, fmt, None, picked)
         return
-    render(report, fmt, table)
+    render(report, fmt, table, picked)
 
 
 @app.command()
@@ -485,7 +861,8 @@ def compare(
     scenarios: Annotated[list[str], typer.Argument(
         help="Scenario names or TOML files; the first is the reference for the differences.")],
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("kpis", "kpis_text", "scenarios", "binding", "changes") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
@@ -494,8 +871,9 @@ def compare(
 ) -> None:
     """Plan and value several scenarios; one KPI table with scenarios as columns and the
     differences against the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI
-    revenue and share, target price)."""
+    revenue and share, target price); the most valuable limits in kpis_text."""
     _apply_time_limit(time_limit)
+    picked = split_columns(columns)
     import time
 
     with claim_out(out, overwrite):  # refuse early, before any solving
@@ -504,13 +882,15 @@ def compare(
         t0 = time.perf_counter()
         loaded = [load(name, sets) for name in scenarios]
         t1 = time.perf_counter()
-        result = run_compare(loaded, solver=solver)
+        with busy("compare", total=len(loaded)) as update:
+            result = run_compare(loaded, solver=solver, progress=update)
         if out is not None:
             timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
                        "scenarios": result.timings}
-            write_outputs(out, result.reports, loaded, overwrite,
-                          run={"solver": solver, "timings_s": timings})
-    render(result.report, fmt, table)
+            with busy("writing --out"):
+                write_outputs(out, result.reports, loaded, overwrite,
+                              run={"solver": solver, "timings_s": timings})
+    render(result.report, fmt, table, picked)
 
 
 @app.command()
@@ -530,11 +910,14 @@ def stress(
                                                   "address of a running scheduler, e.g. "
                                                   "tcp://10.0.0.5:8786.")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
-        "--threshold", help="Probability to report, 'kpi@period OP number' with OP in >=, <=, "
-        ">, < (repeatable; default peak_eflops@2025Q4>=20 and genai_share@2025>=0.4).")]
+        "--threshold", metavar="KPI@PERIOD>=X", help="Probability to report, "
+        "'kpi@period OP number' with OP in >=, <=, >, < (repeatable; default "
+        "peak_eflops@2025Q4>=20 and genai_share@2025>=0.4).")]
     = None,
     fmt: FormatOpt = Format.table,
-    table: TableOpt = None,
+    table: table_option("percentiles", "thresholds", "binding_frequency", "tornado",
+                        "inputs", "fan") = None,
+    columns: ColumnsOpt = None,
     sets: SetOpt = None,
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
@@ -542,15 +925,13 @@ def stress(
     """Monte Carlo stress test: uncertain inputs -> percentiles, threshold probabilities, how
     often each limit binds, and a tornado of one-at-a-time swings."""
     _apply_time_limit(time_limit)
+    picked = split_columns(columns)
     import os
     import time
 
     if scheduler is not None and executor != "dask":
         raise InputError("--scheduler", "goes with --executor dask")
     with claim_out(out, overwrite):  # refuse early, before any solving
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
         from capacity.commands import stress_report
         from capacity.schemas import MAX_STRESS_WORKERS, check_stress_request
 
@@ -558,15 +939,10 @@ def stress(
             min(MAX_STRESS_WORKERS, max(1, os.cpu_count() or 1))
         check_stress_request(samples, seed, n_workers)  # ranges, before loading anything
         sc = load(scenario, sets)
-        console = Console(stderr=True)
         t0 = time.perf_counter()
-        with Progress(TextColumn("stress"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                      console=console, transient=True, disable=not console.is_terminal) as bar:
-            task = bar.add_task("draws", total=None)
-
+        with busy("stress", total=samples) as update:
             def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                update(done, total, "draws")
 
             report = stress_report(sc, samples, seed, threshold, executor, n_workers,
                                    scheduler, progress)
@@ -574,7 +950,7 @@ def stress(
             write_outputs(out, [report], [sc], overwrite,
                           run={"executor": executor, "workers": n_workers,
                                "timings_s": {"total_s": time.perf_counter() - t0}})
-    render(report, fmt, table)
+    render(report, fmt, table, picked)
 
 
 # ---------------------------------------------------------------------------------------------

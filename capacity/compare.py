@@ -18,7 +18,8 @@ kpi                        unit             definition
 ``shortfall_total``        EFLOPS-quarters  sum over quarters of unmet effective EFLOPS
 ``shortfall_quarters``     quarters         quarters with unmet demand (> 1e-6 EFLOPS)
 ``binding_limits``         count            binding limits with a non-zero shadow price
-``most_valuable_limits``   (text)           up to three limits with the largest shadow price
+``most_valuable_limits``   (text)           up to three limits with the largest shadow price,
+                                            in the ``kpis_text`` table (``kpis`` is numeric)
 ``genai_revenue_y``        RMB m            GenAI revenue in calendar year y
 ``genai_share_y``          share            GenAI revenue / total revenue in year y
 ``total_revenue_y``        RMB m            total revenue in year y
@@ -37,6 +38,7 @@ relaxation the LP would pay most for *per natural unit*, not per RMB.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +73,9 @@ class CompareResult:
     scenarios
         The scenarios, in the order given (the first is the reference).
     kpis
-        One row per KPI: ``kpi``, ``unit``, one column per scenario (named by the scenario),
-        then ``<scenario>_vs_<first>`` differences.
+        One row per numeric KPI: ``kpi``, ``unit``, one float column per scenario (named by the
+        scenario), then float ``<scenario>_vs_<first>`` differences. Text KPIs are in the
+        report's ``kpis_text`` table.
     plans
         The solved purchase plan per scenario name (:class:`capacity.planner.Plan`).
     values
@@ -205,28 +208,45 @@ def _annual(value: Report) -> pd.DataFrame:
     return annual if annual.index.name == "year" else annual.set_index("year")
 
 
+TEXT_KPIS = ("most_valuable_limits",)
+"""KPIs whose values are text: in their own table (``kpis_text``), so that every value column of
+``kpis`` is numeric."""
+
+
 def kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFrame:
-    """Assemble KPI triples into the wide table with ``<s>_vs_<first>`` differences."""
+    """Assemble the numeric KPI triples into the wide table with ``<s>_vs_<first>`` differences.
+
+    Every scenario and difference column is float (counts too); text KPIs (:data:`TEXT_KPIS`)
+    are left out, see :func:`text_kpi_table`.
+    """
     names = list(per_scenario)
     first = names[0]
-    base = per_scenario[first]
+    base = [t for t in per_scenario[first] if t[0] not in TEXT_KPIS]
     frame = pd.DataFrame({"kpi": [k for k, _, _ in base], "unit": [u for _, u, _ in base]})
     for name in names:
-        frame[name] = pd.Series([v for _, _, v in per_scenario[name]], dtype=object)
+        frame[name] = pd.Series([float(v) for k, _, v in per_scenario[name]
+                                 if k not in TEXT_KPIS], dtype=float)
     for name in names[1:]:
         diffs = []
         for a, b in zip(frame[name], frame[first], strict=True):
-            if isinstance(a, str) or isinstance(b, str):
-                diffs.append(None)
-            else:
-                d = a - b
-                # solver noise: differences far below the figures themselves are zero
-                diffs.append(0.0 if abs(d) <= DIFF_TOL * max(1.0, abs(a), abs(b)) else d)
-        frame[f"{name}_vs_{first}"] = pd.Series(diffs, dtype=object)
+            d = a - b
+            # solver noise: differences far below the figures themselves are zero
+            diffs.append(0.0 if abs(d) <= DIFF_TOL * max(1.0, abs(a), abs(b)) else d)
+        frame[f"{name}_vs_{first}"] = pd.Series(diffs, dtype=float)
     return frame
 
 
-def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
+def text_kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFrame:
+    """The text KPIs (:data:`TEXT_KPIS`): ``kpi``, then one text column per scenario."""
+    frame = pd.DataFrame({"kpi": list(TEXT_KPIS)})
+    for name, triples in per_scenario.items():
+        got = {k: v for k, _, v in triples}
+        frame[name] = pd.Series([str(got.get(k, "")) for k in TEXT_KPIS], dtype=object)
+    return frame
+
+
+def compare(scenarios: list[Scenario], solver: str = "highs",
+            progress: Callable[[int, int, str], None] | None = None) -> CompareResult:
     """Plan and value each scenario and tabulate KPIs side by side.
 
     Parameters
@@ -235,6 +255,9 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
         Validated scenarios, the reference first. Names must be distinct.
     solver
         LP solver (``highs`` or ``cbc``).
+    progress
+        Called as ``progress(done, total, name)`` before each scenario and once at the end
+        (``name`` empty); the CLI draws a progress bar with it.
 
     Returns
     -------
@@ -262,7 +285,9 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
     timings: dict[str, dict[str, float]] = {}
     groups = []
     notes: list[str] = []
-    for sc in scenarios:
+    for i, sc in enumerate(scenarios):
+        if progress is not None:
+            progress(i, len(scenarios), sc.name)
         t0 = time.perf_counter()
         plan, prep = plan_report(sc, solver=solver)
         t1 = time.perf_counter()
@@ -285,6 +310,8 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
         for y in KPI_YEARS:
             if y not in _annual(vrep).index:
                 notes.append(f"{sc.name}: {y} outside the valued years (KPIs left empty)")
+    if progress is not None:
+        progress(len(scenarios), len(scenarios), "")
     kpis = kpi_table(per)
     binding = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame()
     first = scenarios[0].name
@@ -301,9 +328,11 @@ def compare(scenarios: list[Scenario], solver: str = "highs") -> CompareResult:
         scalars={"reference": first, "solver": solver,
                  "kpi_quarters": list(KPI_QUARTERS), "kpi_years": list(KPI_YEARS),
                  "notes": notes},
-        tables={"kpis": kpis, "scenarios": table_sc, "binding": binding, "changes": changes},
+        tables={"kpis": kpis, "kpis_text": text_kpi_table(per), "scenarios": table_sc,
+                "binding": binding, "changes": changes},
         primary="kpis",
         titles={"kpis": f"KPIs side by side (differences against {first})",
+                "kpis_text": "Text KPIs (the limits the LP would pay most to relax)",
                 "scenarios": "Scenarios compared",
                 "binding": "Binding limit groups, most valuable first (RMB m per unit of "
                            "right-hand side)",

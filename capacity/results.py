@@ -44,12 +44,93 @@ class Report:
     primary: str = ""
     titles: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for df in self.tables.values():
+            annotate_units(df)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object as Python data."""
         out: dict[str, Any] = {k: jsonable(v) for k, v in self.scalars.items()}
         for name, df in self.tables.items():
             out[name] = records(df)
         return out
+
+    def to_json(self) -> str:
+        """The report as JSON text: the same bytes as ``--format json``."""
+        return json_text(self)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        """A table by attribute: ``report.quarters`` is ``report.tables["quarters"]``."""
+        tables = self.__dict__.get("tables")
+        if tables is not None and name in tables:
+            return tables[name]
+        raise AttributeError(f"{type(self).__name__} {self.__dict__.get('kind', '')!r} has no "
+                             f"attribute or table {name!r} (tables: "
+                             f"{', '.join(tables or {}) or 'none'})")
+
+    def select(self, table: str, **where: Any) -> pd.DataFrame:
+        """Rows of ``table`` where each named column equals the value given.
+
+        Text is read as the column's type, so ``select("mix", period="2023Q2")`` matches the
+        Period ``2023Q2`` (a ``query("period == '2023Q2'")`` compares a Period with a string and
+        matches nothing). A value the column does not hold is an error, never an empty frame.
+
+        Raises
+        ------
+        InputError
+            Unknown table or column, or a value not in the column.
+        """
+        from capacity.errors import InputError
+
+        if table not in self.tables:
+            raise InputError("table", f"unknown table {table!r} (tables: "
+                             f"{', '.join(self.tables)})")
+        frame = plain_frame(self.tables[table])
+        mask = pd.Series(True, index=frame.index)
+        for col, want in where.items():
+            if col not in frame.columns:
+                raise InputError(col, f"table {table!r} has no column {col!r} (columns: "
+                                 f"{', '.join(map(str, frame.columns))})")
+            s = frame[col]
+            value = want
+            if isinstance(s.dtype, pd.PeriodDtype) and isinstance(want, str):
+                try:
+                    value = pd.Period(want, freq=s.dtype.freq)
+                except ValueError:
+                    raise InputError(col, f"{want!r} is not a period like "
+                                     f"{s.iloc[0] if len(s) else '2023Q2'}") from None
+            hit = s == value
+            if not hit.any():
+                shown = sorted({str(v) for v in s.dropna()})
+                listed = ", ".join(shown[:12]) + (", ..." if len(shown) > 12 else "")
+                raise InputError(col, f"{want!r} not in table {table!r} (holds: {listed})")
+            mask &= hit
+        return self.tables[table][mask.to_numpy()]
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the scalars, then each table with units in its headers."""
+        import html
+
+        parts = [f"<h4>capacity {html.escape(self.kind)}</h4>"]
+        shown = {k: v for k, v in self.scalars.items() if not isinstance(v, list | dict)}
+        if shown:
+            rows = "".join(f"<tr><th style='text-align:left'>{html.escape(header_with_unit(k))}"
+                           f"</th><td>{html.escape(display_scalar(k, v))}</td></tr>"
+                           for k, v in shown.items())
+            parts.append(f"<table>{rows}</table>")
+        for name, df in self.tables.items():
+            title = self.titles.get(name, name)
+            frame = plain_frame(df)
+            head = frame.head(MAX_HTML_ROWS).rename(columns=lambda c: header_with_unit(str(c)))
+            more = (f"<p>{len(frame) - MAX_HTML_ROWS} more rows: "
+                    f"<code>.tables[{name!r}]</code></p>" if len(frame) > MAX_HTML_ROWS else "")
+            parts.append(f"<h5>{html.escape(title)} <code>{html.escape(name)}</code></h5>"
+                         f"{head.to_html(index=False, na_rep='-')}{more}")
+        return "\n".join(parts)
+
+
+MAX_HTML_ROWS = 20
+"""Rows of each table shown by a report's notebook display (the frames hold all)."""
 
 
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -69,6 +150,106 @@ def unit_of(col: str) -> str:
         if col.endswith(suffix):
             return unit
     return ""
+
+
+UNIT_ABBREVIATIONS: dict[str, str] = {
+    "tn tokens": "tn tok", "RMB m per unit": "RMBm/unit", "RMB m": "RMBm", "RMB/HKD": "RMB/HKD",
+    "HKD": "HKD", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q", "EFLOPS": "EFLOPS",
+    "PFLOPS": "PFLOPS", "TFLOPS": "TFLOPS", "units": "#", "MW": "MW", "kW": "kW", "tn": "tn",
+    "share": "share", "%": "%", "quarters": "q", "GB/s": "GB/s", "FLOP": "FLOP", "s": "s",
+    "days": "d",
+}
+"""Unit -> the abbreviation terminal headers show (``docs/user-guide.md`` lists them)."""
+
+_NAME_SUFFIXES = ("_share", "_margin")
+"""Suffixes that are part of a quantity's name, kept in a short header (``genai_share``)."""
+
+
+def unit_suffix(col: str) -> str:
+    """The unit suffix of a column name (``_eflops`` of ``peak_eflops``; ``""`` if none)."""
+    for suffix, _unit in UNIT_SUFFIXES:
+        if col.endswith(suffix):
+            return suffix
+    return ""
+
+
+def short_header(col: str) -> str:
+    """The terminal header of a column: the name with its unit suffix replaced by the unit's
+    abbreviation in brackets (``peak_eflops`` -> ``peak [EFLOPS]``, ``gpus_units`` ->
+    ``gpus [#]``, ``price_rmb_m_per_unit`` -> ``price [RMBm/unit]``); ``genai_share`` and
+    ``gross_margin`` keep their names (``genai_share [share]``). A column without a unit suffix
+    is shown by its name."""
+    suffix = unit_suffix(col)
+    if not suffix or suffix == col:
+        return col
+    abbr = UNIT_ABBREVIATIONS.get(unit_of(col), unit_of(col))
+    stem = col if suffix in _NAME_SUFFIXES else col[: -len(suffix)]
+    return f"{stem} [{abbr}]"
+
+
+def annotate_units(df: pd.DataFrame) -> pd.DataFrame:
+    """Record each numeric column's unit in ``df.attrs["unit"]`` (``{"peak_eflops": "EFLOPS"}``;
+    columns without a unit suffix are left out, units the table's maker set are kept; tables
+    with a ``unit`` column carry units per row)."""
+    cols = [*(n for n in df.index.names if n is not None), *df.columns]
+    frame = plain_frame(df)
+    found = {str(c): unit_of(str(c)) for c in cols
+             if unit_of(str(c)) and pd.api.types.is_numeric_dtype(frame[c])}
+    given = df.attrs.get("unit")
+    df.attrs["unit"] = {**found, **given} if isinstance(given, dict) else \
+        (found if given is None else given)  # a unit set by the table's maker wins
+    return df
+
+
+UNIT_DECIMALS: dict[str, int] = {
+    "units": 0, "count": 0, "quarters": 0, "days": 1, "share": 3, "%": 1, "HKD": 3,
+    "HKD/share": 3, "RMB/HKD": 3,
+}
+"""Decimals a terminal shows for a unit whatever the size of the figures (counts whole, shares
+and per-share prices to 3 places); other units take theirs from the largest figure
+(:func:`decimals_for`)."""
+
+
+def decimals_for(unit: str, values) -> int:
+    """Decimals for a column (or a row of one unit) of figures: fixed per unit
+    (:data:`UNIT_DECIMALS`), else from the largest magnitude: >= 1000 -> 0, >= 10 -> 1,
+    >= 1 -> 2, >= 0.01 -> 3, smaller -> 3 significant digits of the largest."""
+    if unit in UNIT_DECIMALS:
+        return UNIT_DECIMALS[unit]
+    finite = [abs(float(v)) for v in values
+              if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+              and math.isfinite(float(v))]
+    m = max(finite, default=0.0)
+    if m >= 1000:
+        return 0
+    if m >= 10:
+        return 1
+    if m >= 1:
+        return 2
+    if m >= 0.01 or m == 0:
+        return 3
+    return min(9, 2 - math.floor(math.log10(m)))
+
+
+def format_fixed(v: float, decimals: int) -> str:
+    """``v`` with thousands separators and exactly ``decimals`` places (no ``-0``)."""
+    text = f"{float(v):,.{decimals}f}"
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        text = text[1:]
+    return text
+
+
+def display_scalar(key: str, v: Any) -> str:
+    """A scalar for the eye, formatted by its unit (:func:`decimals_for`)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return str(int(v))  # counts, years, seeds: as written
+    if isinstance(v, float | np.floating):
+        return format_fixed(v, decimals_for(unit_of(key), [v]))
+    return str(v)
 
 
 def header_with_unit(col: str) -> str:

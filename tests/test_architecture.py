@@ -35,9 +35,11 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("finance", ("capacity.finance",)),
     ("run", ("capacity.run",)),
     ("many", ("capacity.compare", "capacity.stress", "capacity.stress.*", "capacity.backtest")),
-    # the package itself is the Python API: what each command returns, as objects
-    ("commands", ("capacity.commands", "capacity")),
+    ("commands", ("capacity.commands",)),
     ("report", ("capacity.report", "capacity.report.*")),
+    # the package itself is the Python API: what each command returns, as Result objects that
+    # write their workbook through report/ (so the API sits below it)
+    ("api", ("capacity", "capacity.api")),
     ("cli", ("capacity.cli", "capacity.app", "capacity.app.*", "capacity.__main__")),
 ]
 """Rooms in DESIGN.md order; a pattern ending in ``.*`` covers a package's submodules."""

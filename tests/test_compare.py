@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capacity.compare import binding_groups, kpi_table
+from capacity.compare import binding_groups, kpi_table, text_kpi_table
 from capacity.errors import InputError
 from capacity.scenarios import load_scenario, shipped_scenarios
 
@@ -48,8 +48,13 @@ def test_kpi_table_differences_by_hand():
     assert t.at["peak_eflops_2024Q4", "b_vs_a"] == -2.5       # 7.5 - 10
     assert t.at["peak_eflops_2024Q4", "c_vs_a"] == 2.25       # 12.25 - 10
     assert t.at["binding_limits", "b_vs_a"] == 2              # 6 - 4
-    assert t.at["most_valuable_limits", "b_vs_a"] is None     # text: no difference
+    assert "most_valuable_limits" not in t.index             # text: in its own table
     assert t.at["peak_eflops_2024Q4", "unit"] == "EFLOPS"
+    for col in ("a", "b", "c", "b_vs_a", "c_vs_a"):           # numeric, whatever the KPIs
+        assert t[col].dtype == float
+    text = text_kpi_table(per).set_index("kpi")
+    assert list(text.columns) == ["a", "b", "c"]
+    assert text.at["most_valuable_limits", "b"] == "budget"
 
 
 def test_kpi_table_solver_noise_is_zero():
@@ -133,10 +138,15 @@ def test_compare_json_shape(cmp_json):
     kpis = [r["kpi"] for r in cmp_json["kpis"]]
     for needed in ("peak_eflops_2023Q4", "effective_eflops_2024Q4", "gpus_units_2025Q4",
                    "capex_cumulative_2025Q4", "shortfall_total", "binding_limits",
-                   "most_valuable_limits", "genai_revenue_2024", "genai_share_2025",
+                   "genai_revenue_2024", "genai_share_2025",
                    "target_price_hkd"):
         assert needed in kpis
     assert _kpi(cmp_json, "target_price_hkd")["unit"] == "HKD"
+    # the text KPI has its own table, so every kpis value is a number
+    assert [r["kpi"] for r in cmp_json["kpis_text"]] == ["most_valuable_limits"]
+    assert all(isinstance(r["history"], str) for r in cmp_json["kpis_text"])
+    assert all(isinstance(v, float) for r in cmp_json["kpis"] for k, v in r.items()
+               if k not in ("kpi", "unit"))
     assert _kpi(cmp_json, "peak_eflops_2024Q4")["unit"] == "EFLOPS"
 
 

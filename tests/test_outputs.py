@@ -24,7 +24,7 @@ from capacity.results import Report
 SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
 PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
                        "revenue", "annual", "bridge", "sensitivity"]     # value
-COMPARE_TABLES = ["kpis", "scenarios", "binding", "changes"]
+COMPARE_TABLES = ["kpis", "kpis_text", "scenarios", "binding", "changes"]
 
 
 @pytest.fixture(scope="module")

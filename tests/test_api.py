@@ -1,0 +1,134 @@
+"""One Python API (issue 16, item 2): every top-level function returns a :class:`capacity.Result`
+whose numeric columns have numeric dtypes and whose units are in names and ``attrs``."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import numbers
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import capacity
+from capacity.cli import main
+from capacity.errors import InputError
+from capacity.results import Report, unit_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CALLS = {
+    "calibrate": lambda: capacity.calibrate("history"),
+    "controls": lambda: capacity.controls("history"),
+    "timeline": lambda: capacity.controls("history", timeline=True),
+    "demand": lambda: capacity.demand("history"),
+    "plan": lambda: capacity.plan("history"),
+    "value": lambda: capacity.value("history"),
+    "compare": lambda: capacity.compare("history", "embargo-2024"),
+    "stress": lambda: capacity.stress("history", samples=6),
+    "backtest": lambda: capacity.backtest(str(ROOT / "docs" / "actuals-later.csv")),
+}
+"""One call of each top-level function (controls twice: status and timeline)."""
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {key: call() for key, call in CALLS.items()}
+
+
+def test_every_function_is_top_level_and_listed():
+    for name in ("calibrate", "controls", "demand", "plan", "value", "compare", "stress",
+                 "backtest"):
+        assert name in dir(capacity)
+        assert callable(getattr(capacity, name))
+    assert "Result" in dir(capacity)
+
+
+@pytest.mark.parametrize("key", list(CALLS))
+def test_returns_the_common_result(results, key):
+    r = results[key]
+    assert type(r) is capacity.Result
+    assert isinstance(r, Report)
+    assert r.tables and r.primary in r.tables
+    assert r.to_json().startswith("{")
+    assert "<table" in r._repr_html_()
+    fields = {"kind", "scalars", "tables", "primary", "titles", "scenarios", "parts", "detail"}
+    for name in set(r.tables) - fields:  # tables as attributes (compare: .tables["scenarios"])
+        assert getattr(r, name) is r.tables[name]
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Number) and not isinstance(v, bool)
+
+
+@pytest.mark.parametrize("key", list(CALLS))
+def test_numeric_columns_have_numeric_dtypes(results, key):
+    """A column whose values are all numbers (NaN allowed) has a numeric dtype, and each
+    numeric column with a unit suffix carries its unit in ``attrs``."""
+    r = results[key]
+    for rep in r.reports:
+        for name, df in rep.tables.items():
+            frame = df.reset_index() if any(n is not None for n in df.index.names) else df
+            for col in frame.columns:
+                s = frame[col]
+                values = [v for v in s if not (v is None or (isinstance(v, float) and v != v))]
+                if values and all(_is_number(v) for v in values):
+                    assert pd.api.types.is_numeric_dtype(s), (key, rep.kind, name, col, s.dtype)
+                if unit_of(str(col)) and pd.api.types.is_numeric_dtype(s):
+                    assert df.attrs["unit"][str(col)].startswith(unit_of(str(col)))
+
+
+def test_compare_kpis_are_numeric_and_text_is_apart(results):
+    r = results["compare"]
+    kpis = r.kpis
+    for col in ("history", "embargo-2024", "embargo-2024_vs_history"):
+        assert kpis[col].dtype == float
+    assert "most_valuable_limits" not in set(kpis["kpi"])
+    assert r.kpis_text.set_index("kpi").at["most_valuable_limits", "history"]
+    # CompareResult attributes stay reachable
+    assert r.names == ["history", "embargo-2024"]
+    assert [rep.kind for rep in r.reports] == ["compare", "plan", "value", "plan", "value"]
+    assert "target_price_hkd" in r.values["history"].scalars
+
+
+def test_plan_result_keeps_the_plan(results):
+    r = results["plan"]
+    assert "peak_eflops" in r.quarters.columns
+    assert r.detail.status == "optimal"
+
+
+def test_to_json_is_the_cli_json(results):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["calibrate", "--format", "json"]) == 0
+    assert results["calibrate"].to_json() == buf.getvalue()
+
+
+def test_select_by_period_text(results):
+    cal = results["calibrate"]
+    rows = cal.select("mix", period="2023Q2")
+    assert len(rows) > 0
+    assert set(rows["period"]) == {pd.Period("2023Q2", freq="Q")}
+    assert rows["units_central"].sum() == pytest.approx(30_000, abs=0.5)
+    with pytest.raises(InputError, match="not in table 'mix'"):
+        cal.select("mix", period="2030Q1")
+    with pytest.raises(InputError, match="has no column"):
+        cal.select("mix", quarter="2023Q2")
+    # the documented plain-pandas way
+    mix = cal.tables["mix"]
+    assert len(mix[mix["period"] == pd.Period("2023Q2", freq="Q")]) == len(rows)
+
+
+def test_to_excel_writes_the_workbook(results, tmp_path):
+    import openpyxl
+
+    path = results["value"].to_excel(tmp_path / "value.xlsx")
+    assert Path(path).is_file()
+    wb = openpyxl.load_workbook(path)
+    assert len(wb.sheetnames) >= 2
+
+
+def test_unknown_attribute_names_the_tables(results):
+    with pytest.raises(AttributeError, match="tables: quarters"):
+        _ = results["plan"].no_such_table
