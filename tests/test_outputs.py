@@ -145,8 +145,8 @@ def test_workbook_assumptions_sheet(out_dir, history):
     assert set(flatten(history.inputs.model_dump(mode="json"))) <= set(rows)
 
 
-CHARTS = ["capex_by_quarter", "compute_vs_demand", "fleet_by_chip", "genai_revenue",
-          "target_price"]
+CHARTS = ["capex_by_quarter", "compute_vs_demand", "compute_vs_disclosed", "fleet_by_chip",
+          "genai_revenue", "gpu_mix_by_chip", "target_price"]
 
 
 def test_charts_png_and_svg(out_dir):
@@ -155,6 +155,7 @@ def test_charts_png_and_svg(out_dir):
     out, _ = out_dir
     pngs = sorted(out.glob("*.png"))
     assert [p.stem for p in pngs] == CHARTS
+    assert [p.stem for p in sorted(out.glob("*.svg"))] == CHARTS
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         img = mpimg.imread(p)
@@ -217,7 +218,7 @@ def _tiny_reports() -> list[Report]:
 def test_charts_and_workbook_are_byte_identical():
     reports = _tiny_reports()
     first, second = charts(reports), charts(reports)
-    assert sorted(first) == sorted(f"{c}.png" for c in CHARTS)
+    assert sorted(first) == sorted(f"{c}.{ext}" for c in CHARTS for ext in ("png", "svg"))
     assert first == second
     assert workbook_bytes(reports, []) == workbook_bytes(reports, [])
 
@@ -238,7 +239,9 @@ def test_plan_out_writes_plan_charts_only(run_cli, tmp_path):
     assert code == 0, err
     assert sorted(p.name for p in out.glob("*.png")) == ["capex_by_quarter.png",
                                                          "compute_vs_demand.png",
-                                                         "fleet_by_chip.png"]
+                                                         "compute_vs_disclosed.png",
+                                                         "fleet_by_chip.png",
+                                                         "gpu_mix_by_chip.png"]
     assert (out / "quarters.csv").is_file() and (out / "plan.json").is_file()
     assert (out / "plan.xlsx").is_file() and (out / "report.html").is_file()
     m = json.loads((out / "manifest.json").read_text())

@@ -538,7 +538,7 @@ def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
     from capacity.report.workbook import workbook_bytes
 
     write_bytes_atomic(stage / workbook_name(reports), workbook_bytes(reports, scenarios))
-    images = charts(reports)
+    images = charts(reports, scenarios)
     for name, data in images.items():
         write_bytes_atomic(stage / name, data)
     write_text_atomic(stage / "report.html",
@@ -570,15 +570,14 @@ def write_data_files(stage: Path, reports: list[Report], scenarios: list) -> Non
 
 def _stage_files(stage: Path, reports: list, scenarios: list,
                  run: dict[str, Any] | None = None) -> None:
-    from capacity.report.charts import REPORT_CHARTS
+    from capacity.report.charts import report_charts
 
     write_data_files(stage, reports, scenarios)
     images: dict[str, bytes] = {}
     for report in reports:
-        chart = REPORT_CHARTS.get(report.kind)
-        png = chart[0](report) if chart else None
-        if png is not None:
-            write_bytes_atomic(stage / chart[1], png)
+        for name, data in report_charts(report, scenarios).items():
+            write_bytes_atomic(stage / name, data)
+            images[name] = data
     t0 = time.perf_counter()
     write_rich_outputs(stage, reports, scenarios, images)
     run = dict(run or {})
