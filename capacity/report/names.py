@@ -340,11 +340,13 @@ def describe(kind: str, table: str, column: str) -> tuple[str, str] | None:
     cols = COLUMNS.get(f"{kind}.{table}", {})
     if column in cols:
         return cols[column]
-    if kind == "compare" and table == "kpis":
+    if column in FILE_COLUMNS:  # added by --out files, or a column of the long kpis.csv
+        return FILE_COLUMNS[column]
+    if kind == "compare" and table == "kpis":  # the wide table: one column per scenario
         if "_vs_" in column:
             return cols["<scenario>_vs_<reference>"]
         return cols["<scenario>"]
-    return FILE_COLUMNS.get(column)
+    return None
 
 
 def nomenclature_markdown() -> str:
