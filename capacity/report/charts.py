@@ -301,7 +301,7 @@ def _panels(n_panels: int, panel_w: float = 4.2, panel_h: float = 3.2, extra_w: 
     """A figure of ``n_panels`` small multiples (room on the right for the legend)."""
     cols = min(n_panels, max_cols)
     rows = -(-n_panels // cols)
-    fig = _new_figure(panel_w * cols + extra_w, panel_h * rows + 1.1)
+    fig = _new_figure(max(panel_w * cols + extra_w, 8.0), panel_h * rows + 1.1)
     axes = fig.subplots(rows, cols, squeeze=False, sharey=sharey)
     flat = list(axes.ravel())
     for ax in flat[n_panels:]:
@@ -569,13 +569,16 @@ def chart_compute_vs_disclosed(plans: dict[str, Report], scenarios: list, footer
             # neighbouring points: labels alternately below and above; with orders: right
             offset, va = ((8, 0), "center") if hollow else \
                 (((0, -9), "top") if k % 2 == 0 else ((0, 9), "bottom"))
+            ha = "left" if hollow or k == 0 else "center"  # the first: clear of the y axis
             ax.annotate(label, (qend(p), v / scale), textcoords="offset points",
-                        xytext=offset, fontsize=7, ha="left" if hollow else "center", va=va)
+                        xytext=(-4, offset[1]) if ha == "left" and not hollow else offset,
+                        fontsize=7, ha=ha, va=va)
     ax_c.set_title("Computing power", fontsize=9)
     ax_c.set_ylabel("compute [EFLOPS]", fontsize=8)
     ax_g.set_title("GPUs installed", fontsize=9)
     ax_g.set_ylabel("GPUs [thousand units]", fontsize=8)
     for ax in (ax_c, ax_g):
+        ax.set_ylim(bottom=0)  # room under the disclosed points for their labels
         ax.set_xlabel("quarter end", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
