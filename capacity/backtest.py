@@ -341,23 +341,46 @@ def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFr
 
 
 def forecast_paths(stocks: pd.DataFrame, flows: pd.DataFrame | None) -> pd.DataFrame:
-    """One table of quarterly forecast paths for every forecast metric (for CSV and chart).
+    """Every quarterly forecast of every metric as one tidy long table (for JSON, CSV, chart).
+
+    One row per quarter and metric where the tool has a forecast: a quarter outside a metric's
+    path (revenue before the finance link's first quarter, say) has no row, so no value is
+    ever missing.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; ``gpus_units`` [units], ``computing_power_eflops`` [EFLOPS] and, with
-        flows, ``revenue_rmb_m``, ``genai_revenue_rmb_m`` [RMB m], ``genai_share``,
-        ``gross_margin`` [1] (quarterly ratios). Missing quarters are NaN (outside a path).
+        Columns ``period`` (quarter), ``metric`` (``gpus_units``, ``computing_power_eflops``
+        and, with flows, ``revenue_rmb_m``, ``genai_revenue_rmb_m``, ``genai_share``,
+        ``gross_margin``: the quarterly ratios), ``value`` (in ``unit``), ``unit`` (the
+        metric's unit, :data:`METRICS`) and ``basis`` (where the path comes from:
+        ``calibration``, ``plan`` or ``finance ...``); ordered by metric, then period.
     """
-    out = stocks[["gpus_units", "computing_power_eflops"]].copy()
+    series: dict[str, pd.Series] = {
+        "gpus_units": stocks["gpus_units"],
+        "computing_power_eflops": stocks["computing_power_eflops"],
+    }
+    bases = {"gpus_units": stocks["basis"], "computing_power_eflops": stocks["basis"]}
     if flows is not None:
-        f = flows[["revenue_rmb_m", "genai_revenue_rmb_m"]].copy()
-        f["genai_share"] = flows["genai_revenue_rmb_m"] / flows["revenue_rmb_m"]
-        f["gross_margin"] = flows["gross_profit_rmb_m"] / flows["revenue_rmb_m"]
-        out = out.join(f, how="outer")
-    out.index.name = "period"
-    return out
+        total = flows["revenue_rmb_m"]
+        series["revenue_rmb_m"] = total
+        series["genai_revenue_rmb_m"] = flows["genai_revenue_rmb_m"]
+        series["genai_share"] = flows["genai_revenue_rmb_m"] / total
+        series["gross_margin"] = flows["gross_profit_rmb_m"] / total
+        for name in ("revenue_rmb_m", "genai_revenue_rmb_m", "genai_share", "gross_margin"):
+            bases[name] = flows["basis"]
+    parts = []
+    for name, values in series.items():
+        values = values.astype(float)
+        keep = np.isfinite(values.to_numpy())
+        parts.append(pd.DataFrame({
+            "period": pd.PeriodIndex(values.index[keep], freq="Q"),
+            "metric": name,
+            "value": values.to_numpy()[keep],
+            "unit": METRICS[name].unit,
+            "basis": bases[name].to_numpy()[keep].astype(str),
+        }))
+    return pd.concat(parts, ignore_index=True)  # paths are sorted by quarter already
 
 
 # --------------------------------------------------------------------------------------------

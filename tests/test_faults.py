@@ -169,7 +169,7 @@ def test_a_second_writer_fails_at_once_and_never_replaces_the_first(tmp_path):
         first.send_signal(signal.SIGCONT)
     stdout, stderr = first.communicate(timeout=HANG_GUARD_S)
     assert first.returncode == 0, stderr
-    assert (out / "compare_compare.json").read_text(encoding="utf-8") == stdout
+    assert (out / "compare.json").read_text(encoding="utf-8") == stdout
     written = _hashes(out)
     # a later run without --overwrite is refused too, and X stays the first run's
     third = _run(out, scenarios=["history", "no-2023-update"])

@@ -40,21 +40,52 @@ def out_dir(tmp_path_factory) -> tuple[Path, dict]:
     return out, json.loads(buf.getvalue())
 
 
+PER_SCENARIO_CSVS = ["quarters", "purchases", "plan_binding", "fleet",       # plan
+                     "purchase_value", "revenue", "annual", "bridge",        # plan, value
+                     "sensitivity"]
+COMPARE_CSVS = ["kpis", "kpis_text", "scenarios", "compare_binding", "changes"]
+
+
 def expected_csvs() -> list[str]:
-    names = [f"compare_{t}.csv" for t in COMPARE_TABLES]
-    names += [f"{s}_{t}.csv" for s in SCENARIOS for t in PER_SCENARIO_TABLES]
-    return sorted(names)
+    """One long table per kind across scenarios (``binding`` is in both plan and compare)."""
+    return sorted(f"{t}.csv" for t in COMPARE_CSVS + PER_SCENARIO_CSVS)
 
 
-def test_csv_per_table(out_dir):
+def test_one_long_table_per_kind(out_dir):
     out, doc = out_dir
     assert sorted(p.name for p in out.glob("*.csv")) == expected_csvs()
-    kpis = pd.read_csv(out / "compare_kpis.csv", keep_default_na=False)
-    assert list(kpis.columns) == ["kpi", "unit", *SCENARIOS, "embargo-2024_vs_history",
-                                  "no-2023-update_vs_history"]
-    tp_csv = float(kpis.set_index("kpi").at["target_price_hkd", "embargo-2024"])
-    tp_json = next(r for r in doc["kpis"] if r["kpi"] == "target_price_hkd")["embargo-2024"]
-    assert tp_csv == pytest.approx(tp_json, rel=1e-9)
+    assert sorted(p.name for p in out.glob("*.parquet")) == sorted(
+        n.replace(".csv", ".parquet") for n in expected_csvs())
+    assert not list(out.glob("*_quarters.csv")) and not (out / "compare_compare.json").exists()
+    assert sorted(p.name for p in out.glob("*.json")) == sorted(
+        ["compare.json", "datapackage.json", "manifest.json",
+         *(f"{k}_{s}.json" for k in ("plan", "value") for s in SCENARIOS)])
+    quarters = pd.read_csv(out / "quarters.csv")
+    assert list(quarters.columns[:2]) == ["scenario", "period"]
+    assert list(dict.fromkeys(quarters["scenario"])) == SCENARIOS
+    plan = json.loads((out / "plan_embargo-2024.json").read_text())
+    mine = quarters[quarters["scenario"] == "embargo-2024"]
+    assert list(mine["period"]) == [r["period"] for r in plan["quarters"]]
+    assert mine["peak_eflops"].tolist() == pytest.approx([r["peak_eflops"] for r in
+                                                          plan["quarters"]], rel=1e-9)
+    # the Parquet copy holds the same table
+    pq = pd.read_parquet(out / "quarters.parquet")
+    assert list(pq.columns) == list(quarters.columns) and len(pq) == len(quarters)
+    assert pq["capex_rmb_m"].tolist() == pytest.approx(quarters["capex_rmb_m"].tolist())
+    # the compare KPIs: one row per KPI and scenario
+    kpis = pd.read_csv(out / "kpis.csv", keep_default_na=False)
+    assert list(kpis.columns) == ["kpi", "unit", "scenario", "value", "reference",
+                                  "vs_reference"]
+    row = kpis[(kpis["kpi"] == "target_price_hkd") & (kpis["scenario"] == "embargo-2024")]
+    tp_json = next(r for r in doc["kpis"] if r["kpi"] == "target_price_hkd")
+    assert float(row["value"].iloc[0]) == pytest.approx(tp_json["embargo-2024"], rel=1e-9)
+    assert float(row["vs_reference"].iloc[0]) == pytest.approx(
+        tp_json["embargo-2024_vs_history"], rel=1e-6)
+    assert "most_valuable_limits" not in set(kpis["kpi"])  # text KPIs: kpis_text.csv
+    text = pd.read_csv(out / "kpis_text.csv", keep_default_na=False)
+    assert list(text.columns) == ["kpi", "scenario", "text"]
+    limits = text[text["kpi"] == "most_valuable_limits"]
+    assert sorted(limits["scenario"]) == sorted(SCENARIOS) and limits["text"].ne("").all()
     # nothing left over from staging
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
@@ -69,7 +100,9 @@ def test_workbook_sheet_per_table(out_dir):
     extra = ("index", "scalars", "assumptions", "names",
              *(f"{s}_valuation" for s in SCENARIOS))
     table_sheets = [n for n in wb.sheetnames if n not in extra]
-    assert sorted(f"{n}.csv" for n in table_sheets) == expected_csvs()
+    assert sorted(table_sheets) == sorted(
+        [f"compare_{t}" for t in COMPARE_TABLES]
+        + [f"{s}_{t}" for s in SCENARIOS for t in PER_SCENARIO_TABLES])
     assert wb.sheetnames[0] == "index"
     assert set(extra) <= set(wb.sheetnames)
     # the index sheet lists every other sheet
@@ -118,15 +151,17 @@ def test_workbook_assumptions_sheet(out_dir, history):
     assert set(flatten(history.inputs.model_dump(mode="json"))) <= set(rows)
 
 
-def test_at_least_five_real_png_charts(out_dir):
+CHARTS = ["capex_by_quarter", "compute_vs_demand", "compute_vs_disclosed", "fleet_by_chip",
+          "genai_revenue", "gpu_mix_by_chip", "target_price"]
+
+
+def test_charts_png_and_svg(out_dir):
     import matplotlib.image as mpimg
 
     out, _ = out_dir
     pngs = sorted(out.glob("*.png"))
-    assert len(pngs) >= 5
-    assert {p.name for p in pngs} >= {"fleet_by_chip.png", "compute_vs_demand.png",
-                                      "capex_by_quarter.png", "genai_revenue.png",
-                                      "target_price.png"}
+    assert [p.stem for p in pngs] == CHARTS
+    assert [p.stem for p in sorted(out.glob("*.svg"))] == CHARTS
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         img = mpimg.imread(p)
@@ -189,8 +224,7 @@ def _tiny_reports() -> list[Report]:
 def test_charts_and_workbook_are_byte_identical():
     reports = _tiny_reports()
     first, second = charts(reports), charts(reports)
-    assert sorted(first) == ["capex_by_quarter.png", "compute_vs_demand.png",
-                             "fleet_by_chip.png", "genai_revenue.png", "target_price.png"]
+    assert sorted(first) == sorted(f"{c}.{ext}" for c in CHARTS for ext in ("png", "svg"))
     assert first == second
     assert workbook_bytes(reports, []) == workbook_bytes(reports, [])
 
@@ -211,7 +245,10 @@ def test_plan_out_writes_plan_charts_only(run_cli, tmp_path):
     assert code == 0, err
     assert sorted(p.name for p in out.glob("*.png")) == ["capex_by_quarter.png",
                                                          "compute_vs_demand.png",
-                                                         "fleet_by_chip.png"]
+                                                         "compute_vs_disclosed.png",
+                                                         "fleet_by_chip.png",
+                                                         "gpu_mix_by_chip.png"]
+    assert (out / "quarters.csv").is_file() and (out / "plan.json").is_file()
     assert (out / "plan.xlsx").is_file() and (out / "report.html").is_file()
     m = json.loads((out / "manifest.json").read_text())
     assert m["solver"] == "highs" and "solve_s" in m["timings_s"]

@@ -1,12 +1,20 @@
-"""PNG charts of reports, as bytes (written by :mod:`.write`).
+"""Charts of reports as PNG and SVG bytes (written by :mod:`.write`).
 
 Drawn on matplotlib ``Figure`` objects with their own Agg canvas (no pyplot, no global state), the
-default style, a fixed DPI and no software tag, so the same report gives the same bytes.
+default style, a fixed DPI, no software tag or date and a fixed SVG hash salt, so the same report
+gives the same bytes. Every chart has a title, units on its axes, its legend outside the data
+and a footer naming the source (capacity version, scenarios, data citations) and dated by the
+data's as-of date and base period, never by the clock
+(:func:`capacity.report.formats.chart_footer`).
+
+Cost per token by chip is not drawn: it needs a roofline model of each chip's serving speed,
+which the tool does not have yet.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,54 +25,114 @@ if TYPE_CHECKING:
 # numpy, pandas and matplotlib are imported inside the functions: the package binds the name
 # ``charts`` to the function below when it loads this module, which must therefore be light.
 
-CHART_DPI = 100
+CHART_DPI = 150
 """Resolution of the PNG charts. [dots per inch]"""
+
+SVG_HASH_SALT = "capacity"
+"""``svg.hashsalt``: fixed, so the ids inside an SVG (and so its bytes) do not change per run."""
+
+_FOOTER_IN = 0.42
+"""Height kept free at the bottom of a figure for the source footer. [inches]"""
+
+_TITLE_IN = 0.36
+"""Height kept free at the top for the title (a layout ``rect`` leaves the suptitle out of the
+constrained layout's sums). [inches]"""
+
+
+def _style() -> dict[str, Any]:
+    """matplotlib's default style (whatever the user's matplotlibrc says) plus a fixed SVG salt;
+    backend keys left alone (figures draw on their own Agg canvas; touching the backend would
+    import pyplot)."""
+    import matplotlib
+
+    default = matplotlib.rcParamsDefault
+    style = {k: default[k] for k in default if not k.startswith("backend") and k != "interactive"}
+    style["svg.hashsalt"] = SVG_HASH_SALT
+    return style
+
+
+def _new_figure(width_in: float, height_in: float):
+    """A figure with a constrained layout that keeps the footer strip free."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = Figure(figsize=(width_in, height_in), dpi=CHART_DPI,
+                 layout=ConstrainedLayoutEngine(rect=(  # left, bottom, width, height
+                     0, _FOOTER_IN / height_in, 1, 1 - (_FOOTER_IN + _TITLE_IN) / height_in)))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _finish(fig, title: str, footer: str) -> None:
+    """Title on top, the source footer at the bottom left (wrapped to the figure's width)."""
+    fig.suptitle(title, fontsize=11, y=1 - 0.06 / fig.get_figheight(), va="top")
+    width_in = fig.get_figwidth()
+    lines = textwrap.wrap(footer, width=max(60, int(width_in * 17)))[:2]
+    fig.text(0.005, 0.006, "\n".join(lines), fontsize=6.5, color="#555555", ha="left",
+             va="bottom")
+
+
+def _render(fig, stem: str) -> dict[str, bytes]:
+    """``<stem>.png`` at :data:`CHART_DPI` and ``<stem>.svg``, both without software or date
+    tags (byte-identical for the same figure)."""
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return {f"{stem}.png": png.getvalue(), f"{stem}.svg": svg.getvalue()}
+
+
+def _legend_right(fig, handles, labels, ncol: int = 1) -> None:
+    """A legend outside every axes, right of the data."""
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7, frameon=False, ncol=ncol)
+
+
+def _footer_for(report: Report, scenarios: list | None) -> str:
+    from capacity.report.formats import chart_footer
+
+    name = report.scalars.get("scenario")
+    mine = [sc for sc in scenarios or [] if name is None or sc.name == name]
+    return chart_footer([report], mine)
+
 
 # --------------------------------------------------------------------------------------------
 # Backtest chart (issue 9: capacity backtest --out)
 # --------------------------------------------------------------------------------------------
 
 _BACKTEST_PANELS = {
-    "gpus_units": "GPUs [units], at period end",
-    "computing_power_eflops": "Computing power [EFLOPS], at period end",
-    "revenue_rmb_m": "Revenue [RMB m per quarter]",
-    "genai_revenue_rmb_m": "GenAI revenue [RMB m per quarter]",
-    "genai_share": "GenAI share of revenue [1]",
-    "gross_margin": "Gross margin [1]",
+    "gpus_units": ("GPUs, at period end", "GPUs [units]"),
+    "computing_power_eflops": ("Computing power, at period end", "peak compute [EFLOPS]"),
+    "revenue_rmb_m": ("Revenue", "revenue [RMB m per quarter]"),
+    "genai_revenue_rmb_m": ("GenAI revenue", "GenAI revenue [RMB m per quarter]"),
+    "genai_share": ("GenAI share of revenue", "GenAI share [fraction]"),
+    "gross_margin": ("Gross margin", "gross margin [fraction]"),
 }
 
 
-def backtest_chart(report: Report) -> bytes | None:
-    """PNG of the forecast paths against the actual points of a ``backtest`` report.
-
-    One panel per forecast metric that the actuals name. Stocks: the quarterly path and the
-    actual at its period end. Flows: the quarterly path and the actual as a per-quarter average
-    over its span (actual / span_quarters, drawn across the span), with the forecast summed over
-    the same span beside it (dashed). Ratios: the quarterly ratio and the span's actual and
-    forecast ratio drawn across the span. Rows that are ``not comparable`` are hollow grey.
-    """
+def backtest_figure(report: Report, footer: str = ""):
+    """The figure of :func:`backtest_chart` (None when no forecast metric is in the actuals)."""
     import pandas as pd
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     rows = report.tables["rows"]
-    paths = report.tables["paths"]
+    paths = report.tables["paths"]  # long: period, metric, value, unit, basis
     metrics = [m for m in _BACKTEST_PANELS
-               if m in paths.columns and (rows["metric"] == m).any()]
+               if (paths["metric"] == m).any() and (rows["metric"] == m).any()]
     if not metrics:
         return None
     ncols = 2 if len(metrics) > 1 else 1
     nrows = -(-len(metrics) // ncols)
-    fig = Figure(figsize=(6.0 * ncols, 3.4 * nrows), dpi=110)
-    FigureCanvasAgg(fig)
-    idx = pd.PeriodIndex(paths.index, freq="Q")
+    fig = _new_figure(5.4 * ncols + 2.6, 3.2 * nrows + 1.0)
 
     def qx(q: pd.Period, end: bool = True) -> pd.Timestamp:
         return (q.end_time if end else q.start_time).normalize()
 
-    for k, metric in enumerate(metrics):
-        ax = fig.add_subplot(nrows, ncols, k + 1)
-        ys = paths[metric].to_numpy(float)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes, metrics, strict=False):
+        path = paths[paths["metric"] == metric]
+        idx = pd.PeriodIndex(path["period"], freq="Q")
+        ys = path["value"].to_numpy(float)
         stock = metric in ("gpus_units", "computing_power_eflops")
         if stock:  # a level at each quarter end
             ax.plot([qx(q) for q in idx], ys, color="tab:blue", lw=1.5)
@@ -93,22 +161,37 @@ def backtest_chart(report: Report) -> bytes | None:
                 ax.plot(xs, [r.forecast / div] * 2, "--", color="tab:blue", lw=1.5)
             ax.annotate(r.period, (xs[0], r.actual / div), textcoords="offset points",
                         xytext=(2, 4), fontsize=7)
-        ax.set_title(_BACKTEST_PANELS[metric], fontsize=9)
+        title, ylabel = _BACKTEST_PANELS[metric]
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_xlabel("quarter end", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    fig.legend(handles=[
+    handles = [
         _line2d("tab:blue", "-", "", "forecast path"),
         _line2d("tab:red", "", "o", "actual (compared)"),
         _line2d("tab:blue", "", "x", "forecast at the actual's date"),
-        _line2d("tab:red", "-", "", "actual over its span (flows: per-quarter average)"),
+        _line2d("tab:red", "-", "", "actual over its span\n(flows: per-quarter average)"),
         _line2d("tab:blue", "--", "", "forecast over the same span"),
         _line2d("grey", "", "o", "not comparable", hollow=True),
-    ], loc="lower center", ncol=3, fontsize=7, frameon=False)
+    ]
+    _legend_right(fig, handles, [h.get_label() for h in handles])
     scen = report.scalars.get("scenario", "")
-    fig.suptitle(f"Backtest: {report.scalars.get('actuals', '')} vs scenario {scen}",
-                 fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    return _png_bytes(fig)
+    _finish(fig, f"Backtest: {report.scalars.get('actuals', '')} vs scenario {scen}", footer)
+    return fig
+
+
+def backtest_chart(report: Report, scenarios: list | None = None) -> bytes | None:
+    """PNG of the forecast paths against the actual points of a ``backtest`` report.
+
+    One panel per forecast metric that the actuals name. Stocks: the quarterly path and the
+    actual at its period end. Flows: the quarterly path and the actual as a per-quarter average
+    over its span (actual / span_quarters, drawn across the span), with the forecast summed over
+    the same span beside it (dashed). Ratios: the quarterly ratio and the span's actual and
+    forecast ratio drawn across the span. Rows that are ``not comparable`` are hollow grey.
+    """
+    out = _report_images(report, scenarios, backtest_figure, "backtest")
+    return out.get("backtest.png")
 
 
 def _line2d(color: str, ls: str, marker: str, label: str, hollow: bool = False):
@@ -126,50 +209,83 @@ def _line2d(color: str, ls: str, marker: str, label: str, hollow: bool = False):
 # --------------------------------------------------------------------------------------------
 
 _FAN_PANELS = {
-    "peak_eflops": "Peak EFLOPS (installed fleet)",
-    "effective_eflops": "Effective EFLOPS (installed fleet)",
-    "genai_revenue_rmb_m": "GenAI revenue [RMB m per quarter]",
+    "peak_eflops": ("Peak compute (installed fleet)", "peak compute [EFLOPS]"),
+    "effective_eflops": ("Effective compute (installed fleet)", "effective compute [EFLOPS]"),
+    "genai_revenue_rmb_m": ("GenAI revenue", "GenAI revenue [RMB m per quarter]"),
 }
 
 
-def stress_fan_chart(report: Report) -> bytes | None:
-    """PNG fan chart of a ``stress`` report: p5-p95 and p25-p75 bands and the median per quarter.
-
-    One panel per series of the report's ``fan`` table (peak and effective EFLOPS, GenAI
-    revenue). Rendered with the Agg canvas at a fixed DPI without a software tag, so the same
-    report gives the same bytes.
-    """
+def stress_fan_figure(report: Report, footer: str = ""):
+    """The figure of :func:`stress_fan_chart` (None without a ``fan`` table)."""
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     if "fan" not in report.tables:
         return None
     fan = report.tables["fan"]
     names = [n for n in _FAN_PANELS if n in set(fan["series"])]
-    fig = Figure(figsize=(5.2 * len(names), 3.6), dpi=110)
-    FigureCanvasAgg(fig)
+    if not names:
+        return None
+    fig = _new_figure(4.6 * len(names) + 1.6, 4.4)
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
         d = fan[fan["series"] == name]
         x = np.arange(len(d))
-        ax.fill_between(x, d["p5"], d["p95"], color="#9ecae1", label="p5-p95")
-        ax.fill_between(x, d["p25"], d["p75"], color="#4292c6", label="p25-p75")
-        ax.plot(x, d["p50"], color="#08306b", lw=1.6, label="median")
+        ax.fill_between(x, d["p5"], d["p95"], color="#9ecae1")
+        ax.fill_between(x, d["p25"], d["p75"], color="#4292c6")
+        ax.plot(x, d["p50"], color="#08306b", lw=1.6)
         labels = [str(p) for p in d["period"]]
         ax.set_xticks(x[::2])
         ax.set_xticklabels(labels[::2], rotation=45, fontsize=7)
-        ax.set_title(_FAN_PANELS[name], fontsize=9)
+        title, ylabel = _FAN_PANELS[name]
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_xlabel("quarter", fontsize=8)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="upper left")
+    handles = [Patch(color="#9ecae1", label="p5-p95"), Patch(color="#4292c6", label="p25-p75"),
+               _line2d("#08306b", "-", "", "median")]
+    _legend_right(fig, handles, [h.get_label() for h in handles])
     n = report.scalars.get("samples", "")
-    fig.suptitle(f"{report.scalars.get('scenario', '')}: {n} draws, seed "
-                 f"{report.scalars.get('seed', '')}", fontsize=10)
-    fig.tight_layout()
-    return _png_bytes(fig)
+    _finish(fig, f"Stress: {report.scalars.get('scenario', '')}, {n} draws, seed "
+                 f"{report.scalars.get('seed', '')}", footer)
+    return fig
+
+
+def stress_fan_chart(report: Report, scenarios: list | None = None) -> bytes | None:
+    """PNG fan chart of a ``stress`` report: p5-p95 and p25-p75 bands and the median per quarter.
+
+    One panel per series of the report's ``fan`` table (peak and effective EFLOPS, GenAI
+    revenue).
+    """
+    return _report_images(report, scenarios, stress_fan_figure, "stress_fan").get(
+        "stress_fan.png")
 
 
 # ----- end of stress fan chart block --------------------------------------------------------
+
+
+def _report_images(report: Report, scenarios: list | None, figure, stem: str
+                   ) -> dict[str, bytes]:
+    import matplotlib
+
+    with matplotlib.rc_context(rc=_style()):
+        fig = figure(report, _footer_for(report, scenarios))
+        return {} if fig is None else _render(fig, stem)
+
+
+REPORT_CHARTS: dict[str, tuple[Any, str]] = {
+    "backtest": (backtest_figure, "backtest"),
+    "stress": (stress_fan_figure, "stress_fan"),
+}
+"""Report kind -> (figure of that one report, file stem) written beside its tables as PNG and
+SVG. Plan, value and compare reports get their charts from :func:`charts`."""
+
+
+def report_charts(report: Report, scenarios: list | None = None) -> dict[str, bytes]:
+    """The PNG and SVG files of a backtest or stress report (empty for other kinds)."""
+    chart = REPORT_CHARTS.get(report.kind)
+    return _report_images(report, scenarios, chart[0], chart[1]) if chart else {}
+
 
 # --------------------------------------------------------------------------------------------
 # Plan and value charts of an --out folder
@@ -180,34 +296,17 @@ def _by_kind(reports: list[Report], kind: str) -> dict[str, Report]:
     return {str(r.scalars.get("scenario", r.kind)): r for r in reports if r.kind == kind}
 
 
-def _figure(n_panels: int = 1, width_in: float = 10.0, height_in: float = 4.5):
-    """A figure with ``n_panels`` side-by-side axes (no pyplot: no global state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    cols = min(n_panels, 3)
-    rows = (n_panels + cols - 1) // cols
-    fig = Figure(figsize=(max(width_in, 4.2 * cols), height_in * rows), dpi=CHART_DPI)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+def _panels(n_panels: int, panel_w: float = 4.2, panel_h: float = 3.2, extra_w: float = 2.2,
+            sharey: bool = True, max_cols: int = 3):
+    """A figure of ``n_panels`` small multiples (room on the right for the legend)."""
+    cols = min(n_panels, max_cols)
+    rows = -(-n_panels // cols)
+    fig = _new_figure(max(panel_w * cols + extra_w, 8.0), panel_h * rows + 1.1)
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=sharey)
     flat = list(axes.ravel())
     for ax in flat[n_panels:]:
         ax.set_visible(False)
-    return fig, flat[:n_panels]
-
-
-def _png_bytes(fig, dpi: float | None = None) -> bytes:
-    """PNG bytes without the software/version tag (byte-identical for the same figure), at
-    ``dpi`` or the figure's own."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or "figure", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _png(fig) -> bytes:
-    """A laid-out chart of :func:`charts` as PNG bytes at ``CHART_DPI``."""
-    fig.tight_layout()
-    return _png_bytes(fig, CHART_DPI)
+    return fig, flat[:n_panels], cols
 
 
 def _quarter_ticks(ax, labels: list[str], every: int = 2) -> None:
@@ -222,8 +321,17 @@ def _chip_colors(chips: list[str]) -> dict[str, Any]:
     return {c: cmap(i % 20) for i, c in enumerate(sorted(chips))}
 
 
-def chart_fleet_by_chip(plans: dict[str, Report]) -> bytes:
-    """Installed units by chip per quarter, stacked; one panel per scenario."""
+def _unique_legend(axes) -> tuple[list, list[str]]:
+    handles, labs = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labs:
+                handles.append(h)
+                labs.append(lab)
+    return handles, labs
+
+
+def _fleet_pivots(plans: dict[str, Report]) -> dict[str, pd.DataFrame]:
     from capacity.results import plain_frame
 
     pivots = {}
@@ -232,167 +340,286 @@ def chart_fleet_by_chip(plans: dict[str, Report]) -> bytes:
         pv = fleet.pivot_table(index="period", columns="chip", values="units", aggfunc="sum",
                                sort=True).fillna(0.0)
         pivots[name] = pv.loc[:, pv.max() > 0.5]
+    return pivots
+
+
+def chart_fleet_by_chip(plans: dict[str, Report], footer: str = ""):
+    """Installed units by chip per quarter, stacked; one panel per scenario."""
+    pivots = _fleet_pivots(plans)
     colors = _chip_colors(sorted({c for pv in pivots.values() for c in pv.columns}))
-    fig, axes = _figure(len(pivots))
+    fig, axes, cols = _panels(len(pivots))
     for ax, (name, pv) in zip(axes, pivots.items(), strict=True):
         labels = [str(p) for p in pv.index]
         ax.stackplot(range(len(pv)), *(pv[c].to_numpy() / 1000 for c in pv.columns),
                      labels=list(pv.columns), colors=[colors[c] for c in pv.columns])
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=9)
         _quarter_ticks(ax, labels)
         ax.grid(axis="y", alpha=0.3)
-    for ax in axes[::3]:  # first panel of each row
-        ax.set_ylabel("installed GPUs [thousand units]")
-    handles, labs = [], []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in labs:
-                handles.append(h)
-                labs.append(lab)
-    axes[-1].legend(handles, labs, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("Fleet by chip (installed units, thousands)", fontsize=11)
-    return _png(fig)
+    for ax in axes[::cols]:
+        ax.set_ylabel("installed GPUs [thousand units]", fontsize=8)
+    _legend_right(fig, *_unique_legend(axes))
+    _finish(fig, "Installed GPUs by chip at quarter end (thousand units)", footer)
+    return fig
 
 
-def chart_compute_vs_demand(plans: dict[str, Report]) -> bytes:
+def chart_gpu_mix(plans: dict[str, Report], footer: str = ""):
+    """Share of installed GPUs by chip at each year end (100% stacked bars); one panel per
+    scenario."""
+    import numpy as np
+
+    pivots = _fleet_pivots(plans)
+    colors = _chip_colors(sorted({c for pv in pivots.values() for c in pv.columns}))
+    fig, axes, cols = _panels(len(pivots), panel_w=3.6)
+    for ax, (name, pv) in zip(axes, pivots.items(), strict=True):
+        ends = [p for p in pv.index if p.quarter == 4] or [pv.index[-1]]
+        sub = pv.loc[ends]
+        total = sub.sum(axis=1).replace(0.0, np.nan)
+        share = sub.div(total, axis=0).fillna(0.0) * 100
+        x = np.arange(len(sub))
+        bottom = np.zeros(len(sub))
+        for chip in sub.columns:
+            ax.bar(x, share[chip].to_numpy(), bottom=bottom, color=colors[chip], label=chip,
+                   width=0.7)
+            bottom += share[chip].to_numpy()
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(p) for p in sub.index], fontsize=7)
+        ax.set_ylim(0, 100)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("year end", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[::cols]:
+        ax.set_ylabel("share of installed GPUs [%]", fontsize=8)
+    _legend_right(fig, *_unique_legend(axes))
+    _finish(fig, "GPU mix by chip at each year end (share of installed units)", footer)
+    return fig
+
+
+def chart_compute_vs_demand(plans: dict[str, Report], footer: str = ""):
     """Effective EFLOPS vs demand with the shortfall shaded; peak EFLOPS dashed."""
     import numpy as np
 
     from capacity.results import plain_frame
 
-    fig, axes = _figure(len(plans))
+    fig, axes, cols = _panels(len(plans))
     for ax, (name, r) in zip(axes, plans.items(), strict=True):
         q = plain_frame(r.tables["quarters"])
         x = np.arange(len(q))
         demand = q["demand_eflops"].to_numpy(dtype=float)
         short = q["shortfall_eflops"].to_numpy(dtype=float)
         served = demand - short
-        ax.plot(x, q["effective_eflops"].to_numpy(dtype=float), label="effective EFLOPS",
+        ax.plot(x, q["effective_eflops"].to_numpy(dtype=float), label="effective compute",
                 color="tab:blue")
-        ax.plot(x, q["peak_eflops"].to_numpy(dtype=float), label="peak EFLOPS",
+        ax.plot(x, q["peak_eflops"].to_numpy(dtype=float), label="peak compute",
                 color="tab:blue", linestyle="--", alpha=0.6)
         ax.plot(x, demand, label="demand", color="black")
         ax.fill_between(x, served, demand, where=short > 1e-9, color="tab:red", alpha=0.35,
                         label="shortfall", interpolate=True)
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=9)
         _quarter_ticks(ax, [str(p) for p in q["period"]])
         ax.grid(alpha=0.3)
-    for ax in axes[::3]:
-        ax.set_ylabel("EFLOPS")
-    axes[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle("Effective compute vs demand (shortfall shaded)", fontsize=11)
-    return _png(fig)
+    for ax in axes[::cols]:
+        ax.set_ylabel("compute [EFLOPS]", fontsize=8)
+    _legend_right(fig, *_unique_legend(axes))
+    _finish(fig, "Effective compute vs demand per quarter (shortfall shaded)", footer)
+    return fig
 
 
-def chart_capex(plans: dict[str, Report]) -> bytes:
-    """Planned capex per quarter, one bar per scenario."""
+def chart_capex(plans: dict[str, Report], footer: str = ""):
+    """Planned capex per quarter: one small panel per scenario (same scale), bars coloured by
+    calendar year, the year's total written above its bars."""
     import numpy as np
 
     from capacity.results import plain_frame
 
-    fig, (ax,) = _figure(1)
-    n = len(plans)
-    width = 0.8 / max(n, 1)
-    labels: list[str] = []
-    for i, (name, r) in enumerate(plans.items()):
+    fig, axes, cols = _panels(len(plans), extra_w=0.6)
+    years_all: list[int] = []
+    for r in plans.values():
         q = plain_frame(r.tables["quarters"])
-        labels = labels or [str(p) for p in q["period"]]
-        x = np.arange(len(q)) + (i - (n - 1) / 2) * width
-        ax.bar(x, q["capex_rmb_m"].to_numpy(dtype=float), width=width, label=name)
-    _quarter_ticks(ax, labels, every=1)
-    ax.set_ylabel("capex [RMB m]")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Capex by quarter (purchases paid at order)", fontsize=11)
-    return _png(fig)
+        years_all += [p.year for p in q["period"]]
+    years = sorted(set(years_all))
+    colour = {y: f"C{i % 10}" for i, y in enumerate(years)}
+    for ax, (name, r) in zip(axes, plans.items(), strict=True):
+        q = plain_frame(r.tables["quarters"])
+        periods = list(q["period"])
+        capex = q["capex_rmb_m"].to_numpy(dtype=float)
+        x = np.arange(len(q))
+        ax.bar(x, capex, color=[colour[p.year] for p in periods], width=0.8)
+        for y in years:
+            idx = [i for i, p in enumerate(periods) if p.year == y]
+            if idx:
+                total = float(capex[idx].sum())
+                ax.annotate(f"{y}: {total:,.0f}", (float(np.mean(idx)), 0),
+                            xycoords=("data", "axes fraction"), xytext=(0, -30),
+                            textcoords="offset points", ha="center", fontsize=6.5,
+                            color=colour[y])
+        ax.set_xticks(x[::2])
+        ax.set_xticklabels([f"Q{p.quarter}" for p in periods][::2], fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[::cols]:
+        ax.set_ylabel("capex [RMB m per quarter]", fontsize=8)
+    _finish(fig, "GPU capex by order quarter (RMB m; year totals under the axis)", footer)
+    return fig
 
 
-def chart_genai(values: dict[str, Report]) -> bytes:
-    """GenAI revenue per calendar year (bars) and GenAI share of revenue (lines)."""
+def chart_genai(values: dict[str, Report], footer: str = ""):
+    """GenAI revenue per calendar year (bars, left) and GenAI share of revenue (lines, right)."""
     import numpy as np
 
     from capacity.results import plain_frame
 
-    fig, (ax,) = _figure(1)
+    fig = _new_figure(10.0 + 0.2 * len(values), 4.8)
+    ax = fig.subplots()
     ax2 = ax.twinx()
     n = len(values)
     width = 0.8 / max(n, 1)
     years: list[int] = []
+    handles, labels = [], []
     for i, (name, r) in enumerate(values.items()):
         annual = plain_frame(r.tables["annual"])
         years = years or [int(y) for y in annual["year"]]
         x = np.arange(len(annual))
         color = f"C{i % 10}"
         ax.bar(x + (i - (n - 1) / 2) * width, annual["genai_rmb_m"].to_numpy(dtype=float),
-               width=width, color=color, alpha=0.8, label=f"{name} GenAI revenue")
+               width=width, color=color, alpha=0.8)
         ax2.plot(x, annual["genai_share"].to_numpy(dtype=float) * 100, color=color, marker="o",
-                 label=f"{name} GenAI share")
+                 lw=1.2)
+        handles.append(_line2d(color, "-", "s", name))
+        labels.append(name)
+    from matplotlib.patches import Patch
+
+    handles += [Patch(color="grey", alpha=0.8, label="bars: GenAI revenue (left)"),
+                _line2d("grey", "-", "o", "lines: GenAI share (right)")]
+    labels += ["bars: GenAI revenue (left)", "lines: GenAI share (right)"]
     ax.set_xticks(range(len(years)))
     ax.set_xticklabels([str(y) for y in years])
-    ax.set_ylabel("GenAI revenue [RMB m]")
-    ax2.set_ylabel("GenAI share of revenue [%]")
+    ax.set_xlabel("calendar year", fontsize=8)
+    ax.set_ylabel("GenAI revenue [RMB m per year]", fontsize=8)
+    ax2.set_ylabel("GenAI share of revenue [%]", fontsize=8)
     ax2.set_ylim(0, 100)
     ax.grid(axis="y", alpha=0.3)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
-    ax.set_title("GenAI revenue and share by calendar year", fontsize=11)
-    return _png(fig)
+    _legend_right(fig, handles, labels)
+    _finish(fig, "GenAI revenue and share of revenue by calendar year", footer)
+    return fig
 
 
-def chart_target_price(values: dict[str, Report]) -> bytes:
+def chart_target_price(values: dict[str, Report], footer: str = ""):
     """EV/Sales target price per scenario against the note's target price."""
-    fig, (ax,) = _figure(1, width_in=8.0)
+    fig = _new_figure(8.0 + 0.3 * len(values), 4.6)
+    ax = fig.subplots()
     names = list(values)
     tps = [float(values[n].scalars.get("target_price_hkd", float("nan"))) for n in names]
     bars = ax.bar(range(len(names)), tps, color=[f"C{i % 10}" for i in range(len(names))])
     for b, tp in zip(bars, tps, strict=True):
         ax.annotate(f"HK${tp:.2f}", (b.get_x() + b.get_width() / 2, b.get_height()),
-                    ha="center", va="bottom", fontsize=9)
+                    ha="center", va="bottom", fontsize=8)
     note = values[names[0]].scalars.get("note_target_price_hkd") if names else None
     if note is not None:
-        ax.axhline(float(note), color="black", linestyle="--", linewidth=1,
-                   label=f"note's TP HK${float(note):.2f}")
-        ax.legend(fontsize=8)
+        line = ax.axhline(float(note), color="black", linestyle="--", linewidth=1)
+        _legend_right(fig, [line], [f"note's TP HK${float(note):.2f}"])
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=20, fontsize=8)
-    ax.set_ylabel("target price [HKD per share]")
+    ax.set_xlabel("scenario", fontsize=8)
+    ax.set_ylabel("target price [HKD per share]", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title("Target price by scenario (EV/Sales)", fontsize=11)
-    return _png(fig)
+    _finish(fig, "Target price by scenario (EV/Sales)", footer)
+    return fig
 
 
-def charts(reports: list[Report]) -> dict[str, bytes]:
-    """PNG charts for whatever the reports hold: file name -> bytes.
+def _disclosed(scenarios: list, metric: str) -> list[tuple[Any, float, str]]:
+    """(quarter, value, note) of a disclosed stock metric, from the first scenario's
+    disclosures."""
+    for sc in scenarios:
+        d = getattr(sc, "disclosures", None)
+        if d is None or "metric" not in d:
+            continue
+        sel = d[d["metric"] == metric]
+        return [(p, float(v), str(n)) for p, v, n in zip(sel["period"], sel["value"],
+                                                           sel["note"], strict=True)]
+    return []
 
-    Plan reports give the fleet, compute-vs-demand and capex charts; value reports the GenAI
-    revenue and target-price charts. Rendered with matplotlib's Agg canvas, a fixed DPI, the
-    default style and no software tag, so the same inputs give byte-identical files.
+
+def chart_compute_vs_disclosed(plans: dict[str, Report], scenarios: list, footer: str = ""):
+    """The plan's peak and effective EFLOPS and GPU paths against the disclosed points
+    (computing power and GPU counts at their dates; the with-orders figure hollow)."""
+    from capacity.results import plain_frame
+
+    def qend(p):
+        return p.end_time.normalize()
+
+    fig = _new_figure(12.5, 4.8)
+    ax_c, ax_g = fig.subplots(1, 2)
+    handles: dict[str, Any] = {}
+    for i, (name, r) in enumerate(plans.items()):
+        q = plain_frame(r.tables["quarters"])
+        xs = [qend(p) for p in q["period"]]
+        c = f"C{i % 10}"
+        (h,) = ax_c.plot(xs, q["peak_eflops"].to_numpy(float), color=c, lw=1.4)
+        ax_c.plot(xs, q["effective_eflops"].to_numpy(float), color=c, lw=1.0, ls="--")
+        ax_g.plot(xs, q["gpus_units"].to_numpy(float) / 1000, color=c, lw=1.4)
+        handles[name] = h
+    for metric, ax, scale, style in (("peak_eflops", ax_c, 1.0, "D"),
+                                     ("peak_eflops_with_orders", ax_c, 1.0, "D"),
+                                     ("gpus_units", ax_g, 1000.0, "D")):
+        for k, (p, v, _note) in enumerate(_disclosed(scenarios, metric)):
+            hollow = metric.endswith("with_orders")
+            ax.plot([qend(p)], [v / scale], style, color="black", ms=6,
+                    mfc="none" if hollow else "black", zorder=5)
+            label = f"{p}: {v / scale:g}" + (" with orders" if hollow else "")
+            # neighbouring points: labels alternately below and above; with orders: right
+            offset, va = ((8, 0), "center") if hollow else \
+                (((0, -9), "top") if k % 2 == 0 else ((0, 9), "bottom"))
+            ha = "left" if hollow or k == 0 else "center"  # the first: clear of the y axis
+            ax.annotate(label, (qend(p), v / scale), textcoords="offset points",
+                        xytext=(-4, offset[1]) if ha == "left" and not hollow else offset,
+                        fontsize=7, ha=ha, va=va)
+    ax_c.set_title("Computing power", fontsize=9)
+    ax_c.set_ylabel("compute [EFLOPS]", fontsize=8)
+    ax_g.set_title("GPUs installed", fontsize=9)
+    ax_g.set_ylabel("GPUs [thousand units]", fontsize=8)
+    for ax in (ax_c, ax_g):
+        ax.set_ylim(bottom=0)  # room under the disclosed points for their labels
+        ax.set_xlabel("quarter end", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    keys = [*handles.values(), _line2d("grey", "-", "", "peak (plan)"),
+            _line2d("grey", "--", "", "effective (plan)"),
+            _line2d("black", "", "D", "disclosed"),
+            _line2d("black", "", "D", "disclosed, with placed orders", hollow=True)]
+    _legend_right(fig, keys, [*handles, "peak (plan)", "effective (plan)", "disclosed",
+                              "disclosed, with placed orders"])
+    _finish(fig, "Compute and GPUs: the plan's path against the disclosed points", footer)
+    return fig
+
+
+def charts(reports: list[Report], scenarios: list | None = None) -> dict[str, bytes]:
+    """Charts for whatever the reports hold: file name -> bytes (each chart as PNG and SVG).
+
+    Plan reports give the fleet, GPU mix, compute-vs-demand, compute-vs-disclosed and capex
+    charts; value reports the GenAI revenue and target-price charts. ``scenarios`` (as loaded)
+    give the footer its data citations and dates and the disclosed points; without them the
+    footer names the scenarios only and the disclosed points are left out. Rendered with
+    matplotlib's Agg canvas, a fixed DPI, the default style, no software or date tag and a fixed
+    SVG hash salt, so the same inputs give byte-identical files.
     """
     import matplotlib
 
+    from capacity.report.formats import chart_footer
+
+    scenarios = list(scenarios or [])
     plans = _by_kind(reports, "plan")
     values = _by_kind(reports, "value")
+    footer = chart_footer(reports, scenarios)
     out: dict[str, bytes] = {}
-    # the default style, whatever the user's matplotlibrc says; backend keys left alone (the
-    # figures draw on their own Agg canvas, and touching the backend would import pyplot)
-    default = matplotlib.rcParamsDefault
-    style = {k: default[k] for k in default
-             if not k.startswith("backend") and k != "interactive"}
-    with matplotlib.rc_context(rc=style):
+    with matplotlib.rc_context(rc=_style()):
         if plans:
-            out["fleet_by_chip.png"] = chart_fleet_by_chip(plans)
-            out["compute_vs_demand.png"] = chart_compute_vs_demand(plans)
-            out["capex_by_quarter.png"] = chart_capex(plans)
+            out.update(_render(chart_fleet_by_chip(plans, footer), "fleet_by_chip"))
+            out.update(_render(chart_gpu_mix(plans, footer), "gpu_mix_by_chip"))
+            out.update(_render(chart_compute_vs_demand(plans, footer), "compute_vs_demand"))
+            out.update(_render(chart_compute_vs_disclosed(plans, scenarios, footer),
+                               "compute_vs_disclosed"))
+            out.update(_render(chart_capex(plans, footer), "capex_by_quarter"))
         if values:
-            out["genai_revenue.png"] = chart_genai(values)
-            out["target_price.png"] = chart_target_price(values)
+            out.update(_render(chart_genai(values, footer), "genai_revenue"))
+            out.update(_render(chart_target_price(values, footer), "target_price"))
     return out
-
-
-REPORT_CHARTS: dict[str, tuple[Any, str]] = {
-    "backtest": (backtest_chart, "backtest.png"),
-    "stress": (stress_fan_chart, "stress_fan.png"),
-}
-"""Report kind -> (chart of that one report, file name) written beside its tables. Plan, value
-and compare reports get their charts from :func:`charts` (inside :func:`write_rich_outputs`)."""

@@ -61,7 +61,11 @@ img{max-width:100%;border:1px solid #eee;margin:0.5em 0}
 
 
 def html_report(reports: list[Report], scenarios: list, pngs: dict[str, bytes]) -> str:
-    """A self-contained HTML report: inline CSS, charts as base64 PNG, no external loads."""
+    """A self-contained HTML report: inline CSS, charts as base64 PNG, no external loads.
+
+    ``pngs`` maps chart file names to bytes; only the ``.png`` entries are embedded (the SVG of
+    each chart is a file beside the report).
+    """
     import base64
 
     kinds = ", ".join(dict.fromkeys(r.kind for r in reports))
@@ -79,6 +83,7 @@ def html_report(reports: list[Report], scenarios: list, pngs: dict[str, bytes]) 
     if compare_rep is not None:
         parts.append(f"<h2>{_esc(compare_rep.titles.get('kpis', 'KPIs'))}</h2>")
         parts.append(_html_table(compare_rep.tables["kpis"]))
+    pngs = {name: data for name, data in pngs.items() if name.endswith(".png")}  # SVGs: files
     if pngs:
         parts.append("<h2>Charts</h2>")
         for name, data in pngs.items():

@@ -475,7 +475,7 @@ def package_versions() -> dict[str, str]:
 
     out = {}
     for name in ("capacity", "pandas", "numpy", "pulp", "highspy", "pydantic", "typer",
-                 "openpyxl", "matplotlib"):
+                 "openpyxl", "matplotlib", "pyarrow"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -527,38 +527,59 @@ def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None,
     }
 
 
-def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list) -> None:
-    """The workbook, PNG charts and HTML report of an ``--out`` folder (into ``stage``)."""
+def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
+                       more_images: dict[str, bytes] | None = None) -> None:
+    """The workbook, PNG and SVG charts and HTML report of an ``--out`` folder (into
+    ``stage``); ``more_images`` (charts already written, such as ``backtest.png``) are shown in
+    the report too."""
     from capacity.report.charts import charts
     from capacity.report.formats import workbook_name
     from capacity.report.html import html_report
     from capacity.report.workbook import workbook_bytes
 
     write_bytes_atomic(stage / workbook_name(reports), workbook_bytes(reports, scenarios))
-    pngs = charts(reports)
-    for name, data in pngs.items():
+    images = charts(reports, scenarios)
+    for name, data in images.items():
         write_bytes_atomic(stage / name, data)
-    write_text_atomic(stage / "report.html", html_report(reports, scenarios, pngs))
+    write_text_atomic(stage / "report.html",
+                      html_report(reports, scenarios, {**(more_images or {}), **images}))
+
+
+def write_data_files(stage: Path, reports: list[Report], scenarios: list) -> None:
+    """The long tables (CSV and Parquet), each report's JSON and ``datapackage.json``.
+
+    One table per kind across scenarios (:func:`capacity.report.formats.tidy_tables`), so a
+    comparison writes ``quarters.csv`` with a ``scenario`` column, not one file per scenario.
+    """
+    from capacity.report.formats import datapackage, json_name, parquet_bytes, tidy_tables
+    from capacity.results import csv_text, json_text
+
+    tables = tidy_tables(reports)
+    titles: dict[str, str] = {}
+    for stem, (kind, table, frame) in tables.items():
+        write_text_atomic(stage / f"{stem}.csv", csv_text(frame))
+        write_bytes_atomic(stage / f"{stem}.parquet", parquet_bytes(frame))
+        titles[stem] = next((r.titles[table] for r in reports
+                             if r.kind == kind and table in r.titles), "")
+    for report in reports:
+        write_text_atomic(stage / json_name(report, reports), json_text(report))
+    package = datapackage(tables, reports, scenarios, titles)
+    write_text_atomic(stage / "datapackage.json",
+                      json.dumps(package, indent=2, ensure_ascii=False) + "\n")
 
 
 def _stage_files(stage: Path, reports: list, scenarios: list,
                  run: dict[str, Any] | None = None) -> None:
-    from capacity.report.charts import REPORT_CHARTS
-    from capacity.report.formats import file_prefix
-    from capacity.results import csv_text, json_text
+    from capacity.report.charts import report_charts
 
-    multi = len(reports) > 1
+    write_data_files(stage, reports, scenarios)
+    images: dict[str, bytes] = {}
     for report in reports:
-        prefix = file_prefix(report, multi)
-        for name, df in report.tables.items():
-            write_text_atomic(stage / f"{prefix}{name}.csv", csv_text(df))
-        write_text_atomic(stage / f"{prefix}{report.kind}.json", json_text(report))
-        chart = REPORT_CHARTS.get(report.kind)
-        png = chart[0](report) if chart else None
-        if png is not None:
-            write_bytes_atomic(stage / f"{prefix}{chart[1]}", png)
+        for name, data in report_charts(report, scenarios).items():
+            write_bytes_atomic(stage / name, data)
+            images[name] = data
     t0 = time.perf_counter()
-    write_rich_outputs(stage, reports, scenarios)
+    write_rich_outputs(stage, reports, scenarios, images)
     run = dict(run or {})
     run["timings_s"] = {**run.get("timings_s", {}), "write_outputs_s": time.perf_counter() - t0}
     # the manifest last: a folder with a manifest that lists every other file is complete

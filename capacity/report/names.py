@@ -1,0 +1,435 @@
+"""Every output column of every command: its unit and what it means (issue 16, item 7).
+
+One table, :data:`COLUMNS`, keyed by ``<command>.<table>`` then column name. It is the source of
+``docs/nomenclature.md`` (:func:`nomenclature_markdown`; ``python -m capacity.report.names``
+prints it) and of the field descriptions in the ``datapackage.json`` of an ``--out`` folder.
+Units are written as :data:`capacity.results.UNIT_SUFFIXES` spells them (``share`` is a fraction
+0..1, ``RMB m`` millions of renminbi); ``""`` marks text, labels and flags. A unit ``see
+unit`` means the row's own ``unit`` column gives it.
+"""
+
+from __future__ import annotations
+
+SEE_UNIT = "see unit"
+"""Unit of a column whose rows carry their own unit in a ``unit`` column."""
+
+_Q = "quarter, as text like 2024Q3"
+
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    # ---------------------------------------------------------------- plan
+    "plan.quarters": {
+        "period": ("", f"Planning {_Q} (base period + 1 to the horizon end)"),
+        "gpus_units": ("units", "GPUs installed at the quarter's end (existing fleet + "
+                                "delivered purchases - retirements)"),
+        "new_units": ("units", "GPUs delivered in the quarter"),
+        "peak_eflops": ("EFLOPS", "Peak dense compute of the installed fleet (vendor peak "
+                                  "FLOP/s, summed over GPUs)"),
+        "effective_eflops": ("EFLOPS", "Peak compute times each chip's efficiency factor "
+                                       "(interconnect and software derating)"),
+        "training_fit_eflops": ("EFLOPS", "Effective compute of the chips fit for large-cluster "
+                                          "training (NVLink-class interconnect)"),
+        "training_demand_eflops": ("EFLOPS", "Compute the scheduled training runs need in the "
+                                             "quarter"),
+        "inference_demand_eflops": ("EFLOPS", "Compute inference and leasing need in the "
+                                              "quarter"),
+        "demand_eflops": ("EFLOPS", "Training + inference demand"),
+        "training_shortfall_eflops": ("EFLOPS", "Training demand the plan leaves unmet"),
+        "inference_shortfall_eflops": ("EFLOPS", "Inference demand the plan leaves unmet"),
+        "shortfall_eflops": ("EFLOPS", "Training + inference shortfall"),
+        "capex_rmb_m": ("RMB m", "GPU capex paid in the quarter (purchases paid at order)"),
+        "power_mw": ("MW", "Facility power the installed fleet draws (GPU TDP x server "
+                           "overhead x PUE)"),
+        "power_limit_mw": ("MW", "Data-centre power available in the quarter"),
+        "opex_rmb_m": ("RMB m", "Electricity cost of the installed fleet in the quarter"),
+        "depreciation_rmb_m": ("RMB m", "Straight-line depreciation of purchases and of the "
+                                        "existing fleet at reference prices"),
+    },
+    "plan.purchases": {
+        "period": ("", f"Delivery {_Q}"),
+        "order_period": ("", f"Order (payment) {_Q}: delivery minus the lead time"),
+        "chip": ("", "Chip name (chips.csv)"),
+        "units": ("units", "GPUs bought"),
+        "price_rmb_m_per_unit": ("RMB m per unit", "Price paid per GPU, licence fees included"),
+        "capex_rmb_m": ("RMB m", "units x price"),
+        "status": ("", "Export-control status of the chip in the delivery quarter (allowed, "
+                       "licence, capped)"),
+        "rule": ("", "Id of the rule that sets the status (empty: none)"),
+    },
+    "plan.binding": {
+        "constraint": ("", "Family of the limit: access, budget, power, total_demand, ..."),
+        "period": ("", f"{_Q[0].upper()}{_Q[1:]} (or year) the limit applies to"),
+        "chip": ("", "Chip of a per-chip limit (empty otherwise)"),
+        "limit": ("see limit_unit", "The limit as stated: the cap in units, the budget in "
+                                    "RMB m, the power in MW, the demand in EFLOPS"),
+        "limit_unit": ("", "Unit of limit"),
+        "set_key": ("", "The --set key that moves the limit (empty where none exists: bans, "
+                        "licence caps, demand)"),
+        "shadow_price_rmb_m": (SEE_UNIT, "Objective gain from relaxing the limit by one unit "
+                                         "(>= 0), the side named by side, verified by re-solving"),
+        "unit": ("", "Unit of the shadow prices: RMB m per unit (access), RMB m per RMB m "
+                     "(budget), RMB m per MW (power), RMB m per EFLOPS (demand)"),
+        "side": ("", "Which side shadow_price_rmb_m quotes: relax (loosen the limit by one "
+                     "unit) or tighten"),
+        "degenerate": ("", "True when relaxing and tightening are worth different amounts (the "
+                           "solver's dual then overstates one of them)"),
+        "shadow_price_relax_rmb_m": (SEE_UNIT, "Objective gain from loosening the limit by one "
+                                               "unit"),
+        "shadow_price_tighten_rmb_m": (SEE_UNIT, "Objective loss from tightening the limit by "
+                                                 "one unit; null where the limit cannot be "
+                                                 "tightened (a ban or cap already at 0)"),
+        "dual_rmb_m": (SEE_UNIT, "The solver's row dual, for comparison with the verified "
+                                 "sides"),
+    },
+    "plan.purchase_value": {
+        "period": ("", f"Delivery {_Q}"),
+        "chip": ("", "Chip name (chips.csv)"),
+        "units": ("units", "GPUs the plan buys for delivery in the quarter"),
+        "served_value_rmb_m": ("RMB m", "Value of the work one more unit serves over its life "
+                                        "(demand duals x its compute), present value"),
+        "cost_rmb_m": ("RMB m", "Its discounted price at order"),
+        "power_cost_rmb_m": ("RMB m", "Its discounted power opex over its life"),
+        "limits_rmb_m": ("RMB m", "Shadow prices of the limits it uses (access + budget + "
+                                  "power)"),
+        "limit_access_rmb_m": ("RMB m", "Shadow price of its access row (cap or ban)"),
+        "limit_budget_rmb_m": ("RMB m", "Shadow price of the budget it uses"),
+        "limit_power_rmb_m": ("RMB m", "Shadow price of the power it draws"),
+        "bound_value_rmb_m": ("RMB m", "Value on the implied bound fleet >= 0 at degenerate "
+                                       "points (so the parts sum to the reduced cost)"),
+        "net_value_rmb_m": ("RMB m", "served - cost - power - limits - bound: the solver's "
+                                     "reduced cost; 0 for a chip bought, <= 0 otherwise"),
+    },
+    "plan.fleet": {
+        "period": ("", _Q),
+        "chip": ("", "Chip name (chips.csv)"),
+        "existing_units": ("units", "GPUs of the calibrated starting fleet still in service"),
+        "new_units": ("units", "GPUs bought by the plan and in service"),
+        "units": ("units", "existing_units + new_units"),
+    },
+    # ---------------------------------------------------------------- value
+    "value.revenue": {
+        "period": ("", _Q),
+        "genai_demand_rmb_m": ("RMB m", "GenAI revenue the demand path asks for"),
+        "genai_ceiling_rmb_m": ("RMB m", "GenAI revenue the available compute can earn "
+                                         "(available_eflops x yield)"),
+        "genai_rmb_m": ("RMB m", "GenAI revenue: min(demand, ceiling)"),
+        "traditional_rmb_m": ("RMB m", "Non-GenAI revenue"),
+        "total_rmb_m": ("RMB m", "GenAI + traditional revenue"),
+        "genai_share": ("share", "GenAI revenue / total revenue"),
+        "capacity_bound": ("", "True when the compute ceiling, not demand, sets GenAI revenue"),
+        "available_eflops": ("EFLOPS", "Effective compute left after served training"),
+        "incremental_compute_cost_rmb_m": ("RMB m", "Plan depreciation and power deducted from "
+                                                    "gross profit (0 unless switched on)"),
+        "gross_profit_rmb_m": ("RMB m", "Revenue x segment gross margins"),
+        "gross_margin": ("share", "Gross profit / total revenue"),
+    },
+    "value.annual": {
+        "year": ("", "Calendar (= financial) year"),
+        "actual_quarters": ("quarters", "Quarters of the year taken from disclosed actuals"),
+        "genai_rmb_m": ("RMB m", "GenAI revenue of the year"),
+        "traditional_rmb_m": ("RMB m", "Non-GenAI revenue of the year"),
+        "total_rmb_m": ("RMB m", "Total revenue of the year"),
+        "genai_share": ("share", "GenAI revenue / total revenue"),
+        "gross_profit_rmb_m": ("RMB m", "Gross profit of the year"),
+        "gross_margin": ("share", "Gross profit / total revenue"),
+    },
+    "value.bridge": {
+        "case": ("", "Which sales: the tool's (capacity-linked) or the note's implied figures"),
+        "sales_rmb_m": ("RMB m", "Valuation-year sales"),
+        "multiple": ("x", "EV/Sales multiple"),
+        "ev_rmb_m": ("RMB m", "Enterprise value = sales x multiple"),
+        "net_cash_rmb_m": ("RMB m", "Net cash added to EV"),
+        "equity_rmb_m": ("RMB m", "Equity value = EV + net cash"),
+        "target_price_hkd": ("HKD", "Target price per share = equity / shares / RMB per HKD"),
+    },
+    "value.sensitivity": {
+        "multiple": ("x", "EV/Sales multiple of the grid point"),
+        "sales_change": ("share", "Change applied to the tool's valuation-year sales "
+                                  "(-0.1 = 10% lower)"),
+        "sales_rmb_m": ("RMB m", "Valuation-year sales after the change"),
+        "ev_rmb_m": ("RMB m", "Enterprise value"),
+        "target_price_hkd": ("HKD", "Target price per share"),
+    },
+    # ---------------------------------------------------------------- compare
+    "compare.kpis": {
+        "kpi": ("", "KPI name; a period or year in the name is the KPI's date "
+                    "(peak_eflops_2024Q4, genai_share_2025)"),
+        "unit": ("", "Unit of the KPI's values"),
+        "<scenario>": (SEE_UNIT, "The KPI in that scenario (one column per scenario)"),
+        "<scenario>_vs_<reference>": (SEE_UNIT, "Scenario minus reference (the first "
+                                                "scenario)"),
+    },
+    "compare.kpis_text": {
+        "kpi": ("", "Text KPI name (most_valuable_limits: up to three limits with the largest "
+                    "shadow price)"),
+        "<scenario>": ("", "The text KPI in that scenario (one column per scenario)"),
+    },
+    "compare.scenarios": {
+        "name": ("", "Scenario name"),
+        "description": ("", "Scenario description (its TOML file)"),
+        "changes": ("count", "Inputs the scenario changes against the baseline"),
+    },
+    "compare.binding": {
+        "scenario": ("", "Scenario name"),
+        "limit": ("", "Limit as a label (family and chip)"),
+        "constraint": ("", "Family of the limit (access, budget, power, ...)"),
+        "chip": ("", "Chip of a per-chip limit (empty otherwise)"),
+        "quarters_binding": ("quarters", "Quarters in which the limit binds"),
+        "first_period": ("", f"First {_Q} it binds"),
+        "max_shadow_price": ("see shadow_unit", "Largest shadow price of the limit "
+                                                          "over its binding quarters"),
+        "shadow_unit": ("", "Unit of max_shadow_price (RMB m per unit, RMB m per MW, RMB m per "
+                            "RMB m)"),
+    },
+    "compare.changes": {
+        "scenario": ("", "Scenario name"),
+        "key": ("", "Dotted input key (planner.pue)"),
+        "old": ("", "Baseline value (JSON text for lists and tables)"),
+        "new": ("", "The scenario's value"),
+        "origin": ("", "File (and --set) that made the change"),
+    },
+    # ---------------------------------------------------------------- backtest
+    "backtest.rows": {
+        "period": ("", "Reporting period as written in the actuals file (2023Q4, 1H24, FY2023)"),
+        "metric": ("", "Metric name (gpus_units, computing_power_eflops, revenue_rmb_m, ...)"),
+        "unit": ("", "Unit of actual, forecast and error"),
+        "first_quarter": ("", f"First {_Q} of the period's span"),
+        "last_quarter": ("", f"Last {_Q} of the period's span"),
+        "span_quarters": ("quarters", "Quarters in the span"),
+        "actual": (SEE_UNIT, "The disclosed figure"),
+        "forecast": (SEE_UNIT, "The tool's figure for the same span (stock at the end, flow "
+                               "summed, ratio of sums); null unless status is compared"),
+        "error": (SEE_UNIT, "forecast - actual; null unless compared"),
+        "error_pct": ("%", "100 x error / actual; null unless compared or when actual is 0"),
+        "status": ("", "compared, not forecast or not comparable"),
+        "basis": ("", "Where the forecast comes from (calibration, plan, finance ...)"),
+        "detail": ("", "How the forecast was formed, or why there is none"),
+        "source": ("", "Citation of the actual (from the actuals file)"),
+    },
+    "backtest.summary": {
+        "metric": ("", "Metric name"),
+        "unit": ("", "Unit of the metric"),
+        "n_rows": ("count", "Rows of the metric in the actuals"),
+        "n_compared": ("count", "Rows compared"),
+        "mape": ("%", "Mean |error_pct| over compared rows; null when none was compared"),
+        "bias_pct": ("%", "Mean error_pct over compared rows (negative: tool below actuals)"),
+        "max_abs_error_pct": ("%", "Largest |error_pct|"),
+    },
+    "backtest.paths": {
+        "period": ("", _Q),
+        "metric": ("", "Forecast metric (gpus_units, computing_power_eflops, revenue_rmb_m, "
+                       "genai_revenue_rmb_m, genai_share, gross_margin)"),
+        "value": (SEE_UNIT, "The tool's forecast of the metric in the quarter (one row only "
+                            "where a forecast exists)"),
+        "unit": ("", "Unit of value (units, EFLOPS, RMB m, share)"),
+        "basis": ("", "Where the path comes from: calibration (history), plan, or finance "
+                      "(actuals or forecast)"),
+    },
+    # ---------------------------------------------------------------- stress
+    "stress.percentiles": {
+        "kpi": ("", "KPI as name@period (peak_eflops@2025Q4, genai_share@2025)"),
+        "unit": ("", "Unit of the percentiles and mean"),
+        "p5": (SEE_UNIT, "5th percentile over the draws"),
+        "p50": (SEE_UNIT, "Median over the draws"),
+        "p95": (SEE_UNIT, "95th percentile over the draws"),
+        "mean": (SEE_UNIT, "Mean over the draws"),
+    },
+    "stress.thresholds": {
+        "expr": ("", "The threshold as given (kpi@period OP number)"),
+        "kpi": ("", "KPI the threshold tests"),
+        "probability": ("share", "Share of draws that meet it"),
+    },
+    "stress.binding_frequency": {
+        "family": ("", "Family of the limit (access, budget, power, ...)"),
+        "limit": ("", "Limit as a label"),
+        "share": ("share", "Share of draws in which the limit binds at least once"),
+    },
+    "stress.tornado": {
+        "input": ("", "Dotted input key"),
+        "p5_value": ("input's unit", "The input's 5th percentile"),
+        "p95_value": ("input's unit", "The input's 95th percentile"),
+        "target_price_at_p5_hkd": ("HKD", "Target price with this input at p5, others at p50"),
+        "target_price_at_p95_hkd": ("HKD", "Target price with this input at p95, others at "
+                                           "p50"),
+        "target_price_swing_hkd": ("HKD", "|TP at p95 - TP at p5|"),
+        "kpi_eflops": ("", "The compute KPI of the swing columns (effective_eflops@<last KPI "
+                           "quarter>)"),
+        "effective_at_p5_eflops": ("EFLOPS", "Effective EFLOPS with this input at p5"),
+        "effective_at_p95_eflops": ("EFLOPS", "Effective EFLOPS with this input at p95"),
+        "effective_swing_eflops": ("EFLOPS", "|effective at p95 - effective at p5|"),
+    },
+    "stress.inputs": {
+        "input": ("", "Dotted input key"),
+        "distribution": ("", "Distribution of the draws (normal, split-normal, uniform, ...)"),
+        "params": ("", "Its parameters as written in the [uncertain] table"),
+        "p5": ("input's unit", "5th percentile of the distribution"),
+        "p50": ("input's unit", "Median of the distribution"),
+        "p95": ("input's unit", "95th percentile of the distribution"),
+    },
+    "stress.fan": {
+        "series": ("", "peak_eflops, effective_eflops (EFLOPS) or genai_revenue_rmb_m (RMB m)"),
+        "period": ("", _Q),
+        "p5": ("series' unit", "5th percentile of the series in the quarter"),
+        "p25": ("series' unit", "25th percentile"),
+        "p50": ("series' unit", "Median"),
+        "p75": ("series' unit", "75th percentile"),
+        "p95": ("series' unit", "95th percentile"),
+    },
+    # ---------------------------------------------------------------- calibrate
+    "calibrate.dates": {
+        "period": ("", f"Disclosure {_Q}"),
+        "units_reported": ("units", "Disclosed GPU count (null: none disclosed at this date)"),
+        "eflops_reported": ("EFLOPS", "Disclosed peak computing power (null: none disclosed)"),
+        "units_fitted": ("units", "GPUs of the fitted central mix"),
+        "eflops_fitted": ("EFLOPS", "Peak EFLOPS of the fitted central mix"),
+    },
+    "calibrate.mix": {
+        "period": ("", f"Disclosure {_Q}"),
+        "chip": ("", "Chip name"),
+        "peak_tflops": ("TFLOPS", "Peak dense TFLOPS of one GPU"),
+        "units_central": ("units", "Units in the central (prior-closest) fitted mix"),
+        "units_min": ("units", "Fewest units of the chip in any mix that fits the disclosures"),
+        "units_max": ("units", "Most units of the chip in any mix that fits"),
+        "eflops_central": ("EFLOPS", "Peak EFLOPS of the chip's central units"),
+    },
+    "calibrate.orders": {
+        "chip": ("", "Chip name"),
+        "peak_tflops": ("TFLOPS", "Peak dense TFLOPS of one GPU"),
+        "order_eflops": ("EFLOPS", "Compute on order (disclosed with-orders minus installed)"),
+        "units_needed": ("units", "GPUs of this chip alone that would supply it"),
+    },
+    # ---------------------------------------------------------------- demand
+    "demand.quarters": {
+        "period": ("", _Q),
+        "tokens_produced_tn": ("tn tokens", "High-quality tokens produced in the quarter"),
+        "token_stock_tn": ("tn tokens", "Token stock at the quarter's end"),
+        "training_eflops": ("EFLOPS", "Effective compute the training runs need"),
+        "genai_revenue_rmb_m": ("RMB m", "GenAI revenue path of the demand model"),
+        "tokens_served_tn": ("tn tokens", "Tokens served (revenue / token price)"),
+        "inference_yield_eflops": ("EFLOPS", "Inference compute by the revenue-yield method"),
+        "inference_tokens_eflops": ("EFLOPS", "Inference compute by the tokens method"),
+        "inference_eflops": ("EFLOPS", "Inference compute of the chosen method"),
+        "leasing_eflops": ("EFLOPS", "Compute leased to outside customers"),
+        "total_eflops": ("EFLOPS", "Training + inference + leasing"),
+        "existing_fleet_effective_eflops": ("EFLOPS", "Effective compute of the existing fleet "
+                                                      "alone"),
+    },
+    "demand.runs": {
+        "name": ("", "Training run name"),
+        "params_bn": ("bn parameters", "Model size"),
+        "tokens_tn": ("tn tokens", "Training tokens"),
+        "tokens_per_param": ("tokens per parameter", "tokens / parameters"),
+        "flop": ("FLOP", "Training compute = 6 x parameters x tokens"),
+        "start": ("", f"First {_Q} of the run"),
+        "end": ("", f"Last {_Q} of the run"),
+        "duration_quarters": ("quarters", "Quarters the run spans"),
+        "mfu": ("share", "Model FLOP utilisation assumed"),
+        "effective_eflops": ("EFLOPS", "Effective compute the run needs while it runs"),
+        "days_at_base_fleet": ("days", "Days the run would take on the base-period fleet"),
+        "token_stock_at_start_tn": ("tn tokens", "Token stock when the run starts"),
+    },
+    # ---------------------------------------------------------------- controls
+    "controls.chips": {
+        "chip": ("", "Chip name"),
+        "country": ("", "Country of origin (US, CN)"),
+        "datacenter": ("", "True for a data-centre part"),
+        "tpp": ("TPP", "Total processing performance (BIS: 2 x MAC TOPS x bit length)"),
+        "performance_density": ("TPP per mm2", "TPP / die area"),
+        "status": ("", "Status in the quarter: allowed, banned, licence or capped"),
+        "rule": ("", "Id of the rule that sets it (empty: none)"),
+        "cap_units": ("units", "Units per quarter allowed by a cap (null: no cap)"),
+        "price_factor": ("x", "Price multiplier (licence fee or revenue share)"),
+        "note": ("", "Why, in words"),
+    },
+    "controls.rules": {
+        "rule": ("", "Rule id"),
+        "kind": ("", "spec (a performance test), named (listed chips), licence, supply, embargo"),
+        "title": ("", "Rule title"),
+        "announced": ("", "Announcement date (YYYY-MM-DD)"),
+        "effective": ("", "Effective date"),
+        "effective_datacenter": ("", "Later effective date for data-centre parts (empty: "
+                                     "same)"),
+        "first_quarter": ("", f"First {_Q} it applies in"),
+        "until": ("", "Last date (empty: open-ended)"),
+        "superseded_by": ("", "Rule that replaces it (empty: none)"),
+        "hypothetical": ("", "True for a counterfactual rule of a scenario"),
+        "source": ("", "Citation (Federal Register, filing)"),
+    },
+}
+"""``<command>.<table>`` -> column -> (unit, definition)."""
+
+FILE_COLUMNS: dict[str, tuple[str, str]] = {
+    "scenario": ("", "Scenario the row belongs to (added to every per-scenario table of an "
+                     "--out folder)"),
+    "value": (SEE_UNIT, "The KPI's number in the scenario"),
+    "text": ("", "A text KPI's words in the scenario (kpis_text.csv)"),
+    "reference": ("", "The reference scenario (the first one compared)"),
+    "vs_reference": (SEE_UNIT, "value minus the reference scenario's value (empty for the "
+                               "reference itself)"),
+}
+"""Columns the tidy ``--out`` files add (``scenario``) or use for the long ``kpis.csv``."""
+
+KPI_LONG_COLUMNS = ["kpi", "unit", "scenario", "value", "reference", "vs_reference"]
+"""Columns of ``kpis.csv`` in an ``--out`` folder: the compare KPI table, one row per KPI and
+scenario."""
+
+
+def describe(kind: str, table: str, column: str) -> tuple[str, str] | None:
+    """(unit, definition) of a column of a command's table, or None when undocumented."""
+    cols = COLUMNS.get(f"{kind}.{table}", {})
+    if column in cols:
+        return cols[column]
+    if column in FILE_COLUMNS:  # added by --out files, or a column of the long kpis.csv
+        return FILE_COLUMNS[column]
+    if kind == "compare" and table == "kpis_text":  # one column per scenario
+        return cols["<scenario>"]
+    if kind == "compare" and table == "kpis":  # the wide table: one column per scenario
+        if "_vs_" in column:
+            return cols["<scenario>_vs_<reference>"]
+        return cols["<scenario>"]
+    return None
+
+
+def nomenclature_markdown() -> str:
+    """The text of ``docs/nomenclature.md``."""
+    lines = [
+        "# Nomenclature: every output column, its unit and meaning",
+        "",
+        "Generated from `capacity/report/names.py` (`python -m capacity.report.names > "
+        "docs/nomenclature.md`);",
+        "a test checks that every column of every command's JSON and CSV output is listed here.",
+        "",
+        "Units: `share` is a fraction (0.25 = 25%), `RMB m` millions of renminbi, `HKD` Hong "
+        "Kong dollars",
+        "per share, `EFLOPS` 10^18 FLOP/s (dense, peak unless the name says effective), "
+        "`units` GPUs.",
+        "A unit `see unit` means the row's own `unit` column gives it. Column names carry their "
+        "unit as",
+        "a suffix (`_eflops`, `_rmb_m`, `_units`, `_hkd`, `_share`, `_mw`, `_pct`). Quarters are "
+        "text like",
+        "`2024Q3` in files. `null` in JSON (an empty cell in CSV) appears only where a "
+        "definition says so.",
+        "",
+    ]
+    current = ""
+    for key, cols in COLUMNS.items():
+        kind, table = key.split(".")
+        if kind != current:
+            lines += [f"## `capacity {kind}`", ""]
+            current = kind
+        lines += [f"### `{table}`", "", "| column | unit | definition |", "| --- | --- | --- |"]
+        lines += [f"| `{c}` | {u} | {d} |" for c, (u, d) in cols.items()]
+        lines.append("")
+    lines += ["## Columns of `--out` files", "",
+              "`--out` writes one long table per kind of table across scenarios (`quarters.csv`"
+              " holds every",
+              "scenario's plan quarters) with these columns added, and the compare KPIs as "
+              "`kpis.csv` with",
+              "one row per KPI and scenario: " + ", ".join(f"`{c}`" for c in KPI_LONG_COLUMNS)
+              + ".", "",
+              "| column | unit | definition |", "| --- | --- | --- |"]
+    lines += [f"| `{c}` | {u} | {d} |" for c, (u, d) in FILE_COLUMNS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(nomenclature_markdown(), end="")
