@@ -192,7 +192,7 @@ def test_manifest(out_dir):
     assert m["solver"] == "highs"
     assert set(m["timings_s"]["scenarios"]) == set(SCENARIOS)
     assert m["timings_s"]["write_outputs_s"] > 0
-    assert m["versions"]["openpyxl"] != "not installed"
+    assert m["versions"]["xlsxwriter"] != "not installed"
     for s in m["scenarios"]:
         assert len(s["input_files_sha256"]["baseline.toml"]) == 64
 

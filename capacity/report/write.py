@@ -475,7 +475,7 @@ def package_versions() -> dict[str, str]:
 
     out = {}
     for name in ("capacity", "pandas", "numpy", "pulp", "highspy", "pydantic", "typer",
-                 "openpyxl", "matplotlib", "pyarrow"):
+                 "xlsxwriter", "matplotlib", "pyarrow"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
