@@ -179,7 +179,7 @@ class PlanData:
     def arrays(self) -> PlanArrays:
         """The numbers as numpy arrays aligned to (periods, chips)."""
         p, c = self.periods, self.chips
-        ci = pd.Index(c)
+        ci = self.peak_tflops.index if list(self.peak_tflops.index) == list(c) else pd.Index(c)
         first = self.first_order_period if self.first_order_period is not None else p[0]
         d = self.demand_eflops
         years = tuple(sorted(self.budget_rmb_m))

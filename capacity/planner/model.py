@@ -31,18 +31,26 @@ def tag(*parts: object) -> str:
     return "_".join(str(p).replace("-", "_").replace(".", "_").replace(" ", "_") for p in parts)
 
 
-def _name_array(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex) -> np.ndarray:
+def _name_array(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex,
+                tails: np.ndarray | None = None) -> np.ndarray:
     """Export names of a family's columns as a numpy string array:
-    ``<family>_<tag(chip or workload)>_<tag(period)>`` joined by position."""
+    ``<family>_<tag(chip or workload)>_<tag(period)>`` joined by position (``tails``: the
+    period tags, when the caller has them already)."""
     from capacity.planner.data import WORKLOADS
 
     prefix = "lots" if fam.integer else fam.name
     names = chips if "chip" in fam.label_data else list(WORKLOADS)
     heads = np.array([f"{prefix}_{tag(n)}_" for n in names])
-    tails = np.array([tag(p) for p in periods])
+    if tails is None:
+        tails = period_tags(periods)
     if not len(fam):
         return np.zeros(0, dtype=str)
     return np.char.add(heads[fam.c], tails[fam.t])
+
+
+def period_tags(periods: pd.PeriodIndex) -> np.ndarray:
+    """``tag`` of every period, as a numpy string array."""
+    return np.array([tag(p) for p in periods.astype(str)])
 
 
 def column_names(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex) -> list[str]:
@@ -163,7 +171,8 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     a = data.arrays
     vfams = variable_families(a, objective, integer)
     var_start, n = _starts(vfams)
-    names = np.concatenate([_name_array(f, a.chips, a.periods) for f in vfams])
+    tails = period_tags(a.periods)
+    names = np.concatenate([_name_array(f, a.chips, a.periods, tails) for f in vfams])
     order = np.argsort(names, kind="stable")
     perm = np.empty(n, np.int64)
     perm[order] = np.arange(n)  # family-order position -> model column
