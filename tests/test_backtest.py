@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import cli_json
 
 from capacity import backtest as bt
-from capacity.cli import main
 from capacity.errors import InputError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -21,23 +19,14 @@ LATER = DOCS / "actuals-later.csv"
 EPS = 1e-9
 
 
-def _json(*args: str) -> dict:
-    """Run the CLI in-process with --format json and return the parsed object."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main([*args, "--format", "json"])
-    assert code == 0
-    return json.loads(buf.getvalue())
-
-
 @pytest.fixture(scope="module")
 def example() -> dict:
-    return _json("backtest", "--actuals", str(EXAMPLE))
+    return cli_json("backtest", "--actuals", str(EXAMPLE))
 
 
 @pytest.fixture(scope="module")
 def later() -> dict:
-    return _json("backtest", "--actuals", str(LATER))
+    return cli_json("backtest", "--actuals", str(LATER))
 
 
 def _row(report: dict, period: str, metric: str) -> dict:
@@ -201,7 +190,7 @@ def test_example_json_shape(example):
 def test_example_stocks_round_trip_exactly(example):
     # The central calibration matches every disclosed total exactly when the candidate chips
     # allow it (the +/-0.5% tolerance only widens the min/max range), so zero error.
-    calib = _json("calibrate", "--table", "dates")["dates"]
+    calib = cli_json("calibrate", "--table", "dates")["dates"]
     fitted = {d["period"]: d for d in calib}
     for period, metric, actual, col in [("2022Q4", "computing_power_eflops", 5.0, "eflops"),
                                         ("2023Q1", "gpus_units", 27000.0, "units"),
@@ -251,8 +240,8 @@ def test_later_error_pct_is_forecast_minus_actual_over_actual(later):
 
 
 def test_later_forecasts_match_plan_and_value(later):
-    plan = {q["period"]: q for q in _json("plan")["quarters"]}
-    value = _json("value")
+    plan = {q["period"]: q for q in cli_json("plan")["quarters"]}
+    value = cli_json("value")
     rev = {q["period"]: q for q in value["revenue"]}
     annual = {a["year"]: a for a in value["annual"]}
 

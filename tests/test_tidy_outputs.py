@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import cli_json
 
 from capacity.cli import main
 
@@ -21,14 +22,6 @@ DOCS = HERE.parent / "docs"
 LATER = DOCS / "actuals-later.csv"
 SHIPPED = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-opens-2026",
            "domestic-squeeze"]
-
-
-def _json(*args: str) -> dict:
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main([*args, "--format", "json"])
-    assert code == 0, args
-    return json.loads(buf.getvalue())
 
 
 def _out(tmp: Path, *args: str) -> Path:
@@ -135,10 +128,10 @@ def _nulls(doc, command: str) -> list[str]:
 @pytest.mark.parametrize("scenario", SHIPPED)
 def test_no_null_in_json_of_shipped_scenarios(scenario):
     docs = {
-        "plan": _json("plan", "--scenario", scenario),
-        "value": _json("value", "--scenario", scenario),
-        "backtest": _json("backtest", "--scenario", scenario, "--actuals", str(LATER)),
-        "stress": _json("stress", "--scenario", scenario, "--samples", "3", "--executor",
+        "plan": cli_json("plan", "--scenario", scenario),
+        "value": cli_json("value", "--scenario", scenario),
+        "backtest": cli_json("backtest", "--scenario", scenario, "--actuals", str(LATER)),
+        "stress": cli_json("stress", "--scenario", scenario, "--samples", "3", "--executor",
                         "inline"),
     }
     found = [n for command, doc in docs.items() for n in _nulls(doc, command)]
@@ -149,7 +142,7 @@ def test_no_null_in_json_of_shipped_scenarios(scenario):
 
 
 def test_no_null_in_compare_of_shipped_scenarios():
-    doc = _json("compare", *SHIPPED)
+    doc = cli_json("compare", *SHIPPED)
     assert _nulls(doc, "compare") == []
 
 
@@ -182,8 +175,8 @@ def test_every_output_column_is_in_nomenclature(tmp_path, compare_out, backtest_
     }
     missing = []
     for kind, args in commands.items():
-        for table, cols in _tables(_json(*args, "--scenario", "history")
-                                   if kind != "compare" else _json(*args)).items():
+        for table, cols in _tables(cli_json(*args, "--scenario", "history")
+                                   if kind != "compare" else cli_json(*args)).items():
             for col in cols:
                 if kind == "compare" and table in ("kpis", "kpis_text") \
                         and col not in ("kpi", "unit"):

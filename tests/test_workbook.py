@@ -10,9 +10,7 @@ it by poisoning a cached result first.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import cli_json
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -38,21 +37,11 @@ LONG_NAMES = ["a-very-long-scenario-name-for-the-workbook-one",
 """Two 46-character scenario names that agree on their first 42 characters."""
 
 
-def _cli(*args: str) -> dict:
-    from capacity.cli import main
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main([*args, "--format", "json"])
-    assert code == 0
-    return json.loads(buf.getvalue())
-
-
 @pytest.fixture(scope="module")
 def compare_out(tmp_path_factory) -> tuple[Path, dict]:
     """``capacity compare history embargo-2024 --out DIR``: the folder and the JSON output."""
     out = tmp_path_factory.mktemp("wb") / "out"
-    doc = _cli("compare", *SCENARIOS, "--out", str(out))
+    doc = cli_json("compare", *SCENARIOS, "--out", str(out))
     return out, doc
 
 
@@ -142,7 +131,7 @@ def test_every_unit_has_a_number_format():
 
 def test_same_inputs_same_bytes(compare_out, tmp_path):
     out, _ = compare_out
-    _cli("compare", *SCENARIOS, "--out", str(tmp_path / "again"))
+    cli_json("compare", *SCENARIOS, "--out", str(tmp_path / "again"))
     assert (tmp_path / "again" / "compare.xlsx").read_bytes() == \
         (out / "compare.xlsx").read_bytes()
 
@@ -155,7 +144,7 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
         paths.append(str(p))
     assert all(len(n) >= 34 for n in LONG_NAMES)
     out = tmp_path / "long"
-    _cli("compare", "history", *paths, "--out", str(out))
+    cli_json("compare", "history", *paths, "--out", str(out))
     wb = openpyxl.load_workbook(out / "compare.xlsx")
     names = wb.sheetnames
     assert all(len(n) <= SHEET_NAME_MAX for n in names)
@@ -318,14 +307,14 @@ def test_libreoffice_recipe_recalculates(recalculated, compare_out):
 @needs_soffice
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_recalculated_tp_equals_tool_tp(recalculated, scenario):
-    tool = _cli("value", "--scenario", scenario)["target_price_hkd"]
+    tool = cli_json("value", "--scenario", scenario)["target_price_hkd"]
     tp = _cell(recalculated["original"], f"tp_{scenario.replace('-', '_')}").value
     assert abs(tp - tool) <= TP_TOLERANCE_HKD, (tp, tool)
 
 
 @needs_soffice
 def test_changed_multiple_recalculates_like_value_multiple(recalculated):
-    tool = _cli("value", "--scenario", "embargo-2024", "--multiple", str(NEW_MULTIPLE))
+    tool = cli_json("value", "--scenario", "embargo-2024", "--multiple", str(NEW_MULTIPLE))
     before = _cell(recalculated["original"], "tp_embargo_2024").value
     after = _cell(recalculated["changed"], "tp_embargo_2024").value
     assert _cell(recalculated["changed"], "multiple_embargo_2024").value == NEW_MULTIPLE
