@@ -144,7 +144,7 @@ def controls(scenario: Scenario | str | None = None, *,
 
 
 def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] | None = None,
-         solver: str = "highs", integer: bool = False, objective: str = "min-cost") -> Result:
+         solver: str = "highs", integer: bool = False, objective: str = "npv") -> Result:
     """Solve the purchase LP for a scenario (name, file or :class:`Scenario`).
 
     Parameters
@@ -154,7 +154,7 @@ def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] |
     integer
         Buy whole servers (``planner.lot_units`` GPUs).
     objective
-        ``min-cost`` or ``max-compute``.
+        ``npv`` or ``max-compute``.
 
     Returns
     -------

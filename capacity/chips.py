@@ -127,3 +127,90 @@ def catalog_table(catalog: pd.DataFrame) -> pd.DataFrame:
     out["performance_density"] = performance_density(catalog)
     out["launch"] = out["launch"].astype(str)
     return out.reset_index()
+
+
+# --------------------------------------------------------------------------------------------
+# Serving throughput: a roofline over dense FLOPS, memory bandwidth and memory capacity
+# --------------------------------------------------------------------------------------------
+
+INSTANCE_SIZES = (1, 2, 4, 8)
+"""Chips per serving instance (tensor-parallel group) the roofline may choose from."""
+
+
+def serving_precision(catalog: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Serving precision per chip: FP8 where the chip has an FP8 rate, else FP16.
+
+    Returns
+    -------
+    tuple of pandas.Series
+        (dense rate at that precision [TFLOPS], bytes per weight and per KV element [bytes])
+    """
+    fp8 = catalog["fp8_tflops"]
+    rate = fp8.where(fp8.notna(), catalog["fp16_tflops"])
+    nbytes = pd.Series(np.where(fp8.notna(), 1.0, 2.0), index=catalog.index)
+    return rate, nbytes
+
+
+def roofline_tokens_per_s(rate_tflops, bytes_per_value, memory_bw_gbs, memory_gb, *,
+                          total_params_bn: float, active_params_bn: float,
+                          kv_values_per_token_k: float, input_tokens: float,
+                          output_tokens: float, max_batch: float,
+                          memory_usable_share: float) -> np.ndarray:
+    """Billed tokens (input + output) a chip serves per second at the roofline. [tokens/s/chip]
+
+    A serving instance of g chips (g in :data:`INSTANCE_SIZES`) holds the weights
+    W = N_total x b [bytes] and the KV cache of a batch of B requests, each of L_in input and
+    L_out output tokens, with kv values per token of context (b bytes each):
+
+        B(g)      = min(B_max, floor((g u M - W) / ((L_in + L_out) kv b)))   (memory capacity)
+        t_pre     = B 2 N_active L_in / (g F)                                (prefill: FLOPS)
+        t_step    = max(2 N_active B / (g F),  (W + B (L_in + L_out / 2) kv b) / (g BW))
+        tokens/s  = B (L_in + L_out) / (g (t_pre + L_out t_step))            per chip
+
+    with F the dense rate [FLOP/s], BW the memory bandwidth [bytes/s], M the memory [bytes]
+    and u the usable share; the instance size with the most tokens per chip is taken. Attention
+    FLOPs and communication are left out, so this is an upper bound that an achieved share
+    scales down. NaN where the weights fit on no instance, or a figure is unknown.
+
+    Parameters
+    ----------
+    rate_tflops, bytes_per_value, memory_bw_gbs, memory_gb
+        Per chip (arrays): dense rate at the serving precision [TFLOPS], bytes per weight and
+        KV value [bytes], memory bandwidth [GB/s], memory capacity [GB].
+    total_params_bn, active_params_bn
+        Reference model size, all weights and those active per token. [bn parameters]
+    kv_values_per_token_k
+        KV-cache values stored per token of context (2 x layers x KV heads x head dim). [k]
+    input_tokens, output_tokens
+        Tokens per request. [tokens]
+    max_batch
+        Most requests decoded together by one instance. [requests]
+    memory_usable_share
+        Share of memory available to weights and KV cache. [1]
+
+    Examples
+    --------
+    H100 (FP8 1,979 TFLOPS, 3,350 GB/s, 80 GB) vs H200 (same FLOPS, 4,800 GB/s, 141 GB) on a
+    70bn dense model: about 1.4x (tests/test_roofline.py).
+    """
+    f = np.asarray(rate_tflops, float) * 1e12
+    b = np.asarray(bytes_per_value, float)
+    bw = np.asarray(memory_bw_gbs, float) * 1e9
+    mem = np.asarray(memory_gb, float) * 1e9
+    weights = total_params_bn * 1e9 * b
+    kv = kv_values_per_token_k * 1e3 * b
+    flop_tok = 2.0 * active_params_bn * 1e9
+    best = np.full(f.shape, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g in INSTANCE_SIZES:
+            batch = np.minimum(max_batch, np.floor((g * memory_usable_share * mem - weights)
+                                                   / ((input_tokens + output_tokens) * kv)))
+            ok = batch >= 1
+            t_pre = batch * flop_tok * input_tokens / (g * f)
+            t_step = np.maximum(flop_tok * batch / (g * f),
+                                (weights + batch * (input_tokens + output_tokens / 2) * kv)
+                                / (g * bw))
+            tps = batch * (input_tokens + output_tokens) / (g * (t_pre + output_tokens * t_step))
+            tps = np.where(ok & np.isfinite(tps), tps, np.nan)
+            best = np.fmax(best, tps)
+    return best

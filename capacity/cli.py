@@ -680,9 +680,10 @@ def plan(
     integer: Annotated[bool, typer.Option("--integer", help="Buy whole servers "
                                           "(planner.lot_units GPUs) instead of fractions.")]
     = False,
-    objective: Annotated[str, typer.Option(help="min-cost: meet demand at least discounted "
-                                           "cost; max-compute: most effective EFLOPS within "
-                                           "budget, power and access.")] = "min-cost",
+    objective: Annotated[str, typer.Option(help="npv: most net present value of the work "
+                                           "served [RMB m]; max-compute: most effective "
+                                           "EFLOPS-quarters within budget, power and access.")]
+    = "npv",
     save_lp: Annotated[Path | None, typer.Option("--save-lp", help="Write the model as an LP "
                                                  "file.")] = None,
     save_mps: Annotated[Path | None, typer.Option("--save-mps", help="Write the model as an "

@@ -308,12 +308,17 @@ def inference_yield_array(revenue_rmb_m: np.ndarray, yield_rmb_m: float, change_
     return revenue_rmb_m / (yield_rmb_m * (1.0 + change_annual) ** (j / 4.0))
 
 
+def token_price_array(inf: InferenceInputs, j: np.ndarray) -> np.ndarray:
+    """price_j = price x (1 + price_change) ** (j / 4), j quarters after the base.
+    [RMB/m tokens] (= RMB m per tn tokens)"""
+    return inf.price_rmb_per_m_tokens * (1.0 + inf.price_change_annual) ** (j / 4.0)
+
+
 def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.ndarray
                         ) -> np.ndarray:
-    """revenue_j / (price x (1 + price_change) ** (j / 4)). [tn tokens/quarter]"""
-    price = inf.price_rmb_per_m_tokens * (1.0 + inf.price_change_annual) ** (j / 4.0)
+    """revenue_j / price_j (:func:`token_price_array`). [tn tokens/quarter]"""
     # RMB m / (RMB / m tokens) = 1e6 x 1e6 tokens = tn tokens
-    return revenue_rmb_m / price
+    return revenue_rmb_m / token_price_array(inf, j)
 
 
 def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.ndarray:
@@ -392,7 +397,8 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     return {
         "tokens_produced_tn": produced[jj], "token_stock_tn": stock[jj],
         "training_eflops": training, "genai_revenue_rmb_m": revenue,
-        "tokens_served_tn": served, "inference_yield_eflops": by_yield,
+        "tokens_served_tn": served, "token_price_rmb_per_m_tokens": token_price_array(inf, j),
+        "inference_yield_eflops": by_yield,
         "inference_tokens_eflops": by_tokens, "inference_eflops": chosen,
         "leasing_eflops": leasing, "total_eflops": training + chosen + leasing,
         "yield_rmb_m_per_eflops_quarter": yld,
@@ -672,7 +678,8 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
 # --------------------------------------------------------------------------------------------
 
 _TABLE_COLUMNS = ["tokens_produced_tn", "token_stock_tn", "training_eflops",
-                  "genai_revenue_rmb_m", "tokens_served_tn", "inference_yield_eflops",
+                  "genai_revenue_rmb_m", "tokens_served_tn", "token_price_rmb_per_m_tokens",
+                  "inference_yield_eflops",
                   "inference_tokens_eflops", "inference_eflops", "leasing_eflops",
                   "total_eflops"]
 
@@ -719,6 +726,7 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
         col = out.columns[out.isna().any()][0]
         raise InputError(f"demand.{col}", "undefined in some quarter (NaN)")
     out.attrs["unit"] = {c: ("EFLOPS (effective)" if c.endswith("_eflops") else
-                             "tn tokens" if c.endswith("_tn") else "RMB m")
+                             "tn tokens" if c.endswith("_tn") else
+                             "RMB/m tokens" if c.endswith("_per_m_tokens") else "RMB m")
                          for c in out.columns}
     return out

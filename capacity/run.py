@@ -14,7 +14,7 @@ from capacity.scenarios import Scenario
 
 
 def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False,
-                objective: str = "min-cost", save_lp: str | None = None,
+                objective: str = "npv", save_lp: str | None = None,
                 save_mps: str | None = None):
     """``capacity plan``: solve the purchase LP; returns (Plan, Report)."""
     from capacity.planner import plan
@@ -28,20 +28,24 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
             prob.writeLP(save_lp)
         if save_mps:
             prob.writeMPS(save_mps)
-    unit = "RMB m (present value)" if objective == "min-cost" else "EFLOPS-quarters"
+    npv = objective == "npv"
+    unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
     scalars = {
         "scenario": scenario.name,
         "status": result.status,
         "objective": objective,
         "solver": result.solver,
         "integer": integer,
-        ("objective_rmb_m" if objective == "min-cost" else "objective_eflops_quarters"):
-            result.objective,
+        ("objective_rmb_m" if npv else "objective_eflops_quarters"): result.objective,
         "objective_unit": unit,
-        "objective_constant_rmb_m" if objective == "min-cost" else
+        "objective_constant_rmb_m" if npv else
         "objective_constant_eflops_quarters": result.extra.get("objective_constant", 0.0),
         "total_capex_rmb_m": float(result.quarters["capex_rmb_m"].sum()),
         "total_shortfall_eflops_quarters": float(result.quarters["shortfall_eflops"].sum()),
+        "total_served_revenue_rmb_m": float(result.quarters["served_revenue_rmb_m"].sum()),
+        "total_inference_served_tn_tokens":
+            float(result.quarters["inference_served_tn_tokens"].sum()),
+        "total_rented_eflops_quarters": float(result.quarters["rented_eflops"].sum()),
         "n_variables": result.extra.get("n_variables"),
         "n_constraints": result.extra.get("n_constraints"),
         "notes": list(result.notes),
@@ -80,7 +84,7 @@ def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
         from capacity.planner import plan
 
         plan_result = plan(scenario, solver=solver)
-    return plan_result.quarters, "plan (min-cost purchases)"
+    return plan_result.quarters, "plan (NPV purchases)"
 
 
 def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) -> Report:

@@ -116,8 +116,20 @@ MAX_RMB_PER_HKD = 3.0
 """Highest HKD/RMB exchange rate. [RMB/HKD]"""
 MAX_ELECTRICITY_RMB_PER_KWH = 10.0
 """Highest electricity price (China's industrial tariffs are about 0.5-1). [RMB/kWh]"""
-MAX_SHORTFALL_PENALTY = 10_000_000.0
-"""Highest penalty on unmet demand. [RMB m/(EFLOPS*quarter)]"""
+MAX_SYSTEM_RMB_PER_UNIT = 10_000_000.0
+"""Highest system share per accelerator slot (a whole 8-GPU server is about RMB 2m). [RMB/unit]"""
+MAX_FACILITY_RMB_M_PER_MW = 1_000.0
+"""Highest facility fit-out cost (US builds are about RMB 85m per MW). [RMB m/MW]"""
+MAX_USD_PER_GPU_HOUR = 1_000.0
+"""Highest compute rate (on-demand H100s were about USD 12 per GPU-hour in 2023). [USD/GPU-hour]"""
+MAX_RENTAL_CAP_SHARE = 10.0
+"""Highest rented compute as a multiple of owned compute. [1]"""
+MAX_KV_VALUES_PER_TOKEN_K = 100_000.0
+"""Highest KV-cache values per token of context (a 70bn GQA model stores about 164k). [k]"""
+MAX_REQUEST_TOKENS = 10_000_000.0
+"""Longest request of the serving mix. [tokens]"""
+MAX_SERVING_BATCH = 1_000_000.0
+"""Largest serving batch per instance. [requests]"""
 MAX_TOKEN_PRICE_RMB_PER_M = 10_000.0
 """Highest price of one million tokens. [RMB/m tokens]"""
 MAX_EV_SALES_MULTIPLE = 100.0
@@ -899,6 +911,29 @@ class DemandInputs(StrictModel):
 # --------------------------------------------------------------------------------------------
 
 
+class ServingInputs(StrictModel):
+    """Reference model and request mix the serving roofline is computed for
+    (:func:`capacity.chips.roofline_tokens_per_s`). The model size is
+    ``demand.inference.served_params_bn``."""
+
+    active_share: PositiveShare = 1.0
+    """Share of the parameters active per token (1 for a dense model). [1]"""
+    kv_values_per_token_k: Annotated[Positive, Field(le=MAX_KV_VALUES_PER_TOKEN_K)] = 163.84
+    """KV-cache values stored per token of context: 2 x layers x KV heads x head dim. [k]"""
+    input_tokens: Annotated[Positive, Field(le=MAX_REQUEST_TOKENS)] = 300.0
+    """Input (prompt) tokens per request. [tokens]"""
+    output_tokens: Annotated[Positive, Field(le=MAX_REQUEST_TOKENS)] = 290.0
+    """Output tokens per request. [tokens]"""
+    max_batch: Annotated[Positive, Field(le=MAX_SERVING_BATCH)] = 128.0
+    """Most requests one serving instance decodes together. [requests]"""
+    memory_usable_share: PositiveShare = 0.9
+    """Share of memory available to weights and KV cache. [1]"""
+    achieved_share: PositiveShare = 0.70
+    """Achieved throughput / roofline (kernels, attention, communication). [1]"""
+    time_utilisation: PositiveShare = 0.8
+    """Share of the quarter a serving chip is busy (diurnal load). [1]"""
+
+
 class PlannerInputs(StrictModel):
     """Purchase LP inputs: prices, lead times, budget, power and costs."""
 
@@ -926,12 +961,40 @@ class PlannerInputs(StrictModel):
     """Electricity price. [RMB/kWh]"""
     discount_rate_annual: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.10
     """Annual discount rate for the cost objective. [1/year]"""
-    shortfall_penalty_rmb_m_per_eflops: Annotated[Positive, Field(le=MAX_SHORTFALL_PENALTY)] = \
-        100_000.0
-    """Penalty on one effective EFLOPS-quarter of unmet demand. [RMB m/(EFLOPS*quarter)]"""
-    training_shortfall_weight: PositiveShare = 1.0
-    """Penalty on unmet training relative to unmet inference: below 1, a crunch delays
-    training runs before it turns away paying inference and leasing customers. [1]"""
+    system_rmb_per_unit: Annotated[NonNegative, Field(le=MAX_SYSTEM_RMB_PER_UNIT)] = 50_000.0
+    """System share per accelerator slot (server chassis, CPUs, memory, NICs, switch board),
+    for chips not in ``system_rmb_per_unit_by_chip``. [RMB/unit]"""
+    system_rmb_per_unit_by_chip: dict[str, Annotated[NonNegative, Field(
+        le=MAX_SYSTEM_RMB_PER_UNIT)]] = Field(default_factory=dict)
+    """System share per slot for chips whose servers differ (PCIe hosts, bundled hosts).
+    [RMB/unit]"""
+    network_share_training: Annotated[NonNegative, Field(le=1.0)] = 0.10
+    """Cluster network (switches, cables, optics) as a share of card + system, for chips fit
+    for large-cluster training. [1]"""
+    network_share_inference: Annotated[NonNegative, Field(le=1.0)] = 0.05
+    """The same for inference-only (PCIe) chips. [1]"""
+    facility_rmb_m_per_mw: Annotated[NonNegative, Field(le=MAX_FACILITY_RMB_M_PER_MW)] = 40.0
+    """Facility fit-out per MW of facility power an installed unit draws. [RMB m/MW]"""
+    maintenance_share_annual: Annotated[NonNegative, Field(le=1.0)] = 0.03
+    """Maintenance and spares per year as a share of the hardware cost (card + system +
+    network). [1/year]"""
+    compute_reference_chip: str = "A100"
+    """Chip whose GPU-hour the compute rates below are quoted for."""
+    training_value_usd_per_gpu_hour: Annotated[Positive, Field(le=MAX_USD_PER_GPU_HOUR)] = 4.10
+    """Value of one reference GPU-hour of own training served on time: the on-demand price
+    of the same compute (what a delayed run's compute costs at short notice). [USD/GPU-hour]"""
+    leasing_usd_per_gpu_hour: Annotated[NonNegative, Field(le=MAX_USD_PER_GPU_HOUR)] = 1.25
+    """Price AIDC customers pay per reference GPU-hour leased. [USD/GPU-hour]"""
+    rental_usd_per_gpu_hour: Annotated[NonNegative, Field(le=MAX_USD_PER_GPU_HOUR)] = 1.25
+    """Price the company pays per reference GPU-hour rented for training. [USD/GPU-hour]"""
+    compute_price_change_annual: Annotated[Real, Field(gt=-1.0, le=1.0)] = -0.2
+    """Yearly change of the three compute rates above. [1/year]"""
+    rental_cap_share: dict[Quarter, Annotated[NonNegative, Field(le=MAX_RENTAL_CAP_SHARE)]] = \
+        Field(default_factory=dict)
+    """Most rented compute as a share of owned effective compute, from the given quarter on
+    (a step function; 0 closes renting; no steps: no renting). [1]"""
+    serving: ServingInputs = Field(default_factory=lambda: ServingInputs())
+    """Reference model and request mix of the serving roofline."""
     training_min_interconnect_gbs: Annotated[NonNegative, Field(le=MAX_INTERCONNECT_GBS)] = 300.0
     """Chips with less chip-to-chip bandwidth cannot serve large-cluster training. [GB/s]"""
     lot_units: Annotated[Whole, Field(ge=1, le=MAX_LOT_UNITS)] = 8

@@ -93,7 +93,7 @@ def solve_model(model: Model, solver: str = "highs", what: str = "purchase plan"
 
 
 def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
-               objective: str = "min-cost", ref_price_rmb_m: pd.Series | None = None,
+               objective: str = "npv", ref_price_rmb_m: pd.Series | None = None,
                time_limit_s: float | None = None) -> Plan:
     """Build, solve and read back one LP from prepared numbers.
 
@@ -142,7 +142,7 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     return result
 
 
-def plan(scenario, solver: str = "highs", integer: bool = False, objective: str = "min-cost",
+def plan(scenario, solver: str = "highs", integer: bool = False, objective: str = "npv",
          time_limit_s: float | None = None) -> Plan:
     """Plan GPU purchases for a scenario.
 
@@ -155,7 +155,7 @@ def plan(scenario, solver: str = "highs", integer: bool = False, objective: str 
     integer
         Buy whole lots (``planner.lot_units`` GPUs).
     objective
-        ``min-cost`` or ``max-compute``.
+        ``npv`` or ``max-compute``.
     time_limit_s
         Solver time limit [s]; a solve that stops at it is an error.
 

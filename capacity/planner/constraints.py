@@ -7,9 +7,13 @@ value) and row bounds. A re-solve asks for the numbers only (``Columns.labelled`
 label tables, no pandas). The same functions build the model and re-solve it with new numbers
 (:mod:`.solve`), so no number of the LP exists in a second place.
 
-Sets: chips c, planned quarters t. Compute is effective EFLOPS:
-units x peak_tflops x efficiency / 1e6. ``existing[c, t]`` (initial fleet and placed orders,
-after retirements) enters as a constant, moved to the right-hand side.
+Sets: chips c, planned quarters t, workloads w (training, leasing, inference). Compute is
+effective EFLOPS: k[c] = peak_tflops x efficiency / 1e6 per unit; tokens are tn tokens a
+quarter: tau[c] per unit (the serving roofline). ``existing[c, t]`` (initial fleet and placed
+orders, after retirements) enters as a constant, moved to the right-hand side.
+
+Every unit in service does one thing each quarter: own training (``train``, training-fit chips
+only), leasing to AIDC customers (``lease``) or serving tokens (the rest).
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ class Columns:
 
     Attributes
     ----------
-    buy, fleet
+    buy, fleet, train, lease
         Shape (T, C). [column index]
-    shortfall
-        Shape (T, 2) (training, inference), or None without shortfall columns.
+    served
+        Shape (T, 3) (training, leasing, inference).
+    rent
+        Shape (T, 3); column 0 (training) only.
     buy_scale
         Units per unit of a buy column (``lot_units`` with lots, else 1). [units]
     labelled
@@ -42,7 +48,10 @@ class Columns:
 
     buy: np.ndarray
     fleet: np.ndarray
-    shortfall: np.ndarray | None
+    train: np.ndarray
+    lease: np.ndarray
+    served: np.ndarray
+    rent: np.ndarray
     buy_scale: float = 1.0
     labelled: bool = True
 
@@ -54,10 +63,11 @@ class RowFamily:
     Attributes
     ----------
     name
-        Family name (``fleet_balance``, ``demand``, ``access``, ``budget``, ``power``).
+        Family name (``fleet_balance``, ``allocation``, ``training``, ``leasing``, ``tokens``,
+        ``demand``, ``token_demand``, ``rental``, ``access``, ``budget``, ``power``).
     label_data
         Label columns (None in a numbers-only build): ``constraint`` (the limit's name:
-        ``training_demand``, ``total_demand`` within ``demand``) plus ``period``, ``chip`` or
+        ``training_demand``, ``leasing_demand`` within ``demand``) plus ``period``, ``chip`` or
         ``year`` as they apply; as a table in :attr:`labels`.
     row, col, val
         Coefficients: local row, model column and value of each entry (zeros kept, so the
@@ -136,47 +146,121 @@ def fleet_balance(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
     return _rows("fleet_balance", labels, entries, np.zeros(n), np.zeros(n), "unit")
 
 
-def demand(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
-    """Demand per quarter t (rows ``training_demand`` and ``total_demand``, interleaved).
+def _existing_at(a: PlanArrays, fam: VarFamily) -> np.ndarray:
+    return a.existing_units[fam.t, fam.c]
 
-    Training runs only on training-fit chips; inference and leasing on any chip:
 
-        sum_{c fit} k[c] fleet[c, t] + shortfall[training, t]
-            >= D_training[t] - existing_fit[t]
-        sum_c k[c] fleet[c, t] + shortfall[training, t] + shortfall[inference, t]
-            >= D_training[t] + D_inference[t] - existing[t]
+def allocation(a: PlanArrays, cols: Columns, lease: VarFamily) -> RowFamily:
+    """Units in service shared between uses, one row per (chip, quarter) with units.
 
-    with k[c] = peak_tflops[c] x efficiency[c] / 1e6 [EFLOPS/unit]. Together these are exactly
-    the condition for splitting capacity between the two classes. Absent without shortfall
-    columns (``max-compute``).
+        train[c, t] + lease[c, t] - fleet[c, t] <= existing[c, t]
+
+    (the units left over serve tokens; ``train`` exists for training-fit chips only).
     """
-    if cols.shortfall is None:
-        return None
+    n = len(lease)
+    r = np.arange(n)
+    c, t = lease.c, lease.t
+    entries = [(r, cols.lease[t, c], 1.0)]
+    tr = cols.train[t, c]
+    entries.append((r[tr >= 0], tr[tr >= 0], 1.0))
+    fl = cols.fleet[t, c]
+    entries.append((r[fl >= 0], fl[fl >= 0], -1.0))
+    labels = {"constraint": "allocation", "period": lease.label_data["period"],
+              "chip": lease.label_data["chip"]} if cols.labelled else None
+    return _rows("allocation", labels, entries, np.full(n, -INF), _existing_at(a, lease),
+                 "unit")
+
+
+def _per_quarter(cols: Columns, fam: VarFamily, grid: np.ndarray, coef: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries summing ``coef[c] x column[c, t]`` of a chip family into row t."""
+    return fam.t, grid[fam.t, fam.c], coef[fam.c]
+
+
+def training(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFamily:
+    """Own training served in t runs on training-fit units assigned to it or on rented compute.
+
+        served[training, t] - sum_c k[c] train[c, t] - rent[t] <= 0          [EFLOPS]
+    """
     T = len(a.periods)
     k = a.effective_per_unit
-    fit = a.training_fit
-    c, t = fleet.c, fleet.t
-    fcol = cols.fleet[t, c]
-    train_row, total_row = 2 * np.arange(T), 2 * np.arange(T) + 1
-    f = fit[c]
-    entries = [
-        (train_row[t[f]], fcol[f], k[c[f]]),
-        (train_row, cols.shortfall[:, 0], 1.0),
-        (total_row[t], fcol, k[c]),
-        (total_row, cols.shortfall[:, 0], 1.0),
-        (total_row, cols.shortfall[:, 1], 1.0),
-    ]
-    d_train, d_inf = a.demand_training_eflops, a.demand_inference_eflops
-    existing = np.empty(2 * T)
-    existing[train_row] = a.existing_fit_effective
-    existing[total_row] = a.existing_effective
-    lower = np.empty(2 * T)
-    lower[train_row] = d_train
-    lower[total_row] = d_train + d_inf
-    lower -= existing
-    labels = {"constraint": np.tile(np.array(["training_demand", "total_demand"], object), T),
+    r = np.arange(T)
+    tr, tc, tv = _per_quarter(cols, fams["train"], cols.train, -k)
+    entries = [(r, cols.served[:, 0], 1.0), (tr, tc, tv), (r, cols.rent[:, 0], -1.0)]
+    labels = {"constraint": "training", "period": a.periods} if cols.labelled else None
+    return _rows("training", labels, entries, np.full(T, -INF), np.zeros(T), "EFLOPS")
+
+
+def leasing(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFamily:
+    """Leasing served in t runs on units leased out.
+
+        served[leasing, t] - sum_c k[c] lease[c, t] <= 0                     [EFLOPS]
+    """
+    T = len(a.periods)
+    r = np.arange(T)
+    lr, lc, lv = _per_quarter(cols, fams["lease"], cols.lease, -a.effective_per_unit)
+    entries = [(r, cols.served[:, 1], 1.0), (lr, lc, lv)]
+    labels = {"constraint": "leasing", "period": a.periods} if cols.labelled else None
+    return _rows("leasing", labels, entries, np.full(T, -INF), np.zeros(T), "EFLOPS")
+
+
+def tokens(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFamily:
+    """Tokens served in t by the units neither training nor leased.
+
+        served[inference, t] + sum_c tau[c] (train[c, t] + lease[c, t] - fleet[c, t])
+            <= sum_c tau[c] existing[c, t]                                   [tn tokens]
+    """
+    T = len(a.periods)
+    tau = a.tokens_per_unit_tn
+    r = np.arange(T)
+    entries = [(r, cols.served[:, 2], 1.0),
+               _per_quarter(cols, fams["train"], cols.train, tau),
+               _per_quarter(cols, fams["lease"], cols.lease, tau)]
+    fr, fc, fv = _per_quarter(cols, fams["fleet"], cols.fleet, tau)
+    entries.append((fr, fc, -fv))
+    existing = a.existing_units @ tau
+    labels = {"constraint": "tokens", "period": a.periods} if cols.labelled else None
+    return _rows("tokens", labels, entries, np.full(T, -INF), existing, "tn tokens")
+
+
+def demand(a: PlanArrays, cols: Columns) -> RowFamily:
+    """Work served is at most the work demanded (rows ``training_demand``,
+    ``leasing_demand``, interleaved per quarter).
+
+        served[w, t] <= D[w, t]                                              [EFLOPS]
+
+    Unmet own training is thus at most the training demand.
+    """
+    T = len(a.periods)
+    rows = np.arange(2 * T)
+    entries = [(rows, cols.served[:, :2].reshape(-1), 1.0)]
+    upper = np.stack([a.demand_training_eflops, a.demand_leasing_eflops], axis=1).reshape(-1)
+    labels = {"constraint": np.tile(np.array(["training_demand", "leasing_demand"], object), T),
               "period": np.repeat(a.periods, 2)} if cols.labelled else None
-    return _rows("demand", labels, entries, lower, np.full(2 * T, INF), "EFLOPS", existing)
+    return _rows("demand", labels, entries, np.full(2 * T, -INF), upper, "EFLOPS")
+
+
+def token_demand(a: PlanArrays, cols: Columns) -> RowFamily:
+    """Tokens served are at most the tokens demanded.
+
+        served[inference, t] <= D_tokens[t]                                  [tn tokens]
+    """
+    T = len(a.periods)
+    entries = [(np.arange(T), cols.served[:, 2], 1.0)]
+    labels = {"constraint": "token_demand", "period": a.periods} if cols.labelled else None
+    return _rows("token_demand", labels, entries, np.full(T, -INF), a.demand_inference_tn,
+                 "tn tokens")
+
+
+def rental(a: PlanArrays, cols: Columns) -> RowFamily:
+    """Rented training compute is capped (0 where renting is closed).
+
+        rent[t] <= cap[t]                                                    [EFLOPS]
+    """
+    T = len(a.periods)
+    entries = [(np.arange(T), cols.rent[:, 0], 1.0)]
+    labels = {"constraint": "rental", "period": a.periods} if cols.labelled else None
+    return _rows("rental", labels, entries, np.full(T, -INF), a.rental_cap_eflops, "EFLOPS")
 
 
 def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
@@ -259,7 +343,9 @@ def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
 
 def row_families(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> list[RowFamily]:
     """Every constraint family of one model, in row order (absent families left out)."""
-    out = [fleet_balance(a, cols, fams["fleet"]), demand(a, cols, fams["fleet"]),
+    out = [fleet_balance(a, cols, fams["fleet"]), allocation(a, cols, fams["lease"]),
+           training(a, cols, fams), leasing(a, cols, fams), tokens(a, cols, fams),
+           demand(a, cols), token_demand(a, cols), rental(a, cols),
            access(a, cols, fams["buy"]), budget(a, cols, fams["buy"]),
            power(a, cols, fams["fleet"])]
     return [f for f in out if f is not None]

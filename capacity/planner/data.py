@@ -13,9 +13,21 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from capacity.chips import TFLOPS_PER_EFLOPS, peak_tflops, price_rmb, training_fit
+from capacity.chips import (
+    TFLOPS_PER_EFLOPS,
+    peak_tflops,
+    price_rmb,
+    roofline_tokens_per_s,
+    serving_precision,
+    training_fit,
+)
+from capacity.errors import InputError
 
-WORKLOADS = ("training", "inference")
+WORKLOADS = ("training", "leasing", "inference")
+"""Work the fleet serves: own training and AIDC leasing [effective EFLOPS], inference [tn tokens]."""
+
+HOURS_PER_YEAR = 365.25 * 24
+"""[h]"""
 
 
 def discount_factor(k, rate: float, periods_per_year: int):
@@ -51,8 +63,10 @@ class PlanData:
     lead_quarters
         Order-to-delivery lead time. [quarters]
     price_rmb_m
-        Price per unit delivered in quarter t (licence fees included), paid at order.
-        [RMB m/unit]; NaN where the chip cannot be bought for delivery in t.
+        All-in cost per unit delivered in quarter t, paid at order: card (licence fees
+        included), system share, network share and facility fit-out
+        (:func:`all_in_cost_rmb_m`). [RMB m/unit]; NaN where the chip cannot be bought for
+        delivery in t.
     cap_units
         Most units deliverable in quarter t [units/quarter]; NaN = uncapped; 0 = banned.
     status
@@ -61,9 +75,22 @@ class PlanData:
         Deciding rule per quarter and chip (for reporting).
     existing_units
         Units of the existing fleet (initial + placed orders, after retirements). [units]
-    demand_eflops
-        Effective demand per quarter, columns ``training``, ``inference`` (leasing included in
-        inference; it can run on any chip). [EFLOPS]
+    demand
+        Work demanded per quarter: ``training_eflops`` (own training, training-fit chips only)
+        and ``leasing_eflops`` (AIDC customers, any chip) [effective EFLOPS];
+        ``inference_tn_tokens`` (served tokens, any chip) [tn tokens/quarter].
+    tokens_per_unit_tn
+        Tokens one unit serves in a quarter (roofline x achieved share x time utilisation,
+        :func:`tokens_per_unit_quarter`). [tn tokens/(unit*quarter)]
+    maintenance_rmb_m
+        Maintenance of one unit in service for a quarter. [RMB m/(unit*quarter)]
+    rates
+        Per quarter: ``training_value_rmb_m_per_eflops`` (value of own training served),
+        ``leasing_rmb_m_per_eflops`` (leasing revenue), ``rental_rmb_m_per_eflops`` (cost of
+        rented training compute) [RMB m/(EFLOPS*quarter)]; ``token_price_rmb_per_m_tokens``
+        (= RMB m per tn tokens).
+    rental_cap_eflops
+        Most rented training compute per quarter (0: closed). [effective EFLOPS]
     budget_rmb_m
         Capex budget per calendar year of the order quarter. [RMB m]; years absent are unlimited.
     budget_carryover
@@ -74,10 +101,6 @@ class PlanData:
         Electricity price. [RMB/kWh]
     discount_rate_annual
         [1/year]
-    penalty_rmb_m_per_eflops
-        Penalty on unmet effective EFLOPS per quarter. [RMB m/(EFLOPS*quarter)]
-    training_shortfall_weight
-        Multiplier on the penalty for unmet training (below 1: training slips first). [1]
     first_order_period
         Earliest quarter an order can be placed (the first planned quarter).
     lot_units
@@ -95,19 +118,24 @@ class PlanData:
     price_rmb_m: pd.DataFrame
     cap_units: pd.DataFrame
     existing_units: pd.DataFrame
-    demand_eflops: pd.DataFrame
+    demand: pd.DataFrame
+    tokens_per_unit_tn: pd.Series
+    maintenance_rmb_m: pd.Series
+    rates: pd.DataFrame
+    rental_cap_eflops: pd.Series
     budget_rmb_m: dict[int, float] = field(default_factory=dict)
     budget_carryover: bool = False
     power_mw: pd.Series | None = None
     electricity_rmb_per_kwh: float = 0.0
     discount_rate_annual: float = 0.0
-    penalty_rmb_m_per_eflops: float = 1e5
-    training_shortfall_weight: float = 1.0
     first_order_period: pd.Period | None = None
     lot_units: int = 8
     status: pd.DataFrame | None = None
     rule: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    economics: EconomicsFrame | None = None
+    """The fixed chip economics it was built from (for stress draws); None for a hand-built
+    plan."""
 
     def order_period(self, chip: str, t: pd.Period) -> pd.Period:
         """Quarter an order for delivery in ``t`` is placed (and paid)."""
@@ -181,14 +209,23 @@ class PlanData:
         p, c = self.periods, self.chips
         ci = self.peak_tflops.index if list(self.peak_tflops.index) == list(c) else pd.Index(c)
         first = self.first_order_period if self.first_order_period is not None else p[0]
-        d = self.demand_eflops
+        d = self.demand
+        r = self.rates
         years = tuple(sorted(self.budget_rmb_m))
         return PlanArrays(
             periods=p, chips=c, price_rmb_m=_grid(self.price_rmb_m, p, c),
             cap_units=_grid(self.cap_units, p, c),
             existing_units=_grid(self.existing_units, p, c),
-            demand_training_eflops=_vector(d["training"], p),
-            demand_inference_eflops=_vector(d["inference"], p),
+            demand_training_eflops=_vector(d["training_eflops"], p),
+            demand_leasing_eflops=_vector(d["leasing_eflops"], p),
+            demand_inference_tn=_vector(d["inference_tn_tokens"], p),
+            tokens_per_unit_tn=_vector(self.tokens_per_unit_tn, ci),
+            maintenance_rmb_m=_vector(self.maintenance_rmb_m, ci),
+            training_value_rmb_m=_vector(r["training_value_rmb_m_per_eflops"], p),
+            leasing_rmb_m=_vector(r["leasing_rmb_m_per_eflops"], p),
+            rental_rmb_m=_vector(r["rental_rmb_m_per_eflops"], p),
+            token_price_rmb_m_per_tn=_vector(r["token_price_rmb_per_m_tokens"], p),
+            rental_cap_eflops=_vector(self.rental_cap_eflops, p),
             effective_per_unit=_vector(self.peak_tflops, ci) * _vector(self.efficiency, ci)
             / TFLOPS_PER_EFLOPS,
             training_fit=_vector(self.training_fit, ci, bool),
@@ -201,8 +238,6 @@ class PlanData:
             budget_carryover=self.budget_carryover,
             electricity_rmb_per_kwh=float(self.electricity_rmb_per_kwh),
             discount_rate_annual=float(self.discount_rate_annual),
-            penalty_rmb_m_per_eflops=float(self.penalty_rmb_m_per_eflops),
-            training_shortfall_weight=float(self.training_shortfall_weight),
             periods_per_year=self.periods_per_year, first_order_offset=(first - p[0]).n,
             lot_units=int(self.lot_units))
 
@@ -250,7 +285,15 @@ class PlanArrays:
         Labels of the axes (for label tables only).
     price_rmb_m, cap_units, existing_units
         Shape (T, C). [RMB m/unit], [units/quarter] (NaN = uncapped), [units]
-    demand_training_eflops, demand_inference_eflops
+    demand_training_eflops, demand_leasing_eflops, demand_inference_tn
+        Shape (T,). [EFLOPS], [EFLOPS], [tn tokens]
+    tokens_per_unit_tn, maintenance_rmb_m
+        Shape (C,). [tn tokens/(unit*quarter)], [RMB m/(unit*quarter)]
+    training_value_rmb_m, leasing_rmb_m, rental_rmb_m
+        Shape (T,). [RMB m/(EFLOPS*quarter)]
+    token_price_rmb_m_per_tn
+        Shape (T,). [RMB m/tn tokens]
+    rental_cap_eflops
         Shape (T,). [EFLOPS]
     effective_per_unit
         Shape (C,). [EFLOPS/unit]
@@ -272,7 +315,15 @@ class PlanArrays:
     cap_units: np.ndarray
     existing_units: np.ndarray
     demand_training_eflops: np.ndarray
-    demand_inference_eflops: np.ndarray
+    demand_leasing_eflops: np.ndarray
+    demand_inference_tn: np.ndarray
+    tokens_per_unit_tn: np.ndarray
+    maintenance_rmb_m: np.ndarray
+    training_value_rmb_m: np.ndarray
+    leasing_rmb_m: np.ndarray
+    rental_rmb_m: np.ndarray
+    token_price_rmb_m_per_tn: np.ndarray
+    rental_cap_eflops: np.ndarray
     effective_per_unit: np.ndarray
     training_fit: np.ndarray
     power_kw: np.ndarray
@@ -284,8 +335,6 @@ class PlanArrays:
     budget_carryover: bool
     electricity_rmb_per_kwh: float
     discount_rate_annual: float
-    penalty_rmb_m_per_eflops: float
-    training_shortfall_weight: float
     periods_per_year: int
     first_order_offset: int
     lot_units: int
@@ -425,6 +474,182 @@ def price_frame(scenario, availability: pd.DataFrame | None) -> tuple[PriceFrame
     return frame, notes
 
 
+def all_in_cost_rmb_m(card_rmb_m, system_rmb_m, network_share, facility_rmb_m_per_mw: float,
+                      power_kw):
+    """All-in cost of one installed accelerator, on one basis for every chip. [RMB m/unit]
+
+        all_in = (card + system) x (1 + network_share) + facility x kW / 1000
+
+    Parameters
+    ----------
+    card_rmb_m
+        Card price (licence fees included), shape (T, C) or (C,). [RMB m/unit]
+    system_rmb_m, network_share, power_kw
+        Per chip, shape (C,): system share per slot [RMB m/unit], cluster network as a share of
+        card + system [1], facility power per unit [kW/unit].
+    facility_rmb_m_per_mw
+        Facility fit-out per MW of facility power. [RMB m/MW]
+    """
+    return ((np.asarray(card_rmb_m, float) + system_rmb_m) * (1.0 + network_share)
+            + facility_rmb_m_per_mw * np.asarray(power_kw, float) / 1000.0)
+
+
+def maintenance_rmb_m_per_period(card_rmb_m, system_rmb_m, network_share,
+                                 share_annual: float, periods_per_year: int):
+    """Maintenance of one unit in service for one period: a share of its hardware cost.
+
+        maintenance = share_annual / P x (card + system) x (1 + network_share)  [RMB m/unit]
+    """
+    return share_annual / periods_per_year * (np.asarray(card_rmb_m, float) + system_rmb_m) \
+        * (1.0 + network_share)
+
+
+def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
+                                  reference_eflops_per_unit: float, change_annual: float,
+                                  years: np.ndarray, hours_per_period: float) -> np.ndarray:
+    """A compute rate quoted per reference GPU-hour, per effective EFLOPS and period.
+
+        rate[t] = usd x usd_rmb x h / 1e6 / k_ref x (1 + change) ** years[t]
+                                                            [RMB m/(EFLOPS*period)]
+
+    with k_ref the reference chip's effective EFLOPS per unit and h the hours in a period.
+    """
+    if not reference_eflops_per_unit > 0:
+        raise ValueError("the compute reference chip has no effective rate")
+    return (usd_per_gpu_hour * usd_rmb * hours_per_period / 1e6 / reference_eflops_per_unit
+            * (1.0 + change_annual) ** np.asarray(years, float))
+
+
+def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: float,
+                           hours_per_period: float) -> pd.Series:
+    """Tokens one unit of each chip serves in a period. [tn tokens/(unit*period)]
+
+        tokens = roofline_tokens_per_s x achieved_share x time_utilisation x 3600 h / 1e12
+
+    (:func:`capacity.chips.roofline_tokens_per_s` for the reference model and request mix of
+    ``planner.serving``; 0 where the roofline is unknown or the model does not fit.)
+    """
+    rate, nbytes = serving_precision(catalog)
+    tps = roofline_tokens_per_s(
+        rate.to_numpy(float), nbytes.to_numpy(float),
+        catalog["memory_bw_tbs"].to_numpy(float) * 1000.0, catalog["memory_gb"].to_numpy(float),
+        total_params_bn=served_params_bn,
+        active_params_bn=served_params_bn * serving.active_share,
+        kv_values_per_token_k=serving.kv_values_per_token_k,
+        input_tokens=serving.input_tokens, output_tokens=serving.output_tokens,
+        max_batch=serving.max_batch, memory_usable_share=serving.memory_usable_share)
+    out = np.nan_to_num(tps) * serving.achieved_share * serving.time_utilisation \
+        * hours_per_period * 3600.0 / 1e12
+    return pd.Series(out, index=catalog.index, name="tokens_per_unit_tn")
+
+
+def inference_demand_tn(genai_revenue_rmb_m, leasing_revenue_rmb_m, token_price_rmb_per_m):
+    """Tokens demanded: GenAI revenue not earned by leasing, at the token price.
+
+        tokens[t] = max(0, genai_revenue[t] - leasing_revenue[t]) / price[t]   [tn tokens]
+
+    (RMB m over RMB per m tokens is tn tokens.)
+    """
+    return np.maximum(0.0, np.asarray(genai_revenue_rmb_m, float)
+                      - leasing_revenue_rmb_m) / token_price_rmb_per_m
+
+
+def step_values(periods: pd.PeriodIndex, steps: dict[str, float], default: float = 0.0
+                ) -> np.ndarray:
+    """A step function of quarters: each step holds from its quarter to the next one."""
+    out = np.full(len(periods), default, float)
+    for q, v in sorted(((pd.Period(q, freq="Q"), v) for q, v in steps.items()),
+                       key=lambda kv: kv[0]):
+        out[periods >= q] = v
+    return out
+
+
+def chip_cost_basis(scenario, chips: list[str], fit: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per chip: system share [RMB m/unit] and network share [1] (training-fit chips carry
+    ``planner.network_share_training``, the others ``planner.network_share_inference``)."""
+    pl = scenario.inputs.planner
+    system = np.array([pl.system_rmb_per_unit_by_chip.get(c, pl.system_rmb_per_unit)
+                       for c in chips], float) / 1e6
+    net = np.where(fit, pl.network_share_training, pl.network_share_inference)
+    return system, net
+
+
+ECONOMIC_DEMAND_COLUMNS = ("training_eflops", "leasing_eflops", "genai_revenue_rmb_m",
+                           "token_price_rmb_per_m_tokens")
+"""Demand columns :func:`economic_numbers` reads (of :func:`capacity.demand.demand_arrays`)."""
+
+
+@dataclass(frozen=True)
+class EconomicsFrame:
+    """What is fixed about a scenario's chip economics across stress draws.
+
+    Attributes
+    ----------
+    fit
+        Shape (C,): training-fit chips. [bool]
+    system_rmb_m, network_share
+        Shape (C,): :func:`chip_cost_basis`. [RMB m/unit], [1]
+    reference_eflops_per_unit
+        Effective EFLOPS of one unit of ``planner.compute_reference_chip``. [EFLOPS/unit]
+    existing_effective_eflops
+        Shape (T,): the existing fleet's effective compute. [EFLOPS]
+    """
+
+    fit: np.ndarray
+    system_rmb_m: np.ndarray
+    network_share: np.ndarray
+    reference_eflops_per_unit: float
+    existing_effective_eflops: np.ndarray
+
+
+def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
+                     price_factor: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The chip-economics and work numbers of one plan, from the planner inputs ``pl`` and the
+    demand arrays (:func:`capacity.demand.demand_arrays` or the demand table's columns).
+
+    One call site for the plan (:func:`plan_data_from_scenario`) and for every stress draw.
+
+    Returns
+    -------
+    dict
+        ``power_kw`` (C,) [kW/unit]; ``card_unit_rmb_m`` (C,) and ``price_rmb_m`` (T, C, all-in)
+        [RMB m/unit]; ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
+        ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m`` [RMB m/(EFLOPS*period)]
+        and ``token_price_rmb_m_per_tn``; ``demand_training_eflops``,
+        ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops`` (T,).
+    """
+    periods = frame.periods
+    ppy = 12 if periods.freqstr.startswith("M") else 4
+    hours = HOURS_PER_YEAR / ppy
+    kw = np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue))
+    card_unit = unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)
+    card = price_matrix(frame, card_unit, price_factor)
+    years = np.arange(len(periods)) / ppy
+    rate = {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
+                                                pl.compute_price_change_annual, years, hours)
+            for name, usd in (("training_value_rmb_m", pl.training_value_usd_per_gpu_hour),
+                              ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
+                              ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
+    token_price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
+    leasing = np.asarray(demand["leasing_eflops"], float)
+    return {
+        "power_kw": kw, "card_unit_rmb_m": card_unit,
+        "price_rmb_m": all_in_cost_rmb_m(card, econ.system_rmb_m, econ.network_share,
+                                         pl.facility_rmb_m_per_mw, kw),
+        "maintenance_rmb_m": np.nan_to_num(maintenance_rmb_m_per_period(
+            card_unit, econ.system_rmb_m, econ.network_share, pl.maintenance_share_annual,
+            ppy)),
+        **rate, "token_price_rmb_m_per_tn": token_price,
+        "demand_training_eflops": np.asarray(demand["training_eflops"], float),
+        "demand_leasing_eflops": leasing,
+        "demand_inference_tn": inference_demand_tn(demand["genai_revenue_rmb_m"],
+                                                   leasing * rate["leasing_rmb_m"], token_price),
+        "rental_cap_eflops": step_values(periods, pl.rental_cap_share)
+        * econ.existing_effective_eflops,
+    }
+
+
 def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.DataFrame,
                             availability: pd.DataFrame | None) -> PlanData:
     """Gather :class:`PlanData` from a validated scenario.
@@ -436,8 +661,8 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     existing_units
         Units in service without new purchases, index planned quarters, columns chips. [units]
     demand
-        From :func:`capacity.demand.demand_table` (``training_eflops``, ``inference_eflops``,
-        ``leasing_eflops``). [EFLOPS]
+        From :func:`capacity.demand.demand_table` (``training_eflops``, ``leasing_eflops``
+        [EFLOPS], ``genai_revenue_rmb_m`` [RMB m], ``token_price_rmb_per_m_tokens``).
     availability
         From :func:`capacity.controls.availability` (index period x chip), or None for no rules.
     """
@@ -451,12 +676,36 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
 
     eff = pd.Series([inp.fleet.efficiency_of(c) for c in chips], index=chips)
     fit = training_fit(cat, pl.training_min_interconnect_gbs).reindex(chips)
-    kw = pd.Series(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue), index=chips)
     life = pd.Series([inp.fleet.life_of(c) for c in chips], index=chips, dtype=int)
     lead = pd.Series([pl.lead_time_quarters.get(c, pl.default_lead_time_quarters)
                       for c in chips], index=chips, dtype=int)
-    price = pd.DataFrame(price_matrix(frame, unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)),
-                         index=periods, columns=chips)
+    fit_arr = fit.fillna(False).astype(bool).to_numpy()
+    system, net = chip_cost_basis(scenario, chips, fit_arr)
+    ref = pl.compute_reference_chip
+    if ref not in chips:
+        raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
+    k_ref = float(rate.get(ref, np.nan) * inp.fleet.efficiency_of(ref) / TFLOPS_PER_EFLOPS)
+    existing = existing_units.reindex(index=periods, columns=chips, fill_value=0.0)
+    k_all = (rate.reindex(chips).fillna(0.0) * eff / TFLOPS_PER_EFLOPS).to_numpy(float)
+    econ = EconomicsFrame(fit_arr, system, net, k_ref, existing.to_numpy(float) @ k_all)
+    dem_cols = ECONOMIC_DEMAND_COLUMNS
+    dem_in = demand.reindex(periods)[list(dem_cols)].astype(float)
+    if dem_in.isna().any().any():
+        missing = dem_in.index[dem_in.isna().any(axis=1)][0]
+        raise ValueError(f"demand missing for {missing}")
+    nums = economic_numbers(pl, frame, econ, {c: dem_in[c].to_numpy() for c in dem_cols},
+                            frame.price_factor)
+    price = pd.DataFrame(nums["price_rmb_m"], index=periods, columns=chips)
+    kw = pd.Series(nums["power_kw"], index=chips)
+    ppy = 12 if periods.freqstr.startswith("M") else 4
+    maint = pd.Series(nums["maintenance_rmb_m"], index=chips)
+    tokens_unit = tokens_per_unit_period(cat, pl.serving, inp.demand.inference.served_params_bn,
+                                         HOURS_PER_YEAR / ppy).reindex(chips).fillna(0.0)
+    rates = pd.DataFrame({
+        "training_value_rmb_m_per_eflops": nums["training_value_rmb_m"],
+        "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],
+        "rental_rmb_m_per_eflops": nums["rental_rmb_m"],
+        "token_price_rmb_per_m_tokens": nums["token_price_rmb_m_per_tn"]}, index=periods)
     cap = pd.DataFrame(np.nan, index=periods, columns=chips)
     status = pd.DataFrame("allowed", index=periods, columns=chips)
     rule = pd.DataFrame("", index=periods, columns=chips)
@@ -477,26 +726,20 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     mw = power_limit_mw(frame, pl.datacenter_mw)
     power = None if mw is None else pd.Series(mw, index=periods, dtype=float)
 
-    dem = pd.DataFrame({
-        "training": demand["training_eflops"].reindex(periods).astype(float),
-        "inference": (demand["inference_eflops"] + demand["leasing_eflops"]).reindex(
-            periods).astype(float),
-    })
-    if dem.isna().any().any():
-        missing = dem.index[dem.isna().any(axis=1)][0]
-        raise ValueError(f"demand missing for {missing}")
+    dem = pd.DataFrame({"training_eflops": nums["demand_training_eflops"],
+                        "leasing_eflops": nums["demand_leasing_eflops"],
+                        "inference_tn_tokens": nums["demand_inference_tn"]}, index=periods)
+    rental_cap = pd.Series(nums["rental_cap_eflops"], index=periods)
 
     return PlanData(
         periods=periods, chips=chips, peak_tflops=rate.reindex(chips).fillna(0.0),
         efficiency=eff, training_fit=fit.fillna(False).astype(bool), power_kw=kw.fillna(0.0),
         life_quarters=life, lead_quarters=lead, price_rmb_m=price, cap_units=cap,
-        existing_units=existing_units.reindex(index=periods, columns=chips, fill_value=0.0),
-        demand_eflops=dem, budget_rmb_m={int(y): float(b) for y, b in
+        existing_units=existing, demand=dem, tokens_per_unit_tn=tokens_unit, maintenance_rmb_m=maint, rates=rates,
+        rental_cap_eflops=rental_cap, budget_rmb_m={int(y): float(b) for y, b in
                                          pl.capex_budget_rmb_m.items()},
         budget_carryover=pl.budget_carryover, power_mw=power,
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
-        penalty_rmb_m_per_eflops=pl.shortfall_penalty_rmb_m_per_eflops,
-        training_shortfall_weight=pl.training_shortfall_weight,
         first_order_period=periods[0], lot_units=pl.lot_units, status=status, rule=rule,
-        notes=tuple(notes))
+        notes=tuple(notes), economics=econ)

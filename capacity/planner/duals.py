@@ -35,7 +35,7 @@ from capacity.planner.model import Model
 from capacity.planner.solve import RowRanging
 
 OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
-    "min-cost": ("RMB m", "rmb_m"),
+    "npv": ("RMB m", "rmb_m"),
     "max-compute": ("EFLOPS-quarters", "eflops_quarters"),
 }
 """Objective -> (unit, column-name suffix) of its figures."""
@@ -43,7 +43,7 @@ OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
 IDENTITY_FAMILIES = ("fleet_balance",)
 """Row families that are identities (equalities defining the fleet columns), not limits."""
 
-SERVED_FAMILIES = ("demand",)
+SERVED_FAMILIES = ("allocation", "tokens")
 """Row families whose duals value the work a unit in service does."""
 
 QUOTED_SIDE = "relax"
@@ -82,7 +82,7 @@ SLACK_RTOL = 1e-6
 
 
 def objective_unit(model: Model) -> tuple[str, str]:
-    """(unit, column suffix) of the model's objective (``RMB m``, ``rmb_m`` for min-cost)."""
+    """(unit, column suffix) of the model's objective (``RMB m``, ``rmb_m`` for npv)."""
     return OBJECTIVE_UNITS.get(model.objective, ("objective unit", "objective"))
 
 
@@ -507,11 +507,12 @@ def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: 
     """The ``purchase_value`` table: per buyable (delivery quarter, chip), the net value of
     buying one more unit and its parts, per unit bought (:func:`value_parts` / lot size).
 
-    Columns (suffix the objective's unit, ``rmb_m`` for min-cost): ``units`` bought;
+    Columns (suffix the objective's unit, ``rmb_m`` for npv): ``units`` bought;
     ``served_value`` (the served-work families' duals); ``cost`` (its own discounted price);
-    ``power_cost`` (its fleet columns' discounted power opex); ``limits`` (the shadow prices
+    ``running_cost`` (its fleet columns' discounted power and maintenance); ``limits`` (the
+    shadow prices
     of the limits it uses: ``limit_<family>`` for access, budget, power); ``bound_value``
-    (:func:`value_parts`); ``net_value = served_value + bound_value - cost - power_cost -
+    (:func:`value_parts`); ``net_value = served_value + bound_value - cost - running_cost -
     limits``, which is minus the column's reduced cost: 0 for a chip bought, <= 0 for one not.
     """
     _, sfx = objective_unit(model)
@@ -530,7 +531,7 @@ def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: 
         "units": units,
         f"served_value_{sfx}": served * per,
         f"cost_{sfx}": parts["cost"] * per,
-        f"power_cost_{sfx}": parts["run"] * per,
+        f"running_cost_{sfx}": parts["run"] * per,
         f"limits_{sfx}": sum(limits.values(), np.zeros(len(buy))) * per,
         **{f"limit_{n}_{sfx}": v * per for n, v in limits.items()},
         f"bound_value_{sfx}": parts["bound"] * per,

@@ -77,7 +77,7 @@ class Model:
     Attributes
     ----------
     objective
-        ``min-cost`` (minimise, RMB m) or ``max-compute`` (maximise, EFLOPS-quarters).
+        ``npv`` (RMB m) or ``max-compute`` (EFLOPS-quarters); both maximised.
     periods, chips
         Axes of the labels.
     vars, rows
@@ -118,7 +118,7 @@ class Model:
 
     @property
     def maximize(self) -> bool:
-        return self.objective == "max-compute"
+        return True
 
     @property
     def num_col(self) -> int:
@@ -152,7 +152,7 @@ class Model:
                 self.a_col.tobytes())
 
 
-def build_model(data: PlanData, objective: str = "min-cost", integer: bool = False) -> Model:
+def build_model(data: PlanData, objective: str = "npv", integer: bool = False) -> Model:
     """Build the purchase LP's arrays.
 
     Parameters
@@ -160,8 +160,8 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     data
         Labelled inputs.
     objective
-        ``min-cost`` (meet demand at least cost; shortfall penalised) or ``max-compute``
-        (most effective EFLOPS-quarters within budget, power and access).
+        ``npv`` (most net present value of the work served, :func:`.objective.npv`) or
+        ``max-compute`` (most effective EFLOPS-quarters within budget, power and access).
     integer
         Buy in whole lots of ``data.lot_units``.
     """
@@ -178,14 +178,17 @@ def build_model(data: PlanData, objective: str = "min-cost", integer: bool = Fal
     perm[order] = np.arange(n)  # family-order position -> model column
     T, C = len(data.periods), len(data.chips)
     grids = {}
+    from capacity.planner.data import WORKLOADS
+
     for f in vfams:
-        width = C if f.name != "shortfall" else 2
+        width = C if "chip" in f.label_data else len(WORKLOADS)
         g = np.full((T, width), -1, np.int64)
         g[f.t, f.c] = perm[var_start[f.name]:var_start[f.name] + len(f)]
         grids[f.name] = g
     by_name = {f.name: f for f in vfams}
     buy = by_name["buy"]
-    cols = Columns(grids["buy"], grids["fleet"], grids.get("shortfall"), buy.scale)
+    cols = Columns(grids["buy"], grids["fleet"], grids["train"], grids["lease"],
+                   grids["served"], grids["rent"], buy.scale)
     rfams = row_families(a, cols, by_name)
     row_start, _ = _starts(rfams)
     costs, offset = OBJECTIVE_FUNCTIONS[objective](a, by_name)

@@ -1,57 +1,98 @@
-"""Objectives of the purchase LP: a cost per column of each variable family, and a constant.
+"""Objectives of the purchase LP: a value per column of each variable family, and a constant.
 
 Each objective is one function of the plan's numbers and the variable families that returns
-``({family: cost per column}, constant)``; :mod:`.model` places the costs in column order.
+``({family: value per column}, constant)``; :mod:`.model` places them in column order. Both
+objectives are maximised.
+
+Discounting is one convention throughout: a flow in planned period t (0 the first planned
+quarter) is worth ``df(t) = (1 + r) ** (-t / P)`` at the start of the first planned quarter,
+with P periods a year; capex is paid at order (t - L_c), the residual value is counted at the
+end of the horizon (t = T).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from capacity.planner.data import WORKLOADS, PlanArrays, discount_factor
+from capacity.planner.data import PlanArrays, discount_factor
 from capacity.planner.variables import VarFamily
 
-OBJECTIVES = ("min-cost", "max-compute")
+OBJECTIVES = ("npv", "max-compute")
 
 MAX_COMPUTE_COST_WEIGHT = 1e-6
 """Tie-break weight of discounted capex in ``max-compute``. [EFLOPS-quarters per RMB m]"""
 
 
+def _df(a: PlanArrays, k) -> np.ndarray:
+    return discount_factor(k, a.discount_rate_annual, a.periods_per_year)
+
+
+def residual_share(a: PlanArrays, buy: VarFamily) -> np.ndarray:
+    """Share of a unit's cost left at the end of the horizon, straight-line over its life.
+
+        residual[c, t] = max(0, 1 - (T - t) / life_c)        [1]
+
+    (a unit delivered in t serves T - t planned quarters).
+    """
+    served = len(a.periods) - buy.t
+    return np.maximum(0.0, 1.0 - served / a.life_quarters[buy.c])
+
+
 def discounted_unit_price(a: PlanArrays, buy: VarFamily) -> np.ndarray:
-    """Price of one buy column at order, discounted to the first planned period. [RMB m]
+    """All-in cost of one buy column at order, net of its residual value at the horizon end,
+    discounted to the first planned period. [RMB m]
 
-        price[c, t] x df(t - L_c) x scale
+        price[c, t] x (df(t - L_c) - residual[c, t] x df(T)) x scale
     """
-    df = discount_factor(buy.t - a.lead_quarters[buy.c], a.discount_rate_annual,
-                         a.periods_per_year)
-    return a.price_rmb_m[buy.t, buy.c] * df * buy.scale
+    price = a.price_rmb_m[buy.t, buy.c]
+    return price * (_df(a, buy.t - a.lead_quarters[buy.c])
+                    - residual_share(a, buy) * _df(a, len(a.periods))) * buy.scale
 
 
-def power_cost(a: PlanArrays, fleet: VarFamily) -> tuple[np.ndarray, float]:
-    """Discounted power opex of one new unit in service in t, and of the existing fleet.
+def running_cost_per_unit(a: PlanArrays) -> np.ndarray:
+    """Power and maintenance of one unit in service for a period, per chip. [RMB m/unit]
 
-        df(t) x opex_per_mw x kw[c] / 1000 [RMB m/unit];  sum_t df(t) x opex_per_mw x
-        existing_mw[t] [RMB m]
+        opex_per_mw x kw[c] / 1000 + maintenance[c]
     """
-    df = discount_factor(np.arange(len(a.periods)), a.discount_rate_annual, a.periods_per_year)
-    per_mw = a.opex_rmb_m_per_mw
-    unit = a.power_kw[fleet.c] / 1000.0 * (df[fleet.t] * per_mw)
-    return unit, float(np.sum(a.existing_power_mw * (df * per_mw)))
+    return a.opex_rmb_m_per_mw * a.power_kw / 1000.0 + a.maintenance_rmb_m
 
 
-def min_cost(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray], float]:
-    """Minimise discounted capex + discounted power opex + penalty x shortfall. [RMB m]
+def running_cost(a: PlanArrays, fleet: VarFamily) -> tuple[np.ndarray, float]:
+    """Discounted running cost of one new unit in service in t, and of the existing fleet.
 
-        min sum_{c,t} df(t - L_c) price[c, t] buy[c, t]
-            + sum_t df(t) opex_per_mw power_mw[t]
-            + penalty sum_t (w shortfall[training, t] + shortfall[inference, t])
+        df(t) x run[c] [RMB m/unit];   sum_{t,c} df(t) run[c] existing[c, t] [RMB m]
     """
-    fleet_cost, const = power_cost(a, fams["fleet"])
-    weight = np.array([a.training_shortfall_weight if k == "training" else 1.0
-                       for k in WORKLOADS])
-    short = fams["shortfall"]
-    return ({"buy": discounted_unit_price(a, fams["buy"]), "fleet": fleet_cost,
-             "shortfall": a.penalty_rmb_m_per_eflops * weight[short.c]}, const)
+    df = _df(a, np.arange(len(a.periods)))
+    run = running_cost_per_unit(a)
+    return run[fleet.c] * df[fleet.t], float(df @ (a.existing_units @ run))
+
+
+def work_value(a: PlanArrays) -> np.ndarray:
+    """Value of one unit of work served, per workload and period, shape (W, T):
+    own training at the training value, leasing at the leasing rate [RMB m/(EFLOPS*period)],
+    inference at the token price [RMB m/tn tokens]; undiscounted."""
+    return np.stack([a.training_value_rmb_m, a.leasing_rmb_m, a.token_price_rmb_m_per_tn])
+
+
+def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray], float]:
+    """Maximise net present value at the first planned quarter. [RMB m]
+
+        NPV = sum_{w,t} df(t) v[w, t] served[w, t]                 value of work served
+            - sum_t df(t) rental[t] rent[t]                        rented compute
+            - sum_{c,t} df(t) run[c] (existing[c, t] + fleet[c, t])  power and maintenance
+            - sum_{c,t} price[c, t] (df(t - L_c) - residual[c, t] df(T)) buy[c, t]
+
+    with v the :func:`work_value`; own training is valued at the training value (what its
+    compute would cost on demand), leasing and tokens at what customers pay. No penalty: unmet
+    work loses exactly its value.
+    """
+    df = _df(a, np.arange(len(a.periods)))
+    served = fams["served"]
+    rent = fams["rent"]
+    run_new, run_existing = running_cost(a, fams["fleet"])
+    return ({"buy": -discounted_unit_price(a, fams["buy"]), "fleet": -run_new,
+             "served": work_value(a)[served.c, served.t] * df[served.t],
+             "rent": -a.rental_rmb_m[rent.t] * df[rent.t]}, -run_existing)
 
 
 def max_compute(a: PlanArrays, fams: dict[str, VarFamily]
@@ -68,5 +109,6 @@ def max_compute(a: PlanArrays, fams: dict[str, VarFamily]
              "fleet": a.effective_per_unit[fleet.c]}, const)
 
 
-OBJECTIVE_FUNCTIONS = {"min-cost": min_cost, "max-compute": max_compute}
-"""Objective name -> its function; ``max-compute`` is a maximisation."""
+OBJECTIVE_FUNCTIONS = {"npv": npv, "max-compute": max_compute}
+"""Objective name -> its function; both are maximisations."""
+

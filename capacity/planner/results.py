@@ -27,11 +27,13 @@ class Plan:
     status
         ``optimal``.
     objective
-        Objective value: RMB m (min-cost, present value) or EFLOPS-quarters (max-compute).
+        Objective value: RMB m (npv, present value at the first planned quarter) or
+        EFLOPS-quarters (max-compute).
     objective_name
-        ``min-cost`` or ``max-compute``.
+        ``npv`` or ``max-compute``.
     quarters
-        Per planned quarter: fleet, compute, demand, shortfall, capex, opex, power.
+        Per planned quarter: fleet, compute, work demanded and served (training, leasing,
+        tokens), rented compute, revenue served, capex, opex, power.
     purchases
         One row per (delivery quarter, chip) with units > 0.
     fleet
@@ -147,7 +149,6 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     """
     from capacity.planner import duals
 
-    objective = model.objective
     buy_fam = model.family("buy")
     buy_units = sol.x[model.columns_of("buy")] * buy_fam.scale
     periods = data.periods
@@ -163,7 +164,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         price = float(data.price_rmb_m.at[t, c])
         rows.append({
             "period": t, "order_period": data.order_period(c, t), "chip": c, "units": units,
-            "price_rmb_m_per_unit": price, "capex_rmb_m": units * price,
+            "all_in_cost_rmb_m_per_unit": price, "capex_rmb_m": units * price,
             "status": "" if data.status is None else str(data.status.at[t, c]),
             "rule": "" if data.rule is None else str(data.rule.at[t, c]),
         })
@@ -172,7 +173,8 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         new.loc[alive, c] += units
         dep[alive] += units * price / life  # straight-line over the service life
     purchases = pd.DataFrame(rows, columns=["period", "order_period", "chip", "units",
-                                            "price_rmb_m_per_unit", "capex_rmb_m", "status",
+                                            "all_in_cost_rmb_m_per_unit", "capex_rmb_m",
+                                            "status",
                                             "rule"])
     existing = data.existing_units
     total = existing + new
@@ -186,25 +188,39 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
 
     k_eff = data.effective_per_unit
     fit = data.training_fit.astype(float)
+    a = data.arrays
+    served = np.zeros((len(periods), 3))
+    sc = model.cols.served
+    served[:] = sol.x[np.maximum(sc, 0)] * (sc >= 0)
+    rented = sol.x[model.cols.rent[:, 0]]
+    dem = data.demand
     q = pd.DataFrame(index=periods)
     q["gpus_units"] = total.sum(axis=1)
     q["new_units"] = new.sum(axis=1)
     q["peak_eflops"] = (total * data.peak_tflops).sum(axis=1) / TFLOPS_PER_EFLOPS
     q["effective_eflops"] = (total * k_eff).sum(axis=1)
     q["training_fit_eflops"] = (total * k_eff * fit).sum(axis=1)
-    q["training_demand_eflops"] = data.demand_eflops["training"]
-    q["inference_demand_eflops"] = data.demand_eflops["inference"]
-    q["demand_eflops"] = q["training_demand_eflops"] + q["inference_demand_eflops"]
-    if objective == "min-cost":
-        short = sol.x[model.cols.shortfall]  # (T, 2): training, inference
-        q["training_shortfall_eflops"] = [lp.clean(x) for x in short[:, 0]]
-        q["inference_shortfall_eflops"] = [lp.clean(x) for x in short[:, 1]]
-    else:  # max-compute: shortfall is what the plan leaves unmet
-        ts = (q["training_demand_eflops"] - q["training_fit_eflops"]).clip(lower=0)
-        q["training_shortfall_eflops"] = ts
-        q["inference_shortfall_eflops"] = (q["demand_eflops"] - ts - q["effective_eflops"]
-                                           ).clip(lower=0)
-    q["shortfall_eflops"] = q["training_shortfall_eflops"] + q["inference_shortfall_eflops"]
+    q["token_capacity_tn_tokens"] = (total * data.tokens_per_unit_tn).sum(axis=1)
+    q["training_demand_eflops"] = dem["training_eflops"]
+    q["training_served_eflops"] = [lp.clean(x) for x in served[:, 0]]
+    q["rented_eflops"] = [lp.clean(x) for x in rented]
+    q["training_shortfall_eflops"] = (q["training_demand_eflops"]
+                                      - q["training_served_eflops"]).clip(lower=0.0)
+    q["leasing_demand_eflops"] = dem["leasing_eflops"]
+    q["leasing_served_eflops"] = [lp.clean(x) for x in served[:, 1]]
+    q["leasing_shortfall_eflops"] = (q["leasing_demand_eflops"]
+                                     - q["leasing_served_eflops"]).clip(lower=0.0)
+    q["demand_eflops"] = q["training_demand_eflops"] + q["leasing_demand_eflops"]
+    q["shortfall_eflops"] = q["training_shortfall_eflops"] + q["leasing_shortfall_eflops"]
+    q["inference_demand_tn_tokens"] = dem["inference_tn_tokens"]
+    q["inference_served_tn_tokens"] = [lp.clean(x) for x in served[:, 2]]
+    q["inference_shortfall_tn_tokens"] = (q["inference_demand_tn_tokens"]
+                                          - q["inference_served_tn_tokens"]).clip(lower=0.0)
+    q["token_price_rmb_per_m_tokens"] = data.rates["token_price_rmb_per_m_tokens"]
+    q["token_revenue_rmb_m"] = q["inference_served_tn_tokens"] * a.token_price_rmb_m_per_tn
+    q["leasing_revenue_rmb_m"] = q["leasing_served_eflops"] * a.leasing_rmb_m
+    q["served_revenue_rmb_m"] = q["token_revenue_rmb_m"] + q["leasing_revenue_rmb_m"]
+    q["training_value_rmb_m"] = q["training_served_eflops"] * a.training_value_rmb_m
     capex = pd.Series(0.0, index=periods)
     if len(purchases):
         by_order = purchases.groupby("order_period")["capex_rmb_m"].sum()
@@ -213,7 +229,10 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     q["power_mw"] = (total * data.power_kw).sum(axis=1) / 1000.0
     q["power_limit_mw"] = data.power_mw.reindex(periods) if data.power_mw is not None \
         else np.nan
-    q["opex_rmb_m"] = q["power_mw"] * data.opex_rmb_m_per_mw
+    q["power_cost_rmb_m"] = q["power_mw"] * data.opex_rmb_m_per_mw
+    q["maintenance_rmb_m"] = (total * data.maintenance_rmb_m).sum(axis=1)
+    q["rental_cost_rmb_m"] = q["rented_eflops"] * a.rental_rmb_m
+    q["opex_rmb_m"] = q["power_cost_rmb_m"] + q["maintenance_rmb_m"] + q["rental_cost_rmb_m"]
     if ref_price_rmb_m is not None:
         per_q = (ref_price_rmb_m.reindex(chips).fillna(0.0)
                  / data.life_quarters.reindex(chips))
@@ -228,7 +247,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
             if not pd.isna(mw) and data.existing_power[t] > mw + 1e-9:
                 notes.append(f"{t}: existing fleet draws {data.existing_power[t]:.1f} MW, "
                              f"above the {mw:.1f} MW limit; no new units fit")
-    return Plan(status="optimal", objective=sol.objective, objective_name=objective,
+    return Plan(status="optimal", objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
                 binding=binding if binding is not None else binding_table(model, sol, resolver),
                 purchase_value=purchase_value if purchase_value is not None else

@@ -5,7 +5,7 @@ A family is one function of :class:`~capacity.planner.data.PlanArrays` that retu
 chips and periods, and its bounds. Costs live in :mod:`.objective`; the columns' place in the
 model in :mod:`.model`.
 
-Sets: chips c, planned quarters t, workloads k (training, inference).
+Sets: chips c, planned quarters t, workloads w (training, leasing, inference).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class VarFamily:
     Attributes
     ----------
     name
-        ``buy``, ``fleet`` or ``shortfall``.
+        ``buy``, ``fleet``, ``train``, ``lease``, ``served`` or ``rent``.
     label_data
         Label columns: ``chip`` or ``workload`` (names), ``period`` (a PeriodIndex); as a
         table in :attr:`labels`.
@@ -38,7 +38,7 @@ class VarFamily:
     lower, upper
         Column bounds in the column's unit.
     unit
-        Unit of one column (``units``, ``lots``, ``EFLOPS``).
+        Unit of one column (``units``, ``lots``, ``EFLOPS``, ``tn tokens``).
     integer
         Integer columns (lots of ``data.lot_units`` with ``--integer``).
     scale
@@ -93,16 +93,48 @@ def fleet_vars(a: PlanArrays) -> VarFamily:
     return _family("fleet", "chip", a.chips, a.periods, cc[keep], tt[keep], "units")
 
 
-def shortfall_vars(a: PlanArrays) -> VarFamily:
-    """``shortfall[k, t] >= 0``: unmet effective compute of workload k in t. [EFLOPS]"""
-    kk, tt = np.meshgrid(np.arange(len(WORKLOADS)), np.arange(len(a.periods)), indexing="ij")
-    return _family("shortfall", "workload", list(WORKLOADS), a.periods, kk.ravel(),
-                   tt.ravel(), "EFLOPS")
+def units_index(a: PlanArrays, only_fit: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(chip, quarter) positions where units of the chip can be in service: the existing fleet
+    has some, or the plan can buy it by then; training-fit chips only with ``only_fit``."""
+    bc, bt = buyable_index(a)
+    first = np.full(len(a.chips), len(a.periods))
+    np.minimum.at(first, bc, bt)
+    tt, cc = np.meshgrid(np.arange(len(a.periods)), np.arange(len(a.chips)), indexing="ij")
+    keep = (a.existing_units > 0) | (tt >= first[None, :])
+    if only_fit:
+        keep &= a.training_fit[None, :]
+    c, t = np.nonzero(keep.T)  # chip-major
+    return c.astype(np.int64), t.astype(np.int64)
+
+
+def train_vars(a: PlanArrays) -> VarFamily:
+    """``train[c, t] >= 0``: units of training-fit chip c assigned to own training in t."""
+    c, t = units_index(a, only_fit=True)
+    return _family("train", "chip", a.chips, a.periods, c, t, "units")
+
+
+def lease_vars(a: PlanArrays) -> VarFamily:
+    """``lease[c, t] >= 0``: units of chip c leased to AIDC customers in t."""
+    c, t = units_index(a, only_fit=False)
+    return _family("lease", "chip", a.chips, a.periods, c, t, "units")
+
+
+def served_vars(a: PlanArrays) -> VarFamily:
+    """``served[w, t] >= 0``: work served, per workload and quarter (training and leasing in
+    effective EFLOPS, inference in tn tokens); at most the demand (row family ``demand``)."""
+    ww, tt = np.meshgrid(np.arange(len(WORKLOADS)), np.arange(len(a.periods)), indexing="ij")
+    return _family("served", "workload", list(WORKLOADS), a.periods, ww.ravel(), tt.ravel(),
+                   "EFLOPS or tn tokens")
+
+
+def rent_vars(a: PlanArrays) -> VarFamily:
+    """``rent[t] >= 0``: rented effective compute serving own training in t. [EFLOPS]"""
+    t = np.arange(len(a.periods))
+    return _family("rent", "workload", ["training"], a.periods, np.zeros(len(t), np.int64), t,
+                   "EFLOPS")
 
 
 def variable_families(a: PlanArrays, objective: str, integer: bool) -> list[VarFamily]:
-    """The families of one model, in column order (shortfall only for ``min-cost``)."""
-    fams = [buy_vars(a, integer), fleet_vars(a)]
-    if objective == "min-cost":
-        fams.append(shortfall_vars(a))
-    return fams
+    """The families of one model, in column order."""
+    return [buy_vars(a, integer), fleet_vars(a), train_vars(a), lease_vars(a), served_vars(a),
+            rent_vars(a)]

@@ -20,9 +20,13 @@ Z95 = 1.6448536269514722
 """95% quantile of the standard normal. [1]"""
 
 _PLANNER_KEYS = {"usd_rmb", "pue", "server_overhead", "electricity_rmb_per_kwh",
-                 "discount_rate_annual", "shortfall_penalty_rmb_m_per_eflops",
-                 "training_shortfall_weight"}
-_PLANNER_MAPS = {"price_usd", "capex_budget_rmb_m", "datacenter_mw"}
+                 "discount_rate_annual", "system_rmb_per_unit", "network_share_training",
+                 "network_share_inference", "facility_rmb_m_per_mw",
+                 "maintenance_share_annual", "training_value_usd_per_gpu_hour",
+                 "leasing_usd_per_gpu_hour", "rental_usd_per_gpu_hour",
+                 "compute_price_change_annual"}
+_PLANNER_MAPS = {"price_usd", "capex_budget_rmb_m", "datacenter_mw", "rental_cap_share",
+                 "system_rmb_per_unit_by_chip"}
 
 
 # --------------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ class DrawContext:
     anchors: Any
     model: Any
     arrays: Any
+    economics: Any
     alive: np.ndarray
     buy_peak_tflops: np.ndarray
     buy_effective_eflops: np.ndarray
@@ -228,7 +229,7 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
                          "scenario can buy; its fee has no effect")
     slopes, base = _cap_slopes(scenario, specs, tree, paths, lo, hi, gathered)
 
-    model = build_model(data, "min-cost")
+    model = build_model(data, "npv")
     a = data.arrays
     buy = model.family("buy")
     tt = np.arange(T)[:, None]
@@ -252,7 +253,7 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         licence_rule=licence_rule, cap0=a.cap_units, cap_slopes=slopes, cap_base=base,
         demand_fixed=demand_fixed,
         fleet_eflops=fleet_eff.reindex(periods).astype(float).to_numpy(), anchors=anchors,
-        model=model, arrays=a, alive=alive, buy_peak_tflops=peak[buy.c],
+        model=model, arrays=a, economics=data.economics, alive=alive, buy_peak_tflops=peak[buy.c],
         buy_effective_eflops=a.effective_per_unit[buy.c], labels=labels,
         label_of_row=label_of_row, existing_peak_eflops=a.existing_units @ peak / 1e6,
         existing_eff_eflops=a.existing_effective, kpi_quarter_index=kq,
@@ -318,12 +319,7 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
     """The LP numbers of one draw (:class:`capacity.planner.data.PlanArrays`), derived by the
     planner's own functions from the draw's inputs."""
     from capacity.controls import licence_price_factor
-    from capacity.planner.data import (
-        power_limit_mw,
-        price_matrix,
-        unit_power_kw,
-        unit_price_rmb_m,
-    )
+    from capacity.planner.data import economic_numbers, power_limit_mw
 
     pl = inputs.planner
     frame = ctx.frame
@@ -339,19 +335,13 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
         for i, slope in ctx.cap_slopes.items():
             cap = cap + slope * (float(values[i]) - ctx.cap_base[i])
     a = ctx.arrays
+    nums = economic_numbers(pl, frame, ctx.economics, dem, pf)
+    nums.pop("card_unit_rmb_m")
     return replace(
-        a, price_rmb_m=price_matrix(frame, unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd),
-                                    pf),
-        cap_units=cap, power_mw=power_limit_mw(frame, pl.datacenter_mw),
-        power_kw=np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue)),
+        a, **nums, cap_units=cap, power_mw=power_limit_mw(frame, pl.datacenter_mw),
         budget_rmb_m=np.array([pl.capex_budget_rmb_m[y] for y in a.budget_years], float),
         electricity_rmb_per_kwh=float(pl.electricity_rmb_per_kwh),
-        discount_rate_annual=float(pl.discount_rate_annual),
-        penalty_rmb_m_per_eflops=float(pl.shortfall_penalty_rmb_m_per_eflops),
-        training_shortfall_weight=float(pl.training_shortfall_weight),
-        demand_training_eflops=np.asarray(dem["training_eflops"], float),
-        demand_inference_eflops=np.asarray(dem["inference_eflops"] + dem["leasing_eflops"],
-                                           float))
+        discount_rate_annual=float(pl.discount_rate_annual))
 
 
 def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
@@ -442,7 +432,9 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
     buy = np.clip(sol.x[model.columns_of("buy")], 0.0, None)
     peak = ctx.existing_peak_eflops + ctx.alive @ (buy * ctx.buy_peak_tflops) / 1e6
     eff = ctx.existing_eff_eflops + ctx.alive @ (buy * ctx.buy_effective_eflops)
-    short = np.clip(sol.x[model.cols.shortfall], 0.0, None)
+    served = np.clip(sol.x[model.cols.served[:, :2]], 0.0, None)  # (T, 2) training, leasing
+    demanded = np.stack([a.demand_training_eflops, a.demand_leasing_eflops], axis=1)
+    short = np.clip(demanded - served, 0.0, None)
     fin = finance_numbers(ctx, inputs.finance, eff, dem["training_eflops"], short[:, 0],
                           dem["genai_revenue_rmb_m"], dem["yield_rmb_m_per_eflops_quarter"],
                           inputs.demand.inference.yield_change_annual)
