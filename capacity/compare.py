@@ -1,6 +1,6 @@
 """Several scenarios side by side: one KPI table, scenarios as columns.
 
-Each scenario is planned (the purchase LP, min-cost) and valued (capacity -> GenAI revenue ->
+Each scenario is planned (the purchase LP, maximising NPV) and valued (capacity -> GenAI revenue ->
 EV/Sales target price); the KPIs below are read from those results. The first scenario is the
 reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first>`` with
 ``KPI(s) - KPI(first)`` (in the KPI's own unit; shares in share points as fractions).
@@ -15,7 +15,11 @@ kpi                        unit             definition
 ``gpus_units_q``           units            installed accelerators at the end of quarter q
 ``capex_cumulative_q``     RMB m            sum of planned capex, first planned quarter .. q
 ``capex_total``            RMB m            sum of planned capex over the horizon
-``shortfall_total``        EFLOPS-quarters  sum over quarters of unmet effective EFLOPS
+``npv``                    RMB m            the plan's NPV at the first planned quarter
+``served_revenue_total``   RMB m            revenue of the work served (tokens + leasing)
+``inference_served_total`` tn tokens        tokens served over the horizon
+``rented_total``           EFLOPS-quarters  rented training compute over the horizon
+``shortfall_total``        EFLOPS-quarters  unmet training + leasing (effective EFLOPS)
 ``shortfall_quarters``     quarters         quarters with unmet demand (> 1e-6 EFLOPS)
 ``binding_limits``         count            binding limits with a non-zero shadow price
 ``most_valuable_limits``   (text)           up to three limits with the largest shadow price,
@@ -114,9 +118,10 @@ class CompareResult:
         return [s.name for s in self.scenarios]
 
 
-DEMAND_ROWS = ("training_demand", "total_demand")
-"""Demand rows are requirements, not limits: their dual is the shortfall penalty when demand is
-unmet, so they are left out of the limit ranking (shortfall has its own KPIs)."""
+LIMIT_CONSTRAINTS = ("access", "budget", "power", "rental")
+"""Rows that are limits an analyst or a rule sets; the demand and capacity-sharing rows
+(allocation, training, leasing, tokens, demand) are work balances and are left out of the
+limit ranking (shortfall has its own KPIs)."""
 
 
 def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +130,7 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     binding
-        A min-cost plan's binding table (``constraint``, ``period``, ``chip``,
+        A plan's binding table (``constraint``, ``period``, ``chip``,
         ``shadow_price_rmb_m``, ``unit``; :func:`capacity.planner.results.binding_table`).
 
     Returns
@@ -138,7 +143,7 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["limit", "constraint", "chip", "quarters_binding", "first_period",
             "max_shadow_price", "shadow_unit"]
-    b = binding[~binding["constraint"].isin(DEMAND_ROWS)].copy() if not binding.empty \
+    b = binding[binding["constraint"].isin(LIMIT_CONSTRAINTS)].copy() if not binding.empty \
         else binding
     if b.empty:
         return pd.DataFrame(columns=cols)
@@ -164,7 +169,8 @@ def _at(df: pd.DataFrame, period: str, col: str) -> float:
 
 
 def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
-                  value: Report | None) -> list[tuple[str, str, Any]]:
+                  value: Report | None, npv_rmb_m: float = float("nan")
+                  ) -> list[tuple[str, str, Any]]:
     """KPIs of one scenario as ``(kpi, unit, value)`` triples (see the module docstring).
 
     ``groups`` are the plan's binding limit groups (:func:`binding_groups`).
@@ -182,6 +188,11 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
         v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
         out.append((f"capex_cumulative_{period}", "RMB m", v))
     out.append(("capex_total", "RMB m", float(q["capex_rmb_m"].sum())))
+    out.append(("npv", "RMB m", float(npv_rmb_m)))
+    out.append(("served_revenue_total", "RMB m", float(q["served_revenue_rmb_m"].sum())))
+    out.append(("inference_served_total", "tn tokens",
+                float(q["inference_served_tn_tokens"].sum())))
+    out.append(("rented_total", "EFLOPS-quarters", float(q["rented_eflops"].sum())))
     short = q["shortfall_eflops"]
     out.append(("shortfall_total", "EFLOPS-quarters", float(short.sum())))
     out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
@@ -297,7 +308,9 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
         values[sc.name] = vrep
         plan_reports.append(prep)
         g = binding_groups(plan.binding)
-        per[sc.name] = scenario_kpis(plan.quarters, g, vrep)
+        per[sc.name] = scenario_kpis(plan.quarters, g, vrep,
+                                     plan.objective if plan.objective_name == "npv"
+                                     else float("nan"))
         timings[sc.name] = {"plan_s": t1 - t0, "value_s": t2 - t1,
                             **{f"lp_{k}": float(v) for k, v in plan.timings.items()}}
         g = g.copy()

@@ -162,7 +162,7 @@ def test_default_table_fits(captured, key, width, terminal, monkeypatch):
 
 def test_plan_at_80_names_the_rest_and_columns_picks(captured, monkeypatch):
     report, _ = captured["plan"]
-    out = _render(report, "quarters", 80, False, monkeypatch)
+    out = " ".join(_render(report, "quarters", 80, False, monkeypatch).split())
     assert "more columns:" in out and "capex_rmb_m" in out and "use --columns" in out
     picked = _render(report, "quarters", 80, False, monkeypatch,
                      columns=["period", "capex_rmb_m", "peak_eflops"])

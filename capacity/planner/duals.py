@@ -522,8 +522,15 @@ def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: 
     units = np.where(np.abs(units) < unit_tol, 0.0, units)
     parts = value_parts(model, row_dual)
     per = 1.0 / fam.scale
-    limit_fams = [f.name for f in model.rows
-                  if f.name not in IDENTITY_FAMILIES and f.name not in SERVED_FAMILIES]
+    touches = np.zeros(model.num_col, bool)
+    touches[buy] = True
+    touches[model.columns_of("fleet")] = True
+    starts = np.array([model.row_start[f.name] for f in model.rows])
+    used = set((np.searchsorted(starts, np.unique(model.a_row[touches[model.a_col]]),
+                                side="right") - 1).tolist())
+    limit_fams = [f.name for i, f in enumerate(model.rows)  # limits a purchase can use
+                  if f.name not in IDENTITY_FAMILIES and f.name not in SERVED_FAMILIES
+                  and i in used]
     served = sum((parts[n] for n in SERVED_FAMILIES if n in parts), np.zeros(len(buy)))
     limits = {n: -parts[n] for n in limit_fams}
     table = pd.DataFrame({

@@ -28,19 +28,40 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
                                        "(interconnect and software derating)"),
         "training_fit_eflops": ("EFLOPS", "Effective compute of the chips fit for large-cluster "
                                           "training (NVLink-class interconnect)"),
+        "token_capacity_tn_tokens": ("tn tokens", "Tokens the installed fleet could serve in "
+                                                  "the quarter if it did nothing else (serving "
+                                                  "roofline x achieved share x time "
+                                                  "utilisation)"),
         "training_demand_eflops": ("EFLOPS", "Compute the scheduled training runs need in the "
                                              "quarter"),
-        "inference_demand_eflops": ("EFLOPS", "Compute inference and leasing need in the "
-                                              "quarter"),
-        "demand_eflops": ("EFLOPS", "Training + inference demand"),
-        "training_shortfall_eflops": ("EFLOPS", "Training demand the plan leaves unmet"),
-        "inference_shortfall_eflops": ("EFLOPS", "Inference demand the plan leaves unmet"),
-        "shortfall_eflops": ("EFLOPS", "Training + inference shortfall"),
+        "training_served_eflops": ("EFLOPS", "Own training served (training-fit units assigned "
+                                             "to it, plus rented compute)"),
+        "rented_eflops": ("EFLOPS", "Rented effective compute serving own training"),
+        "training_shortfall_eflops": ("EFLOPS", "Training demand the plan leaves unmet (the "
+                                                "named runs' delay; at most the demand)"),
+        "leasing_demand_eflops": ("EFLOPS", "AIDC leasing customers' demand"),
+        "leasing_served_eflops": ("EFLOPS", "AIDC leasing served"),
+        "leasing_shortfall_eflops": ("EFLOPS", "Leasing demand the plan leaves unmet"),
+        "demand_eflops": ("EFLOPS", "Training + leasing demand"),
+        "shortfall_eflops": ("EFLOPS", "Training + leasing shortfall"),
+        "inference_demand_tn_tokens": ("tn tokens", "Tokens demanded: GenAI revenue not earned "
+                                                    "by leasing / token price"),
+        "inference_served_tn_tokens": ("tn tokens", "Tokens served"),
+        "inference_shortfall_tn_tokens": ("tn tokens", "Tokens demanded but not served"),
+        "token_price_rmb_per_m_tokens": ("RMB per m tokens", "Realised token price"),
+        "token_revenue_rmb_m": ("RMB m", "Tokens served x token price"),
+        "leasing_revenue_rmb_m": ("RMB m", "Leasing served x leasing rate"),
+        "served_revenue_rmb_m": ("RMB m", "Revenue of the work served: tokens + leasing"),
+        "training_value_rmb_m": ("RMB m", "Own training served valued at the on-demand compute "
+                                          "rate (imputed, not revenue)"),
         "capex_rmb_m": ("RMB m", "GPU capex paid in the quarter (purchases paid at order)"),
         "power_mw": ("MW", "Facility power the installed fleet draws (GPU TDP x server "
                            "overhead x PUE)"),
         "power_limit_mw": ("MW", "Data-centre power available in the quarter"),
-        "opex_rmb_m": ("RMB m", "Electricity cost of the installed fleet in the quarter"),
+        "power_cost_rmb_m": ("RMB m", "Electricity cost of the installed fleet in the quarter"),
+        "maintenance_rmb_m": ("RMB m", "Maintenance of the installed fleet in the quarter"),
+        "rental_cost_rmb_m": ("RMB m", "Cost of the rented compute in the quarter"),
+        "opex_rmb_m": ("RMB m", "Power + maintenance + rental in the quarter"),
         "depreciation_rmb_m": ("RMB m", "Straight-line depreciation of purchases and of the "
                                         "existing fleet at reference prices"),
     },
@@ -49,8 +70,10 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "order_period": ("", f"Order (payment) {_Q}: delivery minus the lead time"),
         "chip": ("", "Chip name (chips.csv)"),
         "units": ("units", "GPUs bought"),
-        "price_rmb_m_per_unit": ("RMB m per unit", "Price paid per GPU, licence fees included"),
-        "capex_rmb_m": ("RMB m", "units x price"),
+        "all_in_cost_rmb_m_per_unit": ("RMB m per unit", "All-in cost per GPU: card (licence "
+                                                         "fees included) + system + network + "
+                                                         "facility fit-out"),
+        "capex_rmb_m": ("RMB m", "units x all-in cost"),
         "status": ("", "Export-control status of the chip in the delivery quarter (allowed, "
                        "licence, capped)"),
         "rule": ("", "Id of the rule that sets the status (empty: none)"),
@@ -87,7 +110,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "served_value_rmb_m": ("RMB m", "Value of the work one more unit serves over its life "
                                         "(demand duals x its compute), present value"),
         "cost_rmb_m": ("RMB m", "Its discounted price at order"),
-        "power_cost_rmb_m": ("RMB m", "Its discounted power opex over its life"),
+        "running_cost_rmb_m": ("RMB m", "Its discounted power and maintenance over its life"),
         "limits_rmb_m": ("RMB m", "Shadow prices of the limits it uses (access + budget + "
                                   "power)"),
         "limit_access_rmb_m": ("RMB m", "Shadow price of its access row (cap or ban)"),
@@ -305,6 +328,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "training_eflops": ("EFLOPS", "Effective compute the training runs need"),
         "genai_revenue_rmb_m": ("RMB m", "GenAI revenue path of the demand model"),
         "tokens_served_tn": ("tn tokens", "Tokens served (revenue / token price)"),
+        "token_price_rmb_per_m_tokens": ("RMB per m tokens", "Realised token price"),
         "inference_yield_eflops": ("EFLOPS", "Inference compute by the revenue-yield method"),
         "inference_tokens_eflops": ("EFLOPS", "Inference compute by the tokens method"),
         "inference_eflops": ("EFLOPS", "Inference compute of the chosen method"),
