@@ -42,9 +42,10 @@ def _perturbations(d):
         d,
         d.with_numbers(price_rmb_m=price),
         d.with_numbers(cap_units=cap, budget_rmb_m=budget),
-        d.with_numbers(demand_eflops=d.demand_eflops * 1.3, power_mw=d.power_mw * 1.2,
+        d.with_numbers(demand=d.demand * 1.3, power_mw=d.power_mw * 1.2,
                        electricity_rmb_per_kwh=1.1, discount_rate_annual=0.05),
-        d.with_numbers(power_kw=d.power_kw * 1.15, penalty_rmb_m_per_eflops=3000.0),
+        d.with_numbers(power_kw=d.power_kw * 1.15, rates=d.rates * 0.7,
+                       rental_cap_eflops=d.rental_cap_eflops * 2.0),
     ]
 
 
@@ -65,8 +66,6 @@ def test_resolve_in_place_matches_a_fresh_solve(history_plan_data, template):
         want = ref.purchases.set_index(["period", "chip"])["units"]
         assert set(got.index) == set(want.index), i
         assert np.allclose(got.reindex(want.index), want, rtol=1e-7, atol=1e-6), i
-        short = ref.quarters[["training_shortfall_eflops", "inference_shortfall_eflops"]]
-        assert np.allclose(sol.x[model.cols.shortfall], short.to_numpy(), atol=1e-7), i
         # the model pushed in place is the model a fresh build makes from the same numbers
         fresh = build_model(d)
         for name in ("col_cost", "row_lower", "row_upper", "a_val"):
@@ -131,8 +130,9 @@ def test_draws_match_full_pipeline(history):
             assert k[f"effective_eflops@{quarter}"] == pytest.approx(q.at[p, "effective_eflops"],
                                                                      rel=REL)
         assert k["capex_rmb_m"] == pytest.approx(q["capex_rmb_m"].sum(), rel=REL)
-        assert k["shortfall_eflops_quarters"] == pytest.approx(q["shortfall_eflops"].sum(),
-                                                               rel=1e-7)
+        # the NPV is unique; how the fleet splits its work between uses need not be (a
+        # degenerate optimum), so the shortfall is not compared
+        assert k["npv_rmb_m"] == pytest.approx(plan(sc).objective, rel=1e-9)
         assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=REL)
         assert k["genai_share@2025"] == pytest.approx(v["genai_share_2025"], rel=REL)
         assert np.allclose(series["effective_eflops"], q["effective_eflops"], rtol=REL)

@@ -231,8 +231,13 @@ class Resolver:
         self._last = model
 
     def solve(self, model: Model, what: str = "purchase plan") -> Solution:
-        """Push ``model`` (same structure) and solve from the template's basis."""
+        """Push ``model`` (same structure) and solve from the template's basis.
+
+        The solver's internal state (factorisation, pricing weights, scaling of an earlier
+        matrix) is cleared first, so the solution depends on ``model`` alone, not on the
+        models solved before it (same bytes for any batch split or worker count)."""
         self.push(model)
+        self.h.clearSolver()
         self.h.setBasis(self.basis)
         return _run(self.h, model, what)
 

@@ -407,7 +407,8 @@ def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
     for q in KPI_QUARTERS:
         if q in ctx.kpi_quarter_index:
             out.append((f"effective_eflops@{q}", "EFLOPS"))
-    out += [("shortfall_eflops_quarters", "EFLOPS-quarters"), ("capex_rmb_m", "RMB m")]
+    out += [("npv_rmb_m", "RMB m"), ("shortfall_eflops_quarters", "EFLOPS-quarters"),
+            ("capex_rmb_m", "RMB m")]
     years = set(int(y) for y in ctx.years)
     for y in KPI_YEARS:
         if y in years:
@@ -442,6 +443,7 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
     for q, i in ctx.kpi_quarter_index.items():
         k[f"peak_eflops@{q}"] = float(peak[i])
         k[f"effective_eflops@{q}"] = float(eff[i])
+    k["npv_rmb_m"] = float(sol.objective)
     k["shortfall_eflops_quarters"] = float(short.sum())
     bfam = model.family("buy")
     k["capex_rmb_m"] = float(np.sum(buy * a.price_rmb_m[bfam.t, bfam.c]))
