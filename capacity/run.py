@@ -27,7 +27,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
         if save_lp:
             prob.writeLP(save_lp)
         if save_mps:
-            prob.writeMPS(save_mps)
+            prob.writeMPS(save_mps, with_objsense=True)  # OBJSENSE MAX: read as a maximisation
     npv = objective == "npv"
     unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
     scalars = {

@@ -446,8 +446,11 @@ def write_lp(problem: pulp.LpProblem, path: Path, overwrite: bool = False) -> Pa
 
 
 def write_mps(problem: pulp.LpProblem, path: Path, overwrite: bool = False) -> Path:
-    """Write a PuLP problem as a (fixed) MPS file, atomically; see :func:`write_lp`."""
-    return _write_model(path, overwrite, problem.writeMPS)
+    """Write a PuLP problem as a (fixed) MPS file, atomically; see :func:`write_lp`.
+
+    The file carries an ``OBJSENSE`` section, so a reader takes the NPV maximisation as a
+    maximisation (PuLP otherwise writes the sense as a comment only)."""
+    return _write_model(path, overwrite, lambda p: problem.writeMPS(p, with_objsense=True))
 
 
 def check_out_dir(out: Path, overwrite: bool = False) -> None:
