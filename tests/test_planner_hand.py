@@ -1,18 +1,29 @@
-"""A two-chip, two-quarter purchase LP solved by hand, and a golden LP file.
+"""A two-chip, two-quarter NPV purchase LP solved by hand, and a golden LP file.
 
-Chips (lead time 0, life 10 quarters, no existing fleet, electricity free):
-  A: 500 TFLOPS x efficiency 1.0 = 5e-4 effective EFLOPS/unit, training-fit, RMB 0.20 m/unit
-  B: 250 TFLOPS x efficiency 0.8 = 2e-4 effective EFLOPS/unit, inference only, RMB 0.05 m/unit
-Cost per effective EFLOPS: A 0.20 / 5e-4 = 400 RMB m; B 0.05 / 2e-4 = 250 RMB m.
-Demand: training 1.0 EFLOPS in 2024Q1 and 2024Q2; inference 0.5 EFLOPS in 2024Q2 only.
-B launches in 2024Q2 (no price in 2024Q1) and is capped at 1,000 units then (0.2 EFLOPS).
+The worked example of docs/model.md ("A worked example"). Lead time 0, life 1 quarter (so no
+residual value), no existing fleet, electricity and maintenance free, discount 10% a year
+(df(2024Q2) = 1.1 ** -0.25 = 0.976454).
 
-Worked optimum (discount 10%/yr, so buying later is cheaper: df(2024Q2) = 1.1**-0.25):
-  2024Q1: 1.0 / 5e-4 = 2,000 A                                  -> 400 RMB m
-  2024Q2: 1,000 B (0.2 EFLOPS, cap binds) + 0.3 / 5e-4 = 600 A   -> (50 + 120) x df
-  objective = 400 + 170 x 0.976454 = 565.997 RMB m
-Shadow price of the B cap in 2024Q2: one more B replaces 2e-4 / 5e-4 = 0.4 A:
-  (0.4 x 0.20 - 0.05) x df = 0.03 x 0.976454 RMB m = RMB 29,294 per unit.
+Chips:
+  A: 500 TFLOPS x efficiency 1.0 = 5e-4 EFLOPS/unit, training-fit, 0.001 tn tokens a quarter,
+     all-in RMB 0.20 m: RMB 400 m per EFLOPS-quarter of training.
+  B: 250 TFLOPS x 0.8 = 2e-4 EFLOPS/unit, inference only, 0.004 tn tokens a quarter,
+     all-in RMB 0.05 m; launches in 2024Q2 (no price in 2024Q1), capped at 400 units.
+Rates (both quarters): own training worth RMB 600 m per EFLOPS-quarter; rented training
+compute RMB 300 m, at most 0.1 EFLOPS a quarter; tokens RMB 20 m per tn.
+Demand: training 1.0 EFLOPS in both quarters; tokens 2 tn in 2024Q2 only; no leasing.
+
+Worked optimum:
+  training: rent is cheaper than A (300 < 400 per EFLOPS), so rent 0.1 and buy 0.9 / 5e-4 =
+  1,800 A in each quarter; serving it is worth 600 > 400, so all of it is served.
+  tokens: B serves a tn for 0.05 / 0.004 = RMB 12.5 m < 20, so buy the 400 B allowed (1.6 tn);
+  an A would serve a tn for 0.20 / 0.001 = RMB 200 m > 20, so 0.4 tn is left unserved.
+  NPV = [600 - 30 - 360] + [600 + 32 - 30 - 360 - 20] x df = 210 + 222 x 0.976454
+      = 426.773 RMB m
+Shadow prices (relax by one unit):
+  B cap 2024Q2: one more B serves 0.004 tn worth 0.08 for 0.05: 0.03 x df RMB m per unit.
+  rental cap 2024Q1: one EFLOPS more rent replaces 2,000 A: 400 - 300 = RMB 100 m per EFLOPS.
+  training demand 2024Q1: one EFLOPS more is served by A: 600 - 400 = RMB 200 m per EFLOPS.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from capacity.planner.export import to_pulp
 
 DF_Q2 = 1.1 ** -0.25
 GOLDEN = Path(__file__).parent / "golden" / "two_chip.lp"
+NPV = 210 + 222 * DF_Q2
 
 
 def two_chip_data(**overrides) -> PlanData:
@@ -35,15 +47,21 @@ def two_chip_data(**overrides) -> PlanData:
     chips = ["A", "B"]
     s = lambda a, b: pd.Series([a, b], index=chips)  # noqa: E731
     price = pd.DataFrame({"A": [0.20, 0.20], "B": [np.nan, 0.05]}, index=periods)
-    cap = pd.DataFrame({"A": [np.nan, np.nan], "B": [np.nan, 1000.0]}, index=periods)
+    cap = pd.DataFrame({"A": [np.nan, np.nan], "B": [np.nan, 400.0]}, index=periods)
     kw = dict(
         periods=periods, chips=chips, peak_tflops=s(500.0, 250.0), efficiency=s(1.0, 0.8),
-        training_fit=s(True, False), power_kw=s(1.0, 0.5), life_quarters=s(10, 10),
+        training_fit=s(True, False), power_kw=s(1.0, 0.5), life_quarters=s(1, 1),
         lead_quarters=s(0, 0), price_rmb_m=price, cap_units=cap,
         existing_units=pd.DataFrame(0.0, index=periods, columns=chips),
-        demand_eflops=pd.DataFrame({"training": [1.0, 1.0], "inference": [0.0, 0.5]},
-                                   index=periods),
-        discount_rate_annual=0.10, electricity_rmb_per_kwh=0.0, penalty_rmb_m_per_eflops=1e5,
+        demand=pd.DataFrame({"training_eflops": [1.0, 1.0], "leasing_eflops": [0.0, 0.0],
+                             "inference_tn_tokens": [0.0, 2.0]}, index=periods),
+        tokens_per_unit_tn=s(0.001, 0.004), maintenance_rmb_m=s(0.0, 0.0),
+        rates=pd.DataFrame({"training_value_rmb_m_per_eflops": [600.0, 600.0],
+                            "leasing_rmb_m_per_eflops": [100.0, 100.0],
+                            "rental_rmb_m_per_eflops": [300.0, 300.0],
+                            "token_price_rmb_per_m_tokens": [20.0, 20.0]}, index=periods),
+        rental_cap_eflops=pd.Series([0.1, 0.1], index=periods),
+        discount_rate_annual=0.10, electricity_rmb_per_kwh=0.0,
     )
     kw.update(overrides)
     return PlanData(**kw)
@@ -55,74 +73,91 @@ def units(plan, chip, period):
     return float(sel["units"].sum())
 
 
+def binding(plan, constraint, period, chip=""):
+    b = plan.binding
+    row = b[(b["constraint"] == constraint) & (b["period"] == period) & (b["chip"] == chip)]
+    assert len(row) == 1, (constraint, period, chip)
+    return row.iloc[0]
+
+
 def test_two_chip_optimum_matches_hand_solution():
     plan = solve_data(two_chip_data())
     assert plan.status == "optimal"
-    assert units(plan, "A", "2024Q1") == pytest.approx(2000.0)
-    assert units(plan, "A", "2024Q2") == pytest.approx(600.0)
-    assert units(plan, "B", "2024Q2") == pytest.approx(1000.0)
-    assert units(plan, "B", "2024Q1") == pytest.approx(0.0)
-    assert plan.objective == pytest.approx(400 + 170 * DF_Q2, rel=1e-9)
-    assert plan.quarters["shortfall_eflops"].sum() == pytest.approx(0.0, abs=1e-9)
+    for q in ("2024Q1", "2024Q2"):
+        assert units(plan, "A", q) == pytest.approx(1800.0)
+    assert units(plan, "B", "2024Q2") == pytest.approx(400.0)
+    assert plan.objective == pytest.approx(NPV, rel=1e-9)
+    q = plan.quarters
+    assert q["rented_eflops"].tolist() == pytest.approx([0.1, 0.1])
+    assert q["training_served_eflops"].tolist() == pytest.approx([1.0, 1.0])
+    assert q["training_shortfall_eflops"].tolist() == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert q["inference_served_tn_tokens"].tolist() == pytest.approx([0.0, 1.6])
+    assert q["inference_shortfall_tn_tokens"].tolist() == pytest.approx([0.0, 0.4])
+    assert q["served_revenue_rmb_m"].tolist() == pytest.approx([0.0, 32.0])
+    assert q["rental_cost_rmb_m"].tolist() == pytest.approx([30.0, 30.0])
 
 
-def test_two_chip_shadow_price_of_the_cap():
+def test_two_chip_shadow_prices_by_hand():
     plan = solve_data(two_chip_data())
-    b = plan.binding
-    row = b[(b["constraint"] == "access") & (b["chip"] == "B")]
-    assert len(row) == 1
-    assert row["period"].iloc[0] == "2024Q2"
-    assert row["unit"].iloc[0] == "RMB m per unit"
-    assert row["shadow_price_rmb_m"].iloc[0] == pytest.approx(0.03 * DF_Q2, rel=1e-6)
+    cap = binding(plan, "access", "2024Q2", "B")
+    assert cap["unit"] == "RMB m per unit"
+    assert cap["shadow_price_rmb_m"] == pytest.approx(0.03 * DF_Q2, rel=1e-6)
+    rent = binding(plan, "rental", "2024Q1")
+    assert rent["shadow_price_rmb_m"] == pytest.approx(100.0, rel=1e-6)
+    assert rent["unit"] == "RMB m per EFLOPS"
+    dem = binding(plan, "training_demand", "2024Q1")
+    assert dem["shadow_price_rmb_m"] == pytest.approx(200.0, rel=1e-6)
+    assert not cap["degenerate"] and not rent["degenerate"] and not dem["degenerate"]
 
 
-def test_shortfall_instead_of_infeasible_when_everything_is_banned():
-    # Ban both chips: nothing can be bought, demand of 1.0 / 1.5 EFLOPS is all shortfall.
-    # (Shortfall is not discounted: 1e5 x 2.5 EFLOPS-quarters.)
+def test_nothing_bought_when_everything_is_banned_and_renting_closed():
+    # No chip, no rent: nothing is served, the NPV is 0 and the unmet training is exactly the
+    # demand (never more).
     periods = pd.period_range("2024Q1", "2024Q2", freq="Q", name="period")
     zero = pd.DataFrame(0.0, index=periods, columns=["A", "B"])
-    plan = solve_data(two_chip_data(cap_units=zero))
-    assert plan.quarters["shortfall_eflops"].tolist() == pytest.approx([1.0, 1.5])
-    assert plan.objective == pytest.approx(1e5 * 2.5)
-    # Lifting the A ban by one unit in 2024Q1 avoids 5e-4 EFLOPS of shortfall in both
-    # quarters (1e5 x 5e-4 x 2 = 100 RMB m) for RMB 0.20 m (paid in Q1, df = 1):
-    # worth RMB 99.8 m per unit.
-    b = plan.binding
-    a_q1 = b[(b["constraint"] == "access") & (b["chip"] == "A") & (b["period"] == "2024Q1")]
-    assert a_q1["shadow_price_rmb_m"].iloc[0] == pytest.approx(100 - 0.20, rel=1e-6)
+    plan = solve_data(two_chip_data(cap_units=zero,
+                                    rental_cap_eflops=pd.Series([0.0, 0.0], index=periods)))
+    assert plan.objective == pytest.approx(0.0, abs=1e-9)
+    assert plan.quarters["training_shortfall_eflops"].tolist() == pytest.approx([1.0, 1.0])
+    assert plan.quarters["inference_shortfall_tn_tokens"].tolist() == pytest.approx([0.0, 2.0])
+    # Lifting the A ban by one unit in 2024Q1 serves 5e-4 EFLOPS of training worth 600 each
+    # for RMB 0.20 m: 0.30 - 0.20 = RMB 0.10 m per unit.
+    a_q1 = binding(plan, "access", "2024Q1", "A")
+    assert a_q1["shadow_price_rmb_m"] == pytest.approx(0.10, rel=1e-6)
 
 
-def test_budget_caps_spend_and_leaves_shortfall():
-    # RMB 300 m for 2024. Shortfall avoided per RMB m: A bought in Q1 serves both quarters,
-    # 2 x 5e-4 / 0.20 = 5e-3 EFLOPS-quarters; B in Q2 2e-4 / 0.05 = 4e-3; A in Q2 only
-    # 5e-4 / 0.195 = 2.6e-3. So all 300 buys 1,500 A in Q1 = 0.75 EFLOPS:
-    # Q1 shortfall 1.0 - 0.75 = 0.25 (training); Q2 0.25 training + 0.5 inference = 0.75.
+def test_budget_caps_spend():
+    # RMB 300 m for 2024, paid at order. Net value per RMB m: B 0.03 / 0.05 = 0.6 (but
+    # discounted: 0.6 x df); A 0.10 / 0.20 = 0.5 in Q1, 0.5 x df in Q2 (A costs and earns in
+    # the same quarter). So the 300 buys 400 B (20) first, then A in Q1: 280 / 0.20 = 1,400 A
+    # (A in Q1 earns 0.5 per RMB m undiscounted, more than A in Q2's 0.5 x df).
     plan = solve_data(two_chip_data(budget_rmb_m={2024: 300.0}))
-    capex = plan.purchases["capex_rmb_m"].sum()
-    assert capex == pytest.approx(300.0)
-    assert units(plan, "A", "2024Q1") == pytest.approx(1500.0)
-    assert plan.quarters["shortfall_eflops"].tolist() == pytest.approx([0.25, 0.75])
-    assert (plan.binding["constraint"] == "budget").any()
+    assert plan.purchases["capex_rmb_m"].sum() == pytest.approx(300.0)
+    assert units(plan, "B", "2024Q2") == pytest.approx(400.0)
+    assert units(plan, "A", "2024Q1") == pytest.approx(1400.0)
+    assert units(plan, "A", "2024Q2") == pytest.approx(0.0, abs=1e-6)
+    b = binding(plan, "budget", "2024")
+    assert b["shadow_price_rmb_m"] == pytest.approx(0.5, rel=1e-6)
 
 
 def test_power_limit_binds():
-    # 1.0 MW: A draws 1 kW/unit, so at most 1,000 A (0.5 EFLOPS) fit. Per kW, A gives
-    # 5e-4 EFLOPS usable by both workloads, B (0.5 kW) 2e-4 / 0.5 = 4e-4 for inference only,
-    # so the MW goes to 1,000 A bought in Q1: shortfall Q1 1.0 - 0.5 = 0.5 (training);
-    # Q2 0.5 training + 0.5 inference = 1.0.
-    power = pd.Series([1.0, 1.0], index=pd.period_range("2024Q1", "2024Q2", freq="Q"))
+    # 0.5 MW: A draws 1 kW and earns 0.10 a unit (0.1 per kW); B draws 0.5 kW and earns 0.03
+    # (0.06 per kW), so Q1 takes 500 A; Q2 500 A (0.5 MW) too, no B.
+    power = pd.Series([0.5, 0.5], index=pd.period_range("2024Q1", "2024Q2", freq="Q"))
     plan = solve_data(two_chip_data(power_mw=power))
-    assert plan.quarters["power_mw"].tolist() == pytest.approx([1.0, 1.0])
-    assert units(plan, "A", "2024Q1") == pytest.approx(1000.0)
-    assert plan.quarters["shortfall_eflops"].tolist() == pytest.approx([0.5, 1.0])
-    assert (plan.binding["constraint"] == "power").any()
+    assert plan.quarters["power_mw"].tolist() == pytest.approx([0.5, 0.5])
+    assert units(plan, "A", "2024Q1") == pytest.approx(500.0)
+    assert units(plan, "A", "2024Q2") == pytest.approx(500.0)
+    assert units(plan, "B", "2024Q2") == pytest.approx(0.0, abs=1e-6)
+    p = binding(plan, "power", "2024Q1")
+    assert p["shadow_price_rmb_m"] == pytest.approx(0.10 / 0.001, rel=1e-6)  # per MW
 
 
 def test_integer_lots_are_whole_servers():
     plan = solve_data(two_chip_data(lot_units=8), integer=True)
     lots = plan.purchases["units"] / 8
     assert np.allclose(lots, lots.round())
-    assert plan.quarters["shortfall_eflops"].sum() == pytest.approx(0.0, abs=1e-9)
+    assert plan.objective <= NPV + 1e-9
 
 
 def test_golden_lp_file_locks_the_formulation(tmp_path):
