@@ -118,7 +118,8 @@ def test_cbc_duals_read_as_highs_duals(objective):
     model = build_model(two_chip_data(budget_rmb_m={2024: 300.0}), objective)
     cbc = solve_pulp(model, "cbc")
     rc = reduced_costs(model, cbc.row_dual)
-    assert np.allclose(rc, cbc.col_dual, atol=1e-8 * max(1.0, np.abs(model.col_cost).max()))
+    # CBC prints its duals to 8 significant digits
+    assert np.allclose(rc, cbc.col_dual, atol=1e-7 * max(1.0, np.abs(model.col_cost).max()))
     assert dual_signs_hold(model, cbc)
     assert dual_signs_hold(model, solve(model))
 
