@@ -1,0 +1,141 @@
+"""The serving roofline: validated against published throughput, and worked by hand.
+
+Validation (docs/research-economics.md section 2; MLCommons inference_results_v4.0, 27 Mar
+2024, closed division, 8 GPUs a node, Llama 2 70B at FP8, Offline): H100 SXM 21,805.8 and H200
+SXM (700 W) 27,738.3 output tokens/s a node, i.e. 2,725.7 and 3,467.3 per GPU, a ratio of 1.272
+for the same dense FLOPS and 1.43x the memory bandwidth. The roofline on the baseline request
+mix must put the ratio within 1.25-1.45 (bandwidth-bound decode, diluted by compute-bound
+prefill and partly power-limited at 700 W), and its H100 figure times the baseline achieved
+share must give the measured H100 figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capacity.chips import roofline_tokens_per_s
+from capacity.planner import PlanData, solve_data
+from capacity.planner.data import tokens_per_unit_period
+from capacity.scenarios import load_scenario
+
+MLPERF_H100_PER_GPU = 21_805.8 / 8
+MLPERF_H200_PER_GPU = 27_738.3 / 8
+
+
+def llama2_70b(rate, bw, mem, serving):
+    """Output tokens/s per GPU of Llama 2 70B at FP8 (80 layers x 8 KV heads x 128) on the
+    baseline request mix."""
+    billed = roofline_tokens_per_s(
+        np.asarray(rate, float), np.ones(len(rate)), np.asarray(bw, float),
+        np.asarray(mem, float), total_params_bn=70.0, active_params_bn=70.0,
+        kv_values_per_token_k=2 * 80 * 8 * 128 / 1e3, input_tokens=serving.input_tokens,
+        output_tokens=serving.output_tokens, max_batch=serving.max_batch,
+        memory_usable_share=serving.memory_usable_share)
+    return billed * serving.output_tokens / (serving.input_tokens + serving.output_tokens)
+
+
+def test_roofline_reproduces_mlperf_h100_vs_h200():
+    serving = load_scenario("history").inputs.planner.serving
+    h100, h200 = llama2_70b([1979.0, 1979.0], [3350.0, 4800.0], [80.0, 141.0], serving)
+    measured = MLPERF_H200_PER_GPU / MLPERF_H100_PER_GPU
+    assert measured == pytest.approx(1.272, abs=1e-3)
+    assert 1.25 <= h200 / h100 <= 1.45
+    assert h200 / h100 == pytest.approx(measured, rel=0.05)
+    # the achieved share of the baseline is the measured H100 over its roofline
+    assert h100 * serving.achieved_share == pytest.approx(MLPERF_H100_PER_GPU, rel=0.01)
+    # and then the H200 lands within 5% of its own measurement
+    assert h200 * serving.achieved_share == pytest.approx(MLPERF_H200_PER_GPU, rel=0.05)
+
+
+def test_memory_capacity_limits_the_batch():
+    # A 70bn FP8 model (70 GB) on 80 GB at 90% usable: one chip holds the weights but only
+    # floor((72 - 70) GB / (590 tokens x 163.84 kB)) = 20 requests; two chips hold 196 (capped
+    # at 128), so the roofline takes the two-chip instance. With 48 GB it needs two chips.
+    serving = load_scenario("history").inputs.planner.serving
+    one = roofline_tokens_per_s(np.array([1979.0]), np.array([1.0]), np.array([3350.0]),
+                                np.array([80.0]), total_params_bn=70.0, active_params_bn=70.0,
+                                kv_values_per_token_k=163.84, input_tokens=300.0,
+                                output_tokens=290.0, max_batch=20.0,
+                                memory_usable_share=0.9)
+    assert one[0] > 0
+    none = roofline_tokens_per_s(np.array([1979.0]), np.array([1.0]), np.array([3350.0]),
+                                 np.array([4.0]), total_params_bn=70.0, active_params_bn=70.0,
+                                 kv_values_per_token_k=163.84, input_tokens=300.0,
+                                 output_tokens=290.0, max_batch=128.0,
+                                 memory_usable_share=0.9)
+    assert np.isnan(none[0])  # 8 x 4 GB x 0.9 < 70 GB: the model fits on no instance
+    assert serving.max_batch == 128.0
+
+
+# A 10bn FP8 model (10 GB of weights), 100 kB of KV a token, 100 input + 100 output tokens a
+# request, batch 8, 90% of memory usable.
+TOY = dict(total_params_bn=10.0, active_params_bn=10.0, kv_values_per_token_k=100.0,
+           input_tokens=100.0, output_tokens=100.0, max_batch=8.0, memory_usable_share=0.9)
+
+
+def test_roofline_by_hand():
+    """H20-like: 150 TFLOPS, 4,000 GB/s, 96 GB; L20-like: 120 TFLOPS, 864 GB/s, 48 GB.
+
+    Both fit the weights and a batch of 8 on one chip (the batch caps; more chips change
+    nothing per chip). Per batch of 8 requests (1,600 billed tokens):
+      prefill  = 8 x 2e10 x 100 / F:             H20 0.106667 s,  L20 0.133333 s
+      a decode step = max(2e10 x 8 / F, (1e10 + 8 x 150 x 1e5) / BW):
+                 H20 max(1.0667e-3, 2.53e-3) = 2.53e-3 s (bandwidth-bound)
+                 L20 max(1.3333e-3, 1.171296e-2) = 1.171296e-2 s
+      tokens/s = 1,600 / (prefill + 100 steps): H20 4,448.57,  L20 1,226.41
+    """
+    tps = roofline_tokens_per_s(np.array([150.0, 120.0]), np.array([1.0, 1.0]),
+                                np.array([4000.0, 864.0]), np.array([96.0, 48.0]), **TOY)
+    h20 = 1600 / (8 * 2e10 * 100 / 150e12 + 100 * (1.012e10 / 4000e9))
+    l20 = 1600 / (8 * 2e10 * 100 / 120e12 + 100 * (1.012e10 / 864e9))
+    assert tps == pytest.approx([h20, l20], rel=1e-12)
+    assert tps == pytest.approx([4448.57, 1226.41], abs=0.01)
+
+
+def test_bandwidth_rich_chip_is_cheaper_per_token_and_the_lp_buys_it():
+    """H20-like at RMB 0.15 m all-in, L20-like at RMB 0.06 m: per TFLOPS the H20 costs twice
+    as much (0.15 / 150 = 1.0e-3 vs 0.06 / 120 = 5.0e-4), per token/s 31% less
+    (0.15 / 4,448.57 = 3.372e-5 vs 0.06 / 1,226.41 = 4.892e-5). A plan serving 5 tn tokens
+    a quarter at RMB 20 m per tn buys only H20-like chips."""
+    tps = roofline_tokens_per_s(np.array([150.0, 120.0]), np.array([1.0, 1.0]),
+                                np.array([4000.0, 864.0]), np.array([96.0, 48.0]), **TOY)
+    price = np.array([0.15, 0.06])
+    assert price[0] / 150 > price[1] / 120            # dearer per FLOP
+    assert price[0] / tps[0] < price[1] / tps[1]      # cheaper per token
+    periods = pd.period_range("2025Q1", "2025Q2", freq="Q", name="period")
+    chips = ["H20ish", "L20ish"]
+    s = lambda a, b: pd.Series([a, b], index=chips)  # noqa: E731
+    tokens = s(*(tps * 0.8 * 365.25 * 24 / 4 * 3600 / 1e12))  # tn a quarter at 80% busy
+    data = PlanData(
+        periods=periods, chips=chips, peak_tflops=s(150.0, 120.0), efficiency=s(1.0, 1.0),
+        training_fit=s(False, False), power_kw=s(0.6, 0.4), life_quarters=s(2, 2),
+        lead_quarters=s(0, 0),
+        price_rmb_m=pd.DataFrame({"H20ish": [0.15, 0.15], "L20ish": [0.06, 0.06]},
+                                 index=periods),
+        cap_units=pd.DataFrame(np.nan, index=periods, columns=chips),
+        existing_units=pd.DataFrame(0.0, index=periods, columns=chips),
+        demand=pd.DataFrame({"training_eflops": 0.0, "leasing_eflops": 0.0,
+                             "inference_tn_tokens": 5.0}, index=periods),
+        tokens_per_unit_tn=tokens, maintenance_rmb_m=s(0.0, 0.0),
+        rates=pd.DataFrame({"training_value_rmb_m_per_eflops": 0.0,
+                            "leasing_rmb_m_per_eflops": 0.0, "rental_rmb_m_per_eflops": 0.0,
+                            "token_price_rmb_per_m_tokens": 20.0}, index=periods),
+        rental_cap_eflops=pd.Series(0.0, index=periods), discount_rate_annual=0.0)
+    plan = solve_data(data)
+    bought = plan.purchases.groupby("chip")["units"].sum()
+    assert set(bought.index) == {"H20ish"}
+    assert bought["H20ish"] == pytest.approx(5.0 / tokens["H20ish"], rel=1e-9)
+    assert plan.quarters["inference_served_tn_tokens"].tolist() == pytest.approx([5.0, 5.0])
+
+
+def test_baseline_tokens_per_unit_follow_the_roofline():
+    """The plan's tokens per unit are the roofline x achieved share x time utilisation for the
+    note's 100bn model; the H20 serves more than the L20 for less compute."""
+    sc = load_scenario("history")
+    pl = sc.inputs.planner
+    tok = tokens_per_unit_period(sc.catalog, pl.serving, 100.0, 365.25 * 24 / 4)
+    assert tok["H20"] > tok["L20"] > 0
+    assert sc.catalog.at["H20", "fp16_tflops"] < 1.3 * sc.catalog.at["L20", "fp16_tflops"]
+    assert tok["H200"] / tok["H100"] > 1.2
