@@ -56,7 +56,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
         "plan", scalars=scalars,
         tables={"quarters": result.quarters, "purchases": result.purchases,
                 "binding": binding, "fleet": result.fleet,
-                "purchase_value": result.purchase_value},
+                "purchase_value": result.purchase_value, "economics": result.economics},
         primary="quarters",
         titles={"quarters": "Fleet, compute, demand and cost per quarter",
                 "purchases": "Purchases by delivery quarter",
@@ -65,7 +65,10 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
                 "fleet": "Installed units by chip",
                 "purchase_value": "Net value of one more unit of each chip and delivery "
                                   "quarter, and its parts (per unit bought; 0 for a chip "
-                                  "bought, below 0 for one not)"})
+                                  "bought, below 0 for one not)",
+                "economics": "Why the plan buys what it buys: all-in and levelised cost per "
+                             "unit, per EFLOPS-quarter of training and per m tokens served, "
+                             "tokens per MW, beside the token price and the training value"})
     return result, report
 
 

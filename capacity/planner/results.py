@@ -10,7 +10,7 @@ import pandas as pd
 
 from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS
-from capacity.planner.data import PlanData
+from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
 from capacity.planner.solve import Solution
 
@@ -43,6 +43,9 @@ class Plan:
     purchase_value
         Per buyable (delivery quarter, chip): the net value of one more unit and its parts
         (:func:`capacity.planner.duals.purchase_value`).
+    economics
+        Per buyable (delivery quarter, chip): levelised cost per unit and per unit of work
+        (:func:`chip_economics`).
     notes
         Things the analyst should know (chips not planned, power already exceeded, ...).
     """
@@ -56,6 +59,7 @@ class Plan:
     fleet: pd.DataFrame
     binding: pd.DataFrame
     purchase_value: pd.DataFrame = field(default_factory=pd.DataFrame)
+    economics: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +67,60 @@ class Plan:
     """What :func:`capacity.planner.plan` gathered (``PlanInputs``: existing fleet history,
     demand, availability), so later steps reuse it instead of recomputing; None from
     ``solve_data`` alone."""
+
+
+def capital_recovery_factor(rate_annual: float, periods_per_year: int, life_periods
+                            ) -> np.ndarray:
+    """Share of a price paid back each period over a life at the discount rate. [1/period]
+
+        crf = r / (1 - (1 + r) ** -L),   r = (1 + rate) ** (1 / P) - 1   (1 / L when r = 0)
+    """
+    life = np.asarray(life_periods, float)
+    r = (1.0 + rate_annual) ** (1.0 / periods_per_year) - 1.0
+    if r == 0.0:
+        return 1.0 / life
+    return r / (1.0 - (1.0 + r) ** -life)
+
+
+def chip_economics(data: PlanData) -> pd.DataFrame:
+    """Why the plan buys what it buys: per buyable chip and delivery quarter, the levelised
+    cost of one unit and what it buys of each kind of work.
+
+        per_quarter = all_in x crf(life) + power + maintenance          [RMB m/(unit*quarter)]
+        training    = per_quarter / k[c]        (training-fit chips)     [RMB m/EFLOPS-quarter]
+        tokens      = per_quarter / tau[c]                              [RMB/m tokens]
+        tokens/MW   = tau[c] / (kW[c] / 1000)                            [tn tokens/(MW*quarter)]
+
+    (:func:`capital_recovery_factor`; RMB m per tn tokens is RMB per m tokens.)
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``period``, ``chip``, ``all_in_cost_rmb_m_per_unit``,
+        ``cost_rmb_m_per_unit_quarter``, ``training_cost_rmb_m_per_eflops_quarter``,
+        ``token_cost_rmb_per_m_tokens``, ``tokens_per_mw_tn_tokens``,
+        ``token_price_rmb_per_m_tokens``, ``training_value_rmb_m_per_eflops``.
+    """
+    a = data.arrays
+    c, t = buyable_index(a)
+    crf = capital_recovery_factor(a.discount_rate_annual, a.periods_per_year,
+                                  a.life_quarters[c])
+    run = a.opex_rmb_m_per_mw * a.power_kw[c] / 1000.0 + a.maintenance_rmb_m[c]
+    price = a.price_rmb_m[t, c]
+    per_q = price * crf + run
+    k, tau, kw = a.effective_per_unit[c], a.tokens_per_unit_tn[c], a.power_kw[c]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pd.DataFrame({
+            "period": a.periods[t], "chip": np.asarray(a.chips, object)[c],
+            "all_in_cost_rmb_m_per_unit": price, "cost_rmb_m_per_unit_quarter": per_q,
+            "training_cost_rmb_m_per_eflops_quarter": np.where(a.training_fit[c] & (k > 0),
+                                                              per_q / k, np.nan),
+            "token_cost_rmb_per_m_tokens": np.where(tau > 0, per_q / tau, np.nan),
+            "tokens_per_mw_tn_tokens": np.where(kw > 0, tau / (kw / 1000.0), np.nan),
+            "token_price_rmb_per_m_tokens": a.token_price_rmb_m_per_tn[t],
+            "training_value_rmb_m_per_eflops": a.training_value_rmb_m[t],
+        })
+    return out.sort_values(["period", "chip"], kind="stable").reset_index(drop=True)
 
 
 def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
@@ -252,4 +310,4 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
                 binding=binding if binding is not None else binding_table(model, sol, resolver),
                 purchase_value=purchase_value if purchase_value is not None else
                 duals.purchase_value(model, sol.x, sol.row_dual, UNIT_TOL),
-                notes=notes)
+                economics=chip_economics(data), notes=notes)

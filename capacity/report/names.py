@@ -78,6 +78,25 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
                        "licence, capped)"),
         "rule": ("", "Id of the rule that sets the status (empty: none)"),
     },
+    "plan.economics": {
+        "period": ("", f"Delivery {_Q}"),
+        "chip": ("", "Chip name (chips.csv)"),
+        "all_in_cost_rmb_m_per_unit": ("RMB m per unit", "Card (licence fees included) + "
+                                                         "system + network + facility fit-out"),
+        "cost_rmb_m_per_unit_quarter": ("RMB m per unit-quarter", "All-in cost x capital "
+                                                                  "recovery factor over its "
+                                                                  "life + power + maintenance"),
+        "training_cost_rmb_m_per_eflops_quarter": ("RMB m per EFLOPS-quarter",
+                                                   "Levelised cost of one effective EFLOPS-"
+                                                   "quarter of training (training-fit chips)"),
+        "token_cost_rmb_per_m_tokens": ("RMB per m tokens", "Levelised cost of serving a "
+                                                            "million tokens (serving roofline)"),
+        "tokens_per_mw_tn_tokens": ("tn tokens per MW-quarter", "Tokens served per MW of "
+                                                                "facility power in a quarter"),
+        "token_price_rmb_per_m_tokens": ("RMB per m tokens", "Realised token price"),
+        "training_value_rmb_m_per_eflops": ("RMB m per EFLOPS-quarter", "Value of own "
+                                                                        "training served"),
+    },
     "plan.binding": {
         "constraint": ("", "Family of the limit: access, budget, power, total_demand, ..."),
         "period": ("", f"{_Q[0].upper()}{_Q[1:]} (or year) the limit applies to"),
