@@ -672,7 +672,8 @@ def demand(
 def plan(
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("quarters", "purchases", "binding", "fleet", "purchase_value") = None,
+    table: table_option("quarters", "purchases", "binding", "fleet", "purchase_value",
+                        "economics") = None,
     columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",

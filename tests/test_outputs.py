@@ -23,7 +23,7 @@ from capacity.results import Report
 
 SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
 PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
-                       "revenue", "annual", "bridge", "sensitivity"]     # value
+                       "economics", "revenue", "annual", "bridge", "sensitivity"]  # plan, value
 COMPARE_TABLES = ["kpis", "kpis_text", "scenarios", "binding", "changes"]
 
 
@@ -41,7 +41,7 @@ def out_dir(tmp_path_factory) -> tuple[Path, dict]:
 
 
 PER_SCENARIO_CSVS = ["quarters", "purchases", "plan_binding", "fleet",       # plan
-                     "purchase_value", "revenue", "annual", "bridge",        # plan, value
+                     "purchase_value", "economics", "revenue", "annual", "bridge",  # plan, value
                      "sensitivity"]
 COMPARE_CSVS = ["kpis", "kpis_text", "scenarios", "compare_binding", "changes"]
 

@@ -42,7 +42,7 @@ COMMANDS = {
 TABLE_CHOICES = {
     "calibrate": ["mix", "dates", "orders"],
     "demand": ["quarters", "runs"],
-    "plan": ["quarters", "purchases", "binding", "fleet", "purchase_value"],
+    "plan": ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics"],
     "value": ["revenue", "annual", "bridge", "sensitivity"],
     "backtest": ["rows", "summary", "paths"],
     "compare": ["kpis", "kpis_text", "scenarios", "binding", "changes"],
@@ -173,14 +173,13 @@ def test_plan_at_80_names_the_rest_and_columns_picks(captured, monkeypatch):
 
 
 def test_decimals_are_consistent_within_a_column(captured, monkeypatch):
-    """The compare differences: -5.4 next to -10.2, not -5.399 next to -10.2."""
+    """The compare differences: 0.8 next to 3.1, not 0.799 next to 3.1."""
     report, _ = captured["compare"]
     out = _render(report, "kpis", 200, False, monkeypatch)
     rows = {line.split()[0]: line.split() for line in out.split("\n") if line.strip()}
-    assert "-5.399" not in out
-    assert rows["peak_eflops_2024Q4"][-1] == "-5.4"
-    assert rows["peak_eflops_2025Q4"][-1] == "-10.2"
-    assert rows["gpus_units_2024Q4"][-1] == "-42,933"
+    assert rows["peak_eflops_2024Q4"][-1] == "0.8"
+    assert rows["peak_eflops_2025Q4"][-1] == "3.1"
+    assert rows["gpus_units_2025Q4"][-1] == "-4,273"
     report, _ = captured["plan"]
     out = _render(report, "quarters", 400, False, monkeypatch)
     lines = out.split("\n")

@@ -152,7 +152,8 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
     assert not [n for n in names if re.search(r"~\d+$", n)]
     # each scenario's sheets share one prefix and keep their whole table name
     rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
-    tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "valuation",
+    tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics",
+              "valuation",
               "revenue", "annual", "bridge", "sensitivity"]
     prefixes = []
     for scen in LONG_NAMES:

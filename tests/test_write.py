@@ -41,12 +41,14 @@ def _plain_mode() -> int:
     return 0o666 & ~mask
 
 
-@pytest.mark.parametrize(("writer", "pulp_method"), [(write_lp, "writeLP"),
-                                                     (write_mps, "writeMPS")])
-def test_model_file_same_bytes_as_pulp_and_no_temporaries(tmp_path, writer, pulp_method):
+@pytest.mark.parametrize(("writer", "pulp_method", "kwargs"),
+                         [(write_lp, "writeLP", {}),
+                          (write_mps, "writeMPS", {"with_objsense": True})])
+def test_model_file_same_bytes_as_pulp_and_no_temporaries(tmp_path, writer, pulp_method,
+                                                          kwargs):
     prob = _tiny_problem()
     ref = tmp_path / "ref"
-    getattr(prob, pulp_method)(str(ref))
+    getattr(prob, pulp_method)(str(ref), **kwargs)
     out = tmp_path / "sub" / "model"
     (tmp_path / "sub").mkdir()
     assert writer(prob, out) == out

@@ -88,9 +88,11 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
                                                                   "life + power + maintenance"),
         "training_cost_rmb_m_per_eflops_quarter": ("RMB m per EFLOPS-quarter",
                                                    "Levelised cost of one effective EFLOPS-"
-                                                   "quarter of training (training-fit chips)"),
+                                                   "quarter of training (null for a chip "
+                                                   "unfit for training)"),
         "token_cost_rmb_per_m_tokens": ("RMB per m tokens", "Levelised cost of serving a "
-                                                            "million tokens (serving roofline)"),
+                                                            "million tokens (serving roofline; "
+                                                            "null where it is unknown)"),
         "tokens_per_mw_tn_tokens": ("tn tokens per MW-quarter", "Tokens served per MW of "
                                                                 "facility power in a quarter"),
         "token_price_rmb_per_m_tokens": ("RMB per m tokens", "Realised token price"),
