@@ -181,7 +181,7 @@ def test_decimals_are_consistent_within_a_column(captured, monkeypatch):
     assert rows["peak_eflops_2025Q4"][-1] == "3.1"
     assert rows["gpus_units_2025Q4"][-1] == "-4,273"
     report, _ = captured["plan"]
-    out = _render(report, "quarters", 400, False, monkeypatch)
+    out = _render(report, "quarters", 1000, False, monkeypatch)
     lines = out.split("\n")
     at = lines.index(report.titles["quarters"])
     head = lines[at + 1].split()

@@ -24,7 +24,8 @@ from capacity.chips import (
 from capacity.errors import InputError
 
 WORKLOADS = ("training", "leasing", "inference")
-"""Work the fleet serves: own training and AIDC leasing [effective EFLOPS], inference [tn tokens]."""
+"""Work the fleet serves: own training and AIDC leasing [effective EFLOPS], inference
+[tn tokens]."""
 
 HOURS_PER_YEAR = 365.25 * 24
 """[h]"""
@@ -735,7 +736,8 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         periods=periods, chips=chips, peak_tflops=rate.reindex(chips).fillna(0.0),
         efficiency=eff, training_fit=fit.fillna(False).astype(bool), power_kw=kw.fillna(0.0),
         life_quarters=life, lead_quarters=lead, price_rmb_m=price, cap_units=cap,
-        existing_units=existing, demand=dem, tokens_per_unit_tn=tokens_unit, maintenance_rmb_m=maint, rates=rates,
+        existing_units=existing, demand=dem, tokens_per_unit_tn=tokens_unit,
+        maintenance_rmb_m=maint, rates=rates,
         rental_cap_eflops=rental_cap, budget_rmb_m={int(y): float(b) for y, b in
                                          pl.capex_budget_rmb_m.items()},
         budget_carryover=pl.budget_carryover, power_mw=power,

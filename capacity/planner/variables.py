@@ -99,7 +99,7 @@ def units_index(a: PlanArrays, only_fit: bool) -> tuple[np.ndarray, np.ndarray]:
     bc, bt = buyable_index(a)
     first = np.full(len(a.chips), len(a.periods))
     np.minimum.at(first, bc, bt)
-    tt, cc = np.meshgrid(np.arange(len(a.periods)), np.arange(len(a.chips)), indexing="ij")
+    tt = np.arange(len(a.periods))[:, None]
     keep = (a.existing_units > 0) | (tt >= first[None, :])
     if only_fit:
         keep &= a.training_fit[None, :]
