@@ -541,10 +541,13 @@ class ExportRule(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     """Stable id, lower-case words joined by ``-`` (``oct-2023``)."""
     title: Annotated[str, Field(min_length=3)]
-    kind: Literal["spec", "named", "licence", "embargo", "supply"]
+    kind: Literal["spec", "named", "licence", "embargo", "supply", "entity", "remote"]
     """``spec``: performance tests; ``named``: listed chips or chips like them; ``licence``:
     licences granted (with a fee or a volume cap); ``embargo``: every covered chip;
-    ``supply``: a factor on the supply of named chips."""
+    ``supply``: a factor on the supply of named chips; ``entity``: an Entity List-style licence
+    requirement on every covered item for the named ``entities`` (applies when one of them is a
+    purchasing entity of the subject); ``remote``: a limit on renting covered chips remotely
+    (``rental_cap_share``)."""
     announced: Date
     """Date the rule was published or made known."""
     effective: Date
@@ -571,6 +574,16 @@ class ExportRule(StrictModel):
     """``kind = "supply"``: chips whose base supply the rule scales."""
     supply_factor: Annotated[NonNegative, Field(le=MAX_SUPPLY_FACTOR)] | None = None
     """``kind = "supply"``: multiplier on the base supply of ``supply_chips``. [1]"""
+    entities: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
+    """``kind = "entity"``: names of the listed entities as the list gives them (matched to the
+    subject's ``subject.entities`` names and aliases, ignoring case and spacing)."""
+    licence_policy: Literal["presumption of denial", "case-by-case"] | None = None
+    """``kind = "entity"``: licence review policy for the covered items: ``presumption of
+    denial`` makes them ``banned`` for a listed purchaser, ``case-by-case`` makes them
+    ``licence`` (capped by ``cap_units_per_quarter`` when given)."""
+    rental_cap_share: Fraction | None = None
+    """``kind = "remote"``: most capacity of covered chips the subject may rent remotely, as a
+    share of its own effective capacity (0 closes the cloud route). [1]"""
     hypothetical: bool = False
     """True for counterfactual rules (scenarios), False for rules as enacted."""
     source: Annotated[str, Field(min_length=3)]
@@ -589,6 +602,25 @@ class ExportRule(StrictModel):
             raise ValueError(f"until {self.until} must be after the effective date {first}")
         if self.superseded_by == self.id:
             raise ValueError("a rule cannot supersede itself")
+        if self.kind != "entity" and (self.entities or self.licence_policy is not None):
+            raise ValueError("entities and licence_policy belong to kind = 'entity' rules")
+        if self.kind != "remote" and self.rental_cap_share is not None:
+            raise ValueError("rental_cap_share belongs to kind = 'remote' rules")
+        if self.kind in ("entity", "remote"):
+            if self.band:
+                raise ValueError(f"a {self.kind} rule has no band (it covers every item of "
+                                 "its origin)")
+            if self.supply_factor is not None or self.supply_chips:
+                raise ValueError("supply_factor and supply_chips belong to kind = 'supply' rules")
+            if self.kind == "entity" and (not self.entities or self.licence_policy is None):
+                raise ValueError("an entity rule needs entities and licence_policy")
+            if self.kind == "remote" and self.rental_cap_share is None:
+                raise ValueError("a remote rule needs rental_cap_share")
+            licensed = self.fee_revenue_share > 0 or self.cap_units_per_quarter is not None
+            if licensed and self.licence_policy != "case-by-case":
+                raise ValueError("fee_revenue_share and cap_units_per_quarter need a licence "
+                                 "(an entity rule with licence_policy = 'case-by-case')")
+            return self
         if self.kind == "supply":
             if self.band:
                 raise ValueError("a supply rule has no band (it scales supply, it tests nothing)")
@@ -687,6 +719,46 @@ class ControlsInputs(StrictModel):
     base_supply_units_per_quarter: dict[str, UnitsPerQuarter] = Field(default_factory=dict)
     """Units of each chip the company can obtain a quarter before any rule. [units/quarter]
     Chips not listed are uncapped."""
+
+
+# --------------------------------------------------------------------------------------------
+# The subject (owned by capacity.controls for entity rules)
+# --------------------------------------------------------------------------------------------
+
+
+def entity_key(name: str) -> str:
+    """Name as compared with list entries: lower case, runs of spaces as one, no trailing
+    period (``"Beijing  SenseTime Co., Ltd."`` -> ``"beijing sensetime co., ltd"``)."""
+    return " ".join(str(name).lower().split()).rstrip(".")
+
+
+class SubjectEntity(StrictModel):
+    """One legal entity of the subject (a group company, a subsidiary)."""
+
+    name: Annotated[str, Field(min_length=2)]
+    """Legal name."""
+    aliases: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
+    """Other names it is known or listed by."""
+    purchases: bool = False
+    """It buys (imports) the accelerators of the planned fleet; entity rules apply to the
+    subject's purchases only through such entities."""
+
+    def name_keys(self) -> set[str]:
+        """Its name and aliases, normalised by :func:`entity_key`."""
+        return {entity_key(n) for n in [self.name, *self.aliases]}
+
+
+class SubjectInputs(StrictModel):
+    """Who the subject is, as data: its display name and legal entities."""
+
+    name: str = ""
+    """Display name of the subject (``"SenseTime (0020 HK)"``)."""
+    entities: list[SubjectEntity] = Field(default_factory=list)
+    """Its legal entities; export-control entity rules match their names and aliases."""
+
+    def purchaser_keys(self) -> dict[str, str]:
+        """Normalised name or alias -> legal name, over the purchasing entities."""
+        return {k: e.name for e in self.entities if e.purchases for k in e.name_keys()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1002,6 +1074,7 @@ class Inputs(StrictModel):
     demand: DemandInputs = Field(default_factory=DemandInputs)
     planner: PlannerInputs = Field(default_factory=PlannerInputs)
     finance: FinanceInputs = Field(default_factory=FinanceInputs)
+    subject: SubjectInputs = Field(default_factory=SubjectInputs)
 
 
 # --------------------------------------------------------------------------------------------
