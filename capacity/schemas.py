@@ -372,10 +372,11 @@ class ChipSpec(StrictModel):
 class Horizon(StrictModel):
     """Planning window."""
 
-    base_period: Quarter = "2023Q2"
-    """Last quarter with disclosed actuals; the initial fleet is the fleet at its end."""
-    end: Quarter = "2027Q4"
-    """Last planned quarter (inclusive)."""
+    base_period: Quarter
+    """Last quarter with disclosed actuals; the initial fleet is the fleet at its end (the
+    subject's data; no default)."""
+    end: Quarter
+    """Last planned quarter (inclusive; the subject's data, no default)."""
 
     @model_validator(mode="after")
     def _order(self) -> Horizon:
@@ -392,6 +393,24 @@ class Horizon(StrictModel):
     def periods(self) -> pd.PeriodIndex:
         """Planned quarters: the quarter after ``base_period`` through ``end``."""
         return quarter_range(self.base + 1, self.end)
+
+    def kpi_quarters(self) -> tuple[str, ...]:
+        """Quarter ends at which compare and stress read fleet and compute KPIs.
+
+        The fourth quarters of the first three calendar years the plan reaches (from the quarter
+        after ``base_period``), up to ``end``: base 2023Q2 -> 2023Q4, 2024Q4, 2025Q4.
+        """
+        first = self.base + 1
+        last = to_period(self.end)
+        ends = [pd.Period(f"{first.year + i}Q4", freq="Q") for i in range(3)]
+        return tuple(str(q) for q in ends if q <= last)
+
+    def kpi_years(self) -> tuple[int, ...]:
+        """Calendar years whose revenue compare and stress report: the years of
+        :meth:`kpi_quarters` after the first (that one is partly actuals), or the only one:
+        base 2023Q2 -> 2024, 2025."""
+        years = tuple(int(q[:4]) for q in self.kpi_quarters())
+        return years[1:] if len(years) > 1 else years
 
 
 class FleetEntry(StrictModel):
@@ -429,8 +448,9 @@ class FleetInputs(StrictModel):
     :mod:`capacity.calibrate`, or give entries explicitly."""
     initial_installed: dict[str, Quarter] = Field(default_factory=dict)
     """For the calibrated fleet: quarter each chip's units went into service, per chip."""
-    default_installed: Quarter = "2022Q2"
-    """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``."""
+    default_installed: Quarter
+    """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``
+    (the subject's data, no default)."""
     pipeline: list[PipelineOrder] = Field(default_factory=list)
     """Orders placed by the base period (the note's '+4 EFLOPS on placed orders')."""
     life_quarters: dict[str, LifeQuarters] = Field(default_factory=dict)
@@ -1024,17 +1044,19 @@ class FinanceInputs(StrictModel):
     prices) are company disclosures and come from ``disclosures.csv``, not from here.
     """
 
-    ev_sales_multiple: Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)] = 7.5
-    """EV / sales multiple applied to the valuation year's sales. [1]"""
-    valuation_year: Annotated[Whole, Field(ge=FIRST_YEAR, le=LAST_YEAR)] = 2024
-    """Calendar year whose sales the multiple is applied to (the note's 2024E). [year]"""
+    ev_sales_multiple: Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)]
+    """EV / sales multiple applied to the valuation year's sales (the subject's data, no
+    default). [1]"""
+    valuation_year: Annotated[Whole, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+    """Calendar year whose sales the multiple is applied to (the subject's data). [year]"""
     net_cash_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
-                                          le=MAX_ABS_NET_CASH_RMB_M)] = 9000.0
-    """Cash and short-term investments minus borrowings (negative = net debt). [RMB m]"""
-    shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)] = 33500.0
-    """Shares outstanding. [m shares]"""
-    rmb_per_hkd: Annotated[Real, Field(ge=MIN_RMB_PER_HKD, le=MAX_RMB_PER_HKD)] = 0.93
-    """Exchange rate. [RMB/HKD]"""
+                                          le=MAX_ABS_NET_CASH_RMB_M)]
+    """Cash and short-term investments minus borrowings (negative = net debt; the subject's
+    data). [RMB m]"""
+    shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)]
+    """Shares outstanding (the subject's data). [m shares]"""
+    rmb_per_hkd: Annotated[Real, Field(ge=MIN_RMB_PER_HKD, le=MAX_RMB_PER_HKD)]
+    """Exchange rate (the subject's data). [RMB/HKD]"""
     traditional_growth_annual: Annotated[Real, Field(
         gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.15
     """Growth of non-GenAI (traditional AI + Smart Auto) revenue, de-seasonalised. [1/year]"""
@@ -1067,13 +1089,13 @@ class FinanceInputs(StrictModel):
 class Inputs(StrictModel):
     """Every model input of one scenario (baseline plus overrides, validated once)."""
 
-    horizon: Horizon = Field(default_factory=Horizon)
-    fleet: FleetInputs = Field(default_factory=FleetInputs)
+    horizon: Horizon
+    fleet: FleetInputs
     calibration: CalibrationInputs = Field(default_factory=CalibrationInputs)
     controls: ControlsInputs = Field(default_factory=ControlsInputs)
     demand: DemandInputs = Field(default_factory=DemandInputs)
     planner: PlannerInputs = Field(default_factory=PlannerInputs)
-    finance: FinanceInputs = Field(default_factory=FinanceInputs)
+    finance: FinanceInputs
     subject: SubjectInputs = Field(default_factory=SubjectInputs)
 
 

@@ -225,3 +225,20 @@ def test_subject_without_scenarios_uses_its_baseline(subject, tmp_path):
         (bare / name).write_bytes((subject / name).read_bytes())
     plan = cli_json("--subject", str(bare), "plan")
     assert plan["scenario"] == "baseline" and plan["status"] == "optimal"
+
+
+def test_kpi_quarters_follow_the_subjects_horizon(subject):
+    from capacity.schemas import Horizon
+
+    # shipped baseline: plan from 2023Q3 -> Q4s of 2023, 2024, 2025; revenue years after the first
+    hz = Horizon(base_period="2023Q2", end="2027Q4")
+    assert hz.kpi_quarters() == ("2023Q4", "2024Q4", "2025Q4")
+    assert hz.kpi_years() == (2024, 2025)
+    # Acme: plan 2024Q3..2025Q4 -> 2024Q4, 2025Q4 (2026Q4 is past the end); years (2025,)
+    acme = Horizon(base_period="2024Q2", end="2025Q4")
+    assert acme.kpi_quarters() == ("2024Q4", "2025Q4")
+    assert acme.kpi_years() == (2025,)
+    cmp = cli_json("--subject", str(subject), "compare", "history", "unlisted")
+    kpis = {r["kpi"] for r in cmp["kpis"]}
+    assert {"peak_eflops_2024Q4", "peak_eflops_2025Q4", "genai_revenue_2025"} <= kpis
+    assert "peak_eflops_2023Q4" not in kpis
