@@ -987,6 +987,16 @@ def _is_validation_error(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
+    try:
+        return _run(argv)
+    finally:  # --subject holds for one run: an in-process caller gets the default back
+        loaded = sys.modules.get("capacity.scenarios")
+        if loaded is not None:
+            loaded.set_subject(None)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Parse and run one command line; user errors become one line and exit code 2."""
     if (sys.argv[1:] if argv is None else argv) == ["--version"]:
         typer.echo(_version_line())  # answered before typer builds every command's parameters
         return 0

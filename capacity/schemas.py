@@ -448,9 +448,9 @@ class FleetInputs(StrictModel):
     :mod:`capacity.calibrate`, or give entries explicitly."""
     initial_installed: dict[str, Quarter] = Field(default_factory=dict)
     """For the calibrated fleet: quarter each chip's units went into service, per chip."""
-    default_installed: Quarter
+    default_installed: Quarter | None = None
     """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``
-    (the subject's data, no default)."""
+    (the subject's data; no default, an error when a calibrated chip needs it)."""
     pipeline: list[PipelineOrder] = Field(default_factory=list)
     """Orders placed by the base period (the note's '+4 EFLOPS on placed orders')."""
     life_quarters: dict[str, LifeQuarters] = Field(default_factory=dict)

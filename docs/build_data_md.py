@@ -52,12 +52,13 @@ data is used. `capacity scenarios` lists the folder's scenarios.
 What the files must hold:
 
 - `baseline.toml`: the tables of the shipped baseline. Required without a default, because they
-  are the company's: `horizon.base_period` and `horizon.end`, `fleet.default_installed`, and
+  are the company's: `horizon.base_period` and `horizon.end`, and
   `finance.ev_sales_multiple`, `finance.valuation_year`, `finance.net_cash_rmb_m`,
-  `finance.shares_m`, `finance.rmb_per_hkd`. `[subject]` names the company and its legal
-  entities (`[[subject.entities]]` with `name`, `aliases`, `purchases`): export-control entity
-  rules (the Entity List) apply to its purchases through the entities with `purchases = true`
-  (docs/controls.md).
+  `finance.shares_m`, `finance.rmb_per_hkd` (and `fleet.default_installed`, or
+  `fleet.initial_installed` per chip, for a calibrated fleet). `[subject]` names the company
+  and its legal entities (`[[subject.entities]]` with `name`, `aliases`, `purchases`):
+  export-control entity rules (the Entity List) apply to its purchases through the entities with
+  `purchases = true` (docs/controls.md).
 - `disclosures.csv`: columns `metric, period_end, span_quarters, value, unit, source, as_of,
   note`. The calibration reads `gpus_units` and `peak_eflops` (point-in-time, span 0) at the
   base period and at least the quarter before it (the inference yield is calibrated on the

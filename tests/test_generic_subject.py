@@ -212,9 +212,8 @@ def test_environment_variable_selects_the_subject(subject, monkeypatch):
 
 def test_a_run_without_subject_goes_back_to_the_shipped_data(subject):
     cli_json("--subject", str(subject), "plan")
-    assert data_dir() != shipped_data_dir()
+    assert data_dir() == shipped_data_dir()  # --subject holds for that run only
     plan = cli_json("plan")
-    assert data_dir() == shipped_data_dir()
     assert plan["quarters"][0]["period"] == "2023Q3"
 
 
@@ -242,3 +241,17 @@ def test_kpi_quarters_follow_the_subjects_horizon(subject):
     kpis = {r["kpi"] for r in cmp["kpis"]}
     assert {"peak_eflops_2024Q4", "peak_eflops_2025Q4", "genai_revenue_2025"} <= kpis
     assert "peak_eflops_2023Q4" not in kpis
+
+
+def test_calibrated_fleet_needs_an_in_service_quarter(subject, tmp_path, capsys):
+    # no default in code: a calibrated chip without fleet.default_installed (or its own
+    # fleet.initial_installed entry) is one clear error
+    folder = tmp_path / "no-installed"
+    folder.mkdir()
+    for name in ["disclosures.csv", "export_controls.toml", "chips.csv"]:
+        (folder / name).write_bytes((subject / name).read_bytes())
+    (folder / "baseline.toml").write_text(
+        BASELINE.replace('default_installed = "2023Q2"\n', ""), encoding="utf-8")
+    assert main(["--subject", str(folder), "plan"]) == 2
+    err = capsys.readouterr().err
+    assert "fleet.default_installed" in err and "A100" in err
