@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="capacity",
     help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
-         "First subject: SenseTime's SenseCore fleet (BOCI note on 1H23 results).",
+         "The subject (a company's disclosures, baseline and scenarios) is a data folder: "
+         "--subject DIR; the shipped one is SenseTime's SenseCore fleet.",
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -589,8 +590,21 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version_callback,
                                           is_eager=True, help="Print the version and exit.")]
     = False,
+    subject: Annotated[str | None, typer.Option(
+        "--subject", metavar="DIR", help="Subject folder (baseline.toml, disclosures.csv, "
+        "scenarios/; chips.csv and export_controls.toml optional): the company to plan. "
+        "Default: $CAPACITY_SUBJECT, else the shipped data (docs/data.md).")] = None,
 ) -> None:
     """AI compute capacity planner."""
+    # every run sets it (or resets it), so an in-process run never inherits the last one; the
+    # data modules are imported only when needed, so 'capacity plan --help' stays light
+    loaded = sys.modules.get("capacity.scenarios")
+    if subject is not None:
+        from capacity.scenarios import set_subject
+
+        set_subject(subject)
+    elif loaded is not None:
+        loaded.set_subject(None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -975,6 +989,16 @@ def _is_validation_error(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
+    try:
+        return _run(argv)
+    finally:  # --subject holds for one run: an in-process caller gets the default back
+        loaded = sys.modules.get("capacity.scenarios")
+        if loaded is not None:
+            loaded.set_subject(None)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Parse and run one command line; user errors become one line and exit code 2."""
     if (sys.argv[1:] if argv is None else argv) == ["--version"]:
         typer.echo(_version_line())  # answered before typer builds every command's parameters
         return 0

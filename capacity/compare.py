@@ -5,7 +5,8 @@ EV/Sales target price); the KPIs below are read from those results. The first sc
 reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first>`` with
 ``KPI(s) - KPI(first)`` (in the KPI's own unit; shares in share points as fractions).
 
-KPIs (``q`` in :data:`KPI_QUARTERS`, ``y`` in :data:`KPI_YEARS`):
+KPIs (``q`` in the reference scenario's ``horizon.kpi_quarters()``, ``y`` in its
+``horizon.kpi_years()``: for the shipped baseline 2023Q4, 2024Q4, 2025Q4 and 2024, 2025):
 
 ========================== ================ ==================================================
 kpi                        unit             definition
@@ -51,12 +52,6 @@ import pandas as pd
 from capacity.errors import InputError
 from capacity.results import Report
 from capacity.scenarios import Scenario
-
-KPI_QUARTERS: tuple[str, ...] = ("2023Q4", "2024Q4", "2025Q4")
-"""Quarter ends at which fleet and compute KPIs are read."""
-
-KPI_YEARS: tuple[int, ...] = (2024, 2025)
-"""Calendar years at which revenue KPIs are read."""
 
 SHORTFALL_TOL_EFLOPS = 1e-6
 """Unmet demand below this is treated as met. [EFLOPS]"""
@@ -169,9 +164,11 @@ def _at(df: pd.DataFrame, period: str, col: str) -> float:
 
 
 def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
-                  value: Report | None, npv_rmb_m: float = float("nan")
+                  value: Report | None, kpi_quarters: tuple[str, ...],
+                  kpi_years: tuple[int, ...], npv_rmb_m: float = float("nan")
                   ) -> list[tuple[str, str, Any]]:
-    """KPIs of one scenario as ``(kpi, unit, value)`` triples (see the module docstring).
+    """KPIs of one scenario as ``(kpi, unit, value)`` triples (see the module docstring), read
+    at ``kpi_quarters`` and ``kpi_years``.
 
     ``groups`` are the plan's binding limit groups (:func:`binding_groups`).
 
@@ -181,9 +178,9 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
     out: list[tuple[str, str, Any]] = []
     for col, unit in (("peak_eflops", "EFLOPS"), ("effective_eflops", "EFLOPS"),
                       ("gpus_units", "units")):
-        for period in KPI_QUARTERS:
+        for period in kpi_quarters:
             out.append((f"{col}_{period}", unit, _at(q, period, col)))
-    for period in KPI_QUARTERS:
+    for period in kpi_quarters:
         p = pd.Period(period, freq="Q")
         v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
         out.append((f"capex_cumulative_{period}", "RMB m", v))
@@ -200,13 +197,13 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
     out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
     if value is not None:
         annual = _annual(value)
-        for y in KPI_YEARS:
+        for y in kpi_years:
             out.append((f"genai_revenue_{y}", "RMB m", float(annual.at[y, "genai_rmb_m"])
                         if y in annual.index else float("nan")))
-        for y in KPI_YEARS:
+        for y in kpi_years:
             out.append((f"genai_share_{y}", "share", float(annual.at[y, "genai_share"])
                         if y in annual.index else float("nan")))
-        for y in KPI_YEARS:
+        for y in kpi_years:
             out.append((f"total_revenue_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
                         if y in annual.index else float("nan")))
         out.append(("target_price_hkd", "HKD", float(value.scalars["target_price_hkd"])))
@@ -289,6 +286,8 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
             raise InputError("scenarios", f"scenario {sc.name!r} named twice (names come from "
                              "file names; rename one file)")
         seen.add(sc.name)
+    kpi_quarters = scenarios[0].inputs.horizon.kpi_quarters()
+    kpi_years = scenarios[0].inputs.horizon.kpi_years()
     plans: dict[str, Any] = {}
     values: dict[str, Report] = {}
     plan_reports: list[Report] = []
@@ -308,7 +307,7 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
         values[sc.name] = vrep
         plan_reports.append(prep)
         g = binding_groups(plan.binding)
-        per[sc.name] = scenario_kpis(plan.quarters, g, vrep,
+        per[sc.name] = scenario_kpis(plan.quarters, g, vrep, kpi_quarters, kpi_years,
                                      plan.objective if plan.objective_name == "npv"
                                      else float("nan"))
         timings[sc.name] = {"plan_s": t1 - t0, "value_s": t2 - t1,
@@ -316,11 +315,11 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
         g = g.copy()
         g.insert(0, "scenario", sc.name)
         groups.append(g)
-        missing = [p for p in KPI_QUARTERS if pd.Period(p, freq="Q") not in plan.quarters.index]
+        missing = [p for p in kpi_quarters if pd.Period(p, freq="Q") not in plan.quarters.index]
         if missing:
             notes.append(f"{sc.name}: {', '.join(missing)} outside the planned quarters "
                          "(KPIs left empty)")
-        for y in KPI_YEARS:
+        for y in kpi_years:
             if y not in _annual(vrep).index:
                 notes.append(f"{sc.name}: {y} outside the valued years (KPIs left empty)")
     if progress is not None:
@@ -339,7 +338,7 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
     rep = Report(
         "compare",
         scalars={"reference": first, "solver": solver,
-                 "kpi_quarters": list(KPI_QUARTERS), "kpi_years": list(KPI_YEARS),
+                 "kpi_quarters": list(kpi_quarters), "kpi_years": list(kpi_years),
                  "notes": notes},
         tables={"kpis": kpis, "kpis_text": text_kpi_table(per), "scenarios": table_sc,
                 "binding": binding, "changes": changes},

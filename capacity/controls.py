@@ -36,6 +36,22 @@ Caps and prices:
 
 where the product runs over supply rules in force at q naming c; a missing base supply or licence
 cap is no limit (NaN). The fee is assumed passed through to the buyer in full.
+
+Entity rules (``kind = "entity"``, the Entity List) are not in the precedence chain: they add a
+licence requirement for the buyer on top of whatever the chip rules say. One applies when one of
+its ``entities`` matches the name or an alias of a purchasing entity of the subject
+(``subject.entities`` with ``purchases = true``; :func:`entity_matches`), and it covers every chip
+of its ``origin`` while in force. Its status is ``banned`` (presumption of denial) or ``licence``
+(case-by-case); the chip's final status is the more severe of the chip rules' and the entity
+rules':
+
+    status[c, q] = max_severity( chip-rule status[c, q],  entity status_r  for r applying at q )
+
+and when an entity rule is the more severe it decides (its cap, its fee; 0 units when banned).
+
+Remote-access rules (``kind = "remote"``) change no chip's status: :func:`rental_cap_share`
+gives, per quarter, the least ``rental_cap_share`` among those in force (NaN where none), the
+limit on capacity the subject may rent remotely as a share of its own effective capacity.
 """
 
 from __future__ import annotations
@@ -50,7 +66,7 @@ import pandas as pd
 from capacity.chips import performance_density, tpp
 from capacity.errors import unknown_name
 from capacity.scenarios import Scenario
-from capacity.schemas import ExportRule, RuleBand, to_period
+from capacity.schemas import ExportRule, RuleBand, entity_key, to_period
 
 STATUSES: tuple[str, ...] = ("allowed", "notify", "licence", "banned")
 """Statuses from least to most severe."""
@@ -196,6 +212,31 @@ def band_catches(band: RuleBand, chip: str, figures: pd.Series) -> tuple[bool, l
     return True, unknown
 
 
+#: Kinds outside the chip-rule precedence chain.
+_SIDE_KINDS = ("supply", "entity", "remote")
+
+
+def entity_matches(rule: ExportRule, scenario: Scenario) -> list[tuple[str, str]]:
+    """Listed names of an entity rule that match a purchasing entity of the subject.
+
+    Names compare after :func:`~capacity.schemas.entity_key` (case and spacing ignored).
+
+    Returns
+    -------
+    list of (listed name, subject entity's legal name)
+        Empty when the rule is not an entity rule or names none of the subject's purchasers.
+    """
+    if rule.kind != "entity":
+        return []
+    buyers = scenario.inputs.subject.purchaser_keys()
+    return [(n, buyers[entity_key(n)]) for n in rule.entities if entity_key(n) in buyers]
+
+
+def entity_status(rule: ExportRule) -> str:
+    """Status an entity rule gives every covered chip of a listed buyer."""
+    return "banned" if rule.licence_policy == "presumption of denial" else "licence"
+
+
 def rule_verdict(rule: ExportRule, chip: str, figures: pd.Series
                  ) -> tuple[str, str, list[str]] | None:
     """What a status rule says about a chip, ignoring dates.
@@ -207,7 +248,7 @@ def rule_verdict(rule: ExportRule, chip: str, figures: pd.Series
         figures first, then the first band), that band's label and its unknown-figure notes;
         ``None`` when the rule does not cover or does not catch the chip.
     """
-    if rule.kind == "supply" or figures["country"] not in rule.origin:
+    if rule.kind in _SIDE_KINDS or figures["country"] not in rule.origin:
         return None
     best: tuple[int, int, int, str, str, list[str]] | None = None
     for i, band in enumerate(rule.band):
@@ -284,8 +325,9 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
     order = {rid: i for i, rid in enumerate(ids)}
     by_id = {r.id: r for r in rules}
     figs = chip_figures(catalog)
-    status_rules = [r for r in rules if r.kind != "supply"]
+    status_rules = [r for r in rules if r.kind not in _SIDE_KINDS]
     supply_rules = [r for r in rules if r.kind == "supply"]
+    entity_rules = [(r, m) for r in rules if (m := entity_matches(r, scenario))]
 
     rows = []
     for chip in catalog.index:
@@ -340,6 +382,25 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
             else:
                 status = "allowed"
                 rule_id = supply_rule.id if supply_rule is not None else ""
+            for r, matched in entity_rules:
+                if f["country"] not in r.origin or not windows[r.id].contains(q):
+                    continue
+                e_status = entity_status(r)
+                listed = ", ".join(f"{n!r} (listed) = {legal!r}" if entity_key(n) != entity_key(
+                    legal) else repr(legal) for n, legal in matched)
+                notes.append(f"{r.id}: buyer {listed} needs a licence for every item subject to "
+                             f"the EAR, {r.licence_policy}")
+                if r.note:
+                    notes.append(r.note)
+                lic = r.cap_units_per_quarter
+                if SEVERITY[e_status] > SEVERITY[status]:
+                    status, rule_id = e_status, r.id
+                    if e_status == "banned":
+                        cap = 0.0
+                    else:
+                        price_factor = licence_price_factor(r.fee_revenue_share)
+                if status == "licence" and e_status == "licence" and lic is not None:
+                    cap = float(lic) if np.isnan(cap) else min(cap, float(lic))
             rows.append({"period": q, "chip": chip, "status": status, "rule": rule_id,
                          "cap_units": cap, "price_factor": price_factor,
                          "note": "; ".join(dict.fromkeys(notes))})
@@ -351,6 +412,37 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
     full = pd.MultiIndex.from_product([periods, catalog.index], names=["period", "chip"])
     out = out.set_index(["period", "chip"]).reindex(full)
     out.attrs["unit"] = {"cap_units": "units/quarter", "price_factor": "1"}
+    return out
+
+
+def rental_cap_share(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Series:
+    """Limit on remotely rented capacity per quarter, from the scenario's remote-access rules.
+
+        cap_share[q] = min_r rental_cap_share_r   over ``kind = "remote"`` rules in force at q
+                     = NaN                          when none is (no rule limits renting)
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    periods
+        Quarters (freq ``Q``).
+
+    Returns
+    -------
+    pandas.Series
+        Index ``period``; share of the subject's own effective capacity it may rent. [1]
+    """
+    periods = pd.PeriodIndex([to_period(p) for p in periods], freq="Q", name="period")
+    remote = [r for r in scenario_rules(scenario) if r.kind == "remote"]
+    out = pd.Series(np.nan, index=periods, name="rental_cap_share", dtype=float)
+    for r in remote:
+        window = rule_window(r, True)
+        for q in periods:
+            if window.contains(q):
+                share = float(r.rental_cap_share or 0.0)
+                out[q] = share if np.isnan(out[q]) else min(out[q], share)
+    out.attrs["unit"] = "1"
     return out
 
 

@@ -84,7 +84,11 @@ def build_cohorts(fleet: FleetInputs, catalog: pd.DataFrame,
             raise InputError("fleet.initial", "calibrated fleet requested but no calibration given")
         for chip, units in initial_units.items():
             if units > 0:
-                start = to_period(fleet.initial_installed.get(chip, fleet.default_installed))
+                installed = fleet.initial_installed.get(chip, fleet.default_installed)
+                if installed is None:
+                    raise InputError("fleet.default_installed", f"needed for the calibrated "
+                                     f"{chip} units (no fleet.initial_installed.{chip} given)")
+                start = to_period(installed)
                 rows.append((chip, float(units), start, "initial"))
     for i, order in enumerate(fleet.pipeline):
         units = order_units(order.chip, order.units, order.peak_eflops, catalog,

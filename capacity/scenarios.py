@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -58,7 +59,17 @@ DEFAULT_SCENARIO = "history"
 # --------------------------------------------------------------------------------------------
 
 
-def data_dir() -> Path:
+SUBJECT_ENV = "CAPACITY_SUBJECT"
+"""Environment variable naming the subject folder (the ``--subject`` option sets it per run)."""
+
+SHARED_FILES = ("chips.csv", "export_controls.toml")
+"""Files about the world, not the company: a subject folder may omit them and use the shipped
+ones."""
+
+_subject_folder: Path | None = None
+
+
+def shipped_data_dir() -> Path:
     """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout."""
     installed = resources.files("capacity") / "_data"
     if installed.is_dir():
@@ -67,6 +78,48 @@ def data_dir() -> Path:
     if checkout.is_dir():
         return checkout
     raise InputError("data", f"shipped data not found (looked in {installed} and {checkout})")
+
+
+def _subject_folder_checked(folder: str | Path, field: str) -> Path:
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise InputError(field, f"{str(folder)[:200]!r} is not a folder")
+    if not (path / "baseline.toml").is_file():
+        raise InputError(field, f"{str(folder)[:200]!r} has no baseline.toml (a subject folder "
+                         "holds baseline.toml, disclosures.csv and scenarios/; see docs/data.md)")
+    return path.resolve()
+
+
+def set_subject(folder: str | Path | None) -> None:
+    """Select the subject folder for this process; ``None`` goes back to the default.
+
+    Raises
+    ------
+    InputError
+        ``--subject: ...`` when the folder does not exist or has no ``baseline.toml``.
+    """
+    global _subject_folder
+    _subject_folder = None if folder is None else _subject_folder_checked(folder, "--subject")
+
+
+def data_dir() -> Path:
+    """The subject folder: the one :func:`set_subject` chose, else ``$CAPACITY_SUBJECT``, else
+    the shipped data (SenseTime)."""
+    if _subject_folder is not None:
+        return _subject_folder
+    env = os.environ.get(SUBJECT_ENV, "").strip()
+    if env:
+        return _subject_folder_checked(env, SUBJECT_ENV)
+    return shipped_data_dir()
+
+
+def data_file(name: str) -> Path:
+    """A file of the subject folder; for :data:`SHARED_FILES` the shipped one when the subject
+    has none of its own."""
+    path = data_dir() / name
+    if name in SHARED_FILES and not path.is_file():
+        return shipped_data_dir() / name
+    return path
 
 
 def file_sha256(path: Path) -> str:
@@ -285,7 +338,7 @@ def read_catalog(path: Path | None = None) -> pd.DataFrame:
         One row per chip, indexed by ``chip``; unknown figures are NaN (never zero); ``launch`` is
         a quarterly Period.
     """
-    path = path or data_dir() / "chips.csv"
+    path = path or data_file("chips.csv")
     return _catalog_from_path(str(path))
 
 
@@ -540,7 +593,7 @@ class Scenario:
 
 
 def shipped_scenarios() -> dict[str, Path]:
-    """Shipped scenario files by name."""
+    """Scenario files of the subject folder (``scenarios/*.toml``) by name."""
     folder = data_dir() / "scenarios"
     return {p.stem: p for p in sorted(folder.glob("*.toml"))}
 
@@ -715,7 +768,7 @@ def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
     InputError
         ``export_controls.toml: rule[i].field: problem`` for a malformed rule.
     """
-    path = path or data_dir() / "export_controls.toml"
+    path = path or data_file("export_controls.toml")
     if not path.is_file():
         return {}
     doc = _read_toml(path)
@@ -817,9 +870,14 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     InputError
         One line naming the file, key and problem.
     """
-    path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
+    if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
+        # a subject folder without scenarios/history.toml: the baseline itself
+        path = data_dir() / "baseline.toml"
+        chain = _Chain([], {}, "The subject's baseline (its folder has no scenarios/history.toml)")
+    else:
+        path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
+        chain = _scenario_chain(path)
     base, sources = read_baseline()
-    chain = _scenario_chain(path)
     layers = list(chain.layers)
     if set_values:
         for key, value in set_values.items():
@@ -834,9 +892,9 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         raise _validation_to_input_error(exc, origin_of, str(path)) from None
     catalog = read_catalog()
     files = {p.name: file_sha256(p) for p in [data_dir() / "baseline.toml",
-                                               data_dir() / "chips.csv",
+                                               data_file("chips.csv"),
                                                data_dir() / "disclosures.csv", path]}
-    rules_path = data_dir() / "export_controls.toml"
+    rules_path = data_file("export_controls.toml")
     if rules_path.is_file():
         files[rules_path.name] = file_sha256(rules_path)
     scenario = Scenario(

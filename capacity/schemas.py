@@ -384,10 +384,11 @@ class ChipSpec(StrictModel):
 class Horizon(StrictModel):
     """Planning window."""
 
-    base_period: Quarter = "2023Q2"
-    """Last quarter with disclosed actuals; the initial fleet is the fleet at its end."""
-    end: Quarter = "2027Q4"
-    """Last planned quarter (inclusive)."""
+    base_period: Quarter
+    """Last quarter with disclosed actuals; the initial fleet is the fleet at its end (the
+    subject's data; no default)."""
+    end: Quarter
+    """Last planned quarter (inclusive; the subject's data, no default)."""
 
     @model_validator(mode="after")
     def _order(self) -> Horizon:
@@ -404,6 +405,24 @@ class Horizon(StrictModel):
     def periods(self) -> pd.PeriodIndex:
         """Planned quarters: the quarter after ``base_period`` through ``end``."""
         return quarter_range(self.base + 1, self.end)
+
+    def kpi_quarters(self) -> tuple[str, ...]:
+        """Quarter ends at which compare and stress read fleet and compute KPIs.
+
+        The fourth quarters of the first three calendar years the plan reaches (from the quarter
+        after ``base_period``), up to ``end``: base 2023Q2 -> 2023Q4, 2024Q4, 2025Q4.
+        """
+        first = self.base + 1
+        last = to_period(self.end)
+        ends = [pd.Period(f"{first.year + i}Q4", freq="Q") for i in range(3)]
+        return tuple(str(q) for q in ends if q <= last)
+
+    def kpi_years(self) -> tuple[int, ...]:
+        """Calendar years whose revenue compare and stress report: the years of
+        :meth:`kpi_quarters` after the first (that one is partly actuals), or the only one:
+        base 2023Q2 -> 2024, 2025."""
+        years = tuple(int(q[:4]) for q in self.kpi_quarters())
+        return years[1:] if len(years) > 1 else years
 
 
 class FleetEntry(StrictModel):
@@ -441,8 +460,9 @@ class FleetInputs(StrictModel):
     :mod:`capacity.calibrate`, or give entries explicitly."""
     initial_installed: dict[str, Quarter] = Field(default_factory=dict)
     """For the calibrated fleet: quarter each chip's units went into service, per chip."""
-    default_installed: Quarter = "2022Q2"
-    """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``."""
+    default_installed: Quarter | None = None
+    """For the calibrated fleet: in-service quarter of chips missing from ``initial_installed``
+    (the subject's data; no default, an error when a calibrated chip needs it)."""
     pipeline: list[PipelineOrder] = Field(default_factory=list)
     """Orders placed by the base period (the note's '+4 EFLOPS on placed orders')."""
     life_quarters: dict[str, LifeQuarters] = Field(default_factory=dict)
@@ -553,10 +573,13 @@ class ExportRule(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     """Stable id, lower-case words joined by ``-`` (``oct-2023``)."""
     title: Annotated[str, Field(min_length=3)]
-    kind: Literal["spec", "named", "licence", "embargo", "supply"]
+    kind: Literal["spec", "named", "licence", "embargo", "supply", "entity", "remote"]
     """``spec``: performance tests; ``named``: listed chips or chips like them; ``licence``:
     licences granted (with a fee or a volume cap); ``embargo``: every covered chip;
-    ``supply``: a factor on the supply of named chips."""
+    ``supply``: a factor on the supply of named chips; ``entity``: an Entity List-style licence
+    requirement on every covered item for the named ``entities`` (applies when one of them is a
+    purchasing entity of the subject); ``remote``: a limit on renting covered chips remotely
+    (``rental_cap_share``)."""
     announced: Date
     """Date the rule was published or made known."""
     effective: Date
@@ -583,6 +606,16 @@ class ExportRule(StrictModel):
     """``kind = "supply"``: chips whose base supply the rule scales."""
     supply_factor: Annotated[NonNegative, Field(le=MAX_SUPPLY_FACTOR)] | None = None
     """``kind = "supply"``: multiplier on the base supply of ``supply_chips``. [1]"""
+    entities: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
+    """``kind = "entity"``: names of the listed entities as the list gives them (matched to the
+    subject's ``subject.entities`` names and aliases, ignoring case and spacing)."""
+    licence_policy: Literal["presumption of denial", "case-by-case"] | None = None
+    """``kind = "entity"``: licence review policy for the covered items: ``presumption of
+    denial`` makes them ``banned`` for a listed purchaser, ``case-by-case`` makes them
+    ``licence`` (capped by ``cap_units_per_quarter`` when given)."""
+    rental_cap_share: Fraction | None = None
+    """``kind = "remote"``: most capacity of covered chips the subject may rent remotely, as a
+    share of its own effective capacity (0 closes the cloud route). [1]"""
     hypothetical: bool = False
     """True for counterfactual rules (scenarios), False for rules as enacted."""
     source: Annotated[str, Field(min_length=3)]
@@ -601,6 +634,25 @@ class ExportRule(StrictModel):
             raise ValueError(f"until {self.until} must be after the effective date {first}")
         if self.superseded_by == self.id:
             raise ValueError("a rule cannot supersede itself")
+        if self.kind != "entity" and (self.entities or self.licence_policy is not None):
+            raise ValueError("entities and licence_policy belong to kind = 'entity' rules")
+        if self.kind != "remote" and self.rental_cap_share is not None:
+            raise ValueError("rental_cap_share belongs to kind = 'remote' rules")
+        if self.kind in ("entity", "remote"):
+            if self.band:
+                raise ValueError(f"a {self.kind} rule has no band (it covers every item of "
+                                 "its origin)")
+            if self.supply_factor is not None or self.supply_chips:
+                raise ValueError("supply_factor and supply_chips belong to kind = 'supply' rules")
+            if self.kind == "entity" and (not self.entities or self.licence_policy is None):
+                raise ValueError("an entity rule needs entities and licence_policy")
+            if self.kind == "remote" and self.rental_cap_share is None:
+                raise ValueError("a remote rule needs rental_cap_share")
+            licensed = self.fee_revenue_share > 0 or self.cap_units_per_quarter is not None
+            if licensed and self.licence_policy != "case-by-case":
+                raise ValueError("fee_revenue_share and cap_units_per_quarter need a licence "
+                                 "(an entity rule with licence_policy = 'case-by-case')")
+            return self
         if self.kind == "supply":
             if self.band:
                 raise ValueError("a supply rule has no band (it scales supply, it tests nothing)")
@@ -699,6 +751,46 @@ class ControlsInputs(StrictModel):
     base_supply_units_per_quarter: dict[str, UnitsPerQuarter] = Field(default_factory=dict)
     """Units of each chip the company can obtain a quarter before any rule. [units/quarter]
     Chips not listed are uncapped."""
+
+
+# --------------------------------------------------------------------------------------------
+# The subject (owned by capacity.controls for entity rules)
+# --------------------------------------------------------------------------------------------
+
+
+def entity_key(name: str) -> str:
+    """Name as compared with list entries: lower case, runs of spaces as one, no trailing
+    period (``"Beijing  SenseTime Co., Ltd."`` -> ``"beijing sensetime co., ltd"``)."""
+    return " ".join(str(name).lower().split()).rstrip(".")
+
+
+class SubjectEntity(StrictModel):
+    """One legal entity of the subject (a group company, a subsidiary)."""
+
+    name: Annotated[str, Field(min_length=2)]
+    """Legal name."""
+    aliases: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
+    """Other names it is known or listed by."""
+    purchases: bool = False
+    """It buys (imports) the accelerators of the planned fleet; entity rules apply to the
+    subject's purchases only through such entities."""
+
+    def name_keys(self) -> set[str]:
+        """Its name and aliases, normalised by :func:`entity_key`."""
+        return {entity_key(n) for n in [self.name, *self.aliases]}
+
+
+class SubjectInputs(StrictModel):
+    """Who the subject is, as data: its display name and legal entities."""
+
+    name: str = ""
+    """Display name of the subject (``"SenseTime (0020 HK)"``)."""
+    entities: list[SubjectEntity] = Field(default_factory=list)
+    """Its legal entities; export-control entity rules match their names and aliases."""
+
+    def purchaser_keys(self) -> dict[str, str]:
+        """Normalised name or alias -> legal name, over the purchasing entities."""
+        return {k: e.name for e in self.entities if e.purchases for k in e.name_keys()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1015,17 +1107,19 @@ class FinanceInputs(StrictModel):
     prices) are company disclosures and come from ``disclosures.csv``, not from here.
     """
 
-    ev_sales_multiple: Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)] = 7.5
-    """EV / sales multiple applied to the valuation year's sales. [1]"""
-    valuation_year: Annotated[Whole, Field(ge=FIRST_YEAR, le=LAST_YEAR)] = 2024
-    """Calendar year whose sales the multiple is applied to (the note's 2024E). [year]"""
+    ev_sales_multiple: Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)]
+    """EV / sales multiple applied to the valuation year's sales (the subject's data, no
+    default). [1]"""
+    valuation_year: Annotated[Whole, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+    """Calendar year whose sales the multiple is applied to (the subject's data). [year]"""
     net_cash_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
-                                          le=MAX_ABS_NET_CASH_RMB_M)] = 9000.0
-    """Cash and short-term investments minus borrowings (negative = net debt). [RMB m]"""
-    shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)] = 33500.0
-    """Shares outstanding. [m shares]"""
-    rmb_per_hkd: Annotated[Real, Field(ge=MIN_RMB_PER_HKD, le=MAX_RMB_PER_HKD)] = 0.93
-    """Exchange rate. [RMB/HKD]"""
+                                          le=MAX_ABS_NET_CASH_RMB_M)]
+    """Cash and short-term investments minus borrowings (negative = net debt; the subject's
+    data). [RMB m]"""
+    shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)]
+    """Shares outstanding (the subject's data). [m shares]"""
+    rmb_per_hkd: Annotated[Real, Field(ge=MIN_RMB_PER_HKD, le=MAX_RMB_PER_HKD)]
+    """Exchange rate (the subject's data). [RMB/HKD]"""
     traditional_growth_annual: Annotated[Real, Field(
         gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.15
     """Growth of non-GenAI (traditional AI + Smart Auto) revenue, de-seasonalised. [1/year]"""
@@ -1058,13 +1152,14 @@ class FinanceInputs(StrictModel):
 class Inputs(StrictModel):
     """Every model input of one scenario (baseline plus overrides, validated once)."""
 
-    horizon: Horizon = Field(default_factory=Horizon)
-    fleet: FleetInputs = Field(default_factory=FleetInputs)
+    horizon: Horizon
+    fleet: FleetInputs
     calibration: CalibrationInputs = Field(default_factory=CalibrationInputs)
     controls: ControlsInputs = Field(default_factory=ControlsInputs)
     demand: DemandInputs = Field(default_factory=DemandInputs)
     planner: PlannerInputs = Field(default_factory=PlannerInputs)
-    finance: FinanceInputs = Field(default_factory=FinanceInputs)
+    finance: FinanceInputs
+    subject: SubjectInputs = Field(default_factory=SubjectInputs)
 
 
 # --------------------------------------------------------------------------------------------

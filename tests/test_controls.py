@@ -22,7 +22,8 @@ from capacity.errors import InputError, UnknownNameError
 from capacity.scenarios import load_scenario, read_rule_library
 from capacity.schemas import quarter_range
 
-DOMESTIC = ["Ascend910", "Ascend910B", "Ascend910C", "MLU370-X8"]
+DOMESTIC = ["Ascend910", "Ascend910B", "Ascend910C", "MLU370-X8", "Ascend950PR", "Ascend950DT",
+            "Ascend960"]
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,7 @@ def test_oct_2022_classification(history, catalog):
         "RTX4090D": "allowed",  # published 4,707 < 4,800
         "H200": "banned",       # 15,832 and 900
         "B200": "banned",       # 2,250 x 16 = 36,000 and 1,800
+        "B30A": "banned",       # 1,125 x 16 = 18,000 and 1,800 (assumed figures)
         **CN_ALLOWED,
     }
     assert ctl.classify(history.rules["oct-2022"], catalog).to_dict() == expected
@@ -135,6 +137,7 @@ def test_oct_2023_classification(history, catalog):
                                 # tested (it would be 3A090.a for a data-centre part)
         "H200": "banned",       # 15,832 (die unknown, but TPP alone decides)
         "B200": "banned",       # 36,000
+        "B30A": "banned",       # 18,000 >= 4,800
         **CN_ALLOWED,           # e.g. Ascend 910C TPP 12,800: not a US-origin chip
     }
     assert ctl.classify(history.rules["oct-2023"], catalog).to_dict() == expected
@@ -155,6 +158,7 @@ def test_h20_apr_2025_classification(history, catalog):
         "RTX4090D": "allowed",  # 1.0, 64
         "H200": "banned",       # 4.8 TB/s
         "B200": "banned",       # 8.0 TB/s, 1,800 GB/s
+        "B30A": "banned",       # 4.0 TB/s (assumed), 1,800 GB/s
         **CN_ALLOWED,           # Ascend 910C 3.2 TB/s, 784 GB/s, and CN anyway
     }
     assert ctl.classify(history.rules["h20-apr-2025"], catalog).to_dict() == expected

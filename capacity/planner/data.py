@@ -595,6 +595,9 @@ class EconomicsFrame:
         Effective EFLOPS of one unit of ``planner.compute_reference_chip``. [EFLOPS/unit]
     existing_effective_eflops
         Shape (T,): the existing fleet's effective compute. [EFLOPS]
+    rental_rule_share
+        Shape (T,): the most rented compute a remote-access rule in force allows, as a share
+        of the existing fleet's (:func:`capacity.controls.rental_cap_share`; NaN: no rule). [1]
     """
 
     fit: np.ndarray
@@ -602,6 +605,7 @@ class EconomicsFrame:
     network_share: np.ndarray
     reference_eflops_per_unit: float
     existing_effective_eflops: np.ndarray
+    rental_rule_share: np.ndarray
 
 
 def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
@@ -646,8 +650,8 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         "demand_leasing_eflops": leasing,
         "demand_inference_tn": inference_demand_tn(demand["genai_revenue_rmb_m"],
                                                    leasing * rate["leasing_rmb_m"], token_price),
-        "rental_cap_eflops": step_values(periods, pl.rental_cap_share)
-        * econ.existing_effective_eflops,
+        "rental_cap_eflops": np.fmin(step_values(periods, pl.rental_cap_share),
+                                     econ.rental_rule_share) * econ.existing_effective_eflops,
     }
 
 
@@ -688,7 +692,10 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     k_ref = float(rate.get(ref, np.nan) * inp.fleet.efficiency_of(ref) / TFLOPS_PER_EFLOPS)
     existing = existing_units.reindex(index=periods, columns=chips, fill_value=0.0)
     k_all = (rate.reindex(chips).fillna(0.0) * eff / TFLOPS_PER_EFLOPS).to_numpy(float)
-    econ = EconomicsFrame(fit_arr, system, net, k_ref, existing.to_numpy(float) @ k_all)
+    from capacity.controls import rental_cap_share
+
+    econ = EconomicsFrame(fit_arr, system, net, k_ref, existing.to_numpy(float) @ k_all,
+                          rental_cap_share(scenario, periods).to_numpy(float))
     dem_cols = ECONOMIC_DEMAND_COLUMNS
     dem_in = demand.reindex(periods)[list(dem_cols)].astype(float)
     if dem_in.isna().any().any():

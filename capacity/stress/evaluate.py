@@ -29,9 +29,6 @@ from capacity.errors import InputError
 from capacity.scenarios import Scenario
 from capacity.stress.draws import UncertainInput, _path, check_key
 
-KPI_QUARTERS = ("2023Q4", "2024Q4", "2025Q4")
-KPI_YEARS = (2024, 2025)
-
 ACTIVE_TOL = 1e-9
 """A row's dual counts as non-zero above this. [objective unit per row unit]"""
 
@@ -87,6 +84,9 @@ class DrawContext:
     existing_peak_eflops: np.ndarray
     existing_eff_eflops: np.ndarray
     kpi_quarter_index: dict[str, int]
+    """KPI quarter (``horizon.kpi_quarters()``) -> position in ``periods``."""
+    kpi_years: tuple[int, ...]
+    """Years of the revenue KPIs (``horizon.kpi_years()``)."""
     years: np.ndarray
     quarter_no: np.ndarray
     year_layout: Any
@@ -244,7 +244,9 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
 
     fleet_eff = gathered.fleet_history["effective_eflops"]
     demand_fixed = dm.demand_fixed(scenario, fleet_eff)
-    kq = {q: i for i, q in enumerate(map(str, periods)) if q in KPI_QUARTERS}
+    hz = scenario.inputs.horizon
+    kpi_quarters = hz.kpi_quarters()
+    kq = {q: i for i, q in enumerate(map(str, periods)) if q in kpi_quarters}
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     peak = data.peak_tflops.reindex(chips).to_numpy(float)
     return DrawContext(
@@ -257,6 +259,7 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         buy_effective_eflops=a.effective_per_unit[buy.c], labels=labels,
         label_of_row=label_of_row, existing_peak_eflops=a.existing_units @ peak / 1e6,
         existing_eff_eflops=a.existing_effective, kpi_quarter_index=kq,
+        kpi_years=hz.kpi_years(),
         years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
         year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes)
 
@@ -401,19 +404,17 @@ class BatchResult:
 def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
     """(kpi, unit) in report order."""
     out = []
-    for q in KPI_QUARTERS:
-        if q in ctx.kpi_quarter_index:
-            out.append((f"peak_eflops@{q}", "EFLOPS"))
-    for q in KPI_QUARTERS:
-        if q in ctx.kpi_quarter_index:
-            out.append((f"effective_eflops@{q}", "EFLOPS"))
+    for q in ctx.kpi_quarter_index:
+        out.append((f"peak_eflops@{q}", "EFLOPS"))
+    for q in ctx.kpi_quarter_index:
+        out.append((f"effective_eflops@{q}", "EFLOPS"))
     out += [("npv_rmb_m", "RMB m"), ("shortfall_eflops_quarters", "EFLOPS-quarters"),
             ("capex_rmb_m", "RMB m")]
     years = set(int(y) for y in ctx.years)
-    for y in KPI_YEARS:
+    for y in ctx.kpi_years:
         if y in years:
             out.append((f"genai_revenue_rmb_m@{y}", "RMB m"))
-    for y in KPI_YEARS:
+    for y in ctx.kpi_years:
         if y in years:
             out.append((f"genai_share@{y}", "share"))
     out.append(("target_price_hkd", "HKD/share"))
@@ -449,7 +450,7 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
     k["capex_rmb_m"] = float(np.sum(buy * a.price_rmb_m[bfam.t, bfam.c]))
     annual = fin["annual"]
     for i, y in enumerate(annual["year"].tolist()):
-        if y in KPI_YEARS:
+        if y in ctx.kpi_years:
             k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
             k[f"genai_share@{y}"] = float(annual["genai_share"][i])
     k["target_price_hkd"] = fin["target_price_hkd"]

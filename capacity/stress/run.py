@@ -13,7 +13,7 @@ from capacity.results import Report
 from capacity.scenarios import Scenario
 from capacity.schemas import check_stress_request
 from capacity.stress.draws import _OPS, UncertainInput, parse_threshold, sample_draws
-from capacity.stress.evaluate import KPI_QUARTERS, KPI_YEARS, build_context, kpi_names
+from capacity.stress.evaluate import build_context, kpi_names
 from capacity.stress.executors import run_tasks
 
 BATCH_SIZE = 25
@@ -89,7 +89,8 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
         Called with (draws done, total) as batches finish.
     """
     check_stress_request(samples, seed, workers, n_inputs=len(specs),
-                         n_kpis=2 * len(KPI_QUARTERS) + 2 * len(KPI_YEARS) + 3,
+                         n_kpis=2 * len(scenario.inputs.horizon.kpi_quarters())
+                         + 2 * len(scenario.inputs.horizon.kpi_years()) + 3,
                          n_periods=len(scenario.inputs.horizon.periods))
     draws = sample_draws(specs, samples, seed)
     q = {p: np.array([s.quantile(p) for s in specs]) for p in (0.05, 0.5, 0.95)}
@@ -139,8 +140,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                        "supply cap" if lb.startswith("supply cap") else
                        "budget" if lb.startswith("budget") else "power") for lb in ctx.labels]
     bind = bind[["family", "limit", "share"]]
-    eff_kpi = next((f"effective_eflops@{q_}" for q_ in reversed(KPI_QUARTERS)
-                    if q_ in ctx.kpi_quarter_index), None)
+    eff_kpi = next((f"effective_eflops@{q_}" for q_ in reversed(ctx.kpi_quarter_index)), None)
     rows = []
     for i, s in enumerate(specs):
         lo_i, hi_i = 1 + 2 * i, 2 + 2 * i
