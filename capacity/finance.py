@@ -927,7 +927,7 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
 #     cos[t]          = dep[t] + power[t] + maintenance[t] + rental[t] + other_cos[t]
 #     gross_profit[t] = revenue[t] - cos[t];  gross_margin = gross_profit / revenue  [RMB m], [1]
 # Operating expenses (each line; B its 1H23 half-year, g its yearly growth)
-#     line[t]         = (B / 2) * (1 + g) ** ((k + 0.5) / 4)                         [RMB m]
+#     line[t]         = B * (1 + g) ** ((k + 0.5) / 4) / ((1 + g) ** -1/8 + (1 + g) ** 1/8)
 #     opex[t]         = rd[t] + sm[t] + ga[t]
 #     operating_profit[t] = gross_profit[t] - opex[t]
 #     ebitda[t]       = operating_profit[t] + dep[t]
@@ -947,11 +947,12 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
 
 def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_annual: float
                     ) -> np.ndarray:
-    """One operating-expense line per quarter: line[t] = (B / 2) * (1 + g) ** ((k + 0.5) / 4).
+    """One operating-expense line per quarter: line[t] = B * (1 + g) ** ((k + 0.5) / 4) / c.
 
-    k = qn - base_qno; the exponent counts years from the middle of the base half-year, so
-    each calendar year's total is (1 + g) times the year before's (the yearly-total
-    convention), and the base half-year itself sums to B.
+    k = qn - base_qno, c = (1 + g) ** (-1/8) + (1 + g) ** (1/8). The exponent counts years
+    from the middle of the base half-year, so each calendar year's total is (1 + g) times the
+    year before's (the yearly-total convention); c makes the base half-year's two quarters
+    (k = -1, 0) sum to B exactly. With g = 0 every quarter is B / 2.
 
     Parameters
     ----------
@@ -970,7 +971,8 @@ def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_ann
         The line per quarter. [RMB m]
     """
     k = (np.asarray(qn) - base_qno).astype(float)
-    return (half_rmb_m / 2.0) * (1.0 + growth_annual) ** ((k + 0.5) / 4.0)
+    f = 1.0 + growth_annual
+    return half_rmb_m * f ** ((k + 0.5) / 4.0) / (f ** -0.125 + f ** 0.125)
 
 
 def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: int

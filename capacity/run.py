@@ -199,7 +199,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         scalars=scalars,
         tables={"revenue": res.revenue, "annual": annual, "bridge": res.bridge,
                 "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_quarters": pl.quarters,
-                "cash": pl.cash, "cohorts": pl.cohorts, "valuation": pl.valuation,
+                "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
                 "dcf_sensitivity": pl.dcf_sensitivity},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
@@ -210,6 +210,6 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "pnl_quarters": "P&L, cash and DCF per quarter",
                 "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
                 "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
-                "valuation": "Target price by method and the blend weights",
+                "methods": "Target price by method and the blend weights",
                 "dcf_sensitivity": "DCF target price over WACC x terminal growth"},
     )

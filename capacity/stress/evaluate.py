@@ -379,8 +379,9 @@ def finance_numbers(ctx: DrawContext, fin, effective_eflops: np.ndarray,
     Returns
     -------
     dict
-        ``genai_quarterly_rmb_m`` [RMB m], ``annual`` (:func:`capacity.finance.annual_arrays`:
-        complete years only) and ``target_price_hkd`` [HKD/share].
+        ``genai_quarterly_rmb_m``, ``traditional_quarterly_rmb_m`` [RMB m], ``annual``
+        (:func:`capacity.finance.annual_arrays`: complete years only) and
+        ``tp_ev_sales_hkd`` [HKD/share].
     """
     from capacity import finance as f
 
@@ -395,7 +396,32 @@ def finance_numbers(ctx: DrawContext, fin, effective_eflops: np.ndarray,
     val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
                              fin.rmb_per_hkd)
     return {"genai_quarterly_rmb_m": rev["genai_rmb_m"], "annual": annual,
-            "target_price_hkd": val.target_price_hkd}
+            "traditional_quarterly_rmb_m": rev["traditional_rmb_m"],
+            "tp_ev_sales_hkd": val.target_price_hkd}
+
+
+def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, served_rmb_m: np.ndarray,
+                  traditional_rmb_m: np.ndarray, tp_ev_sales_hkd: float) -> dict[str, Any]:
+    """P&L, cash, DCF and target prices of one draw by :func:`capacity.finance.value_arrays`
+    (the function ``capacity value`` runs), from the draw's purchases.
+
+    capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; power[t] = (existing + alive @
+    (buy * kW)) / 1000 * RMB m per MW-quarter; no maintenance or rental (as the SEAM #13
+    adapter in :func:`capacity.run.finance_capacity`).
+    """
+    from capacity import finance as f
+
+    bfam = model.family("buy")
+    T = len(ctx.periods)
+    capex = buy * a.price_rmb_m[bfam.t, bfam.c]
+    order = bfam.t - a.lead_quarters[bfam.c]
+    ok = order >= 0
+    paid = np.bincount(order[ok], weights=capex[ok], minlength=T)[:T]
+    power_mw = a.existing_power_mw + ctx.alive @ (buy * a.power_kw[bfam.c]) / 1000.0
+    zeros = np.zeros(T)
+    return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
+                          traditional_rmb_m, bfam.t, capex, a.life_quarters[bfam.c], paid,
+                          power_mw * a.opex_rmb_m_per_mw, zeros, zeros, fin, tp_ev_sales_hkd)
 
 
 @dataclass
@@ -426,6 +452,8 @@ def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
         if y in years:
             out.append((f"genai_share@{y}", "share"))
     out.append(("target_price_hkd", "HKD/share"))
+    out.append(("tp_ev_sales_hkd", "HKD/share"))
+    out.append(("tp_dcf_hkd", "HKD/share"))
     return out
 
 
@@ -458,7 +486,11 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
         if y in KPI_YEARS:
             k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
             k[f"genai_share@{y}"] = float(annual["genai_share"][i])
-    k["target_price_hkd"] = fin["target_price_hkd"]
+    val = value_numbers(ctx, inputs.finance, a, model, buy, fin["genai_quarterly_rmb_m"],
+                        fin["traditional_quarterly_rmb_m"], fin["tp_ev_sales_hkd"])
+    k["target_price_hkd"] = val["target_price_hkd"]
+    k["tp_ev_sales_hkd"] = fin["tp_ev_sales_hkd"]
+    k["tp_dcf_hkd"] = val["tp"]["dcf"]
     lo, up = model.row_lower, model.row_upper
     act = sol.row_activity
     slack = np.minimum(np.where(np.isfinite(lo), act - lo, np.inf),
