@@ -726,7 +726,8 @@ def value(
         "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
         "finance.ev_sales_multiple, the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("revenue", "annual", "bridge", "sensitivity") = None,
+    table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
+                       "cash", "cohorts", "methods", "dcf_sensitivity") = None,
     columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",

@@ -37,7 +37,7 @@ def fin():
 
 
 def test_gross_profit_is_revenue_less_cost_of_sales(hist):
-    for rows in (hist["pnl"], hist["pnl_quarters"]):
+    for rows in (hist["pnl"], hist["pnl_by_quarter"]):
         assert rows
         for r in rows:
             assert r["gross_profit_rmb_m"] == pytest.approx(
@@ -50,7 +50,7 @@ def test_gross_profit_is_revenue_less_cost_of_sales(hist):
 
 
 def test_yearly_pnl_is_the_sum_of_its_quarters(hist):
-    q = pd.DataFrame(hist["pnl_quarters"])
+    q = pd.DataFrame(hist["pnl_by_quarter"])
     q["year"] = q["period"].str[:4].astype(int)
     for r in hist["pnl"]:
         sel = q[q["year"] == r["year"]]
@@ -109,7 +109,7 @@ def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
 
 def test_existing_fleet_depreciation_is_its_book_value_over_its_life(hist, fin):
     per_q = fin.existing_fleet_book_value_rmb_m / fin.existing_fleet_remaining_life_quarters
-    first = hist["pnl_quarters"][0]  # 2023Q3: deliveries of 2023Q3 are in the cohorts
+    first = hist["pnl_by_quarter"][0]  # 2023Q3: deliveries of 2023Q3 are in the cohorts
     new = sum(r["depreciation_per_quarter_rmb_m"] for r in hist["cohorts"]
               if r["period"] <= "2023Q3" < _plus(r["period"], r["life_quarters"]))
     assert first["depreciation_rmb_m"] == pytest.approx(per_q + new, abs=1e-6)

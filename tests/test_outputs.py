@@ -23,7 +23,8 @@ from capacity.results import Report
 
 SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
 PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
-                       "revenue", "annual", "bridge", "sensitivity"]     # value
+                       "revenue", "annual", "bridge", "sensitivity",     # value
+                       "pnl", "pnl_by_quarter", "cash", "cohorts", "methods", "dcf_sensitivity"]
 COMPARE_TABLES = ["kpis", "kpis_text", "scenarios", "binding", "changes"]
 
 
@@ -42,7 +43,8 @@ def out_dir(tmp_path_factory) -> tuple[Path, dict]:
 
 PER_SCENARIO_CSVS = ["quarters", "purchases", "plan_binding", "fleet",       # plan
                      "purchase_value", "revenue", "annual", "bridge",        # plan, value
-                     "sensitivity"]
+                     "sensitivity", "pnl", "pnl_by_quarter", "cash", "cohorts", "methods",
+                     "dcf_sensitivity"]
 COMPARE_CSVS = ["kpis", "kpis_text", "scenarios", "compare_binding", "changes"]
 
 

@@ -178,7 +178,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "fcf_rmb_m": ("RMB m", "Free cash flow = EBITDA - capex paid (working capital held)"),
         "net_cash_end_rmb_m": ("RMB m", "Net cash at the year's end"),
     },
-    "value.pnl_quarters": {
+    "value.pnl_by_quarter": {
         "period": ("", _Q),
         "revenue_rmb_m": ("RMB m", "Total revenue = GenAI + traditional"),
         "genai_revenue_rmb_m": ("RMB m", "GenAI revenue: what the fleet served + other GenAI "
