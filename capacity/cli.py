@@ -735,7 +735,8 @@ def value(
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
+    """Capacity -> revenue -> P&L (fleet depreciation), cash runway -> target price (HKD) by
+    EV/Sales, EV/EBITDA and DCF, and their blend."""
     _apply_time_limit(time_limit)
     picked = split_columns(columns)
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
