@@ -419,9 +419,11 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, served_rmb_m
     paid = np.bincount(order[ok], weights=capex[ok], minlength=T)[:T]
     power_mw = a.existing_power_mw + ctx.alive @ (buy * a.power_kw[bfam.c]) / 1000.0
     zeros = np.zeros(T)
+    nz = capex > 0.0  # cohorts actually bought
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
-                          traditional_rmb_m, bfam.t, capex, a.life_quarters[bfam.c], paid,
-                          power_mw * a.opex_rmb_m_per_mw, zeros, zeros, fin, tp_ev_sales_hkd)
+                          traditional_rmb_m, bfam.t[nz], capex[nz], a.life_quarters[bfam.c[nz]],
+                          paid, power_mw * a.opex_rmb_m_per_mw, zeros, zeros, fin,
+                          tp_ev_sales_hkd)
 
 
 @dataclass
