@@ -1,4 +1,8 @@
-"""Finance link: capacity -> GenAI revenue -> total revenue -> EV/Sales target price.
+"""Finance link: capacity -> revenue -> P&L and cash (fleet depreciation) -> target price by
+EV/Sales, EV/EBITDA and DCF, and their blend.
+
+The P&L, cash and DCF equations are stated at the head of their section below ("P&L, cash and
+DCF from the fleet"); docs/finance.md collects every equation with its units and inputs.
 
 Pure functions of validated inputs and DataFrames; no files, no printing. The equations (units in
 brackets; t is a quarter, y a calendar year, ``base`` the last quarter of 1H23):

@@ -950,7 +950,7 @@ class PlannerInputs(StrictModel):
 
 
 class FinanceInputs(StrictModel):
-    """Revenue bridge and EV/Sales valuation inputs (see :mod:`capacity.finance`).
+    """Revenue, P&L, cash and valuation inputs (see :mod:`capacity.finance`, docs/finance.md).
 
     The 1H23 anchors (revenue, GenAI share, gross margin, the 40% target, the note's target
     prices) are company disclosures and come from ``disclosures.csv``, not from here.
