@@ -226,9 +226,21 @@ def test_dcf_sensitivity_grid_centre_is_the_dcf_price(hist, fin):
 # --------------------------------------------------------------------------------------------
 
 
-def test_dcf_orders_the_export_control_scenarios():
-    tp = {s: cli_json("value", "-s", s)["tp_dcf_hkd"]
-          for s in ("embargo-2024", "history", "no-2023-update")}
+SHIPPED = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-opens-2026",
+           "domestic-squeeze"]
+
+
+def test_dcf_separates_the_shipped_scenarios_and_orders_the_export_controls():
+    docs = {s: cli_json("value", "-s", s) for s in SHIPPED}
+    tp = {s: d["tp_dcf_hkd"] for s, d in docs.items()}
+    capex = {s: tuple(round(r["capex_paid_rmb_m"], 6) for r in d["cash"])
+             for s, d in docs.items()}
+    served = {s: tuple(round(r["genai_revenue_rmb_m"], 6) for r in d["pnl_by_quarter"])
+              for s, d in docs.items()}
+    for i, a in enumerate(SHIPPED):
+        for b in SHIPPED[i + 1:]:
+            if capex[a] != capex[b] or served[a] != served[b]:
+                assert abs(tp[a] - tp[b]) > 1e-6, (a, b)
     assert tp["embargo-2024"] < tp["history"] < tp["no-2023-update"]
 
 
