@@ -742,7 +742,8 @@ def value(
         "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
         "finance.ev_sales_multiple, the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("revenue", "annual", "bridge", "sensitivity") = None,
+    table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
+                       "cash", "cohorts", "methods", "dcf_sensitivity") = None,
     columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
@@ -750,7 +751,8 @@ def value(
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Capacity -> GenAI revenue -> total revenue -> EV/Sales target price (HKD)."""
+    """Capacity -> revenue -> P&L (fleet depreciation), cash runway -> target price (HKD) by
+    EV/Sales, EV/EBITDA and DCF, and their blend."""
     _apply_time_limit(time_limit)
     picked = split_columns(columns)
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []

@@ -207,6 +207,8 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
             out.append((f"total_revenue_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
                         if y in annual.index else float("nan")))
         out.append(("target_price_hkd", "HKD", float(value.scalars["target_price_hkd"])))
+        out.append(("tp_ev_sales_hkd", "HKD", float(value.scalars["tp_ev_sales_hkd"])))
+        out.append(("tp_dcf_hkd", "HKD", float(value.scalars["tp_dcf_hkd"])))
     return out
 
 

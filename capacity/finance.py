@@ -1,14 +1,15 @@
-"""Finance link: capacity -> GenAI revenue -> total revenue -> EV/Sales target price.
+"""Finance link: capacity -> revenue -> P&L and cash (fleet depreciation) -> target price by
+EV/Sales, EV/EBITDA and DCF, and their blend.
+
+The P&L, cash and DCF equations are stated at the head of their section below ("P&L, cash and
+DCF from the fleet"); docs/finance.md collects every equation with its units and inputs.
 
 Pure functions of validated inputs and DataFrames; no files, no printing. The equations (units in
 brackets; t is a quarter, y a calendar year, ``base`` the last quarter of 1H23):
 
 Revenue
-    avail_eflops[t]  = max(0, effective_eflops[t] - (training_demand_eflops[t]
-                                                     - training_shortfall_eflops[t]))   [EFLOPS]
-    ceiling[t]       = avail_eflops[t] * yield[t]                                       [RMB m]
-    yield[t]         = yield_1H23 * (1 + yield_change_annual) ** ((t - base) / 4)
-    genai[t]         = min(genai_demand[t], ceiling[t])                                 [RMB m]
+    genai[t]         = served[t] = tokens_served[t] * token_price[t]
+                                   + leasing_served[t] * leasing_rate[t]                [RMB m]
     B                = (1 - s_1H23) * R_1H23          (1H23 non-GenAI revenue)           [RMB m]
     f[t]             = 2 * (1 - h2) in Q1/Q2,  2 * h2 in Q3/Q4  (seasonal factor, mean 1) [1]
     r0               = (B / 2) / (2 * (1 - h2))       (de-seasonalised quarter at 1H23)  [RMB m]
@@ -16,10 +17,9 @@ Revenue
     total[t]         = genai[t] + traditional[t]                                        [RMB m]
     genai_share      = genai / total, per quarter and per calendar year                 [1]
 
-``yield`` is GenAI revenue per effective EFLOPS-quarter calibrated on 1H23
-[RMB m / (EFLOPS * quarter)]; the demand-side forecast ``genai_demand`` and the yield come from
-:mod:`capacity.demand`. With no training columns (a fleet without a plan) all effective compute
-counts as available for inference and leasing.
+GenAI revenue is what the planned fleet served (the plan's ``served_revenue_rmb_m``, at most the
+demand-side forecast ``genai_demand`` of :mod:`capacity.demand`, which the plan's token demand is
+derived from); ``capacity_bound`` marks the quarters where the fleet served less than demanded.
 
 Gross margin (a simple bridge calibrated on 1H23)
     m_gen            = (GM_1H23 - (1 - s_1H23) * m_trad) / s_1H23                       [1]
@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -159,31 +160,6 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
 # directly (no pandas, so thousands of draws stay fast).
 
 
-def available_array(effective_eflops: np.ndarray, training_demand_eflops: np.ndarray | None = None,
-                    training_shortfall_eflops: np.ndarray | None = None) -> np.ndarray:
-    """avail = max(0, effective - max(0, training_demand - training_shortfall)). [EFLOPS]
-
-    Without ``training_demand_eflops`` all effective compute counts as available; without
-    ``training_shortfall_eflops`` all training demand counts as served.
-    """
-    eff = effective_eflops
-    if training_demand_eflops is not None:
-        served = training_demand_eflops
-        if training_shortfall_eflops is not None:
-            served = served - training_shortfall_eflops
-        eff = eff - np.clip(served, 0.0, None)
-    return np.clip(eff, 0.0, None)
-
-
-def yield_array(yield_rmb_m_per_eflops_quarter: float, change_annual: float, j: np.ndarray
-                ) -> np.ndarray:
-    """yield[t] = yield_0 * (1 + change_annual) ** (j / 4), j quarters after the base.
-
-    [RMB m/(EFLOPS*quarter)]
-    """
-    return float(yield_rmb_m_per_eflops_quarter) * (1.0 + change_annual) ** (j / 4.0)
-
-
 def seasonal_array(quarter_of_year: np.ndarray, h2_share: float) -> np.ndarray:
     """f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4. [1]"""
     return np.where(np.asarray(quarter_of_year) <= 2, 2.0 * (1.0 - h2_share), 2.0 * h2_share)
@@ -201,25 +177,28 @@ def traditional_array(qn: np.ndarray, fin: FinanceInputs, anchors: Anchors) -> n
     return r0 * seasonal_array(qn % 4 + 1, fin.traditional_h2_share) * growth
 
 
-def revenue_arrays(qn: np.ndarray, genai_demand_rmb_m: np.ndarray, available_eflops: np.ndarray,
-                   yields: np.ndarray | float, fin: FinanceInputs, anchors: Anchors
-                   ) -> dict[str, np.ndarray]:
-    """Ceiling, GenAI, traditional and total revenue and the GenAI share per quarter.
+def genai_array(served_rmb_m: np.ndarray, fin: FinanceInputs) -> np.ndarray:
+    """genai[t] = served[t] + other_genai_revenue_rmb_m_per_quarter. [RMB m]"""
+    return np.asarray(served_rmb_m, float) + fin.other_genai_revenue_rmb_m_per_quarter
 
-    ceiling = avail * yield; genai = min(demand, ceiling); total = genai + traditional.
+
+def revenue_arrays(qn: np.ndarray, served_rmb_m: np.ndarray, fin: FinanceInputs,
+                   anchors: Anchors) -> dict[str, np.ndarray]:
+    """GenAI, traditional and total revenue and the GenAI share per quarter.
+
+    genai = served + other (:func:`genai_array`); total = genai + traditional
+    (:func:`traditional_array`).
 
     Returns
     -------
     dict
-        ``genai_ceiling_rmb_m``, ``genai_rmb_m``, ``traditional_rmb_m``, ``total_rmb_m``
-        [RMB m], ``genai_share`` [1].
+        ``genai_rmb_m``, ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1].
     """
-    ceiling = available_eflops * yields
-    genai = np.minimum(genai_demand_rmb_m, ceiling)
+    genai = genai_array(served_rmb_m, fin)
     trad = traditional_array(qn, fin, anchors)
     total = genai + trad
-    return {"genai_ceiling_rmb_m": ceiling, "genai_rmb_m": genai, "traditional_rmb_m": trad,
-            "total_rmb_m": total, "genai_share": genai / total}
+    return {"genai_rmb_m": genai, "traditional_rmb_m": trad, "total_rmb_m": total,
+            "genai_share": genai / total}
 
 
 def gross_profit_array(fin: FinanceInputs, genai_margin: float, traditional_rmb_m: np.ndarray,
@@ -349,103 +328,6 @@ def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
         raise InputError(what, f"column {bad[0]} has missing values")
 
 
-def available_eflops(quarters: pd.DataFrame) -> pd.Series:
-    """Effective compute left for inference and leasing after the training that was served.
-
-    avail[t] = max(0, effective_eflops[t] - (training_demand_eflops[t]
-                                             - training_shortfall_eflops[t]))
-
-    See :func:`available_array`.
-
-    Parameters
-    ----------
-    quarters
-        Per-quarter capacity, indexed by ``period``: ``effective_eflops`` [EFLOPS] and, from a
-        plan, ``training_demand_eflops`` and ``training_shortfall_eflops`` [EFLOPS]. Without the
-        training columns all effective compute counts as available.
-
-    Returns
-    -------
-    pandas.Series
-        Available effective compute per quarter. [EFLOPS]
-    """
-    _require(quarters, ["effective_eflops"], "capacity quarters")
-    demand = shortfall = None
-    if "training_demand_eflops" in quarters.columns:
-        _require(quarters, ["training_demand_eflops"], "capacity quarters")
-        demand = quarters["training_demand_eflops"].to_numpy(float)
-        if "training_shortfall_eflops" in quarters.columns:
-            _require(quarters, ["training_shortfall_eflops"], "capacity quarters")
-            shortfall = quarters["training_shortfall_eflops"].to_numpy(float)
-    out = pd.Series(available_array(quarters["effective_eflops"].to_numpy(float), demand,
-                                    shortfall), index=quarters.index, name="available_eflops")
-    out.attrs["unit"] = "EFLOPS"
-    return out
-
-
-def yield_path(yield_rmb_m_per_eflops_quarter: float, change_annual: float,
-               periods: pd.PeriodIndex, base_period: pd.Period) -> pd.Series:
-    """Revenue yield per quarter, drifting from its 1H23 calibration.
-
-    yield[t] = yield_0 * (1 + change_annual) ** (j / 4),  j = t - base_period [quarters]
-
-    The same drift the demand module uses to turn revenue into inference compute
-    (``demand.inference.yield_change_annual``), so a plan that meets its inference demand leaves
-    the ceiling at or above the demand-side revenue.
-
-    Returns
-    -------
-    pandas.Series
-        Yield per quarter. [RMB m/(EFLOPS*quarter)]
-    """
-    j = (quarter_numbers(periods) - quarter_number(base_period)).astype(float)
-    out = pd.Series(yield_array(yield_rmb_m_per_eflops_quarter, change_annual, j),
-                    index=periods, name="yield_rmb_m_per_eflops_quarter")
-    out.attrs["unit"] = "RMB m/(EFLOPS*quarter)"
-    return out
-
-
-def _yield_values(yield_rmb_m_per_eflops_quarter: float | pd.Series, index: pd.Index
-                  ) -> np.ndarray:
-    """The yield in each quarter of ``index``, checked finite and non-negative."""
-    if isinstance(yield_rmb_m_per_eflops_quarter, pd.Series):
-        missing = index.difference(pd.PeriodIndex(yield_rmb_m_per_eflops_quarter.index))
-        if len(missing):
-            raise InputError("genai yield", f"no value for {missing[0]}")
-        y = yield_rmb_m_per_eflops_quarter.reindex(index).to_numpy(float)
-    else:
-        y = np.full(len(index), float(yield_rmb_m_per_eflops_quarter))
-    if not np.isfinite(y).all() or (y < 0).any():
-        raise InputError("genai yield", "must be finite and non-negative in every quarter")
-    return y
-
-
-def genai_ceiling(quarters: pd.DataFrame,
-                  yield_rmb_m_per_eflops_quarter: float | pd.Series) -> pd.Series:
-    """Capacity-limited GenAI revenue: available effective compute times the revenue yield.
-
-    ceiling[t] = available_eflops[t] * yield[t]
-
-    Parameters
-    ----------
-    quarters
-        See :func:`available_eflops`.
-    yield_rmb_m_per_eflops_quarter
-        GenAI revenue per effective EFLOPS-quarter, one number or one per quarter (see
-        :func:`yield_path`). [RMB m/(EFLOPS*quarter)]
-
-    Returns
-    -------
-    pandas.Series
-        Ceiling per quarter. [RMB m]
-    """
-    avail = available_eflops(quarters)
-    y = _yield_values(yield_rmb_m_per_eflops_quarter, avail.index)
-    out = pd.Series(avail.to_numpy() * y, index=avail.index, name="genai_ceiling_rmb_m")
-    out.attrs["unit"] = "RMB m"
-    return out
-
-
 def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
                         anchors: Anchors) -> pd.Series:
     """Non-GenAI revenue (traditional AI segments and Smart Auto) on its own path.
@@ -537,26 +419,21 @@ def _check_demand(genai_demand: pd.Series, periods: pd.PeriodIndex) -> pd.Series
     return d
 
 
-def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series,
-                  yield_rmb_m_per_eflops_quarter: float | pd.Series, fin: FinanceInputs,
+def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceInputs,
                   anchors: Anchors) -> pd.DataFrame:
-    """Quarterly revenue from capacity: GenAI, traditional, total, share and gross margin.
+    """Quarterly revenue from the fleet: GenAI, traditional, total, share and gross margin.
 
-    genai[t] = min(genai_demand[t], ceiling[t]); total = genai + traditional;
+    genai[t] = served[t]; total = genai + traditional;
     gross_profit = m_trad * traditional + m_gen * genai - dC (see the module docstring).
     Checks the arguments and calls :func:`revenue_arrays` and :func:`gross_profit_array`.
 
     Parameters
     ----------
     quarters
-        Per-quarter capacity indexed by ``period`` (a plan's ``quarters`` or a fleet):
-        ``effective_eflops`` [EFLOPS], optionally ``training_demand_eflops``,
-        ``training_shortfall_eflops`` [EFLOPS], ``depreciation_rmb_m``, ``opex_rmb_m`` [RMB m].
+        A plan's ``quarters`` indexed by ``period``: ``served_revenue_rmb_m`` [RMB m],
+        optionally ``depreciation_rmb_m``, ``opex_rmb_m`` [RMB m].
     genai_demand
         Demand-side GenAI revenue forecast per quarter. [RMB m]
-    yield_rmb_m_per_eflops_quarter
-        GenAI revenue per effective EFLOPS-quarter, one number or one per quarter.
-        [RMB m/(EFLOPS*quarter)]
     fin
         Finance inputs.
     anchors
@@ -565,37 +442,38 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series,
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; columns ``genai_demand_rmb_m``, ``genai_ceiling_rmb_m``,
-        ``genai_rmb_m``, ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
-        ``capacity_bound`` (ceiling below demand), ``available_eflops`` [EFLOPS],
-        ``incremental_compute_cost_rmb_m`` [RMB m] (memo unless deducted),
-        ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
+        Index ``period``; columns ``genai_demand_rmb_m``, ``genai_rmb_m``,
+        ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
+        ``capacity_bound`` (served below demand), ``incremental_compute_cost_rmb_m`` [RMB m]
+        (memo unless deducted), ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
     """
     if len(quarters) == 0:
         raise InputError("capacity quarters", "no quarters to value")
+    _require(quarters, ["served_revenue_rmb_m"], "capacity quarters")
     periods = pd.PeriodIndex(quarters.index, freq="Q", name="period")
     q = quarters.copy()
     q.index = periods
     demand = _check_demand(genai_demand, periods).to_numpy()
-    avail = available_eflops(q).to_numpy()
-    y = _yield_values(yield_rmb_m_per_eflops_quarter, periods)
-    r = revenue_arrays(quarter_numbers(periods), demand, avail, y, fin, anchors)
+    r = revenue_arrays(quarter_numbers(periods), q["served_revenue_rmb_m"].to_numpy(float), fin,
+                       anchors)
     m_gen = genai_margin(fin, anchors)
     d_cost = incremental_compute_cost(q).to_numpy(float)
     gp = gross_profit_array(fin, m_gen, r["traditional_rmb_m"], r["genai_rmb_m"], d_cost)
     return pd.DataFrame({
         "genai_demand_rmb_m": demand,
-        "genai_ceiling_rmb_m": r["genai_ceiling_rmb_m"],
         "genai_rmb_m": r["genai_rmb_m"],
         "traditional_rmb_m": r["traditional_rmb_m"],
         "total_rmb_m": r["total_rmb_m"],
         "genai_share": r["genai_share"],
-        "capacity_bound": r["genai_ceiling_rmb_m"] < demand,
-        "available_eflops": avail,
+        "capacity_bound": r["genai_rmb_m"] < demand - CAPACITY_BOUND_TOL_RMB_M,
         "incremental_compute_cost_rmb_m": d_cost,
         "gross_profit_rmb_m": gp,
         "gross_margin": gp / r["total_rmb_m"],
     }, index=periods)
+
+
+CAPACITY_BOUND_TOL_RMB_M = 1e-6
+"""A quarter is capacity-bound when the fleet served this much less than demanded. [RMB m]"""
 
 
 def actual_quarters(anchors: Anchors) -> pd.DataFrame:
@@ -687,6 +565,34 @@ class Valuation:
     target_price_hkd: float
 
 
+def equity_and_target_price(ev_rmb_m: float, net_cash_rmb_m: float, shares_m: float,
+                            rmb_per_hkd: float) -> tuple[float, float]:
+    """Equity value and target price from an enterprise value (every method ends here).
+
+    equity = EV + net_cash;  TP = equity / shares / rmb_per_hkd
+
+    Parameters
+    ----------
+    ev_rmb_m
+        Enterprise value. [RMB m]
+    net_cash_rmb_m
+        Net cash (negative = net debt). [RMB m]
+    shares_m
+        Shares outstanding. [m shares]
+    rmb_per_hkd
+        Exchange rate. [RMB/HKD]
+
+    Returns
+    -------
+    tuple
+        (equity [RMB m], target price [HKD/share]; RMB m / m shares = RMB/share).
+    """
+    if shares_m <= 0 or rmb_per_hkd <= 0:
+        raise InputError("finance", "shares_m and rmb_per_hkd must be positive")
+    equity = float(ev_rmb_m) + float(net_cash_rmb_m)
+    return equity, equity / shares_m / rmb_per_hkd
+
+
 def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
                      shares_m: float, rmb_per_hkd: float) -> Valuation:
     """EV/Sales target price.
@@ -711,11 +617,8 @@ def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
     Valuation
         With ``target_price_hkd`` in [HKD/share] (RMB m / m shares = RMB/share).
     """
-    if shares_m <= 0 or rmb_per_hkd <= 0:
-        raise InputError("finance", "shares_m and rmb_per_hkd must be positive")
     ev = multiple * sales_rmb_m
-    equity = ev + net_cash_rmb_m
-    tp = equity / shares_m / rmb_per_hkd
+    equity, tp = equity_and_target_price(ev, net_cash_rmb_m, shares_m, rmb_per_hkd)
     return Valuation(float(sales_rmb_m), float(multiple), float(ev), float(net_cash_rmb_m),
                      float(equity), float(shares_m), float(rmb_per_hkd), float(tp))
 
@@ -841,8 +744,7 @@ def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> 
     return pd.DataFrame(rows)
 
 
-def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
-                   yield_rmb_m_per_eflops_quarter: float | pd.Series, fin: FinanceInputs,
+def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceInputs,
                    anchors: Anchors) -> FinanceResult:
     """Capacity -> revenue -> valuation for one scenario.
 
@@ -852,9 +754,6 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
         Per-quarter capacity (see :func:`revenue_table`).
     genai_demand
         Demand-side GenAI revenue per quarter. [RMB m]
-    yield_rmb_m_per_eflops_quarter
-        GenAI revenue per effective EFLOPS-quarter, one number or one per quarter.
-        [RMB m/(EFLOPS*quarter)]
     fin
         Finance inputs.
     anchors
@@ -864,8 +763,7 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
     -------
     FinanceResult
     """
-    revenue = revenue_table(quarters, genai_demand, yield_rmb_m_per_eflops_quarter, fin,
-                            anchors)
+    revenue = revenue_table(quarters, genai_demand, fin, anchors)
     annual = annual_table(revenue, anchors)
     sales = valuation_sales(annual, fin.valuation_year)
     val = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
@@ -881,3 +779,511 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series,
         genai_share_target_year=share, genai_target_met=met,
         genai_gross_margin=genai_margin(fin, anchors),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# P&L, cash and DCF from the fleet (issue 14)
+# --------------------------------------------------------------------------------------------
+#
+# Array level first (numpy, indexed like ``qn``: the modelled quarters, base + 1 onward), so the
+# stress draws and the DataFrame path below run the same equations. k = qn - base is the
+# quarter count after the base period (2023Q3 -> 1).
+#
+# Revenue
+#     genai[t]        = served[t] + other_genai                                      [RMB m]
+#     revenue[t]      = genai[t] + traditional[t]                                    [RMB m]
+# Cost of sales
+#     dep[t]          = existing_book / L0 for k <= L0                               [RMB m]
+#                       + sum over cohorts c with d_c <= t < d_c + L_c of capex_c / L_c
+#     other_cos[t]    = (1 - m_trad) * traditional[t]                                [RMB m]
+#     cos[t]          = dep[t] + power[t] + maintenance[t] + rental[t] + other_cos[t]
+#     gross_profit[t] = revenue[t] - cos[t];  gross_margin = gross_profit / revenue  [RMB m], [1]
+# Operating expenses (each line; B its 1H23 half-year, g its yearly growth)
+#     line[t]         = B * (1 + g) ** ((k + 0.5) / 4) / ((1 + g) ** -1/8 + (1 + g) ** 1/8)
+#     opex[t]         = rd[t] + sm[t] + ga[t]
+#     operating_profit[t] = gross_profit[t] - opex[t]
+#     ebitda[t]       = operating_profit[t] + dep[t]
+#     net_loss[t]     = -(operating_profit[t] - non_operating_loss)  (a loss is positive)
+# Cash (working capital held at its base level, dWC = 0; no cash tax on losses; the
+# non-operating line is non-cash)
+#     fcf[t]          = ebitda[t] - capex_paid[t]                                    [RMB m]
+#     net_cash[t]     = net_cash[t - 1] + fcf[t],  net_cash[base] = last reported    [RMB m]
+# DCF (valuation date = the base period's end; end-of-quarter discounting)
+#     df[t]           = (1 + wacc) ** (-k / 4)                                       [1]
+#     ebit_T          = sum of operating_profit over the last four modelled quarters [RMB m]
+#     nopat_T         = ebit_T * (1 - tax) if ebit_T > 0 else ebit_T
+#     TV              = nopat_T * (1 + g) / (wacc - g)    (steady state: capex = dep, dWC = 0)
+#     EV_dcf          = sum_t fcf[t] * df[t] + TV * df[T]                            [RMB m]
+# Every method: equity = EV + net_cash[base]; TP = equity / shares / rmb_per_hkd.
+
+
+def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_annual: float
+                    ) -> np.ndarray:
+    """One operating-expense line per quarter: line[t] = B * (1 + g) ** ((k + 0.5) / 4) / c.
+
+    k = qn - base_qno, c = (1 + g) ** (-1/8) + (1 + g) ** (1/8). The exponent counts years
+    from the middle of the base half-year, so each calendar year's total is (1 + g) times the
+    year before's (the yearly-total convention); c makes the base half-year's two quarters
+    (k = -1, 0) sum to B exactly. With g = 0 every quarter is B / 2.
+
+    Parameters
+    ----------
+    qn
+        Quarter numbers (:func:`capacity.demand.quarter_number`). [1]
+    base_qno
+        Quarter number of the base period. [1]
+    half_rmb_m
+        The line in the base half-year. [RMB m/half-year]
+    growth_annual
+        Yearly growth. [1/year]
+
+    Returns
+    -------
+    numpy.ndarray
+        The line per quarter. [RMB m]
+    """
+    k = (np.asarray(qn) - base_qno).astype(float)
+    f = 1.0 + growth_annual
+    return half_rmb_m * f ** ((k + 0.5) / 4.0) / (f ** -0.125 + f ** 0.125)
+
+
+def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: int
+                                ) -> np.ndarray:
+    """dep0[t] = book / L0 in the first L0 modelled quarters, 0 after. [RMB m]"""
+    return np.where(np.arange(n) < life_quarters, book_value_rmb_m / life_quarters, 0.0)
+
+
+def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndarray,
+                              life_quarters: np.ndarray) -> np.ndarray:
+    """Straight-line depreciation of purchase cohorts in each of ``n`` quarters. [RMB m]
+
+    dep[t] = sum over cohorts c with d_c <= t < d_c + L_c of capex_c / L_c
+
+    Parameters
+    ----------
+    n
+        Number of quarters. [quarters]
+    delivery_index
+        Position of each cohort's delivery quarter among the ``n`` (may lie outside). [index]
+    capex_rmb_m
+        All-in cost of each cohort. [RMB m]
+    life_quarters
+        Depreciation life of each cohort (>= 1). [quarters]
+
+    Returns
+    -------
+    numpy.ndarray
+        Depreciation per quarter, shape (n,). Over a cohort's whole life it sums to its capex.
+    """
+    d = np.asarray(delivery_index, np.int64)
+    cap = np.asarray(capex_rmb_m, float)
+    life = np.asarray(life_quarters, np.int64)
+    if len(d) == 0:
+        return np.zeros(n)
+    if (life < 1).any():
+        raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
+                                                    "or more")
+    t = np.arange(n)[:, None]
+    alive = (t >= d[None, :]) & (t < (d + life)[None, :])
+    return alive @ (cap / life)
+
+
+def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
+               traditional_rmb_m: np.ndarray, depreciation_rmb_m: np.ndarray,
+               power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
+               rental_rmb_m: np.ndarray, fin: FinanceInputs) -> dict[str, np.ndarray]:
+    """The quarterly P&L from served revenue and fleet costs (equations above). [RMB m]
+
+    Returns
+    -------
+    dict
+        ``genai_revenue_rmb_m``, ``traditional_rmb_m``, ``revenue_rmb_m``,
+        ``depreciation_rmb_m``, ``power_cost_rmb_m``, ``maintenance_rmb_m``,
+        ``rental_cost_rmb_m``, ``other_cost_of_sales_rmb_m``, ``cost_of_sales_rmb_m``,
+        ``gross_profit_rmb_m``, ``rd_rmb_m``, ``sm_rmb_m``, ``ga_rmb_m``, ``opex_rmb_m``,
+        ``operating_profit_rmb_m``, ``ebitda_rmb_m``, ``non_operating_loss_rmb_m``,
+        ``net_loss_rmb_m`` [RMB m] and ``gross_margin`` [1].
+    """
+    genai = genai_array(served_rmb_m, fin)
+    trad = np.asarray(traditional_rmb_m, float)
+    revenue = genai + trad
+    other = (1.0 - fin.traditional_gross_margin) * trad
+    cos = depreciation_rmb_m + power_rmb_m + maintenance_rmb_m + rental_rmb_m + other
+    gp = revenue - cos
+    rd = opex_line_array(qn, base_qno, fin.rd_half_rmb_m, fin.rd_growth_annual)
+    sm = opex_line_array(qn, base_qno, fin.sm_half_rmb_m, fin.sm_growth_annual)
+    ga = opex_line_array(qn, base_qno, fin.ga_half_rmb_m, fin.ga_growth_annual)
+    opex = rd + sm + ga
+    op = gp - opex
+    nonop = np.full(len(gp), fin.non_operating_loss_rmb_m_per_quarter)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gm = np.where(revenue > 0, gp / np.where(revenue > 0, revenue, 1.0), 0.0)
+    return {"genai_revenue_rmb_m": genai, "traditional_rmb_m": trad, "revenue_rmb_m": revenue,
+            "depreciation_rmb_m": np.asarray(depreciation_rmb_m, float),
+            "power_cost_rmb_m": np.asarray(power_rmb_m, float),
+            "maintenance_rmb_m": np.asarray(maintenance_rmb_m, float),
+            "rental_cost_rmb_m": np.asarray(rental_rmb_m, float),
+            "other_cost_of_sales_rmb_m": other, "cost_of_sales_rmb_m": cos,
+            "gross_profit_rmb_m": gp, "gross_margin": gm, "rd_rmb_m": rd, "sm_rmb_m": sm,
+            "ga_rmb_m": ga, "opex_rmb_m": opex, "operating_profit_rmb_m": op,
+            "ebitda_rmb_m": op + depreciation_rmb_m, "non_operating_loss_rmb_m": nonop,
+            "net_loss_rmb_m": -(op - nonop)}
+
+
+def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
+                net_cash0_rmb_m: float, floor_rmb_m: float) -> dict[str, Any]:
+    """Free cash flow, the net cash path and the runway. [RMB m]
+
+    fcf[t] = ebitda[t] - capex_paid[t];  net_cash[t] = net_cash[t-1] + fcf[t]
+    runway = quarters before net cash first falls below the floor (all of them if never).
+
+    Returns
+    -------
+    dict
+        ``fcf_rmb_m``, ``net_cash_rmb_m`` [RMB m] arrays, ``below_floor`` (bool array),
+        ``runway_quarters`` [quarters] and ``funding_need_index`` (first quarter below the
+        floor, or -1).
+    """
+    fcf = np.asarray(ebitda_rmb_m, float) - np.asarray(capex_paid_rmb_m, float)
+    net_cash = net_cash0_rmb_m + np.cumsum(fcf)
+    below = net_cash < floor_rmb_m
+    first = int(np.argmax(below)) if below.any() else -1
+    return {"fcf_rmb_m": fcf, "net_cash_rmb_m": net_cash, "below_floor": below,
+            "runway_quarters": first if first >= 0 else len(fcf), "funding_need_index": first}
+
+
+def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
+           wacc_annual: float, terminal_growth_annual: float, tax_rate: float
+           ) -> dict[str, Any]:
+    """Enterprise value by discounted free cash flow plus a Gordon terminal value.
+
+    df[t] = (1 + wacc) ** (-k / 4);  nopat_T = ebit_T (1 - tax) if ebit_T > 0 else ebit_T;
+    TV = nopat_T (1 + g) / (wacc - g);  EV = sum fcf df + TV df[last]
+
+    Parameters
+    ----------
+    fcf_rmb_m
+        Free cash flow per modelled quarter. [RMB m]
+    k
+        Quarters after the valuation date of each (1, 2, ...). [quarters]
+    ebit_terminal_rmb_m
+        Operating profit of the last four modelled quarters. [RMB m/year]
+    wacc_annual, terminal_growth_annual
+        Discount rate and terminal growth, g < wacc. [1/year]
+    tax_rate
+        Tax on a positive terminal operating profit. [1]
+
+    Returns
+    -------
+    dict
+        ``discount_factor`` [1] and ``pv_fcf_rmb_m`` [RMB m] arrays, ``terminal_value_rmb_m``,
+        ``pv_terminal_rmb_m``, ``ev_rmb_m`` [RMB m].
+    """
+    if terminal_growth_annual >= wacc_annual:
+        raise InputError("finance.terminal_growth_annual",
+                         f"{terminal_growth_annual} must be below the WACC {wacc_annual}")
+    df = (1.0 + wacc_annual) ** (-np.asarray(k, float) / 4.0)
+    pv = np.asarray(fcf_rmb_m, float) * df
+    nopat = ebit_terminal_rmb_m * (1.0 - tax_rate) if ebit_terminal_rmb_m > 0 else \
+        ebit_terminal_rmb_m
+    tv = nopat * (1.0 + terminal_growth_annual) / (wacc_annual - terminal_growth_annual)
+    pv_tv = tv * float(df[-1])
+    return {"discount_factor": df, "pv_fcf_rmb_m": pv, "terminal_value_rmb_m": float(tv),
+            "pv_terminal_rmb_m": float(pv_tv), "ev_rmb_m": float(pv.sum() + pv_tv)}
+
+
+def year_total(qn: np.ndarray, values: np.ndarray, year: int) -> float | None:
+    """Sum of ``values`` over the modelled quarters of ``year``; None unless all four are
+    modelled. [RMB m]"""
+    sel = np.asarray(qn) // 4 == year
+    if int(sel.sum()) != 4:
+        return None
+    return float(np.asarray(values, float)[sel].sum())
+
+
+METHODS = ("ev_sales", "ev_ebitda", "dcf")
+"""Valuation methods, in report order."""
+
+
+def blend_target_price(tps: dict[str, float | None], weights: dict[str, float]
+                       ) -> tuple[float, dict[str, float]]:
+    """Weighted target price over the methods that apply.
+
+    TP_blend = sum_m w_m TP_m / sum_m w_m over methods m with a TP (w renormalised).
+
+    Parameters
+    ----------
+    tps
+        Target price per method, None where it does not apply. [HKD/share]
+    weights
+        Weight per method (``finance.blend_weights``). [1]
+
+    Returns
+    -------
+    tuple
+        (blended TP [HKD/share], the weights used, summing to 1 [1])
+
+    Raises
+    ------
+    InputError
+        When every weighted method does not apply.
+    """
+    use = {m: float(weights.get(m, 0.0)) for m in METHODS if tps.get(m) is not None}
+    total = sum(use.values())
+    if total <= 0.0:
+        raise InputError("finance.blend_weights", "every method with a weight above 0 is "
+                         "inapplicable (EV/EBITDA needs a positive EBITDA in the valuation "
+                         "year)")
+    w = {m: v / total for m, v in use.items()}
+    return float(sum(w[m] * float(tps[m]) for m in w)), w
+
+
+def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
+                 traditional_rmb_m: np.ndarray, cohort_delivery_index: np.ndarray,
+                 cohort_capex_rmb_m: np.ndarray, cohort_life_quarters: np.ndarray,
+                 capex_paid_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
+                 maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
+                 fin: FinanceInputs, tp_ev_sales_hkd: float) -> dict[str, Any]:
+    """P&L, cash, DCF and the target price per method and blended, from fleet arrays.
+
+    The one implementation: :func:`pnl_result` and the stress draws call it.
+
+    Parameters
+    ----------
+    qn
+        Quarter numbers of the modelled quarters, consecutive from base + 1. [1]
+    base_qno
+        Quarter number of the base period (valuation date, last reported balance). [1]
+    served_rmb_m
+        Revenue the fleet served per quarter. [RMB m]
+    traditional_rmb_m
+        Non-GenAI revenue per quarter. [RMB m]
+    cohort_delivery_index, cohort_capex_rmb_m, cohort_life_quarters
+        Purchases: delivery position among ``qn`` [index], all-in cost [RMB m], life
+        [quarters].
+    capex_paid_rmb_m
+        Capex paid per quarter (at order). [RMB m]
+    power_rmb_m, maintenance_rmb_m, rental_rmb_m
+        Fleet running costs per quarter. [RMB m]
+    fin
+        Finance inputs.
+    tp_ev_sales_hkd
+        The EV/Sales target price (:func:`value_from_sales`). [HKD/share]
+
+    Returns
+    -------
+    dict
+        ``pnl`` (:func:`pnl_arrays`), ``cash`` (:func:`cash_arrays`), ``dcf``
+        (:func:`dcf_ev`), ``ebitda_year_rmb_m`` (valuation year, or None),
+        ``ev_ebitda_rmb_m`` (or None), ``tp`` per method [HKD/share] (None where it does not
+        apply), ``equity_rmb_m`` per method, ``weights`` used and ``target_price_hkd``.
+    """
+    qn = np.asarray(qn, np.int64)
+    n = len(qn)
+    if n < 4:
+        raise InputError("horizon.end", "the DCF needs at least four modelled quarters")
+    dep = (existing_depreciation_array(n, fin.existing_fleet_book_value_rmb_m,
+                                       fin.existing_fleet_remaining_life_quarters)
+           + cohort_depreciation_array(n, cohort_delivery_index, cohort_capex_rmb_m,
+                                       cohort_life_quarters))
+    pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_rmb_m, dep, power_rmb_m,
+                     maintenance_rmb_m, rental_rmb_m, fin)
+    cash = cash_arrays(pnl["ebitda_rmb_m"], capex_paid_rmb_m, fin.net_cash_rmb_m,
+                       fin.cash_floor_rmb_m)
+    k = (qn - base_qno).astype(float)
+    ebit_t = float(pnl["operating_profit_rmb_m"][-4:].sum())
+    dcf = dcf_ev(cash["fcf_rmb_m"], k, ebit_t, fin.wacc_annual, fin.terminal_growth_annual,
+                 fin.tax_rate)
+    args = (fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    eq_dcf, tp_dcf = equity_and_target_price(dcf["ev_rmb_m"], *args)
+    ebitda_y = year_total(qn, pnl["ebitda_rmb_m"], fin.valuation_year)
+    ev_ebitda = tp_ebitda = eq_ebitda = None
+    if ebitda_y is not None and ebitda_y > 0:
+        ev_ebitda = fin.ev_ebitda_multiple * ebitda_y
+        eq_ebitda, tp_ebitda = equity_and_target_price(ev_ebitda, *args)
+    tps = {"ev_sales": float(tp_ev_sales_hkd), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
+    blended, weights = blend_target_price(tps, fin.blend_weights)
+    chosen = blended if fin.valuation_method == "blend" else tps[fin.valuation_method]
+    if chosen is None:
+        raise InputError("finance.valuation_method",
+                         f"{fin.valuation_method} does not apply (EBITDA of "
+                         f"{fin.valuation_year} is not positive)")
+    return {"pnl": pnl, "cash": cash, "dcf": dcf, "ebit_terminal_rmb_m": ebit_t,
+            "ebitda_year_rmb_m": ebitda_y, "ev_ebitda_rmb_m": ev_ebitda, "tp": tps,
+            "equity_rmb_m": {"dcf": eq_dcf, "ev_ebitda": eq_ebitda},
+            "tp_blend_hkd": blended, "weights": weights, "target_price_hkd": float(chosen)}
+
+
+PLAN_COLUMNS = ("served_revenue_rmb_m", "capex_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m",
+                "rental_cost_rmb_m")
+"""Per-quarter columns of the plan the P&L reads (see ``capacity.run.finance_capacity``)."""
+PURCHASE_COLUMNS = ("period", "order_period", "chip", "units", "capex_rmb_m", "life_quarters")
+"""Columns of the purchases (one row per delivery quarter and chip) the P&L reads."""
+
+
+@dataclass(frozen=True)
+class PnlResult:
+    """P&L, cash, DCF and the valuation by method for one scenario.
+
+    Attributes
+    ----------
+    quarters
+        Quarterly P&L and cash, index ``period`` (columns of :func:`pnl_arrays`, plus
+        ``capex_paid_rmb_m``, ``fcf_rmb_m``, ``net_cash_rmb_m``, ``below_floor``,
+        ``discount_factor``, ``pv_fcf_rmb_m``).
+    pnl
+        Calendar years whose four quarters are all modelled, index ``year``.
+    cash
+        ``period``, ``capex_paid_rmb_m``, ``ebitda_rmb_m``, ``fcf_rmb_m``, ``net_cash_rmb_m``
+        [RMB m], ``below_floor``.
+    cohorts
+        One row per purchase: its depreciation per quarter and the part inside the horizon.
+    valuation
+        One row per method: ``method``, ``applies``, ``weight``, ``ev_rmb_m``,
+        ``equity_rmb_m``, ``target_price_hkd``.
+    dcf_sensitivity
+        DCF target price over WACC x terminal growth.
+    values
+        The :func:`value_arrays` result.
+    """
+
+    quarters: pd.DataFrame
+    pnl: pd.DataFrame
+    cash: pd.DataFrame
+    cohorts: pd.DataFrame
+    valuation: pd.DataFrame
+    dcf_sensitivity: pd.DataFrame
+    values: dict[str, Any]
+
+
+def _purchase_arrays(purchases: pd.DataFrame, first: pd.Period
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    _require(purchases, list(PURCHASE_COLUMNS), "plan purchases")
+    d = np.array([quarter_number(p) - quarter_number(first) for p in purchases["period"]],
+                 np.int64)
+    return (d, purchases["capex_rmb_m"].to_numpy(float),
+            purchases["life_quarters"].to_numpy(np.int64))
+
+
+def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame, traditional_rmb_m: pd.Series,
+               fin: FinanceInputs, anchors: Anchors, ev_sales: Valuation) -> PnlResult:
+    """Quarterly and yearly P&L, cash path, DCF and target price by method (DataFrames).
+
+    Checks the plan's columns (:data:`PLAN_COLUMNS`, :data:`PURCHASE_COLUMNS`) and calls
+    :func:`value_arrays`; see the equations above it.
+
+    Parameters
+    ----------
+    quarters
+        Plan quarters indexed by ``period`` (consecutive, from the base period + 1) with
+        :data:`PLAN_COLUMNS`. [RMB m]
+    purchases
+        Plan purchases with :data:`PURCHASE_COLUMNS`.
+    traditional_rmb_m
+        Non-GenAI revenue per quarter (:func:`traditional_revenue`). [RMB m]
+    fin
+        Finance inputs.
+    anchors
+        Disclosures (base period).
+    ev_sales
+        The EV/Sales valuation (:func:`value_from_sales`).
+
+    Returns
+    -------
+    PnlResult
+    """
+    if len(quarters) == 0:
+        raise InputError("capacity quarters", "no quarters to value")
+    cols = list(PLAN_COLUMNS)
+    _require(quarters, cols, "plan quarters")
+    periods = pd.PeriodIndex(quarters.index, freq="Q", name="period")
+    qn = quarter_numbers(periods)
+    base_qno = quarter_number(anchors.base_period)
+    if qn[0] != base_qno + 1 or (np.diff(qn) != 1).any():
+        raise InputError("plan quarters", "must run consecutively from the quarter after the "
+                                          f"base period {anchors.base_period}")
+    q = {c: quarters[c].to_numpy(float) for c in cols}
+    for c, v in q.items():
+        if not np.isfinite(v).all():
+            raise InputError("plan quarters", f"column {c} is not finite")
+    trad = traditional_rmb_m.reindex(periods).to_numpy(float)
+    d, capex, life = _purchase_arrays(purchases, periods[0])
+    v = value_arrays(qn, base_qno, q["served_revenue_rmb_m"], trad, d, capex, life,
+                     q["capex_rmb_m"], q["power_cost_rmb_m"], q["maintenance_rmb_m"],
+                     q["rental_cost_rmb_m"], fin, ev_sales.target_price_hkd)
+    pnl, cash, dcf = v["pnl"], v["cash"], v["dcf"]
+    qt = pd.DataFrame(pnl, index=periods)
+    qt["capex_paid_rmb_m"] = q["capex_rmb_m"]
+    for c in ("fcf_rmb_m", "net_cash_rmb_m", "below_floor"):
+        qt[c] = cash[c]
+    qt["discount_factor"] = dcf["discount_factor"]
+    qt["pv_fcf_rmb_m"] = dcf["pv_fcf_rmb_m"]
+
+    years = qn // 4
+    keep = [y for y in np.unique(years) if int((years == y).sum()) == 4]
+    sums = ["revenue_rmb_m", "genai_revenue_rmb_m", "traditional_rmb_m", "cost_of_sales_rmb_m",
+            "depreciation_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m", "rental_cost_rmb_m",
+            "other_cost_of_sales_rmb_m", "gross_profit_rmb_m", "rd_rmb_m", "sm_rmb_m",
+            "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m", "ebitda_rmb_m",
+            "net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m"]
+    yearly = qt[sums].groupby(years).sum().loc[keep]
+    yearly.index = pd.Index([int(y) for y in keep], name="year")
+    yearly.insert(yearly.columns.get_loc("gross_profit_rmb_m") + 1, "gross_margin",
+                  yearly["gross_profit_rmb_m"] / yearly["revenue_rmb_m"])
+    yearly["net_cash_end_rmb_m"] = [float(cash["net_cash_rmb_m"][years == y][-1]) for y in keep]
+
+    cash_t = qt[["capex_paid_rmb_m", "ebitda_rmb_m", "fcf_rmb_m", "net_cash_rmb_m",
+                 "below_floor"]].copy()
+
+    n = len(periods)
+    per_q = capex / np.maximum(life, 1) if len(life) else capex
+    inside = [float(per_q[i] * max(0, min(n, d[i] + life[i]) - max(0, d[i])))
+              for i in range(len(d))]
+    cohorts = pd.DataFrame({
+        "period": purchases["period"].to_numpy(), "order_period":
+        purchases["order_period"].to_numpy(), "chip": purchases["chip"].to_numpy(),
+        "capex_rmb_m": capex, "life_quarters": life,
+        "depreciation_per_quarter_rmb_m": per_q,
+        "depreciation_in_horizon_rmb_m": np.array(inside, float)})
+
+    weights = v["weights"]
+    rows = []
+    rows.append({"method": "ev_sales", "applies": True, "weight": weights.get("ev_sales", 0.0),
+                 "ev_rmb_m": ev_sales.ev_rmb_m, "equity_rmb_m": ev_sales.equity_rmb_m,
+                 "target_price_hkd": v["tp"]["ev_sales"]})
+    ok = v["tp"]["ev_ebitda"] is not None
+    rows.append({"method": "ev_ebitda", "applies": ok, "weight": weights.get("ev_ebitda", 0.0),
+                 "ev_rmb_m": v["ev_ebitda_rmb_m"] if ok else 0.0,
+                 "equity_rmb_m": v["equity_rmb_m"]["ev_ebitda"] if ok else 0.0,
+                 "target_price_hkd": v["tp"]["ev_ebitda"] if ok else 0.0})
+    rows.append({"method": "dcf", "applies": True, "weight": weights.get("dcf", 0.0),
+                 "ev_rmb_m": dcf["ev_rmb_m"], "equity_rmb_m": v["equity_rmb_m"]["dcf"],
+                 "target_price_hkd": v["tp"]["dcf"]})
+    valuation = pd.DataFrame(rows)
+    sens = dcf_sensitivity_grid(cash["fcf_rmb_m"], (qn - base_qno).astype(float),
+                                v["ebit_terminal_rmb_m"], fin)
+    return PnlResult(quarters=qt, pnl=yearly, cash=cash_t, cohorts=cohorts,
+                     valuation=valuation, dcf_sensitivity=sens, values=v)
+
+
+def dcf_sensitivity_grid(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
+                         fin: FinanceInputs) -> pd.DataFrame:
+    """DCF target price over WACC x terminal growth (the two inputs the DCF turns on).
+
+    TP[w, g] = (EV_dcf(w, g) + net_cash) / shares / rmb_per_hkd  (:func:`dcf_ev`)
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``wacc_annual``, ``terminal_growth_annual`` [1/year], ``ev_rmb_m`` [RMB m],
+        ``target_price_hkd`` [HKD/share].
+    """
+    rows = []
+    for w in fin.sensitivity_wacc_annual:
+        for g in fin.sensitivity_terminal_growth_annual:
+            ev = dcf_ev(fcf_rmb_m, k, ebit_terminal_rmb_m, w, g, fin.tax_rate)["ev_rmb_m"]
+            _, tp = equity_and_target_price(ev, fin.net_cash_rmb_m, fin.shares_m,
+                                            fin.rmb_per_hkd)
+            rows.append({"wacc_annual": float(w), "terminal_growth_annual": float(g),
+                         "ev_rmb_m": ev, "target_price_hkd": tp})
+    return pd.DataFrame(rows)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from capacity.inputs import existing_fleet_eflops
 from capacity.results import Report
 from capacity.scenarios import Scenario
 
@@ -73,57 +72,78 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
 
 
 def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
-                     ) -> tuple[pd.DataFrame, str]:
-    """Per-quarter capacity the finance link values: the purchase plan's quarters.
-
-    The single call site between the planner and the finance link.
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    """What the finance link values from the plan: the single call site between the two.
 
     Returns
     -------
     tuple
-        (``Plan.quarters`` over the planned quarters, a label of where they came from)
+        (``quarters``: the plan's quarters over the horizon, indexed by ``period``, with
+        ``served_revenue_rmb_m`` (inference tokens served x token price + leasing revenue),
+        ``capex_rmb_m`` (paid at order, by order quarter), ``power_cost_rmb_m``,
+        ``maintenance_rmb_m``, ``rental_cost_rmb_m`` [RMB m], and the capacity columns the
+        revenue table reads; ``purchases``: one row per (delivery ``period``, ``chip``) with
+        ``order_period``, ``units``, ``capex_rmb_m`` (all-in) [RMB m] and ``life_quarters``;
+        ``revenue``: the revenue table (:func:`capacity.finance.revenue_table`); a label of
+        where the capacity came from)
     """
+    from capacity import finance
+    from capacity.demand import genai_revenue_forecast
+
     if plan_result is None:
         from capacity.planner import plan
 
         plan_result = plan(scenario, solver=solver)
-    return plan_result.quarters, "plan (NPV purchases)"
+    periods = scenario.inputs.horizon.periods
+    quarters = plan_result.quarters.reindex(periods)
+    demand = genai_revenue_forecast(scenario, periods)
+    revenue = finance.revenue_table(quarters, demand, scenario.inputs.finance,
+                                    finance.anchors_from_disclosures(scenario.disclosures))
+    purchases = plan_result.purchases.copy()
+    lives = (plan_result.inputs.data.life_quarters if plan_result.inputs is not None else
+             pd.Series(dtype=float))
+    purchases["life_quarters"] = [
+        int(lives.get(c, scenario.inputs.fleet.default_life_quarters))
+        for c in purchases["chip"]]
+    return quarters, purchases, revenue, "plan (NPV purchases)"
 
 
 def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) -> Report:
-    """``capacity value``: capacity -> GenAI revenue -> total revenue -> EV/Sales target price.
+    """``capacity value``: capacity -> revenue -> P&L and cash -> target price by method.
 
-    GenAI revenue is the demand-side forecast capped by what the planned fleet can serve
-    (:mod:`capacity.finance`); the 2024E sales feed the note's EV/Sales bridge, shown beside the
-    sales the note's HK$1.75 (and old HK$2.85) imply at the same multiple, net cash, shares, FX.
+    GenAI revenue is what the planned fleet served (tokens x price + leasing, the plan's
+    ``served_revenue_rmb_m``), at most the demand-side forecast (:mod:`capacity.finance`); the
+    valuation-year sales feed the note's EV/Sales bridge, shown beside the sales the note's
+    HK$1.75 (and old HK$2.85) imply at the same multiple, net cash, shares, FX.
     """
     from capacity import finance
-    from capacity.demand import genai_revenue_forecast, inference_yield_rmb_m_per_eflops_quarter
 
     fin = scenario.inputs.finance
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
-    periods = scenario.inputs.horizon.periods
-    if plan_result is None:
-        from capacity.planner import plan
-
-        plan_result = plan(scenario, solver=solver)
-    quarters, source = finance_capacity(scenario, solver, plan_result)
-    quarters = quarters.reindex(periods)
-    fleet = plan_result.inputs.fleet_history if plan_result.inputs is not None else \
-        existing_fleet_eflops(scenario, solver=solver)
-    yield0 = inference_yield_rmb_m_per_eflops_quarter(scenario, fleet["effective_eflops"])
-    yields = finance.yield_path(yield0, scenario.inputs.demand.inference.yield_change_annual,
-                                periods, scenario.inputs.horizon.base)
-    demand = genai_revenue_forecast(scenario, periods)
-    res = finance.finance_result(quarters, demand, yields, fin, anchors)
+    quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
+    res = finance.finance_result(quarters, revenue["genai_demand_rmb_m"], fin, anchors)
+    pl = finance.pnl_result(quarters, purchases, res.revenue["traditional_rmb_m"], fin, anchors,
+                            res.valuation)
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
+    pv = pl.values
+    funding = int(pv["cash"]["funding_need_index"])
+    note_check = finance.value_from_sales(res.implied_sales_rmb_m, fin.ev_sales_multiple,
+                                          fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
     annual = res.annual
     scalars = {
         "scenario": scenario.name,
         "capacity_source": source,
         "valuation_year": y,
-        "target_price_hkd": val.target_price_hkd,
+        "valuation_method": fin.valuation_method,
+        "target_price_hkd": pv["target_price_hkd"],
+        "tp_blend_hkd": pv["tp_blend_hkd"],
+        "tp_ev_sales_hkd": val.target_price_hkd,
+        "tp_dcf_hkd": pv["tp"]["dcf"],
+        "ev_ebitda_applies": pv["tp"]["ev_ebitda"] is not None,
+        **({"tp_ev_ebitda_hkd": pv["tp"]["ev_ebitda"]} if pv["tp"]["ev_ebitda"] is not None
+           else {}),
+        **{f"blend_weight_{m}": pv["weights"].get(m, 0.0) for m in finance.METHODS},
         "ev_rmb_m": val.ev_rmb_m,
         "equity_rmb_m": val.equity_rmb_m,
         f"sales_{y}e_rmb_m": val.sales_rmb_m,
@@ -132,6 +152,9 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         f"implied_sales_{y}e_old_rmb_m": res.implied_sales_old_rmb_m,
         "note_target_price_hkd": anchors.target_price_hkd,
         "note_target_price_old_hkd": anchors.target_price_old_hkd,
+        "note_check_target_price_hkd": note_check.target_price_hkd,
+        "note_check_reproduced": bool(abs(note_check.target_price_hkd
+                                          - anchors.target_price_hkd) < 0.005),
         "multiple": val.multiple,
         "net_cash_rmb_m": val.net_cash_rmb_m,
         "shares_m": val.shares_m,
@@ -142,17 +165,34 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         f"gross_margin_{y}e": float(annual.at[y, "gross_margin"]),
         "genai_gross_margin": res.genai_gross_margin,
         "traditional_gross_margin": fin.traditional_gross_margin,
-        "genai_yield_rmb_m_per_eflops_quarter": yield0,
         "capacity_bound_quarters": int(res.revenue["capacity_bound"].sum()),
+        "ev_dcf_rmb_m": pv["dcf"]["ev_rmb_m"],
+        "pv_terminal_rmb_m": pv["dcf"]["pv_terminal_rmb_m"],
+        "ebit_terminal_rmb_m": pv["ebit_terminal_rmb_m"],
+        "wacc_annual": fin.wacc_annual,
+        "terminal_growth_annual": fin.terminal_growth_annual,
+        "net_cash_end_rmb_m": float(pv["cash"]["net_cash_rmb_m"][-1]),
+        "cash_floor_rmb_m": fin.cash_floor_rmb_m,
+        "runway_quarters": int(pv["cash"]["runway_quarters"]),
+        "funding_need": funding >= 0,
+        "funding_need_period": str(pl.cash.index[funding]) if funding >= 0 else "",
     }
     return Report(
         "value",
         scalars=scalars,
         tables={"revenue": res.revenue, "annual": annual, "bridge": res.bridge,
-                "sensitivity": res.sensitivity},
+                "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_by_quarter": pl.quarters,
+                "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
+                "dcf_sensitivity": pl.dcf_sensitivity},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
                 "annual": "Calendar years (2023 includes the 1H23 actuals)",
                 "bridge": f"EV/Sales bridge on {y}E sales: the tool vs the note's target prices",
-                "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change"},
+                "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change",
+                "pnl": "P&L per calendar year (years whose four quarters are modelled)",
+                "pnl_by_quarter": "P&L, cash and DCF per quarter",
+                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
+                "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
+                "methods": "Target price by method and the blend weights",
+                "dcf_sensitivity": "DCF target price over WACC x terminal growth"},
     )

@@ -166,6 +166,10 @@ MAX_TRADITIONAL_GROWTH_ANNUAL = 10.0
 """Largest growth a year of non-GenAI revenue. [1/year]"""
 MAX_SENSITIVITY_POINTS = 100
 """Most values in one sensitivity-grid axis. [values]"""
+MAX_EV_EBITDA_MULTIPLE = 200.0
+"""Largest EV/EBITDA multiple. [1]"""
+MAX_OPEX_RMB_M = 10_000_000.0
+"""Largest half-year operating-expense line, book value or quarterly cost input. [RMB m]"""
 
 # Stress command
 MAX_STRESS_SAMPLES = 10_000_000
@@ -1101,7 +1105,7 @@ class PlannerInputs(StrictModel):
 
 
 class FinanceInputs(StrictModel):
-    """Revenue bridge and EV/Sales valuation inputs (see :mod:`capacity.finance`).
+    """Revenue, P&L, cash and valuation inputs (see :mod:`capacity.finance`, docs/finance.md).
 
     The 1H23 anchors (revenue, GenAI share, gross margin, the 40% target, the note's target
     prices) are company disclosures and come from ``disclosures.csv``, not from here.
@@ -1142,6 +1146,75 @@ class FinanceInputs(StrictModel):
         Field(min_length=1, max_length=MAX_SENSITIVITY_POINTS)] = [-0.3, -0.2, -0.1, 0.0, 0.1,
                                                                    0.2, 0.3]
     """Relative changes of the valuation-year sales in the sensitivity grid. [1]"""
+
+    # --- P&L, cash and DCF (issue 14) ------------------------------------------------------
+    other_genai_revenue_rmb_m_per_quarter: Annotated[NonNegative, Field(
+        le=MAX_OPEX_RMB_M)] = 0.0
+    """GenAI revenue not served by the fleet (model licences, software), added to served
+    revenue every quarter. [RMB m/quarter]"""
+    existing_fleet_book_value_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 2200.0
+    """Net book value at the base period's end of the fleet already owned (and of orders
+    already paid), depreciated straight-line over the next
+    ``existing_fleet_remaining_life_quarters``. [RMB m]"""
+    existing_fleet_remaining_life_quarters: LifeQuarters = 14
+    """Quarters over which the existing fleet's book value is depreciated. [quarters]"""
+    rd_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 1780.0
+    """Research and development expenses of the base half-year (1H23). [RMB m/half-year]"""
+    sm_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 418.0
+    """Selling and marketing expenses of the base half-year. [RMB m/half-year]"""
+    ga_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 796.5
+    """General and administrative expenses of the base half-year. [RMB m/half-year]"""
+    rd_growth_annual: Annotated[Real, Field(gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = 0.0
+    """Growth of R&D expenses, yearly total on yearly total. [1/year]"""
+    sm_growth_annual: Annotated[Real, Field(gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.10
+    """Growth of selling and marketing expenses, yearly total on yearly total. [1/year]"""
+    ga_growth_annual: Annotated[Real, Field(gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.10
+    """Growth of general and administrative expenses, yearly total on yearly total.
+    [1/year]"""
+    non_operating_loss_rmb_m_per_quarter: Annotated[Real, Field(
+        ge=-MAX_OPEX_RMB_M, le=MAX_OPEX_RMB_M)] = 398.4
+    """Loss below the operating line (finance costs, fair-value changes, share of associates,
+    tax), non-cash in the cash path; negative = a gain. [RMB m/quarter]"""
+    cash_floor_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
+                                            le=MAX_ABS_NET_CASH_RMB_M)] = 2000.0
+    """Net cash below which the company needs new funding. [RMB m]"""
+    ev_ebitda_multiple: Annotated[Positive, Field(le=MAX_EV_EBITDA_MULTIPLE)] = 15.0
+    """EV/EBITDA multiple on the valuation year's EBITDA (used only when it is positive). [1]"""
+    wacc_annual: Annotated[Real, Field(gt=0.0, lt=1.0)] = 0.12
+    """Discount rate of the DCF (weighted average cost of capital). [1/year]"""
+    terminal_growth_annual: Annotated[Real, Field(gt=-1.0, lt=1.0)] = 0.03
+    """Growth of free cash flow after the horizon (Gordon terminal value). [1/year]"""
+    tax_rate: Fraction = 0.15
+    """Tax on positive terminal operating profit (none on losses in the horizon). [1]"""
+    valuation_method: Literal["blend", "ev_sales", "ev_ebitda", "dcf"] = "blend"
+    """Which target price ``target_price_hkd`` reports: one method's, or the blend."""
+    blend_weights: dict[Literal["ev_sales", "ev_ebitda", "dcf"], Fraction] = {
+        "ev_sales": 1.0, "ev_ebitda": 0.0, "dcf": 0.0}
+    """Weight of each method's target price in the blend; methods that do not apply
+    (EV/EBITDA with EBITDA <= 0) drop out and the rest are renormalised. [1]"""
+    sensitivity_wacc_annual: Annotated[
+        list[Annotated[Real, Field(gt=0.0, lt=1.0)]],
+        Field(min_length=1, max_length=MAX_SENSITIVITY_POINTS)] = [0.10, 0.11, 0.12, 0.13,
+                                                                   0.14]
+    """WACC values of the DCF sensitivity grid. [1/year]"""
+    sensitivity_terminal_growth_annual: Annotated[
+        list[Annotated[Real, Field(gt=-1.0, lt=1.0)]],
+        Field(min_length=1, max_length=MAX_SENSITIVITY_POINTS)] = [0.0, 0.02, 0.03, 0.04]
+    """Terminal growth values of the DCF sensitivity grid. [1/year]"""
+
+    @model_validator(mode="after")
+    def _dcf_and_blend(self) -> FinanceInputs:
+        if self.terminal_growth_annual >= self.wacc_annual:
+            raise ValueError(f"terminal_growth_annual {self.terminal_growth_annual} must be "
+                             f"below wacc_annual {self.wacc_annual}")
+        if sum(self.blend_weights.values()) <= 0.0:
+            raise ValueError("blend_weights must give at least one method a weight above 0")
+        bad = [(w, g) for w in self.sensitivity_wacc_annual
+               for g in self.sensitivity_terminal_growth_annual if g >= w]
+        if bad:
+            raise ValueError(f"sensitivity grid: terminal growth {bad[0][1]} is not below "
+                             f"WACC {bad[0][0]}")
+        return self
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,29 +59,6 @@ def test_anchors_missing_metric_is_input_error(history):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_ceiling_takes_served_training_out_and_floors_at_zero():
-    q = quarters("2024Q1", effective_eflops=[10.0, 10.0, 4.0, 2.0],
-                 training_demand_eflops=[3.0, 6.0, 6.0, 5.0],
-                 training_shortfall_eflops=[0.0, 2.0, 3.0, 0.0])
-    # served training = [3, 4, 3, 5]; available = [7, 6, 1, max(0, -3) = 0]
-    assert F.available_eflops(q).tolist() == [7.0, 6.0, 1.0, 0.0]
-    # yield 20 RMB m per EFLOPS-quarter -> [140, 120, 20, 0]
-    assert F.genai_ceiling(q, 20.0).tolist() == [140.0, 120.0, 20.0, 0.0]
-
-
-def test_ceiling_without_training_columns_uses_all_effective_compute():
-    q = quarters("2024Q1", effective_eflops=[9.0, 5.5])
-    assert F.genai_ceiling(q, 10.0).tolist() == [90.0, 55.0]
-
-
-def test_yield_path_drifts_from_base():
-    periods = pd.period_range("2023Q3", "2024Q2", freq="Q")
-    y = F.yield_path(40.0, 0.21, periods, pd.Period("2023Q2", freq="Q"))
-    # j = 1..4: 40 * 1.21 ** (j / 4); j = 2 -> 40 * 1.1 = 44, j = 4 -> 48.4
-    assert y.iloc[1] == pytest.approx(44.0)
-    assert y.iloc[3] == pytest.approx(48.4)
-
-
 def test_traditional_path_by_hand():
     fin = FinanceInputs(traditional_growth_annual=-0.15, traditional_h2_share=0.55)
     periods = pd.period_range("2023Q3", "2024Q1", freq="Q")
@@ -111,15 +88,14 @@ def test_genai_margin_reproduces_1h23_group_margin():
         F.genai_margin(FinanceInputs(traditional_gross_margin=0.7), ANCHORS)
 
 
-def test_revenue_table_min_of_demand_and_ceiling():
+def test_revenue_table_genai_is_what_the_fleet_served():
     fin = FinanceInputs(traditional_growth_annual=0.0, traditional_h2_share=0.5,
                         traditional_gross_margin=0.5)
-    q = quarters("2023Q3", effective_eflops=[10.0, 10.0], training_demand_eflops=[3.0, 6.0],
-                 training_shortfall_eflops=[0.0, 2.0], depreciation_rmb_m=[10.0, 15.0],
+    q = quarters("2023Q3", served_revenue_rmb_m=[100.0, 120.0], depreciation_rmb_m=[10.0, 15.0],
                  opex_rmb_m=[5.0, 7.0])
     demand = pd.Series([100.0, 150.0], index=q.index)
-    r = F.revenue_table(q, demand, 20.0, fin, ANCHORS)
-    # ceilings 140 and 120 -> GenAI 100 (demand-bound) and 120 (capacity-bound)
+    r = F.revenue_table(q, demand, fin, ANCHORS)
+    # served 100 and 120 against demand 100 and 150: the second quarter is capacity-bound
     assert r["genai_rmb_m"].tolist() == [100.0, 120.0]
     assert r["capacity_bound"].tolist() == [False, True]
     assert r["total_rmb_m"].tolist() == pytest.approx([657.9, 677.9])
@@ -128,25 +104,29 @@ def test_revenue_table_min_of_demand_and_ceiling():
     assert r["incremental_compute_cost_rmb_m"].tolist() == [0.0, 7.0]
     m = 0.0545 / 0.203
     assert r["gross_profit_rmb_m"].iloc[1] == pytest.approx(0.5 * 557.9 + m * 120.0)
-    deduct = F.revenue_table(q, demand, 20.0, fin.model_copy(
+    deduct = F.revenue_table(q, demand, fin.model_copy(
         update={"deduct_incremental_compute_cost": True}), ANCHORS)
     assert deduct["gross_profit_rmb_m"].iloc[1] == pytest.approx(0.5 * 557.9 + m * 120.0 - 7.0)
 
 
 def test_bad_demand_series_is_input_error():
     fin = FinanceInputs()
-    q = quarters("2023Q3", effective_eflops=[10.0, 10.0])
+    q = quarters("2023Q3", served_revenue_rmb_m=[10.0, 10.0])
     with pytest.raises(InputError, match="2023Q4"):
-        F.revenue_table(q, pd.Series([1.0], index=q.index[:1]), 20.0, fin, ANCHORS)
+        F.revenue_table(q, pd.Series([1.0], index=q.index[:1]), fin, ANCHORS)
     with pytest.raises(InputError, match="missing value"):
-        F.revenue_table(q, pd.Series([1.0, math.nan], index=q.index), 20.0, fin, ANCHORS)
+        F.revenue_table(q, pd.Series([1.0, math.nan], index=q.index), fin, ANCHORS)
+    with pytest.raises(InputError, match="served_revenue_rmb_m"):
+        F.revenue_table(quarters("2023Q3", effective_eflops=[1.0, 1.0]),
+                        pd.Series([1.0, 1.0], index=q.index), fin, ANCHORS)
 
 
 def test_annual_table_adds_1h23_actuals_and_keeps_complete_years():
     fin = FinanceInputs(traditional_growth_annual=0.0, traditional_h2_share=0.5)
-    q = quarters("2023Q3", effective_eflops=[100.0] * 6)
-    demand = pd.Series([100.0, 110.0, 120.0, 130.0, 140.0, 150.0], index=q.index)
-    annual = F.annual_table(F.revenue_table(q, demand, 20.0, fin, ANCHORS), ANCHORS)
+    demand_values = [100.0, 110.0, 120.0, 130.0, 140.0, 150.0]
+    q = quarters("2023Q3", served_revenue_rmb_m=demand_values)
+    demand = pd.Series(demand_values, index=q.index)
+    annual = F.annual_table(F.revenue_table(q, demand, fin, ANCHORS), ANCHORS)
     # 2023 = 1H23 actual (GenAI 0.203 * 1400 = 284.2) + 2H23 model (100 + 110); 2025 incomplete
     assert list(annual.index) == [2023, 2024]
     assert annual.at[2023, "actual_quarters"] == 2
@@ -247,9 +227,10 @@ def test_cli_value_json_object(run_json):
     for r in rows:
         assert r["total_rmb_m"] == pytest.approx(r["genai_rmb_m"] + r["traditional_rmb_m"])
         assert r["genai_rmb_m"] <= r["genai_demand_rmb_m"] + 1e-9
-        assert r["genai_rmb_m"] <= r["genai_ceiling_rmb_m"] + 1e-9
-    # The baseline's own figures, pinned (any change to the wiring of plan, yield or demand into
-    # finance moves them): capacity-linked 2024E sales RMB 4,346m, TP HK$1.335:
+        assert r["capacity_bound"] == (r["genai_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
+    # The baseline's own figures, pinned (any change to the wiring of plan or demand into
+    # finance moves them): the fleet serves all 2024 GenAI demand, so 2024E sales are RMB 4,346m
+    # and the TP HK$1.335:
     # (7.5 x 4,345.6 + 9,000) / 33,500 / 0.93 = 1.3350.
     assert d["sales_2024e_rmb_m"] == pytest.approx(4345.6, abs=0.5)
     assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)

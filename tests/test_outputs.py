@@ -23,7 +23,8 @@ from capacity.results import Report
 
 SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
 PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
-                       "economics", "revenue", "annual", "bridge", "sensitivity"]  # plan, value
+                       "economics", "revenue", "annual", "bridge", "sensitivity",  # value
+                       "pnl", "pnl_by_quarter", "cash", "cohorts", "methods", "dcf_sensitivity"]
 COMPARE_TABLES = ["kpis", "kpis_text", "scenarios", "binding", "changes"]
 
 
@@ -42,7 +43,8 @@ def out_dir(tmp_path_factory) -> tuple[Path, dict]:
 
 PER_SCENARIO_CSVS = ["quarters", "purchases", "plan_binding", "fleet",       # plan
                      "purchase_value", "economics", "revenue", "annual", "bridge",  # plan, value
-                     "sensitivity"]
+                     "sensitivity", "pnl", "pnl_by_quarter", "cash", "cohorts", "methods",
+                     "dcf_sensitivity"]
 COMPARE_CSVS = ["kpis", "kpis_text", "scenarios", "compare_binding", "changes"]
 
 
@@ -151,8 +153,8 @@ def test_workbook_assumptions_sheet(out_dir, history):
     assert set(flatten(history.inputs.model_dump(mode="json"))) <= set(rows)
 
 
-CHARTS = ["capex_by_quarter", "compute_vs_demand", "compute_vs_disclosed", "fleet_by_chip",
-          "genai_revenue", "gpu_mix_by_chip", "target_price"]
+CHARTS = ["capex_by_quarter", "cash_runway", "compute_vs_demand", "compute_vs_disclosed",
+          "fleet_by_chip", "genai_revenue", "gpu_mix_by_chip", "pnl_by_year", "target_price"]
 
 
 def test_charts_png_and_svg(out_dir):
@@ -215,9 +217,14 @@ def _tiny_reports() -> list[Report]:
                   tables={"quarters": quarters, "fleet": fleet}, primary="quarters")
     annual = pd.DataFrame({"genai_rmb_m": [100.0], "genai_share": [0.25],
                            "total_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
+    pnl = pd.DataFrame({"revenue_rmb_m": [400.0], "gross_profit_rmb_m": [150.0],
+                        "ebitda_rmb_m": [-50.0], "net_loss_rmb_m": [120.0]},
+                       index=pd.Index([2024], name="year"))
+    cash = pd.DataFrame({"net_cash_rmb_m": [900.0, 800.0, 650.0, 500.0]}, index=periods)
     value = Report("value", scalars={"scenario": "tiny", "target_price_hkd": 1.5,
-                                     "note_target_price_hkd": 1.75},
-                   tables={"annual": annual}, primary="annual")
+                                     "note_target_price_hkd": 1.75, "runway_quarters": 4,
+                                     "cash_floor_rmb_m": 200.0},
+                   tables={"annual": annual, "pnl": pnl, "cash": cash}, primary="annual")
     return [plan, value]
 
 
@@ -236,7 +243,7 @@ def test_workbook_fixed_timestamps():
     assert wb.properties.created.isoformat().startswith("2000-01-01")
     assert wb.properties.modified.isoformat().startswith("2000-01-01")
     assert wb.sheetnames == ["index", "tiny_quarters", "tiny_fleet", "tiny_annual",
-                             "scalars", "names"]
+                             "tiny_pnl", "tiny_cash", "scalars", "names"]
 
 
 def test_plan_out_writes_plan_charts_only(run_cli, tmp_path):

@@ -75,8 +75,8 @@ CASES = [
     ("access", "2026Q2", "Ascend910C", 1.0, False),  # base supply
     ("access", "2024Q1", "H100", 1.0, True),       # ban; cannot be tightened below 0
     ("access", "2024Q3", "H800", 1.0, True),
-    ("rental", "2025Q3", "", 0.01, False),
     ("rental", "2026Q2", "", 0.01, False),
+    ("rental", "2026Q4", "", 0.01, False),
     ("token_demand", "2024Q1", "", 0.01, False),
     ("token_demand", "2026Q2", "", 0.01, False),
     ("training_demand", "2024Q1", "", 0.01, False),

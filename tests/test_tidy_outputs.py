@@ -257,6 +257,8 @@ def test_every_chart_has_a_title_axis_units_and_the_footer(history):
         "capex_by_quarter": charts_module.chart_capex(plans, footer),
         "genai_revenue": charts_module.chart_genai(values, footer),
         "target_price": charts_module.chart_target_price(values, footer),
+        "pnl_by_year": charts_module.chart_pnl(values, footer),
+        "cash_runway": charts_module.chart_cash(values, footer),
     }
     with matplotlib.rc_context(rc=charts_module._style()):
         for name, fig in figures.items():

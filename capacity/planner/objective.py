@@ -74,6 +74,17 @@ def work_value(a: PlanArrays) -> np.ndarray:
     return np.stack([a.training_value_rmb_m, a.leasing_rmb_m, a.token_price_rmb_m_per_tn])
 
 
+def served_revenue_rmb_m(a: PlanArrays, served: np.ndarray) -> np.ndarray:
+    """Revenue of the work served per period: tokens at the token price plus leasing at the
+    leasing rate (own training is not revenue). [RMB m]
+
+        revenue[t] = price_tok[t] served[inference, t] + rate_lease[t] served[leasing, t]
+
+    ``served`` has shape (T, W) in :data:`~capacity.planner.data.WORKLOADS` order.
+    """
+    return a.token_price_rmb_m_per_tn * served[:, 2] + a.leasing_rmb_m * served[:, 1]
+
+
 def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray], float]:
     """Maximise net present value at the first planned quarter. [RMB m]
 

@@ -12,6 +12,7 @@ from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS
 from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
+from capacity.planner.objective import served_revenue_rmb_m
 from capacity.planner.solve import Solution
 
 UNIT_TOL = 1e-6
@@ -277,7 +278,9 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     q["token_price_rmb_per_m_tokens"] = data.rates["token_price_rmb_per_m_tokens"]
     q["token_revenue_rmb_m"] = q["inference_served_tn_tokens"] * a.token_price_rmb_m_per_tn
     q["leasing_revenue_rmb_m"] = q["leasing_served_eflops"] * a.leasing_rmb_m
-    q["served_revenue_rmb_m"] = q["token_revenue_rmb_m"] + q["leasing_revenue_rmb_m"]
+    q["served_revenue_rmb_m"] = served_revenue_rmb_m(
+        a, q[["training_served_eflops", "leasing_served_eflops",
+              "inference_served_tn_tokens"]].to_numpy(float))
     q["training_value_rmb_m"] = q["training_served_eflops"] * a.training_value_rmb_m
     capex = pd.Series(0.0, index=periods)
     if len(purchases):

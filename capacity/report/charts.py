@@ -504,25 +504,109 @@ def chart_genai(values: dict[str, Report], footer: str = ""):
 
 
 def chart_target_price(values: dict[str, Report], footer: str = ""):
-    """EV/Sales target price per scenario against the note's target price."""
-    fig = _new_figure(8.0 + 0.3 * len(values), 4.6)
-    ax = fig.subplots()
+    """Target price per scenario by method (EV/Sales, DCF, EV/EBITDA where it applies) and the
+    blended ``target_price_hkd``, against the note's target price."""
+    import numpy as np
+
+    methods = [("tp_ev_sales_hkd", "EV/Sales"), ("tp_dcf_hkd", "DCF"),
+               ("tp_ev_ebitda_hkd", "EV/EBITDA")]
     names = list(values)
-    tps = [float(values[n].scalars.get("target_price_hkd", float("nan"))) for n in names]
-    bars = ax.bar(range(len(names)), tps, color=[f"C{i % 10}" for i in range(len(names))])
-    for b, tp in zip(bars, tps, strict=True):
-        ax.annotate(f"HK${tp:.2f}", (b.get_x() + b.get_width() / 2, b.get_height()),
-                    ha="center", va="bottom", fontsize=8)
+    shown = [(k, lab) for k, lab in methods if any(k in values[n].scalars for n in names)]
+    if not shown:  # a value report from before the methods: the one price
+        shown = [("target_price_hkd", "target price")]
+    fig = _new_figure(8.0 + 0.5 * len(values), 4.6)
+    ax = fig.subplots()
+    width = 0.8 / len(shown)
+    x = np.arange(len(names))
+    handles, labels = [], []
+    for j, (key, lab) in enumerate(shown):
+        tps = [float(values[n].scalars.get(key, float("nan"))) for n in names]
+        bars = ax.bar(x + (j - (len(shown) - 1) / 2) * width, tps, width=width,
+                      color=f"C{j % 10}")
+        for b, tp in zip(bars, tps, strict=True):
+            if np.isfinite(tp):
+                ax.annotate(f"{tp:.2f}", (b.get_x() + b.get_width() / 2, tp), ha="center",
+                            va="bottom" if tp >= 0 else "top", fontsize=7)
+        handles.append(bars)
+        labels.append(lab)
+    blend = [float(values[n].scalars.get("target_price_hkd", float("nan"))) for n in names]
+    (mark,) = ax.plot(x, blend, "D", color="black", ms=5, ls="none")
+    handles.append(mark)
+    labels.append("target_price_hkd (blend)")
+    ax.axhline(0.0, color="grey", linewidth=0.8)
     note = values[names[0]].scalars.get("note_target_price_hkd") if names else None
     if note is not None:
         line = ax.axhline(float(note), color="black", linestyle="--", linewidth=1)
-        _legend_right(fig, [line], [f"note's TP HK${float(note):.2f}"])
-    ax.set_xticks(range(len(names)))
+        handles.append(line)
+        labels.append(f"note's TP HK${float(note):.2f}")
+    _legend_right(fig, handles, labels)
+    ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=20, fontsize=8)
     ax.set_xlabel("scenario", fontsize=8)
     ax.set_ylabel("target price [HKD per share]", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    _finish(fig, "Target price by scenario (EV/Sales)", footer)
+    _finish(fig, "Target price by scenario and method", footer)
+    return fig
+
+
+def chart_pnl(values: dict[str, Report], footer: str = ""):
+    """P&L bars per calendar year, one panel per scenario (same scale): revenue, gross profit,
+    EBITDA and net loss (drawn below zero)."""
+    import numpy as np
+
+    from capacity.results import plain_frame
+
+    lines = [("revenue_rmb_m", "revenue", 1.0), ("gross_profit_rmb_m", "gross profit", 1.0),
+             ("ebitda_rmb_m", "EBITDA", 1.0), ("net_loss_rmb_m", "net loss (below 0)", -1.0)]
+    fig, axes, cols = _panels(len(values))
+    width = 0.8 / len(lines)
+    for ax, (name, r) in zip(axes, values.items(), strict=True):
+        pnl = plain_frame(r.tables["pnl"])
+        x = np.arange(len(pnl))
+        for j, (col, lab, sign) in enumerate(lines):
+            ax.bar(x + (j - (len(lines) - 1) / 2) * width, sign * pnl[col].to_numpy(float),
+                   width=width, color=f"C{j}", label=lab)
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(int(y)) for y in pnl["year"]], fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[::cols]:
+        ax.set_ylabel("P&L line [RMB m per year]", fontsize=8)
+    _legend_right(fig, *_unique_legend(axes))
+    _finish(fig, "P&L by calendar year: revenue, gross profit, EBITDA, net loss", footer)
+    return fig
+
+
+def chart_cash(values: dict[str, Report], footer: str = ""):
+    """Net cash per quarter for each scenario against the funding floor (the runway)."""
+    from capacity.results import plain_frame
+
+    fig = _new_figure(10.0, 4.8)
+    ax = fig.subplots()
+    handles, labels = [], []
+    periods: list[str] = []
+    for i, (name, r) in enumerate(values.items()):
+        cash = plain_frame(r.tables["cash"])
+        periods = periods or [str(p) for p in cash["period"]]
+        (h,) = ax.plot(range(len(cash)), cash["net_cash_rmb_m"].to_numpy(float),
+                       color=f"C{i % 10}", marker="o", ms=3, lw=1.4)
+        handles.append(h)
+        runway = r.scalars.get("runway_quarters")
+        labels.append(f"{name} (runway {runway} q)" if runway is not None else name)
+    first = next(iter(values.values()), None)
+    floor = first.scalars.get("cash_floor_rmb_m") if first is not None else None
+    if floor is not None:
+        line = ax.axhline(float(floor), color="black", linestyle="--", linewidth=1)
+        handles.append(line)
+        labels.append(f"funding floor RMB {float(floor):,.0f}m")
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    _quarter_ticks(ax, periods)
+    ax.set_xlabel("quarter", fontsize=8)
+    ax.set_ylabel("net cash at quarter end [RMB m]", fontsize=8)
+    ax.grid(alpha=0.3)
+    _legend_right(fig, handles, labels)
+    _finish(fig, "Cash runway: net cash from 30 Jun 2023, FCF = EBITDA - capex paid", footer)
     return fig
 
 
@@ -622,4 +706,7 @@ def charts(reports: list[Report], scenarios: list | None = None) -> dict[str, by
         if values:
             out.update(_render(chart_genai(values, footer), "genai_revenue"))
             out.update(_render(chart_target_price(values, footer), "target_price"))
+            if all("pnl" in r.tables and "cash" in r.tables for r in values.values()):
+                out.update(_render(chart_pnl(values, footer), "pnl_by_year"))
+                out.update(_render(chart_cash(values, footer), "cash_runway"))
     return out

@@ -153,14 +153,12 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "value.revenue": {
         "period": ("", _Q),
         "genai_demand_rmb_m": ("RMB m", "GenAI revenue the demand path asks for"),
-        "genai_ceiling_rmb_m": ("RMB m", "GenAI revenue the available compute can earn "
-                                         "(available_eflops x yield)"),
-        "genai_rmb_m": ("RMB m", "GenAI revenue: min(demand, ceiling)"),
+        "genai_rmb_m": ("RMB m", "GenAI revenue: what the planned fleet served (tokens x "
+                                 "price + leasing, the plan's served_revenue_rmb_m)"),
         "traditional_rmb_m": ("RMB m", "Non-GenAI revenue"),
         "total_rmb_m": ("RMB m", "GenAI + traditional revenue"),
         "genai_share": ("share", "GenAI revenue / total revenue"),
-        "capacity_bound": ("", "True when the compute ceiling, not demand, sets GenAI revenue"),
-        "available_eflops": ("EFLOPS", "Effective compute left after served training"),
+        "capacity_bound": ("", "True when the fleet served less than the demand path asks for"),
         "incremental_compute_cost_rmb_m": ("RMB m", "Plan depreciation and power deducted from "
                                                     "gross profit (0 unless switched on)"),
         "gross_profit_rmb_m": ("RMB m", "Revenue x segment gross margins"),
@@ -192,6 +190,102 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "sales_rmb_m": ("RMB m", "Valuation-year sales after the change"),
         "ev_rmb_m": ("RMB m", "Enterprise value"),
         "target_price_hkd": ("HKD", "Target price per share"),
+    },
+    "value.pnl": {
+        "year": ("", "Calendar year whose four quarters are all modelled"),
+        "revenue_rmb_m": ("RMB m", "Total revenue = GenAI + traditional"),
+        "genai_revenue_rmb_m": ("RMB m", "GenAI revenue: what the fleet served + other GenAI "
+                                         "revenue"),
+        "traditional_rmb_m": ("RMB m", "Non-GenAI revenue on its own path"),
+        "cost_of_sales_rmb_m": ("RMB m", "Depreciation + power + maintenance + rental + other "
+                                         "cost of sales"),
+        "depreciation_rmb_m": ("RMB m", "Fleet depreciation: existing book value and each "
+                                        "purchase cohort, straight-line over its life"),
+        "power_cost_rmb_m": ("RMB m", "Electricity cost of the fleet"),
+        "maintenance_rmb_m": ("RMB m", "Fleet maintenance cost"),
+        "rental_cost_rmb_m": ("RMB m", "Cost of rented compute"),
+        "other_cost_of_sales_rmb_m": ("RMB m", "(1 - traditional gross margin) x traditional "
+                                               "revenue"),
+        "gross_profit_rmb_m": ("RMB m", "Revenue - cost of sales"),
+        "gross_margin": ("share", "Gross profit / revenue"),
+        "rd_rmb_m": ("RMB m", "Research and development expenses"),
+        "sm_rmb_m": ("RMB m", "Selling and marketing expenses"),
+        "ga_rmb_m": ("RMB m", "General and administrative expenses"),
+        "opex_rmb_m": ("RMB m", "Operating expenses = R&D + S&M + G&A"),
+        "operating_profit_rmb_m": ("RMB m", "Gross profit - opex (negative = operating loss)"),
+        "ebitda_rmb_m": ("RMB m", "Operating profit + fleet depreciation"),
+        "net_loss_rmb_m": ("RMB m", "Net loss = -(operating profit - non-operating loss); "
+                                    "negative = a profit"),
+        "capex_paid_rmb_m": ("RMB m", "Capex paid (at order)"),
+        "fcf_rmb_m": ("RMB m", "Free cash flow = EBITDA - capex paid (working capital held)"),
+        "net_cash_end_rmb_m": ("RMB m", "Net cash at the year's end"),
+    },
+    "value.pnl_by_quarter": {
+        "period": ("", _Q),
+        "revenue_rmb_m": ("RMB m", "Total revenue = GenAI + traditional"),
+        "genai_revenue_rmb_m": ("RMB m", "GenAI revenue: what the fleet served + other GenAI "
+                                         "revenue"),
+        "traditional_rmb_m": ("RMB m", "Non-GenAI revenue on its own path"),
+        "cost_of_sales_rmb_m": ("RMB m", "Depreciation + power + maintenance + rental + other "
+                                         "cost of sales"),
+        "depreciation_rmb_m": ("RMB m", "Fleet depreciation: existing book value and each "
+                                        "purchase cohort, straight-line over its life"),
+        "power_cost_rmb_m": ("RMB m", "Electricity cost of the fleet"),
+        "maintenance_rmb_m": ("RMB m", "Fleet maintenance cost"),
+        "rental_cost_rmb_m": ("RMB m", "Cost of rented compute"),
+        "other_cost_of_sales_rmb_m": ("RMB m", "(1 - traditional gross margin) x traditional "
+                                               "revenue"),
+        "gross_profit_rmb_m": ("RMB m", "Revenue - cost of sales"),
+        "gross_margin": ("share", "Gross profit / revenue"),
+        "rd_rmb_m": ("RMB m", "Research and development expenses"),
+        "sm_rmb_m": ("RMB m", "Selling and marketing expenses"),
+        "ga_rmb_m": ("RMB m", "General and administrative expenses"),
+        "opex_rmb_m": ("RMB m", "Operating expenses = R&D + S&M + G&A"),
+        "operating_profit_rmb_m": ("RMB m", "Gross profit - opex (negative = operating loss)"),
+        "ebitda_rmb_m": ("RMB m", "Operating profit + fleet depreciation"),
+        "net_loss_rmb_m": ("RMB m", "Net loss = -(operating profit - non-operating loss); "
+                                    "negative = a profit"),
+        "capex_paid_rmb_m": ("RMB m", "Capex paid (at order)"),
+        "fcf_rmb_m": ("RMB m", "Free cash flow = EBITDA - capex paid (working capital held)"),
+        "non_operating_loss_rmb_m": ("RMB m", "Loss below the operating line (non-cash)"),
+        "net_cash_rmb_m": ("RMB m", "Net cash at the quarter's end"),
+        "below_floor": ("", "True when net cash is below the funding floor"),
+        "discount_factor": ("share", "DCF discount factor (1 + WACC) ** (-quarters / 4)"),
+        "pv_fcf_rmb_m": ("RMB m", "Free cash flow x discount factor"),
+    },
+    "value.cash": {
+        "period": ("", _Q),
+        "capex_paid_rmb_m": ("RMB m", "Capex paid (at order)"),
+        "ebitda_rmb_m": ("RMB m", "EBITDA of the quarter"),
+        "fcf_rmb_m": ("RMB m", "Free cash flow = EBITDA - capex paid"),
+        "net_cash_rmb_m": ("RMB m", "Net cash at the quarter's end = previous + FCF"),
+        "below_floor": ("", "True when net cash is below the funding floor"),
+    },
+    "value.cohorts": {
+        "period": ("", f"Delivery {_Q} (depreciation starts)"),
+        "order_period": ("", f"Order (payment) {_Q}"),
+        "chip": ("", "Chip name (chips.csv)"),
+        "capex_rmb_m": ("RMB m", "All-in cost of the cohort"),
+        "life_quarters": ("quarters", "Depreciation life"),
+        "depreciation_per_quarter_rmb_m": ("RMB m", "capex / life, each quarter of the life"),
+        "depreciation_in_horizon_rmb_m": ("RMB m", "The part of the capex depreciated inside "
+                                                   "the horizon"),
+    },
+    "value.methods": {
+        "method": ("", "ev_sales, ev_ebitda or dcf"),
+        "applies": ("", "False for EV/EBITDA when the valuation year's EBITDA is not positive "
+                        "(its numbers are then 0)"),
+        "weight": ("share", "Weight in the blended target price (renormalised over the methods "
+                            "that apply)"),
+        "ev_rmb_m": ("RMB m", "Enterprise value by the method"),
+        "equity_rmb_m": ("RMB m", "Equity value = EV + net cash"),
+        "target_price_hkd": ("HKD", "Target price per share = equity / shares / RMB per HKD"),
+    },
+    "value.dcf_sensitivity": {
+        "wacc_annual": ("share", "WACC of the grid point (a year)"),
+        "terminal_growth_annual": ("share", "Terminal growth of the grid point (a year)"),
+        "ev_rmb_m": ("RMB m", "DCF enterprise value"),
+        "target_price_hkd": ("HKD", "DCF target price per share"),
     },
     # ---------------------------------------------------------------- compare
     "compare.kpis": {
@@ -295,6 +389,9 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "target_price_at_p95_hkd": ("HKD", "Target price with this input at p95, others at "
                                            "p50"),
         "target_price_swing_hkd": ("HKD", "|TP at p95 - TP at p5|"),
+        "tp_dcf_at_p5_hkd": ("HKD", "DCF target price with this input at p5, others at p50"),
+        "tp_dcf_at_p95_hkd": ("HKD", "DCF target price with this input at p95, others at p50"),
+        "tp_dcf_swing_hkd": ("HKD", "|DCF TP at p95 - DCF TP at p5|"),
         "kpi_eflops": ("", "The compute KPI of the swing columns (effective_eflops@<last KPI "
                            "quarter>)"),
         "effective_at_p5_eflops": ("EFLOPS", "Effective EFLOPS with this input at p5"),

@@ -362,33 +362,56 @@ def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
     return demand_arrays(inputs.demand, ctx.demand_fixed, ctx.quarter_no, ctx.fleet_eflops)
 
 
-def finance_numbers(ctx: DrawContext, fin, effective_eflops: np.ndarray,
-                    training_demand: np.ndarray, training_shortfall: np.ndarray,
-                    genai_demand: np.ndarray, yield0: float, yield_change: float
-                    ) -> dict[str, Any]:
-    """GenAI revenue, share and target price of one draw, by the array functions of
+def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str, Any]:
+    """GenAI revenue, share and EV/Sales target price of one draw, by the array functions of
     :mod:`capacity.finance` that :func:`capacity.finance.finance_result` is built on.
 
     Returns
     -------
     dict
-        ``genai_quarterly_rmb_m`` [RMB m], ``annual`` (:func:`capacity.finance.annual_arrays`:
-        complete years only) and ``target_price_hkd`` [HKD/share].
+        ``genai_quarterly_rmb_m``, ``traditional_quarterly_rmb_m`` [RMB m], ``annual``
+        (:func:`capacity.finance.annual_arrays`: complete years only) and
+        ``tp_ev_sales_hkd`` [HKD/share].
     """
     from capacity import finance as f
 
-    qn = ctx.quarter_no
-    j = (qn - ctx.demand_fixed.base_qno).astype(float)
-    avail = f.available_array(effective_eflops, training_demand, training_shortfall)
-    rev = f.revenue_arrays(qn, genai_demand, avail, f.yield_array(yield0, yield_change, j), fin,
-                           ctx.anchors)
+    rev = f.revenue_arrays(ctx.quarter_no, served_rmb_m, fin, ctx.anchors)
     annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_rmb_m"],
                              rev["total_rmb_m"])
     sales = f.year_sales(annual["year"], annual["total_rmb_m"], fin.valuation_year)
     val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
                              fin.rmb_per_hkd)
     return {"genai_quarterly_rmb_m": rev["genai_rmb_m"], "annual": annual,
-            "target_price_hkd": val.target_price_hkd}
+            "traditional_quarterly_rmb_m": rev["traditional_rmb_m"],
+            "tp_ev_sales_hkd": val.target_price_hkd}
+
+
+def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops: np.ndarray,
+                  served_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray,
+                  tp_ev_sales_hkd: float) -> dict[str, Any]:
+    """P&L, cash, DCF and target prices of one draw by :func:`capacity.finance.value_arrays`
+    (the function ``capacity value`` runs), from the draw's purchases and rented compute.
+
+    capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; with units[t, c] = existing +
+    alive @ buy: power[t] = units @ kW / 1000 * RMB m per MW-quarter, maintenance[t] =
+    units @ maintenance, rental[t] = rent[t] * rental rate (as the plan's quarters report them).
+    """
+    from capacity import finance as f
+
+    bfam = model.family("buy")
+    T = len(ctx.periods)
+    capex = buy * a.price_rmb_m[bfam.t, bfam.c]
+    order = bfam.t - a.lead_quarters[bfam.c]
+    ok = order >= 0
+    paid = np.bincount(order[ok], weights=capex[ok], minlength=T)[:T]
+    power_mw = a.existing_power_mw + ctx.alive @ (buy * a.power_kw[bfam.c]) / 1000.0
+    maintenance = a.existing_units @ a.maintenance_rmb_m + ctx.alive @ (
+        buy * a.maintenance_rmb_m[bfam.c])
+    nz = capex > 0.0  # cohorts actually bought
+    return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
+                          traditional_rmb_m, bfam.t[nz], capex[nz], a.life_quarters[bfam.c[nz]],
+                          paid, power_mw * a.opex_rmb_m_per_mw, maintenance,
+                          rent_eflops * a.rental_rmb_m, fin, tp_ev_sales_hkd)
 
 
 @dataclass
@@ -418,6 +441,8 @@ def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
         if y in years:
             out.append((f"genai_share@{y}", "share"))
     out.append(("target_price_hkd", "HKD/share"))
+    out.append(("tp_ev_sales_hkd", "HKD/share"))
+    out.append(("tp_dcf_hkd", "HKD/share"))
     return out
 
 
@@ -425,6 +450,7 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
                   ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
     """KPIs, per-quarter series and bound limits of one draw, re-solving on ``resolver``."""
     from capacity.planner.model import renumber
+    from capacity.planner.objective import served_revenue_rmb_m
 
     inputs = draw_inputs(ctx, values, label)
     dem = demand_numbers(ctx, inputs)
@@ -434,12 +460,11 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
     buy = np.clip(sol.x[model.columns_of("buy")], 0.0, None)
     peak = ctx.existing_peak_eflops + ctx.alive @ (buy * ctx.buy_peak_tflops) / 1e6
     eff = ctx.existing_eff_eflops + ctx.alive @ (buy * ctx.buy_effective_eflops)
-    served = np.clip(sol.x[model.cols.served[:, :2]], 0.0, None)  # (T, 2) training, leasing
+    served = np.clip(sol.x[model.cols.served], 0.0, None)  # (T, 3): training, leasing, tokens
+    rent = np.clip(sol.x[model.cols.rent[:, 0]], 0.0, None)
     demanded = np.stack([a.demand_training_eflops, a.demand_leasing_eflops], axis=1)
-    short = np.clip(demanded - served, 0.0, None)
-    fin = finance_numbers(ctx, inputs.finance, eff, dem["training_eflops"], short[:, 0],
-                          dem["genai_revenue_rmb_m"], dem["yield_rmb_m_per_eflops_quarter"],
-                          inputs.demand.inference.yield_change_annual)
+    short = np.clip(demanded - served[:, :2], 0.0, None)
+    fin = finance_numbers(ctx, inputs.finance, served_revenue_rmb_m(a, served))
     k: dict[str, float] = {}
     for q, i in ctx.kpi_quarter_index.items():
         k[f"peak_eflops@{q}"] = float(peak[i])
@@ -453,7 +478,11 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
         if y in ctx.kpi_years:
             k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
             k[f"genai_share@{y}"] = float(annual["genai_share"][i])
-    k["target_price_hkd"] = fin["target_price_hkd"]
+    val = value_numbers(ctx, inputs.finance, a, model, buy, rent, fin["genai_quarterly_rmb_m"],
+                        fin["traditional_quarterly_rmb_m"], fin["tp_ev_sales_hkd"])
+    k["target_price_hkd"] = val["target_price_hkd"]
+    k["tp_ev_sales_hkd"] = fin["tp_ev_sales_hkd"]
+    k["tp_dcf_hkd"] = val["tp"]["dcf"]
     lo, up = model.row_lower, model.row_upper
     act = sol.row_activity
     slack = np.minimum(np.where(np.isfinite(lo), act - lo, np.inf),

@@ -148,7 +148,11 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                "target_price_at_p5_hkd": float(tor["target_price_hkd"][lo_i]),
                "target_price_at_p95_hkd": float(tor["target_price_hkd"][hi_i]),
                "target_price_swing_hkd": float(abs(tor["target_price_hkd"][hi_i]
-                                                   - tor["target_price_hkd"][lo_i]))}
+                                                   - tor["target_price_hkd"][lo_i])),
+               "tp_dcf_at_p5_hkd": float(tor["tp_dcf_hkd"][lo_i]),
+               "tp_dcf_at_p95_hkd": float(tor["tp_dcf_hkd"][hi_i]),
+               "tp_dcf_swing_hkd": float(abs(tor["tp_dcf_hkd"][hi_i]
+                                             - tor["tp_dcf_hkd"][lo_i]))}
         if eff_kpi:
             row.update({"kpi_eflops": eff_kpi,
                         "effective_at_p5_eflops": float(tor[eff_kpi][lo_i]),
