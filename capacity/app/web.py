@@ -41,6 +41,9 @@ from capacity.errors import CapacityError
 BINDING_ROWS = 16
 """Binding limits listed (the largest shadow prices first)."""
 
+GRAPH = {"displaylogo": False, "displayModeBar": False}
+"""Figure options: no plotly logo or mode bar."""
+
 BINDING_PER_FAMILY = 4
 """Binding limits listed per family (access, budget, power, demand, ...)."""
 
@@ -171,35 +174,51 @@ def _table_parts(df: pd.DataFrame, kind: str, name: str, columns: list[str] | No
 
 
 def table(df: pd.DataFrame, kind: str, name: str, columns: list[str] | None = None,
-          table_id: str | None = None) -> html.Table:
+          table_id: str | None = None) -> dcc.Markdown:
     """A result table with ``name [unit]`` headers (the definition from
-    :mod:`capacity.report.names` as a tooltip) and numbers formatted by their unit."""
-    head, rows = _table_parts(df, kind, name, columns)
-    return html.Table([html.Thead(html.Tr([html.Th(h, title=t) for h, t in head])),
-                       html.Tbody([html.Tr([html.Td(text, className="n" if num else "")
-                                            for text, num in r]) for r in rows])],
-                      id=table_id or f"t-{name}")
+    :mod:`capacity.report.names` as a tooltip) and numbers formatted by their unit, as one
+    component of HTML text: the browser lays out a table far faster as markup than as one
+    component per cell."""
+    return _markup(table_html(df, kind, name, table_id or f"t-{name}", columns))
 
 
-def table_html(df: pd.DataFrame, kind: str, name: str, table_id: str) -> str:
-    """The same table as HTML text (one component however long the table: the browser lays
-    out a long table far faster as markup than as one component per cell)."""
+def _markup(text: str) -> dcc.Markdown:
+    return dcc.Markdown(text, dangerously_allow_html=True)
+
+
+def table_html(df: pd.DataFrame, kind: str, name: str, table_id: str,
+               columns: list[str] | None = None) -> str:
+    """A result table as HTML text (see :func:`table`)."""
     import html as esc
 
-    head, rows = _table_parts(df, kind, name, None)
+    head, rows = _table_parts(df, kind, name, columns)
     th = "".join(f"<th title=\"{esc.escape(t or '')}\">{esc.escape(h)}</th>" for h, t in head)
     body = "".join("<tr>" + "".join(f"<td class=\"{'n' if num else ''}\">{esc.escape(text)}"
                                     "</td>" for text, num in r) + "</tr>" for r in rows)
     return f"<table id=\"{table_id}\"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def scalars_table(result, table_id: str) -> html.Table:
+def scalars_table(result, table_id: str) -> dcc.Markdown:
     """The scalars of a result, ``key [unit] | value``."""
     from capacity.results import display_scalar, header_with_unit
 
-    rows = [html.Tr([html.Th(header_with_unit(k)), html.Td(display_scalar(k, v), className="n")])
-            for k, v in result.scalars.items() if not isinstance(v, list | dict)]
-    return html.Table(html.Tbody(rows), id=table_id)
+    return _markup(_rows_html([(header_with_unit(k), display_scalar(k, v))
+                               for k, v in result.scalars.items()
+                               if not isinstance(v, list | dict)], table_id))
+
+
+def _rows_html(rows: list[tuple[str, ...]], table_id: str, head: tuple[str, ...] = ()) -> str:
+    """Rows of (label, number text, ...) as an HTML table; the first cell a header."""
+    import html as esc
+
+    def tr(r: tuple[str, ...], cell: str = "td") -> str:
+        first = "th" if cell == "td" else cell
+        return (f"<tr><{first}>{esc.escape(r[0])}</{first}>" + "".join(
+            f"<{cell} class=\"n\">{esc.escape(c)}</{cell}>" for c in r[1:]) + "</tr>")
+
+    thead = f"<thead>{tr(head, 'th')}</thead>" if head else ""
+    return (f"<table id=\"{table_id}\">{thead}<tbody>{''.join(tr(r) for r in rows)}"
+            "</tbody></table>")
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,19 +432,26 @@ def _compare(ev) -> list:
             if isinstance(v, bool) or not isinstance(v, int | float) or \
                     isinstance(b, bool) or not isinstance(b, int | float):
                 continue
-            rows.append(html.Tr([html.Th(header_with_unit(k)),
-                                 html.Td(display_scalar(k, b), className="n"),
-                                 html.Td(display_scalar(k, v), className="n"),
-                                 html.Td(display_scalar(k, v - b), className="n")]))
-    head = html.Tr([html.Th("scalar [unit]"), html.Th(ev.settings.base),
-                    html.Th(f"{ev.settings.scenario} (this view)"), html.Th("change")])
+            rows.append((header_with_unit(k), display_scalar(k, b), display_scalar(k, v),
+                         display_scalar(k, v - b)))
+    head = ("scalar [unit]", str(ev.settings.base), f"{ev.settings.scenario} (this view)",
+            "change")
     return [html.H2(f"Side by side: {ev.settings.scenario} (this view) vs "
                     f"{ev.settings.base} (as shipped)"),
-            html.Table([html.Thead(head), html.Tbody(rows)], id="t-compare")]
+            _markup(_rows_html(rows, "t-compare", head))]
+
+
+RESULT_OUTPUTS: tuple[tuple[str, str], ...] = (
+    ("cards", "children"), ("g-compute", "figure"), ("g-purchases", "figure"),
+    ("g-fleet", "figure"), ("pnl", "children"), ("compare", "children"),
+    ("binding", "children"), ("scalars", "children"))
+"""The parts of the page a new evaluation redraws (component id, property); the figures are
+updated in place (``Plotly.react``), not mounted again."""
 
 
 def results(ev) -> list:
-    """The results of an evaluation: target prices, figures, P&L, binding limits, detail."""
+    """The parts of :data:`RESULT_OUTPUTS` for an evaluation: target prices, figures, P&L,
+    the side-by-side comparison, binding limits, scalars."""
     from capacity.results import plain_frame
 
     binding = plain_frame(ev.plan.tables["binding"])
@@ -434,38 +460,35 @@ def results(ev) -> list:
             "_size", ascending=False, kind="stable")
         binding = binding.groupby("constraint", sort=False).head(BINDING_PER_FAMILY)
         binding = binding.head(BINDING_ROWS).drop(columns="_size")
-    graph = {"displaylogo": False, "displayModeBar": False}
-    detail = []
+    return [
+        _cards(ev),
+        compute_figure(ev), purchases_figure(ev), fleet_figure(ev),
+        [html.H2("P&L by calendar year"), table(ev.value.tables["annual"], "value", "annual"),
+         html.H2(ev.value.titles.get("bridge", "bridge")),
+         table(ev.value.tables["bridge"], "value", "bridge")],
+        _compare(ev),
+        [html.H2(f"Binding limits and their shadow prices (the {BINDING_PER_FAMILY} largest "
+                 f"of each family; all {len(ev.plan.tables['binding'])} under 'every table')"),
+         table(binding, "plan", "binding", ["constraint", "period", "chip", "limit",
+                                            "limit_unit", "set_key", "shadow_price_rmb_m",
+                                            "unit", "side", "degenerate"])],
+        [html.H2("Scalars"),
+         html.Div([html.Div([html.H3("value"), scalars_table(ev.value, "s-value")]),
+                   html.Div([html.H3("plan"), scalars_table(ev.plan, "s-plan")])],
+                  className="row")],
+    ]
+
+
+def every_table(ev) -> list:
+    """Every table of the value and plan results (drawn only when asked for)."""
+    out = []
     for res in (ev.value, ev.plan):
         for name, df in res.tables.items():
-            detail.append(html.Details([html.Summary(f"{res.kind}: {res.titles.get(name, name)}"
-                                                     f" ({name}, {len(df)} rows)"),
-                                        dcc.Markdown(table_html(df, res.kind, name,
-                                                                f"d-{res.kind}-{name}"),
-                                                     dangerously_allow_html=True)]))
-    return [
-        html.Div(_cards(ev), className="cards", id="cards"),
-        html.Div([html.Div(dcc.Graph(figure=compute_figure(ev), id="g-compute", config=graph)),
-                  html.Div(dcc.Graph(figure=purchases_figure(ev), id="g-purchases",
-                                     config=graph))], className="row"),
-        html.Div([html.Div(dcc.Graph(figure=fleet_figure(ev), id="g-fleet", config=graph)),
-                  html.Div([html.H2("P&L by calendar year"),
-                            table(ev.value.tables["annual"], "value", "annual"),
-                            html.H2(ev.value.titles.get("bridge", "bridge")),
-                            table(ev.value.tables["bridge"], "value", "bridge")])],
-                 className="row"),
-        *_compare(ev),
-        html.H2(f"Binding limits and their shadow prices (the {BINDING_PER_FAMILY} largest of "
-                f"each family; all {len(ev.plan.tables['binding'])} under 'Every table')"),
-        table(binding, "plan", "binding", ["constraint", "period", "chip", "limit",
-                                           "limit_unit", "set_key", "shadow_price_rmb_m",
-                                           "unit", "side", "degenerate"]),
-        html.H2("Every table and scalar"),
-        html.Div([html.Div([html.H3("value"), scalars_table(ev.value, "s-value")]),
-                  html.Div([html.H3("plan"), scalars_table(ev.plan, "s-plan")])],
-                 className="row"),
-        *detail,
-    ]
+            out.append(html.Details([
+                html.Summary(f"{res.kind}: {res.titles.get(name, name)} ({name}, "
+                             f"{len(df)} rows)"),
+                table(df, res.kind, name, table_id=f"d-{res.kind}-{name}")]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -489,7 +512,17 @@ def make_app() -> Dash:
                   html.Main([html.Div(id="status", className="status"),
                              html.Div(id="cli-line", className="status"),
                              html.Div(id="error", className="banner"),
-                             dcc.Loading(html.Div(id="results"), delay_show=400)])],
+                             html.Div(id="cards", className="cards"),
+                             html.Div([html.Div(dcc.Graph(id="g-compute", config=GRAPH)),
+                                       html.Div(dcc.Graph(id="g-purchases", config=GRAPH))],
+                                      className="row"),
+                             html.Div([html.Div(dcc.Graph(id="g-fleet", config=GRAPH)),
+                                       html.Div(id="pnl")], className="row"),
+                             html.Div(id="compare"), html.Div(id="binding"),
+                             html.Div(id="scalars"),
+                             dcc.Checklist([{"label": " every table of the plan and the "
+                                             "valuation", "value": "on"}], [], id="show-every"),
+                             html.Div(id="every")])],
                  className="layout"),
     ])
 
@@ -538,15 +571,11 @@ def make_app() -> Dash:
             raise PreventUpdate
         return new.query(), _data(new)
 
-    @app.callback(Output("results", "children"), Output("status", "children"),
-                  Output("error", "children"),
-                  Output({"type": "err", "key": ALL}, "children"), Output("cli-line", "children"),
-                  Input("settings", "data"), State({"type": "err", "key": ALL}, "id"))
-    def show(stored, err_ids):
-        if stored is None:
-            raise PreventUpdate
-        settings = _settings(stored)
-        keys = [i["key"] for i in err_ids]
+    @app.callback(*(Output(i, p) for i, p in RESULT_OUTPUTS), Output("status", "children"),
+                  Output("error", "children"), Output("cli-line", "children"),
+                  Input("url", "search"))
+    def show(search):
+        settings = Settings.from_query(search)
         cli = "same view in a terminal: capacity value " + " ".join(
             _quote(a) for a in settings.cli_args())
         t0 = time.perf_counter()
@@ -554,17 +583,36 @@ def make_app() -> Dash:
             ev, cached = evaluate(settings)
             drawn = None if ev.error else results(ev)
         except Exception as exc:  # the page keeps working; the server log has the traceback
-            return no_update, "not solved", _internal(exc), ["" for _ in keys], cli
+            return *_unchanged(), "not solved", _internal(exc), cli
         if ev.error:
-            where = ev.error_key if ev.error_key in keys else "extra" if "extra" in keys \
-                else None
-            errs = [ev.error if k == where else "" for k in keys]
-            return no_update, "not solved: fix the field marked in red", ev.error, errs, cli
+            return *_unchanged(), "not solved: fix the field marked in red", ev.error, cli
         took = time.perf_counter() - t0
         status = (f"from the cache in {took:.3f} s (solved in {ev.seconds:.2f} s when first "
                   "asked)" if cached else f"re-solved in {ev.seconds:.2f} s")
-        return (drawn, html.Span(status, id="timing", **{"data-seconds": repr(
-            ev.seconds), "data-cached": str(cached).lower()}), "", ["" for _ in keys], cli)
+        return (*drawn, html.Span(status, id="timing", **{"data-seconds": repr(
+            ev.seconds), "data-cached": str(cached).lower()}), "", cli)
+
+    @app.callback(Output({"type": "err", "key": ALL}, "children"), Input("settings", "data"),
+                  State({"type": "err", "key": ALL}, "id"))
+    def field_errors(stored, err_ids):
+        """The error line beside the field it is about (the free --set lines otherwise)."""
+        keys = [i["key"] for i in err_ids]
+        if stored is None:
+            raise PreventUpdate
+        try:
+            ev, _ = evaluate(_settings(stored))
+        except Exception:  # show() reports it
+            return ["" for _ in keys]
+        where = ev.error_key if ev.error_key in keys else "extra" if "extra" in keys else None
+        return [ev.error if ev.error and k == where else "" for k in keys]
+
+    @app.callback(Output("every", "children"), Input("url", "search"),
+                  Input("show-every", "value"))
+    def every(search, shown):
+        if not shown:
+            return []
+        ev, _ = evaluate(Settings.from_query(search))
+        return [] if ev.error else every_table(ev)
 
     @app.callback(Output("download", "data"), Input("download-button", "n_clicks"),
                   State("settings", "data"), prevent_initial_call=True)
@@ -579,6 +627,10 @@ def make_app() -> Dash:
         return dcc.send_string(text, f"{settings.scenario}-serve.toml")
 
     return app
+
+
+def _unchanged() -> list:
+    return [no_update for _ in RESULT_OUTPUTS]
 
 
 def _internal(exc: Exception) -> str:
