@@ -228,3 +228,116 @@ def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     assert res.stderr == ("capacity: capacity serve: needs the app extra (dash is not "
                           "installed): pip install 'capacity[app]'\n")
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The app's state without a browser (capacity.app.state needs no web framework)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_settings_round_trip_through_the_query_string():
+    from capacity.app.state import Settings
+
+    s = Settings("embargo-2024", "history", ("finance.ev_sales_multiple=8.5",
+                                             'controls.rules=["oct-2022", "oct-2023"]',
+                                             "planner.pue=1.4"))
+    q = s.query()
+    assert q.startswith("?scenario=embargo-2024&base=history&set=finance.ev_sales_multiple%3D8.5")
+    assert Settings.from_query(q) == s
+    assert Settings.from_query("") == Settings()  # history, nothing changed
+    assert s.cli_args() == ["--scenario", "embargo-2024", "--set", "finance.ev_sales_multiple=8.5",
+                            "--set", 'controls.rules=["oct-2022", "oct-2023"]',
+                            "--set", "planner.pue=1.4"]
+
+
+def test_downloaded_scenario_loads_the_same_inputs_as_the_settings(tmp_path):
+    """The file's [set] table gives exactly the inputs of scenario + --set items, for numbers,
+    whole numbers, lists of text, a new key in a table and text that is not TOML."""
+    from capacity.app.state import Settings
+    from capacity.scenarios import load_scenario
+
+    s = Settings("h200-opens-2026", None, (
+        "finance.ev_sales_multiple=8.25", "planner.capex_budget_rmb_m.2024=4000",
+        'controls.rules=["oct-2022", "oct-2023", "h200-volume-2026"]',
+        "planner.price_usd.L40S=9000", "demand.inference.method=yield"))
+    path = tmp_path / "mine.toml"
+    path.write_text(s.scenario_toml(), encoding="utf-8")
+    from_file = load_scenario(path)
+    from_sets = load_scenario("h200-opens-2026", set_values=s.set_values())
+    assert from_file.inputs.model_dump() == from_sets.inputs.model_dump()
+    assert from_file.inputs.finance.ev_sales_multiple == 8.25
+    assert from_file.inputs.controls.rules == ["oct-2022", "oct-2023", "h200-volume-2026"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["validate", str(path)]) == 0
+    assert f"{path}: ok" in out.getvalue()
+
+
+def test_fields_offered_with_their_units_and_the_scenarios_values():
+    from capacity.app.state import knobs
+    from capacity.scenarios import load_scenario
+
+    by_key = {k.key: k for k in knobs(load_scenario("history"))}
+    # data/baseline.toml: capex 2024 = 3000 RMB m, H800 at USD 34,300, 7.5x EV/Sales, 100 MW
+    assert (by_key["planner.capex_budget_rmb_m.2024"].default,
+            by_key["planner.capex_budget_rmb_m.2024"].unit) == ("3000", "RMB m")
+    assert (by_key["planner.price_usd.H800"].default,
+            by_key["planner.price_usd.H800"].unit) == ("34300", "USD per unit")
+    assert (by_key["finance.ev_sales_multiple"].default,
+            by_key["finance.ev_sales_multiple"].unit) == ("7.5", "x sales")
+    assert by_key["planner.datacenter_mw.2025Q1"].unit == "MW"
+    assert by_key["controls.base_supply_units_per_quarter.Ascend910B"].default == "2000"
+    assert by_key["demand.tokens.growth_annual"].default == "0.5"
+    assert by_key["planner.discount_rate_annual"].group == "Finance"
+    assert all(k.unit for k in by_key.values())
+
+
+def test_rule_toggles_follow_the_scenarios_order():
+    from capacity.app.state import rule_options, rules_item
+    from capacity.scenarios import load_scenario
+
+    sc = load_scenario("embargo-2024")
+    opts = rule_options(sc)
+    assert [o.id for o in opts if o.on] == ["oct-2022", "oct-2023", "embargo-2024",
+                                            "hbm-dec-2024"]
+    assert not any(o.on for o in opts[4:])  # the library rules it does not list, off
+    on = [o.id for o in opts if o.on]
+    assert rules_item(sc, on) is None
+    assert rules_item(sc, [r for r in on if r != "embargo-2024"]) == \
+        'controls.rules=["oct-2022", "oct-2023", "hbm-dec-2024"]'
+    # ticking a library rule puts it after the scenario's own (later decides a tie)
+    assert rules_item(sc, [*on, "h20-apr-2025"]).endswith('"hbm-dec-2024", "h20-apr-2025"]')
+
+
+def test_bad_input_is_one_line_about_its_field():
+    from capacity.app.state import Settings, evaluate
+
+    ev, _ = evaluate(Settings("history", None, ("finance.ev_sales_multiple=-1",)))
+    assert ev.error == ("<command line>: finance.ev_sales_multiple: Input should be greater "
+                        "than 0, got -1")
+    assert ev.error_key == "finance.ev_sales_multiple" and ev.value is None
+    ev, _ = evaluate(Settings("history", None, ('controls.rules=["oct-2022", "nope"]',)))
+    assert ev.error_key == "controls.rules" and "unknown rule 'nope'" in ev.error
+    ev, _ = evaluate(Settings("no-such-scenario"))
+    assert ev.error.startswith("scenario: unknown scenario 'no-such-scenario'")
+    ev, _ = evaluate(Settings("history", None, ("planner.pue",)))
+    assert ev.error == "--set: expected KEY=VALUE, got 'planner.pue'"
+
+
+def test_target_prices_are_every_hkd_scalar():
+    from capacity.app.state import target_prices
+    from capacity.results import Report
+
+    r = Report("value", scalars={"target_price_hkd": 1.3, "tp_ev_sales_hkd": 1.3,
+                                 "tp_dcf_hkd": 0.9, "rmb_per_hkd": 0.93, "multiple": 7.5,
+                                 "scenario": "history", "flag_hkd": True})
+    assert target_prices(r) == {"target_price_hkd": 1.3, "tp_ev_sales_hkd": 1.3,
+                                "tp_dcf_hkd": 0.9}
+
+
+def test_same_value_reads_numbers_not_text():
+    from capacity.app.state import same_value
+
+    assert same_value("1500", "1500") and same_value("1500.0", "1500")
+    assert same_value(" 7.5 ", "7.5")
+    assert not same_value("7.6", "7.5") and not same_value("abc", "7.5")
