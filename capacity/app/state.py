@@ -251,6 +251,13 @@ class Knob:
     group: str
     default: str
     unit: str
+    prefix: str = ""
+    """The table it is an entry of (``planner.capex_budget_rmb_m.``), or ``""``."""
+
+    @property
+    def label(self) -> str:
+        """What the field is called under its table's heading (``2024``), or its key."""
+        return self.key[len(self.prefix):] if self.prefix else self.key
 
 
 def _flat_inputs(scenario) -> dict[str, Any]:
@@ -267,17 +274,18 @@ def knobs(scenario) -> list[Knob]:
     out: list[Knob] = []
     seen: set[str] = set()
 
-    def add(group: str, key: str) -> None:
+    def add(group: str, key: str, prefix: str = "") -> None:
         if key not in seen:
             seen.add(key)
-            out.append(Knob(key, group, field_text(flat[key]), input_unit(key)))
+            out.append(Knob(key, group, field_text(flat[key]), input_unit(key), prefix))
 
     for group, entries in KNOB_GROUPS:
         for entry in entries:
-            hits = [k for k in flat if k.startswith(entry)] if entry.endswith(".") else \
-                [entry] if entry in flat else []
-            for key in hits:
-                add(group, key)
+            if entry.endswith("."):
+                for key in (k for k in flat if k.startswith(entry)):
+                    add(group, key, entry)
+            elif entry in flat:
+                add(group, entry)
     for group, pattern in DISCOVERED_GROUPS:
         for key in flat:
             if re.search(pattern, key):

@@ -64,6 +64,8 @@ h2 { font-size: 15px; margin: 16px 0 6px; }
 .knob { display: grid; grid-template-columns: 1fr 92px; gap: 2px 6px; margin: 4px 0; }
 .knob label { font-size: 11px; overflow-wrap: anywhere; }
 .knob code { font-size: 11px; }
+.knob { align-items: center; }
+.table-key { font-size: 11px; margin: 2px 0 0; }
 .knob input { width: 88px; font-size: 13px; padding: 2px 4px; }
 .unit { font-size: 11px; color: #6b7785; }
 .err { color: #b00020; font-size: 12px; grid-column: 1 / 3; }
@@ -79,7 +81,7 @@ th, td { border: 1px solid #dde1e6; padding: 3px 6px; }
 th { background: #eef1f4; text-align: left; font-weight: 600; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .row { display: flex; flex-wrap: wrap; gap: 12px; }
-.row > div { flex: 1 1 420px; min-width: 0; }
+.row > div { flex: 1 1 420px; min-width: 0; overflow-x: auto; }
 .status { font-size: 12px; color: #4b5a6b; margin: 6px 0; }
 .banner { color: #b00020; background: #fdecee; border: 1px solid #f5c2c9; padding: 6px 10px;
           border-radius: 4px; margin: 6px 0; }
@@ -348,14 +350,19 @@ def panel(settings: Settings) -> list:
                             labelStyle={"display": "block", "fontSize": "12px"}),
               _err(RULES_KEY)]
     ks = knobs(sc)
-    group = None
+    group = prefix = None
     for k in ks:
         if k.group != group:
-            group = k.group
+            group, prefix = k.group, None
             fields.append(html.H3(group))
+        if k.prefix and k.prefix != prefix:
+            fields.append(html.Div([html.Code(f"{k.prefix}*"),
+                                    html.Span(f" [{k.unit or 'no unit'}]", className="unit")],
+                                   className="table-key"))
+        prefix = k.prefix
+        unit = [] if k.prefix else [html.Span(f" [{k.unit or 'no unit'}]", className="unit")]
         fields.append(html.Div([
-            html.Label([html.Code(k.key), html.Span(f" [{k.unit or 'no unit'}]",
-                                                    className="unit")], title=k.key),
+            html.Label([html.Code(k.label), *unit], title=k.key),
             dcc.Input(id={"type": "knob", "key": k.key}, name=k.key, type="text",
                       value=given.get(k.key, k.default), debounce=True,
                       placeholder=k.default),
@@ -585,7 +592,8 @@ def make_app() -> Dash:
         except Exception as exc:  # the page keeps working; the server log has the traceback
             return *_unchanged(), "not solved", _internal(exc), cli
         if ev.error:
-            return *_unchanged(), "not solved: fix the field marked in red", ev.error, cli
+            return (*_unchanged(), "not solved: fix the field marked in red (the results "
+                    "shown are the last view that solved)", ev.error, cli)
         took = time.perf_counter() - t0
         status = (f"from the cache in {took:.3f} s (solved in {ev.seconds:.2f} s when first "
                   "asked)" if cached else f"re-solved in {ev.seconds:.2f} s")
