@@ -5,8 +5,8 @@
 Starts ``capacity serve`` on a free port, opens a view in headless Chromium (Debian's
 ``/usr/bin/chromium`` through Playwright) and writes ``docs/app.png`` (history against
 embargo-2024 with the EV/Sales multiple at 8.5x) and ``docs/app-error.png`` (a bad capex
-budget typed into that view: the error beside its field, the last results kept), then stops
-the server.
+budget typed into that view: the error beside its field, the last results kept) and
+``docs/app-stress.png`` (the stress fan of 100 draws), then stops the server.
 """
 
 from __future__ import annotations
@@ -57,11 +57,20 @@ def main() -> int:
             page.wait_for_timeout(300)
             page.screenshot(path=DOCS / "app-error.png",
                             clip={"x": 0, "y": 0, "width": 1440, "height": 700})
+            box.fill("3000")
+            box.press("Enter")
+            page.wait_for_function("() => document.querySelector('.err:not(:empty)') === null")
+            page.fill("#stress-samples", "100")
+            page.click("#stress-button")
+            page.wait_for_selector("#s-stress", timeout=300_000)
+            page.locator("#stress").scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            page.screenshot(path=DOCS / "app-stress.png")
             browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"wrote {DOCS / 'app.png'} and {DOCS / 'app-error.png'}")
+    print(f"wrote {DOCS / 'app.png'}, {DOCS / 'app-error.png'}, {DOCS / 'app-stress.png'}")
     return 0
 
 

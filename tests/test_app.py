@@ -204,6 +204,17 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
                            timeout=START_TIMEOUT_S * 1000)
     _wait_for_tp(page, f"{tp2:,.2f}")
 
+    # the stress fan of these settings, on request, with progress: as capacity stress gives it
+    page.fill("#stress-samples", "20")
+    page.click("#stress-button")
+    page.wait_for_selector("#s-stress", timeout=START_TIMEOUT_S * 1000)
+    assert page.inner_text("#stress-progress").startswith("20 draws done in ")
+    assert page.locator("[id='g-fan-peak_eflops'] .main-svg").count() > 0
+    centre = page.locator("#s-stress tr", has_text="centre_target_price_hkd [HKD]")
+    stress = cli_json("stress", "--scenario", SCENARIO, *sets, "--samples", "20",
+                      "--executor", "inline", "--workers", "1")
+    assert centre.locator("td").inner_text() == f"{stress['centre_target_price_hkd']:.3f}"
+
     # every asset from this server: no request to another host, no external script or style
     hosts = {u.split("/")[2] for u in requested if u.startswith(("http://", "https://"))}
     assert hosts == {server.split("/")[2]}

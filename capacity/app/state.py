@@ -474,3 +474,101 @@ def same_value(text: str, default: str, key: str = "") -> bool:
         return False
     numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (a, b))
     return a == b if numbers else False
+
+
+# --------------------------------------------------------------------------------------------
+# The stress fan, on request, in a background thread
+# --------------------------------------------------------------------------------------------
+
+STRESS_SAMPLES = 100
+"""Draws of a stress run unless the analyst asks for another number (small: seconds)."""
+
+STRESS_SEED = 0
+"""Seed of the app's stress runs (same settings and samples, same fan)."""
+
+
+@dataclass
+class StressJob:
+    """One stress run of the current settings (``capacity stress --executor inline``).
+
+    Attributes
+    ----------
+    settings, samples
+        What is run. [draws]
+    done, total
+        Progress: draws (and one-at-a-time swings) finished and to do. [runs]
+    report
+        The stress report when finished.
+    error
+        The one-line error when it failed.
+    """
+
+    settings: Settings
+    samples: int
+    done: int = 0
+    total: int = 0
+    report: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.report is not None or self.error is not None
+
+
+_jobs: dict[str, StressJob] = {}
+_jobs_lock = threading.Lock()
+
+
+def start_stress(settings: Settings, samples: int) -> str:
+    """Start a stress run of ``settings`` with ``samples`` draws in a thread; its job id.
+
+    The same settings and samples share one run (a finished one is served again).
+
+    Raises
+    ------
+    InputError
+        A number of samples out of range (:func:`capacity.schemas.check_stress_request`).
+    """
+    from capacity.schemas import check_stress_request
+
+    check_stress_request(samples, STRESS_SEED, 1)
+    job_id = f"{settings.query()}#samples={samples}"
+    with _jobs_lock:
+        if job_id in _jobs and _jobs[job_id].error is None:
+            return job_id
+        job = _jobs[job_id] = StressJob(settings, samples, total=samples)
+    threading.Thread(target=_run_stress, args=(job,), daemon=True,
+                     name="capacity-stress").start()
+    return job_id
+
+
+def stress_job(job_id: str) -> StressJob | None:
+    """The job of ``job_id`` (None when unknown, e.g. after a restart)."""
+    with _jobs_lock:
+        return _jobs.get(job_id)
+
+
+def _run_stress(job: StressJob) -> None:
+    import capacity
+    from capacity.api import Result
+    from capacity.commands import stress_report
+
+    t0 = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    try:
+        sc = capacity.load_scenario(job.settings.scenario,
+                                    set_values=job.settings.set_values() or None)
+        report = stress_report(sc, job.samples, STRESS_SEED, None, "inline", 1, None, progress)
+        job.report = Result.of(report, [sc])
+    except CapacityError as exc:
+        job.error = exc.one_line()
+    except Exception as exc:  # a bug: the page says so in one line, the log has the traceback
+        import traceback
+
+        traceback.print_exc()
+        job.error = "internal error: " + " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    job.seconds = time.perf_counter() - t0

@@ -27,6 +27,7 @@ from dash.exceptions import PreventUpdate
 
 from capacity.app.state import (
     RULES_KEY,
+    STRESS_SAMPLES,
     Settings,
     evaluate,
     knobs,
@@ -34,6 +35,8 @@ from capacity.app.state import (
     rules_item,
     same_value,
     split_item,
+    start_stress,
+    stress_job,
     target_prices,
 )
 from capacity.errors import CapacityError
@@ -163,8 +166,13 @@ def _table_parts(df: pd.DataFrame, kind: str, name: str, columns: list[str] | No
         head.append((header_with_unit(str(c)), d[1] if d else None))
     places = {c: decimals_for(_unit(str(c)), list(frame[c])) for c in cols
               if pd.api.types.is_float_dtype(frame[c])}
+    per_row = "unit" in frame.columns and not pd.api.types.is_numeric_dtype(frame["unit"])
     rows = []
-    for values in frame[cols].itertuples(index=False):
+    for i, values in enumerate(frame[cols].itertuples(index=False)):
+        if per_row:  # rows that carry their own unit (KPI tables): decimals by that unit
+            d = decimals_for(str(frame["unit"].iloc[i] or ""), [
+                v for v in values if isinstance(v, int | float) and not isinstance(v, bool)])
+            places = dict.fromkeys(places, d)
         cells = []
         for c, v in zip(cols, values, strict=True):
             numeric = isinstance(v, int | float) and not isinstance(v, bool)
@@ -301,6 +309,40 @@ def fleet_figure(ev) -> go.Figure:
             fig.add_scatter(x=list(wide.index), y=list(wide[chip]), name=str(chip),
                             stackgroup="fleet", mode="lines", line={"width": 0.5})
     return _layout(fig, "Fleet by chip (installed)", "GPUs installed [units]")
+
+
+def fan_figure(report, series: str) -> go.Figure:
+    """Percentile bands (p5-p95, p25-p75) and the median of one series of a stress fan."""
+    from capacity.results import plain_frame, unit_of
+
+    fan = plain_frame(report.tables["fan"])
+    d = fan[fan["series"] == series]
+    x = [str(p) for p in d["period"]]
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=d["p95"], mode="lines", line={"width": 0}, showlegend=False,
+                    hoverinfo="skip")
+    fig.add_scatter(x=x, y=d["p5"], mode="lines", line={"width": 0}, fill="tonexty",
+                    fillcolor="#c6dbef", name="p5-p95")
+    fig.add_scatter(x=x, y=d["p75"], mode="lines", line={"width": 0}, showlegend=False,
+                    hoverinfo="skip")
+    fig.add_scatter(x=x, y=d["p25"], mode="lines", line={"width": 0}, fill="tonexty",
+                    fillcolor="#6baed6", name="p25-p75")
+    fig.add_scatter(x=x, y=d["p50"], mode="lines", line={"color": "#08306b"}, name="median")
+    return _layout(fig, series, f"{series} [{unit_of(series)}]")
+
+
+def stress_view(report) -> list:
+    """The fan of each series, the percentiles and threshold probabilities of a stress run."""
+    fan = report.tables["fan"]
+    graphs = [html.Div(dcc.Graph(figure=fan_figure(report, s), config=GRAPH,
+                                 id=f"g-fan-{s}")) for s in dict.fromkeys(fan["series"])]
+    return [html.Div(graphs, className="row"),
+            html.Div([html.Div([html.H3("stress"), scalars_table(report, "s-stress")]),
+                      html.Div([html.H3(report.titles.get("thresholds", "thresholds")),
+                                table(report.tables["thresholds"], "stress", "thresholds")])],
+                     className="row"),
+            html.H3(report.titles.get("percentiles", "percentiles")),
+            table(report.tables["percentiles"], "stress", "percentiles")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,6 +569,22 @@ def make_app() -> Dash:
                                        html.Div(id="pnl")], className="row"),
                              html.Div(id="compare"), html.Div(id="binding"),
                              html.Div(id="scalars"),
+                             html.H2("Stress fan of these settings (Monte Carlo over the "
+                                     "scenario's uncertain inputs)"),
+                             html.Div("As capacity stress: the inputs of the scenario's "
+                                      "[uncertain] table (history-uncertain's where it has "
+                                      "none) are drawn from their distributions, so for those "
+                                      "keys the draws, not the fields, decide; seed 0.",
+                                      className="status"),
+                             html.Div([html.Label("draws [count] "),
+                                       dcc.Input(id="stress-samples", type="text",
+                                                 value=str(STRESS_SAMPLES), size="6"),
+                                       html.Button("Run stress fan", id="stress-button"),
+                                       html.Span(id="stress-progress", className="status")]),
+                             html.Div(id="stress-error", className="err"),
+                             dcc.Store(id="stress-job"),
+                             dcc.Interval(id="stress-poll", interval=400, disabled=True),
+                             html.Div(id="stress"),
                              dcc.Checklist([{"label": " every table of the plan and the "
                                              "valuation", "value": "on"}], [], id="show-every"),
                              html.Div(id="every")])],
@@ -621,6 +679,35 @@ def make_app() -> Dash:
             return []
         ev, _ = evaluate(Settings.from_query(search))
         return [] if ev.error else every_table(ev)
+
+    @app.callback(Output("stress-job", "data"), Output("stress-poll", "disabled"),
+                  Output("stress-error", "children"), Input("stress-button", "n_clicks"),
+                  State("url", "search"), State("stress-samples", "value"),
+                  prevent_initial_call=True)
+    def start(_n, search, samples):
+        try:
+            n = int(str(samples).strip())
+        except ValueError:
+            return no_update, True, f"draws: expected a whole number, got {samples!r}"
+        try:
+            return start_stress(Settings.from_query(search), n), False, ""
+        except CapacityError as exc:
+            return no_update, True, exc.one_line()
+
+    @app.callback(Output("stress-progress", "children"), Output("stress", "children"),
+                  Output("stress-poll", "disabled", allow_duplicate=True),
+                  Input("stress-poll", "n_intervals"), State("stress-job", "data"),
+                  prevent_initial_call=True)
+    def poll(_n, job_id):
+        job = stress_job(job_id) if job_id else None
+        if job is None:
+            return "", no_update, True
+        if not job.finished:
+            return f"running: {job.done} of {job.total} runs", no_update, False
+        if job.error:
+            return "", html.Div(job.error, className="banner"), True
+        return (f"{job.samples} draws done in {job.seconds:.1f} s", stress_view(job.report),
+                True)
 
     @app.callback(Output("download", "data"), Input("download-button", "n_clicks"),
                   State("settings", "data"), prevent_initial_call=True)
