@@ -352,3 +352,16 @@ def test_same_value_reads_numbers_not_text():
     assert same_value("1500", "1500") and same_value("1500.0", "1500")
     assert same_value(" 7.5 ", "7.5")
     assert not same_value("7.6", "7.5") and not same_value("abc", "7.5")
+
+
+def test_serve_refuses_an_address_in_use_in_one_line():
+    _need_dash()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = subprocess.run([sys.executable, "-m", "capacity.cli", "serve", "--port",
+                              str(port)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert res.stderr == (f"capacity: --port: 127.0.0.1:{port} is in use by another program "
+                          "(pick another with --port)\n")

@@ -11,6 +11,7 @@ line when it is missing.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 from capacity.errors import CapacityError
@@ -37,6 +38,37 @@ def require_extra() -> None:
                                 "installed): pip install 'capacity[app]'") from None
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse, in one line, an address this machine cannot listen on (a port in use, a host
+    that is not one of its addresses), before anything is loaded.
+
+    Raises
+    ------
+    InputError
+        ``--port: 127.0.0.1:8050 is in use ...`` or ``--host: ...``.
+    """
+    import socket
+
+    from capacity.errors import InputError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputError("--host", f"{host!r} is not an address of this machine ({exc})") \
+            from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError("--port", f"{host}:{port} is in use by another program "
+                                 "(pick another with --port)") from None
+            raise InputError("--host", f"cannot listen on {host}:{port}: "
+                             f"{exc.strerror or exc}") from None
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Start the app on ``host:port`` and serve until interrupted.
 
@@ -46,8 +78,14 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         Without the ``app`` extra.
     """
     require_extra()
+    check_address(host, port)
+    import logging
+
     from capacity.app.web import make_app
 
+    # one line per request and the development-server banner are noise for an analyst on
+    # 127.0.0.1; errors still reach the terminal
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = make_app()
     sys.stderr.write(f"capacity serve: http://{host}:{port}/ (Ctrl-C to stop)\n")
     sys.stderr.flush()
