@@ -44,6 +44,11 @@ from capacity.errors import CapacityError
 BINDING_ROWS = 16
 """Binding limits listed (the largest shadow prices first)."""
 
+VALUE_TABLES = ("methods", "pnl", "annual", "cash", "bridge")
+"""Tables of the value result shown beside the fleet, those it has, in this order: target price
+by method, P&L, cash runway (the finance rewrite's), the calendar years and the EV/Sales bridge
+(today's); every table is under "every table" as well."""
+
 GRAPH = {"displaylogo": False, "displayModeBar": False}
 """Figure options: no plotly logo or mode bar."""
 
@@ -498,6 +503,18 @@ RESULT_OUTPUTS: tuple[tuple[str, str], ...] = (
 updated in place (``Plotly.react``), not mounted again."""
 
 
+def _figure(builder, ev) -> go.Figure:
+    """``builder(ev)``, or a figure saying which column of the results it missed (the page
+    keeps working when a table changes shape)."""
+    try:
+        return builder(ev)
+    except KeyError as exc:
+        fig = go.Figure()
+        fig.update_layout(title={"text": f"{builder.__name__}: not drawn, the results have no "
+                                 f"{exc}", "font": {"size": 12}}, height=200)
+        return fig
+
+
 def results(ev) -> list:
     """The parts of :data:`RESULT_OUTPUTS` for an evaluation: target prices, figures, P&L,
     the side-by-side comparison, binding limits, scalars."""
@@ -511,10 +528,10 @@ def results(ev) -> list:
         binding = binding.head(BINDING_ROWS).drop(columns="_size")
     return [
         _cards(ev),
-        compute_figure(ev), purchases_figure(ev), fleet_figure(ev),
-        [html.H2("P&L by calendar year"), table(ev.value.tables["annual"], "value", "annual"),
-         html.H2(ev.value.titles.get("bridge", "bridge")),
-         table(ev.value.tables["bridge"], "value", "bridge")],
+        _figure(compute_figure, ev), _figure(purchases_figure, ev), _figure(fleet_figure, ev),
+        [part for name in VALUE_TABLES if name in ev.value.tables
+         for part in (html.H2(ev.value.titles.get(name, name)),
+                      table(ev.value.tables[name], "value", name))],
         _compare(ev),
         [html.H2(f"Binding limits and their shadow prices (the {BINDING_PER_FAMILY} largest "
                  f"of each family; all {len(ev.plan.tables['binding'])} under 'every table')"),
