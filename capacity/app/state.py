@@ -483,6 +483,9 @@ def same_value(text: str, default: str, key: str = "") -> bool:
 STRESS_SAMPLES = 100
 """Draws of a stress run unless the analyst asks for another number (small: seconds)."""
 
+STRESS_KEPT = 8
+"""Finished stress runs kept (the oldest dropped first)."""
+
 STRESS_SEED = 0
 """Seed of the app's stress runs (same settings and samples, same fan)."""
 
@@ -538,6 +541,8 @@ def start_stress(settings: Settings, samples: int) -> str:
         if job_id in _jobs and _jobs[job_id].error is None:
             return job_id
         job = _jobs[job_id] = StressJob(settings, samples, total=samples)
+        for old in [k for k, j in _jobs.items() if j.finished][:-STRESS_KEPT]:
+            del _jobs[old]  # oldest finished runs first (dicts keep insertion order)
     threading.Thread(target=_run_stress, args=(job,), daemon=True,
                      name="capacity-stress").start()
     return job_id

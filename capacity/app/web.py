@@ -31,6 +31,7 @@ from capacity.app.state import (
     Settings,
     evaluate,
     knobs,
+    parse_items,
     rule_options,
     rules_item,
     same_value,
@@ -381,8 +382,6 @@ def panel(settings: Settings) -> list:
         except CapacityError:
             key, raw = item, ""
         given[key] = raw
-    from capacity.app.state import parse_items
-
     try:
         rules_now = parse_items([f"{RULES_KEY}={given[RULES_KEY]}"])[RULES_KEY] \
             if RULES_KEY in given else None
