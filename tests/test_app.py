@@ -166,6 +166,13 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
     other = browser.new_page()
     other.goto(page.url)
     _wait_for_tp(other, f"{tp2:,.2f}")
+    # ... and with a base scenario beside it, the base as capacity value gives it
+    other.goto(page.url + "&base=history")
+    other.wait_for_selector("#t-compare", timeout=START_TIMEOUT_S * 1000)
+    base_tp = _value_tp("--scenario", "history")
+    card = other.locator(".card", has=other.locator("#tp-target_price_hkd"))
+    assert f"history: {base_tp:,.2f} HKD" in card.inner_text()
+    assert _shown_tp(other)[0] == f"{tp2:,.2f}"
     other.close()
 
     # moving back is served from the cache
