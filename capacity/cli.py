@@ -971,6 +971,20 @@ def stress(
     render(report, fmt, table, picked)
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535,
+                                      help="Port to listen on.")] = 8050,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this "
+                                      "machine only).")] = "127.0.0.1",
+) -> None:
+    """Explore scenarios in the browser: pick a scenario and rules, move inputs, see the plan
+    and valuation re-solved (needs pip install 'capacity[app]')."""
+    from capacity.app import serve as run_app
+
+    run_app(host=host, port=port)
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------

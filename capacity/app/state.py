@@ -1,0 +1,579 @@
+"""What the browser explorer holds and computes, without the web framework.
+
+The state of a view is a :class:`Settings`: a scenario (shipped name), an optional base scenario
+to compare with, and ``--set`` items exactly as the command line takes them
+(``finance.ev_sales_multiple=8.0``, ``controls.rules=["oct-2022", "oct-2023"]``). It is the query
+string of the page (:meth:`Settings.query`, :meth:`Settings.from_query`), so a link reproduces
+the view, and it is the scenario file "Download scenario" gives (:meth:`Settings.scenario_toml`:
+``extends`` the scenario, the items in a ``[set]`` table), which ``capacity validate`` accepts
+and ``capacity value --scenario FILE`` reproduces.
+
+Every number shown comes from the Python API (:func:`capacity.plan`, :func:`capacity.value`) on
+the scenario these settings load (:func:`evaluate`); results are kept by settings
+(:data:`CACHE_SIZE` of them), so going back to an earlier view costs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from capacity.errors import CapacityError, InputError
+
+RULES_KEY = "controls.rules"
+"""The ``--set`` key of the list of export-control rules in force (the rule toggles)."""
+
+CACHE_SIZE = 64
+"""Results kept, by settings (least recently used dropped first)."""
+
+KNOB_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Capex budget", ("planner.capex_budget_rmb_m.",)),
+    ("Chip prices", ("planner.price_usd.",)),
+    ("Supply caps", ("controls.base_supply_units_per_quarter.",)),
+    ("Power", ("planner.datacenter_mw.",)),
+    ("Demand", ("demand.tokens.growth_annual", "demand.revenue.growth_by_year.",
+                "demand.inference.price_rmb_per_m_tokens")),
+    ("Finance", ("finance.ev_sales_multiple", "planner.discount_rate_annual")),
+)
+"""Groups of inputs offered as fields: each entry a dotted key, or a prefix ending in ``.`` that
+offers every number under it the scenario holds (every budget year, every priced chip)."""
+
+DISCOVERED_GROUPS: tuple[tuple[str, str], ...] = (
+    ("Finance", r"(^|[._])wacc"),
+    ("Rent", r"(^|[._])rent(al)?(_|$)"),
+)
+"""Inputs offered when the scenario has them, found by a pattern on the dotted key: a WACC and
+rental rates (the finance and planner rewrites add them)."""
+
+INPUT_UNITS: dict[str, str] = {
+    "growth_annual": "share per year",
+    "discount_rate_annual": "share per year",
+    "growth_by_year": "share per year",
+    "ev_sales_multiple": "x sales",
+    "price_rmb_per_m_tokens": "RMB per m tokens",
+    "base_supply_units_per_quarter": "units per quarter",
+    "price_usd": "USD per unit",
+    "wacc": "share per year",
+}
+"""Units of input names that do not end in a unit suffix (:func:`capacity.results.unit_of`)."""
+
+
+def input_unit(key: str) -> str:
+    """Unit of a dotted input key: its innermost name with a unit (``planner.capex_budget_rmb_m.
+    2024`` -> ``RMB m``, ``planner.price_usd.H20`` -> ``USD per unit``); ``""`` when none."""
+    from capacity.results import unit_of
+
+    for part in reversed(key.split(".")):
+        if part in INPUT_UNITS:
+            return INPUT_UNITS[part]
+        if "wacc" in part:
+            return INPUT_UNITS["wacc"]
+        unit = unit_of(part)
+        if unit:
+            return unit
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# TOML values (the --set text and the downloaded file)
+# --------------------------------------------------------------------------------------------
+
+
+def toml_value(v: Any) -> str:
+    """``v`` as a TOML value (the text after ``=``): numbers, booleans, strings, dates, arrays
+    and inline tables; a float keeps every digit (``repr``), so reading it back gives the same
+    number."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return {math.inf: "inf", -math.inf: "-inf"}.get(v, "nan")
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a TOML basic string: \" \\ \n \uXXXX escapes are TOML's too
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(x)}"
+                               for k, x in v.items()) + "}"
+    raise InputError("value", f"cannot be written as TOML: {v!r}")
+
+
+def field_text(v: int | float) -> str:
+    """A number as a field shows it: whole numbers without ``.0`` (``3000``), others with every
+    digit (``0.35``)."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return toml_value(v)
+
+
+def split_item(item: str) -> tuple[str, str]:
+    """``"a.b = 1"`` -> ``("a.b", "1")``.
+
+    Raises
+    ------
+    InputError
+        ``--set: expected KEY=VALUE`` without ``=``.
+    """
+    if "=" not in item:
+        raise InputError("--set", f"expected KEY=VALUE, got {item!r}")
+    key, raw = item.split("=", 1)
+    return key.strip(), raw.strip()
+
+
+def parse_items(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``--set`` items -> ``{key: value}`` as the command line parses them
+    (:func:`capacity.scenarios.parse_set_value`); a later item for the same key wins."""
+    from capacity.scenarios import parse_set_value
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, raw = split_item(item)
+        if not key:
+            raise InputError("--set", f"empty key in {item!r}")
+        out[key] = parse_set_value(raw, key)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Settings: the state of a view
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The state of one view.
+
+    Attributes
+    ----------
+    scenario
+        Shipped scenario name.
+    base
+        Shipped scenario to show beside it, or None.
+    sets
+        ``--set`` items ``KEY=VALUE`` applied on top of ``scenario`` (as typed; in order).
+    """
+
+    scenario: str = "history"
+    base: str | None = None
+    sets: tuple[str, ...] = ()
+
+    def query(self) -> str:
+        """The URL query string (``?scenario=history&set=finance.ev_sales_multiple%3D8.0``)."""
+        pairs = [("scenario", self.scenario)]
+        if self.base:
+            pairs.append(("base", self.base))
+        pairs += [("set", s) for s in self.sets]
+        return "?" + urlencode(pairs)
+
+    @classmethod
+    def from_query(cls, search: str | None) -> Settings:
+        """The settings a query string holds (unknown parameters are ignored; a missing
+        scenario is ``history``)."""
+        scenario, base, sets = "history", None, []
+        for k, v in parse_qsl((search or "").lstrip("?"), keep_blank_values=False):
+            if k == "scenario":
+                scenario = v
+            elif k == "base":
+                base = v or None
+            elif k == "set":
+                sets.append(v)
+        return cls(scenario, base, tuple(sets))
+
+    def set_values(self) -> dict[str, Any]:
+        """The items as ``{key: value}`` (what ``load_scenario(set_values=...)`` takes)."""
+        return parse_items(self.sets)
+
+    def cli_args(self) -> list[str]:
+        """The same view as command-line arguments: ``--scenario NAME --set K=V ...``."""
+        args = ["--scenario", self.scenario]
+        for item in self.sets:
+            args += ["--set", item]
+        return args
+
+    def scenario_toml(self) -> str:
+        """A scenario file of these settings: ``extends`` the scenario, every item in
+        ``[set]`` (values written back from what they parse to, so the file holds exactly the
+        inputs the view used)."""
+        values = self.set_values()
+        head = [f"description = {toml_value(self.description())}",
+                f"extends = {toml_value(self.scenario)}", ""]
+        lines = [f"{toml_value(k)} = {toml_value(v)}" for k, v in values.items()]
+        body = ["[set]", *lines, ""] if lines else []
+        note = [f"# Written by capacity serve; reproduce with: capacity value --scenario "
+                f"FILE (or capacity value {' '.join(_shell(a) for a in self.cli_args())})"]
+        return "\n".join([*note, *head, *body])
+
+    def description(self) -> str:
+        n = len(self.set_values())
+        return f"{self.scenario} with {n} change{'s' if n != 1 else ''} made in capacity serve"
+
+
+def _shell(arg: str) -> str:
+    return arg if re.fullmatch(r"[A-Za-z0-9_.,:/=+-]+", arg) else "'" + arg.replace(
+        "'", "'\\''") + "'"
+
+
+# --------------------------------------------------------------------------------------------
+# The fields a scenario offers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One input offered as a field.
+
+    Attributes
+    ----------
+    key
+        Its ``--set`` key.
+    group
+        Heading it is shown under.
+    default
+        The scenario's value as TOML text (what the field shows before a change).
+    unit
+        Unit shown beside it (:func:`input_unit`).
+    """
+
+    key: str
+    group: str
+    default: str
+    unit: str
+    prefix: str = ""
+    """The table it is an entry of (``planner.capex_budget_rmb_m.``), or ``""``."""
+
+    @property
+    def label(self) -> str:
+        """What the field is called under its table's heading (``2024``), or its key."""
+        return self.key[len(self.prefix):] if self.prefix else self.key
+
+
+def _flat_inputs(scenario) -> dict[str, Any]:
+    from capacity.scenarios import flatten
+
+    return flatten(scenario.inputs.model_dump(by_alias=True, mode="python"))
+
+
+def knobs(scenario) -> list[Knob]:
+    """The fields offered for a loaded scenario: :data:`KNOB_GROUPS` then what
+    :data:`DISCOVERED_GROUPS` finds, numbers only, each once."""
+    flat = {k: v for k, v in _flat_inputs(scenario).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+    out: list[Knob] = []
+    seen: set[str] = set()
+
+    def add(group: str, key: str, prefix: str = "") -> None:
+        if key not in seen:
+            seen.add(key)
+            out.append(Knob(key, group, field_text(flat[key]), input_unit(key), prefix))
+
+    for group, entries in KNOB_GROUPS:
+        for entry in entries:
+            if entry.endswith("."):
+                for key in (k for k in flat if k.startswith(entry)):
+                    add(group, key, entry)
+            elif entry in flat:
+                add(group, entry)
+    for group, pattern in DISCOVERED_GROUPS:
+        for key in flat:
+            if re.search(pattern, key):
+                add(group, key)
+    return out
+
+
+@dataclass(frozen=True)
+class RuleOption:
+    """An export-control rule offered as a toggle."""
+
+    id: str
+    title: str
+    first: str
+    """Effective date (``YYYY-MM-DD``)."""
+    on: bool
+    """In force in the scenario as loaded."""
+
+
+def rule_options(scenario) -> list[RuleOption]:
+    """The scenario's rules in force (its order: later decides a tie), then every other rule it
+    knows (library and its own), by effective date."""
+    rules = scenario.all_rules()
+    listed = list(scenario.inputs.controls.rules)
+    rest = sorted((r for r in rules if r not in listed),
+                  key=lambda r: (str(rules[r].effective), r))
+
+    def option(rid: str, on: bool) -> RuleOption:
+        r = rules[rid]
+        return RuleOption(rid, str(getattr(r, "title", rid)), str(r.effective), on)
+
+    return [*(option(r, True) for r in listed if r in rules), *(option(r, False) for r in rest)]
+
+
+def rules_item(scenario, chosen: list[str]) -> str | None:
+    """The ``--set`` item for the rules ticked (in the order :func:`rule_options` lists them),
+    or None when they are the scenario's own."""
+    order = [o.id for o in rule_options(scenario)]
+    picked = [r for r in order if r in set(chosen)]
+    if picked == list(scenario.inputs.controls.rules):
+        return None
+    return f"{RULES_KEY}={toml_value(picked)}"
+
+
+def field_of(error: CapacityError, keys: list[str]) -> str | None:
+    """The offered key an error is about (the longest key its field names), or None."""
+    text = re.sub(r"\[\d+\]", "", error.field)
+    hits = [k for k in keys if re.search(rf"(^|[\s:]){re.escape(k)}($|[.\s\[])", text + " ")]
+    return max(hits, key=len) if hits else None
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation, cached by settings
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """The results of one view (or the one-line error that stopped it).
+
+    Attributes
+    ----------
+    settings
+        What was evaluated.
+    plan, value
+        :class:`capacity.Result` of :func:`capacity.plan` and :func:`capacity.value`.
+    base_plan, base_value
+        The same for the base scenario (None without one).
+    error
+        The error line when the settings do not load or solve (the results are then None).
+    error_key
+        The ``--set`` key the error is about, where one is (to show it beside that field).
+    seconds
+        Wall time of the evaluation when it was computed (not when served from the cache). [s]
+    """
+
+    settings: Settings
+    plan: Any = None
+    value: Any = None
+    base_plan: Any = None
+    base_value: Any = None
+    error: str | None = None
+    error_key: str | None = None
+    seconds: float = 0.0
+    scenario: Any = field(default=None, repr=False)
+
+
+_lock = threading.Lock()
+_cache: OrderedDict[Settings, Evaluation] = OrderedDict()
+
+
+def _run(name: str, set_values: dict[str, Any] | None):
+    """Load, plan and value one scenario: :func:`capacity.plan`, then the report
+    :func:`capacity.value` gives, valued on that plan rather than solving it a second time
+    (:func:`capacity.run.value_report` with ``plan_result``)."""
+    import capacity
+    from capacity.api import Result
+    from capacity.run import value_report
+
+    sc = capacity.load_scenario(name, set_values=set_values or None)
+    plan = capacity.plan(sc)
+    return sc, plan, Result.of(value_report(sc, plan_result=plan.detail), [sc])
+
+
+def evaluate(settings: Settings) -> tuple[Evaluation, bool]:
+    """Plan and value the settings' scenario (and its base) through the Python API.
+
+    Returns
+    -------
+    (Evaluation, bool)
+        The evaluation and whether it came from the cache.
+    """
+    with _lock:
+        if settings in _cache:
+            _cache.move_to_end(settings)
+            return _cache[settings], True
+        t0 = time.perf_counter()
+        ev = Evaluation(settings)
+        try:
+            values = settings.set_values()
+            ev.scenario, ev.plan, ev.value = _run(settings.scenario, values)
+            if settings.base:
+                _, ev.base_plan, ev.base_value = _run_base(settings.base)
+        except CapacityError as exc:
+            ev = Evaluation(settings, error=exc.one_line(),
+                            error_key=field_of(exc, _keys_of(settings)))
+        except ValueError as exc:  # pydantic's ValidationError outside load_scenario
+            from capacity.errors import input_error_from_validation
+
+            core = __import__("sys").modules.get("pydantic_core")
+            if core is None or not isinstance(exc, core.ValidationError):
+                raise
+            err = input_error_from_validation(exc)
+            ev = Evaluation(settings, error=err.one_line(),
+                            error_key=field_of(err, _keys_of(settings)))
+        ev.seconds = time.perf_counter() - t0
+        _cache[settings] = ev
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+        return ev, False
+
+
+_base_cache: dict[str, tuple] = {}
+
+
+def _run_base(name: str):
+    if name not in _base_cache:
+        _base_cache[name] = _run(name, None)
+    return _base_cache[name]
+
+
+def _keys_of(settings: Settings) -> list[str]:
+    keys = [RULES_KEY]
+    for item in settings.sets:
+        if "=" in item:
+            keys.append(item.split("=", 1)[0].strip())
+    return keys
+
+
+def clear_cache() -> None:
+    """Forget every cached evaluation (tests)."""
+    with _lock:
+        _cache.clear()
+        _base_cache.clear()
+
+
+def target_prices(value_result) -> dict[str, float]:
+    """Every price per share a value result carries: its numeric scalars in HKD (name ending
+    ``_hkd``, :func:`capacity.results.unit_of`; ``target_price_hkd``, one per method where the
+    result has them, the note's), in its order. ``rmb_per_hkd`` is a rate, not a price."""
+    from capacity.results import unit_of
+
+    return {k: float(v) for k, v in value_result.scalars.items()
+            if unit_of(k) == "HKD" and isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def same_value(text: str, default: str, key: str = "") -> bool:
+    """Whether a field's text means the scenario's value (``1500`` and ``1500.0`` do)."""
+    from capacity.scenarios import parse_set_value
+
+    if text.strip() == default.strip():
+        return True
+    try:
+        a, b = parse_set_value(text, key), parse_set_value(default, key)
+    except CapacityError:
+        return False
+    numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (a, b))
+    return a == b if numbers else False
+
+
+# --------------------------------------------------------------------------------------------
+# The stress fan, on request, in a background thread
+# --------------------------------------------------------------------------------------------
+
+STRESS_SAMPLES = 100
+"""Draws of a stress run unless the analyst asks for another number (small: seconds)."""
+
+STRESS_KEPT = 8
+"""Finished stress runs kept (the oldest dropped first)."""
+
+STRESS_SEED = 0
+"""Seed of the app's stress runs (same settings and samples, same fan)."""
+
+
+@dataclass
+class StressJob:
+    """One stress run of the current settings (``capacity stress --executor inline``).
+
+    Attributes
+    ----------
+    settings, samples
+        What is run. [draws]
+    done, total
+        Progress: draws (and one-at-a-time swings) finished and to do. [runs]
+    report
+        The stress report when finished.
+    error
+        The one-line error when it failed.
+    """
+
+    settings: Settings
+    samples: int
+    done: int = 0
+    total: int = 0
+    report: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.report is not None or self.error is not None
+
+
+_jobs: dict[str, StressJob] = {}
+_jobs_lock = threading.Lock()
+
+
+def start_stress(settings: Settings, samples: int) -> str:
+    """Start a stress run of ``settings`` with ``samples`` draws in a thread; its job id.
+
+    The same settings and samples share one run (a finished one is served again).
+
+    Raises
+    ------
+    InputError
+        A number of samples out of range (:func:`capacity.schemas.check_stress_request`).
+    """
+    from capacity.schemas import check_stress_request
+
+    check_stress_request(samples, STRESS_SEED, 1)
+    job_id = f"{settings.query()}#samples={samples}"
+    with _jobs_lock:
+        if job_id in _jobs and _jobs[job_id].error is None:
+            return job_id
+        job = _jobs[job_id] = StressJob(settings, samples, total=samples)
+        for old in [k for k, j in _jobs.items() if j.finished][:-STRESS_KEPT]:
+            del _jobs[old]  # oldest finished runs first (dicts keep insertion order)
+    threading.Thread(target=_run_stress, args=(job,), daemon=True,
+                     name="capacity-stress").start()
+    return job_id
+
+
+def stress_job(job_id: str) -> StressJob | None:
+    """The job of ``job_id`` (None when unknown, e.g. after a restart)."""
+    with _jobs_lock:
+        return _jobs.get(job_id)
+
+
+def _run_stress(job: StressJob) -> None:
+    import capacity
+    from capacity.api import Result
+    from capacity.commands import stress_report
+
+    t0 = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    try:
+        sc = capacity.load_scenario(job.settings.scenario,
+                                    set_values=job.settings.set_values() or None)
+        report = stress_report(sc, job.samples, STRESS_SEED, None, "inline", 1, None, progress)
+        job.report = Result.of(report, [sc])
+    except CapacityError as exc:
+        job.error = exc.one_line()
+    except Exception as exc:  # a bug: the page says so in one line, the log has the traceback
+        import traceback
+
+        traceback.print_exc()
+        job.error = "internal error: " + " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    job.seconds = time.perf_counter() - t0
