@@ -19,7 +19,7 @@ def calibration_report(scenario: Scenario, solver: str = "highs") -> Report:
     cal = run_calibration(scenario, solver)
     return Report(
         "calibrate",
-        scalars={"scenario": scenario.name,
+        scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
                  "base_period": scenario.inputs.horizon.base_period,
                  "tolerance": scenario.inputs.calibration.tolerance},
         tables={"dates": cal.dates, "mix": cal.mix, "orders": cal.orders},
@@ -55,7 +55,7 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
     return Report(
         "demand",
         scalars={
-            "scenario": scenario.name,
+            "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
             "base_period": scenario.inputs.horizon.base_period,
             "inference_method": inf.method,
             "tokens_per_month_tn": dm.tokens_per_month_tn(scenario),
@@ -126,7 +126,8 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
         long["period"] = long["period"].astype(str)
         return Report(
             "controls",
-            scalars={"scenario": scenario.name, "start": str(first), "end": str(last)},
+            scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+                     "start": str(first), "end": str(last)},
             tables={"timeline": ctl.timeline(scenario, periods), "availability": long,
                     "rules": rule_table},
             primary="timeline",
@@ -140,7 +141,7 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     chips = ctl.status_at(scenario, q).reset_index()
     return Report(
         "controls",
-        scalars={"scenario": scenario.name, "at": str(q)},
+        scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(), "at": str(q)},
         tables={"chips": chips, "rules": rule_table},
         primary="chips",
         titles={"chips": f"Export-control status in {q}",
@@ -187,7 +188,7 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
     return Report(
         "backtest",
         scalars={
-            "scenario": scenario.name,
+            "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
             "actuals": path.name,
             "base_period": str(base),
             "fleet_path": f"{stocks.index.min()}..{stocks.index.max()}",

@@ -30,7 +30,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
             prob.writeMPS(save_mps)
     unit = "RMB m (present value)" if objective == "min-cost" else "EFLOPS-quarters"
     scalars = {
-        "scenario": scenario.name,
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
         "status": result.status,
         "objective": objective,
         "solver": result.solver,
@@ -113,7 +113,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     val = res.valuation
     annual = res.annual
     scalars = {
-        "scenario": scenario.name,
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
         "capacity_source": source,
         "valuation_year": y,
         "target_price_hkd": val.target_price_hkd,

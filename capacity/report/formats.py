@@ -256,7 +256,7 @@ def _citations(scenario) -> list[tuple[str, str]]:
     if d is None or "source" not in d:
         return []
     out: dict[str, str] = {}
-    for src, as_of in zip(d["source"], d.get("as_of", [""] * len(d)), strict=True):
+    for src, as_of in zip(d["source"], d.get("published", [""] * len(d)), strict=True):
         doc = str(src).split(":", 1)[0].split(" (", 1)[0].strip()
         if doc:
             out[doc] = max(out.get(doc, ""), str(as_of))
