@@ -447,14 +447,18 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+_AS_OF: dict[str, str | None] = {"value": None}
+"""The global ``--as-of DATE`` of this invocation (set by the root callback)."""
+
+
 def load(scenario: str | None, sets: list[str] | None = None):
-    """Load a scenario with command-line overrides; a misspelt ``--set`` key names the
-    closest known key (:func:`set_key_hint`)."""
+    """Load a scenario at the ``--as-of`` vintage with command-line overrides; a misspelt
+    ``--set`` key names the closest known key (:func:`set_key_hint`)."""
     from capacity.scenarios import load_scenario
 
     values = parse_sets(sets)
     try:
-        return load_scenario(scenario, set_values=values)
+        return load_scenario(scenario, set_values=values, as_of=_AS_OF["value"])
     except InputError as exc:
         hinted = set_key_hint(exc, list(values))
         if hinted is None:
@@ -589,8 +593,14 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version_callback,
                                           is_eager=True, help="Print the version and exit.")]
     = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="YYYY-MM-DD",
+        help="Vintage: the inputs, disclosures and export-control rules as they could be known "
+        "on this date (data/vintages/; default: the latest vintage, or the date a scenario "
+        "pins). E.g. --as-of 2023-08-31 for the blind 1H23 baseline.")] = None,
 ) -> None:
     """AI compute capacity planner."""
+    _AS_OF["value"] = as_of
 
 
 # ---------------------------------------------------------------------------------------------
@@ -781,13 +791,17 @@ def controls(
 
 @app.command()
 def backtest(
-    actuals: Annotated[Path, typer.Option(
+    actuals: Annotated[Path | None, typer.Option(
         "--actuals", "-a", help="CSV of disclosures, one row per period (2023Q2, 1H23, FY2023) "
         "with metric columns such as gpus_units, computing_power_pflops, revenue_rmb_m; see "
-        "docs/backtest.md.")],
+        "docs/backtest.md.")] = None,
+    rolling: Annotated[bool, typer.Option(
+        "--rolling", help="Forecast from every vintage and score every later disclosure in "
+        "data/disclosures.csv (tables rows, summary by metric and horizon, reference).")]
+    = False,
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("rows", "summary", "paths") = None,
+    table: table_option("rows", "summary", "paths", "reference") = None,
     columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
@@ -798,9 +812,21 @@ def backtest(
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
     _apply_time_limit(time_limit)
     picked = split_columns(columns)
+    if rolling == (actuals is not None):
+        raise InputError("--actuals", "give either --actuals FILE or --rolling")
+    if rolling and _AS_OF["value"] is not None:
+        raise InputError("--as-of", "--rolling runs every vintage; drop --as-of")
     with claim_out(out, overwrite):
-        from capacity.commands import backtest_report
+        from capacity.commands import backtest_report, rolling_backtest_report
 
+        if rolling:
+            with busy("backtest --rolling"):
+                report = rolling_backtest_report(scenario, solver=solver,
+                                                 sets=parse_sets(sets) or None)
+            if out is not None:
+                write_outputs(out, [report], [], overwrite)
+            render(report, fmt, table, picked)
+            return
         sc = load(scenario, sets)
         with busy("backtest"):
             report = backtest_report(sc, actuals, solver=solver)
