@@ -812,6 +812,13 @@ def rules_known_by(rule_ids: list[str], library: dict[str, ExportRule],
     return [r for r in rule_ids if r not in library or library[r].announced <= as_of]
 
 
+def chips_launched_after(catalog: pd.DataFrame, as_of: dt.date) -> list[str]:
+    """Chips whose launch quarter (chips.csv) is after the quarter of ``as_of``: unknown to
+    that vintage, so it does not plan them (a scenario may allow them again)."""
+    q = pd.Period(as_of, freq="Q")
+    return [c for c in catalog.index if catalog.at[c, "launch"] > q]
+
+
 def disclosures_known_by(disclosures: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Rows published on or before ``as_of``."""
     keep = [dt.date.fromisoformat(p) <= as_of for p in disclosures["published"]]
@@ -974,7 +981,8 @@ def load_scenario(name_or_path: str | Path | None = None, *,
 
     The layers, later winning: the baseline; every vintage file dated on or before ``as_of``
     (:func:`vintage_layers`); the baseline's rules announced after ``as_of`` dropped
-    (:func:`rules_known_by`); the scenario's own layers; ``set_values``. The disclosures are
+    (:func:`rules_known_by`) and the chips launched after it excluded from planning
+    (:func:`chips_launched_after`); the scenario's own layers; ``set_values``. The disclosures are
     those published by ``as_of``.
 
     Parameters
@@ -1016,6 +1024,14 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         v_changes.append(Change("controls.rules", _get(tree, "controls.rules"), known,
                                 f"vintage {when}: rules announced later dropped"))
         _set(tree, "controls.rules", known)
+    catalog = read_catalog()
+    unlaunched = chips_launched_after(catalog, when)
+    excluded = list(_get(tree, "planner.exclude_chips") or [])
+    added = [c for c in unlaunched if c not in excluded]
+    if added:
+        v_changes.append(Change("planner.exclude_chips", excluded, excluded + added,
+                                f"vintage {when}: chips launched later excluded"))
+        _set(tree, "planner.exclude_chips", excluded + added)
     layers = list(chain.layers)
     if set_values:
         for key, value in set_values.items():
@@ -1030,7 +1046,6 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         inputs = Inputs.model_validate(tree)
     except ValidationError as exc:
         raise _validation_to_input_error(exc, origin_of, str(path)) from None
-    catalog = read_catalog()
     read = [data_dir() / "baseline.toml", data_dir() / "chips.csv",
             data_dir() / "disclosures.csv", *(p for _o, _f, p in v_layers), path]
     files = {p.name if p.parent.name != "vintages" else f"vintages/{p.name}": file_sha256(p)

@@ -44,7 +44,7 @@ TABLE_CHOICES = {
     "demand": ["quarters", "runs"],
     "plan": ["quarters", "purchases", "binding", "fleet", "purchase_value"],
     "value": ["revenue", "annual", "bridge", "sensitivity"],
-    "backtest": ["rows", "summary", "paths"],
+    "backtest": ["rows", "summary", "paths", "reference"],  # reference: --rolling only
     "compare": ["kpis", "kpis_text", "scenarios", "binding", "changes"],
     "stress": ["percentiles", "thresholds", "binding_frequency", "tornado", "inputs", "fan"],
 }

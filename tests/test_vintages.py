@@ -159,3 +159,67 @@ def test_rolling_summary_pools_vintages_by_metric_and_horizon():
     assert s.at[1, "bias_pct"] == pytest.approx(-5.0)  # (10 - 20) / 2
     assert s.at[1, "n_vintages"] == 2
     assert s.at[2, "mape"] == pytest.approx(5.0)
+
+
+def test_a_vintage_does_not_plan_chips_launched_after_it():
+    # chips.csv launch quarters after 2023Q3: H20, RTX4090D (2023Q4), H200, B200, Ascend910C
+    # (2024Q4); RTX4090D is excluded in the baseline already
+    sc = load_scenario("baseline", as_of=BLIND)
+    assert sc.inputs.planner.exclude_chips[3:] == ["H20", "H200", "B200", "Ascend910C"]
+    assert "H20" not in load_scenario("baseline", as_of="2024-03-31").inputs.planner.exclude_chips
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def test_as_of_is_a_global_option_shown_in_the_output():
+    from tests.cli_helpers import cli_json
+
+    out = cli_json("--as-of", "2024-03-31", "calibrate", "--scenario", "baseline")
+    assert out["as_of"] == "2024-03-31" and out["base_period"] == "2023Q4"
+    assert cli_json("--as-of", BLIND, "value", "--scenario", "baseline")["as_of"] == BLIND
+
+
+def test_bad_as_of_is_one_line_and_exit_2(capsys):
+    from capacity.cli import main
+
+    assert main(["--as-of", "2025-13-01", "calibrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("capacity: --as-of: '2025-13-01' is not a date") and err.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def rolling():
+    from tests.cli_helpers import cli_json
+
+    return cli_json("backtest", "--rolling")
+
+
+def test_rolling_backtest_scores_every_vintage_against_later_disclosures(rolling):
+    rows = pd.DataFrame(rolling["rows"])
+    for col in ("vintage", "period", "metric", "horizon_halves", "actual", "forecast",
+                "error_pct"):
+        assert col in rows
+    assert set(rows["vintage"]) == {"2023-08-31", "2024-03-31", "2024-08-31", "2025-03-31"}
+    assert (rows["published"] > rows["vintage"]).all()  # only what the vintage could not see
+    # the blind vintage's 2H23 revenue is scored against FY23 less 1H23 = 1,972.7
+    hit = rows[(rows["vintage"] == BLIND) & (rows["period"] == "2H23")
+               & (rows["metric"] == "revenue_rmb_m")]
+    assert hit["actual"].tolist() == [pytest.approx(1972.7)]
+    e = hit.iloc[0]
+    assert e["error_pct"] == pytest.approx(100 * (e["forecast"] - e["actual"]) / e["actual"])
+    summary = pd.DataFrame(rolling["summary"])
+    one = summary[(summary["metric"] == "revenue_rmb_m") & (summary["horizon_halves"] == 1)]
+    mine = rows[(rows["metric"] == "revenue_rmb_m") & (rows["horizon_halves"] == 1)]
+    assert one["mape"].iloc[0] == pytest.approx(mine["error_pct"].abs().mean())
+    # the note's own forecast: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 vs FY24 3,772
+    ref = rolling["reference"][0]
+    assert ref["forecast"] == pytest.approx(6069.5) and ref["actual"] == pytest.approx(3772.0)
+
+
+def test_rolling_refuses_as_of_and_actuals(capsys):
+    from capacity.cli import main
+
+    assert main(["--as-of", BLIND, "backtest", "--rolling"]) == 2
+    assert main(["backtest"]) == 2
+    assert "--actuals: give either --actuals FILE or --rolling" in capsys.readouterr().err
