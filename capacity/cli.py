@@ -997,11 +997,36 @@ def _is_validation_error(exc: BaseException) -> bool:
     return core is not None and isinstance(exc, core.ValidationError)
 
 
+def hoist_as_of(args: list[str]) -> list[str]:
+    """``--as-of DATE`` (or ``--as-of=DATE``) anywhere on the line moved to the front, where
+    the root callback reads it: ``capacity value --as-of 2023-08-31`` is
+    ``capacity --as-of 2023-08-31 value``."""
+    out: list[str] = []
+    front: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            out += args[i:]
+            break
+        if a == "--as-of" and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 2
+            continue
+        if a.startswith("--as-of="):
+            front.append(a)
+        else:
+            out.append(a)
+        i += 1
+    return front + out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     if (sys.argv[1:] if argv is None else argv) == ["--version"]:
         typer.echo(_version_line())  # answered before typer builds every command's parameters
         return 0
+    argv = hoist_as_of(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = app(args=argv, prog_name="capacity", standalone_mode=False)
     except CapacityError as exc:

@@ -223,3 +223,14 @@ def test_rolling_refuses_as_of_and_actuals(capsys):
     assert main(["--as-of", BLIND, "backtest", "--rolling"]) == 2
     assert main(["backtest"]) == 2
     assert "--actuals: give either --actuals FILE or --rolling" in capsys.readouterr().err
+
+
+def test_as_of_may_follow_the_command():
+    from capacity.cli import hoist_as_of
+    from tests.cli_helpers import cli_json
+
+    assert hoist_as_of(["value", "--as-of", BLIND, "-f", "json"]) == \
+        ["--as-of", BLIND, "value", "-f", "json"]
+    assert hoist_as_of(["plan", "--as-of=2024-03-31"]) == ["--as-of=2024-03-31", "plan"]
+    out = cli_json("calibrate", "--scenario", "baseline", "--as-of", "2024-08-31")
+    assert out["as_of"] == "2024-08-31" and out["base_period"] == "2024Q2"
