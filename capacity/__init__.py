@@ -227,9 +227,18 @@ def stress(scenario: Scenario | str | None = None, *, samples: int = 200, seed: 
 def backtest(actuals: str, scenario: Scenario | str | None = None, *,
              set_values: dict[str, Any] | None = None, solver: str = "highs") -> Result:
     """Forecast against later disclosures in the CSV ``actuals`` (tables ``rows``,
-    ``summary``, ``paths``); as ``capacity backtest --actuals``."""
-    from capacity.commands import backtest_report
+    ``summary``, ``paths``); as ``capacity backtest --actuals``. ``actuals="rolling"``: every
+    vintage against every later disclosure (tables ``rows``, ``summary``, ``reference``), as
+    ``capacity backtest --rolling``."""
+    from capacity.commands import backtest_report, rolling_backtest_report
 
+    if actuals == "rolling":
+        from capacity.errors import InputError
+
+        if scenario is not None and not isinstance(scenario, str):
+            raise InputError("scenario", "a rolling backtest loads the scenario at each "
+                             "vintage: pass its name, not a loaded Scenario")
+        return _result(rolling_backtest_report(scenario, solver=solver, sets=set_values), [])
     sc = _scenario(scenario, set_values)
     return _result(backtest_report(sc, actuals, solver=solver), [sc])
 

@@ -425,6 +425,11 @@ def _forecast(row: dict, stocks: pd.DataFrame,
     return float(sel[top].sum()) / total, STATUS_COMPARED, basis, detail
 
 
+def percent_error(error: float, actual: float) -> float:
+    """error_pct = 100 * error / actual [%] (NaN when the actual is 0)."""
+    return 100.0 * error / actual if actual != 0 else math.nan
+
+
 def compare(actuals: pd.DataFrame, stocks: pd.DataFrame,
             flows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Actual, forecast, error and percentage error for every figure of the actuals.
@@ -453,7 +458,7 @@ def compare(actuals: pd.DataFrame, stocks: pd.DataFrame,
         err = f - a if f is not None else math.nan
         if f is not None and abs(err) <= NOISE * max(1.0, abs(a)):
             err = 0.0  # floating-point noise of a round trip (e.g. 0.203 * 700 * 2 / 1400)
-        pct = 100.0 * err / a if f is not None and a != 0 else math.nan
+        pct = percent_error(err, a) if f is not None else math.nan
         if f is not None and a == 0:
             detail += "; actual is 0, no percentage error"
         out.append({**row, "first_quarter": str(row["first_quarter"]),
@@ -481,3 +486,99 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                     "bias_pct": float(np.mean(pct)) if len(pct) else math.nan,
                     "max_abs_error_pct": float(np.max(np.abs(pct))) if len(pct) else math.nan})
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# Rolling origin: every vintage against every later disclosure
+# --------------------------------------------------------------------------------------------
+
+DISCLOSED_METRICS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "gpus_units": ("gpus_units", (0,)),
+    "peak_eflops": ("computing_power_eflops", (0,)),
+    "revenue_rmb_m": ("revenue_rmb_m", (2,)),
+    "genai_revenue_rmb_m": ("genai_revenue_rmb_m", (2,)),
+    "genai_share": ("genai_share", (2,)),
+    "gross_margin": ("gross_margin", (2,)),
+}
+"""disclosures.csv metric -> (backtest metric, spans scored [quarters]). Flows are scored per
+half-year (the derived 2H rows included), not per year, so no quarter is scored twice."""
+
+ROLLING_COLUMNS = ["vintage", "base_period", "period", "metric", "unit", "horizon_halves",
+                   "actual", "forecast", "error", "error_pct", "status", "basis", "published",
+                   "source"]
+ROLLING_SUMMARY_COLUMNS = ["metric", "unit", "horizon_halves", "n_compared", "n_vintages",
+                           "mape", "bias_pct", "max_abs_error_pct"]
+
+
+def _half_label(last: pd.Period) -> str:
+    return f"{1 if last.quarter <= 2 else 2}H{last.year % 100:02d}"
+
+
+def horizon_halves(base: pd.Period, last: pd.Period) -> int:
+    """Half-years from the base period to a figure's last quarter, rounded up:
+    ceil((last - base) / 2) [half-years] (2024Q2 from 2023Q4 is 1, 2025Q1 from 2024Q4 is 1)."""
+    return math.ceil((last.ordinal - base.ordinal) / 2)
+
+
+def later_disclosures(disclosures: pd.DataFrame, base: pd.Period,
+                      as_of: str) -> pd.DataFrame:
+    """The disclosures a vintage could not see that it forecasts, as :func:`parse_actuals` rows.
+
+    Rows of :data:`DISCLOSED_METRICS` with the scored span, published after ``as_of`` (ISO
+    date) and ending after ``base``; with ``published`` kept.
+    """
+    rows = []
+    for rec in disclosures.to_dict("records"):
+        hit = DISCLOSED_METRICS.get(rec["metric"])
+        if hit is None or int(rec["span_quarters"]) not in hit[1]:
+            continue
+        last = pd.Period(rec["period"], freq="Q")
+        if last <= base or str(rec["published"]) <= as_of:
+            continue
+        span = max(1, int(rec["span_quarters"]))
+        first = last - (span - 1)
+        metric = METRICS[hit[0]]
+        rows.append({"period": str(last) if metric.kind == "stock" else _half_label(last),
+                     "first_quarter": first, "last_quarter": last, "span_quarters": span,
+                     "metric": metric.name, "unit": metric.unit, "actual": float(rec["value"]),
+                     "source": str(rec["source"]), "published": str(rec["published"])})
+    cols = ["period", "first_quarter", "last_quarter", "span_quarters", "metric", "unit",
+            "actual", "source", "published"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: pd.DataFrame,
+                 flows: pd.DataFrame | None) -> pd.DataFrame:
+    """One vintage's forecasts against the later disclosures (:func:`compare`), with
+    ``vintage``, ``base_period`` and ``horizon_halves`` (:func:`horizon_halves`)."""
+    if actuals.empty:
+        return pd.DataFrame(columns=ROLLING_COLUMNS)
+    rows = compare(actuals.drop(columns="published"), stocks, flows)
+    rows["published"] = actuals["published"].to_numpy()
+    rows["vintage"] = vintage
+    rows["base_period"] = str(base)
+    rows["horizon_halves"] = [horizon_halves(base, q) for q in actuals["last_quarter"]]
+    return rows[ROLLING_COLUMNS]
+
+
+def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per metric and horizon: compared rows, vintages, MAPE, bias and the largest miss [%].
+
+    mape = mean |error_pct|, bias_pct = mean error_pct over the compared rows of that metric
+    and horizon (every vintage pooled).
+    """
+    out = []
+    done = rows[rows["status"] == STATUS_COMPARED]
+    for name, metric in METRICS.items():
+        sel = done[done["metric"] == name]
+        for h in sorted(sel["horizon_halves"].unique()):
+            pct = sel.loc[sel["horizon_halves"] == h, "error_pct"].dropna().to_numpy(float)
+            if not len(pct):
+                continue
+            out.append({"metric": name, "unit": metric.unit, "horizon_halves": int(h),
+                        "n_compared": len(pct),
+                        "n_vintages": int(sel.loc[sel["horizon_halves"] == h,
+                                                  "vintage"].nunique()),
+                        "mape": float(np.mean(np.abs(pct))), "bias_pct": float(np.mean(pct)),
+                        "max_abs_error_pct": float(np.max(np.abs(pct)))})
+    return pd.DataFrame(out, columns=ROLLING_SUMMARY_COLUMNS)

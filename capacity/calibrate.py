@@ -1,17 +1,23 @@
 """Chip mixes consistent with the company's disclosed totals.
 
-SenseTime discloses GPU counts and peak EFLOPS, not the chip mix. For each disclosure date d and
-candidate chip c (launched by d), find units u[c, d] >= 0 such that
+SenseTime discloses GPU counts and peak EFLOPS, not the chip mix. The fit is a path: every
+quarter q from the first disclosure to the later of the base period and the last disclosure
+(each disclosure the scenario's vintage can see), and each candidate chip c launched by q, gets
+units u[c, q] >= 0 such that
 
-    (1 - tol) * U_d <= sum_c u[c, d] <= (1 + tol) * U_d                       (units, if disclosed)
-    (1 - tol) * E_d <= sum_c u[c, d] * r_c / 1e6 <= (1 + tol) * E_d          (EFLOPS, if disclosed)
-    u[c, d_prev] <= u[c, d]                                  (monotone: no retirements in window)
-    u[c, d] <= u[c, d_prev]            (no additions when chip c could not be bought in (d_prev, d])
+    (1 - tol) * U_q <= sum_c u[c, q] <= (1 + tol) * U_q              (units, where disclosed at q)
+    (1 - tol) * E_q <= sum_c u[c, q] * r_c / 1e6 <= (1 + tol) * E_q (EFLOPS, where disclosed at q)
+    u[c, q - 1] <= u[c, q]                                  (monotone: no retirements in window)
+    u[c, q] <= u[c, q - 1]   (no additions in q when c could be bought in none of q - L .. q,
+                              L = calibration.delivery_lag_quarters: orders placed while a chip
+                              was purchasable may land up to L quarters later)
+
+Purchases between disclosure dates are the increases along the path.
 
 with r_c the dense FP16 rate [TFLOPS]. Central estimate, lexicographically: first match the
 disclosed totals as closely as possible (exactly when the candidates allow: the band only widens
-the range), then minimise the L1 distance to the prior
-mix, sum_d sum_c |u[c, d] - p_c,d * sum_c' u[c', d]| / U_ref, with p the prior share renormalised
+the range), then minimise the L1 distance to the prior mix at the disclosure dates d,
+sum_d sum_c |u[c, d] - p_c,d * sum_c' u[c', d]| / U_ref, with p the prior share renormalised
 over the candidates at d; among mixes within 1e-7 of that optimum, take the one minimising
 sum w_k u_k with fixed, distinct weights w (a lexicographic tie-break, so every solver returns the
 same vertex). Range: minimise and maximise each u[c, d] over the same feasible set.
@@ -39,10 +45,12 @@ class Calibration:
     Attributes
     ----------
     dates
-        Per disclosure date: ``period``, ``units_reported``, ``eflops_reported``, ``units_fitted``,
-        ``eflops_fitted`` (reported values NaN where not disclosed).
+        Per disclosure date (and the base period): ``period``, ``units_reported``,
+        ``eflops_reported``, ``units_fitted``, ``eflops_fitted``, ``units_error_pct``,
+        ``eflops_error_pct`` (100 * (fitted - reported) / reported; reported values and errors
+        NaN where not disclosed).
     mix
-        Per date and chip: ``period``, ``chip``, ``peak_tflops``, ``units_central``,
+        Per path quarter and chip: ``period``, ``chip``, ``peak_tflops``, ``units_central``,
         ``units_min``, ``units_max``, ``eflops_central``.
     orders
         What the disclosed extra EFLOPS on placed orders means in units of each chip that could
@@ -72,15 +80,29 @@ def _disclosure_table(scenario: Scenario) -> pd.DataFrame:
     units = disclosed(scenario.disclosures, "gpus_units")
     eflops = disclosed(scenario.disclosures, "peak_eflops")
     base = scenario.inputs.horizon.base
-    periods = sorted(p for p in set(units.index) | set(eflops.index) if p <= base)
-    if not periods:
+    periods = sorted(set(units.index) | set(eflops.index))
+    if not periods or periods[0] > base:
         raise InputError("disclosures.csv", "no gpus_units or peak_eflops disclosures up to the "
                          f"base period {base}")
+    periods = sorted(set(periods) | {base})
     return pd.DataFrame({
         "period": periods,
         "units_reported": [units.get(p, np.nan) for p in periods],
         "eflops_reported": [eflops.get(p, np.nan) for p in periods],
     })
+
+
+def path_periods(table: pd.DataFrame) -> pd.PeriodIndex:
+    """Every quarter from the first to the last row of the disclosure table."""
+    return pd.period_range(table["period"].min(), table["period"].max(), freq="Q")
+
+
+def _could_add(purchasable: pd.DataFrame | None, chip: str, q: pd.Period, lag: int) -> bool:
+    """Whether units of ``chip`` may arrive in quarter ``q``: purchasable in one of q-lag..q."""
+    if purchasable is None or chip not in purchasable.columns:
+        return True
+    window = purchasable.loc[(purchasable.index >= q - lag) & (purchasable.index <= q), chip]
+    return not len(window) or bool(window.any())
 
 
 def _build(scenario: Scenario, table: pd.DataFrame, purchasable: pd.DataFrame | None
@@ -92,7 +114,7 @@ def _build(scenario: Scenario, table: pd.DataFrame, purchasable: pd.DataFrame | 
     prob = lp.new_problem("calibrate")
     u: dict[tuple[str, pd.Period], pulp.LpVariable] = {}
     cands: dict[pd.Period, list[str]] = {}
-    for p in table["period"]:
+    for p in path_periods(table):
         cands[p] = _candidates(scenario, p)
         if not cands[p]:
             raise InputError("calibration.candidates", f"no candidate chip launched by {p}")
@@ -108,18 +130,17 @@ def _build(scenario: Scenario, table: pd.DataFrame, purchasable: pd.DataFrame | 
         if not np.isnan(row.eflops_reported):
             lp.add_constraint(prob, compute >= (1 - tol) * row.eflops_reported, f"eflops_lo_{p}")
             lp.add_constraint(prob, compute <= (1 + tol) * row.eflops_reported, f"eflops_hi_{p}")
-    periods = list(table["period"])
-    for prev, cur in pairwise(periods):
+    for prev, cur in pairwise(path_periods(table)):
         for c in cands[cur]:
-            if c not in cands[prev]:
-                continue
             name = c.replace("-", "_")
+            if c not in cands[prev]:  # launched in cur: nothing before it
+                if not _could_add(purchasable, c, cur, cal.delivery_lag_quarters):
+                    lp.add_constraint(prob, u[c, cur] <= 0, f"no_additions_{name}_{cur}")
+                continue
             if cal.monotone:
                 lp.add_constraint(prob, u[c, prev] <= u[c, cur], f"monotone_{name}_{cur}")
-            if purchasable is not None and c in purchasable.columns:
-                window = purchasable.loc[(purchasable.index > prev) & (purchasable.index <= cur), c]
-                if len(window) and not bool(window.any()):
-                    lp.add_constraint(prob, u[c, cur] <= u[c, prev], f"no_additions_{name}_{cur}")
+            if not _could_add(purchasable, c, cur, cal.delivery_lag_quarters):
+                lp.add_constraint(prob, u[c, cur] <= u[c, prev], f"no_additions_{name}_{cur}")
     return prob, u, cands
 
 
@@ -204,7 +225,9 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
 
     # Central, step 2: closest to the prior (L1), auxiliary deviation variables.
     devs = []
-    for p in table["period"]:
+    disclosed_at = table.loc[table["units_reported"].notna() | table["eflops_reported"].notna(),
+                             "period"]
+    for p in disclosed_at:
         names = cands[p]
         weights = np.array([prior_in.get(c, 0.0) for c in names], dtype=float)
         share = weights / weights.sum() if weights.sum() > 0 else np.full(len(names),
@@ -241,6 +264,10 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
     fitted = mix.groupby("period").agg(units_fitted=("units_central", "sum"),
                                        eflops_fitted=("eflops_central", "sum"))
     dates = table.merge(fitted, left_on="period", right_index=True, how="left")
+    dates["units_error_pct"] = 100.0 * (dates["units_fitted"] - dates["units_reported"]) \
+        / dates["units_reported"]
+    dates["eflops_error_pct"] = 100.0 * (dates["eflops_fitted"] - dates["eflops_reported"]) \
+        / dates["eflops_reported"]
     return Calibration(dates=dates, mix=mix, orders=orders_in_units(scenario, purchasable))
 
 

@@ -448,14 +448,18 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+_AS_OF: dict[str, str | None] = {"value": None}
+"""The global ``--as-of DATE`` of this invocation (set by the root callback)."""
+
+
 def load(scenario: str | None, sets: list[str] | None = None):
-    """Load a scenario with command-line overrides; a misspelt ``--set`` key names the
-    closest known key (:func:`set_key_hint`)."""
+    """Load a scenario at the ``--as-of`` vintage with command-line overrides; a misspelt
+    ``--set`` key names the closest known key (:func:`set_key_hint`)."""
     from capacity.scenarios import load_scenario
 
     values = parse_sets(sets)
     try:
-        return load_scenario(scenario, set_values=values)
+        return load_scenario(scenario, set_values=values, as_of=_AS_OF["value"])
     except InputError as exc:
         hinted = set_key_hint(exc, list(values))
         if hinted is None:
@@ -594,8 +598,14 @@ def _root(
         "--subject", metavar="DIR", help="Subject folder (baseline.toml, disclosures.csv, "
         "scenarios/; chips.csv and export_controls.toml optional): the company to plan. "
         "Default: $CAPACITY_SUBJECT, else the shipped data (docs/data.md).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="YYYY-MM-DD",
+        help="Vintage: the inputs, disclosures and export-control rules as they could be known "
+        "on this date (data/vintages/; default: the latest vintage, or the date a scenario "
+        "pins). E.g. --as-of 2023-08-31 for the blind 1H23 baseline.")] = None,
 ) -> None:
     """AI compute capacity planner."""
+    _AS_OF["value"] = as_of
     # every run sets it (or resets it), so an in-process run never inherits the last one; the
     # data modules are imported only when needed, so 'capacity plan --help' stays light
     loaded = sys.modules.get("capacity.scenarios")
@@ -799,13 +809,17 @@ def controls(
 
 @app.command()
 def backtest(
-    actuals: Annotated[Path, typer.Option(
+    actuals: Annotated[Path | None, typer.Option(
         "--actuals", "-a", help="CSV of disclosures, one row per period (2023Q2, 1H23, FY2023) "
         "with metric columns such as gpus_units, computing_power_pflops, revenue_rmb_m; see "
-        "docs/backtest.md.")],
+        "docs/backtest.md.")] = None,
+    rolling: Annotated[bool, typer.Option(
+        "--rolling", help="Forecast from every vintage and score every later disclosure in "
+        "data/disclosures.csv (tables rows, summary by metric and horizon, reference).")]
+    = False,
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("rows", "summary", "paths") = None,
+    table: table_option("rows", "summary", "paths", "reference") = None,
     columns: ColumnsOpt = None,
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
@@ -816,9 +830,21 @@ def backtest(
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
     _apply_time_limit(time_limit)
     picked = split_columns(columns)
+    if rolling == (actuals is not None):
+        raise InputError("--actuals", "give either --actuals FILE or --rolling")
+    if rolling and _AS_OF["value"] is not None:
+        raise InputError("--as-of", "--rolling runs every vintage; drop --as-of")
     with claim_out(out, overwrite):
-        from capacity.commands import backtest_report
+        from capacity.commands import backtest_report, rolling_backtest_report
 
+        if rolling:
+            with busy("backtest --rolling"):
+                report = rolling_backtest_report(scenario, solver=solver,
+                                                 sets=parse_sets(sets) or None)
+            if out is not None:
+                write_outputs(out, [report], [], overwrite)
+            render(report, fmt, table, picked)
+            return
         sc = load(scenario, sets)
         with busy("backtest"):
             report = backtest_report(sc, actuals, solver=solver)
@@ -1003,6 +1029,30 @@ def _is_validation_error(exc: BaseException) -> bool:
     return core is not None and isinstance(exc, core.ValidationError)
 
 
+def hoist_as_of(args: list[str]) -> list[str]:
+    """``--as-of DATE`` (or ``--as-of=DATE``) anywhere on the line moved to the front, where
+    the root callback reads it: ``capacity value --as-of 2023-08-31`` is
+    ``capacity --as-of 2023-08-31 value``."""
+    out: list[str] = []
+    front: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            out += args[i:]
+            break
+        if a == "--as-of" and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 2
+            continue
+        if a.startswith("--as-of="):
+            front.append(a)
+        else:
+            out.append(a)
+        i += 1
+    return front + out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     try:
@@ -1018,6 +1068,7 @@ def _run(argv: list[str] | None) -> int:
     if (sys.argv[1:] if argv is None else argv) == ["--version"]:
         typer.echo(_version_line())  # answered before typer builds every command's parameters
         return 0
+    argv = hoist_as_of(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = app(args=argv, prog_name="capacity", standalone_mode=False)
     except CapacityError as exc:

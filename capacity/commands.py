@@ -19,7 +19,7 @@ def calibration_report(scenario: Scenario, solver: str = "highs") -> Report:
     cal = run_calibration(scenario, solver)
     return Report(
         "calibrate",
-        scalars={"scenario": scenario.name,
+        scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
                  "base_period": scenario.inputs.horizon.base_period,
                  "tolerance": scenario.inputs.calibration.tolerance},
         tables={"dates": cal.dates, "mix": cal.mix, "orders": cal.orders},
@@ -55,7 +55,7 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
     return Report(
         "demand",
         scalars={
-            "scenario": scenario.name,
+            "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
             "base_period": scenario.inputs.horizon.base_period,
             "inference_method": inf.method,
             "tokens_per_month_tn": dm.tokens_per_month_tn(scenario),
@@ -126,7 +126,8 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
         long["period"] = long["period"].astype(str)
         return Report(
             "controls",
-            scalars={"scenario": scenario.name, "start": str(first), "end": str(last)},
+            scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+                     "start": str(first), "end": str(last)},
             tables={"timeline": ctl.timeline(scenario, periods), "availability": long,
                     "rules": rule_table},
             primary="timeline",
@@ -140,11 +141,99 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     chips = ctl.status_at(scenario, q).reset_index()
     return Report(
         "controls",
-        scalars={"scenario": scenario.name, "at": str(q)},
+        scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(), "at": str(q)},
         tables={"chips": chips, "rules": rule_table},
         primary="chips",
         titles={"chips": f"Export-control status in {q}",
                 "rules": "Rules in this scenario"},
+    )
+
+
+def _forecast_paths(scenario: Scenario, solver: str = "highs"
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stock path (calibrated history, then the min-cost plan) and the flow path (the base
+    half-year's actuals, then the finance link's forecast) of one scenario."""
+    from capacity import backtest as bt
+    from capacity import finance
+    from capacity.planner import plan
+
+    base = scenario.inputs.horizon.base
+    plan_result = plan(scenario, solver=solver)
+    stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
+    revenue = value_report(scenario, solver=solver, plan_result=plan_result).tables["revenue"]
+    anchors = finance.anchors_from_disclosures(scenario.disclosures)
+    flows = bt.flow_path(finance.actual_quarters(anchors), revenue)
+    return stocks, flows
+
+
+def rolling_backtest_report(scenario_name: str | None = None, solver: str = "highs",
+                            sets: dict | None = None) -> Report:
+    """``capacity backtest --rolling``: every vintage's forecast against every later disclosure.
+
+    For each vintage date v (:func:`capacity.scenarios.vintage_dates`), the scenario at v
+    (default ``baseline``: the vintage's own inputs and rules) is planned and valued; its
+    stock and flow paths are scored (:func:`capacity.backtest.compare`) against every row of
+    disclosures.csv published after v whose period ends after v's base period
+    (:func:`capacity.backtest.later_disclosures`). The note's own stated forecast (2024E sales
+    implied by its HK$1.75 target at 7.5x) is a reference row (``vintage`` = ``note``).
+    """
+    from capacity import backtest as bt
+    from capacity import finance
+    from capacity.scenarios import load_scenario, read_disclosures, vintage_dates
+
+    every = read_disclosures()
+    parts = []
+    first = None
+    for when in vintage_dates():
+        sc = load_scenario(scenario_name or "baseline", as_of=when, set_values=sets)
+        first = first or sc
+        base = sc.inputs.horizon.base
+        stocks, flows = _forecast_paths(sc, solver)
+        later = bt.later_disclosures(every, base, when.isoformat())
+        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows))
+    rows = pd.concat(parts, ignore_index=True)
+    summary = bt.rolling_summary(rows)
+    fin = first.inputs.finance
+    anchors = finance.anchors_from_disclosures(first.disclosures)
+    note_sales = finance.implied_sales(anchors.target_price_hkd, fin.ev_sales_multiple,
+                                       fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    fy = every[(every["metric"] == "revenue_rmb_m") & (every["span_quarters"] == 4)
+               & (every["period"] == pd.Period(f"{fin.valuation_year}Q4", freq="Q"))]
+    ref = []
+    if len(fy):
+        actual = float(fy["value"].iloc[0])
+        ref.append({"vintage": "note", "base_period": str(first.inputs.horizon.base),
+                    "period": f"FY{fin.valuation_year}", "metric": "revenue_rmb_m",
+                    "unit": "RMB m",
+                    "horizon_halves": bt.horizon_halves(first.inputs.horizon.base,
+                                                        pd.Period(f"{fin.valuation_year}Q4",
+                                                                  freq="Q")),
+                    "actual": actual, "forecast": note_sales, "error": note_sales - actual,
+                    "error_pct": bt.percent_error(note_sales - actual, actual),
+                    "status": bt.STATUS_COMPARED,
+                    "basis": f"the note's {fin.valuation_year}E sales implied by TP HK$"
+                             f"{anchors.target_price_hkd:g} at {fin.ev_sales_multiple:g}x",
+                    "published": str(fy["published"].iloc[0]),
+                    "source": str(fy["source"].iloc[0])})
+    reference = pd.DataFrame(ref, columns=bt.ROLLING_COLUMNS)
+    counts = rows["status"].value_counts()
+    return Report(
+        "backtest",
+        scalars={
+            "scenario": first.name,
+            "as_of": "rolling",
+            "vintages": ", ".join(d.isoformat() for d in vintage_dates()),
+            "n_rows": len(rows),
+            "n_compared": int(counts.get(bt.STATUS_COMPARED, 0)),
+            "error_definition": "error = forecast - actual; error_pct = 100 * error / actual",
+            "horizon_definition": "horizon_halves = ceil((last quarter - base period) / 2)",
+            "mape_unit": "%",
+        },
+        tables={"rows": rows, "summary": summary, "reference": reference},
+        primary="rows",
+        titles={"rows": "Every vintage's forecast vs every later disclosure",
+                "summary": "MAPE by metric and horizon (half-years ahead), vintages pooled",
+                "reference": "The note's own stated forecast"},
     )
 
 
@@ -168,26 +257,19 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
     from pathlib import Path
 
     from capacity import backtest as bt
-    from capacity import finance
     from capacity.scenarios import read_actuals_csv
 
     path = Path(actuals_path)
     actuals = bt.parse_actuals(read_actuals_csv(path), path.name)
     base = scenario.inputs.horizon.base
-    from capacity.planner import plan
-
-    plan_result = plan(scenario, solver=solver)
-    stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
-    revenue = value_report(scenario, solver=solver, plan_result=plan_result).tables["revenue"]
-    anchors = finance.anchors_from_disclosures(scenario.disclosures)
-    flows = bt.flow_path(finance.actual_quarters(anchors), revenue)
+    stocks, flows = _forecast_paths(scenario, solver)
     rows = bt.compare(actuals, stocks, flows)
     summary = bt.summary(rows)
     counts = rows["status"].value_counts()
     return Report(
         "backtest",
         scalars={
-            "scenario": scenario.name,
+            "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
             "actuals": path.name,
             "base_period": str(base),
             "fleet_path": f"{stocks.index.min()}..{stocks.index.max()}",

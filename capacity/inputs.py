@@ -39,12 +39,14 @@ def run_calibration(scenario: Scenario, solver: str = "highs") -> Calibration:
     make_solver(solver)  # an unknown or unavailable solver is refused here, in one line
     inp = scenario.inputs
     key = (inp.calibration.model_dump_json(), inp.horizon.base_period,
-           inp.controls.model_dump_json(), tuple(sorted(scenario.files.items())), solver)
+           inp.controls.model_dump_json(), tuple(sorted(scenario.files.items())), solver,
+           scenario.as_of)
     hit = _CALIBRATION_CACHE.get(key)
     if hit is not None:
         return hit
     first = scenario.disclosures["period"].min()
-    periods = pd.period_range(first, inp.horizon.base + 1,
+    last = max(inp.horizon.base, scenario.disclosures["period"].max())
+    periods = pd.period_range(first - inp.calibration.delivery_lag_quarters, last + 1,
                               freq="Q", name="period")
     cal = calibrate(scenario, purchasable_table(scenario, periods), solver=solver)
     if len(_CALIBRATION_CACHE) > 64:
@@ -64,10 +66,37 @@ def existing_cohorts(scenario: Scenario, calibration: Calibration | None = None,
 
     fleet = scenario.inputs.fleet
     initial_units = None
-    if fleet.initial == "calibrated":
-        cal = calibration or run_calibration(scenario, solver)
-        initial_units = cal.central_at(scenario.inputs.horizon.base)
-    return build_cohorts(fleet, scenario.catalog, initial_units)
+    if fleet.initial != "calibrated":
+        return build_cohorts(fleet, scenario.catalog, initial_units)
+    cal = calibration or run_calibration(scenario, solver)
+    base = scenario.inputs.horizon.base
+    cohorts = build_cohorts(fleet, scenario.catalog, cal.central_at(base))
+    return pd.concat([cohorts, disclosed_additions(scenario, cal)], ignore_index=True)
+
+
+def disclosed_additions(scenario: Scenario, calibration: Calibration) -> pd.DataFrame:
+    """Cohorts the vintage already knows arrived after the base period.
+
+    A fleet disclosure can be dated after the base period of the financials (the 23,000 PF of
+    end-Mar 2025 came with the FY24 results). The calibrated path then runs past the base;
+    each quarter q after it adds max(0, u[c, q] - u[c, q - 1]) units of chip c, in service
+    from q (origin ``disclosed``).
+    """
+    from capacity.fleet import COHORT_COLUMNS
+
+    base = scenario.inputs.horizon.base
+    units = calibration.mix.pivot_table(index="period", columns="chip", values="units_central",
+                                        aggfunc="sum").fillna(0.0).sort_index()
+    rows = []
+    for prev, cur in zip(units.index[:-1], units.index[1:], strict=True):
+        if cur <= base:
+            continue
+        for chip, delta in (units.loc[cur] - units.loc[prev]).items():
+            if delta > 1e-6:
+                rows.append({"chip": chip, "units": float(delta), "start": cur,
+                             "retire": cur + scenario.inputs.fleet.life_of(chip),
+                             "origin": "disclosed"})
+    return pd.DataFrame(rows, columns=COHORT_COLUMNS)
 
 
 def existing_fleet_eflops(scenario: Scenario, calibration: Calibration | None = None,

@@ -140,6 +140,7 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_tflops", "TFLOPS"), ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"),
     ("_share", "share"), ("_margin", "share"), ("_pct", "%"), ("_quarters", "quarters"),
     ("_gbs", "GB/s"), ("_flop", "FLOP"), ("_seconds", "s"), ("_days", "days"),
+    ("_halves", "half-years"),
 )
 """Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first)."""
 
@@ -157,7 +158,7 @@ UNIT_ABBREVIATIONS: dict[str, str] = {
     "HKD": "HKD", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q", "EFLOPS": "EFLOPS",
     "PFLOPS": "PFLOPS", "TFLOPS": "TFLOPS", "units": "#", "MW": "MW", "kW": "kW", "tn": "tn",
     "share": "share", "%": "%", "quarters": "q", "GB/s": "GB/s", "FLOP": "FLOP", "s": "s",
-    "days": "d",
+    "days": "d", "half-years": "halves",
 }
 """Unit -> the abbreviation terminal headers show (``docs/user-guide.md`` lists them)."""
 

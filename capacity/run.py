@@ -30,7 +30,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
     npv = objective == "npv"
     unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
     scalars = {
-        "scenario": scenario.name,
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
         "status": result.status,
         "objective": objective,
         "solver": result.solver,
@@ -132,7 +132,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                                           fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
     annual = res.annual
     scalars = {
-        "scenario": scenario.name,
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
         "capacity_source": source,
         "valuation_year": y,
         "valuation_method": fin.valuation_method,

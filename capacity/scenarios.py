@@ -373,11 +373,12 @@ def read_disclosures(path: Path | None = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``metric``, ``period`` (quarterly Period at the period end), ``span_quarters``
-        (0 for a point-in-time stock), ``value``, ``unit``, ``source``, ``as_of``, ``note``.
+        (0 for a point-in-time stock), ``value``, ``unit``, ``source``, ``published`` (ISO date
+        the figure was first public), ``note``.
     """
     path = path or data_dir() / "disclosures.csv"
     df = _read_csv(path)
-    need = {"metric", "period_end", "span_quarters", "value", "unit", "source", "as_of"}
+    need = {"metric", "period_end", "span_quarters", "value", "unit", "source", "published"}
     missing = need - set(df.columns)
     if missing:
         raise InputError(path.name, f"missing columns {sorted(missing)}")
@@ -385,6 +386,8 @@ def read_disclosures(path: Path | None = None) -> pd.DataFrame:
         df["period"] = pd.PeriodIndex([parse_quarter(p) for p in df["period_end"]], freq="Q")
         df["value"] = df["value"].astype(float)
         df["span_quarters"] = df["span_quarters"].astype(int)
+        for text in df["published"]:
+            dt.date.fromisoformat(text)
     except ValueError as exc:
         raise InputError(path.name, str(exc)) from None
     return df.drop(columns="period_end")
@@ -566,6 +569,9 @@ class Scenario:
         Every file read, with its SHA-256.
     uncertain
         Uncertain inputs for stress tests: dotted key -> distribution table.
+    as_of
+        The vintage date: inputs as they could be known then (:func:`vintage_layers`); the
+        disclosures are those published by then.
     """
 
     name: str
@@ -578,6 +584,7 @@ class Scenario:
     sources: dict[str, str] = field(repr=False, default_factory=dict)
     files: dict[str, str] = field(repr=False, default_factory=dict)
     uncertain: dict[str, dict[str, Any]] = field(repr=False, default_factory=dict)
+    as_of: dt.date = dt.date(2023, 8, 31)
 
     def source_of(self, key: str) -> str:
         """Source of a dotted input key: the longest matching prefix in ``sources``."""
@@ -621,7 +628,8 @@ def _resolve_path(name_or_path: str | Path) -> Path:
     return shipped[str(name_or_path)]
 
 
-_SCENARIO_KEYS = {"description", "extends", "overrides", "override", "set", "uncertain"}
+_SCENARIO_KEYS = {"as_of", "description", "extends", "overrides", "override", "set",
+                  "uncertain"}
 
 
 def _parent_path(path: Path, parent: str) -> Path:
@@ -647,6 +655,8 @@ class _Chain:
     layers: list[Layer]
     uncertain: dict[str, dict[str, Any]]
     description: str
+    as_of: dt.date | None = None
+    """The vintage the scenario is pinned to (its own ``as_of`` or its parent's)."""
 
 
 def _uncertain_table(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -677,6 +687,9 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
                          f"{', '.join(sorted(_SCENARIO_KEYS))})")
     layers: list[Layer] = []
     uncertain: dict[str, dict[str, Any]] = {}
+    pinned = doc.get("as_of")
+    if pinned is not None:
+        pinned = as_of_date(pinned, f"{_where(path, 'as_of')}: as_of")
     parent = doc.get("extends")
     if parent is not None:
         if not isinstance(parent, str):
@@ -684,6 +697,7 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
         up = _scenario_chain(_parent_path(path, parent), (*seen, resolved))
         layers += up.layers
         uncertain.update(up.uncertain)
+        pinned = pinned or up.as_of
     uncertain.update(_uncertain_table(path, doc))
     library = _read_toml(data_dir() / "overrides.toml") if (data_dir() / "overrides.toml"
                                                            ).is_file() else {}
@@ -716,7 +730,7 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
         raise InputError(f"{path}: set", "must be a table of keys to set")
     if own:
         layers.append((path.name, flatten(own), path))
-    return _Chain(layers, uncertain, str(doc.get("description", "")))
+    return _Chain(layers, uncertain, str(doc.get("description", "")), pinned)
 
 
 def _apply_layers(base: dict[str, Any], layers: list[tuple[str, dict[str, Any], Path]]
@@ -758,6 +772,170 @@ def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
     sources = doc.pop("sources", {})
     doc.pop("meta", None)
     return doc, {str(k): str(v) for k, v in flatten(sources).items()} if sources else {}
+
+
+# --------------------------------------------------------------------------------------------
+# Vintages: the inputs as they could be known on a date
+# --------------------------------------------------------------------------------------------
+
+
+def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
+    """A vintage date from ISO text (``2025-08-31``) or a TOML date.
+
+    Raises
+    ------
+    InputError
+        ``where: '...' is not a date (use YYYY-MM-DD)``.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(where, f"{str(value)[:40]!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def baseline_as_of() -> dt.date:
+    """Date of the first vintage: ``[meta] as_of`` of ``data/baseline.toml`` (the blind 1H23
+    vintage, 2023-08-31)."""
+    meta = _read_toml(data_dir() / "baseline.toml").get("meta", {})
+    return as_of_date(meta.get("as_of"), "baseline.toml: meta.as_of")
+
+
+def vintage_files() -> dict[dt.date, Path]:
+    """The vintage layers ``data/vintages/<YYYY-MM-DD>.toml`` by date, oldest first."""
+    folder = data_dir() / "vintages"
+    out = {as_of_date(p.stem, f"vintages/{p.name}"): p for p in sorted(folder.glob("*.toml"))}
+    return dict(sorted(out.items()))
+
+
+def vintage_dates() -> list[dt.date]:
+    """Every vintage date: the baseline's, then each vintage file's."""
+    return [baseline_as_of(), *vintage_files()]
+
+
+def default_as_of() -> dt.date:
+    """The vintage used when none is asked for."""
+    return baseline_as_of()
+
+
+_VINTAGE_KEYS = {"description", "set", "sources"}
+
+
+def vintage_layers(as_of: dt.date) -> tuple[list[Layer], dict[str, str]]:
+    """Override layers and sources of every vintage file dated on or before ``as_of``.
+
+    Each file is like a scenario's ``[set]`` table over the baseline, plus its own ``[sources]``
+    (which replace the baseline's entry for the same key). Applied oldest first, so a later
+    vintage wins.
+
+    Raises
+    ------
+    InputError
+        ``as_of`` before the first vintage, or a malformed vintage file.
+    """
+    first = baseline_as_of()
+    if as_of < first:
+        raise InputError("--as-of", f"{as_of} is before the first vintage {first} "
+                         "(the blind 1H23 baseline)")
+    layers: list[Layer] = []
+    sources: dict[str, str] = {}
+    for date, path in vintage_files().items():
+        if date > as_of:
+            break
+        doc = _read_toml(path)
+        unknown = set(doc) - _VINTAGE_KEYS
+        if unknown:
+            raise InputError(f"{path}: {sorted(unknown)[0]}", "unknown top-level key (allowed: "
+                             f"{', '.join(sorted(_VINTAGE_KEYS))})")
+        own = doc.get("set", {})
+        if not isinstance(own, dict):
+            raise InputError(f"{path}: set", "must be a table of keys to set")
+        layers.append((f"vintages/{path.name}", flatten(own), path))
+        sources.update({str(k): str(v) for k, v in flatten(doc.get("sources", {})).items()})
+    return layers, sources
+
+
+def rules_known_by(rule_ids: list[str], library: dict[str, ExportRule],
+                   as_of: dt.date) -> list[str]:
+    """The rule ids announced on or before ``as_of`` (ids not in the library are kept, for
+    :func:`check_rules` to report)."""
+    return [r for r in rule_ids if r not in library or library[r].announced <= as_of]
+
+
+def chips_launched_after(catalog: pd.DataFrame, as_of: dt.date) -> list[str]:
+    """Chips whose launch quarter (chips.csv) is after the quarter of ``as_of``: unknown to
+    that vintage, so it does not plan them (a scenario may allow them again)."""
+    q = pd.Period(as_of, freq="Q")
+    return [c for c in catalog.index if catalog.at[c, "launch"] > q]
+
+
+def disclosures_known_by(disclosures: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Rows published on or before ``as_of``."""
+    keep = [dt.date.fromisoformat(p) <= as_of for p in disclosures["published"]]
+    return disclosures[keep].reset_index(drop=True)
+
+
+def sources_used(scenario: Scenario) -> dict[str, str]:
+    """The source of every input key of the scenario (longest matching ``[sources]`` prefix).
+
+    Keys are the flattened inputs (lists end a key).
+    """
+    tree = scenario.inputs.model_dump(mode="json")
+    return {key: source_of(scenario.sources, key) for key in flatten(tree)}
+
+
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                       "sep", "oct", "nov", "dec"], 1)}
+_DATE_RES = [
+    re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
+    re.compile(r"\b(\d{1,2})\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+"
+               r"(\d{4})\b", re.IGNORECASE),
+    re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(\d{4})\b",
+               re.IGNORECASE),
+]
+
+
+def source_date(text: str) -> dt.date | None:
+    """The latest calendar date written in a source text, or ``None`` when it names none.
+
+    Forms read: ``2023-08-31``, ``31 Aug 2023`` and ``Aug 2023`` (a month alone counts as its
+    first day, so a source is never dated later than it could be). Bare years and quarters
+    (``2027Q4``, ``2020-22``) are periods the source talks about, not its date, and are not
+    read. See docs/data.md.
+    """
+    found: list[dt.date] = []
+    for m in _DATE_RES[0].finditer(text):
+        try:
+            found.append(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            continue
+    for m in _DATE_RES[1].finditer(text):
+        try:
+            found.append(dt.date(int(m.group(3)), _MONTHS[m.group(2).lower()[:3]],
+                                 int(m.group(1))))
+        except ValueError:
+            continue
+    for m in _DATE_RES[2].finditer(text):
+        found.append(dt.date(int(m.group(2)), _MONTHS[m.group(1).lower()[:3]], 1))
+    return max(found) if found else None
+
+
+def check_blind(scenario: Scenario) -> None:
+    """Every input the scenario uses must cite sources dated on or before its vintage.
+
+    Raises
+    ------
+    InputError
+        ``sources.KEY: cites a source dated D, after the vintage V`` for the first such key.
+    """
+    for key, text in sorted(sources_used(scenario).items()):
+        when = source_date(text)
+        if when is not None and when > scenario.as_of:
+            raise InputError(f"sources.{key}", f"cites a source dated {when}, after the "
+                             f"vintage {scenario.as_of}: {text[:100]}")
 
 
 def read_rule_library(path: Path | None = None) -> dict[str, ExportRule]:
@@ -850,8 +1028,15 @@ def check_rules(scenario: Scenario, where: str = "",
 
 
 def load_scenario(name_or_path: str | Path | None = None, *,
-                  set_values: dict[str, Any] | None = None) -> Scenario:
-    """Read, compose and validate a scenario.
+                  set_values: dict[str, Any] | None = None,
+                  as_of: str | dt.date | None = None) -> Scenario:
+    """Read, compose and validate a scenario at a vintage.
+
+    The layers, later winning: the baseline; every vintage file dated on or before ``as_of``
+    (:func:`vintage_layers`); the baseline's rules announced after ``as_of`` dropped
+    (:func:`rules_known_by`) and the chips launched after it excluded from planning
+    (:func:`chips_launched_after`); the scenario's own layers; ``set_values``. The disclosures are
+    those published by ``as_of``.
 
     Parameters
     ----------
@@ -860,6 +1045,9 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         the default (``history``).
     set_values
         Extra ``{dotted.key: value}`` applied last (e.g. from ``--set`` on the command line).
+    as_of
+        Vintage date (ISO text or a date). Default: the date the scenario file pins
+        (``as_of``), else :func:`default_as_of`.
 
     Returns
     -------
@@ -868,7 +1056,8 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     Raises
     ------
     InputError
-        One line naming the file, key and problem.
+        One line naming the file, key and problem; also when ``as_of`` differs from the date
+        the scenario pins.
     """
     if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
         # a subject folder without scenarios/history.toml: the baseline itself
@@ -878,6 +1067,29 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
         chain = _scenario_chain(path)
     base, sources = read_baseline()
+    asked = as_of_date(as_of) if as_of is not None else None
+    if asked is not None and chain.as_of is not None and asked != chain.as_of:
+        raise InputError("--as-of", f"scenario {path.stem!r} is pinned to the {chain.as_of} "
+                         f"vintage (as_of in its file); drop --as-of {asked} or pick another "
+                         "scenario")
+    when = asked or chain.as_of or default_as_of()
+    v_layers, v_sources = vintage_layers(when)
+    sources = {**sources, **v_sources}
+    library = read_rule_library()
+    tree, v_changes, v_origin = _apply_layers(base, v_layers)
+    known = rules_known_by(list(_get(tree, "controls.rules") or []), library, when)
+    if known != list(_get(tree, "controls.rules") or []):
+        v_changes.append(Change("controls.rules", _get(tree, "controls.rules"), known,
+                                f"vintage {when}: rules announced later dropped"))
+        _set(tree, "controls.rules", known)
+    catalog = read_catalog()
+    unlaunched = chips_launched_after(catalog, when)
+    excluded = list(_get(tree, "planner.exclude_chips") or [])
+    added = [c for c in unlaunched if c not in excluded]
+    if added:
+        v_changes.append(Change("planner.exclude_chips", excluded, excluded + added,
+                                f"vintage {when}: chips launched later excluded"))
+        _set(tree, "planner.exclude_chips", excluded + added)
     layers = list(chain.layers)
     if set_values:
         for key, value in set_values.items():
@@ -885,22 +1097,25 @@ def load_scenario(name_or_path: str | Path | None = None, *,
                 raise InputError(f"<command line>: {key[:80]}", f"nested more than "
                                  f"{MAX_NESTING_DEPTH} levels deep (the limit for inputs)")
         layers.append(("--set", dict(set_values), Path("<command line>")))
-    tree, changes, origin_of = _apply_layers(base, layers)
+    tree, changes, origin_of = _apply_layers(tree, layers)
+    changes = [*v_changes, *changes]
+    origin_of = {**v_origin, **origin_of}
     try:
         inputs = Inputs.model_validate(tree)
     except ValidationError as exc:
         raise _validation_to_input_error(exc, origin_of, str(path)) from None
-    catalog = read_catalog()
-    files = {p.name: file_sha256(p) for p in [data_dir() / "baseline.toml",
-                                               data_file("chips.csv"),
-                                               data_dir() / "disclosures.csv", path]}
+    read = [data_dir() / "baseline.toml", data_file("chips.csv"),
+            data_dir() / "disclosures.csv", *(p for _o, _f, p in v_layers), path]
+    files = {p.name if p.parent.name != "vintages" else f"vintages/{p.name}": file_sha256(p)
+             for p in read}
     rules_path = data_file("export_controls.toml")
     if rules_path.is_file():
         files[rules_path.name] = file_sha256(rules_path)
     scenario = Scenario(
         name=path.stem, description=chain.description, inputs=inputs,
-        catalog=catalog, disclosures=read_disclosures(), rules=read_rule_library(),
-        changes=tuple(changes), sources=sources, files=files, uncertain=chain.uncertain)
+        catalog=catalog, disclosures=disclosures_known_by(read_disclosures(), when),
+        rules=library, changes=tuple(changes), sources=sources, files=files,
+        uncertain=chain.uncertain, as_of=when)
     check_chip_names(scenario, origin_of)
     rules_where = next((f"{p}" for k, (_o, p) in origin_of.items()
                         if k.startswith("controls.")), "")

@@ -498,6 +498,10 @@ class CalibrationInputs(StrictModel):
     """Chips allowed in the mix; ``None`` means every chip launched by the date."""
     monotone: bool = True
     """Units of a chip never fall between disclosure dates (no retirements in the window)."""
+    delivery_lag_quarters: Annotated[int, Field(ge=0, le=8)] = 0
+    """Quarters after the last quarter a chip could be bought in which units ordered then may
+    still arrive (a path quarter adds units of a chip only if it was purchasable in this many
+    quarters before). [quarters]"""
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,14 +5,17 @@ A test fails when docs/data.md is out of date with data/.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from capacity.scenarios import (
+    baseline_as_of,
     flatten,
     read_baseline,
     read_catalog,
     read_disclosures,
     source_of,
+    vintage_files,
 )
 
 OUT = Path(__file__).resolve().parent / "data.md"
@@ -59,7 +62,7 @@ What the files must hold:
   and its legal entities (`[[subject.entities]]` with `name`, `aliases`, `purchases`):
   export-control entity rules (the Entity List) apply to its purchases through the entities with
   `purchases = true` (docs/controls.md).
-- `disclosures.csv`: columns `metric, period_end, span_quarters, value, unit, source, as_of,
+- `disclosures.csv`: columns `metric, period_end, span_quarters, value, unit, source, published,
   note`. The calibration reads `gpus_units` and `peak_eflops` (point-in-time, span 0) at the
   base period and at least the quarter before it (the inference yield is calibrated on the
   base half-year); finance reads the base half-year's `revenue_rmb_m`, `genai_share` and
@@ -71,6 +74,20 @@ What the files must hold:
 
 `tests/test_generic_subject.py` builds such a folder for a made-up company and runs `plan`,
 `value`, `backtest` and `compare` on it through the command line.
+
+## Dates of sources and vintages
+
+Every figure carries the date it became public, so the model can be run as of any date
+(`--as-of`, `docs/vintages.md`):
+
+- a disclosure's date is its `published` column (ISO date; the earliest dated public source found,
+  `docs/research-vintages.md`); a vintage sees the rows published on or before its date;
+- an input's date is the **latest calendar date written in its source text** in `[sources]`
+  (forms read: `2023-08-31`, `31 Aug 2023`, `Aug 2023`, the last counted as the 1st of the month;
+  bare years and quarters such as `2027Q4` or `2020-22` are periods the source talks about and are
+  not read) (`capacity.scenarios.source_date`). A source with no date is an assumption made at the
+  vintage that sets it. Naming a later date in a source (even "before the 2024 cut") dates it then;
+- `tests/test_vintages.py` fails when an input used by a vintage cites a source dated after it.
 """
 
 
@@ -86,14 +103,15 @@ def render() -> str:
     tree, sources = read_baseline()
 
     lines = [HEADER, "## Company disclosures (`data/disclosures.csv`)", "",
-             "Main source: BOCI research note on SenseTime's 1H23 results (late Aug 2023). "
+             "Main source: BOCI research note on SenseTime's 1H23 results (late Aug 2023); "
+             "later rows from the FY23 to 1H25 results (`docs/research-vintages.md`). "
              "`period` is the period end; `span` 0 is a point-in-time stock, 2 a half-year, "
              "4 a year.", "",
-             "| metric | period | span | value | unit | source (quoted) |",
-             "|---|---|---|---|---|---|"]
+             "| metric | period | span | value | unit | published | source (quoted) |",
+             "|---|---|---|---|---|---|---|"]
     for r in read_disclosures().itertuples():
         lines.append(f"| {r.metric} | {r.period} | {r.span_quarters} | {r.value:g} | {r.unit} "
-                     f"| {_esc(r.source)} |")
+                     f"| {r.published} | {_esc(r.source)} |")
     lines += ["", "## Chip catalog (`data/chips.csv`)", "",
               "Main source: Epoch AI, *Machine Learning Hardware* data set "
               "(epoch.ai/data/machine-learning-hardware), as gathered in the project's "
@@ -121,6 +139,22 @@ def render() -> str:
         if isinstance(value, list) and value and isinstance(value[0], dict):
             value = f"{len(value)} entries"
         lines.append(f"| `{key}` | {_esc(value)} | {_esc(source_of(sources, key))} |")
+    lines += ["", "## Vintages (`data/vintages/`)", "",
+              f"The baseline is the blind 1H23 vintage ({baseline_as_of()}). Each later file "
+              "overrides baseline keys as of its date, with its own sources; keys not listed keep "
+              "the earlier vintage's value.", ""]
+    for when, path in vintage_files().items():
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        vs = {str(k): str(v) for k, v in flatten(doc.get("sources", {})).items()}
+        lines += [f"### {when}: {_esc(doc.get('description', ''))}", "",
+                  "| key | value | source |", "|---|---|---|"]
+        for key, value in flatten(doc.get("set", {})).items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                value = f"{len(value)} entries"
+            lines.append(f"| `{key}` | {_esc(value)} | {_esc(vs.get(key, ''))} |")
+        for key in sorted(set(vs) - set(flatten(doc.get("set", {})))):
+            lines.append(f"| `{key}` | (baseline value) | {_esc(vs[key])} |")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

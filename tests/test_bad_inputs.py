@@ -268,7 +268,7 @@ CLI_CASES: list[tuple[list[str], str, bool]] = [
      "equal to 100", True),
     (["compare"], "Missing argument", True),
     (["compare", "history", "nowhere.toml"], "nowhere.toml: file not found", True),
-    (["backtest"], "Missing option '--actuals'", True),
+    (["backtest"], "--actuals: give either --actuals FILE or --rolling", True),
     (["backtest", "--actuals", "nowhere.csv"], "nowhere.csv: file not found", True),
     (["stress", "--samples", "abc"], "--samples", True),
     (["stress", "--seed", "1.5"], "--seed", True),

@@ -33,7 +33,7 @@ def test_every_source_names_a_real_input():
 def test_disclosures_and_catalog_carry_sources():
     d = read_disclosures()
     assert (d["source"].str.len() > 10).all()
-    assert d["as_of"].str.match(r"\d{4}-\d{2}-\d{2}").all()
+    assert d["published"].str.match(r"\d{4}-\d{2}-\d{2}").all()
     c = read_catalog()
     assert (c["source"].str.len() > 10).all()
 

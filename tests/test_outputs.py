@@ -286,8 +286,9 @@ def test_assumptions_table_sources(history):
     emb = load_scenario("embargo-2024")
     t = assumptions_table([history, emb]).set_index("key")
     assert list(t.columns) == ["history", "embargo-2024", "source", "changed_by"]
-    # history is the baseline itself; embargo-2024 replaces the rule timeline
-    assert t.at["controls.rules", "changed_by"] == "embargo-2024: embargo-2024.toml"
+    # history sets the enacted timeline on the 1H23 vintage; embargo-2024 replaces it again
+    assert t.at["controls.rules", "changed_by"] == \
+        "history: history.toml; embargo-2024: embargo-2024.toml"
     assert t.at["planner.pue", "changed_by"] == ""
     assert "Federal Register" in t.at["controls.rules", "source"]
 

@@ -113,6 +113,8 @@ def backtest_figure(report: Report, footer: str = ""):
     """The figure of :func:`backtest_chart` (None when no forecast metric is in the actuals)."""
     import pandas as pd
 
+    if "paths" not in report.tables:  # backtest --rolling
+        return rolling_figure(report, footer)
     rows = report.tables["rows"]
     paths = report.tables["paths"]  # long: period, metric, value, unit, basis
     metrics = [m for m in _BACKTEST_PANELS
@@ -178,6 +180,31 @@ def backtest_figure(report: Report, footer: str = ""):
     _legend_right(fig, handles, [h.get_label() for h in handles])
     scen = report.scalars.get("scenario", "")
     _finish(fig, f"Backtest: {report.scalars.get('actuals', '')} vs scenario {scen}", footer)
+    return fig
+
+
+def rolling_figure(report: Report, footer: str = ""):
+    """MAPE against forecast horizon, one line per metric, of a ``backtest --rolling`` report
+    (the summary table: every vintage pooled); None when nothing was compared."""
+    summary = report.tables["summary"]
+    metrics = [m for m in _BACKTEST_PANELS if (summary["metric"] == m).any()]
+    if not metrics:
+        return None
+    fig = _new_figure(9.6, 4.6)
+    ax = fig.subplots()
+    for metric in metrics:
+        sel = summary[summary["metric"] == metric].sort_values("horizon_halves")
+        ax.plot(sel["horizon_halves"].to_numpy(int), sel["mape"].to_numpy(float), "o-",
+                lw=1.5, label=_BACKTEST_PANELS[metric][0].split(",")[0])
+    ax.set_xlabel("half-years ahead of the vintage's base period", fontsize=8)
+    ax.set_ylabel("mean absolute error [%]", fontsize=8)
+    ax.set_xticks(sorted({int(h) for h in summary["horizon_halves"]}))
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    _legend_right(fig, handles, labels)
+    n = len(str(report.scalars.get("vintages", "")).split(","))
+    _finish(fig, f"Rolling backtest: error by horizon, {n} vintages pooled", footer)
     return fig
 
 

@@ -256,7 +256,7 @@ def _citations(scenario) -> list[tuple[str, str]]:
     if d is None or "source" not in d:
         return []
     out: dict[str, str] = {}
-    for src, as_of in zip(d["source"], d.get("as_of", [""] * len(d)), strict=True):
+    for src, as_of in zip(d["source"], d.get("published", [""] * len(d)), strict=True):
         doc = str(src).split(":", 1)[0].split(" (", 1)[0].strip()
         if doc:
             out[doc] = max(out.get(doc, ""), str(as_of))
@@ -266,8 +266,8 @@ def _citations(scenario) -> list[tuple[str, str]]:
 def chart_footer(reports: list[Report], scenarios: list) -> str:
     """The source-and-date line of every chart: version, scenarios, data citations, as-of.
 
-    Dated by the data (the disclosures' as-of date and the base period), never by the clock,
-    so the same inputs give the same chart bytes.
+    Dated by the data (each disclosure document's publication date, the vintage's as-of date and
+    the base period), never by the clock, so the same inputs give the same chart bytes.
     """
     from capacity._version import __version__
 
@@ -281,10 +281,13 @@ def chart_footer(reports: list[Report], scenarios: list) -> str:
     bases = sorted({str(sc.inputs.horizon.base) for sc in scenarios if hasattr(sc, "inputs")}
                    | {str(r.scalars["base_period"]) for r in reports
                       if "base_period" in r.scalars})
-    data = "; ".join(f"{doc} (as of {as_of})" if as_of else doc for doc, as_of in cites.items())
+    data = "; ".join(f"{doc} ({as_of})" if as_of else doc for doc, as_of in cites.items())
+    vintages = sorted({sc.as_of.isoformat() for sc in scenarios if hasattr(sc, "as_of")})
     label = "scenario" if len(names) == 1 else "scenarios"
     text = f"Source: capacity {__version__}, {label} {', '.join(names) or 'n/a'}"
     text += f"; data: {data}" if data else "; data: see manifest.json"
+    if vintages:
+        text += f"; inputs as of {', '.join(vintages)}"
     if bases:
         text += f"; base period {', '.join(bases)}"
     return text + "."

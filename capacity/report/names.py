@@ -318,6 +318,12 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "shadow_unit": ("", "Unit of max_shadow_price (RMB m per unit, RMB m per MW, RMB m per "
                             "RMB m)"),
     },
+    "plan.changes": {
+        "key": ("", "Dotted input key the scenario (or its vintage) changed"),
+        "old": ("", "Baseline value (JSON text for lists and tables)"),
+        "new": ("", "The scenario's value"),
+        "origin": ("", "File (vintage, scenario or --set) that made the change"),
+    },
     "compare.changes": {
         "scenario": ("", "Scenario name"),
         "key": ("", "Dotted input key (planner.pue)"),
@@ -342,6 +348,12 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "basis": ("", "Where the forecast comes from (calibration, plan, finance ...)"),
         "detail": ("", "How the forecast was formed, or why there is none"),
         "source": ("", "Citation of the actual (from the actuals file)"),
+        "vintage": ("", "--rolling: date of the vintage that made the forecast (YYYY-MM-DD; "
+                        "'note' for the research note's own figure)"),
+        "base_period": ("", f"--rolling: the vintage's base {_Q}"),
+        "horizon_halves": ("half-years", "--rolling: half-years from the vintage's base period "
+                                         "to the figure's last quarter, rounded up"),
+        "published": ("", "--rolling: date the actual was first public (YYYY-MM-DD)"),
     },
     "backtest.summary": {
         "metric": ("", "Metric name"),
@@ -351,6 +363,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "mape": ("%", "Mean |error_pct| over compared rows; null when none was compared"),
         "bias_pct": ("%", "Mean error_pct over compared rows (negative: tool below actuals)"),
         "max_abs_error_pct": ("%", "Largest |error_pct|"),
+        "horizon_halves": ("half-years", "--rolling: forecast horizon of the rows pooled"),
+        "n_vintages": ("count", "--rolling: vintages with a compared row at this horizon"),
     },
     "backtest.paths": {
         "period": ("", _Q),
@@ -422,6 +436,10 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "eflops_reported": ("EFLOPS", "Disclosed peak computing power (null: none disclosed)"),
         "units_fitted": ("units", "GPUs of the fitted central mix"),
         "eflops_fitted": ("EFLOPS", "Peak EFLOPS of the fitted central mix"),
+        "units_error_pct": ("%", "100 x (units_fitted - units_reported) / units_reported; null "
+                                 "where no count is disclosed"),
+        "eflops_error_pct": ("%", "100 x (eflops_fitted - eflops_reported) / eflops_reported; "
+                                  "null where no computing power is disclosed"),
     },
     "calibrate.mix": {
         "period": ("", f"Disclosure {_Q}"),

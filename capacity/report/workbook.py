@@ -53,7 +53,8 @@ UNIT_FORMATS: dict[str, str] = {
     "RMB": "#,##0", "USD": "#,##0", "HKD": "0.00", "HKD/share": "0.00", "RMB/HKD": "0.0000",
     "EFLOPS": "0.00", "EFLOPS-quarters": "#,##0.00", "PFLOPS": "#,##0.0", "TFLOPS": "#,##0.0",
     "units": "#,##0", "count": "0", "MW": "#,##0.0", "kW": "#,##0.0", "tn tokens": "#,##0.0",
-    "tn": "#,##0.0", "share": "0.0%", "%": "0.0", "quarters": "0", "GB/s": "#,##0",
+    "tn": "#,##0.0", "share": "0.0%", "%": "0.0", "quarters": "0", "half-years": "0",
+    "GB/s": "#,##0",
     "FLOP": "0.00E+00", "s": "0.00", "days": "#,##0", "x": '0.0"x"', "m shares": "#,##0",
 }
 """Excel number format per unit (the units of :data:`capacity.results.UNIT_SUFFIXES` and of the

@@ -180,7 +180,8 @@ def to_report(result: StressResult, scenario: Scenario, source: str) -> Report:
     same for any executor)."""
     return Report(
         "stress",
-        scalars={"scenario": scenario.name, "samples": result.samples, "seed": result.seed,
+        scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+                 "samples": result.samples, "seed": result.seed,
                  "uncertain_source": source, "batch_size": result.batch_size,
                  "centre_target_price_hkd": result.centre_target_price_hkd,
                  "notes": result.notes},
