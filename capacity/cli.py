@@ -52,7 +52,7 @@ class Format(StrEnum):
 ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", "-s", metavar="NAME|FILE",
     help="Shipped scenario name (see 'capacity scenarios') or a scenario "
-    "TOML file. Default: history.")]
+    "TOML file. Default: baseline (the vintage as it stands).")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
     "piped), json (one object) or csv (the main table; pick another with --table).",

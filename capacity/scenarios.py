@@ -51,7 +51,7 @@ from capacity.schemas import (
     supersession_cycle,
 )
 
-DEFAULT_SCENARIO = "history"
+DEFAULT_SCENARIO = "baseline"
 
 
 # --------------------------------------------------------------------------------------------
@@ -817,8 +817,8 @@ def vintage_dates() -> list[dt.date]:
 
 
 def default_as_of() -> dt.date:
-    """The vintage used when none is asked for."""
-    return baseline_as_of()
+    """The vintage used when none is asked for: the latest."""
+    return vintage_dates()[-1]
 
 
 _VINTAGE_KEYS = {"description", "set", "sources"}
@@ -1042,7 +1042,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     ----------
     name_or_path
         A shipped scenario name (``"history"``), a path to a scenario TOML file, or ``None`` for
-        the default (``history``).
+        the default (``baseline``: the vintage as it stands).
     set_values
         Extra ``{dotted.key: value}`` applied last (e.g. from ``--set`` on the command line).
     as_of

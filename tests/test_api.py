@@ -31,6 +31,9 @@ CALLS = {
 }
 """One call of each top-level function (controls twice: status and timeline)."""
 
+NOTE_VINTAGE = ("--as-of", "2023-08-31")
+"""The 1H23 note's vintage (the default is the latest)."""
+
 
 @pytest.fixture(scope="module")
 def results():
@@ -101,7 +104,7 @@ def test_plan_result_keeps_the_plan(results):
 def test_to_json_is_the_cli_json(results):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert main(["calibrate", "--format", "json"]) == 0
+        assert main([*NOTE_VINTAGE, "calibrate", "--scenario", "history", "--format", "json"]) == 0
     assert results["calibrate"].to_json() == buf.getvalue()
 
 

@@ -18,15 +18,18 @@ EXAMPLE = DOCS / "actuals-example.csv"
 LATER = DOCS / "actuals-later.csv"
 EPS = 1e-9
 
+NOTE_VINTAGE = ("--as-of", "2023-08-31")
+"""The 1H23 note's vintage (the default is the latest)."""
+
 
 @pytest.fixture(scope="module")
 def example() -> dict:
-    return cli_json("backtest", "--actuals", str(EXAMPLE))
+    return cli_json(*NOTE_VINTAGE, "backtest", "--scenario", "history", "--actuals", str(EXAMPLE))
 
 
 @pytest.fixture(scope="module")
 def later() -> dict:
-    return cli_json("backtest", "--actuals", str(LATER))
+    return cli_json(*NOTE_VINTAGE, "backtest", "--scenario", "history", "--actuals", str(LATER))
 
 
 def _row(report: dict, period: str, metric: str) -> dict:
@@ -190,7 +193,8 @@ def test_example_json_shape(example):
 def test_example_stocks_round_trip_exactly(example):
     # The central calibration matches every disclosed total exactly when the candidate chips
     # allow it (the +/-0.5% tolerance only widens the min/max range), so zero error.
-    calib = cli_json("calibrate", "--table", "dates")["dates"]
+    calib = cli_json(*NOTE_VINTAGE, "calibrate", "--scenario", "history", "--table",
+                     "dates")["dates"]
     fitted = {d["period"]: d for d in calib}
     for period, metric, actual, col in [("2022Q4", "computing_power_eflops", 5.0, "eflops"),
                                         ("2023Q1", "gpus_units", 27000.0, "units"),
@@ -240,8 +244,9 @@ def test_later_error_pct_is_forecast_minus_actual_over_actual(later):
 
 
 def test_later_forecasts_match_plan_and_value(later):
-    plan = {q["period"]: q for q in cli_json("plan")["quarters"]}
-    value = cli_json("value")
+    plan = {q["period"]: q
+            for q in cli_json(*NOTE_VINTAGE, "plan", "--scenario", "history")["quarters"]}
+    value = cli_json(*NOTE_VINTAGE, "value", "--scenario", "history")
     rev = {q["period"]: q for q in value["revenue"]}
     annual = {a["year"]: a for a in value["annual"]}
 

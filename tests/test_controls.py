@@ -25,6 +25,9 @@ from capacity.schemas import quarter_range
 DOMESTIC = ["Ascend910", "Ascend910B", "Ascend910C", "MLU370-X8", "Ascend950PR", "Ascend950DT",
             "Ascend960"]
 
+NOTE_VINTAGE = ("--as-of", "2023-08-31")
+"""The 1H23 note's vintage (the default is the latest)."""
+
 
 @pytest.fixture(scope="module")
 def catalog(history):
@@ -424,9 +427,9 @@ def test_cli_json_at(run_json):
 
 
 def test_cli_default_quarter_and_licence(run_json):
-    d = run_json("controls")
+    d = run_json(*NOTE_VINTAGE, "controls", "--scenario", "history")
     assert d["at"] == "2023Q3"  # base period 2023Q2 + 1
-    d = run_json("controls", "--at", "2025Q4")
+    d = run_json(*NOTE_VINTAGE, "controls", "--scenario", "history", "--at", "2025Q4")
     h20 = next(r for r in d["chips"] if r["chip"] == "H20")
     assert h20["status"] == "licence" and h20["price_factor"] >= 1.15
 

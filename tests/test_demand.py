@@ -21,6 +21,9 @@ from capacity.scenarios import load_scenario
 
 Q = "Q"
 
+NOTE_VINTAGE = ("--as-of", "2023-08-31")
+"""The 1H23 note's vintage (the default is the latest)."""
+
 
 def fleet_series(values: dict[str, float]) -> pd.Series:
     """A hand-made fleet in effective EFLOPS."""
@@ -281,7 +284,8 @@ def _cli(capsys, *args):
 
 
 def test_cli_demand_json(capsys):
-    code, out, err = _cli(capsys, "demand", "--format", "json", "--set",
+    code, out, err = _cli(capsys, *NOTE_VINTAGE, "demand", "--scenario", "history", "--format",
+                          "json", "--set",
                           "demand.tokens.growth_annual=0.0", "--set",
                           "demand.tokens.initial_stock_tn=2.0", "--set", f"demand.runs={ONE_RUN}")
     assert code == 0, err

@@ -31,6 +31,9 @@ ANCHORS = F.Anchors(base_period=pd.Period("2023Q2", freq="Q"), base_half_revenue
                     target_year=2025, target_price_hkd=1.75, target_price_old_hkd=2.85)
 NOTE = dict(multiple=7.5, net_cash_rmb_m=9000.0, shares_m=33500.0, rmb_per_hkd=0.93)
 
+NOTE_VINTAGE = ("--as-of", "2023-08-31")
+"""The 1H23 note's vintage (the default is the latest)."""
+
 
 def quarters(start: str, **cols: list[float]) -> pd.DataFrame:
     n = len(next(iter(cols.values())))
@@ -204,7 +207,7 @@ VALUE_KEYS = {"target_price_hkd", "ev_rmb_m", "equity_rmb_m", "sales_2024e_rmb_m
 
 
 def test_cli_value_json_object(run_json):
-    d = run_json("value")
+    d = run_json(*NOTE_VINTAGE, "value", "--scenario", "history")
     assert set(d) >= VALUE_KEYS
     assert d["multiple"] == 7.5
     assert d["implied_sales_2024e_rmb_m"] == pytest.approx(6069.5)
@@ -243,7 +246,7 @@ def test_cli_value_json_object(run_json):
 
 
 def test_cli_value_multiple_option_and_errors(run_json, run_cli):
-    d = run_json("value", "--multiple", "5")
+    d = run_json(*NOTE_VINTAGE, "value", "--scenario", "history", "--multiple", "5")
     assert d["multiple"] == 5.0
     # (6069.5 * 7.5) / 5 = 9,104.25: the HK$1.75 needs more sales at a lower multiple
     assert d["implied_sales_2024e_rmb_m"] == pytest.approx(9104.25)

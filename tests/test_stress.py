@@ -233,7 +233,8 @@ def _run(capsys, *args: str) -> tuple[int, dict | None, str]:
 
 
 def test_cli_json_shape_and_identical_reruns(capsys):
-    code, a, _ = _run(capsys, "--samples", "40", "--seed", "7", "--workers", "1")
+    code, a, _ = _run(capsys, "--scenario", "history", "--samples", "40", "--seed", "7",
+                      "--workers", "1")
     assert code == 0
     for key in ("samples", "seed", "percentiles", "thresholds", "binding_frequency", "tornado"):
         assert key in a
@@ -254,7 +255,8 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     mult = next(r for r in a["tornado"] if r["input"] == "finance.ev_sales_multiple")
     assert mult["effective_swing_eflops"] == 0.0
     assert mult["target_price_at_p95_hkd"] > mult["target_price_at_p5_hkd"]
-    code, b, _ = _run(capsys, "--samples", "40", "--seed", "7", "--workers", "1")
+    code, b, _ = _run(capsys, "--scenario", "history", "--samples", "40", "--seed", "7",
+                      "--workers", "1")
     assert a == b
 
 

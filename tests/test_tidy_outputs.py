@@ -23,6 +23,9 @@ LATER = DOCS / "actuals-later.csv"
 SHIPPED = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-opens-2026",
            "domestic-squeeze"]
 
+NOTE_VINTAGE = ("--as-of", "2023-08-31")
+"""The 1H23 note's vintage (the default is the latest)."""
+
 
 def _out(tmp: Path, *args: str) -> Path:
     out = tmp / "out"
@@ -39,7 +42,8 @@ def compare_out(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def backtest_out(tmp_path_factory) -> Path:
-    return _out(tmp_path_factory.mktemp("tidybt"), "backtest", "--actuals", str(LATER))
+    return _out(tmp_path_factory.mktemp("tidybt"), *NOTE_VINTAGE, "backtest", "--scenario",
+                "history", "--actuals", str(LATER))
 
 
 # --------------------------------------------------------------------------------------------
