@@ -134,6 +134,10 @@ MAX_HTML_ROWS = 20
 
 
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_rmb_m_per_eflops_quarter", "RMB m/EFLOPS-quarter"),
+    ("_rmb_m_per_eflops", "RMB m/EFLOPS-quarter"),
+    ("_rmb_m_per_unit_quarter", "RMB m/unit-quarter"), ("_rmb_per_m_tokens", "RMB/m tokens"),
+    ("_usd_per_gpu_hour", "USD/GPU-hour"), ("_tn_tokens", "tn tokens"),
     ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
     ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
     ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
@@ -158,7 +162,8 @@ UNIT_ABBREVIATIONS: dict[str, str] = {
     "HKD": "HKD", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q", "EFLOPS": "EFLOPS",
     "PFLOPS": "PFLOPS", "TFLOPS": "TFLOPS", "units": "#", "MW": "MW", "kW": "kW", "tn": "tn",
     "share": "share", "%": "%", "quarters": "q", "GB/s": "GB/s", "FLOP": "FLOP", "s": "s",
-    "days": "d", "half-years": "halves",
+    "days": "d", "half-years": "halves", "RMB m/EFLOPS-quarter": "RMBm/EF-q",
+    "RMB m/unit-quarter": "RMBm/unit-q", "RMB/m tokens": "RMB/Mtok", "USD/GPU-hour": "USD/GPUh",
 }
 """Unit -> the abbreviation terminal headers show (``docs/user-guide.md`` lists them)."""
 

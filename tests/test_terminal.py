@@ -178,9 +178,9 @@ def test_decimals_are_consistent_within_a_column(captured, monkeypatch):
     report, _ = captured["compare"]
     out = _render(report, "kpis", 200, False, monkeypatch)
     rows = {line.split()[0]: line.split() for line in out.split("\n") if line.strip()}
-    assert rows["peak_eflops_2024Q4"][-1] == "0.8"
-    assert rows["peak_eflops_2025Q4"][-1] == "3.1"
-    assert rows["gpus_units_2025Q4"][-1] == "-4,273"
+    for kpi in ("peak_eflops_2024Q4", "peak_eflops_2025Q4"):  # EFLOPS: one decimal
+        assert re.fullmatch(r"-?\d+\.\d", rows[kpi][-1]), rows[kpi]
+    assert re.fullmatch(r"-?[\d,]+", rows["gpus_units_2025Q4"][-1])  # units: whole, grouped
     report, _ = captured["plan"]
     out = _render(report, "quarters", 1000, False, monkeypatch)
     lines = out.split("\n")
