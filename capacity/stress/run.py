@@ -99,7 +99,16 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     ctx = build_context(scenario, specs, lo, hi, solver)
     names = kpi_names(ctx)
     kpis = [n for n, _ in names]
-    parsed = [parse_threshold(e, kpis) for e in (thresholds or list(DEFAULT_THRESHOLDS))]
+    if thresholds:
+        parsed = [parse_threshold(e, kpis) for e in thresholds]
+    else:  # the defaults that this horizon has a KPI for; a note names the others
+        parsed = []
+        for e in DEFAULT_THRESHOLDS:
+            if e.split(">")[0].split("<")[0] in kpis:
+                parsed.append(parse_threshold(e, kpis))
+            else:
+                ctx.notes.append(f"default threshold {e} left out: this vintage's horizon has "
+                                 "no such KPI (pass --threshold)")
     # tornado cases: centre, then each input at p5 and at p95 (others at p50)
     cases = [q[0.5]]
     case_labels = ["tornado centre (all inputs at p50)"]
