@@ -22,6 +22,9 @@ from tests.cli_helpers import cli_json
 
 BASELINE = """\
 # Acme Compute: a synthetic subject for tests (made-up figures, no real company).
+[meta]
+as_of = "2025-01-31"
+
 [horizon]
 base_period = "2024Q2"
 end = "2025Q4"
@@ -94,7 +97,7 @@ source = "synthetic test rule"
 """
 
 DISCLOSURES = """\
-metric,period_end,span_quarters,value,unit,source,as_of,note
+metric,period_end,span_quarters,value,unit,source,published,note
 gpus_units,2024Q1,0,1000,units,synthetic,2024-08-31,
 gpus_units,2024Q2,0,1000,units,synthetic,2024-08-31,
 peak_eflops,2024Q1,0,0.312,EFLOPS,synthetic,2024-08-31,1000 A100 x 312 TFLOPS
@@ -149,7 +152,7 @@ def units_by_chip(plan: dict) -> dict[str, float]:
 
 
 def test_plan_on_the_synthetic_subject(subject):
-    plan = cli_json("--subject", str(subject), "plan")
+    plan = cli_json("--subject", str(subject), "plan", "--scenario", "history")
     assert plan["scenario"] == "history" and plan["status"] == "optimal"
     first = plan["quarters"][0]
     # calibrated fleet: the only candidate is the A100, so 1,000 units = 0.312 EFLOPS
@@ -170,7 +173,7 @@ def test_plan_on_the_synthetic_subject(subject):
 
 def test_the_subjects_own_scenario_and_rules_apply(subject):
     free = cli_json("--subject", str(subject), "plan", "--scenario", "unlisted")
-    listed = cli_json("--subject", str(subject), "plan")
+    listed = cli_json("--subject", str(subject), "plan", "--scenario", "history")
     # without the listing US chips (allowed: Acme's library has no chip rule) are bought
     us = ("A100", "H20")
     assert sum(units_by_chip(free).get(c, 0.0) for c in us) > 0.0
@@ -182,7 +185,7 @@ def test_the_subjects_own_scenario_and_rules_apply(subject):
 
 
 def test_value_on_the_synthetic_subject(subject):
-    v = cli_json("--subject", str(subject), "value")
+    v = cli_json("--subject", str(subject), "value", "--scenario", "history")
     assert v["valuation_year"] == 2025
     sales = v["sales_2025e_rmb_m"]
     # TP = (multiple x sales + net cash) / shares / RMB per HKD, with Acme's inputs
@@ -191,7 +194,7 @@ def test_value_on_the_synthetic_subject(subject):
 
 
 def test_backtest_on_the_synthetic_subject(subject):
-    bt = cli_json("--subject", str(subject), "backtest", "--actuals",
+    bt = cli_json("--subject", str(subject), "backtest", "--scenario", "history", "--actuals",
                   str(subject / "actuals.csv"))
     (row,) = [r for r in bt["rows"] if r["metric"] == "gpus_units"]
     # forecast 1,000 GPUs at 2024Q4 (no delivery before 2025Q1) vs 1,250 disclosed:
@@ -213,8 +216,8 @@ def test_environment_variable_selects_the_subject(subject, monkeypatch):
 def test_a_run_without_subject_goes_back_to_the_shipped_data(subject):
     cli_json("--subject", str(subject), "plan")
     assert data_dir() == shipped_data_dir()  # --subject holds for that run only
-    plan = cli_json("plan")
-    assert plan["quarters"][0]["period"] == "2023Q3"
+    plan = cli_json("plan", "--scenario", "history")
+    assert plan["quarters"][0]["period"] == "2023Q3"  # the shipped 1H23 history, not Acme's
 
 
 def test_subject_without_scenarios_uses_its_baseline(subject, tmp_path):

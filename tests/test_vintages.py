@@ -71,11 +71,13 @@ def test_the_blind_vintage_sees_no_later_disclosure():
 
 
 def test_a_vintage_keeps_only_the_rules_announced_by_its_date():
-    # announced: oct-2022 7 Oct 2022, oct-2023 17 Oct 2023, hbm-dec-2024 2 Dec 2024,
-    # h20-apr-2025 9 Apr 2025, h20-licence-aug-2025 11 Aug 2025, h200-jan-2026 13 Jan 2026
-    assert load_scenario("baseline", as_of=BLIND).inputs.controls.rules == ["oct-2022"]
+    # announced: entity-list-oct-2019 7 Oct 2019, oct-2022 7 Oct 2022, oct-2023 17 Oct 2023,
+    # hbm-dec-2024 2 Dec 2024, h20-apr-2025 9 Apr 2025, h20-licence-aug-2025 11 Aug 2025,
+    # h200-jan-2026 13 Jan 2026
+    assert load_scenario("baseline", as_of=BLIND).inputs.controls.rules == [
+        "entity-list-oct-2019", "oct-2022"]
     assert load_scenario("baseline", as_of="2024-03-31").inputs.controls.rules == [
-        "oct-2022", "oct-2023"]
+        "entity-list-oct-2019", "oct-2022", "oct-2023"]
     assert load_scenario("baseline", as_of="2025-08-31").inputs.controls.rules[-1] == \
         "h20-licence-aug-2025"
     sc = load_scenario("baseline", as_of=BLIND)
@@ -163,9 +165,11 @@ def test_rolling_summary_pools_vintages_by_metric_and_horizon():
 
 def test_a_vintage_does_not_plan_chips_launched_after_it():
     # chips.csv launch quarters after 2023Q3: H20, RTX4090D (2023Q4), H200, B200, Ascend910C
-    # (2024Q4); RTX4090D is excluded in the baseline already
+    # (2024Q4), B30A and the Ascend 950PR/950DT/960 (2026-27); RTX4090D is excluded in the
+    # baseline already
     sc = load_scenario("baseline", as_of=BLIND)
-    assert sc.inputs.planner.exclude_chips[3:] == ["H20", "H200", "B200", "Ascend910C"]
+    assert sc.inputs.planner.exclude_chips[3:] == [
+        "H20", "H200", "B200", "Ascend910C", "Ascend950PR", "Ascend950DT", "Ascend960", "B30A"]
     assert "H20" not in load_scenario("baseline", as_of="2024-03-31").inputs.planner.exclude_chips
 
 
