@@ -232,13 +232,13 @@ def test_cli_value_json_object(run_json):
         assert r["genai_rmb_m"] <= r["genai_demand_rmb_m"] + 1e-9
         assert r["capacity_bound"] == (r["genai_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
     # The baseline's own figures, pinned (any change to the wiring of plan or demand into
-    # finance moves them): the fleet serves all 2024 GenAI demand, so 2024E sales are RMB 4,346m
-    # and the TP HK$1.335:
-    # (7.5 x 4,345.6 + 9,000) / 33,500 / 0.93 = 1.3350.
-    assert d["sales_2024e_rmb_m"] == pytest.approx(4345.6, abs=0.5)
+    # finance moves them): the fleet serves RMB 4,303m of 2024 sales (the demand path asks for
+    # 4,346m; history puts some capacity into training instead), so the TP is HK$1.325:
+    # (7.5 x 4,302.8 + 9,000) / 33,500 / 0.93 = 1.3247.
+    assert d["sales_2024e_rmb_m"] == pytest.approx(4302.8, abs=0.5)
     assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
                                                   / 33_500 / 0.93, rel=1e-9)
-    assert d["target_price_hkd"] == pytest.approx(1.335, abs=0.001)
+    assert d["target_price_hkd"] == pytest.approx(1.325, abs=0.001)
     y2024 = sum(r["total_rmb_m"] for r in rows if r["period"].startswith("2024"))
     assert y2024 == pytest.approx(d["sales_2024e_rmb_m"])
     assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)
@@ -270,7 +270,8 @@ def test_embargo_no_better_than_history():
     emb = value_report(load_scenario("embargo-2024"))
     tol = 1e-6
     h_rev, e_rev = hist.tables["revenue"], emb.tables["revenue"]
-    assert e_rev["genai_rmb_m"].sum() <= h_rev["genai_rmb_m"].sum() + tol
-    h_y, e_y = hist.tables["annual"], emb.tables["annual"]
-    assert e_y.at[2024, "genai_rmb_m"] <= h_y.at[2024, "genai_rmb_m"] + tol
-    assert emb.scalars["target_price_hkd"] <= hist.scalars["target_price_hkd"] + tol
+    # over the horizon the embargo serves less (it has fewer chips); in 2024 alone it may serve
+    # more tokens than history, which puts its scarce capacity into training sooner, so the
+    # EV/Sales price on 2024E is not ordered, the DCF price is
+    assert e_rev["genai_rmb_m"].sum() < h_rev["genai_rmb_m"].sum() - 1.0
+    assert emb.scalars["tp_dcf_hkd"] < hist.scalars["tp_dcf_hkd"] - tol

@@ -69,7 +69,7 @@ def test_today_scenarios_are_shipped_described_and_value(name, plans):
 
 def test_history_counterfactuals_are_marked_as_history():
     for name in ["no-2023-update", "embargo-2024"]:
-        assert load_scenario(name).description.startswith("History (1H23 counterfactual")
+        assert load_scenario(name).description.startswith("History (1H23 vintage)")
 
 
 # --------------------------------------------------------------------------------------------
