@@ -298,11 +298,11 @@ def test_fields_offered_with_their_units_and_the_scenarios_values():
     from capacity.scenarios import load_scenario
 
     by_key = {k.key: k for k in knobs(load_scenario("history"))}
-    # data/baseline.toml: capex 2024 = 3000 RMB m, H800 at USD 34,300, 7.5x EV/Sales, 100 MW
+    # data/baseline.toml: capex 2024 = 3000 RMB m, H800 at USD 27,400, 7.5x EV/Sales, 100 MW
     assert (by_key["planner.capex_budget_rmb_m.2024"].default,
             by_key["planner.capex_budget_rmb_m.2024"].unit) == ("3000", "RMB m")
     assert (by_key["planner.price_usd.H800"].default,
-            by_key["planner.price_usd.H800"].unit) == ("34300", "USD per unit")
+            by_key["planner.price_usd.H800"].unit) == ("27400", "USD per unit")
     assert (by_key["finance.ev_sales_multiple"].default,
             by_key["finance.ev_sales_multiple"].unit) == ("7.5", "x sales")
     assert by_key["planner.datacenter_mw.2025Q1"].unit == "MW"
