@@ -2,8 +2,8 @@
 
 Each shipped "today" scenario extends ``baseline`` at the latest vintage, validates and runs
 ``capacity plan`` and ``capacity value`` through the CLI; the expectations below are worked
-out by hand from the rule dates and the quarter convention of docs/controls.md (a rule dated D applies to quarter q when it is in force
-for at least half of q).
+out by hand from the rule dates and the quarter convention of docs/controls.md (a rule dated D
+applies to quarter q when it is in force for at least half of q).
 """
 
 from __future__ import annotations
