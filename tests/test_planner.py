@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from capacity.chips import peak_tflops
 from capacity.planner import plan, plan_data, solve_data
-from capacity.scenarios import load_scenario
+from capacity.scenarios import load_scenario, shipped_scenarios
 
 TOL = 1e-6  # absolute tolerance on recomputed balances [EFLOPS, units, RMB m, MW]
 
@@ -174,3 +174,16 @@ def test_looser_supply_caps_never_give_less_npv(history_plan_data, cap, extra):
         caps[:] = c
         return history_plan_data.with_numbers(cap_units=caps.mask(banned, 0.0))
     assert solve_data(capped(cap + extra)).objective >= solve_data(capped(cap)).objective - 1e-6
+
+
+@pytest.mark.parametrize("name", sorted(set(shipped_scenarios()) - {"history-uncertain"}))
+def test_unmet_work_never_exceeds_the_demand_in_any_shipped_scenario(name):
+    """Served work is at most the demand and unmet work at most the demand, every quarter, in
+    every shipped scenario (issue 13: no training shortfall without training demand)."""
+    from capacity.planner import gather
+
+    data = gather(load_scenario(name)).data
+    q = solve_data(data).quarters
+    for w, unit in (("training", "eflops"), ("leasing", "eflops"), ("inference", "tn_tokens")):
+        dem, short = q[f"{w}_demand_{unit}"], q[f"{w}_shortfall_{unit}"]
+        assert ((short >= -TOL) & (short <= dem + TOL)).all(), (name, w)
