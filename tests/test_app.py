@@ -26,9 +26,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_json
 
 from capacity.cli import main
-from tests.cli_helpers import cli_json
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

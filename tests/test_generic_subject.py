@@ -15,10 +15,10 @@ import json
 
 import pandas as pd
 import pytest
+from cli_helpers import cli_json
 
 from capacity.cli import main
 from capacity.scenarios import data_dir, shipped_data_dir
-from tests.cli_helpers import cli_json
 
 BASELINE = """\
 # Acme Compute: a synthetic subject for tests (made-up figures, no real company).

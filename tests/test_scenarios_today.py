@@ -12,12 +12,12 @@ import math
 
 import pandas as pd
 import pytest
+from cli_helpers import cli_json
 
 from capacity import controls as ctl
 from capacity.errors import InputError
 from capacity.scenarios import load_scenario, shipped_scenarios
 from capacity.schemas import quarter_range
-from tests.cli_helpers import cli_json
 
 TODAY = ["h20-discouraged-2025", "h200-customs-block-2026", "h200-class-rule-2026",
          "b30a-allowed", "b30a-denied", "ascend-950-ramp", "remote-access-closed",

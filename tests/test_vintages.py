@@ -177,7 +177,7 @@ def test_a_vintage_does_not_plan_chips_launched_after_it():
 
 
 def test_as_of_is_a_global_option_shown_in_the_output():
-    from tests.cli_helpers import cli_json
+    from cli_helpers import cli_json
 
     out = cli_json("--as-of", "2024-03-31", "calibrate", "--scenario", "baseline")
     assert out["as_of"] == "2024-03-31" and out["base_period"] == "2023Q4"
@@ -194,7 +194,7 @@ def test_bad_as_of_is_one_line_and_exit_2(capsys):
 
 @pytest.fixture(scope="module")
 def rolling():
-    from tests.cli_helpers import cli_json
+    from cli_helpers import cli_json
 
     return cli_json("backtest", "--rolling")
 
@@ -230,8 +230,9 @@ def test_rolling_refuses_as_of_and_actuals(capsys):
 
 
 def test_as_of_may_follow_the_command():
+    from cli_helpers import cli_json
+
     from capacity.cli import hoist_as_of
-    from tests.cli_helpers import cli_json
 
     assert hoist_as_of(["value", "--as-of", BLIND, "-f", "json"]) == \
         ["--as-of", BLIND, "value", "-f", "json"]
