@@ -54,6 +54,7 @@ import pandas as pd
 
 from capacity.demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
+from capacity.planner.results import cohort_depreciation_array
 from capacity.schemas import FinanceInputs
 
 # --------------------------------------------------------------------------------------------
@@ -851,41 +852,6 @@ def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: 
                                 ) -> np.ndarray:
     """dep0[t] = book / L0 in the first L0 modelled quarters, 0 after. [RMB m]"""
     return np.where(np.arange(n) < life_quarters, book_value_rmb_m / life_quarters, 0.0)
-
-
-def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndarray,
-                              life_quarters: np.ndarray) -> np.ndarray:
-    """Straight-line depreciation of purchase cohorts in each of ``n`` quarters. [RMB m]
-
-    dep[t] = sum over cohorts c with d_c <= t < d_c + L_c of capex_c / L_c
-
-    Parameters
-    ----------
-    n
-        Number of quarters. [quarters]
-    delivery_index
-        Position of each cohort's delivery quarter among the ``n`` (may lie outside). [index]
-    capex_rmb_m
-        All-in cost of each cohort. [RMB m]
-    life_quarters
-        Depreciation life of each cohort (>= 1). [quarters]
-
-    Returns
-    -------
-    numpy.ndarray
-        Depreciation per quarter, shape (n,). Over a cohort's whole life it sums to its capex.
-    """
-    d = np.asarray(delivery_index, np.int64)
-    cap = np.asarray(capex_rmb_m, float)
-    life = np.asarray(life_quarters, np.int64)
-    if len(d) == 0:
-        return np.zeros(n)
-    if (life < 1).any():
-        raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
-                                                    "or more")
-    t = np.arange(n)[:, None]
-    alive = (t >= d[None, :]) & (t < (d + life)[None, :])
-    return alive @ (cap / life)
 
 
 def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,

@@ -52,24 +52,37 @@ def test_roofline_reproduces_mlperf_h100_vs_h200():
     assert h200 * serving.achieved_share == pytest.approx(MLPERF_H200_PER_GPU, rel=0.05)
 
 
+def per_chip_by_hand(batch, g, f_tflops=1979.0, bw_gbs=3350.0):
+    """The roofline of the docstring for a 70bn FP8 model, 300 + 290 tokens a request and
+    163.84k KV values a token, at a given batch and instance size. [billed tokens/s/chip]"""
+    w, kv, flop = 70e9, 163_840.0, 2 * 70e9
+    t_pre = batch * flop * 300 / (g * f_tflops * 1e12)
+    t_step = max(flop * batch / (g * f_tflops * 1e12),
+                 (w + batch * (300 + 290 / 2) * kv) / (g * bw_gbs * 1e9))
+    return batch * 590 / (g * (t_pre + 290 * t_step))
+
+
+def roofline_70b(memory_gb, max_batch):
+    return roofline_tokens_per_s(np.array([1979.0]), np.array([1.0]), np.array([3350.0]),
+                                 np.array([memory_gb]), total_params_bn=70.0,
+                                 active_params_bn=70.0, kv_values_per_token_k=163.84,
+                                 input_tokens=300.0, output_tokens=290.0, max_batch=max_batch,
+                                 memory_usable_share=0.9)[0]
+
+
 def test_memory_capacity_limits_the_batch():
-    # A 70bn FP8 model (70 GB) on 80 GB at 90% usable: one chip holds the weights but only
-    # floor((72 - 70) GB / (590 tokens x 163.84 kB)) = 20 requests; two chips hold 196 (capped
-    # at 128), so the roofline takes the two-chip instance. With 48 GB it needs two chips.
-    serving = load_scenario("history").inputs.planner.serving
-    one = roofline_tokens_per_s(np.array([1979.0]), np.array([1.0]), np.array([3350.0]),
-                                np.array([80.0]), total_params_bn=70.0, active_params_bn=70.0,
-                                kv_values_per_token_k=163.84, input_tokens=300.0,
-                                output_tokens=290.0, max_batch=20.0,
-                                memory_usable_share=0.9)
-    assert one[0] > 0
-    none = roofline_tokens_per_s(np.array([1979.0]), np.array([1.0]), np.array([3350.0]),
-                                 np.array([4.0]), total_params_bn=70.0, active_params_bn=70.0,
-                                 kv_values_per_token_k=163.84, input_tokens=300.0,
-                                 output_tokens=290.0, max_batch=128.0,
-                                 memory_usable_share=0.9)
-    assert np.isnan(none[0])  # 8 x 4 GB x 0.9 < 70 GB: the model fits on no instance
-    assert serving.max_batch == 128.0
+    # A 70bn FP8 model (70 GB) on 80 GB at 90% usable: one chip holds the weights and
+    # floor((72 - 70) GB / (590 tokens x 163,840 B)) = 20 requests; two chips hold
+    # floor(74 GB / 96.67 MB) = 765, capped at 128. More chips per instance change nothing per
+    # chip once the cap binds, so the roofline takes the two-chip figure.
+    one_chip = per_chip_by_hand(20, 1)
+    two_chips = per_chip_by_hand(128, 2)
+    assert one_chip < two_chips
+    assert roofline_70b(80.0, 128.0) == pytest.approx(two_chips, rel=1e-12)
+    # with the batch capped at 20 every instance size gives the one-chip figure
+    assert roofline_70b(80.0, 20.0) == pytest.approx(one_chip, rel=1e-12)
+    # 8 x 4 GB x 0.9 < 70 GB: the model fits on no instance
+    assert np.isnan(roofline_70b(4.0, 128.0))
 
 
 # A 10bn FP8 model (10 GB of weights), 100 kB of KV a token, 100 input + 100 output tokens a

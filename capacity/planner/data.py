@@ -31,6 +31,21 @@ HOURS_PER_YEAR = 365.25 * 24
 """[h]"""
 
 
+def periods_per_year(periods: pd.PeriodIndex) -> int:
+    """4 for a quarterly horizon, 12 for a monthly one."""
+    return 12 if periods.freqstr.startswith("M") else 4
+
+
+def hours_per_period(per_year: int) -> float:
+    """Hours in an average period of a year of ``per_year`` periods. [h]"""
+    return HOURS_PER_YEAR / per_year
+
+
+def effective_eflops_per_unit(peak_tflops, efficiency):
+    """Effective compute of one unit: peak_tflops x efficiency / 1e6. [EFLOPS/unit]"""
+    return np.asarray(peak_tflops, float) * np.asarray(efficiency, float) / TFLOPS_PER_EFLOPS
+
+
 def discount_factor(k, rate: float, periods_per_year: int):
     """(1 + rate) ** (-k / periods_per_year) for k periods after the first. [1]"""
     return (1.0 + rate) ** (-np.asarray(k, dtype=float) / periods_per_year)
@@ -163,13 +178,13 @@ class PlanData:
 
     @property
     def periods_per_year(self) -> int:
-        """4 for a quarterly horizon, 12 for a monthly one."""
-        return 12 if self.periods.freqstr.startswith("M") else 4
+        """4 for a quarterly horizon, 12 for a monthly one (:func:`periods_per_year`)."""
+        return periods_per_year(self.periods)
 
     @property
     def hours_per_period(self) -> float:
         """Hours in an average period. [h]"""
-        return 365.25 * 24 / self.periods_per_year
+        return hours_per_period(self.periods_per_year)
 
     def discount(self, t: pd.Period) -> float:
         """Discount factor of period ``t`` relative to the first planned period. [1]"""
@@ -185,8 +200,10 @@ class PlanData:
     # :meth:`with_numbers` derives them afresh.
     @cached_property
     def effective_per_unit(self) -> pd.Series:
-        """Effective EFLOPS of one unit of each chip: peak_tflops x efficiency / 1e6. [EFLOPS]"""
-        return self.peak_tflops * self.efficiency / TFLOPS_PER_EFLOPS
+        """Effective EFLOPS of one unit of each chip (:func:`effective_eflops_per_unit`).
+        [EFLOPS]"""
+        return pd.Series(effective_eflops_per_unit(self.peak_tflops, self.efficiency),
+                         index=self.peak_tflops.index)
 
     @cached_property
     def existing_effective(self) -> pd.Series:
@@ -227,8 +244,8 @@ class PlanData:
             rental_rmb_m=_vector(r["rental_rmb_m_per_eflops"], p),
             token_price_rmb_m_per_tn=_vector(r["token_price_rmb_per_m_tokens"], p),
             rental_cap_eflops=_vector(self.rental_cap_eflops, p),
-            effective_per_unit=_vector(self.peak_tflops, ci) * _vector(self.efficiency, ci)
-            / TFLOPS_PER_EFLOPS,
+            effective_per_unit=effective_eflops_per_unit(_vector(self.peak_tflops, ci),
+                                                         _vector(self.efficiency, ci)),
             training_fit=_vector(self.training_fit, ci, bool),
             power_kw=_vector(self.power_kw, ci),
             life_quarters=_vector(self.life_quarters, ci, np.int64),
@@ -343,7 +360,7 @@ class PlanArrays:
     @property
     def opex_rmb_m_per_mw(self) -> float:
         """Power cost of one MW for one period. [RMB m]"""
-        return opex_rmb_m_per_mw(365.25 * 24 / self.periods_per_year,
+        return opex_rmb_m_per_mw(hours_per_period(self.periods_per_year),
                                  self.electricity_rmb_per_kwh)
 
     @property
@@ -516,7 +533,8 @@ def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
     with k_ref the reference chip's effective EFLOPS per unit and h the hours in a period.
     """
     if not reference_eflops_per_unit > 0:
-        raise ValueError("the compute reference chip has no effective rate")
+        raise InputError("planner.compute_reference_chip", "the chip has no known effective "
+                         "rate (FP16 TFLOPS x efficiency)")
     return (usd_per_gpu_hour * usd_rmb * hours_per_period / 1e6 / reference_eflops_per_unit
             * (1.0 + change_annual) ** np.asarray(years, float))
 
@@ -618,15 +636,15 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
     Returns
     -------
     dict
-        ``power_kw`` (C,) [kW/unit]; ``card_unit_rmb_m`` (C,) and ``price_rmb_m`` (T, C, all-in)
-        [RMB m/unit]; ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
+        ``power_kw`` (C,) [kW/unit]; ``price_rmb_m`` (T, C, all-in) [RMB m/unit];
+        ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
         ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m`` [RMB m/(EFLOPS*period)]
         and ``token_price_rmb_m_per_tn``; ``demand_training_eflops``,
         ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops`` (T,).
     """
     periods = frame.periods
-    ppy = 12 if periods.freqstr.startswith("M") else 4
-    hours = HOURS_PER_YEAR / ppy
+    ppy = periods_per_year(periods)
+    hours = hours_per_period(ppy)
     kw = np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue))
     card_unit = unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)
     card = price_matrix(frame, card_unit, price_factor)
@@ -639,7 +657,7 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
     token_price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
     leasing = np.asarray(demand["leasing_eflops"], float)
     return {
-        "power_kw": kw, "card_unit_rmb_m": card_unit,
+        "power_kw": kw,
         "price_rmb_m": all_in_cost_rmb_m(card, econ.system_rmb_m, econ.network_share,
                                          pl.facility_rmb_m_per_mw, kw),
         "maintenance_rmb_m": np.nan_to_num(maintenance_rmb_m_per_period(
@@ -689,12 +707,12 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     ref = pl.compute_reference_chip
     if ref not in chips:
         raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
-    k_ref = float(rate.get(ref, np.nan) * inp.fleet.efficiency_of(ref) / TFLOPS_PER_EFLOPS)
     existing = existing_units.reindex(index=periods, columns=chips, fill_value=0.0)
-    k_all = (rate.reindex(chips).fillna(0.0) * eff / TFLOPS_PER_EFLOPS).to_numpy(float)
+    k_all = effective_eflops_per_unit(rate.reindex(chips).fillna(0.0), eff)
     from capacity.controls import rental_cap_share
 
-    econ = EconomicsFrame(fit_arr, system, net, k_ref, existing.to_numpy(float) @ k_all,
+    econ = EconomicsFrame(fit_arr, system, net, float(k_all[chips.index(ref)]),
+                          existing.to_numpy(float) @ k_all,
                           rental_cap_share(scenario, periods).to_numpy(float))
     dem_cols = ECONOMIC_DEMAND_COLUMNS
     dem_in = demand.reindex(periods)[list(dem_cols)].astype(float)
@@ -705,10 +723,10 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
                             frame.price_factor)
     price = pd.DataFrame(nums["price_rmb_m"], index=periods, columns=chips)
     kw = pd.Series(nums["power_kw"], index=chips)
-    ppy = 12 if periods.freqstr.startswith("M") else 4
     maint = pd.Series(nums["maintenance_rmb_m"], index=chips)
-    tokens_unit = tokens_per_unit_period(cat, pl.serving, inp.demand.inference.served_params_bn,
-                                         HOURS_PER_YEAR / ppy).reindex(chips).fillna(0.0)
+    tokens_unit = tokens_per_unit_period(
+        cat, pl.serving, inp.demand.inference.served_params_bn,
+        hours_per_period(periods_per_year(periods))).reindex(chips).fillna(0.0)
     rates = pd.DataFrame({
         "training_value_rmb_m_per_eflops": nums["training_value_rmb_m"],
         "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],

@@ -49,12 +49,38 @@ def discounted_unit_price(a: PlanArrays, buy: VarFamily) -> np.ndarray:
                     - residual_share(a, buy) * _df(a, len(a.periods))) * buy.scale
 
 
+def power_cost_per_unit(a: PlanArrays) -> np.ndarray:
+    """Electricity of one unit in service for a period, per chip. [RMB m/unit]
+
+        opex_per_mw x kw[c] / 1000
+    """
+    return a.opex_rmb_m_per_mw * a.power_kw / 1000.0
+
+
 def running_cost_per_unit(a: PlanArrays) -> np.ndarray:
     """Power and maintenance of one unit in service for a period, per chip. [RMB m/unit]
 
         opex_per_mw x kw[c] / 1000 + maintenance[c]
     """
-    return a.opex_rmb_m_per_mw * a.power_kw / 1000.0 + a.maintenance_rmb_m
+    return power_cost_per_unit(a) + a.maintenance_rmb_m
+
+
+def period_costs(a: PlanArrays, units: np.ndarray, rent_eflops: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """Running costs per period of a fleet of ``units`` (shape (T, C), existing + new) and of
+    the rented compute ``rent_eflops`` (shape (T,)), undiscounted. [RMB m]
+
+        power[t] = units[t] @ power_per_unit;  maintenance[t] = units[t] @ maintenance;
+        rental[t] = rental_rate[t] x rent[t]
+
+    Returns
+    -------
+    dict
+        ``power_cost_rmb_m``, ``maintenance_rmb_m``, ``rental_cost_rmb_m`` (shape (T,)).
+    """
+    return {"power_cost_rmb_m": units @ power_cost_per_unit(a),
+            "maintenance_rmb_m": units @ a.maintenance_rmb_m,
+            "rental_cost_rmb_m": a.rental_rmb_m * rent_eflops}
 
 
 def running_cost(a: PlanArrays, fleet: VarFamily) -> tuple[np.ndarray, float]:
@@ -74,15 +100,28 @@ def work_value(a: PlanArrays) -> np.ndarray:
     return np.stack([a.training_value_rmb_m, a.leasing_rmb_m, a.token_price_rmb_m_per_tn])
 
 
-def served_revenue_rmb_m(a: PlanArrays, served: np.ndarray) -> np.ndarray:
-    """Revenue of the work served per period: tokens at the token price plus leasing at the
-    leasing rate (own training is not revenue). [RMB m]
+def revenue_parts(a: PlanArrays, served: np.ndarray) -> dict[str, np.ndarray]:
+    """Revenue of the work served per period, by source (own training is not revenue). [RMB m]
 
-        revenue[t] = price_tok[t] served[inference, t] + rate_lease[t] served[leasing, t]
+        tokens[t] = price_tok[t] served[inference, t];  leasing[t] = rate_lease[t]
+        served[leasing, t]
 
     ``served`` has shape (T, W) in :data:`~capacity.planner.data.WORKLOADS` order.
+
+    Returns
+    -------
+    dict
+        ``token_revenue_rmb_m``, ``leasing_revenue_rmb_m`` (shape (T,)).
     """
-    return a.token_price_rmb_m_per_tn * served[:, 2] + a.leasing_rmb_m * served[:, 1]
+    return {"token_revenue_rmb_m": a.token_price_rmb_m_per_tn * served[:, 2],
+            "leasing_revenue_rmb_m": a.leasing_rmb_m * served[:, 1]}
+
+
+def served_revenue_rmb_m(a: PlanArrays, served: np.ndarray) -> np.ndarray:
+    """Revenue of the work served per period: tokens plus leasing (:func:`revenue_parts`).
+    [RMB m]"""
+    parts = revenue_parts(a, served)
+    return parts["token_revenue_rmb_m"] + parts["leasing_revenue_rmb_m"]
 
 
 def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray], float]:

@@ -10,9 +10,15 @@ import pandas as pd
 
 from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS
+from capacity.errors import InputError
 from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
-from capacity.planner.objective import served_revenue_rmb_m
+from capacity.planner.objective import (
+    period_costs,
+    revenue_parts,
+    running_cost_per_unit,
+    served_revenue_rmb_m,
+)
 from capacity.planner.solve import Solution
 
 UNIT_TOL = 1e-6
@@ -70,6 +76,41 @@ class Plan:
     ``solve_data`` alone."""
 
 
+def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndarray,
+                              life_quarters: np.ndarray) -> np.ndarray:
+    """Straight-line depreciation of purchase cohorts in each of ``n`` quarters. [RMB m]
+
+    dep[t] = sum over cohorts c with d_c <= t < d_c + L_c of capex_c / L_c
+
+    Parameters
+    ----------
+    n
+        Number of quarters. [quarters]
+    delivery_index
+        Position of each cohort's delivery quarter among the ``n`` (may lie outside). [index]
+    capex_rmb_m
+        All-in cost of each cohort. [RMB m]
+    life_quarters
+        Depreciation life of each cohort (>= 1). [quarters]
+
+    Returns
+    -------
+    numpy.ndarray
+        Depreciation per quarter, shape (n,). Over a cohort's whole life it sums to its capex.
+    """
+    d = np.asarray(delivery_index, np.int64)
+    cap = np.asarray(capex_rmb_m, float)
+    life = np.asarray(life_quarters, np.int64)
+    if len(d) == 0:
+        return np.zeros(n)
+    if (life < 1).any():
+        raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
+                                                    "or more")
+    t = np.arange(n)[:, None]
+    alive = (t >= d[None, :]) & (t < (d + life)[None, :])
+    return alive @ (cap / life)
+
+
 def capital_recovery_factor(rate_annual: float, periods_per_year: int, life_periods
                             ) -> np.ndarray:
     """Share of a price paid back each period over a life at the discount rate. [1/period]
@@ -106,7 +147,7 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
     c, t = buyable_index(a)
     crf = capital_recovery_factor(a.discount_rate_annual, a.periods_per_year,
                                   a.life_quarters[c])
-    run = a.opex_rmb_m_per_mw * a.power_kw[c] / 1000.0 + a.maintenance_rmb_m[c]
+    run = running_cost_per_unit(a)[c]
     price = a.price_rmb_m[t, c]
     per_q = price * crf + run
     k, tau, kw = a.effective_per_unit[c], a.tokens_per_unit_tn[c], a.power_kw[c]
@@ -213,7 +254,6 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     periods = data.periods
     chips = data.chips
     new = pd.DataFrame(0.0, index=periods, columns=chips)
-    dep = pd.Series(0.0, index=periods)
     rows = []
     for c, t, x in zip(buy_fam.labels["chip"], buy_fam.labels["period"], buy_units,
                        strict=True):
@@ -230,7 +270,6 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         life = int(data.life_quarters[c])
         alive = (periods >= t) & (periods < t + life)
         new.loc[alive, c] += units
-        dep[alive] += units * price / life  # straight-line over the service life
     purchases = pd.DataFrame(rows, columns=["period", "order_period", "chip", "units",
                                             "all_in_cost_rmb_m_per_unit", "capex_rmb_m",
                                             "status",
@@ -276,11 +315,11 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     q["inference_shortfall_tn_tokens"] = (q["inference_demand_tn_tokens"]
                                           - q["inference_served_tn_tokens"]).clip(lower=0.0)
     q["token_price_rmb_per_m_tokens"] = data.rates["token_price_rmb_per_m_tokens"]
-    q["token_revenue_rmb_m"] = q["inference_served_tn_tokens"] * a.token_price_rmb_m_per_tn
-    q["leasing_revenue_rmb_m"] = q["leasing_served_eflops"] * a.leasing_rmb_m
-    q["served_revenue_rmb_m"] = served_revenue_rmb_m(
-        a, q[["training_served_eflops", "leasing_served_eflops",
-              "inference_served_tn_tokens"]].to_numpy(float))
+    served_clean = q[["training_served_eflops", "leasing_served_eflops",
+                      "inference_served_tn_tokens"]].to_numpy(float)
+    for name, v in revenue_parts(a, served_clean).items():
+        q[name] = v
+    q["served_revenue_rmb_m"] = served_revenue_rmb_m(a, served_clean)
     q["training_value_rmb_m"] = q["training_served_eflops"] * a.training_value_rmb_m
     capex = pd.Series(0.0, index=periods)
     if len(purchases):
@@ -290,14 +329,18 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     q["power_mw"] = (total * data.power_kw).sum(axis=1) / 1000.0
     q["power_limit_mw"] = data.power_mw.reindex(periods) if data.power_mw is not None \
         else np.nan
-    q["power_cost_rmb_m"] = q["power_mw"] * data.opex_rmb_m_per_mw
-    q["maintenance_rmb_m"] = (total * data.maintenance_rmb_m).sum(axis=1)
-    q["rental_cost_rmb_m"] = q["rented_eflops"] * a.rental_rmb_m
+    for name, v in period_costs(a, total.to_numpy(float),
+                                q["rented_eflops"].to_numpy(float)).items():
+        q[name] = v
     q["opex_rmb_m"] = q["power_cost_rmb_m"] + q["maintenance_rmb_m"] + q["rental_cost_rmb_m"]
-    if ref_price_rmb_m is not None:
+    dep = cohort_depreciation_array(
+        len(periods), np.asarray([periods.get_loc(t) for t in purchases["period"]], np.int64),
+        purchases["capex_rmb_m"].to_numpy(float),
+        data.life_quarters.reindex(purchases["chip"]).to_numpy(np.int64))
+    if ref_price_rmb_m is not None:  # the existing fleet at reference prices, by chip life
         per_q = (ref_price_rmb_m.reindex(chips).fillna(0.0)
                  / data.life_quarters.reindex(chips))
-        dep = dep + (existing * per_q).sum(axis=1)
+        dep = dep + (existing * per_q).sum(axis=1).to_numpy()
     q["depreciation_rmb_m"] = dep
     q.index.name = "period"
 

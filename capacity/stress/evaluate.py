@@ -339,7 +339,6 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
             cap = cap + slope * (float(values[i]) - ctx.cap_base[i])
     a = ctx.arrays
     nums = economic_numbers(pl, frame, ctx.economics, dem, pf)
-    nums.pop("card_unit_rmb_m")
     return replace(
         a, **nums, cap_units=cap, power_mw=power_limit_mw(frame, pl.datacenter_mw),
         budget_rmb_m=np.array([pl.capex_budget_rmb_m[y] for y in a.budget_years], float),
@@ -392,11 +391,12 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     """P&L, cash, DCF and target prices of one draw by :func:`capacity.finance.value_arrays`
     (the function ``capacity value`` runs), from the draw's purchases and rented compute.
 
-    capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; with units[t, c] = existing +
-    alive @ buy: power[t] = units @ kW / 1000 * RMB m per MW-quarter, maintenance[t] =
-    units @ maintenance, rental[t] = rent[t] * rental rate (as the plan's quarters report them).
+    capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; power, maintenance and rental of
+    units[t, c] = existing + the draw's purchases in service and of the rented compute, by
+    :func:`capacity.planner.objective.period_costs` (as the plan's quarters report them).
     """
     from capacity import finance as f
+    from capacity.planner.objective import period_costs
 
     bfam = model.family("buy")
     T = len(ctx.periods)
@@ -404,14 +404,14 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     order = bfam.t - a.lead_quarters[bfam.c]
     ok = order >= 0
     paid = np.bincount(order[ok], weights=capex[ok], minlength=T)[:T]
-    power_mw = a.existing_power_mw + ctx.alive @ (buy * a.power_kw[bfam.c]) / 1000.0
-    maintenance = a.existing_units @ a.maintenance_rmb_m + ctx.alive @ (
-        buy * a.maintenance_rmb_m[bfam.c])
+    units = a.existing_units.copy()
+    np.add.at(units.T, bfam.c, (ctx.alive * buy).T)  # each buy column's units in service
+    costs = period_costs(a, units, rent_eflops)
     nz = capex > 0.0  # cohorts actually bought
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
                           traditional_rmb_m, bfam.t[nz], capex[nz], a.life_quarters[bfam.c[nz]],
-                          paid, power_mw * a.opex_rmb_m_per_mw, maintenance,
-                          rent_eflops * a.rental_rmb_m, fin, tp_ev_sales_hkd)
+                          paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
+                          costs["rental_cost_rmb_m"], fin, tp_ev_sales_hkd)
 
 
 @dataclass
