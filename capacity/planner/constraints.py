@@ -57,6 +57,19 @@ class Columns:
 
 
 @dataclass(frozen=True)
+class Take:
+    """A label column kept as (source, positions) until it is read: ``source[index]``."""
+
+    source: object
+    index: np.ndarray
+
+    def resolve(self):
+        """The label column. [labels]"""
+        return np.asarray(self.source, dtype=object)[self.index] \
+            if isinstance(self.source, tuple) else self.source[self.index]
+
+
+@dataclass(frozen=True)
 class RowFamily:
     """One family of rows.
 
@@ -68,7 +81,8 @@ class RowFamily:
     label_data
         Label columns (None in a numbers-only build): ``constraint`` (the limit's name:
         ``training_demand``, ``leasing_demand`` within ``demand``) plus ``period``, ``chip`` or
-        ``year`` as they apply; as a table in :attr:`labels`.
+        ``year`` as they apply; a column may be a :class:`Take`, indexed only when
+        :attr:`labels` is first read (keeps pandas indexing off the build).
     row, col, val
         Coefficients: local row, model column and value of each entry (zeros kept, so the
         pattern does not depend on the numbers).
@@ -101,8 +115,17 @@ class RowFamily:
         if self.label_data is None:
             raise ValueError(f"{self.name}: built without labels")
         n = len(self)
-        return pd.DataFrame({k: (np.full(n, v, dtype=object) if isinstance(v, str) else v)
+        return pd.DataFrame({k: (np.full(n, v, dtype=object) if isinstance(v, str) else
+                                 v.resolve() if isinstance(v, Take) else v)
                              for k, v in self.label_data.items()})
+
+
+def _values(v, n: int) -> np.ndarray:
+    """Coefficient values of ``n`` entries: an array of ``n``, or one number for all."""
+    v = np.asarray(v, float)
+    if v.shape == (n,):
+        return v
+    return np.full(n, float(v)) if v.ndim == 0 else np.broadcast_to(v, (n,))
 
 
 def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.ndarray,
@@ -111,8 +134,7 @@ def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.nda
     if entries:
         row = np.concatenate([e[0] for e in entries]).astype(np.int64)
         col = np.concatenate([e[1] for e in entries]).astype(np.int64)
-        val = np.concatenate([np.broadcast_to(np.asarray(e[2], float), e[0].shape)
-                              for e in entries])
+        val = np.concatenate([_values(e[2], len(e[0])) for e in entries])
     else:
         row = col = np.zeros(0, np.int64)
         val = np.zeros(0)
@@ -141,8 +163,8 @@ def fleet_balance(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
     tl = t - life
     old = np.where(tl >= 0, cols.buy[np.maximum(tl, 0), c], -1)
     entries.append((r[old >= 0], old[old >= 0], cols.buy_scale))
-    labels = {"constraint": "fleet_balance", "period": fleet.label_data["period"],
-              "chip": fleet.label_data["chip"]} if cols.labelled else None
+    labels = {"constraint": "fleet_balance", "period": Take(fleet.periods, fleet.t),
+              "chip": Take(fleet.names, fleet.c)} if cols.labelled else None
     return _rows("fleet_balance", labels, entries, np.zeros(n), np.zeros(n), "unit")
 
 
@@ -165,8 +187,8 @@ def allocation(a: PlanArrays, cols: Columns, lease: VarFamily) -> RowFamily:
     entries.append((r[tr >= 0], tr[tr >= 0], 1.0))
     fl = cols.fleet[t, c]
     entries.append((r[fl >= 0], fl[fl >= 0], -1.0))
-    labels = {"constraint": "allocation", "period": lease.label_data["period"],
-              "chip": lease.label_data["chip"]} if cols.labelled else None
+    labels = {"constraint": "allocation", "period": Take(lease.periods, lease.t),
+              "chip": Take(lease.names, lease.c)} if cols.labelled else None
     return _rows("allocation", labels, entries, np.full(n, -INF), _existing_at(a, lease),
                  "unit")
 
@@ -235,8 +257,9 @@ def demand(a: PlanArrays, cols: Columns) -> RowFamily:
     rows = np.arange(2 * T)
     entries = [(rows, cols.served[:, :2].reshape(-1), 1.0)]
     upper = np.stack([a.demand_training_eflops, a.demand_leasing_eflops], axis=1).reshape(-1)
-    labels = {"constraint": np.tile(np.array(["training_demand", "leasing_demand"], object), T),
-              "period": np.repeat(a.periods, 2)} if cols.labelled else None
+    names = np.array(["training_demand", "leasing_demand"], object)
+    labels = {"constraint": np.tile(names, T),
+              "period": Take(a.periods, np.repeat(np.arange(T), 2))} if cols.labelled else None
     return _rows("demand", labels, entries, np.full(2 * T, -INF), upper, "EFLOPS")
 
 
@@ -247,7 +270,8 @@ def token_demand(a: PlanArrays, cols: Columns) -> RowFamily:
     """
     T = len(a.periods)
     entries = [(np.arange(T), cols.served[:, 2], 1.0)]
-    labels = {"constraint": "token_demand", "period": a.periods} if cols.labelled else None
+    labels = ({"constraint": "token_demand", "period": a.periods}
+              if cols.labelled else None)
     return _rows("token_demand", labels, entries, np.full(T, -INF), a.demand_inference_tn,
                  "tn tokens")
 
@@ -275,8 +299,8 @@ def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
     keep = np.flatnonzero(np.isfinite(caps))
     r = np.arange(len(keep))
     entries = [(r, cols.buy[buy.t[keep], buy.c[keep]], cols.buy_scale)]
-    labels = {"constraint": "access", "period": buy.label_data["period"][keep],
-              "chip": buy.label_data["chip"][keep]} if cols.labelled else None
+    labels = {"constraint": "access", "period": Take(buy.periods, buy.t[keep]),
+              "chip": Take(buy.names, buy.c[keep])} if cols.labelled else None
     return _rows("access", labels, entries, np.full(len(keep), -INF), caps[keep], "unit")
 
 
@@ -311,8 +335,8 @@ def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:
         sel = np.flatnonzero(oy <= y if a.budget_carryover else oy == y)
         entries.append((np.full(len(sel), r), bcol[sel], p[sel]))
     upper = np.cumsum(a.budget_rmb_m) if a.budget_carryover else a.budget_rmb_m
-    labels = {"constraint": "budget", "year": np.array(years, np.int64)} if cols.labelled \
-        else None
+    labels = {"constraint": "budget", "year": np.array(years, np.int64)} \
+        if cols.labelled else None
     return _rows("budget", labels, entries, np.full(len(years), -INF), upper, "RMB m")
 
 
@@ -337,7 +361,7 @@ def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
                 kw[fleet.c[sel]] / 1000.0)]
     existing = a.existing_power_mw[tq]
     upper = np.maximum(mw[tq], existing) - existing
-    labels = {"constraint": "power", "period": a.periods[tq]} if cols.labelled else None
+    labels = {"constraint": "power", "period": Take(a.periods, tq)} if cols.labelled else None
     return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW", existing)
 
 

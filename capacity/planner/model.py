@@ -39,7 +39,7 @@ def _name_array(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex,
     from capacity.planner.data import WORKLOADS
 
     prefix = "lots" if fam.integer else fam.name
-    names = chips if "chip" in fam.label_data else list(WORKLOADS)
+    names = chips if fam.key == "chip" else list(WORKLOADS)
     heads = np.array([f"{prefix}_{tag(n)}_" for n in names])
     if tails is None:
         tails = period_tags(periods)
@@ -50,7 +50,7 @@ def _name_array(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex,
 
 def period_tags(periods: pd.PeriodIndex) -> np.ndarray:
     """``tag`` of every period, as a numpy string array."""
-    return np.array([tag(p) for p in periods.astype(str)])
+    return np.array([tag(p) for p in periods])
 
 
 def column_names(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex) -> list[str]:
@@ -181,7 +181,7 @@ def build_model(data: PlanData, objective: str = "npv", integer: bool = False) -
     from capacity.planner.data import WORKLOADS
 
     for f in vfams:
-        width = C if "chip" in f.label_data else len(WORKLOADS)
+        width = C if f.key == "chip" else len(WORKLOADS)
         g = np.full((T, width), -1, np.int64)
         g[f.t, f.c] = perm[var_start[f.name]:var_start[f.name] + len(f)]
         grids[f.name] = g

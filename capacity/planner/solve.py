@@ -99,35 +99,28 @@ def _clip(a: np.ndarray) -> np.ndarray:
 
 
 def _csc(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column-wise matrix without explicit zeros (start, index, value)."""
+    """Column-wise matrix without explicit zeros (start, index, value), rows ascending within
+    each column."""
     nz = model.a_val != 0.0
     col, row, val = model.a_col[nz], model.a_row[nz], model.a_val[nz]
-    order = np.lexsort((row, col))
-    col, row, val = col[order], row[order], val[order]
+    order = np.argsort(col * max(model.num_row, 1) + row, kind="stable")
     start = np.zeros(model.num_col + 1, np.int32)
-    np.add.at(start, col + 1, 1)
-    return np.cumsum(start).astype(np.int32), row.astype(np.int32), val.astype(float)
+    np.cumsum(np.bincount(col, minlength=model.num_col), out=start[1:])
+    return start, row[order].astype(np.int32), val[order].astype(float)
 
 
 def pass_model(h, model: Model) -> None:
-    """Load ``model`` into ``h``."""
+    """Load ``model`` into ``h`` (one call with the arrays: no per-element conversion)."""
     import highspy
 
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = model.num_col, model.num_row
     sign = -1.0 if model.maximize else 1.0
-    lp.col_cost_ = sign * model.col_cost
-    lp.col_lower_, lp.col_upper_ = _clip(model.col_lower), _clip(model.col_upper)
-    lp.row_lower_, lp.row_upper_ = _clip(model.row_lower), _clip(model.row_upper)
-    lp.offset_ = sign * model.offset
     start, index, value = _csc(model)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = model.num_col, model.num_row
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start, index, value
-    if model.integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else
-                           highspy.HighsVarType.kContinuous for i in model.integer]
-    h.passModel(lp)
+    h.passModel(model.num_col, model.num_row, len(value),
+                int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                float(sign * model.offset), sign * model.col_cost,
+                _clip(model.col_lower), _clip(model.col_upper),
+                _clip(model.row_lower), _clip(model.row_upper), start, index, value,
+                model.integer.astype(np.int32))
 
 
 def _read(h, model: Model) -> Solution:

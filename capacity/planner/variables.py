@@ -30,9 +30,12 @@ class VarFamily:
     ----------
     name
         ``buy``, ``fleet``, ``train``, ``lease``, ``served`` or ``rent``.
-    label_data
-        Label columns: ``chip`` or ``workload`` (names), ``period`` (a PeriodIndex); as a
-        table in :attr:`labels`.
+    key
+        ``chip`` or ``workload``: what ``c`` indexes.
+    names
+        The chip or workload names ``c`` points into.
+    periods
+        The planned periods ``t`` points into.
     c, t
         Positions into ``data.chips`` (or :data:`WORKLOADS`) and ``data.periods``. [index]
     lower, upper
@@ -46,7 +49,9 @@ class VarFamily:
     """
 
     name: str
-    label_data: dict
+    key: str
+    names: tuple[str, ...]
+    periods: pd.PeriodIndex
     c: np.ndarray
     t: np.ndarray
     lower: np.ndarray
@@ -59,17 +64,24 @@ class VarFamily:
         return len(self.c)
 
     @cached_property
+    def labels_dict(self) -> dict:
+        """Label columns, one entry per column: ``chip`` or ``workload`` (names), ``period``
+        (a PeriodIndex). Made when first read, so a build without labels does no pandas
+        work."""
+        return {self.key: np.asarray(self.names, dtype=object)[self.c],
+                "period": self.periods[self.t]}
+
+    @cached_property
     def labels(self) -> pd.DataFrame:
         """One row per column: ``chip`` or ``workload``, ``period`` (pandas Period)."""
-        return pd.DataFrame(self.label_data)
+        return pd.DataFrame(self.labels_dict)
 
 
 def _family(name: str, key: str, names: list[str], periods: pd.PeriodIndex, c: np.ndarray,
             t: np.ndarray, unit: str, integer: bool = False, scale: float = 1.0) -> VarFamily:
-    labels = {key: np.asarray(names, dtype=object)[c], "period": periods[t]}
     n = len(c)
-    return VarFamily(name, labels, c.astype(np.int64), t.astype(np.int64), np.zeros(n),
-                     np.full(n, INF), unit, integer, scale)
+    return VarFamily(name, key, tuple(names), periods, c.astype(np.int64), t.astype(np.int64),
+                     np.zeros(n), np.full(n, INF), unit, integer, scale)
 
 
 def buy_vars(a: PlanArrays, integer: bool = False) -> VarFamily:
