@@ -144,7 +144,7 @@ def controls(scenario: Scenario | str | None = None, *,
 
 
 def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] | None = None,
-         solver: str = "highs", integer: bool = False, objective: str = "npv") -> Result:
+         solver: str = "highs", integer: bool = True, objective: str = "npv") -> Result:
     """Solve the purchase LP for a scenario (name, file or :class:`Scenario`).
 
     Parameters
@@ -152,7 +152,8 @@ def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] |
     scenario, set_values, solver
         As for :func:`calibrate`.
     integer
-        Buy whole servers (``planner.lot_units`` GPUs).
+        Buy whole servers (``planner.lot_units`` GPUs), the default; False for fractional
+        GPUs (the continuous relaxation, whose shadow prices the plan reports either way).
     objective
         ``npv`` or ``max-compute``.
 

@@ -702,9 +702,11 @@ def plan(
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
-    integer: Annotated[bool, typer.Option("--integer", help="Buy whole servers "
-                                          "(planner.lot_units GPUs) instead of fractions.")]
-    = False,
+    integer: Annotated[bool, typer.Option("--integer/--continuous", help="Buy whole servers "
+                                          "(planner.lot_units GPUs, the default), or fractional "
+                                          "GPUs (the continuous relaxation). Shadow prices are "
+                                          "the relaxation's either way.")]
+    = True,
     objective: Annotated[str, typer.Option(help="npv: most net present value of the work "
                                            "served [RMB m]; max-compute: most effective "
                                            "EFLOPS-quarters within budget, power and access.")]

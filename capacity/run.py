@@ -12,7 +12,7 @@ from capacity.results import Report
 from capacity.scenarios import Scenario
 
 
-def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False,
+def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
                 objective: str = "npv", save_lp: str | None = None,
                 save_mps: str | None = None):
     """``capacity plan``: solve the purchase LP; returns (Plan, Report)."""
@@ -35,6 +35,10 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = False
         "objective": objective,
         "solver": result.solver,
         "integer": integer,
+        "lot_units": result.extra.get("lot_units"),
+        ("relaxed_objective_rmb_m" if npv else "relaxed_objective_eflops_quarters"):
+            result.extra.get("relaxed_objective", result.objective),
+        "integrality_gap": result.extra.get("integrality_gap", 0.0),
         ("objective_rmb_m" if npv else "objective_eflops_quarters"): result.objective,
         "objective_unit": unit,
         "objective_constant_rmb_m" if npv else

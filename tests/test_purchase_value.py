@@ -29,10 +29,13 @@ def net_from_parts(v):
             - v["running_cost_rmb_m"] - v["limits_rmb_m"])
 
 
+@pytest.mark.parametrize("integer", [True, False], ids=["whole-servers", "continuous"])
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_parts_sum_to_the_solvers_reduced_cost(name):
-    p = plan(load_scenario(name))
-    model, sol = p.extra["model"], p.extra["solution"]
+def test_parts_sum_to_the_solvers_reduced_cost(name, integer):
+    # whole servers (the default) report the table of the continuous relaxation of the lots
+    # model, since a MIP has no duals; --continuous that of the unit LP
+    p = plan(load_scenario(name), integer=integer)
+    model, sol = p.extra["lp_model"], p.extra["lp_solution"]
     v = p.purchase_value
     fam = model.family("buy")
     assert len(v) == len(fam)  # every buyable (chip, quarter), bought or not

@@ -95,54 +95,59 @@ def solve_model(model: Model, solver: str = "highs", what: str = "purchase plan"
 def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
                objective: str = "npv", ref_price_rmb_m: pd.Series | None = None,
                time_limit_s: float | None = None) -> Plan:
-    """Build, solve and read back one LP from prepared numbers.
+    """Build, solve and read back one plan from prepared numbers.
 
-    With ``integer``, the MIP is solved, then the lot counts are fixed and the LP re-solved to
-    read shadow prices.
+    The continuous LP is always solved first: it carries the economics (shadow prices of the
+    binding limits, each verified by re-solving it, and the value of one more unit of each
+    chip), which a MIP does not have. With ``integer`` (:func:`plan`'s default) purchases are
+    whole lots of ``planner.lot_units`` GPUs: the MIP is solved and every quantity of the plan
+    (purchases, fleet, work served, NPV) is the MIP's, while the binding and purchase-value
+    tables stay those of the relaxation. The relaxation's objective bounds the MIP's, so
+    ``extra["integrality_gap"]`` = (relaxed - whole) / |relaxed| is a proven bound on what
+    whole lots cost against fractional GPUs.
     """
     from capacity import lp
 
     lp.make_solver(solver)  # refuse an unknown or unavailable solver in one line
     t0 = time.perf_counter()
     model = build_model(data, objective, integer)
+    relaxed = replace(model, integer=np.zeros_like(model.integer)) if integer else model
     t1 = time.perf_counter()
     # In process, the LP is solved on a live HiGHS model that the shadow-price checks then
-    # re-solve in place; the MIP and CBC are solved once (their duals come from an LP below).
+    # re-solve in place; the MIP and CBC are solved once.
     resolver = None
-    if solver == "highs" and not integer:
-        resolver = Resolver(model, time_limit_s, "purchase plan")
-        sol = resolver.template_solution
+    if solver == "highs":
+        resolver = Resolver(relaxed, time_limit_s, "purchase plan")
+        lp_sol = resolver.template_solution
     else:
-        sol = solve_model(model, solver, "purchase plan", time_limit_s)
+        lp_sol = solve_model(relaxed, solver, "purchase plan", time_limit_s)
+    sol = solve_model(model, solver, "purchase plan (whole lots)", time_limit_s) if integer \
+        else lp_sol
     t2 = time.perf_counter()
-    binding = value = None
-    if integer:
-        lots = np.round(sol.x)
-        fixed = replace(model, integer=np.zeros_like(model.integer),
-                        col_lower=np.where(model.integer, lots, model.col_lower),
-                        col_upper=np.where(model.integer, lots, model.col_upper))
-        what = "purchase plan (fixed lots, for duals)"
-        fixed_resolver = None
-        if solver == "highs":
-            fixed_resolver = Resolver(fixed, time_limit_s, what)
-            fixed_sol = fixed_resolver.template_solution
-        else:
-            fixed_sol = solve_model(fixed, solver, what, time_limit_s)
-        binding = binding_table(fixed, fixed_sol, fixed_resolver)
-        value = purchase_value(fixed, fixed_sol.x, fixed_sol.row_dual, UNIT_TOL)
+    binding = binding_table(relaxed, lp_sol, resolver)
+    value = purchase_value(relaxed, lp_sol.x, lp_sol.row_dual, UNIT_TOL)
     result = extract(model, data, sol, ref_price_rmb_m, binding, resolver, value)
     t3 = time.perf_counter()
     result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1, "read_s": t3 - t2}
     result.extra["n_variables"] = model.num_col
     result.extra["n_constraints"] = model.num_row
+    result.extra["integer"] = bool(integer)
+    result.extra["lot_units"] = int(data.lot_units) if integer else None
+    result.extra["relaxed_objective"] = float(lp_sol.objective)
+    result.extra["integrality_gap"] = (float((lp_sol.objective - sol.objective)
+                                             / abs(lp_sol.objective))
+                                       if integer and lp_sol.objective else 0.0)
     # Constant part of the objective (power opex of the existing fleet); LP/MPS files omit it.
     result.extra["objective_constant"] = float(model.offset)
     result.extra["model"] = model
     result.extra["solution"] = sol
+    # the LP the economics were read from (the relaxation of ``model`` with whole lots)
+    result.extra["lp_model"] = relaxed
+    result.extra["lp_solution"] = lp_sol
     return result
 
 
-def plan(scenario, solver: str = "highs", integer: bool = False, objective: str = "npv",
+def plan(scenario, solver: str = "highs", integer: bool = True, objective: str = "npv",
          time_limit_s: float | None = None) -> Plan:
     """Plan GPU purchases for a scenario.
 
@@ -153,7 +158,9 @@ def plan(scenario, solver: str = "highs", integer: bool = False, objective: str 
     solver
         ``highs`` (default, in-process, one thread) or ``cbc``.
     integer
-        Buy whole lots (``planner.lot_units`` GPUs).
+        Buy whole lots (``planner.lot_units`` GPUs), the default; False plans fractional
+        GPUs (the continuous relaxation). Shadow prices are the relaxation's either way
+        (:func:`solve_data`).
     objective
         ``npv`` or ``max-compute``.
     time_limit_s
