@@ -91,6 +91,8 @@ class DrawContext:
     quarter_no: np.ndarray
     year_layout: Any
     notes: list[str] = field(default_factory=list)
+    specs: list[UncertainInput] = field(default_factory=list)
+    """The uncertain inputs (workers regenerate their draws from generator states)."""
 
 
 def _set_path(tree: dict[str, Any], path: tuple[Any, ...], value: float) -> None:
@@ -261,7 +263,8 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         existing_eff_eflops=a.existing_effective, kpi_quarter_index=kq,
         kpi_years=hz.kpi_years(),
         years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
-        year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes)
+        year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes,
+        specs=list(specs))
 
 
 def _limit_labels(rows: pd.DataFrame, status: np.ndarray, rule: np.ndarray, chips: list[str]
