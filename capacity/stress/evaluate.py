@@ -1,19 +1,21 @@
-"""One draw and one batch of draws: the fixed context, the draw's numbers, the LP re-solve, KPIs.
+"""One batch of draws: the fixed context, the batch's numbers, the LP re-solves, KPIs.
 
 :func:`build_context` runs once per stress run: calibration, the existing fleet, the template
 purchase LP (:func:`capacity.planner.build_model`) and what stays fixed about prices, caps and
-power (:class:`capacity.planner.data.PriceFrame`). Each draw then
+power (:class:`capacity.planner.data.PriceFrame`). :func:`evaluate_batch` then, for B draws at
+once (a leading batch axis, :mod:`capacity.batch`; one draw is a batch of one),
 
-1. sets its values in a copy of the template inputs (``model_copy``: no re-validation; every
-   input's smallest and largest draw was validated once up front);
-2. derives its LP numbers with the planner's own functions (``unit_price_rmb_m``,
-   ``price_matrix``, ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``) and
-   demand with :func:`capacity.demand.demand_arrays`;
+1. sets each uncertain input to the array of its B values in a copy of the template inputs
+   (``model_copy``: no re-validation; every input's smallest and largest draw was validated
+   once up front);
+2. derives demand with :func:`capacity.demand.demand_arrays` and the LP numbers with the
+   planner's own functions (``economic_numbers``, ``unit_price_rmb_m``, ``price_matrix``,
+   ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``);
 3. renumbers the template model through the same family functions
-   (:func:`capacity.planner.model.renumber`) and re-solves it in place
+   (:func:`capacity.planner.model.renumber`) and re-solves each draw in place
    (:class:`capacity.planner.solve.Resolver`, from the template's basis);
-4. reads KPIs from the solution by label.
-"""
+4. reads KPIs, the finance link and the P&L/DCF for the whole batch from the stacked
+   solutions."""
 
 from __future__ import annotations
 
