@@ -11,7 +11,10 @@ Measured in one process, interleaved and repeated (``--rounds``), with min and m
   the template basis and solve (:meth:`capacity.planner.solve.Resolver.solve`);
 - ``draw inline``: everything a draw does in a worker (:func:`capacity.stress.evaluate_batch`):
   inputs, demand, LP numbers through the planner's family functions, the same re-solve, KPIs
-  and binding limits. Target: <= 1.25 x the floor.
+  and binding limits, all the draws as one batch. Target: <= 1.25 x the floor.
+- ``draw, batches of B``: the same, cut into the batches a run of ``--samples`` draws uses
+  (:func:`capacity.stress.run.batch_size_for`; 25 for a few hundred draws), so the per-batch
+  part is counted as a run pays it.
 
 Then, once each, the whole run (draws, calibration and LP set-up once, N draws plus the tornado
 cases, percentiles), wall clock: ``run inline``, ``run processes x2``, ``run dask x2``.
@@ -30,6 +33,7 @@ from capacity import stress
 from capacity.lp import _silence_highs_banner
 from capacity.planner.model import renumber
 from capacity.scenarios import load_scenario
+from capacity.stress.run import batch_size_for
 
 
 def main() -> None:
@@ -51,7 +55,8 @@ def main() -> None:
         inputs = stress.draw_inputs(ctx, row)
         dem = stress.demand_numbers(ctx, inputs)
         models.append(renumber(ctx.model, stress.draw_arrays(ctx, inputs, row, dem)))
-    floor, full = [], []
+    size = batch_size_for(n)
+    floor, full, cut = [], [], []
     for _ in range(args.rounds):
         t0 = time.perf_counter()
         for m in models:
@@ -60,13 +65,19 @@ def main() -> None:
         t0 = time.perf_counter()
         stress.evaluate_batch(ctx, 0, draws)
         full.append((time.perf_counter() - t0) / n)
+        t0 = time.perf_counter()
+        for i in range(0, n, size):
+            stress.evaluate_batch(ctx, i, draws[i:i + size])
+        cut.append((time.perf_counter() - t0) / n)
     print(f"{args.scenario}: {n} draws x {args.rounds} rounds, {len(specs)} uncertain inputs, "
           f"{os.cpu_count()} CPUs; LP {ctx.model.num_col} columns x {ctx.model.num_row} rows")
     print(f"{'per draw':<26}{'min ms':>10}{'median ms':>11}")
-    for label, t in (("highs re-solve (floor)", floor), ("draw inline", full)):
+    cut_label = f"draw, batches of {size}"
+    for label, t in (("highs re-solve (floor)", floor), ("draw inline", full), (cut_label, cut)):
         print(f"{label:<26}{1e3 * min(t):>10.3f}{1e3 * statistics.median(t):>11.3f}")
-    print(f"{'ratio draw / floor':<26}{min(full) / min(floor):>10.2f}"
-          f"{statistics.median(full) / statistics.median(floor):>11.2f}   (target <= 1.25)")
+    for label, t in (("ratio draw / floor", full), (f"ratio batches of {size}", cut)):
+        print(f"{label:<26}{min(t) / min(floor):>10.2f}"
+              f"{statistics.median(t) / statistics.median(floor):>11.2f}   (target <= 1.25)")
     runs = [("run inline", "inline", 1), ("run processes x2", "processes", 2)]
     if not args.no_dask:
         try:

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from capacity.batch import batch_shape, number, per_draw, stack_last
 from capacity.errors import InputError
 from capacity.scenarios import Scenario, disclosed
 from capacity.schemas import (
@@ -211,10 +212,10 @@ def token_production(tok: TokenInputs, per_month_tn: float, quarters: int
         (produced [tn tokens/quarter], end-of-quarter stock [tn tokens])
     """
     i = np.arange(quarters, dtype=float)
-    produced = 3.0 * per_month_tn * (1.0 + tok.growth_annual) ** ((i - 1.0) / 4.0) \
-        * tok.quality_yield
-    produced[0] = 0.0
-    return produced, tok.initial_stock_tn + np.cumsum(produced)
+    produced = 3.0 * per_draw(per_month_tn) * (1.0 + per_draw(tok.growth_annual)) \
+        ** ((i - 1.0) / 4.0) * per_draw(tok.quality_yield)
+    produced[..., 0] = 0.0
+    return produced, per_draw(tok.initial_stock_tn) + np.cumsum(produced, axis=-1)
 
 
 def run_span(run: TrainingRun) -> tuple[int, int]:
@@ -257,19 +258,23 @@ def run_numbers(run: TrainingRun, index: int, span: tuple[int, int], stock_tn: n
             raise InputError(f"demand.runs[{index}].tokens_tn", f"'stock' needs a run starting "
                              f"after the base period {_quarter_label(base_qno)}; {run.name!r} "
                              f"starts {run.start}")
-        tokens = float(stock_tn[s0 - 1 - base_qno])
+        tokens = number(stock_tn[..., s0 - 1 - base_qno])
     else:
-        tokens = float(run.tokens_tn)  # type: ignore[arg-type]
+        tokens = number(run.tokens_tn)  # type: ignore[arg-type]
     flop = training_flop(run.params_bn, tokens)
     return tokens, flop, required_effective_eflops(flop, (s1 - s0 + 1) * QUARTER_SECONDS, run.mfu)
 
 
 def training_array(qn: np.ndarray, spans: Iterable[tuple[int, int]],
                    eflops: Iterable[float]) -> np.ndarray:
-    """Training demand per quarter: the sum of the runs active in it. [effective EFLOPS]"""
-    out = np.zeros(len(qn))
+    """Training demand per quarter: the sum of the runs active in it. [effective EFLOPS]
+
+    Shape (T,), or (B, T) when a run's compute is one value per draw (B,).
+    """
+    eflops = list(eflops)
+    out = np.zeros((*batch_shape(*eflops), len(qn)))
     for (s0, s1), e in zip(spans, eflops, strict=True):
-        out[(qn >= s0) & (qn <= s1)] += e
+        out[..., (qn >= s0) & (qn <= s1)] += per_draw(e)
     return out
 
 
@@ -287,16 +292,16 @@ def genai_revenue_array(rev: RevenueInputs, per_quarter_rmb_m: float, base_qno: 
         y = q // 4
         if y not in growth:
             growth[y] = (1.0 + rev.growth_in(y)) ** 0.25
-        x *= growth[y]
+        x = x * growth[y]
         level[q] = x
-    return np.array([level.get(int(q), per_quarter_rmb_m) for q in qn], float)
+    return stack_last([level.get(int(q), per_quarter_rmb_m) for q in qn])
 
 
 def inference_yield(revenue_rmb_m: float, fleet_share: float, window_fleet_eflops: np.ndarray,
                     window: tuple[str, ...]) -> float:
     """yield = R / sum_q (s x F_q) over the calibration window. [RMB m / (EFLOPS x quarter)]"""
-    in_use = float(np.sum(fleet_share * window_fleet_eflops))
-    if in_use <= 0:
+    in_use = number(np.sum(per_draw(fleet_share) * window_fleet_eflops, axis=-1))
+    if np.any(np.asarray(in_use) <= 0):
         raise InputError("fleet_effective_eflops", f"no fleet in {window[0]}..{window[-1]} to "
                          "calibrate the inference yield on")
     return revenue_rmb_m / in_use
@@ -305,13 +310,14 @@ def inference_yield(revenue_rmb_m: float, fleet_share: float, window_fleet_eflop
 def inference_yield_array(revenue_rmb_m: np.ndarray, yield_rmb_m: float, change_annual: float,
                           j: np.ndarray) -> np.ndarray:
     """revenue_j / (yield x (1 + change) ** (j / 4)). [effective EFLOPS]"""
-    return revenue_rmb_m / (yield_rmb_m * (1.0 + change_annual) ** (j / 4.0))
+    return revenue_rmb_m / (per_draw(yield_rmb_m) * (1.0 + per_draw(change_annual)) ** (j / 4.0))
 
 
 def token_price_array(inf: InferenceInputs, j: np.ndarray) -> np.ndarray:
     """price_j = price x (1 + price_change) ** (j / 4), j quarters after the base.
     [RMB/m tokens] (= RMB m per tn tokens)"""
-    return inf.price_rmb_per_m_tokens * (1.0 + inf.price_change_annual) ** (j / 4.0)
+    return per_draw(inf.price_rmb_per_m_tokens) * (1.0 + per_draw(inf.price_change_annual)) \
+        ** (j / 4.0)
 
 
 def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.ndarray
@@ -323,8 +329,9 @@ def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.n
 
 def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.ndarray:
     """2 N FLOP a served token at the serving utilisation. [effective EFLOPS]"""
-    flop = INFERENCE_FLOP_PER_PARAM_TOKEN * inf.served_params_bn * 1e9 * tokens_tn * 1e12
-    return required_effective_eflops(flop, QUARTER_SECONDS, inf.serving_utilisation)
+    flop = INFERENCE_FLOP_PER_PARAM_TOKEN * per_draw(inf.served_params_bn) * 1e9 * tokens_tn \
+        * 1e12
+    return required_effective_eflops(flop, QUARTER_SECONDS, per_draw(inf.serving_utilisation))
 
 
 def leasing_array(lease: LeasingInputs, qn: np.ndarray, fleet_eflops: np.ndarray | None
@@ -333,17 +340,24 @@ def leasing_array(lease: LeasingInputs, qn: np.ndarray, fleet_eflops: np.ndarray
 
     ``fleet_eflops`` (aligned to ``qn``) is needed only when ``share_of_fleet > 0``.
     """
-    if lease.share_of_fleet > 0:
-        out = lease.share_of_fleet * np.asarray(fleet_eflops, float)
+    if np.any(np.asarray(lease.share_of_fleet) > 0):
+        out = per_draw(lease.share_of_fleet) * np.asarray(fleet_eflops, float)
     else:
         out = np.zeros(len(qn))
     if lease.fixed_eflops:
+        bs = batch_shape(lease.share_of_fleet, *lease.fixed_eflops.values())
+        out = np.array(np.broadcast_to(out, bs + out.shape[-1:]))
         steps = sorted((quarter_number(q), v) for q, v in lease.fixed_eflops.items())
         for k, q in enumerate(qn):
             applicable = [v for sq, v in steps if sq <= q]
             if applicable:
-                out[k] = out[k] + applicable[-1]
+                out[..., k] = out[..., k] + applicable[-1]
     return out
+
+
+def _is(value: Any, word: str) -> bool:
+    """Whether an input is the keyword ``word`` (not a number or one number per draw)."""
+    return isinstance(value, str) and value == word
 
 
 def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
@@ -369,13 +383,16 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
         ``inference_tokens_eflops``, ``inference_eflops`` (the chosen method),
         ``leasing_eflops``, ``total_eflops``; and the float
         ``yield_rmb_m_per_eflops_quarter``.
+
+    For a batch of stress draws, every number of ``d`` that varies is an array of one value
+    per draw (B,); the arrays are then (B, T) and the yield (B,) (:mod:`capacity.batch`).
     """
     base = fixed.base_qno
     jj = qn - base
     j = jj.astype(float)
     tok = d.tokens
-    per_month = fixed.tokens_per_month_disclosed_tn if tok.per_month_tn == "disclosed" else \
-        float(tok.per_month_tn)
+    per_month = fixed.tokens_per_month_disclosed_tn if _is(tok.per_month_tn, "disclosed") \
+        else number(tok.per_month_tn)
     spans = [run_span(run) for run in d.runs]
     last = max([int(jj.max())] + [s0 - 1 - base for s0, _ in spans])
     produced, stock = token_production(tok, per_month, last + 1)
@@ -384,7 +401,7 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     training = training_array(qn, spans, eflops)
     rev_in = d.revenue
     r_half = fixed.calibration_revenue_disclosed_rmb_m \
-        if rev_in.base_half_year_rmb_m == "disclosed" else float(rev_in.base_half_year_rmb_m)
+        if _is(rev_in.base_half_year_rmb_m, "disclosed") else number(rev_in.base_half_year_rmb_m)
     revenue = genai_revenue_array(rev_in, r_half / len(fixed.window), base, qn)
     inf = d.inference
     yld = inference_yield(r_half, inf.calibration_fleet_share, fixed.window_fleet_eflops,
@@ -395,7 +412,7 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     chosen = by_yield if inf.method == "yield" else by_tokens
     leasing = leasing_array(d.leasing, qn, fleet_eflops)
     return {
-        "tokens_produced_tn": produced[jj], "token_stock_tn": stock[jj],
+        "tokens_produced_tn": produced[..., jj], "token_stock_tn": stock[..., jj],
         "training_eflops": training, "genai_revenue_rmb_m": revenue,
         "tokens_served_tn": served, "token_price_rmb_per_m_tokens": token_price_array(inf, j),
         "inference_yield_eflops": by_yield,

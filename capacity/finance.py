@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from capacity.batch import number, per_draw
 from capacity.demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.planner.results import cohort_depreciation_array
@@ -163,7 +164,8 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
 
 def seasonal_array(quarter_of_year: np.ndarray, h2_share: float) -> np.ndarray:
     """f = 2 * (1 - h2_share) in Q1 and Q2, 2 * h2_share in Q3 and Q4. [1]"""
-    return np.where(np.asarray(quarter_of_year) <= 2, 2.0 * (1.0 - h2_share), 2.0 * h2_share)
+    h2 = per_draw(h2_share)
+    return np.where(np.asarray(quarter_of_year) <= 2, 2.0 * (1.0 - h2), 2.0 * h2)
 
 
 def traditional_array(qn: np.ndarray, fin: FinanceInputs, anchors: Anchors) -> np.ndarray:
@@ -172,15 +174,15 @@ def traditional_array(qn: np.ndarray, fin: FinanceInputs, anchors: Anchors) -> n
     r0 = ((1 - s_1H23) * R_1H23 / 2) / (2 * (1 - h2)).
     """
     base_nongenai = (1.0 - anchors.base_genai_share) * anchors.base_half_revenue_rmb_m
-    r0 = (base_nongenai / 2.0) / (2.0 * (1.0 - fin.traditional_h2_share))
+    r0 = (base_nongenai / 2.0) / (2.0 * (1.0 - per_draw(fin.traditional_h2_share)))
     k = (qn - quarter_number(anchors.base_period)).astype(float)
-    growth = (1.0 + fin.traditional_growth_annual) ** ((k + 0.5) / 4.0)
+    growth = (1.0 + per_draw(fin.traditional_growth_annual)) ** ((k + 0.5) / 4.0)
     return r0 * seasonal_array(qn % 4 + 1, fin.traditional_h2_share) * growth
 
 
 def genai_array(served_rmb_m: np.ndarray, fin: FinanceInputs) -> np.ndarray:
     """genai[t] = served[t] + other_genai_revenue_rmb_m_per_quarter. [RMB m]"""
-    return np.asarray(served_rmb_m, float) + fin.other_genai_revenue_rmb_m_per_quarter
+    return np.asarray(served_rmb_m, float) + per_draw(fin.other_genai_revenue_rmb_m_per_quarter)
 
 
 def revenue_arrays(qn: np.ndarray, served_rmb_m: np.ndarray, fin: FinanceInputs,
@@ -282,6 +284,7 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_rmb_m: np.ndarray,
         ``year``, ``actual_quarters`` [quarters], ``genai_rmb_m``, ``total_rmb_m`` [RMB m],
         ``genai_share`` [1]; with the optional inputs also ``traditional_rmb_m``,
         ``gross_profit_rmb_m`` [RMB m] and ``gross_margin`` [1]. Complete years only.
+        For quarterly arrays of a batch of draws (B, T) the sums are (B, years).
     """
     act = actual_quarter_values(anchors)
     out: dict[str, np.ndarray] = {"year": layout.years,
@@ -290,8 +293,11 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_rmb_m: np.ndarray,
              "total_rmb_m": total_rmb_m, "gross_profit_rmb_m": gross_profit_rmb_m}
     for name, values in given.items():
         if values is not None:
-            v = np.concatenate([np.full(layout.n_actual, act[name]), values])
-            out[name] = np.add.reduceat(v[layout.order], layout.starts)[layout.complete]
+            values = np.asarray(values, float)
+            v = np.concatenate([np.full((*values.shape[:-1], layout.n_actual), act[name]),
+                                values], axis=-1)
+            out[name] = np.add.reduceat(v[..., layout.order], layout.starts,
+                                        axis=-1)[..., layout.complete]
     out["genai_share"] = out["genai_rmb_m"] / out["total_rmb_m"]
     if gross_profit_rmb_m is not None:
         out["gross_margin"] = out["gross_profit_rmb_m"] / out["total_rmb_m"]
@@ -312,7 +318,7 @@ def year_sales(years: Sequence[int] | np.ndarray, totals: Sequence[float] | np.n
         span = f"{years[0]}..{years[-1]}" if years else "none"
         raise InputError("finance.valuation_year",
                          f"{year} is not a complete modelled year (complete years: {span})")
-    return float(totals[years.index(year)])
+    return number(np.asarray(totals)[..., years.index(year)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,9 +594,9 @@ def equity_and_target_price(ev_rmb_m: float, net_cash_rmb_m: float, shares_m: fl
     tuple
         (equity [RMB m], target price [HKD/share]; RMB m / m shares = RMB/share).
     """
-    if shares_m <= 0 or rmb_per_hkd <= 0:
+    if np.any(np.asarray(shares_m) <= 0) or np.any(np.asarray(rmb_per_hkd) <= 0):
         raise InputError("finance", "shares_m and rmb_per_hkd must be positive")
-    equity = float(ev_rmb_m) + float(net_cash_rmb_m)
+    equity = number(ev_rmb_m) + number(net_cash_rmb_m)
     return equity, equity / shares_m / rmb_per_hkd
 
 
@@ -616,12 +622,13 @@ def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
     Returns
     -------
     Valuation
-        With ``target_price_hkd`` in [HKD/share] (RMB m / m shares = RMB/share).
+        With ``target_price_hkd`` in [HKD/share] (RMB m / m shares = RMB/share); for a batch
+        of draws (arguments of shape (B,)) every field is an array of shape (B,).
     """
     ev = multiple * sales_rmb_m
     equity, tp = equity_and_target_price(ev, net_cash_rmb_m, shares_m, rmb_per_hkd)
-    return Valuation(float(sales_rmb_m), float(multiple), float(ev), float(net_cash_rmb_m),
-                     float(equity), float(shares_m), float(rmb_per_hkd), float(tp))
+    return Valuation(number(sales_rmb_m), number(multiple), number(ev), number(net_cash_rmb_m),
+                     number(equity), number(shares_m), number(rmb_per_hkd), number(tp))
 
 
 def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: float,
@@ -844,14 +851,15 @@ def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_ann
         The line per quarter. [RMB m]
     """
     k = (np.asarray(qn) - base_qno).astype(float)
-    f = 1.0 + growth_annual
-    return half_rmb_m * f ** ((k + 0.5) / 4.0) / (f ** -0.125 + f ** 0.125)
+    f = 1.0 + per_draw(growth_annual)
+    return per_draw(half_rmb_m) * f ** ((k + 0.5) / 4.0) / (f ** -0.125 + f ** 0.125)
 
 
 def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: int
                                 ) -> np.ndarray:
     """dep0[t] = book / L0 in the first L0 modelled quarters, 0 after. [RMB m]"""
-    return np.where(np.arange(n) < life_quarters, book_value_rmb_m / life_quarters, 0.0)
+    return np.where(np.arange(n) < per_draw(life_quarters),
+                    per_draw(book_value_rmb_m) / per_draw(life_quarters), 0.0)
 
 
 def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
@@ -873,7 +881,7 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     genai = genai_array(served_rmb_m, fin)
     trad = np.asarray(traditional_rmb_m, float)
     revenue = genai + trad
-    other = (1.0 - fin.traditional_gross_margin) * trad
+    other = (1.0 - per_draw(fin.traditional_gross_margin)) * trad
     cos = depreciation_rmb_m + power_rmb_m + maintenance_rmb_m + rental_rmb_m + other
     gp = revenue - cos
     rd = opex_line_array(qn, base_qno, fin.rd_half_rmb_m, fin.rd_growth_annual)
@@ -881,7 +889,7 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     ga = opex_line_array(qn, base_qno, fin.ga_half_rmb_m, fin.ga_growth_annual)
     opex = rd + sm + ga
     op = gp - opex
-    nonop = np.full(len(gp), fin.non_operating_loss_rmb_m_per_quarter)
+    nonop = np.zeros(np.shape(gp)) + per_draw(fin.non_operating_loss_rmb_m_per_quarter)
     with np.errstate(divide="ignore", invalid="ignore"):
         gm = np.where(revenue > 0, gp / np.where(revenue > 0, revenue, 1.0), 0.0)
     return {"genai_revenue_rmb_m": genai, "traditional_rmb_m": trad, "revenue_rmb_m": revenue,
@@ -911,11 +919,14 @@ def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
         floor, or -1).
     """
     fcf = np.asarray(ebitda_rmb_m, float) - np.asarray(capex_paid_rmb_m, float)
-    net_cash = net_cash0_rmb_m + np.cumsum(fcf)
-    below = net_cash < floor_rmb_m
-    first = int(np.argmax(below)) if below.any() else -1
+    net_cash = per_draw(net_cash0_rmb_m) + np.cumsum(fcf, axis=-1)
+    below = net_cash < per_draw(floor_rmb_m)
+    first = np.where(below.any(axis=-1), np.argmax(below, axis=-1), -1)
+    runway = np.where(first >= 0, first, fcf.shape[-1])
+    if first.ndim == 0:
+        first, runway = int(first), int(runway)
     return {"fcf_rmb_m": fcf, "net_cash_rmb_m": net_cash, "below_floor": below,
-            "runway_quarters": first if first >= 0 else len(fcf), "funding_need_index": first}
+            "runway_quarters": runway, "funding_need_index": first}
 
 
 def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
@@ -945,17 +956,17 @@ def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
         ``discount_factor`` [1] and ``pv_fcf_rmb_m`` [RMB m] arrays, ``terminal_value_rmb_m``,
         ``pv_terminal_rmb_m``, ``ev_rmb_m`` [RMB m].
     """
-    if terminal_growth_annual >= wacc_annual:
+    if np.any(np.asarray(terminal_growth_annual) >= wacc_annual):
         raise InputError("finance.terminal_growth_annual",
                          f"{terminal_growth_annual} must be below the WACC {wacc_annual}")
-    df = (1.0 + wacc_annual) ** (-np.asarray(k, float) / 4.0)
+    df = (1.0 + per_draw(wacc_annual)) ** (-np.asarray(k, float) / 4.0)
     pv = np.asarray(fcf_rmb_m, float) * df
-    nopat = ebit_terminal_rmb_m * (1.0 - tax_rate) if ebit_terminal_rmb_m > 0 else \
-        ebit_terminal_rmb_m
+    ebit = np.asarray(ebit_terminal_rmb_m, float)
+    nopat = np.where(ebit > 0, ebit * (1.0 - tax_rate), ebit)
     tv = nopat * (1.0 + terminal_growth_annual) / (wacc_annual - terminal_growth_annual)
-    pv_tv = tv * float(df[-1])
-    return {"discount_factor": df, "pv_fcf_rmb_m": pv, "terminal_value_rmb_m": float(tv),
-            "pv_terminal_rmb_m": float(pv_tv), "ev_rmb_m": float(pv.sum() + pv_tv)}
+    pv_tv = tv * df[..., -1]
+    return {"discount_factor": df, "pv_fcf_rmb_m": pv, "terminal_value_rmb_m": number(tv),
+            "pv_terminal_rmb_m": number(pv_tv), "ev_rmb_m": number(pv.sum(axis=-1) + pv_tv)}
 
 
 def year_total(qn: np.ndarray, values: np.ndarray, year: int) -> float | None:
@@ -964,7 +975,7 @@ def year_total(qn: np.ndarray, values: np.ndarray, year: int) -> float | None:
     sel = np.asarray(qn) // 4 == year
     if int(sel.sum()) != 4:
         return None
-    return float(np.asarray(values, float)[sel].sum())
+    return number(np.asarray(values, float)[..., sel].sum(axis=-1))
 
 
 METHODS = ("ev_sales", "ev_ebitda", "dcf")
@@ -993,15 +1004,28 @@ def blend_target_price(tps: dict[str, float | None], weights: dict[str, float]
     ------
     InputError
         When every weighted method does not apply.
+
+    Notes
+    -----
+    For a batch of draws each TP is an array (B,), NaN where the method does not apply to that
+    draw; the blended TP is then (B,) and the weights are arrays (0 where not applied).
     """
-    use = {m: float(weights.get(m, 0.0)) for m in METHODS if tps.get(m) is not None}
-    total = sum(use.values())
-    if total <= 0.0:
+    applies = {m: (tps.get(m) is not None) & ~np.isnan(np.asarray(tps[m], float))
+               for m in METHODS if tps.get(m) is not None}
+    total: Any = 0
+    for m, ok in applies.items():
+        total = total + np.where(ok, float(weights.get(m, 0.0)), 0.0)
+    if np.any(np.asarray(total) <= 0.0):
         raise InputError("finance.blend_weights", "every method with a weight above 0 is "
                          "inapplicable (EV/EBITDA needs a positive EBITDA in the valuation "
                          "year)")
-    w = {m: v / total for m, v in use.items()}
-    return float(sum(w[m] * float(tps[m]) for m in w)), w
+    w = {m: np.where(ok, float(weights.get(m, 0.0)) / total, 0.0) for m, ok in applies.items()}
+    blended: Any = 0
+    for m, ok in applies.items():
+        blended = blended + np.where(ok, w[m] * np.asarray(tps[m], float), 0.0)
+    if np.ndim(blended) == 0:
+        return float(blended), {m: float(v) for m, v in w.items()}
+    return blended, w
 
 
 def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
@@ -1036,6 +1060,10 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     tp_ev_sales_hkd
         The EV/Sales target price (:func:`value_from_sales`). [HKD/share]
 
+    For a batch of draws the quarterly arrays are (B, T), the cohort capex (B, n) (zero for
+    cohorts a draw did not buy), the numbers of ``fin`` that vary (B,); every result then
+    carries the batch as its first axis, with NaN where a method does not apply to a draw.
+
     Returns
     -------
     dict
@@ -1057,27 +1085,31 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     cash = cash_arrays(pnl["ebitda_rmb_m"], capex_paid_rmb_m, fin.net_cash_rmb_m,
                        fin.cash_floor_rmb_m)
     k = (qn - base_qno).astype(float)
-    ebit_t = float(pnl["operating_profit_rmb_m"][-4:].sum())
+    ebit_t = number(pnl["operating_profit_rmb_m"][..., -4:].sum(axis=-1))
     dcf = dcf_ev(cash["fcf_rmb_m"], k, ebit_t, fin.wacc_annual, fin.terminal_growth_annual,
                  fin.tax_rate)
     args = (fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
     eq_dcf, tp_dcf = equity_and_target_price(dcf["ev_rmb_m"], *args)
     ebitda_y = year_total(qn, pnl["ebitda_rmb_m"], fin.valuation_year)
     ev_ebitda = tp_ebitda = eq_ebitda = None
-    if ebitda_y is not None and ebitda_y > 0:
-        ev_ebitda = fin.ev_ebitda_multiple * ebitda_y
+    positive = np.asarray(ebitda_y if ebitda_y is not None else np.nan) > 0
+    if positive.any():  # a batch: NaN for the draws whose EBITDA is not positive
+        ev_ebitda = np.where(positive, per_draw(fin.ev_ebitda_multiple, 0) * ebitda_y, np.nan)
         eq_ebitda, tp_ebitda = equity_and_target_price(ev_ebitda, *args)
-    tps = {"ev_sales": float(tp_ev_sales_hkd), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
+        if positive.ndim == 0:
+            ev_ebitda, eq_ebitda, tp_ebitda = float(ev_ebitda), float(eq_ebitda), \
+                float(tp_ebitda)
+    tps = {"ev_sales": number(tp_ev_sales_hkd), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
     blended, weights = blend_target_price(tps, fin.blend_weights)
     chosen = blended if fin.valuation_method == "blend" else tps[fin.valuation_method]
-    if chosen is None:
+    if chosen is None or np.isnan(chosen).any():
         raise InputError("finance.valuation_method",
                          f"{fin.valuation_method} does not apply (EBITDA of "
                          f"{fin.valuation_year} is not positive)")
     return {"pnl": pnl, "cash": cash, "dcf": dcf, "ebit_terminal_rmb_m": ebit_t,
             "ebitda_year_rmb_m": ebitda_y, "ev_ebitda_rmb_m": ev_ebitda, "tp": tps,
             "equity_rmb_m": {"dcf": eq_dcf, "ev_ebitda": eq_ebitda},
-            "tp_blend_hkd": blended, "weights": weights, "target_price_hkd": float(chosen)}
+            "tp_blend_hkd": blended, "weights": weights, "target_price_hkd": number(chosen)}
 
 
 PLAN_COLUMNS = ("served_revenue_rmb_m", "capex_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m",

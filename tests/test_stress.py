@@ -358,3 +358,32 @@ def test_batch_size_adapts_to_the_number_of_draws(samples, size):
     from capacity.stress.run import batch_size_for
 
     assert batch_size_for(samples) == size
+
+
+def test_worker_reductions_are_the_same_for_any_split_and_keep_a_subsample(history,
+                                                                         monkeypatch):
+    """Workers reduce their batches; merged in batch order the result is the same bytes for
+    1 and 2 workers and inline, and a run over EXACT_DRAWS keeps every stride-th draw for the
+    percentiles while thresholds, binding shares and means use every draw."""
+    from capacity.stress import reduce
+
+    monkeypatch.setattr(reduce, "EXACT_DRAWS", 10)  # 30 draws: keep draws 0, 3, 6, ...
+    specs = stress.parse_uncertain(TABLE)
+    runs = [stress.run_stress(history, specs, 30, 4, executor=ex, workers=w)
+            for ex, w in (("inline", 1), ("processes", 2))]
+    for name in ("percentiles", "thresholds", "binding_frequency", "tornado", "fan"):
+        a, b = (getattr(r, name).to_json(double_precision=15) for r in runs)
+        assert a == b, name
+    draws = stress.sample_draws(specs, 30, 4)
+    q = {p: np.array([s.quantile(p) for s in specs]) for p in (0.05, 0.95)}
+    ctx = stress.build_context(history, specs, np.minimum(draws.min(axis=0), q[0.05]),
+                               np.maximum(draws.max(axis=0), q[0.95]))
+    every = stress.evaluate_batch(ctx, 0, draws)
+    pct = runs[0].percentiles.set_index("kpi")
+    tp = every.kpis["target_price_hkd"]
+    assert pct.at["target_price_hkd", "p50"] == np.percentile(tp[::3], 50)
+    assert pct.at["target_price_hkd", "mean"] == pytest.approx(tp.mean(), rel=1e-12)
+    bind = runs[0].binding_frequency.set_index("limit")["share"]
+    assert np.array_equal(bind.to_numpy(), every.binding.mean(axis=0))
+    thr = runs[0].thresholds.set_index("kpi")["probability"]
+    assert thr["genai_share@2025"] == np.mean(every.kpis["genai_share@2025"] >= 0.4)

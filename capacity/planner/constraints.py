@@ -12,6 +12,10 @@ effective EFLOPS: k[c] = peak_tflops x efficiency / 1e6 per unit; tokens are tn 
 quarter: tau[c] per unit (the serving roofline). ``existing[c, t]`` (initial fleet and placed
 orders, after retirements) enters as a constant, moved to the right-hand side.
 
+A family's numbers may carry a leading batch axis (one LP per stress draw,
+:mod:`capacity.batch`): coefficient values and bounds are then (B, n), the pattern (row, col)
+is shared.
+
 Every unit in service does one thing each quarter: own training (``train``, training-fit chips
 only), leasing to AIDC customers (``lease``) or serving tokens (the rest).
 """
@@ -107,7 +111,7 @@ class RowFamily:
     constant: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.lower)
+        return np.shape(self.lower)[-1]
 
     @cached_property
     def labels(self) -> pd.DataFrame:
@@ -120,9 +124,8 @@ class RowFamily:
                              for k, v in self.label_data.items()})
 
 
-def _values(v, n: int) -> np.ndarray:
+def _values(v: np.ndarray, n: int) -> np.ndarray:
     """Coefficient values of ``n`` entries: an array of ``n``, or one number for all."""
-    v = np.asarray(v, float)
     if v.shape == (n,):
         return v
     return np.full(n, float(v)) if v.ndim == 0 else np.broadcast_to(v, (n,))
@@ -134,7 +137,14 @@ def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.nda
     if entries:
         row = np.concatenate([e[0] for e in entries]).astype(np.int64)
         col = np.concatenate([e[1] for e in entries]).astype(np.int64)
-        val = np.concatenate([_values(e[2], len(e[0])) for e in entries])
+        vals = [np.asarray(e[2], float) for e in entries]
+        if all(v.ndim <= 1 for v in vals):  # one model (the plan): no batch axis
+            val = np.concatenate([_values(v, len(e[0]))
+                                  for v, e in zip(vals, entries, strict=True)])
+        else:  # a batch of draws: values (B, n) along a leading axis
+            batch = np.broadcast_shapes(*(v.shape[:-1] for v in vals if v.ndim))
+            val = np.concatenate([np.broadcast_to(v, batch + e[0].shape)
+                                  for v, e in zip(vals, entries, strict=True)], axis=-1)
     else:
         row = col = np.zeros(0, np.int64)
         val = np.zeros(0)
@@ -256,7 +266,8 @@ def demand(a: PlanArrays, cols: Columns) -> RowFamily:
     T = len(a.periods)
     rows = np.arange(2 * T)
     entries = [(rows, cols.served[:, :2].reshape(-1), 1.0)]
-    upper = np.stack([a.demand_training_eflops, a.demand_leasing_eflops], axis=1).reshape(-1)
+    tr, le = np.broadcast_arrays(a.demand_training_eflops, a.demand_leasing_eflops)
+    upper = np.stack([tr, le], axis=-1).reshape((*tr.shape[:-1], 2 * T))
     names = np.array(["training_demand", "leasing_demand"], object)
     labels = {"constraint": np.tile(names, T),
               "period": Take(a.periods, np.repeat(np.arange(T), 2))} if cols.labelled else None
@@ -295,13 +306,22 @@ def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
     A banned chip has cap 0, so the dual of its row is the value of lifting the ban by one
     unit in that quarter.
     """
-    caps = a.cap_units[buy.t, buy.c]
-    keep = np.flatnonzero(np.isfinite(caps))
+    caps = a.cap_units[..., buy.t, buy.c]
+    keep = np.flatnonzero(_same_in_every_draw(np.isfinite(caps), "capped pairs"))
     r = np.arange(len(keep))
     entries = [(r, cols.buy[buy.t[keep], buy.c[keep]], cols.buy_scale)]
     labels = {"constraint": "access", "period": Take(buy.periods, buy.t[keep]),
               "chip": Take(buy.names, buy.c[keep])} if cols.labelled else None
-    return _rows("access", labels, entries, np.full(len(keep), -INF), caps[keep], "unit")
+    return _rows("access", labels, entries, np.full(len(keep), -INF), caps[..., keep], "unit")
+
+
+def _same_in_every_draw(mask: np.ndarray, what: str) -> np.ndarray:
+    """A structural mask of one draw, or of a batch (B, n) whose draws must all agree."""
+    if mask.ndim == 1:
+        return mask
+    if not (mask == mask[:1]).all():
+        raise ValueError(f"the {what} differ between draws")
+    return mask[0]
 
 
 def order_year(a: PlanArrays, buy: VarFamily) -> np.ndarray:
@@ -328,15 +348,15 @@ def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:
         return None
     years = a.budget_years
     oy = order_year(a, buy)
-    p = a.price_rmb_m[buy.t, buy.c] * cols.buy_scale
+    p = a.price_rmb_m[..., buy.t, buy.c] * cols.buy_scale
     bcol = cols.buy[buy.t, buy.c]
     entries = []
     for r, y in enumerate(years):
         sel = np.flatnonzero(oy <= y if a.budget_carryover else oy == y)
-        entries.append((np.full(len(sel), r), bcol[sel], p[sel]))
-    upper = np.cumsum(a.budget_rmb_m) if a.budget_carryover else a.budget_rmb_m
-    labels = {"constraint": "budget", "year": np.array(years, np.int64)} \
-        if cols.labelled else None
+        entries.append((np.full(len(sel), r), bcol[sel], p[..., sel]))
+    upper = np.cumsum(a.budget_rmb_m, axis=-1) if a.budget_carryover else a.budget_rmb_m
+    labels = {"constraint": "budget", "year": np.array(years, np.int64)} if cols.labelled \
+        else None
     return _rows("budget", labels, entries, np.full(len(years), -INF), upper, "RMB m")
 
 
@@ -352,15 +372,15 @@ def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
     if a.power_mw is None:
         return None
     mw = a.power_mw
-    tq = np.flatnonzero(np.isfinite(mw))
+    tq = np.flatnonzero(_same_in_every_draw(np.isfinite(mw), "power-limited quarters"))
     row_of = np.full(len(a.periods), -1)
     row_of[tq] = np.arange(len(tq))
     kw = a.power_kw
     sel = np.flatnonzero(row_of[fleet.t] >= 0)
     entries = [(row_of[fleet.t[sel]], cols.fleet[fleet.t[sel], fleet.c[sel]],
-                kw[fleet.c[sel]] / 1000.0)]
-    existing = a.existing_power_mw[tq]
-    upper = np.maximum(mw[tq], existing) - existing
+                kw[..., fleet.c[sel]] / 1000.0)]
+    existing = a.existing_power_mw[..., tq]
+    upper = np.maximum(mw[..., tq], existing) - existing
     labels = {"constraint": "power", "period": Take(a.periods, tq)} if cols.labelled else None
     return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW", existing)
 

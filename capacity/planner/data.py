@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from capacity.batch import batch_shape, per_draw, stack_last
 from capacity.chips import (
     TFLOPS_PER_EFLOPS,
     peak_tflops,
@@ -46,9 +47,12 @@ def effective_eflops_per_unit(peak_tflops, efficiency):
     return np.asarray(peak_tflops, float) * np.asarray(efficiency, float) / TFLOPS_PER_EFLOPS
 
 
-def discount_factor(k, rate: float, periods_per_year: int):
-    """(1 + rate) ** (-k / periods_per_year) for k periods after the first. [1]"""
-    return (1.0 + rate) ** (-np.asarray(k, dtype=float) / periods_per_year)
+def discount_factor(k, rate, periods_per_year: int):
+    """(1 + rate) ** (-k / periods_per_year) for k periods after the first. [1]
+
+    ``rate`` is a float or one rate per draw, shape (B,) (then the result is (B, ...)).
+    """
+    return (1.0 + per_draw(rate, np.ndim(k))) ** (-np.asarray(k, dtype=float) / periods_per_year)
 
 
 def opex_rmb_m_per_mw(hours_per_period: float, rmb_per_kwh: float) -> float:
@@ -281,9 +285,20 @@ def _vector(s: pd.Series, index: pd.Index, dtype=float) -> np.ndarray:
 
 def buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
     """(chip, delivery quarter) positions with a known price and an order quarter not before
-    the first order period, chip-major. [index]"""
-    ok = np.isfinite(a.price_rmb_m) & (np.arange(len(a.periods))[:, None]
-                                       - a.lead_quarters[None, :] >= a.first_order_offset)
+    the first order period, chip-major. [index]
+
+    Raises
+    ------
+    ValueError
+        For a batch of draws (prices (B, T, C)) whose draws have different buyable pairs.
+    """
+    priced = np.isfinite(a.price_rmb_m)
+    if priced.ndim == 3:
+        if not (priced == priced[:1]).all():
+            raise ValueError("the buyable (chip, quarter) pairs differ between draws")
+        priced = priced[0]
+    ok = priced & (np.arange(len(a.periods))[:, None]
+                   - a.lead_quarters[None, :] >= a.first_order_offset)
     c, t = np.nonzero(ok.T)  # chip-major, periods in order within a chip
     return c.astype(np.int64), t.astype(np.int64)
 
@@ -375,8 +390,10 @@ class PlanArrays:
 
     @property
     def existing_power_mw(self) -> np.ndarray:
-        """Facility power of the existing fleet per quarter, shape (T,). [MW]"""
-        return self.existing_units @ self.power_kw / 1000.0
+        """Facility power of the existing fleet per quarter, shape (T,) or (B, T). [MW]"""
+        from capacity.batch import matvec
+
+        return matvec(self.existing_units, self.power_kw) / 1000.0
 
 
 @dataclass(frozen=True)
@@ -418,26 +435,32 @@ def unit_price_rmb_m(frame: PriceFrame, usd_rmb: float, price_usd: dict[str, flo
         USD x usd_rmb; NaN when unknown.
     """
     base = np.where(np.isfinite(frame.catalog_price_rmb), frame.catalog_price_rmb,
-                    frame.catalog_price_usd * usd_rmb)
+                    frame.catalog_price_usd * per_draw(usd_rmb))
+    bs = batch_shape(usd_rmb, *(price_usd[c] for c in frame.chips if c in price_usd))
+    base = np.array(np.broadcast_to(base, bs + base.shape[-1:]))
     for j, c in enumerate(frame.chips):
         if c in price_usd:
-            base[j] = price_usd[c] * usd_rmb
+            base[..., j] = price_usd[c] * usd_rmb
     return base / 1e6
 
 
 def price_matrix(frame: PriceFrame, unit_price: np.ndarray,
                  price_factor: np.ndarray | None = None) -> np.ndarray:
-    """Price per unit delivered in t, shape (T, C); NaN where not buyable. [RMB m/unit]
+    """Price per unit delivered in t, shape (T, C) (or (B, T, C) for a batch of draws); NaN
+    where not buyable. [RMB m/unit]
 
         price[t, c] = unit_price[c] x price_factor[t, c]   where priced[t, c]
     """
     pf = frame.price_factor if price_factor is None else price_factor
-    return np.where(frame.priced, unit_price[None, :] * pf, np.nan)
+    return np.where(frame.priced, unit_price[..., None, :] * pf, np.nan)
 
 
 def unit_power_kw(tdp_w: np.ndarray, server_overhead: float, pue: float) -> np.ndarray:
-    """Facility power per installed unit: TDP x server overhead x PUE / 1000. [kW/unit]"""
-    return tdp_w * server_overhead * pue / 1000.0
+    """Facility power per installed unit: TDP x server overhead x PUE / 1000. [kW/unit]
+
+    Shape (C,), or (B, C) when ``server_overhead`` or ``pue`` is one value per draw (B,).
+    """
+    return tdp_w * per_draw(server_overhead) * per_draw(pue) / 1000.0
 
 
 def power_limit_mw(frame: PriceFrame, datacenter_mw: dict[str, float]) -> np.ndarray | None:
@@ -447,8 +470,8 @@ def power_limit_mw(frame: PriceFrame, datacenter_mw: dict[str, float]) -> np.nda
     """
     if not frame.power_keys:
         return None
-    mw = np.array([datacenter_mw[q] for q in frame.power_keys], float)
-    return np.where(frame.power_step >= 0, mw[np.maximum(frame.power_step, 0)], np.nan)
+    mw = stack_last([datacenter_mw[q] for q in frame.power_keys])
+    return np.where(frame.power_step >= 0, mw[..., np.maximum(frame.power_step, 0)], np.nan)
 
 
 def price_frame(scenario, availability: pd.DataFrame | None) -> tuple[PriceFrame, list[str]]:
@@ -535,8 +558,9 @@ def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
     if not reference_eflops_per_unit > 0:
         raise InputError("planner.compute_reference_chip", "the chip has no known effective "
                          "rate (FP16 TFLOPS x efficiency)")
-    return (usd_per_gpu_hour * usd_rmb * hours_per_period / 1e6 / reference_eflops_per_unit
-            * (1.0 + change_annual) ** np.asarray(years, float))
+    return (per_draw(usd_per_gpu_hour) * per_draw(usd_rmb) * hours_per_period / 1e6
+            / reference_eflops_per_unit * (1.0 + per_draw(change_annual))
+            ** np.asarray(years, float))
 
 
 def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: float,
@@ -575,11 +599,14 @@ def inference_demand_tn(genai_revenue_rmb_m, leasing_revenue_rmb_m, token_price_
 
 def step_values(periods: pd.PeriodIndex, steps: dict[str, float], default: float = 0.0
                 ) -> np.ndarray:
-    """A step function of quarters: each step holds from its quarter to the next one."""
-    out = np.full(len(periods), default, float)
+    """A step function of quarters: each step holds from its quarter to the next one.
+
+    Shape (T,), or (B, T) when a step is one value per draw (B,). [unit of the steps]
+    """
+    out = np.full((*batch_shape(*steps.values()), len(periods)), default, float)
     for q, v in sorted(((pd.Period(q, freq="Q"), v) for q, v in steps.items()),
                        key=lambda kv: kv[0]):
-        out[periods >= q] = v
+        out[..., periods >= q] = per_draw(v)
     return out
 
 
@@ -631,7 +658,10 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
     """The chip-economics and work numbers of one plan, from the planner inputs ``pl`` and the
     demand arrays (:func:`capacity.demand.demand_arrays` or the demand table's columns).
 
-    One call site for the plan (:func:`plan_data_from_scenario`) and for every stress draw.
+    One call site for the plan (:func:`plan_data_from_scenario`) and for every stress draw:
+    for a batch of draws, every number of ``pl`` that varies is an array of one value per draw
+    (B,) and the demand arrays are (B, T); the results then carry the batch as their first
+    axis (:mod:`capacity.batch`).
 
     Returns
     -------
@@ -659,10 +689,11 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
     return {
         "power_kw": kw,
         "price_rmb_m": all_in_cost_rmb_m(card, econ.system_rmb_m, econ.network_share,
-                                         pl.facility_rmb_m_per_mw, kw),
+                                         per_draw(pl.facility_rmb_m_per_mw, 2),
+                                         kw[..., None, :]),
         "maintenance_rmb_m": np.nan_to_num(maintenance_rmb_m_per_period(
-            card_unit, econ.system_rmb_m, econ.network_share, pl.maintenance_share_annual,
-            ppy)),
+            card_unit, econ.system_rmb_m, econ.network_share,
+            per_draw(pl.maintenance_share_annual), ppy)),
         **rate, "token_price_rmb_m_per_tn": token_price,
         "demand_training_eflops": np.asarray(demand["training_eflops"], float),
         "demand_leasing_eflops": leasing,

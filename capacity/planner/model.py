@@ -221,10 +221,24 @@ def _starts(families: list) -> tuple[dict[str, int], int]:
 
 
 def _place(perm: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
-    """Per-family column values (family order) -> model column order."""
-    out = np.empty(len(perm))
-    out[perm] = np.concatenate(values) if values else np.zeros(0)
+    """Per-family column values (family order) -> model column order (shape (n,), or (B, n)
+    when a family's values carry a batch axis)."""
+    flat = _concat(values)
+    out = np.empty((*flat.shape[:-1], len(perm)))
+    out[..., perm] = flat
     return out
+
+
+def _concat(values: list[np.ndarray]) -> np.ndarray:
+    """Blocks joined along their last axis; blocks without the batch axis of the others are
+    repeated for every draw."""
+    if not values:
+        return np.zeros(0)
+    vals = [np.asarray(v, float) for v in values]
+    batch = np.broadcast_shapes(*(v.shape[:-1] for v in vals))
+    if not batch:
+        return np.concatenate(vals)
+    return np.concatenate([np.broadcast_to(v, batch + v.shape[-1:]) for v in vals], axis=-1)
 
 
 def renumber(template: Model, a: PlanArrays) -> Model:
@@ -233,6 +247,10 @@ def renumber(template: Model, a: PlanArrays) -> Model:
     Only numbers are recomputed (no labels, no names): costs, row bounds, coefficient values
     and the objective constant. The variable families (which columns exist) are the
     template's.
+
+    ``a`` may hold a batch of draws (:mod:`capacity.batch`); the model's numbers then carry
+    the batch as their first axis (costs (B, n), row bounds (B, m), coefficients (B, nnz),
+    constant (B,)) and :func:`draw_of` takes one draw out of it.
 
     Raises
     ------
@@ -260,6 +278,17 @@ def renumber(template: Model, a: PlanArrays) -> Model:
                                                                             strict=True)],
         col_cost=_place(template.perm, [np.asarray(costs.get(f.name, np.zeros(len(f))), float)
                                         for f in template.vars]),
-        row_lower=np.concatenate([f.lower for f in rfams]),
-        row_upper=np.concatenate([f.upper for f in rfams]),
-        a_val=np.concatenate([f.val for f in rfams]), offset=offset)
+        row_lower=_concat([f.lower for f in rfams]),
+        row_upper=_concat([f.upper for f in rfams]),
+        a_val=_concat([f.val for f in rfams]), offset=offset)
+
+
+def draw_of(model: Model, b: int) -> Model:
+    """Draw ``b`` of a model renumbered for a batch of draws (:func:`renumber`): the same
+    model with that draw's numbers, which :class:`~capacity.planner.solve.Resolver` solves."""
+    def pick(x: np.ndarray, nd: int) -> np.ndarray:
+        return x[b] if np.ndim(x) > nd else x
+
+    return replace(model, col_cost=pick(model.col_cost, 1),
+                   row_lower=pick(model.row_lower, 1), row_upper=pick(model.row_upper, 1),
+                   a_val=pick(model.a_val, 1), offset=float(pick(model.offset, 0)))

@@ -8,12 +8,16 @@ Discounting is one convention throughout: a flow in planned period t (0 the firs
 quarter) is worth ``df(t) = (1 + r) ** (-t / P)`` at the start of the first planned quarter,
 with P periods a year; capex is paid at order (t - L_c), the residual value is counted at the
 end of the horizon (t = T).
+
+The numbers may carry a leading batch axis (one LP per stress draw, :mod:`capacity.batch`);
+the costs are then (B, n) and the constant (B,).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from capacity.batch import dot, matvec, per_draw
 from capacity.planner.data import PlanArrays, discount_factor
 from capacity.planner.variables import VarFamily
 
@@ -44,7 +48,7 @@ def discounted_unit_price(a: PlanArrays, buy: VarFamily) -> np.ndarray:
 
         price[c, t] x (df(t - L_c) - residual[c, t] x df(T)) x scale
     """
-    price = a.price_rmb_m[buy.t, buy.c]
+    price = a.price_rmb_m[..., buy.t, buy.c]
     return price * (_df(a, buy.t - a.lead_quarters[buy.c])
                     - residual_share(a, buy) * _df(a, len(a.periods))) * buy.scale
 
@@ -54,7 +58,7 @@ def power_cost_per_unit(a: PlanArrays) -> np.ndarray:
 
         opex_per_mw x kw[c] / 1000
     """
-    return a.opex_rmb_m_per_mw * a.power_kw / 1000.0
+    return per_draw(a.opex_rmb_m_per_mw) * a.power_kw / 1000.0
 
 
 def running_cost_per_unit(a: PlanArrays) -> np.ndarray:
@@ -68,7 +72,8 @@ def running_cost_per_unit(a: PlanArrays) -> np.ndarray:
 def period_costs(a: PlanArrays, units: np.ndarray, rent_eflops: np.ndarray
                  ) -> dict[str, np.ndarray]:
     """Running costs per period of a fleet of ``units`` (shape (T, C), existing + new) and of
-    the rented compute ``rent_eflops`` (shape (T,)), undiscounted. [RMB m]
+    the rented compute ``rent_eflops`` (shape (T,)), undiscounted (or (B, T, C) and (B, T)
+    for a batch of draws). [RMB m]
 
         power[t] = units[t] @ power_per_unit;  maintenance[t] = units[t] @ maintenance;
         rental[t] = rental_rate[t] x rent[t]
@@ -78,8 +83,8 @@ def period_costs(a: PlanArrays, units: np.ndarray, rent_eflops: np.ndarray
     dict
         ``power_cost_rmb_m``, ``maintenance_rmb_m``, ``rental_cost_rmb_m`` (shape (T,)).
     """
-    return {"power_cost_rmb_m": units @ power_cost_per_unit(a),
-            "maintenance_rmb_m": units @ a.maintenance_rmb_m,
+    return {"power_cost_rmb_m": matvec(units, power_cost_per_unit(a)),
+            "maintenance_rmb_m": matvec(units, a.maintenance_rmb_m),
             "rental_cost_rmb_m": a.rental_rmb_m * rent_eflops}
 
 
@@ -90,14 +95,15 @@ def running_cost(a: PlanArrays, fleet: VarFamily) -> tuple[np.ndarray, float]:
     """
     df = _df(a, np.arange(len(a.periods)))
     run = running_cost_per_unit(a)
-    return run[fleet.c] * df[fleet.t], float(df @ (a.existing_units @ run))
+    return run[..., fleet.c] * df[..., fleet.t], dot(df, matvec(a.existing_units, run))
 
 
 def work_value(a: PlanArrays) -> np.ndarray:
     """Value of one unit of work served, per workload and period, shape (W, T):
     own training at the training value, leasing at the leasing rate [RMB m/(EFLOPS*period)],
     inference at the token price [RMB m/tn tokens]; undiscounted."""
-    return np.stack([a.training_value_rmb_m, a.leasing_rmb_m, a.token_price_rmb_m_per_tn])
+    return np.stack(np.broadcast_arrays(a.training_value_rmb_m, a.leasing_rmb_m,
+                                        a.token_price_rmb_m_per_tn), axis=-2)
 
 
 def revenue_parts(a: PlanArrays, served: np.ndarray) -> dict[str, np.ndarray]:
@@ -106,15 +112,16 @@ def revenue_parts(a: PlanArrays, served: np.ndarray) -> dict[str, np.ndarray]:
         tokens[t] = price_tok[t] served[inference, t];  leasing[t] = rate_lease[t]
         served[leasing, t]
 
-    ``served`` has shape (T, W) in :data:`~capacity.planner.data.WORKLOADS` order.
+    ``served`` has shape (T, W) in :data:`~capacity.planner.data.WORKLOADS` order (or
+    (B, T, W) for a batch of draws).
 
     Returns
     -------
     dict
         ``token_revenue_rmb_m``, ``leasing_revenue_rmb_m`` (shape (T,)).
     """
-    return {"token_revenue_rmb_m": a.token_price_rmb_m_per_tn * served[:, 2],
-            "leasing_revenue_rmb_m": a.leasing_rmb_m * served[:, 1]}
+    return {"token_revenue_rmb_m": a.token_price_rmb_m_per_tn * served[..., 2],
+            "leasing_revenue_rmb_m": a.leasing_rmb_m * served[..., 1]}
 
 
 def served_revenue_rmb_m(a: PlanArrays, served: np.ndarray) -> np.ndarray:
@@ -141,8 +148,8 @@ def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray
     rent = fams["rent"]
     run_new, run_existing = running_cost(a, fams["fleet"])
     return ({"buy": -discounted_unit_price(a, fams["buy"]), "fleet": -run_new,
-             "served": work_value(a)[served.c, served.t] * df[served.t],
-             "rent": -a.rental_rmb_m[rent.t] * df[rent.t]}, -run_existing)
+             "served": work_value(a)[..., served.c, served.t] * df[..., served.t],
+             "rent": -a.rental_rmb_m[..., rent.t] * df[..., rent.t]}, -run_existing)
 
 
 def max_compute(a: PlanArrays, fams: dict[str, VarFamily]

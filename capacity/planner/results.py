@@ -96,19 +96,22 @@ def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: n
     Returns
     -------
     numpy.ndarray
-        Depreciation per quarter, shape (n,). Over a cohort's whole life it sums to its capex.
+        Depreciation per quarter, shape (n,) (or (B, n) for capex of shape (B, cohorts), one
+        row per stress draw). Over a cohort's whole life it sums to its capex.
     """
     d = np.asarray(delivery_index, np.int64)
     cap = np.asarray(capex_rmb_m, float)
     life = np.asarray(life_quarters, np.int64)
     if len(d) == 0:
-        return np.zeros(n)
+        return np.zeros((*cap.shape[:-1], n))
     if (life < 1).any():
         raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
                                                     "or more")
+    from capacity.batch import matvec
+
     t = np.arange(n)[:, None]
     alive = (t >= d[None, :]) & (t < (d + life)[None, :])
-    return alive @ (cap / life)
+    return matvec(alive, cap / life)
 
 
 def capital_recovery_factor(rate_annual: float, periods_per_year: int, life_periods

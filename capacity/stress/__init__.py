@@ -1,11 +1,13 @@
 """Monte Carlo stress tests: uncertain inputs -> N draws of the whole pipeline -> percentiles.
 
 A scenario's ``[uncertain]`` table gives inputs as distributions (dotted keys, as in ``[set]``).
-Every draw is sampled up front in the calling process from ``numpy.random.default_rng(seed)``,
-one column per input in table order, so the same seed gives the same draws for any number of
-workers. Each draw then runs plan -> demand -> finance with the calibration and the existing
-fleet fixed (they do not depend on the uncertain inputs), and the purchase LP re-solved in HiGHS
-with the draw's numbers (:class:`capacity.planner.solve.Resolver`).
+The draws are the numbers of ``numpy.random.default_rng(seed)``, one column per input in table
+order (:func:`sample_draws`); the calling process keeps only where each batch of each column
+starts in that stream and a worker rebuilds its batch from there, so the same seed gives the same
+draws for any number of workers. Each draw then runs plan -> demand -> finance with the
+calibration and the existing fleet fixed (they do not depend on the uncertain inputs), and the
+purchase LP re-solved in HiGHS with the draw's numbers
+(:class:`capacity.planner.solve.Resolver`).
 
 Distributions
 -------------
@@ -40,6 +42,8 @@ Draws are cut into batches by draw index (``batch_size_for``: about 64 batches, 
 draws each). Every draw is solved from the template's optimal basis (HiGHS warm starts may land
 on another optimal vertex, so the start must not depend on what was solved before). Results are
 therefore identical for any number of workers, any batch composition and every executor.
+Workers reduce their batches (:mod:`capacity.stress.reduce`): counts, sums and the draws kept
+for the percentiles (every draw up to 10,000, else every stride-th), merged in batch order.
 
 Outputs
 -------

@@ -165,6 +165,45 @@ def sample_draws(specs: list[UncertainInput], n: int, seed: int) -> np.ndarray:
         np.zeros((0, len(specs)))
 
 
+def draw_states(specs: list[UncertainInput], n: int, seed: int, size: int
+                ) -> tuple[list[list[dict]], np.ndarray, np.ndarray]:
+    """Where each batch of :func:`sample_draws`'s columns starts in the generator's stream.
+
+    One pass over the same stream as :func:`sample_draws` (columns in table order, each in
+    batches of ``size`` draws), holding one batch at a time: numpy's generators give the same
+    numbers drawn in pieces as at once, so :func:`draws_from_states` rebuilds any batch exactly.
+
+    Returns
+    -------
+    tuple
+        (per batch, per input: the bit generator's state at the batch's first draw; each
+        input's smallest and largest draw)
+    """
+    rng = np.random.default_rng(seed)
+    starts = list(range(0, n, size))
+    states: list[list[dict]] = [[] for _ in starts]
+    lo = np.full(len(specs), np.inf)
+    hi = np.full(len(specs), -np.inf)
+    for i, s in enumerate(specs):
+        for b, a in enumerate(starts):
+            states[b].append(rng.bit_generator.state)
+            v = s.sample(rng, min(size, n - a))
+            lo[i], hi[i] = min(lo[i], float(v.min())), max(hi[i], float(v.max()))
+    return states, lo, hi
+
+
+def draws_from_states(specs: list[UncertainInput], states: list[dict], count: int
+                      ) -> np.ndarray:
+    """``count`` draws of one batch from its generator states (:func:`draw_states`), shape
+    (count, inputs): the same numbers as those rows of :func:`sample_draws`."""
+    cols = []
+    for s, st in zip(specs, states, strict=True):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = st
+        cols.append(s.sample(rng, count))
+    return np.column_stack(cols) if cols else np.zeros((count, 0))
+
+
 # --------------------------------------------------------------------------------------------
 # Keys: where a draw goes
 # --------------------------------------------------------------------------------------------

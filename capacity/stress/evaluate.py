@@ -1,19 +1,21 @@
-"""One draw and one batch of draws: the fixed context, the draw's numbers, the LP re-solve, KPIs.
+"""One batch of draws: the fixed context, the batch's numbers, the LP re-solves, KPIs.
 
 :func:`build_context` runs once per stress run: calibration, the existing fleet, the template
 purchase LP (:func:`capacity.planner.build_model`) and what stays fixed about prices, caps and
-power (:class:`capacity.planner.data.PriceFrame`). Each draw then
+power (:class:`capacity.planner.data.PriceFrame`). :func:`evaluate_batch` then, for B draws at
+once (a leading batch axis, :mod:`capacity.batch`; one draw is a batch of one),
 
-1. sets its values in a copy of the template inputs (``model_copy``: no re-validation; every
-   input's smallest and largest draw was validated once up front);
-2. derives its LP numbers with the planner's own functions (``unit_price_rmb_m``,
-   ``price_matrix``, ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``) and
-   demand with :func:`capacity.demand.demand_arrays`;
+1. sets each uncertain input to the array of its B values in a copy of the template inputs
+   (``model_copy``: no re-validation; every input's smallest and largest draw was validated
+   once up front);
+2. derives demand with :func:`capacity.demand.demand_arrays` and the LP numbers with the
+   planner's own functions (``economic_numbers``, ``unit_price_rmb_m``, ``price_matrix``,
+   ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``);
 3. renumbers the template model through the same family functions
-   (:func:`capacity.planner.model.renumber`) and re-solves it in place
+   (:func:`capacity.planner.model.renumber`) and re-solves each draw in place
    (:class:`capacity.planner.solve.Resolver`, from the template's basis);
-4. reads KPIs from the solution by label.
-"""
+4. reads KPIs, the finance link and the P&L/DCF for the whole batch from the stacked
+   solutions."""
 
 from __future__ import annotations
 
@@ -91,6 +93,8 @@ class DrawContext:
     quarter_no: np.ndarray
     year_layout: Any
     notes: list[str] = field(default_factory=list)
+    specs: list[UncertainInput] = field(default_factory=list)
+    """The uncertain inputs (workers regenerate their draws from generator states)."""
 
 
 def _set_path(tree: dict[str, Any], path: tuple[Any, ...], value: float) -> None:
@@ -261,7 +265,8 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         existing_eff_eflops=a.existing_effective, kpi_quarter_index=kq,
         kpi_years=hz.kpi_years(),
         years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
-        year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes)
+        year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes,
+        specs=list(specs))
 
 
 def _limit_labels(rows: pd.DataFrame, status: np.ndarray, rule: np.ndarray, chips: list[str]
@@ -308,42 +313,57 @@ def _copy_set(node: Any, path: tuple[Any, ...], value: float) -> Any:
     raise TypeError(f"cannot set {k!r} in {type(node).__name__}")
 
 
-def draw_inputs(ctx: DrawContext, values: np.ndarray, label: str = ""):
-    """The inputs of one draw: the template with the draw's values set (no re-validation; the
-    extremes of every input were validated in :func:`build_context`)."""
+def draw_inputs(ctx: DrawContext, values: np.ndarray, label: str = "",
+                only: str | None = None):
+    """The inputs of one draw, or of a batch: the template with the draws' values set (no
+    re-validation; the extremes of every input were validated in :func:`build_context`).
+
+    Parameters
+    ----------
+    values
+        One draw, shape (K,): each uncertain input is set to its float; or a batch, shape
+        (B, K): each is set to the array of its B values (:mod:`capacity.batch`).
+    only
+        Set only the inputs under this top-level key (``finance``). [key]
+    """
     inputs = ctx.inputs
-    for p, v in zip(ctx.paths, values, strict=True):
-        if p is not None:
-            inputs = _copy_set(inputs, p, float(v))
+    values = np.asarray(values, float)
+    for i, p in enumerate(ctx.paths):
+        if p is not None and (only is None or p[0] == only):
+            v = values[..., i]
+            inputs = _copy_set(inputs, p, float(v) if v.ndim == 0 else v)
     return inputs
 
 
 def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any]):
-    """The LP numbers of one draw (:class:`capacity.planner.data.PlanArrays`), derived by the
-    planner's own functions from the draw's inputs."""
+    """The LP numbers of one draw or of a batch (:class:`capacity.planner.data.PlanArrays`),
+    derived by the planner's own functions from the draws' inputs (:func:`draw_inputs`) and
+    demand (:func:`demand_numbers`); for a batch (``values`` (B, K)) the numbers that vary
+    carry the batch as their first axis."""
+    from capacity.batch import number, per_draw, stack_last
     from capacity.controls import licence_price_factor
     from capacity.planner.data import economic_numbers, power_limit_mw
 
+    values = np.asarray(values, float)
     pl = inputs.planner
     frame = ctx.frame
     pf = frame.price_factor
     if any(ctx.fee_rules):
-        pf = pf.copy()
-        for rid, v in zip(ctx.fee_rules, values, strict=True):
+        pf = np.array(np.broadcast_to(pf, values.shape[:-1] + pf.shape))
+        for i, rid in enumerate(ctx.fee_rules):
             if rid:
-                pf[ctx.licence_rule == rid] = licence_price_factor(float(v))
+                pf[..., ctx.licence_rule == rid] = per_draw(
+                    licence_price_factor(values[..., i]))
     cap = ctx.cap0
-    if ctx.cap_slopes:
-        cap = cap.copy()
-        for i, slope in ctx.cap_slopes.items():
-            cap = cap + slope * (float(values[i]) - ctx.cap_base[i])
+    for i, slope in ctx.cap_slopes.items():
+        cap = cap + slope * per_draw(values[..., i] - ctx.cap_base[i], 2)
     a = ctx.arrays
     nums = economic_numbers(pl, frame, ctx.economics, dem, pf)
     return replace(
         a, **nums, cap_units=cap, power_mw=power_limit_mw(frame, pl.datacenter_mw),
-        budget_rmb_m=np.array([pl.capex_budget_rmb_m[y] for y in a.budget_years], float),
-        electricity_rmb_per_kwh=float(pl.electricity_rmb_per_kwh),
-        discount_rate_annual=float(pl.discount_rate_annual))
+        budget_rmb_m=stack_last([pl.capex_budget_rmb_m[y] for y in a.budget_years]),
+        electricity_rmb_per_kwh=number(pl.electricity_rmb_per_kwh),
+        discount_rate_annual=number(pl.discount_rate_annual))
 
 
 def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
@@ -362,7 +382,8 @@ def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
 
 
 def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str, Any]:
-    """GenAI revenue, share and EV/Sales target price of one draw, by the array functions of
+    """GenAI revenue, share and EV/Sales target price of one draw or of a batch (``fin`` from
+    :func:`draw_inputs`, ``served_rmb_m`` (T,) or (B, T)), by the array functions of
     :mod:`capacity.finance` that :func:`capacity.finance.finance_result` is built on.
 
     Returns
@@ -387,29 +408,33 @@ def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str
 
 def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops: np.ndarray,
                   served_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray,
-                  tp_ev_sales_hkd: float) -> dict[str, Any]:
-    """P&L, cash, DCF and target prices of one draw by :func:`capacity.finance.value_arrays`
-    (the function ``capacity value`` runs), from the draw's purchases and rented compute.
+                  tp_ev_sales_hkd) -> dict[str, Any]:
+    """P&L, cash, DCF and target prices of one draw or of a batch (``buy`` (B, n), ``rent``
+    (B, T)) by :func:`capacity.finance.value_arrays` (the function ``capacity value`` runs),
+    from the draws' purchases and rented compute.
 
     capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; power, maintenance and rental of
     units[t, c] = existing + the draw's purchases in service and of the rented compute, by
     :func:`capacity.planner.objective.period_costs` (as the plan's quarters report them).
+    Every buy column is a cohort (the ones a draw did not buy have capex 0).
     """
     from capacity import finance as f
     from capacity.planner.objective import period_costs
 
     bfam = model.family("buy")
     T = len(ctx.periods)
-    capex = buy * a.price_rmb_m[bfam.t, bfam.c]
+    capex = buy * a.price_rmb_m[..., bfam.t, bfam.c]
     order = bfam.t - a.lead_quarters[bfam.c]
     ok = order >= 0
-    paid = np.bincount(order[ok], weights=capex[ok], minlength=T)[:T]
-    units = a.existing_units.copy()
-    np.add.at(units.T, bfam.c, (ctx.alive * buy).T)  # each buy column's units in service
+    paid = np.zeros((*capex.shape[:-1], T))
+    np.add.at(paid, (slice(None),) * (paid.ndim - 1) + (order[ok],), capex[..., ok])
+    units = np.array(np.broadcast_to(a.existing_units, capex.shape[:-1]
+                                     + a.existing_units.shape))
+    # each buy column's units in service, added column by column as the plan's fleet is
+    np.add.at(units, (slice(None),) * (units.ndim - 1) + (bfam.c,), ctx.alive * buy[..., None, :])
     costs = period_costs(a, units, rent_eflops)
-    nz = capex > 0.0  # cohorts actually bought
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
-                          traditional_rmb_m, bfam.t[nz], capex[nz], a.life_quarters[bfam.c[nz]],
+                          traditional_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
                           paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
                           costs["rental_cost_rmb_m"], fin, tp_ev_sales_hkd)
 
@@ -448,52 +473,27 @@ def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
 
 def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
                   ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
-    """KPIs, per-quarter series and bound limits of one draw, re-solving on ``resolver``."""
-    from capacity.planner.model import renumber
-    from capacity.planner.objective import served_revenue_rmb_m
+    """KPIs, per-quarter series and bound limits of one draw, re-solving on ``resolver``
+    (a batch of one: :func:`evaluate_batch`)."""
+    r = evaluate_batch(ctx, 0, np.asarray(values, float)[None, :], [label], resolver)
+    k = {n: float(v[0]) for n, v in r.kpis.items() if np.isfinite(v[0])}
+    return k, {n: v[0] for n, v in r.series.items()}, r.binding[0]
 
-    inputs = draw_inputs(ctx, values, label)
-    dem = demand_numbers(ctx, inputs)
-    a = draw_arrays(ctx, inputs, values, dem)
-    model = renumber(ctx.model, a)
-    sol = resolver.solve(model, what=f"purchase plan of {label}")
-    buy = np.clip(sol.x[model.columns_of("buy")], 0.0, None)
-    peak = ctx.existing_peak_eflops + ctx.alive @ (buy * ctx.buy_peak_tflops) / 1e6
-    eff = ctx.existing_eff_eflops + ctx.alive @ (buy * ctx.buy_effective_eflops)
-    served = np.clip(sol.x[model.cols.served], 0.0, None)  # (T, 3): training, leasing, tokens
-    rent = np.clip(sol.x[model.cols.rent[:, 0]], 0.0, None)
-    demanded = np.stack([a.demand_training_eflops, a.demand_leasing_eflops], axis=1)
-    short = np.clip(demanded - served[:, :2], 0.0, None)
-    fin = finance_numbers(ctx, inputs.finance, served_revenue_rmb_m(a, served))
-    k: dict[str, float] = {}
-    for q, i in ctx.kpi_quarter_index.items():
-        k[f"peak_eflops@{q}"] = float(peak[i])
-        k[f"effective_eflops@{q}"] = float(eff[i])
-    k["npv_rmb_m"] = float(sol.objective)
-    k["shortfall_eflops_quarters"] = float(short.sum())
-    bfam = model.family("buy")
-    k["capex_rmb_m"] = float(np.sum(buy * a.price_rmb_m[bfam.t, bfam.c]))
-    annual = fin["annual"]
-    for i, y in enumerate(annual["year"].tolist()):
-        if y in ctx.kpi_years:
-            k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
-            k[f"genai_share@{y}"] = float(annual["genai_share"][i])
-    val = value_numbers(ctx, inputs.finance, a, model, buy, rent, fin["genai_quarterly_rmb_m"],
-                        fin["traditional_quarterly_rmb_m"], fin["tp_ev_sales_hkd"])
-    k["target_price_hkd"] = val["target_price_hkd"]
-    k["tp_ev_sales_hkd"] = fin["tp_ev_sales_hkd"]
-    k["tp_dcf_hkd"] = val["tp"]["dcf"]
-    lo, up = model.row_lower, model.row_upper
-    act = sol.row_activity
-    slack = np.minimum(np.where(np.isfinite(lo), act - lo, np.inf),
-                       np.where(np.isfinite(up), up - act, np.inf))
-    tight = (np.abs(sol.row_dual) > ACTIVE_TOL) & (np.abs(slack) <= SLACK_TOL)
-    bound = np.zeros(len(ctx.labels), bool)
-    rows = ctx.label_of_row[tight]
-    bound[rows[rows >= 0]] = True
-    series = {"peak_eflops": peak, "effective_eflops": eff,
-              "genai_revenue_rmb_m": fin["genai_quarterly_rmb_m"]}
-    return k, series, bound
+
+def _solve_all(ctx: DrawContext, resolver, model, labels: list[str]) -> dict[str, np.ndarray]:
+    """Solve every draw of a batch-renumbered model from the template's basis, one after the
+    other on the live HiGHS model; the solutions stacked by draw."""
+    from capacity.planner.model import draw_of
+
+    x, act, dual, obj = [], [], [], []
+    for b, label in enumerate(labels):
+        sol = resolver.solve(draw_of(model, b), what=f"purchase plan of {label}")
+        x.append(sol.x)
+        act.append(sol.row_activity)
+        dual.append(sol.row_dual)
+        obj.append(sol.objective)
+    return {"x": np.stack(x), "row_activity": np.stack(act), "row_dual": np.stack(dual),
+            "objective": np.array(obj, float)}
 
 
 _RESOLVERS: dict[int, Any] = {}
@@ -511,20 +511,82 @@ def resolver_for(ctx: DrawContext):
 
 
 def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
-                   labels: list[str] | None = None) -> BatchResult:
-    """Evaluate consecutive draws ``start, start + 1, ...``; each draw starts from the
-    template's basis, so a result does not depend on the batch it is in."""
-    resolver = resolver_for(ctx)
+                   labels: list[str] | None = None, resolver=None) -> BatchResult:
+    """Evaluate consecutive draws ``start, start + 1, ...`` as one batch.
+
+    Inputs, demand and the LP's numbers are computed for the whole batch at once (the
+    planner's family functions over a batch axis, :mod:`capacity.batch`); each draw is then
+    re-solved from the template's basis, so a result does not depend on the batch it is in;
+    KPIs and binding limits are read for the whole batch from the stacked solutions.
+    """
+    from capacity.batch import matvec
+    from capacity.planner.model import renumber
+    from capacity.planner.objective import served_revenue_rmb_m
+
+    rows = np.asarray(rows, float).reshape(len(rows), len(ctx.keys))
+    B = len(rows)
+    resolver = resolver or resolver_for(ctx)
     names = [n for n, _ in kpi_names(ctx)]
-    kpis = {n: np.full(len(rows), np.nan) for n in names}
-    series: dict[str, np.ndarray] = {}
-    binding = np.zeros((len(rows), len(ctx.labels)), bool)
-    for i, values in enumerate(rows):
-        label = labels[i] if labels else f"draw {start + i}"
-        k, s, b = evaluate_draw(ctx, resolver, values, label)
-        for n in names:
-            kpis[n][i] = k.get(n, np.nan)
-        for n, arr in s.items():
-            series.setdefault(n, np.zeros((len(rows), len(arr))))[i] = arr
-        binding[i] = b
+    kpis = {n: np.full(B, np.nan) for n in names}
+    if B == 0:
+        T = len(ctx.periods)
+        return BatchResult(start, kpis, {n: np.zeros((0, T)) for n in SERIES},
+                           np.zeros((0, len(ctx.labels)), bool))
+    labels = labels or [f"draw {start + i}" for i in range(B)]
+    inputs = draw_inputs(ctx, rows)
+    dem = demand_numbers(ctx, inputs)
+    a = draw_arrays(ctx, inputs, rows, dem)
+    model = renumber(ctx.model, a)
+    sol = _solve_all(ctx, resolver, model, labels)
+    X = sol["x"]
+    bfam = model.family("buy")
+    buy = np.clip(X[:, model.columns_of("buy")], 0.0, None)
+    peak = ctx.existing_peak_eflops + matvec(ctx.alive, buy * ctx.buy_peak_tflops) / 1e6
+    eff = ctx.existing_eff_eflops + matvec(ctx.alive, buy * ctx.buy_effective_eflops)
+    served = np.clip(X[:, model.cols.served], 0.0, None)  # (B, T, 3): training, leasing, tokens
+    rent = np.clip(X[:, model.cols.rent[:, 0]], 0.0, None)
+    demanded = np.stack(np.broadcast_arrays(a.demand_training_eflops, a.demand_leasing_eflops),
+                        axis=-1)
+    short = np.clip(demanded - served[..., :2], 0.0, None).reshape(B, -1)
+    for q, i in ctx.kpi_quarter_index.items():
+        kpis[f"peak_eflops@{q}"] = peak[:, i]
+        kpis[f"effective_eflops@{q}"] = eff[:, i]
+    kpis["npv_rmb_m"] = sol["objective"]
+    kpis["shortfall_eflops_quarters"] = short.sum(axis=-1)
+    price = np.broadcast_to(a.price_rmb_m[..., bfam.t, bfam.c], buy.shape)
+    capex = buy * price
+    kpis["capex_rmb_m"] = capex.sum(axis=-1)
+    fin = inputs.finance
+    f = finance_numbers(ctx, fin, served_revenue_rmb_m(a, served))
+    annual = f["annual"]
+    for i, y in enumerate(annual["year"].tolist()):
+        if y in ctx.kpi_years:
+            kpis[f"genai_revenue_rmb_m@{y}"] = annual["genai_rmb_m"][:, i]
+            kpis[f"genai_share@{y}"] = annual["genai_share"][:, i]
+    val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
+                        f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"])
+    kpis["target_price_hkd"] = _per_batch(val["target_price_hkd"], B)
+    kpis["tp_ev_sales_hkd"] = _per_batch(f["tp_ev_sales_hkd"], B)
+    kpis["tp_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
+    genai_q = np.broadcast_to(f["genai_quarterly_rmb_m"], (B, len(ctx.periods)))
+    lo, up = model.row_lower, model.row_upper
+    act = sol["row_activity"]
+    slack = np.minimum(np.where(np.isfinite(lo), act - lo, np.inf),
+                       np.where(np.isfinite(up), up - act, np.inf))
+    tight = (np.abs(sol["row_dual"]) > ACTIVE_TOL) & (np.abs(slack) <= SLACK_TOL)
+    binding = np.zeros((B, len(ctx.labels)), bool)
+    lim = ctx.label_of_row >= 0
+    for b in range(B):
+        rws = ctx.label_of_row[tight[b] & lim]
+        binding[b, rws] = True
+    series = {"peak_eflops": peak, "effective_eflops": eff, "genai_revenue_rmb_m": genai_q}
     return BatchResult(start, kpis, series, binding)
+
+
+SERIES = ("peak_eflops", "effective_eflops", "genai_revenue_rmb_m")
+"""Per-quarter series a batch returns, shape (B, T) each."""
+
+
+def _per_batch(x: Any, n: int) -> np.ndarray:
+    """A KPI of every draw of a batch of ``n`` (one value repeated when no input moves it)."""
+    return np.array(np.broadcast_to(np.asarray(x, float), (n,)))

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from capacity.errors import InputError
-from capacity.stress.evaluate import BatchResult, DrawContext, evaluate_batch
+from capacity.stress.evaluate import DrawContext
+from capacity.stress.reduce import BatchSummary, Task, run_task
 
 _WORKER_CTX: DrawContext | None = None
 
@@ -60,25 +59,23 @@ def _init_worker(payload: bytes, parent_pid: int) -> None:
     _WORKER_CTX = pickle.loads(payload)
 
 
-def _worker_batch(task: tuple[int, np.ndarray, list[str] | None]) -> BatchResult:
+def _worker_batch(task: Task) -> BatchSummary:
     assert _WORKER_CTX is not None
-    start, rows, labels = task
-    return evaluate_batch(_WORKER_CTX, start, rows, labels)
+    return run_task(_WORKER_CTX, task)
 
 
-def _dask_batch(ctx: DrawContext, task: tuple[int, np.ndarray, list[str] | None]
-                ) -> BatchResult:
-    start, rows, labels = task
-    return evaluate_batch(ctx, start, rows, labels)
+def _dask_batch(ctx: DrawContext, task: Task) -> BatchSummary:
+    return run_task(ctx, task)
 
 
 EXECUTORS = ("processes", "dask", "inline")
 
 
-def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | None]],
-              executor: str = "processes", workers: int = 1, scheduler: str | None = None,
-              progress: Callable[[int], None] | None = None) -> list[BatchResult]:
-    """Evaluate batches with an executor; results in task order.
+def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
+              workers: int = 1, scheduler: str | None = None,
+              progress: Callable[[int], None] | None = None) -> list[BatchSummary]:
+    """Evaluate and reduce batches with an executor (:func:`capacity.stress.reduce.run_task`,
+    in the workers); summaries in task order.
 
     ``processes`` uses a spawn-context process pool (no fork after HiGHS has run in this
     process); one worker runs inline. ``dask`` starts a ``LocalCluster`` (one thread per worker
@@ -93,8 +90,8 @@ def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | N
     if executor == "inline" or (executor == "processes" and workers == 1):
         out = []
         for t in tasks:
-            out.append(evaluate_batch(ctx, *t))
-            done(len(t[1]))
+            out.append(run_task(ctx, t))
+            done(t.count)
         return out
     if executor == "processes":
         import multiprocessing as mp
@@ -103,7 +100,7 @@ def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | N
         from concurrent.futures import ProcessPoolExecutor
 
         payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
-        results: list[BatchResult | None] = [None] * len(tasks)
+        results: list[BatchSummary | None] = [None] * len(tasks)
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)) or 1,
                                  mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker,
@@ -114,7 +111,7 @@ def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | N
             for f in as_completed(futs):
                 i = futs[f]
                 results[i] = f.result()
-                done(len(tasks[i][1]))
+                done(tasks[i].count)
         return [r for r in results if r is not None]
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -136,7 +133,7 @@ def run_tasks(ctx: DrawContext, tasks: list[tuple[int, np.ndarray, list[str] | N
         for f in as_completed(futs):
             i = index[f.key]
             results[i] = f.result()
-            done(len(tasks[i][1]))
+            done(tasks[i].count)
         return [r for r in results if r is not None]
     finally:
         client.close()

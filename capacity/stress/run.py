@@ -12,9 +12,10 @@ import pandas as pd
 from capacity.results import Report
 from capacity.scenarios import Scenario
 from capacity.schemas import check_stress_request
-from capacity.stress.draws import _OPS, UncertainInput, parse_threshold, sample_draws
+from capacity.stress.draws import UncertainInput, draw_states, parse_threshold
 from capacity.stress.evaluate import build_context, kpi_names
 from capacity.stress.executors import run_tasks
+from capacity.stress.reduce import Task, merge, stride_for
 
 BATCH_SIZE = 25
 """Smallest number of draws per batch (one task sent to a worker)."""
@@ -57,10 +58,13 @@ class StressResult:
 
 
 def _cut(start: int, rows: np.ndarray, size: int, labels: list[str] | None = None
-         ) -> list[tuple[int, np.ndarray, list[str] | None]]:
+         ) -> list[Task]:
+    """Explicit rows (the tornado cases) as tasks of ``size`` rows, every draw kept."""
     out = []
     for i in range(0, len(rows), size):
-        out.append((start + i, rows[i:i + size], labels[i:i + size] if labels else None))
+        part = rows[i:i + size]
+        out.append(Task(start + i, len(part), rows=part,
+                        labels=labels[i:i + size] if labels else None))
     return out
 
 
@@ -92,10 +96,11 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                          n_kpis=2 * len(scenario.inputs.horizon.kpi_quarters())
                          + 2 * len(scenario.inputs.horizon.kpi_years()) + 3,
                          n_periods=len(scenario.inputs.horizon.periods))
-    draws = sample_draws(specs, samples, seed)
+    size = batch_size_for(samples)
+    states, dmin, dmax = draw_states(specs, samples, seed, size)
     q = {p: np.array([s.quantile(p) for s in specs]) for p in (0.05, 0.5, 0.95)}
-    lo = np.minimum(draws.min(axis=0), q[0.05])
-    hi = np.maximum(draws.max(axis=0), q[0.95])
+    lo = np.minimum(dmin, q[0.05])
+    hi = np.maximum(dmax, q[0.95])
     ctx = build_context(scenario, specs, lo, hi, solver)
     names = kpi_names(ctx)
     kpis = [n for n, _ in names]
@@ -118,8 +123,10 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
             v[i] = q[p][i]
             cases.append(v)
             case_labels.append(f"tornado case {s.key} at p{int(p * 100)}")
-    size = batch_size_for(samples)
-    tasks = _cut(0, draws, size) + _cut(samples, np.array(cases), BATCH_SIZE, case_labels)
+    stride = stride_for(samples)
+    mc_tasks = [Task(b * size, min(size, samples - b * size), states=st, stride=stride,
+                     thresholds=tuple(parsed)) for b, st in enumerate(states)]
+    tasks = mc_tasks + _cut(samples, np.array(cases), BATCH_SIZE, case_labels)
     total = samples + len(cases)
     state = {"done": 0}
 
@@ -129,22 +136,22 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
             progress(state["done"], total)
 
     results = run_tasks(ctx, tasks, executor, workers, scheduler, tick)
-    allk = {n: np.concatenate([r.kpis[n] for r in results]) for n in kpis}
-    mc = {n: a[:samples] for n, a in allk.items()}
-    tor = {n: a[samples:] for n, a in allk.items()}
-    series = {n: np.concatenate([r.series[n] for r in results])[:samples]
-              for n in results[0].series}
-    binding = np.concatenate([r.binding for r in results])[:samples]
+    T = len(ctx.periods)
+    m = merge(results[:len(mc_tasks)], len(ctx.labels), T)
+    tor = merge(results[len(mc_tasks):], len(ctx.labels), T).kpis
+    series = m.series
 
     pct = pd.DataFrame([{"kpi": n, "unit": u,
                          **dict(zip(("p5", "p50", "p95"),
-                                    np.percentile(mc[n], [5, 50, 95]).tolist(), strict=True)),
-                         "mean": float(np.mean(mc[n]))} for n, u in names])
+                                    np.percentile(m.kpis[n], [5, 50, 95]).tolist(),
+                                    strict=True)),
+                         "mean": m.kpi_mean[n]} for n, u in names])
     thr = pd.DataFrame([{"expr": f"{k}{op}{num:g}", "kpi": k,
-                         "probability": float(np.mean(_OPS[op](mc[k], num)))}
-                        for k, op, num in parsed], columns=["expr", "kpi", "probability"])
+                         "probability": float(m.threshold_share[i])}
+                        for i, (k, op, num) in enumerate(parsed)],
+                       columns=["expr", "kpi", "probability"])
     bind = pd.DataFrame({"limit": ctx.labels,
-                         "share": binding.mean(axis=0) if len(ctx.labels) else []})
+                         "share": m.binding_share if len(ctx.labels) else []})
     bind["family"] = [("export rule" if lb.startswith("export rule") else
                        "supply cap" if lb.startswith("supply cap") else
                        "budget" if lb.startswith("budget") else "power") for lb in ctx.labels]
