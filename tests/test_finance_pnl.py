@@ -249,6 +249,9 @@ STRESS_TABLE = {
     "planner.datacenter_mw.2025Q1": {"dist": "uniform", "low": 80, "high": 130},
     "planner.pue": {"dist": "uniform", "low": 1.2, "high": 1.5},
     "finance.wacc_annual": {"dist": "uniform", "low": 0.10, "high": 0.14},
+    # the all-in cost basis moves per draw too (it was once fixed at the template's)
+    "planner.network_share_training": {"dist": "uniform", "low": 0.05, "high": 0.25},
+    "planner.system_rmb_per_unit_by_chip.L20": {"dist": "uniform", "low": 10000, "high": 30000},
 }
 
 

@@ -610,14 +610,19 @@ def step_values(periods: pd.PeriodIndex, steps: dict[str, float], default: float
     return out
 
 
-def chip_cost_basis(scenario, chips: list[str], fit: np.ndarray
+def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Per chip: system share [RMB m/unit] and network share [1] (training-fit chips carry
-    ``planner.network_share_training``, the others ``planner.network_share_inference``)."""
-    pl = scenario.inputs.planner
-    system = np.array([pl.system_rmb_per_unit_by_chip.get(c, pl.system_rmb_per_unit)
-                       for c in chips], float) / 1e6
-    net = np.where(fit, pl.network_share_training, pl.network_share_inference)
+    ``planner.network_share_training``, the others ``planner.network_share_inference``).
+
+    From the planner inputs ``pl``; shape (C,), or (B, C) when some of them are per-draw
+    arrays (B,) (:mod:`capacity.batch`)."""
+    from capacity.batch import per_draw, stack_last
+
+    system = stack_last([pl.system_rmb_per_unit_by_chip.get(c, pl.system_rmb_per_unit)
+                         for c in chips]) / 1e6
+    net = np.where(fit, per_draw(pl.network_share_training),
+                   per_draw(pl.network_share_inference))
     return system, net
 
 
@@ -632,10 +637,10 @@ class EconomicsFrame:
 
     Attributes
     ----------
+    chips
+        The catalog's chips, in column order.
     fit
         Shape (C,): training-fit chips. [bool]
-    system_rmb_m, network_share
-        Shape (C,): :func:`chip_cost_basis`. [RMB m/unit], [1]
     reference_eflops_per_unit
         Effective EFLOPS of one unit of ``planner.compute_reference_chip``. [EFLOPS/unit]
     existing_effective_eflops
@@ -645,9 +650,8 @@ class EconomicsFrame:
         of the existing fleet's (:func:`capacity.controls.rental_cap_share`; NaN: no rule). [1]
     """
 
+    chips: tuple[str, ...]
     fit: np.ndarray
-    system_rmb_m: np.ndarray
-    network_share: np.ndarray
     reference_eflops_per_unit: float
     existing_effective_eflops: np.ndarray
     rental_rule_share: np.ndarray
@@ -678,6 +682,7 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
     kw = np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue))
     card_unit = unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)
     card = price_matrix(frame, card_unit, price_factor)
+    system, net = chip_cost_basis(pl, econ.chips, econ.fit)
     years = np.arange(len(periods)) / ppy
     rate = {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
                                                 pl.compute_price_change_annual, years, hours)
@@ -688,11 +693,11 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
     leasing = np.asarray(demand["leasing_eflops"], float)
     return {
         "power_kw": kw,
-        "price_rmb_m": all_in_cost_rmb_m(card, econ.system_rmb_m, econ.network_share,
+        "price_rmb_m": all_in_cost_rmb_m(card, system[..., None, :], net[..., None, :],
                                          per_draw(pl.facility_rmb_m_per_mw, 2),
                                          kw[..., None, :]),
         "maintenance_rmb_m": np.nan_to_num(maintenance_rmb_m_per_period(
-            card_unit, econ.system_rmb_m, econ.network_share,
+            card_unit, system, net,
             per_draw(pl.maintenance_share_annual), ppy)),
         **rate, "token_price_rmb_m_per_tn": token_price,
         "demand_training_eflops": np.asarray(demand["training_eflops"], float),
@@ -734,7 +739,6 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     lead = pd.Series([pl.lead_time_quarters.get(c, pl.default_lead_time_quarters)
                       for c in chips], index=chips, dtype=int)
     fit_arr = fit.fillna(False).astype(bool).to_numpy()
-    system, net = chip_cost_basis(scenario, chips, fit_arr)
     ref = pl.compute_reference_chip
     if ref not in chips:
         raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
@@ -742,7 +746,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     k_all = effective_eflops_per_unit(rate.reindex(chips).fillna(0.0), eff)
     from capacity.controls import rental_cap_share
 
-    econ = EconomicsFrame(fit_arr, system, net, float(k_all[chips.index(ref)]),
+    econ = EconomicsFrame(tuple(chips), fit_arr, float(k_all[chips.index(ref)]),
                           existing.to_numpy(float) @ k_all,
                           rental_cap_share(scenario, periods).to_numpy(float))
     dem_cols = ECONOMIC_DEMAND_COLUMNS
