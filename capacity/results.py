@@ -134,10 +134,11 @@ MAX_HTML_ROWS = 20
 
 
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_rmb_m_per_eflops_quarter", "RMB m/EFLOPS-quarter"),
-    ("_rmb_m_per_eflops", "RMB m/EFLOPS-quarter"),
-    ("_rmb_m_per_unit_quarter", "RMB m/unit-quarter"), ("_rmb_per_m_tokens", "RMB/m tokens"),
-    ("_usd_per_gpu_hour", "USD/GPU-hour"), ("_tn_tokens", "tn tokens"),
+    ("_rmb_m_per_eflops_quarter", "RMB m per EFLOPS-quarter"),
+    ("_rmb_m_per_eflops", "RMB m per EFLOPS-quarter"),
+    ("_rmb_m_per_unit_quarter", "RMB m per unit-quarter"),
+    ("_rmb_per_m_tokens", "RMB per m tokens"), ("_usd_per_gpu_hour", "USD per GPU-hour"),
+    ("_per_mw_tn_tokens", "tn tokens per MW-quarter"), ("_tn_tokens", "tn tokens"),
     ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
     ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
     ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
@@ -146,7 +147,8 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_gbs", "GB/s"), ("_flop", "FLOP"), ("_seconds", "s"), ("_days", "days"),
     ("_halves", "half-years"),
 )
-"""Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first)."""
+"""Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first). Units
+are spelt as ``docs/nomenclature.md`` spells them (``RMB m per unit``: "per", not "/")."""
 
 
 def unit_of(col: str) -> str:
@@ -162,8 +164,9 @@ UNIT_ABBREVIATIONS: dict[str, str] = {
     "HKD": "HKD", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q", "EFLOPS": "EFLOPS",
     "PFLOPS": "PFLOPS", "TFLOPS": "TFLOPS", "units": "#", "MW": "MW", "kW": "kW", "tn": "tn",
     "share": "share", "%": "%", "quarters": "q", "GB/s": "GB/s", "FLOP": "FLOP", "s": "s",
-    "days": "d", "half-years": "halves", "RMB m/EFLOPS-quarter": "RMBm/EF-q",
-    "RMB m/unit-quarter": "RMBm/unit-q", "RMB/m tokens": "RMB/Mtok", "USD/GPU-hour": "USD/GPUh",
+    "days": "d", "half-years": "halves", "RMB m per EFLOPS-quarter": "RMBm/EF-q",
+    "RMB m per unit-quarter": "RMBm/unit-q", "RMB per m tokens": "RMB/Mtok",
+    "USD per GPU-hour": "USD/GPUh", "tn tokens per MW-quarter": "tn tok/MW-q",
 }
 """Unit -> the abbreviation terminal headers show (``docs/user-guide.md`` lists them)."""
 
@@ -202,6 +205,8 @@ def annotate_units(df: pd.DataFrame) -> pd.DataFrame:
     found = {str(c): unit_of(str(c)) for c in cols
              if unit_of(str(c)) and pd.api.types.is_numeric_dtype(frame[c])}
     given = df.attrs.get("unit")
+    if isinstance(given, dict):  # pandas carries attrs through pivots: keep the table's own
+        given = {k: u for k, u in given.items() if k in {str(c) for c in cols}}
     df.attrs["unit"] = {**found, **given} if isinstance(given, dict) else \
         (found if given is None else given)  # a unit set by the table's maker wins
     return df

@@ -135,3 +135,48 @@ def test_to_excel_writes_the_workbook(results, tmp_path):
 def test_unknown_attribute_names_the_tables(results):
     with pytest.raises(AttributeError, match="tables: quarters"):
         _ = results["plan"].no_such_table
+
+
+# --------------------------------------------------------------------------------------------
+# One name and one unit per quantity (issue 16, item 7)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(CALLS))
+def test_units_in_attrs_are_the_nomenclature_units(results, key):
+    """``df.attrs["unit"]`` spells each column's unit as ``docs/nomenclature.md`` does (``RMB
+    per m tokens``, not ``RMB/m tokens``; ``EFLOPS``, not ``EFLOPS (effective)``)."""
+    from capacity.report.names import SEE_UNIT, describe
+
+    wrong = []
+    for rep in results[key].reports:
+        for name, df in rep.tables.items():
+            for col, unit in (df.attrs.get("unit") or {}).items():
+                doc = describe(rep.kind, name, col)
+                assert doc is not None, (rep.kind, name, col)
+                if doc[0] not in (unit, SEE_UNIT):
+                    wrong.append(f"{rep.kind}.{name}.{col}: {unit!r} vs {doc[0]!r}")
+    assert wrong == []
+
+
+def test_compare_and_stress_name_a_quantity_alike(results):
+    """Every KPI row of ``compare`` and ``stress`` is a nomenclature KPI with its unit; the
+    stress KPIs are compare KPIs (same name, same unit); plan and value scalars of the same
+    names agree with compare's numbers."""
+    from capacity.report.names import kpi_entry
+
+    cmp, st = results["compare"], results["stress"]
+    cmp_units = dict(zip(cmp.kpis["kpi"], cmp.kpis["unit"], strict=True))
+    st_units = dict(zip(st.percentiles["kpi"], st.percentiles["unit"], strict=True))
+    for kpi, unit in {**cmp_units, **st_units}.items():
+        entry = kpi_entry(kpi)
+        assert entry is not None and entry[0] == unit, (kpi, unit, entry)
+    assert "@" not in "".join(st_units)
+    assert {k: cmp_units[k] for k in st_units} == st_units
+    plan, value = results["plan"], results["value"]
+    row = cmp.kpis.set_index("kpi")["history"]
+    for scalars in (plan.scalars, value.scalars):
+        for k, v in scalars.items():
+            if k in row.index and isinstance(v, float):
+                assert row[k] == pytest.approx(v, rel=1e-9), k
+    assert plan.scalars["total_capex_rmb_m"] == pytest.approx(row["total_capex_rmb_m"])

@@ -428,21 +428,21 @@ def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
     """(kpi, unit) in report order."""
     out = []
     for q in ctx.kpi_quarter_index:
-        out.append((f"peak_eflops@{q}", "EFLOPS"))
+        out.append((f"peak_eflops_{q}", "EFLOPS"))
     for q in ctx.kpi_quarter_index:
-        out.append((f"effective_eflops@{q}", "EFLOPS"))
-    out += [("npv_rmb_m", "RMB m"), ("shortfall_eflops_quarters", "EFLOPS-quarters"),
-            ("capex_rmb_m", "RMB m")]
+        out.append((f"effective_eflops_{q}", "EFLOPS"))
+    out += [("npv_rmb_m", "RMB m"), ("total_shortfall_eflops_quarters", "EFLOPS-quarters"),
+            ("total_capex_rmb_m", "RMB m")]
     years = set(int(y) for y in ctx.years)
     for y in ctx.kpi_years:
         if y in years:
-            out.append((f"genai_revenue_rmb_m@{y}", "RMB m"))
+            out.append((f"genai_revenue_rmb_m_{y}", "RMB m"))
     for y in ctx.kpi_years:
         if y in years:
-            out.append((f"genai_share@{y}", "share"))
-    out.append(("target_price_hkd", "HKD/share"))
-    out.append(("tp_ev_sales_hkd", "HKD/share"))
-    out.append(("tp_dcf_hkd", "HKD/share"))
+            out.append((f"genai_share_{y}", "share"))
+    out.append(("target_price_hkd", "HKD"))
+    out.append(("tp_ev_sales_hkd", "HKD"))
+    out.append(("tp_dcf_hkd", "HKD"))
     return out
 
 
@@ -467,17 +467,17 @@ def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
     fin = finance_numbers(ctx, inputs.finance, served_revenue_rmb_m(a, served))
     k: dict[str, float] = {}
     for q, i in ctx.kpi_quarter_index.items():
-        k[f"peak_eflops@{q}"] = float(peak[i])
-        k[f"effective_eflops@{q}"] = float(eff[i])
+        k[f"peak_eflops_{q}"] = float(peak[i])
+        k[f"effective_eflops_{q}"] = float(eff[i])
     k["npv_rmb_m"] = float(sol.objective)
-    k["shortfall_eflops_quarters"] = float(short.sum())
+    k["total_shortfall_eflops_quarters"] = float(short.sum())
     bfam = model.family("buy")
-    k["capex_rmb_m"] = float(np.sum(buy * a.price_rmb_m[bfam.t, bfam.c]))
+    k["total_capex_rmb_m"] = float(np.sum(buy * a.price_rmb_m[bfam.t, bfam.c]))
     annual = fin["annual"]
     for i, y in enumerate(annual["year"].tolist()):
         if y in ctx.kpi_years:
-            k[f"genai_revenue_rmb_m@{y}"] = float(annual["genai_rmb_m"][i])
-            k[f"genai_share@{y}"] = float(annual["genai_share"][i])
+            k[f"genai_revenue_rmb_m_{y}"] = float(annual["genai_rmb_m"][i])
+            k[f"genai_share_{y}"] = float(annual["genai_share"][i])
     val = value_numbers(ctx, inputs.finance, a, model, buy, rent, fin["genai_quarterly_rmb_m"],
                         fin["traditional_quarterly_rmb_m"], fin["tp_ev_sales_hkd"])
     k["target_price_hkd"] = val["target_price_hkd"]
