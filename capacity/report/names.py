@@ -438,29 +438,29 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     # ---------------------------------------------------------------- calibrate
     "calibrate.dates": {
         "period": ("", f"Disclosure {_Q}"),
-        "units_reported": ("units", "Disclosed GPU count (null: none disclosed at this date)"),
-        "eflops_reported": ("EFLOPS", "Disclosed peak computing power (null: none disclosed)"),
-        "units_fitted": ("units", "GPUs of the fitted central mix"),
-        "eflops_fitted": ("EFLOPS", "Peak EFLOPS of the fitted central mix"),
-        "units_error_pct": ("%", "100 x (units_fitted - units_reported) / units_reported; null "
+        "reported_units": ("units", "Disclosed GPU count (null: none disclosed at this date)"),
+        "reported_eflops": ("EFLOPS", "Disclosed peak computing power (null: none disclosed)"),
+        "fitted_units": ("units", "GPUs of the fitted central mix"),
+        "fitted_eflops": ("EFLOPS", "Peak EFLOPS of the fitted central mix"),
+        "units_error_pct": ("%", "100 x (fitted_units - reported_units) / reported_units; null "
                                  "where no count is disclosed"),
-        "eflops_error_pct": ("%", "100 x (eflops_fitted - eflops_reported) / eflops_reported; "
+        "eflops_error_pct": ("%", "100 x (fitted_eflops - reported_eflops) / reported_eflops; "
                                   "null where no computing power is disclosed"),
     },
     "calibrate.mix": {
         "period": ("", f"Disclosure {_Q}"),
         "chip": ("", "Chip name"),
         "peak_tflops": ("TFLOPS", "Peak dense TFLOPS of one GPU"),
-        "units_central": ("units", "Units in the central (prior-closest) fitted mix"),
-        "units_min": ("units", "Fewest units of the chip in any mix that fits the disclosures"),
-        "units_max": ("units", "Most units of the chip in any mix that fits"),
-        "eflops_central": ("EFLOPS", "Peak EFLOPS of the chip's central units"),
+        "central_units": ("units", "Units in the central (prior-closest) fitted mix"),
+        "min_units": ("units", "Fewest units of the chip in any mix that fits the disclosures"),
+        "max_units": ("units", "Most units of the chip in any mix that fits"),
+        "central_eflops": ("EFLOPS", "Peak EFLOPS of the chip's central units"),
     },
     "calibrate.orders": {
         "chip": ("", "Chip name"),
         "peak_tflops": ("TFLOPS", "Peak dense TFLOPS of one GPU"),
         "order_eflops": ("EFLOPS", "Compute on order (disclosed with-orders minus installed)"),
-        "units_needed": ("units", "GPUs of this chip alone that would supply it"),
+        "needed_units": ("units", "GPUs of this chip alone that would supply it"),
     },
     # ---------------------------------------------------------------- demand
     "demand.quarters": {
