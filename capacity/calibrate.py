@@ -35,6 +35,7 @@ import pulp
 from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS, peak_tflops
 from capacity.errors import InputError, SolverError
+from capacity.results import whole_counts
 from capacity.scenarios import Scenario, disclosed
 
 
@@ -45,17 +46,18 @@ class Calibration:
     Attributes
     ----------
     dates
-        Per disclosure date (and the base period): ``period``, ``units_reported``,
-        ``eflops_reported``, ``units_fitted``, ``eflops_fitted``, ``units_error_pct``,
+        Per disclosure date (and the base period): ``period``, ``reported_units``,
+        ``reported_eflops``, ``fitted_units``, ``fitted_eflops``, ``units_error_pct``,
         ``eflops_error_pct`` (100 * (fitted - reported) / reported; reported values and errors
-        NaN where not disclosed).
+        NaN where not disclosed, null in JSON). ``fitted_units`` within
+        :data:`capacity.results.WHOLE_UNITS_TOL` of a whole number is that number.
     mix
-        Per path quarter and chip: ``period``, ``chip``, ``peak_tflops``, ``units_central``,
-        ``units_min``, ``units_max``, ``eflops_central``.
+        Per path quarter and chip: ``period``, ``chip``, ``peak_tflops``, ``central_units``,
+        ``min_units``, ``max_units``, ``central_eflops``.
     orders
         What the disclosed extra EFLOPS on placed orders means in units of each chip that could
         be bought after the base period: ``chip``, ``peak_tflops``, ``order_eflops``,
-        ``units_needed``.
+        ``needed_units``.
     """
 
     dates: pd.DataFrame
@@ -65,7 +67,7 @@ class Calibration:
     def central_at(self, period: pd.Period) -> pd.Series:
         """Central units per chip at ``period``. [units]"""
         sel = self.mix[self.mix["period"] == period]
-        return pd.Series(sel["units_central"].to_numpy(), index=sel["chip"].to_numpy(),
+        return pd.Series(sel["central_units"].to_numpy(), index=sel["chip"].to_numpy(),
                          name="units")
 
 
@@ -87,8 +89,8 @@ def _disclosure_table(scenario: Scenario) -> pd.DataFrame:
     periods = sorted(set(periods) | {base})
     return pd.DataFrame({
         "period": periods,
-        "units_reported": [units.get(p, np.nan) for p in periods],
-        "eflops_reported": [eflops.get(p, np.nan) for p in periods],
+        "reported_units": [units.get(p, np.nan) for p in periods],
+        "reported_eflops": [eflops.get(p, np.nan) for p in periods],
     })
 
 
@@ -124,12 +126,12 @@ def _build(scenario: Scenario, table: pd.DataFrame, purchasable: pd.DataFrame | 
         p = row.period
         total = pulp.lpSum(u[c, p] for c in cands[p])
         compute = pulp.lpSum(u[c, p] * float(rates[c]) / TFLOPS_PER_EFLOPS for c in cands[p])
-        if not np.isnan(row.units_reported):
-            lp.add_constraint(prob, total >= (1 - tol) * row.units_reported, f"units_lo_{p}")
-            lp.add_constraint(prob, total <= (1 + tol) * row.units_reported, f"units_hi_{p}")
-        if not np.isnan(row.eflops_reported):
-            lp.add_constraint(prob, compute >= (1 - tol) * row.eflops_reported, f"eflops_lo_{p}")
-            lp.add_constraint(prob, compute <= (1 + tol) * row.eflops_reported, f"eflops_hi_{p}")
+        if not np.isnan(row.reported_units):
+            lp.add_constraint(prob, total >= (1 - tol) * row.reported_units, f"units_lo_{p}")
+            lp.add_constraint(prob, total <= (1 + tol) * row.reported_units, f"units_hi_{p}")
+        if not np.isnan(row.reported_eflops):
+            lp.add_constraint(prob, compute >= (1 - tol) * row.reported_eflops, f"eflops_lo_{p}")
+            lp.add_constraint(prob, compute <= (1 + tol) * row.reported_eflops, f"eflops_hi_{p}")
     for prev, cur in pairwise(path_periods(table)):
         for c in cands[cur]:
             name = c.replace("-", "_")
@@ -172,7 +174,7 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
     prob, u, cands = _build(scenario, table, purchasable)
     rates = peak_tflops(scenario.catalog)
     prior_in = scenario.inputs.calibration.prior_share
-    u_ref = float(np.nanmax(table["units_reported"])) if table["units_reported"].notna().any() \
+    u_ref = float(np.nanmax(table["reported_units"])) if table["reported_units"].notna().any() \
         else 10_000.0
 
     # Feasibility first, for a clear message. (A real objective: CBC, via PuLP, fails on the
@@ -206,18 +208,18 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
     for row in table.itertuples(index=False):
         p = row.period
         tag_p = str(p)
-        if not np.isnan(row.units_reported):
+        if not np.isnan(row.reported_units):
             total = pulp.lpSum(u[c, p] for c in cands[p])
             over, under = (lp.add_var(prob, f"miss_units_{k}_{tag_p}") for k in ("hi", "lo"))
-            lp.add_constraint(prob, total - row.units_reported == over - under,
+            lp.add_constraint(prob, total - row.reported_units == over - under,
                               f"fit_units_{tag_p}")
-            miss += [(over, 1.0 / row.units_reported), (under, 1.0 / row.units_reported)]
-        if not np.isnan(row.eflops_reported):
+            miss += [(over, 1.0 / row.reported_units), (under, 1.0 / row.reported_units)]
+        if not np.isnan(row.reported_eflops):
             compute = pulp.lpSum(u[c, p] * float(rates[c]) / TFLOPS_PER_EFLOPS for c in cands[p])
             over, under = (lp.add_var(prob, f"miss_eflops_{k}_{tag_p}") for k in ("hi", "lo"))
-            lp.add_constraint(prob, compute - row.eflops_reported == over - under,
+            lp.add_constraint(prob, compute - row.reported_eflops == over - under,
                               f"fit_eflops_{tag_p}")
-            miss += [(over, 1.0 / row.eflops_reported), (under, 1.0 / row.eflops_reported)]
+            miss += [(over, 1.0 / row.reported_eflops), (under, 1.0 / row.reported_eflops)]
     miss_expr = lp.affine(miss)
     prob.setObjective(miss_expr)
     best_miss = lp.solve(prob, solver, what="calibration fit to totals").objective
@@ -225,7 +227,7 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
 
     # Central, step 2: closest to the prior (L1), auxiliary deviation variables.
     devs = []
-    disclosed_at = table.loc[table["units_reported"].notna() | table["eflops_reported"].notna(),
+    disclosed_at = table.loc[table["reported_units"].notna() | table["reported_eflops"].notna(),
                              "period"]
     for p in disclosed_at:
         names = cands[p]
@@ -258,16 +260,19 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
     for (c, p), var in u.items():
         central = min(max(lp.clean(var.value()), lo[c, p]), hi[c, p])
         rows.append({"period": p, "chip": c, "peak_tflops": float(rates[c]),
-                     "units_central": central, "units_min": lo[c, p], "units_max": hi[c, p],
-                     "eflops_central": central * float(rates[c]) / TFLOPS_PER_EFLOPS})
+                     "central_units": central, "min_units": lo[c, p], "max_units": hi[c, p],
+                     "central_eflops": central * float(rates[c]) / TFLOPS_PER_EFLOPS})
     mix = pd.DataFrame(rows).sort_values(["period", "chip"], kind="stable").reset_index(drop=True)
-    fitted = mix.groupby("period").agg(units_fitted=("units_central", "sum"),
-                                       eflops_fitted=("eflops_central", "sum"))
+    fitted = mix.groupby("period").agg(fitted_units=("central_units", "sum"),
+                                       fitted_eflops=("central_eflops", "sum"))
     dates = table.merge(fitted, left_on="period", right_index=True, how="left")
-    dates["units_error_pct"] = 100.0 * (dates["units_fitted"] - dates["units_reported"]) \
-        / dates["units_reported"]
-    dates["eflops_error_pct"] = 100.0 * (dates["eflops_fitted"] - dates["eflops_reported"]) \
-        / dates["eflops_reported"]
+    # a count fitted to a whole disclosure is shown whole (29,999.99997 -> 30,000); the mix the
+    # planner starts from keeps the solver's numbers
+    dates["fitted_units"] = whole_counts(dates["fitted_units"])
+    dates["units_error_pct"] = 100.0 * (dates["fitted_units"] - dates["reported_units"]) \
+        / dates["reported_units"]
+    dates["eflops_error_pct"] = 100.0 * (dates["fitted_eflops"] - dates["reported_eflops"]) \
+        / dates["reported_eflops"]
     return Calibration(dates=dates, mix=mix, orders=orders_in_units(scenario, purchasable))
 
 
@@ -275,14 +280,14 @@ def orders_in_units(scenario: Scenario, purchasable: pd.DataFrame | None = None)
     """What the disclosed EFLOPS on placed orders means in units of each candidate chip.
 
     order_eflops = peak_eflops_with_orders - peak_eflops at the base period;
-    units_needed[c] = order_eflops * 1e6 / r_c, for chips launched by the quarter after the base
+    needed_units[c] = order_eflops * 1e6 / r_c, for chips launched by the quarter after the base
     period and purchasable then (when ``purchasable`` is given).
     """
     base = scenario.inputs.horizon.base
     with_orders = disclosed(scenario.disclosures, "peak_eflops_with_orders")
     now = disclosed(scenario.disclosures, "peak_eflops")
     if base not in with_orders.index or base not in now.index:
-        return pd.DataFrame(columns=["chip", "peak_tflops", "order_eflops", "units_needed"])
+        return pd.DataFrame(columns=["chip", "peak_tflops", "order_eflops", "needed_units"])
     extra = float(with_orders[base] - now[base])
     nxt = base + 1
     cat = scenario.catalog
@@ -295,5 +300,5 @@ def orders_in_units(scenario: Scenario, purchasable: pd.DataFrame | None = None)
                 and not bool(purchasable.at[nxt, c]):
             continue
         rows.append({"chip": c, "peak_tflops": float(rates[c]), "order_eflops": extra,
-                     "units_needed": extra * TFLOPS_PER_EFLOPS / float(rates[c])})
+                     "needed_units": extra * TFLOPS_PER_EFLOPS / float(rates[c])})
     return pd.DataFrame(rows)

@@ -956,9 +956,10 @@ def stress(
                                                   "address of a running scheduler, e.g. "
                                                   "tcp://10.0.0.5:8786.")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
-        "--threshold", metavar="KPI@PERIOD>=X", help="Probability to report, "
-        "'kpi@period OP number' with OP in >=, <=, >, < (repeatable; default "
-        "peak_eflops@2025Q4>=20 and genai_share@2025>=0.4).")]
+        "--threshold", metavar="KPI>=X", help="Probability to report, "
+        "'kpi OP number' with OP in >=, <=, >, < and the KPI named as compare names it "
+        "(repeatable; default peak_eflops_2025Q4>=20 and genai_share_2025>=0.4; the older "
+        "kpi@period is read as an alias).")]
     = None,
     fmt: FormatOpt = Format.table,
     table: table_option("percentiles", "thresholds", "binding_frequency", "tornado",

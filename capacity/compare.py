@@ -8,28 +8,35 @@ reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first
 KPIs (``q`` in the reference scenario's ``horizon.kpi_quarters()``, ``y`` in its
 ``horizon.kpi_years()``: for the shipped baseline 2023Q4, 2024Q4, 2025Q4 and 2024, 2025):
 
-========================== ================ ==================================================
-kpi                        unit             definition
-========================== ================ ==================================================
-``peak_eflops_q``          EFLOPS           installed dense FP16 peak at the end of quarter q
-``effective_eflops_q``     EFLOPS           peak x per-chip efficiency (what serves demand)
-``gpus_units_q``           units            installed accelerators at the end of quarter q
-``capex_cumulative_q``     RMB m            sum of planned capex, first planned quarter .. q
-``capex_total``            RMB m            sum of planned capex over the horizon
-``npv``                    RMB m            the plan's NPV at the first planned quarter
-``served_revenue_total``   RMB m            revenue of the work served (tokens + leasing)
-``inference_served_total`` tn tokens        tokens served over the horizon
-``rented_total``           EFLOPS-quarters  rented training compute over the horizon
-``shortfall_total``        EFLOPS-quarters  unmet training + leasing (effective EFLOPS)
-``shortfall_quarters``     quarters         quarters with unmet demand (> 1e-6 EFLOPS)
-``binding_limits``         count            binding limits with a non-zero shadow price
-``most_valuable_limits``   (text)           up to three limits with the largest shadow price,
-                                            in the ``kpis_text`` table (``kpis`` is numeric)
-``genai_revenue_y``        RMB m            GenAI revenue in calendar year y
-``genai_share_y``          share            GenAI revenue / total revenue in year y
-``total_revenue_y``        RMB m            total revenue in year y
-``target_price_hkd``       HKD              EV/Sales target price per share
-========================== ================ ==================================================
+==================================== ================ =========================================
+kpi                                  unit             definition
+==================================== ================ =========================================
+``peak_eflops_q``                    EFLOPS           installed dense FP16 peak at the end of q
+``effective_eflops_q``               EFLOPS           peak x per-chip efficiency (what serves
+                                                      demand)
+``gpus_units_q``                     units            installed accelerators at the end of q
+``cumulative_capex_rmb_m_q``         RMB m            planned capex, first planned quarter .. q
+``total_capex_rmb_m``                RMB m            planned capex over the horizon
+``npv_rmb_m``                        RMB m            the plan's NPV at the first planned quarter
+``total_served_revenue_rmb_m``       RMB m            revenue of the work served (tokens +
+                                                      leasing)
+``total_inference_served_tn_tokens`` tn tokens        tokens served over the horizon
+``total_rented_eflops_quarters``     EFLOPS-quarters  rented training compute over the horizon
+``total_shortfall_eflops_quarters``  EFLOPS-quarters  unmet training + leasing (effective EFLOPS)
+``shortfall_quarters``               quarters         quarters with unmet demand (> 1e-6 EFLOPS)
+``binding_limits``                   count            binding limits with a non-zero shadow price
+``most_valuable_limits``             (text)           up to three limits with the largest shadow
+                                                      price, in the ``kpis_text`` table (``kpis``
+                                                      is numeric)
+``genai_revenue_rmb_m_y``            RMB m            GenAI revenue in calendar year y
+``genai_share_y``                    share            GenAI revenue / total revenue in year y
+``total_revenue_rmb_m_y``            RMB m            total revenue in year y
+``target_price_hkd``                 HKD              blended target price per share
+``tp_ev_sales_hkd``, ``tp_dcf_hkd``  HKD              EV/Sales and DCF target prices per share
+==================================== ================ =========================================
+
+The names are the ones ``capacity stress`` gives the same quantities (and ``capacity plan`` its
+totals), with the unit as a suffix before any period or year.
 
 Notes
 -----
@@ -132,12 +139,12 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``limit`` (``access H100``, ``power``, ...), ``constraint``, ``chip``,
-        ``quarters_binding`` [quarters], ``first_period``, ``max_shadow_price`` (the largest
-        quoted shadow price over the quarters: the verified gain from relaxing) in
-        ``shadow_unit`` (RMB m per unit of the limit).
+        ``quarters_binding`` [quarters], ``first_period``, ``max_shadow_price_rmb_m`` (the
+        largest quoted shadow price over the quarters: the verified gain from relaxing) in
+        ``unit`` (RMB m per unit of the limit; the plan's binding table names them alike).
     """
     cols = ["limit", "constraint", "chip", "quarters_binding", "first_period",
-            "max_shadow_price", "shadow_unit"]
+            "max_shadow_price_rmb_m", "unit"]
     b = binding[binding["constraint"].isin(LIMIT_CONSTRAINTS)].copy() if not binding.empty \
         else binding
     if b.empty:
@@ -148,11 +155,11 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "limit": f"{con} {chip}".strip(), "constraint": con, "chip": chip,
             "quarters_binding": len(g), "first_period": str(min(g["period"].astype(str))),
-            "max_shadow_price": float(g["shadow_price_rmb_m"].astype(float).max()),
-            "shadow_unit": str(g["unit"].iloc[0]),
+            "max_shadow_price_rmb_m": float(g["shadow_price_rmb_m"].astype(float).max()),
+            "unit": str(g["unit"].iloc[0]),
         })
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["max_shadow_price", "limit"], ascending=[False, True],
+    return out.sort_values(["max_shadow_price_rmb_m", "limit"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
 
 
@@ -183,28 +190,28 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
     for period in kpi_quarters:
         p = pd.Period(period, freq="Q")
         v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
-        out.append((f"capex_cumulative_{period}", "RMB m", v))
-    out.append(("capex_total", "RMB m", float(q["capex_rmb_m"].sum())))
-    out.append(("npv", "RMB m", float(npv_rmb_m)))
-    out.append(("served_revenue_total", "RMB m", float(q["served_revenue_rmb_m"].sum())))
-    out.append(("inference_served_total", "tn tokens",
+        out.append((f"cumulative_capex_rmb_m_{period}", "RMB m", v))
+    out.append(("total_capex_rmb_m", "RMB m", float(q["capex_rmb_m"].sum())))
+    out.append(("npv_rmb_m", "RMB m", float(npv_rmb_m)))
+    out.append(("total_served_revenue_rmb_m", "RMB m", float(q["served_revenue_rmb_m"].sum())))
+    out.append(("total_inference_served_tn_tokens", "tn tokens",
                 float(q["inference_served_tn_tokens"].sum())))
-    out.append(("rented_total", "EFLOPS-quarters", float(q["rented_eflops"].sum())))
+    out.append(("total_rented_eflops_quarters", "EFLOPS-quarters", float(q["rented_eflops"].sum())))
     short = q["shortfall_eflops"]
-    out.append(("shortfall_total", "EFLOPS-quarters", float(short.sum())))
+    out.append(("total_shortfall_eflops_quarters", "EFLOPS-quarters", float(short.sum())))
     out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
     out.append(("binding_limits", "count", int(groups["quarters_binding"].sum())))
     out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
     if value is not None:
         annual = _annual(value)
         for y in kpi_years:
-            out.append((f"genai_revenue_{y}", "RMB m", float(annual.at[y, "genai_rmb_m"])
+            out.append((f"genai_revenue_rmb_m_{y}", "RMB m", float(annual.at[y, "genai_rmb_m"])
                         if y in annual.index else float("nan")))
         for y in kpi_years:
             out.append((f"genai_share_{y}", "share", float(annual.at[y, "genai_share"])
                         if y in annual.index else float("nan")))
         for y in kpi_years:
-            out.append((f"total_revenue_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
+            out.append((f"total_revenue_rmb_m_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
                         if y in annual.index else float("nan")))
         out.append(("target_price_hkd", "HKD", float(value.scalars["target_price_hkd"])))
         out.append(("tp_ev_sales_hkd", "HKD", float(value.scalars["tp_ev_sales_hkd"])))

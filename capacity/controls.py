@@ -411,7 +411,7 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
     out["price_factor"] = out["price_factor"].astype(float)
     full = pd.MultiIndex.from_product([periods, catalog.index], names=["period", "chip"])
     out = out.set_index(["period", "chip"]).reindex(full)
-    out.attrs["unit"] = {"cap_units": "units/quarter", "price_factor": "1"}
+    out.attrs["unit"] = {"cap_units": "units", "price_factor": "x"}  # per quarter; a factor
     return out
 
 

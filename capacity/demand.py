@@ -587,7 +587,9 @@ def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.Data
     cols = ["name", "params_bn", "tokens_tn", "tokens_per_param", "flop", "start", "end",
             "duration_quarters", "mfu", "effective_eflops", "days_at_base_fleet",
             "token_stock_at_start_tn"]
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs["unit"] = {"tokens_tn": "tn tokens", "token_stock_at_start_tn": "tn tokens"}
+    return out
 
 
 def training_eflops(periods: pd.PeriodIndex, runs: pd.DataFrame) -> pd.Series:
@@ -742,8 +744,8 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     if out.isna().any().any():
         col = out.columns[out.isna().any()][0]
         raise InputError(f"demand.{col}", "undefined in some quarter (NaN)")
-    out.attrs["unit"] = {c: ("EFLOPS (effective)" if c.endswith("_eflops") else
+    out.attrs["unit"] = {c: ("EFLOPS" if c.endswith("_eflops") else  # effective, as named
                              "tn tokens" if c.endswith("_tn") else
-                             "RMB/m tokens" if c.endswith("_per_m_tokens") else "RMB m")
+                             "RMB per m tokens" if c.endswith("_per_m_tokens") else "RMB m")
                          for c in out.columns}
     return out

@@ -85,7 +85,7 @@ def disclosed_additions(scenario: Scenario, calibration: Calibration) -> pd.Data
     from capacity.fleet import COHORT_COLUMNS
 
     base = scenario.inputs.horizon.base
-    units = calibration.mix.pivot_table(index="period", columns="chip", values="units_central",
+    units = calibration.mix.pivot_table(index="period", columns="chip", values="central_units",
                                         aggfunc="sum").fillna(0.0).sort_index()
     rows = []
     for prev, cur in zip(units.index[:-1], units.index[1:], strict=True):
@@ -122,9 +122,9 @@ def existing_fleet_eflops(scenario: Scenario, calibration: Calibration | None = 
                            scenario.inputs.fleet)
     mix = cal.mix.copy()
     eff = efficiency_vector(scenario.inputs.fleet, list(mix["chip"].unique()))
-    mix["effective_eflops"] = mix["eflops_central"] * mix["chip"].map(eff)
-    hist = mix.groupby("period").agg(gpus_units=("units_central", "sum"),
-                                     peak_eflops=("eflops_central", "sum"),
+    mix["effective_eflops"] = mix["central_eflops"] * mix["chip"].map(eff)
+    hist = mix.groupby("period").agg(gpus_units=("central_units", "sum"),
+                                     peak_eflops=("central_eflops", "sum"),
                                      effective_eflops=("effective_eflops", "sum"))
     first = hist.index.min()
     hist = hist.reindex(pd.period_range(first, base, freq="Q", name="period")).ffill()

@@ -134,10 +134,11 @@ MAX_HTML_ROWS = 20
 
 
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_rmb_m_per_eflops_quarter", "RMB m/EFLOPS-quarter"),
-    ("_rmb_m_per_eflops", "RMB m/EFLOPS-quarter"),
-    ("_rmb_m_per_unit_quarter", "RMB m/unit-quarter"), ("_rmb_per_m_tokens", "RMB/m tokens"),
-    ("_usd_per_gpu_hour", "USD/GPU-hour"), ("_tn_tokens", "tn tokens"),
+    ("_rmb_m_per_eflops_quarter", "RMB m per EFLOPS-quarter"),
+    ("_rmb_m_per_eflops", "RMB m per EFLOPS-quarter"),
+    ("_rmb_m_per_unit_quarter", "RMB m per unit-quarter"),
+    ("_rmb_per_m_tokens", "RMB per m tokens"), ("_usd_per_gpu_hour", "USD per GPU-hour"),
+    ("_per_mw_tn_tokens", "tn tokens per MW-quarter"), ("_tn_tokens", "tn tokens"),
     ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
     ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
     ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
@@ -146,7 +147,8 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_gbs", "GB/s"), ("_flop", "FLOP"), ("_seconds", "s"), ("_days", "days"),
     ("_halves", "half-years"),
 )
-"""Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first)."""
+"""Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first). Units
+are spelt as ``docs/nomenclature.md`` spells them (``RMB m per unit``: "per", not "/")."""
 
 
 def unit_of(col: str) -> str:
@@ -162,8 +164,9 @@ UNIT_ABBREVIATIONS: dict[str, str] = {
     "HKD": "HKD", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q", "EFLOPS": "EFLOPS",
     "PFLOPS": "PFLOPS", "TFLOPS": "TFLOPS", "units": "#", "MW": "MW", "kW": "kW", "tn": "tn",
     "share": "share", "%": "%", "quarters": "q", "GB/s": "GB/s", "FLOP": "FLOP", "s": "s",
-    "days": "d", "half-years": "halves", "RMB m/EFLOPS-quarter": "RMBm/EF-q",
-    "RMB m/unit-quarter": "RMBm/unit-q", "RMB/m tokens": "RMB/Mtok", "USD/GPU-hour": "USD/GPUh",
+    "days": "d", "half-years": "halves", "RMB m per EFLOPS-quarter": "RMBm/EF-q",
+    "RMB m per unit-quarter": "RMBm/unit-q", "RMB per m tokens": "RMB/Mtok",
+    "USD per GPU-hour": "USD/GPUh", "tn tokens per MW-quarter": "tn tok/MW-q",
 }
 """Unit -> the abbreviation terminal headers show (``docs/user-guide.md`` lists them)."""
 
@@ -202,6 +205,8 @@ def annotate_units(df: pd.DataFrame) -> pd.DataFrame:
     found = {str(c): unit_of(str(c)) for c in cols
              if unit_of(str(c)) and pd.api.types.is_numeric_dtype(frame[c])}
     given = df.attrs.get("unit")
+    if isinstance(given, dict):  # pandas carries attrs through pivots: keep the table's own
+        given = {k: u for k, u in given.items() if k in {str(c) for c in cols}}
     df.attrs["unit"] = {**found, **given} if isinstance(given, dict) else \
         (found if given is None else given)  # a unit set by the table's maker wins
     return df
@@ -329,9 +334,64 @@ def jsonable(v: Any) -> Any:
     return v
 
 
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame -> list of JSON-safe records (index included when named)."""
+WHOLE_UNITS_TOL = 1e-3
+"""A count of GPUs (unit ``units``) within this of a whole number is emitted as that number:
+the solvers work in floats, so the 30,000 GPUs disclosed come back as 29,999.99997. Outputs
+only (JSON, CSV, Parquet, workbook); the LPs keep their numbers. [units]"""
+
+
+def whole_counts(values):
+    """``values`` (a Series or array of counts) with those within :data:`WHOLE_UNITS_TOL` of a
+    whole number set to it; others (359.427 units of a fractional purchase) and NaN unchanged."""
+    arr = np.asarray(values, dtype=float)
+    near = np.rint(arr)
+    out = np.where(np.abs(arr - near) <= WHOLE_UNITS_TOL, near, arr) + 0.0
+    if isinstance(values, pd.Series):
+        return pd.Series(out, index=values.index, name=values.name)
+    return out
+
+
+def _is_count(col: str, units: dict) -> bool:
+    return units.get(col, unit_of(col)) == "units" or col == "units"
+
+
+def whole_count_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The table (index as columns) with its GPU counts whole where they are within
+    :data:`WHOLE_UNITS_TOL` of a whole number (:func:`whole_counts`): columns in ``units``
+    (``gpus_units``, ``units``), rows whose ``unit`` column says ``units`` (compare KPIs,
+    backtest rows) and a ``limit`` whose ``limit_unit`` is a unit of GPUs. A copy when it
+    changes anything."""
     frame = plain_frame(df)
+    units = df.attrs.get("unit") if isinstance(df.attrs.get("unit"), dict) else {}
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    out = None
+
+    def put(col, mask=None):
+        nonlocal out
+        s = frame[col] if out is None else out[col]
+        new = whole_counts(s) if mask is None else s.where(~mask, whole_counts(s))
+        if not new.equals(s):
+            out = frame.copy() if out is None else out
+            out[col] = new
+
+    for col in floats:
+        if _is_count(str(col), units):
+            put(col)
+    for key, targets in (("unit", [c for c in floats if not unit_of(str(c))
+                                   and str(c) not in units]),
+                         ("limit_unit", ["limit"] if "limit" in floats else [])):
+        if key in frame.columns and targets:
+            mask = frame[key].isin(["units", "unit"])
+            if mask.any():
+                for col in targets:
+                    put(col, mask.to_numpy())
+    return frame if out is None else out
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame -> list of JSON-safe records (index included when named; GPU counts whole
+    where within :data:`WHOLE_UNITS_TOL`)."""
+    frame = whole_count_frame(df)
     cols = [str(c) for c in frame.columns]
     return [{c: jsonable(v) for c, v in zip(cols, row, strict=True)}
             for row in frame.itertuples(index=False, name=None)]
@@ -343,8 +403,9 @@ def json_text(report: Report) -> str:
 
 
 def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy ready for CSV: index as columns, Periods as text, floats rounded."""
-    frame = plain_frame(df).copy()
+    """A copy ready for CSV: index as columns, Periods as text, floats rounded, GPU counts whole
+    where within :data:`WHOLE_UNITS_TOL` (:func:`whole_count_frame`)."""
+    frame = whole_count_frame(df).copy()
     for col in frame.columns:
         s = frame[col]
         if isinstance(s.dtype, pd.PeriodDtype):

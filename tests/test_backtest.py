@@ -204,7 +204,7 @@ def test_example_stocks_round_trip_exactly(example):
         assert r["status"] == "compared" and r["basis"] == "calibration"
         assert r["actual"] == actual
         # the forecast is the calibration's fitted total at that date
-        assert r["forecast"] == pytest.approx(fitted[period][f"{col}_fitted"], rel=1e-9)
+        assert r["forecast"] == pytest.approx(fitted[period][f"fitted_{col}"], rel=1e-9)
         assert abs(r["error_pct"]) <= 1e-6
 
 

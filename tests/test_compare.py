@@ -78,11 +78,11 @@ def test_binding_groups_rank_by_rmb_m_per_unit():
     g = binding_groups(b)
     assert list(g["limit"]) == ["power", "access H100", "budget", "access A800"]
     #                           40 RMB m/MW, 3.0 RMB m/unit, 1.3, 0.5 RMB m/unit
-    assert list(g["max_shadow_price"]) == [40.0, 3.0, 1.3, 0.5]
+    assert list(g["max_shadow_price_rmb_m"]) == [40.0, 3.0, 1.3, 0.5]
     assert g.set_index("limit").at["access H100", "quarters_binding"] == 2
     assert g.set_index("limit").at["access H100", "first_period"] == "2024Q1"
-    assert g.set_index("limit").at["budget", "shadow_unit"] == "RMB m per RMB m"
-    assert g.set_index("limit").at["power", "shadow_unit"] == "RMB m per MW"
+    assert g.set_index("limit").at["budget", "unit"] == "RMB m per RMB m"
+    assert g.set_index("limit").at["power", "unit"] == "RMB m per MW"
     assert binding_groups(b.iloc[:0]).empty
 
 
@@ -137,8 +137,8 @@ def test_compare_json_shape(cmp_json):
         assert list(rec) == ["kpi", "unit", "history", "embargo-2024", "embargo-2024_vs_history"]
     kpis = [r["kpi"] for r in cmp_json["kpis"]]
     for needed in ("peak_eflops_2023Q4", "effective_eflops_2024Q4", "gpus_units_2025Q4",
-                   "capex_cumulative_2025Q4", "shortfall_total", "binding_limits",
-                   "genai_revenue_2024", "genai_share_2025",
+                   "cumulative_capex_rmb_m_2025Q4", "total_shortfall_eflops_quarters",
+                   "binding_limits", "genai_revenue_rmb_m_2024", "genai_share_2025",
                    "target_price_hkd"):
         assert needed in kpis
     assert _kpi(cmp_json, "target_price_hkd")["unit"] == "HKD"
@@ -169,11 +169,11 @@ def test_kpis_match_plan_and_value_commands(cmp_json, run_json):
                 pytest.approx(q[period][col], rel=1e-9)
     # cumulative capex: the plan's capex summed over quarters up to 2024Q4
     capex_2024q4 = sum(r["capex_rmb_m"] for r in plan["quarters"] if r["period"] <= "2024Q4")
-    assert _kpi(cmp_json, "capex_cumulative_2024Q4")["embargo-2024"] == \
+    assert _kpi(cmp_json, "cumulative_capex_rmb_m_2024Q4")["embargo-2024"] == \
         pytest.approx(capex_2024q4, rel=1e-9)
-    assert _kpi(cmp_json, "capex_total")["embargo-2024"] == \
+    assert _kpi(cmp_json, "total_capex_rmb_m")["embargo-2024"] == \
         pytest.approx(plan["total_capex_rmb_m"], rel=1e-9)
-    assert _kpi(cmp_json, "shortfall_total")["embargo-2024"] == \
+    assert _kpi(cmp_json, "total_shortfall_eflops_quarters")["embargo-2024"] == \
         pytest.approx(plan["total_shortfall_eflops_quarters"], rel=1e-9)
     # Work balances (demand, allocation, tokens, ...) are not limits: the count leaves them out.
     from capacity.compare import LIMIT_CONSTRAINTS
@@ -181,7 +181,7 @@ def test_kpis_match_plan_and_value_commands(cmp_json, run_json):
     limits = [b for b in plan["binding"] if b["constraint"] in LIMIT_CONSTRAINTS]
     assert _kpi(cmp_json, "binding_limits")["embargo-2024"] == len(limits)
     annual = {r["year"]: r for r in value["annual"]}
-    assert _kpi(cmp_json, "genai_revenue_2025")["embargo-2024"] == \
+    assert _kpi(cmp_json, "genai_revenue_rmb_m_2025")["embargo-2024"] == \
         pytest.approx(annual[2025]["genai_rmb_m"], rel=1e-9)
     assert _kpi(cmp_json, "genai_share_2024")["embargo-2024"] == \
         pytest.approx(annual[2024]["genai_share"], rel=1e-9)
@@ -193,10 +193,11 @@ def test_embargo_cannot_beat_history(cmp_json):
     """The embargo only removes purchase options history has (its caps are tighter, nothing
     else changes), so the most NPV it can reach is no more than history's; and the KPIs that
     differ between the two say so."""
-    npv = _kpi(cmp_json, "npv")
+    npv = _kpi(cmp_json, "npv_rmb_m")
     assert npv["embargo-2024"] <= npv["history"] + 1e-6
     assert npv["embargo-2024_vs_history"] < -1.0  # the embargo costs NPV [RMB m]
-    for kpi in ("capex_total", "inference_served_total", "served_revenue_total"):
+    for kpi in ("total_capex_rmb_m", "total_inference_served_tn_tokens",
+                "total_served_revenue_rmb_m"):
         assert _kpi(cmp_json, kpi)["embargo-2024_vs_history"] != 0.0, kpi
 
 

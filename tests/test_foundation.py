@@ -96,40 +96,40 @@ def test_calibration_matches_disclosures(history):
     cal = calibrate(history)
     d = cal.dates.set_index("period")
     q2, q4 = pd.Period("2023Q2", "Q"), pd.Period("2022Q4", "Q")
-    assert d.at[q2, "units_fitted"] == pytest.approx(30_000, rel=0.01)
-    assert d.at[q2, "eflops_fitted"] == pytest.approx(6.0, rel=0.01)
-    assert d.at[q4, "eflops_fitted"] == pytest.approx(5.0, rel=0.01)
+    assert d.at[q2, "fitted_units"] == pytest.approx(30_000, rel=0.01)
+    assert d.at[q2, "fitted_eflops"] == pytest.approx(6.0, rel=0.01)
+    assert d.at[q4, "fitted_eflops"] == pytest.approx(5.0, rel=0.01)
     # The central fit matches every disclosed total exactly (the band only widens min/max).
-    for p, col, value in [(q2, "units_fitted", 30_000), (q2, "eflops_fitted", 6.0),
-                          (q4, "eflops_fitted", 5.0),
-                          (pd.Period("2023Q1", "Q"), "units_fitted", 27_000)]:
+    for p, col, value in [(q2, "fitted_units", 30_000), (q2, "fitted_eflops", 6.0),
+                          (q4, "fitted_eflops", 5.0),
+                          (pd.Period("2023Q1", "Q"), "fitted_units", 27_000)]:
         assert d.at[p, col] == pytest.approx(value, rel=1e-7)
     m = cal.mix
-    assert (m["units_min"] <= m["units_central"] + 1e-6).all()
-    assert (m["units_central"] <= m["units_max"] + 1e-6).all()
+    assert (m["min_units"] <= m["central_units"] + 1e-6).all()
+    assert (m["central_units"] <= m["max_units"] + 1e-6).all()
     # Recompute the fitted EFLOPS from the mix independently of the solver.
     rate = peak_tflops(history.catalog)
-    eflops = (m["units_central"] * m["chip"].map(rate)).groupby(m["period"]).sum() / 1e6
-    assert eflops[q2] == pytest.approx(d.at[q2, "eflops_fitted"])
+    eflops = (m["central_units"] * m["chip"].map(rate)).groupby(m["period"]).sum() / 1e6
+    assert eflops[q2] == pytest.approx(d.at[q2, "fitted_eflops"])
 
 
 def test_calibration_order_units(history):
     cal = calibrate(history)
     o = cal.orders.set_index("chip")
     # +4 EFLOPS (10 - 6) in H800s: 4e6 TFLOPS / 989 = 4,044.5 units
-    assert o.at["H800", "units_needed"] == pytest.approx(4e6 / 989)
-    assert o.at["A800", "units_needed"] == pytest.approx(4e6 / 311.8)
+    assert o.at["H800", "needed_units"] == pytest.approx(4e6 / 989)
+    assert o.at["A800", "needed_units"] == pytest.approx(4e6 / 311.8)
 
 
 def test_calibrate_cli_json(run_json):
     out = run_json("calibrate")
     assert {"dates", "mix", "orders"} <= set(out)
-    assert set(out["dates"][0]) >= {"period", "units_reported", "eflops_reported",
-                                    "units_fitted", "eflops_fitted"}
-    assert set(out["mix"][0]) >= {"period", "chip", "units_central", "units_min", "units_max"}
+    assert set(out["dates"][0]) >= {"period", "reported_units", "reported_eflops",
+                                    "fitted_units", "fitted_eflops"}
+    assert set(out["mix"][0]) >= {"period", "chip", "central_units", "min_units", "max_units"}
     q2 = [m for m in out["mix"] if m["period"] == "2023Q2"]
-    assert sum(m["units_central"] for m in q2) == pytest.approx(30_000, rel=1e-7)
-    assert sum(m["eflops_central"] for m in q2) == pytest.approx(6.0, rel=1e-7)
+    assert sum(m["central_units"] for m in q2) == pytest.approx(30_000, rel=1e-7)
+    assert sum(m["central_eflops"] for m in q2) == pytest.approx(6.0, rel=1e-7)
 
 
 def test_calibrate_cli_csv_is_valid(run_cli):
@@ -140,9 +140,9 @@ def test_calibrate_cli_csv_is_valid(run_cli):
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) > 5
-    assert {"period", "chip", "units_central", "units_min", "units_max"} <= set(rows[0])
+    assert {"period", "chip", "central_units", "min_units", "max_units"} <= set(rows[0])
     q2 = [r for r in rows if r["period"] == "2023Q2"]
-    assert sum(float(r["units_central"]) for r in q2) == pytest.approx(30_000, rel=1e-7)
+    assert sum(float(r["central_units"]) for r in q2) == pytest.approx(30_000, rel=1e-7)
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -195,7 +195,7 @@ def test_calibration_and_plan_agree_across_solvers(history):
         pytest.skip("PuLP ships no CBC here (PuLP 4.x wheels)")
     a = calibrate(history, solver="highs").mix.set_index(["period", "chip"])
     b = calibrate(history, solver="cbc").mix.set_index(["period", "chip"])
-    assert np.allclose(a["units_central"], b["units_central"], rtol=1e-5, atol=0.5)
+    assert np.allclose(a["central_units"], b["central_units"], rtol=1e-5, atol=0.5)
     pa, pb = plan(history, solver="highs", integer=False), plan(history, solver="cbc",
                                                                 integer=False)
     assert pb.objective == pytest.approx(pa.objective, rel=1e-5)

@@ -242,7 +242,7 @@ def test_kpi_quarters_follow_the_subjects_horizon(subject):
     assert acme.kpi_years() == (2025,)
     cmp = cli_json("--subject", str(subject), "compare", "history", "unlisted")
     kpis = {r["kpi"] for r in cmp["kpis"]}
-    assert {"peak_eflops_2024Q4", "peak_eflops_2025Q4", "genai_revenue_2025"} <= kpis
+    assert {"peak_eflops_2024Q4", "peak_eflops_2025Q4", "genai_revenue_rmb_m_2025"} <= kpis
     assert "peak_eflops_2023Q4" not in kpis
 
 

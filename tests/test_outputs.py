@@ -154,7 +154,8 @@ def test_workbook_assumptions_sheet(out_dir, history):
 
 
 CHARTS = ["capex_by_quarter", "cash_runway", "compute_vs_demand", "compute_vs_disclosed",
-          "fleet_by_chip", "genai_revenue", "gpu_mix_by_chip", "pnl_by_year", "target_price"]
+          "fleet_by_chip", "genai_revenue", "gpu_mix_by_chip", "pnl_by_year", "target_price",
+          "token_cost_by_chip"]
 
 
 def test_charts_png_and_svg(out_dir):
@@ -213,8 +214,12 @@ def _tiny_reports() -> list[Report]:
     }, index=periods)
     fleet = pd.DataFrame({"period": list(periods) * 2, "chip": ["A800"] * 4 + ["H20"] * 4,
                           "units": [100.0, 100.0, 100.0, 100.0, 0.0, 20.0, 50.0, 50.0]})
+    economics = pd.DataFrame({"period": list(periods) * 2, "chip": ["A800"] * 4 + ["H20"] * 4,
+                              "token_cost_rmb_per_m_tokens": [3.0] * 4 + [2.5, 2.5, 2.8, 2.8],
+                              "token_price_rmb_per_m_tokens": [6.0, 5.5, 5.0, 4.5] * 2})
     plan = Report("plan", scalars={"scenario": "tiny", "solver": "highs"},
-                  tables={"quarters": quarters, "fleet": fleet}, primary="quarters")
+                  tables={"quarters": quarters, "fleet": fleet, "economics": economics},
+                  primary="quarters")
     annual = pd.DataFrame({"genai_rmb_m": [100.0], "genai_share": [0.25],
                            "total_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
     pnl = pd.DataFrame({"revenue_rmb_m": [400.0], "gross_profit_rmb_m": [150.0],
@@ -242,7 +247,8 @@ def test_workbook_fixed_timestamps():
     wb = load_workbook(io.BytesIO(workbook_bytes(_tiny_reports(), [])))
     assert wb.properties.created.isoformat().startswith("2000-01-01")
     assert wb.properties.modified.isoformat().startswith("2000-01-01")
-    assert wb.sheetnames == ["index", "tiny_quarters", "tiny_fleet", "tiny_annual",
+    assert wb.sheetnames == ["index", "tiny_quarters", "tiny_fleet", "tiny_economics",
+                             "tiny_annual",
                              "tiny_pnl", "tiny_cash", "scalars", "names"]
 
 
@@ -254,7 +260,8 @@ def test_plan_out_writes_plan_charts_only(run_cli, tmp_path):
                                                          "compute_vs_demand.png",
                                                          "compute_vs_disclosed.png",
                                                          "fleet_by_chip.png",
-                                                         "gpu_mix_by_chip.png"]
+                                                         "gpu_mix_by_chip.png",
+                                                         "token_cost_by_chip.png"]
     assert (out / "quarters.csv").is_file() and (out / "plan.json").is_file()
     assert (out / "plan.xlsx").is_file() and (out / "report.html").is_file()
     m = json.loads((out / "manifest.json").read_text())

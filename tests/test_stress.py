@@ -128,15 +128,15 @@ def test_draws_match_full_pipeline(history):
         v = value_report(sc, plan_result=relaxed).scalars
         for quarter in ("2023Q4", "2024Q4", "2025Q4"):
             p = pd.Period(quarter, freq="Q")
-            assert k[f"peak_eflops@{quarter}"] == pytest.approx(q.at[p, "peak_eflops"], rel=REL)
-            assert k[f"effective_eflops@{quarter}"] == pytest.approx(q.at[p, "effective_eflops"],
+            assert k[f"peak_eflops_{quarter}"] == pytest.approx(q.at[p, "peak_eflops"], rel=REL)
+            assert k[f"effective_eflops_{quarter}"] == pytest.approx(q.at[p, "effective_eflops"],
                                                                      rel=REL)
-        assert k["capex_rmb_m"] == pytest.approx(q["capex_rmb_m"].sum(), rel=REL)
+        assert k["total_capex_rmb_m"] == pytest.approx(q["capex_rmb_m"].sum(), rel=REL)
         # the NPV is unique; how the fleet splits its work between uses need not be (a
         # degenerate optimum), so the shortfall is not compared
         assert k["npv_rmb_m"] == pytest.approx(relaxed.objective, rel=1e-9)
         assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=REL)
-        assert k["genai_share@2025"] == pytest.approx(v["genai_share_2025"], rel=REL)
+        assert k["genai_share_2025"] == pytest.approx(v["genai_share_2025"], rel=REL)
         assert np.allclose(series["effective_eflops"], q["effective_eflops"], rtol=REL)
 
 
@@ -212,13 +212,17 @@ def test_bad_distribution_tables(table, match):
 
 
 def test_threshold_grammar():
-    kpis = ["peak_eflops@2025Q4", "genai_share@2025", "target_price_hkd"]
-    assert stress.parse_threshold("peak_eflops@2025Q4>=20", kpis) == (
-        "peak_eflops@2025Q4", ">=", 20.0)
+    kpis = ["peak_eflops_2025Q4", "genai_share_2025", "target_price_hkd"]
+    assert stress.parse_threshold("peak_eflops_2025Q4>=20", kpis) == (
+        "peak_eflops_2025Q4", ">=", 20.0)
+    # the older spelling kpi@period is an alias of the compare name
+    assert stress.parse_threshold("peak_eflops@2025Q4 >= 20", kpis) == (
+        "peak_eflops_2025Q4", ">=", 20.0)
+    assert stress.parse_threshold("genai_share@2025<0.4", kpis) == ("genai_share_2025", "<", 0.4)
     assert stress.parse_threshold(" target_price_hkd < 1.5e0 ", kpis) == (
         "target_price_hkd", "<", 1.5)
-    with pytest.raises(InputError, match="expected 'kpi@period OP number'"):
-        stress.parse_threshold("peak_eflops@2025Q4 == 20", kpis)
+    with pytest.raises(InputError, match="expected 'kpi OP number'"):
+        stress.parse_threshold("peak_eflops_2025Q4 == 20", kpis)
     with pytest.raises(InputError, match="unknown KPI"):
         stress.parse_threshold("peak@2025Q4>=20", kpis)
 
@@ -243,13 +247,13 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     assert a["samples"] == 40 and a["seed"] == 7
     assert a["uncertain_source"] == "history-uncertain"  # history has no table of its own
     kpis = {r["kpi"] for r in a["percentiles"]}
-    assert {"peak_eflops@2025Q4", "effective_eflops@2024Q4", "shortfall_eflops_quarters",
-            "capex_rmb_m", "genai_revenue_rmb_m@2025", "genai_share@2024",
+    assert {"peak_eflops_2025Q4", "effective_eflops_2024Q4", "total_shortfall_eflops_quarters",
+            "total_capex_rmb_m", "genai_revenue_rmb_m_2025", "genai_share_2024",
             "target_price_hkd"} <= kpis
     for r in a["percentiles"]:
         assert r["p5"] <= r["p50"] <= r["p95"]
-    assert [t["expr"] for t in a["thresholds"]] == ["peak_eflops@2025Q4>=20",
-                                                   "genai_share@2025>=0.4"]
+    assert [t["expr"] for t in a["thresholds"]] == ["peak_eflops_2025Q4>=20",
+                                                   "genai_share_2025>=0.4"]
     assert all(0.0 <= r["share"] <= 1.0 for r in a["binding_frequency"])
     assert {r["family"] for r in a["binding_frequency"]} >= {"budget", "export rule", "power"}
     assert len(a["tornado"]) == 13
@@ -298,7 +302,7 @@ def test_cli_scenario_uncertain_table_and_errors(capsys, tmp_path):
     # only the multiple varies: TP = (m S + cash) / shares / fx is linear in m, so the TP
     # percentiles sit at the same fractions of the [6, 9] range as the multiple's draws
     tp = next(r for r in a["percentiles"] if r["kpi"] == "target_price_hkd")
-    eff = next(r for r in a["percentiles"] if r["kpi"] == "effective_eflops@2025Q4")
+    eff = next(r for r in a["percentiles"] if r["kpi"] == "effective_eflops_2025Q4")
     assert eff["p5"] == eff["p95"]
     assert tp["p5"] < tp["p50"] < tp["p95"]
 
@@ -386,4 +390,4 @@ def test_worker_reductions_are_the_same_for_any_split_and_keep_a_subsample(histo
     bind = runs[0].binding_frequency.set_index("limit")["share"]
     assert np.array_equal(bind.to_numpy(), every.binding.mean(axis=0))
     thr = runs[0].thresholds.set_index("kpi")["probability"]
-    assert thr["genai_share@2025"] == np.mean(every.kpis["genai_share@2025"] >= 0.4)
+    assert thr["genai_share_2025"] == np.mean(every.kpis["genai_share_2025"] >= 0.4)

@@ -180,15 +180,24 @@ def test_every_output_column_is_in_nomenclature(tmp_path, compare_out, backtest_
         "backtest": ["backtest", "--actuals", str(LATER)],
         "stress": ["stress", "--samples", "3", "--executor", "inline"],
         "calibrate": ["calibrate"], "demand": ["demand"], "controls": ["controls"],
+        # the options that change a command's tables
+        "controls --timeline": ["controls", "--timeline"],
+        "plan --objective max-compute": ["plan", "--objective", "max-compute"],
+        "backtest --rolling": ["backtest", "--rolling"],
     }
     missing = []
-    for kind, args in commands.items():
-        for table, cols in _tables(cli_json(*args, "--scenario", "history")
-                                   if kind != "compare" else cli_json(*args)).items():
+    for label, args in commands.items():
+        kind = label.split()[0]
+        doc = cli_json(*args) if kind == "compare" or "--rolling" in args else \
+            cli_json(*args, "--scenario", "history")
+        for table, cols in _tables(doc).items():
             for col in cols:
                 if kind == "compare" and table in ("kpis", "kpis_text") \
                         and col not in ("kpi", "unit"):
                     col = "<scenario>_vs_<reference>" if "_vs_" in col else "<scenario>"
+                if kind == "controls" and table == "timeline" and re.fullmatch(r"\d{4}Q[1-4]",
+                                                                                col):
+                    col = "<quarter>"
                 if col not in documented or describe(kind, table, col) is None:
                     missing.append(f"{kind}.{table}.{col}")
     # and every column of the --out files
@@ -259,6 +268,7 @@ def test_every_chart_has_a_title_axis_units_and_the_footer(history):
         "compute_vs_disclosed": charts_module.chart_compute_vs_disclosed(plans, [history],
                                                                          footer),
         "capex_by_quarter": charts_module.chart_capex(plans, footer),
+        "token_cost_by_chip": charts_module.chart_token_cost(plans, footer),
         "genai_revenue": charts_module.chart_genai(values, footer),
         "target_price": charts_module.chart_target_price(values, footer),
         "pnl_by_year": charts_module.chart_pnl(values, footer),
@@ -273,3 +283,47 @@ def test_every_chart_has_a_title_axis_units_and_the_footer(history):
             assert any(re.search(r"\[.+\]", lab) for lab in labels), (name, labels)
             # legends sit outside every axes (figure legends, none inside an axes)
             assert all(ax.get_legend() is None for ax in fig.axes), name
+
+
+def test_note_charts_are_written_by_compare_out(compare_out):
+    """The three charts an analyst puts in a note: compute against the disclosed points, GPU mix
+    by chip and cost per token by chip, each as PNG and SVG."""
+    for stem in ("compute_vs_disclosed", "gpu_mix_by_chip", "token_cost_by_chip"):
+        assert (compare_out / f"{stem}.png").is_file() and (compare_out / f"{stem}.svg").is_file()
+
+
+def test_token_cost_chart_draws_the_economics_table(compare_out, history):
+    """The cost-per-token chart's lines are the plan's economics table: a line per chip of
+    ``token_cost_rmb_per_m_tokens`` by delivery quarter (as economics.csv of the --out folder
+    holds it) and the token price, in RMB per m tokens."""
+    import importlib
+
+    import matplotlib
+    import numpy as np
+
+    charts_module = importlib.import_module("capacity.report.charts")
+    from capacity.run import plan_report
+
+    plan = plan_report(history)[1]
+    pivots = charts_module.token_cost_pivots({"history": plan})
+    cost, price = pivots["history"]
+    econ = pd.read_csv(compare_out / "economics.csv")
+    econ = econ[econ["scenario"] == "history"]
+    assert len(cost.columns) >= 5 and "H20" in cost.columns
+    for chip in cost.columns:
+        rows = econ[econ["chip"] == chip].set_index("period")["token_cost_rmb_per_m_tokens"]
+        drawn = cost[chip].dropna()
+        assert list(drawn.index.astype(str)) == list(rows.dropna().index)
+        assert np.allclose(drawn.to_numpy(), rows.dropna().to_numpy(), rtol=1e-9)
+    prices = econ.groupby("period")["token_price_rmb_per_m_tokens"].first()
+    assert np.allclose(price.to_numpy(), prices.loc[[str(p) for p in price.index]].to_numpy())
+    with matplotlib.rc_context(rc=charts_module._style()):
+        fig = charts_module.chart_token_cost({"history": plan}, "Source: capacity")
+        ax = fig.axes[0]
+        lines = {ln.get_label(): np.asarray(ln.get_ydata(), float) for ln in ax.get_lines()}
+        assert set(lines) == {*cost.columns, "token price"}
+        for chip in cost.columns:
+            assert np.allclose(lines[chip], cost[chip].to_numpy(float), equal_nan=True)
+        assert np.allclose(lines["token price"], price.to_numpy(float))
+        assert "RMB per m tokens" in ax.get_ylabel()
+        assert "Cost per token by chip" in fig._suptitle.get_text()

@@ -124,9 +124,9 @@ def test_calibration_as_of_1h25_fits_every_dated_disclosure_within_1pct():
     by = dates.set_index(dates["period"].astype(str))
     for period, (units, eflops) in want.items():
         if units is not None:
-            assert by.at[period, "units_fitted"] == pytest.approx(units, rel=0.01)
+            assert by.at[period, "fitted_units"] == pytest.approx(units, rel=0.01)
         if eflops is not None:
-            assert by.at[period, "eflops_fitted"] == pytest.approx(eflops, rel=0.01)
+            assert by.at[period, "fitted_eflops"] == pytest.approx(eflops, rel=0.01)
 
 
 # ------------------------------------------------------------------------------ rolling

@@ -122,7 +122,7 @@ def test_number_formats_follow_units(book):
     by_kpi = {r[0].value: r for r in kpis.iter_rows(min_row=2)}
     assert by_kpi["target_price_hkd"][2].number_format == "0.00"
     assert by_kpi["genai_share_2025"][2].number_format == "0.0%"
-    assert by_kpi["capex_total"][2].number_format == "#,##0.0"
+    assert by_kpi["total_capex_rmb_m"][2].number_format == "#,##0.0"
 
 
 def test_every_unit_has_a_number_format():
@@ -182,7 +182,7 @@ def test_defined_names_for_headline_figures(book, cached, compare_out, scenario)
     assert _cell(cached, f"tp_{s}").value == pytest.approx(
         _kpi(doc, "target_price_hkd", scenario), abs=1e-9)
     assert _cell(cached, f"capex_total_{s}").value == pytest.approx(
-        _kpi(doc, "capex_total", scenario), rel=1e-9)
+        _kpi(doc, "total_capex_rmb_m", scenario), rel=1e-9)
     assert _cell(cached, f"multiple_{s}").value == 7.5
 
 
@@ -362,7 +362,7 @@ def test_row_units_format_only_unitless_number_columns():
 
     summary = pd.DataFrame({"metric": ["gpus_units", "genai_share"], "unit": ["units", "share"],
                             "n_rows": [2, 1], "mape": [0.5, 1.5], "actual": [27000.0, 0.4]})
-    stress = pd.DataFrame({"kpi": ["target_price_hkd"], "unit": ["HKD/share"], "p5": [1.0],
+    stress = pd.DataFrame({"kpi": ["target_price_hkd"], "unit": ["HKD"], "p5": [1.0],
                            "p50": [1.3], "p95": [1.7], "mean": [1.31]})
     reports = [Report("backtest", scalars={"scenario": "s1"}, tables={"summary": summary}),
                Report("stress", scalars={"scenario": "s1", "centre_target_price_hkd": 1.3},

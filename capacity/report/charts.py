@@ -7,8 +7,10 @@ and a footer naming the source (capacity version, scenarios, data citations) and
 data's as-of date and base period, never by the clock
 (:func:`capacity.report.formats.chart_footer`).
 
-Cost per token by chip is not drawn: it needs a roofline model of each chip's serving speed,
-which the tool does not have yet.
+The cost per token by chip (:func:`chart_token_cost`) draws the plan's ``economics`` table as
+it stands: the levelised cost of serving a million tokens on each chip bought in a quarter
+(serving roofline; :func:`capacity.planner.results.chip_economics`), against the realised token
+price.
 """
 
 from __future__ import annotations
@@ -703,15 +705,70 @@ def chart_compute_vs_disclosed(plans: dict[str, Report], scenarios: list, footer
     return fig
 
 
+def token_cost_pivots(plans: dict[str, Report]) -> dict[str, tuple[pd.DataFrame, pd.Series]]:
+    """What :func:`chart_token_cost` draws, per scenario: the ``economics`` table's
+    ``token_cost_rmb_per_m_tokens`` as a (delivery quarter x chip) frame, chips without a token
+    cost in any quarter left out, and ``token_price_rmb_per_m_tokens`` per quarter. [RMB per m
+    tokens]"""
+    from capacity.results import plain_frame
+
+    out = {}
+    for name, r in plans.items():
+        if "economics" not in r.tables:
+            continue
+        e = plain_frame(r.tables["economics"])
+        if e.empty:
+            continue
+        cost = e.pivot_table(index="period", columns="chip",
+                             values="token_cost_rmb_per_m_tokens", aggfunc="first",
+                             sort=True, dropna=False)
+        cost = cost.loc[:, cost.notna().any()]
+        price = e.groupby("period", sort=True)["token_price_rmb_per_m_tokens"].first()
+        out[name] = (cost, price.reindex(cost.index))
+    return out
+
+
+def chart_token_cost(plans: dict[str, Report], footer: str = ""):
+    """Cost per token by chip: the levelised cost of serving a million tokens on each chip the
+    plan could buy for delivery in a quarter (a line per chip, where it is buyable and has a
+    serving roofline), against the realised token price (black, dashed); one panel per
+    scenario (same scale). None when no plan has an ``economics`` table."""
+    import numpy as np
+
+    pivots = token_cost_pivots(plans)
+    if not pivots:
+        return None
+    colors = _chip_colors(sorted({c for cost, _ in pivots.values() for c in cost.columns}))
+    fig, axes, cols = _panels(len(pivots))
+    for ax, (name, (cost, price)) in zip(axes, pivots.items(), strict=True):
+        x = np.arange(len(cost))
+        for chip in cost.columns:
+            ax.plot(x, cost[chip].to_numpy(float), color=colors[chip], lw=1.4, label=chip,
+                    drawstyle="steps-mid")
+        ax.plot(x, price.to_numpy(float), color="black", ls="--", lw=1.2, label="token price",
+                drawstyle="steps-mid")
+        ax.set_ylim(bottom=0)
+        ax.set_title(name, fontsize=9)
+        _quarter_ticks(ax, [str(p) for p in cost.index])
+        ax.set_xlabel("delivery quarter", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[::cols]:
+        ax.set_ylabel("cost to serve [RMB per m tokens]", fontsize=8)
+    _legend_right(fig, *_unique_legend(axes))
+    _finish(fig, "Cost per token by chip: levelised cost of serving a million tokens, against "
+                 "the token price", footer)
+    return fig
+
+
 def charts(reports: list[Report], scenarios: list | None = None) -> dict[str, bytes]:
     """Charts for whatever the reports hold: file name -> bytes (each chart as PNG and SVG).
 
-    Plan reports give the fleet, GPU mix, compute-vs-demand, compute-vs-disclosed and capex
-    charts; value reports the GenAI revenue and target-price charts. ``scenarios`` (as loaded)
-    give the footer its data citations and dates and the disclosed points; without them the
-    footer names the scenarios only and the disclosed points are left out. Rendered with
-    matplotlib's Agg canvas, a fixed DPI, the default style, no software or date tag and a fixed
-    SVG hash salt, so the same inputs give byte-identical files.
+    Plan reports give the fleet, GPU mix, compute-vs-demand, compute-vs-disclosed, capex and
+    cost-per-token-by-chip charts; value reports the GenAI revenue and target-price charts.
+    ``scenarios`` (as loaded) give the footer its data citations and dates and the disclosed
+    points; without them the footer names the scenarios only and the disclosed points are left
+    out. Rendered with matplotlib's Agg canvas, a fixed DPI, the default style, no software or
+    date tag and a fixed SVG hash salt, so the same inputs give byte-identical files.
     """
     import matplotlib
 
@@ -730,6 +787,9 @@ def charts(reports: list[Report], scenarios: list | None = None) -> dict[str, by
             out.update(_render(chart_compute_vs_disclosed(plans, scenarios, footer),
                                "compute_vs_disclosed"))
             out.update(_render(chart_capex(plans, footer), "capex_by_quarter"))
+            token_cost = chart_token_cost(plans, footer)
+            if token_cost is not None:
+                out.update(_render(token_cost, "token_cost_by_chip"))
         if values:
             out.update(_render(chart_genai(values, footer), "genai_revenue"))
             out.update(_render(chart_target_price(values, footer), "target_price"))

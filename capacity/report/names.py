@@ -10,10 +10,14 @@ unit`` means the row's own ``unit`` column gives it.
 
 from __future__ import annotations
 
+import re
+
 SEE_UNIT = "see unit"
 """Unit of a column whose rows carry their own unit in a ``unit`` column."""
 
 _Q = "quarter, as text like 2024Q3"
+
+_QUARTER = re.compile(r"\d{4}Q[1-4]")
 
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     # ---------------------------------------------------------------- plan
@@ -313,10 +317,10 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "chip": ("", "Chip of a per-chip limit (empty otherwise)"),
         "quarters_binding": ("quarters", "Quarters in which the limit binds"),
         "first_period": ("", f"First {_Q} it binds"),
-        "max_shadow_price": ("see shadow_unit", "Largest shadow price of the limit "
-                                                          "over its binding quarters"),
-        "shadow_unit": ("", "Unit of max_shadow_price (RMB m per unit, RMB m per MW, RMB m per "
-                            "RMB m)"),
+        "max_shadow_price_rmb_m": (SEE_UNIT, "Largest shadow price of the limit over its "
+                                             "binding quarters"),
+        "unit": ("", "Unit of max_shadow_price_rmb_m, as in the plan's binding table (RMB m per "
+                     "unit, RMB m per MW, RMB m per RMB m, RMB m per EFLOPS)"),
     },
     "plan.changes": {
         "key": ("", "Dotted input key the scenario (or its vintage) changed"),
@@ -378,7 +382,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
     # ---------------------------------------------------------------- stress
     "stress.percentiles": {
-        "kpi": ("", "KPI as name@period (peak_eflops@2025Q4, genai_share@2025)"),
+        "kpi": ("", "KPI, named as compare names it (peak_eflops_2025Q4, genai_share_2025; see "
+                    "KPIs below)"),
         "unit": ("", "Unit of the percentiles and mean"),
         "p5": (SEE_UNIT, "5th percentile over the draws"),
         "p50": (SEE_UNIT, "Median over the draws"),
@@ -386,7 +391,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "mean": (SEE_UNIT, "Mean over the draws"),
     },
     "stress.thresholds": {
-        "expr": ("", "The threshold as given (kpi@period OP number)"),
+        "expr": ("", "The threshold as read: kpi OP number (peak_eflops_2025Q4>=20; the older "
+                     "kpi@period spelling is read as an alias)"),
         "kpi": ("", "KPI the threshold tests"),
         "probability": ("share", "Share of draws that meet it"),
     },
@@ -406,7 +412,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "tp_dcf_at_p5_hkd": ("HKD", "DCF target price with this input at p5, others at p50"),
         "tp_dcf_at_p95_hkd": ("HKD", "DCF target price with this input at p95, others at p50"),
         "tp_dcf_swing_hkd": ("HKD", "|DCF TP at p95 - DCF TP at p5|"),
-        "kpi_eflops": ("", "The compute KPI of the swing columns (effective_eflops@<last KPI "
+        "kpi_eflops": ("", "The compute KPI of the swing columns (effective_eflops_<last KPI "
                            "quarter>)"),
         "effective_at_p5_eflops": ("EFLOPS", "Effective EFLOPS with this input at p5"),
         "effective_at_p95_eflops": ("EFLOPS", "Effective EFLOPS with this input at p95"),
@@ -432,29 +438,29 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     # ---------------------------------------------------------------- calibrate
     "calibrate.dates": {
         "period": ("", f"Disclosure {_Q}"),
-        "units_reported": ("units", "Disclosed GPU count (null: none disclosed at this date)"),
-        "eflops_reported": ("EFLOPS", "Disclosed peak computing power (null: none disclosed)"),
-        "units_fitted": ("units", "GPUs of the fitted central mix"),
-        "eflops_fitted": ("EFLOPS", "Peak EFLOPS of the fitted central mix"),
-        "units_error_pct": ("%", "100 x (units_fitted - units_reported) / units_reported; null "
+        "reported_units": ("units", "Disclosed GPU count (null: none disclosed at this date)"),
+        "reported_eflops": ("EFLOPS", "Disclosed peak computing power (null: none disclosed)"),
+        "fitted_units": ("units", "GPUs of the fitted central mix"),
+        "fitted_eflops": ("EFLOPS", "Peak EFLOPS of the fitted central mix"),
+        "units_error_pct": ("%", "100 x (fitted_units - reported_units) / reported_units; null "
                                  "where no count is disclosed"),
-        "eflops_error_pct": ("%", "100 x (eflops_fitted - eflops_reported) / eflops_reported; "
+        "eflops_error_pct": ("%", "100 x (fitted_eflops - reported_eflops) / reported_eflops; "
                                   "null where no computing power is disclosed"),
     },
     "calibrate.mix": {
         "period": ("", f"Disclosure {_Q}"),
         "chip": ("", "Chip name"),
         "peak_tflops": ("TFLOPS", "Peak dense TFLOPS of one GPU"),
-        "units_central": ("units", "Units in the central (prior-closest) fitted mix"),
-        "units_min": ("units", "Fewest units of the chip in any mix that fits the disclosures"),
-        "units_max": ("units", "Most units of the chip in any mix that fits"),
-        "eflops_central": ("EFLOPS", "Peak EFLOPS of the chip's central units"),
+        "central_units": ("units", "Units in the central (prior-closest) fitted mix"),
+        "min_units": ("units", "Fewest units of the chip in any mix that fits the disclosures"),
+        "max_units": ("units", "Most units of the chip in any mix that fits"),
+        "central_eflops": ("EFLOPS", "Peak EFLOPS of the chip's central units"),
     },
     "calibrate.orders": {
         "chip": ("", "Chip name"),
         "peak_tflops": ("TFLOPS", "Peak dense TFLOPS of one GPU"),
         "order_eflops": ("EFLOPS", "Compute on order (disclosed with-orders minus installed)"),
-        "units_needed": ("units", "GPUs of this chip alone that would supply it"),
+        "needed_units": ("units", "GPUs of this chip alone that would supply it"),
     },
     # ---------------------------------------------------------------- demand
     "demand.quarters": {
@@ -517,6 +523,33 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
 }
 """``<command>.<table>`` -> column -> (unit, definition)."""
 
+COLUMNS["controls.availability"] = {  # controls --timeline: one row per quarter and chip
+    "period": ("", _Q), **{c: COLUMNS["controls.chips"][c] for c in
+                           ("chip", "status", "rule", "cap_units", "price_factor", "note")}}
+COLUMNS["controls.timeline"] = {
+    "chip": ("", "Chip name"),
+    "<quarter>": ("", "controls --timeline: the chip's status in that quarter (one column per "
+                      "quarter, named like 2024Q3)"),
+}
+COLUMNS["backtest.reference"] = {  # backtest --rolling: the research note's own forecasts
+    **COLUMNS["backtest.rows"]}
+
+
+def _max_compute_twins(table: str) -> None:
+    """``--objective max-compute`` prices the plan's limits and parts of a unit's value in
+    EFLOPS-quarters of the objective instead of RMB m: the same columns with that suffix."""
+    cols = COLUMNS[table]
+    for col, (unit, _text) in list(cols.items()):
+        if col.endswith("_rmb_m"):
+            twin = col[: -len("_rmb_m")] + "_eflops_quarters"
+            cols[twin] = ("EFLOPS-quarters" if unit == "RMB m" else unit,
+                          f"As {col}, under --objective max-compute (EFLOPS-quarters of the "
+                          "objective)")
+
+
+_max_compute_twins("plan.binding")
+_max_compute_twins("plan.purchase_value")
+
 FILE_COLUMNS: dict[str, tuple[str, str]] = {
     "scenario": ("", "Scenario the row belongs to (added to every per-scenario table of an "
                      "--out folder)"),
@@ -527,6 +560,54 @@ FILE_COLUMNS: dict[str, tuple[str, str]] = {
                                "reference itself)"),
 }
 """Columns the tidy ``--out`` files add (``scenario``) or use for the long ``kpis.csv``."""
+
+KPIS: dict[str, tuple[str, str, str]] = {
+    "peak_eflops_<q>": ("EFLOPS", "compare, stress", "Installed dense peak at the end of quarter "
+                                                      "<q>"),
+    "effective_eflops_<q>": ("EFLOPS", "compare, stress", "Peak x per-chip efficiency at the end "
+                                                           "of <q> (what serves demand)"),
+    "gpus_units_<q>": ("units", "compare", "Installed accelerators at the end of <q>"),
+    "cumulative_capex_rmb_m_<q>": ("RMB m", "compare", "Planned capex from the first planned "
+                                                       "quarter to <q>"),
+    "total_capex_rmb_m": ("RMB m", "compare, stress, plan", "Planned capex over the horizon"),
+    "npv_rmb_m": ("RMB m", "compare, stress", "The plan's NPV at the first planned quarter (the "
+                                              "plan's objective_rmb_m when it maximises NPV)"),
+    "total_served_revenue_rmb_m": ("RMB m", "compare, plan", "Revenue of the work served (tokens "
+                                                             "+ leasing) over the horizon"),
+    "total_inference_served_tn_tokens": ("tn tokens", "compare, plan", "Tokens served over the "
+                                                                       "horizon"),
+    "total_rented_eflops_quarters": ("EFLOPS-quarters", "compare, plan", "Rented training "
+                                                                         "compute over the "
+                                                                         "horizon"),
+    "total_shortfall_eflops_quarters": ("EFLOPS-quarters", "compare, stress, plan",
+                                        "Unmet training + leasing demand over the horizon"),
+    "shortfall_quarters": ("quarters", "compare", "Quarters with unmet demand (> 1e-6 EFLOPS)"),
+    "binding_limits": ("count", "compare", "Binding limits with a non-zero shadow price"),
+    "most_valuable_limits": ("", "compare (kpis_text)", "Up to three limits with the largest "
+                                                        "shadow price"),
+    "genai_revenue_rmb_m_<y>": ("RMB m", "compare, stress", "GenAI revenue in calendar year <y>"),
+    "genai_share_<y>": ("share", "compare, stress, value", "GenAI revenue / total revenue in "
+                                                           "year <y>"),
+    "total_revenue_rmb_m_<y>": ("RMB m", "compare", "Total revenue in calendar year <y>"),
+    "target_price_hkd": ("HKD", "compare, stress, value", "Blended target price per share"),
+    "tp_ev_sales_hkd": ("HKD", "compare, stress, value", "EV/Sales target price per share"),
+    "tp_dcf_hkd": ("HKD", "compare, stress, value", "DCF target price per share"),
+}
+"""KPI names (rows of ``compare``'s ``kpis`` and ``stress``'s ``percentiles``, and the KPIs of a
+``--threshold``) -> (unit, commands that report it, definition). ``<q>`` is a quarter like
+``2025Q4``, ``<y>`` a year; one name and one unit per quantity in every command (``plan`` and
+``value`` give the same quantities as scalars under the same names)."""
+
+
+def kpi_entry(name: str) -> tuple[str, str, str] | None:
+    """The :data:`KPIS` entry a KPI name matches (``peak_eflops_2025Q4`` ->
+    ``peak_eflops_<q>``), or None."""
+    for pattern, entry in KPIS.items():
+        rx = re.escape(pattern).replace("<q>", r"\d{4}Q[1-4]").replace("<y>", r"\d{4}")
+        if re.fullmatch(rx, name):
+            return entry
+    return None
+
 
 KPI_LONG_COLUMNS = ["kpi", "unit", "scenario", "value", "reference", "vs_reference"]
 """Columns of ``kpis.csv`` in an ``--out`` folder: the compare KPI table, one row per KPI and
@@ -540,6 +621,8 @@ def describe(kind: str, table: str, column: str) -> tuple[str, str] | None:
         return cols[column]
     if column in FILE_COLUMNS:  # added by --out files, or a column of the long kpis.csv
         return FILE_COLUMNS[column]
+    if kind == "controls" and table == "timeline" and _QUARTER.fullmatch(column):
+        return cols["<quarter>"]
     if kind == "compare" and table == "kpis_text":  # one column per scenario
         return cols["<scenario>"]
     if kind == "compare" and table == "kpis":  # the wide table: one column per scenario
@@ -570,8 +653,11 @@ def nomenclature_markdown() -> str:
         "definition says so.",
         "",
     ]
+    kinds = list(dict.fromkeys(key.split(".")[0] for key in COLUMNS))
+    ordered = [k for kind in kinds for k in COLUMNS if k.split(".")[0] == kind]
     current = ""
-    for key, cols in COLUMNS.items():
+    for key in ordered:  # each command's tables under one heading
+        cols = COLUMNS[key]
         kind, table = key.split(".")
         if kind != current:
             lines += [f"## `capacity {kind}`", ""]
@@ -588,6 +674,16 @@ def nomenclature_markdown() -> str:
               + ".", "",
               "| column | unit | definition |", "| --- | --- | --- |"]
     lines += [f"| `{c}` | {u} | {d} |" for c, (u, d) in FILE_COLUMNS.items()]
+    lines += ["", "## KPIs", "",
+              "The rows of `compare`'s `kpis` table and `stress`'s `percentiles`, and the KPIs a "
+              "`stress",
+              "--threshold` tests (`peak_eflops_2025Q4>=20`; the older `peak_eflops@2025Q4>=20` "
+              "is read as",
+              "an alias). `<q>` is a quarter like `2025Q4`, `<y>` a year. A quantity has one name "
+              "and one unit",
+              "in every command that reports it.", "",
+              "| kpi | unit | reported by | definition |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{k}` | {u} | {c} | {d} |" for k, (u, c, d) in KPIS.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -56,8 +56,8 @@ UNIT_FORMATS: dict[str, str] = {
     "tn": "#,##0.0", "share": "0.0%", "%": "0.0", "quarters": "0", "half-years": "0",
     "GB/s": "#,##0",
     "FLOP": "0.00E+00", "s": "0.00", "days": "#,##0", "x": '0.0"x"', "m shares": "#,##0",
-    "RMB m/EFLOPS-quarter": "#,##0.00", "RMB m/unit-quarter": "0.0000", "RMB/m tokens": "0.000",
-    "USD/GPU-hour": "0.00",
+    "RMB m per EFLOPS-quarter": "#,##0.00", "RMB m per unit-quarter": "0.0000",
+    "RMB per m tokens": "0.000", "USD per GPU-hour": "0.00", "tn tokens per MW-quarter": "#,##0.0",
 }
 """Excel number format per unit (the units of :data:`capacity.results.UNIT_SUFFIXES` and of the
 ``unit`` columns of the KPI and scalar tables)."""

@@ -47,10 +47,11 @@ for the percentiles (every draw up to 10,000, else every stride-th), merged in b
 
 Outputs
 -------
-Percentiles (p5/p50/p95) of each KPI; the probability of threshold expressions
-(``kpi@period OP number``); how often each limit binds (non-zero dual on a tight row) by family
-and name; a tornado of one-at-a-time p5/p95 swings (other inputs at p50) on the target price and
-on effective EFLOPS at the last Q4 of the KPI years; percentile bands per quarter for fan charts.
+Percentiles (p5/p50/p95) of each KPI (named as ``capacity compare`` names it); the probability
+of threshold expressions (``kpi OP number``, ``peak_eflops_2025Q4>=20``); how often each limit
+binds (non-zero dual on a tight row) by family and name; a tornado of one-at-a-time p5/p95
+swings (other inputs at p50) on the target price and on effective EFLOPS at the last Q4 of the
+KPI years; percentile bands per quarter for fan charts.
 """
 
 from __future__ import annotations

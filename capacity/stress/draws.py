@@ -280,12 +280,15 @@ def check_key(key: str, scenario: Scenario) -> str:
 # --------------------------------------------------------------------------------------------
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_THRESHOLD = re.compile(r"^\s*([a-z_]+(?:@[0-9]{4}(?:Q[1-4])?)?)\s*(>=|<=|>|<)\s*"
+_THRESHOLD = re.compile(r"^\s*([a-z_][A-Za-z0-9_]*(?:@[0-9]{4}(?:Q[1-4])?)?)\s*(>=|<=|>|<)\s*"
                         r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+"""``kpi OP number``; the KPI is named as ``capacity compare`` names it (``peak_eflops_2025Q4``,
+``genai_share_2025``); the older ``kpi@period`` spelling is read as an alias."""
 
 
 def parse_threshold(expr: str, kpis: list[str]) -> tuple[str, str, float]:
-    """``"peak_eflops@2025Q4>=20"`` -> (kpi, op, number).
+    """``"peak_eflops_2025Q4>=20"`` -> (kpi, op, number); ``"peak_eflops@2025Q4>=20"`` (the
+    older spelling) gives the same.
 
     Raises
     ------
@@ -294,9 +297,9 @@ def parse_threshold(expr: str, kpis: list[str]) -> tuple[str, str, float]:
     """
     m = _THRESHOLD.match(expr)
     if not m:
-        raise InputError("--threshold", f"cannot read {expr!r}; expected 'kpi@period OP number' "
-                         "with OP one of >=, <=, >, < (e.g. peak_eflops@2025Q4>=20)")
-    kpi, op, num = m.group(1), m.group(2), float(m.group(3))
+        raise InputError("--threshold", f"cannot read {expr!r}; expected 'kpi OP number' "
+                         "with OP one of >=, <=, >, < (e.g. peak_eflops_2025Q4>=20)")
+    kpi, op, num = m.group(1).replace("@", "_"), m.group(2), float(m.group(3))
     if kpi not in kpis:
         raise InputError("--threshold", f"unknown KPI {kpi!r} in {expr!r} (KPIs: "
                          f"{', '.join(kpis)})")

@@ -453,21 +453,21 @@ def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
     """(kpi, unit) in report order."""
     out = []
     for q in ctx.kpi_quarter_index:
-        out.append((f"peak_eflops@{q}", "EFLOPS"))
+        out.append((f"peak_eflops_{q}", "EFLOPS"))
     for q in ctx.kpi_quarter_index:
-        out.append((f"effective_eflops@{q}", "EFLOPS"))
-    out += [("npv_rmb_m", "RMB m"), ("shortfall_eflops_quarters", "EFLOPS-quarters"),
-            ("capex_rmb_m", "RMB m")]
+        out.append((f"effective_eflops_{q}", "EFLOPS"))
+    out += [("npv_rmb_m", "RMB m"), ("total_shortfall_eflops_quarters", "EFLOPS-quarters"),
+            ("total_capex_rmb_m", "RMB m")]
     years = set(int(y) for y in ctx.years)
     for y in ctx.kpi_years:
         if y in years:
-            out.append((f"genai_revenue_rmb_m@{y}", "RMB m"))
+            out.append((f"genai_revenue_rmb_m_{y}", "RMB m"))
     for y in ctx.kpi_years:
         if y in years:
-            out.append((f"genai_share@{y}", "share"))
-    out.append(("target_price_hkd", "HKD/share"))
-    out.append(("tp_ev_sales_hkd", "HKD/share"))
-    out.append(("tp_dcf_hkd", "HKD/share"))
+            out.append((f"genai_share_{y}", "share"))
+    out.append(("target_price_hkd", "HKD"))
+    out.append(("tp_ev_sales_hkd", "HKD"))
+    out.append(("tp_dcf_hkd", "HKD"))
     return out
 
 
@@ -549,20 +549,20 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
                         axis=-1)
     short = np.clip(demanded - served[..., :2], 0.0, None).reshape(B, -1)
     for q, i in ctx.kpi_quarter_index.items():
-        kpis[f"peak_eflops@{q}"] = peak[:, i]
-        kpis[f"effective_eflops@{q}"] = eff[:, i]
+        kpis[f"peak_eflops_{q}"] = peak[:, i]
+        kpis[f"effective_eflops_{q}"] = eff[:, i]
     kpis["npv_rmb_m"] = sol["objective"]
-    kpis["shortfall_eflops_quarters"] = short.sum(axis=-1)
+    kpis["total_shortfall_eflops_quarters"] = short.sum(axis=-1)
     price = np.broadcast_to(a.price_rmb_m[..., bfam.t, bfam.c], buy.shape)
     capex = buy * price
-    kpis["capex_rmb_m"] = capex.sum(axis=-1)
+    kpis["total_capex_rmb_m"] = capex.sum(axis=-1)
     fin = inputs.finance
     f = finance_numbers(ctx, fin, served_revenue_rmb_m(a, served))
     annual = f["annual"]
     for i, y in enumerate(annual["year"].tolist()):
         if y in ctx.kpi_years:
-            kpis[f"genai_revenue_rmb_m@{y}"] = annual["genai_rmb_m"][:, i]
-            kpis[f"genai_share@{y}"] = annual["genai_share"][:, i]
+            kpis[f"genai_revenue_rmb_m_{y}"] = annual["genai_rmb_m"][:, i]
+            kpis[f"genai_share_{y}"] = annual["genai_share"][:, i]
     val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
                         f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"])
     kpis["target_price_hkd"] = _per_batch(val["target_price_hkd"], B)

@@ -36,7 +36,7 @@ def batch_size_for(samples: int) -> int:
     """
     return int(min(MAX_BATCH_SIZE, max(BATCH_SIZE, -(-samples // TASKS_PER_RUN))))
 
-DEFAULT_THRESHOLDS = ("peak_eflops@2025Q4>=20", "genai_share@2025>=0.4")
+DEFAULT_THRESHOLDS = ("peak_eflops_2025Q4>=20", "genai_share_2025>=0.4")
 
 
 
@@ -86,7 +86,8 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     seed
         Seed of ``numpy.random.default_rng``.
     thresholds
-        Expressions ``kpi@period OP number`` (default :data:`DEFAULT_THRESHOLDS`).
+        Expressions ``kpi OP number``, the KPI named as ``capacity compare`` names it
+        (``kpi@period`` is read as an alias; default :data:`DEFAULT_THRESHOLDS`).
     executor, workers, scheduler
         See :func:`run_tasks`. Results do not depend on them.
     progress
@@ -156,7 +157,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                        "supply cap" if lb.startswith("supply cap") else
                        "budget" if lb.startswith("budget") else "power") for lb in ctx.labels]
     bind = bind[["family", "limit", "share"]]
-    eff_kpi = next((f"effective_eflops@{q_}" for q_ in reversed(ctx.kpi_quarter_index)), None)
+    eff_kpi = next((f"effective_eflops_{q_}" for q_ in reversed(ctx.kpi_quarter_index)), None)
     rows = []
     for i, s in enumerate(specs):
         lo_i, hi_i = 1 + 2 * i, 2 + 2 * i
