@@ -25,6 +25,29 @@ if TYPE_CHECKING:
 
     from capacity.results import Report
 
+
+def _hide_flag_types() -> None:
+    """Show no type for a flag or an argument in the help: typer >= 0.24 prints ``<bool>``
+    beside --help and every on/off flag, as if it took a value, and ``<list[str]>`` beside an
+    argument whose name already says ``SCENARIOS...``. A no-op where typer has no such hook."""
+    core = getattr(typer, "core", None)
+    for cls_name, hide in (("TyperOption", lambda p: getattr(p, "is_flag", False)
+                            and p.metavar is None),
+                           ("TyperArgument", lambda p: True)):
+        cls = getattr(core, cls_name, None)
+        shown = getattr(cls, "display_type_rich", None)
+        if shown is None or getattr(shown, "_capacity", False):
+            continue
+
+        def display_type_rich(self, ctx, _shown=shown, _hide=hide):
+            return None if _hide(self) else _shown(self, ctx)
+
+        display_type_rich._capacity = True
+        cls.display_type_rich = display_type_rich
+
+
+_hide_flag_types()
+
 app = typer.Typer(
     name="capacity",
     help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
@@ -92,7 +115,8 @@ OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", metavar="DIR",
     help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
 OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
+    "--overwrite", metavar="",
+    help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
 SolverOpt = Annotated[str, typer.Option(
     metavar="highs|cbc",
     help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
@@ -702,18 +726,22 @@ def plan(
     sets: SetOpt = None,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
-    integer: Annotated[bool, typer.Option("--integer/--continuous", help="Buy whole servers "
+    integer: Annotated[bool, typer.Option("--integer/--continuous", metavar="",
+                                          help="Buy whole servers "
                                           "(planner.lot_units GPUs, the default), or fractional "
                                           "GPUs (the continuous relaxation). Shadow prices are "
                                           "the relaxation's either way.")]
     = True,
-    objective: Annotated[str, typer.Option(help="npv: most net present value of the work "
+    objective: Annotated[str, typer.Option(metavar="npv|max-compute",
+                                           help="npv: most net present value of the work "
                                            "served [RMB m]; max-compute: most effective "
                                            "EFLOPS-quarters within budget, power and access.")]
     = "npv",
-    save_lp: Annotated[Path | None, typer.Option("--save-lp", help="Write the model as an LP "
+    save_lp: Annotated[Path | None, typer.Option("--save-lp", metavar="FILE",
+                                                 help="Write the model as an LP "
                                                  "file.")] = None,
-    save_mps: Annotated[Path | None, typer.Option("--save-mps", help="Write the model as an "
+    save_mps: Annotated[Path | None, typer.Option("--save-mps", metavar="FILE",
+                                                  help="Write the model as an "
                                                   "MPS file.")] = None,
     out: OutOpt = None,
     overwrite: OverwriteOpt = False,
@@ -751,7 +779,7 @@ def plan(
 def value(
     scenario: ScenarioOpt = None,
     multiple: Annotated[float | None, typer.Option(
-        "--multiple", help="EV/Sales multiple on the valuation year's sales (default: "
+        "--multiple", metavar="X", help="EV/Sales multiple on the valuation year's sales (default: "
         "finance.ev_sales_multiple, the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
     table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
@@ -783,15 +811,19 @@ def value(
 def controls(
     scenario: ScenarioOpt = None,
     at: Annotated[str | None, typer.Option(
-        "--at", help="Quarter to report, e.g. 2024Q1 (default: the quarter after the base "
+        "--at", metavar="QUARTER",
+            help="Quarter to report, e.g. 2024Q1 (default: the quarter after the base "
         "period).")] = None,
     timeline: Annotated[bool, typer.Option(
-        "--timeline", help="A chip x quarter status matrix over the horizon instead.")] = False,
+        "--timeline", metavar="",
+            help="A chip x quarter status matrix over the horizon instead.")] = False,
     start: Annotated[str | None, typer.Option(
-        "--start", help="With --timeline: first quarter (default: after the base period).")]
+        "--start", metavar="QUARTER",
+            help="With --timeline: first quarter (default: after the base period).")]
     = None,
     end: Annotated[str | None, typer.Option(
-        "--end", help="With --timeline: last quarter (default: the horizon end).")] = None,
+        "--end", metavar="QUARTER",
+            help="With --timeline: last quarter (default: the horizon end).")] = None,
     fmt: FormatOpt = Format.table,
     table: table_option("chips", "rules", "timeline", "availability") = None,
     columns: ColumnsOpt = None,
@@ -812,11 +844,13 @@ def controls(
 @app.command()
 def backtest(
     actuals: Annotated[Path | None, typer.Option(
-        "--actuals", "-a", help="CSV of disclosures, one row per period (2023Q2, 1H23, FY2023) "
+        "--actuals", "-a", metavar="FILE",
+            help="CSV of disclosures, one row per period (2023Q2, 1H23, FY2023) "
         "with metric columns such as gpus_units, computing_power_pflops, revenue_rmb_m; see "
         "docs/backtest.md.")] = None,
     rolling: Annotated[bool, typer.Option(
-        "--rolling", help="Forecast from every vintage and score every later disclosure in "
+        "--rolling", metavar="",
+            help="Forecast from every vintage and score every later disclosure in "
         "data/disclosures.csv (tables rows, summary by metric and horizon, reference).")]
     = False,
     scenario: ScenarioOpt = None,
@@ -943,16 +977,21 @@ def compare(
 def stress(
     scenario: ScenarioOpt = None,
     time_limit: TimeLimitOpt = None,
-    samples: Annotated[int, typer.Option("--samples", "-n", help="Number of Monte Carlo "
+    samples: Annotated[int, typer.Option("--samples", "-n", metavar="N",
+                                         help="Number of Monte Carlo "
                                          "draws.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws (same seed, same "
+    seed: Annotated[int, typer.Option("--seed", metavar="N",
+                                      help="Seed of the draws (same seed, same "
                                       "result, for any --workers or --executor).")] = 0,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Worker processes "
+    workers: Annotated[int | None, typer.Option("--workers", "-w", metavar="N",
+                                                help="Worker processes "
                                                 "(default: CPU count).")] = None,
-    executor: Annotated[str, typer.Option("--executor", help="processes (local, default), "
+    executor: Annotated[str, typer.Option("--executor", metavar="processes|dask|inline",
+                                          help="processes (local, default), "
                                           "dask (a LocalCluster, or --scheduler) or "
                                           "inline.")] = "processes",
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --executor dask: "
+    scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
+                                                  help="With --executor dask: "
                                                   "address of a running scheduler, e.g. "
                                                   "tcp://10.0.0.5:8786.")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
@@ -1002,9 +1041,10 @@ def stress(
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535,
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, metavar="PORT",
                                       help="Port to listen on.")] = 8050,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this "
+    host: Annotated[str, typer.Option("--host", metavar="HOST",
+                                      help="Address to listen on (default: this "
                                       "machine only).")] = "127.0.0.1",
 ) -> None:
     """Explore scenarios in the browser: pick a scenario and rules, move inputs, see the plan

@@ -265,6 +265,18 @@ def test_help_shows_rich_help_and_completion(capsys):
     assert "list[str]" not in out
 
 
+@pytest.mark.parametrize("command", ["calibrate", "controls", "demand", "plan", "value",
+                                     "compare", "stress", "backtest", "scenarios", "serve"])
+def test_help_shows_no_type_beside_flags(command, capsys, monkeypatch):
+    """An on/off flag takes no value, so its help shows none (typer would print <bool>), and
+    every option that takes one names it (FILE, N, QUARTER, ...), not a Python type."""
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = _run([command, "--help"], capsys)
+    assert code == 0
+    assert "--help" in out
+    assert re.findall(r"<(bool|str|path|list\[str\])>", out) == []
+
+
 def test_no_progress_output_when_not_a_terminal(capsys):
     code, out, err = _run(["compare", "history", "--format", "json"], capsys)
     assert code == 0

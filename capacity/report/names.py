@@ -131,7 +131,9 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "plan.purchase_value": {
         "period": ("", f"Delivery {_Q}"),
         "chip": ("", "Chip name (chips.csv)"),
-        "units": ("units", "GPUs the plan buys for delivery in the quarter"),
+        "units": ("units", "GPUs the continuous relaxation buys for delivery in the quarter "
+                           "(the LP whose duals split the value; the whole-server purchases "
+                           "are in `purchases`)"),
         "served_value_rmb_m": ("RMB m", "Value of the work one more unit serves over its life "
                                         "(demand duals x its compute), present value"),
         "cost_rmb_m": ("RMB m", "Its discounted price at order"),
@@ -582,6 +584,15 @@ KPIS: dict[str, tuple[str, str, str]] = {
     "total_shortfall_eflops_quarters": ("EFLOPS-quarters", "compare, stress, plan",
                                         "Unmet training + leasing demand over the horizon"),
     "shortfall_quarters": ("quarters", "compare", "Quarters with unmet demand (> 1e-6 EFLOPS)"),
+    "integer": ("", "plan", "Whether purchases are whole servers (the default) or fractional "
+                            "GPUs (--continuous)"),
+    "lot_units": ("units", "plan", "GPUs per whole purchase lot (planner.lot_units; null with "
+                                   "--continuous)"),
+    "relaxed_objective_rmb_m": ("RMB m", "plan", "NPV of the continuous relaxation, whose duals "
+                                                "the binding and purchase_value tables report; "
+                                                "an upper bound on the whole-server NPV"),
+    "integrality_gap": ("share", "plan", "(relaxed - whole-server NPV) / relaxed NPV: a proven "
+                                         "bound on what whole servers cost"),
     "binding_limits": ("count", "compare", "Binding limits with a non-zero shadow price"),
     "most_valuable_limits": ("", "compare (kpis_text)", "Up to three limits with the largest "
                                                         "shadow price"),
