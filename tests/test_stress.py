@@ -245,6 +245,7 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     for key in ("samples", "seed", "percentiles", "thresholds", "binding_frequency", "tornado"):
         assert key in a
     assert a["samples"] == 40 and a["seed"] == 7
+    assert a["percentile_draws"] == 40  # every draw, below EXACT_DRAWS
     assert a["uncertain_source"] == "history-uncertain"  # history has no table of its own
     kpis = {r["kpi"] for r in a["percentiles"]}
     assert {"peak_eflops_2025Q4", "effective_eflops_2024Q4", "total_shortfall_eflops_quarters",
@@ -386,6 +387,7 @@ def test_worker_reductions_are_the_same_for_any_split_and_keep_a_subsample(histo
     pct = runs[0].percentiles.set_index("kpi")
     tp = every.kpis["target_price_hkd"]
     assert pct.at["target_price_hkd", "p50"] == np.percentile(tp[::3], 50)
+    assert stress.to_report(runs[0], history, "test").scalars["percentile_draws"] == 10
     assert pct.at["target_price_hkd", "mean"] == pytest.approx(tp.mean(), rel=1e-12)
     bind = runs[0].binding_frequency.set_index("limit")["share"]
     assert np.array_equal(bind.to_numpy(), every.binding.mean(axis=0))

@@ -200,6 +200,9 @@ def to_report(result: StressResult, scenario: Scenario, source: str) -> Report:
         scalars={"scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
                  "samples": result.samples, "seed": result.seed,
                  "uncertain_source": source, "batch_size": result.batch_size,
+                 # percentiles and fan bands use every draw up to EXACT_DRAWS, then every
+                 # stride-th (means, thresholds and binding shares count every draw)
+                 "percentile_draws": -(-result.samples // stride_for(result.samples)),
                  "centre_target_price_hkd": result.centre_target_price_hkd,
                  "notes": result.notes},
         tables={"percentiles": result.percentiles, "thresholds": result.thresholds,
