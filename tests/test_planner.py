@@ -114,21 +114,38 @@ def test_no_banned_purchases_in_shipped_scenarios(name):
 
 def test_save_mps_resolves_to_same_objective(tmp_path, run_cli):
     highspy = pytest.importorskip("highspy")
+
+    def resolve(path):
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.readModel(str(path))
+        h.run()
+        assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+        return h.getInfo().objective_function_value, h.getLp().integrality_
+
+    # the LP (--continuous): its optimum is unique, so the file re-solves to it
     mps = tmp_path / "plan.mps"
     lpf = tmp_path / "plan.lp"
-    code, out, err = run_cli("plan", "--save-mps", str(mps), "--save-lp", str(lpf),
-                             "--format", "json")
+    code, out, err = run_cli("plan", "--continuous", "--save-mps", str(mps), "--save-lp",
+                             str(lpf), "--format", "json")
     assert code == 0, err
     doc = json.loads(out)
     # MPS files carry no objective constant (the existing fleet's power opex): add it back.
     objective = doc["objective_rmb_m"] - doc["objective_constant_rmb_m"]
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.readModel(str(mps))
-    h.run()
-    assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
-    assert h.getInfo().objective_function_value == pytest.approx(objective, rel=1e-7)
+    value, _ = resolve(mps)
+    assert value == pytest.approx(objective, rel=1e-7)
     assert lpf.read_text().startswith("\\*")
+    # whole servers (the default): the file holds the integer lots; a MIP solve stops within
+    # the 1e-4 relative gap, so the two answers agree to that and neither beats the LP
+    whole = tmp_path / "whole.mps"
+    code, out, err = run_cli("plan", "--save-mps", str(whole), "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    value, integrality = resolve(whole)
+    assert any(int(i) == 1 for i in integrality)
+    mip = doc["objective_rmb_m"] - doc["objective_constant_rmb_m"]
+    assert value == pytest.approx(mip, rel=1e-4)
+    assert max(value, mip) <= objective * (1 + 1e-9)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
 
 
