@@ -13,20 +13,12 @@ from capacity.scenarios import Scenario
 
 
 def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
-                objective: str = "npv", save_lp: str | None = None,
-                save_mps: str | None = None):
-    """``capacity plan``: solve the purchase LP; returns (Plan, Report)."""
+                objective: str = "npv"):
+    """``capacity plan``: solve the purchase plan; returns (Plan, Report). (``--save-lp`` and
+    ``--save-mps`` files are written by :mod:`capacity.report.write`.)"""
     from capacity.planner import plan
 
     result = plan(scenario, solver=solver, integer=integer, objective=objective)
-    if save_lp or save_mps:
-        from capacity.planner.export import to_pulp
-
-        prob = to_pulp(result.extra["model"]).problem
-        if save_lp:
-            prob.writeLP(save_lp)
-        if save_mps:
-            prob.writeMPS(save_mps, with_objsense=True)  # OBJSENSE MAX: read as a maximisation
     npv = objective == "npv"
     unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
     scalars = {

@@ -147,7 +147,7 @@ MAX_DATACENTER_MW = 100_000.0
 MAX_LEAD_TIME_QUARTERS = 12
 """Longest order-to-delivery lead time. [quarters]"""
 MAX_LOT_UNITS = 1024
-"""Largest purchase lot with ``--integer``. [units]"""
+"""Largest purchase lot (whole servers, the plan's default). [units]"""
 
 # Demand
 MAX_GROWTH_ANNUAL = 100.0
@@ -1098,7 +1098,8 @@ class PlannerInputs(StrictModel):
     training_min_interconnect_gbs: Annotated[NonNegative, Field(le=MAX_INTERCONNECT_GBS)] = 300.0
     """Chips with less chip-to-chip bandwidth cannot serve large-cluster training. [GB/s]"""
     lot_units: Annotated[Whole, Field(ge=1, le=MAX_LOT_UNITS)] = 8
-    """Purchase lot with ``--integer`` (GPUs per server). [units]"""
+    """Purchase lot of whole-server plans (GPUs per server; ``--continuous`` plans fractions).
+    [units]"""
     exclude_chips: list[str] = Field(default_factory=list)
     """Chips the planner may not buy (e.g. consumer cards)."""
 

@@ -126,7 +126,7 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     t2 = time.perf_counter()
     binding = binding_table(relaxed, lp_sol, resolver)
     value = purchase_value(relaxed, lp_sol.x, lp_sol.row_dual, UNIT_TOL)
-    result = extract(model, data, sol, ref_price_rmb_m, binding, resolver, value)
+    result = extract(model, data, sol, ref_price_rmb_m, binding, value)
     t3 = time.perf_counter()
     result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1, "read_s": t3 - t2}
     result.extra["n_variables"] = model.num_col

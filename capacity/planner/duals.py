@@ -474,8 +474,8 @@ def value_parts(model: Model, row_dual: np.ndarray) -> dict[str, np.ndarray]:
         bound_j = sum_k M_kj d_k                             value of those columns' bounds
 
     ``bound`` is non-zero only at a degenerate vertex (the fleet >= 0 bounds are implied by
-    buy >= 0, yet a solver may put a dual on them). Returned per column (lots with
-    ``--integer``); keys ``cost``, ``run``, ``bound``, ``net`` and one per row family.
+    buy >= 0, yet a solver may put a dual on them). Returned per column (per lot in
+    a whole-server model); keys ``cost``, ``run``, ``bound``, ``net`` and one per row family.
     """
     ins = substitution(model)
     buy, fleet = ins.buy, ins.fleet

@@ -241,17 +241,14 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
 
-def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None = None,
-            binding: pd.DataFrame | None = None, resolver=None,
-            purchase_value: pd.DataFrame | None = None) -> Plan:
-    """Tables of a solved plan; every figure recomputed from the column values.
+def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None,
+            binding: pd.DataFrame, purchase_value: pd.DataFrame) -> Plan:
+    """Tables of a solved plan; every figure recomputed from the column values of ``sol``.
 
-    ``binding`` and ``purchase_value`` are read from ``sol`` (re-solving on ``resolver``, a
-    :class:`~capacity.planner.solve.Resolver` holding ``model``) unless given (the integer
-    plan passes those of its fixed-lot LP).
+    ``binding`` and ``purchase_value`` are those of the continuous LP the plan's economics were
+    read from (:func:`capacity.planner.solve_data`): ``model`` itself, or its relaxation when
+    ``sol`` buys whole lots.
     """
-    from capacity.planner import duals
-
     buy_fam = model.family("buy")
     buy_units = sol.x[model.columns_of("buy")] * buy_fam.scale
     periods = data.periods
@@ -356,7 +353,5 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
                              f"above the {mw:.1f} MW limit; no new units fit")
     return Plan(status="optimal", objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
-                binding=binding if binding is not None else binding_table(model, sol, resolver),
-                purchase_value=purchase_value if purchase_value is not None else
-                duals.purchase_value(model, sol.x, sol.row_dual, UNIT_TOL),
+                binding=binding, purchase_value=purchase_value,
                 economics=chip_economics(data), notes=notes)

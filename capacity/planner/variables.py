@@ -43,7 +43,7 @@ class VarFamily:
     unit
         Unit of one column (``units``, ``lots``, ``EFLOPS``, ``tn tokens``).
     integer
-        Integer columns (lots of ``data.lot_units`` with ``--integer``).
+        Integer columns (lots of ``data.lot_units``: whole servers, the plan's default).
     scale
         Units represented by one unit of the column (``lot_units`` for lots, else 1). [units]
     """
