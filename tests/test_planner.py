@@ -204,3 +204,21 @@ def test_unmet_work_never_exceeds_the_demand_in_any_shipped_scenario(name):
     for w, unit in (("training", "eflops"), ("leasing", "eflops"), ("inference", "tn_tokens")):
         dem, short = q[f"{w}_demand_{unit}"], q[f"{w}_shortfall_{unit}"]
         assert ((short >= -TOL) & (short <= dem + TOL)).all(), (name, w)
+
+
+def test_a_solve_does_not_depend_on_what_the_thread_solved_before(history_plan_data):
+    """solve() reuses one HiGHS per thread: the history LP solved after another model (a MIP
+    and another scenario's LP) gives the same bytes as in a fresh HiGHS."""
+    from capacity.planner import build_model
+    from capacity.planner.solve import _run, highs, pass_model, solve
+
+    lp = build_model(history_plan_data)
+    fresh = highs()
+    pass_model(fresh, lp)
+    first = _run(fresh, lp, "history")
+    solve(build_model(history_plan_data, integer=True))
+    solve(build_model(plan_data(load_scenario("embargo-2024"))))
+    again = solve(lp)
+    for field in ("x", "row_dual", "col_dual", "row_activity"):
+        assert np.array_equal(getattr(first, field), getattr(again, field)), field
+    assert first.objective == again.objective

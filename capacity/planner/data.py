@@ -229,24 +229,27 @@ class PlanData:
     def arrays(self) -> PlanArrays:
         """The numbers as numpy arrays aligned to (periods, chips)."""
         p, c = self.periods, self.chips
-        ci = self.peak_tflops.index if list(self.peak_tflops.index) == list(c) else pd.Index(c)
+        ci = self.peak_tflops.index if self.peak_tflops.index.tolist() == c else pd.Index(c)
         first = self.first_order_period if self.first_order_period is not None else p[0]
-        d = self.demand
-        r = self.rates
+        d = _columns(self.demand, p, ("training_eflops", "leasing_eflops",
+                                      "inference_tn_tokens"))
+        r = _columns(self.rates, p, ("training_value_rmb_m_per_eflops",
+                                     "leasing_rmb_m_per_eflops", "rental_rmb_m_per_eflops",
+                                     "token_price_rmb_per_m_tokens"))
         years = tuple(sorted(self.budget_rmb_m))
         return PlanArrays(
             periods=p, chips=c, price_rmb_m=_grid(self.price_rmb_m, p, c),
             cap_units=_grid(self.cap_units, p, c),
             existing_units=_grid(self.existing_units, p, c),
-            demand_training_eflops=_vector(d["training_eflops"], p),
-            demand_leasing_eflops=_vector(d["leasing_eflops"], p),
-            demand_inference_tn=_vector(d["inference_tn_tokens"], p),
+            demand_training_eflops=d["training_eflops"],
+            demand_leasing_eflops=d["leasing_eflops"],
+            demand_inference_tn=d["inference_tn_tokens"],
             tokens_per_unit_tn=_vector(self.tokens_per_unit_tn, ci),
             maintenance_rmb_m=_vector(self.maintenance_rmb_m, ci),
-            training_value_rmb_m=_vector(r["training_value_rmb_m_per_eflops"], p),
-            leasing_rmb_m=_vector(r["leasing_rmb_m_per_eflops"], p),
-            rental_rmb_m=_vector(r["rental_rmb_m_per_eflops"], p),
-            token_price_rmb_m_per_tn=_vector(r["token_price_rmb_per_m_tokens"], p),
+            training_value_rmb_m=r["training_value_rmb_m_per_eflops"],
+            leasing_rmb_m=r["leasing_rmb_m_per_eflops"],
+            rental_rmb_m=r["rental_rmb_m_per_eflops"],
+            token_price_rmb_m_per_tn=r["token_price_rmb_per_m_tokens"],
             rental_cap_eflops=_vector(self.rental_cap_eflops, p),
             effective_per_unit=effective_eflops_per_unit(_vector(self.peak_tflops, ci),
                                                          _vector(self.efficiency, ci)),
@@ -271,14 +274,33 @@ class PlanData:
 def _grid(df: pd.DataFrame, index: pd.Index, columns: list[str]) -> np.ndarray:
     """``df`` as a float array aligned to (index, columns) (no copy of the labels when they
     already match)."""
-    if not (df.index.equals(index) and list(df.columns) == list(columns)):
+    if not (df.index.equals(index) and df.columns.tolist() == list(columns)):
         df = df.reindex(index=index, columns=columns)
     return df.to_numpy(float)
 
 
+def _columns(df: pd.DataFrame, index: pd.Index, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Columns ``names`` of ``df`` as float arrays aligned to ``index`` (one conversion of the
+    frame, not one lookup per column).
+
+    Raises
+    ------
+    KeyError
+        When a column is missing.
+    """
+    if not df.index.equals(index):
+        df = df.reindex(index)
+    pos = [df.columns.get_loc(n) for n in names]  # KeyError naming a missing column
+    try:
+        values = df.to_numpy(float)
+    except (TypeError, ValueError):  # another column is not numeric: convert only these
+        values, pos = df.iloc[:, pos].to_numpy(float), list(range(len(names)))
+    return {n: values[:, j] for n, j in zip(names, pos, strict=True)}
+
+
 def _vector(s: pd.Series, index: pd.Index, dtype=float) -> np.ndarray:
     """``s`` as an array aligned to ``index``."""
-    if not s.index.equals(index):
+    if not (s.index is index or s.index.equals(index)):
         s = s.reindex(index)
     return s.to_numpy(dtype)
 
@@ -287,11 +309,19 @@ def buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
     """(chip, delivery quarter) positions with a known price and an order quarter not before
     the first order period, chip-major. [index]
 
+    Worked out once per :class:`PlanArrays` (:attr:`PlanArrays.buyable`; the variable families
+    all ask for it).
+
     Raises
     ------
     ValueError
         For a batch of draws (prices (B, T, C)) whose draws have different buyable pairs.
     """
+    return a.buyable
+
+
+def _buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`buyable_index`, computed."""
     priced = np.isfinite(a.price_rmb_m)
     if priced.ndim == 3:
         if not (priced == priced[:1]).all():
@@ -371,6 +401,14 @@ class PlanArrays:
     periods_per_year: int
     first_order_offset: int
     lot_units: int
+
+    @cached_property
+    def buyable(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chip, delivery quarter) positions that get a purchase variable
+        (:func:`buyable_index`), read-only. [index]"""
+        c, t = _buyable_index(self)
+        c.flags.writeable = t.flags.writeable = False
+        return c, t
 
     @property
     def opex_rmb_m_per_mw(self) -> float:

@@ -170,12 +170,8 @@ def build_model(data: PlanData, objective: str = "npv", integer: bool = False) -
                          f"{', '.join(OBJECTIVES)})")
     a = data.arrays
     vfams = variable_families(a, objective, integer)
-    var_start, n = _starts(vfams)
-    tails = period_tags(a.periods)
-    names = np.concatenate([_name_array(f, a.chips, a.periods, tails) for f in vfams])
-    order = np.argsort(names, kind="stable")
-    perm = np.empty(n, np.int64)
-    perm[order] = np.arange(n)  # family-order position -> model column
+    var_start, _ = _starts(vfams)
+    perm = column_order(vfams, a.chips, a.periods)
     T, C = len(data.periods), len(data.chips)
     grids = {}
     from capacity.planner.data import WORKLOADS
@@ -208,6 +204,36 @@ def build_model(data: PlanData, objective: str = "npv", integer: bool = False) -
         a_col=np.concatenate([f.col for f in rfams]),
         a_val=np.concatenate([f.val for f in rfams]),
         offset=offset, perm=perm)
+
+
+_ORDER_CACHE: dict[tuple, np.ndarray] = {}
+"""Column orders already worked out, by structure (:func:`column_order`)."""
+
+
+def column_order(vfams: list[VarFamily], chips: list[str], periods: pd.PeriodIndex
+                 ) -> np.ndarray:
+    """Model column of each column in family order: the columns sorted by export name
+    (:func:`column_names`), so that the HiGHS model and its PuLP export agree column for
+    column. [index]
+
+    A pure function of the structure (chips, periods, each family's positions and
+    integrality), so it is kept for the next build of the same structure (a re-run of a
+    scenario, an explorer move) instead of sorting strings again; the array is read-only.
+    """
+    key = (tuple(chips), periods.freqstr, periods.asi8.tobytes(),
+           tuple((f.name, f.integer, f.c.tobytes(), f.t.tobytes()) for f in vfams))
+    perm = _ORDER_CACHE.get(key)
+    if perm is None:
+        tails = period_tags(periods)
+        names = np.concatenate([_name_array(f, chips, periods, tails) for f in vfams])
+        order = np.argsort(names, kind="stable")
+        perm = np.empty(len(names), np.int64)
+        perm[order] = np.arange(len(names))  # family-order position -> model column
+        perm.flags.writeable = False
+        if len(_ORDER_CACHE) >= 64:
+            _ORDER_CACHE.pop(next(iter(_ORDER_CACHE)))
+        _ORDER_CACHE[key] = perm
+    return perm
 
 
 def _starts(families: list) -> tuple[dict[str, int], int]:

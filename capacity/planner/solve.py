@@ -13,6 +13,7 @@ same way for both objectives (and as PuLP's HiGHS interface reports them).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,14 +164,32 @@ def solve(model: Model, what: str = "purchase plan", time_limit_s: float | None 
     SolverError
         One line with what was solved and the status, when it is not optimal.
     """
-    h = highs(time_limit_s)
-    if model.integer.any():
-        # whole lots: without presolve HiGHS closes the 1e-4 gap in half the time on the
-        # shipped scenarios (1.2 s against 2.5 s over all 16; benchmarks/plan.py), to answers
-        # within the same gap
-        h.setOptionValue("presolve", "off")
+    h = _thread_highs(time_limit_s)
+    # whole lots: without presolve HiGHS closes the 1e-4 gap in half the time on the shipped
+    # scenarios (1.2 s against 2.5 s over all 16; benchmarks/plan.py), to answers within the
+    # same gap
+    h.setOptionValue("presolve", "off" if model.integer.any() else "choose")
     pass_model(h, model)
     return _run(h, model, what)
+
+
+_THREAD = threading.local()
+
+
+def _thread_highs(time_limit_s: float | None = None):
+    """This thread's ``Highs`` for one-off solves (:func:`highs`), made once and reused.
+
+    ``passModel`` clears the previous model, basis and solution, so a solve depends on its
+    model alone (tests/test_planner.py checks the bytes); the time limit is set for
+    every solve. Reuse saves creating an instance (and its first allocations) per solve."""
+    from capacity.lp import effective_time_limit_s
+
+    h = getattr(_THREAD, "highs", None)
+    if h is None:
+        h = _THREAD.highs = highs()
+    limit = effective_time_limit_s(time_limit_s)
+    h.setOptionValue("time_limit", float("inf") if limit is None else float(limit))
+    return h
 
 
 class Resolver:
