@@ -8,32 +8,38 @@ reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first
 KPIs (``q`` in the reference scenario's ``horizon.kpi_quarters()``, ``y`` in its
 ``horizon.kpi_years()``: for the shipped baseline 2023Q4, 2024Q4, 2025Q4 and 2024, 2025):
 
-==================================== ================ =========================================
-kpi                                  unit             definition
-==================================== ================ =========================================
-``peak_eflops_q``                    EFLOPS           installed dense FP16 peak at the end of q
-``effective_eflops_q``               EFLOPS           peak x per-chip efficiency (what serves
-                                                      demand)
-``gpus_units_q``                     units            installed accelerators at the end of q
-``cumulative_capex_rmb_m_q``         RMB m            planned capex, first planned quarter .. q
-``total_capex_rmb_m``                RMB m            planned capex over the horizon
-``npv_rmb_m``                        RMB m            the plan's NPV at the first planned quarter
-``total_served_revenue_rmb_m``       RMB m            revenue of the work served (tokens +
-                                                      leasing)
-``total_inference_served_tn_tokens`` tn tokens        tokens served over the horizon
-``total_rented_eflops_quarters``     EFLOPS-quarters  rented training compute over the horizon
-``total_shortfall_eflops_quarters``  EFLOPS-quarters  unmet training + leasing (effective EFLOPS)
-``shortfall_quarters``               quarters         quarters with unmet demand (> 1e-6 EFLOPS)
-``binding_limits``                   count            binding limits with a non-zero shadow price
-``most_valuable_limits``             (text)           up to three limits with the largest shadow
-                                                      price, in the ``kpis_text`` table (``kpis``
-                                                      is numeric)
-``genai_revenue_rmb_m_y``            RMB m            GenAI revenue in calendar year y
-``genai_share_y``                    share            GenAI revenue / total revenue in year y
-``total_revenue_rmb_m_y``            RMB m            total revenue in year y
-``target_price_hkd``                 HKD              blended target price per share
-``tp_ev_sales_hkd``, ``tp_dcf_hkd``  HKD              EV/Sales and DCF target prices per share
-==================================== ================ =========================================
+========================================== ================ ========================================
+kpi                                        unit             definition
+========================================== ================ ========================================
+``peak_eflops_q``                          EFLOPS           installed dense FP16 peak at end of q
+``effective_eflops_q``                     EFLOPS           peak x per-chip efficiency (what serves
+                                                            demand)
+``gpus_units_q``                           units            installed accelerators at the end of q
+``cumulative_capex_rmb_m_q``               RMB m            planned capex, first planned quarter..q
+``total_capex_rmb_m``                      RMB m            planned capex over the horizon
+``npv_rmb_m``                              RMB m            the plan's NPV at the first planned
+                                                            quarter
+``total_served_revenue_rmb_m``             RMB m            revenue of the work served (tokens +
+                                                            leasing)
+``total_inference_served_tn_tokens``       tn tokens        tokens served over the horizon
+``total_served_compute_eflops_quarters``   EFLOPS-quarters  compute put to work over the horizon:
+                                                            training + leasing + inference served
+``total_rented_eflops_quarters``           EFLOPS-quarters  rented training compute over the horizon
+``total_shortfall_eflops_quarters``        EFLOPS-quarters  unmet training + leasing (effective
+                                                            EFLOPS)
+``shortfall_quarters``                     quarters         quarters with unmet demand (> 1e-6
+                                                            EFLOPS)
+``binding_limits``                         count            binding limits with a non-zero shadow
+                                                            price
+``most_valuable_limits``                   (text)           up to three limits with the largest
+                                                            shadow price, in the ``kpis_text`` table
+                                                            (``kpis`` is numeric)
+``genai_revenue_rmb_m_y``                  RMB m            GenAI revenue in calendar year y
+``genai_share_y``                          share            GenAI revenue / total revenue in year y
+``total_revenue_rmb_m_y``                  RMB m            total revenue in year y
+``target_price_hkd``                       HKD              blended target price per share
+``tp_ev_sales_hkd``, ``tp_dcf_hkd``        HKD              EV/Sales and DCF target prices per share
+========================================== ================ ========================================
 
 The names are the ones ``capacity stress`` gives the same quantities (and ``capacity plan`` its
 totals), with the unit as a suffix before any period or year.
@@ -196,6 +202,8 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
     out.append(("total_served_revenue_rmb_m", "RMB m", float(q["served_revenue_rmb_m"].sum())))
     out.append(("total_inference_served_tn_tokens", "tn tokens",
                 float(q["inference_served_tn_tokens"].sum())))
+    out.append(("total_served_compute_eflops_quarters", "EFLOPS-quarters",
+                float(q["served_compute_eflops"].sum())))
     out.append(("total_rented_eflops_quarters", "EFLOPS-quarters", float(q["rented_eflops"].sum())))
     short = q["shortfall_eflops"]
     out.append(("total_shortfall_eflops_quarters", "EFLOPS-quarters", float(short.sum())))

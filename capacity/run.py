@@ -40,6 +40,8 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
         "total_served_revenue_rmb_m": float(result.quarters["served_revenue_rmb_m"].sum()),
         "total_inference_served_tn_tokens":
             float(result.quarters["inference_served_tn_tokens"].sum()),
+        "total_served_compute_eflops_quarters":
+            float(result.quarters["served_compute_eflops"].sum()),
         "total_rented_eflops_quarters": float(result.quarters["rented_eflops"].sum()),
         "n_variables": result.extra.get("n_variables"),
         "n_constraints": result.extra.get("n_constraints"),

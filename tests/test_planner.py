@@ -204,6 +204,26 @@ def test_unmet_work_never_exceeds_the_demand_in_any_shipped_scenario(name):
     for w, unit in (("training", "eflops"), ("leasing", "eflops"), ("inference", "tn_tokens")):
         dem, short = q[f"{w}_demand_{unit}"], q[f"{w}_shortfall_{unit}"]
         assert ((short >= -TOL) & (short <= dem + TOL)).all(), (name, w)
+    # compute put to work is the sum of its parts and never more than the compute there is
+    parts = q["training_served_eflops"] + q["leasing_served_eflops"] + q["inference_served_eflops"]
+    assert np.allclose(q["served_compute_eflops"], parts, rtol=0, atol=1e-12), name
+    assert (q["served_compute_eflops"] <= q["effective_eflops"] + q["rented_eflops"] + TOL).all()
+    assert (q["inference_served_eflops"] >= 0).all(), name
+    assert (q.loc[q["inference_served_tn_tokens"] <= 0, "inference_served_eflops"] == 0).all()
+
+
+def test_stricter_regime_never_serves_more_compute():
+    """Issue 13: embargo-2024 <= history <= no-2023-update on compute put to work (training,
+    leasing and the compute serving tokens, EFLOPS-quarters) as on NPV. Training and leasing
+    alone do not order: the embargo fleet of domestic training-fit chips trains more (69.3
+    against 68.1 EFLOPS-quarters) and serves half the tokens."""
+    runs = {n: plan(load_scenario(n)) for n in ("embargo-2024", "history", "no-2023-update")}
+    served = {n: float(p.quarters["served_compute_eflops"].sum()) for n, p in runs.items()}
+    tokens = {n: float(p.quarters["inference_served_tn_tokens"].sum()) for n, p in runs.items()}
+    assert served["embargo-2024"] < served["history"] < served["no-2023-update"]
+    assert tokens["embargo-2024"] < tokens["history"] <= tokens["no-2023-update"] + TOL
+    npv = {n: p.objective for n, p in runs.items()}
+    assert npv["embargo-2024"] < npv["history"] < npv["no-2023-update"]
 
 
 def test_a_solve_does_not_depend_on_what_the_thread_solved_before(history_plan_data):

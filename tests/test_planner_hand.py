@@ -94,6 +94,10 @@ def test_two_chip_optimum_matches_hand_solution():
     assert q["inference_served_tn_tokens"].tolist() == pytest.approx([0.0, 1.6])
     assert q["inference_shortfall_tn_tokens"].tolist() == pytest.approx([0.0, 0.4])
     assert q["served_revenue_rmb_m"].tolist() == pytest.approx([0.0, 32.0])
+    # compute serving tokens: in 2024Q2 the 400 B (2e-4 EFLOPS each, 0.08 EFLOPS) serve 1.6 tn,
+    # all of their 400 x 0.004 = 1.6 tn capacity; every A trains (1,800 x 5e-4 = 0.9 EFLOPS)
+    assert q["inference_served_eflops"].tolist() == pytest.approx([0.0, 0.08])
+    assert q["served_compute_eflops"].tolist() == pytest.approx([1.0, 1.08])
     assert q["rental_cost_rmb_m"].tolist() == pytest.approx([30.0, 30.0])
 
 

@@ -241,6 +241,38 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
 
+def _grid_values(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Column values laid out on a (quarter, chip) grid of columns; 0 where absent."""
+    return np.where(grid >= 0, x[np.maximum(grid, 0)], 0.0)
+
+
+def inference_compute_eflops(pool_units: np.ndarray, k_eflops: np.ndarray,
+                             tau_tn: np.ndarray, served_tn: np.ndarray) -> np.ndarray:
+    """Effective compute serving tokens per quarter. [EFLOPS]
+
+        inference[t] = K_pool[t] x served[t] / tau_pool[t]        (0 where tau_pool[t] = 0)
+
+    with pool[c, t] the units in service neither training nor leased (the units that serve
+    tokens), K_pool[t] = sum_c k[c] pool[c, t] their effective EFLOPS and
+    tau_pool[t] = sum_c tau[c] pool[c, t] their token capacity. The LP decides how many tokens
+    are served, not which of those units serve them; they are taken as spread evenly over the
+    pool (every unit at the same share of its token capacity), so the figure is at most K_pool.
+
+    Parameters
+    ----------
+    pool_units
+        Shape (T, C). [units]
+    k_eflops, tau_tn
+        Per unit, shape (C,). [EFLOPS/unit], [tn tokens/(unit*quarter)]
+    served_tn
+        Tokens served, shape (T,). [tn tokens]
+    """
+    pool = np.clip(pool_units, 0.0, None)
+    capacity = pool @ tau_tn
+    share = np.divide(served_tn, capacity, out=np.zeros_like(capacity), where=capacity > 0)
+    return (pool @ k_eflops) * np.minimum(share, 1.0)
+
+
 def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None,
             binding: pd.DataFrame, purchase_value: pd.DataFrame) -> Plan:
     """Tables of a solved plan; every figure recomputed from the column values of ``sol``.
@@ -314,6 +346,13 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     q["inference_served_tn_tokens"] = [lp.clean(x) for x in served[:, 2]]
     q["inference_shortfall_tn_tokens"] = (q["inference_demand_tn_tokens"]
                                           - q["inference_served_tn_tokens"]).clip(lower=0.0)
+    train_units, lease_units = (_grid_values(sol.x, g) for g in (model.cols.train,
+                                                                 model.cols.lease))
+    q["inference_served_eflops"] = inference_compute_eflops(
+        total.to_numpy(float) - train_units - lease_units, a.effective_per_unit,
+        a.tokens_per_unit_tn, q["inference_served_tn_tokens"].to_numpy(float))
+    q["served_compute_eflops"] = (q["training_served_eflops"] + q["leasing_served_eflops"]
+                                  + q["inference_served_eflops"])
     q["token_price_rmb_per_m_tokens"] = data.rates["token_price_rmb_per_m_tokens"]
     served_clean = q[["training_served_eflops", "leasing_served_eflops",
                       "inference_served_tn_tokens"]].to_numpy(float)

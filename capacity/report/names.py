@@ -52,6 +52,12 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
                                                     "by leasing / token price"),
         "inference_served_tn_tokens": ("tn tokens", "Tokens served"),
         "inference_shortfall_tn_tokens": ("tn tokens", "Tokens demanded but not served"),
+        "inference_served_eflops": ("EFLOPS", "Effective compute serving tokens: the units "
+                                              "neither training nor leased, at the share of "
+                                              "their token capacity the tokens served use "
+                                              "(spread evenly over those units)"),
+        "served_compute_eflops": ("EFLOPS", "Compute put to work: training served (with "
+                                            "rented) + leasing served + inference served"),
         "token_price_rmb_per_m_tokens": ("RMB per m tokens", "Realised token price"),
         "token_revenue_rmb_m": ("RMB m", "Tokens served x token price"),
         "leasing_revenue_rmb_m": ("RMB m", "Leasing served x leasing rate"),
@@ -578,6 +584,10 @@ KPIS: dict[str, tuple[str, str, str]] = {
                                                              "+ leasing) over the horizon"),
     "total_inference_served_tn_tokens": ("tn tokens", "compare, plan", "Tokens served over the "
                                                                        "horizon"),
+    "total_served_compute_eflops_quarters": ("EFLOPS-quarters", "compare, plan",
+                                             "Compute put to work over the horizon: "
+                                             "served_compute_eflops summed over quarters "
+                                             "(training + leasing + inference)"),
     "total_rented_eflops_quarters": ("EFLOPS-quarters", "compare, plan", "Rented training "
                                                                          "compute over the "
                                                                          "horizon"),
