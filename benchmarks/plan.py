@@ -17,6 +17,9 @@ large cases is reported apart, as ``history cold``):
 - ``monthly120x40``: a 10-year monthly horizon x 40 chips; build target <= 60 ms.
 - ``monthly240x200``: a 20-year monthly horizon x 200 chips; build target <= 1 s.
 
+Each round also times a fixed pure-Python loop (``control``): its median/min is the machine's own
+noise, printed last, so a median can be read against it (on a shared 2-core VM it is 1.5-1.7).
+
 The synthetic chips have perturbed rates, prices and power, demand growing 3% a month, and
 budgets, caps and power binding. The inputs of ``history`` (calibration, controls, demand) are
 gathered once, outside the timings.
@@ -87,6 +90,14 @@ WARM = 5
 """Runs of the default case in a row per round."""
 
 
+def control() -> None:
+    """Fixed pure-Python work (60,000 multiply-adds): its spread across rounds is the machine's
+    own noise, against which the medians above can be read."""
+    s = 0
+    for i in range(60_000):
+        s += i * i
+
+
 def fresh(data: PlanData) -> PlanData:
     """The same numbers without the arrays cached on ``data`` (so a build converts them)."""
     return data.with_numbers()
@@ -105,6 +116,7 @@ def main() -> None:
     build: dict[str, list[float]] = {k: [] for k in cases}
     total: dict[str, list[float]] = {"history": [], "history cold": []}
     lots: list[float] = []
+    noise: list[float] = []
     size = {}
     solve(build_model(history))  # warm the process (imports, HiGHS banner)
     for _ in range(args.repeat):
@@ -123,6 +135,9 @@ def main() -> None:
                     solve(model)
                     total["history cold" if k == 0 else name].append(time.perf_counter() - t0)
             if name == "history":
+                t0 = time.perf_counter()
+                control()
+                noise.append(time.perf_counter() - t0)
                 d = fresh(data)
                 t0 = time.perf_counter()
                 mip = build_model(d, integer=True)
@@ -147,6 +162,11 @@ def main() -> None:
         print(f"{name:<16}{n:>9,}{m:>9,}{nz:>10,}{what:>16}{1e3 * min(times):>10.1f}"
               f"{1e3 * statistics.median(times):>11.1f}"
               f"{'' if target is None else f'{target:.0f}':>11}")
+
+
+    print(f"machine noise: fixed pure-Python work {1e3 * min(noise):.2f} ms min, "
+          f"{1e3 * statistics.median(noise):.2f} ms median (median/min "
+          f"{statistics.median(noise) / min(noise):.2f}); medians above carry the same noise")
 
 
 if __name__ == "__main__":
