@@ -187,6 +187,8 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
 
     A quarter or year outside the horizon gives NaN (reported as a note by :func:`compare`).
     """
+    from capacity.planner.results import HORIZON_TOTALS, horizon_totals
+
     q = plan_quarters
     out: list[tuple[str, str, Any]] = []
     for col, unit in (("peak_eflops", "EFLOPS"), ("effective_eflops", "EFLOPS"),
@@ -197,16 +199,18 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
         p = pd.Period(period, freq="Q")
         v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
         out.append((f"cumulative_capex_rmb_m_{period}", "RMB m", v))
-    out.append(("total_capex_rmb_m", "RMB m", float(q["capex_rmb_m"].sum())))
+    totals = horizon_totals(q)
+
+    def total(name: str) -> tuple[str, str, float]:
+        return name, HORIZON_TOTALS[name][1], totals[name]
+
+    out.append(total("total_capex_rmb_m"))
     out.append(("npv_rmb_m", "RMB m", float(npv_rmb_m)))
-    out.append(("total_served_revenue_rmb_m", "RMB m", float(q["served_revenue_rmb_m"].sum())))
-    out.append(("total_inference_served_tn_tokens", "tn tokens",
-                float(q["inference_served_tn_tokens"].sum())))
-    out.append(("total_served_compute_eflops_quarters", "EFLOPS-quarters",
-                float(q["served_compute_eflops"].sum())))
-    out.append(("total_rented_eflops_quarters", "EFLOPS-quarters", float(q["rented_eflops"].sum())))
+    out += [total(n) for n in ("total_served_revenue_rmb_m", "total_inference_served_tn_tokens",
+                               "total_served_compute_eflops_quarters",
+                               "total_rented_eflops_quarters",
+                               "total_shortfall_eflops_quarters")]
     short = q["shortfall_eflops"]
-    out.append(("total_shortfall_eflops_quarters", "EFLOPS-quarters", float(short.sum())))
     out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
     out.append(("binding_limits", "count", int(groups["quarters_binding"].sum())))
     out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))

@@ -17,6 +17,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
     """``capacity plan``: solve the purchase plan; returns (Plan, Report). (``--save-lp`` and
     ``--save-mps`` files are written by :mod:`capacity.report.write`.)"""
     from capacity.planner import plan
+    from capacity.planner.results import horizon_totals
 
     result = plan(scenario, solver=solver, integer=integer, objective=objective)
     npv = objective == "npv"
@@ -35,14 +36,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
         "objective_unit": unit,
         "objective_constant_rmb_m" if npv else
         "objective_constant_eflops_quarters": result.extra.get("objective_constant", 0.0),
-        "total_capex_rmb_m": float(result.quarters["capex_rmb_m"].sum()),
-        "total_shortfall_eflops_quarters": float(result.quarters["shortfall_eflops"].sum()),
-        "total_served_revenue_rmb_m": float(result.quarters["served_revenue_rmb_m"].sum()),
-        "total_inference_served_tn_tokens":
-            float(result.quarters["inference_served_tn_tokens"].sum()),
-        "total_served_compute_eflops_quarters":
-            float(result.quarters["served_compute_eflops"].sum()),
-        "total_rented_eflops_quarters": float(result.quarters["rented_eflops"].sum()),
+        **horizon_totals(result.quarters),
         "n_variables": result.extra.get("n_variables"),
         "n_constraints": result.extra.get("n_constraints"),
         "notes": list(result.notes),

@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from capacity.batch import batch_shape, per_draw, stack_last
+from capacity.batch import batch_shape, matvec, per_draw, stack_last
 from capacity.chips import (
     TFLOPS_PER_EFLOPS,
     peak_tflops,
@@ -300,7 +300,7 @@ def _columns(df: pd.DataFrame, index: pd.Index, names: tuple[str, ...]) -> dict[
 
 def _vector(s: pd.Series, index: pd.Index, dtype=float) -> np.ndarray:
     """``s`` as an array aligned to ``index``."""
-    if not (s.index is index or s.index.equals(index)):
+    if not s.index.equals(index):
         s = s.reindex(index)
     return s.to_numpy(dtype)
 
@@ -429,8 +429,6 @@ class PlanArrays:
     @property
     def existing_power_mw(self) -> np.ndarray:
         """Facility power of the existing fleet per quarter, shape (T,) or (B, T). [MW]"""
-        from capacity.batch import matvec
-
         return matvec(self.existing_units, self.power_kw) / 1000.0
 
 
@@ -655,8 +653,6 @@ def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
 
     From the planner inputs ``pl``; shape (C,), or (B, C) when some of them are per-draw
     arrays (B,) (:mod:`capacity.batch`)."""
-    from capacity.batch import per_draw, stack_last
-
     system = stack_last([pl.system_rmb_per_unit_by_chip.get(c, pl.system_rmb_per_unit)
                          for c in chips]) / 1e6
     net = np.where(fit, per_draw(pl.network_share_training),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from capacity import lp
+from capacity.batch import matvec
 from capacity.chips import TFLOPS_PER_EFLOPS
 from capacity.errors import InputError
 from capacity.planner.data import PlanData, buyable_index
@@ -107,8 +108,6 @@ def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: n
     if (life < 1).any():
         raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
                                                     "or more")
-    from capacity.batch import matvec
-
     t = np.arange(n)[:, None]
     alive = (t >= d[None, :]) & (t < (d + life)[None, :])
     return matvec(alive, cap / life)
@@ -241,8 +240,29 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
 
+HORIZON_TOTALS: dict[str, tuple[str, str]] = {
+    "total_capex_rmb_m": ("capex_rmb_m", "RMB m"),
+    "total_shortfall_eflops_quarters": ("shortfall_eflops", "EFLOPS-quarters"),
+    "total_served_revenue_rmb_m": ("served_revenue_rmb_m", "RMB m"),
+    "total_inference_served_tn_tokens": ("inference_served_tn_tokens", "tn tokens"),
+    "total_served_compute_eflops_quarters": ("served_compute_eflops", "EFLOPS-quarters"),
+    "total_rented_eflops_quarters": ("rented_eflops", "EFLOPS-quarters"),
+}
+"""Horizon total -> (the ``quarters`` column it sums, its unit): what ``plan`` reports as
+scalars and ``compare`` as KPIs (:func:`horizon_totals`)."""
+
+
+def horizon_totals(quarters: pd.DataFrame) -> dict[str, float]:
+    """Each flow of the plan's ``quarters`` summed over the horizon (:data:`HORIZON_TOTALS`).
+
+        total_x = sum_t x[t]    [RMB m for a flow in RMB m; EFLOPS-quarters for one in EFLOPS]
+    """
+    return {name: float(quarters[col].sum()) for name, (col, _) in HORIZON_TOTALS.items()}
+
+
 def _grid_values(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Column values laid out on a (quarter, chip) grid of columns; 0 where absent."""
+    """Column values laid out on a grid of columns ((quarter, chip) or (quarter, workload));
+    0 where a column is absent."""
     return np.where(grid >= 0, x[np.maximum(grid, 0)], 0.0)
 
 
@@ -319,9 +339,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     k_eff = data.effective_per_unit
     fit = data.training_fit.astype(float)
     a = data.arrays
-    served = np.zeros((len(periods), 3))
-    sc = model.cols.served
-    served[:] = sol.x[np.maximum(sc, 0)] * (sc >= 0)
+    served = _grid_values(sol.x, model.cols.served)
     rented = sol.x[model.cols.rent[:, 0]]
     dem = data.demand
     q = pd.DataFrame(index=periods)
