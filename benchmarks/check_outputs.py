@@ -5,12 +5,15 @@ Usage::
     python benchmarks/check_outputs.py write DIR     # JSON of this checkout into DIR
     python benchmarks/check_outputs.py compare A B   # every number of A equals B within 1e-9 rel
 
-``write`` runs ``plan``, ``value``, ``stress`` (200 draws, seed 7, inline) and ``backtest``
-(``docs/actuals-later.csv``) on every shipped scenario, and ``compare`` over all of them, through
-the installed ``capacity`` command, one JSON file each. ``compare`` walks two such folders and
-reports every number that differs by more than ``RTOL`` (relative, with an absolute floor of
-``ATOL``), every key present on one side only, and every string that differs. Timing fields
-(``*_s``) are skipped. Exit code 0 when the folders agree, 1 otherwise.
+``write`` runs ``plan``, ``value`` and ``stress`` (200 draws, seed 7, inline) on every shipped
+scenario, ``backtest`` (``docs/actuals-later.csv``) on the 1H23 ones, and ``compare`` over the 1H23
+and over today's scenarios, through ``python -m capacity`` of the running interpreter (so
+``PYTHONPATH=CHECKOUT`` selects the code), one JSON file each. ``compare A B --key-map FILE``
+renames keys of ``A`` first (a JSON object old -> new, for a refactor that renames keys).
+``compare`` walks two such folders and reports every number that differs by more than
+``RTOL`` (relative, with an absolute floor of ``ATOL``), every key present on one side only, and
+every string that differs. Timing fields (``*_s``) are skipped. Exit code 0 when the folders
+agree, 1 otherwise.
 
 Generate the reference folder from the commit before a change (``git stash`` or a worktree),
 the other from after it, and compare.
@@ -30,10 +33,17 @@ RTOL = 1e-9
 ATOL = 1e-9
 """Absolute floor for numbers near zero (in the number's own unit)."""
 
-SCENARIOS = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-opens-2026",
-             "domestic-squeeze"]
+HISTORY = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-opens-2026",
+           "domestic-squeeze"]
+"""The 1H23 vintage's scenarios (the research note's counterfactuals)."""
+
+TODAY = ["baseline", "h20-discouraged-2025", "h200-customs-block-2026", "h200-class-rule-2026",
+         "b30a-allowed", "b30a-denied", "ascend-950-ramp", "remote-access-closed",
+         "entity-list-buyer"]
+"""The scenarios for today (the README's main job)."""
 
 ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted(p.stem for p in (ROOT / "data" / "scenarios").glob("*.toml"))
 
 
 def commands() -> dict[str, list[str]]:
@@ -42,20 +52,21 @@ def commands() -> dict[str, list[str]]:
     for sc in SCENARIOS:
         out[f"plan_{sc}"] = ["plan", "--scenario", sc]
         out[f"value_{sc}"] = ["value", "--scenario", sc]
+        out[f"stress_{sc}"] = ["stress", "--scenario", sc, "--samples", "200", "--seed", "7",
+                               "--executor", "inline"]
+    for sc in HISTORY:
         out[f"backtest_{sc}"] = ["backtest", "--scenario", sc, "--actuals",
                                  str(ROOT / "docs" / "actuals-later.csv")]
-    out["stress_history"] = ["stress", "--scenario", "history-uncertain", "--samples", "200",
-                             "--seed", "7", "--executor", "inline"]
-    out["compare_all"] = ["compare", *SCENARIOS]
+    out["compare_all"] = ["compare", *HISTORY]
+    out["compare_today"] = ["compare", *TODAY]
     return out
 
 
 def write(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    exe = Path(sys.executable).parent / "capacity"
     for name, args in commands().items():
-        res = subprocess.run([str(exe), *args, "--format", "json"], capture_output=True,
-                             text=True, check=False)
+        res = subprocess.run([sys.executable, "-m", "capacity", *args, "--format", "json"],
+                             capture_output=True, text=True, check=False)
         if res.returncode != 0:
             raise SystemExit(f"{name}: exit {res.returncode}: {res.stderr.strip()}")
         (folder / f"{name}.json").write_text(res.stdout, encoding="utf-8")
@@ -84,14 +95,24 @@ def _diff(a, b, path: str, out: list[str]) -> None:
         out.append(f"{path}: {a!r} before, {b!r} after")
 
 
-def compare(before: Path, after: Path) -> int:
+def _rename(obj, key_map: dict[str, str]):
+    """``obj`` with every dict key (and every string equal to a key: column lists) renamed."""
+    if isinstance(obj, dict):
+        return {key_map.get(k, k): _rename(v, key_map) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rename(v, key_map) for v in obj]
+    return obj
+
+
+def compare(before: Path, after: Path, key_map: dict[str, str] | None = None) -> int:
     problems: list[str] = []
     for f in sorted(before.glob("*.json")):
         g = after / f.name
         if not g.exists():
             problems.append(f"{f.name}: missing after")
             continue
-        _diff(json.loads(f.read_text()), json.loads(g.read_text()), f.stem, problems)
+        old = _rename(json.loads(f.read_text()), key_map or {})
+        _diff(old, json.loads(g.read_text()), f.stem, problems)
     for line in problems[:200]:
         print(line)
     print(f"{len(problems)} differences over {len(list(before.glob('*.json')))} files")
@@ -103,5 +124,8 @@ if __name__ == "__main__":
         write(Path(sys.argv[2]))
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         raise SystemExit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
+    elif len(sys.argv) == 6 and sys.argv[1] == "compare" and sys.argv[4] == "--key-map":
+        key_map = json.loads(Path(sys.argv[5]).read_text(encoding="utf-8"))
+        raise SystemExit(compare(Path(sys.argv[2]), Path(sys.argv[3]), key_map))
     else:
         raise SystemExit(__doc__)
