@@ -23,6 +23,7 @@ refactor); nothing here is timed.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections import Counter
 from pathlib import Path
@@ -59,12 +60,13 @@ def main(name: str = "baseline") -> None:
         gather(scenario)
     finally:
         sys.setprofile(None)
-    climbs = sum(1 for a, b in zip(stays, stays[1:], strict=False)
+    climbs = sum(1 for a, b in itertools.pairwise(stays)
                  if order.index(b[2]) < order.index(a[2]))
     runs = Counter(m for i, (m, _, _) in enumerate(stays) if i == 0 or stays[i - 1][0] != m)
     rooms = sorted({r for *_, r in stays}, key=order.index)
     print(f"scenario {name}: {len(stays)} stays ({len({s[:2] for s in stays})} functions) in "
-          f"{len(runs)} modules and {len(rooms)} rooms ({', '.join(rooms)}); {climbs} climbs back up")
+          f"{len(runs)} modules and"
+          f" {len(rooms)} rooms ({', '.join(rooms)}); {climbs} climbs back up")
     for module, n in runs.most_common():
         print(f"  {module}: entered {n} time(s)")
 
