@@ -139,46 +139,54 @@ def not_binding(plan, constraint: str, period: str, chip: str = "") -> None:
 
 def assert_price(plan, constraint: str, period: str, expected: float, chip: str = "",
                  tighten: bool = True) -> None:
-    """The reported shadow price of one limit is ``expected`` [RMB m per limit unit], on both
-    sides (``tighten`` false where the limit cannot be tightened) and as the solver's dual."""
+    """The shadow price of one limit is ``expected`` [RMB m per limit unit]: as the planner
+    reports it (quoted, relax and tighten sides, the solver's dual; ``tighten`` false where
+    the limit cannot be tightened) and as re-solving with the row's bound moved finds it
+    (:func:`row_secant`, a step up and, with ``tighten``, a step down)."""
     rec = binding(plan, constraint, period, chip)
     assert rec["shadow_price_rmb_m"] == pytest.approx(expected, rel=1e-7)
     assert rec["shadow_price_relax_rmb_m"] == pytest.approx(expected, rel=1e-7)
     assert rec["dual_rmb_m"] == pytest.approx(expected, rel=1e-7)
+    assert not rec["degenerate"]
+    assert row_secant(plan, constraint, period, chip) == pytest.approx(expected, rel=1e-7)
     if tighten:
         assert rec["shadow_price_tighten_rmb_m"] == pytest.approx(expected, rel=1e-7)
-    assert not rec["degenerate"]
+        assert row_secant(plan, constraint, period, chip, sign=-1.0) \
+            == pytest.approx(expected, rel=1e-7)
 
 
-def row_index(model, family: str, constraint: str, period: str, chip: str = "") -> int:
-    """Model row of one labelled row of ``family``."""
+def row_index(model, constraint: str, period: str, chip: str = "") -> int:
+    """Model row of one labelled row (``constraint`` names one family's rows: the family,
+    or ``training_demand``/``leasing_demand`` within ``demand``)."""
     lab = model.row_labels()
-    when = lab["year"].astype("Int64").astype(str) if family == "budget" \
-        else lab["period"].astype(str)
-    sel = (lab["family"] == family) & (lab["constraint"] == constraint) & (when == period)
+    when = lab["year"].astype("Int64").astype(str).where(lab["family"] == "budget",
+                                                          lab["period"].astype(str)) \
+        if "year" in lab else lab["period"].astype(str)
+    sel = (lab["constraint"] == constraint) & (when == period)
     if chip:
         sel &= lab["chip"] == chip
     idx = np.flatnonzero(sel.to_numpy())
-    assert len(idx) == 1, (family, constraint, period, chip)
+    assert len(idx) == 1, (constraint, period, chip)
     return int(idx[0])
 
 
-def row_secant(plan, family: str, constraint: str, period: str, chip: str = "",
+def row_secant(plan, constraint: str, period: str, chip: str = "", sign: float = 1.0,
                step: float | None = None) -> float:
-    """NPV gain per unit the row's bound is raised, by re-solving the plan's LP with the bound
-    moved: (NPV(b + h) - NPV(b)) / h. An equality row has both bounds moved. [RMB m/unit]"""
+    """NPV change per unit the row's bound moves, by re-solving the plan's LP with the bound
+    moved by ``sign`` x h: (NPV(b + h) - NPV(b)) / h, or (NPV(b) - NPV(b - h)) / h with
+    ``sign`` -1. An equality row has both bounds moved. [RMB m/unit]"""
     model = plan.extra["lp_model"]
-    i = row_index(model, family, constraint, period, chip)
+    i = row_index(model, constraint, period, chip)
     bound = model.row_upper[i]
     assert np.isfinite(bound)
     h = step if step is not None else STEP * max(1.0, abs(bound))
     up = model.row_upper.copy()
-    up[i] += h
+    up[i] += sign * h
     lo = model.row_lower.copy()
     if model.row_lower[i] == model.row_upper[i]:
-        lo[i] += h
+        lo[i] += sign * h
     moved = solve(replace(model, row_lower=lo, row_upper=up))
-    return (moved.objective - plan.extra["lp_solution"].objective) / h
+    return sign * (moved.objective - plan.extra["lp_solution"].objective) / h
 
 
 def input_secant(plan, data: PlanData, h: float, **changes) -> float:
@@ -233,14 +241,16 @@ def test_fleet_balance_life_retirement_residual_and_discount():
     assert plan.objective == pytest.approx(npv, rel=REL)
     q3 = 0.5 * df(2) - 0.25 * df(3)
     assert q3 == pytest.approx(0.243979, abs=1e-6)
-    assert row_secant(plan, "fleet_balance", "fleet_balance", "2024Q3", "A") \
-        == pytest.approx(q3, rel=1e-7)
-    assert row_secant(plan, "fleet_balance", "fleet_balance", "2024Q1", "A") \
-        == pytest.approx(0.5 + q3, rel=1e-7)
+    # both ways (a unit more and a unit less in service give the same slope: no kink)
+    for sign in (1.0, -1.0):
+        assert row_secant(plan, "fleet_balance", "2024Q3", "A", sign) \
+            == pytest.approx(q3, rel=1e-7)
+        assert row_secant(plan, "fleet_balance", "2024Q1", "A", sign) \
+            == pytest.approx(0.5 + q3, rel=1e-7)
     # the solver's dual of the identity agrees (HiGHS minimises -NPV: gain = -dual)
     sol, model = plan.extra["lp_solution"], plan.extra["lp_model"]
     for period, gain in (("2024Q1", 0.5 + q3), ("2024Q3", q3)):
-        i = row_index(model, "fleet_balance", "fleet_balance", period, "A")
+        i = row_index(model, "fleet_balance", period, "A")
         assert -sol.row_dual[i] == pytest.approx(gain, rel=1e-7)
     # an identity is not a limit: never in the binding table
     assert not (plan.binding["constraint"] == "fleet_balance").any()
@@ -267,8 +277,6 @@ def test_allocation_training_and_leasing_share_the_units():
     assert q["leasing_served_eflops"] == pytest.approx(0.4)
     assert plan.objective == pytest.approx(0.6 * 300 + 0.4 * 200, rel=REL)
     assert_price(plan, "allocation", "2024Q1", 0.2, chip="A")
-    assert row_secant(plan, "allocation", "allocation", "2024Q1", "A") \
-        == pytest.approx(0.2, rel=1e-7)
     assert_price(plan, "training", "2024Q1", 200.0)
     assert_price(plan, "leasing", "2024Q1", 200.0)
     assert_price(plan, "training_demand", "2024Q1", 100.0)
@@ -296,7 +304,6 @@ def test_training_row_runs_on_units_assigned_to_training():
     assert q["training_shortfall_eflops"] == pytest.approx(1.0)
     assert plan.objective == pytest.approx(300.0, rel=REL)
     assert_price(plan, "training", "2024Q1", 300.0)
-    assert row_secant(plan, "training", "training", "2024Q1") == pytest.approx(300.0, rel=1e-7)
     assert_price(plan, "allocation", "2024Q1", 0.3, chip="A")
     not_binding(plan, "training_demand", "2024Q1")
 
@@ -316,7 +323,6 @@ def test_leasing_row_runs_on_units_leased_out():
     assert plan.quarters.iloc[0]["leasing_served_eflops"] == pytest.approx(0.4)
     assert plan.objective == pytest.approx(60.0, rel=REL)
     assert_price(plan, "leasing", "2024Q1", 100.0)
-    assert row_secant(plan, "leasing", "leasing", "2024Q1") == pytest.approx(100.0, rel=1e-7)
     assert_price(plan, "leasing_demand", "2024Q1", 150.0)
     assert_price(plan, "allocation", "2024Q1", 0.1, chip="B")
     # a chip not fit for training trains nothing, however valuable training is
@@ -345,7 +351,6 @@ def test_tokens_row_serves_with_units_neither_training_nor_leased():
     assert plan.extra["objective_constant"] == pytest.approx(-1.0, rel=REL)
     assert plan.objective == pytest.approx(9.0, rel=REL)
     assert_price(plan, "tokens", "2024Q1", 10.0)
-    assert row_secant(plan, "tokens", "tokens", "2024Q1") == pytest.approx(10.0, rel=1e-7)
     not_binding(plan, "allocation", "2024Q1", "B")
     not_binding(plan, "token_demand", "2024Q1")
 
@@ -366,8 +371,6 @@ def test_token_demand_caps_tokens_served():
     assert plan.objective == pytest.approx(10.0, rel=REL)
     assert_price(plan, "token_demand", "2024Q1", 5.0)
     assert_price(plan, "tokens", "2024Q1", 5.0)
-    assert row_secant(plan, "token_demand", "token_demand", "2024Q1") \
-        == pytest.approx(5.0, rel=1e-7)
     h = 0.01
     assert input_secant(plan, data, h, **moved_demand(data, "inference_tn_tokens", "2024Q1",
                                                       h)) == pytest.approx(5.0, rel=1e-7)
@@ -391,10 +394,6 @@ def test_demand_caps_training_and_leasing_served():
     assert plan.objective == pytest.approx(125.0, rel=REL)
     assert_price(plan, "training_demand", "2024Q1", 100.0)
     assert_price(plan, "leasing_demand", "2024Q1", 50.0)
-    assert row_secant(plan, "demand", "training_demand", "2024Q1") \
-        == pytest.approx(100.0, rel=1e-7)
-    assert row_secant(plan, "demand", "leasing_demand", "2024Q1") \
-        == pytest.approx(50.0, rel=1e-7)
     h = 0.01
     assert input_secant(plan, data, h, **moved_demand(data, "training_eflops", "2024Q1", h)) \
         == pytest.approx(100.0, rel=1e-7)
@@ -421,7 +420,6 @@ def test_rental_cap_binds_when_renting_is_cheaper():
     assert plan.objective == pytest.approx(210.0, rel=REL)
     assert_price(plan, "rental", "2024Q1", 100.0)
     assert_price(plan, "training_demand", "2024Q1", 200.0)
-    assert row_secant(plan, "rental", "rental", "2024Q1") == pytest.approx(100.0, rel=1e-7)
     h = 0.001
     rc = data.rental_cap_eflops + h
     assert input_secant(plan, data, h, rental_cap_eflops=rc) == pytest.approx(100.0, rel=1e-7)
@@ -447,7 +445,13 @@ def test_access_cap_limits_purchases():
     assert rec["limit"] == pytest.approx(100.0) and rec["limit_unit"] == "unit"
     assert_price(plan, "tokens", "2024Q1", 10.0)
     not_binding(plan, "token_demand", "2024Q1")
-    assert row_secant(plan, "access", "access", "2024Q1", "B") == pytest.approx(0.05, rel=1e-7)
+    # the value of one more unit, split by family: serves 0.01 tn at 10 (0.1), costs 0.05,
+    # uses one unit of the cap (0.05): net 0 for a chip bought
+    pv = plan.purchase_value.iloc[0]
+    assert pv["served_value_rmb_m"] == pytest.approx(0.1, rel=1e-7)
+    assert pv["cost_rmb_m"] == pytest.approx(0.05, rel=1e-7)
+    assert pv["limit_access_rmb_m"] == pytest.approx(0.05, rel=1e-7)
+    assert pv["net_value_rmb_m"] == pytest.approx(0.0, abs=1e-9)
     h = 1.0
     assert input_secant(plan, data, h, cap_units=data.cap_units + h) \
         == pytest.approx(0.05, rel=1e-7)
@@ -475,7 +479,6 @@ def test_budget_per_order_year_with_and_without_carry_over():
     assert plan.objective == pytest.approx(65.0, rel=REL)
     assert_price(plan, "budget", "2025", 0.5)
     not_binding(plan, "budget", "2024")
-    assert row_secant(plan, "budget", "budget", "2025") == pytest.approx(0.5, rel=1e-7)
     assert input_secant(plan, data, 1.0, budget_rmb_m={2024: 100.0, 2025: 51.0}) \
         == pytest.approx(0.5, rel=1e-7)
     assert input_secant(plan, data, 1.0, budget_rmb_m={2024: 101.0, 2025: 50.0}) \
@@ -525,7 +528,14 @@ def test_power_limit_with_an_existing_fleet_and_electricity():
     assert_price(plan, "power", "2024Q1", gain)
     rec = binding(plan, "power", "2024Q1")
     assert rec["limit"] == pytest.approx(1.0) and rec["limit_unit"] == "MW"
-    assert row_secant(plan, "power", "power", "2024Q1") == pytest.approx(gain, rel=1e-7)
+    # one more unit: trains 1e-3 EFLOPS (0.3, through the allocation row's dual), costs 0.2,
+    # runs 0.0021915, draws 0.002 MW at 48.90425 (0.0978085): net 0
+    pv = plan.purchase_value.iloc[0]
+    assert pv["served_value_rmb_m"] == pytest.approx(0.3, rel=1e-7)
+    assert pv["cost_rmb_m"] == pytest.approx(0.2, rel=1e-7)
+    assert pv["running_cost_rmb_m"] == pytest.approx(per_unit, rel=1e-7)
+    assert pv["limit_power_rmb_m"] == pytest.approx(0.002 * gain, rel=1e-7)
+    assert pv["net_value_rmb_m"] == pytest.approx(0.0, abs=1e-9)
     h = 0.01
     assert input_secant(plan, data, h, power_mw=data.power_mw + h) \
         == pytest.approx(gain, rel=1e-7)
@@ -559,7 +569,6 @@ def test_lead_time_pays_at_order_and_books_the_order_year():
     assert plan.objective == pytest.approx(137.216, abs=1e-3)
     assert_price(plan, "budget", "2024", q1 / 0.2)
     assert q1 / 0.2 == pytest.approx(0.464682, abs=1e-6)
-    assert row_secant(plan, "budget", "budget", "2024") == pytest.approx(q1 / 0.2, rel=1e-7)
 
 
 def test_whole_lots_round_to_the_better_whole_server():
