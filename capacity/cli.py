@@ -1168,7 +1168,5 @@ def _run(argv: list[str] | None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # python -m capacity.cli
-    from capacity.__main__ import entry
-
-    entry()
+if __name__ == "__main__":  # python -m capacity.cli (python -m capacity also ends fast on a stop)
+    raise SystemExit(main())
