@@ -30,11 +30,11 @@ from itertools import pairwise
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from capacity import lp
 from capacity.chips import TFLOPS_PER_EFLOPS, peak_tflops
 from capacity.errors import InputError, SolverError
+from capacity.lp import pulp  # PuLP is imported once, where a stop cannot be lost
 from capacity.results import whole_counts
 from capacity.scenarios import Scenario, disclosed
 

@@ -1097,13 +1097,35 @@ def hoist_as_of(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; returns the exit code."""
+    """Console-script entry point; returns the exit code.
+
+    SIGINT (Ctrl-C) and SIGTERM stop the run (:mod:`capacity.stops`): workers are ended and
+    partial output removed on the way out, and the run ends with one line and exit code
+    128 + the signal's number (130, 143).
+    """
+    from capacity.errors import Stopped
+    from capacity.stops import stop_on_signals, stop_requested
+
     try:
-        return _run(argv)
+        with stop_on_signals():
+            code = _run(argv)
+    except Stopped as exc:
+        return _stopped(exc)
+    except BaseException:
+        if stop_requested() is None:
+            raise
+        code = 1
     finally:  # --subject holds for one run: an in-process caller gets the default back
         loaded = sys.modules.get("capacity.scenarios")
         if loaded is not None:
             loaded.set_subject(None)
+    signum = stop_requested()  # a stop that code on the way caught and turned into an error
+    return _stopped(Stopped(signum)) if signum is not None else code
+
+
+def _stopped(exc) -> int:
+    """The one line and exit code of a run stopped by a signal."""
+    return _fail(exc.one_line(), exc.exit_code)
 
 
 def _run(argv: list[str] | None) -> int:
@@ -1146,5 +1168,5 @@ def _run(argv: list[str] | None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # python -m capacity.cli
+if __name__ == "__main__":  # python -m capacity.cli (python -m capacity also ends fast on a stop)
     raise SystemExit(main())

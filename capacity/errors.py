@@ -154,3 +154,34 @@ def input_error_from_validation(exc: Any, field: str | None = None) -> InputErro
     if field is None:
         field = ".".join(str(p) for p in err.get("loc", ()))
     return InputError(field, validation_problem(err))
+
+
+class Stopped(BaseException):
+    """The run was asked to stop by a signal (SIGINT: Ctrl-C, SIGTERM: ``kill``).
+
+    A :class:`BaseException`, like :class:`KeyboardInterrupt`, so that no ``except Exception``
+    on the way swallows it and the command-line framework does not turn it into its own abort;
+    ``finally`` blocks still run, so workers are ended and partial output removed on the way
+    out. Raised by the handlers :func:`capacity.stops.stop_on_signals` installs.
+
+    Parameters
+    ----------
+    signum
+        The signal's number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(f"stopped by {self.name}")
+
+    def one_line(self) -> str:
+        """What the command line says: ``stopped by SIGINT``."""
+        return f"stopped by {self.name}"
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signum

@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import pulp
-
 from capacity.errors import SolverError
+from capacity.stops import deferred_stops
+
+# PuLP imports highspy under a bare ``except:``, which would swallow a Ctrl-C arriving then and
+# leave HiGHS marked unavailable: the stop waits until the import is done
+with deferred_stops():
+    import pulp
 
 SOLVERS = ("highs", "cbc")
 

@@ -23,7 +23,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "capacity"
 
 ROOMS: list[tuple[str, tuple[str, ...]]] = [
-    ("errors", ("capacity.errors", "capacity._version", "capacity.batch")),
+    ("errors", ("capacity.errors", "capacity._version", "capacity.batch", "capacity.stops")),
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
     ("schemas", ("capacity.schemas",)),
     ("results", ("capacity.results",)),

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pulp
 
 from capacity import lp
+from capacity.lp import pulp  # PuLP is imported once, where a stop cannot be lost
 from capacity.planner.model import Model, column_names, row_names
 from capacity.planner.solve import Solution
 

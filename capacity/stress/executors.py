@@ -54,6 +54,9 @@ def die_with_parent(parent_pid: int) -> None:
 def _init_worker(payload: bytes, parent_pid: int) -> None:
     import pickle
 
+    from capacity.stops import worker_started
+
+    worker_started()
     die_with_parent(parent_pid)
     global _WORKER_CTX
     _WORKER_CTX = pickle.loads(payload)
@@ -71,6 +74,22 @@ def _dask_batch(ctx: DrawContext, task: Task) -> BatchSummary:
 EXECUTORS = ("processes", "dask", "inline")
 
 
+def _end_pool(pool) -> None:
+    """Cancel what has not started and terminate the workers of a process pool at once.
+
+    ``shutdown(cancel_futures=True)`` alone would still wait for the batches in flight (up to
+    seconds each); the workers are ended with SIGTERM and reaped. ``_processes`` is the pool's
+    own table of its worker processes (CPython's, since 3.2; read defensively).
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=1.0)
+
+
 def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
               workers: int = 1, scheduler: str | None = None,
               progress: Callable[[int], None] | None = None) -> list[BatchSummary]:
@@ -78,8 +97,10 @@ def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
     in the workers); summaries in task order.
 
     ``processes`` uses a spawn-context process pool (no fork after HiGHS has run in this
-    process); one worker runs inline. ``dask`` starts a ``LocalCluster`` (one thread per worker
-    process) unless ``scheduler`` names a running one.
+    process); one worker runs inline. Whatever ends the wait early (a failed batch, a
+    :class:`~capacity.errors.Stopped` from Ctrl-C or SIGTERM) terminates the workers at once
+    instead of waiting for the batches in flight. ``dask`` starts a ``LocalCluster`` (one
+    thread per worker process) unless ``scheduler`` names a running one.
     """
     done = progress or (lambda n: None)
     if executor not in EXECUTORS:
@@ -97,21 +118,26 @@ def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
         import multiprocessing as mp
         import os
         import pickle
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from capacity.stops import spawning_shielded
 
         payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
         results: list[BatchSummary | None] = [None] * len(tasks)
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)) or 1,
-                                 mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker,
-                                 initargs=(payload, os.getpid())) as pool:
-            futs = {pool.submit(_worker_batch, t): i for i, t in enumerate(tasks)}
-            from concurrent.futures import as_completed
-
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)) or 1,
+                                   mp_context=mp.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(payload, os.getpid()))
+        try:
+            with spawning_shielded():  # workers start here and never see a group's Ctrl-C
+                futs = {pool.submit(_worker_batch, t): i for i, t in enumerate(tasks)}
             for f in as_completed(futs):
                 i = futs[f]
                 results[i] = f.result()
                 done(tasks[i].count)
+        except BaseException:  # a stop or a failed batch: end the workers now, not later
+            _end_pool(pool)
+            raise
+        pool.shutdown(wait=True)
         return [r for r in results if r is not None]
     try:
         from distributed import Client, LocalCluster, as_completed
