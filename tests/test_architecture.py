@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "capacity"
 ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("errors", ("capacity.errors", "capacity._version", "capacity.batch")),
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
-    ("schemas", ("capacity.schemas",)),
+    ("schemas", ("capacity.schemas", "capacity.schemas.*")),
     ("results", ("capacity.results",)),
     ("scenarios", ("capacity.scenarios",)),
     ("domain", ("capacity.chips", "capacity.controls", "capacity.fleet", "capacity.calibrate",
