@@ -27,7 +27,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
     ("schemas", ("capacity.schemas", "capacity.schemas.*")),
     ("results", ("capacity.results",)),
-    ("scenarios", ("capacity.scenarios",)),
+    ("scenarios", ("capacity.scenarios", "capacity.scenarios.*")),
     ("domain", ("capacity.chips", "capacity.controls", "capacity.fleet", "capacity.calibrate",
                 "capacity.demand")),
     ("inputs", ("capacity.inputs",)),
