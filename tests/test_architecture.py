@@ -25,9 +25,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "capacity"
 ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("errors", ("capacity.errors", "capacity._version", "capacity.batch", "capacity.stops")),
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
-    ("schemas", ("capacity.schemas",)),
+    ("schemas", ("capacity.schemas", "capacity.schemas.*")),
     ("results", ("capacity.results",)),
-    ("scenarios", ("capacity.scenarios",)),
+    ("scenarios", ("capacity.scenarios", "capacity.scenarios.*")),
     ("domain", ("capacity.chips", "capacity.controls", "capacity.fleet", "capacity.calibrate",
                 "capacity.demand")),
     ("inputs", ("capacity.inputs",)),

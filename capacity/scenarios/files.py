@@ -1,0 +1,272 @@
+"""Where the input files live and how one is read: the subject folder, size and nesting
+limits, TOML and CSV text."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.schemas import MAX_INPUT_FILE_BYTES, MAX_NESTING_DEPTH
+
+SUBJECT_ENV = "CAPACITY_SUBJECT"
+"""Environment variable naming the subject folder (the ``--subject`` option sets it per run)."""
+
+SHARED_FILES = ("chips.csv", "export_controls.toml")
+"""Files about the world, not the company: a subject folder may omit them and use the shipped
+ones."""
+
+_subject_folder: Path | None = None
+
+
+def shipped_data_dir() -> Path:
+    """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout."""
+    installed = resources.files("capacity") / "_data"
+    if installed.is_dir():
+        return Path(str(installed))
+    checkout = Path(__file__).resolve().parents[2] / "data"
+    if checkout.is_dir():
+        return checkout
+    raise InputError("data", f"shipped data not found (looked in {installed} and {checkout})")
+
+
+def _subject_folder_checked(folder: str | Path, field: str) -> Path:
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise InputError(field, f"{str(folder)[:200]!r} is not a folder")
+    if not (path / "baseline.toml").is_file():
+        raise InputError(field, f"{str(folder)[:200]!r} has no baseline.toml (a subject folder "
+                         "holds baseline.toml, disclosures.csv and scenarios/; see docs/data.md)")
+    return path.resolve()
+
+
+def set_subject(folder: str | Path | None) -> None:
+    """Select the subject folder for this process; ``None`` goes back to the default.
+
+    Raises
+    ------
+    InputError
+        ``--subject: ...`` when the folder does not exist or has no ``baseline.toml``.
+    """
+    global _subject_folder
+    _subject_folder = None if folder is None else _subject_folder_checked(folder, "--subject")
+
+
+def data_dir() -> Path:
+    """The subject folder: the one :func:`set_subject` chose, else ``$CAPACITY_SUBJECT``, else
+    the shipped data (SenseTime)."""
+    if _subject_folder is not None:
+        return _subject_folder
+    env = os.environ.get(SUBJECT_ENV, "").strip()
+    if env:
+        return _subject_folder_checked(env, SUBJECT_ENV)
+    return shipped_data_dir()
+
+
+def data_file(name: str) -> Path:
+    """A file of the subject folder; for :data:`SHARED_FILES` the shipped one when the subject
+    has none of its own."""
+    path = data_dir() / name
+    if name in SHARED_FILES and not path.is_file():
+        return shipped_data_dir() / name
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (for the manifest)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of an input file, refused when missing or larger than MAX_INPUT_FILE_BYTES."""
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    size = path.stat().st_size
+    if size > MAX_INPUT_FILE_BYTES:
+        raise InputError(str(path), f"file is {size:,} bytes, larger than the limit of "
+                         f"{MAX_INPUT_FILE_BYTES:,} bytes for an input file")
+    data = path.read_bytes()
+    if len(data) > MAX_INPUT_FILE_BYTES:  # grew between stat and read
+        raise InputError(str(path), f"file is larger than the limit of "
+                         f"{MAX_INPUT_FILE_BYTES:,} bytes for an input file")
+    return data
+
+
+def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
+    """Index just past the TOML string that opens at ``text[i]``, and the line it ends on.
+
+    Handles basic (``"..."``, with backslash escapes) and literal (``'...'``) strings, single-
+    and multi-line. An unterminated string runs to the end (the TOML parser reports it).
+    """
+    quote = text[i]
+    triple = text.startswith(quote * 3, i)
+    close = quote * 3 if triple else quote
+    j = i + len(close)
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\" and quote == '"':
+            if j + 1 < n and text[j + 1] == "\n":
+                line += 1
+            j += 2
+            continue
+        if c == "\n":
+            if not triple:
+                return j, line  # a one-line string cannot span lines: let the parser say so
+            line += 1
+        if text.startswith(close, j):
+            j += len(close)
+            while triple and j < n and text[j] == quote:  # up to two quotes may end the body
+                j += 1
+            return j, line
+        j += 1
+    return n, line
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
+    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+
+    A linear scan of TOML text that skips strings and comments, run before parsing so that
+    deeply nested arrays or inline tables are refused instead of exhausting the parser's
+    recursion.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    limit
+        Deepest nesting allowed. [levels]
+
+    Returns
+    -------
+    int or None
+        1-based line number, or ``None`` when the text stays within ``limit``.
+    """
+    depth = 0
+    line = 1
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        elif c in "\"'":
+            i, line = _skip_string(text, i, line)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def value_depth(value: Any) -> int:
+    """Levels of tables and arrays in a parsed value (a scalar is 0, ``[[1]]`` is 2).
+
+    Iterative, so any depth can be measured without recursion.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def loads_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text within the nesting limit.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    where
+        What to name in an error (a file, ``--set``).
+
+    Raises
+    ------
+    InputError
+        ``where[:line]: problem`` for invalid TOML or nesting deeper than
+        :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
+    """
+    deep = nesting_too_deep(text)
+    too_deep = f"nested more than {MAX_NESTING_DEPTH} levels deep (the limit for input files)"
+    if deep is not None:
+        raise InputError(f"{where}:{deep}", too_deep)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(where, f"not valid TOML: {exc}") from None
+    except RecursionError:  # nesting the scan cannot see (belt and braces)
+        raise InputError(where, too_deep) from None
+    if value_depth(doc) > MAX_NESTING_DEPTH:  # dotted keys and table headers nest too
+        raise InputError(where, too_deep)
+    return doc
+
+
+def parse_set_value(raw: str, key: str = "") -> Any:
+    """The value of a ``--set KEY=VALUE`` item: TOML when it parses, else the text itself.
+
+    Parameters
+    ----------
+    raw
+        The text after ``=``.
+    key
+        The text before ``=``, to name in an error.
+
+    Raises
+    ------
+    InputError
+        ``--set KEY: ...`` when the value nests deeper than
+        :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
+    """
+    try:
+        return loads_toml(f"v = {raw.strip()}", "--set")["v"]
+    except InputError as exc:
+        if "not valid TOML" in exc.problem:
+            return raw.strip()
+        field = f"--set {key.strip()[:80]}" if key.strip() else "--set"
+        raise InputError(field, exc.problem) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """An input TOML file, parsed: refused when missing, too large, empty, not UTF-8 or not TOML."""
+    data = _read_bytes(path)
+    if not data.strip():
+        raise InputError(str(path), "file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(str(path), "not UTF-8 text") from None
+    return loads_toml(text, str(path))
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """An input CSV file as text cells (no type guessing), refused when too large or malformed."""
+    _read_bytes(path)  # exists and within the size limit
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"not valid CSV: {str(exc).splitlines()[0]}") from None
+    return df

@@ -1,0 +1,259 @@
+"""Compose a scenario: the baseline, vintage layers, the scenario files it extends, its
+named overrides and ``[set]`` table, ``--set`` values; then validate it once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from capacity.errors import InputError, UnknownNameError
+from capacity.scenarios.files import data_dir, data_file, file_sha256, read_toml, value_depth
+from capacity.scenarios.keys import Change, Layer, apply_layers, flatten, get_key, set_key
+from capacity.scenarios.positions import key_where
+from capacity.scenarios.scenario import Scenario
+from capacity.scenarios.tables import read_catalog, read_disclosures, read_rule_library
+from capacity.scenarios.validate import check_chip_names, check_rules, validation_to_input_error
+from capacity.scenarios.vintages import (
+    as_of_date,
+    chips_launched_after,
+    default_as_of,
+    disclosures_known_by,
+    rules_known_by,
+    vintage_layers,
+)
+from capacity.schemas import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, Inputs
+
+DEFAULT_SCENARIO = "baseline"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario files of the subject folder (``scenarios/*.toml``) by name."""
+    folder = data_dir() / "scenarios"
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def describe_shipped() -> pd.DataFrame:
+    """Name, description and file of every shipped scenario."""
+    rows = []
+    for name, path in shipped_scenarios().items():
+        doc = read_toml(path)
+        rows.append({"scenario": name, "description": str(doc.get("description", "")),
+                     "file": path.name})
+    return pd.DataFrame(rows)
+
+
+def _resolve_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists() or "/" in str(name_or_path):
+        if not p.exists():
+            raise InputError(str(p), "file not found")
+        return p
+    shipped = shipped_scenarios()
+    if str(name_or_path) not in shipped:
+        raise UnknownNameError(
+            "scenario", f"unknown scenario {str(name_or_path)!r}; shipped: {', '.join(shipped)}")
+    return shipped[str(name_or_path)]
+
+
+_SCENARIO_KEYS = {"as_of", "description", "extends", "overrides", "override", "set",
+                  "uncertain"}
+
+
+def _parent_path(path: Path, parent: str) -> Path:
+    """File a scenario ``extends``: a file next to it, else a shipped name or a path."""
+    sibling = path.parent / parent
+    return sibling if sibling.is_file() else _resolve_path(parent)
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """A scenario file and the files it extends, read once: layers parents first."""
+
+    layers: list[Layer]
+    uncertain: dict[str, dict[str, Any]]
+    description: str
+    as_of: dt.date | None = None
+    """The vintage the scenario is pinned to (its own ``as_of`` or its parent's)."""
+
+
+def _uncertain_table(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    unc = doc.get("uncertain", {})
+    if not isinstance(unc, dict):
+        raise InputError(f"{path}: uncertain", "must be a table of dotted keys")
+    for key, spec in unc.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"{path}: uncertain.{key}", "must be a table like "
+                             "{p5 = 1, p50 = 2, p95 = 3}")
+    return dict(unc)
+
+
+def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
+    """Read a scenario file and, recursively, the one it ``extends`` (each file once)."""
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(p.name for p in (*seen, resolved))
+        raise InputError(f"{path}: extends", f"cycle: {chain}")
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise InputError(f"{path}: extends", f"more than {MAX_EXTENDS_DEPTH} scenario files "
+                         "extend one another")
+    doc = read_toml(path)
+    unknown = set(doc) - _SCENARIO_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InputError(f"{key_where(path, '', key)}: {key}", f"unknown top-level key (allowed: "
+                         f"{', '.join(sorted(_SCENARIO_KEYS))})")
+    layers: list[Layer] = []
+    uncertain: dict[str, dict[str, Any]] = {}
+    pinned = doc.get("as_of")
+    if pinned is not None:
+        pinned = as_of_date(pinned, f"{key_where(path, '', 'as_of')}: as_of")
+    parent = doc.get("extends")
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise InputError(f"{path}: extends", "must be a scenario name or file path")
+        up = _scenario_chain(_parent_path(path, parent), (*seen, resolved))
+        layers += up.layers
+        uncertain.update(up.uncertain)
+        pinned = pinned or up.as_of
+    uncertain.update(_uncertain_table(path, doc))
+    library_path = data_dir() / "overrides.toml"
+    library = read_toml(library_path) if library_path.is_file() else {}
+    local = doc.get("override", {})
+    if not isinstance(local, dict):
+        raise InputError(f"{path}: override", "must be a table of named overrides")
+    names = doc.get("overrides", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError(f"{path}: overrides", "must be a list of override names")
+    claimed: dict[str, str] = {}
+    for name in names:
+        if name in local:
+            body, written = local[name], (path, f"override.{name}")
+        elif name in library:
+            body, written = library[name], (library_path, name)
+        else:
+            avail = sorted(set(local) | set(library))
+            raise UnknownNameError(f"{path}: overrides", f"unknown override {name!r}"
+                                   f" (known: {', '.join(avail) or 'none'})")
+        flat = flatten(body)
+        for key in flat:
+            if key in claimed:
+                raise InputError(f"{key_where(*written, key)}: {key}", "set by both overrides "
+                                 f"{claimed[key]!r} and "
+                                 f"{name!r} in one scenario")
+            claimed[key] = name
+        layers.append(Layer(f"{path.name} [{name}]", flat, *written))
+    own = doc.get("set", {})
+    if not isinstance(own, dict):
+        raise InputError(f"{path}: set", "must be a table of keys to set")
+    if own:
+        layers.append(Layer(path.name, flatten(own), path, "set"))
+    return _Chain(layers, uncertain, str(doc.get("description", "")), pinned)
+
+
+def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
+    """The baseline inputs (raw) and their sources, from ``data/baseline.toml``."""
+    doc = read_toml(data_dir() / "baseline.toml")
+    sources = doc.pop("sources", {})
+    doc.pop("meta", None)
+    return doc, {str(k): str(v) for k, v in flatten(sources).items()} if sources else {}
+
+
+def load_scenario(name_or_path: str | Path | None = None, *,
+                  set_values: dict[str, Any] | None = None,
+                  as_of: str | dt.date | None = None) -> Scenario:
+    """Read, compose and validate a scenario at a vintage.
+
+    The layers, later winning: the baseline; every vintage file dated on or before ``as_of``
+    (:func:`vintage_layers`); the baseline's rules announced after ``as_of`` dropped
+    (:func:`rules_known_by`) and the chips launched after it excluded from planning
+    (:func:`chips_launched_after`); the scenario's own layers; ``set_values``. The disclosures are
+    those published by ``as_of``.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped scenario name (``"history"``), a path to a scenario TOML file, or ``None`` for
+        the default (``baseline``: the vintage as it stands).
+    set_values
+        Extra ``{dotted.key: value}`` applied last (e.g. from ``--set`` on the command line).
+    as_of
+        Vintage date (ISO text or a date). Default: the date the scenario file pins
+        (``as_of``), else :func:`default_as_of`.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        One line naming the file, key and problem; also when ``as_of`` differs from the date
+        the scenario pins.
+    """
+    if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
+        # a subject folder without scenarios/history.toml: the baseline itself
+        path = data_dir() / "baseline.toml"
+        chain = _Chain([], {}, "The subject's baseline (its folder has no scenarios/history.toml)")
+    else:
+        path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
+        chain = _scenario_chain(path)
+    base, sources = read_baseline()
+    asked = as_of_date(as_of) if as_of is not None else None
+    if asked is not None and chain.as_of is not None and asked != chain.as_of:
+        raise InputError("--as-of", f"scenario {path.stem!r} is pinned to the {chain.as_of} "
+                         f"vintage (as_of in its file); drop --as-of {asked} or pick another "
+                         "scenario")
+    when = asked or chain.as_of or default_as_of()
+    v_layers, v_sources = vintage_layers(when)
+    sources = {**sources, **v_sources}
+    library = read_rule_library()
+    tree, v_changes, v_origin = apply_layers(base, v_layers)
+    known = rules_known_by(list(get_key(tree, "controls.rules") or []), library, when)
+    if known != list(get_key(tree, "controls.rules") or []):
+        v_changes.append(Change("controls.rules", get_key(tree, "controls.rules"), known,
+                                f"vintage {when}: rules announced later dropped"))
+        set_key(tree, "controls.rules", known)
+    catalog = read_catalog()
+    unlaunched = chips_launched_after(catalog, when)
+    excluded = list(get_key(tree, "planner.exclude_chips") or [])
+    added = [c for c in unlaunched if c not in excluded]
+    if added:
+        v_changes.append(Change("planner.exclude_chips", excluded, excluded + added,
+                                f"vintage {when}: chips launched later excluded"))
+        set_key(tree, "planner.exclude_chips", excluded + added)
+    layers = list(chain.layers)
+    if set_values:
+        for key, value in set_values.items():
+            if key.count(".") >= MAX_NESTING_DEPTH or value_depth(value) > MAX_NESTING_DEPTH:
+                raise InputError(f"<command line>: {key[:80]}", f"nested more than "
+                                 f"{MAX_NESTING_DEPTH} levels deep (the limit for inputs)")
+        layers.append(Layer("--set", dict(set_values), Path("<command line>")))
+    tree, changes, origin_of = apply_layers(tree, layers)
+    changes = [*v_changes, *changes]
+    origin_of = {**v_origin, **origin_of}
+    try:
+        inputs = Inputs.model_validate(tree)
+    except ValidationError as exc:
+        raise validation_to_input_error(exc, origin_of, str(path)) from None
+    read = [data_dir() / "baseline.toml", data_file("chips.csv"),
+            data_dir() / "disclosures.csv", *(layer.path for layer in v_layers), path]
+    files = {p.name if p.parent.name != "vintages" else f"vintages/{p.name}": file_sha256(p)
+             for p in read}
+    rules_path = data_file("export_controls.toml")
+    if rules_path.is_file():
+        files[rules_path.name] = file_sha256(rules_path)
+    scenario = Scenario(
+        name=path.stem, description=chain.description, inputs=inputs,
+        catalog=catalog, disclosures=disclosures_known_by(read_disclosures(), when),
+        rules=library, changes=tuple(changes), sources=sources, files=files,
+        uncertain=chain.uncertain, as_of=when)
+    check_chip_names(scenario, origin_of)
+    rules_where = next((str(layer.path) for k, layer in origin_of.items()
+                        if k.startswith("controls.")), "")
+    check_rules(scenario, rules_where, origin_of)
+    return scenario

@@ -1,0 +1,176 @@
+"""Vintages: the inputs, rules, chips and disclosures as they could be known on a date, and
+the check that every source cited is dated by then."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.scenarios.files import data_dir, read_toml
+from capacity.scenarios.keys import Layer, flatten, source_of
+from capacity.scenarios.scenario import Scenario
+from capacity.schemas import ExportRule
+
+
+def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
+    """A vintage date from ISO text (``2025-08-31``) or a TOML date.
+
+    Raises
+    ------
+    InputError
+        ``where: '...' is not a date (use YYYY-MM-DD)``.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(where, f"{str(value)[:40]!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def baseline_as_of() -> dt.date:
+    """Date of the first vintage: ``[meta] as_of`` of ``data/baseline.toml`` (the blind 1H23
+    vintage, 2023-08-31)."""
+    meta = read_toml(data_dir() / "baseline.toml").get("meta", {})
+    return as_of_date(meta.get("as_of"), "baseline.toml: meta.as_of")
+
+
+def vintage_files() -> dict[dt.date, Path]:
+    """The vintage layers ``data/vintages/<YYYY-MM-DD>.toml`` by date, oldest first."""
+    folder = data_dir() / "vintages"
+    out = {as_of_date(p.stem, f"vintages/{p.name}"): p for p in sorted(folder.glob("*.toml"))}
+    return dict(sorted(out.items()))
+
+
+def vintage_dates() -> list[dt.date]:
+    """Every vintage date: the baseline's, then each vintage file's."""
+    return [baseline_as_of(), *vintage_files()]
+
+
+def default_as_of() -> dt.date:
+    """The vintage used when none is asked for: the latest."""
+    return vintage_dates()[-1]
+
+
+_VINTAGE_KEYS = {"description", "set", "sources"}
+
+
+def vintage_layers(as_of: dt.date) -> tuple[list[Layer], dict[str, str]]:
+    """Override layers and sources of every vintage file dated on or before ``as_of``.
+
+    Each file is like a scenario's ``[set]`` table over the baseline, plus its own ``[sources]``
+    (which replace the baseline's entry for the same key). Applied oldest first, so a later
+    vintage wins.
+
+    Raises
+    ------
+    InputError
+        ``as_of`` before the first vintage, or a malformed vintage file.
+    """
+    first = baseline_as_of()
+    if as_of < first:
+        raise InputError("--as-of", f"{as_of} is before the first vintage {first} "
+                         "(the blind 1H23 baseline)")
+    layers: list[Layer] = []
+    sources: dict[str, str] = {}
+    for date, path in vintage_files().items():
+        if date > as_of:
+            break
+        doc = read_toml(path)
+        unknown = set(doc) - _VINTAGE_KEYS
+        if unknown:
+            raise InputError(f"{path}: {sorted(unknown)[0]}", "unknown top-level key (allowed: "
+                             f"{', '.join(sorted(_VINTAGE_KEYS))})")
+        own = doc.get("set", {})
+        if not isinstance(own, dict):
+            raise InputError(f"{path}: set", "must be a table of keys to set")
+        layers.append(Layer(f"vintages/{path.name}", flatten(own), path, "set"))
+        sources.update({str(k): str(v) for k, v in flatten(doc.get("sources", {})).items()})
+    return layers, sources
+
+
+def rules_known_by(rule_ids: list[str], library: dict[str, ExportRule],
+                   as_of: dt.date) -> list[str]:
+    """The rule ids announced on or before ``as_of`` (ids not in the library are kept, for
+    :func:`check_rules` to report)."""
+    return [r for r in rule_ids if r not in library or library[r].announced <= as_of]
+
+
+def chips_launched_after(catalog: pd.DataFrame, as_of: dt.date) -> list[str]:
+    """Chips whose launch quarter (chips.csv) is after the quarter of ``as_of``: unknown to
+    that vintage, so it does not plan them (a scenario may allow them again)."""
+    q = pd.Period(as_of, freq="Q")
+    return [c for c in catalog.index if catalog.at[c, "launch"] > q]
+
+
+def disclosures_known_by(disclosures: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Rows published on or before ``as_of``."""
+    keep = [dt.date.fromisoformat(p) <= as_of for p in disclosures["published"]]
+    return disclosures[keep].reset_index(drop=True)
+
+
+def sources_used(scenario: Scenario) -> dict[str, str]:
+    """The source of every input key of the scenario (longest matching ``[sources]`` prefix).
+
+    Keys are the flattened inputs (lists end a key).
+    """
+    tree = scenario.inputs.model_dump(mode="json")
+    return {key: source_of(scenario.sources, key) for key in flatten(tree)}
+
+
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                       "sep", "oct", "nov", "dec"], 1)}
+_DATE_RES = [
+    re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
+    re.compile(r"\b(\d{1,2})\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+"
+               r"(\d{4})\b", re.IGNORECASE),
+    re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(\d{4})\b",
+               re.IGNORECASE),
+]
+
+
+def source_date(text: str) -> dt.date | None:
+    """The latest calendar date written in a source text, or ``None`` when it names none.
+
+    Forms read: ``2023-08-31``, ``31 Aug 2023`` and ``Aug 2023`` (a month alone counts as its
+    first day, so a source is never dated later than it could be). Bare years and quarters
+    (``2027Q4``, ``2020-22``) are periods the source talks about, not its date, and are not
+    read. See docs/data.md.
+    """
+    found: list[dt.date] = []
+    for m in _DATE_RES[0].finditer(text):
+        try:
+            found.append(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            continue
+    for m in _DATE_RES[1].finditer(text):
+        try:
+            found.append(dt.date(int(m.group(3)), _MONTHS[m.group(2).lower()[:3]],
+                                 int(m.group(1))))
+        except ValueError:
+            continue
+    for m in _DATE_RES[2].finditer(text):
+        found.append(dt.date(int(m.group(2)), _MONTHS[m.group(1).lower()[:3]], 1))
+    return max(found) if found else None
+
+
+def check_blind(scenario: Scenario) -> None:
+    """Every input the scenario uses must cite sources dated on or before its vintage.
+
+    Raises
+    ------
+    InputError
+        ``sources.KEY: cites a source dated D, after the vintage V`` for the first such key.
+    """
+    for key, text in sorted(sources_used(scenario).items()):
+        when = source_date(text)
+        if when is not None and when > scenario.as_of:
+            raise InputError(f"sources.{key}", f"cites a source dated {when}, after the "
+                             f"vintage {scenario.as_of}: {text[:100]}")

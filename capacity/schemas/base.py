@@ -1,0 +1,185 @@
+"""Quarters, dates and the number types every input model is built from.
+
+Quarters are written ``"2023Q3"`` in files and converted to :class:`pandas.Period` (freq ``Q``)
+by :func:`to_period`. Numbers are strict: an int is accepted where a float is expected, but a
+bool (``true``) or text (``"1.4"``) is not a number, and a float is not a whole number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+import pandas as pd
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from capacity.errors import InputError
+from capacity.schemas.limits import (
+    FIRST_DATE,
+    FIRST_QUARTER,
+    FIRST_YEAR,
+    LAST_DATE,
+    LAST_QUARTER,
+    LAST_YEAR,
+    MAX_CHIP_PRICE_USD,
+    MAX_EFFICIENCY,
+    MAX_EFLOPS,
+    MAX_LEAD_TIME_QUARTERS,
+    MAX_LIFE_QUARTERS,
+    MAX_UNITS,
+    MAX_UNITS_PER_QUARTER,
+)
+
+_QUARTER_RE = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
+_ALT_QUARTER_RE = re.compile(r"^([1-4])Q(\d{2})$", re.IGNORECASE)
+
+
+def parse_quarter(text: str) -> str:
+    """Normalise a quarter label to ``YYYYQn``.
+
+    Accepts ``2023Q3``, ``2023-Q3`` and the note's ``3Q23`` style.
+
+    Parameters
+    ----------
+    text
+        The label.
+
+    Returns
+    -------
+    str
+        ``"2023Q3"``-style label.
+
+    Raises
+    ------
+    ValueError
+        When the label is not a quarter.
+    """
+    if isinstance(text, pd.Period):
+        return str(text.asfreq("Q"))
+    if not isinstance(text, str):
+        raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
+    s = text.strip()
+    m = _QUARTER_RE.match(s)
+    if m:
+        return f"{m.group(1)}Q{m.group(2)}"
+    m = _ALT_QUARTER_RE.match(s)
+    if m:
+        return f"20{m.group(2)}Q{m.group(1)}"
+    raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
+
+
+def _quarter_in_range(label: str) -> str:
+    """Refuse a (normalised) quarter outside [FIRST_QUARTER, LAST_QUARTER]."""
+    if not FIRST_QUARTER <= label <= LAST_QUARTER:  # "YYYYQn" sorts as text
+        raise ValueError(f"quarter {label} is outside {FIRST_QUARTER} to {LAST_QUARTER}")
+    return label
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    """Refuse a date outside [FIRST_DATE, LAST_DATE]."""
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"date {value} is outside {FIRST_DATE} to {LAST_DATE}")
+    return value
+
+
+Quarter = Annotated[str, AfterValidator(parse_quarter), AfterValidator(_quarter_in_range)]
+"""A quarter label, normalised to ``YYYYQn``, from FIRST_QUARTER to LAST_QUARTER."""
+
+def _not_a_number(value: object) -> object:
+    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01)."""
+    if isinstance(value, bool | int | float):
+        raise ValueError(f"expected a date like 2024-01-01, got {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number), AfterValidator(_date_in_range)]
+"""A calendar date from FIRST_DATE to LAST_DATE (a TOML date, or text like ``"2024-01-01"``)."""
+
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+"""A calendar year, FIRST_YEAR to LAST_YEAR (lax: used for table keys, which TOML writes as
+text)."""
+
+Real = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite number: an int is accepted, a bool or text is not."""
+Whole = Annotated[int, Field(strict=True)]
+"""A whole number: a bool, a float or text is not accepted."""
+Fraction = Annotated[Real, Field(ge=0.0, le=1.0)]
+"""A share in [0, 1]. [1]"""
+PositiveShare = Annotated[Real, Field(gt=0.0, le=1.0)]
+"""A share in (0, 1]. [1]"""
+NonNegative = Annotated[Real, Field(ge=0.0)]
+"""A finite number >= 0 (give an upper bound with it)."""
+Positive = Annotated[Real, Field(gt=0.0)]
+"""A finite number > 0 (give an upper bound with it)."""
+Units = Annotated[NonNegative, Field(le=MAX_UNITS)]
+"""A number of accelerators. [units]"""
+UnitsPerQuarter = Annotated[NonNegative, Field(le=MAX_UNITS_PER_QUARTER)]
+"""A supply or licence cap. [units/quarter]"""
+Eflops = Annotated[NonNegative, Field(le=MAX_EFLOPS)]
+"""An amount of compute. [EFLOPS]"""
+Efficiency = Annotated[Real, Field(gt=0.0, le=MAX_EFFICIENCY)]
+"""Effective-to-peak factor. [1]"""
+LifeQuarters = Annotated[Whole, Field(ge=1, le=MAX_LIFE_QUARTERS)]
+"""Service life. [quarters]"""
+LeadQuarters = Annotated[Whole, Field(ge=0, le=MAX_LEAD_TIME_QUARTERS)]
+"""Order-to-delivery lead time. [quarters]"""
+PriceUsd = Annotated[Positive, Field(le=MAX_CHIP_PRICE_USD)]
+"""Price of one accelerator. [USD/unit]"""
+
+Figure = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+"""A positive, finite catalog figure. Lax on purpose: the catalog CSV is read as text, so
+``"312"`` must convert; a bool cannot arrive from a CSV cell."""
+
+
+def to_period(label: str | pd.Period) -> pd.Period:
+    """Turn a quarter label (or Period) into a quarterly :class:`pandas.Period`.
+
+    Raises
+    ------
+    InputError
+        When the label is not a quarter.
+    """
+    if isinstance(label, pd.Period):
+        return label.asfreq("Q")
+    try:
+        return pd.Period(parse_quarter(label), freq="Q")
+    except ValueError as exc:
+        raise InputError("quarter", str(exc)) from None
+
+
+def quarter_arg(label: str | pd.Period, field: str) -> pd.Period:
+    """A quarter given on the command line (``--at``, ``--start``, ``--end``), range-checked.
+
+    Parameters
+    ----------
+    label
+        Quarter label (or Period).
+    field
+        Option to name in an error (``"--at"``).
+
+    Returns
+    -------
+    pandas.Period
+        Quarterly Period within FIRST_QUARTER to LAST_QUARTER.
+
+    Raises
+    ------
+    InputError
+        ``field: problem`` for a label that is not a quarter or is out of range.
+    """
+    try:
+        return pd.Period(_quarter_in_range(parse_quarter(label)), freq="Q")
+    except ValueError as exc:
+        raise InputError(field, str(exc)) from None
+
+
+def quarter_range(start: str | pd.Period, end: str | pd.Period) -> pd.PeriodIndex:
+    """Quarters from ``start`` to ``end`` inclusive, as a ``PeriodIndex`` named ``period``."""
+    return pd.period_range(to_period(start), to_period(end), freq="Q", name="period")
+
+
+class StrictModel(BaseModel):
+    """Base of every input model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
