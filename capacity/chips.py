@@ -1,7 +1,9 @@
 """Chip catalog arithmetic: TPP, performance density, prices, fitness for training.
 
 Functions take the catalog DataFrame from :func:`capacity.scenarios.read_catalog` (indexed by chip)
-and return Series or DataFrames indexed by chip. Unknown figures stay NaN.
+and return Series or DataFrames indexed by chip (the price rule, :func:`price_rmb_per_unit`, takes
+the catalog's price columns as arrays, so that a batch of stress draws prices with it too).
+Unknown figures stay NaN.
 """
 
 from __future__ import annotations
