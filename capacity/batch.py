@@ -71,3 +71,35 @@ def dot(u: np.ndarray, v: np.ndarray) -> Any:
         return float(u @ v)
     u, v = np.broadcast_arrays(u, v)
     return np.array([float(x @ y) for x, y in zip(u, v, strict=True)])
+
+
+def step_index(starts: Any, at: Any) -> np.ndarray:
+    """Which step is in force at each point of ``at``, each step holding from its start until
+    the next one. [index into ``starts``]
+
+        i(x) = the k with the largest starts[k] <= x;   -1 when x is before every start
+
+    ``starts`` (K,) and ``at`` (N,) are positions on one ordered axis (quarter numbers,
+    period ordinals); ``starts`` may come in any order (of equal starts the later one holds).
+    """
+    starts, at = np.asarray(starts), np.asarray(at)
+    if starts.size == 0:
+        return np.full(at.shape, -1, np.int64)
+    order = np.argsort(starts, kind="stable")
+    pos = np.searchsorted(starts[order], at, side="right") - 1
+    return np.where(pos >= 0, order[np.maximum(pos, 0)], -1)
+
+
+def step_values(index: np.ndarray, values: list[Any], default: float = 0.0) -> np.ndarray:
+    """The value of the step in force at each point: ``values[index]``, ``default`` where
+    ``index`` is -1 (:func:`step_index`). [unit of the values]
+
+    ``values`` are per-draw values (floats or (B,) arrays); shape (N,), or (B, N) when one is
+    per draw.
+    """
+    index = np.asarray(index)
+    v = stack_last(values)
+    out = np.full((*batch_shape(*values), len(index)), default, float)
+    held = index >= 0
+    out[..., held] = v[..., index[held]]
+    return out

@@ -1,7 +1,9 @@
 """Chip catalog arithmetic: TPP, performance density, prices, fitness for training.
 
 Functions take the catalog DataFrame from :func:`capacity.scenarios.read_catalog` (indexed by chip)
-and return Series or DataFrames indexed by chip. Unknown figures stay NaN.
+and return Series or DataFrames indexed by chip (the price rule, :func:`price_rmb_per_unit`, takes
+the catalog's price columns as arrays, so that a batch of stress draws prices with it too).
+Unknown figures stay NaN.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from capacity.batch import batch_shape, per_draw
 from capacity.errors import UnknownNameError, unknown_name
 
 #: Bit length of each dense-rate column, for TPP = rate x bit length (BIS 3A090 technical note).
@@ -69,9 +72,47 @@ def peak_tflops(catalog: pd.DataFrame) -> pd.Series:
     return out
 
 
+def usd_price_basis(catalog_price_rmb, catalog_price_usd, price_usd: dict[int, object]
+                    ) -> np.ndarray:
+    """The USD price each chip is priced from (the first two branches of
+    :func:`price_rmb_per_unit`). [USD/unit]
+
+        usd[c] = price_usd[c]       where the scenario sets one (``planner.price_usd``)
+               = catalog_usd[c]     else, where the catalog quotes no RMB price
+               = NaN                else (priced in RMB, or unknown)
+
+    ``catalog_price_rmb``, ``catalog_price_usd``: shape (C,), NaN unknown. [RMB/unit],
+    [USD/unit]. ``price_usd``: {position c: price}, a float or one per draw (B,) [USD/unit].
+    Shape (C,), or (B, C) when a price is per draw.
+    """
+    rmb = np.asarray(catalog_price_rmb, float)
+    usd = np.where(np.isfinite(rmb), np.nan, np.asarray(catalog_price_usd, float))
+    usd = np.array(np.broadcast_to(usd, (*batch_shape(*price_usd.values()), usd.shape[-1])))
+    for j, price in price_usd.items():
+        usd[..., j] = price
+    return usd
+
+
+def price_rmb_per_unit(catalog_price_rmb, catalog_price_usd, usd_rmb,
+                       price_usd: dict[int, object]) -> np.ndarray:
+    """Reference price per unit of each chip: the one price rule. [RMB/unit]
+
+        price[c] = price_usd[c] x usd_rmb   where the scenario sets one
+                 = catalog_rmb[c]           else, where the catalog quotes RMB
+                 = catalog_usd[c] x usd_rmb else; NaN when unknown (not purchasable)
+
+    (:func:`usd_price_basis` for the arguments.) ``usd_rmb`` [RMB/USD] is a float or one rate
+    per draw (B,); shape (C,), or (B, C) for a batch.
+    """
+    usd = usd_price_basis(catalog_price_rmb, catalog_price_usd, price_usd)
+    bs = (*batch_shape(usd_rmb), usd.shape[-1]) if usd.ndim == 1 else usd.shape
+    return np.where(np.isfinite(usd), usd * per_draw(usd_rmb),
+                    np.broadcast_to(np.asarray(catalog_price_rmb, float), bs))
+
+
 def price_rmb(catalog: pd.DataFrame, usd_rmb: float,
               price_usd_override: dict[str, float] | None = None) -> pd.Series:
-    """Reference price per chip in RMB.
+    """Reference price per chip in RMB (:func:`price_rmb_per_unit`).
 
     Priority: ``price_usd_override`` (scenario input) x ``usd_rmb``; else the catalog's RMB
     price; else the catalog's USD price x ``usd_rmb``; else NaN (unknown: not purchasable).
@@ -90,14 +131,14 @@ def price_rmb(catalog: pd.DataFrame, usd_rmb: float,
     pandas.Series
         Price per unit. [RMB/unit]
     """
-    out = catalog["price_rmb"].copy()
-    usd = catalog["price_usd"] * usd_rmb
-    out = out.where(out.notna(), usd)
+    override = {}
     for chip, price in (price_usd_override or {}).items():
         if chip not in catalog.index:
             raise UnknownNameError(f"planner.price_usd.{chip}", f"unknown chip {chip!r}")
-        out.loc[chip] = price * usd_rmb
-    out.name = "price_rmb"
+        override[catalog.index.get_loc(chip)] = price
+    out = pd.Series(price_rmb_per_unit(catalog["price_rmb"].to_numpy(float),
+                                       catalog["price_usd"].to_numpy(float), usd_rmb, override),
+                    index=catalog.index, name="price_rmb")
     out.attrs["unit"] = "RMB/unit"
     return out
 

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capacity.batch import batch_shape, number, per_draw, stack_last
+from capacity.batch import batch_shape, number, per_draw, stack_last, step_index, step_values
 from capacity.errors import InputError
 from capacity.scenarios import Scenario, disclosed
 from capacity.schemas import (
@@ -345,13 +345,8 @@ def leasing_array(lease: LeasingInputs, qn: np.ndarray, fleet_eflops: np.ndarray
     else:
         out = np.zeros(len(qn))
     if lease.fixed_eflops:
-        bs = batch_shape(lease.share_of_fleet, *lease.fixed_eflops.values())
-        out = np.array(np.broadcast_to(out, bs + out.shape[-1:]))
-        steps = sorted((quarter_number(q), v) for q, v in lease.fixed_eflops.items())
-        for k, q in enumerate(qn):
-            applicable = [v for sq, v in steps if sq <= q]
-            if applicable:
-                out[..., k] = out[..., k] + applicable[-1]
+        held = step_index(quarter_numbers(lease.fixed_eflops), qn)
+        out = out + step_values(held, list(lease.fixed_eflops.values()))
     return out
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.planner.data import PlanArrays
+from capacity.planner.periods import order_quarter
 from capacity.planner.variables import INF, VarFamily
 
 
@@ -334,7 +335,7 @@ def order_year(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     first = a.periods[0]
     ppy = a.periods_per_year
     n0 = first.year * ppy + (first.month - 1 if ppy == 12 else first.quarter - 1)
-    return (n0 + buy.t - a.lead_quarters[buy.c]) // ppy
+    return (n0 + order_quarter(buy.t, a.lead_quarters[buy.c])) // ppy
 
 
 def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.planner.model import Model
+from capacity.planner.periods import quarter_step_index
 from capacity.planner.solve import RowRanging
 
 OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
@@ -335,8 +336,7 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
     """
     pl = scenario.inputs.planner
     budget_keys = {str(k): str(k) for k in pl.capex_budget_rmb_m}
-    steps = sorted(((pd.Period(str(q), freq="Q"), str(q)) for q in pl.datacenter_mw),
-                   key=lambda kv: kv[0])
+    power_keys = [str(q) for q in pl.datacenter_mw]
     base = scenario.inputs.controls.base_supply_units_per_quarter
     rules = scenario.all_rules() if availability is not None else {}
     out = []
@@ -346,9 +346,8 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
         if con == "budget" and str(period) in budget_keys:
             key = f"planner.capex_budget_rmb_m.{budget_keys[str(period)]}"
         elif con == "power":
-            t = pd.Period(str(period), freq="Q")
-            held = [q for p, q in steps if p <= t]
-            key = f"planner.datacenter_mw.{held[-1]}" if held else ""
+            k = int(quarter_step_index([pd.Period(str(period), freq="Q")], power_keys)[0])
+            key = f"planner.datacenter_mw.{power_keys[k]}" if k >= 0 else ""
         elif con == "access" and chip in base:
             key = f"controls.base_supply_units_per_quarter.{chip}"
             if availability is not None:

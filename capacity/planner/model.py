@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
+from capacity.planner.arrays import WORKLOADS, PlanArrays, buyable_index
 from capacity.planner.constraints import Columns, RowFamily, row_families
-from capacity.planner.data import PlanArrays, PlanData, buyable_index
+from capacity.planner.data import PlanData
 from capacity.planner.objective import OBJECTIVE_FUNCTIONS, OBJECTIVES
 from capacity.planner.variables import VarFamily, variable_families
 
@@ -36,8 +37,6 @@ def _name_array(fam: VarFamily, chips: list[str], periods: pd.PeriodIndex,
     """Export names of a family's columns as a numpy string array:
     ``<family>_<tag(chip or workload)>_<tag(period)>`` joined by position (``tails``: the
     period tags, when the caller has them already)."""
-    from capacity.planner.data import WORKLOADS
-
     prefix = "lots" if fam.integer else fam.name
     names = chips if fam.key == "chip" else list(WORKLOADS)
     heads = np.array([f"{prefix}_{tag(n)}_" for n in names])
@@ -174,8 +173,6 @@ def build_model(data: PlanData, objective: str = "npv", integer: bool = False) -
     perm = column_order(vfams, a.chips, a.periods)
     T, C = len(data.periods), len(data.chips)
     grids = {}
-    from capacity.planner.data import WORKLOADS
-
     for f in vfams:
         width = C if f.key == "chip" else len(WORKLOADS)
         g = np.full((T, width), -1, np.int64)

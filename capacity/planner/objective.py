@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from capacity.batch import dot, matvec, per_draw
-from capacity.planner.data import PlanArrays, discount_factor
+from capacity.planner.arrays import PlanArrays
+from capacity.planner.periods import discount_factor, order_quarter
 from capacity.planner.variables import VarFamily
 
 OBJECTIVES = ("npv", "max-compute")
@@ -49,7 +50,7 @@ def discounted_unit_price(a: PlanArrays, buy: VarFamily) -> np.ndarray:
         price[c, t] x (df(t - L_c) - residual[c, t] x df(T)) x scale
     """
     price = a.price_rmb_m[..., buy.t, buy.c]
-    return price * (_df(a, buy.t - a.lead_quarters[buy.c])
+    return price * (_df(a, order_quarter(buy.t, a.lead_quarters[buy.c]))
                     - residual_share(a, buy) * _df(a, len(a.periods))) * buy.scale
 
 
@@ -112,7 +113,7 @@ def revenue_parts(a: PlanArrays, served: np.ndarray) -> dict[str, np.ndarray]:
         tokens[t] = price_tok[t] served[inference, t];  leasing[t] = rate_lease[t]
         served[leasing, t]
 
-    ``served`` has shape (T, W) in :data:`~capacity.planner.data.WORKLOADS` order (or
+    ``served`` has shape (T, W) in :data:`~capacity.planner.arrays.WORKLOADS` order (or
     (B, T, W) for a batch of draws).
 
     Returns

@@ -1,6 +1,6 @@
 """Variable families of the purchase LP, each a labelled block of columns.
 
-A family is one function of :class:`~capacity.planner.data.PlanArrays` that returns its labels
+A family is one function of :class:`~capacity.planner.arrays.PlanArrays` that returns its labels
 (one row per column: chip or workload, and quarter) with integer positions into the data's
 chips and periods, and its bounds. Costs live in :mod:`.objective`; the columns' place in the
 model in :mod:`.model`.
@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from capacity.planner.data import WORKLOADS, PlanArrays, buyable_index
+from capacity.planner.arrays import WORKLOADS, PlanArrays, buyable_index
 
 INF = np.inf
 """An absent bound."""

@@ -2,7 +2,7 @@
 
 :func:`build_context` runs once per stress run: calibration, the existing fleet, the template
 purchase LP (:func:`capacity.planner.build_model`) and what stays fixed about prices, caps and
-power (:class:`capacity.planner.data.PriceFrame`). :func:`evaluate_batch` then, for B draws at
+power (:class:`capacity.planner.prices.PriceFrame`). :func:`evaluate_batch` then, for B draws at
 once (a leading batch axis, :mod:`capacity.batch`; one draw is a batch of one),
 
 1. sets each uncertain input to the array of its B values in a copy of the template inputs
@@ -49,7 +49,7 @@ class DrawContext:
     paths, fee_rules, keys
         Where each uncertain value goes: a path in the inputs, or a rule's licence fee.
     frame
-        Fixed part of prices and power (:class:`capacity.planner.data.PriceFrame`).
+        Fixed part of prices and power (:class:`capacity.planner.prices.PriceFrame`).
     licence_rule
         Shape (T, C): the licence rule deciding each pair ("" where none). [id]
     cap0, cap_slopes, cap_base
@@ -196,18 +196,20 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
     """
     from capacity import demand as dm
     from capacity import finance
+    from capacity.chips import usd_price_basis
     from capacity.planner import build_model, gather
     from capacity.planner.data import price_frame
 
     tree = scenario.inputs.model_dump()
     kinds = [check_key(s.key, scenario) for s in specs]
+    cat = scenario.catalog
+    usd = dict(zip(cat.index, usd_price_basis(cat["price_rmb"], cat["price_usd"], {}),
+                   strict=True))
     for s in specs:  # a chip priced from the catalog in USD: vary that price
         if s.key.startswith("planner.price_usd.") and s.key.count(".") == 2:
             chip = s.key.rsplit(".", 1)[1]
-            if chip not in tree["planner"]["price_usd"] and chip in scenario.catalog.index:
-                row = scenario.catalog.loc[chip]
-                if pd.isna(row["price_rmb"]) and pd.notna(row["price_usd"]):
-                    tree["planner"]["price_usd"][chip] = float(row["price_usd"])
+            if chip not in tree["planner"]["price_usd"] and pd.notna(usd.get(chip, np.nan)):
+                tree["planner"]["price_usd"][chip] = float(usd[chip])
     paths = [_path(tree, s.key) if k == "inputs" else None
              for s, k in zip(specs, kinds, strict=True)]
     fee_rules = [s.key.split(".")[1] if k == "fee" else None
@@ -420,11 +422,12 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     """
     from capacity import finance as f
     from capacity.planner.objective import period_costs
+    from capacity.planner.periods import order_quarter
 
     bfam = model.family("buy")
     T = len(ctx.periods)
     capex = buy * a.price_rmb_m[..., bfam.t, bfam.c]
-    order = bfam.t - a.lead_quarters[bfam.c]
+    order = order_quarter(bfam.t, a.lead_quarters[bfam.c])
     ok = order >= 0
     paid = np.zeros((*capex.shape[:-1], T))
     np.add.at(paid, (slice(None),) * (paid.ndim - 1) + (order[ok],), capex[..., ok])

@@ -1,0 +1,208 @@
+"""Chip economics of one plan: all-in cost, maintenance, compute rates, tokens, demand.
+
+:func:`economic_numbers` is the one call site for the plan
+(:func:`capacity.planner.data.plan_data_from_scenario`) and for every stress draw; the
+equations it combines are the functions above it, each with its unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capacity.batch import per_draw, stack_last
+from capacity.chips import TFLOPS_PER_EFLOPS, roofline_tokens_per_s, serving_precision
+from capacity.errors import InputError
+from capacity.planner.periods import hours_per_period, periods_per_year, quarter_steps
+from capacity.planner.prices import PriceFrame, price_matrix, unit_power_kw, unit_price_rmb_m
+
+
+def effective_eflops_per_unit(peak_tflops, efficiency):
+    """Effective compute of one unit: peak_tflops x efficiency / 1e6. [EFLOPS/unit]"""
+    return np.asarray(peak_tflops, float) * np.asarray(efficiency, float) / TFLOPS_PER_EFLOPS
+
+
+def opex_rmb_m_per_mw(hours_per_period: float, rmb_per_kwh: float) -> float:
+    """Power cost of one MW for one period: MW * h * 1000 kWh/MWh * RMB/kWh / 1e6. [RMB m]"""
+    return hours_per_period * 1000.0 * rmb_per_kwh / 1e6
+
+
+def all_in_cost_rmb_m(card_rmb_m, system_rmb_m, network_share, facility_rmb_m_per_mw: float,
+                      power_kw):
+    """All-in cost of one installed accelerator, on one basis for every chip. [RMB m/unit]
+
+        all_in = (card + system) x (1 + network_share) + facility x kW / 1000
+
+    Parameters
+    ----------
+    card_rmb_m
+        Card price (licence fees included), shape (T, C) or (C,). [RMB m/unit]
+    system_rmb_m, network_share, power_kw
+        Per chip, shape (C,): system share per slot [RMB m/unit], cluster network as a share of
+        card + system [1], facility power per unit [kW/unit].
+    facility_rmb_m_per_mw
+        Facility fit-out per MW of facility power. [RMB m/MW]
+    """
+    return ((np.asarray(card_rmb_m, float) + system_rmb_m) * (1.0 + network_share)
+            + facility_rmb_m_per_mw * np.asarray(power_kw, float) / 1000.0)
+
+
+def maintenance_rmb_m_per_period(card_rmb_m, system_rmb_m, network_share,
+                                 share_annual: float, periods_per_year: int):
+    """Maintenance of one unit in service for one period: a share of its hardware cost.
+
+        maintenance = share_annual / P x (card + system) x (1 + network_share)  [RMB m/unit]
+    """
+    return share_annual / periods_per_year * (np.asarray(card_rmb_m, float) + system_rmb_m) \
+        * (1.0 + network_share)
+
+
+def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
+                                  reference_eflops_per_unit: float, change_annual: float,
+                                  years: np.ndarray, hours_per_period: float) -> np.ndarray:
+    """A compute rate quoted per reference GPU-hour, per effective EFLOPS and period.
+
+        rate[t] = usd x usd_rmb x h / 1e6 / k_ref x (1 + change) ** years[t]
+                                                            [RMB m/(EFLOPS*period)]
+
+    with k_ref the reference chip's effective EFLOPS per unit and h the hours in a period.
+    """
+    if not reference_eflops_per_unit > 0:
+        raise InputError("planner.compute_reference_chip", "the chip has no known effective "
+                         "rate (FP16 TFLOPS x efficiency)")
+    return (per_draw(usd_per_gpu_hour) * per_draw(usd_rmb) * hours_per_period / 1e6
+            / reference_eflops_per_unit * (1.0 + per_draw(change_annual))
+            ** np.asarray(years, float))
+
+
+def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: float,
+                           hours_per_period: float) -> pd.Series:
+    """Tokens one unit of each chip serves in a period. [tn tokens/(unit*period)]
+
+        tokens = roofline_tokens_per_s x achieved_share x time_utilisation x 3600 h / 1e12
+
+    (:func:`capacity.chips.roofline_tokens_per_s` for the reference model and request mix of
+    ``planner.serving``; 0 where the roofline is unknown or the model does not fit.)
+    """
+    rate, nbytes = serving_precision(catalog)
+    tps = roofline_tokens_per_s(
+        rate.to_numpy(float), nbytes.to_numpy(float),
+        catalog["memory_bw_tbs"].to_numpy(float) * 1000.0, catalog["memory_gb"].to_numpy(float),
+        total_params_bn=served_params_bn,
+        active_params_bn=served_params_bn * serving.active_share,
+        kv_values_per_token_k=serving.kv_values_per_token_k,
+        input_tokens=serving.input_tokens, output_tokens=serving.output_tokens,
+        max_batch=serving.max_batch, memory_usable_share=serving.memory_usable_share)
+    out = np.nan_to_num(tps) * serving.achieved_share * serving.time_utilisation \
+        * hours_per_period * 3600.0 / 1e12
+    return pd.Series(out, index=catalog.index, name="tokens_per_unit_tn")
+
+
+def inference_demand_tn(genai_revenue_rmb_m, leasing_revenue_rmb_m, token_price_rmb_per_m):
+    """Tokens demanded: GenAI revenue not earned by leasing, at the token price.
+
+        tokens[t] = max(0, genai_revenue[t] - leasing_revenue[t]) / price[t]   [tn tokens]
+
+    (RMB m over RMB per m tokens is tn tokens.)
+    """
+    return np.maximum(0.0, np.asarray(genai_revenue_rmb_m, float)
+                      - leasing_revenue_rmb_m) / token_price_rmb_per_m
+
+
+def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per chip: system share [RMB m/unit] and network share [1] (training-fit chips carry
+    ``planner.network_share_training``, the others ``planner.network_share_inference``).
+
+    From the planner inputs ``pl``; shape (C,), or (B, C) when some of them are per-draw
+    arrays (B,) (:mod:`capacity.batch`)."""
+    system = stack_last([pl.system_rmb_per_unit_by_chip.get(c, pl.system_rmb_per_unit)
+                         for c in chips]) / 1e6
+    net = np.where(fit, per_draw(pl.network_share_training),
+                   per_draw(pl.network_share_inference))
+    return system, net
+
+
+ECONOMIC_DEMAND_COLUMNS = ("training_eflops", "leasing_eflops", "genai_revenue_rmb_m",
+                           "token_price_rmb_per_m_tokens")
+"""Demand columns :func:`economic_numbers` reads (of :func:`capacity.demand.demand_arrays`)."""
+
+
+@dataclass(frozen=True)
+class EconomicsFrame:
+    """What is fixed about a scenario's chip economics across stress draws.
+
+    Attributes
+    ----------
+    chips
+        The catalog's chips, in column order.
+    fit
+        Shape (C,): training-fit chips. [bool]
+    reference_eflops_per_unit
+        Effective EFLOPS of one unit of ``planner.compute_reference_chip``. [EFLOPS/unit]
+    existing_effective_eflops
+        Shape (T,): the existing fleet's effective compute. [EFLOPS]
+    rental_rule_share
+        Shape (T,): the most rented compute a remote-access rule in force allows, as a share
+        of the existing fleet's (:func:`capacity.controls.rental_cap_share`; NaN: no rule). [1]
+    """
+
+    chips: tuple[str, ...]
+    fit: np.ndarray
+    reference_eflops_per_unit: float
+    existing_effective_eflops: np.ndarray
+    rental_rule_share: np.ndarray
+
+
+def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
+                     price_factor: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The chip-economics and work numbers of one plan, from the planner inputs ``pl`` and the
+    demand arrays (:func:`capacity.demand.demand_arrays` or the demand table's columns).
+
+    One call site for the plan (:func:`capacity.planner.data.plan_data_from_scenario`) and
+    for every stress draw: for a batch of draws, every number of ``pl`` that varies is an array
+    of one value per draw (B,) and the demand arrays are (B, T); the results then carry the
+    batch as their first axis (:mod:`capacity.batch`).
+
+    Returns
+    -------
+    dict
+        ``power_kw`` (C,) [kW/unit]; ``price_rmb_m`` (T, C, all-in) [RMB m/unit];
+        ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
+        ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m`` [RMB m/(EFLOPS*period)]
+        and ``token_price_rmb_m_per_tn``; ``demand_training_eflops``,
+        ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops`` (T,).
+    """
+    periods = frame.periods
+    ppy = periods_per_year(periods)
+    hours = hours_per_period(ppy)
+    kw = np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue))
+    card_unit = unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)
+    card = price_matrix(frame, card_unit, price_factor)
+    system, net = chip_cost_basis(pl, econ.chips, econ.fit)
+    years = np.arange(len(periods)) / ppy
+    rate = {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
+                                                pl.compute_price_change_annual, years, hours)
+            for name, usd in (("training_value_rmb_m", pl.training_value_usd_per_gpu_hour),
+                              ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
+                              ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
+    token_price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
+    leasing = np.asarray(demand["leasing_eflops"], float)
+    return {
+        "power_kw": kw,
+        "price_rmb_m": all_in_cost_rmb_m(card, system[..., None, :], net[..., None, :],
+                                         per_draw(pl.facility_rmb_m_per_mw, 2),
+                                         kw[..., None, :]),
+        "maintenance_rmb_m": np.nan_to_num(maintenance_rmb_m_per_period(
+            card_unit, system, net,
+            per_draw(pl.maintenance_share_annual), ppy)),
+        **rate, "token_price_rmb_m_per_tn": token_price,
+        "demand_training_eflops": np.asarray(demand["training_eflops"], float),
+        "demand_leasing_eflops": leasing,
+        "demand_inference_tn": inference_demand_tn(demand["genai_revenue_rmb_m"],
+                                                   leasing * rate["leasing_rmb_m"], token_price),
+        "rental_cap_eflops": np.fmin(quarter_steps(periods, pl.rental_cap_share),
+                                     econ.rental_rule_share) * econ.existing_effective_eflops,
+    }
