@@ -27,50 +27,42 @@ INFERENCE_FLOP_PER_PARAM_TOKEN = 2.0
 """Forward pass FLOP per parameter per served token. [FLOP]"""
 
 
-def training_flop(params_bn: float, tokens_tn: float) -> float:
-    """Training compute ``C = 6 N D``.
+def model_flop(flop_per_param_token: float, params_bn: float, tokens_tn: float) -> float:
+    """Compute of passing ``tokens_tn`` through a model of ``params_bn``: ``C = k N D``.
 
     Parameters
     ----------
+    flop_per_param_token
+        k: FLOP per parameter per token (6 to train, 2 to serve). [FLOP]
     params_bn
         Parameters N. [bn]
     tokens_tn
-        Training tokens D. [tn tokens]
+        Tokens D. [tn tokens]
 
     Returns
     -------
     float
-        Compute. [FLOP]
+        Compute; a batch of draws (arrays of shape (B,)) gives (B,). [FLOP]
+    """
+    return flop_per_param_token * params_bn * 1e9 * tokens_tn * 1e12
+
+
+def training_flop(params_bn: float, tokens_tn: float) -> float:
+    """Training compute ``C = 6 N D`` of N [bn] parameters on D [tn] tokens (:func:`model_flop`).
+    [FLOP]
 
     Examples
     --------
     >>> training_flop(100, 10)  # 6 x 100e9 x 10e12
     6e+24
     """
-    return TRAINING_FLOP_PER_PARAM_TOKEN * params_bn * 1e9 * tokens_tn * 1e12
+    return model_flop(TRAINING_FLOP_PER_PARAM_TOKEN, params_bn, tokens_tn)
 
 
 def inference_flop(params_bn: float, tokens_tn: float) -> float:
-    """Serving compute ``C = 2 N D`` (one forward pass a token).
-
-    Parameters
-    ----------
-    params_bn
-        Parameters N of the served model. [bn]
-    tokens_tn
-        Served tokens D. [tn tokens]
-
-    Returns
-    -------
-    float
-        Compute. [FLOP]
-
-    Examples
-    --------
-    >>> inference_flop(100, 10)  # 2 x 100e9 x 10e12
-    2e+24
-    """
-    return INFERENCE_FLOP_PER_PARAM_TOKEN * params_bn * 1e9 * tokens_tn * 1e12
+    """Serving compute ``C = 2 N D`` of D [tn] tokens on N [bn] parameters, one forward pass a
+    token (:func:`model_flop`). [FLOP]"""
+    return model_flop(INFERENCE_FLOP_PER_PARAM_TOKEN, params_bn, tokens_tn)
 
 
 def required_effective_eflops(flop: float, seconds: float, mfu: float) -> float:

@@ -110,10 +110,8 @@ def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
 
     Parameters
     ----------
-    sales_rmb_m
-        Valuation-year sales. [RMB m]
-    multiple
-        EV/Sales. [1]
+    sales_rmb_m, multiple
+        Valuation-year sales [RMB m] and the EV/Sales multiple [1].
     net_cash_rmb_m, shares_m, rmb_per_hkd
         As in :func:`equity_and_target_price`.
 
@@ -153,14 +151,8 @@ def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: floa
 
 
 def valuation_sales(annual: pd.DataFrame, year: int) -> float:
-    """Total sales of the valuation year from the annual table
-    (:func:`~capacity.finance.years.year_sales`).
-
-    Raises
-    ------
-    InputError
-        When the year is not a complete year of the horizon.
-    """
+    """Total sales of the valuation year from the annual table [RMB m]; an :class:`InputError`
+    when it is not a complete year (:func:`~capacity.finance.years.year_sales`)."""
     return year_sales(annual.index, annual["total_rmb_m"].to_numpy(float), year)
 
 
