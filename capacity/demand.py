@@ -49,6 +49,17 @@ import pandas as pd
 
 from capacity.batch import batch_shape, number, per_draw, stack_last, step_index, step_values
 from capacity.errors import InputError
+from capacity.flops import (  # the FLOP arithmetic; the names stay importable from here too
+    INFERENCE_FLOP_PER_PARAM_TOKEN,  # noqa: F401
+    QUARTER_DAYS,  # noqa: F401
+    QUARTER_SECONDS,
+    SECONDS_PER_DAY,
+    TRAINING_FLOP_PER_PARAM_TOKEN,  # noqa: F401
+    inference_flop,
+    required_effective_eflops,
+    run_seconds,
+    training_flop,
+)
 from capacity.scenarios import Scenario, disclosed
 from capacity.schemas import (
     DemandInputs,
@@ -58,83 +69,6 @@ from capacity.schemas import (
     TokenInputs,
     TrainingRun,
 )
-
-QUARTER_DAYS = 365.25 / 4
-"""Length of a quarter. [days]"""
-SECONDS_PER_DAY = 86_400.0
-QUARTER_SECONDS = QUARTER_DAYS * SECONDS_PER_DAY
-"""Length of a quarter: 7,889,400. [s]"""
-TRAINING_FLOP_PER_PARAM_TOKEN = 6.0
-"""Forward + backward pass FLOP per parameter per training token. [FLOP]"""
-INFERENCE_FLOP_PER_PARAM_TOKEN = 2.0
-"""Forward pass FLOP per parameter per served token. [FLOP]"""
-
-
-# --------------------------------------------------------------------------------------------
-# Plain arithmetic
-# --------------------------------------------------------------------------------------------
-
-
-def training_flop(params_bn: float, tokens_tn: float) -> float:
-    """Training compute ``C = 6 N D``.
-
-    Parameters
-    ----------
-    params_bn
-        Parameters N. [bn]
-    tokens_tn
-        Training tokens D. [tn tokens]
-
-    Returns
-    -------
-    float
-        Compute. [FLOP]
-
-    Examples
-    --------
-    >>> training_flop(100, 10)  # 6 x 100e9 x 10e12
-    6e+24
-    """
-    return TRAINING_FLOP_PER_PARAM_TOKEN * params_bn * 1e9 * tokens_tn * 1e12
-
-
-def required_effective_eflops(flop: float, seconds: float, mfu: float) -> float:
-    """Effective EFLOPS that run ``flop`` in ``seconds`` at utilisation ``mfu``: C / (T m) / 1e18.
-
-    Parameters
-    ----------
-    flop
-        Compute. [FLOP]
-    seconds
-        Wall-clock window. [s]
-    mfu
-        Achieved over effective peak FLOP/s. [1]
-
-    Returns
-    -------
-    float
-        [effective EFLOPS]
-    """
-    return flop / (seconds * mfu) / 1e18
-
-
-def run_seconds(flop: float, effective_eflops: float, mfu: float) -> float:
-    """Wall-clock time of ``flop`` on ``effective_eflops`` at ``mfu``: C / (F 1e18 m).
-
-    Returns
-    -------
-    float
-        [s]
-
-    Examples
-    --------
-    >>> run_seconds(6e24, 6.0, 0.4)  # 6e24 / (6e18 x 0.4)
-    2500000.0
-    """
-    if effective_eflops <= 0:
-        return math.inf
-    return flop / (effective_eflops * 1e18 * mfu)
-
 
 # --------------------------------------------------------------------------------------------
 # Array level: the equations on numpy arrays indexed by quarter number
@@ -329,8 +263,7 @@ def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.n
 
 def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.ndarray:
     """2 N FLOP a served token at the serving utilisation. [effective EFLOPS]"""
-    flop = INFERENCE_FLOP_PER_PARAM_TOKEN * per_draw(inf.served_params_bn) * 1e9 * tokens_tn \
-        * 1e12
+    flop = inference_flop(per_draw(inf.served_params_bn), tokens_tn)
     return required_effective_eflops(flop, QUARTER_SECONDS, per_draw(inf.serving_utilisation))
 
 
@@ -680,11 +613,6 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
     out = genai_revenue_array(_inputs(scenario).revenue, revenue / len(window),
                               quarter_number(_base(scenario)), quarter_numbers(periods))
     return pd.Series(out, index=periods, dtype=float, name="genai_revenue_rmb_m")
-
-
-# --------------------------------------------------------------------------------------------
-# Leasing
-# --------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""The finance link of one scenario: capacity -> revenue -> calendar years -> EV/Sales
+valuation, with the bridge to the note's target prices (:func:`finance_result`).
+
+It only composes :mod:`~capacity.finance.revenue`, :mod:`~capacity.finance.years` and
+:mod:`~capacity.finance.valuation`; the equations live there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from capacity.finance.anchors import Anchors
+from capacity.finance.revenue import genai_margin, revenue_table
+from capacity.finance.valuation import (
+    Valuation,
+    bridge_table,
+    note_implied_sales,
+    sensitivity_grid,
+    valuation_sales,
+    value_from_sales,
+)
+from capacity.finance.years import annual_table, target_check
+from capacity.schemas import FinanceInputs
+
+
+@dataclass(frozen=True)
+class FinanceResult:
+    """Everything the finance link computes for one scenario.
+
+    Attributes
+    ----------
+    revenue
+        Quarterly table (:func:`~capacity.finance.revenue.revenue_table`).
+    annual
+        Calendar-year table (:func:`~capacity.finance.years.annual_table`).
+    valuation
+        The tool's capacity-linked valuation.
+    implied_sales_rmb_m
+        Valuation-year sales the note's new TP implies at the scenario's inputs. [RMB m]
+    implied_sales_old_rmb_m
+        Same for the note's old TP. [RMB m]
+    bridge
+        Side-by-side bridge: the tool, the note's new TP and old TP.
+    sensitivity
+        TP grid (:func:`~capacity.finance.valuation.sensitivity_grid`).
+    genai_share_target_year
+        GenAI share in the target year, or None. [1]
+    genai_target_met
+        Whether it reaches the target, or None.
+    genai_gross_margin
+        Solved GenAI margin. [1]
+    """
+
+    revenue: pd.DataFrame
+    annual: pd.DataFrame
+    valuation: Valuation
+    implied_sales_rmb_m: float
+    implied_sales_old_rmb_m: float
+    bridge: pd.DataFrame
+    sensitivity: pd.DataFrame
+    genai_share_target_year: float | None
+    genai_target_met: bool | None
+    genai_gross_margin: float
+
+
+def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceInputs,
+                   anchors: Anchors) -> FinanceResult:
+    """Capacity -> revenue -> valuation for one scenario.
+
+    Parameters
+    ----------
+    quarters
+        Per-quarter capacity (see :func:`~capacity.finance.revenue.revenue_table`).
+    genai_demand
+        Demand-side GenAI revenue per quarter. [RMB m]
+    fin
+        Finance inputs.
+    anchors
+        Disclosures (:func:`~capacity.finance.anchors.anchors_from_disclosures`).
+
+    Returns
+    -------
+    FinanceResult
+    """
+    revenue = revenue_table(quarters, genai_demand, fin, anchors)
+    annual = annual_table(revenue, anchors)
+    sales = valuation_sales(annual, fin.valuation_year)
+    val = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+                           fin.rmb_per_hkd)
+    share, met = target_check(annual, anchors)
+    implied_new_rmb_m, implied_old_rmb_m = note_implied_sales(anchors, fin)
+    return FinanceResult(
+        revenue=revenue, annual=annual, valuation=val,
+        implied_sales_rmb_m=implied_new_rmb_m, implied_sales_old_rmb_m=implied_old_rmb_m,
+        bridge=bridge_table(val, anchors, fin),
+        sensitivity=sensitivity_grid(sales, fin),
+        genai_share_target_year=share, genai_target_met=met,
+        genai_gross_margin=genai_margin(fin, anchors),
+    )

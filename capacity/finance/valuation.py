@@ -1,0 +1,328 @@
+"""Valuation: from sales, EBITDA or free cash flow to an enterprise value, then to equity and a
+target price; the EV/Sales bridge, the DCF and the blend of methods.
+
+Pure functions; no files, no printing. The equations (units in brackets; k the quarters after
+the valuation date, the base period's end)::
+
+    EV/Sales   EV     = multiple * sales[valuation_year]                                 [RMB m]
+               implied sales for a given TP = (TP * shares * rmb_per_hkd - net_cash) / multiple
+    DCF        df[t]  = (1 + wacc) ** (-k / 4)                                           [1]
+               nopat_T = ebit_T * (1 - tax) if ebit_T > 0 else ebit_T                   [RMB m]
+               TV     = nopat_T * (1 + g) / (wacc - g)                                   [RMB m]
+               EV     = sum_t fcf[t] * df[t] + TV * df[T]                                [RMB m]
+    every method       equity = EV + net_cash;  TP = equity / shares / rmb_per_hkd    [HKD/share]
+    blend      TP     = sum_m w_m TP_m / sum_m w_m over the methods that apply       [HKD/share]
+
+For a batch of stress draws the same functions take and return arrays of one value per draw
+(:mod:`capacity.batch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capacity.batch import number, per_draw
+from capacity.errors import InputError
+from capacity.finance.anchors import Anchors
+from capacity.finance.years import year_sales
+from capacity.schemas import FinanceInputs
+
+METHODS = ("ev_sales", "ev_ebitda", "dcf")
+"""Valuation methods, in report order."""
+
+
+# --------------------------------------------------------------------------------------------
+# EV/Sales and the bridge to the note
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """One EV/Sales valuation, every step kept so the bridge can be checked.
+
+    Attributes
+    ----------
+    sales_rmb_m
+        Valuation-year sales. [RMB m]
+    multiple
+        EV/Sales. [1]
+    ev_rmb_m
+        Enterprise value = multiple * sales. [RMB m]
+    net_cash_rmb_m
+        Net cash. [RMB m]
+    equity_rmb_m
+        Equity value = EV + net cash. [RMB m]
+    shares_m
+        Shares. [m shares]
+    rmb_per_hkd
+        FX. [RMB/HKD]
+    target_price_hkd
+        equity / shares / rmb_per_hkd. [HKD/share]
+    """
+
+    sales_rmb_m: float
+    multiple: float
+    ev_rmb_m: float
+    net_cash_rmb_m: float
+    equity_rmb_m: float
+    shares_m: float
+    rmb_per_hkd: float
+    target_price_hkd: float
+
+
+def equity_and_target_price(ev_rmb_m: float, net_cash_rmb_m: float, shares_m: float,
+                            rmb_per_hkd: float) -> tuple[float, float]:
+    """Equity value and target price from an enterprise value (every method ends here).
+
+    equity = EV + net_cash;  TP = equity / shares / rmb_per_hkd
+
+    Parameters
+    ----------
+    ev_rmb_m
+        Enterprise value. [RMB m]
+    net_cash_rmb_m
+        Net cash (negative = net debt). [RMB m]
+    shares_m
+        Shares outstanding. [m shares]
+    rmb_per_hkd
+        Exchange rate. [RMB/HKD]
+
+    Returns
+    -------
+    tuple
+        (equity [RMB m], target price [HKD/share]; RMB m / m shares = RMB/share).
+    """
+    if np.any(np.asarray(shares_m) <= 0) or np.any(np.asarray(rmb_per_hkd) <= 0):
+        raise InputError("finance", "shares_m and rmb_per_hkd must be positive")
+    equity = number(ev_rmb_m) + number(net_cash_rmb_m)
+    return equity, equity / shares_m / rmb_per_hkd
+
+
+def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
+                     shares_m: float, rmb_per_hkd: float) -> Valuation:
+    """EV/Sales target price.
+
+    EV = multiple * sales; equity = EV + net_cash; TP = equity / shares / rmb_per_hkd.
+
+    Parameters
+    ----------
+    sales_rmb_m, multiple
+        Valuation-year sales [RMB m] and the EV/Sales multiple [1].
+    net_cash_rmb_m, shares_m, rmb_per_hkd
+        As in :func:`equity_and_target_price`.
+
+    Returns
+    -------
+    Valuation
+        With ``target_price_hkd`` in [HKD/share] (RMB m / m shares = RMB/share); for a batch
+        of draws (arguments of shape (B,)) every field is an array of shape (B,).
+    """
+    ev = multiple * sales_rmb_m
+    equity, tp = equity_and_target_price(ev, net_cash_rmb_m, shares_m, rmb_per_hkd)
+    return Valuation(number(sales_rmb_m), number(multiple), number(ev), number(net_cash_rmb_m),
+                     number(equity), number(shares_m), number(rmb_per_hkd), number(tp))
+
+
+def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: float,
+                  shares_m: float, rmb_per_hkd: float) -> float:
+    """Valuation-year sales that a target price implies at a multiple (the inverse bridge).
+
+    sales = (TP * shares * rmb_per_hkd - net_cash) / multiple
+
+    Parameters
+    ----------
+    target_price_hkd
+        Target price. [HKD/share]
+    multiple, net_cash_rmb_m, shares_m, rmb_per_hkd
+        As in :func:`value_from_sales`.
+
+    Returns
+    -------
+    float
+        Sales. [RMB m]
+    """
+    if multiple <= 0:
+        raise InputError("finance.ev_sales_multiple", "must be positive")
+    return float((target_price_hkd * shares_m * rmb_per_hkd - net_cash_rmb_m) / multiple)
+
+
+def valuation_sales(annual: pd.DataFrame, year: int) -> float:
+    """Total sales of the valuation year from the annual table [RMB m]; an :class:`InputError`
+    when it is not a complete year (:func:`~capacity.finance.years.year_sales`)."""
+    return year_sales(annual.index, annual["total_rmb_m"].to_numpy(float), year)
+
+
+def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:
+    """Target price over EV/Sales multiples and changes to the valuation-year sales.
+
+    TP[m, d] = (m * sales * (1 + d) + net_cash) / shares / rmb_per_hkd
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (multiple, change): ``multiple`` [1], ``sales_change`` [1],
+        ``sales_rmb_m`` [RMB m], ``ev_rmb_m`` [RMB m], ``target_price_hkd`` [HKD/share].
+    """
+    rows = []
+    for m in fin.sensitivity_multiples:
+        for d in fin.sensitivity_sales_changes:
+            v = value_from_sales(sales_rmb_m * (1.0 + d), m, fin.net_cash_rmb_m, fin.shares_m,
+                                 fin.rmb_per_hkd)
+            rows.append({"multiple": float(m), "sales_change": float(d),
+                         "sales_rmb_m": v.sales_rmb_m, "ev_rmb_m": v.ev_rmb_m,
+                         "target_price_hkd": v.target_price_hkd})
+    return pd.DataFrame(rows)
+
+
+def note_implied_sales(anchors: Anchors, fin: FinanceInputs) -> tuple[float, float]:
+    """Valuation-year sales the note's new and old target prices imply (:func:`implied_sales`
+    at the scenario's multiple, net cash, shares and FX).
+
+    Returns
+    -------
+    tuple
+        (sales for the new TP, sales for the old TP). [RMB m]
+    """
+    args = (fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    return (implied_sales(anchors.target_price_hkd, *args),
+            implied_sales(anchors.target_price_old_hkd, *args))
+
+
+def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> pd.DataFrame:
+    """The tool's valuation beside the sales the note's new and old TPs imply.
+
+    Each row runs the same bridge (sales -> EV -> equity -> TP) with the scenario's multiple,
+    net cash, shares and FX; the note rows start from the implied sales
+    (:func:`note_implied_sales`), so their TP comes back to the note's figure.
+    """
+    new_rmb_m, old_rmb_m = note_implied_sales(anchors, fin)
+    rows = []
+    for label, sales in [
+        ("tool (capacity-linked)", valuation.sales_rmb_m),
+        (f"note TP HK${anchors.target_price_hkd:g} (implied)", new_rmb_m),
+        (f"note old TP HK${anchors.target_price_old_hkd:g} (implied)", old_rmb_m),
+    ]:
+        v = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+                             fin.rmb_per_hkd)
+        rows.append({"case": label, "sales_rmb_m": v.sales_rmb_m, "multiple": v.multiple,
+                     "ev_rmb_m": v.ev_rmb_m, "net_cash_rmb_m": v.net_cash_rmb_m,
+                     "equity_rmb_m": v.equity_rmb_m, "target_price_hkd": v.target_price_hkd})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# DCF and the blend of methods
+# --------------------------------------------------------------------------------------------
+
+
+def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
+           wacc_annual: float, terminal_growth_annual: float, tax_rate: float
+           ) -> dict[str, Any]:
+    """Enterprise value by discounted free cash flow plus a Gordon terminal value.
+
+    df[t] = (1 + wacc) ** (-k / 4);  nopat_T = ebit_T (1 - tax) if ebit_T > 0 else ebit_T;
+    TV = nopat_T (1 + g) / (wacc - g);  EV = sum fcf df + TV df[last]
+
+    Parameters
+    ----------
+    fcf_rmb_m
+        Free cash flow per modelled quarter. [RMB m]
+    k
+        Quarters after the valuation date of each (1, 2, ...). [quarters]
+    ebit_terminal_rmb_m
+        Operating profit of the last four modelled quarters. [RMB m/year]
+    wacc_annual, terminal_growth_annual
+        Discount rate and terminal growth, g < wacc. [1/year]
+    tax_rate
+        Tax on a positive terminal operating profit. [1]
+
+    Returns
+    -------
+    dict
+        ``discount_factor`` [1] and ``pv_fcf_rmb_m`` [RMB m] arrays, ``terminal_value_rmb_m``,
+        ``pv_terminal_rmb_m``, ``ev_rmb_m`` [RMB m].
+    """
+    if np.any(np.asarray(terminal_growth_annual) >= wacc_annual):
+        raise InputError("finance.terminal_growth_annual",
+                         f"{terminal_growth_annual} must be below the WACC {wacc_annual}")
+    df = (1.0 + per_draw(wacc_annual)) ** (-np.asarray(k, float) / 4.0)
+    pv = np.asarray(fcf_rmb_m, float) * df
+    ebit = np.asarray(ebit_terminal_rmb_m, float)
+    nopat = np.where(ebit > 0, ebit * (1.0 - tax_rate), ebit)
+    tv = nopat * (1.0 + terminal_growth_annual) / (wacc_annual - terminal_growth_annual)
+    pv_tv = tv * df[..., -1]
+    return {"discount_factor": df, "pv_fcf_rmb_m": pv, "terminal_value_rmb_m": number(tv),
+            "pv_terminal_rmb_m": number(pv_tv), "ev_rmb_m": number(pv.sum(axis=-1) + pv_tv)}
+
+
+def blend_target_price(tps: dict[str, float | None], weights: dict[str, float]
+                       ) -> tuple[float, dict[str, float]]:
+    """Weighted target price over the methods that apply.
+
+    TP_blend = sum_m w_m TP_m / sum_m w_m over methods m with a TP (w renormalised).
+
+    Parameters
+    ----------
+    tps
+        Target price per method, None where it does not apply. [HKD/share]
+    weights
+        Weight per method (``finance.blend_weights``). [1]
+
+    Returns
+    -------
+    tuple
+        (blended TP [HKD/share], the weights used, summing to 1 [1])
+
+    Raises
+    ------
+    InputError
+        When every weighted method does not apply.
+
+    Notes
+    -----
+    For a batch of draws each TP is an array (B,), NaN where the method does not apply to that
+    draw; the blended TP is then (B,) and the weights are arrays (0 where not applied).
+    """
+    applies = {m: (tps.get(m) is not None) & ~np.isnan(np.asarray(tps[m], float))
+               for m in METHODS if tps.get(m) is not None}
+    total: Any = 0
+    for m, ok in applies.items():
+        total = total + np.where(ok, float(weights.get(m, 0.0)), 0.0)
+    if np.any(np.asarray(total) <= 0.0):
+        raise InputError("finance.blend_weights", "every method with a weight above 0 is "
+                         "inapplicable (EV/EBITDA needs a positive EBITDA in the valuation "
+                         "year)")
+    w = {m: np.where(ok, float(weights.get(m, 0.0)) / total, 0.0) for m, ok in applies.items()}
+    blended: Any = 0
+    for m, ok in applies.items():
+        blended = blended + np.where(ok, w[m] * np.asarray(tps[m], float), 0.0)
+    if np.ndim(blended) == 0:
+        return float(blended), {m: float(v) for m, v in w.items()}
+    return blended, w
+
+
+def dcf_sensitivity_grid(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
+                         fin: FinanceInputs) -> pd.DataFrame:
+    """DCF target price over WACC x terminal growth (the two inputs the DCF turns on).
+
+    TP[w, g] = (EV_dcf(w, g) + net_cash) / shares / rmb_per_hkd  (:func:`dcf_ev`)
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``wacc_annual``, ``terminal_growth_annual`` [1/year], ``ev_rmb_m`` [RMB m],
+        ``target_price_hkd`` [HKD/share].
+    """
+    rows = []
+    for w in fin.sensitivity_wacc_annual:
+        for g in fin.sensitivity_terminal_growth_annual:
+            ev = dcf_ev(fcf_rmb_m, k, ebit_terminal_rmb_m, w, g, fin.tax_rate)["ev_rmb_m"]
+            _, tp = equity_and_target_price(ev, fin.net_cash_rmb_m, fin.shares_m,
+                                            fin.rmb_per_hkd)
+            rows.append({"wacc_annual": float(w), "terminal_growth_annual": float(g),
+                         "ev_rmb_m": ev, "target_price_hkd": tp})
+    return pd.DataFrame(rows)
