@@ -557,7 +557,10 @@ def test_lead_time_pays_at_order_and_books_the_order_year():
     """
     data = tiny({"A": Chip(lead=1)}, first="2024Q4", n=3, training=[0.0, 1.0, 1.0],
                 budget_rmb_m={2024: 100.0}, discount_rate_annual=0.10)
-    assert data.buyable() == [("A", pd.Period("2025Q1", "Q")), ("A", pd.Period("2025Q2", "Q"))]
+    a = data.arrays
+    ci, ti = a.buyable
+    assert [(a.chips[c], a.periods[t]) for c, t in zip(ci, ti, strict=True)] == \
+        [("A", pd.Period("2025Q1", "Q")), ("A", pd.Period("2025Q2", "Q"))]
     plan = solve_data(data)
     assert units(plan, "A", "2025Q1") == pytest.approx(500.0)
     assert units(plan, "A", "2025Q2") == pytest.approx(1000.0)
