@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
@@ -114,35 +114,30 @@ TimeLimitOpt = Annotated[float | None, typer.Option(
 @dataclass(frozen=True)
 class RunOptions:
     """The options a command that solves (and may write ``--out``) takes after its own, in the
-    order its help lists them: ``--columns --set --solver --time-limit --out --overwrite``."""
+    order its help lists them; each field's annotation is its typer option."""
 
-    columns: str | None
-    sets: list[str] | None
-    solver: str
-    time_limit: float | None
-    out: Path | None
-    overwrite: bool
-
-
-_RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "columns": (ColumnsOpt, None), "sets": (SetOpt, None), "solver": (SolverOpt, "highs"),
-    "time_limit": (TimeLimitOpt, None), "out": (OutOpt, None), "overwrite": (OverwriteOpt, False)}
-"""Field of :class:`RunOptions` -> (typer annotation, default)."""
+    columns: ColumnsOpt = None
+    sets: SetOpt = None
+    solver: SolverOpt = "highs"
+    time_limit: TimeLimitOpt = None
+    out: OutOpt = None
+    overwrite: OverwriteOpt = False
 
 
 def with_run_options(command):
-    """A command ``command(..., opts: RunOptions)`` as typer sees it: its own parameters, then
-    those of :class:`RunOptions` (declared once here); typer's values for them reach the
-    command gathered in ``opts``."""
+    """A command ``command(..., *, opts: RunOptions)`` as typer sees it: its own parameters,
+    then the fields of :class:`RunOptions` as options (declared once there); typer's values
+    for them reach the command gathered in ``opts``."""
+    hints = get_type_hints(RunOptions, include_extras=True)
+    shared = [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                default=f.default, annotation=hints[f.name])
+              for f in fields(RunOptions)]
     own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
            if p.name != "opts"]
-    shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
-                                annotation=annotation)
-              for name, (annotation, default) in _RUN_OPTIONS.items()]
 
     @functools.wraps(command)
     def run(**kwargs: Any) -> Any:
-        opts = RunOptions(**{name: kwargs.pop(name) for name in _RUN_OPTIONS})
+        opts = RunOptions(**{p.name: kwargs.pop(p.name) for p in shared})
         return command(**kwargs, opts=opts)
 
     run.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
