@@ -61,6 +61,7 @@ def header_tokens(header: str) -> list[str]:
 
 
 def wrap_header(col: Column, width: int) -> list[str]:
+    """The header's lines at ``width``, cut only between its :func:`header_tokens`."""
     lines: list[str] = []
     line = ""
     for tok in col.tokens:
@@ -74,6 +75,7 @@ def wrap_header(col: Column, width: int) -> list[str]:
 
 
 def wrap_cell(text: str, width: int) -> list[str]:
+    """A cell's lines at ``width``: whole when it fits, else wrapped (long words cut)."""
     import textwrap
 
     if len(text) <= width:
@@ -182,6 +184,7 @@ def fit(cols: list[Column], width: int | None, sep: int, edge: int) -> list[str]
 
 
 def omitted_line(omitted: list[str], width: int | None) -> list[str]:
+    """The footer naming the columns left out, wrapped to ``width`` (none when none)."""
     if not omitted:
         return []
     import textwrap
@@ -192,6 +195,7 @@ def omitted_line(omitted: list[str], width: int | None) -> list[str]:
 
 
 def display_columns(report: Report, name: str, columns: list[str] | None) -> list[Column]:
+    """The columns of table ``name`` to show (``--columns`` or all), formatted for display."""
     from capacity.results import plain_frame, short_header
 
     frame = plain_frame(report.tables[name])
@@ -244,6 +248,7 @@ def scalar_lines(report: Report, width: int | None) -> list[tuple[str, list[str]
 
 
 def wrap_text(text: str, width: int | None) -> list[str]:
+    """A title's lines at ``width`` (one line when None)."""
     import textwrap
 
     return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
