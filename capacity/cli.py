@@ -1,7 +1,9 @@
 """The ``capacity`` command line: parse, call one library function, render, set the exit code.
 
 The only module that talks to the terminal. User errors (``CapacityError`` and pydantic's
-``ValidationError``) become one line ``capacity: field: problem`` on stderr and exit code 2.
+``ValidationError``) become one line ``capacity: field: problem`` on stderr and exit code 2. The
+options the commands share are in :mod:`capacity.cli_options`; tables are laid out for the
+terminal by :mod:`capacity.report.layout`.
 
 Start-up stays light: this module imports only typer at load time; pandas, pydantic, the
 solvers and rich are imported inside the commands that use them, so ``capacity --version`` and
@@ -10,43 +12,40 @@ solvers and rich are imported inside the commands that use them, so ``capacity -
 
 from __future__ import annotations
 
-import math
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.cli_options import (
+    AS_OF,
+    ColumnsOpt,
+    Format,
+    FormatOpt,
+    OutOpt,
+    OverwriteOpt,
+    RunOptions,
+    ScenarioOpt,
+    SetOpt,
+    SolverOpt,
+    TimeLimitOpt,
+    apply_time_limit,
+    busy,
+    claim_out,
+    load,
+    parse_sets,
+    plan_problem,
+    split_columns,
+    table_option,
+    with_run_options,
+    write_outputs,
+)
 from capacity.errors import CapacityError, InputError
 
 if TYPE_CHECKING:
-    import pulp
-
     from capacity.results import Report
 
-
-def _hide_flag_types() -> None:
-    """Show no type for a flag or an argument in the help: typer >= 0.24 prints ``<bool>``
-    beside --help and every on/off flag, as if it took a value, and ``<list[str]>`` beside an
-    argument whose name already says ``SCENARIOS...``. A no-op where typer has no such hook."""
-    core = getattr(typer, "core", None)
-    for cls_name, hide in (("TyperOption", lambda p: getattr(p, "is_flag", False)
-                            and p.metavar is None),
-                           ("TyperArgument", lambda p: True)):
-        cls = getattr(core, cls_name, None)
-        shown = getattr(cls, "display_type_rich", None)
-        if shown is None or getattr(shown, "_capacity", False):
-            continue
-
-        def display_type_rich(self, ctx, _shown=shown, _hide=hide):
-            return None if _hide(self) else _shown(self, ctx)
-
-        display_type_rich._capacity = True
-        cls.display_type_rich = display_type_rich
-
-
-_hide_flag_types()
 
 app = typer.Typer(
     name="capacity",
@@ -58,84 +57,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-
-
-class Format(StrEnum):
-    """Output formats."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared options
-# ---------------------------------------------------------------------------------------------
-
-ScenarioOpt = Annotated[str | None, typer.Option(
-    "--scenario", "-s", metavar="NAME|FILE",
-    help="Shipped scenario name (see 'capacity scenarios') or a scenario "
-    "TOML file. Default: baseline (the vintage as it stands).")]
-FormatOpt = Annotated[Format, typer.Option(
-    "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
-    "piped), json (one object) or csv (the main table; pick another with --table).",
-    case_sensitive=False)]
-SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", metavar="KEY=VALUE", help="Override one input, KEY=VALUE with a dotted key and a "
-    "TOML value, e.g. --set planner.pue=1.4 (repeatable).")]
-ColumnsOpt = Annotated[str | None, typer.Option(
-    "--columns", metavar="A,B,...", help="Columns to show, in this order, comma-separated "
-    "(names as in --format csv, e.g. period,peak_eflops); with csv, the columns written. "
-    "Default: every column that fits the terminal, and a line naming the rest.")]
-
-
-def table_option(*names: str):
-    """The ``--table`` option of a command whose report holds the tables ``names`` (listed in
-    its help and offered by shell completion)."""
-    def complete(incomplete: str) -> list[str]:
-        return [n for n in names if n.startswith(incomplete)]
-
-    return Annotated[str | None, typer.Option(
-        "--table", metavar="TABLE", autocompletion=complete,
-        help=f"The table to print with --format csv or table (default: {names[0]}; "
-        f"all with table). Choices: {', '.join(names)}.")]
-
-
-def split_columns(text: str | None) -> list[str] | None:
-    """``"a, b,c"`` -> ``["a", "b", "c"]`` (``--columns``)."""
-    if text is None:
-        return None
-    names = [c.strip() for c in text.split(",") if c.strip()]
-    if not names:
-        raise InputError("--columns", "name at least one column, e.g. --columns period,chip")
-    return names
-
-
-OutOpt = Annotated[Path | None, typer.Option(
-    "--out", "-o", metavar="DIR",
-    help="Write CSVs, workbook, charts, report and manifest to this new folder.")]
-OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", metavar="",
-    help="Allow --out (and --save-lp/--save-mps) to replace what exists.")]
-SolverOpt = Annotated[str, typer.Option(
-    metavar="highs|cbc",
-    help="LP solver: highs (in-process, default) or cbc (where PuLP ships it).")]
-TimeLimitOpt = Annotated[float | None, typer.Option(
-    "--time-limit", metavar="SECONDS",
-    help="Stop any one LP solve after this many seconds and fail in one line "
-    "(default: no limit).")]
-
-def _fmt_cell(v: Any) -> str:
-    """One value outside a table column (scalars): as :func:`capacity.results.format_number`."""
-    from capacity.results import format_number
-
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return format_number(v)
-    return str(v)
 
 
 def _stdout_is_terminal() -> bool:
@@ -151,6 +72,8 @@ def terminal_width(terminal: bool) -> int | None:
     import os
     import shutil
 
+    from capacity.report.layout import MIN_WIDTH
+
     env = os.environ.get("COLUMNS", "").strip()
     if env.isdigit() and int(env) > 0:
         return max(int(env), MIN_WIDTH)
@@ -159,233 +82,16 @@ def terminal_width(terminal: bool) -> int | None:
     return None
 
 
-MIN_WIDTH = 40
-"""Narrowest width tables are laid out for (a narrower terminal gets lines of this width)."""
-
-TEXT_MIN_WIDTH = 16
-"""Narrowest a text column is wrapped to before columns after it are left out."""
-
-
-class _Col:
-    """One table column for display: its name, header, formatted cells and alignment."""
-
-    def __init__(self, name: str, header: str, cells: list[str], right: bool) -> None:
-        self.name, self.header, self.cells, self.right = name, header, cells, right
-        self.tokens = _header_tokens(header)
-        longest = max((len(c) for c in cells), default=0)
-        word = max((len(t) for t in self.tokens), default=1)
-        self.min_width = max(word, longest if right else min(longest, TEXT_MIN_WIDTH))
-        self.natural = max(len(header), longest)
-        self.width = self.min_width
-
-
-def _header_tokens(header: str) -> list[str]:
-    """A header cut only after ``_`` or at a space: ``training_shortfall [EFLOPS]`` ->
-    ``training_``, ``shortfall``, ``[EFLOPS]`` (a line never ends inside a word)."""
-    import re
-
-    return [t for t in re.findall(r"[^_\s]*_|[^_\s]+", header) if t]
-
-
-def _wrap_header(col: _Col, width: int) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for tok in col.tokens:
-        glue = "" if not line or line.endswith("_") else " "
-        if line and len(line) + len(glue) + len(tok) > width:
-            lines.append(line)
-            line = tok
-        else:
-            line = f"{line}{glue}{tok}"
-    return [*lines, line] if line or not lines else lines
-
-
-def _wrap_cell(text: str, width: int) -> list[str]:
-    import textwrap
-
-    if len(text) <= width:
-        return [text]
-    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
-
-
-def _column_cells(frame, name, row_decimals: list[int] | None) -> tuple[list[str], bool]:
-    """Display text of one column and whether it is right-aligned (numbers).
-
-    Floats in a column share one number of decimals (:func:`capacity.results.decimals_for`,
-    by the column's unit and its largest figure); a table with a ``unit`` column (KPI tables)
-    shares them per row instead, by that row's unit."""
-    import pandas as pd
-
-    from capacity.results import decimals_for, format_fixed, unit_of
-
-    s = frame[name]
-    values = list(s)
-    if pd.api.types.is_bool_dtype(s):
-        return ["yes" if v else "no" for v in values], False
-    if pd.api.types.is_integer_dtype(s):
-        sep = bool(unit_of(str(name)))
-        return [f"{int(v):,}" if sep else str(int(v)) for v in values], True
-    numeric = pd.api.types.is_float_dtype(s) or (s.dtype == object and len(s) > 0 and all(
-        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values))
-    if numeric:
-        if row_decimals is not None:
-            places = row_decimals
-        else:
-            places = [decimals_for(unit_of(str(name)), values)] * len(values)
-        return ["-" if v is None or pd.isna(v) else format_fixed(v, d)
-                for v, d in zip(values, places, strict=True)], True
-    return [_fmt_cell(v) if not (isinstance(v, float) and math.isnan(v)) else "-"
-            for v in values], False
-
-
-def _row_decimals(frame) -> list[int] | None:
-    """Decimals per row of a table whose rows carry their own ``unit`` (KPI tables)."""
-    import pandas as pd
-
-    from capacity.results import decimals_for
-
-    if "unit" not in frame.columns or pd.api.types.is_numeric_dtype(frame["unit"]):
-        return None
-
-    cols = [c for c in frame.columns if c not in ("unit",)]
-    out = []
-    for i in range(len(frame)):
-        row = [frame[c].iloc[i] for c in cols]
-        out.append(decimals_for(str(frame["unit"].iloc[i] or ""), row))
-    return out
-
-
-def pick_columns(frame, columns: list[str] | None, table: str):
-    """The frame's columns to show: ``--columns`` (in its order, those this table has) or all."""
-    if not columns:
-        return list(frame.columns)
-    return [c for c in columns if c in frame.columns]
-
-
-def check_columns(columns: list[str] | None, frames: dict) -> None:
-    """``--columns`` names must each be a column of at least one printed table."""
-    if not columns:
-        return
-    import difflib
-
-    known = sorted({str(c) for f in frames.values() for c in f.columns})
-    for name in columns:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise InputError("--columns", f"unknown column {name!r} ({hint}columns: "
-                             f"{', '.join(known)})")
-
-
-def layout(cols: list[_Col], width: int | None, sep: int, edge: int) -> list[str]:
-    """Fit columns into ``width``: each at least its narrowest (numbers whole, text wrapped to
-    :data:`TEXT_MIN_WIDTH`, header words whole), left to right while they fit, then widened
-    towards their natural width. Returns the names left out. ``sep`` is the space between
-    columns and ``edge`` what the frame adds (rich: borders and padding)."""
-    if width is None:
-        for c in cols:
-            c.width = c.natural
-        return []
-    used = edge
-    shown: list[_Col] = []
-    for c in cols:
-        need = c.min_width + (sep if shown else 0)
-        if shown and used + need > width:
-            break
-        shown.append(c)
-        used += need
-    if len(shown) == 1 and used > width:  # one column wider than the terminal: wrap it
-        shown[0].width = max(1, width - edge)
-        used = width
-    left = width - used
-    for c in shown:
-        grow = min(left, c.natural - c.width)
-        if grow > 0:
-            c.width += grow
-            left -= grow
-    omitted = [c.name for c in cols[len(shown):]]
-    del cols[len(shown):]
-    return omitted
-
-
-def _omitted_line(omitted: list[str], width: int | None) -> list[str]:
-    if not omitted:
-        return []
-    import textwrap
-
-    text = (f"{len(omitted)} more column{'s' if len(omitted) > 1 else ''}: "
-            f"{', '.join(omitted)}; use --columns")
-    return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
-
-
-def _display_columns(report: Report, name: str, columns: list[str] | None) -> list[_Col]:
-    from capacity.results import plain_frame, short_header
-
-    frame = plain_frame(report.tables[name])
-    row_decimals = _row_decimals(frame)
-    cols = []
-    for c in pick_columns(frame, columns, name):
-        cells, right = _column_cells(frame, c, row_decimals)
-        # a text column whose name ends like a unit (stress: kpi_eflops) shows its name
-        cols.append(_Col(str(c), short_header(str(c)) if right else str(c), cells, right))
-    return cols
-
-
-def _plain_rows(cols: list[_Col]) -> list[list[list[str]]]:
-    """Per row, per column, the wrapped lines of its cell."""
-    n = len(cols[0].cells) if cols else 0
-    return [[_wrap_cell(c.cells[i], c.width) for c in cols] for i in range(n)]
-
-
-def _plain_table(cols: list[_Col]) -> str:
-    """Columns padded to their width, two spaces apart; numbers right-aligned; headers and
-    text cells wrapped onto more lines where their column is narrower than they are."""
-    def lines_of(cells: list[list[str]]) -> list[str]:
-        height = max(len(x) for x in cells)
-        out = []
-        for k in range(height):
-            parts = []
-            for c, lines in zip(cols, cells, strict=True):
-                text = lines[k] if k < len(lines) else ""
-                parts.append(text.rjust(c.width) if c.right else text.ljust(c.width))
-            out.append("  ".join(parts).rstrip())
-        return out
-
-    head = lines_of([_wrap_header(c, c.width) for c in cols])
-    rule = "  ".join("-" * c.width for c in cols)
-    body = [line for row in _plain_rows(cols) for line in lines_of(row)]
-    return "\n".join([*head, rule, *body]) + "\n"
-
-
-def _scalar_lines(report: Report, width: int | None) -> list[tuple[str, list[str]]]:
-    """(header, wrapped value lines) per scalar shown (lists and mappings are in json)."""
-    from capacity.results import display_scalar, short_header
-
-    items = [(short_header(k), display_scalar(k, v)) for k, v in report.scalars.items()
-             if not isinstance(v, list | dict)]
-    if not items:
-        return []
-    key_w = max(len(k) for k, _ in items)
-    room = None if width is None else max(12, width - key_w - 2)
-    return [(k, _wrap_cell(v, room) if room else [v]) for k, v in items]
-
-
-def _wrap_text(text: str, width: int | None) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
-
-
 def render(report: Report, fmt: Format, table: str | None = None,
            columns: list[str] | None = None) -> None:
     """Print a report in the chosen format to stdout.
 
     ``table`` is drawn with rich boxes when stdout is a terminal and as plain aligned columns
-    otherwise (pipes, files, captured output), fitted to :func:`terminal_width`: columns in
-    order while they fit (``columns`` picks and orders them), headers shortened by
-    :func:`capacity.results.short_header` and wrapped between words, long text wrapped, and a
-    line naming the columns left out. ``json`` and ``csv`` are the same bytes either way;
-    ``columns`` picks the CSV's columns too.
+    otherwise (pipes, files, captured output), fitted to :func:`terminal_width` by
+    :mod:`capacity.report.layout`: columns in order while they fit (``columns`` picks and
+    orders them), headers shortened by :func:`capacity.results.short_header` and wrapped
+    between words, long text wrapped, and a line naming the columns left out. ``json`` and
+    ``csv`` are the same bytes either way; ``columns`` picks the CSV's columns too.
     """
     if table is not None and table not in report.tables:
         raise InputError("--table", f"unknown table {table!r} (choose from "
@@ -397,8 +103,11 @@ def render(report: Report, fmt: Format, table: str | None = None,
 
         sys.stdout.write(json_text(report))
         return
+    from capacity.report.layout import check_columns, pick_columns
+    from capacity.results import plain_frame
+
     if fmt is Format.csv:
-        from capacity.results import csv_text, plain_frame
+        from capacity.results import csv_text
 
         name = table or report.primary or next(iter(report.tables))
         frame = report.tables[name]
@@ -407,8 +116,6 @@ def render(report: Report, fmt: Format, table: str | None = None,
             frame = plain_frame(frame)[pick_columns(plain_frame(frame), columns, name)]
         sys.stdout.write(csv_text(frame))
         return
-    from capacity.results import plain_frame
-
     names = [table] if table else list(report.tables)
     if columns:
         frames = {n: plain_frame(report.tables[n]) for n in names}
@@ -416,189 +123,18 @@ def render(report: Report, fmt: Format, table: str | None = None,
         names = [n for n in names if any(c in frames[n].columns for c in columns)]
     terminal = _stdout_is_terminal()
     width = terminal_width(terminal)
-    scalars = _scalar_lines(report, width)
     if not terminal:
-        parts = []
-        if scalars:
-            key_w = max(len(k) for k, _ in scalars)
-            parts.append("".join(f"{(k if i == 0 else '').ljust(key_w)}  {line}".rstrip() + "\n"
-                                 for k, lines in scalars for i, line in enumerate(lines)))
-        for name in names:
-            cols = _display_columns(report, name, columns)
-            omitted = layout(cols, width, sep=2, edge=0)
-            title = "\n".join(_wrap_text(report.titles.get(name, name), width))
-            foot = "".join(f"{line}\n" for line in _omitted_line(omitted, width))
-            parts.append(f"{title}\n{_plain_table(cols)}{foot}")
-        sys.stdout.write("\n".join(parts))
+        from capacity.report.layout import plain_text
+
+        sys.stdout.write(plain_text(report, names, columns, width))
         return
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+
+    from capacity.report.layout import rich_tables
 
     console = Console(highlight=False, soft_wrap=False, width=width)
-    if scalars:
-        grid = Table(show_header=False, box=None, pad_edge=False)
-        grid.add_column(no_wrap=True)
-        grid.add_column(overflow="fold")
-        for k, lines in scalars:
-            grid.add_row(Text(k), Text("\n".join(lines)))
-        console.print(grid)
-    for name in names:
-        cols = _display_columns(report, name, columns)
-        # rich: a border before each column and after the last, one space padding each side
-        omitted = layout(cols, width, sep=3, edge=4)
-        t = Table(title=Text(report.titles.get(name, name)), title_justify="left")
-        for c in cols:
-            t.add_column(Text("\n".join(_wrap_header(c, c.width))),
-                         justify="right" if c.right else "left", width=c.width, no_wrap=True)
-        for row in _plain_rows(cols):
-            t.add_row(*(Text("\n".join(lines)) for lines in row))
-        console.print(t)
-        for line in _omitted_line(omitted, width):
-            console.print(Text(line, style="dim"))
-
-
-def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed as TOML, depth
-    guarded: :func:`capacity.scenarios.parse_set_value`)."""
-    from capacity.scenarios import parse_set_value
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError("--set", f"expected KEY=VALUE, got {item!r}")
-        key, raw = item.split("=", 1)
-        out[key.strip()] = parse_set_value(raw, key)
-    return out
-
-
-_AS_OF: dict[str, str | None] = {"value": None}
-"""The global ``--as-of DATE`` of this invocation (set by the root callback)."""
-
-
-def load(scenario: str | None, sets: list[str] | None = None):
-    """Load a scenario at the ``--as-of`` vintage with command-line overrides; a misspelt
-    ``--set`` key names the closest known key (:func:`set_key_hint`)."""
-    from capacity.scenarios import load_scenario
-
-    values = parse_sets(sets)
-    try:
-        return load_scenario(scenario, set_values=values, as_of=_AS_OF["value"])
-    except InputError as exc:
-        hinted = set_key_hint(exc, list(values))
-        if hinted is None:
-            raise
-        raise hinted from None
-
-
-_CMDLINE = "<command line>: "
-
-
-def input_keys() -> list[str]:
-    """Every dotted key of the inputs a scenario or ``--set`` can change (the fields of
-    :class:`capacity.schemas.Inputs`, nested models walked; mappings and lists end a key)."""
-    from pydantic import BaseModel
-
-    from capacity.schemas import Inputs
-
-    out: list[str] = []
-
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, info in model.model_fields.items():
-            key = f"{prefix}{info.alias or name}"
-            out.append(key)
-            ann = info.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                walk(ann, key + ".")
-
-    walk(Inputs, "")
-    return out
-
-
-def set_key_hint(exc: InputError, set_keys: list[str]) -> InputError | None:
-    """``exc`` with "did you mean 'planner.pue'?" when it is an unknown ``--set`` key and a
-    known key is close (:func:`difflib.get_close_matches`); None otherwise."""
-    import difflib
-
-    from capacity.errors import UnknownNameError
-
-    if not exc.field.startswith(_CMDLINE) or exc.problem != "unknown key":
-        return None
-    bad = exc.field[len(_CMDLINE):]
-    given = next((k for k in set_keys if k == bad or k.startswith(bad + ".")), bad)
-    known = input_keys()
-    depth = bad.count(".")
-    peers = [k for k in known if k.count(".") == depth]
-    close = difflib.get_close_matches(bad, peers, n=1, cutoff=0.6)
-    if not close:
-        return None
-    fixed = close[0] + given[len(bad):]
-    return UnknownNameError(exc.field, f"unknown key (did you mean {fixed!r}?)")
-
-
-def busy(label: str, total: int | None = None):
-    """A progress display on stderr while a command works, drawn only when stderr is a terminal
-    (never in pipes, files or captured output). Yields ``update(done, total, text)``."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def run():
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        if not console.is_terminal:
-            yield lambda done, total=None, text="": None
-            return
-        from rich import progress as rp
-
-        with rp.Progress(rp.SpinnerColumn(), rp.TextColumn(label), rp.BarColumn(),
-                         rp.TextColumn("{task.completed}/{task.total}" if total else ""),
-                         rp.TextColumn("{task.description}"), rp.TimeElapsedColumn(),
-                         console=console, transient=True) as bar:
-            task = bar.add_task("", total=total)
-
-            def update(done: int, n: int | None = None, text: str = "") -> None:
-                bar.update(task, completed=done, total=n if n is not None else total,
-                           description=text)
-
-            yield update
-
-    return run()
-
-
-def _apply_time_limit(seconds: float | None) -> None:
-    """``--time-limit``: the limit of every solve of this run, workers included."""
-    from capacity.lp import set_time_limit
-
-    set_time_limit(seconds)
-
-
-def plan_problem(result: Any) -> pulp.LpProblem:
-    """The LP of a solved plan as a PuLP problem, for ``--save-lp`` / ``--save-mps``: the export
-    of the same arrays HiGHS solved (:func:`capacity.planner.export.to_pulp`)."""
-    from capacity.planner.export import to_pulp
-
-    return to_pulp(result.extra["model"]).problem
-
-
-def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool,
-                  run: dict[str, Any] | None = None) -> None:
-    """Write --out files (CSV per table, workbook, charts, report, manifest) atomically.
-
-    ``run`` (solver, timings) is recorded in the manifest.
-    """
-    from capacity.report.write import write_output_dir
-
-    write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run)
-
-
-def claim_out(out: Path | None, overwrite: bool):
-    """Hold ``--out`` for the whole command: a second run into it fails at once (exit 2), a
-    non-empty folder without ``--overwrite`` is refused before solving, and what killed runs
-    left beside it is removed (:func:`capacity.report.write.claim_destination`)."""
-    from capacity.report.write import claim_destination
-
-    return claim_destination(Path(out) if out is not None else None, overwrite)
+    for part in rich_tables(report, names, columns, width):
+        console.print(part)
 
 
 def _version_line() -> str:
@@ -629,7 +165,7 @@ def _root(
         "pins). E.g. --as-of 2023-08-31 for the blind 1H23 baseline.")] = None,
 ) -> None:
     """AI compute capacity planner."""
-    _AS_OF["value"] = as_of
+    AS_OF["value"] = as_of
     # every run sets it (or resets it), so an in-process run never inherits the last one; the
     # data modules are imported only when needed, so 'capacity plan --help' stays light
     loaded = sys.modules.get("capacity.scenarios")
@@ -657,7 +193,7 @@ def calibrate(
     time_limit: TimeLimitOpt = None,
 ) -> None:
     """Chip mixes consistent with the disclosed GPU counts and EFLOPS (central, min, max)."""
-    _apply_time_limit(time_limit)
+    apply_time_limit(time_limit)
     from capacity.commands import calibration_report
 
     with busy("calibrate"):
@@ -708,7 +244,7 @@ def demand(
     sets: SetOpt = None,
 ) -> None:
     """Token stock and effective EFLOPS demand per quarter: training, inference, leasing."""
-    _apply_time_limit(time_limit)
+    apply_time_limit(time_limit)
     from capacity.commands import demand_report
 
     with busy("demand"):
@@ -747,7 +283,7 @@ def plan(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Plan GPU purchases with a linear program under export controls, budget and power."""
-    _apply_time_limit(time_limit)
+    apply_time_limit(time_limit)
     picked = split_columns(columns)
     from capacity.report.write import check_new_file
 
@@ -776,6 +312,7 @@ def plan(
 
 
 @app.command()
+@with_run_options
 def value(
     scenario: ScenarioOpt = None,
     multiple: Annotated[float | None, typer.Option(
@@ -784,26 +321,22 @@ def value(
     fmt: FormatOpt = Format.table,
     table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
                        "cash", "cohorts", "methods", "dcf_sensitivity") = None,
-    columns: ColumnsOpt = None,
-    sets: SetOpt = None,
-    solver: SolverOpt = "highs",
-    time_limit: TimeLimitOpt = None,
-    out: OutOpt = None,
-    overwrite: OverwriteOpt = False,
+    *,
+    opts: RunOptions,
 ) -> None:
     """Capacity -> revenue -> P&L (fleet depreciation), cash runway -> target price (HKD) by
     EV/Sales, EV/EBITDA and DCF, and their blend."""
-    _apply_time_limit(time_limit)
-    picked = split_columns(columns)
+    apply_time_limit(opts.time_limit)
+    picked = split_columns(opts.columns)
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
-    with claim_out(out, overwrite):
+    with claim_out(opts.out, opts.overwrite):
         from capacity.run import value_report
 
-        sc = load(scenario, [*(sets or []), *extra])
+        sc = load(scenario, [*(opts.sets or []), *extra])
         with busy("value"):
-            report = value_report(sc, solver=solver)
-        if out is not None:
-            write_outputs(out, [report], [sc], overwrite, run={"solver": solver})
+            report = value_report(sc, solver=opts.solver)
+        if opts.out is not None:
+            write_outputs(opts.out, [report], [sc], opts.overwrite, run={"solver": opts.solver})
     render(report, fmt, table, picked)
 
 
@@ -842,6 +375,7 @@ def controls(
 
 
 @app.command()
+@with_run_options
 def backtest(
     actuals: Annotated[Path | None, typer.Option(
         "--actuals", "-a", metavar="FILE",
@@ -856,36 +390,32 @@ def backtest(
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
     table: table_option("rows", "summary", "paths", "reference") = None,
-    columns: ColumnsOpt = None,
-    sets: SetOpt = None,
-    solver: SolverOpt = "highs",
-    time_limit: TimeLimitOpt = None,
-    out: OutOpt = None,
-    overwrite: OverwriteOpt = False,
+    *,
+    opts: RunOptions,
 ) -> None:
     """Forecast vs actuals: GPUs, computing power and revenue against later disclosures."""
-    _apply_time_limit(time_limit)
-    picked = split_columns(columns)
+    apply_time_limit(opts.time_limit)
+    picked = split_columns(opts.columns)
     if rolling == (actuals is not None):
         raise InputError("--actuals", "give either --actuals FILE or --rolling")
-    if rolling and _AS_OF["value"] is not None:
+    if rolling and AS_OF["value"] is not None:
         raise InputError("--as-of", "--rolling runs every vintage; drop --as-of")
-    with claim_out(out, overwrite):
+    with claim_out(opts.out, opts.overwrite):
         from capacity.commands import backtest_report, rolling_backtest_report
 
         if rolling:
             with busy("backtest --rolling"):
-                report = rolling_backtest_report(scenario, solver=solver,
-                                                 sets=parse_sets(sets) or None)
-            if out is not None:
-                write_outputs(out, [report], [], overwrite)
+                report = rolling_backtest_report(scenario, solver=opts.solver,
+                                                 sets=parse_sets(opts.sets) or None)
+            if opts.out is not None:
+                write_outputs(opts.out, [report], [], opts.overwrite)
             render(report, fmt, table, picked)
             return
-        sc = load(scenario, sets)
+        sc = load(scenario, opts.sets)
         with busy("backtest"):
-            report = backtest_report(sc, actuals, solver=solver)
-        if out is not None:
-            write_outputs(out, [report], [sc], overwrite)
+            report = backtest_report(sc, actuals, solver=opts.solver)
+        if opts.out is not None:
+            write_outputs(opts.out, [report], [sc], opts.overwrite)
     if fmt is Format.table and table is None:
         from capacity.results import Report
 
@@ -937,39 +467,36 @@ def _short(v: Any, width: int = 100) -> str:
 
 
 @app.command()
+@with_run_options
 def compare(
     scenarios: Annotated[list[str], typer.Argument(
         help="Scenario names or TOML files; the first is the reference for the differences.")],
     fmt: FormatOpt = Format.table,
     table: table_option("kpis", "kpis_text", "scenarios", "binding", "changes") = None,
-    columns: ColumnsOpt = None,
-    sets: SetOpt = None,
-    solver: SolverOpt = "highs",
-    time_limit: TimeLimitOpt = None,
-    out: OutOpt = None,
-    overwrite: OverwriteOpt = False,
+    *,
+    opts: RunOptions,
 ) -> None:
     """Plan and value several scenarios; one KPI table with scenarios as columns and the
     differences against the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI
     revenue and share, target price); the most valuable limits in kpis_text."""
-    _apply_time_limit(time_limit)
-    picked = split_columns(columns)
+    apply_time_limit(opts.time_limit)
+    picked = split_columns(opts.columns)
     import time
 
-    with claim_out(out, overwrite):  # refuse early, before any solving
+    with claim_out(opts.out, opts.overwrite):  # refuse early, before any solving
         from capacity.compare import compare as run_compare
 
         t0 = time.perf_counter()
-        loaded = [load(name, sets) for name in scenarios]
+        loaded = [load(name, opts.sets) for name in scenarios]
         t1 = time.perf_counter()
         with busy("compare", total=len(loaded)) as update:
-            result = run_compare(loaded, solver=solver, progress=update)
-        if out is not None:
+            result = run_compare(loaded, solver=opts.solver, progress=update)
+        if opts.out is not None:
             timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
                        "scenarios": result.timings}
             with busy("writing --out"):
-                write_outputs(out, result.reports, loaded, overwrite,
-                              run={"solver": solver, "timings_s": timings})
+                write_outputs(opts.out, result.reports, loaded, opts.overwrite,
+                              run={"solver": opts.solver, "timings_s": timings})
     render(result.report, fmt, table, picked)
 
 
@@ -1010,7 +537,7 @@ def stress(
 ) -> None:
     """Monte Carlo stress test: uncertain inputs -> percentiles, threshold probabilities, how
     often each limit binds, and a tornado of one-at-a-time swings."""
-    _apply_time_limit(time_limit)
+    apply_time_limit(time_limit)
     picked = split_columns(columns)
     import os
     import time

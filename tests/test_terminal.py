@@ -19,6 +19,7 @@ import pytest
 
 from capacity import cli
 from capacity.cli import Format, main, render
+from capacity.report.layout import wrap_text
 from capacity.results import plain_frame, short_header
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +113,7 @@ def _plain_headers(out: str, report, names, width) -> list[list[str]]:
     rules = [i for i, line in enumerate(lines) if RULE.match(line)]
     tables = []
     for name, i in zip(names, rules, strict=True):
-        title_end = cli._wrap_text(report.titles.get(name, name), width)[-1]
+        title_end = wrap_text(report.titles.get(name, name), width)[-1]
         j = max(k for k in range(i) if lines[k] == title_end)
         head = lines[j + 1:i]
         spans = [m.span() for m in re.finditer(r"-+", lines[i])]

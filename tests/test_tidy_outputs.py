@@ -255,6 +255,7 @@ def test_every_chart_has_a_title_axis_units_and_the_footer(history):
 
     # ``capacity.report.charts`` the attribute is the function; the module is in sys.modules
     charts_module = importlib.import_module("capacity.report.charts")
+    from capacity.report.figure import style as chart_style
     from capacity.report.formats import chart_footer
     from capacity.run import plan_report, value_report
 
@@ -274,7 +275,7 @@ def test_every_chart_has_a_title_axis_units_and_the_footer(history):
         "pnl_by_year": charts_module.chart_pnl(values, footer),
         "cash_runway": charts_module.chart_cash(values, footer),
     }
-    with matplotlib.rc_context(rc=charts_module._style()):
+    with matplotlib.rc_context(rc=chart_style()):
         for name, fig in figures.items():
             texts = " ".join(" ".join(t.get_text() for t in fig.texts).split())
             assert fig._suptitle is not None and fig._suptitle.get_text(), name
@@ -302,6 +303,7 @@ def test_token_cost_chart_draws_the_economics_table(compare_out, history):
     import numpy as np
 
     charts_module = importlib.import_module("capacity.report.charts")
+    from capacity.report.figure import style as chart_style
     from capacity.run import plan_report
 
     plan = plan_report(history)[1]
@@ -317,7 +319,7 @@ def test_token_cost_chart_draws_the_economics_table(compare_out, history):
         assert np.allclose(drawn.to_numpy(), rows.dropna().to_numpy(), rtol=1e-9)
     prices = econ.groupby("period")["token_price_rmb_per_m_tokens"].first()
     assert np.allclose(price.to_numpy(), prices.loc[[str(p) for p in price.index]].to_numpy())
-    with matplotlib.rc_context(rc=charts_module._style()):
+    with matplotlib.rc_context(rc=chart_style()):
         fig = charts_module.chart_token_cost({"history": plan}, "Source: capacity")
         ax = fig.axes[0]
         lines = {ln.get_label(): np.asarray(ln.get_ydata(), float) for ln in ax.get_lines()}

@@ -1,16 +1,19 @@
 """Files of a run: formats, charts, workbook, HTML report, and the one writer.
 
-================  ==========================================================================
-module            job
-================  ==========================================================================
-``formats``       tables and values prepared for files (workbook cells, scalars,
-                  assumptions, file names)
-``charts``        PNG charts as bytes
-``workbook``      the ``.xlsx`` workbook as bytes
-``html``          the self-contained HTML report as text
-``write``         the only module that writes files: locks, atomic writes, staging folders,
-                  manifest, moving into place, LP/MPS model files
-================  ==========================================================================
+==================  ========================================================================
+module              job
+==================  ========================================================================
+``formats``         tables and values prepared for files (workbook cells, scalars,
+                    assumptions, file names)
+``layout``          terminal tables laid out to a width (``capacity.cli`` prints them)
+``figure``          the charts' figure kit: style, layout, PNG and SVG bytes
+``charts``          charts of a set of plans and valuations as bytes
+``command_charts``  the chart of one backtest or stress report as bytes
+``workbook``        the ``.xlsx`` workbook as bytes
+``html``            the self-contained HTML report as text
+``write``           the only module that writes files: locks, atomic writes, staging
+                    folders, manifest, moving into place, LP/MPS model files
+==================  ========================================================================
 
 The JSON and CSV text of a report (``json_text``, ``csv_text``, ``jsonable``, ``records``) is
 made in :mod:`capacity.results` and re-exported here. Names load lazily (PEP 562), so importing
@@ -38,10 +41,10 @@ _EXPORTS: dict[str, str] = {
     "cell_value": "capacity.report.formats",
     "scalars_table": "capacity.report.formats",
     # charts
-    "CHART_DPI": "capacity.report.charts",
-    "REPORT_CHARTS": "capacity.report.charts",
-    "backtest_chart": "capacity.report.charts",
-    "stress_fan_chart": "capacity.report.charts",
+    "CHART_DPI": "capacity.report.figure",
+    "REPORT_CHARTS": "capacity.report.command_charts",
+    "backtest_chart": "capacity.report.command_charts",
+    "stress_fan_chart": "capacity.report.command_charts",
     # workbook
     "WORKBOOK_TIMESTAMP": "capacity.report.workbook",
     "_sheet_name": "capacity.report.workbook",  # tests/test_outputs.py checks it directly
@@ -104,4 +107,5 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*__all__, "charts", "formats", "html", "workbook", "write"})
+    return sorted({*__all__, "charts", "command_charts", "figure", "formats", "html", "layout",
+                   "workbook", "write"})

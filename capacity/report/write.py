@@ -573,7 +573,7 @@ def write_data_files(stage: Path, reports: list[Report], scenarios: list) -> Non
 
 def _stage_files(stage: Path, reports: list, scenarios: list,
                  run: dict[str, Any] | None = None) -> None:
-    from capacity.report.charts import report_charts
+    from capacity.report.command_charts import report_charts
 
     write_data_files(stage, reports, scenarios)
     images: dict[str, bytes] = {}
