@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from capacity.report.keys import TABLES, keys_rows
+
 SEE_UNIT = "see unit"
 """Unit of a column whose rows carry their own unit in a ``unit`` column."""
 
@@ -25,7 +27,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "period": ("", f"Planning {_Q} (base period + 1 to the horizon end)"),
         "gpus_units": ("units", "GPUs installed at the quarter's end (existing fleet + "
                                 "delivered purchases - retirements)"),
-        "new_units": ("units", "GPUs delivered in the quarter"),
+        "new_units": ("units", "GPUs bought by the plan and in service at the quarter's end "
+                                "(delivered, not yet retired)"),
         "peak_eflops": ("EFLOPS", "Peak dense compute of the installed fleet (vendor peak "
                                   "FLOP/s, summed over GPUs)"),
         "effective_eflops": ("EFLOPS", "Peak compute times each chip's efficiency factor "
@@ -557,6 +560,7 @@ def _max_compute_twins(table: str) -> None:
 
 _max_compute_twins("plan.binding")
 _max_compute_twins("plan.purchase_value")
+COLUMNS.update(TABLES)  # chips, scenarios, validate (capacity/report/keys.py)
 
 FILE_COLUMNS: dict[str, tuple[str, str]] = {
     "scenario": ("", "Scenario the row belongs to (added to every per-scenario table of an "
@@ -681,7 +685,7 @@ def nomenclature_markdown() -> str:
         cols = COLUMNS[key]
         kind, table = key.split(".")
         if kind != current:
-            lines += [f"## `capacity {kind}`", ""]
+            lines += [f"## `capacity {kind}`", "", *keys_rows(kind)]
             current = kind
         lines += [f"### `{table}`", "", "| column | unit | definition |", "| --- | --- | --- |"]
         lines += [f"| `{c}` | {u} | {d} |" for c, (u, d) in cols.items()]
