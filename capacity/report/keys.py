@@ -81,8 +81,8 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
                                 "over the methods that apply (weights renormalised)"),
         "tp_ev_ebitda_hkd": ("HKD", "EV/EBITDA target price per share; present only when "
                                     "ev_ebitda_applies"),
-        "ev_ebitda_applies": ("", "True when the valuation year's EBITDA is positive, so "
-                                  "EV/EBITDA gives a target price"),
+        "ev_ebitda_applies": ("", "True when the valuation year is fully modelled and its "
+                                  "EBITDA is positive, so EV/EBITDA gives a target price"),
         "blend_weight_ev_sales": ("share", "Weight of EV/Sales in tp_blend_hkd (renormalised "
                                            "over the methods that apply)"),
         "blend_weight_ev_ebitda": ("share", "Weight of EV/EBITDA in tp_blend_hkd (0 when it "
@@ -208,7 +208,8 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
         "dates": (TABLE, "Disclosed vs fitted totals: one row per disclosure date"),
         "mix": (TABLE, "Fitted chip mix: one row per disclosure date and chip"),
         "orders": (TABLE, "Compute on placed orders in units of each chip: one row per chip "
-                          "(empty when no with-orders figure is disclosed)"),
+                          "(empty unless compute with orders is disclosed at the base "
+                          "period)"),
     },
     "demand": {
         "scenario": _SCENARIO,
