@@ -664,7 +664,9 @@ def nomenclature_markdown() -> str:
         "",
         "Generated from `capacity/report/names.py` (`python -m capacity.report.names > "
         "docs/nomenclature.md`);",
-        "a test checks that every column of every command's JSON and CSV output is listed here.",
+        "tests check that every top-level key and every column of every command's JSON and CSV "
+        "output",
+        "is listed here (tests/test_nomenclature.py, tests/test_tidy_outputs.py).",
         "",
         "Units: `share` is a fraction (0.25 = 25%), `RMB m` millions of renminbi, `HKD` Hong "
         "Kong dollars",
