@@ -1,6 +1,6 @@
 """The serving roofline: validated against published throughput, and worked by hand.
 
-Validation (docs/research-economics.md section 2; MLCommons inference_results_v4.0, 27 Mar
+Validation (docs/reference-economics.md section 2; MLCommons inference_results_v4.0, 27 Mar
 2024, closed division, 8 GPUs a node, Llama 2 70B at FP8, Offline): H100 SXM 21,805.8 and H200
 SXM (700 W) 27,738.3 output tokens/s a node, i.e. 2,725.7 and 3,467.3 per GPU, a ratio of 1.272
 for the same dense FLOPS and 1.43x the memory bandwidth. The roofline on the baseline request

@@ -9,6 +9,8 @@ marks text, labels and flags. A block the tables share (the P&L lines) is writte
 
 from __future__ import annotations
 
+from capacity.report.keys import TABLES
+
 SEE_UNIT = "see unit"
 """Unit of a column whose rows carry their own unit in a ``unit`` column."""
 
@@ -66,7 +68,8 @@ _TABLES: dict[str, str] = {
 period | | Planning {quarter} (base period + 1 to the horizon end)
 gpus_units | units | GPUs installed at the quarter's end (existing fleet + delivered purchases -
     retirements)
-new_units | units | GPUs delivered in the quarter
+new_units | units | GPUs bought by the plan and in service at the quarter's end (delivered, not
+    yet retired)
 peak_eflops | EFLOPS | Peak dense compute of the installed fleet (vendor peak FLOP/s, summed over
     GPUs)
 effective_eflops | EFLOPS | Peak compute times each chip's efficiency factor (interconnect and
@@ -548,6 +551,7 @@ def _max_compute_twins(table: str) -> None:
 
 _max_compute_twins("plan.binding")
 _max_compute_twins("plan.purchase_value")
+COLUMNS.update(TABLES)  # chips, scenarios, validate (capacity/report/keys.py)
 
 FILE_COLUMNS: dict[str, tuple[str, str]] = _rows("""\
 scenario | | Scenario the row belongs to (added to every per-scenario table of an --out folder)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from capacity.report.columns import COLUMNS, FILE_COLUMNS, KPI_LONG_COLUMNS, KPIS, SEE_UNIT
+from capacity.report.keys import keys_rows
 
 __all__ = ["COLUMNS", "FILE_COLUMNS", "KPIS", "KPI_LONG_COLUMNS", "SEE_UNIT", "describe",
            "kpi_entry", "nomenclature_markdown"]
@@ -56,7 +57,9 @@ def nomenclature_markdown() -> str:
         "",
         "Generated from `capacity/report/names.py` (`python -m capacity.report.names > "
         "docs/nomenclature.md`);",
-        "a test checks that every column of every command's JSON and CSV output is listed here.",
+        "tests check that every top-level key and every column of every command's JSON and CSV "
+        "output",
+        "is listed here (tests/test_nomenclature.py, tests/test_tidy_outputs.py).",
         "",
         "Units: `share` is a fraction (0.25 = 25%), `RMB m` millions of renminbi, `HKD` Hong "
         "Kong dollars",
@@ -77,7 +80,7 @@ def nomenclature_markdown() -> str:
         cols = COLUMNS[key]
         kind, table = key.split(".")
         if kind != current:
-            lines += [f"## `capacity {kind}`", ""]
+            lines += [f"## `capacity {kind}`", "", *keys_rows(kind)]
             current = kind
         lines += [f"### `{table}`", "", "| column | unit | definition |", "| --- | --- | --- |"]
         lines += [f"| `{c}` | {u} | {d} |" for c, (u, d) in cols.items()]
