@@ -63,11 +63,11 @@ from typing import Any
 import pandas as pd
 
 from capacity.errors import InputError
+from capacity.metrics import kpis as mk
+from capacity.metrics.work import shortfall_quarters
+from capacity.planner.registry import LIMIT_FAMILIES
 from capacity.results import Report
 from capacity.scenarios import Scenario
-
-SHORTFALL_TOL_EFLOPS = 1e-6
-"""Unmet demand below this is treated as met. [EFLOPS]"""
 
 DIFF_TOL = 1e-9
 """Relative size below which a difference against the reference is reported as 0."""
@@ -126,10 +126,10 @@ class CompareResult:
         return [s.name for s in self.scenarios]
 
 
-LIMIT_CONSTRAINTS = ("access", "budget", "power", "rental")
-"""Rows that are limits an analyst or a rule sets; the demand and capacity-sharing rows
-(allocation, training, leasing, tokens, demand) are work balances and are left out of the
-limit ranking (shortfall has its own KPIs)."""
+LIMIT_CONSTRAINTS = LIMIT_FAMILIES
+"""Rows that are limits an analyst or a rule sets (the family registry's limits); the demand
+and capacity-sharing rows (allocation, training, leasing, tokens, demand) are work balances and
+are left out of the limit ranking (shortfall has its own KPIs)."""
 
 
 def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
@@ -187,48 +187,40 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
 
     A quarter or year outside the horizon gives NaN (reported as a note by :func:`compare`).
     """
-    from capacity.planner.results import HORIZON_TOTALS, horizon_totals
-
     q = plan_quarters
-    out: list[tuple[str, str, Any]] = []
-    for col, unit in (("peak_eflops", "EFLOPS"), ("effective_eflops", "EFLOPS"),
-                      ("gpus_units", "units")):
-        for period in kpi_quarters:
-            out.append((f"{col}_{period}", unit, _at(q, period, col)))
-    for period in kpi_quarters:
-        p = pd.Period(period, freq="Q")
-        v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
-        out.append((f"cumulative_capex_rmb_m_{period}", "RMB m", v))
-    totals = horizon_totals(q)
+    totals = mk.horizon_totals(q)
+    annual = _annual(value) if value is not None else None
 
-    def total(name: str) -> tuple[str, str, float]:
-        return name, HORIZON_TOTALS[name][1], totals[name]
+    def kpi_value(kpi: mk.Kpi, at: str | int | None) -> Any:
+        name = kpi.name
+        if kpi.per == "quarter":
+            if name == "cumulative_capex_rmb_m":
+                p = pd.Period(at, freq="Q")
+                return float("nan") if p > q.index.max() else float(
+                    q.loc[q.index <= p, "capex_rmb_m"].sum())
+            return _at(q, str(at), name)
+        if kpi.per == "year":
+            col = {"genai_revenue_rmb_m": "genai_rmb_m",
+                   "total_revenue_rmb_m": "total_rmb_m"}.get(name, name)
+            return float(annual.at[at, col]) if at in annual.index else float("nan")
+        if name in totals:
+            return totals[name]
+        if name == "npv_rmb_m":
+            return float(npv_rmb_m)
+        if name == "shortfall_quarters":
+            return shortfall_quarters(q["shortfall_eflops"].to_numpy(float))
+        if name == "binding_limits":
+            return int(groups["quarters_binding"].sum())
+        if name == "most_valuable_limits":
+            return "; ".join(groups["limit"].head(TOP_LIMITS))
+        return float(value.scalars[name])
 
-    out.append(total("total_capex_rmb_m"))
-    out.append(("npv_rmb_m", "RMB m", float(npv_rmb_m)))
-    out += [total(n) for n in ("total_served_revenue_rmb_m", "total_inference_served_tn_tokens",
-                               "total_served_compute_eflops_quarters",
-                               "total_rented_eflops_quarters",
-                               "total_shortfall_eflops_quarters")]
-    short = q["shortfall_eflops"]
-    out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
-    out.append(("binding_limits", "count", int(groups["quarters_binding"].sum())))
-    out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
-    if value is not None:
-        annual = _annual(value)
-        for y in kpi_years:
-            out.append((f"genai_revenue_rmb_m_{y}", "RMB m", float(annual.at[y, "genai_rmb_m"])
-                        if y in annual.index else float("nan")))
-        for y in kpi_years:
-            out.append((f"genai_share_{y}", "share", float(annual.at[y, "genai_share"])
-                        if y in annual.index else float("nan")))
-        for y in kpi_years:
-            out.append((f"total_revenue_rmb_m_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
-                        if y in annual.index else float("nan")))
-        out.append(("target_price_hkd", "HKD", float(value.scalars["target_price_hkd"])))
-        out.append(("tp_ev_sales_hkd", "HKD", float(value.scalars["tp_ev_sales_hkd"])))
-        out.append(("tp_dcf_hkd", "HKD", float(value.scalars["tp_dcf_hkd"])))
-    return out
+    value_kpis = {k.name for k in mk.KPIS if k.per == "year"} | {
+        "target_price_hkd", "tp_ev_sales_hkd", "tp_dcf_hkd"}
+    return [(n, u, kpi_value(k, at))
+            for n, u, k, at in mk.expand(mk.COMPARE_KPIS, tuple(kpi_quarters),
+                                         tuple(kpi_years))
+            if value is not None or k.name not in value_kpis]
 
 
 def _annual(value: Report) -> pd.DataFrame:
@@ -237,9 +229,9 @@ def _annual(value: Report) -> pd.DataFrame:
     return annual if annual.index.name == "year" else annual.set_index("year")
 
 
-TEXT_KPIS = ("most_valuable_limits",)
-"""KPIs whose values are text: in their own table (``kpis_text``), so that every value column of
-``kpis`` is numeric."""
+TEXT_KPIS = mk.TEXT_KPIS
+"""KPIs whose values are text (:data:`capacity.metrics.kpis.KPIS`): in their own table
+(``kpis_text``), so that every value column of ``kpis`` is numeric."""
 
 
 def kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFrame:
