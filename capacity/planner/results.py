@@ -35,7 +35,8 @@ class Plan:
     Attributes
     ----------
     status
-        ``optimal``.
+        The solver's model status of the solution read (``optimal``: any other status
+        raises before a plan is read).
     objective
         Objective value: RMB m (npv, present value at the first planned quarter) or
         EFLOPS-quarters (max-compute).
@@ -360,7 +361,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
             if not pd.isna(mw) and data.existing_power[t] > mw + 1e-9:
                 notes.append(f"{t}: existing fleet draws {data.existing_power[t]:.1f} MW, "
                              f"above the {mw:.1f} MW limit; no new units fit")
-    return Plan(status="optimal", objective=sol.objective, objective_name=model.objective,
+    return Plan(status=sol.status, objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
                 binding=binding, purchase_value=purchase_value,
                 economics=chip_economics(data), notes=notes)
