@@ -351,7 +351,9 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         per_q = (ref_price_rmb_m.reindex(chips).fillna(0.0)
                  / data.life_quarters.reindex(chips))
         dep = dep + (existing * per_q).sum(axis=1).to_numpy()
-    q["depreciation_rmb_m"] = dep
+    # not the P&L's depreciation (book value of the existing fleet, capacity.finance): the
+    # charge of the whole fleet in service at cost (purchases) and at reference prices
+    q["capital_charge_rmb_m"] = dep
     q.index.name = "period"
 
     notes = list(data.notes)

@@ -72,8 +72,10 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "maintenance_rmb_m": ("RMB m", "Maintenance of the installed fleet in the quarter"),
         "rental_cost_rmb_m": ("RMB m", "Cost of the rented compute in the quarter"),
         "opex_rmb_m": ("RMB m", "Power + maintenance + rental in the quarter"),
-        "depreciation_rmb_m": ("RMB m", "Straight-line depreciation of purchases and of the "
-                                        "existing fleet at reference prices"),
+        "capital_charge_rmb_m": ("RMB m", "Straight-line capital charge of the fleet in "
+                                          "service: purchases at their all-in cost, the existing "
+                                          "fleet at reference prices, over the chip's life (not "
+                                          "the P&L's depreciation)"),
     },
     "plan.purchases": {
         "period": ("", f"Delivery {_Q}"),
