@@ -200,9 +200,7 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
                     q.loc[q.index <= p, "capex_rmb_m"].sum())
             return _at(q, str(at), name)
         if kpi.per == "year":
-            col = {"genai_revenue_rmb_m": "genai_rmb_m",
-                   "total_revenue_rmb_m": "total_rmb_m"}.get(name, name)
-            return float(annual.at[at, col]) if at in annual.index else float("nan")
+            return float(annual.at[at, kpi.column]) if at in annual.index else float("nan")
         if name in totals:
             return totals[name]
         if name == "npv_rmb_m":

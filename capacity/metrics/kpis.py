@@ -29,7 +29,8 @@ class Kpi:
     definition
         What it is, in a line.
     column
-        For a horizon total: the plan ``quarters`` column it sums (:func:`horizon_totals`).
+        Where it is read: for a horizon total the plan ``quarters`` column it sums
+        (:func:`horizon_totals`), for a year KPI the value report's ``annual`` column.
     text
         Whether its value is text (kept out of numeric tables).
     """
@@ -67,9 +68,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("binding_limits", "count", "horizon", "binding limits with a non-zero shadow price"),
     Kpi("most_valuable_limits", "", "horizon",
         "up to three limits with the largest shadow price", text=True),
-    Kpi("genai_revenue_rmb_m", "RMB m", "year", "GenAI revenue in calendar year y"),
-    Kpi("genai_share", "share", "year", "GenAI revenue / total revenue in year y"),
-    Kpi("total_revenue_rmb_m", "RMB m", "year", "total revenue in year y"),
+    Kpi("genai_revenue_rmb_m", "RMB m", "year", "GenAI revenue in calendar year y",
+        "genai_rmb_m"),
+    Kpi("genai_share", "share", "year", "GenAI revenue / total revenue in year y",
+        "genai_share"),
+    Kpi("total_revenue_rmb_m", "RMB m", "year", "total revenue in year y", "total_rmb_m"),
     Kpi("target_price_hkd", "HKD", "horizon", "blended target price per share"),
     Kpi("tp_ev_sales_hkd", "HKD", "horizon", "EV/Sales target price per share"),
     Kpi("tp_dcf_hkd", "HKD", "horizon", "DCF target price per share"),
@@ -92,6 +95,9 @@ PLAN_TOTALS: tuple[str, ...] = (
     "total_inference_served_tn_tokens", "total_served_compute_eflops_quarters",
     "total_rented_eflops_quarters")
 """The horizon totals ``capacity plan`` reports as scalars, in order."""
+
+EXPLORER_KPIS: tuple[str, ...] = ("total_capex_rmb_m", "total_shortfall_eflops_quarters")
+"""The plan KPIs ``capacity serve`` shows as cards beside the target prices, in order."""
 
 TEXT_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS if k.text)
 """KPIs whose values are text."""
