@@ -173,8 +173,9 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "total_rmb_m": ("RMB m", "GenAI + traditional revenue"),
         "genai_share": ("share", "GenAI revenue / total revenue"),
         "capacity_bound": ("", "True when the fleet served less than the demand path asks for"),
-        "incremental_compute_cost_rmb_m": ("RMB m", "Plan depreciation and power deducted from "
-                                                    "gross profit (0 unless switched on)"),
+        "incremental_compute_cost_rmb_m": ("RMB m", "The plan's capital charge and opex above "
+                                                    "the first quarter's, deducted from gross "
+                                                    "profit (0 unless switched on)"),
         "gross_profit_rmb_m": ("RMB m", "Revenue x segment gross margins"),
         "gross_margin": ("share", "Gross profit / total revenue"),
     },
