@@ -194,7 +194,7 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
         A :class:`~capacity.planner.solve.Resolver` holding ``model`` as its last model
         pushed (one is made when None and a row binds).
     """
-    from capacity.planner import duals
+    from capacity.planner import duals, registry
     from capacity.planner.model import row_names
     from capacity.planner.solve import Resolver
 
@@ -222,7 +222,8 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
         records.append({
             "constraint": str(lab["constraint"]), "period": period,
             "chip": str(lab["chip"]) if "chip" in lab else "",
-            "limit_unit": fam.unit, "set_key": "", "unit": f"{unit} per {fam.unit}",
+            "limit_unit": fam.unit, "set_key": "",
+            "unit": registry.family(fam.name).dual_unit.replace(registry.OBJECTIVE, unit),
             "name": names[fam.name][local]})
     out = pd.DataFrame(records)
     out["limit"] = prices["limit"].to_numpy()
