@@ -412,7 +412,7 @@ def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str
 
 def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops: np.ndarray,
                   served_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray,
-                  tp_ev_sales_hkd) -> dict[str, Any]:
+                  tp_ev_sales_hkd, units: np.ndarray | None = None) -> dict[str, Any]:
     """P&L, cash, DCF and target prices of one draw or of a batch (``buy`` (B, n), ``rent``
     (B, T)) by :func:`capacity.finance.value_arrays` (the function ``capacity value`` runs),
     from the draws' purchases and rented compute.
@@ -420,7 +420,8 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; power, maintenance and rental of
     units[t, c] = existing + the draw's purchases in service and of the rented compute, by
     :func:`capacity.planner.objective.period_costs` (as the plan's quarters report them).
-    Every buy column is a cohort (the ones a draw did not buy have capex 0).
+    Every buy column is a cohort (the ones a draw did not buy have capex 0). ``units`` is the
+    fleet in service when the caller has it (:func:`_units_in_service`).
     """
     from capacity import finance as f
     from capacity.metrics import costs as mc
@@ -430,7 +431,8 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     T = len(ctx.periods)
     capex = mc.capex_rmb_m(buy, a.price_rmb_m[..., bfam.t, bfam.c])
     paid = mc.capex_paid_rmb_m(capex, bfam.t - a.lead_quarters[bfam.c], T)
-    units = _units_in_service(ctx, a, bfam, buy)
+    if units is None:
+        units = _units_in_service(ctx, a, bfam, buy)
     costs = period_costs(a, units, rent_eflops)
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
                           traditional_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
@@ -563,7 +565,7 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
             kpis[f"genai_revenue_rmb_m_{y}"] = annual["genai_rmb_m"][:, i]
             kpis[f"genai_share_{y}"] = annual["genai_share"][:, i]
     val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
-                        f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"])
+                        f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"], units)
     kpis["target_price_hkd"] = _per_batch(val["target_price_hkd"], B)
     kpis["tp_ev_sales_hkd"] = _per_batch(f["tp_ev_sales_hkd"], B)
     kpis["tp_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
