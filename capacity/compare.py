@@ -5,41 +5,10 @@ EV/Sales target price); the KPIs below are read from those results. The first sc
 reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first>`` with
 ``KPI(s) - KPI(first)`` (in the KPI's own unit; shares in share points as fractions).
 
-KPIs (``q`` in the reference scenario's ``horizon.kpi_quarters()``, ``y`` in its
-``horizon.kpi_years()``: for the shipped baseline 2023Q4, 2024Q4, 2025Q4 and 2024, 2025):
-
-========================================== ================ ========================================
-kpi                                        unit             definition
-========================================== ================ ========================================
-``peak_eflops_q``                          EFLOPS           installed dense FP16 peak at end of q
-``effective_eflops_q``                     EFLOPS           peak x per-chip efficiency (what serves
-                                                            demand)
-``gpus_units_q``                           units            installed accelerators at the end of q
-``cumulative_capex_rmb_m_q``               RMB m            planned capex, first planned quarter..q
-``total_capex_rmb_m``                      RMB m            planned capex over the horizon
-``npv_rmb_m``                              RMB m            the plan's NPV at the first planned
-                                                            quarter
-``total_served_revenue_rmb_m``             RMB m            revenue of the work served (tokens +
-                                                            leasing)
-``total_inference_served_tn_tokens``       tn tokens        tokens served over the horizon
-``total_served_compute_eflops_quarters``   EFLOPS-quarters  compute put to work over the horizon:
-                                                            training + leasing + inference served
-``total_rented_eflops_quarters``           EFLOPS-quarters  rented training compute over the horizon
-``total_shortfall_eflops_quarters``        EFLOPS-quarters  unmet training + leasing (effective
-                                                            EFLOPS)
-``shortfall_quarters``                     quarters         quarters with unmet demand (> 1e-6
-                                                            EFLOPS)
-``binding_limits``                         count            binding limits with a non-zero shadow
-                                                            price
-``most_valuable_limits``                   (text)           up to three limits with the largest
-                                                            shadow price, in the ``kpis_text`` table
-                                                            (``kpis`` is numeric)
-``genai_revenue_rmb_m_y``                  RMB m            GenAI revenue in calendar year y
-``genai_share_y``                          share            GenAI revenue / total revenue in year y
-``total_revenue_rmb_m_y``                  RMB m            total revenue in year y
-``target_price_hkd``                       HKD              blended target price per share
-``tp_ev_sales_hkd``, ``tp_dcf_hkd``        HKD              EV/Sales and DCF target prices per share
-========================================== ================ ========================================
+KPIs: :data:`capacity.metrics.kpis.COMPARE_KPIS`, whose names, units and definitions are the
+KPI list :data:`capacity.metrics.kpis.KPIS` (the one place they are written), read at the
+reference scenario's ``horizon.kpi_quarters()`` (``<name>_<q>``) and ``horizon.kpi_years()``
+(``<name>_<y>``); ``most_valuable_limits`` is text, in the ``kpis_text`` table.
 
 The names are the ones ``capacity stress`` gives the same quantities (and ``capacity plan`` its
 totals), with the unit as a suffix before any period or year.
@@ -49,8 +18,8 @@ Notes
 "Most valuable" ranks limit groups (a constraint family, per chip for access limits) by their
 largest quoted shadow price (the gain from relaxing, verified by re-solving; see the plan's
 ``binding`` table) in RMB m per unit of the limit: one GPU a quarter of access, one MW of
-power, one RMB m of budget, one EFLOPS of demand. The units differ, so the ranking says which
-relaxation the LP would pay most for *per natural unit*, not per RMB.
+power, one RMB m of budget, one EFLOPS of rented compute. The units differ, so the ranking
+says which relaxation the LP would pay most for *per natural unit*, not per RMB.
 """
 
 from __future__ import annotations
