@@ -103,3 +103,11 @@ def test_kpi_units_agree_with_the_label_table():
         key = k.name + {"quarter": "_<q>", "year": "_<y>"}.get(k.per, "")
         assert key in LABELS, key
         assert LABELS[key][0] == k.unit, key
+
+
+def test_workbook_headlines_name_kpis_of_the_list():
+    """The workbook's defined names for plan totals point at KPIs the plan reports."""
+    from capacity.report.workbook import _HEADLINES
+
+    plan_totals = [k for kind, k in _HEADLINES if kind == "plan" and k.startswith("total_")]
+    assert plan_totals and set(plan_totals) <= set(kpis.PLAN_TOTALS)
