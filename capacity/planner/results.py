@@ -266,7 +266,8 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         rows.append({
             "period": t, "order_period": data.order_period(c, t), "chip": c,
             "units": float(units[j]),
-            "all_in_cost_rmb_m_per_unit": price, "capex_rmb_m": float(units[j]) * price,
+            "all_in_cost_rmb_m_per_unit": price,
+            "capex_rmb_m": float(mc.capex_rmb_m(units[j], price)),
             "status": "" if data.status is None else str(data.status.at[t, c]),
             "rule": "" if data.rule is None else str(data.rule.at[t, c]),
         })
