@@ -5,41 +5,10 @@ EV/Sales target price); the KPIs below are read from those results. The first sc
 reference: for every other scenario ``s`` the table has a column ``<s>_vs_<first>`` with
 ``KPI(s) - KPI(first)`` (in the KPI's own unit; shares in share points as fractions).
 
-KPIs (``q`` in the reference scenario's ``horizon.kpi_quarters()``, ``y`` in its
-``horizon.kpi_years()``: for the shipped baseline 2023Q4, 2024Q4, 2025Q4 and 2024, 2025):
-
-========================================== ================ ========================================
-kpi                                        unit             definition
-========================================== ================ ========================================
-``peak_eflops_q``                          EFLOPS           installed dense FP16 peak at end of q
-``effective_eflops_q``                     EFLOPS           peak x per-chip efficiency (what serves
-                                                            demand)
-``gpus_units_q``                           units            installed accelerators at the end of q
-``cumulative_capex_rmb_m_q``               RMB m            planned capex, first planned quarter..q
-``total_capex_rmb_m``                      RMB m            planned capex over the horizon
-``npv_rmb_m``                              RMB m            the plan's NPV at the first planned
-                                                            quarter
-``total_served_revenue_rmb_m``             RMB m            revenue of the work served (tokens +
-                                                            leasing)
-``total_inference_served_tn_tokens``       tn tokens        tokens served over the horizon
-``total_served_compute_eflops_quarters``   EFLOPS-quarters  compute put to work over the horizon:
-                                                            training + leasing + inference served
-``total_rented_eflops_quarters``           EFLOPS-quarters  rented training compute over the horizon
-``total_shortfall_eflops_quarters``        EFLOPS-quarters  unmet training + leasing (effective
-                                                            EFLOPS)
-``shortfall_quarters``                     quarters         quarters with unmet demand (> 1e-6
-                                                            EFLOPS)
-``binding_limits``                         count            binding limits with a non-zero shadow
-                                                            price
-``most_valuable_limits``                   (text)           up to three limits with the largest
-                                                            shadow price, in the ``kpis_text`` table
-                                                            (``kpis`` is numeric)
-``genai_revenue_rmb_m_y``                  RMB m            GenAI revenue in calendar year y
-``genai_share_y``                          share            GenAI revenue / total revenue in year y
-``total_revenue_rmb_m_y``                  RMB m            total revenue in year y
-``target_price_hkd``                       HKD              blended target price per share
-``tp_ev_sales_hkd``, ``tp_dcf_hkd``        HKD              EV/Sales and DCF target prices per share
-========================================== ================ ========================================
+KPIs: :data:`capacity.metrics.kpis.COMPARE_KPIS`, whose names, units and definitions are the
+KPI list :data:`capacity.metrics.kpis.KPIS` (the one place they are written), read at the
+reference scenario's ``horizon.kpi_quarters()`` (``<name>_<q>``) and ``horizon.kpi_years()``
+(``<name>_<y>``); ``most_valuable_limits`` is text, in the ``kpis_text`` table.
 
 The names are the ones ``capacity stress`` gives the same quantities (and ``capacity plan`` its
 totals), with the unit as a suffix before any period or year.
@@ -49,8 +18,8 @@ Notes
 "Most valuable" ranks limit groups (a constraint family, per chip for access limits) by their
 largest quoted shadow price (the gain from relaxing, verified by re-solving; see the plan's
 ``binding`` table) in RMB m per unit of the limit: one GPU a quarter of access, one MW of
-power, one RMB m of budget, one EFLOPS of demand. The units differ, so the ranking says which
-relaxation the LP would pay most for *per natural unit*, not per RMB.
+power, one RMB m of budget, one EFLOPS of rented compute. The units differ, so the ranking
+says which relaxation the LP would pay most for *per natural unit*, not per RMB.
 """
 
 from __future__ import annotations
@@ -63,11 +32,11 @@ from typing import Any
 import pandas as pd
 
 from capacity.errors import InputError
+from capacity.metrics import kpis as mk
+from capacity.metrics.work import shortfall_quarters
+from capacity.planner.registry import LIMIT_FAMILIES
 from capacity.results import Report
 from capacity.scenarios import Scenario
-
-SHORTFALL_TOL_EFLOPS = 1e-6
-"""Unmet demand below this is treated as met. [EFLOPS]"""
 
 DIFF_TOL = 1e-9
 """Relative size below which a difference against the reference is reported as 0."""
@@ -126,10 +95,10 @@ class CompareResult:
         return [s.name for s in self.scenarios]
 
 
-LIMIT_CONSTRAINTS = ("access", "budget", "power", "rental")
-"""Rows that are limits an analyst or a rule sets; the demand and capacity-sharing rows
-(allocation, training, leasing, tokens, demand) are work balances and are left out of the
-limit ranking (shortfall has its own KPIs)."""
+LIMIT_CONSTRAINTS = LIMIT_FAMILIES
+"""Rows that are limits an analyst or a rule sets (the family registry's limits); the demand
+and capacity-sharing rows (allocation, training, leasing, tokens, demand) are work balances and
+are left out of the limit ranking (shortfall has its own KPIs)."""
 
 
 def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
@@ -187,48 +156,38 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
 
     A quarter or year outside the horizon gives NaN (reported as a note by :func:`compare`).
     """
-    from capacity.planner.results import HORIZON_TOTALS, horizon_totals
-
     q = plan_quarters
-    out: list[tuple[str, str, Any]] = []
-    for col, unit in (("peak_eflops", "EFLOPS"), ("effective_eflops", "EFLOPS"),
-                      ("gpus_units", "units")):
-        for period in kpi_quarters:
-            out.append((f"{col}_{period}", unit, _at(q, period, col)))
-    for period in kpi_quarters:
-        p = pd.Period(period, freq="Q")
-        v = float("nan") if p > q.index.max() else float(q.loc[q.index <= p, "capex_rmb_m"].sum())
-        out.append((f"cumulative_capex_rmb_m_{period}", "RMB m", v))
-    totals = horizon_totals(q)
+    totals = mk.horizon_totals(q)
+    annual = _annual(value) if value is not None else None
 
-    def total(name: str) -> tuple[str, str, float]:
-        return name, HORIZON_TOTALS[name][1], totals[name]
+    def kpi_value(kpi: mk.Kpi, at: str | int | None) -> Any:
+        name = kpi.name
+        if kpi.per == "quarter":
+            if name == "cumulative_capex_rmb_m":
+                p = pd.Period(at, freq="Q")
+                return float("nan") if p > q.index.max() else float(
+                    q.loc[q.index <= p, "capex_rmb_m"].sum())
+            return _at(q, str(at), name)
+        if kpi.per == "year":
+            return float(annual.at[at, kpi.column]) if at in annual.index else float("nan")
+        if name in totals:
+            return totals[name]
+        if name == "npv_rmb_m":
+            return float(npv_rmb_m)
+        if name == "shortfall_quarters":
+            return shortfall_quarters(q["shortfall_eflops"].to_numpy(float))
+        if name == "binding_limits":
+            return int(groups["quarters_binding"].sum())
+        if name == "most_valuable_limits":
+            return "; ".join(groups["limit"].head(TOP_LIMITS))
+        return float(value.scalars[name])
 
-    out.append(total("total_capex_rmb_m"))
-    out.append(("npv_rmb_m", "RMB m", float(npv_rmb_m)))
-    out += [total(n) for n in ("total_served_revenue_rmb_m", "total_inference_served_tn_tokens",
-                               "total_served_compute_eflops_quarters",
-                               "total_rented_eflops_quarters",
-                               "total_shortfall_eflops_quarters")]
-    short = q["shortfall_eflops"]
-    out.append(("shortfall_quarters", "quarters", int((short > SHORTFALL_TOL_EFLOPS).sum())))
-    out.append(("binding_limits", "count", int(groups["quarters_binding"].sum())))
-    out.append(("most_valuable_limits", "", "; ".join(groups["limit"].head(TOP_LIMITS))))
-    if value is not None:
-        annual = _annual(value)
-        for y in kpi_years:
-            out.append((f"genai_revenue_rmb_m_{y}", "RMB m", float(annual.at[y, "genai_rmb_m"])
-                        if y in annual.index else float("nan")))
-        for y in kpi_years:
-            out.append((f"genai_share_{y}", "share", float(annual.at[y, "genai_share"])
-                        if y in annual.index else float("nan")))
-        for y in kpi_years:
-            out.append((f"total_revenue_rmb_m_{y}", "RMB m", float(annual.at[y, "total_rmb_m"])
-                        if y in annual.index else float("nan")))
-        out.append(("target_price_hkd", "HKD", float(value.scalars["target_price_hkd"])))
-        out.append(("tp_ev_sales_hkd", "HKD", float(value.scalars["tp_ev_sales_hkd"])))
-        out.append(("tp_dcf_hkd", "HKD", float(value.scalars["tp_dcf_hkd"])))
-    return out
+    value_kpis = {k.name for k in mk.KPIS if k.per == "year"} | {
+        "target_price_hkd", "tp_ev_sales_hkd", "tp_dcf_hkd"}
+    return [(n, u, kpi_value(k, at))
+            for n, u, k, at in mk.expand(mk.COMPARE_KPIS, tuple(kpi_quarters),
+                                         tuple(kpi_years))
+            if value is not None or k.name not in value_kpis]
 
 
 def _annual(value: Report) -> pd.DataFrame:
@@ -237,9 +196,9 @@ def _annual(value: Report) -> pd.DataFrame:
     return annual if annual.index.name == "year" else annual.set_index("year")
 
 
-TEXT_KPIS = ("most_valuable_limits",)
-"""KPIs whose values are text: in their own table (``kpis_text``), so that every value column of
-``kpis`` is numeric."""
+TEXT_KPIS = mk.TEXT_KPIS
+"""KPIs whose values are text (:data:`capacity.metrics.kpis.KPIS`): in their own table
+(``kpis_text``), so that every value column of ``kpis`` is numeric."""
 
 
 def kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFrame:

@@ -204,7 +204,7 @@ class SolveOutcome:
     """Status and objective of one solve."""
 
     status: str
-    """``optimal`` (anything else raises)."""
+    """The solver's status, lower case: ``optimal`` (anything else raises)."""
     objective: float
     solver: str
     seconds: float
@@ -256,7 +256,7 @@ def solve(prob: pulp.LpProblem, solver_name: str = "highs", *, what: str = "prob
         raise SolverError("solver", f"{what}: solver {solver_name} returned {text}, "
                           f"not optimal{hint}")
     obj = pulp.value(prob.objective)
-    return SolveOutcome("optimal", float(obj or 0.0), solver_name, seconds)
+    return SolveOutcome(status.lower(), float(obj or 0.0), solver_name, seconds)
 
 
 def clean(x: float | None, tol: float = 1e-9) -> float:

@@ -98,7 +98,7 @@ def test_compare_kpis_are_numeric_and_text_is_apart(results):
 def test_plan_result_keeps_the_plan(results):
     r = results["plan"]
     assert "peak_eflops" in r.quarters.columns
-    assert r.detail.status == "optimal"
+    assert r.detail.status == r.detail.extra["solution"].status == "optimal"
 
 
 def test_to_json_is_the_cli_json(results):

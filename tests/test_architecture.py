@@ -31,6 +31,8 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("capacity.chips", "capacity.controls", "capacity.fleet", "capacity.calibrate",
                 "capacity.flops", "capacity.demand")),
     ("inputs", ("capacity.inputs",)),
+    # post-solve quantities as array functions, so the planner's read-back calls them too
+    ("metrics", ("capacity.metrics", "capacity.metrics.*")),
     ("planner", ("capacity.planner", "capacity.planner.*")),
     ("finance", ("capacity.finance", "capacity.finance.*")),
     ("run", ("capacity.run",)),

@@ -94,7 +94,7 @@ def test_genai_margin_reproduces_1h23_group_margin():
 def test_revenue_table_genai_is_what_the_fleet_served():
     fin = FinanceInputs(traditional_growth_annual=0.0, traditional_h2_share=0.5,
                         traditional_gross_margin=0.5)
-    q = quarters("2023Q3", served_revenue_rmb_m=[100.0, 120.0], depreciation_rmb_m=[10.0, 15.0],
+    q = quarters("2023Q3", served_revenue_rmb_m=[100.0, 120.0], capital_charge_rmb_m=[10.0, 15.0],
                  opex_rmb_m=[5.0, 7.0])
     demand = pd.Series([100.0, 150.0], index=q.index)
     r = F.revenue_table(q, demand, fin, ANCHORS)

@@ -19,6 +19,7 @@ from capacity.app.state import (
     Settings,
     knobs,
     parse_items,
+    plan_cards,
     rule_options,
     split_item,
     target_prices,
@@ -230,7 +231,7 @@ def _cards(ev) -> list:
             parts.append(html.Div(f"{ev.settings.base}: {base[k]:,.2f} {column_unit(k)}",
                                   className="b"))
         out.append(html.Div(parts, className="card"))
-    extra = [("total_capex_rmb_m", ev.plan), ("total_shortfall_eflops_quarters", ev.plan)]
+    extra = plan_cards(ev)
     y = ev.value.scalars.get("valuation_year")
     extra += [(f"sales_{y}e_rmb_m", ev.value), (f"genai_sales_{y}e_rmb_m", ev.value)]
     for k, res in extra:

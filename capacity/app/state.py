@@ -462,6 +462,14 @@ def target_prices(value_result) -> dict[str, float]:
             if unit_of(k) == "HKD" and isinstance(v, int | float) and not isinstance(v, bool)}
 
 
+def plan_cards(ev: Evaluation) -> list[tuple[str, Any]]:
+    """The plan KPIs shown as cards (:data:`capacity.metrics.kpis.EXPLORER_KPIS`), each with
+    the result that carries it: ``[(name, plan result), ...]``."""
+    from capacity.metrics.kpis import EXPLORER_KPIS
+
+    return [(k, ev.plan) for k in EXPLORER_KPIS]
+
+
 def same_value(text: str, default: str, key: str = "") -> bool:
     """Whether a field's text means the scenario's value (``1500`` and ``1500.0`` do)."""
     from capacity.scenarios import parse_set_value

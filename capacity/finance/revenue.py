@@ -185,7 +185,7 @@ def genai_margin(fin: FinanceInputs, anchors: Anchors) -> float:
 def incremental_compute_cost(quarters: pd.DataFrame) -> pd.Series:
     """Compute cost (depreciation + power) above the first quarter's run rate.
 
-    dC[t] = (depreciation_rmb_m + opex_rmb_m)[t] - (depreciation_rmb_m + opex_rmb_m)[t0]
+    dC[t] = (capital_charge_rmb_m + opex_rmb_m)[t] - (capital_charge_rmb_m + opex_rmb_m)[t0]
 
     Returns zeros when the quarters carry neither cost column (a fleet without a plan).
 
@@ -194,7 +194,7 @@ def incremental_compute_cost(quarters: pd.DataFrame) -> pd.Series:
     pandas.Series
         Incremental cost per quarter. [RMB m]
     """
-    cols = [c for c in ("depreciation_rmb_m", "opex_rmb_m") if c in quarters.columns]
+    cols = [c for c in ("capital_charge_rmb_m", "opex_rmb_m") if c in quarters.columns]
     if not cols:
         return pd.Series(0.0, index=quarters.index, name="incremental_compute_cost_rmb_m")
     require_columns(quarters, cols, "capacity quarters")
@@ -228,7 +228,7 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceI
     ----------
     quarters
         A plan's ``quarters`` indexed by ``period``: ``served_revenue_rmb_m`` [RMB m],
-        optionally ``depreciation_rmb_m``, ``opex_rmb_m`` [RMB m].
+        optionally ``capital_charge_rmb_m``, ``opex_rmb_m`` [RMB m].
     genai_demand
         Demand-side GenAI revenue forecast per quarter. [RMB m]
     fin

@@ -28,8 +28,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from capacity.planner import registry as reg
 from capacity.planner.data import PlanArrays
 from capacity.planner.periods import order_quarter
+from capacity.planner.registry import Family
 from capacity.planner.variables import INF, VarFamily
 
 
@@ -81,8 +83,7 @@ class RowFamily:
     Attributes
     ----------
     name
-        Family name (``fleet_balance``, ``allocation``, ``training``, ``leasing``, ``tokens``,
-        ``demand``, ``token_demand``, ``rental``, ``access``, ``budget``, ``power``).
+        Family name (:data:`capacity.planner.registry.FAMILIES`).
     label_data
         Label columns (None in a numbers-only build): ``constraint`` (the limit's name:
         ``training_demand``, ``leasing_demand`` within ``demand``) plus ``period``, ``chip`` or
@@ -94,7 +95,7 @@ class RowFamily:
     lower, upper
         Row bounds (``-inf``/``inf`` where open), in the unit of the right-hand side.
     unit
-        Unit of one unit of the right-hand side (``unit``, ``EFLOPS``, ``RMB m``, ``MW``).
+        Unit of one unit of the right-hand side (the registry's :attr:`Family.unit`).
     constant
         Per row, the constant the family moved to the right-hand side (the existing fleet's
         compute or power), so the limit as stated is ``bound + constant``; None where nothing
@@ -132,9 +133,15 @@ def _values(v: np.ndarray, n: int) -> np.ndarray:
     return np.full(n, float(v)) if v.ndim == 0 else np.broadcast_to(v, (n,))
 
 
-def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.ndarray,
-          np.ndarray]], lower: np.ndarray, upper: np.ndarray, unit: str,
+def _labels(fam: Family, cols: Columns, **index) -> dict | None:
+    """A family's label columns: its ``constraint`` name (the registry's) and its index."""
+    return {"constraint": fam.name, **index} if cols.labelled else None
+
+
+def _rows(fam: Family, labels: dict | None, entries: list[tuple[np.ndarray, np.ndarray,
+          np.ndarray]], lower: np.ndarray, upper: np.ndarray,
           constant: np.ndarray | None = None) -> RowFamily:
+    """A :class:`RowFamily` of the registered family ``fam`` (its name and unit)."""
     if entries:
         row = np.concatenate([e[0] for e in entries]).astype(np.int64)
         col = np.concatenate([e[1] for e in entries]).astype(np.int64)
@@ -149,8 +156,8 @@ def _rows(name: str, labels: dict | None, entries: list[tuple[np.ndarray, np.nda
     else:
         row = col = np.zeros(0, np.int64)
         val = np.zeros(0)
-    return RowFamily(name, labels, row, col, val,
-                     np.asarray(lower, float), np.asarray(upper, float), unit,
+    return RowFamily(fam.name, labels, row, col, val,
+                     np.asarray(lower, float), np.asarray(upper, float), fam.unit,
                      None if constant is None else np.asarray(constant, float))
 
 
@@ -174,9 +181,10 @@ def fleet_balance(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
     tl = t - life
     old = np.where(tl >= 0, cols.buy[np.maximum(tl, 0), c], -1)
     entries.append((r[old >= 0], old[old >= 0], cols.buy_scale))
-    labels = {"constraint": "fleet_balance", "period": Take(fleet.periods, fleet.t),
-              "chip": Take(fleet.names, fleet.c)} if cols.labelled else None
-    return _rows("fleet_balance", labels, entries, np.zeros(n), np.zeros(n), "unit")
+    fam = reg.FLEET_BALANCE
+    labels = _labels(fam, cols, period=Take(fleet.periods, fleet.t),
+                     chip=Take(fleet.names, fleet.c))
+    return _rows(fam, labels, entries, np.zeros(n), np.zeros(n))
 
 
 def _existing_at(a: PlanArrays, fam: VarFamily) -> np.ndarray:
@@ -198,10 +206,10 @@ def allocation(a: PlanArrays, cols: Columns, lease: VarFamily) -> RowFamily:
     entries.append((r[tr >= 0], tr[tr >= 0], 1.0))
     fl = cols.fleet[t, c]
     entries.append((r[fl >= 0], fl[fl >= 0], -1.0))
-    labels = {"constraint": "allocation", "period": Take(lease.periods, lease.t),
-              "chip": Take(lease.names, lease.c)} if cols.labelled else None
-    return _rows("allocation", labels, entries, np.full(n, -INF), _existing_at(a, lease),
-                 "unit")
+    fam = reg.ALLOCATION
+    labels = _labels(fam, cols, period=Take(lease.periods, lease.t),
+                     chip=Take(lease.names, lease.c))
+    return _rows(fam, labels, entries, np.full(n, -INF), _existing_at(a, lease))
 
 
 def _per_quarter(cols: Columns, fam: VarFamily, grid: np.ndarray, coef: np.ndarray
@@ -220,8 +228,9 @@ def training(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFam
     r = np.arange(T)
     tr, tc, tv = _per_quarter(cols, fams["train"], cols.train, -k)
     entries = [(r, cols.served[:, 0], 1.0), (tr, tc, tv), (r, cols.rent[:, 0], -1.0)]
-    labels = {"constraint": "training", "period": a.periods} if cols.labelled else None
-    return _rows("training", labels, entries, np.full(T, -INF), np.zeros(T), "EFLOPS")
+    fam = reg.TRAINING
+    return _rows(fam, _labels(fam, cols, period=a.periods), entries, np.full(T, -INF),
+                 np.zeros(T))
 
 
 def leasing(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFamily:
@@ -233,8 +242,9 @@ def leasing(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFami
     r = np.arange(T)
     lr, lc, lv = _per_quarter(cols, fams["lease"], cols.lease, -a.effective_per_unit)
     entries = [(r, cols.served[:, 1], 1.0), (lr, lc, lv)]
-    labels = {"constraint": "leasing", "period": a.periods} if cols.labelled else None
-    return _rows("leasing", labels, entries, np.full(T, -INF), np.zeros(T), "EFLOPS")
+    fam = reg.LEASING
+    return _rows(fam, _labels(fam, cols, period=a.periods), entries, np.full(T, -INF),
+                 np.zeros(T))
 
 
 def tokens(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFamily:
@@ -252,8 +262,9 @@ def tokens(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> RowFamil
     fr, fc, fv = _per_quarter(cols, fams["fleet"], cols.fleet, tau)
     entries.append((fr, fc, -fv))
     existing = a.existing_units @ tau
-    labels = {"constraint": "tokens", "period": a.periods} if cols.labelled else None
-    return _rows("tokens", labels, entries, np.full(T, -INF), existing, "tn tokens")
+    fam = reg.TOKENS
+    return _rows(fam, _labels(fam, cols, period=a.periods), entries, np.full(T, -INF),
+                 existing)
 
 
 def demand(a: PlanArrays, cols: Columns) -> RowFamily:
@@ -269,10 +280,11 @@ def demand(a: PlanArrays, cols: Columns) -> RowFamily:
     entries = [(rows, cols.served[:, :2].reshape(-1), 1.0)]
     tr, le = np.broadcast_arrays(a.demand_training_eflops, a.demand_leasing_eflops)
     upper = np.stack([tr, le], axis=-1).reshape((*tr.shape[:-1], 2 * T))
-    names = np.array(["training_demand", "leasing_demand"], object)
+    fam = reg.DEMAND
+    names = np.array(fam.constraint_names, object)  # training_demand, leasing_demand
     labels = {"constraint": np.tile(names, T),
               "period": Take(a.periods, np.repeat(np.arange(T), 2))} if cols.labelled else None
-    return _rows("demand", labels, entries, np.full(2 * T, -INF), upper, "EFLOPS")
+    return _rows(fam, labels, entries, np.full(2 * T, -INF), upper)
 
 
 def token_demand(a: PlanArrays, cols: Columns) -> RowFamily:
@@ -282,10 +294,9 @@ def token_demand(a: PlanArrays, cols: Columns) -> RowFamily:
     """
     T = len(a.periods)
     entries = [(np.arange(T), cols.served[:, 2], 1.0)]
-    labels = ({"constraint": "token_demand", "period": a.periods}
-              if cols.labelled else None)
-    return _rows("token_demand", labels, entries, np.full(T, -INF), a.demand_inference_tn,
-                 "tn tokens")
+    fam = reg.TOKEN_DEMAND
+    return _rows(fam, _labels(fam, cols, period=a.periods), entries, np.full(T, -INF),
+                 a.demand_inference_tn)
 
 
 def rental(a: PlanArrays, cols: Columns) -> RowFamily:
@@ -295,8 +306,9 @@ def rental(a: PlanArrays, cols: Columns) -> RowFamily:
     """
     T = len(a.periods)
     entries = [(np.arange(T), cols.rent[:, 0], 1.0)]
-    labels = {"constraint": "rental", "period": a.periods} if cols.labelled else None
-    return _rows("rental", labels, entries, np.full(T, -INF), a.rental_cap_eflops, "EFLOPS")
+    fam = reg.RENTAL
+    return _rows(fam, _labels(fam, cols, period=a.periods), entries, np.full(T, -INF),
+                 a.rental_cap_eflops)
 
 
 def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
@@ -311,9 +323,10 @@ def access(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily:
     keep = np.flatnonzero(_same_in_every_draw(np.isfinite(caps), "capped pairs"))
     r = np.arange(len(keep))
     entries = [(r, cols.buy[buy.t[keep], buy.c[keep]], cols.buy_scale)]
-    labels = {"constraint": "access", "period": Take(buy.periods, buy.t[keep]),
-              "chip": Take(buy.names, buy.c[keep])} if cols.labelled else None
-    return _rows("access", labels, entries, np.full(len(keep), -INF), caps[..., keep], "unit")
+    fam = reg.ACCESS
+    labels = _labels(fam, cols, period=Take(buy.periods, buy.t[keep]),
+                     chip=Take(buy.names, buy.c[keep]))
+    return _rows(fam, labels, entries, np.full(len(keep), -INF), caps[..., keep])
 
 
 def _same_in_every_draw(mask: np.ndarray, what: str) -> np.ndarray:
@@ -356,9 +369,9 @@ def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:
         sel = np.flatnonzero(oy <= y if a.budget_carryover else oy == y)
         entries.append((np.full(len(sel), r), bcol[sel], p[..., sel]))
     upper = np.cumsum(a.budget_rmb_m, axis=-1) if a.budget_carryover else a.budget_rmb_m
-    labels = {"constraint": "budget", "year": np.array(years, np.int64)} if cols.labelled \
-        else None
-    return _rows("budget", labels, entries, np.full(len(years), -INF), upper, "RMB m")
+    fam = reg.BUDGET
+    labels = _labels(fam, cols, year=np.array(years, np.int64))
+    return _rows(fam, labels, entries, np.full(len(years), -INF), upper)
 
 
 def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
@@ -382,8 +395,9 @@ def power(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily | None:
                 kw[..., fleet.c[sel]] / 1000.0)]
     existing = a.existing_power_mw[..., tq]
     upper = np.maximum(mw[..., tq], existing) - existing
-    labels = {"constraint": "power", "period": Take(a.periods, tq)} if cols.labelled else None
-    return _rows("power", labels, entries, np.full(len(tq), -INF), upper, "MW", existing)
+    fam = reg.POWER
+    return _rows(fam, _labels(fam, cols, period=Take(a.periods, tq)), entries,
+                 np.full(len(tq), -INF), upper, existing)
 
 
 def row_families(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> list[RowFamily]:

@@ -31,8 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from capacity.metrics.limits import SLACK_RTOL, binding_mask
+from capacity.planner import registry as reg
 from capacity.planner.model import Model
 from capacity.planner.periods import quarter_step_index
+from capacity.planner.registry import IDENTITY_FAMILIES, SERVED_FAMILIES
 from capacity.planner.solve import RowRanging
 
 OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
@@ -41,11 +44,6 @@ OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
 }
 """Objective -> (unit, column-name suffix) of its figures."""
 
-IDENTITY_FAMILIES = ("fleet_balance",)
-"""Row families that are identities (equalities defining the fleet columns), not limits."""
-
-SERVED_FAMILIES = ("allocation", "tokens")
-"""Row families whose duals value the work a unit in service does."""
 
 QUOTED_SIDE = "relax"
 """Side quoted as ``shadow_price_<unit>``: the gain from relaxing the limit by one unit."""
@@ -75,11 +73,6 @@ between the relax price and the solver's dual) above which a limit is flagged de
 PRICE_ATOL = 1e-9
 """Absolute floor of the degeneracy test. [objective unit per limit unit]"""
 
-ACTIVE_TOL = 1e-9
-"""A row binds when |dual| is at least this ... [objective unit per limit unit]"""
-
-SLACK_RTOL = 1e-6
-"""... and its slack is within this of max(1, |bound|). [1]"""
 
 
 def objective_unit(model: Model) -> tuple[str, str]:
@@ -145,21 +138,13 @@ def dual_gain(row_dual: np.ndarray, direction: np.ndarray) -> np.ndarray:
 
 
 def binding_rows(model: Model, row_activity: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
-    """Rows (outside the identities) with a non-zero dual and no slack on the bound they sit
-    on: |y_i| >= ACTIVE_TOL and |slack_i| <= SLACK_RTOL max(1, |b_i|). [index]"""
-    out = []
+    """Rows (outside the identities) that bind (:func:`capacity.metrics.limits.binding_mask`:
+    a non-zero dual and no slack relative to the row's bound). [index]"""
+    mask = binding_mask(model.row_lower, model.row_upper, row_activity, row_dual)
     for fam in model.rows:
         if fam.name in IDENTITY_FAMILIES:
-            continue
-        idx = family_rows(model, fam.name)
-        lo, up, act = model.row_lower[idx], model.row_upper[idx], row_activity[idx]
-        is_up = np.isfinite(up)
-        bound = np.where(is_up, up, lo)
-        slack = np.where(is_up, up - act, act - lo)
-        tight = (np.abs(row_dual[idx]) >= ACTIVE_TOL) & (
-            np.abs(slack) <= SLACK_RTOL * np.maximum(1.0, np.abs(bound)))
-        out.append(idx[tight])
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
+            mask[family_rows(model, fam.name)] = False
+    return np.flatnonzero(mask)
 
 
 def activity_range(model: Model) -> tuple[np.ndarray, np.ndarray]:
@@ -343,12 +328,12 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
     for con, period, chip in zip(binding["constraint"], binding["period"], binding["chip"],
                                  strict=True):
         key = ""
-        if con == "budget" and str(period) in budget_keys:
+        if con == reg.BUDGET.name and str(period) in budget_keys:
             key = f"planner.capex_budget_rmb_m.{budget_keys[str(period)]}"
-        elif con == "power":
+        elif con == reg.POWER.name:
             k = int(quarter_step_index([pd.Period(str(period), freq="Q")], power_keys)[0])
             key = f"planner.datacenter_mw.{power_keys[k]}" if k >= 0 else ""
-        elif con == "access" and chip in base:
+        elif con == reg.ACCESS.name and chip in base:
             key = f"controls.base_supply_units_per_quarter.{chip}"
             if availability is not None:
                 av = availability.loc[(pd.Period(str(period), freq="Q"), chip)]

@@ -81,4 +81,4 @@ def solve_pulp(model: Model, solver: str, what: str = "purchase plan",
     pi = np.array([c.pi if c.pi is not None else 0.0 for c in pm.constraints], float)
     dj = np.array([v.dj if v.dj is not None else 0.0 for v in pm.variables], float)
     return Solution(x=x, row_activity=act, row_dual=sign * pi, objective=outcome.objective,
-                    solver=solver, col_dual=sign * dj)
+                    status=outcome.status, solver=solver, col_dual=sign * dj)

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from capacity import lp
-from capacity.batch import matvec
-from capacity.chips import TFLOPS_PER_EFLOPS
 from capacity.errors import InputError
+from capacity.metrics import costs as mc
+from capacity.metrics import fleet as mf
+from capacity.metrics import work as mwork
+from capacity.metrics.kpis import HORIZON_TOTALS, horizon_totals  # noqa: F401 (re-exported)
 from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
 from capacity.planner.objective import (
@@ -33,7 +35,8 @@ class Plan:
     Attributes
     ----------
     status
-        ``optimal``.
+        The solver's model status of the solution read (``optimal``: any other status
+        raises before a plan is read).
     objective
         Objective value: RMB m (npv, present value at the first planned quarter) or
         EFLOPS-quarters (max-compute).
@@ -100,17 +103,11 @@ def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: n
         Depreciation per quarter, shape (n,) (or (B, n) for capex of shape (B, cohorts), one
         row per stress draw). Over a cohort's whole life it sums to its capex.
     """
-    d = np.asarray(delivery_index, np.int64)
-    cap = np.asarray(capex_rmb_m, float)
     life = np.asarray(life_quarters, np.int64)
-    if len(d) == 0:
-        return np.zeros((*cap.shape[:-1], n))
     if (life < 1).any():
         raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
                                                     "or more")
-    t = np.arange(n)[:, None]
-    alive = (t >= d[None, :]) & (t < (d + life)[None, :])
-    return matvec(alive, cap / life)
+    return mc.straight_line_rmb_m(n, delivery_index, capex_rmb_m, life)
 
 
 def capital_recovery_factor(rate_annual: float, periods_per_year: int, life_periods
@@ -197,7 +194,7 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
         A :class:`~capacity.planner.solve.Resolver` holding ``model`` as its last model
         pushed (one is made when None and a row binds).
     """
-    from capacity.planner import duals
+    from capacity.planner import duals, registry
     from capacity.planner.model import row_names
     from capacity.planner.solve import Resolver
 
@@ -225,7 +222,8 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
         records.append({
             "constraint": str(lab["constraint"]), "period": period,
             "chip": str(lab["chip"]) if "chip" in lab else "",
-            "limit_unit": fam.unit, "set_key": "", "unit": f"{unit} per {fam.unit}",
+            "limit_unit": fam.unit, "set_key": "",
+            "unit": registry.family(fam.name).dual_unit.replace(registry.OBJECTIVE, unit),
             "name": names[fam.name][local]})
     out = pd.DataFrame(records)
     out["limit"] = prices["limit"].to_numpy()
@@ -240,57 +238,10 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
 
-HORIZON_TOTALS: dict[str, tuple[str, str]] = {
-    "total_capex_rmb_m": ("capex_rmb_m", "RMB m"),
-    "total_shortfall_eflops_quarters": ("shortfall_eflops", "EFLOPS-quarters"),
-    "total_served_revenue_rmb_m": ("served_revenue_rmb_m", "RMB m"),
-    "total_inference_served_tn_tokens": ("inference_served_tn_tokens", "tn tokens"),
-    "total_served_compute_eflops_quarters": ("served_compute_eflops", "EFLOPS-quarters"),
-    "total_rented_eflops_quarters": ("rented_eflops", "EFLOPS-quarters"),
-}
-"""Horizon total -> (the ``quarters`` column it sums, its unit): what ``plan`` reports as
-scalars and ``compare`` as KPIs (:func:`horizon_totals`)."""
-
-
-def horizon_totals(quarters: pd.DataFrame) -> dict[str, float]:
-    """Each flow of the plan's ``quarters`` summed over the horizon (:data:`HORIZON_TOTALS`).
-
-        total_x = sum_t x[t]    [RMB m for a flow in RMB m; EFLOPS-quarters for one in EFLOPS]
-    """
-    return {name: float(quarters[col].sum()) for name, (col, _) in HORIZON_TOTALS.items()}
-
-
 def _grid_values(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Column values laid out on a grid of columns ((quarter, chip) or (quarter, workload));
     0 where a column is absent."""
     return np.where(grid >= 0, x[np.maximum(grid, 0)], 0.0)
-
-
-def inference_compute_eflops(pool_units: np.ndarray, k_eflops: np.ndarray,
-                             tau_tn: np.ndarray, served_tn: np.ndarray) -> np.ndarray:
-    """Effective compute serving tokens per quarter. [EFLOPS]
-
-        inference[t] = K_pool[t] x served[t] / tau_pool[t]        (0 where tau_pool[t] = 0)
-
-    with pool[c, t] the units in service neither training nor leased (the units that serve
-    tokens), K_pool[t] = sum_c k[c] pool[c, t] their effective EFLOPS and
-    tau_pool[t] = sum_c tau[c] pool[c, t] their token capacity. The LP decides how many tokens
-    are served, not which of those units serve them; they are taken as spread evenly over the
-    pool (every unit at the same share of its token capacity), so the figure is at most K_pool.
-
-    Parameters
-    ----------
-    pool_units
-        Shape (T, C). [units]
-    k_eflops, tau_tn
-        Per unit, shape (C,). [EFLOPS/unit], [tn tokens/(unit*quarter)]
-    served_tn
-        Tokens served, shape (T,). [tn tokens]
-    """
-    pool = np.clip(pool_units, 0.0, None)
-    capacity = pool @ tau_tn
-    share = np.divide(served_tn, capacity, out=np.zeros_like(capacity), where=capacity > 0)
-    return (pool @ k_eflops) * np.minimum(share, 1.0)
 
 
 def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None,
@@ -305,29 +256,33 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     buy_units = sol.x[model.columns_of("buy")] * buy_fam.scale
     periods = data.periods
     chips = data.chips
-    new = pd.DataFrame(0.0, index=periods, columns=chips)
+    a = data.arrays
+    units = np.array([lp.clean(float(x), UNIT_TOL) for x in buy_units])
+    bought = np.flatnonzero(units > 0)
     rows = []
-    for c, t, x in zip(buy_fam.labels["chip"], buy_fam.labels["period"], buy_units,
-                       strict=True):
-        units = lp.clean(float(x), UNIT_TOL)
-        if units <= 0:
-            continue
+    for j in bought.tolist():
+        c, t = buy_fam.labels["chip"].iloc[j], buy_fam.labels["period"].iloc[j]
         price = float(data.price_rmb_m.at[t, c])
         rows.append({
-            "period": t, "order_period": data.order_period(c, t), "chip": c, "units": units,
-            "all_in_cost_rmb_m_per_unit": price, "capex_rmb_m": units * price,
+            "period": t, "order_period": data.order_period(c, t), "chip": c,
+            "units": float(units[j]),
+            "all_in_cost_rmb_m_per_unit": price,
+            "capex_rmb_m": float(mc.capex_rmb_m(units[j], price)),
             "status": "" if data.status is None else str(data.status.at[t, c]),
             "rule": "" if data.rule is None else str(data.rule.at[t, c]),
         })
-        life = int(data.life_quarters[c])
-        alive = (periods >= t) & (periods < t + life)
-        new.loc[alive, c] += units
     purchases = pd.DataFrame(rows, columns=["period", "order_period", "chip", "units",
                                             "all_in_cost_rmb_m_per_unit", "capex_rmb_m",
                                             "status",
                                             "rule"])
     existing = data.existing_units
-    total = existing + new
+    new_grid = mf.new_units_in_service(len(periods), len(chips), units[bought],
+                                       buy_fam.t[bought], buy_fam.c[bought],
+                                       a.life_quarters[buy_fam.c[bought]])
+    total_grid = mf.units_in_service(
+        existing.reindex(index=periods, columns=chips).to_numpy(float), new_grid)
+    new = pd.DataFrame(new_grid, index=periods, columns=chips)
+    total = pd.DataFrame(total_grid, index=periods, columns=chips)
     fleet = pd.DataFrame({
         "existing_units": existing.stack(),
         "new_units": new.stack(),
@@ -336,41 +291,42 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     fleet.index.names = ["period", "chip"]
     fleet = fleet[fleet["units"] > UNIT_TOL].reset_index()
 
-    k_eff = data.effective_per_unit
-    fit = data.training_fit.astype(float)
-    a = data.arrays
     served = _grid_values(sol.x, model.cols.served)
     rented = sol.x[model.cols.rent[:, 0]]
     dem = data.demand
     q = pd.DataFrame(index=periods)
-    q["gpus_units"] = total.sum(axis=1)
-    q["new_units"] = new.sum(axis=1)
-    q["peak_eflops"] = (total * data.peak_tflops).sum(axis=1) / TFLOPS_PER_EFLOPS
-    q["effective_eflops"] = (total * k_eff).sum(axis=1)
-    q["training_fit_eflops"] = (total * k_eff * fit).sum(axis=1)
-    q["token_capacity_tn_tokens"] = (total * data.tokens_per_unit_tn).sum(axis=1)
+    q["gpus_units"] = total_grid.sum(axis=1)
+    q["new_units"] = new_grid.sum(axis=1)
+    q["peak_eflops"] = mf.peak_eflops(total_grid, data.peak_tflops.reindex(chips).to_numpy(float))
+    q["effective_eflops"] = mf.effective_eflops(total_grid, a.effective_per_unit)
+    q["training_fit_eflops"] = mf.effective_eflops(
+        total_grid, a.effective_per_unit * a.training_fit.astype(float))
+    q["token_capacity_tn_tokens"] = mf.token_capacity_tn_tokens(total_grid,
+                                                                a.tokens_per_unit_tn)
     q["training_demand_eflops"] = dem["training_eflops"]
     q["training_served_eflops"] = [lp.clean(x) for x in served[:, 0]]
     q["rented_eflops"] = [lp.clean(x) for x in rented]
-    q["training_shortfall_eflops"] = (q["training_demand_eflops"]
-                                      - q["training_served_eflops"]).clip(lower=0.0)
+    q["training_shortfall_eflops"] = mwork.shortfall(q["training_demand_eflops"],
+                                                  q["training_served_eflops"])
     q["leasing_demand_eflops"] = dem["leasing_eflops"]
     q["leasing_served_eflops"] = [lp.clean(x) for x in served[:, 1]]
-    q["leasing_shortfall_eflops"] = (q["leasing_demand_eflops"]
-                                     - q["leasing_served_eflops"]).clip(lower=0.0)
+    q["leasing_shortfall_eflops"] = mwork.shortfall(q["leasing_demand_eflops"],
+                                                 q["leasing_served_eflops"])
     q["demand_eflops"] = q["training_demand_eflops"] + q["leasing_demand_eflops"]
-    q["shortfall_eflops"] = q["training_shortfall_eflops"] + q["leasing_shortfall_eflops"]
+    q["shortfall_eflops"] = mwork.compute_shortfall_eflops(
+        q["training_demand_eflops"], q["training_served_eflops"],
+        q["leasing_demand_eflops"], q["leasing_served_eflops"])
     q["inference_demand_tn_tokens"] = dem["inference_tn_tokens"]
     q["inference_served_tn_tokens"] = [lp.clean(x) for x in served[:, 2]]
-    q["inference_shortfall_tn_tokens"] = (q["inference_demand_tn_tokens"]
-                                          - q["inference_served_tn_tokens"]).clip(lower=0.0)
+    q["inference_shortfall_tn_tokens"] = mwork.shortfall(q["inference_demand_tn_tokens"],
+                                                      q["inference_served_tn_tokens"])
     train_units, lease_units = (_grid_values(sol.x, g) for g in (model.cols.train,
                                                                  model.cols.lease))
-    q["inference_served_eflops"] = inference_compute_eflops(
-        total.to_numpy(float) - train_units - lease_units, a.effective_per_unit,
+    q["inference_served_eflops"] = mwork.inference_compute_eflops(
+        total_grid - train_units - lease_units, a.effective_per_unit,
         a.tokens_per_unit_tn, q["inference_served_tn_tokens"].to_numpy(float))
-    q["served_compute_eflops"] = (q["training_served_eflops"] + q["leasing_served_eflops"]
-                                  + q["inference_served_eflops"])
+    q["served_compute_eflops"] = mwork.served_compute_eflops(
+        q["training_served_eflops"], q["leasing_served_eflops"], q["inference_served_eflops"])
     q["token_price_rmb_per_m_tokens"] = data.rates["token_price_rmb_per_m_tokens"]
     served_clean = q[["training_served_eflops", "leasing_served_eflops",
                       "inference_served_tn_tokens"]].to_numpy(float)
@@ -378,18 +334,17 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         q[name] = v
     q["served_revenue_rmb_m"] = served_revenue_rmb_m(a, served_clean)
     q["training_value_rmb_m"] = q["training_served_eflops"] * a.training_value_rmb_m
-    capex = pd.Series(0.0, index=periods)
-    if len(purchases):
-        by_order = purchases.groupby("order_period")["capex_rmb_m"].sum()
-        capex = by_order.reindex(periods, fill_value=0.0)
-    q["capex_rmb_m"] = capex
-    q["power_mw"] = (total * data.power_kw).sum(axis=1) / 1000.0
+    order_index = np.array([periods.get_loc(p) if p in periods else -1
+                            for p in purchases["order_period"]], np.int64)
+    q["capex_rmb_m"] = mc.capex_paid_rmb_m(purchases["capex_rmb_m"].to_numpy(float),
+                                           order_index, len(periods))
+    q["power_mw"] = mf.power_mw(total_grid, a.power_kw)
     q["power_limit_mw"] = data.power_mw.reindex(periods) if data.power_mw is not None \
         else np.nan
-    for name, v in period_costs(a, total.to_numpy(float),
-                                q["rented_eflops"].to_numpy(float)).items():
+    for name, v in period_costs(a, total_grid, q["rented_eflops"].to_numpy(float)).items():
         q[name] = v
-    q["opex_rmb_m"] = q["power_cost_rmb_m"] + q["maintenance_rmb_m"] + q["rental_cost_rmb_m"]
+    q["opex_rmb_m"] = mc.opex_rmb_m(q["power_cost_rmb_m"], q["maintenance_rmb_m"],
+                                    q["rental_cost_rmb_m"])
     dep = cohort_depreciation_array(
         len(periods), np.asarray([periods.get_loc(t) for t in purchases["period"]], np.int64),
         purchases["capex_rmb_m"].to_numpy(float),
@@ -398,7 +353,9 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         per_q = (ref_price_rmb_m.reindex(chips).fillna(0.0)
                  / data.life_quarters.reindex(chips))
         dep = dep + (existing * per_q).sum(axis=1).to_numpy()
-    q["depreciation_rmb_m"] = dep
+    # not the P&L's depreciation (book value of the existing fleet, capacity.finance): the
+    # charge of the whole fleet in service at cost (purchases) and at reference prices
+    q["capital_charge_rmb_m"] = dep
     q.index.name = "period"
 
     notes = list(data.notes)
@@ -408,7 +365,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
             if not pd.isna(mw) and data.existing_power[t] > mw + 1e-9:
                 notes.append(f"{t}: existing fleet draws {data.existing_power[t]:.1f} MW, "
                              f"above the {mw:.1f} MW limit; no new units fit")
-    return Plan(status="optimal", objective=sol.objective, objective_name=model.objective,
+    return Plan(status=sol.status, objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
                 binding=binding, purchase_value=purchase_value,
                 economics=chip_economics(data), notes=notes)

@@ -41,6 +41,9 @@ class Solution:
         [objective unit per row unit]
     objective
         Objective value including the model's constant, in the model's own sense.
+    status
+        The solver's model status, lower case (``optimal``; HiGHS's
+        ``modelStatusToString``, PuLP's status for CBC).
     solver
         ``highs`` or ``cbc``.
     col_dual
@@ -53,6 +56,7 @@ class Solution:
     row_activity: np.ndarray
     row_dual: np.ndarray
     objective: float
+    status: str
     solver: str = "highs"
     col_dual: np.ndarray | None = None
 
@@ -133,6 +137,7 @@ def _read(h, model: Model) -> Solution:
                     row_dual=np.asarray(sol.row_dual, float) if sol.dual_valid else
                     np.zeros(model.num_row),
                     objective=-obj if model.maximize else obj,
+                    status=h.modelStatusToString(h.getModelStatus()).lower(),
                     col_dual=np.asarray(sol.col_dual, float) if sol.dual_valid else
                     np.zeros(model.num_col))
 

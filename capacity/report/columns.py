@@ -111,8 +111,9 @@ power_cost_rmb_m | RMB m | Electricity cost of the installed fleet in the quarte
 maintenance_rmb_m | RMB m | Maintenance of the installed fleet in the quarter
 rental_cost_rmb_m | RMB m | Cost of the rented compute in the quarter
 opex_rmb_m | RMB m | Power + maintenance + rental in the quarter
-depreciation_rmb_m | RMB m | Straight-line depreciation of purchases and of the existing fleet at
-    reference prices
+capital_charge_rmb_m | RMB m | Straight-line capital charge of the fleet in service: purchases at
+    their all-in cost, the existing fleet at reference prices, over the chip's life (not the P&L's
+    depreciation)
 """,
     "plan.purchases": """\
 period | | Delivery {quarter}
@@ -223,8 +224,8 @@ traditional_rmb_m | RMB m | Non-GenAI revenue
 total_rmb_m | RMB m | GenAI + traditional revenue
 genai_share | share | GenAI revenue / total revenue
 capacity_bound | | True when the fleet served less than the demand path asks for
-incremental_compute_cost_rmb_m | RMB m | Plan depreciation and power deducted from gross profit (0
-    unless switched on)
+incremental_compute_cost_rmb_m | RMB m | The plan's capital charge and opex above the first
+    quarter's, deducted from gross profit (0 unless switched on)
 gross_profit_rmb_m | RMB m | Revenue x segment gross margins
 gross_margin | share | Gross profit / total revenue
 """,

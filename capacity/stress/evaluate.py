@@ -31,12 +31,6 @@ from capacity.errors import InputError
 from capacity.scenarios import Scenario
 from capacity.stress.draws import UncertainInput, _path, check_key
 
-ACTIVE_TOL = 1e-9
-"""A row's dual counts as non-zero above this. [objective unit per row unit]"""
-
-SLACK_TOL = 1e-6
-"""A row is tight when its slack is within this. [row unit]"""
-
 
 @dataclass
 class DrawContext:
@@ -78,13 +72,13 @@ class DrawContext:
     model: Any
     arrays: Any
     economics: Any
-    alive: np.ndarray
-    buy_peak_tflops: np.ndarray
-    buy_effective_eflops: np.ndarray
+    peak_tflops: np.ndarray
+    """Per chip (the plan's order). [TFLOPS/unit]"""
     labels: list[str]
+    """Limit names (:func:`_limit_labels`), sorted."""
+    label_families: list[str]
+    """The group of each limit name (``export rule``, ``supply cap``, ``budget``, ...)."""
     label_of_row: np.ndarray
-    existing_peak_eflops: np.ndarray
-    existing_eff_eflops: np.ndarray
     kpi_quarter_index: dict[str, int]
     """KPI quarter (``horizon.kpi_quarters()``) -> position in ``periods``."""
     kpi_years: tuple[int, ...]
@@ -237,16 +231,12 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
 
     model = build_model(data, "npv")
     a = data.arrays
-    buy = model.family("buy")
-    tt = np.arange(T)[:, None]
-    life = a.life_quarters[buy.c]
-    alive = ((tt >= buy.t[None, :]) & (tt < buy.t[None, :] + life[None, :])).astype(float)
     rows = model.row_labels()
     t_of = {p: i for i, p in enumerate(periods)}
     rows["_t"] = [t_of.get(p, -1) if isinstance(p, pd.Period) else -1
                   for p in rows.get("period", pd.Series([None] * len(rows)))]
     model_rows = rows
-    labels, label_of_row = _limit_labels(model_rows, status, rule, chips)
+    labels, label_families, label_of_row = _limit_labels(model_rows, status, rule, chips)
 
     fleet_eff = gathered.fleet_history["effective_eflops"]
     demand_fixed = dm.demand_fixed(scenario, fleet_eff)
@@ -261,10 +251,8 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         licence_rule=licence_rule, cap0=a.cap_units, cap_slopes=slopes, cap_base=base,
         demand_fixed=demand_fixed,
         fleet_eflops=fleet_eff.reindex(periods).astype(float).to_numpy(), anchors=anchors,
-        model=model, arrays=a, economics=data.economics, alive=alive, buy_peak_tflops=peak[buy.c],
-        buy_effective_eflops=a.effective_per_unit[buy.c], labels=labels,
-        label_of_row=label_of_row, existing_peak_eflops=a.existing_units @ peak / 1e6,
-        existing_eff_eflops=a.existing_effective, kpi_quarter_index=kq,
+        model=model, arrays=a, economics=data.economics, peak_tflops=peak, labels=labels,
+        label_families=label_families, label_of_row=label_of_row, kpi_quarter_index=kq,
         kpi_years=hz.kpi_years(),
         years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
         year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes,
@@ -272,28 +260,44 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
 
 
 def _limit_labels(rows: pd.DataFrame, status: np.ndarray, rule: np.ndarray, chips: list[str]
-                  ) -> tuple[list[str], np.ndarray]:
-    """A limit name per LP row (export rule, supply cap, budget year, power), sorted; -1 for
-    rows that are not limits (fleet balance, demand)."""
+                  ) -> tuple[list[str], list[str], np.ndarray]:
+    """A limit name per LP row of a limit family (:data:`capacity.planner.registry.
+    LIMIT_FAMILIES`): the export rule or supply cap of an access row, the budget year, power,
+    rental; sorted, with the group each belongs to; -1 for rows that are not limits
+    (fleet balance, work balances, demand).
+
+    Returns
+    -------
+    (list of str, list of str, numpy.ndarray)
+        Limit names, their groups (``export rule``, ``supply cap``, else the family's label),
+        and each row's position among the names (-1 for none).
+    """
+    from capacity.planner import registry as reg
+
     ci = {c: j for j, c in enumerate(chips)}
     names: list[str | None] = []
+    group: dict[str, str] = {}
     for fam, chip, t, year in zip(rows["family"], rows.get("chip", [None] * len(rows)),
                                   rows["_t"], rows.get("year", [None] * len(rows)),
                                   strict=True):
-        if fam == "access":
+        f = reg.BY_NAME[fam]
+        if not f.is_limit:
+            names.append(None)
+            continue
+        if f is reg.ACCESS:
             c = ci[chip]
             st, rl = status[t, c], rule[t, c]
-            names.append(f"export rule {rl}" if st in ("banned", "licence") and rl else
-                         f"supply cap {chip}")
-        elif fam == "budget":
-            names.append(f"budget {int(year)}")
-        elif fam == "power":
-            names.append("power")
+            kind = "export rule" if st in ("banned", "licence") and rl else "supply cap"
+            name = f"{kind} {rl if kind == 'export rule' else chip}"
         else:
-            names.append(None)
-    labels = sorted({n for n in names if n is not None})
+            kind = f.label
+            name = f"{kind} {int(year)}" if "year" in f.index else kind
+        group[name] = kind
+        names.append(name)
+    labels = sorted(group)
     pos = {n: i for i, n in enumerate(labels)}
-    return labels, np.array([pos[n] if n is not None else -1 for n in names], np.int64)
+    return labels, [group[n] for n in labels], np.array(
+        [pos[n] if n is not None else -1 for n in names], np.int64)
 
 
 def _copy_set(node: Any, path: tuple[Any, ...], value: float) -> Any:
@@ -410,7 +414,7 @@ def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str
 
 def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops: np.ndarray,
                   served_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray,
-                  tp_ev_sales_hkd) -> dict[str, Any]:
+                  tp_ev_sales_hkd, units: np.ndarray | None = None) -> dict[str, Any]:
     """P&L, cash, DCF and target prices of one draw or of a batch (``buy`` (B, n), ``rent``
     (B, T)) by :func:`capacity.finance.value_arrays` (the function ``capacity value`` runs),
     from the draws' purchases and rented compute.
@@ -418,23 +422,20 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     capex_c = buy_c * price[t_c, c] paid in t_c - lead_c; power, maintenance and rental of
     units[t, c] = existing + the draw's purchases in service and of the rented compute, by
     :func:`capacity.planner.objective.period_costs` (as the plan's quarters report them).
-    Every buy column is a cohort (the ones a draw did not buy have capex 0).
+    Every buy column is a cohort (the ones a draw did not buy have capex 0). ``units`` is the
+    fleet in service when the caller has it (:func:`_units_in_service`).
     """
     from capacity import finance as f
+    from capacity.metrics import costs as mc
     from capacity.planner.objective import period_costs
     from capacity.planner.periods import order_quarter
 
     bfam = model.family("buy")
     T = len(ctx.periods)
-    capex = buy * a.price_rmb_m[..., bfam.t, bfam.c]
-    order = order_quarter(bfam.t, a.lead_quarters[bfam.c])
-    ok = order >= 0
-    paid = np.zeros((*capex.shape[:-1], T))
-    np.add.at(paid, (slice(None),) * (paid.ndim - 1) + (order[ok],), capex[..., ok])
-    units = np.array(np.broadcast_to(a.existing_units, capex.shape[:-1]
-                                     + a.existing_units.shape))
-    # each buy column's units in service, added column by column as the plan's fleet is
-    np.add.at(units, (slice(None),) * (units.ndim - 1) + (bfam.c,), ctx.alive * buy[..., None, :])
+    capex = mc.capex_rmb_m(buy, a.price_rmb_m[..., bfam.t, bfam.c])
+    paid = mc.capex_paid_rmb_m(capex, order_quarter(bfam.t, a.lead_quarters[bfam.c]), T)
+    if units is None:
+        units = _units_in_service(ctx, a, bfam, buy)
     costs = period_costs(a, units, rent_eflops)
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
                           traditional_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
@@ -453,25 +454,23 @@ class BatchResult:
 
 
 def kpi_names(ctx: DrawContext) -> list[tuple[str, str]]:
-    """(kpi, unit) in report order."""
-    out = []
-    for q in ctx.kpi_quarter_index:
-        out.append((f"peak_eflops_{q}", "EFLOPS"))
-    for q in ctx.kpi_quarter_index:
-        out.append((f"effective_eflops_{q}", "EFLOPS"))
-    out += [("npv_rmb_m", "RMB m"), ("total_shortfall_eflops_quarters", "EFLOPS-quarters"),
-            ("total_capex_rmb_m", "RMB m")]
+    """(kpi, unit) in report order: :data:`capacity.metrics.kpis.STRESS_KPIS` at the KPI
+    quarters and at the KPI years inside the horizon."""
+    from capacity.metrics.kpis import STRESS_KPIS, expand
+
     years = set(int(y) for y in ctx.years)
-    for y in ctx.kpi_years:
-        if y in years:
-            out.append((f"genai_revenue_rmb_m_{y}", "RMB m"))
-    for y in ctx.kpi_years:
-        if y in years:
-            out.append((f"genai_share_{y}", "share"))
-    out.append(("target_price_hkd", "HKD"))
-    out.append(("tp_ev_sales_hkd", "HKD"))
-    out.append(("tp_dcf_hkd", "HKD"))
-    return out
+    return [(n, u) for n, u, _, _ in expand(STRESS_KPIS, tuple(ctx.kpi_quarter_index),
+                                            tuple(y for y in ctx.kpi_years if y in years))]
+
+
+def _units_in_service(ctx: DrawContext, a, bfam, buy: np.ndarray) -> np.ndarray:
+    """Units in service per draw, quarter and chip, shape (B, T, C)
+    (:func:`capacity.metrics.fleet.units_in_service`). [units]"""
+    from capacity.metrics import fleet as mf
+
+    new = mf.new_units_in_service(len(ctx.periods), len(ctx.chips), buy, bfam.t, bfam.c,
+                                  a.life_quarters[bfam.c])
+    return mf.units_in_service(a.existing_units, new)
 
 
 def evaluate_draw(ctx: DrawContext, resolver, values: np.ndarray, label: str
@@ -522,7 +521,10 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
     re-solved from the template's basis, so a result does not depend on the batch it is in;
     KPIs and binding limits are read for the whole batch from the stacked solutions.
     """
-    from capacity.batch import matvec
+    from capacity.metrics import costs as mc
+    from capacity.metrics import fleet as mf
+    from capacity.metrics import limits as ml
+    from capacity.metrics import work as mw
     from capacity.planner.model import renumber
     from capacity.planner.objective import served_revenue_rmb_m
 
@@ -544,20 +546,19 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
     X = sol["x"]
     bfam = model.family("buy")
     buy = np.clip(X[:, model.columns_of("buy")], 0.0, None)
-    peak = ctx.existing_peak_eflops + matvec(ctx.alive, buy * ctx.buy_peak_tflops) / 1e6
-    eff = ctx.existing_eff_eflops + matvec(ctx.alive, buy * ctx.buy_effective_eflops)
+    units = _units_in_service(ctx, a, bfam, buy)
+    peak = mf.peak_eflops(units, ctx.peak_tflops)
+    eff = mf.effective_eflops(units, a.effective_per_unit)
     served = np.clip(X[:, model.cols.served], 0.0, None)  # (B, T, 3): training, leasing, tokens
     rent = np.clip(X[:, model.cols.rent[:, 0]], 0.0, None)
-    demanded = np.stack(np.broadcast_arrays(a.demand_training_eflops, a.demand_leasing_eflops),
-                        axis=-1)
-    short = np.clip(demanded - served[..., :2], 0.0, None).reshape(B, -1)
+    short = mw.compute_shortfall_eflops(a.demand_training_eflops, served[..., 0],
+                                        a.demand_leasing_eflops, served[..., 1])
     for q, i in ctx.kpi_quarter_index.items():
         kpis[f"peak_eflops_{q}"] = peak[:, i]
         kpis[f"effective_eflops_{q}"] = eff[:, i]
     kpis["npv_rmb_m"] = sol["objective"]
     kpis["total_shortfall_eflops_quarters"] = short.sum(axis=-1)
-    price = np.broadcast_to(a.price_rmb_m[..., bfam.t, bfam.c], buy.shape)
-    capex = buy * price
+    capex = mc.capex_rmb_m(buy, a.price_rmb_m[..., bfam.t, bfam.c])
     kpis["total_capex_rmb_m"] = capex.sum(axis=-1)
     fin = inputs.finance
     f = finance_numbers(ctx, fin, served_revenue_rmb_m(a, served))
@@ -567,16 +568,13 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
             kpis[f"genai_revenue_rmb_m_{y}"] = annual["genai_rmb_m"][:, i]
             kpis[f"genai_share_{y}"] = annual["genai_share"][:, i]
     val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
-                        f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"])
+                        f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"], units)
     kpis["target_price_hkd"] = _per_batch(val["target_price_hkd"], B)
     kpis["tp_ev_sales_hkd"] = _per_batch(f["tp_ev_sales_hkd"], B)
     kpis["tp_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
     genai_q = np.broadcast_to(f["genai_quarterly_rmb_m"], (B, len(ctx.periods)))
-    lo, up = model.row_lower, model.row_upper
-    act = sol["row_activity"]
-    slack = np.minimum(np.where(np.isfinite(lo), act - lo, np.inf),
-                       np.where(np.isfinite(up), up - act, np.inf))
-    tight = (np.abs(sol["row_dual"]) > ACTIVE_TOL) & (np.abs(slack) <= SLACK_TOL)
+    tight = ml.binding_mask(model.row_lower, model.row_upper, sol["row_activity"],
+                            sol["row_dual"])
     binding = np.zeros((B, len(ctx.labels)), bool)
     lim = ctx.label_of_row >= 0
     for b in range(B):

@@ -153,9 +153,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                        columns=["expr", "kpi", "probability"])
     bind = pd.DataFrame({"limit": ctx.labels,
                          "share": m.binding_share if len(ctx.labels) else []})
-    bind["family"] = [("export rule" if lb.startswith("export rule") else
-                       "supply cap" if lb.startswith("supply cap") else
-                       "budget" if lb.startswith("budget") else "power") for lb in ctx.labels]
+    bind["family"] = list(ctx.label_families)
     bind = bind[["family", "limit", "share"]]
     eff_kpi = next((f"effective_eflops_{q_}" for q_ in reversed(ctx.kpi_quarter_index)), None)
     rows = []

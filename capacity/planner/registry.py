@@ -1,0 +1,164 @@
+"""The registry of the purchase LP's constraint families: what each family's rows are.
+
+Each family declares its name (the ``constraint`` / ``family`` label of its rows), a label for
+outputs, the index of its rows, the unit of its right-hand side, its role and what its dual
+means. The row builders (:mod:`.constraints`) take their names and units from here; the readers
+of a solution (shadow prices, binding limits in plan, compare and stress, the purchase-value
+split) ask the registry which families are limits; ``docs/model.md``'s family table is
+generated from it (:func:`family_table`, ``docs/build_model_md.py``).
+
+Roles:
+
+- ``identity``: equalities that define columns (the fleet balance); never a limit;
+- ``served``: rows whose duals value the work a unit in service does;
+- ``balance``: work balances (work served within capacity or demand); their duals are
+  reported, but they are not limits an analyst or a rule sets;
+- ``limit``: limits an analyst or a rule sets (access, budget, power, rental): what compare
+  ranks and stress counts as binding limits.
+
+Lead time and whole lots are not row families: lead time moves a purchase's order quarter
+(its budget year and capex date), lots scale the buy columns (``buy_scale``) and make them
+integer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("identity", "served", "balance", "limit")
+"""What a family's rows are (see the module docstring)."""
+
+OBJECTIVE = "{objective}"
+"""Placeholder for the objective's unit in :attr:`Family.dual_unit` (``RMB m`` for npv,
+``EFLOPS-quarters`` for max-compute: :func:`capacity.planner.duals.objective_unit`)."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """One constraint family.
+
+    Attributes
+    ----------
+    name
+        The family's name: its rows' ``family`` label and (unless :attr:`constraints` says
+        otherwise) their ``constraint`` label.
+    label
+        Short label for outputs (stress's limit names, compare's limit groups).
+    index
+        The labels that index its rows (``period``, ``chip``, ``year``).
+    unit
+        Unit of one unit of its right-hand side.
+    role
+        One of :data:`ROLES`.
+    dual
+        What its dual (the shadow price reported, relax side) means.
+    equation
+        The row, in one line.
+    constraints
+        The ``constraint`` labels its rows carry (the family's name unless it holds several).
+    """
+
+    name: str
+    label: str
+    index: tuple[str, ...]
+    unit: str
+    role: str
+    dual: str
+    equation: str
+    constraints: tuple[str, ...] = ()
+
+    @property
+    def constraint_names(self) -> tuple[str, ...]:
+        """The ``constraint`` labels of its rows. [name]"""
+        return self.constraints or (self.name,)
+
+    @property
+    def dual_unit(self) -> str:
+        """Unit of its shadow price, the objective's unit left as :data:`OBJECTIVE`."""
+        return f"{OBJECTIVE} per {self.unit}"
+
+    @property
+    def is_limit(self) -> bool:
+        """Whether its rows are limits an analyst or a rule sets."""
+        return self.role == "limit"
+
+
+FLEET_BALANCE = Family("fleet_balance", "fleet balance", ("period", "chip"), "unit", "identity",
+                       "value of one more new unit in service in (t, c) (an identity, not a limit)",
+                       "fleet[c,t] - fleet[c,t-1] - buy[c,t] + buy[c,t-life] = 0")
+ALLOCATION = Family("allocation", "allocation", ("period", "chip"), "unit", "served",
+                    "value of one more unit in service in (t, c) to train or lease",
+                    "train[c,t] + lease[c,t] - fleet[c,t] <= existing[c,t]")
+TRAINING = Family("training", "training", ("period",), "EFLOPS", "balance",
+                  "value of one more EFLOPS of own training served in t",
+                  "served[training,t] - sum_c k[c] train[c,t] - rent[t] <= 0")
+LEASING = Family("leasing", "leasing", ("period",), "EFLOPS", "balance",
+                 "value of one more EFLOPS leased out in t",
+                 "served[leasing,t] - sum_c k[c] lease[c,t] <= 0")
+TOKENS = Family("tokens", "tokens", ("period",), "tn tokens", "served",
+                "value of one more tn tokens of serving capacity in t",
+                "served[inference,t] + sum_c tau[c] (train + lease - fleet)[c,t] "
+                "<= sum_c tau[c] existing[c,t]")
+DEMAND = Family("demand", "demand", ("period",), "EFLOPS", "balance",
+                "value of one EFLOPS more training or leasing demand in t",
+                "served[w,t] <= D[w,t] (w = training, leasing)",
+                ("training_demand", "leasing_demand"))
+TOKEN_DEMAND = Family("token_demand", "token demand", ("period",), "tn tokens", "balance",
+                      "value of one tn tokens more inference demand in t",
+                      "served[inference,t] <= D_tokens[t]")
+RENTAL = Family("rental", "rental", ("period",), "EFLOPS", "limit",
+                "value of one more EFLOPS of rented training compute allowed in t",
+                "rent[t] <= cap[t]")
+ACCESS = Family("access", "access", ("period", "chip"), "unit", "limit",
+                "value of one more unit of access (export rule or supply cap) for c in t",
+                "buy[c,t] <= cap_units[c,t]")
+BUDGET = Family("budget", "budget", ("year",), "RMB m", "limit",
+                "value of one more RMB m of capex budget in order year Y",
+                "sum_{order year = Y} price[c,t] buy[c,t] <= B_Y")
+POWER = Family("power", "power", ("period",), "MW", "limit",
+               "value of one more MW of data-centre power in t",
+               "sum_c fleet[c,t] kw[c] / 1000 <= max(MW[t], existing_mw[t]) - existing_mw[t]")
+
+FAMILIES: tuple[Family, ...] = (
+    FLEET_BALANCE, ALLOCATION, TRAINING, LEASING, TOKENS, DEMAND, TOKEN_DEMAND, RENTAL,
+    ACCESS, BUDGET, POWER,
+)
+"""Every constraint family, in row order."""
+
+BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
+"""Family name -> :class:`Family`."""
+
+IDENTITY_FAMILIES: tuple[str, ...] = tuple(f.name for f in FAMILIES if f.role == "identity")
+"""Families that are identities (equalities defining the fleet columns), not limits."""
+
+SERVED_FAMILIES: tuple[str, ...] = tuple(f.name for f in FAMILIES if f.role == "served")
+"""Families whose duals value the work a unit in service does."""
+
+LIMIT_FAMILIES: tuple[str, ...] = tuple(f.name for f in FAMILIES if f.is_limit)
+"""Families of limits an analyst or a rule sets (what compare ranks and stress counts)."""
+
+
+def family(name: str) -> Family:
+    """The registered family ``name``.
+
+    Raises
+    ------
+    KeyError
+        When no family has that name.
+    """
+    return BY_NAME[name]
+
+
+def family_table(objective_unit: str = "RMB m") -> str:
+    """The families as a Markdown table (``docs/model.md``), shadow-price units in
+    ``objective_unit``."""
+    head = ("| family | label | rows indexed by | right-hand side | role | shadow price "
+            "(relax side) | unit of the shadow price | row |")
+    out = [head, "|" + "---|" * 8]
+    for f in FAMILIES:
+        name = f"`{f.name}`" + ("" if not f.constraints else
+                                " (" + ", ".join(f"`{c}`" for c in f.constraints) + ")")
+        out.append(f"| {name} | {f.label} | {', '.join(f.index)} | {f.unit} | {f.role} | "
+                   f"{f.dual} | {f.dual_unit.replace(OBJECTIVE, objective_unit)} | "
+                   f"`{f.equation}` |")
+    return "\n".join(out) + "\n"
