@@ -9,11 +9,11 @@ Measured in one process, interleaved and repeated (``--rounds``), with min and m
 - ``highs re-solve (floor)``: the LP of every draw built beforehand (not timed); per draw only
   what HiGHS must do: push the changed costs, bounds and coefficients into the live model, reset
   the template basis and solve (:meth:`capacity.planner.solve.Resolver.solve`);
-- ``draw inline``: everything a draw does in a worker (:func:`capacity.stress.evaluate_batch`):
+- ``draw inline``: everything a draw does in a worker (:func:`capacity.montecarlo.evaluate_batch`):
   inputs, demand, LP numbers through the planner's family functions, the same re-solve, KPIs
   and binding limits, all the draws as one batch. Target: <= 1.25 x the floor.
 - ``draw, batches of B``: the same, cut into the batches a run of ``--samples`` draws uses
-  (:func:`capacity.stress.run.batch_size_for`; 25 for a few hundred draws), so the per-batch
+  (:func:`capacity.montecarlo.run.batch_size_for`; 25 for a few hundred draws), so the per-batch
   part is counted as a run pays it.
 
 Then, once each, the whole run (draws, calibration and LP set-up once, N draws plus the tornado
@@ -29,11 +29,11 @@ import os
 import statistics
 import time
 
-from capacity import stress
+from capacity import montecarlo as stress
 from capacity.lp import _silence_highs_banner
+from capacity.montecarlo.run import batch_size_for
 from capacity.planner.model import renumber
 from capacity.scenarios import load_scenario
-from capacity.stress.run import batch_size_for
 
 
 def main() -> None:

@@ -7,10 +7,10 @@ Run on demand (long: not a test):
 
 Each run is a fresh Python process (so its peak resident memory is its own): it loads the
 scenario and the ``history-uncertain`` inputs, starts a ``distributed.LocalCluster`` with
-``--workers`` single-thread worker processes and runs :func:`capacity.stress.run_stress`.
+``--workers`` single-thread worker processes and runs :func:`capacity.montecarlo.run_stress`.
 Printed per run: draws, the client's peak RSS (``ru_maxrss``: the calling process only, the
 workers are other processes) and its RSS before the run (after imports and loading), the wall
-clock and draws per second. Workers reduce their batches (``capacity.stress.reduce``), so the
+clock and draws per second. Workers reduce their batches (``capacity.montecarlo.reduce``), so the
 client's peak should not grow with the draws.
 """
 
@@ -23,7 +23,7 @@ import sys
 
 CHILD = r"""
 import json, resource, sys, time
-from capacity import stress
+from capacity import montecarlo as stress
 from capacity.lp import _silence_highs_banner
 from capacity.scenarios import load_scenario
 

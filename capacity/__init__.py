@@ -10,8 +10,6 @@ pandas, pydantic or solver, so ``capacity --version`` and ``--help`` start fast.
 
 from __future__ import annotations
 
-import sys as _sys
-import types as _types
 import typing as _typing
 
 if _typing.TYPE_CHECKING:  # names for annotations only (never loaded at run time)
@@ -102,7 +100,8 @@ def calibrate(scenario: Scenario | str | None = None, *,
     Parameters
     ----------
     scenario
-        A loaded scenario, a shipped name or a TOML file; None for ``history``.
+        A loaded scenario, a shipped name or a TOML file; None for the subject's default
+        scenario.
     set_values
         Overrides by dotted key (``{"planner.pue": 1.4}``), with a name or file only.
     solver
@@ -113,6 +112,11 @@ def calibrate(scenario: Scenario | str | None = None, *,
     Result
         Tables ``dates`` (disclosed vs fitted), ``mix`` (units per chip and date: central, min,
         max), ``orders``; as ``capacity calibrate``.
+
+    Examples
+    --------
+    >>> cal = capacity.calibrate("history")                      # doctest: +SKIP
+    >>> cal.select("mix", period="2023Q2")                        # doctest: +SKIP
     """
     from capacity.commands import calibration_report
 
@@ -122,8 +126,23 @@ def calibrate(scenario: Scenario | str | None = None, *,
 
 def demand(scenario: Scenario | str | None = None, *,
            set_values: dict[str, Any] | None = None, solver: str = "highs") -> Result:
-    """Token stock and effective EFLOPS demand per quarter (tables ``quarters``, ``runs``);
-    arguments as for :func:`calibrate`."""
+    """Token stock and effective-EFLOPS demand per quarter.
+
+    Parameters
+    ----------
+    scenario, set_values, solver
+        As for :func:`calibrate`.
+
+    Returns
+    -------
+    Result
+        Tables ``quarters`` (training, inference and leasing demand [EFLOPS], tokens [tn]) and
+        ``runs`` (each training run's FLOP and EFLOPS); as ``capacity demand``.
+
+    Examples
+    --------
+    >>> capacity.demand("baseline").quarters                      # doctest: +SKIP
+    """
     from capacity.commands import demand_report
 
     sc = _scenario(scenario, set_values)
@@ -134,9 +153,31 @@ def controls(scenario: Scenario | str | None = None, *,
              set_values: dict[str, Any] | None = None, at: str | None = None,
              timeline: bool = False, start: str | None = None, end: str | None = None
              ) -> Result:
-    """Export-control status of every chip in quarter ``at`` (tables ``chips``, ``rules``), or
-    with ``timeline=True`` a chip x quarter matrix over ``start``..``end`` (``timeline``,
-    ``availability``, ``rules``); as ``capacity controls``."""
+    """Export-control status of every chip in a quarter, or over a span of quarters.
+
+    Parameters
+    ----------
+    scenario, set_values
+        As for :func:`calibrate`.
+    at
+        The quarter (``"2026Q3"``); None for the quarter after the base period.
+    timeline
+        True for a chip x quarter matrix over ``start`` .. ``end`` instead of one quarter.
+    start, end
+        The span of the timeline (quarters); None for the planned quarters (the base
+        period + 1 to the horizon's end).
+
+    Returns
+    -------
+    Result
+        Tables ``chips`` (status, licence price factor, cap per chip) and ``rules``; with
+        ``timeline=True``, ``timeline``, ``availability`` and ``rules``; as ``capacity
+        controls``.
+
+    Examples
+    --------
+    >>> capacity.controls("h200-class-rule-2026", at="2026Q3").chips   # doctest: +SKIP
+    """
     from capacity.commands import controls_report
 
     sc = _scenario(scenario, set_values)
@@ -145,7 +186,11 @@ def controls(scenario: Scenario | str | None = None, *,
 
 def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] | None = None,
          solver: str = "highs", integer: bool = True, objective: str = "npv") -> Result:
-    """Solve the purchase LP for a scenario (name, file or :class:`Scenario`).
+    """Solve the purchase LP for a scenario.
+
+    Maximises NPV [m of the subject's currency] = discounted revenue of served work − running
+    costs − capex + residual, under access, budget, power, lead-time and rental limits (see
+    ``docs/model.md``).
 
     Parameters
     ----------
@@ -163,6 +208,11 @@ def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] |
         Tables ``quarters``, ``purchases``, ``binding``, ``fleet`` (also as attributes:
         ``result.quarters``), scalars as ``capacity plan --format json``; ``result.detail`` is
         the :class:`capacity.planner.Plan`.
+
+    Examples
+    --------
+    >>> p = capacity.plan("baseline")                             # doctest: +SKIP
+    >>> p.scalars["npv_rmb_m"], p.binding.head()                  # doctest: +SKIP
     """
     from capacity.run import plan_report
 
@@ -173,13 +223,23 @@ def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] |
 
 def value(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] | None = None,
           solver: str = "highs") -> Result:
-    """Capacity -> GenAI revenue -> EV/Sales target price for a scenario.
+    """Capacity -> GenAI revenue -> P&L -> target price for a scenario.
+
+    Parameters
+    ----------
+    scenario, set_values, solver
+        As for :func:`calibrate`.
 
     Returns
     -------
     Result
-        ``.scalars["target_price_hkd"]`` and tables ``revenue``, ``annual``, ``bridge``,
-        ``sensitivity``.
+        The target price in ``.scalars`` (as ``capacity value --format json``) and tables
+        ``revenue``, ``annual``, ``pnl``, ``bridge`` and ``sensitivity``.
+
+    Examples
+    --------
+    >>> v = capacity.value("baseline")                            # doctest: +SKIP
+    >>> v.annual                                                  # doctest: +SKIP
     """
     from capacity.run import value_report
 
@@ -190,7 +250,13 @@ def value(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] 
 def compare(*scenarios: Scenario | str, solver: str = "highs") -> Result:
     """Plan and value several scenarios side by side; the first is the reference.
 
-    Accepts names, files or :class:`Scenario` objects (or one list of them).
+    Parameters
+    ----------
+    *scenarios
+        Names, files or :class:`Scenario` objects (or one list of them); the first is the
+        reference of every ``_vs_`` difference.
+    solver
+        ``highs`` (default) or ``cbc``.
 
     Returns
     -------
@@ -198,9 +264,14 @@ def compare(*scenarios: Scenario | str, solver: str = "highs") -> Result:
         Tables ``kpis`` (one row per numeric KPI, one float column per scenario and
         ``<s>_vs_<first>`` differences), ``kpis_text``, ``scenarios``, ``binding``,
         ``changes``; ``.plans``, ``.values`` and ``.names`` from the
-        :class:`capacity.compare.CompareResult` in ``.detail``; ``.reports`` every report.
+        :class:`capacity.comparison.CompareResult` in ``.detail``; ``.reports`` every report.
+
+    Examples
+    --------
+    >>> c = capacity.compare("baseline", "entity-list-buyer")     # doctest: +SKIP
+    >>> c.kpis                                                    # doctest: +SKIP
     """
-    from capacity.compare import compare as _compare
+    from capacity.comparison import compare as _compare
 
     items: list[Any] = list(scenarios)
     if len(items) == 1 and isinstance(items[0], list | tuple):
@@ -213,9 +284,36 @@ def compare(*scenarios: Scenario | str, solver: str = "highs") -> Result:
 def stress(scenario: Scenario | str | None = None, *, samples: int = 200, seed: int = 0,
            thresholds: list[str] | None = None, executor: str = "inline", workers: int = 1,
            set_values: dict[str, Any] | None = None, solver: str = "highs") -> Result:
-    """Monte Carlo stress test over the scenario's uncertain inputs (tables ``percentiles``,
-    ``thresholds``, ``binding_frequency``, ``tornado``, ``inputs``, ``fan``); as ``capacity
-    stress`` (same seed, same result for any executor)."""
+    """Monte Carlo stress test over the scenario's uncertain inputs.
+
+    Parameters
+    ----------
+    scenario, set_values, solver
+        As for :func:`calibrate`.
+    samples
+        Number of draws. [draws]
+    seed
+        Seed of the draws: the same seed gives the same result for any executor and worker
+        count.
+    thresholds
+        Conditions ``KPI>=VALUE`` or ``KPI<=VALUE`` whose probability is reported
+        (``"npv_rmb_m>=15000"``); None for the defaults.
+    executor
+        ``inline`` (default: in this process), ``processes`` or ``dask``.
+    workers
+        Worker processes for ``processes`` and ``dask``.
+
+    Returns
+    -------
+    Result
+        Tables ``percentiles``, ``thresholds``, ``binding_frequency``, ``tornado``, ``inputs``
+        and ``fan``; as ``capacity stress``.
+
+    Examples
+    --------
+    >>> s = capacity.stress("history-uncertain", samples=200, seed=7)   # doctest: +SKIP
+    >>> s.percentiles                                                  # doctest: +SKIP
+    """
     from capacity.commands import stress_report
     from capacity.schemas import check_stress_request
 
@@ -227,10 +325,28 @@ def stress(scenario: Scenario | str | None = None, *, samples: int = 200, seed: 
 
 def backtest(actuals: str, scenario: Scenario | str | None = None, *,
              set_values: dict[str, Any] | None = None, solver: str = "highs") -> Result:
-    """Forecast against later disclosures in the CSV ``actuals`` (tables ``rows``,
-    ``summary``, ``paths``); as ``capacity backtest --actuals``. ``actuals="rolling"``: every
-    vintage against every later disclosure (tables ``rows``, ``summary``, ``reference``), as
-    ``capacity backtest --rolling``."""
+    """Forecasts against later disclosures.
+
+    Parameters
+    ----------
+    actuals
+        A CSV of later disclosures (as ``capacity backtest --actuals``), or ``"rolling"``:
+        every vintage against every later disclosure (as ``capacity backtest --rolling``).
+    scenario, set_values, solver
+        As for :func:`calibrate`; with ``"rolling"`` the scenario must be a name (it is loaded
+        at each vintage).
+
+    Returns
+    -------
+    Result
+        Tables ``rows`` (forecast, actual, error per metric and date), ``summary`` (MAPE and
+        bias per metric and horizon) and ``paths``; with ``"rolling"``, ``rows``, ``summary``
+        and ``reference``.
+
+    Examples
+    --------
+    >>> capacity.backtest("rolling").summary                      # doctest: +SKIP
+    """
     from capacity.commands import backtest_report, rolling_backtest_report
 
     if actuals == "rolling":
@@ -242,50 +358,3 @@ def backtest(actuals: str, scenario: Scenario | str | None = None, *,
         return _result(rolling_backtest_report(scenario, solver=solver, sets=set_values), [])
     sc = _scenario(scenario, set_values)
     return _result(backtest_report(sc, actuals, solver=solver), [sc])
-
-
-_SUBMODULE_CALLS = ("backtest", "calibrate", "compare", "controls", "demand", "stress")
-"""API functions named like a submodule (``capacity.demand`` is also a module)."""
-
-_CALLS = {name: globals().pop(name) for name in _SUBMODULE_CALLS}
-
-
-class _CallableModule(_types.ModuleType):
-    """A submodule that is also its API function: ``capacity.demand("history")`` runs
-    :func:`demand` above, while ``from capacity import demand as dm; dm.demand_table`` is the
-    module as before (so internal imports, monkeypatching and ``isinstance(dm, ModuleType)`` are
-    unchanged)."""
-
-    def __call__(self, *args, **kwargs):
-        return _CALLS[self.__name__.rsplit(".", 1)[1]](*args, **kwargs)
-
-
-def _callable_submodule(name: str, module: _types.ModuleType) -> _types.ModuleType:
-    if type(module) is _types.ModuleType:
-        module.__class__ = _CallableModule
-    elif not isinstance(module, _CallableModule):  # a package module with its own type
-        raise TypeError(f"capacity.{name} cannot be made callable")
-    return module
-
-
-class _Package(_types.ModuleType):
-    """This package's module type: when the import system binds a submodule named like an API
-    function (``capacity.compare``, ``capacity.demand``, ...) to this package, the module becomes
-    callable as that function (:class:`_CallableModule`). Binding it lazily here, rather than
-    importing the submodules eagerly, keeps pandas out of start-up."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _CALLS and isinstance(value, _types.ModuleType):
-            value = _callable_submodule(name, value)
-        super().__setattr__(name, value)
-
-    def __getattr__(self, name: str):
-        if name in _CALLS:
-            import importlib
-
-            importlib.import_module(f"{__name__}.{name}")  # binds it through __setattr__
-            return self.__dict__[name]
-        return __getattr__(name)
-
-
-_sys.modules[__name__].__class__ = _Package

@@ -29,7 +29,7 @@ class Result(Report):
         Further reports of the run (``compare``: each scenario's plan and value reports).
     detail
         The library object behind it (``plan``: :class:`capacity.planner.Plan`; ``compare``:
-        :class:`capacity.compare.CompareResult`; ``stress``: its result); attributes not found
+        :class:`capacity.comparison.CompareResult`; ``stress``: its result); attributes not found
         on the result are looked up there (``result.plans``, ``result.names``).
     """
 

@@ -2,7 +2,7 @@
 
 A stress run evaluates a batch of B draws at once: every input that varies across draws is
 an array of shape (B,) instead of a float, and every number derived from it carries the batch
-as its first axis ((B, T), (B, T, C), ...). The equations of :mod:`capacity.demand`,
+as its first axis ((B, T), (B, T, C), ...). The equations of :mod:`capacity.compute_demand`,
 :mod:`capacity.planner` and :mod:`capacity.finance` are written once, for either: with no
 batch (floats in) they compute exactly what they always did, with the same operations in the
 same order, so one draw of a batch equals the same draw computed alone.

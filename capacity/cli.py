@@ -484,7 +484,7 @@ def compare(
     import time
 
     with claim_out(opts.out, opts.overwrite):  # refuse early, before any solving
-        from capacity.compare import compare as run_compare
+        from capacity.comparison import compare as run_compare
 
         t0 = time.perf_counter()
         loaded = [load(name, opts.sets) for name in scenarios]

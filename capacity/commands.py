@@ -36,7 +36,7 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
     The existing fleet (calibrated base mix plus placed orders) calibrates the 1H23 inference
     yield and carries the leasing share.
     """
-    from capacity import demand as dm
+    from capacity import compute_demand as dm
     from capacity.scenarios import disclosed
 
     fleet = existing_fleet_eflops(scenario, solver=solver)["effective_eflops"]
@@ -96,7 +96,7 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     start, end
         Timeline window (default: the planned quarters, base period + 1 to the horizon end).
     """
-    from capacity import controls as ctl
+    from capacity import export_controls as ctl
     from capacity.errors import InputError
     from capacity.schemas import quarter_arg, quarter_range, to_period
 
@@ -153,7 +153,7 @@ def _forecast_paths(scenario: Scenario, solver: str = "highs"
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stock path (calibrated history, then the min-cost plan) and the flow path (the base
     half-year's actuals, then the finance link's forecast) of one scenario."""
-    from capacity import backtest as bt
+    from capacity import backtesting as bt
     from capacity import finance
     from capacity.planner import plan
 
@@ -172,12 +172,12 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
 
     For each vintage date v (:func:`capacity.scenarios.vintage_dates`), the scenario at v
     (default ``baseline``: the vintage's own inputs and rules) is planned and valued; its
-    stock and flow paths are scored (:func:`capacity.backtest.compare`) against every row of
+    stock and flow paths are scored (:func:`capacity.backtesting.compare`) against every row of
     disclosures.csv published after v whose period ends after v's base period
-    (:func:`capacity.backtest.later_disclosures`). The note's own stated forecast (2024E sales
+    (:func:`capacity.backtesting.later_disclosures`). The note's own stated forecast (2024E sales
     implied by its HK$1.75 target at 7.5x) is a reference row (``vintage`` = ``note``).
     """
-    from capacity import backtest as bt
+    from capacity import backtesting as bt
     from capacity import finance
     from capacity.scenarios import load_scenario, read_disclosures, vintage_dates
 
@@ -243,7 +243,7 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
     Stocks (GPUs, peak EFLOPS) come from the calibrated history up to the base period and from
     the min-cost plan after it; revenue, GenAI revenue and gross margin from the finance link
     (the base half-year's actuals, then the forecast quarters of ``capacity value``). See
-    :mod:`capacity.backtest` for the comparison rules.
+    :mod:`capacity.backtesting` for the comparison rules.
 
     Parameters
     ----------
@@ -256,7 +256,7 @@ def backtest_report(scenario: Scenario, actuals_path, solver: str = "highs") -> 
     """
     from pathlib import Path
 
-    from capacity import backtest as bt
+    from capacity import backtesting as bt
     from capacity.scenarios import read_actuals_csv
 
     path = Path(actuals_path)
@@ -298,10 +298,10 @@ def stress_report(scenario: Scenario, samples: int, seed: int,
     """``capacity stress``: Monte Carlo over the scenario's uncertain inputs (issue 8).
 
     The scenario's own ``[uncertain]`` table is used; when it has none, the table of the shipped
-    ``history-uncertain`` scenario (:data:`capacity.stress.FALLBACK_UNCERTAIN`) is applied to
-    the chosen scenario's values. See :mod:`capacity.stress`.
+    ``history-uncertain`` scenario (:data:`capacity.montecarlo.FALLBACK_UNCERTAIN`) is applied to
+    the chosen scenario's values. See :mod:`capacity.montecarlo`.
     """
-    from capacity import stress
+    from capacity import montecarlo as stress
     from capacity.scenarios import load_scenario
 
     if scenario.uncertain:

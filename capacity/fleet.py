@@ -66,7 +66,7 @@ def build_cohorts(fleet: FleetInputs, catalog: pd.DataFrame,
         Chip catalog.
     initial_units
         Units per chip at the base period when ``fleet.initial == "calibrated"`` (from
-        :mod:`capacity.calibrate`). [units]
+        :mod:`capacity.calibration`). [units]
 
     Returns
     -------

@@ -2,8 +2,8 @@
 model, the effective EFLOPS that run a FLOP budget in a window, and the time it takes.
 
 Pure functions of numbers; no inputs, no files. Every compute figure is in *effective* EFLOPS
-(dense FP16 peak x the chip's efficiency factor, see :mod:`capacity.demand`); the utilisation
-(MFU, or the serving utilisation) carries the absolute utilisation on top of that::
+(dense FP16 peak x the chip's efficiency factor, see :mod:`capacity.compute_demand`); the
+utilisation (MFU, or the serving utilisation) carries the absolute utilisation on top of that::
 
     QUARTER_SECONDS [s]     = 365.25 / 4 days x 86,400 s = 7,889,400
     C_train [FLOP]          = 6 x N x D          (N parameters, D training tokens)

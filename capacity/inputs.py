@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from capacity.calibrate import Calibration, calibrate
+from capacity.calibration import Calibration, calibrate
 from capacity.scenarios import Scenario
 
 
@@ -19,7 +19,7 @@ def purchasable_table(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFra
     """
     if not scenario.inputs.controls.rules:
         return None
-    from capacity.controls import availability
+    from capacity.export_controls import availability
 
     av = availability(scenario, periods)
     return av["status"].ne("banned").unstack("chip")
@@ -137,13 +137,13 @@ def scenario_availability(scenario: Scenario) -> pd.DataFrame | None:
     """Export-control availability over the planned quarters (None when no rules are set)."""
     if not scenario.inputs.controls.rules:
         return None
-    from capacity.controls import availability
+    from capacity.export_controls import availability
 
     return availability(scenario, scenario.inputs.horizon.periods)
 
 
 def scenario_demand(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.DataFrame:
     """Effective EFLOPS demand per planned quarter (training, inference, leasing)."""
-    from capacity.demand import demand_table
+    from capacity.compute_demand import demand_table
 
     return demand_table(scenario, scenario.inputs.horizon.periods, fleet_effective_eflops)

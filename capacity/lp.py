@@ -2,7 +2,7 @@
 
 Only the 4.0-style API that both support is used (``add_variable``, ``addConstraint``,
 ``get_constraint_by_name``, ``setObjective``). This module also owns solver choice, status checks
-and reading duals, so that :mod:`capacity.calibrate` and :mod:`capacity.planner` share one path.
+and reading duals, so that :mod:`capacity.calibration` and :mod:`capacity.planner` share one path.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
         where the capacity came from)
     """
     from capacity import finance
-    from capacity.demand import genai_revenue_forecast
+    from capacity.compute_demand import genai_revenue_forecast
 
     if plan_result is None:
         from capacity.planner import plan

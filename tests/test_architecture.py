@@ -23,20 +23,22 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "capacity"
 
 ROOMS: list[tuple[str, tuple[str, ...]]] = [
-    ("errors", ("capacity.errors", "capacity._version", "capacity.batch", "capacity.stops")),
+    ("errors", ("capacity.errors", "capacity._version", "capacity.batch", "capacity.stops",
+                "capacity.text_table")),
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
     ("schemas", ("capacity.schemas", "capacity.schemas.*")),
     ("results", ("capacity.results",)),
     ("scenarios", ("capacity.scenarios", "capacity.scenarios.*")),
-    ("domain", ("capacity.chips", "capacity.controls", "capacity.fleet", "capacity.calibrate",
-                "capacity.flops", "capacity.demand")),
+    ("domain", ("capacity.chips", "capacity.export_controls", "capacity.fleet",
+                "capacity.calibration", "capacity.flops", "capacity.compute_demand")),
     ("inputs", ("capacity.inputs",)),
     # post-solve quantities as array functions, so the planner's read-back calls them too
     ("metrics", ("capacity.metrics", "capacity.metrics.*")),
     ("planner", ("capacity.planner", "capacity.planner.*")),
     ("finance", ("capacity.finance", "capacity.finance.*")),
     ("run", ("capacity.run",)),
-    ("many", ("capacity.compare", "capacity.stress", "capacity.stress.*", "capacity.backtest")),
+    ("many", ("capacity.comparison", "capacity.montecarlo", "capacity.montecarlo.*",
+              "capacity.backtesting")),
     ("commands", ("capacity.commands",)),
     ("report", ("capacity.report", "capacity.report.*")),
     # the package itself is the Python API: what each command returns, as Result objects that
@@ -224,3 +226,50 @@ def test_the_walker_sees_function_level_and_relative_imports(tmp_path):
                    ("capacity.top", "capacity.sub.leaf")}
     assert cycles([Edge("a", "b", "", 1), Edge("b", "c", "", 1), Edge("c", "a", "", 1),
                    Edge("c", "d", "", 1)]) == [["a", "b", "c"]]
+
+
+MAX_MODULE_LINES = 700
+"""The most lines one module of ``capacity/`` may have (issue #30: rooms of one job)."""
+
+API_FUNCTIONS = ("calibrate", "controls", "demand", "plan", "value", "compare", "stress",
+                 "backtest")
+"""The Python API's entry points: plain functions of the package."""
+
+
+def test_no_module_is_over_the_size_bound():
+    sizes = {p.relative_to(PACKAGE.parent).as_posix(): len(p.read_text(encoding="utf-8")
+                                                            .splitlines())
+             for p in PACKAGE.rglob("*.py")}
+    over = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert not over, f"modules over {MAX_MODULE_LINES} lines: {over}"
+
+
+def test_no_module_assigns_a_module_class():
+    """No ``X.__class__ = ...`` anywhere in the package: modules stay plain modules."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+            found += [f"{path.name}:{node.lineno}" for t in targets
+                      if isinstance(t, ast.Attribute) and t.attr == "__class__"]
+    assert not found
+
+
+def test_api_entry_points_are_plain_functions_with_named_parameters():
+    """``capacity.plan`` & co. are functions (not callable modules) whose signatures name their
+    parameters, before and after their implementing modules are imported."""
+    import importlib
+    import inspect
+
+    import capacity
+
+    for mod in ("comparison", "backtesting", "montecarlo", "calibration", "export_controls",
+                "compute_demand"):
+        importlib.import_module(f"capacity.{mod}")
+    for name in API_FUNCTIONS:
+        fn = getattr(capacity, name)
+        assert inspect.isfunction(fn), name
+        params = inspect.signature(fn).parameters
+        assert params and all(p.kind is not p.VAR_KEYWORD for p in params.values()), name
+        assert fn.__doc__ and "Parameters" in fn.__doc__ and "Returns" in fn.__doc__, name

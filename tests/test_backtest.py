@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from cli_helpers import cli_json
 
-from capacity import backtest as bt
+from capacity import backtesting as bt
 from capacity.errors import InputError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

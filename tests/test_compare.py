@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capacity.compare import binding_groups, kpi_table, text_kpi_table
+from capacity.comparison import binding_groups, kpi_table, text_kpi_table
 from capacity.errors import InputError
 from capacity.scenarios import load_scenario, shipped_scenarios
 
@@ -87,7 +87,7 @@ def test_binding_groups_rank_by_rmb_m_per_unit():
 
 
 def test_compare_rejects_duplicate_names(history):
-    from capacity.compare import compare
+    from capacity.comparison import compare
 
     with pytest.raises(InputError, match="named twice"):
         compare([history, history])
@@ -176,7 +176,7 @@ def test_kpis_match_plan_and_value_commands(cmp_json, run_json):
     assert _kpi(cmp_json, "total_shortfall_eflops_quarters")["embargo-2024"] == \
         pytest.approx(plan["total_shortfall_eflops_quarters"], rel=1e-9)
     # Work balances (demand, allocation, tokens, ...) are not limits: the count leaves them out.
-    from capacity.compare import LIMIT_CONSTRAINTS
+    from capacity.comparison import LIMIT_CONSTRAINTS
 
     limits = [b for b in plan["binding"] if b["constraint"] in LIMIT_CONSTRAINTS]
     assert _kpi(cmp_json, "binding_limits")["embargo-2024"] == len(limits)

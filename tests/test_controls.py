@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capacity import controls as ctl
+from capacity import export_controls as ctl
 from capacity.chips import performance_density, tpp
 from capacity.cli import main
 from capacity.errors import InputError, UnknownNameError

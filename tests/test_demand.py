@@ -14,7 +14,7 @@ import json
 import pandas as pd
 import pytest
 
-from capacity import demand as dm
+from capacity import compute_demand as dm
 from capacity.cli import main
 from capacity.errors import InputError
 from capacity.scenarios import load_scenario

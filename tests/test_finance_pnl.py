@@ -13,8 +13,9 @@ from cli_helpers import cli_json
 
 from capacity import finance as F
 from capacity.cli import main
-from capacity.demand import quarter_number
+from capacity.compute_demand import quarter_number
 from capacity.errors import InputError
+from capacity.metrics.costs import straight_line_rmb_m
 from capacity.scenarios import load_scenario
 
 TOL = 1e-5
@@ -126,16 +127,16 @@ def _plus(period: str, n: int) -> str:
 
 def test_cohort_depreciation_by_hand_and_sums_to_capex():
     # RMB 120m delivered in position 2 over 4 quarters: 30 a quarter in positions 2..5
-    dep = F.cohort_depreciation_array(10, np.array([2]), np.array([120.0]), np.array([4]))
+    dep = straight_line_rmb_m(10, np.array([2]), np.array([120.0]), np.array([4]))
     assert dep.tolist() == [0, 0, 30, 30, 30, 30, 0, 0, 0, 0]
     # three cohorts, one starting before the window and one running past it
     d, cap, life = np.array([-3, 0, 7]), np.array([80.0, 100.0, 90.0]), np.array([8, 5, 6])
-    whole = F.cohort_depreciation_array(30, d + 10, cap, life)  # a window holding every life
+    whole = straight_line_rmb_m(30, d + 10, cap, life)  # a window holding every life
     for i in range(3):
-        one = F.cohort_depreciation_array(30, d[i:i + 1] + 10, cap[i:i + 1], life[i:i + 1])
+        one = straight_line_rmb_m(30, d[i:i + 1] + 10, cap[i:i + 1], life[i:i + 1])
         assert one.sum() == pytest.approx(cap[i])
     assert whole.sum() == pytest.approx(cap.sum())
-    cut = F.cohort_depreciation_array(10, d, cap, life)  # inside the 10 quarters only
+    cut = straight_line_rmb_m(10, d, cap, life)  # inside the 10 quarters only
     assert cut.sum() == pytest.approx(80 / 8 * 5 + 100 + 90 / 6 * 3)
 
 
@@ -258,7 +259,7 @@ STRESS_TABLE = {
 def test_stress_draw_dcf_matches_the_value_command(history):
     """A draw re-solves the continuous relaxation (docs/model.md), so it matches ``value`` on
     the relaxed plan of the same inputs."""
-    from capacity import stress
+    from capacity import montecarlo as stress
     from capacity.planner import plan
     from capacity.run import value_report
 

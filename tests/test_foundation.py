@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capacity.calibrate import calibrate
+from capacity.calibration import calibrate
 from capacity.chips import peak_tflops, performance_density, price_rmb, tpp, training_fit
 from capacity.fleet import build_cohorts, effective_eflops, installed_units, peak_eflops
 from capacity.scenarios import read_catalog

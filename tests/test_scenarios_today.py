@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from cli_helpers import cli_json
 
-from capacity import controls as ctl
+from capacity import export_controls as ctl
 from capacity.errors import InputError
 from capacity.scenarios import load_scenario, shipped_scenarios
 from capacity.schemas import quarter_range

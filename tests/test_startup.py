@@ -63,7 +63,7 @@ def test_console_script_under_importtime():
 
 
 def test_package_api_is_lazy_and_clean():
-    probe = ("import json, capacity; d = dir(capacity); import capacity.compare; "
+    probe = ("import json, capacity; d = dir(capacity); import capacity.comparison; "
              "print(json.dumps({'dir': d, 'all': capacity.__all__, "
              "'compare_is_function': callable(capacity.compare)}))")
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capacity import stress
+from capacity import montecarlo as stress
 from capacity.cli import main
 from capacity.errors import InputError
 from capacity.planner import build_model, plan, solve_data
@@ -141,10 +141,10 @@ def test_draws_match_full_pipeline(history):
 
 
 def test_draw_demand_is_demand_table_of_the_draw(history):
-    # one implementation (capacity.demand.demand_arrays): what a draw passes it (the fixed
+    # one implementation (capacity.compute_demand.demand_arrays): what a draw passes it (the fixed
     # disclosures, quarter numbers and existing fleet in the context) must be what demand_table
     # passes it for the draw's scenario, so the numbers agree to the bit
-    from capacity.demand import demand_table
+    from capacity.compute_demand import demand_table
     from capacity.inputs import existing_fleet_eflops
 
     specs = stress.parse_uncertain({"demand.tokens.growth_annual":
@@ -360,7 +360,7 @@ def test_a_draw_does_not_depend_on_its_batch(history):
 @pytest.mark.parametrize(("samples", "size"), [(1, 25), (1600, 25), (1601, 26), (64_000, 1000),
                                                (10**7, 1000)])
 def test_batch_size_adapts_to_the_number_of_draws(samples, size):
-    from capacity.stress.run import batch_size_for
+    from capacity.montecarlo.run import batch_size_for
 
     assert batch_size_for(samples) == size
 
@@ -370,7 +370,7 @@ def test_worker_reductions_are_the_same_for_any_split_and_keep_a_subsample(histo
     """Workers reduce their batches; merged in batch order the result is the same bytes for
     1 and 2 workers and inline, and a run over EXACT_DRAWS keeps every stride-th draw for the
     percentiles while thresholds, binding shares and means use every draw."""
-    from capacity.stress import reduce
+    from capacity.montecarlo import reduce
 
     monkeypatch.setattr(reduce, "EXACT_DRAWS", 10)  # 30 draws: keep draws 0, 3, 6, ...
     specs = stress.parse_uncertain(TABLE)

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from capacity import backtest as bt
+from capacity import backtesting as bt
 from capacity.errors import InputError
 from capacity.scenarios import (
     check_blind,

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.batch import number, per_draw
-from capacity.demand import quarter_number, quarter_numbers
+from capacity.compute_demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.finance.anchors import Anchors
 from capacity.finance.revenue import genai_array, require_columns
@@ -56,7 +56,7 @@ from capacity.finance.valuation import (
     equity_and_target_price,
 )
 from capacity.finance.years import year_total
-from capacity.planner.results import cohort_depreciation_array
+from capacity.metrics.costs import straight_line_rmb_m
 from capacity.schemas import FinanceInputs
 
 PLAN_COLUMNS = ("served_revenue_rmb_m", "capex_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m",
@@ -78,7 +78,7 @@ def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_ann
     Parameters
     ----------
     qn
-        Quarter numbers (:func:`capacity.demand.quarter_number`). [1]
+        Quarter numbers (:func:`capacity.compute_demand.quarter_number`). [1]
     base_qno
         Quarter number of the base period. [1]
     half_rmb_m
@@ -222,7 +222,7 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         raise InputError("horizon.end", "the DCF needs at least four modelled quarters")
     dep = (existing_depreciation_array(n, fin.existing_fleet_book_value_rmb_m,
                                        fin.existing_fleet_remaining_life_quarters)
-           + cohort_depreciation_array(n, cohort_delivery_index, cohort_capex_rmb_m,
+           + straight_line_rmb_m(n, cohort_delivery_index, cohort_capex_rmb_m,
                                        cohort_life_quarters))
     pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_rmb_m, dep, power_rmb_m,
                      maintenance_rmb_m, rental_rmb_m, fin)

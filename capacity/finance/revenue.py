@@ -15,8 +15,9 @@ Revenue
     genai_share      = genai / total, per quarter and per calendar year                 [1]
 
 GenAI revenue is what the planned fleet served (the plan's ``served_revenue_rmb_m``, at most the
-demand-side forecast ``genai_demand`` of :mod:`capacity.demand`, which the plan's token demand is
-derived from); ``capacity_bound`` marks the quarters where the fleet served less than demanded.
+demand-side forecast ``genai_demand`` of :mod:`capacity.compute_demand`, which the plan's token
+demand is derived from); ``capacity_bound`` marks the quarters where the fleet served less than
+demanded.
 
 Gross margin (a simple bridge calibrated on 1H23)
     m_gen            = (GM_1H23 - (1 - s_1H23) * m_trad) / s_1H23                       [1]
@@ -32,9 +33,9 @@ GenAI margin) is not possible from the disclosures: with the plan's run rate sca
 dC = 0.
 
 The array functions (numpy, aligned to a vector ``qn`` of quarter numbers,
-:func:`capacity.demand.quarter_number`) are the only implementation of these equations: the
+:func:`capacity.compute_demand.quarter_number`) are the only implementation of these equations: the
 DataFrame functions check their arguments and call them, and the Monte Carlo draws of
-:mod:`capacity.stress` call them directly (no pandas, so thousands of draws stay fast).
+:mod:`capacity.montecarlo` call them directly (no pandas, so thousands of draws stay fast).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.batch import per_draw
-from capacity.demand import quarter_number, quarter_numbers
+from capacity.compute_demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.finance.anchors import Anchors
 from capacity.schemas import FinanceInputs

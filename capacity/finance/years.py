@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.batch import number
-from capacity.demand import quarter_number, quarter_numbers
+from capacity.compute_demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.finance.anchors import Anchors, actual_quarter_values
 

@@ -3,7 +3,7 @@
 Like a statistics accessor on a solved network: one function per reported quantity, taking the
 solution's arrays and the plan's numbers and returning the quantity with its unit in brackets
 and its equation in the docstring. The plan's tables (:mod:`capacity.planner.results`), stress
-draws (:mod:`capacity.stress.evaluate`), ``compare`` and the reports read these and derive no
+draws (:mod:`capacity.montecarlo.evaluate`), ``compare`` and the reports read these and derive no
 figure themselves.
 
 - :mod:`.fleet`: units in service, peak and effective compute, token capacity, power;

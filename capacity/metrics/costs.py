@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from capacity.batch import matvec
+from capacity.errors import InputError
 
 
 def capex_rmb_m(buy_units: np.ndarray, price_rmb_m: np.ndarray) -> np.ndarray:
@@ -60,16 +61,25 @@ def straight_line_rmb_m(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndar
     capex_rmb_m
         All-in cost of each cohort, shape (cohorts,) or (B, cohorts). [RMB m]
     life_quarters
-        Life of each cohort (>= 1; the caller checks). [quarters]
+        Life of each cohort. [quarters]
 
     Returns
     -------
     numpy.ndarray
-        Shape (n,) or (B, n). Over a cohort's whole life it sums to its capex.
+        Shape (n,) or (B, n), one row per stress draw for capex of shape (B, cohorts). Over a
+        cohort's whole life it sums to its capex.
+
+    Raises
+    ------
+    InputError
+        When a cohort's life is under one quarter.
     """
     d = np.asarray(delivery_index, np.int64)
     cap = np.asarray(capex_rmb_m, float)
     life = np.asarray(life_quarters, np.int64)
+    if (life < 1).any():
+        raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
+                                                    "or more")
     if len(d) == 0:
         return np.zeros((*cap.shape[:-1], n))
     t = np.arange(n)[:, None]

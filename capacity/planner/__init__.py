@@ -39,7 +39,7 @@ class PlanInputs:
     fleet_history
         Existing fleet's GPUs and peak/effective EFLOPS from the first disclosure date on.
     demand
-        Demand per planned quarter (:func:`capacity.demand.demand_table`).
+        Demand per planned quarter (:func:`capacity.compute_demand.demand_table`).
     availability
         Export-control availability per quarter and chip (None without rules).
     """

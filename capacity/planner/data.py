@@ -252,10 +252,11 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     existing_units
         Units in service without new purchases, index planned quarters, columns chips. [units]
     demand
-        From :func:`capacity.demand.demand_table` (``training_eflops``, ``leasing_eflops``
+        From :func:`capacity.compute_demand.demand_table` (``training_eflops``, ``leasing_eflops``
         [EFLOPS], ``genai_revenue_rmb_m`` [RMB m], ``token_price_rmb_per_m_tokens``).
     availability
-        From :func:`capacity.controls.availability` (index period x chip), or None for no rules.
+        From :func:`capacity.export_controls.availability` (index period x chip), or None for
+        no rules.
     """
     frame, notes = price_frame(scenario, availability)
     periods, chips = frame.periods, list(frame.chips)
@@ -275,7 +276,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
     existing = existing_units.reindex(index=periods, columns=chips, fill_value=0.0)
     k_all = effective_eflops_per_unit(rate.reindex(chips).fillna(0.0), eff)
-    from capacity.controls import rental_cap_share
+    from capacity.export_controls import rental_cap_share
 
     econ = EconomicsFrame(tuple(chips), fit_arr, float(k_all[chips.index(ref)]),
                           existing.to_numpy(float) @ k_all,

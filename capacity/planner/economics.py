@@ -127,7 +127,8 @@ def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
 
 ECONOMIC_DEMAND_COLUMNS = ("training_eflops", "leasing_eflops", "genai_revenue_rmb_m",
                            "token_price_rmb_per_m_tokens")
-"""Demand columns :func:`economic_numbers` reads (of :func:`capacity.demand.demand_arrays`)."""
+"""Demand columns :func:`economic_numbers` reads (of
+:func:`capacity.compute_demand.demand_arrays`)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ class EconomicsFrame:
         Shape (T,): the existing fleet's effective compute. [EFLOPS]
     rental_rule_share
         Shape (T,): the most rented compute a remote-access rule in force allows, as a share
-        of the existing fleet's (:func:`capacity.controls.rental_cap_share`; NaN: no rule). [1]
+        of the existing fleet's (:func:`capacity.export_controls.rental_cap_share`; NaN: no
+        rule). [1]
     """
 
     chips: tuple[str, ...]
@@ -159,7 +161,7 @@ class EconomicsFrame:
 def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
                      price_factor: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The chip-economics and work numbers of one plan, from the planner inputs ``pl`` and the
-    demand arrays (:func:`capacity.demand.demand_arrays` or the demand table's columns).
+    demand arrays (:func:`capacity.compute_demand.demand_arrays` or the demand table's columns).
 
     One call site for the plan (:func:`capacity.planner.data.plan_data_from_scenario`) and
     for every stress draw: for a batch of draws, every number of ``pl`` that varies is an array

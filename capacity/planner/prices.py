@@ -19,7 +19,7 @@ from capacity.planner.periods import quarter_step_index
 
 def availability_grids(availability: pd.DataFrame, periods: pd.PeriodIndex, chips: list[str],
                        columns: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """Columns of :func:`capacity.controls.availability` (index period x chip) as tables
+    """Columns of :func:`capacity.export_controls.availability` (index period x chip) as tables
     aligned to (periods, chips); NaN where a pair is missing."""
     av = availability.reset_index()
     av = av[av["period"].isin(periods)]

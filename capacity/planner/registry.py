@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from capacity.text_table import parse_rows
+
 ROLES = ("identity", "served", "balance", "limit")
 """What a family's rows are (see the module docstring)."""
 
@@ -83,47 +85,55 @@ class Family:
         return self.role == "limit"
 
 
-FLEET_BALANCE = Family("fleet_balance", "fleet balance", ("period", "chip"), "unit", "identity",
-                       "value of one more new unit in service in (t, c) (an identity, not a limit)",
-                       "fleet[c,t] - fleet[c,t-1] - buy[c,t] + buy[c,t-life] = 0")
-ALLOCATION = Family("allocation", "allocation", ("period", "chip"), "unit", "served",
-                    "value of one more unit in service in (t, c) to train or lease",
-                    "train[c,t] + lease[c,t] - fleet[c,t] <= existing[c,t]")
-TRAINING = Family("training", "training", ("period",), "EFLOPS", "balance",
-                  "value of one more EFLOPS of own training served in t",
-                  "served[training,t] - sum_c k[c] train[c,t] - rent[t] <= 0")
-LEASING = Family("leasing", "leasing", ("period",), "EFLOPS", "balance",
-                 "value of one more EFLOPS leased out in t",
-                 "served[leasing,t] - sum_c k[c] lease[c,t] <= 0")
-TOKENS = Family("tokens", "tokens", ("period",), "tn tokens", "served",
-                "value of one more tn tokens of serving capacity in t",
-                "served[inference,t] + sum_c tau[c] (train + lease - fleet)[c,t] "
-                "<= sum_c tau[c] existing[c,t]")
-DEMAND = Family("demand", "demand", ("period",), "EFLOPS", "balance",
-                "value of one EFLOPS more training or leasing demand in t",
-                "served[w,t] <= D[w,t] (w = training, leasing)",
-                ("training_demand", "leasing_demand"))
-TOKEN_DEMAND = Family("token_demand", "token demand", ("period",), "tn tokens", "balance",
-                      "value of one tn tokens more inference demand in t",
-                      "served[inference,t] <= D_tokens[t]")
-RENTAL = Family("rental", "rental", ("period",), "EFLOPS", "limit",
-                "value of one more EFLOPS of rented training compute allowed in t",
-                "rent[t] <= cap[t]")
-ACCESS = Family("access", "access", ("period", "chip"), "unit", "limit",
-                "value of one more unit of access (export rule or supply cap) for c in t",
-                "buy[c,t] <= cap_units[c,t]")
-BUDGET = Family("budget", "budget", ("year",), "RMB m", "limit",
-                "value of one more RMB m of capex budget in order year Y",
-                "sum_{order year = Y} price[c,t] buy[c,t] <= B_Y")
-POWER = Family("power", "power", ("period",), "MW", "limit",
-               "value of one more MW of data-centre power in t",
-               "sum_c fleet[c,t] kw[c] / 1000 <= max(MW[t], existing_mw[t]) - existing_mw[t]")
+_TABLE = """\
+fleet_balance | fleet balance | period, chip | unit | identity | - | fleet[c,t] - fleet[c,t-1] -
+    buy[c,t] + buy[c,t-life] = 0 | value of one more new unit in service in (t, c) (an identity,
+    not a limit)
+allocation | allocation | period, chip | unit | served | - | train[c,t] + lease[c,t] -
+    fleet[c,t] <= existing[c,t] | value of one more unit in service in (t, c) to train or lease
+training | training | period | EFLOPS | balance | - | served[training,t] - sum_c k[c] train[c,t]
+    - rent[t] <= 0 | value of one more EFLOPS of own training served in t
+leasing | leasing | period | EFLOPS | balance | - | served[leasing,t] - sum_c k[c] lease[c,t] <=
+    0 | value of one more EFLOPS leased out in t
+tokens | tokens | period | tn tokens | served | - | served[inference,t] + sum_c tau[c] (train +
+    lease - fleet)[c,t] <= sum_c tau[c] existing[c,t] | value of one more tn tokens of serving
+    capacity in t
+demand | demand | period | EFLOPS | balance | training_demand, leasing_demand | served[w,t] <=
+    D[w,t] (w = training, leasing) | value of one EFLOPS more training or leasing demand in t
+token_demand | token demand | period | tn tokens | balance | - | served[inference,t] <=
+    D_tokens[t] | value of one tn tokens more inference demand in t
+rental | rental | period | EFLOPS | limit | - | rent[t] <= cap[t] | value of one more EFLOPS of
+    rented training compute allowed in t
+access | access | period, chip | unit | limit | - | buy[c,t] <= cap_units[c,t] | value of one
+    more unit of access (export rule or supply cap) for c in t
+budget | budget | year | RMB m | limit | - | sum_{order year = Y} price[c,t] buy[c,t] <= B_Y |
+    value of one more RMB m of capex budget in order year Y
+power | power | period | MW | limit | - | sum_c fleet[c,t] kw[c] / 1000 <= max(MW[t],
+    existing_mw[t]) - existing_mw[t] | value of one more MW of data-centre power in t
+"""
+"""The families, one text row each: name | label | rows indexed by | unit of the right-hand
+side | role | the ``constraint`` labels when several (``-``: its name) | row | dual's meaning."""
 
-FAMILIES: tuple[Family, ...] = (
-    FLEET_BALANCE, ALLOCATION, TRAINING, LEASING, TOKENS, DEMAND, TOKEN_DEMAND, RENTAL,
-    ACCESS, BUDGET, POWER,
-)
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(","))
+
+
+def _family(name: str, fields: tuple[str, ...]) -> Family:
+    label, index, unit, role, constraints, equation, dual = fields
+    if role not in ROLES:
+        raise ValueError(f"family {name}: unknown role {role!r}")
+    return Family(name, label, _names(index), unit, role, dual, equation,
+                  () if constraints == "-" else _names(constraints))
+
+
+FAMILIES: tuple[Family, ...] = tuple(_family(n, f)
+                                     for n, f in parse_rows(_TABLE, fields=8).items())
 """Every constraint family, in row order."""
+
+(FLEET_BALANCE, ALLOCATION, TRAINING, LEASING, TOKENS, DEMAND, TOKEN_DEMAND, RENTAL, ACCESS,
+    BUDGET, POWER) = FAMILIES
+
 
 BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
 """Family name -> :class:`Family`."""

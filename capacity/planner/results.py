@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from capacity import lp
-from capacity.errors import InputError
 from capacity.metrics import costs as mc
 from capacity.metrics import fleet as mf
 from capacity.metrics import work as mwork
@@ -78,36 +77,6 @@ class Plan:
     """What :func:`capacity.planner.plan` gathered (``PlanInputs``: existing fleet history,
     demand, availability), so later steps reuse it instead of recomputing; None from
     ``solve_data`` alone."""
-
-
-def cohort_depreciation_array(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndarray,
-                              life_quarters: np.ndarray) -> np.ndarray:
-    """Straight-line depreciation of purchase cohorts in each of ``n`` quarters. [RMB m]
-
-    dep[t] = sum over cohorts c with d_c <= t < d_c + L_c of capex_c / L_c
-
-    Parameters
-    ----------
-    n
-        Number of quarters. [quarters]
-    delivery_index
-        Position of each cohort's delivery quarter among the ``n`` (may lie outside). [index]
-    capex_rmb_m
-        All-in cost of each cohort. [RMB m]
-    life_quarters
-        Depreciation life of each cohort (>= 1). [quarters]
-
-    Returns
-    -------
-    numpy.ndarray
-        Depreciation per quarter, shape (n,) (or (B, n) for capex of shape (B, cohorts), one
-        row per stress draw). Over a cohort's whole life it sums to its capex.
-    """
-    life = np.asarray(life_quarters, np.int64)
-    if (life < 1).any():
-        raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
-                                                    "or more")
-    return mc.straight_line_rmb_m(n, delivery_index, capex_rmb_m, life)
 
 
 def capital_recovery_factor(rate_annual: float, periods_per_year: int, life_periods
@@ -345,7 +314,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         q[name] = v
     q["opex_rmb_m"] = mc.opex_rmb_m(q["power_cost_rmb_m"], q["maintenance_rmb_m"],
                                     q["rental_cost_rmb_m"])
-    dep = cohort_depreciation_array(
+    dep = mc.straight_line_rmb_m(
         len(periods), np.asarray([periods.get_loc(t) for t in purchases["period"]], np.int64),
         purchases["capex_rmb_m"].to_numpy(float),
         data.life_quarters.reindex(purchases["chip"]).to_numpy(np.int64))

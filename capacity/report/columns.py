@@ -10,6 +10,7 @@ marks text, labels and flags. A block the tables share (the P&L lines) is writte
 from __future__ import annotations
 
 from capacity.report.keys import TABLES
+from capacity.text_table import parse_rows
 
 SEE_UNIT = "see unit"
 """Unit of a column whose rows carry their own unit in a ``unit`` column."""
@@ -19,14 +20,7 @@ _Q = "quarter, as text like 2024Q3"
 
 def _rows(text: str, fields: int = 3) -> dict[str, tuple[str, ...]]:
     """Name -> (unit, definition) (``fields`` = 4: (unit, commands, definition)) of a text
-    table; the name is the first field, the last takes the rest of its line and the lines
-    after it that start with spaces, joined by one space."""
-    rows: list[list[str]] = []
-    for line in text.splitlines():
-        if line.startswith(" "):
-            rows[-1][-1] += " " + line.strip()
-        elif line.strip():
-            rows.append([part.strip() for part in line.split("|", fields - 1)])
+    table (:func:`~capacity.text_table.parse_rows`), ``{quarter}`` spelt out."""
     quarter = {"{quarter}": _Q, "{Quarter}": _Q[0].upper() + _Q[1:]}
 
     def fill(text: str) -> str:
@@ -34,7 +28,8 @@ def _rows(text: str, fields: int = 3) -> dict[str, tuple[str, ...]]:
             text = text.replace(key, value)
         return text
 
-    return {name: tuple(fill(part) for part in rest) for name, *rest in rows}
+    return {name: tuple(fill(part) for part in rest)
+            for name, rest in parse_rows(text, fields).items()}
 
 
 _PNL_LINES = """\

@@ -12,6 +12,8 @@ defined once, in :data:`capacity.report.names.KPIS`, whose "reported by" names t
 
 from __future__ import annotations
 
+from capacity.text_table import parse_rows
+
 TABLE = "table"
 """Unit of a key whose value is a table (a list of rows; its columns have a table of their own
 on the page)."""
@@ -19,340 +21,294 @@ on the page)."""
 LIST = "list"
 """Unit of a key whose value is a list of text or numbers."""
 
-_SCENARIO = ("", "Scenario name (baseline, a shipped scenario, or a file)")
-_AS_OF = ("", "Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)")
-_BASE = ("", "Base period: the last quarter of disclosed actuals, as text like 2025Q2; planning "
-             "starts the quarter after")
-
 KEYS: dict[str, dict[str, tuple[str, str]]] = {
-    "plan": {
-        "scenario": _SCENARIO,
-        "as_of": _AS_OF,
-        "status": ("", "Solver status of the purchase plan: optimal (a solve that is not optimal "
-                          "is an error line, not a report)"),
-        "objective": ("", "What the plan maximises: npv (default) or max-compute "
-                          "(--objective)"),
-        "solver": ("", "LP solver used (highs, or a PuLP solver named by --solver)"),
-        "objective_rmb_m": ("RMB m", "The plan's objective value: NPV at the first planned "
-                                     "quarter, the constant part included (--objective npv)"),
-        "objective_eflops_quarters": ("EFLOPS-quarters", "The plan's objective value under "
-                                                         "--objective max-compute: compute "
-                                                         "served over the horizon, the constant "
-                                                         "part included"),
-        "objective_unit": ("", "Unit of the objective value, in words"),
-        "objective_constant_rmb_m": ("RMB m", "Constant part of the NPV objective, fixed by the "
-                                              "existing fleet (its power opex); inside "
-                                              "objective_rmb_m, left out of --save-lp/--save-mps "
-                                              "files"),
-        "objective_constant_eflops_quarters": ("EFLOPS-quarters", "Constant part of the "
-                                                                  "max-compute objective, fixed "
-                                                                  "by the existing fleet; inside "
-                                                                  "objective_eflops_quarters, "
-                                                                  "left out of LP/MPS files"),
-        "relaxed_objective_eflops_quarters": ("EFLOPS-quarters", "As relaxed_objective_rmb_m, "
-                                                                 "under --objective "
-                                                                 "max-compute"),
-        "n_variables": ("count", "Columns of the LP solved"),
-        "n_constraints": ("count", "Rows of the LP solved"),
-        "notes": (LIST, "Warnings in words (a chip left out for want of a price, ...)"),
-        "changes": (TABLE, "Inputs the scenario and its vintage change against the baseline: one "
-                           "row per key"),
-        "quarters": (TABLE, "Fleet, compute, demand, revenue and cost: one row per planned "
-                            "quarter"),
-        "purchases": (TABLE, "GPUs bought: one row per delivery quarter and chip"),
-        "binding": (TABLE, "Limits of the LP and their shadow prices: one row per limit row "
-                           "(family, quarter, chip)"),
-        "fleet": (TABLE, "GPUs in service: one row per quarter and chip"),
-        "purchase_value": (TABLE, "Net value of one more unit and its parts: one row per chip "
-                                  "and delivery quarter"),
-        "economics": (TABLE, "Cost per unit, per EFLOPS-quarter and per m tokens: one row per "
-                             "chip and delivery quarter"),
-    },
-    "value": {
-        "scenario": _SCENARIO,
-        "as_of": _AS_OF,
-        "capacity_source": ("", "Where the served capacity comes from, in words (plan (NPV "
-                                "purchases))"),
-        "valuation_year": ("", "Calendar year whose sales the EV/Sales bridge values "
-                               "(finance.valuation_year; 2024 at the 1H23 vintage)"),
-        "valuation_method": ("", "Method target_price_hkd takes: ev_sales, ev_ebitda, dcf or "
-                                 "blend (finance.valuation_method)"),
-        "tp_blend_hkd": ("HKD", "Blended target price per share: sum of weight x target price "
-                                "over the methods that apply (weights renormalised)"),
-        "tp_ev_ebitda_hkd": ("HKD", "EV/EBITDA target price per share; present only when "
-                                    "ev_ebitda_applies"),
-        "ev_ebitda_applies": ("", "True when the valuation year is fully modelled and its "
-                                  "EBITDA is positive, so EV/EBITDA gives a target price"),
-        "blend_weight_ev_sales": ("share", "Weight of EV/Sales in tp_blend_hkd (renormalised "
-                                           "over the methods that apply)"),
-        "blend_weight_ev_ebitda": ("share", "Weight of EV/EBITDA in tp_blend_hkd (0 when it "
-                                            "does not apply)"),
-        "blend_weight_dcf": ("share", "Weight of the DCF in tp_blend_hkd"),
-        "ev_rmb_m": ("RMB m", "EV/Sales enterprise value = sales_<y>e_rmb_m x multiple"),
-        "equity_rmb_m": ("RMB m", "EV/Sales equity value = ev_rmb_m + net_cash_rmb_m"),
-        "sales_<y>e_rmb_m": ("RMB m", "The tool's total revenue in valuation year <y> "
-                                      "(GenAI + traditional), the sales the bridge values"),
-        "genai_sales_<y>e_rmb_m": ("RMB m", "The tool's GenAI revenue in valuation year <y>"),
-        "implied_sales_<y>e_rmb_m": ("RMB m", "Valuation-year sales the note's target price "
-                                              "implies at this scenario's multiple, net cash, "
-                                              "shares and FX: (TP x shares x RMB per HKD - net "
-                                              "cash) / multiple"),
-        "implied_sales_<y>e_old_rmb_m": ("RMB m", "The same for the note's old target price"),
-        "note_target_price_hkd": ("HKD", "The research note's target price per share "
-                                         "(disclosures.csv target_price_hkd)"),
-        "note_target_price_old_hkd": ("HKD", "The note's previous target price per share "
-                                             "(target_price_old_hkd)"),
-        "note_check_target_price_hkd": ("HKD", "Target price of implied_sales_<y>e_rmb_m run "
-                                               "back through the bridge (equals the note's "
-                                               "when the bridge is the note's)"),
-        "note_check_reproduced": ("", "True when note_check_target_price_hkd is within HK$0.005 "
-                                      "of note_target_price_hkd"),
-        "multiple": ("x", "EV/Sales multiple (finance.ev_sales_multiple)"),
-        "net_cash_rmb_m": ("RMB m", "Net cash at the valuation date, added to EV "
-                                    "(finance.net_cash_rmb_m)"),
-        "shares_m": ("m shares", "Shares outstanding (finance.shares_m)"),
-        "rmb_per_hkd": ("RMB per HKD", "Exchange rate (finance.rmb_per_hkd)"),
-        "genai_share_target": ("share", "GenAI share of revenue the company targets "
-                                        "(disclosures.csv genai_share_target)"),
-        "genai_target_met": ("", "True when genai_share_<y> of the target year reaches "
-                                 "genai_share_target; null when the year is not modelled"),
-        "gross_margin_<y>e": ("share", "Gross profit / total revenue in valuation year <y>"),
-        "genai_gross_margin": ("share", "GenAI gross margin solved so that the base half-year "
-                                        "reproduces the disclosed group margin: (GM - (1 - s) x "
-                                        "traditional margin) / s, s the GenAI share"),
-        "traditional_gross_margin": ("share", "Gross margin of non-GenAI revenue "
-                                              "(finance.traditional_gross_margin)"),
-        "capacity_bound_quarters": ("quarters", "Quarters in which the fleet served less than "
-                                                "the demand path asks for (capacity_bound in "
-                                                "revenue)"),
-        "ev_dcf_rmb_m": ("RMB m", "DCF enterprise value: sum of discounted FCF + "
-                                  "pv_terminal_rmb_m"),
-        "pv_terminal_rmb_m": ("RMB m", "Gordon terminal value x the last quarter's discount "
-                                       "factor: NOPAT (1 + g) / (WACC - g), NOPAT = "
-                                       "ebit_terminal_rmb_m x (1 - tax) when positive"),
-        "ebit_terminal_rmb_m": ("RMB m per year", "Operating profit of the last four modelled "
-                                                  "quarters, the terminal value's base"),
-        "wacc_annual": ("share per year", "Discount rate of the DCF (finance.wacc_annual)"),
-        "terminal_growth_annual": ("share per year", "Terminal growth of the DCF "
-                                                     "(finance.terminal_growth_annual)"),
-        "net_cash_end_rmb_m": ("RMB m", "Net cash at the end of the last modelled quarter"),
-        "cash_floor_rmb_m": ("RMB m", "Funding floor: net cash below it is a funding need "
-                                      "(finance.cash_floor_rmb_m)"),
-        "runway_quarters": ("quarters", "Modelled quarters before net cash first falls below the "
-                                        "floor (all of them when it never does)"),
-        "funding_need": ("", "True when net cash falls below the floor within the horizon"),
-        "funding_need_period": ("", "First quarter below the floor, as text like 2026Q3 (empty "
-                                    "when funding_need is false)"),
-        "revenue": (TABLE, "Revenue, gross profit and whether capacity binds: one row per "
-                           "modelled quarter"),
-        "annual": (TABLE, "Revenue and gross margin: one row per calendar year (actual quarters "
-                          "included)"),
-        "bridge": (TABLE, "EV/Sales bridge: one row for the tool's sales, one for each of the "
-                          "note's target prices"),
-        "sensitivity": (TABLE, "Target price over a grid of multiple x sales change"),
-        "pnl": (TABLE, "P&L and cash: one row per calendar year whose four quarters are "
-                       "modelled"),
-        "pnl_by_quarter": (TABLE, "P&L, cash and DCF terms: one row per modelled quarter"),
-        "cash": (TABLE, "FCF and net cash: one row per modelled quarter"),
-        "cohorts": (TABLE, "Depreciation of each purchase cohort: one row per delivery quarter "
-                           "and chip"),
-        "methods": (TABLE, "Target price by method: one row per method"),
-        "dcf_sensitivity": (TABLE, "DCF target price over a grid of WACC x terminal growth"),
-    },
-    "compare": {
-        "reference": ("", "The reference scenario: the first named, which the <scenario>_vs_"
-                          "<reference> columns subtract"),
-        "solver": ("", "LP solver used"),
-        "kpi_quarters": (LIST, "Quarters the <q> KPIs are read at: Q4 of the first three "
-                               "calendar years of the reference scenario's plan"),
-        "kpi_years": (LIST, "Calendar years the <y> KPIs are read at"),
-        "notes": (LIST, "Warnings in words"),
-        "kpis": (TABLE, "One row per KPI (KPIs below), one column per scenario and per "
-                        "difference against the reference"),
-        "kpis_text": (TABLE, "Text KPIs: one row per KPI, one column per scenario"),
-        "scenarios": (TABLE, "The scenarios compared: one row each"),
-        "binding": (TABLE, "Binding limits: one row per scenario and limit"),
-        "changes": (TABLE, "Inputs each scenario changes against the baseline: one row per "
-                           "scenario and key"),
-    },
-    "stress": {
-        "scenario": _SCENARIO,
-        "as_of": _AS_OF,
-        "samples": ("draws", "Monte Carlo draws (--samples)"),
-        "seed": ("", "Seed of the random draws (--seed); the same seed gives the same report"),
-        "uncertain_source": ("", "Scenario whose [uncertain] table was drawn from (the "
-                                 "scenario's own, else history-uncertain)"),
-        "batch_size": ("draws", "Draws per batch shipped to a worker (changes no result)"),
-        "percentile_draws": ("draws", "Draws the percentiles and fan bands are taken over: "
-                                      "every draw up to 10,000, then every "
-                                      "ceil(samples / 10,000)-th (means, thresholds and binding "
-                                      "shares count every draw)"),
-        "centre_target_price_hkd": ("HKD", "Target price with every uncertain input at its "
-                                           "median (the tornado's centre)"),
-        "notes": (LIST, "Warnings in words (a default threshold left out, ...)"),
-        "percentiles": (TABLE, "KPI percentiles over the draws: one row per KPI"),
-        "thresholds": (TABLE, "Probability that each threshold is met: one row per threshold"),
-        "binding_frequency": (TABLE, "Share of draws in which each limit binds: one row per "
-                                     "limit"),
-        "tornado": (TABLE, "One-at-a-time swings (p5 vs p95, other inputs at p50): one row per "
-                           "uncertain input"),
-        "inputs": (TABLE, "The uncertain inputs and their distributions: one row each"),
-        "fan": (TABLE, "Percentile bands of a series: one row per series and quarter"),
-    },
-    "calibrate": {
-        "scenario": _SCENARIO,
-        "as_of": _AS_OF,
-        "base_period": _BASE,
-        "tolerance": ("share", "Relative band around each disclosed count and EFLOPS that a "
-                               "fitted mix may fall in (calibration.tolerance)"),
-        "dates": (TABLE, "Disclosed vs fitted totals: one row per disclosure date"),
-        "mix": (TABLE, "Fitted chip mix: one row per disclosure date and chip"),
-        "orders": (TABLE, "Compute on placed orders in units of each chip: one row per chip "
-                          "(empty unless compute with orders is disclosed at the base "
-                          "period)"),
-    },
-    "demand": {
-        "scenario": _SCENARIO,
-        "as_of": _AS_OF,
-        "base_period": _BASE,
-        "inference_method": ("", "Method of inference_eflops: yield (revenue / calibrated "
-                                 "yield) or tokens (demand.inference.method)"),
-        "tokens_per_month_tn": ("tn tokens per month", "Tokens produced per month, the latest "
-                                                       "disclosed at or before the base period "
-                                                       "unless demand.tokens.per_month_tn sets "
-                                                       "it"),
-        "token_target_tn": ("tn tokens", "Token stock the company targets"),
-        "token_target_due": ("", "Quarter the token target is due, as text like 2023Q4 (null: "
-                                 "no due date)"),
-        "token_target_reached": ("", "First quarter the token stock reaches the target (null: "
-                                     "not within the horizon)"),
-        "token_target_met_on_time": ("", "True when token_target_reached is on or before "
-                                         "token_target_due"),
-        "gpt4_training_tokens_tn": ("tn tokens", "Disclosed estimate of GPT-4's training "
-                                                 "tokens, a yardstick (null: none disclosed)"),
-        "gpt4_tokens_reached": ("", "First quarter the token stock reaches "
-                                    "gpt4_training_tokens_tn (null: not within the horizon, or "
-                                    "none disclosed)"),
-        "calibration_quarters": ("", "Quarters of the calibration window, as text like "
-                                     "2023Q1..2023Q2: the span of the latest GenAI share "
-                                     "disclosed at or before the base period"),
-        "calibration_genai_revenue_rmb_m": ("RMB m", "GenAI revenue of the calibration window: "
-                                                     "GenAI share x revenue of the span"),
-        "calibration_fleet_share": ("share", "Share of the existing effective fleet taken to "
-                                             "serve that revenue "
-                                             "(demand.inference.calibration_fleet_share)"),
-        "calibration_fleet_in_use_eflops": ("EFLOPS", "calibration_fleet_share x the existing "
-                                                      "fleet's effective EFLOPS, averaged over "
-                                                      "the window's quarters"),
-        "inference_yield_rmb_m_per_eflops_quarter": ("RMB m per EFLOPS-quarter", "Calibrated "
-                                                     "inference yield: window revenue / sum over "
-                                                     "its quarters of share x effective fleet"),
-        "quarter_days": ("days", "Days per quarter used for token rates: 365.25 / 4"),
-        "quarters": (TABLE, "Token stock and effective EFLOPS demand: one row per planned "
-                            "quarter"),
-        "runs": (TABLE, "Training runs: one row per run"),
-    },
-    "controls": {
-        "scenario": _SCENARIO,
-        "as_of": _AS_OF,
-        "at": ("", "Quarter the chips table reports, as text like 2025Q3 (--at; default the "
-                   "quarter after the base period)"),
-        "start": ("", "controls --timeline: first quarter of the timeline (--start)"),
-        "end": ("", "controls --timeline: last quarter of the timeline (--end)"),
-        "chips": (TABLE, "Each chip's export-control status in the quarter `at`: one row per "
-                         "chip"),
-        "rules": (TABLE, "Export-control rules in the scenario: one row per rule"),
-        "timeline": (TABLE, "controls --timeline: one row per chip, one column per quarter"),
-        "availability": (TABLE, "controls --timeline: status, rule, cap and price factor, one "
-                                "row per quarter and chip"),
-    },
-    "backtest": {
-        "scenario": _SCENARIO,
-        "as_of": ("", "Vintage date of the forecast, YYYY-MM-DD; 'rolling' with --rolling "
-                      "(every vintage)"),
-        "actuals": ("", "File name of the actuals compared against (--actuals)"),
-        "base_period": _BASE,
-        "fleet_path": ("", "Quarters of the stock path (GPUs, EFLOPS), as text like "
-                           "2022Q4..2027Q4: calibrated history, then the plan"),
-        "revenue_path": ("", "Quarters of the flow path (revenue, GenAI revenue, gross margin): "
-                             "the base half-year's actuals, then the forecast"),
-        "calibration_tolerance": ("share", "Relative tolerance of the calibration "
-                                           "(calibration.tolerance)"),
-        "vintages": ("", "--rolling: the vintage dates run, comma-separated"),
-        "n_rows": ("count", "Rows of the rows table"),
-        "n_compared": ("count", "Rows with status compared"),
-        "n_not_forecast": ("count", "Rows with status not forecast"),
-        "n_not_comparable": ("count", "Rows with status not comparable"),
-        "error_definition": ("", "The error formula, in words"),
-        "horizon_definition": ("", "--rolling: the horizon formula, in words"),
-        "mape_unit": ("", "Unit of mape, bias_pct and error_pct (%)"),
-        "rows": (TABLE, "Actual vs forecast: one row per period and metric (and vintage with "
-                        "--rolling)"),
-        "summary": (TABLE, "Errors: one row per metric (and horizon with --rolling)"),
-        "paths": (TABLE, "The forecast paths: one row per quarter and metric"),
-        "reference": (TABLE, "--rolling: the research note's own stated forecast, one row"),
-    },
-    "chips": {
-        "chips": (TABLE, "The chip catalog (data/chips.csv, or the subject's) with derived TPP "
-                         "and density: one row per chip"),
-    },
-    "scenarios": {
-        "scenarios": (TABLE, "The subject's scenarios: one row per scenario file"),
-    },
-    "validate": {
-        "file": ("", "The scenario file or shipped name checked"),
-        "scenario": ("", "Name of the scenario the file defines"),
-        "description": ("", "Its description (the TOML file's)"),
-        "ok": ("", "True: the file loads and validates (a bad file exits 2 with one error line "
-                   "instead)"),
-        "n_changes": ("count", "Inputs it changes against the baseline"),
-        "changes": (TABLE, "Inputs it changes: one row per key"),
-    },
+    "plan": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+status | | Solver status of the purchase plan: optimal (a solve that is not optimal is an error
+    line, not a report)
+objective | | What the plan maximises: npv (default) or max-compute (--objective)
+solver | | LP solver used (highs, or a PuLP solver named by --solver)
+objective_rmb_m | RMB m | The plan's objective value: NPV at the first planned quarter, the
+    constant part included (--objective npv)
+objective_eflops_quarters | EFLOPS-quarters | The plan's objective value under --objective
+    max-compute: compute served over the horizon, the constant part included
+objective_unit | | Unit of the objective value, in words
+objective_constant_rmb_m | RMB m | Constant part of the NPV objective, fixed by the existing
+    fleet (its power opex); inside objective_rmb_m, left out of --save-lp/--save-mps files
+objective_constant_eflops_quarters | EFLOPS-quarters | Constant part of the max-compute
+    objective, fixed by the existing fleet; inside objective_eflops_quarters, left out of LP/MPS
+    files
+relaxed_objective_eflops_quarters | EFLOPS-quarters | As relaxed_objective_rmb_m, under
+    --objective max-compute
+n_variables | count | Columns of the LP solved
+n_constraints | count | Rows of the LP solved
+notes | list | Warnings in words (a chip left out for want of a price, ...)
+changes | table | Inputs the scenario and its vintage change against the baseline: one row per
+    key
+quarters | table | Fleet, compute, demand, revenue and cost: one row per planned quarter
+purchases | table | GPUs bought: one row per delivery quarter and chip
+binding | table | Limits of the LP and their shadow prices: one row per limit row (family,
+    quarter, chip)
+fleet | table | GPUs in service: one row per quarter and chip
+purchase_value | table | Net value of one more unit and its parts: one row per chip and delivery
+    quarter
+economics | table | Cost per unit, per EFLOPS-quarter and per m tokens: one row per chip and
+    delivery quarter
+"""),
+    "value": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+capacity_source | | Where the served capacity comes from, in words (plan (NPV purchases))
+valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year;
+    2024 at the 1H23 vintage)
+valuation_method | | Method target_price_hkd takes: ev_sales, ev_ebitda, dcf or blend
+    (finance.valuation_method)
+tp_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the
+    methods that apply (weights renormalised)
+tp_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; present only when ev_ebitda_applies
+ev_ebitda_applies | | True when the valuation year is fully modelled and its EBITDA is positive,
+    so EV/EBITDA gives a target price
+blend_weight_ev_sales | share | Weight of EV/Sales in tp_blend_hkd (renormalised over the
+    methods that apply)
+blend_weight_ev_ebitda | share | Weight of EV/EBITDA in tp_blend_hkd (0 when it does not apply)
+blend_weight_dcf | share | Weight of the DCF in tp_blend_hkd
+ev_rmb_m | RMB m | EV/Sales enterprise value = sales_<y>e_rmb_m x multiple
+equity_rmb_m | RMB m | EV/Sales equity value = ev_rmb_m + net_cash_rmb_m
+sales_<y>e_rmb_m | RMB m | The tool's total revenue in valuation year <y> (GenAI + traditional),
+    the sales the bridge values
+genai_sales_<y>e_rmb_m | RMB m | The tool's GenAI revenue in valuation year <y>
+implied_sales_<y>e_rmb_m | RMB m | Valuation-year sales the note's target price implies at this
+    scenario's multiple, net cash, shares and FX: (TP x shares x RMB per HKD - net cash) /
+    multiple
+implied_sales_<y>e_old_rmb_m | RMB m | The same for the note's old target price
+note_target_price_hkd | HKD | The research note's target price per share (disclosures.csv
+    target_price_hkd)
+note_target_price_old_hkd | HKD | The note's previous target price per share
+    (target_price_old_hkd)
+note_check_target_price_hkd | HKD | Target price of implied_sales_<y>e_rmb_m run back through
+    the bridge (equals the note's when the bridge is the note's)
+note_check_reproduced | | True when note_check_target_price_hkd is within HK$0.005 of
+    note_target_price_hkd
+multiple | x | EV/Sales multiple (finance.ev_sales_multiple)
+net_cash_rmb_m | RMB m | Net cash at the valuation date, added to EV (finance.net_cash_rmb_m)
+shares_m | m shares | Shares outstanding (finance.shares_m)
+rmb_per_hkd | RMB per HKD | Exchange rate (finance.rmb_per_hkd)
+genai_share_target | share | GenAI share of revenue the company targets (disclosures.csv
+    genai_share_target)
+genai_target_met | | True when genai_share_<y> of the target year reaches genai_share_target;
+    null when the year is not modelled
+gross_margin_<y>e | share | Gross profit / total revenue in valuation year <y>
+genai_gross_margin | share | GenAI gross margin solved so that the base half-year reproduces the
+    disclosed group margin: (GM - (1 - s) x traditional margin) / s, s the GenAI share
+traditional_gross_margin | share | Gross margin of non-GenAI revenue
+    (finance.traditional_gross_margin)
+capacity_bound_quarters | quarters | Quarters in which the fleet served less than the demand
+    path asks for (capacity_bound in revenue)
+ev_dcf_rmb_m | RMB m | DCF enterprise value: sum of discounted FCF + pv_terminal_rmb_m
+pv_terminal_rmb_m | RMB m | Gordon terminal value x the last quarter's discount factor: NOPAT (1
+    + g) / (WACC - g), NOPAT = ebit_terminal_rmb_m x (1 - tax) when positive
+ebit_terminal_rmb_m | RMB m per year | Operating profit of the last four modelled quarters, the
+    terminal value's base
+wacc_annual | share per year | Discount rate of the DCF (finance.wacc_annual)
+terminal_growth_annual | share per year | Terminal growth of the DCF
+    (finance.terminal_growth_annual)
+net_cash_end_rmb_m | RMB m | Net cash at the end of the last modelled quarter
+cash_floor_rmb_m | RMB m | Funding floor: net cash below it is a funding need
+    (finance.cash_floor_rmb_m)
+runway_quarters | quarters | Modelled quarters before net cash first falls below the floor (all
+    of them when it never does)
+funding_need | | True when net cash falls below the floor within the horizon
+funding_need_period | | First quarter below the floor, as text like 2026Q3 (empty when
+    funding_need is false)
+revenue | table | Revenue, gross profit and whether capacity binds: one row per modelled quarter
+annual | table | Revenue and gross margin: one row per calendar year (actual quarters included)
+bridge | table | EV/Sales bridge: one row for the tool's sales, one for each of the note's
+    target prices
+sensitivity | table | Target price over a grid of multiple x sales change
+pnl | table | P&L and cash: one row per calendar year whose four quarters are modelled
+pnl_by_quarter | table | P&L, cash and DCF terms: one row per modelled quarter
+cash | table | FCF and net cash: one row per modelled quarter
+cohorts | table | Depreciation of each purchase cohort: one row per delivery quarter and chip
+methods | table | Target price by method: one row per method
+dcf_sensitivity | table | DCF target price over a grid of WACC x terminal growth
+"""),
+    "compare": parse_rows("""\
+reference | | The reference scenario: the first named, which the <scenario>_vs_<reference>
+    columns subtract
+solver | | LP solver used
+kpi_quarters | list | Quarters the <q> KPIs are read at: Q4 of the first three calendar years of
+    the reference scenario's plan
+kpi_years | list | Calendar years the <y> KPIs are read at
+notes | list | Warnings in words
+kpis | table | One row per KPI (KPIs below), one column per scenario and per difference against
+    the reference
+kpis_text | table | Text KPIs: one row per KPI, one column per scenario
+scenarios | table | The scenarios compared: one row each
+binding | table | Binding limits: one row per scenario and limit
+changes | table | Inputs each scenario changes against the baseline: one row per scenario and
+    key
+"""),
+    "stress": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+samples | draws | Monte Carlo draws (--samples)
+seed | | Seed of the random draws (--seed); the same seed gives the same report
+uncertain_source | | Scenario whose [uncertain] table was drawn from (the scenario's own, else
+    history-uncertain)
+batch_size | draws | Draws per batch shipped to a worker (changes no result)
+percentile_draws | draws | Draws the percentiles and fan bands are taken over: every draw up to
+    10,000, then every ceil(samples / 10,000)-th (means, thresholds and binding shares count
+    every draw)
+centre_target_price_hkd | HKD | Target price with every uncertain input at its median (the
+    tornado's centre)
+notes | list | Warnings in words (a default threshold left out, ...)
+percentiles | table | KPI percentiles over the draws: one row per KPI
+thresholds | table | Probability that each threshold is met: one row per threshold
+binding_frequency | table | Share of draws in which each limit binds: one row per limit
+tornado | table | One-at-a-time swings (p5 vs p95, other inputs at p50): one row per uncertain
+    input
+inputs | table | The uncertain inputs and their distributions: one row each
+fan | table | Percentile bands of a series: one row per series and quarter
+"""),
+    "calibrate": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+base_period | | Base period: the last quarter of disclosed actuals, as text like 2025Q2;
+    planning starts the quarter after
+tolerance | share | Relative band around each disclosed count and EFLOPS that a fitted mix may
+    fall in (calibration.tolerance)
+dates | table | Disclosed vs fitted totals: one row per disclosure date
+mix | table | Fitted chip mix: one row per disclosure date and chip
+orders | table | Compute on placed orders in units of each chip: one row per chip (empty unless
+    compute with orders is disclosed at the base period)
+"""),
+    "demand": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+base_period | | Base period: the last quarter of disclosed actuals, as text like 2025Q2;
+    planning starts the quarter after
+inference_method | | Method of inference_eflops: yield (revenue / calibrated yield) or tokens
+    (demand.inference.method)
+tokens_per_month_tn | tn tokens per month | Tokens produced per month, the latest disclosed at
+    or before the base period unless demand.tokens.per_month_tn sets it
+token_target_tn | tn tokens | Token stock the company targets
+token_target_due | | Quarter the token target is due, as text like 2023Q4 (null: no due date)
+token_target_reached | | First quarter the token stock reaches the target (null: not within the
+    horizon)
+token_target_met_on_time | | True when token_target_reached is on or before token_target_due
+gpt4_training_tokens_tn | tn tokens | Disclosed estimate of GPT-4's training tokens, a yardstick
+    (null: none disclosed)
+gpt4_tokens_reached | | First quarter the token stock reaches gpt4_training_tokens_tn (null: not
+    within the horizon, or none disclosed)
+calibration_quarters | | Quarters of the calibration window, as text like 2023Q1..2023Q2: the
+    span of the latest GenAI share disclosed at or before the base period
+calibration_genai_revenue_rmb_m | RMB m | GenAI revenue of the calibration window: GenAI share x
+    revenue of the span
+calibration_fleet_share | share | Share of the existing effective fleet taken to serve that
+    revenue (demand.inference.calibration_fleet_share)
+calibration_fleet_in_use_eflops | EFLOPS | calibration_fleet_share x the existing fleet's
+    effective EFLOPS, averaged over the window's quarters
+inference_yield_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Calibrated inference
+    yield: window revenue / sum over its quarters of share x effective fleet
+quarter_days | days | Days per quarter used for token rates: 365.25 / 4
+quarters | table | Token stock and effective EFLOPS demand: one row per planned quarter
+runs | table | Training runs: one row per run
+"""),
+    "controls": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+at | | Quarter the chips table reports, as text like 2025Q3 (--at; default the quarter after the
+    base period)
+start | | controls --timeline: first quarter of the timeline (--start)
+end | | controls --timeline: last quarter of the timeline (--end)
+chips | table | Each chip's export-control status in the quarter `at`: one row per chip
+rules | table | Export-control rules in the scenario: one row per rule
+timeline | table | controls --timeline: one row per chip, one column per quarter
+availability | table | controls --timeline: status, rule, cap and price factor, one row per
+    quarter and chip
+"""),
+    "backtest": parse_rows("""\
+scenario | | Scenario name (baseline, a shipped scenario, or a file)
+as_of | | Vintage date of the forecast, YYYY-MM-DD; 'rolling' with --rolling (every vintage)
+actuals | | File name of the actuals compared against (--actuals)
+base_period | | Base period: the last quarter of disclosed actuals, as text like 2025Q2;
+    planning starts the quarter after
+fleet_path | | Quarters of the stock path (GPUs, EFLOPS), as text like 2022Q4..2027Q4:
+    calibrated history, then the plan
+revenue_path | | Quarters of the flow path (revenue, GenAI revenue, gross margin): the base
+    half-year's actuals, then the forecast
+calibration_tolerance | share | Relative tolerance of the calibration (calibration.tolerance)
+vintages | | --rolling: the vintage dates run, comma-separated
+n_rows | count | Rows of the rows table
+n_compared | count | Rows with status compared
+n_not_forecast | count | Rows with status not forecast
+n_not_comparable | count | Rows with status not comparable
+error_definition | | The error formula, in words
+horizon_definition | | --rolling: the horizon formula, in words
+mape_unit | | Unit of mape, bias_pct and error_pct (%)
+rows | table | Actual vs forecast: one row per period and metric (and vintage with --rolling)
+summary | table | Errors: one row per metric (and horizon with --rolling)
+paths | table | The forecast paths: one row per quarter and metric
+reference | table | --rolling: the research note's own stated forecast, one row
+"""),
+    "chips": parse_rows("""\
+chips | table | The chip catalog (data/chips.csv, or the subject's) with derived TPP and
+    density: one row per chip
+"""),
+    "scenarios": parse_rows("""\
+scenarios | table | The subject's scenarios: one row per scenario file
+"""),
+    "validate": parse_rows("""\
+file | | The scenario file or shipped name checked
+scenario | | Name of the scenario the file defines
+description | | Its description (the TOML file's)
+ok | | True: the file loads and validates (a bad file exits 2 with one error line instead)
+n_changes | count | Inputs it changes against the baseline
+changes | table | Inputs it changes: one row per key
+"""),
 }
 """Command -> top-level key -> (unit, definition)."""
 
 TABLES: dict[str, dict[str, tuple[str, str]]] = {
-    "chips.chips": {
-        "chip": ("", "Chip id, as the scenario files name it"),
-        "name": ("", "Product name"),
-        "vendor": ("", "Vendor"),
-        "country": ("", "Country of origin (US, CN)"),
-        "datacenter": ("", "True for a data-centre part (export rules may treat it apart)"),
-        "fp16_tflops": ("TFLOPS", "Dense FP16/BF16 peak of one GPU (no sparsity)"),
-        "int8_tops": ("TOPS", "Dense INT8 peak (null: unknown)"),
-        "fp8_tflops": ("TFLOPS", "Dense FP8 peak (null: unknown or none)"),
-        "memory_gb": ("GB", "Memory per GPU"),
-        "memory_bw_tbs": ("TB/s", "Memory bandwidth per GPU"),
-        "interconnect_gbs": ("GB/s", "Chip-to-chip bandwidth; training fit needs at least "
-                                     "planner.training_min_interconnect_gbs (null: unknown, "
-                                     "not fit)"),
-        "tdp_w": ("W", "Thermal design power of one GPU"),
-        "die_mm2": ("mm2", "Die area (null: unknown; a density test cannot clear it)"),
-        "launch": ("", "Launch quarter, as text like 2023Q4; a vintage before it does not plan "
-                       "the chip"),
-        "price_usd": ("USD per unit", "Price per GPU in US dollars (null: unknown)"),
-        "price_rmb": ("RMB per unit", "Price per GPU in renminbi, for a part priced in RMB "
-                                      "(null: priced in USD or unknown)"),
-        "tpp_published": ("TPP", "TPP as published (BIS or vendor), used where the rates do not "
-                                 "give it"),
-        "source": ("", "Citation of the specifications"),
-        "notes": ("", "Notes on the row, in words"),
-        "tpp": ("TPP", "Total processing performance (BIS: 2 x MAC TOPS x bit length), computed "
-                       "from the rates, else tpp_published"),
-        "tpp_source": ("", "Where tpp comes from: computed, published or unknown"),
-        "performance_density": ("TPP per mm2", "tpp / die_mm2 (null without a die area)"),
-    },
-    "scenarios.scenarios": {
-        "scenario": ("", "Scenario name (what compare, plan --scenario ... take)"),
-        "description": ("", "One-line description (the TOML file's)"),
-        "file": ("", "File name under the subject's scenarios/"),
-    },
-    "validate.changes": {
-        "key": ("", "Dotted input key the scenario (or its vintage) changes"),
-        "old": ("", "Baseline value (a list or table as JSON)"),
-        "new": ("", "The scenario's value"),
-        "origin": ("", "File (vintage, scenario or --set) that made the change"),
-    },
+    "chips.chips": parse_rows("""\
+chip | | Chip id, as the scenario files name it
+name | | Product name
+vendor | | Vendor
+country | | Country of origin (US, CN)
+datacenter | | True for a data-centre part (export rules may treat it apart)
+fp16_tflops | TFLOPS | Dense FP16/BF16 peak of one GPU (no sparsity)
+int8_tops | TOPS | Dense INT8 peak (null: unknown)
+fp8_tflops | TFLOPS | Dense FP8 peak (null: unknown or none)
+memory_gb | GB | Memory per GPU
+memory_bw_tbs | TB/s | Memory bandwidth per GPU
+interconnect_gbs | GB/s | Chip-to-chip bandwidth; training fit needs at least
+    planner.training_min_interconnect_gbs (null: unknown, not fit)
+tdp_w | W | Thermal design power of one GPU
+die_mm2 | mm2 | Die area (null: unknown; a density test cannot clear it)
+launch | | Launch quarter, as text like 2023Q4; a vintage before it does not plan the chip
+price_usd | USD per unit | Price per GPU in US dollars (null: unknown)
+price_rmb | RMB per unit | Price per GPU in renminbi, for a part priced in RMB (null: priced in
+    USD or unknown)
+tpp_published | TPP | TPP as published (BIS or vendor), used where the rates do not give it
+source | | Citation of the specifications
+notes | | Notes on the row, in words
+tpp | TPP | Total processing performance (BIS: 2 x MAC TOPS x bit length), computed from the
+    rates, else tpp_published
+tpp_source | | Where tpp comes from: computed, published or unknown
+performance_density | TPP per mm2 | tpp / die_mm2 (null without a die area)
+"""),
+    "scenarios.scenarios": parse_rows("""\
+scenario | | Scenario name (what compare, plan --scenario ... take)
+description | | One-line description (the TOML file's)
+file | | File name under the subject's scenarios/
+"""),
+    "validate.changes": parse_rows("""\
+key | | Dotted input key the scenario (or its vintage) changes
+old | | Baseline value (a list or table as JSON)
+new | | The scenario's value
+origin | | File (vintage, scenario or --set) that made the change
+"""),
 }
 """``<command>.<table>`` -> column -> (unit, definition), for tables not in ``COLUMNS``."""
 

@@ -90,7 +90,7 @@ def read_disclosures(path: Path | None = None) -> pd.DataFrame:
 
 
 def read_actuals_csv(path: Path) -> pd.DataFrame:
-    """Raw text table of an actuals file for :mod:`capacity.backtest` (all cells as text)."""
+    """Raw text table of an actuals file for :mod:`capacity.backtesting` (all cells as text)."""
     return read_csv(Path(path))
 
 

@@ -24,131 +24,16 @@ One module per part of the inputs, each name re-exported here (``from capacity.s
 
 from __future__ import annotations
 
-from capacity.schemas.base import (
-    Date,
-    Efficiency,
-    Eflops,
-    Figure,
-    Fraction,
-    LeadQuarters,
-    LifeQuarters,
-    NonNegative,
-    Positive,
-    PositiveShare,
-    PriceUsd,
-    Quarter,
-    Real,
-    StrictModel,
-    Units,
-    UnitsPerQuarter,
-    Whole,
-    Year,
-    parse_quarter,
-    quarter_arg,
-    quarter_range,
-    to_period,
-)
-from capacity.schemas.controls import (
-    ControlsInputs,
-    ExportRule,
-    RuleBand,
-    RuleLibrary,
-    SubjectEntity,
-    SubjectInputs,
-    entity_key,
-    supersession_cycle,
-)
-from capacity.schemas.demand import (
-    DemandInputs,
-    GrowthRate,
-    InferenceInputs,
-    LeasingInputs,
-    RevenueInputs,
-    TokenInputs,
-    TrainingRun,
-)
-from capacity.schemas.finance import FinanceInputs
-from capacity.schemas.fleet import (
-    CalibrationInputs,
-    ChipSpec,
-    FleetEntry,
-    FleetInputs,
-    Horizon,
-    PipelineOrder,
-)
-from capacity.schemas.limits import (
-    FIRST_DATE,
-    FIRST_QUARTER,
-    FIRST_YEAR,
-    LAST_DATE,
-    LAST_QUARTER,
-    LAST_YEAR,
-    MAX_ABS_NET_CASH_RMB_M,
-    MAX_BUDGET_RMB_M,
-    MAX_CHIP_PRICE_RMB,
-    MAX_CHIP_PRICE_USD,
-    MAX_CHIP_TFLOPS,
-    MAX_DATACENTER_MW,
-    MAX_DIE_MM2,
-    MAX_EFFICIENCY,
-    MAX_EFLOPS,
-    MAX_ELECTRICITY_RMB_PER_KWH,
-    MAX_EV_EBITDA_MULTIPLE,
-    MAX_EV_SALES_MULTIPLE,
-    MAX_EXTENDS_DEPTH,
-    MAX_FACILITY_RMB_M_PER_MW,
-    MAX_GROWTH_ANNUAL,
-    MAX_INPUT_FILE_BYTES,
-    MAX_INTERCONNECT_GBS,
-    MAX_KV_VALUES_PER_TOKEN_K,
-    MAX_LEAD_TIME_QUARTERS,
-    MAX_LIFE_QUARTERS,
-    MAX_LOT_UNITS,
-    MAX_MEMORY_BW_TBS,
-    MAX_MEMORY_GB,
-    MAX_NESTING_DEPTH,
-    MAX_OPEX_RMB_M,
-    MAX_PARAMS_BN,
-    MAX_PERFORMANCE_DENSITY,
-    MAX_PUE,
-    MAX_RENTAL_CAP_SHARE,
-    MAX_REQUEST_TOKENS,
-    MAX_REVENUE_RMB_M,
-    MAX_RMB_PER_HKD,
-    MAX_RUN_QUARTERS,
-    MAX_SENSITIVITY_POINTS,
-    MAX_SERVER_OVERHEAD,
-    MAX_SERVING_BATCH,
-    MAX_SHARES_M,
-    MAX_STRESS_SAMPLES,
-    MAX_STRESS_WORKERS,
-    MAX_SUPPLY_FACTOR,
-    MAX_SYSTEM_RMB_PER_UNIT,
-    MAX_TDP_W,
-    MAX_TOKEN_PRICE_RMB_PER_M,
-    MAX_TOKENS_PER_PARAM,
-    MAX_TOKENS_TN,
-    MAX_TPP,
-    MAX_TRADITIONAL_GROWTH_ANNUAL,
-    MAX_UNITS,
-    MAX_UNITS_PER_QUARTER,
-    MAX_USD_PER_GPU_HOUR,
-    MAX_USD_RMB,
-    MIN_PUE,
-    MIN_RMB_PER_HKD,
-    MIN_SHARES_M,
-    MIN_USD_RMB,
-    SEED_LIMIT,
-    STRESS_MEMORY_BUDGET_BYTES,
-)
-from capacity.schemas.planner import PlannerInputs, ServingInputs
-from capacity.schemas.scenario import Inputs
-from capacity.schemas.stress import (
-    STRESS_SERIES,
-    StressRequest,
-    check_stress_request,
-    estimate_stress_memory_bytes,
-)
+# every public name of the parts (their own imports among them); __all__ below is the API
+from capacity.schemas.base import *
+from capacity.schemas.controls import *
+from capacity.schemas.demand import *
+from capacity.schemas.finance import *
+from capacity.schemas.fleet import *
+from capacity.schemas.limits import *
+from capacity.schemas.planner import *
+from capacity.schemas.scenario import *
+from capacity.schemas.stress import *
 
 __all__ = [
     "FIRST_DATE", "FIRST_QUARTER", "FIRST_YEAR", "LAST_DATE", "LAST_QUARTER", "LAST_YEAR",

@@ -1,4 +1,5 @@
-"""Input models of the export controls and of the subject (owned by :mod:`capacity.controls`)."""
+"""Input models of the export controls and of the subject (owned by
+:mod:`capacity.export_controls`)."""
 
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ class ExportRule(StrictModel):
     """One dated export-control rule (``[[rule]]`` in ``data/export_controls.toml``).
 
     Status rules (every kind but ``supply``) test each covered chip with their ``band`` list; the
-    latest such rule in force that catches a chip decides its status (see :mod:`capacity.controls`).
+    latest such rule in force that catches a chip decides its status (see
+    :mod:`capacity.export_controls`).
     Supply rules scale the base supply of the chips they name.
     """
 
@@ -271,7 +273,7 @@ class ControlsInputs(StrictModel):
 
 
 # --------------------------------------------------------------------------------------------
-# The subject (owned by capacity.controls for entity rules)
+# The subject (owned by capacity.export_controls for entity rules)
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """Input models of demand: tokens, training runs, inference, revenue, leasing
-(owned by :mod:`capacity.demand`)."""
+(owned by :mod:`capacity.compute_demand`)."""
 
 from __future__ import annotations
 

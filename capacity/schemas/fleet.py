@@ -153,7 +153,7 @@ class FleetInputs(StrictModel):
 
     initial: Literal["calibrated"] | list[FleetEntry] = "calibrated"
     """Fleet at the end of ``horizon.base_period``: ``"calibrated"`` takes the central mix from
-    :mod:`capacity.calibrate`, or give entries explicitly."""
+    :mod:`capacity.calibration`, or give entries explicitly."""
     initial_installed: dict[str, Quarter] = Field(default_factory=dict)
     """For the calibrated fleet: quarter each chip's units went into service, per chip."""
     default_installed: Quarter | None = None

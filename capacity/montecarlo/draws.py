@@ -1,6 +1,6 @@
 """Uncertain inputs: distributions, draws from one seed, which keys a draw may set, thresholds.
 
-See :mod:`capacity.stress` for the distributions and the rules on keys.
+See :mod:`capacity.montecarlo` for the distributions and the rules on keys.
 """
 
 from __future__ import annotations

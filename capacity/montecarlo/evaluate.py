@@ -8,7 +8,7 @@ once (a leading batch axis, :mod:`capacity.batch`; one draw is a batch of one),
 1. sets each uncertain input to the array of its B values in a copy of the template inputs
    (``model_copy``: no re-validation; every input's smallest and largest draw was validated
    once up front);
-2. derives demand with :func:`capacity.demand.demand_arrays` and the LP numbers with the
+2. derives demand with :func:`capacity.compute_demand.demand_arrays` and the LP numbers with the
    planner's own functions (``economic_numbers``, ``unit_price_rmb_m``, ``price_matrix``,
    ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``);
 3. renumbers the template model through the same family functions
@@ -28,8 +28,8 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from capacity.errors import InputError
+from capacity.montecarlo.draws import UncertainInput, _path, check_key
 from capacity.scenarios import Scenario
-from capacity.stress.draws import UncertainInput, _path, check_key
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _cap_slopes(scenario: Scenario, specs: list[UncertainInput], tree: dict[str,
                 gathered) -> tuple[dict[int, np.ndarray], dict[int, float]]:
     """How the purchase caps move with each uncertain base supply (probed at lo, mid, hi).
 
-    The caps come from :func:`capacity.controls.availability` through
+    The caps come from :func:`capacity.export_controls.availability` through
     :func:`capacity.planner.data.plan_data_from_scenario`, evaluated at three supplies; a cap
     that is not affine over the sampled range (a licence volume cap binds inside it) is an
     error.
@@ -188,7 +188,7 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         Smallest and largest value each input takes in any draw (for the checks and the
         supply-cap probes).
     """
-    from capacity import demand as dm
+    from capacity import compute_demand as dm
     from capacity import finance
     from capacity.chips import usd_price_basis
     from capacity.planner import build_model, gather
@@ -347,7 +347,7 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
     demand (:func:`demand_numbers`); for a batch (``values`` (B, K)) the numbers that vary
     carry the batch as their first axis."""
     from capacity.batch import number, per_draw, stack_last
-    from capacity.controls import licence_price_factor
+    from capacity.export_controls import licence_price_factor
     from capacity.planner.data import economic_numbers, power_limit_mw
 
     values = np.asarray(values, float)
@@ -373,16 +373,16 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
 
 
 def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
-    """Demand of one draw over the planned quarters (:func:`capacity.demand.demand_arrays`).
+    """Demand of one draw over the planned quarters (:func:`capacity.compute_demand.demand_arrays`).
 
     Returns
     -------
     dict
         ``training_eflops``, ``inference_eflops`` (chosen method), ``leasing_eflops`` [EFLOPS],
         ``genai_revenue_rmb_m`` [RMB m], ``yield_rmb_m_per_eflops_quarter``, and the other
-        columns of :func:`capacity.demand.demand_table`.
+        columns of :func:`capacity.compute_demand.demand_table`.
     """
-    from capacity.demand import demand_arrays
+    from capacity.compute_demand import demand_arrays
 
     return demand_arrays(inputs.demand, ctx.demand_fixed, ctx.quarter_no, ctx.fleet_eflops)
 

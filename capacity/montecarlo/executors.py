@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from capacity.errors import InputError
-from capacity.stress.evaluate import DrawContext
-from capacity.stress.reduce import BatchSummary, Task, run_task
+from capacity.montecarlo.evaluate import DrawContext
+from capacity.montecarlo.reduce import BatchSummary, Task, run_task
 
 _WORKER_CTX: DrawContext | None = None
 
@@ -93,7 +93,7 @@ def _end_pool(pool) -> None:
 def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
               workers: int = 1, scheduler: str | None = None,
               progress: Callable[[int], None] | None = None) -> list[BatchSummary]:
-    """Evaluate and reduce batches with an executor (:func:`capacity.stress.reduce.run_task`,
+    """Evaluate and reduce batches with an executor (:func:`capacity.montecarlo.reduce.run_task`,
     in the workers); summaries in task order.
 
     ``processes`` uses a spawn-context process pool (no fork after HiGHS has run in this

@@ -77,7 +77,7 @@ from capacity.schemas import (
 # These functions take validated inputs plus a few precomputed numbers (:class:`DemandFixed`)
 # and arrays aligned to a vector ``qn`` of quarter numbers (:func:`quarter_number`). They are
 # the only implementation of the demand equations: the DataFrame functions further down check
-# their arguments and call them, and the Monte Carlo draws of :mod:`capacity.stress` call them
+# their arguments and call them, and the Monte Carlo draws of :mod:`capacity.montecarlo` call them
 # directly (thousands of times, so no pandas here).
 
 

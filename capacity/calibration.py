@@ -156,8 +156,8 @@ def calibrate(scenario: Scenario, purchasable: pd.DataFrame | None = None,
         Validated scenario (catalog, disclosures, calibration inputs).
     purchasable
         Optional boolean table (index quarter, columns chip): whether new units of a chip could
-        be bought in that quarter (from :mod:`capacity.controls`). Without it, any launched chip
-        may be added at any time.
+        be bought in that quarter (from :mod:`capacity.export_controls`). Without it, any
+        launched chip may be added at any time.
     solver
         ``highs`` or ``cbc``.
 

@@ -2,10 +2,10 @@
 with the run, and the client merges the summaries in batch order.
 
 A :class:`Task` is one batch: either explicit rows (the tornado cases) or the generator states
-at which each input's column of this batch starts (:func:`capacity.stress.draws.draw_states`),
-from which the worker regenerates exactly the numbers :func:`~capacity.stress.draws.
+at which each input's column of this batch starts (:func:`capacity.montecarlo.draws.draw_states`),
+from which the worker regenerates exactly the numbers :func:`~capacity.montecarlo.draws.
 sample_draws` would have given. The worker evaluates the batch
-(:func:`capacity.stress.evaluate.evaluate_batch`) and returns a :class:`BatchSummary`:
+(:func:`capacity.montecarlo.evaluate.evaluate_batch`) and returns a :class:`BatchSummary`:
 
 - threshold counts and binding counts per limit (integers: exact for any split);
 - per KPI, the ``math.fsum`` of its values (means of large runs);
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capacity.stress.draws import _OPS, draws_from_states
-from capacity.stress.evaluate import DrawContext, evaluate_batch
+from capacity.montecarlo.draws import _OPS, draws_from_states
+from capacity.montecarlo.evaluate import DrawContext, evaluate_batch
 
 EXACT_DRAWS = 10_000
 """Largest run whose percentiles use every draw; larger runs keep every ``stride``-th draw

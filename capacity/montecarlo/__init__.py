@@ -42,7 +42,7 @@ Draws are cut into batches by draw index (``batch_size_for``: about 64 batches, 
 draws each). Every draw is solved from the template's optimal basis (HiGHS warm starts may land
 on another optimal vertex, so the start must not depend on what was solved before). Results are
 therefore identical for any number of workers, any batch composition and every executor.
-Workers reduce their batches (:mod:`capacity.stress.reduce`): counts, sums and the draws kept
+Workers reduce their batches (:mod:`capacity.montecarlo.reduce`): counts, sums and the draws kept
 for the percentiles (every draw up to 10,000, else every stride-th), merged in batch order.
 
 Outputs
@@ -56,14 +56,14 @@ KPI years; percentile bands per quarter for fan charts.
 
 from __future__ import annotations
 
-from capacity.stress.draws import (
+from capacity.montecarlo.draws import (
     UncertainInput,
     check_key,
     parse_threshold,
     parse_uncertain,
     sample_draws,
 )
-from capacity.stress.evaluate import (
+from capacity.montecarlo.evaluate import (
     DrawContext,
     build_context,
     demand_numbers,
@@ -74,8 +74,8 @@ from capacity.stress.evaluate import (
     kpi_names,
     resolver_for,
 )
-from capacity.stress.executors import EXECUTORS, run_tasks
-from capacity.stress.run import (
+from capacity.montecarlo.executors import EXECUTORS, run_tasks
+from capacity.montecarlo.run import (
     BATCH_SIZE,
     DEFAULT_THRESHOLDS,
     StressResult,

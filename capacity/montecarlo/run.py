@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capacity.montecarlo.draws import UncertainInput, draw_states, parse_threshold
+from capacity.montecarlo.evaluate import build_context, kpi_names
+from capacity.montecarlo.executors import run_tasks
+from capacity.montecarlo.reduce import Task, merge, stride_for
 from capacity.results import Report
 from capacity.scenarios import Scenario
 from capacity.schemas import check_stress_request
-from capacity.stress.draws import UncertainInput, draw_states, parse_threshold
-from capacity.stress.evaluate import build_context, kpi_names
-from capacity.stress.executors import run_tasks
-from capacity.stress.reduce import Task, merge, stride_for
 
 BATCH_SIZE = 25
 """Smallest number of draws per batch (one task sent to a worker)."""
