@@ -469,6 +469,9 @@ class Evaluation:
     error_key: str | None = None
     seconds: float = 0.0
     scenario: Any = field(default=None, repr=False)
+    drawn: Any = field(default=None, repr=False, compare=False)
+    """The page's parts drawn from it, kept with it (:func:`capacity.app.web` draws them once
+    per evaluation: a cache hit costs no redrawing)."""
 
 
 _cache_lock = threading.Lock()

@@ -18,6 +18,7 @@ Every asset is served by this process (``serve_locally``, no external scripts or
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -62,7 +63,7 @@ def make_app() -> Dash:
         if stored is not None and _settings(stored) == settings:
             raise PreventUpdate
         try:
-            return panel(settings), _data(settings)
+            return _panel(settings), _data(settings)
         except Exception as exc:  # the page keeps working; the server log has the traceback
             return [html.Div(_internal(exc), className="banner", id="panel-error"),
                     *hidden_fields()], _data(settings)
@@ -116,7 +117,7 @@ def make_app() -> Dash:
         t0 = time.perf_counter()
         try:
             ev, cached = evaluate(settings)
-            drawn = None if ev.error else results(ev)
+            drawn = None if ev.error else _drawn(ev)
         except Exception as exc:  # the page keeps working; the server log has the traceback
             return *_unchanged(), "not solved", _internal(exc), cli
         if ev.error:
@@ -195,6 +196,22 @@ def make_app() -> Dash:
         return dcc.send_string(text, f"{settings.scenario}-serve.toml")
 
     return app
+
+
+def _drawn(ev) -> list:
+    """:func:`capacity.app.page.results` of an evaluation, drawn once and kept with it (two
+    threads may both draw a new one; either result is the same)."""
+    if ev.drawn is None:
+        ev.drawn = results(ev)
+    return ev.drawn
+
+
+@lru_cache(maxsize=64)
+def _panel(settings: Settings) -> list:
+    """:func:`capacity.app.page.panel` of settings, drawn once per settings (the scenario's
+    defaults are kept by :func:`capacity.app.page.cached_scenario` for the life of the
+    process too)."""
+    return panel(settings)
 
 
 def _unchanged() -> list:
