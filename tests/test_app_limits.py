@@ -42,8 +42,12 @@ def port():
     thread = threading.Thread(target=server.run, daemon=True, name="test-serve")
     thread.start()
     yield server.effective_port
-    server.close()
+    from waitress import wasyncore
+
+    # closed from the server's own loop (closing its sockets from here races its select())
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
     thread.join(10)
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture(scope="module")
