@@ -338,8 +338,9 @@ def test_bad_input_is_one_line_about_its_field():
     assert ev.error_key == "finance.ev_sales_multiple" and ev.value is None
     ev, _ = evaluate(Settings("history", None, ('controls.rules=["oct-2022", "nope"]',)))
     assert ev.error_key == "controls.rules" and "unknown rule 'nope'" in ev.error
-    ev, _ = evaluate(Settings("no-such-scenario"))
-    assert ev.error.startswith("scenario: unknown scenario 'no-such-scenario'")
+    ev, _ = evaluate(Settings("no-such-scenario"))  # the app reads only what it lists
+    assert ev.error == ("scenario: not a shipped scenario or a scenario file of the subject "
+                        "folder (the app reads nothing else)")
     ev, _ = evaluate(Settings("history", None, ("planner.pue",)))
     assert ev.error == "--set: expected KEY=VALUE, got 'planner.pue'"
 

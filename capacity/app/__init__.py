@@ -5,8 +5,11 @@ off, moves inputs by their ``--set`` keys and sees the plan and the valuation re
 (:mod:`capacity.app.state` holds the settings and the cached results, :mod:`capacity.app.web`
 the page). It talks to people, like :mod:`capacity.cli`: the only other room that may.
 
-It needs the optional extra ``pip install 'capacity[app]'`` (Dash); :func:`serve` says so in one
-line when it is missing.
+It needs the optional extra ``pip install 'capacity[app]'`` (Dash and waitress); :func:`serve`
+says so in one line when it is missing. The server is waitress, a production WSGI server: it
+refuses an oversized body from its headers, reads bodies in its event loop (a slow client holds
+no worker thread) and answers from a pool of threads; :class:`capacity.app.guard.BodyGuard`
+checks each callback body in front of Dash. Every bound is in :mod:`capacity.app.limits`.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ class MissingExtraError(CapacityError):
 
 
 def require_extra() -> None:
-    """Raise :class:`MissingExtraError` (one line, with the install command) when Dash or
-    plotly cannot be imported."""
+    """Raise :class:`MissingExtraError` (one line, with the install command) when Dash, plotly
+    or waitress cannot be imported."""
     try:
         import dash  # noqa: F401
         import plotly  # noqa: F401
+        import waitress  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError("capacity serve", f"needs the app extra ({exc.name} is not "
                                 "installed): pip install 'capacity[app]'") from None
@@ -69,6 +73,36 @@ def check_address(host: str, port: int) -> None:
                              f"{exc.strerror or exc}") from None
 
 
+def make_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
+    """The app behind waitress, bound to ``host:port`` but not yet serving (``.run()`` serves;
+    ``port=0`` takes a free port, ``.effective_port`` says which).
+
+    Every request bound is one of :mod:`capacity.app.limits`: body size (413 from the headers,
+    nothing read), header size, idle and half-sent connections closed after
+    :data:`~capacity.app.limits.CHANNEL_TIMEOUT_S`, the number of connections and of worker
+    threads; callback bodies are checked by :class:`~capacity.app.guard.BodyGuard`.
+    """
+    import logging
+
+    from waitress import create_server
+
+    from capacity.app import limits
+    from capacity.app.guard import BodyGuard
+    from capacity.app.web import make_app
+
+    # a queue-depth warning per burst of requests is noise for an analyst; errors still show
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    app = make_app()
+    wsgi = BodyGuard(app.server, lambda: app.callback_map)
+    return create_server(
+        wsgi, host=host, port=port, threads=limits.SERVER_THREADS,
+        max_request_body_size=limits.MAX_REQUEST_BODY_BYTES,
+        max_request_header_size=limits.MAX_REQUEST_HEADER_BYTES,
+        channel_timeout=limits.CHANNEL_TIMEOUT_S, cleanup_interval=limits.CLEANUP_INTERVAL_S,
+        connection_limit=limits.MAX_CONNECTIONS, ident="capacity",
+        clear_untrusted_proxy_headers=True)
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Start the app on ``host:port`` and serve until interrupted.
 
@@ -79,14 +113,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """
     require_extra()
     check_address(host, port)
-    import logging
-
-    from capacity.app.web import make_app
-
-    # one line per request and the development-server banner are noise for an analyst on
-    # 127.0.0.1; errors still reach the terminal
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = make_app()
+    server = make_server(host, port)
     sys.stderr.write(f"capacity serve: http://{host}:{port}/ (Ctrl-C to stop)\n")
     sys.stderr.flush()
-    app.run(host=host, port=port, debug=False, dev_tools_ui=False, dev_tools_props_check=False)
+    server.run()

@@ -21,6 +21,7 @@ from capacity.app.state import (
     parse_items,
     plan_cards,
     rule_options,
+    source_of,
     split_item,
     target_prices,
 )
@@ -110,9 +111,11 @@ INDEX = """<!DOCTYPE html>
 
 @lru_cache(maxsize=32)
 def cached_scenario(name: str):
+    """The scenario ``name`` loads as shipped; only a source the app may read
+    (:func:`capacity.app.state.source_of`)."""
     from capacity.scenarios import load_scenario
 
-    return load_scenario(name)
+    return load_scenario(source_of(name))
 
 
 def _shipped() -> list[str]:
@@ -139,7 +142,8 @@ def panel(settings: Settings) -> list:
         dcc.Dropdown(names, settings.scenario if settings.scenario in names else None,
                      id="scenario", clearable=False),
         html.H3("Base scenario (side by side)"),
-        dcc.Dropdown(names, settings.base, id="base", placeholder="none"),
+        dcc.Dropdown(names, settings.base if settings.base in names else None, id="base",
+                     placeholder="none"),
     ]
     try:
         sc = cached_scenario(settings.scenario)

@@ -18,14 +18,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from capacity.app.limits import (
+    MAX_APP_STRESS_JOBS,
+    MAX_APP_STRESS_SAMPLES,
+    MAX_CONCURRENT_SOLVES,
+    STRESS_HEARTBEAT_TIMEOUT_S,
+)
 from capacity.errors import CapacityError, InputError
 
 RULES_KEY = "controls.rules"
@@ -148,6 +156,87 @@ def parse_items(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# What a view may load: shipped scenarios and the subject folder's files, nothing else
+# --------------------------------------------------------------------------------------------
+
+REFUSED = "(refused)"
+"""What a ``scenario`` or ``base`` parameter becomes when it names anything but a source of
+:func:`scenario_sources`: one marker for every refused value, so a missing and a forbidden
+path give the same page."""
+
+SOURCE_REFUSED = ("not a shipped scenario or a scenario file of the subject folder (the app "
+                  "reads nothing else)")
+"""The error line (after the field name) for a refused ``scenario`` or ``base``; it never
+repeats the value, so every refused value reads the same."""
+
+
+SOURCES_TTL_S = 5.0
+"""How long the listing of :func:`scenario_sources` is kept before the folder is listed again
+(a scenario file added while the app runs is offered after at most this long). [s]"""
+
+_sources: dict[str, tuple[float, dict[str, Path]]] = {}
+
+
+def scenario_sources() -> dict[str, Path]:
+    """What a view's ``scenario`` and ``base`` may name, and the file each loads.
+
+    Every shipped scenario by name (``history``), and every ``.toml`` file inside the subject
+    folder (:func:`capacity.scenarios.data_dir`) by its path relative to the folder
+    (``scenarios/history.toml``) and by its absolute path. Listed from the folder itself
+    (symbolic links are not followed out of it), so a value a visitor gives is only ever
+    looked up in this table, never used to reach the filesystem.
+    """
+    from capacity.scenarios import data_dir
+
+    root = data_dir().resolve()
+    now = time.monotonic()
+    kept = _sources.get(str(root))
+    if kept is not None and now - kept[0] < SOURCES_TTL_S:
+        return kept[1]
+    out = _list_sources(root)
+    _sources[str(root)] = (now, out)
+    return out
+
+
+def _list_sources(root: Path) -> dict[str, Path]:
+    from capacity.scenarios import shipped_scenarios
+
+    out: dict[str, Path] = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for f in sorted(files):
+            path = Path(dirpath) / f
+            if f.endswith(".toml") and path.resolve().is_relative_to(root):
+                out[path.relative_to(root).as_posix()] = path
+                out[str(path)] = path
+    for name, path in shipped_scenarios().items():
+        if path.resolve().is_relative_to(root):
+            out[name] = path
+    return out
+
+
+def source_of(name: str, field_name: str = "scenario") -> Path:
+    """The file a view's ``scenario`` (or ``base``) loads.
+
+    Raises
+    ------
+    InputError
+        ``scenario: not a shipped scenario or ...`` (:data:`SOURCE_REFUSED`) for anything
+        :func:`scenario_sources` does not list, without touching the filesystem for it.
+    """
+    path = scenario_sources().get(name) if name != REFUSED else None
+    if path is None:
+        raise InputError(field_name, SOURCE_REFUSED)
+    return path
+
+
+def _allowed(name: str | None) -> str | None:
+    """``name`` when :func:`scenario_sources` lists it, else :data:`REFUSED` (None stays)."""
+    if name is None:
+        return None
+    return name if name != REFUSED and name in scenario_sources() else REFUSED
+
+
+# --------------------------------------------------------------------------------------------
 # Settings: the state of a view
 # --------------------------------------------------------------------------------------------
 
@@ -181,7 +270,8 @@ class Settings:
     @classmethod
     def from_query(cls, search: str | None) -> Settings:
         """The settings a query string holds (unknown parameters are ignored; a missing
-        scenario is ``history``)."""
+        scenario is ``history``). A ``scenario`` or ``base`` that :func:`scenario_sources`
+        does not list becomes :data:`REFUSED`, whatever it named."""
         scenario, base, sets = "history", None, []
         for k, v in parse_qsl((search or "").lstrip("?"), keep_blank_values=False):
             if k == "scenario":
@@ -190,7 +280,15 @@ class Settings:
                 base = v or None
             elif k == "set":
                 sets.append(v)
-        return cls(scenario, base, tuple(sets))
+        return cls.from_data(scenario, base, sets)
+
+    @classmethod
+    def from_data(cls, scenario: str | None, base: str | None,
+                  sets: list[str] | tuple[str, ...]) -> Settings:
+        """Settings from values a client sent (the query string, the page's store): a
+        ``scenario`` or ``base`` not listed by :func:`scenario_sources` becomes
+        :data:`REFUSED`; no scenario is ``history``."""
+        return cls(_allowed(scenario or "history"), _allowed(base or None), tuple(sets))
 
     def set_values(self) -> dict[str, Any]:
         """The items as ``{key: value}`` (what ``load_scenario(set_values=...)`` takes)."""
@@ -371,70 +469,127 @@ class Evaluation:
     error_key: str | None = None
     seconds: float = 0.0
     scenario: Any = field(default=None, repr=False)
+    drawn: Any = field(default=None, repr=False, compare=False)
+    """The page's parts drawn from it, kept with it (:func:`capacity.app.web` draws them once
+    per evaluation: a cache hit costs no redrawing)."""
 
 
-_lock = threading.Lock()
+_cache_lock = threading.Lock()
+"""Guards :data:`_cache`, :data:`_base_cache` and :data:`_solving`; held for a dictionary
+operation only, never during a solve, so a cache hit never waits for one."""
 _cache: OrderedDict[Settings, Evaluation] = OrderedDict()
+_base_cache: dict[str, tuple] = {}
+_solving: dict[object, threading.Lock] = {}
+"""One lock per key being computed (settings, or ``("base", name)``): the first caller
+solves, a second caller with the same key waits for that solve and reads its result."""
+_solve_slots = threading.BoundedSemaphore(MAX_CONCURRENT_SOLVES)
+"""At most :data:`~capacity.app.limits.MAX_CONCURRENT_SOLVES` solves at once."""
 
 
-def _run(name: str, set_values: dict[str, Any] | None):
+def _run(name: str, set_values: dict[str, Any] | None, field_name: str = "scenario"):
     """Load, plan and value one scenario: :func:`capacity.plan`, then the report
     :func:`capacity.value` gives, valued on that plan rather than solving it a second time
-    (:func:`capacity.run.value_report` with ``plan_result``)."""
+    (:func:`capacity.run.value_report` with ``plan_result``). ``name`` must be one of
+    :func:`scenario_sources` (:func:`source_of` refuses anything else)."""
     import capacity
     from capacity.api import Result
     from capacity.run import value_report
 
-    sc = capacity.load_scenario(name, set_values=set_values or None)
+    sc = capacity.load_scenario(source_of(name, field_name), set_values=set_values or None)
     plan = capacity.plan(sc)
     return sc, plan, Result.of(value_report(sc, plan_result=plan.detail), [sc])
 
 
+def _once(key: Settings, compute) -> tuple[Evaluation, bool]:
+    """``_cache[key]``, computed by ``compute()`` when missing: one computation per key at a
+    time (others with the same key wait for it), distinct keys at once up to
+    :data:`_solve_slots`; a cached key is read without waiting.
+
+    Returns
+    -------
+    (value, bool)
+        The value and whether it was already there (or computed meanwhile by another caller).
+    """
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key], True
+        key_lock = _solving.setdefault(key, threading.Lock())
+    with key_lock:
+        with _cache_lock:
+            if key in _cache:  # solved by the caller this one waited for
+                return _cache[key], True
+        try:
+            with _solve_slots:
+                value = compute()
+            with _cache_lock:
+                _cache[key] = value
+                while len(_cache) > CACHE_SIZE:
+                    _cache.popitem(last=False)
+        finally:
+            with _cache_lock:
+                if _solving.get(key) is key_lock:
+                    del _solving[key]
+    return value, False
+
+
 def evaluate(settings: Settings) -> tuple[Evaluation, bool]:
     """Plan and value the settings' scenario (and its base) through the Python API.
+
+    Results are cached by settings; a cached one is returned at once, while other settings
+    are being solved (:func:`_once`).
 
     Returns
     -------
     (Evaluation, bool)
         The evaluation and whether it came from the cache.
     """
-    with _lock:
-        if settings in _cache:
-            _cache.move_to_end(settings)
-            return _cache[settings], True
-        t0 = time.perf_counter()
-        ev = Evaluation(settings)
-        try:
-            values = settings.set_values()
-            ev.scenario, ev.plan, ev.value = _run(settings.scenario, values)
-            if settings.base:
-                _, ev.base_plan, ev.base_value = _run_base(settings.base)
-        except CapacityError as exc:
-            ev = Evaluation(settings, error=exc.one_line(),
-                            error_key=field_of(exc, _keys_of(settings)))
-        except ValueError as exc:  # pydantic's ValidationError outside load_scenario
-            from capacity.errors import input_error_from_validation
-
-            core = __import__("sys").modules.get("pydantic_core")
-            if core is None or not isinstance(exc, core.ValidationError):
-                raise
-            err = input_error_from_validation(exc)
-            ev = Evaluation(settings, error=err.one_line(),
-                            error_key=field_of(err, _keys_of(settings)))
-        ev.seconds = time.perf_counter() - t0
-        _cache[settings] = ev
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-        return ev, False
+    return _once(settings, lambda: _evaluate(settings))
 
 
-_base_cache: dict[str, tuple] = {}
+def _evaluate(settings: Settings) -> Evaluation:
+    t0 = time.perf_counter()
+    ev = Evaluation(settings)
+    try:
+        values = settings.set_values()
+        ev.scenario, ev.plan, ev.value = _run(settings.scenario, values)
+        if settings.base:
+            _, ev.base_plan, ev.base_value = _run_base(settings.base)
+    except CapacityError as exc:
+        ev = Evaluation(settings, error=exc.one_line(),
+                        error_key=field_of(exc, _keys_of(settings)))
+    except ValueError as exc:  # pydantic's ValidationError outside load_scenario
+        from capacity.errors import input_error_from_validation
+
+        core = __import__("sys").modules.get("pydantic_core")
+        if core is None or not isinstance(exc, core.ValidationError):
+            raise
+        err = input_error_from_validation(exc)
+        ev = Evaluation(settings, error=err.one_line(),
+                        error_key=field_of(err, _keys_of(settings)))
+    ev.seconds = time.perf_counter() - t0
+    return ev
 
 
 def _run_base(name: str):
-    if name not in _base_cache:
-        _base_cache[name] = _run(name, None)
-    return _base_cache[name]
+    """The base scenario as shipped, solved once per name (outside the solve slots: it runs
+    inside the solve of the settings that asked for it)."""
+    with _cache_lock:
+        if name in _base_cache:
+            return _base_cache[name]
+        key_lock = _solving.setdefault(("base", name), threading.Lock())
+    with key_lock:
+        with _cache_lock:
+            if name in _base_cache:
+                return _base_cache[name]
+        try:
+            result = _run(name, None, "base")
+            with _cache_lock:
+                _base_cache[name] = result
+        finally:
+            with _cache_lock:
+                _solving.pop(("base", name), None)
+    return result
 
 
 def _keys_of(settings: Settings) -> list[str]:
@@ -447,7 +602,7 @@ def _keys_of(settings: Settings) -> list[str]:
 
 def clear_cache() -> None:
     """Forget every cached evaluation (tests)."""
-    with _lock:
+    with _cache_lock:
         _cache.clear()
         _base_cache.clear()
 
@@ -498,6 +653,10 @@ STRESS_SEED = 0
 """Seed of the app's stress runs (same settings and samples, same fan)."""
 
 
+class JobCancelled(Exception):
+    """A stress run stopped because its page stopped polling it (or it was asked to)."""
+
+
 @dataclass
 class StressJob:
     """One stress run of the current settings (``capacity stress --executor inline``).
@@ -511,7 +670,14 @@ class StressJob:
     report
         The stress report when finished.
     error
-        The one-line error when it failed.
+        The one-line error when it failed or was cancelled.
+    last_poll
+        ``time.monotonic()`` of the last poll of its page (the heartbeat; the start counts as
+        one). [s]
+    cancelled
+        Set to stop the run between two batches.
+    ended
+        ``time.monotonic()`` when its thread finished, or None while it runs. [s]
     """
 
     settings: Settings
@@ -521,33 +687,70 @@ class StressJob:
     report: Any = None
     error: str | None = None
     seconds: float = 0.0
+    last_poll: float = field(default_factory=time.monotonic)
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    ended: float | None = None
 
     @property
     def finished(self) -> bool:
         return self.report is not None or self.error is not None
+
+    def check(self) -> None:
+        """Raise :class:`JobCancelled` when the run was cancelled or its page has not polled
+        for :data:`~capacity.app.limits.STRESS_HEARTBEAT_TIMEOUT_S` (called between batches).
+        """
+        if time.monotonic() - self.last_poll > STRESS_HEARTBEAT_TIMEOUT_S:
+            self.cancelled.set()
+        if self.cancelled.is_set():
+            raise JobCancelled
 
 
 _jobs: dict[str, StressJob] = {}
 _jobs_lock = threading.Lock()
 
 
-def start_stress(settings: Settings, samples: int) -> str:
-    """Start a stress run of ``settings`` with ``samples`` draws in a thread; its job id.
-
-    The same settings and samples share one run (a finished one is served again).
+def check_app_stress(samples: int) -> None:
+    """A stress run the app takes: 1 to :data:`~capacity.app.limits.MAX_APP_STRESS_SAMPLES`
+    draws (then the command line's own checks, :func:`capacity.schemas.check_stress_request`).
 
     Raises
     ------
     InputError
-        A number of samples out of range (:func:`capacity.schemas.check_stress_request`).
+        ``draws: ...`` out of range.
     """
     from capacity.schemas import check_stress_request
 
+    if isinstance(samples, int) and not isinstance(samples, bool) and \
+            samples > MAX_APP_STRESS_SAMPLES:
+        raise InputError("draws", f"at most {MAX_APP_STRESS_SAMPLES:,} in the app, got "
+                         f"{samples:,} (capacity stress --samples on the command line takes "
+                         "more)")
     check_stress_request(samples, STRESS_SEED, 1)
+
+
+def start_stress(settings: Settings, samples: int) -> str:
+    """Start a stress run of ``settings`` with ``samples`` draws in a thread; its job id.
+
+    The same settings and samples share one run (a finished one is served again; a failed or
+    cancelled one is started again). At most :data:`~capacity.app.limits.MAX_APP_STRESS_JOBS`
+    run at once.
+
+    Raises
+    ------
+    InputError
+        A number of samples out of range (:func:`check_app_stress`), or as many runs going as
+        the app allows.
+    """
+    check_app_stress(samples)
     job_id = f"{settings.query()}#samples={samples}"
     with _jobs_lock:
         if job_id in _jobs and _jobs[job_id].error is None:
+            _jobs[job_id].last_poll = time.monotonic()
             return job_id
+        running = sum(1 for j in _jobs.values() if j.ended is None)
+        if running >= MAX_APP_STRESS_JOBS:
+            raise InputError("stress", f"{running} stress runs are going in this server (the "
+                             f"most it runs at once); start this one when one has finished")
         job = _jobs[job_id] = StressJob(settings, samples, total=samples)
         for old in [k for k, j in _jobs.items() if j.finished][:-STRESS_KEPT]:
             del _jobs[old]  # oldest finished runs first (dicts keep insertion order)
@@ -557,9 +760,13 @@ def start_stress(settings: Settings, samples: int) -> str:
 
 
 def stress_job(job_id: str) -> StressJob | None:
-    """The job of ``job_id`` (None when unknown, e.g. after a restart)."""
+    """The job of ``job_id`` (None when unknown, e.g. after a restart). Asking is the page's
+    heartbeat: it keeps the run going (:meth:`StressJob.check`)."""
     with _jobs_lock:
-        return _jobs.get(job_id)
+        job = _jobs.get(job_id)
+    if job is not None:
+        job.last_poll = time.monotonic()
+    return job
 
 
 def _run_stress(job: StressJob) -> None:
@@ -571,12 +778,17 @@ def _run_stress(job: StressJob) -> None:
 
     def progress(done: int, total: int) -> None:
         job.done, job.total = done, total
+        job.check()  # between two batches: a cancelled run stops here
 
     try:
-        sc = capacity.load_scenario(job.settings.scenario,
+        sc = capacity.load_scenario(source_of(job.settings.scenario),
                                     set_values=job.settings.set_values() or None)
+        job.check()
         report = stress_report(sc, job.samples, STRESS_SEED, None, "inline", 1, None, progress)
         job.report = Result.of(report, [sc])
+    except JobCancelled:
+        job.error = (f"stress run cancelled after {job.done} of {job.total} runs: its page "
+                     "stopped asking for it")
     except CapacityError as exc:
         job.error = exc.one_line()
     except Exception as exc:  # a bug: the page says so in one line, the log has the traceback
@@ -585,3 +797,4 @@ def _run_stress(job: StressJob) -> None:
         traceback.print_exc()
         job.error = "internal error: " + " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
     job.seconds = time.perf_counter() - t0
+    job.ended = time.monotonic()

@@ -18,9 +18,11 @@ Every asset is served by this process (``serve_locally``, no external scripts or
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
+from werkzeug.exceptions import BadRequest
 
 from capacity.app.figures import stress_view
 from capacity.app.page import (
@@ -35,6 +37,7 @@ from capacity.app.page import (
     results,
 )
 from capacity.app.state import (
+    REFUSED,
     Settings,
     evaluate,
     rules_item,
@@ -51,15 +54,16 @@ def make_app() -> Dash:
                suppress_callback_exceptions=True, index_string=INDEX,
                assets_ignore=".*", include_assets_files=False)
     app.layout = page_layout()
+    app.server.register_error_handler(BadRequest, _one_line)
 
     @app.callback(Output("panel", "children"), Output("settings", "data"),
                   Input("url", "search"), State("settings", "data"))
     def build_panel(search, stored):
-        settings = Settings.from_query(search)
+        settings = Settings.from_query(_text(search, "url.search"))
         if stored is not None and _settings(stored) == settings:
             raise PreventUpdate
         try:
-            return panel(settings), _data(settings)
+            return _panel(settings), _data(settings)
         except Exception as exc:  # the page keeps working; the server log has the traceback
             return [html.Div(_internal(exc), className="banner", id="panel-error"),
                     *hidden_fields()], _data(settings)
@@ -74,6 +78,11 @@ def make_app() -> Dash:
         if stored is None or scenario is None:
             raise PreventUpdate
         old = _settings(stored)
+        scenario, base = _text(scenario, "scenario.value"), _text(base, "base.value")
+        rules, extra = _texts(rules, "rules.value"), _text(extra, "extra.value")
+        _need(isinstance(values, list) and isinstance(ids, list) and len(values) == len(ids)
+              and all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in ids),
+              "knob values and ids: two lists of the same length, ids with a key")
         trigger = ctx.triggered_id
         if trigger == "reset-button":
             return Settings(old.scenario, old.base).query(), no_update
@@ -101,13 +110,14 @@ def make_app() -> Dash:
                   Output("error", "children"), Output("cli-line", "children"),
                   Input("url", "search"))
     def show(search):
-        settings = Settings.from_query(search)
-        cli = "same view in a terminal: capacity value " + " ".join(
-            _quote(a) for a in settings.cli_args())
+        settings = Settings.from_query(_text(search, "url.search"))
+        cli = "" if REFUSED in (settings.scenario, settings.base) else \
+            "same view in a terminal: capacity value " + " ".join(
+                _quote(a) for a in settings.cli_args())
         t0 = time.perf_counter()
         try:
             ev, cached = evaluate(settings)
-            drawn = None if ev.error else results(ev)
+            drawn = None if ev.error else _drawn(ev)
         except Exception as exc:  # the page keeps working; the server log has the traceback
             return *_unchanged(), "not solved", _internal(exc), cli
         if ev.error:
@@ -123,6 +133,8 @@ def make_app() -> Dash:
                   State({"type": "err", "key": ALL}, "id"))
     def field_errors(stored, err_ids):
         """The error line beside the field it is about (the free --set lines otherwise)."""
+        _need(isinstance(err_ids, list) and all(isinstance(i, dict) and isinstance(
+            i.get("key"), str) for i in err_ids), "err ids: a list of ids with a key")
         keys = [i["key"] for i in err_ids]
         if stored is None:
             raise PreventUpdate
@@ -138,7 +150,7 @@ def make_app() -> Dash:
     def every(search, shown):
         if not shown:
             return []
-        ev, _ = evaluate(Settings.from_query(search))
+        ev, _ = evaluate(Settings.from_query(_text(search, "url.search")))
         return [] if ev.error else every_table(ev)
 
     @app.callback(Output("stress-job", "data"), Output("stress-poll", "disabled"),
@@ -146,6 +158,7 @@ def make_app() -> Dash:
                   State("url", "search"), State("stress-samples", "value"),
                   prevent_initial_call=True)
     def start(_n, search, samples):
+        search = _text(search, "url.search")
         try:
             n = int(str(samples).strip())
         except ValueError:
@@ -160,7 +173,7 @@ def make_app() -> Dash:
                   Input("stress-poll", "n_intervals"), State("stress-job", "data"),
                   prevent_initial_call=True)
     def poll(_n, job_id):
-        job = stress_job(job_id) if job_id else None
+        job = stress_job(_text(job_id, "stress-job.data")) if job_id else None
         if job is None:
             return "", no_update, True
         if not job.finished:
@@ -185,6 +198,22 @@ def make_app() -> Dash:
     return app
 
 
+def _drawn(ev) -> list:
+    """:func:`capacity.app.page.results` of an evaluation, drawn once and kept with it (two
+    threads may both draw a new one; either result is the same)."""
+    if ev.drawn is None:
+        ev.drawn = results(ev)
+    return ev.drawn
+
+
+@lru_cache(maxsize=64)
+def _panel(settings: Settings) -> list:
+    """:func:`capacity.app.page.panel` of settings, drawn once per settings (the scenario's
+    defaults are kept by :func:`capacity.app.page.cached_scenario` for the life of the
+    process too)."""
+    return panel(settings)
+
+
 def _unchanged() -> list:
     return [no_update for _ in RESULT_OUTPUTS]
 
@@ -204,9 +233,40 @@ def _quote(arg: str) -> str:
     return _shell(arg)
 
 
-def _settings(data: dict) -> Settings:
-    return Settings(data.get("scenario") or "history", data.get("base"),
-                    tuple(data.get("sets") or ()))
+def _one_line(exc: BadRequest):
+    """A 400 as one line of text (the page never sends what it answers)."""
+    return f"bad callback request: {exc.description}\n", 400, {
+        "Content-Type": "text/plain; charset=utf-8"}
+
+
+def _need(ok: bool, what: str) -> None:
+    """Refuse a callback value of the wrong type with a 400 (a request the page never sends),
+    not a traceback and a 500."""
+    if not ok:
+        raise BadRequest(what)
+
+
+def _text(value, name: str) -> str | None:
+    _need(value is None or isinstance(value, str), f"{name}: expected text or null")
+    return value
+
+
+def _texts(value, name: str) -> list[str] | None:
+    _need(value is None or (isinstance(value, list) and all(isinstance(x, str)
+                                                           for x in value)),
+          f"{name}: expected a list of text or null")
+    return value
+
+
+def _settings(data) -> Settings:
+    """Settings from the ``settings`` store (sent back by the client: checked like a query
+    string, :meth:`Settings.from_data`)."""
+    _need(isinstance(data, dict), "settings.data: expected an object")
+    scenario, base, sets = data.get("scenario"), data.get("base"), data.get("sets") or []
+    _text(scenario, "settings.data.scenario")
+    _text(base, "settings.data.base")
+    _texts(sets, "settings.data.sets")
+    return Settings.from_data(scenario, base, sets)
 
 
 def _data(settings: Settings) -> dict:

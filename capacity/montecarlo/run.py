@@ -91,7 +91,8 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     executor, workers, scheduler
         See :func:`run_tasks`. Results do not depend on them.
     progress
-        Called with (draws done, total) as batches finish.
+        Called with (draws done, total) as batches finish. An exception it raises ends the
+        run between two batches (``capacity serve`` cancels a run whose page left this way).
     """
     check_stress_request(samples, seed, workers, n_inputs=len(specs),
                          n_kpis=2 * len(scenario.inputs.horizon.kpi_quarters())
