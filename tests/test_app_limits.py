@@ -27,7 +27,7 @@ pytest.importorskip("dash", reason="the app extra is not installed: pip install 
 pytest.importorskip("waitress", reason="the app extra is not installed: pip install "
                     "'capacity[app]'")
 
-from capacity.app import limits, make_server, state
+from capacity.app import jobs, limits, make_server, state
 from capacity.app.page import RESULT_OUTPUTS
 
 HERE = Path(__file__).resolve().parent
@@ -287,21 +287,19 @@ def _head(length: int) -> bytes:
             f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode()
 
 
-def test_a_20_mb_body_is_refused_413_in_under_a_second_unread(port):
+def test_a_20_mb_body_is_refused_413_unread(port):
+    """Refused on its declared length: the answer comes while the client has sent 64 KB of it
+    (how fast is measured by benchmarks/app_limits.py, not asserted here)."""
     size = 20 * 1024 * 1024
     s = _raw(port)
-    t0 = time.perf_counter()
     s.sendall(_head(size) + b"[" * 65536)  # the first 64 KB of 20 MB
-    s.settimeout(5)
+    s.settimeout(TIMEOUT_S)
     reply = s.recv(4096)
-    took = time.perf_counter() - t0
     s.close()
     assert reply.startswith(b"HTTP/1.1 413 "), reply[:200]
-    assert took < 1.0
     # a whole 20 MB body sent as fast as the client can: refused as quickly, and the server
     # closes without reading on (the client cannot finish sending)
     s = _raw(port)
-    t0 = time.perf_counter()
     sent = 0
     chunk = b"x" * (1 << 20)
     with contextlib.suppress(OSError):
@@ -313,18 +311,16 @@ def test_a_20_mb_body_is_refused_413_in_under_a_second_unread(port):
     with contextlib.suppress(OSError):
         reply = s.recv(4096)
     s.close()
-    assert time.perf_counter() - t0 < 1.0
+    assert sent < size  # the server stopped reading long before the end
     assert reply.startswith(b"HTTP/1.1 413 ")
 
 
 def test_a_body_claimed_at_1_gb_and_sent_slowly_holds_nothing(port):
     s = _raw(port)
-    t0 = time.perf_counter()
-    s.sendall(_head(1 << 30) + b"[")
-    s.settimeout(5)
+    s.sendall(_head(1 << 30) + b"[")  # one byte of the body: the answer cannot wait for more
+    s.settimeout(TIMEOUT_S)
     reply = s.recv(4096)
     assert reply.startswith(b"HTTP/1.1 413 ")
-    assert time.perf_counter() - t0 < 1.0
     s.close()
 
 
@@ -337,9 +333,8 @@ def test_slow_bodies_hold_no_worker_and_time_out(port):
         s = _raw(port)
         s.sendall(_head(10_000) + b'{"output": ')
         slow.append(s)
-    t0 = time.perf_counter()
-    status, _ = _get(port, "/_dash-layout")
-    assert status == 200 and time.perf_counter() - t0 < 2.0
+    status, _ = _get(port, "/_dash-layout")  # answered while every half-sent one is open
+    assert status == 200
     deadline = time.monotonic() + limits.CHANNEL_TIMEOUT_S + limits.CLEANUP_INTERVAL_S + 5
     for s in slow:
         s.settimeout(max(0.1, deadline - time.monotonic()))
@@ -352,9 +347,9 @@ def test_slow_bodies_hold_no_worker_and_time_out(port):
 # 3. stress jobs: bounded, and cancelled when their page stops polling
 # ---------------------------------------------------------------------------------------------
 
-def _job(job_id: str) -> state.StressJob:
-    with state._jobs_lock:  # read without the heartbeat that stress_job() gives
-        return state._jobs[job_id]
+def _job(job_id: str) -> jobs.StressJob:
+    with jobs._jobs_lock:  # read without the heartbeat that stress_job() gives
+        return jobs._jobs[job_id]
 
 
 def test_stress_draws_are_bounded(port, keys):
@@ -390,7 +385,7 @@ def test_stress_jobs_are_bounded_in_number_and_stop_when_their_page_leaves(port,
         time.sleep(0.05)
     for job_id in ids:
         job = _job(job_id)
-        assert job.ended is not None and job.ended - last_poll[job_id] < 2.0, job
+        assert job.ended is not None, job  # how soon: benchmarks/app_limits.py
         assert job.error.startswith("stress run cancelled after ")
         assert 0 < job.done < job.total
     # and a place is free again
@@ -423,9 +418,7 @@ def test_cache_hits_are_served_while_a_solve_runs(port, keys, monkeypatch):
         t.start()
     try:
         assert entered.wait(TIMEOUT_S)
-        t0 = time.perf_counter()
-        hit = _call(port, _show(keys, "?scenario=history"))
-        assert time.perf_counter() - t0 < 2.0
+        hit = _call(port, _show(keys, "?scenario=history"))  # answered while the solve is held
         assert hit["status"]["children"]["props"]["data-cached"] == "true"
         # another distinct view solves meanwhile (a second solve slot)
         other = _call(port, _show(keys, "?scenario=history&set=finance.ev_sales_multiple%3D9.5"))

@@ -13,9 +13,9 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from capacity.app.figures import GRAPH, compute_figure, fleet_figure, purchases_figure
+from capacity.app.jobs import STRESS_SAMPLES
 from capacity.app.state import (
     RULES_KEY,
-    STRESS_SAMPLES,
     Settings,
     knobs,
     parse_items,

@@ -25,6 +25,7 @@ from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import BadRequest
 
 from capacity.app.figures import stress_view
+from capacity.app.jobs import start_stress, stress_job
 from capacity.app.page import (
     INDEX,
     RESULT_OUTPUTS,
@@ -42,8 +43,6 @@ from capacity.app.state import (
     evaluate,
     rules_item,
     same_value,
-    start_stress,
-    stress_job,
 )
 from capacity.errors import CapacityError
 
