@@ -185,7 +185,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     parts = []
     first = None
     for when in vintage_dates():
-        sc = load_scenario(scenario_name or "baseline", as_of=when, set_values=sets)
+        sc = load_scenario(scenario_name, as_of=when, set_values=sets)
         first = first or sc
         base = sc.inputs.horizon.base
         stocks, flows = _forecast_paths(sc, solver)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.schemas import MAX_INPUT_FILE_BYTES, MAX_NESTING_DEPTH
+from capacity.schemas import MAX_INPUT_FILE_BYTES, MAX_NESTING_DEPTH, too_many_digits
 
 SUBJECT_ENV = "CAPACITY_SUBJECT"
 """Environment variable naming the subject folder (the ``--subject`` option sets it per run)."""
@@ -129,24 +130,19 @@ def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
     return n, line
 
 
-def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
-    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+_DIGIT_RUN = re.compile(r"[0-9_]+")
+"""Digits (and TOML's ``_`` separators) in a row: the body of a number."""
 
-    A linear scan of TOML text that skips strings and comments, run before parsing so that
-    deeply nested arrays or inline tables are refused instead of exhausting the parser's
-    recursion.
 
-    Parameters
-    ----------
-    text
-        TOML text.
-    limit
-        Deepest nesting allowed. [levels]
+def _scan(text: str, limit: int) -> tuple[int | None, int | None]:
+    """One linear pass over TOML text, strings and comments skipped.
 
     Returns
     -------
-    int or None
-        1-based line number, or ``None`` when the text stays within ``limit``.
+    tuple
+        1-based line of the first ``[`` or ``{`` that opens more than ``limit`` levels, and of
+        the first run of more than :data:`~capacity.schemas.MAX_NUMBER_DIGITS` digits (each
+        ``None`` when there is none). The scan stops at the first of either.
     """
     depth = 0
     line = 1
@@ -166,11 +162,40 @@ def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
         elif c in "[{":
             depth += 1
             if depth > limit:
-                return line
+                return line, None
         elif c in "]}":
             depth = max(0, depth - 1)
+        elif "0" <= c <= "9":
+            run = _DIGIT_RUN.match(text, i)
+            assert run is not None
+            if too_many_digits(run.group()):
+                return None, line
+            i = run.end()
+            continue
         i += 1
-    return None
+    return None, None
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
+    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+
+    A linear scan of TOML text that skips strings and comments, run before parsing so that
+    deeply nested arrays or inline tables are refused instead of exhausting the parser's
+    recursion.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    limit
+        Deepest nesting allowed. [levels]
+
+    Returns
+    -------
+    int or None
+        1-based line number, or ``None`` when the text stays within ``limit``.
+    """
+    return _scan(text, limit)[0]
 
 
 def value_depth(value: Any) -> int:
@@ -210,14 +235,23 @@ def loads_toml(text: str, where: str) -> dict[str, Any]:
         ``where[:line]: problem`` for invalid TOML or nesting deeper than
         :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
     """
-    deep = nesting_too_deep(text)
+    deep, long = _scan(text, MAX_NESTING_DEPTH)
     too_deep = f"nested more than {MAX_NESTING_DEPTH} levels deep (the limit for input files)"
     if deep is not None:
         raise InputError(f"{where}:{deep}", too_deep)
+    if long is not None:  # before tomllib, which would end in Python's int-to-text limit
+        from capacity.scenarios.positions import key_on_line
+
+        key = key_on_line(text, long)
+        run = max(_DIGIT_RUN.findall(text.split("\n", long)[long - 1]), key=len)
+        raise InputError(f"{where}:{long}" + (f": {key}" if key else ""),
+                         str(too_many_digits(run)))
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(where, f"not valid TOML: {exc}") from None
+    except ValueError as exc:  # a value tomllib reads but Python cannot convert
+        raise InputError(where, f"cannot read a value: {str(exc).splitlines()[0]}") from None
     except RecursionError:  # nesting the scan cannot see (belt and braces)
         raise InputError(where, too_deep) from None
     if value_depth(doc) > MAX_NESTING_DEPTH:  # dotted keys and table headers nest too

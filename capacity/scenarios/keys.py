@@ -121,7 +121,7 @@ def apply_layers(base: dict[str, Any], layers: list[Layer]
     -------
     tuple
         The new tree; every change, in order; and for each key changed, the last layer that set
-        it.
+        it (a key that replaces a whole table takes the keys set below it before).
     """
     tree = copy.deepcopy(base)
     changes: list[Change] = []
@@ -142,5 +142,16 @@ def apply_layers(base: dict[str, Any], layers: list[Layer]
                 new = value
             set_key(tree, k, new)
             changes.append(Change(k, old, new, layer.origin))
+            for below in [o for o in origin_of if o.startswith(k + ".")]:
+                del origin_of[below]  # replaced with the rest of the table: this layer set it
             origin_of[k] = layer
     return tree, changes, origin_of
+
+
+def later_origins(earlier: dict[str, Layer], later: dict[str, Layer]) -> dict[str, Layer]:
+    """The layer that set each key after ``later``'s layers were applied over ``earlier``'s:
+    a key ``later`` sets replaces ``earlier``'s keys below it too (``finance`` given on the
+    command line is to blame for ``finance``, not a vintage's ``finance.shares_m``)."""
+    out = {k: layer for k, layer in earlier.items()
+           if not any(k == top or k.startswith(top + ".") for top in later)}
+    return {**out, **later}

@@ -180,3 +180,18 @@ def key_where(path: Path, table: str, key: str, rest: str = "") -> str:
     """``file:line`` of a key (see :func:`key_line`), or ``file`` when the line is not found."""
     line = key_line(path, table, key, rest)
     return f"{path}:{line}" if line else str(path)
+
+
+def key_on_line(text: str, line: int) -> str | None:
+    """Dotted path of the deepest key (or array item) written on ``line`` of a TOML text.
+
+    For an error about a value found by a scan of the text, before ``tomllib`` reads it (a
+    number too long to convert): the syntax tree still has the key's position.
+
+    Returns
+    -------
+    str or None
+        ``"set.planner.pue"``-style path, or ``None`` when no key is on that line.
+    """
+    on_line = [path for path, at in key_lines(text).items() if at == line]
+    return max(on_line, key=lambda p: p.count(".")) if on_line else None

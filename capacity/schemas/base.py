@@ -8,6 +8,7 @@ bool (``true``) or text (``"1.4"``) is not a number, and a float is not a whole 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from capacity.schemas.limits import (
     MAX_EFLOPS,
     MAX_LEAD_TIME_QUARTERS,
     MAX_LIFE_QUARTERS,
+    MAX_NUMBER_DIGITS,
     MAX_UNITS,
     MAX_UNITS_PER_QUARTER,
 )
@@ -66,7 +68,72 @@ def parse_quarter(text: str) -> str:
     m = _ALT_QUARTER_RE.match(s)
     if m:
         return f"20{m.group(2)}Q{m.group(1)}"
-    raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
+    raise ValueError(f"expected a quarter like '2023Q3', got {shown_text(text)}")
+
+
+def shown_text(text: str, width: int = 40) -> str:
+    """``repr`` of a text as given, cut to ``width`` characters (an error line stays short)."""
+    shown = repr(text)
+    return shown if len(shown) <= width else shown[:width - 4] + "...'"
+
+
+def too_many_digits(text: str) -> str | None:
+    """The problem of a number written with more than MAX_NUMBER_DIGITS digits, else ``None``.
+
+    The one digit-count rule of every number given as text: a TOML value, a ``--set`` value, a
+    CSV cell (Python itself refuses to read an integer of more than 4300 digits).
+    """
+    n = sum(c.isdigit() for c in text)
+    if n > MAX_NUMBER_DIGITS:
+        return (f"a number of {n:,} digits, more than the limit of {MAX_NUMBER_DIGITS:,} digits "
+                "for a number")
+    return None
+
+
+def number_from_text(text: str, whole: bool = False) -> float | int:
+    """A number written as text (a CSV cell): present, within the digit limit, finite.
+
+    Parameters
+    ----------
+    text
+        The cell, as written.
+    whole
+        Require a whole number (``3``, not ``3.0`` or ``3.5``).
+
+    Returns
+    -------
+    float or int
+        The number (an int when ``whole``).
+
+    Raises
+    ------
+    ValueError
+        One line: ``empty cell in a required column``, the digit limit, ``'x' is not a number``,
+        ``'nan' is not a finite number``, ``'3.5' is not a whole number``.
+    """
+    cell = str(text).strip()
+    if not cell:
+        raise ValueError("empty cell in a required column")
+    long = too_many_digits(cell)
+    if long:
+        raise ValueError(long)
+    if whole:
+        if not re.fullmatch(r"[-+]?\d+", cell):
+            raise ValueError(f"{shown_text(cell)} is not a whole number")
+        return int(cell)
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{shown_text(cell)} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{shown_text(cell)} is not a finite number")
+    return value
+
+
+def _number_text(value: object) -> object:
+    """A number given as text (a CSV cell) read by :func:`number_from_text`, before pydantic
+    checks its range; any other value is left to pydantic."""
+    return number_from_text(value) if isinstance(value, str) else value
 
 
 def _quarter_in_range(label: str) -> str:
@@ -127,7 +194,8 @@ LeadQuarters = Annotated[Whole, Field(ge=0, le=MAX_LEAD_TIME_QUARTERS)]
 PriceUsd = Annotated[Positive, Field(le=MAX_CHIP_PRICE_USD)]
 """Price of one accelerator. [USD/unit]"""
 
-Figure = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Figure = Annotated[float, BeforeValidator(_number_text),
+                   Field(gt=0.0, allow_inf_nan=False)]
 """A positive, finite catalog figure. Lax on purpose: the catalog CSV is read as text, so
 ``"312"`` must convert; a bool cannot arrive from a CSV cell."""
 
