@@ -157,7 +157,7 @@ def parse_period(label: str) -> tuple[pd.Period, pd.Period]:
     if m:
         y = _year(m.group(1) or m.group(2))
         return pd.Period(f"{y}Q1", freq="Q"), pd.Period(f"{y}Q4", freq="Q")
-    raise ValueError(f"{s!r} is not a period (use 2023Q2, 1H23, 2H23, FY2023 or 2023)")
+    raise ValueError(f"{shown_text(s)} is not a period (use 2023Q2, 1H23, 2H23, FY2023 or 2023)")
 
 
 def _column_error(name: str, header: str) -> InputError:
@@ -165,7 +165,8 @@ def _column_error(name: str, header: str) -> InputError:
     for stem in sorted(_STEMS, key=len, reverse=True):
         if low.startswith(stem + "_") or low == stem:
             unit = low[len(stem) + 1:] or "(none)"
-            return InputError(name, f"column {header!r}: unit {unit!r} is not supported; "
+            return InputError(name, f"column {shown_text(header, 60)}: unit "
+                              f"{shown_text(unit)} is not supported; "
                               f"use {_STEMS[stem]}")
     close = closest_name(header, [*COLUMNS, *TEXT_COLUMNS])
     hint = f"did you mean {close!r}? " if close else ""

@@ -38,6 +38,9 @@ def shipped_data_dir() -> Path:
 
 
 def _subject_folder_checked(folder: str | Path, field: str) -> Path:
+    if not str(folder).strip():
+        raise InputError(field, "empty folder name (give a subject folder holding "
+                         "baseline.toml and disclosures.csv)")
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise InputError(field, f"{str(folder)[:200]!r} is not a folder")

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from capacity.errors import InputError
+from capacity.scenarios.positions import key_where
+from capacity.schemas import shown_text
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -130,6 +132,10 @@ def apply_layers(base: dict[str, Any], layers: list[Layer]
         for key, value in layer.changes.items():
             append = key.endswith("+")
             k = key[:-1] if append else key
+            if any(not part.strip() for part in k.split(".")):
+                where = key_where(layer.path, layer.table, key)
+                raise InputError(f"{where}: {shown_text(key, 80)}", "a dotted key with an "
+                                 "empty part (write names like planner.pue)")
             old = copy.deepcopy(get_key(tree, k))
             if append:
                 if old is not None and not isinstance(old, list):

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from capacity.errors import InputError, UnknownNameError, closest_name
+from capacity.errors import InputError, UnknownNameError, closest_name, unknown_name
 from capacity.scenarios.files import data_dir, data_file, file_sha256, read_toml, value_depth
 from capacity.scenarios.keys import (
     Change,
@@ -181,9 +181,8 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
         elif name in library:
             body, written = library[name], (library_path, name)
         else:
-            avail = sorted(set(local) | set(library))
-            raise UnknownNameError(f"{path}: overrides", f"unknown override {name!r}"
-                                   f" (known: {', '.join(avail) or 'none'})")
+            raise unknown_name(f"{key_where(path, '', 'overrides')}: overrides", "override",
+                               name, sorted(set(local) | set(library)), list_known=True)
         flat = flatten(body)
         for key in flat:
             if key in claimed:
@@ -243,7 +242,8 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
         # a subject folder without scenarios/history.toml: the baseline itself
         path = data_dir() / "baseline.toml"
-        chain = _Chain([], {}, "The subject's baseline (its folder has no scenarios/history.toml)")
+        chain = _Chain([], {}, "The subject's baseline (its folder has no "
+                       f"scenarios/{DEFAULT_SCENARIO}.toml)")
     else:
         path = _resolve_path(DEFAULT_SCENARIO if name_or_path is None else name_or_path)
         chain = _scenario_chain(path)

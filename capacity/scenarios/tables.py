@@ -3,8 +3,6 @@ rule library, each read and validated."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from functools import cache
 from pathlib import Path
 
@@ -18,9 +16,9 @@ from capacity.schemas import (
     ChipSpec,
     ExportRule,
     RuleLibrary,
+    date_from_text,
     number_from_text,
     parse_quarter,
-    shown_text,
 )
 
 CATALOG_NUMERIC = [
@@ -116,22 +114,15 @@ def read_disclosures(path: Path | None = None) -> pd.DataFrame:
             raise InputError(f"{at} span_quarters", f"{span} is outside 0 to "
                              f"{MAX_LIFE_QUARTERS} quarters")
         spans.append(span)
-        text = str(rec["published"]).strip()
-        if not _ISO_DATE.match(text):
-            raise InputError(f"{at} published", f"{shown_text(text)} is not a date (use "
-                             "YYYY-MM-DD)")
         try:
-            dt.date.fromisoformat(text)
-        except ValueError:
-            raise InputError(f"{at} published", f"{text!r} is not a real date") from None
+            date_from_text(rec["published"])
+        except ValueError as exc:
+            raise InputError(f"{at} published", str(exc)) from None
     df["period"] = pd.PeriodIndex(periods, freq="Q")
     df["value"] = pd.Series(values, index=df.index, dtype=float)
     df["span_quarters"] = pd.Series(spans, index=df.index, dtype=int)
     df["published"] = [str(t).strip() for t in df["published"]]
     return df.drop(columns="period_end")
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def read_actuals_csv(path: Path) -> pd.DataFrame:

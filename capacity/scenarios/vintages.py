@@ -14,9 +14,7 @@ from capacity.errors import InputError
 from capacity.scenarios.files import data_dir, read_toml
 from capacity.scenarios.keys import Layer, flatten, source_of
 from capacity.scenarios.scenario import Scenario
-from capacity.schemas import MAX_DAYS_AFTER_LAST_VINTAGE, ExportRule, shown_text
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from capacity.schemas import MAX_DAYS_AFTER_LAST_VINTAGE, ExportRule, date_from_text
 
 
 def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
@@ -39,13 +37,10 @@ def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
         shown = ("true" if value else "false") if isinstance(value, bool) else repr(value)
         raise InputError(where, f"must be a date like 2025-08-31 (a TOML date or "
                          f"'YYYY-MM-DD'), got {shown[:40]}")
-    text = value.strip()
-    if not _ISO_DATE.match(text):
-        raise InputError(where, f"{shown_text(text)} is not a date (use YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(where, f"{text!r} is not a date (no such day)") from None
+        return date_from_text(value)
+    except ValueError as exc:
+        raise InputError(where, str(exc)) from None
 
 
 def baseline_as_of() -> dt.date:

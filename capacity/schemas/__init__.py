@@ -43,6 +43,7 @@ from capacity.schemas.base import (
     UnitsPerQuarter,
     Whole,
     Year,
+    date_from_text,
     number_from_text,
     parse_quarter,
     quarter_arg,
@@ -181,7 +182,7 @@ __all__ = [
     "PositiveShare", "PriceUsd", "Quarter", "Real", "RevenueInputs", "RuleBand", "RuleLibrary",
     "ServingInputs", "StressRequest", "StrictModel", "SubjectEntity", "SubjectInputs",
     "TokenInputs", "TrainingRun", "Units", "UnitsPerQuarter", "Whole", "Year",
-    "check_stress_request", "entity_key", "estimate_stress_memory_bytes", "number_from_text",
-    "parse_quarter", "quarter_arg", "quarter_range", "shown_text", "supersession_cycle",
-    "to_period", "too_many_digits",
+    "check_stress_request", "date_from_text", "entity_key", "estimate_stress_memory_bytes",
+    "number_from_text", "parse_quarter", "quarter_arg", "quarter_range", "shown_text",
+    "supersession_cycle", "to_period", "too_many_digits",
 ]

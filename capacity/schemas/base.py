@@ -153,10 +153,38 @@ def _date_in_range(value: dt.date) -> dt.date:
 Quarter = Annotated[str, AfterValidator(parse_quarter), AfterValidator(_quarter_in_range)]
 """A quarter label, normalised to ``YYYYQn``, from FIRST_QUARTER to LAST_QUARTER."""
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def date_from_text(text: str) -> dt.date:
+    """A date written as text: exactly ``YYYY-MM-DD`` and a day that exists.
+
+    The one rule for dates given as text (a vintage date, a CSV ``published`` cell, a rule date
+    written as a string): ``20240101`` or ``1704067200`` (which pydantic would read as a Unix
+    time) is not a date, and neither is ``2025-02-30``.
+
+    Raises
+    ------
+    ValueError
+        ``'...' is not a date (use YYYY-MM-DD)`` or ``... (no such day)``.
+    """
+    cell = str(text).strip()
+    if not _ISO_DATE.match(cell):
+        raise ValueError(f"{shown_text(cell)} is not a date (use YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a date (no such day)") from None
+
+
 def _not_a_number(value: object) -> object:
-    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01)."""
+    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01), and
+    text that is not written ``YYYY-MM-DD`` (:func:`date_from_text`; pydantic would read
+    ``"1704067200"`` as a Unix time)."""
     if isinstance(value, bool | int | float):
         raise ValueError(f"expected a date like 2024-01-01, got {value!r}")
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        date_from_text(value)  # raises: not YYYY-MM-DD (pydantic says when the day is not real)
     return value
 
 

@@ -99,7 +99,8 @@ class UncertainInput:
         reason
             Why not (pydantic's message, or the range).
         """
-        params = ", ".join(f"{x:g}" for x in self.params)
+        names = _DIST_FIELDS.get(self.dist, ("p5", "p50", "p95"))
+        params = ", ".join(f"{n} {x:g}" for n, x in zip(names, self.params, strict=True))
         if self.bounded:
             return (f"the {self.dist} distribution ({params}) reaches {value:g}, outside the "
                     f"input's valid range ({reason}); narrow the distribution's range")
