@@ -137,7 +137,9 @@ def long_numbers(draw) -> str:
     separators, or a float with a long fraction."""
     n = draw(st.integers(S.MAX_NUMBER_DIGITS + 1, 6000))
     digits = long_digits(n, draw(st.integers(1, 9)))
-    form = draw(st.sampled_from(["int", "negative", "underscores", "fraction"]))
+    form = draw(st.sampled_from(["int", "negative", "underscores", "fraction", "hex"]))
+    if form == "hex":  # Python reads these at any length, into an integer no float can hold
+        return "0x" + digits.replace("0", "f")
     if form == "negative":
         return "-" + digits
     if form == "underscores":
@@ -175,7 +177,7 @@ def test_toml_number_of_thousands_of_digits(key, value, padding, dotted, command
 
 
 BAD_NUMBERS = ["inf", "-inf", "nan", "true", "false", '"1.5"', "1e400", "-1e400", "-1e9",
-               "1e12", "[1]", "{ a = 1 }", "2024-01-01"]
+               "1e12", "[1]", "{ a = 1 }", "2024-01-01", "0x" + "f" * 300]
 
 
 @few(15)
@@ -502,6 +504,20 @@ def unbounded_below_one(draw) -> str:
         return f'{{ dist = "normal", mean = 1.5, sd = {sd!r} }}'
     p5 = draw(st.floats(-100, 0.99))
     return f"{{ p5 = {p5!r}, p50 = 1.5, p95 = 2.0 }}"
+
+
+@few(8)
+@given(param=st.sampled_from(["p5", "p50", "p95"]),
+       value=st.sampled_from(["inf", "-inf", "nan", "true", '"1"', "0x" + "f" * 300,
+                              "-" + "9" * 400]))
+def test_stress_distribution_parameter_not_a_finite_number(param, value):
+    spec = {"p5": "1.2", "p50": "1.5", "p95": "2.0", param: value}
+    body = ", ".join(f"{k} = {v}" for k, v in spec.items())
+    with tempfile.TemporaryDirectory() as tmp:
+        f = write(Path(tmp), "u.toml", f'extends = "history"\n[uncertain]\n"planner.pue" = '
+                  f"{{ {body} }}\n")
+        refused(["stress", "--scenario", str(f), "--samples", "5", "--workers", "1"],
+                f"uncertain.planner.pue.{param}: must be a finite number")
 
 
 @few(10)

@@ -133,8 +133,9 @@ def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
     return n, line
 
 
-_DIGIT_RUN = re.compile(r"[0-9_]+")
-"""Digits (and TOML's ``_`` separators) in a row: the body of a number."""
+_DIGIT_RUN = re.compile(r"0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9_]+")
+"""Digits (and TOML's ``_`` separators) in a row: the body of a number, hexadecimal, octal and
+binary ones included."""
 
 
 def _scan(text: str, limit: int) -> tuple[int | None, int | None]:

@@ -77,13 +77,16 @@ def shown_text(text: str, width: int = 40) -> str:
     return shown if len(shown) <= width else shown[:width - 4] + "...'"
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def too_many_digits(text: str) -> str | None:
     """The problem of a number written with more than MAX_NUMBER_DIGITS digits, else ``None``.
 
     The one digit-count rule of every number given as text: a TOML value, a ``--set`` value, a
     CSV cell (Python itself refuses to read an integer of more than 4300 digits).
     """
-    n = sum(c.isdigit() for c in text)
+    n = sum(c in _HEX_DIGITS for c in text)  # hex digits too: 0xfff... is a number
     if n > MAX_NUMBER_DIGITS:
         return (f"a number of {n:,} digits, more than the limit of {MAX_NUMBER_DIGITS:,} digits "
                 "for a number")

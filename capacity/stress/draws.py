@@ -170,8 +170,14 @@ def parse_uncertain(table: dict[str, dict[str, Any]], where: str = "uncertain"
         vals = []
         for n in names:
             v = spec[n]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise InputError(f"{field_}.{n}", f"must be a finite number, got {v!r}")
+            try:
+                finite = not isinstance(v, bool) and isinstance(v, int | float) and \
+                    math.isfinite(float(v))
+            except OverflowError:  # an integer too large for a float
+                finite = False
+            if not finite:
+                shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+                raise InputError(f"{field_}.{n}", f"must be a finite number, got {shown}")
             vals.append(float(v))
         if dist == "split-normal" and not (vals[0] <= vals[1] <= vals[2] and vals[0] < vals[2]):
             raise InputError(field_, "needs p5 <= p50 <= p95 with p5 < p95")
