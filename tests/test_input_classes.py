@@ -149,23 +149,27 @@ def long_numbers(draw) -> str:
     return digits
 
 
-def scenario_text(key: str, value: str, padding: int, dotted: bool) -> tuple[str, int]:
+def scenario_text(key: str, value: str, padding: int, dotted: bool | str) -> tuple[str, int]:
     """A scenario file setting ``key`` to the TOML text ``value``: (text, line of the key).
 
-    ``dotted`` writes ``"a.b" = v`` under ``[set]``; otherwise ``b = v`` under ``[set.a]``.
+    ``dotted`` writes ``"a.b" = v`` under ``[set]``; ``False``, ``b = v`` under ``[set.a]``;
+    ``"inline"``, ``"a" = { zz = 1, b = v, yy = 2 }`` under ``[set]`` (three keys on one line).
     """
     lines = ['extends = "history"', *(["# padding"] * padding)]
-    if dotted:
+    table, _, leaf = key.rpartition(".")
+    if dotted == "inline":
+        lines += ["[set]", f'"{table}" = {{ zz = 1, {leaf} = {value}, yy = 2 }}']
+    elif dotted:
         lines += ["[set]", f'"{key}" = {value}']
     else:
-        table, _, leaf = key.rpartition(".")
         lines += [f"[set.{table}]", f"{leaf} = {value}"]
     return "\n".join(lines) + "\n", len(lines)
 
 
 @few(20)
 @given(key=st.sampled_from(NUMBER_KEYS), value=long_numbers(), padding=st.integers(0, 5),
-       dotted=st.booleans(), command=st.sampled_from(["validate", "plan", "value"]))
+       dotted=st.sampled_from([True, False, "inline"]),
+       command=st.sampled_from(["validate", "plan", "value"]))
 def test_toml_number_of_thousands_of_digits(key, value, padding, dotted, command):
     text, line = scenario_text(key, value, padding, dotted)
     with tempfile.TemporaryDirectory() as tmp:

@@ -138,15 +138,16 @@ _DIGIT_RUN = re.compile(r"0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9_]+")
 binary ones included."""
 
 
-def _scan(text: str, limit: int) -> tuple[int | None, int | None]:
+def _scan(text: str, limit: int) -> tuple[int | None, tuple[int, int, str] | None]:
     """One linear pass over TOML text, strings and comments skipped.
 
     Returns
     -------
     tuple
-        1-based line of the first ``[`` or ``{`` that opens more than ``limit`` levels, and of
-        the first run of more than :data:`~capacity.schemas.MAX_NUMBER_DIGITS` digits (each
-        ``None`` when there is none). The scan stops at the first of either.
+        1-based line of the first ``[`` or ``{`` that opens more than ``limit`` levels, and
+        the first run of more than :data:`~capacity.schemas.MAX_NUMBER_DIGITS` digits as (1-based
+        line, 0-based column, the run) (each ``None`` when there is none). The scan stops at the
+        first of either.
     """
     depth = 0
     line = 1
@@ -173,7 +174,7 @@ def _scan(text: str, limit: int) -> tuple[int | None, int | None]:
             run = _DIGIT_RUN.match(text, i)
             assert run is not None
             if too_many_digits(run.group()):
-                return None, line
+                return None, (line, i - text.rfind("\n", 0, i) - 1, run.group())
             i = run.end()
             continue
         i += 1
@@ -246,9 +247,9 @@ def loads_toml(text: str, where: str) -> dict[str, Any]:
     if long is not None:  # before tomllib, which would end in Python's int-to-text limit
         from capacity.scenarios.positions import key_on_line
 
-        key = key_on_line(text, long)
-        run = max(_DIGIT_RUN.findall(text.split("\n", long)[long - 1]), key=len)
-        raise InputError(f"{where}:{long}" + (f": {key}" if key else ""),
+        line, column, run = long
+        key = key_on_line(text, line, column)
+        raise InputError(f"{where}:{line}" + (f": {key}" if key else ""),
                          str(too_many_digits(run)))
     try:
         doc = tomllib.loads(text)
