@@ -410,6 +410,8 @@ NOT_ISO = st.sampled_from(["20240101", "2024/01/01", "2024-1-1", "2024-02-30", "
     st.sampled_from(["true", "false", "[2024-01-01]", "{ day = 1 }"]),
     NOT_ISO.map(json.dumps),
     OUTSIDE_SPAN.map(lambda d: d.isoformat()),
+    st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2025, 12, 31)).map(
+        lambda d: d.replace(microsecond=0).isoformat()),  # a TOML date and time
 ), padding=st.integers(0, 3))
 def test_as_of_in_a_scenario_must_be_a_date_in_the_vintages_span(value, padding):
     text = "# padding\n" * padding + f'as_of = {value}\nextends = "history"\n'

@@ -89,6 +89,9 @@ def file_sha256(path: Path) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     """The bytes of an input file, refused when missing or larger than MAX_INPUT_FILE_BYTES."""
+    if path.is_dir():  # an empty name given as a path is the current folder
+        raise InputError(str(path) if str(path) not in ("", ".") else f"{str(path)!r}",
+                         "a folder, not a file (is the file name empty?)")
     if not path.is_file():
         raise InputError(str(path), "file not found")
     size = path.stat().st_size

@@ -18,7 +18,7 @@ from capacity.schemas import MAX_DAYS_AFTER_LAST_VINTAGE, ExportRule, date_from_
 
 
 def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
-    """A vintage date from ISO text (``2025-08-31``) or a TOML date (a datetime gives its date).
+    """A vintage date from ISO text (``2025-08-31``) or a TOML date (not a date and time).
 
     Only the form ``YYYY-MM-DD`` is read: a number (``as_of = 20240101``), a bool or text in
     another form (``20240101``, ``2024-W01``) is refused, and so is a day that does not exist
@@ -30,7 +30,8 @@ def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
         ``where: ... is not a date (use YYYY-MM-DD)``.
     """
     if isinstance(value, dt.datetime):
-        return value.date()
+        raise InputError(where, f"must be a date like 2025-08-31, not a date and time "
+                         f"({value.isoformat()})")
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str):
