@@ -24,9 +24,9 @@ pessimistic), with 64 server threads:
 
 - defaults (100 clients, 2 re-solves each over 10 values; 800 callbacks): median 0.28 to
   0.42 s, p95 8.0 to 17 s, in 18 to 35 s (four runs); server RSS 199 MiB before, 345 to 350
-  MiB at the peak; no failures. With 16 threads the median was 1.4 to 2.1 s (requests waiting for a solve
-  filled the pool, so cache hits queued behind them) and the p95 3.4 to 4.9 s. Before issue 29
-  (one global lock, the development server) 200 clients had a median of 12 s.
+  MiB at the peak; no failures. With 16 threads the median was 1.4 to 2.1 s (requests
+  waiting for a solve filled the pool, so cache hits queued behind them) and the p95 3.4 to
+  4.9 s. Before issue 29 (one global lock, the development server) 200 clients had a median of 12 s.
 - ``--distinct 0 --resolves 1`` (every re-solve new: 100 solves, 2 at a time): median 0.18 s,
   p95 55 s, 83 s in all, peak RSS 581 MiB (64 evaluations cached with their drawn pages). The
   solves queue; the cached views and polls do not.

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capacity.errors import InputError
+from capacity.errors import InputError, closest_name
+from capacity.schemas import number_from_text, shown_text
 
 STATUS_COMPARED = "compared"
 STATUS_NOT_FORECAST = "not forecast"
@@ -156,7 +157,7 @@ def parse_period(label: str) -> tuple[pd.Period, pd.Period]:
     if m:
         y = _year(m.group(1) or m.group(2))
         return pd.Period(f"{y}Q1", freq="Q"), pd.Period(f"{y}Q4", freq="Q")
-    raise ValueError(f"{s!r} is not a period (use 2023Q2, 1H23, 2H23, FY2023 or 2023)")
+    raise ValueError(f"{shown_text(s)} is not a period (use 2023Q2, 1H23, 2H23, FY2023 or 2023)")
 
 
 def _column_error(name: str, header: str) -> InputError:
@@ -164,9 +165,12 @@ def _column_error(name: str, header: str) -> InputError:
     for stem in sorted(_STEMS, key=len, reverse=True):
         if low.startswith(stem + "_") or low == stem:
             unit = low[len(stem) + 1:] or "(none)"
-            return InputError(name, f"column {header!r}: unit {unit!r} is not supported; "
+            return InputError(name, f"column {shown_text(header, 60)}: unit "
+                              f"{shown_text(unit)} is not supported; "
                               f"use {_STEMS[stem]}")
-    return InputError(name, f"unknown column {header!r} (known: period, "
+    close = closest_name(header, [*COLUMNS, *TEXT_COLUMNS])
+    hint = f"did you mean {close!r}? " if close else ""
+    return InputError(name, f"unknown column {shown_text(header, 60)} ({hint}known: period, "
                       f"{', '.join(COLUMNS)}, {', '.join(TEXT_COLUMNS)})")
 
 
@@ -182,12 +186,12 @@ def _number(cell: str, metric: Metric, where: str) -> float:
     pct = metric.kind == "ratio" and text.endswith("%")
     if pct:
         text = text[:-1].strip()
+    if not text:
+        raise InputError(where, f"{cell.strip()!r} is not a number")
     try:
-        value = float(text)
-    except ValueError:
-        raise InputError(where, f"{cell.strip()!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InputError(where, f"{cell.strip()!r} is not a finite number")
+        value = float(number_from_text(text))
+    except ValueError as exc:
+        raise InputError(where, str(exc).replace(repr(text), repr(cell.strip()))) from None
     if pct:
         value /= 100.0
     if metric.kind == "ratio" and not -1.0 <= value <= 1.0:

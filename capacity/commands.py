@@ -117,8 +117,8 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
     if timeline:
         if at is not None:
             raise InputError("--at", "give either --at or --timeline, not both")
-        first = quarter_arg(start, "--start") if start else hz.base + 1
-        last = quarter_arg(end, "--end") if end else to_period(hz.end)
+        first = quarter_arg(start, "--start") if start is not None else hz.base + 1
+        last = quarter_arg(end, "--end") if end is not None else to_period(hz.end)
         if last < first:
             raise InputError("--end", f"{last} is before the start {first}")
         periods = quarter_range(first, last)
@@ -137,7 +137,7 @@ def controls_report(scenario: Scenario, at: str | None = None, timeline: bool = 
         )
     if start is not None or end is not None:
         raise InputError("--start", "--start and --end go with --timeline")
-    q = quarter_arg(at, "--at") if at else hz.base + 1
+    q = quarter_arg(at, "--at") if at is not None else hz.base + 1
     chips = ctl.status_at(scenario, q).reset_index()
     return Report(
         "controls",
@@ -185,7 +185,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     parts = []
     first = None
     for when in vintage_dates():
-        sc = load_scenario(scenario_name or "baseline", as_of=when, set_values=sets)
+        sc = load_scenario(scenario_name, as_of=when, set_values=sets)
         first = first or sc
         base = sc.inputs.horizon.base
         stocks, flows = _forecast_paths(sc, solver)
@@ -217,11 +217,21 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
                     "source": str(fy["source"].iloc[0])})
     reference = pd.DataFrame(ref, columns=bt.ROLLING_COLUMNS)
     counts = rows["status"].value_counts()
+    from capacity.scenarios import DEFAULT_SCENARIO, shipped_scenarios, vintage_files
+
+    missing = []  # optional parts of a subject folder: the run goes on, and says so
+    if scenario_name is None and DEFAULT_SCENARIO not in shipped_scenarios():
+        missing.append(f"no scenarios/{DEFAULT_SCENARIO}.toml: each vintage forecasts from the "
+                       "subject's baseline")
+    if not vintage_files():
+        missing.append("no vintages/: the baseline's vintage is the only one")
+    notes = {"note": "; ".join(missing)} if missing else {}
     return Report(
         "backtest",
         scalars={
             "scenario": first.name,
             "as_of": "rolling",
+            **notes,
             "vintages": ", ".join(d.isoformat() for d in vintage_dates()),
             "n_rows": len(rows),
             "n_compared": int(counts.get(bt.STATUS_COMPARED, 0)),

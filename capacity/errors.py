@@ -47,22 +47,45 @@ class SolverError(CapacityError):
     """The solver did not return an optimal solution (or is not available)."""
 
 
+def closest_name(name: str, known) -> str | None:
+    """The known name a misspelt ``name`` most likely meant, or ``None``.
+
+    A case-insensitive match first (``'h20'`` -> ``'H20'``); else the closest by
+    :func:`difflib.get_close_matches` (similarity ratio at least 0.6, compared in lower case),
+    so ``'peak_eflop_2025Q4'`` -> ``'peak_eflops_2025Q4'`` and a name like nothing known gets
+    no suggestion.
+    """
+    import difflib
+
+    known = [str(k) for k in known]
+    by_lower: dict[str, str] = {}
+    for k in known:
+        by_lower.setdefault(k.lower(), k)
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
 def unknown_name(field: str, kind: str, name: str, known, list_known: bool = False
                  ) -> UnknownNameError:
     """The error for an unknown ``kind`` (chip, rule, ...) ``name``, with a hint.
 
-    The hint names a case-insensitive match (``'h20'`` -> ``'H20'``) when there is one, else, with
-    ``list_known``, every known name.
+    The hint names the closest known name (:func:`closest_name`) when there is one, else, with
+    ``list_known``, every known name. An empty name says so.
     """
     known = list(known)
-    close = [k for k in known if k.lower() == name.lower()]
-    if close:
-        hint = f" (did you mean {close[0]!r}?)"
+    if not str(name).strip():
+        listed = f" (known: {', '.join(sorted(map(str, known))) or 'none'})" if list_known else ""
+        return UnknownNameError(field, f"empty {kind} name{listed}")
+    close = closest_name(name, known)
+    if close is not None:
+        hint = f" (did you mean {close!r}?)"
     elif list_known:
-        hint = f" (known: {', '.join(sorted(known)) or 'none'})"
+        hint = f" (known: {', '.join(sorted(map(str, known))) or 'none'})"
     else:
         hint = ""
-    return UnknownNameError(field, f"unknown {kind} {name!r}{hint}")
+    return UnknownNameError(field, f"unknown {kind} {_shown(name, 60)}{hint}")
 
 
 # pydantic error types whose message reads better with the value that was given

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from capacity.errors import InputError
+from capacity.errors import InputError, closest_name
 from capacity.scenarios import Scenario
+from capacity.schemas import number_from_text, shown_text
 
 Z95 = 1.6448536269514722
 """95% quantile of the standard normal. [1]"""
@@ -81,6 +82,34 @@ class UncertainInput:
             return rng.uniform(p[0], p[1], n)
         return rng.triangular(p[0], p[1], p[2], n)
 
+    @property
+    def bounded(self) -> bool:
+        """Whether every draw lies in a finite range (uniform, triangular); a normal or split
+        normal has no bound, so enough draws reach any value."""
+        return self.dist in ("uniform", "triangular")
+
+    def outside_range(self, value: float, reason: str) -> str:
+        """The problem, in one line, when a draw of ``value`` is outside the input's valid range
+        (``reason`` says how): the distribution is to blame, not the number of draws.
+
+        Parameters
+        ----------
+        value
+            The draw (or quantile) that is not a valid input.
+        reason
+            Why not (pydantic's message, or the range).
+        """
+        names = _DIST_FIELDS.get(self.dist, ("p5", "p50", "p95"))
+        params = ", ".join(f"{n} {x:g}" for n, x in zip(names, self.params, strict=True))
+        if self.bounded:
+            return (f"the {self.dist} distribution ({params}) reaches {value:g}, outside the "
+                    f"input's valid range ({reason}); narrow the distribution's range")
+        side = "lower" if value < self.quantile(0.5) else "upper"
+        return (f"the {self.dist} distribution ({params}) has no {side} bound, so its draws "
+                f"reach {value:g}, outside the input's valid range ({reason}); the distribution "
+                "is the problem, not the number of draws: use a bounded distribution (uniform "
+                "or triangular) within the range")
+
     def as_record(self) -> dict[str, Any]:
         return {"input": self.key, "distribution": self.dist,
                 "params": ", ".join(f"{x:g}" for x in self.params),
@@ -141,8 +170,14 @@ def parse_uncertain(table: dict[str, dict[str, Any]], where: str = "uncertain"
         vals = []
         for n in names:
             v = spec[n]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise InputError(f"{field_}.{n}", f"must be a finite number, got {v!r}")
+            try:
+                finite = not isinstance(v, bool) and isinstance(v, int | float) and \
+                    math.isfinite(float(v))
+            except OverflowError:  # an integer too large for a float
+                finite = False
+            if not finite:
+                shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+                raise InputError(f"{field_}.{n}", f"must be a finite number, got {shown}")
             vals.append(float(v))
         if dist == "split-normal" and not (vals[0] <= vals[1] <= vals[2] and vals[0] < vals[2]):
             raise InputError(field_, "needs p5 <= p50 <= p95 with p5 < p95")
@@ -297,10 +332,16 @@ def parse_threshold(expr: str, kpis: list[str]) -> tuple[str, str, float]:
     """
     m = _THRESHOLD.match(expr)
     if not m:
-        raise InputError("--threshold", f"cannot read {expr!r}; expected 'kpi OP number' "
-                         "with OP one of >=, <=, >, < (e.g. peak_eflops_2025Q4>=20)")
-    kpi, op, num = m.group(1).replace("@", "_"), m.group(2), float(m.group(3))
+        raise InputError("--threshold", f"cannot read {shown_text(expr, 80)}; expected 'kpi OP "
+                         "number' with OP one of >=, <=, >, < (e.g. peak_eflops_2025Q4>=20)")
+    kpi, op = m.group(1).replace("@", "_"), m.group(2)
     if kpi not in kpis:
-        raise InputError("--threshold", f"unknown KPI {kpi!r} in {expr!r} (KPIs: "
-                         f"{', '.join(kpis)})")
+        close = closest_name(kpi, kpis)
+        hint = f"did you mean {close!r}?" if close else f"KPIs: {', '.join(kpis)}"
+        raise InputError("--threshold", f"unknown KPI {kpi!r} in {shown_text(expr, 80)} "
+                         f"({hint})")
+    try:
+        num = float(number_from_text(m.group(3)))
+    except ValueError as exc:
+        raise InputError("--threshold", f"{shown_text(expr, 80)}: {exc}") from None
     return kpi, op, num

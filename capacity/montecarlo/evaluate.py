@@ -105,11 +105,9 @@ def _check_extremes(specs: list[UncertainInput], tree: dict[str, Any],
 
     for i, (s, p) in enumerate(zip(specs, paths, strict=True)):
         for v in (lo[i], hi[i]):
-            hint = ("; use a bounded distribution (uniform or triangular) or a narrower range")
             if p is None:
                 if not 0.0 <= v < 1.0:
-                    raise InputError(f"uncertain.{s.key}", f"a draw of {v:g} is outside "
-                                     f"[0, 1){hint}")
+                    raise InputError(f"uncertain.{s.key}", s.outside_range(v, "[0, 1)"))
                 continue
             t2 = dict(tree)
             t2[p[0]] = copy.deepcopy(tree[p[0]])
@@ -117,9 +115,8 @@ def _check_extremes(specs: list[UncertainInput], tree: dict[str, Any],
             try:
                 Inputs.model_validate(t2)
             except ValidationError as exc:
-                raise InputError(f"uncertain.{s.key}", f"a draw of {v:g} is outside the "
-                                 f"input's valid range ({exc.errors()[0]['msg']}){hint}"
-                                 ) from None
+                raise InputError(f"uncertain.{s.key}", s.outside_range(
+                    v, exc.errors()[0]["msg"])) from None
 
 
 def _cap_slopes(scenario: Scenario, specs: list[UncertainInput], tree: dict[str, Any],

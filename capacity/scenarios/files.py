@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.schemas import MAX_INPUT_FILE_BYTES, MAX_NESTING_DEPTH
+from capacity.schemas import MAX_INPUT_FILE_BYTES, MAX_NESTING_DEPTH, too_many_digits
 
 SUBJECT_ENV = "CAPACITY_SUBJECT"
 """Environment variable naming the subject folder (the ``--subject`` option sets it per run)."""
@@ -37,6 +38,9 @@ def shipped_data_dir() -> Path:
 
 
 def _subject_folder_checked(folder: str | Path, field: str) -> Path:
+    if not str(folder).strip():
+        raise InputError(field, "empty folder name (give a subject folder holding "
+                         "baseline.toml and disclosures.csv)")
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise InputError(field, f"{str(folder)[:200]!r} is not a folder")
@@ -85,6 +89,9 @@ def file_sha256(path: Path) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     """The bytes of an input file, refused when missing or larger than MAX_INPUT_FILE_BYTES."""
+    if path.is_dir():  # an empty name given as a path is the current folder
+        raise InputError(str(path) if str(path) not in ("", ".") else f"{str(path)!r}",
+                         "a folder, not a file (is the file name empty?)")
     if not path.is_file():
         raise InputError(str(path), "file not found")
     size = path.stat().st_size
@@ -129,24 +136,21 @@ def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
     return n, line
 
 
-def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
-    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+_DIGIT_RUN = re.compile(r"0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9_]+")
+"""Digits (and TOML's ``_`` separators) in a row: the body of a number, hexadecimal, octal and
+binary ones included."""
 
-    A linear scan of TOML text that skips strings and comments, run before parsing so that
-    deeply nested arrays or inline tables are refused instead of exhausting the parser's
-    recursion.
 
-    Parameters
-    ----------
-    text
-        TOML text.
-    limit
-        Deepest nesting allowed. [levels]
+def _scan(text: str, limit: int) -> tuple[int | None, tuple[int, int, str] | None]:
+    """One linear pass over TOML text, strings and comments skipped.
 
     Returns
     -------
-    int or None
-        1-based line number, or ``None`` when the text stays within ``limit``.
+    tuple
+        1-based line of the first ``[`` or ``{`` that opens more than ``limit`` levels, and
+        the first run of more than :data:`~capacity.schemas.MAX_NUMBER_DIGITS` digits as (1-based
+        line, 0-based column, the run) (each ``None`` when there is none). The scan stops at the
+        first of either.
     """
     depth = 0
     line = 1
@@ -166,11 +170,40 @@ def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
         elif c in "[{":
             depth += 1
             if depth > limit:
-                return line
+                return line, None
         elif c in "]}":
             depth = max(0, depth - 1)
+        elif "0" <= c <= "9":
+            run = _DIGIT_RUN.match(text, i)
+            assert run is not None
+            if too_many_digits(run.group()):
+                return None, (line, i - text.rfind("\n", 0, i) - 1, run.group())
+            i = run.end()
+            continue
         i += 1
-    return None
+    return None, None
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
+    """Line of the first ``[`` or ``{`` that opens more than ``limit`` levels, else ``None``.
+
+    A linear scan of TOML text that skips strings and comments, run before parsing so that
+    deeply nested arrays or inline tables are refused instead of exhausting the parser's
+    recursion.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    limit
+        Deepest nesting allowed. [levels]
+
+    Returns
+    -------
+    int or None
+        1-based line number, or ``None`` when the text stays within ``limit``.
+    """
+    return _scan(text, limit)[0]
 
 
 def value_depth(value: Any) -> int:
@@ -210,14 +243,23 @@ def loads_toml(text: str, where: str) -> dict[str, Any]:
         ``where[:line]: problem`` for invalid TOML or nesting deeper than
         :data:`~capacity.schemas.MAX_NESTING_DEPTH`.
     """
-    deep = nesting_too_deep(text)
+    deep, long = _scan(text, MAX_NESTING_DEPTH)
     too_deep = f"nested more than {MAX_NESTING_DEPTH} levels deep (the limit for input files)"
     if deep is not None:
         raise InputError(f"{where}:{deep}", too_deep)
+    if long is not None:  # before tomllib, which would end in Python's int-to-text limit
+        from capacity.scenarios.positions import key_on_line
+
+        line, column, run = long
+        key = key_on_line(text, line, column)
+        raise InputError(f"{where}:{line}" + (f": {key}" if key else ""),
+                         str(too_many_digits(run)))
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(where, f"not valid TOML: {exc}") from None
+    except ValueError as exc:  # a value tomllib reads but Python cannot convert
+        raise InputError(where, f"cannot read a value: {str(exc).splitlines()[0]}") from None
     except RecursionError:  # nesting the scan cannot see (belt and braces)
         raise InputError(where, too_deep) from None
     if value_depth(doc) > MAX_NESTING_DEPTH:  # dotted keys and table headers nest too

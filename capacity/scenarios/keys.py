@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from capacity.errors import InputError
+from capacity.scenarios.positions import key_where
+from capacity.schemas import shown_text
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -121,7 +123,7 @@ def apply_layers(base: dict[str, Any], layers: list[Layer]
     -------
     tuple
         The new tree; every change, in order; and for each key changed, the last layer that set
-        it.
+        it (a key that replaces a whole table takes the keys set below it before).
     """
     tree = copy.deepcopy(base)
     changes: list[Change] = []
@@ -130,6 +132,10 @@ def apply_layers(base: dict[str, Any], layers: list[Layer]
         for key, value in layer.changes.items():
             append = key.endswith("+")
             k = key[:-1] if append else key
+            if any(not part.strip() for part in k.split(".")):
+                where = key_where(layer.path, layer.table, key)
+                raise InputError(f"{where}: {shown_text(key, 80)}", "a dotted key with an "
+                                 "empty part (write names like planner.pue)")
             old = copy.deepcopy(get_key(tree, k))
             if append:
                 if old is not None and not isinstance(old, list):
@@ -142,5 +148,16 @@ def apply_layers(base: dict[str, Any], layers: list[Layer]
                 new = value
             set_key(tree, k, new)
             changes.append(Change(k, old, new, layer.origin))
+            for below in [o for o in origin_of if o.startswith(k + ".")]:
+                del origin_of[below]  # replaced with the rest of the table: this layer set it
             origin_of[k] = layer
     return tree, changes, origin_of
+
+
+def later_origins(earlier: dict[str, Layer], later: dict[str, Layer]) -> dict[str, Layer]:
+    """The layer that set each key after ``later``'s layers were applied over ``earlier``'s:
+    a key ``later`` sets replaces ``earlier``'s keys below it too (``finance`` given on the
+    command line is to blame for ``finance``, not a vintage's ``finance.shares_m``)."""
+    out = {k: layer for k, layer in earlier.items()
+           if not any(k == top or k.startswith(top + ".") for top in later)}
+    return {**out, **later}

@@ -11,22 +11,32 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from capacity.errors import InputError, UnknownNameError
+from capacity.errors import InputError, UnknownNameError, closest_name, unknown_name
 from capacity.scenarios.files import data_dir, data_file, file_sha256, read_toml, value_depth
-from capacity.scenarios.keys import Change, Layer, apply_layers, flatten, get_key, set_key
+from capacity.scenarios.keys import (
+    Change,
+    Layer,
+    apply_layers,
+    flatten,
+    get_key,
+    later_origins,
+    set_key,
+)
 from capacity.scenarios.positions import key_where
 from capacity.scenarios.scenario import Scenario
 from capacity.scenarios.tables import read_catalog, read_disclosures, read_rule_library
 from capacity.scenarios.validate import check_chip_names, check_rules, validation_to_input_error
 from capacity.scenarios.vintages import (
     as_of_date,
+    check_as_of,
+    check_vintages,
     chips_launched_after,
     default_as_of,
     disclosures_known_by,
     rules_known_by,
     vintage_layers,
 )
-from capacity.schemas import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, Inputs
+from capacity.schemas import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, Inputs, shown_text
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -47,17 +57,38 @@ def describe_shipped() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _resolve_path(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists() or "/" in str(name_or_path):
-        if not p.exists():
+def _resolve_path(name_or_path: str | Path, field: str = "scenario") -> Path:
+    """The file of a scenario given by name or path; ``field`` is named in an error.
+
+    Raises
+    ------
+    InputError
+        An empty name, a name that cannot be a path, a missing file, or an unknown shipped
+        name (with the closest shipped name, :func:`~capacity.errors.closest_name`).
+    """
+    text = str(name_or_path)
+    if not text.strip():
+        raise InputError(field, "empty scenario name (give a shipped scenario name, see "
+                         "'capacity scenarios', or a .toml file)")
+    if "\x00" in text:
+        raise InputError(field, f"{shown_text(text)} is not a scenario name or file path")
+    p = Path(text)
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):
+        raise InputError(field, f"{shown_text(text)} is not a scenario name or file path"
+                         ) from None
+    if p.suffix == ".toml" or exists or "/" in text:
+        if not exists:
             raise InputError(str(p), "file not found")
         return p
     shipped = shipped_scenarios()
-    if str(name_or_path) not in shipped:
-        raise UnknownNameError(
-            "scenario", f"unknown scenario {str(name_or_path)!r}; shipped: {', '.join(shipped)}")
-    return shipped[str(name_or_path)]
+    if text not in shipped:
+        close = closest_name(text, shipped)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise UnknownNameError(field, f"unknown scenario {shown_text(text, 60)}{hint}; "
+                               f"shipped: {', '.join(shipped) or 'none'}")
+    return shipped[text]
 
 
 _SCENARIO_KEYS = {"as_of", "description", "extends", "overrides", "override", "set",
@@ -66,8 +97,17 @@ _SCENARIO_KEYS = {"as_of", "description", "extends", "overrides", "override", "s
 
 def _parent_path(path: Path, parent: str) -> Path:
     """File a scenario ``extends``: a file next to it, else a shipped name or a path."""
-    sibling = path.parent / parent
-    return sibling if sibling.is_file() else _resolve_path(parent)
+    field = f"{key_where(path, '', 'extends')}: extends"
+    if not parent.strip():
+        raise InputError(field, "empty scenario name (give a shipped scenario name or a .toml "
+                         "file)")
+    try:
+        sibling = path.parent / parent
+        if sibling.is_file():
+            return sibling
+    except (OSError, ValueError):
+        pass
+    return _resolve_path(parent, field)
 
 
 @dataclass(frozen=True)
@@ -79,6 +119,8 @@ class _Chain:
     description: str
     as_of: dt.date | None = None
     """The vintage the scenario is pinned to (its own ``as_of`` or its parent's)."""
+    as_of_where: str = "as_of"
+    """``file:line: as_of`` of the pin, for an error about it."""
 
 
 def _uncertain_table(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -110,16 +152,19 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
     layers: list[Layer] = []
     uncertain: dict[str, dict[str, Any]] = {}
     pinned = doc.get("as_of")
+    pinned_where = f"{key_where(path, '', 'as_of')}: as_of" if pinned is not None else "as_of"
     if pinned is not None:
-        pinned = as_of_date(pinned, f"{key_where(path, '', 'as_of')}: as_of")
+        pinned = as_of_date(pinned, pinned_where)
     parent = doc.get("extends")
     if parent is not None:
         if not isinstance(parent, str):
-            raise InputError(f"{path}: extends", "must be a scenario name or file path")
+            raise InputError(f"{key_where(path, '', 'extends')}: extends", "must be a scenario "
+                             "name or file path")
         up = _scenario_chain(_parent_path(path, parent), (*seen, resolved))
         layers += up.layers
         uncertain.update(up.uncertain)
-        pinned = pinned or up.as_of
+        if pinned is None:
+            pinned, pinned_where = up.as_of, up.as_of_where
     uncertain.update(_uncertain_table(path, doc))
     library_path = data_dir() / "overrides.toml"
     library = read_toml(library_path) if library_path.is_file() else {}
@@ -136,9 +181,8 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
         elif name in library:
             body, written = library[name], (library_path, name)
         else:
-            avail = sorted(set(local) | set(library))
-            raise UnknownNameError(f"{path}: overrides", f"unknown override {name!r}"
-                                   f" (known: {', '.join(avail) or 'none'})")
+            raise unknown_name(f"{key_where(path, '', 'overrides')}: overrides", "override",
+                               name, sorted(set(local) | set(library)), list_known=True)
         flat = flatten(body)
         for key in flat:
             if key in claimed:
@@ -152,7 +196,7 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
         raise InputError(f"{path}: set", "must be a table of keys to set")
     if own:
         layers.append(Layer(path.name, flatten(own), path, "set"))
-    return _Chain(layers, uncertain, str(doc.get("description", "")), pinned)
+    return _Chain(layers, uncertain, str(doc.get("description", "")), pinned, pinned_where)
 
 
 def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
@@ -198,12 +242,17 @@ def load_scenario(name_or_path: str | Path | None = None, *,
     if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
         # a subject folder without scenarios/history.toml: the baseline itself
         path = data_dir() / "baseline.toml"
-        chain = _Chain([], {}, "The subject's baseline (its folder has no scenarios/history.toml)")
+        chain = _Chain([], {}, "The subject's baseline (its folder has no "
+                       f"scenarios/{DEFAULT_SCENARIO}.toml)")
     else:
-        path = _resolve_path(name_or_path or DEFAULT_SCENARIO)
+        path = _resolve_path(DEFAULT_SCENARIO if name_or_path is None else name_or_path)
         chain = _scenario_chain(path)
     base, sources = read_baseline()
-    asked = as_of_date(as_of) if as_of is not None else None
+    every_disclosure = read_disclosures()
+    span = check_vintages(every_disclosure)
+    asked = check_as_of(as_of_date(as_of), span, "--as-of") if as_of is not None else None
+    if chain.as_of is not None:
+        check_as_of(chain.as_of, span, chain.as_of_where)
     if asked is not None and chain.as_of is not None and asked != chain.as_of:
         raise InputError("--as-of", f"scenario {path.stem!r} is pinned to the {chain.as_of} "
                          f"vintage (as_of in its file); drop --as-of {asked} or pick another "
@@ -235,7 +284,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         layers.append(Layer("--set", dict(set_values), Path("<command line>")))
     tree, changes, origin_of = apply_layers(tree, layers)
     changes = [*v_changes, *changes]
-    origin_of = {**v_origin, **origin_of}
+    origin_of = later_origins(v_origin, origin_of)
     try:
         inputs = Inputs.model_validate(tree)
     except ValidationError as exc:
@@ -249,7 +298,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         files[rules_path.name] = file_sha256(rules_path)
     scenario = Scenario(
         name=path.stem, description=chain.description, inputs=inputs,
-        catalog=catalog, disclosures=disclosures_known_by(read_disclosures(), when),
+        catalog=catalog, disclosures=disclosures_known_by(every_disclosure, when),
         rules=library, changes=tuple(changes), sources=sources, files=files,
         uncertain=chain.uncertain, as_of=when)
     check_chip_names(scenario, origin_of)

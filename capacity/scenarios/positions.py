@@ -180,3 +180,36 @@ def key_where(path: Path, table: str, key: str, rest: str = "") -> str:
     """``file:line`` of a key (see :func:`key_line`), or ``file`` when the line is not found."""
     line = key_line(path, table, key, rest)
     return f"{path}:{line}" if line else str(path)
+
+
+def key_on_line(text: str, line: int, column: int | None = None) -> str | None:
+    """Dotted path of the key (or array item) a value on ``line`` belongs to, in a TOML text.
+
+    For an error about a value found by a scan of the text, before ``tomllib`` reads it (a
+    number too long to convert): the syntax tree still has the key's position.
+
+    Parameters
+    ----------
+    text
+        TOML text.
+    line
+        1-based line of the value.
+    column
+        0-based column of the value: of several keys on the line (``a = 1, b = 2`` in an inline
+        table), the one written last before it. Default: the deepest key on the line.
+
+    Returns
+    -------
+    str or None
+        ``"set.planner.pue"``-style path, or ``None`` when no key is on that line.
+    """
+    on_line = [path for path, at in key_lines(text).items() if at == line]
+    if not on_line:
+        return None
+    deepest = max(on_line, key=lambda p: p.count("."))
+    if column is None:
+        return deepest
+    written = text.split("\n", line)[line - 1][:column]
+    before = [(written.rfind(p.rsplit(".", 1)[-1]), p.count("."), p) for p in on_line]
+    found = [b for b in before if b[0] >= 0]
+    return max(found)[2] if found else deepest

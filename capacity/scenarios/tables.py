@@ -3,7 +3,6 @@ rule library, each read and validated."""
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 from pathlib import Path
 
@@ -12,7 +11,15 @@ from pydantic import ValidationError
 
 from capacity.errors import InputError, validation_problem
 from capacity.scenarios.files import data_dir, data_file, read_csv, read_toml
-from capacity.schemas import ChipSpec, ExportRule, RuleLibrary, parse_quarter
+from capacity.schemas import (
+    MAX_LIFE_QUARTERS,
+    ChipSpec,
+    ExportRule,
+    RuleLibrary,
+    date_from_text,
+    number_from_text,
+    parse_quarter,
+)
 
 CATALOG_NUMERIC = [
     "fp16_tflops", "int8_tops", "fp8_tflops", "memory_gb", "memory_bw_tbs", "interconnect_gbs",
@@ -42,16 +49,23 @@ def read_catalog(path: Path | None = None) -> pd.DataFrame:
 def _catalog_from_path(path_str: str) -> pd.DataFrame:
     path = Path(path_str)
     raw = read_csv(path)
+    required = [n for n, f in ChipSpec.model_fields.items() if f.is_required()]
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise InputError(path.name, f"missing columns {missing}")
     rows = []
     for i, rec in enumerate(raw.to_dict("records")):
-        clean = {k: (v if v != "" else None) for k, v in rec.items()}
+        clean = {k: (v if v.strip() != "" else None) for k, v in rec.items()}
+        at = f"{path.name} line {i + 2}" + (f" ({rec['chip']})" if rec["chip"].strip() else "")
+        empty = next((c for c in required if clean.get(c) is None), None)
+        if empty is not None:
+            raise InputError(f"{at} {empty}", "empty cell in a required column")
         try:
             rows.append(ChipSpec.model_validate(clean).model_dump())
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            name = rec.get("chip") or f"row {i + 2}"
-            raise InputError(f"{path.name}[{name}].{loc}", validation_problem(err)) from None
+            raise InputError(f"{at} {loc}", validation_problem(err)) from None
     df = pd.DataFrame(rows)
     dup = df["chip"][df["chip"].duplicated()]
     if len(dup):
@@ -74,18 +88,40 @@ def read_disclosures(path: Path | None = None) -> pd.DataFrame:
     """
     path = path or data_dir() / "disclosures.csv"
     df = read_csv(path)
-    need = {"metric", "period_end", "span_quarters", "value", "unit", "source", "published"}
-    missing = need - set(df.columns)
+    need = ["metric", "period_end", "span_quarters", "value", "unit", "source", "published"]
+    missing = [c for c in need if c not in df.columns]
     if missing:
-        raise InputError(path.name, f"missing columns {sorted(missing)}")
-    try:
-        df["period"] = pd.PeriodIndex([parse_quarter(p) for p in df["period_end"]], freq="Q")
-        df["value"] = df["value"].astype(float)
-        df["span_quarters"] = df["span_quarters"].astype(int)
-        for text in df["published"]:
-            dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(path.name, str(exc)) from None
+        raise InputError(path.name, f"missing columns {missing}")
+    periods, values, spans = [], [], []
+    for i, rec in enumerate(df.to_dict("records")):
+        at = f"{path.name} line {i + 2}"  # the header is line 1
+        for col in need:
+            if not str(rec[col]).strip():
+                raise InputError(f"{at} {col}", "empty cell in a required column")
+        try:
+            periods.append(parse_quarter(rec["period_end"]))
+        except ValueError as exc:
+            raise InputError(f"{at} period_end", str(exc)) from None
+        try:
+            values.append(float(number_from_text(rec["value"])))
+        except ValueError as exc:
+            raise InputError(f"{at} value", str(exc)) from None
+        try:
+            span = int(number_from_text(rec["span_quarters"], whole=True))
+        except ValueError as exc:
+            raise InputError(f"{at} span_quarters", str(exc)) from None
+        if not 0 <= span <= MAX_LIFE_QUARTERS:
+            raise InputError(f"{at} span_quarters", f"{span} is outside 0 to "
+                             f"{MAX_LIFE_QUARTERS} quarters")
+        spans.append(span)
+        try:
+            date_from_text(rec["published"])
+        except ValueError as exc:
+            raise InputError(f"{at} published", str(exc)) from None
+    df["period"] = pd.PeriodIndex(periods, freq="Q")
+    df["value"] = pd.Series(values, index=df.index, dtype=float)
+    df["span_quarters"] = pd.Series(spans, index=df.index, dtype=int)
+    df["published"] = [str(t).strip() for t in df["published"]]
     return df.drop(columns="period_end")
 
 

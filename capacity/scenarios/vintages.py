@@ -14,38 +14,50 @@ from capacity.errors import InputError
 from capacity.scenarios.files import data_dir, read_toml
 from capacity.scenarios.keys import Layer, flatten, source_of
 from capacity.scenarios.scenario import Scenario
-from capacity.schemas import ExportRule
+from capacity.schemas import MAX_DAYS_AFTER_LAST_VINTAGE, ExportRule, date_from_text
 
 
 def as_of_date(value: Any, where: str = "--as-of") -> dt.date:
-    """A vintage date from ISO text (``2025-08-31``) or a TOML date.
+    """A vintage date from ISO text (``2025-08-31``) or a TOML date (not a date and time).
+
+    Only the form ``YYYY-MM-DD`` is read: a number (``as_of = 20240101``), a bool or text in
+    another form (``20240101``, ``2024-W01``) is refused, and so is a day that does not exist
+    (``2025-02-30``).
 
     Raises
     ------
     InputError
-        ``where: '...' is not a date (use YYYY-MM-DD)``.
+        ``where: ... is not a date (use YYYY-MM-DD)``.
     """
     if isinstance(value, dt.datetime):
-        return value.date()
+        raise InputError(where, f"must be a date like 2025-08-31, not a date and time "
+                         f"({value.isoformat()})")
     if isinstance(value, dt.date):
         return value
+    if not isinstance(value, str):
+        shown = ("true" if value else "false") if isinstance(value, bool) else repr(value)
+        raise InputError(where, f"must be a date like 2025-08-31 (a TOML date or "
+                         f"'YYYY-MM-DD'), got {shown[:40]}")
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(where, f"{str(value)[:40]!r} is not a date (use YYYY-MM-DD)") from None
+        return date_from_text(value)
+    except ValueError as exc:
+        raise InputError(where, str(exc)) from None
 
 
 def baseline_as_of() -> dt.date:
     """Date of the first vintage: ``[meta] as_of`` of ``data/baseline.toml`` (the blind 1H23
     vintage, 2023-08-31)."""
     meta = read_toml(data_dir() / "baseline.toml").get("meta", {})
+    if not isinstance(meta, dict) or meta.get("as_of") is None:
+        raise InputError(f"{data_dir() / 'baseline.toml'}: meta.as_of", "missing (the date of "
+                         "the first vintage, like 2023-08-31)")
     return as_of_date(meta.get("as_of"), "baseline.toml: meta.as_of")
 
 
 def vintage_files() -> dict[dt.date, Path]:
     """The vintage layers ``data/vintages/<YYYY-MM-DD>.toml`` by date, oldest first."""
     folder = data_dir() / "vintages"
-    out = {as_of_date(p.stem, f"vintages/{p.name}"): p for p in sorted(folder.glob("*.toml"))}
+    out = {as_of_date(p.stem, f"{p}: file name"): p for p in sorted(folder.glob("*.toml"))}
     return dict(sorted(out.items()))
 
 
@@ -57,6 +69,59 @@ def vintage_dates() -> list[dt.date]:
 def default_as_of() -> dt.date:
     """The vintage used when none is asked for: the latest."""
     return vintage_dates()[-1]
+
+
+def check_vintages(disclosures: pd.DataFrame) -> tuple[dt.date, dt.date]:
+    """The span of the vintages, checked: no vintage file before the first vintage (the
+    baseline's ``meta.as_of``), and the first vintage not before the first disclosure.
+
+    Parameters
+    ----------
+    disclosures
+        Every disclosure (:func:`~capacity.scenarios.tables.read_disclosures`).
+
+    Returns
+    -------
+    tuple
+        The first and the latest vintage date.
+
+    Raises
+    ------
+    InputError
+        Naming the vintage file, or ``baseline.toml: meta.as_of``.
+    """
+    first = baseline_as_of()
+    files = vintage_files()
+    early = [d for d in files if d < first]
+    if early:
+        raise InputError(str(files[early[0]]), f"vintage dated {early[0]}, before the first "
+                         f"vintage {first} (baseline.toml meta.as_of)")
+    published = sorted(str(p) for p in disclosures.get("published", []))
+    if published and first < dt.date.fromisoformat(published[0]):
+        raise InputError("baseline.toml: meta.as_of", f"the first vintage {first} is before "
+                         f"the first disclosure (published {published[0]}): a vintage is what "
+                         "was published by its date")
+    return first, max([first, *files])
+
+
+def check_as_of(when: dt.date, span: tuple[dt.date, dt.date], where: str) -> dt.date:
+    """A vintage date asked for (``--as-of``, a scenario's ``as_of``) inside the vintages'
+    span: from the first vintage to MAX_DAYS_AFTER_LAST_VINTAGE days after the latest.
+
+    Raises
+    ------
+    InputError
+        ``where: ...`` naming the span.
+    """
+    first, last = span
+    horizon = last + dt.timedelta(days=MAX_DAYS_AFTER_LAST_VINTAGE)
+    if when < first:
+        raise InputError(where, f"{when} is before the first vintage {first} (the baseline's "
+                         "date)")
+    if when > horizon:
+        raise InputError(where, f"{when} is more than {MAX_DAYS_AFTER_LAST_VINTAGE} days after "
+                         f"the latest vintage {last} (vintage dates run to {horizon})")
+    return when
 
 
 _VINTAGE_KEYS = {"description", "set", "sources"}
@@ -76,8 +141,8 @@ def vintage_layers(as_of: dt.date) -> tuple[list[Layer], dict[str, str]]:
     """
     first = baseline_as_of()
     if as_of < first:
-        raise InputError("--as-of", f"{as_of} is before the first vintage {first} "
-                         "(the blind 1H23 baseline)")
+        raise InputError("as_of", f"{as_of} is before the first vintage {first} "
+                         "(the baseline's date)")
     layers: list[Layer] = []
     sources: dict[str, str] = {}
     for date, path in vintage_files().items():

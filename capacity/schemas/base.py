@@ -8,6 +8,7 @@ bool (``true``) or text (``"1.4"``) is not a number, and a float is not a whole 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from capacity.schemas.limits import (
     MAX_EFLOPS,
     MAX_LEAD_TIME_QUARTERS,
     MAX_LIFE_QUARTERS,
+    MAX_NUMBER_DIGITS,
     MAX_UNITS,
     MAX_UNITS_PER_QUARTER,
 )
@@ -66,7 +68,75 @@ def parse_quarter(text: str) -> str:
     m = _ALT_QUARTER_RE.match(s)
     if m:
         return f"20{m.group(2)}Q{m.group(1)}"
-    raise ValueError(f"expected a quarter like '2023Q3', got {text!r}")
+    raise ValueError(f"expected a quarter like '2023Q3', got {shown_text(text)}")
+
+
+def shown_text(text: str, width: int = 40) -> str:
+    """``repr`` of a text as given, cut to ``width`` characters (an error line stays short)."""
+    shown = repr(text)
+    return shown if len(shown) <= width else shown[:width - 4] + "...'"
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def too_many_digits(text: str) -> str | None:
+    """The problem of a number written with more than MAX_NUMBER_DIGITS digits, else ``None``.
+
+    The one digit-count rule of every number given as text: a TOML value, a ``--set`` value, a
+    CSV cell (Python itself refuses to read an integer of more than 4300 digits).
+    """
+    n = sum(c in _HEX_DIGITS for c in text)  # hex digits too: 0xfff... is a number
+    if n > MAX_NUMBER_DIGITS:
+        return (f"a number of {n:,} digits, more than the limit of {MAX_NUMBER_DIGITS:,} digits "
+                "for a number")
+    return None
+
+
+def number_from_text(text: str, whole: bool = False) -> float | int:
+    """A number written as text (a CSV cell): present, within the digit limit, finite.
+
+    Parameters
+    ----------
+    text
+        The cell, as written.
+    whole
+        Require a whole number (``3``, not ``3.0`` or ``3.5``).
+
+    Returns
+    -------
+    float or int
+        The number (an int when ``whole``).
+
+    Raises
+    ------
+    ValueError
+        One line: ``empty cell in a required column``, the digit limit, ``'x' is not a number``,
+        ``'nan' is not a finite number``, ``'3.5' is not a whole number``.
+    """
+    cell = str(text).strip()
+    if not cell:
+        raise ValueError("empty cell in a required column")
+    long = too_many_digits(cell)
+    if long:
+        raise ValueError(long)
+    if whole:
+        if not re.fullmatch(r"[-+]?\d+", cell):
+            raise ValueError(f"{shown_text(cell)} is not a whole number")
+        return int(cell)
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{shown_text(cell)} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{shown_text(cell)} is not a finite number")
+    return value
+
+
+def _number_text(value: object) -> object:
+    """A number given as text (a CSV cell) read by :func:`number_from_text`, before pydantic
+    checks its range; any other value is left to pydantic."""
+    return number_from_text(value) if isinstance(value, str) else value
 
 
 def _quarter_in_range(label: str) -> str:
@@ -86,10 +156,38 @@ def _date_in_range(value: dt.date) -> dt.date:
 Quarter = Annotated[str, AfterValidator(parse_quarter), AfterValidator(_quarter_in_range)]
 """A quarter label, normalised to ``YYYYQn``, from FIRST_QUARTER to LAST_QUARTER."""
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def date_from_text(text: str) -> dt.date:
+    """A date written as text: exactly ``YYYY-MM-DD`` and a day that exists.
+
+    The one rule for dates given as text (a vintage date, a CSV ``published`` cell, a rule date
+    written as a string): ``20240101`` or ``1704067200`` (which pydantic would read as a Unix
+    time) is not a date, and neither is ``2025-02-30``.
+
+    Raises
+    ------
+    ValueError
+        ``'...' is not a date (use YYYY-MM-DD)`` or ``... (no such day)``.
+    """
+    cell = str(text).strip()
+    if not _ISO_DATE.match(cell):
+        raise ValueError(f"{shown_text(cell)} is not a date (use YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a date (no such day)") from None
+
+
 def _not_a_number(value: object) -> object:
-    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01)."""
+    """Refuse a number or bool where a date belongs (pydantic would read 0 as 1970-01-01), and
+    text that is not written ``YYYY-MM-DD`` (:func:`date_from_text`; pydantic would read
+    ``"1704067200"`` as a Unix time)."""
     if isinstance(value, bool | int | float):
         raise ValueError(f"expected a date like 2024-01-01, got {value!r}")
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        date_from_text(value)  # raises: not YYYY-MM-DD (pydantic says when the day is not real)
     return value
 
 
@@ -127,7 +225,8 @@ LeadQuarters = Annotated[Whole, Field(ge=0, le=MAX_LEAD_TIME_QUARTERS)]
 PriceUsd = Annotated[Positive, Field(le=MAX_CHIP_PRICE_USD)]
 """Price of one accelerator. [USD/unit]"""
 
-Figure = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Figure = Annotated[float, BeforeValidator(_number_text),
+                   Field(gt=0.0, allow_inf_nan=False)]
 """A positive, finite catalog figure. Lax on purpose: the catalog CSV is read as text, so
 ``"312"`` must convert; a bool cannot arrive from a CSV cell."""
 

@@ -16,6 +16,10 @@ MAX_NESTING_DEPTH = 32
 """Deepest nesting of tables and arrays in a TOML file or a ``--set`` value. [levels]"""
 MAX_EXTENDS_DEPTH = 16
 """Longest chain of scenario files that ``extends`` one another. [files]"""
+MAX_NUMBER_DIGITS = 1000
+"""Most digits in one number as written (a TOML value, a ``--set`` value, a CSV cell). [digits]
+(Python refuses to read an integer of more than 4300 digits; a real figure has at most about 20
+significant digits, and 1e308 written out in full has 309.)"""
 
 # Calendar
 FIRST_QUARTER = "2000Q1"
@@ -30,6 +34,10 @@ FIRST_DATE = dt.date(FIRST_YEAR, 1, 1)
 """Earliest date of an export-control rule. [date]"""
 LAST_DATE = dt.date(LAST_YEAR, 12, 31)
 """Latest date of an export-control rule. [date]"""
+MAX_DAYS_AFTER_LAST_VINTAGE = 366
+"""Latest vintage date (``--as-of``, a scenario's ``as_of``) after the subject's latest vintage.
+[days] (a vintage is what was known on a date; a year past the latest one, the data would claim
+to know a future nobody has published.)"""
 
 # Fleet and supply
 MAX_LIFE_QUARTERS = 40
