@@ -61,12 +61,12 @@ def large_case(n_chips: int = 40, months: int = 120, seed: int = 0) -> PlanData:
         cap.iloc[launch[j]:, j] = rng.uniform(200, 3000)
         cap.iloc[min(banned_from, months):, j] = 0.0
     demand = pd.DataFrame({
-        "training_eflops": 2.0 * 1.03 ** np.arange(months),
-        "leasing_eflops": 0.5 * 1.03 ** np.arange(months),
+        "training_demand_eflops": 2.0 * 1.03 ** np.arange(months),
+        "leasing_demand_eflops": 0.5 * 1.03 ** np.arange(months),
         "inference_tn_tokens": 20.0 * 1.03 ** np.arange(months),
     }, index=periods)
     rates = pd.DataFrame({
-        "training_value_rmb_m_per_eflops": 70.0 * 0.98 ** np.arange(months),
+        "training_value_rmb_m_per_eflops_quarter": 70.0 * 0.98 ** np.arange(months),
         "leasing_rmb_m_per_eflops": 21.0 * 0.98 ** np.arange(months),
         "rental_rmb_m_per_eflops": 25.0 * 0.98 ** np.arange(months),
         "token_price_rmb_per_m_tokens": 18.0 * 0.97 ** np.arange(months),

@@ -322,8 +322,8 @@ def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFr
     Parameters
     ----------
     actual_quarters
-        The finance link's base half-year split into quarters (``genai_rmb_m``,
-        ``total_rmb_m``, ``gross_profit_rmb_m`` [RMB m]).
+        The finance link's base half-year split into quarters (``genai_revenue_rmb_m``,
+        ``revenue_rmb_m``, ``gross_profit_rmb_m`` [RMB m]).
     revenue
         The finance link's forecast quarters (same columns).
 
@@ -333,13 +333,11 @@ def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFr
         Index ``period``; ``revenue_rmb_m``, ``genai_revenue_rmb_m``, ``gross_profit_rmb_m``
         [RMB m], ``basis`` (``finance (1H23 actuals)``-style label or ``finance``).
     """
-    cols = ["genai_rmb_m", "total_rmb_m", "gross_profit_rmb_m"]
+    cols = ["genai_revenue_rmb_m", "revenue_rmb_m", "gross_profit_rmb_m"]
     a = actual_quarters.loc[actual_quarters.index.difference(revenue.index), cols]
     first, last = (a.index.min(), a.index.max()) if len(a) else (None, None)
     label = f"finance (actuals {first}..{last})" if len(a) else "finance"
     out = pd.concat([a.assign(basis=label), revenue[cols].assign(basis="finance")])
-    out = out.rename(columns={"genai_rmb_m": "genai_revenue_rmb_m",
-                              "total_rmb_m": "revenue_rmb_m"})
     out.index = pd.PeriodIndex(out.index, freq="Q", name="period")
     return out.sort_index()
 

@@ -44,7 +44,7 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
     table = dm.demand_table(scenario, periods, fleet)
     runs = dm.runs_table(scenario, fleet)
     target_tn, due = dm.token_target(scenario)
-    stock = dm.token_table(scenario, periods.max())["token_stock_tn"]
+    stock = dm.token_table(scenario, periods.max())["token_stock_tn_tokens"]
     reached = dm.first_quarter_reaching(stock, target_tn)
     gpt4 = disclosed(scenario.disclosures, "gpt4_training_tokens_tn")
     gpt4_tn = float(gpt4.iloc[-1]) if len(gpt4) else None
@@ -58,13 +58,13 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
             "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
             "base_period": scenario.inputs.horizon.base_period,
             "inference_method": inf.method,
-            "tokens_per_month_tn": dm.tokens_per_month_tn(scenario),
-            "token_target_tn": target_tn,
+            "token_production_tn_tokens_per_month": dm.tokens_per_month_tn(scenario),
+            "token_target_tn_tokens": target_tn,
             "token_target_due": str(due) if due is not None else None,
             "token_target_reached": str(reached) if reached is not None else None,
             "token_target_met_on_time": (reached is not None and due is not None
                                          and reached <= due),
-            "gpt4_training_tokens_tn": gpt4_tn,
+            "gpt4_training_tokens_tn_tokens": gpt4_tn,
             "gpt4_tokens_reached": str(gpt4_reached) if gpt4_reached is not None else None,
             "calibration_quarters": f"{window[0]}..{window[-1]}",
             "calibration_genai_revenue_rmb_m": revenue,

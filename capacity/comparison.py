@@ -108,18 +108,18 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
     ----------
     binding
         A plan's binding table (``constraint``, ``period``, ``chip``,
-        ``shadow_price_rmb_m``, ``unit``; :func:`capacity.planner.results.binding_table`).
+        ``shadow_price``, ``unit``; :func:`capacity.planner.results.binding_table`).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``limit`` (``access H100``, ``power``, ...), ``constraint``, ``chip``,
-        ``quarters_binding`` [quarters], ``first_period``, ``max_shadow_price_rmb_m`` (the
+        ``quarters_binding`` [quarters], ``first_period``, ``max_shadow_price`` (the
         largest quoted shadow price over the quarters: the verified gain from relaxing) in
         ``unit`` (RMB m per unit of the limit; the plan's binding table names them alike).
     """
     cols = ["limit", "constraint", "chip", "quarters_binding", "first_period",
-            "max_shadow_price_rmb_m", "unit"]
+            "max_shadow_price", "unit"]
     b = binding[binding["constraint"].isin(LIMIT_CONSTRAINTS)].copy() if not binding.empty \
         else binding
     if b.empty:
@@ -130,11 +130,11 @@ def binding_groups(binding: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "limit": f"{con} {chip}".strip(), "constraint": con, "chip": chip,
             "quarters_binding": len(g), "first_period": str(min(g["period"].astype(str))),
-            "max_shadow_price_rmb_m": float(g["shadow_price_rmb_m"].astype(float).max()),
+            "max_shadow_price": float(g["shadow_price"].astype(float).max()),
             "unit": str(g["unit"].iloc[0]),
         })
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["max_shadow_price_rmb_m", "limit"], ascending=[False, True],
+    return out.sort_values(["max_shadow_price", "limit"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
 
 
@@ -183,7 +183,7 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
         return float(value.scalars[name])
 
     value_kpis = {k.name for k in mk.KPIS if k.per == "year"} | {
-        "target_price_hkd", "tp_ev_sales_hkd", "tp_dcf_hkd"}
+        "target_price_hkd", "target_price_ev_sales_hkd", "target_price_dcf_hkd"}
     return [(n, u, kpi_value(k, at))
             for n, u, k, at in mk.expand(mk.COMPARE_KPIS, tuple(kpi_quarters),
                                          tuple(kpi_years))

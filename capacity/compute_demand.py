@@ -306,10 +306,11 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     Returns
     -------
     dict
-        Arrays ``tokens_produced_tn``, ``token_stock_tn``, ``training_eflops``,
-        ``genai_revenue_rmb_m``, ``tokens_served_tn``, ``inference_yield_eflops``,
-        ``inference_tokens_eflops``, ``inference_eflops`` (the chosen method),
-        ``leasing_eflops``, ``total_eflops``; and the float
+        Arrays ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
+        ``training_demand_eflops``,
+        ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``, ``inference_yield_eflops``,
+        ``inference_tokens_eflops``, ``inference_demand_eflops`` (the chosen method),
+        ``leasing_demand_eflops``, ``total_demand_eflops``; and the float
         ``yield_rmb_m_per_eflops_quarter``.
 
     For a batch of stress draws, every number of ``d`` that varies is an array of one value
@@ -340,12 +341,13 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     chosen = by_yield if inf.method == "yield" else by_tokens
     leasing = leasing_array(d.leasing, qn, fleet_eflops)
     return {
-        "tokens_produced_tn": produced[..., jj], "token_stock_tn": stock[..., jj],
-        "training_eflops": training, "genai_revenue_rmb_m": revenue,
-        "tokens_served_tn": served, "token_price_rmb_per_m_tokens": token_price_array(inf, j),
+        "tokens_produced_tn_tokens": produced[..., jj], "token_stock_tn_tokens": stock[..., jj],
+        "training_demand_eflops": training, "genai_demand_rmb_m": revenue,
+        "genai_tokens_demanded_tn_tokens": served,
+        "token_price_rmb_per_m_tokens": token_price_array(inf, j),
         "inference_yield_eflops": by_yield,
-        "inference_tokens_eflops": by_tokens, "inference_eflops": chosen,
-        "leasing_eflops": leasing, "total_eflops": training + chosen + leasing,
+        "inference_tokens_eflops": by_tokens, "inference_demand_eflops": chosen,
+        "leasing_demand_eflops": leasing, "total_demand_eflops": training + chosen + leasing,
         "yield_rmb_m_per_eflops_quarter": yld,
     }
 
@@ -445,15 +447,16 @@ def token_table(scenario: Scenario, end: pd.Period) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; columns ``tokens_produced_tn`` [tn tokens/quarter] and
-        ``token_stock_tn`` [tn tokens] (end of quarter).
+        Index ``period``; columns ``tokens_produced_tn_tokens`` [tn tokens/quarter] and
+        ``token_stock_tn_tokens`` [tn tokens] (end of quarter).
     """
     base = _base(scenario)
     end = max(end, base)
     idx = pd.period_range(base, end, freq="Q", name="period")
     produced, stock = token_production(_inputs(scenario).tokens, tokens_per_month_tn(scenario),
                                        len(idx))
-    return pd.DataFrame({"tokens_produced_tn": produced, "token_stock_tn": stock}, index=idx)
+    return pd.DataFrame({"tokens_produced_tn_tokens": produced, "token_stock_tn_tokens": stock},
+                        index=idx)
 
 
 def first_quarter_reaching(stock: pd.Series, level_tn: float) -> pd.Period | None:
@@ -481,17 +484,18 @@ def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.Data
     Returns
     -------
     pandas.DataFrame
-        Columns ``name``, ``params_bn``, ``tokens_tn``, ``tokens_per_param``, ``flop`` [FLOP],
+        Columns ``name``, ``params_bn``, ``tokens_tn_tokens``, ``tokens_per_param``,
+        ``flop`` [FLOP],
         ``start``, ``end``, ``duration_quarters``, ``mfu``, ``effective_eflops`` (needed in each
         quarter of the window), ``days_at_base_fleet`` (the whole base fleet on the run),
-        ``token_stock_at_start_tn`` (NaN when the run starts before the base period).
+        ``token_stock_at_start_tn_tokens`` (NaN when the run starts before the base period).
     """
     base = _base(scenario)
     base_fleet = float(_fleet_at(fleet_effective_eflops, pd.PeriodIndex([base], freq="Q"),
                                  "days_at_base_fleet").iloc[0])
     runs = _inputs(scenario).runs
     last = max([base, *(r.start_period - 1 for r in runs)])
-    stock = token_table(scenario, last)["token_stock_tn"]
+    stock = token_table(scenario, last)["token_stock_tn_tokens"]
     stock_tn = stock.to_numpy()
     rows = []
     for i, run in enumerate(runs):
@@ -501,7 +505,7 @@ def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.Data
         rows.append({
             "name": run.name,
             "params_bn": run.params_bn,
-            "tokens_tn": tokens,
+            "tokens_tn_tokens": tokens,
             "tokens_per_param": tokens * 1e12 / (run.params_bn * 1e9),
             "flop": flop,
             "start": str(run.start_period),
@@ -510,13 +514,15 @@ def runs_table(scenario: Scenario, fleet_effective_eflops: pd.Series) -> pd.Data
             "mfu": run.mfu,
             "effective_eflops": eflops,
             "days_at_base_fleet": run_seconds(flop, base_fleet, run.mfu) / SECONDS_PER_DAY,
-            "token_stock_at_start_tn": float(stock.loc[before]) if before >= base else math.nan,
+            "token_stock_at_start_tn_tokens": (float(stock.loc[before]) if before >= base
+                                               else math.nan),
         })
-    cols = ["name", "params_bn", "tokens_tn", "tokens_per_param", "flop", "start", "end",
+    cols = ["name", "params_bn", "tokens_tn_tokens", "tokens_per_param", "flop", "start", "end",
             "duration_quarters", "mfu", "effective_eflops", "days_at_base_fleet",
-            "token_stock_at_start_tn"]
+            "token_stock_at_start_tn_tokens"]
     out = pd.DataFrame(rows, columns=cols)
-    out.attrs["unit"] = {"tokens_tn": "tn tokens", "token_stock_at_start_tn": "tn tokens"}
+    out.attrs["unit"] = {"tokens_tn_tokens": "tn tokens",
+                         "token_stock_at_start_tn_tokens": "tn tokens"}
     return out
 
 
@@ -533,7 +539,7 @@ def training_eflops(periods: pd.PeriodIndex, runs: pd.DataFrame) -> pd.Series:
     spans = [(quarter_number(s), quarter_number(e)) for s, e in zip(runs["start"], runs["end"],
                                                                      strict=True)]
     out = training_array(quarter_numbers(periods), spans, runs["effective_eflops"].tolist())
-    return pd.Series(out, index=periods, name="training_eflops")
+    return pd.Series(out, index=periods, name="training_demand_eflops")
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,18 +618,19 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
                          f"{periods.min()}")
     out = genai_revenue_array(_inputs(scenario).revenue, revenue / len(window),
                               quarter_number(_base(scenario)), quarter_numbers(periods))
-    return pd.Series(out, index=periods, dtype=float, name="genai_revenue_rmb_m")
+    return pd.Series(out, index=periods, dtype=float, name="genai_demand_rmb_m")
 
 
 # --------------------------------------------------------------------------------------------
 # The demand table
 # --------------------------------------------------------------------------------------------
 
-_TABLE_COLUMNS = ["tokens_produced_tn", "token_stock_tn", "training_eflops",
-                  "genai_revenue_rmb_m", "tokens_served_tn", "token_price_rmb_per_m_tokens",
+_TABLE_COLUMNS = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
+                  "genai_demand_rmb_m", "genai_tokens_demanded_tn_tokens",
+                  "token_price_rmb_per_m_tokens",
                   "inference_yield_eflops",
-                  "inference_tokens_eflops", "inference_eflops", "leasing_eflops",
-                  "total_eflops"]
+                  "inference_tokens_eflops", "inference_demand_eflops", "leasing_demand_eflops",
+                  "total_demand_eflops"]
 
 
 def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
@@ -645,10 +652,11 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; columns ``tokens_produced_tn``, ``token_stock_tn``, ``training_eflops``,
-        ``genai_revenue_rmb_m``, ``tokens_served_tn``, ``inference_yield_eflops``,
-        ``inference_tokens_eflops``, ``inference_eflops`` (the chosen method), ``leasing_eflops``,
-        ``total_eflops`` (training + inference + leasing), ``existing_fleet_effective_eflops``.
+        Index ``period``; columns ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
+        ``training_demand_eflops``, ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``,
+        ``inference_yield_eflops``, ``inference_tokens_eflops``, ``inference_demand_eflops`` (the
+        chosen method), ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference
+        + leasing), ``existing_fleet_effective_eflops``.
         EFLOPS are effective EFLOPS.
     """
     periods = pd.PeriodIndex(periods, freq="Q", name="period")
@@ -668,7 +676,7 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
         col = out.columns[out.isna().any()][0]
         raise InputError(f"demand.{col}", "undefined in some quarter (NaN)")
     out.attrs["unit"] = {c: ("EFLOPS" if c.endswith("_eflops") else  # effective, as named
-                             "tn tokens" if c.endswith("_tn") else
+                             "tn tokens" if c.endswith("_tn_tokens") else
                              "RMB per m tokens" if c.endswith("_per_m_tokens") else "RMB m")
                          for c in out.columns}
     return out

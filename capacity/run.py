@@ -114,8 +114,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
     res = finance.finance_result(quarters, revenue["genai_demand_rmb_m"], fin, anchors)
-    pl = finance.pnl_result(quarters, purchases, res.revenue["traditional_rmb_m"], fin, anchors,
-                            res.valuation)
+    pl = finance.pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
+                            anchors, res.valuation)
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values
@@ -129,17 +129,18 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         "valuation_year": y,
         "valuation_method": fin.valuation_method,
         "target_price_hkd": pv["target_price_hkd"],
-        "tp_blend_hkd": pv["tp_blend_hkd"],
-        "tp_ev_sales_hkd": val.target_price_hkd,
-        "tp_dcf_hkd": pv["tp"]["dcf"],
+        "target_price_blend_hkd": pv["target_price_blend_hkd"],
+        "target_price_ev_sales_hkd": val.target_price_hkd,
+        "target_price_dcf_hkd": pv["tp"]["dcf"],
         "ev_ebitda_applies": pv["tp"]["ev_ebitda"] is not None,
-        **({"tp_ev_ebitda_hkd": pv["tp"]["ev_ebitda"]} if pv["tp"]["ev_ebitda"] is not None
+        **({"target_price_ev_ebitda_hkd": pv["tp"]["ev_ebitda"]}
+           if pv["tp"]["ev_ebitda"] is not None
            else {}),
         **{f"blend_weight_{m}": pv["weights"].get(m, 0.0) for m in finance.METHODS},
         "ev_rmb_m": val.ev_rmb_m,
         "equity_rmb_m": val.equity_rmb_m,
         f"sales_{y}e_rmb_m": val.sales_rmb_m,
-        f"genai_sales_{y}e_rmb_m": float(annual.at[y, "genai_rmb_m"]),
+        f"genai_sales_{y}e_rmb_m": float(annual.at[y, "genai_revenue_rmb_m"]),
         f"implied_sales_{y}e_rmb_m": res.implied_sales_rmb_m,
         f"implied_sales_{y}e_old_rmb_m": res.implied_sales_old_rmb_m,
         "note_target_price_hkd": anchors.target_price_hkd,

@@ -349,11 +349,11 @@ def test_target_prices_are_every_hkd_scalar():
     from capacity.app.state import target_prices
     from capacity.results import Report
 
-    r = Report("value", scalars={"target_price_hkd": 1.3, "tp_ev_sales_hkd": 1.3,
-                                 "tp_dcf_hkd": 0.9, "rmb_per_hkd": 0.93, "multiple": 7.5,
+    r = Report("value", scalars={"target_price_hkd": 1.3, "target_price_ev_sales_hkd": 1.3,
+                                 "target_price_dcf_hkd": 0.9, "rmb_per_hkd": 0.93, "multiple": 7.5,
                                  "scenario": "history", "flag_hkd": True})
-    assert target_prices(r) == {"target_price_hkd": 1.3, "tp_ev_sales_hkd": 1.3,
-                                "tp_dcf_hkd": 0.9}
+    assert target_prices(r) == {"target_price_hkd": 1.3, "target_price_ev_sales_hkd": 1.3,
+                                "target_price_dcf_hkd": 0.9}
 
 
 def test_same_value_reads_numbers_not_text():

@@ -261,16 +261,16 @@ def test_later_forecasts_match_plan_and_value(later):
                                            rel=1e-8)
     # FY2023 revenue 3,405.8: the finance annual table (1H23 actuals + modelled 2H23)
     r = _row(later, "FY2023", "revenue_rmb_m")
-    f = annual[2023]["total_rmb_m"]
+    f = annual[2023]["revenue_rmb_m"]
     assert r["error_pct"] == pytest.approx(100 * (f - 3405.8) / 3405.8, rel=1e-8)
     # 1H24 GenAI revenue 1,051.2 = 2024Q1 + 2024Q2
     r = _row(later, "1H24", "genai_revenue_rmb_m")
-    f = rev["2024Q1"]["genai_rmb_m"] + rev["2024Q2"]["genai_rmb_m"]
+    f = rev["2024Q1"]["genai_revenue_rmb_m"] + rev["2024Q2"]["genai_revenue_rmb_m"]
     assert r["error_pct"] == pytest.approx(100 * (f - 1051.2) / 1051.2, rel=1e-8)
     # 1H25 GenAI share 77.0%: ratio of the half-year's sums
     r = _row(later, "1H25", "genai_share")
-    f = ((rev["2025Q1"]["genai_rmb_m"] + rev["2025Q2"]["genai_rmb_m"])
-         / (rev["2025Q1"]["total_rmb_m"] + rev["2025Q2"]["total_rmb_m"]))
+    f = ((rev["2025Q1"]["genai_revenue_rmb_m"] + rev["2025Q2"]["genai_revenue_rmb_m"])
+         / (rev["2025Q1"]["revenue_rmb_m"] + rev["2025Q2"]["revenue_rmb_m"]))
     assert r["forecast"] == pytest.approx(f, rel=1e-9)
     assert r["error_pct"] == pytest.approx(100 * (f - 0.770) / 0.770, rel=1e-8)
 

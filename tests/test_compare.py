@@ -64,21 +64,21 @@ def test_kpi_table_solver_noise_is_zero():
 
 def test_binding_groups_rank_by_rmb_m_per_unit():
     b = pd.DataFrame([
-        {"constraint": "access", "period": "2024Q1", "chip": "H100", "shadow_price_rmb_m": 2.0,
+        {"constraint": "access", "period": "2024Q1", "chip": "H100", "shadow_price": 2.0,
          "unit": "RMB m per unit"},
-        {"constraint": "access", "period": "2024Q2", "chip": "H100", "shadow_price_rmb_m": 3.0,
+        {"constraint": "access", "period": "2024Q2", "chip": "H100", "shadow_price": 3.0,
          "unit": "RMB m per unit"},
-        {"constraint": "access", "period": "2024Q1", "chip": "A800", "shadow_price_rmb_m": 0.5,
+        {"constraint": "access", "period": "2024Q1", "chip": "A800", "shadow_price": 0.5,
          "unit": "RMB m per unit"},
-        {"constraint": "budget", "period": "2024", "chip": "", "shadow_price_rmb_m": 1.3,
+        {"constraint": "budget", "period": "2024", "chip": "", "shadow_price": 1.3,
          "unit": "RMB m per RMB m"},
-        {"constraint": "power", "period": "2025Q1", "chip": "", "shadow_price_rmb_m": 40.0,
+        {"constraint": "power", "period": "2025Q1", "chip": "", "shadow_price": 40.0,
          "unit": "RMB m per MW"},
     ])
     g = binding_groups(b)
     assert list(g["limit"]) == ["power", "access H100", "budget", "access A800"]
     #                           40 RMB m/MW, 3.0 RMB m/unit, 1.3, 0.5 RMB m/unit
-    assert list(g["max_shadow_price_rmb_m"]) == [40.0, 3.0, 1.3, 0.5]
+    assert list(g["max_shadow_price"]) == [40.0, 3.0, 1.3, 0.5]
     assert g.set_index("limit").at["access H100", "quarters_binding"] == 2
     assert g.set_index("limit").at["access H100", "first_period"] == "2024Q1"
     assert g.set_index("limit").at["budget", "unit"] == "RMB m per RMB m"
@@ -182,7 +182,7 @@ def test_kpis_match_plan_and_value_commands(cmp_json, run_json):
     assert _kpi(cmp_json, "binding_limits")["embargo-2024"] == len(limits)
     annual = {r["year"]: r for r in value["annual"]}
     assert _kpi(cmp_json, "genai_revenue_rmb_m_2025")["embargo-2024"] == \
-        pytest.approx(annual[2025]["genai_rmb_m"], rel=1e-9)
+        pytest.approx(annual[2025]["genai_revenue_rmb_m"], rel=1e-9)
     assert _kpi(cmp_json, "genai_share_2024")["embargo-2024"] == \
         pytest.approx(annual[2024]["genai_share"], rel=1e-9)
     assert _kpi(cmp_json, "target_price_hkd")["embargo-2024"] == \

@@ -93,14 +93,14 @@ def test_token_stock_without_growth_reaches_10tn_in_4q23():
     sc = scenario(**{"demand.tokens.growth_annual": 0.0, "demand.tokens.initial_stock_tn": 2.0})
     tok = dm.token_table(sc, pd.Period("2024Q1", Q))
     # 2tn a month disclosed -> 6tn a quarter; stock 2 -> 8 -> 14 -> 20
-    assert tok["tokens_produced_tn"].tolist() == pytest.approx([0, 6, 6, 6])
-    assert tok["token_stock_tn"].tolist() == pytest.approx([2, 8, 14, 20])
+    assert tok["tokens_produced_tn_tokens"].tolist() == pytest.approx([0, 6, 6, 6])
+    assert tok["token_stock_tn_tokens"].tolist() == pytest.approx([2, 8, 14, 20])
     target, due = dm.token_target(sc)
     assert (target, str(due)) == (10.0, "2023Q4")
-    assert str(dm.first_quarter_reaching(tok["token_stock_tn"], target)) == "2023Q4"
+    assert str(dm.first_quarter_reaching(tok["token_stock_tn_tokens"], target)) == "2023Q4"
     # GPT-4's 13tn is also passed in 2023Q4 (14 >= 13), 20tn in 2024Q1
-    assert str(dm.first_quarter_reaching(tok["token_stock_tn"], 13.0)) == "2023Q4"
-    assert dm.first_quarter_reaching(tok["token_stock_tn"], 21.0) is None
+    assert str(dm.first_quarter_reaching(tok["token_stock_tn_tokens"], 13.0)) == "2023Q4"
+    assert dm.first_quarter_reaching(tok["token_stock_tn_tokens"], 21.0) is None
 
 
 def test_token_growth_and_quality_yield():
@@ -108,10 +108,10 @@ def test_token_growth_and_quality_yield():
                      "demand.tokens.initial_stock_tn": 0.0, "demand.tokens.per_month_tn": 1.0})
     tok = dm.token_table(sc, pd.Period("2023Q4", Q))
     # j=1: 3 x 1 x 1.5**0 x 0.8 = 2.4; j=2: 3 x 1.5**0.25 x 0.8 = 2.656
-    assert tok.loc[pd.Period("2023Q3", Q), "tokens_produced_tn"] == pytest.approx(2.4)
-    assert tok.loc[pd.Period("2023Q4", Q), "tokens_produced_tn"] == pytest.approx(
+    assert tok.loc[pd.Period("2023Q3", Q), "tokens_produced_tn_tokens"] == pytest.approx(2.4)
+    assert tok.loc[pd.Period("2023Q4", Q), "tokens_produced_tn_tokens"] == pytest.approx(
         3 * 1.5 ** 0.25 * 0.8)
-    assert tok["token_stock_tn"].iloc[-1] == pytest.approx(2.4 + 3 * 1.5 ** 0.25 * 0.8)
+    assert tok["token_stock_tn_tokens"].iloc[-1] == pytest.approx(2.4 + 3 * 1.5 ** 0.25 * 0.8)
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_runs_spread_evenly_and_overlap_sums():
     a = 6e24 / (2 * 7_889_400 * 0.5) / 1e18  # 2 quarters at 50% MFU: 0.76051 each
     # b: 50bn x 20 tokens/param = 1tn tokens; 6 x 50e9 x 1e12 = 3e23 FLOP in one quarter at 25%
     b = 3e23 / (7_889_400 * 0.25) / 1e18
-    assert table.loc[1, "tokens_tn"] == pytest.approx(1.0)
+    assert table.loc[1, "tokens_tn_tokens"] == pytest.approx(1.0)
     assert train.tolist() == pytest.approx([0.0, a, a + b, 0.0])
     # the FLOP the table delivers over run a's window adds back to its 6ND
     delivered = train.iloc[1] * 1e18 * 0.5 * 7_889_400 * 2  # a alone in 2024Q1, two quarters
@@ -160,8 +160,8 @@ def test_tokens_stock_uses_stock_at_start():
                                       "start": "2024Q1", "duration_quarters": 1, "mfu": 0.4}]})
     row = dm.runs_table(sc, flat_fleet(6.0)).iloc[0]
     # stock at the end of 2023Q4 = 2 + 6 + 6 = 14tn
-    assert row["tokens_tn"] == pytest.approx(14.0)
-    assert row["token_stock_at_start_tn"] == pytest.approx(14.0)
+    assert row["tokens_tn_tokens"] == pytest.approx(14.0)
+    assert row["token_stock_at_start_tn_tokens"] == pytest.approx(14.0)
     assert row["flop"] == pytest.approx(6 * 100e9 * 14e12)
 
 
@@ -231,19 +231,19 @@ def test_demand_table_methods_and_total():
     # yield: 284.2 / (0.5 x 11) = 51.673 RMB m/EFLOPS-q; 142.1 / 51.673 = 2.75 EFLOPS
     assert t["inference_yield_eflops"].tolist() == pytest.approx([2.75, 2.75])
     # tokens: 142.1 RMB m / RMB 20 per m tokens = 7.105tn; 2 x 100e9 x 7.105e12 = 1.421e24 FLOP
-    assert t["tokens_served_tn"].tolist() == pytest.approx([7.105, 7.105])
+    assert t["genai_tokens_demanded_tn_tokens"].tolist() == pytest.approx([7.105, 7.105])
     tok = 1.421e24 / (7_889_400 * 0.15) / 1e18  # 1.2008 EFLOPS
     assert t["inference_tokens_eflops"].tolist() == pytest.approx([tok, tok])
-    assert t["inference_eflops"].tolist() == pytest.approx([2.75, 2.75])  # method = yield
+    assert t["inference_demand_eflops"].tolist() == pytest.approx([2.75, 2.75])  # method = yield
     # leasing: 10% of 8 and of 10, plus 0.5 fixed from 2023Q4
-    assert t["leasing_eflops"].tolist() == pytest.approx([0.8, 1.5])
-    assert t["total_eflops"].tolist() == pytest.approx([2.75 + 0.8, 2.75 + 1.5])
-    assert t["training_eflops"].tolist() == [0.0, 0.0]
+    assert t["leasing_demand_eflops"].tolist() == pytest.approx([0.8, 1.5])
+    assert t["total_demand_eflops"].tolist() == pytest.approx([2.75 + 0.8, 2.75 + 1.5])
+    assert t["training_demand_eflops"].tolist() == [0.0, 0.0]
 
     t2 = dm.demand_table(scenario(**sets, **{"demand.inference.method": "tokens"}), periods,
                          fleet)
-    assert t2["inference_eflops"].tolist() == pytest.approx([tok, tok])
-    assert t2["total_eflops"].tolist() == pytest.approx([tok + 0.8, tok + 1.5])
+    assert t2["inference_demand_eflops"].tolist() == pytest.approx([tok, tok])
+    assert t2["total_demand_eflops"].tolist() == pytest.approx([tok + 0.8, tok + 1.5])
 
 
 def test_demand_table_contract_on_baseline(base_scenario):
@@ -252,16 +252,18 @@ def test_demand_table_contract_on_baseline(base_scenario):
     fleet = existing_fleet_eflops(base_scenario)["effective_eflops"]
     periods = base_scenario.inputs.horizon.periods
     t = dm.demand_table(base_scenario, periods, fleet)
-    need = ["tokens_produced_tn", "token_stock_tn", "training_eflops", "inference_eflops",
-            "leasing_eflops", "total_eflops", "genai_revenue_rmb_m"]
+    need = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
+            "inference_demand_eflops", "leasing_demand_eflops", "total_demand_eflops",
+            "genai_demand_rmb_m"]
     assert set(need) <= set(t.columns)
     assert t.index.equals(periods) and t.index.name == "period"
     assert not t.isna().any().any()
-    recomputed = t["training_eflops"] + t["inference_eflops"] + t["leasing_eflops"]
-    assert (t["total_eflops"] - recomputed).abs().max() < 1e-12
+    recomputed = (t["training_demand_eflops"] + t["inference_demand_eflops"]
+                  + t["leasing_demand_eflops"])
+    assert (t["total_demand_eflops"] - recomputed).abs().max() < 1e-12
     # the revenue column is the forecast the finance module reads
     rev = dm.genai_revenue_forecast(base_scenario, periods)
-    assert (t["genai_revenue_rmb_m"] - rev).abs().max() < 1e-12
+    assert (t["genai_demand_rmb_m"] - rev).abs().max() < 1e-12
     # runs' FLOP equals the training EFLOPS delivered over the horizon (all runs inside it)
     runs = dm.runs_table(base_scenario, fleet)
     delivered = sum(
@@ -293,18 +295,18 @@ def test_cli_demand_json(capsys):
     assert doc["token_target_reached"] == "2023Q4"
     assert doc["inference_yield_rmb_m_per_eflops_quarter"] > 0
     first = doc["quarters"][0]
-    for key in ["period", "token_stock_tn", "training_eflops", "inference_eflops",
-                "leasing_eflops", "total_eflops"]:
+    for key in ["period", "token_stock_tn_tokens", "training_demand_eflops",
+                "inference_demand_eflops", "leasing_demand_eflops", "total_demand_eflops"]:
         assert key in first
     assert first["period"] == "2023Q3"
-    assert first["token_stock_tn"] == pytest.approx(8.0)  # 2 + 3 x 2
+    assert first["token_stock_tn_tokens"] == pytest.approx(8.0)  # 2 + 3 x 2
     q1 = next(r for r in doc["quarters"] if r["period"] == "2024Q1")
-    assert q1["training_eflops"] == pytest.approx(6e24 / (7_889_400 * 0.4) / 1e18, rel=1e-9)
+    assert q1["training_demand_eflops"] == pytest.approx(6e24 / (7_889_400 * 0.4) / 1e18, rel=1e-9)
     for r in doc["quarters"]:
-        assert r["total_eflops"] == pytest.approx(
-            r["training_eflops"] + r["inference_eflops"] + r["leasing_eflops"])
+        assert r["total_demand_eflops"] == pytest.approx(
+            r["training_demand_eflops"] + r["inference_demand_eflops"] + r["leasing_demand_eflops"])
     run = doc["runs"][0]
-    assert set(["name", "params_bn", "tokens_tn", "flop", "start", "end", "mfu",
+    assert set(["name", "params_bn", "tokens_tn_tokens", "flop", "start", "end", "mfu",
                 "effective_eflops", "days_at_base_fleet"]) <= set(run)
     assert run["flop"] == pytest.approx(6.0e24)
     # the yield reproduces 1H23 GenAI revenue on the fleet in use
@@ -316,7 +318,7 @@ def test_cli_demand_csv_prints_quarters(capsys):
     code, out, err = _cli(capsys, "demand", "--format", "csv")
     assert code == 0, err
     header = out.splitlines()[0].split(",")
-    assert header[0] == "period" and "total_eflops" in header
+    assert header[0] == "period" and "total_demand_eflops" in header
     code, out, _ = _cli(capsys, "demand", "--format", "csv", "--table", "runs")
     assert code == 0 and out.splitlines()[0].startswith("name,")
 

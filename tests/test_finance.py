@@ -99,9 +99,9 @@ def test_revenue_table_genai_is_what_the_fleet_served():
     demand = pd.Series([100.0, 150.0], index=q.index)
     r = F.revenue_table(q, demand, fin, ANCHORS)
     # served 100 and 120 against demand 100 and 150: the second quarter is capacity-bound
-    assert r["genai_rmb_m"].tolist() == [100.0, 120.0]
+    assert r["genai_revenue_rmb_m"].tolist() == [100.0, 120.0]
     assert r["capacity_bound"].tolist() == [False, True]
-    assert r["total_rmb_m"].tolist() == pytest.approx([657.9, 677.9])
+    assert r["revenue_rmb_m"].tolist() == pytest.approx([657.9, 677.9])
     assert r["genai_share"].iloc[1] == pytest.approx(120.0 / 677.9)
     # incremental compute cost: (15 + 7) - (10 + 5) = 7, a memo by default
     assert r["incremental_compute_cost_rmb_m"].tolist() == [0.0, 7.0]
@@ -133,8 +133,8 @@ def test_annual_table_adds_1h23_actuals_and_keeps_complete_years():
     # 2023 = 1H23 actual (GenAI 0.203 * 1400 = 284.2) + 2H23 model (100 + 110); 2025 incomplete
     assert list(annual.index) == [2023, 2024]
     assert annual.at[2023, "actual_quarters"] == 2
-    assert annual.at[2023, "genai_rmb_m"] == pytest.approx(284.2 + 210.0)
-    assert annual.at[2023, "total_rmb_m"] == pytest.approx(1400.0 + 210.0 + 2 * 557.9)
+    assert annual.at[2023, "genai_revenue_rmb_m"] == pytest.approx(284.2 + 210.0)
+    assert annual.at[2023, "revenue_rmb_m"] == pytest.approx(1400.0 + 210.0 + 2 * 557.9)
     # 2024: GenAI 120 + 130 + 140 + 150 = 540; traditional 4 * 557.9 = 2231.6
     assert annual.at[2024, "genai_share"] == pytest.approx(540.0 / (540.0 + 2231.6))
     share, met = F.target_check(annual, ANCHORS)
@@ -225,12 +225,13 @@ def test_cli_value_json_object(run_json):
     assert abs(note_row["target_price_hkd"] - 1.75) < 0.01
     # revenue records add up and 2024 sums to the valuation sales
     rows = d["revenue"]
-    assert {"period", "genai_rmb_m", "traditional_rmb_m", "total_rmb_m", "genai_share"} <= set(
-        rows[0])
+    assert {"period", "genai_revenue_rmb_m", "traditional_revenue_rmb_m", "revenue_rmb_m",
+            "genai_share"} <= set(rows[0])
     for r in rows:
-        assert r["total_rmb_m"] == pytest.approx(r["genai_rmb_m"] + r["traditional_rmb_m"])
-        assert r["genai_rmb_m"] <= r["genai_demand_rmb_m"] + 1e-9
-        assert r["capacity_bound"] == (r["genai_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
+        assert r["revenue_rmb_m"] == pytest.approx(r["genai_revenue_rmb_m"]
+                                                   + r["traditional_revenue_rmb_m"])
+        assert r["genai_revenue_rmb_m"] <= r["genai_demand_rmb_m"] + 1e-9
+        assert r["capacity_bound"] == (r["genai_revenue_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
     # The baseline's own figures, pinned (any change to the wiring of plan or demand into
     # finance moves them): the fleet serves RMB 4,303m of 2024 sales (the demand path asks for
     # 4,346m; history puts some capacity into training instead), so the TP is HK$1.325:
@@ -239,7 +240,7 @@ def test_cli_value_json_object(run_json):
     assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
                                                   / 33_500 / 0.93, rel=1e-9)
     assert d["target_price_hkd"] == pytest.approx(1.325, abs=0.001)
-    y2024 = sum(r["total_rmb_m"] for r in rows if r["period"].startswith("2024"))
+    y2024 = sum(r["revenue_rmb_m"] for r in rows if r["period"].startswith("2024"))
     assert y2024 == pytest.approx(d["sales_2024e_rmb_m"])
     assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)
     assert len(d["sensitivity"]) == 49
@@ -273,5 +274,5 @@ def test_embargo_no_better_than_history():
     # over the horizon the embargo serves less (it has fewer chips); in 2024 alone it may serve
     # more tokens than history, which puts its scarce capacity into training sooner, so the
     # EV/Sales price on 2024E is not ordered, the DCF price is
-    assert e_rev["genai_rmb_m"].sum() < h_rev["genai_rmb_m"].sum() - 1.0
-    assert emb.scalars["tp_dcf_hkd"] < hist.scalars["tp_dcf_hkd"] - tol
+    assert e_rev["genai_revenue_rmb_m"].sum() < h_rev["genai_revenue_rmb_m"].sum() - 1.0
+    assert emb.scalars["target_price_dcf_hkd"] < hist.scalars["target_price_dcf_hkd"] - tol

@@ -93,19 +93,19 @@ def test_target_price_times_shares_times_fx_is_equity(hist, fin):
                 r["equity_rmb_m"], rel=1e-9)
             assert r["equity_rmb_m"] == pytest.approx(r["ev_rmb_m"] + fin.net_cash_rmb_m)
     dcf = next(r for r in hist["methods"] if r["method"] == "dcf")
-    assert dcf["target_price_hkd"] == pytest.approx(hist["tp_dcf_hkd"])
+    assert dcf["target_price_hkd"] == pytest.approx(hist["target_price_dcf_hkd"])
 
 
 def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
     # blend weights 1/0/0 (baseline.toml): the blended TP is the EV/Sales TP
-    assert hist["target_price_hkd"] == pytest.approx(hist["tp_ev_sales_hkd"])
+    assert hist["target_price_hkd"] == pytest.approx(hist["target_price_ev_sales_hkd"])
     assert hist["blend_weight_ev_sales"] == 1.0
     # HK$1.75 on 7.5x 2024E: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 -> HK$1.75 again
     assert hist["implied_sales_2024e_rmb_m"] == pytest.approx(6069.5)
     assert hist["note_check_target_price_hkd"] == pytest.approx(1.75)
     assert hist["note_check_reproduced"] is True
     assert hist["ev_ebitda_applies"] is False  # 2024E EBITDA is negative
-    assert "tp_ev_ebitda_hkd" not in hist
+    assert "target_price_ev_ebitda_hkd" not in hist
 
 
 def test_existing_fleet_depreciation_is_its_book_value_over_its_life(hist, fin):
@@ -207,7 +207,8 @@ def test_blend_renormalises_over_the_methods_that_apply():
 def test_a_half_blend_is_the_mean_of_ev_sales_and_dcf():
     d = cli_json("value", "-s", "history", "--set", "finance.blend_weights.dcf=1.0")
     assert d["blend_weight_dcf"] == pytest.approx(0.5)
-    assert d["target_price_hkd"] == pytest.approx((d["tp_ev_sales_hkd"] + d["tp_dcf_hkd"]) / 2)
+    assert d["target_price_hkd"] == pytest.approx(
+        (d["target_price_ev_sales_hkd"] + d["target_price_dcf_hkd"]) / 2)
 
 
 def test_dcf_sensitivity_grid_centre_is_the_dcf_price(hist, fin):
@@ -216,7 +217,7 @@ def test_dcf_sensitivity_grid_centre_is_the_dcf_price(hist, fin):
         fin.sensitivity_terminal_growth_annual)
     centre = grid[(grid["wacc_annual"] == fin.wacc_annual)
                   & (grid["terminal_growth_annual"] == fin.terminal_growth_annual)]
-    assert centre["target_price_hkd"].iloc[0] == pytest.approx(hist["tp_dcf_hkd"])
+    assert centre["target_price_hkd"].iloc[0] == pytest.approx(hist["target_price_dcf_hkd"])
     # a higher WACC shrinks the (negative) terminal value in the baseline: TP rises with WACC
     g = grid[grid["terminal_growth_annual"] == fin.terminal_growth_annual]
     assert g["target_price_hkd"].is_monotonic_increasing == (hist["pv_terminal_rmb_m"] < 0)
@@ -233,7 +234,7 @@ SHIPPED = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-o
 
 def test_dcf_separates_the_shipped_scenarios_and_orders_the_export_controls():
     docs = {s: cli_json("value", "-s", s) for s in SHIPPED}
-    tp = {s: d["tp_dcf_hkd"] for s, d in docs.items()}
+    tp = {s: d["target_price_dcf_hkd"] for s, d in docs.items()}
     capex = {s: tuple(round(r["capex_paid_rmb_m"], 6) for r in d["cash"])
              for s, d in docs.items()}
     served = {s: tuple(round(r["genai_revenue_rmb_m"], 6) for r in d["pnl_by_quarter"])
@@ -272,9 +273,9 @@ def test_stress_draw_dcf_matches_the_value_command(history):
         k, _, _ = stress.evaluate_draw(ctx, h, row, "test draw")
         drawn = history.with_inputs(stress.draw_inputs(ctx, row, "test draw"))
         v = value_report(drawn, plan_result=plan(drawn, integer=False)).scalars
-        assert k["tp_dcf_hkd"] == pytest.approx(v["tp_dcf_hkd"], rel=1e-7)
+        assert k["target_price_dcf_hkd"] == pytest.approx(v["target_price_dcf_hkd"], rel=1e-7)
         assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=1e-9)
-        seen.add(round(k["tp_dcf_hkd"], 9))
+        seen.add(round(k["target_price_dcf_hkd"], 9))
     assert len(seen) == 2  # the draws move the DCF
 
 

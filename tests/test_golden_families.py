@@ -93,10 +93,11 @@ def tiny(chips: dict[str, Chip], first: str = "2024Q1", n: int = 1, *, training=
         power_kw=s("kw"), life_quarters=s("life", int), lead_quarters=s("lead", int),
         price_rmb_m=grid("price"), cap_units=grid("cap"),
         existing_units=grid("existing").fillna(0.0),
-        demand=pd.DataFrame({"training_eflops": q(training), "leasing_eflops": q(leasing),
+        demand=pd.DataFrame({"training_demand_eflops": q(training),
+                             "leasing_demand_eflops": q(leasing),
                              "inference_tn_tokens": q(tokens)}, index=periods),
         tokens_per_unit_tn=s("tau_tn"), maintenance_rmb_m=s("maintenance"),
-        rates=pd.DataFrame({"training_value_rmb_m_per_eflops": q(training_value),
+        rates=pd.DataFrame({"training_value_rmb_m_per_eflops_quarter": q(training_value),
                             "leasing_rmb_m_per_eflops": q(leasing_rate),
                             "rental_rmb_m_per_eflops": q(rental_rate),
                             "token_price_rmb_per_m_tokens": q(token_price)}, index=periods),
@@ -144,13 +145,13 @@ def assert_price(plan, constraint: str, period: str, expected: float, chip: str 
     the limit cannot be tightened) and as re-solving with the row's bound moved finds it
     (:func:`row_secant`, a step up and, with ``tighten``, a step down)."""
     rec = binding(plan, constraint, period, chip)
-    assert rec["shadow_price_rmb_m"] == pytest.approx(expected, rel=1e-7)
-    assert rec["shadow_price_relax_rmb_m"] == pytest.approx(expected, rel=1e-7)
-    assert rec["dual_rmb_m"] == pytest.approx(expected, rel=1e-7)
+    assert rec["shadow_price"] == pytest.approx(expected, rel=1e-7)
+    assert rec["shadow_price_relax"] == pytest.approx(expected, rel=1e-7)
+    assert rec["dual"] == pytest.approx(expected, rel=1e-7)
     assert not rec["degenerate"]
     assert row_secant(plan, constraint, period, chip) == pytest.approx(expected, rel=1e-7)
     if tighten:
-        assert rec["shadow_price_tighten_rmb_m"] == pytest.approx(expected, rel=1e-7)
+        assert rec["shadow_price_tighten"] == pytest.approx(expected, rel=1e-7)
         assert row_secant(plan, constraint, period, chip, sign=-1.0) \
             == pytest.approx(expected, rel=1e-7)
 
@@ -326,7 +327,7 @@ def test_leasing_row_runs_on_units_leased_out():
     assert_price(plan, "leasing_demand", "2024Q1", 150.0)
     assert_price(plan, "allocation", "2024Q1", 0.1, chip="B")
     # a chip not fit for training trains nothing, however valuable training is
-    plan2 = solve_data(data.with_numbers(demand=data.demand.assign(training_eflops=1.0)))
+    plan2 = solve_data(data.with_numbers(demand=data.demand.assign(training_demand_eflops=1.0)))
     assert plan2.quarters.iloc[0]["training_served_eflops"] == pytest.approx(0.0, abs=1e-9)
     assert plan2.objective == pytest.approx(60.0, rel=REL)
 
@@ -395,9 +396,10 @@ def test_demand_caps_training_and_leasing_served():
     assert_price(plan, "training_demand", "2024Q1", 100.0)
     assert_price(plan, "leasing_demand", "2024Q1", 50.0)
     h = 0.01
-    assert input_secant(plan, data, h, **moved_demand(data, "training_eflops", "2024Q1", h)) \
+    assert input_secant(plan, data, h, **moved_demand(data, "training_demand_eflops",
+                                                      "2024Q1", h)) \
         == pytest.approx(100.0, rel=1e-7)
-    assert input_secant(plan, data, h, **moved_demand(data, "leasing_eflops", "2024Q1", h)) \
+    assert input_secant(plan, data, h, **moved_demand(data, "leasing_demand_eflops", "2024Q1", h)) \
         == pytest.approx(50.0, rel=1e-7)
 
 
@@ -602,7 +604,7 @@ def test_whole_lots_round_to_the_better_whole_server():
     assert units(plan, "A", "2024Q1") == pytest.approx(96.0)
     assert plan.objective == pytest.approx(9.6, rel=REL)
     budgeted = cheap.with_numbers(budget_rmb_m={2024: 10.0},
-                                  demand=cheap.demand.assign(training_eflops=1.0))
+                                  demand=cheap.demand.assign(training_demand_eflops=1.0))
     plan = solve_data(budgeted, integer=True)
     assert units(plan, "A", "2024Q1") == pytest.approx(96.0)
     assert plan.purchases["capex_rmb_m"].sum() == pytest.approx(9.6)

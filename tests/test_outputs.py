@@ -220,8 +220,8 @@ def _tiny_reports() -> list[Report]:
     plan = Report("plan", scalars={"scenario": "tiny", "solver": "highs"},
                   tables={"quarters": quarters, "fleet": fleet, "economics": economics},
                   primary="quarters")
-    annual = pd.DataFrame({"genai_rmb_m": [100.0], "genai_share": [0.25],
-                           "total_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
+    annual = pd.DataFrame({"genai_revenue_rmb_m": [100.0], "genai_share": [0.25],
+                           "revenue_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
     pnl = pd.DataFrame({"revenue_rmb_m": [400.0], "gross_profit_rmb_m": [150.0],
                         "ebitda_rmb_m": [-50.0], "net_loss_rmb_m": [120.0]},
                        index=pd.Index([2024], name="year"))

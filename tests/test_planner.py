@@ -33,7 +33,7 @@ def test_plan_json_shape(run_json):
     if out["purchases"]:
         assert set(out["purchases"][0]) >= {"period", "chip", "units", "capex_rmb_m"}
     assert all(set(b) >= {"constraint", "period", "chip", "limit", "set_key",
-                          "shadow_price_rmb_m", "unit", "side", "degenerate"}
+                          "shadow_price", "unit", "side", "degenerate"}
                for b in out["binding"])
     assert all(isinstance(b["set_key"], str) for b in out["binding"])
     assert set(out["purchase_value"][0]) >= {

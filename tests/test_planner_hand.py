@@ -53,10 +53,11 @@ def two_chip_data(**overrides) -> PlanData:
         training_fit=s(True, False), power_kw=s(1.0, 0.5), life_quarters=s(1, 1),
         lead_quarters=s(0, 0), price_rmb_m=price, cap_units=cap,
         existing_units=pd.DataFrame(0.0, index=periods, columns=chips),
-        demand=pd.DataFrame({"training_eflops": [1.0, 1.0], "leasing_eflops": [0.0, 0.0],
+        demand=pd.DataFrame({"training_demand_eflops": [1.0, 1.0],
+                             "leasing_demand_eflops": [0.0, 0.0],
                              "inference_tn_tokens": [0.0, 2.0]}, index=periods),
         tokens_per_unit_tn=s(0.001, 0.004), maintenance_rmb_m=s(0.0, 0.0),
-        rates=pd.DataFrame({"training_value_rmb_m_per_eflops": [600.0, 600.0],
+        rates=pd.DataFrame({"training_value_rmb_m_per_eflops_quarter": [600.0, 600.0],
                             "leasing_rmb_m_per_eflops": [100.0, 100.0],
                             "rental_rmb_m_per_eflops": [300.0, 300.0],
                             "token_price_rmb_per_m_tokens": [20.0, 20.0]}, index=periods),
@@ -105,12 +106,12 @@ def test_two_chip_shadow_prices_by_hand():
     plan = solve_data(two_chip_data())
     cap = binding(plan, "access", "2024Q2", "B")
     assert cap["unit"] == "RMB m per unit"
-    assert cap["shadow_price_rmb_m"] == pytest.approx(0.03 * DF_Q2, rel=1e-6)
+    assert cap["shadow_price"] == pytest.approx(0.03 * DF_Q2, rel=1e-6)
     rent = binding(plan, "rental", "2024Q1")
-    assert rent["shadow_price_rmb_m"] == pytest.approx(100.0, rel=1e-6)
+    assert rent["shadow_price"] == pytest.approx(100.0, rel=1e-6)
     assert rent["unit"] == "RMB m per EFLOPS"
     dem = binding(plan, "training_demand", "2024Q1")
-    assert dem["shadow_price_rmb_m"] == pytest.approx(200.0, rel=1e-6)
+    assert dem["shadow_price"] == pytest.approx(200.0, rel=1e-6)
     assert not cap["degenerate"] and not rent["degenerate"] and not dem["degenerate"]
 
 
@@ -127,7 +128,7 @@ def test_nothing_bought_when_everything_is_banned_and_renting_closed():
     # Lifting the A ban by one unit in 2024Q1 serves 5e-4 EFLOPS of training worth 600 each
     # for RMB 0.20 m: 0.30 - 0.20 = RMB 0.10 m per unit.
     a_q1 = binding(plan, "access", "2024Q1", "A")
-    assert a_q1["shadow_price_rmb_m"] == pytest.approx(0.10, rel=1e-6)
+    assert a_q1["shadow_price"] == pytest.approx(0.10, rel=1e-6)
 
 
 def test_budget_caps_spend():
@@ -141,7 +142,7 @@ def test_budget_caps_spend():
     assert units(plan, "A", "2024Q1") == pytest.approx(1400.0)
     assert units(plan, "A", "2024Q2") == pytest.approx(0.0, abs=1e-6)
     b = binding(plan, "budget", "2024")
-    assert b["shadow_price_rmb_m"] == pytest.approx(0.5, rel=1e-6)
+    assert b["shadow_price"] == pytest.approx(0.5, rel=1e-6)
 
 
 def test_power_limit_binds():
@@ -154,7 +155,7 @@ def test_power_limit_binds():
     assert units(plan, "A", "2024Q2") == pytest.approx(500.0)
     assert units(plan, "B", "2024Q2") == pytest.approx(0.0, abs=1e-6)
     p = binding(plan, "power", "2024Q1")
-    assert p["shadow_price_rmb_m"] == pytest.approx(0.10 / 0.001, rel=1e-6)  # per MW
+    assert p["shadow_price"] == pytest.approx(0.10 / 0.001, rel=1e-6)  # per MW
 
 
 def test_integer_lots_are_whole_servers():

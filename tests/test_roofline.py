@@ -132,10 +132,10 @@ def test_bandwidth_rich_chip_is_cheaper_per_token_and_the_lp_buys_it():
                                  index=periods),
         cap_units=pd.DataFrame(np.nan, index=periods, columns=chips),
         existing_units=pd.DataFrame(0.0, index=periods, columns=chips),
-        demand=pd.DataFrame({"training_eflops": 0.0, "leasing_eflops": 0.0,
+        demand=pd.DataFrame({"training_demand_eflops": 0.0, "leasing_demand_eflops": 0.0,
                              "inference_tn_tokens": 5.0}, index=periods),
         tokens_per_unit_tn=tokens, maintenance_rmb_m=s(0.0, 0.0),
-        rates=pd.DataFrame({"training_value_rmb_m_per_eflops": 0.0,
+        rates=pd.DataFrame({"training_value_rmb_m_per_eflops_quarter": 0.0,
                             "leasing_rmb_m_per_eflops": 0.0, "rental_rmb_m_per_eflops": 0.0,
                             "token_price_rmb_per_m_tokens": 20.0}, index=periods),
         rental_cap_eflops=pd.Series(0.0, index=periods), discount_rate_annual=0.0)

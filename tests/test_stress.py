@@ -256,7 +256,7 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     assert [t["expr"] for t in a["thresholds"]] == ["peak_eflops_2025Q4>=20",
                                                    "genai_share_2025>=0.4"]
     assert all(0.0 <= r["share"] <= 1.0 for r in a["binding_frequency"])
-    assert {r["family"] for r in a["binding_frequency"]} >= {"budget", "export rule", "power"}
+    assert {r["constraint"] for r in a["binding_frequency"]} >= {"budget", "export rule", "power"}
     assert len(a["tornado"]) == 13
     # the multiple moves only the valuation: TP at p95 / TP at p5 = (10 S + cash) / (5 S + cash)
     mult = next(r for r in a["tornado"] if r["input"] == "finance.ev_sales_multiple")

@@ -101,11 +101,11 @@ def test_out_folder_is_the_same_bytes_twice(tmp_path, compare_out):
 OPTIONAL: list[tuple[str, str, str]] = [
     # (command, table, column pattern): nulls documented in docs/nomenclature.md.
     # a ban or cap already at 0 cannot be tightened, so it has no tighten side
-    ("plan", "binding", r"shadow_price_tighten_rmb_m"),
+    ("plan", "binding", r"shadow_price_tighten"),
     # a chip unfit for training has no training cost; one with no serving roofline (unknown
     # memory) or no power figure has no token cost or tokens per MW
     ("plan", "economics", r"training_cost_rmb_m_per_eflops_quarter|token_cost_rmb_per_m_tokens"
-                          r"|tokens_per_mw_tn_tokens"),
+                          r"|served_tokens_tn_tokens_per_mw_quarter"),
 ]
 """Fields that may be null, and only these (keep this short)."""
 

@@ -384,7 +384,7 @@ def test_names_that_sanitise_alike_stay_distinct():
     from capacity.report.workbook import workbook_bytes
     from capacity.results import Report
 
-    annual = pd.DataFrame({"total_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
+    annual = pd.DataFrame({"revenue_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
     scal = {"valuation_year": 2024, "sales_2024e_rmb_m": 400.0, "multiple": 7.5,
             "net_cash_rmb_m": 90.0, "shares_m": 335.0, "rmb_per_hkd": 0.93,
             "target_price_hkd": (7.5 * 400.0 + 90.0) / 335.0 / 0.93}

@@ -296,7 +296,7 @@ def results(ev) -> list:
 
     binding = plain_frame(ev.plan.tables["binding"])
     if len(binding):  # the largest of each family of limits, families by their largest
-        binding = binding.assign(_size=binding["shadow_price_rmb_m"].abs()).sort_values(
+        binding = binding.assign(_size=binding["shadow_price"].abs()).sort_values(
             "_size", ascending=False, kind="stable")
         binding = binding.groupby("constraint", sort=False).head(BINDING_PER_FAMILY)
         binding = binding.head(BINDING_ROWS).drop(columns="_size")
@@ -310,7 +310,7 @@ def results(ev) -> list:
         [html.H2(f"Binding limits and their shadow prices (the {BINDING_PER_FAMILY} largest "
                  f"of each family; all {len(ev.plan.tables['binding'])} under 'every table')"),
          table(binding, "plan", "binding", ["constraint", "period", "chip", "limit",
-                                            "limit_unit", "set_key", "shadow_price_rmb_m",
+                                            "limit_unit", "set_key", "shadow_price",
                                             "unit", "side", "degenerate"])],
         [html.H2("Scalars"),
          html.Div([html.Div([html.H3("value"), scalars_table(ev.value, "s-value")]),

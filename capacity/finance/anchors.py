@@ -112,7 +112,8 @@ def actual_quarter_values(anchors: Anchors) -> dict[str, float]:
     total = R / 2, gross_profit = GM R / 2. [RMB m]"""
     half = anchors.base_half_revenue_rmb_m / 2.0
     s = anchors.base_genai_share
-    return {"genai_rmb_m": s * half, "traditional_rmb_m": (1.0 - s) * half, "total_rmb_m": half,
+    return {"genai_revenue_rmb_m": s * half, "traditional_revenue_rmb_m": (1.0 - s) * half,
+            "revenue_rmb_m": half,
             "gross_profit_rmb_m": anchors.base_gross_margin * half}
 
 

@@ -104,7 +104,7 @@ def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: 
 
 
 def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
-               traditional_rmb_m: np.ndarray, depreciation_rmb_m: np.ndarray,
+               traditional_revenue_rmb_m: np.ndarray, depreciation_rmb_m: np.ndarray,
                power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
                rental_rmb_m: np.ndarray, fin: FinanceInputs) -> dict[str, np.ndarray]:
     """The quarterly P&L from served revenue and fleet costs (module docstring). [RMB m]
@@ -112,7 +112,7 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     Returns
     -------
     dict
-        ``genai_revenue_rmb_m``, ``traditional_rmb_m``, ``revenue_rmb_m``,
+        ``genai_revenue_rmb_m``, ``traditional_revenue_rmb_m``, ``revenue_rmb_m``,
         ``depreciation_rmb_m``, ``power_cost_rmb_m``, ``maintenance_rmb_m``,
         ``rental_cost_rmb_m``, ``other_cost_of_sales_rmb_m``, ``cost_of_sales_rmb_m``,
         ``gross_profit_rmb_m``, ``rd_rmb_m``, ``sm_rmb_m``, ``ga_rmb_m``, ``opex_rmb_m``,
@@ -120,7 +120,7 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         ``net_loss_rmb_m`` [RMB m] and ``gross_margin`` [1].
     """
     genai = genai_array(served_rmb_m, fin)
-    trad = np.asarray(traditional_rmb_m, float)
+    trad = np.asarray(traditional_revenue_rmb_m, float)
     revenue = genai + trad
     other = (1.0 - per_draw(fin.traditional_gross_margin)) * trad
     cos = depreciation_rmb_m + power_rmb_m + maintenance_rmb_m + rental_rmb_m + other
@@ -133,7 +133,8 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     nonop = np.zeros(np.shape(gp)) + per_draw(fin.non_operating_loss_rmb_m_per_quarter)
     with np.errstate(divide="ignore", invalid="ignore"):
         gm = np.where(revenue > 0, gp / np.where(revenue > 0, revenue, 1.0), 0.0)
-    return {"genai_revenue_rmb_m": genai, "traditional_rmb_m": trad, "revenue_rmb_m": revenue,
+    return {"genai_revenue_rmb_m": genai, "traditional_revenue_rmb_m": trad,
+            "revenue_rmb_m": revenue,
             "depreciation_rmb_m": np.asarray(depreciation_rmb_m, float),
             "power_cost_rmb_m": np.asarray(power_rmb_m, float),
             "maintenance_rmb_m": np.asarray(maintenance_rmb_m, float),
@@ -171,11 +172,11 @@ def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
 
 
 def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
-                 traditional_rmb_m: np.ndarray, cohort_delivery_index: np.ndarray,
+                 traditional_revenue_rmb_m: np.ndarray, cohort_delivery_index: np.ndarray,
                  cohort_capex_rmb_m: np.ndarray, cohort_life_quarters: np.ndarray,
                  capex_paid_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
                  maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
-                 fin: FinanceInputs, tp_ev_sales_hkd: float) -> dict[str, Any]:
+                 fin: FinanceInputs, target_price_ev_sales_hkd: float) -> dict[str, Any]:
     """P&L, cash, DCF and the target price per method and blended, from fleet arrays.
 
     The one implementation: :func:`pnl_result` and the stress draws call it.
@@ -188,7 +189,7 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         Quarter number of the base period (valuation date, last reported balance). [1]
     served_rmb_m
         Revenue the fleet served per quarter. [RMB m]
-    traditional_rmb_m
+    traditional_revenue_rmb_m
         Non-GenAI revenue per quarter. [RMB m]
     cohort_delivery_index, cohort_capex_rmb_m, cohort_life_quarters
         Purchases: delivery position among ``qn`` [index], all-in cost [RMB m], life
@@ -199,7 +200,7 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         Fleet running costs per quarter. [RMB m]
     fin
         Finance inputs.
-    tp_ev_sales_hkd
+    target_price_ev_sales_hkd
         The EV/Sales target price
         (:func:`~capacity.finance.valuation.value_from_sales`). [HKD/share]
 
@@ -224,7 +225,7 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
                                        fin.existing_fleet_remaining_life_quarters)
            + straight_line_rmb_m(n, cohort_delivery_index, cohort_capex_rmb_m,
                                        cohort_life_quarters))
-    pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_rmb_m, dep, power_rmb_m,
+    pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_revenue_rmb_m, dep, power_rmb_m,
                      maintenance_rmb_m, rental_rmb_m, fin)
     cash = cash_arrays(pnl["ebitda_rmb_m"], capex_paid_rmb_m, fin.net_cash_rmb_m,
                        fin.cash_floor_rmb_m)
@@ -243,7 +244,7 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         if positive.ndim == 0:
             ev_ebitda, eq_ebitda, tp_ebitda = float(ev_ebitda), float(eq_ebitda), \
                 float(tp_ebitda)
-    tps = {"ev_sales": number(tp_ev_sales_hkd), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
+    tps = {"ev_sales": number(target_price_ev_sales_hkd), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
     blended, weights = blend_target_price(tps, fin.blend_weights)
     chosen = blended if fin.valuation_method == "blend" else tps[fin.valuation_method]
     if chosen is None or np.isnan(chosen).any():
@@ -253,7 +254,8 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     return {"pnl": pnl, "cash": cash, "dcf": dcf, "ebit_terminal_rmb_m": ebit_t,
             "ebitda_year_rmb_m": ebitda_y, "ev_ebitda_rmb_m": ev_ebitda, "tp": tps,
             "equity_rmb_m": {"dcf": eq_dcf, "ev_ebitda": eq_ebitda},
-            "tp_blend_hkd": blended, "weights": weights, "target_price_hkd": number(chosen)}
+            "target_price_blend_hkd": blended, "weights": weights,
+            "target_price_hkd": number(chosen)}
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,8 @@ def _purchase_arrays(purchases: pd.DataFrame, first: pd.Period
             purchases["life_quarters"].to_numpy(np.int64))
 
 
-def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame, traditional_rmb_m: pd.Series,
+def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
+               traditional_revenue_rmb_m: pd.Series,
                fin: FinanceInputs, anchors: Anchors, ev_sales: Valuation) -> PnlResult:
     """Quarterly and yearly P&L, cash path, DCF and target price by method (DataFrames).
 
@@ -314,7 +317,7 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame, traditional_rmb_
         :data:`PLAN_COLUMNS`. [RMB m]
     purchases
         Plan purchases with :data:`PURCHASE_COLUMNS`.
-    traditional_rmb_m
+    traditional_revenue_rmb_m
         Non-GenAI revenue per quarter
         (:func:`~capacity.finance.revenue.traditional_revenue`). [RMB m]
     fin
@@ -342,7 +345,7 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame, traditional_rmb_
     for c, v in q.items():
         if not np.isfinite(v).all():
             raise InputError("plan quarters", f"column {c} is not finite")
-    trad = traditional_rmb_m.reindex(periods).to_numpy(float)
+    trad = traditional_revenue_rmb_m.reindex(periods).to_numpy(float)
     d, capex, life = _purchase_arrays(purchases, periods[0])
     v = value_arrays(qn, base_qno, q["served_revenue_rmb_m"], trad, d, capex, life,
                      q["capex_rmb_m"], q["power_cost_rmb_m"], q["maintenance_rmb_m"],
@@ -357,8 +360,9 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame, traditional_rmb_
 
     years = qn // 4
     keep = [y for y in np.unique(years) if int((years == y).sum()) == 4]
-    sums = ["revenue_rmb_m", "genai_revenue_rmb_m", "traditional_rmb_m", "cost_of_sales_rmb_m",
-            "depreciation_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m", "rental_cost_rmb_m",
+    sums = ["revenue_rmb_m", "genai_revenue_rmb_m", "traditional_revenue_rmb_m",
+            "cost_of_sales_rmb_m", "depreciation_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m",
+            "rental_cost_rmb_m",
             "other_cost_of_sales_rmb_m", "gross_profit_rmb_m", "rd_rmb_m", "sm_rmb_m",
             "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m", "ebitda_rmb_m",
             "net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m"]

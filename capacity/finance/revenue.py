@@ -91,20 +91,24 @@ def revenue_arrays(qn: np.ndarray, served_rmb_m: np.ndarray, fin: FinanceInputs,
     Returns
     -------
     dict
-        ``genai_rmb_m``, ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1].
+        ``genai_revenue_rmb_m``, ``traditional_revenue_rmb_m``, ``revenue_rmb_m`` [RMB m],
+        ``genai_share`` [1].
     """
     genai = genai_array(served_rmb_m, fin)
     trad = traditional_array(qn, fin, anchors)
     total = genai + trad
-    return {"genai_rmb_m": genai, "traditional_rmb_m": trad, "total_rmb_m": total,
+    return {"genai_revenue_rmb_m": genai, "traditional_revenue_rmb_m": trad,
+            "revenue_rmb_m": total,
             "genai_share": genai / total}
 
 
-def gross_profit_array(fin: FinanceInputs, genai_margin: float, traditional_rmb_m: np.ndarray,
-                       genai_rmb_m: np.ndarray, incremental_cost_rmb_m: np.ndarray
+def gross_profit_array(fin: FinanceInputs, genai_margin: float,
+                       traditional_revenue_rmb_m: np.ndarray,
+                       genai_revenue_rmb_m: np.ndarray, incremental_cost_rmb_m: np.ndarray
                        ) -> np.ndarray:
     """m_trad * traditional + m_gen * genai, less dC when it is deducted. [RMB m]"""
-    gp = fin.traditional_gross_margin * traditional_rmb_m + genai_margin * genai_rmb_m
+    gp = (fin.traditional_gross_margin * traditional_revenue_rmb_m
+          + genai_margin * genai_revenue_rmb_m)
     if fin.deduct_incremental_compute_cost:
         gp = gp - incremental_cost_rmb_m
     return gp
@@ -152,7 +156,7 @@ def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
     """
     periods = pd.PeriodIndex(periods, freq="Q")
     out = pd.Series(traditional_array(quarter_numbers(periods), fin, anchors),
-                    index=periods.rename("period"), name="traditional_rmb_m")
+                    index=periods.rename("period"), name="traditional_revenue_rmb_m")
     out.attrs["unit"] = "RMB m"
     return out
 
@@ -240,8 +244,8 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceI
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; columns ``genai_demand_rmb_m``, ``genai_rmb_m``,
-        ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
+        Index ``period``; columns ``genai_demand_rmb_m``, ``genai_revenue_rmb_m``,
+        ``traditional_revenue_rmb_m``, ``revenue_rmb_m`` [RMB m], ``genai_share`` [1],
         ``capacity_bound`` (served below demand), ``incremental_compute_cost_rmb_m`` [RMB m]
         (memo unless deducted), ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
     """
@@ -256,15 +260,16 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceI
                        anchors)
     m_gen = genai_margin(fin, anchors)
     d_cost = incremental_compute_cost(q).to_numpy(float)
-    gp = gross_profit_array(fin, m_gen, r["traditional_rmb_m"], r["genai_rmb_m"], d_cost)
+    gp = gross_profit_array(fin, m_gen, r["traditional_revenue_rmb_m"], r["genai_revenue_rmb_m"],
+                            d_cost)
     return pd.DataFrame({
         "genai_demand_rmb_m": demand,
-        "genai_rmb_m": r["genai_rmb_m"],
-        "traditional_rmb_m": r["traditional_rmb_m"],
-        "total_rmb_m": r["total_rmb_m"],
+        "genai_revenue_rmb_m": r["genai_revenue_rmb_m"],
+        "traditional_revenue_rmb_m": r["traditional_revenue_rmb_m"],
+        "revenue_rmb_m": r["revenue_rmb_m"],
         "genai_share": r["genai_share"],
-        "capacity_bound": r["genai_rmb_m"] < demand - CAPACITY_BOUND_TOL_RMB_M,
+        "capacity_bound": r["genai_revenue_rmb_m"] < demand - CAPACITY_BOUND_TOL_RMB_M,
         "incremental_compute_cost_rmb_m": d_cost,
         "gross_profit_rmb_m": gp,
-        "gross_margin": gp / r["total_rmb_m"],
+        "gross_margin": gp / r["revenue_rmb_m"],
     }, index=periods)

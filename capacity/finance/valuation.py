@@ -153,7 +153,7 @@ def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: floa
 def valuation_sales(annual: pd.DataFrame, year: int) -> float:
     """Total sales of the valuation year from the annual table [RMB m]; an :class:`InputError`
     when it is not a complete year (:func:`~capacity.finance.years.year_sales`)."""
-    return year_sales(annual.index, annual["total_rmb_m"].to_numpy(float), year)
+    return year_sales(annual.index, annual["revenue_rmb_m"].to_numpy(float), year)
 
 
 def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:

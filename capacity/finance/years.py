@@ -69,8 +69,8 @@ def year_layout(qn: np.ndarray, anchors: Anchors) -> YearLayout:
                       np.add.reduceat(is_act, starts)[complete])
 
 
-def annual_arrays(layout: YearLayout, anchors: Anchors, genai_rmb_m: np.ndarray,
-                  total_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray | None = None,
+def annual_arrays(layout: YearLayout, anchors: Anchors, genai_revenue_rmb_m: np.ndarray,
+                  revenue_rmb_m: np.ndarray, traditional_revenue_rmb_m: np.ndarray | None = None,
                   gross_profit_rmb_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Calendar-year sums of the modelled quarters plus the base half-year's actuals.
 
@@ -81,16 +81,17 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_rmb_m: np.ndarray,
     Returns
     -------
     dict
-        ``year``, ``actual_quarters`` [quarters], ``genai_rmb_m``, ``total_rmb_m`` [RMB m],
-        ``genai_share`` [1]; with the optional inputs also ``traditional_rmb_m``,
+        ``year``, ``actual_quarters`` [quarters], ``genai_revenue_rmb_m``, ``revenue_rmb_m``
+        [RMB m], ``genai_share`` [1]; with the optional inputs also ``traditional_revenue_rmb_m``,
         ``gross_profit_rmb_m`` [RMB m] and ``gross_margin`` [1]. Complete years only.
         For quarterly arrays of a batch of draws (B, T) the sums are (B, years).
     """
     act = actual_quarter_values(anchors)
     out: dict[str, np.ndarray] = {"year": layout.years,
                                   "actual_quarters": layout.actual_quarters}
-    given = {"genai_rmb_m": genai_rmb_m, "traditional_rmb_m": traditional_rmb_m,
-             "total_rmb_m": total_rmb_m, "gross_profit_rmb_m": gross_profit_rmb_m}
+    given = {"genai_revenue_rmb_m": genai_revenue_rmb_m,
+             "traditional_revenue_rmb_m": traditional_revenue_rmb_m,
+             "revenue_rmb_m": revenue_rmb_m, "gross_profit_rmb_m": gross_profit_rmb_m}
     for name, values in given.items():
         if values is not None:
             values = np.asarray(values, float)
@@ -98,9 +99,9 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_rmb_m: np.ndarray,
                                 values], axis=-1)
             out[name] = np.add.reduceat(v[..., layout.order], layout.starts,
                                         axis=-1)[..., layout.complete]
-    out["genai_share"] = out["genai_rmb_m"] / out["total_rmb_m"]
+    out["genai_share"] = out["genai_revenue_rmb_m"] / out["revenue_rmb_m"]
     if gross_profit_rmb_m is not None:
-        out["gross_margin"] = out["gross_profit_rmb_m"] / out["total_rmb_m"]
+        out["gross_margin"] = out["gross_profit_rmb_m"] / out["revenue_rmb_m"]
     return out
 
 
@@ -132,17 +133,18 @@ def annual_table(revenue: pd.DataFrame, anchors: Anchors) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index ``year``; columns ``actual_quarters`` [quarters], ``genai_rmb_m``,
-        ``traditional_rmb_m``, ``total_rmb_m`` [RMB m], ``genai_share`` [1],
+        Index ``year``; columns ``actual_quarters`` [quarters], ``genai_revenue_rmb_m``,
+        ``traditional_revenue_rmb_m``, ``revenue_rmb_m`` [RMB m], ``genai_share`` [1],
         ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
     """
     col = {c: revenue[c].to_numpy(float) for c in
-           ("genai_rmb_m", "traditional_rmb_m", "total_rmb_m", "gross_profit_rmb_m")}
+           ("genai_revenue_rmb_m", "traditional_revenue_rmb_m", "revenue_rmb_m",
+            "gross_profit_rmb_m")}
     layout = year_layout(quarter_numbers(revenue.index), anchors)
-    a = annual_arrays(layout, anchors, col["genai_rmb_m"], col["total_rmb_m"],
-                      col["traditional_rmb_m"], col["gross_profit_rmb_m"])
-    cols = ["actual_quarters", "genai_rmb_m", "traditional_rmb_m", "total_rmb_m",
-            "genai_share", "gross_profit_rmb_m", "gross_margin"]
+    a = annual_arrays(layout, anchors, col["genai_revenue_rmb_m"], col["revenue_rmb_m"],
+                      col["traditional_revenue_rmb_m"], col["gross_profit_rmb_m"])
+    cols = ["actual_quarters", "genai_revenue_rmb_m", "traditional_revenue_rmb_m",
+            "revenue_rmb_m", "genai_share", "gross_profit_rmb_m", "gross_margin"]
     return pd.DataFrame({c: a[c] for c in cols}, index=pd.Index(a["year"], name="year"))
 
 

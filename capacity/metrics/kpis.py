@@ -69,13 +69,13 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("most_valuable_limits", "", "horizon",
         "up to three limits with the largest shadow price", text=True),
     Kpi("genai_revenue_rmb_m", "RMB m", "year", "GenAI revenue in calendar year y",
-        "genai_rmb_m"),
+        "genai_revenue_rmb_m"),
     Kpi("genai_share", "share", "year", "GenAI revenue / total revenue in year y",
         "genai_share"),
-    Kpi("total_revenue_rmb_m", "RMB m", "year", "total revenue in year y", "total_rmb_m"),
+    Kpi("total_revenue_rmb_m", "RMB m", "year", "total revenue in year y", "revenue_rmb_m"),
     Kpi("target_price_hkd", "HKD", "horizon", "blended target price per share"),
-    Kpi("tp_ev_sales_hkd", "HKD", "horizon", "EV/Sales target price per share"),
-    Kpi("tp_dcf_hkd", "HKD", "horizon", "DCF target price per share"),
+    Kpi("target_price_ev_sales_hkd", "HKD", "horizon", "EV/Sales target price per share"),
+    Kpi("target_price_dcf_hkd", "HKD", "horizon", "DCF target price per share"),
 )
 """Every KPI, in ``compare``'s order."""
 
@@ -87,7 +87,7 @@ COMPARE_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS)
 STRESS_KPIS: tuple[str, ...] = (
     "peak_eflops", "effective_eflops", "npv_rmb_m", "total_shortfall_eflops_quarters",
     "total_capex_rmb_m", "genai_revenue_rmb_m", "genai_share", "target_price_hkd",
-    "tp_ev_sales_hkd", "tp_dcf_hkd")
+    "target_price_ev_sales_hkd", "target_price_dcf_hkd")
 """What ``capacity stress`` draws, in order."""
 
 PLAN_TOTALS: tuple[str, ...] = (

@@ -375,8 +375,9 @@ def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``training_eflops``, ``inference_eflops`` (chosen method), ``leasing_eflops`` [EFLOPS],
-        ``genai_revenue_rmb_m`` [RMB m], ``yield_rmb_m_per_eflops_quarter``, and the other
+        ``training_demand_eflops``, ``inference_demand_eflops`` (chosen method),
+        ``leasing_demand_eflops`` [EFLOPS], ``genai_demand_rmb_m`` [RMB m],
+        ``yield_rmb_m_per_eflops_quarter``, and the other
         columns of :func:`capacity.compute_demand.demand_table`.
     """
     from capacity.compute_demand import demand_arrays
@@ -394,24 +395,24 @@ def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str
     dict
         ``genai_quarterly_rmb_m``, ``traditional_quarterly_rmb_m`` [RMB m], ``annual``
         (:func:`capacity.finance.annual_arrays`: complete years only) and
-        ``tp_ev_sales_hkd`` [HKD/share].
+        ``target_price_ev_sales_hkd`` [HKD/share].
     """
     from capacity import finance as f
 
     rev = f.revenue_arrays(ctx.quarter_no, served_rmb_m, fin, ctx.anchors)
-    annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_rmb_m"],
-                             rev["total_rmb_m"])
-    sales = f.year_sales(annual["year"], annual["total_rmb_m"], fin.valuation_year)
+    annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_revenue_rmb_m"],
+                             rev["revenue_rmb_m"])
+    sales = f.year_sales(annual["year"], annual["revenue_rmb_m"], fin.valuation_year)
     val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
                              fin.rmb_per_hkd)
-    return {"genai_quarterly_rmb_m": rev["genai_rmb_m"], "annual": annual,
-            "traditional_quarterly_rmb_m": rev["traditional_rmb_m"],
-            "tp_ev_sales_hkd": val.target_price_hkd}
+    return {"genai_quarterly_rmb_m": rev["genai_revenue_rmb_m"], "annual": annual,
+            "traditional_quarterly_rmb_m": rev["traditional_revenue_rmb_m"],
+            "target_price_ev_sales_hkd": val.target_price_hkd}
 
 
 def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops: np.ndarray,
-                  served_rmb_m: np.ndarray, traditional_rmb_m: np.ndarray,
-                  tp_ev_sales_hkd, units: np.ndarray | None = None) -> dict[str, Any]:
+                  served_rmb_m: np.ndarray, traditional_revenue_rmb_m: np.ndarray,
+                  target_price_ev_sales_hkd, units: np.ndarray | None = None) -> dict[str, Any]:
     """P&L, cash, DCF and target prices of one draw or of a batch (``buy`` (B, n), ``rent``
     (B, T)) by :func:`capacity.finance.value_arrays` (the function ``capacity value`` runs),
     from the draws' purchases and rented compute.
@@ -435,9 +436,9 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
         units = _units_in_service(ctx, a, bfam, buy)
     costs = period_costs(a, units, rent_eflops)
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
-                          traditional_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
+                          traditional_revenue_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
                           paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
-                          costs["rental_cost_rmb_m"], fin, tp_ev_sales_hkd)
+                          costs["rental_cost_rmb_m"], fin, target_price_ev_sales_hkd)
 
 
 @dataclass
@@ -562,13 +563,13 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
     annual = f["annual"]
     for i, y in enumerate(annual["year"].tolist()):
         if y in ctx.kpi_years:
-            kpis[f"genai_revenue_rmb_m_{y}"] = annual["genai_rmb_m"][:, i]
+            kpis[f"genai_revenue_rmb_m_{y}"] = annual["genai_revenue_rmb_m"][:, i]
             kpis[f"genai_share_{y}"] = annual["genai_share"][:, i]
     val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
-                        f["traditional_quarterly_rmb_m"], f["tp_ev_sales_hkd"], units)
+                        f["traditional_quarterly_rmb_m"], f["target_price_ev_sales_hkd"], units)
     kpis["target_price_hkd"] = _per_batch(val["target_price_hkd"], B)
-    kpis["tp_ev_sales_hkd"] = _per_batch(f["tp_ev_sales_hkd"], B)
-    kpis["tp_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
+    kpis["target_price_ev_sales_hkd"] = _per_batch(f["target_price_ev_sales_hkd"], B)
+    kpis["target_price_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
     genai_q = np.broadcast_to(f["genai_quarterly_rmb_m"], (B, len(ctx.periods)))
     tight = ml.binding_mask(model.row_lower, model.row_upper, sol["row_activity"],
                             sol["row_dual"])

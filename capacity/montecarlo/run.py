@@ -154,8 +154,8 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                        columns=["expr", "kpi", "probability"])
     bind = pd.DataFrame({"limit": ctx.labels,
                          "share": m.binding_share if len(ctx.labels) else []})
-    bind["family"] = list(ctx.label_families)
-    bind = bind[["family", "limit", "share"]]
+    bind["constraint"] = list(ctx.label_families)
+    bind = bind[["constraint", "limit", "share"]]
     eff_kpi = next((f"effective_eflops_{q_}" for q_ in reversed(ctx.kpi_quarter_index)), None)
     rows = []
     for i, s in enumerate(specs):
@@ -165,12 +165,12 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                "target_price_at_p95_hkd": float(tor["target_price_hkd"][hi_i]),
                "target_price_swing_hkd": float(abs(tor["target_price_hkd"][hi_i]
                                                    - tor["target_price_hkd"][lo_i])),
-               "tp_dcf_at_p5_hkd": float(tor["tp_dcf_hkd"][lo_i]),
-               "tp_dcf_at_p95_hkd": float(tor["tp_dcf_hkd"][hi_i]),
-               "tp_dcf_swing_hkd": float(abs(tor["tp_dcf_hkd"][hi_i]
-                                             - tor["tp_dcf_hkd"][lo_i]))}
+               "target_price_dcf_at_p5_hkd": float(tor["target_price_dcf_hkd"][lo_i]),
+               "target_price_dcf_at_p95_hkd": float(tor["target_price_dcf_hkd"][hi_i]),
+               "target_price_dcf_swing_hkd": float(abs(tor["target_price_dcf_hkd"][hi_i]
+                                                       - tor["target_price_dcf_hkd"][lo_i]))}
         if eff_kpi:
-            row.update({"kpi_eflops": eff_kpi,
+            row.update({"effective_kpi": eff_kpi,
                         "effective_at_p5_eflops": float(tor[eff_kpi][lo_i]),
                         "effective_at_p95_eflops": float(tor[eff_kpi][hi_i]),
                         "effective_swing_eflops": float(abs(tor[eff_kpi][hi_i]

@@ -70,8 +70,9 @@ class PlanData:
     existing_units
         Units of the existing fleet (initial + placed orders, after retirements). [units]
     demand
-        Work demanded per quarter: ``training_eflops`` (own training, training-fit chips only)
-        and ``leasing_eflops`` (AIDC customers, any chip) [effective EFLOPS];
+        Work demanded per quarter: ``training_demand_eflops`` (own training, training-fit
+        chips only)
+        and ``leasing_demand_eflops`` (AIDC customers, any chip) [effective EFLOPS];
         ``inference_tn_tokens`` (served tokens, any chip) [tn tokens/quarter].
     tokens_per_unit_tn
         Tokens one unit serves in a quarter (roofline x achieved share x time utilisation,
@@ -79,7 +80,7 @@ class PlanData:
     maintenance_rmb_m
         Maintenance of one unit in service for a quarter. [RMB m/(unit*quarter)]
     rates
-        Per quarter: ``training_value_rmb_m_per_eflops`` (value of own training served),
+        Per quarter: ``training_value_rmb_m_per_eflops_quarter`` (value of own training served),
         ``leasing_rmb_m_per_eflops`` (leasing revenue), ``rental_rmb_m_per_eflops`` (cost of
         rented training compute) [RMB m/(EFLOPS*quarter)]; ``token_price_rmb_per_m_tokens``
         (= RMB m per tn tokens).
@@ -167,9 +168,9 @@ class PlanData:
         p, c = self.periods, self.chips
         ci = self.peak_tflops.index if self.peak_tflops.index.tolist() == c else pd.Index(c)
         first = self.first_order_period if self.first_order_period is not None else p[0]
-        d = _columns(self.demand, p, ("training_eflops", "leasing_eflops",
+        d = _columns(self.demand, p, ("training_demand_eflops", "leasing_demand_eflops",
                                       "inference_tn_tokens"))
-        r = _columns(self.rates, p, ("training_value_rmb_m_per_eflops",
+        r = _columns(self.rates, p, ("training_value_rmb_m_per_eflops_quarter",
                                      "leasing_rmb_m_per_eflops", "rental_rmb_m_per_eflops",
                                      "token_price_rmb_per_m_tokens"))
         years = tuple(sorted(self.budget_rmb_m))
@@ -177,12 +178,12 @@ class PlanData:
             periods=p, chips=c, price_rmb_m=_grid(self.price_rmb_m, p, c),
             cap_units=_grid(self.cap_units, p, c),
             existing_units=_grid(self.existing_units, p, c),
-            demand_training_eflops=d["training_eflops"],
-            demand_leasing_eflops=d["leasing_eflops"],
+            demand_training_eflops=d["training_demand_eflops"],
+            demand_leasing_eflops=d["leasing_demand_eflops"],
             demand_inference_tn=d["inference_tn_tokens"],
             tokens_per_unit_tn=_vector(self.tokens_per_unit_tn, ci),
             maintenance_rmb_m=_vector(self.maintenance_rmb_m, ci),
-            training_value_rmb_m=r["training_value_rmb_m_per_eflops"],
+            training_value_rmb_m=r["training_value_rmb_m_per_eflops_quarter"],
             leasing_rmb_m=r["leasing_rmb_m_per_eflops"],
             rental_rmb_m=r["rental_rmb_m_per_eflops"],
             token_price_rmb_m_per_tn=r["token_price_rmb_per_m_tokens"],
@@ -252,8 +253,9 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     existing_units
         Units in service without new purchases, index planned quarters, columns chips. [units]
     demand
-        From :func:`capacity.compute_demand.demand_table` (``training_eflops``, ``leasing_eflops``
-        [EFLOPS], ``genai_revenue_rmb_m`` [RMB m], ``token_price_rmb_per_m_tokens``).
+        From :func:`capacity.compute_demand.demand_table` (``training_demand_eflops``,
+        ``leasing_demand_eflops`` [EFLOPS], ``genai_demand_rmb_m`` [RMB m],
+        ``token_price_rmb_per_m_tokens``).
     availability
         From :func:`capacity.export_controls.availability` (index period x chip), or None for
         no rules.
@@ -295,7 +297,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         cat, pl.serving, inp.demand.inference.served_params_bn,
         hours_per_period(periods_per_year(periods))).reindex(chips).fillna(0.0)
     rates = pd.DataFrame({
-        "training_value_rmb_m_per_eflops": nums["training_value_rmb_m"],
+        "training_value_rmb_m_per_eflops_quarter": nums["training_value_rmb_m"],
         "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],
         "rental_rmb_m_per_eflops": nums["rental_rmb_m"],
         "token_price_rmb_per_m_tokens": nums["token_price_rmb_m_per_tn"]}, index=periods)
@@ -314,8 +316,8 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     mw = power_limit_mw(frame, pl.datacenter_mw)
     power = None if mw is None else pd.Series(mw, index=periods, dtype=float)
 
-    dem = pd.DataFrame({"training_eflops": nums["demand_training_eflops"],
-                        "leasing_eflops": nums["demand_leasing_eflops"],
+    dem = pd.DataFrame({"training_demand_eflops": nums["demand_training_eflops"],
+                        "leasing_demand_eflops": nums["demand_leasing_eflops"],
                         "inference_tn_tokens": nums["demand_inference_tn"]}, index=periods)
     rental_cap = pd.Series(nums["rental_cap_eflops"], index=periods)
 

@@ -125,7 +125,7 @@ def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
     return system, net
 
 
-ECONOMIC_DEMAND_COLUMNS = ("training_eflops", "leasing_eflops", "genai_revenue_rmb_m",
+ECONOMIC_DEMAND_COLUMNS = ("training_demand_eflops", "leasing_demand_eflops", "genai_demand_rmb_m",
                            "token_price_rmb_per_m_tokens")
 """Demand columns :func:`economic_numbers` reads (of
 :func:`capacity.compute_demand.demand_arrays`)."""
@@ -191,7 +191,7 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
                               ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
                               ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
     token_price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
-    leasing = np.asarray(demand["leasing_eflops"], float)
+    leasing = np.asarray(demand["leasing_demand_eflops"], float)
     return {
         "power_kw": kw,
         "price_rmb_m": all_in_cost_rmb_m(card, system[..., None, :], net[..., None, :],
@@ -201,9 +201,9 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
             card_unit, system, net,
             per_draw(pl.maintenance_share_annual), ppy)),
         **rate, "token_price_rmb_m_per_tn": token_price,
-        "demand_training_eflops": np.asarray(demand["training_eflops"], float),
+        "demand_training_eflops": np.asarray(demand["training_demand_eflops"], float),
         "demand_leasing_eflops": leasing,
-        "demand_inference_tn": inference_demand_tn(demand["genai_revenue_rmb_m"],
+        "demand_inference_tn": inference_demand_tn(demand["genai_demand_rmb_m"],
                                                    leasing * rate["leasing_rmb_m"], token_price),
         "rental_cap_eflops": np.fmin(quarter_steps(periods, pl.rental_cap_share),
                                      econ.rental_rule_share) * econ.existing_effective_eflops,

@@ -108,8 +108,8 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``period``, ``chip``, ``all_in_cost_rmb_m_per_unit``,
         ``cost_rmb_m_per_unit_quarter``, ``training_cost_rmb_m_per_eflops_quarter``,
-        ``token_cost_rmb_per_m_tokens``, ``tokens_per_mw_tn_tokens``,
-        ``token_price_rmb_per_m_tokens``, ``training_value_rmb_m_per_eflops``.
+        ``token_cost_rmb_per_m_tokens``, ``served_tokens_tn_tokens_per_mw_quarter``,
+        ``token_price_rmb_per_m_tokens``, ``training_value_rmb_m_per_eflops_quarter``.
     """
     a = data.arrays
     c, t = buyable_index(a)
@@ -126,9 +126,9 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
             "training_cost_rmb_m_per_eflops_quarter": np.where(a.training_fit[c] & (k > 0),
                                                               per_q / k, np.nan),
             "token_cost_rmb_per_m_tokens": np.where(tau > 0, per_q / tau, np.nan),
-            "tokens_per_mw_tn_tokens": np.where(kw > 0, tau / (kw / 1000.0), np.nan),
+            "served_tokens_tn_tokens_per_mw_quarter": np.where(kw > 0, tau / (kw / 1000.0), np.nan),
             "token_price_rmb_per_m_tokens": a.token_price_rmb_m_per_tn[t],
-            "training_value_rmb_m_per_eflops": a.training_value_rmb_m[t],
+            "training_value_rmb_m_per_eflops_quarter": a.training_value_rmb_m[t],
         })
     return out.sort_values(["period", "chip"], kind="stable").reset_index(drop=True)
 
@@ -140,7 +140,8 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
     the fleet-balance identities are not limits. Each binding row is moved a small step both
     ways on the live HiGHS model and re-solved (:func:`.duals.one_sided_prices`).
 
-    Columns (``<u>`` the objective's unit suffix, ``rmb_m`` for min-cost):
+    Columns (prices in ``unit``: the objective's unit, RMB m or EFLOPS-quarters, per unit of
+    the limit; the names carry no unit suffix since the unit varies by row):
 
     - ``constraint``, ``period`` (quarter, or year for a budget), ``chip`` ("" where none);
     - ``limit`` in ``limit_unit``: the limit as stated (power in MW, access in units a
@@ -148,12 +149,12 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
       right-hand side (the existing fleet's draw or compute) added back;
     - ``set_key``: the ``--set`` key that moves it, "" where none does (filled by
       :func:`capacity.planner.plan` from the scenario);
-    - ``shadow_price_<u>`` in ``unit``: objective gain per unit the limit is relaxed (one more
+    - ``shadow_price`` in ``unit``: objective gain per unit the limit is relaxed (one more
       unit of access, MW or RMB m of budget, one EFLOPS less demand), the ``side`` quoted;
     - ``side`` (``relax``), ``degenerate`` (the two sides differ, or where the limit cannot
       be tightened, the solver's dual differs from the relax side);
-    - ``shadow_price_relax_<u>``, ``shadow_price_tighten_<u>`` (objective loss per unit
-      tightened; NaN where tightening is infeasible), ``dual_<u>`` (the solver's dual in the
+    - ``shadow_price_relax``, ``shadow_price_tighten`` (objective loss per unit
+      tightened; NaN where tightening is infeasible), ``dual`` (the solver's dual in the
       same sign; ``purchase_value`` splits reduced costs with these);
     - ``name``: the row's export name.
 
@@ -167,10 +168,10 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
     from capacity.planner.model import row_names
     from capacity.planner.solve import Resolver
 
-    unit, sfx = duals.objective_unit(model)
+    unit, _ = duals.objective_unit(model)
     cols = ["constraint", "period", "chip", "limit", "limit_unit", "set_key",
-            f"shadow_price_{sfx}", "unit", "side", "degenerate", f"shadow_price_relax_{sfx}",
-            f"shadow_price_tighten_{sfx}", f"dual_{sfx}", "name"]
+            "shadow_price", "unit", "side", "degenerate", "shadow_price_relax",
+            "shadow_price_tighten", "dual", "name"]
     rows = duals.binding_rows(model, sol.row_activity, sol.row_dual)
     if not len(rows):
         return pd.DataFrame(columns=cols)
@@ -196,13 +197,13 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
             "name": names[fam.name][local]})
     out = pd.DataFrame(records)
     out["limit"] = prices["limit"].to_numpy()
-    out[f"shadow_price_{sfx}"] = [lp.clean(v) for v in prices["price"]]
+    out["shadow_price"] = [lp.clean(v) for v in prices["price"]]
     out["side"] = prices["side"].to_numpy()
     out["degenerate"] = prices["degenerate"].to_numpy(bool)
-    out[f"shadow_price_relax_{sfx}"] = [lp.clean(v) for v in prices["relax"]]
-    out[f"shadow_price_tighten_{sfx}"] = [lp.clean(v) if np.isfinite(v) else np.nan
+    out["shadow_price_relax"] = [lp.clean(v) for v in prices["relax"]]
+    out["shadow_price_tighten"] = [lp.clean(v) if np.isfinite(v) else np.nan
                                           for v in prices["tighten"]]
-    out[f"dual_{sfx}"] = [lp.clean(v) for v in prices["dual"]]
+    out["dual"] = [lp.clean(v) for v in prices["dual"]]
     out = out[cols]
     return out.sort_values(["constraint", "period", "chip"], kind="stable").reset_index(drop=True)
 
@@ -272,12 +273,12 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         total_grid, a.effective_per_unit * a.training_fit.astype(float))
     q["token_capacity_tn_tokens"] = mf.token_capacity_tn_tokens(total_grid,
                                                                 a.tokens_per_unit_tn)
-    q["training_demand_eflops"] = dem["training_eflops"]
+    q["training_demand_eflops"] = dem["training_demand_eflops"]
     q["training_served_eflops"] = [lp.clean(x) for x in served[:, 0]]
     q["rented_eflops"] = [lp.clean(x) for x in rented]
     q["training_shortfall_eflops"] = mwork.shortfall(q["training_demand_eflops"],
                                                   q["training_served_eflops"])
-    q["leasing_demand_eflops"] = dem["leasing_eflops"]
+    q["leasing_demand_eflops"] = dem["leasing_demand_eflops"]
     q["leasing_served_eflops"] = [lp.clean(x) for x in served[:, 1]]
     q["leasing_shortfall_eflops"] = mwork.shortfall(q["leasing_demand_eflops"],
                                                  q["leasing_served_eflops"])

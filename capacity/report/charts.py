@@ -189,7 +189,7 @@ def chart_genai(values: dict[str, Report], footer: str = ""):
         years = years or [int(y) for y in annual["year"]]
         x = np.arange(len(annual))
         color = f"C{i % 10}"
-        ax.bar(x + (i - (n - 1) / 2) * width, annual["genai_rmb_m"].to_numpy(dtype=float),
+        ax.bar(x + (i - (n - 1) / 2) * width, annual["genai_revenue_rmb_m"].to_numpy(dtype=float),
                width=width, color=color, alpha=0.8)
         ax2.plot(x, annual["genai_share"].to_numpy(dtype=float) * 100, color=color, marker="o",
                  lw=1.2)
@@ -217,8 +217,8 @@ def chart_target_price(values: dict[str, Report], footer: str = ""):
     blended ``target_price_hkd``, against the note's target price."""
     import numpy as np
 
-    methods = [("tp_ev_sales_hkd", "EV/Sales"), ("tp_dcf_hkd", "DCF"),
-               ("tp_ev_ebitda_hkd", "EV/EBITDA")]
+    methods = [("target_price_ev_sales_hkd", "EV/Sales"), ("target_price_dcf_hkd", "DCF"),
+               ("target_price_ev_ebitda_hkd", "EV/EBITDA")]
     names = list(values)
     shown = [(k, lab) for k, lab in methods if any(k in values[n].scalars for n in names)]
     if not shown:  # a value report from before the methods: the one price

@@ -35,7 +35,7 @@ def _rows(text: str, fields: int = 3) -> dict[str, tuple[str, ...]]:
 _PNL_LINES = """\
 revenue_rmb_m | RMB m | Total revenue = GenAI + traditional
 genai_revenue_rmb_m | RMB m | GenAI revenue: what the fleet served + other GenAI revenue
-traditional_rmb_m | RMB m | Non-GenAI revenue on its own path
+traditional_revenue_rmb_m | RMB m | Non-GenAI revenue on its own path
 cost_of_sales_rmb_m | RMB m | Depreciation + power + maintenance + rental + other cost of sales
 depreciation_rmb_m | RMB m | Fleet depreciation: existing book value and each purchase cohort,
     straight-line over its life
@@ -132,10 +132,10 @@ training_cost_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Levelised co
     EFLOPS-quarter of training (null for a chip unfit for training)
 token_cost_rmb_per_m_tokens | RMB per m tokens | Levelised cost of serving a million tokens
     (serving roofline; null where it is unknown)
-tokens_per_mw_tn_tokens | tn tokens per MW-quarter | Tokens served per MW of facility power in a
-    quarter
+served_tokens_tn_tokens_per_mw_quarter | tn tokens per MW-quarter | Tokens one chip's
+    capacity serves per MW of facility power in a quarter
 token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
-training_value_rmb_m_per_eflops | RMB m per EFLOPS-quarter | Value of own training served
+training_value_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Value of own training served
 """,
     "plan.binding": """\
 constraint | | Family of the limit: access, budget, power, total_demand, ...
@@ -146,25 +146,18 @@ limit | see limit_unit | The limit as stated: the cap in units, the budget in RM
 limit_unit | | Unit of limit
 set_key | | The --set key that moves the limit (empty where none exists: bans, licence caps,
     demand)
-shadow_price_rmb_m | see unit | Objective gain from relaxing the limit by one unit (>= 0), the side
+shadow_price | see unit | Objective gain from relaxing the limit by one unit (>= 0), the side
     named by side, verified by re-solving
-unit | | Unit of the shadow prices: RMB m per unit (access), RMB m per RMB m (budget), RMB m per
-    MW (power), RMB m per EFLOPS (demand)
-side | | Which side shadow_price_rmb_m quotes: relax (loosen the limit by one unit) or tighten
+unit | | Unit of the shadow prices: the objective's unit (RMB m; EFLOPS-quarters under
+    --objective max-compute) per unit of the limit: per unit (access), per RMB m (budget), per
+    MW (power), per EFLOPS (demand)
+side | | Which side shadow_price quotes: relax (loosen the limit by one unit) or tighten
 degenerate | | True when relaxing and tightening are worth different amounts (the solver's dual
     then overstates one of them)
-shadow_price_relax_rmb_m | see unit | Objective gain from loosening the limit by one unit
-shadow_price_tighten_rmb_m | see unit | Objective loss from tightening the limit by one unit; null
+shadow_price_relax | see unit | Objective gain from loosening the limit by one unit
+shadow_price_tighten | see unit | Objective loss from tightening the limit by one unit; null
     where the limit cannot be tightened (a ban or cap already at 0)
-dual_rmb_m | see unit | The solver's row dual, for comparison with the verified sides
-shadow_price_eflops_quarters | see unit | As shadow_price_rmb_m, under --objective max-compute
-    (EFLOPS-quarters of the objective)
-shadow_price_relax_eflops_quarters | see unit | As shadow_price_relax_rmb_m, under --objective
-    max-compute (EFLOPS-quarters of the objective)
-shadow_price_tighten_eflops_quarters | see unit | As shadow_price_tighten_rmb_m, under --objective
-    max-compute (EFLOPS-quarters of the objective)
-dual_eflops_quarters | see unit | As dual_rmb_m, under --objective max-compute (EFLOPS-quarters of
-    the objective)
+dual | see unit | The solver's row dual, for comparison with the verified sides
 """,
     "plan.purchase_value": """\
 period | | Delivery {quarter}
@@ -213,10 +206,10 @@ units | units | existing_units + new_units
     "value.revenue": """\
 period | | {quarter}
 genai_demand_rmb_m | RMB m | GenAI revenue the demand path asks for
-genai_rmb_m | RMB m | GenAI revenue: what the planned fleet served (tokens x price + leasing, the
-    plan's served_revenue_rmb_m)
-traditional_rmb_m | RMB m | Non-GenAI revenue
-total_rmb_m | RMB m | GenAI + traditional revenue
+genai_revenue_rmb_m | RMB m | GenAI revenue: what the planned fleet served (tokens x price +
+    leasing, the plan's served_revenue_rmb_m)
+traditional_revenue_rmb_m | RMB m | Non-GenAI revenue
+revenue_rmb_m | RMB m | GenAI + traditional revenue
 genai_share | share | GenAI revenue / total revenue
 capacity_bound | | True when the fleet served less than the demand path asks for
 incremental_compute_cost_rmb_m | RMB m | The plan's capital charge and opex above the first
@@ -227,9 +220,9 @@ gross_margin | share | Gross profit / total revenue
     "value.annual": """\
 year | | Calendar (= financial) year
 actual_quarters | quarters | Quarters of the year taken from disclosed actuals
-genai_rmb_m | RMB m | GenAI revenue of the year
-traditional_rmb_m | RMB m | Non-GenAI revenue of the year
-total_rmb_m | RMB m | Total revenue of the year
+genai_revenue_rmb_m | RMB m | GenAI revenue of the year
+traditional_revenue_rmb_m | RMB m | Non-GenAI revenue of the year
+revenue_rmb_m | RMB m | Total revenue of the year
 genai_share | share | GenAI revenue / total revenue
 gross_profit_rmb_m | RMB m | Gross profit of the year
 gross_margin | share | Gross profit / total revenue
@@ -320,8 +313,8 @@ constraint | | Family of the limit (access, budget, power, ...)
 chip | | Chip of a per-chip limit (empty otherwise)
 quarters_binding | quarters | Quarters in which the limit binds
 first_period | | First {quarter} it binds
-max_shadow_price_rmb_m | see unit | Largest shadow price of the limit over its binding quarters
-unit | | Unit of max_shadow_price_rmb_m, as in the plan's binding table (RMB m per unit, RMB m per
+max_shadow_price | see unit | Largest shadow price of the limit over its binding quarters
+unit | | Unit of max_shadow_price, as in the plan's binding table (RMB m per unit, RMB m per
     MW, RMB m per RMB m, RMB m per EFLOPS)
 """,
     "plan.changes": """\
@@ -397,7 +390,7 @@ kpi | | KPI the threshold tests
 probability | share | Share of draws that meet it
 """,
     "stress.binding_frequency": """\
-family | | Family of the limit (access, budget, power, ...)
+constraint | | Family of the limit (access, budget, power, ...)
 limit | | Limit as a label
 share | share | Share of draws in which the limit binds at least once
 """,
@@ -408,10 +401,10 @@ p95_value | input's unit | The input's 95th percentile
 target_price_at_p5_hkd | HKD | Target price with this input at p5, others at p50
 target_price_at_p95_hkd | HKD | Target price with this input at p95, others at p50
 target_price_swing_hkd | HKD | |TP at p95 - TP at p5|
-tp_dcf_at_p5_hkd | HKD | DCF target price with this input at p5, others at p50
-tp_dcf_at_p95_hkd | HKD | DCF target price with this input at p95, others at p50
-tp_dcf_swing_hkd | HKD | |DCF TP at p95 - DCF TP at p5|
-kpi_eflops | | The compute KPI of the swing columns (effective_eflops_<last KPI quarter>)
+target_price_dcf_at_p5_hkd | HKD | DCF target price with this input at p5, others at p50
+target_price_dcf_at_p95_hkd | HKD | DCF target price with this input at p95, others at p50
+target_price_dcf_swing_hkd | HKD | |DCF TP at p95 - DCF TP at p5|
+effective_kpi | | The compute KPI of the swing columns (effective_eflops_<last KPI quarter>)
 effective_at_p5_eflops | EFLOPS | Effective EFLOPS with this input at p5
 effective_at_p95_eflops | EFLOPS | Effective EFLOPS with this input at p95
 effective_swing_eflops | EFLOPS | |effective at p95 - effective at p5|
@@ -463,23 +456,24 @@ needed_units | units | GPUs of this chip alone that would supply it
     # ---------------------------------------------------------------- demand
     "demand.quarters": """\
 period | | {quarter}
-tokens_produced_tn | tn tokens | High-quality tokens produced in the quarter
-token_stock_tn | tn tokens | Token stock at the quarter's end
-training_eflops | EFLOPS | Effective compute the training runs need
-genai_revenue_rmb_m | RMB m | GenAI revenue path of the demand model
-tokens_served_tn | tn tokens | Tokens served (revenue / token price)
+tokens_produced_tn_tokens | tn tokens | High-quality tokens produced in the quarter
+token_stock_tn_tokens | tn tokens | Token stock at the quarter's end
+training_demand_eflops | EFLOPS | Effective compute the training runs need
+genai_demand_rmb_m | RMB m | GenAI revenue path of the demand model
+genai_tokens_demanded_tn_tokens | tn tokens | Tokens the GenAI revenue path pays for (revenue /
+    token price)
 token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
 inference_yield_eflops | EFLOPS | Inference compute by the revenue-yield method
 inference_tokens_eflops | EFLOPS | Inference compute by the tokens method
-inference_eflops | EFLOPS | Inference compute of the chosen method
-leasing_eflops | EFLOPS | Compute leased to outside customers
-total_eflops | EFLOPS | Training + inference + leasing
+inference_demand_eflops | EFLOPS | Inference compute of the chosen method
+leasing_demand_eflops | EFLOPS | Compute leased to outside customers
+total_demand_eflops | EFLOPS | Training + inference + leasing
 existing_fleet_effective_eflops | EFLOPS | Effective compute of the existing fleet alone
 """,
     "demand.runs": """\
 name | | Training run name
 params_bn | bn parameters | Model size
-tokens_tn | tn tokens | Training tokens
+tokens_tn_tokens | tn tokens | Training tokens
 tokens_per_param | tokens per parameter | tokens / parameters
 flop | FLOP | Training compute = 6 x parameters x tokens
 start | | First {quarter} of the run
@@ -488,7 +482,7 @@ duration_quarters | quarters | Quarters the run spans
 mfu | share | Model FLOP utilisation assumed
 effective_eflops | EFLOPS | Effective compute the run needs while it runs
 days_at_base_fleet | days | Days the run would take on the base-period fleet
-token_stock_at_start_tn | tn tokens | Token stock when the run starts
+token_stock_at_start_tn_tokens | tn tokens | Token stock when the run starts
 """,
     # ---------------------------------------------------------------- controls
     "controls.chips": """\
@@ -591,8 +585,8 @@ genai_revenue_rmb_m_<y> | RMB m | compare, stress | GenAI revenue in calendar ye
 genai_share_<y> | share | compare, stress, value | GenAI revenue / total revenue in year <y>
 total_revenue_rmb_m_<y> | RMB m | compare | Total revenue in calendar year <y>
 target_price_hkd | HKD | compare, stress, value | Blended target price per share
-tp_ev_sales_hkd | HKD | compare, stress, value | EV/Sales target price per share
-tp_dcf_hkd | HKD | compare, stress, value | DCF target price per share
+target_price_ev_sales_hkd | HKD | compare, stress, value | EV/Sales target price per share
+target_price_dcf_hkd | HKD | compare, stress, value | DCF target price per share
 """, fields=4)
 """KPI names (rows of ``compare``'s ``kpis`` and ``stress``'s ``percentiles``, and the KPIs of a
 ``--threshold``) -> (unit, commands that report it, definition). ``<q>`` is a quarter like

@@ -64,15 +64,17 @@ valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance
     2024 at the 1H23 vintage)
 valuation_method | | Method target_price_hkd takes: ev_sales, ev_ebitda, dcf or blend
     (finance.valuation_method)
-tp_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the
+target_price_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the
     methods that apply (weights renormalised)
-tp_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; present only when ev_ebitda_applies
+target_price_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; present only when
+    ev_ebitda_applies
 ev_ebitda_applies | | True when the valuation year is fully modelled and its EBITDA is positive,
     so EV/EBITDA gives a target price
-blend_weight_ev_sales | share | Weight of EV/Sales in tp_blend_hkd (renormalised over the
+blend_weight_ev_sales | share | Weight of EV/Sales in target_price_blend_hkd (renormalised over the
     methods that apply)
-blend_weight_ev_ebitda | share | Weight of EV/EBITDA in tp_blend_hkd (0 when it does not apply)
-blend_weight_dcf | share | Weight of the DCF in tp_blend_hkd
+blend_weight_ev_ebitda | share | Weight of EV/EBITDA in target_price_blend_hkd (0 when it does not
+    apply)
+blend_weight_dcf | share | Weight of the DCF in target_price_blend_hkd
 ev_rmb_m | RMB m | EV/Sales enterprise value = sales_<y>e_rmb_m x multiple
 equity_rmb_m | RMB m | EV/Sales equity value = ev_rmb_m + net_cash_rmb_m
 sales_<y>e_rmb_m | RMB m | The tool's total revenue in valuation year <y> (GenAI + traditional),
@@ -188,19 +190,19 @@ scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 base_period | | Base period: the last quarter of disclosed actuals, as text like 2025Q2;
     planning starts the quarter after
-inference_method | | Method of inference_eflops: yield (revenue / calibrated yield) or tokens
+inference_method | | Method of inference_demand_eflops: yield (revenue / calibrated yield) or tokens
     (demand.inference.method)
-tokens_per_month_tn | tn tokens per month | Tokens produced per month, the latest disclosed at
-    or before the base period unless demand.tokens.per_month_tn sets it
-token_target_tn | tn tokens | Token stock the company targets
+token_production_tn_tokens_per_month | tn tokens per month | Tokens produced per month, the latest
+    disclosed at or before the base period unless demand.tokens.per_month_tn sets it
+token_target_tn_tokens | tn tokens | Token stock the company targets
 token_target_due | | Quarter the token target is due, as text like 2023Q4 (null: no due date)
 token_target_reached | | First quarter the token stock reaches the target (null: not within the
     horizon)
 token_target_met_on_time | | True when token_target_reached is on or before token_target_due
-gpt4_training_tokens_tn | tn tokens | Disclosed estimate of GPT-4's training tokens, a yardstick
-    (null: none disclosed)
-gpt4_tokens_reached | | First quarter the token stock reaches gpt4_training_tokens_tn (null: not
-    within the horizon, or none disclosed)
+gpt4_training_tokens_tn_tokens | tn tokens | Disclosed estimate of GPT-4's training tokens, a
+    yardstick (null: none disclosed)
+gpt4_tokens_reached | | First quarter the token stock reaches gpt4_training_tokens_tn_tokens
+    (null: not within the horizon, or none disclosed)
 calibration_quarters | | Quarters of the calibration window, as text like 2023Q1..2023Q2: the
     span of the latest GenAI share disclosed at or before the base period
 calibration_genai_revenue_rmb_m | RMB m | GenAI revenue of the calibration window: GenAI share x
