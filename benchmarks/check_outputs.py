@@ -101,6 +101,8 @@ def _rename(obj, key_map: dict[str, str]):
         return {key_map.get(k, k): _rename(v, key_map) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_rename(v, key_map) for v in obj]
+    if isinstance(obj, str):
+        return key_map.get(obj, obj)
     return obj
 
 
