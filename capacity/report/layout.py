@@ -75,12 +75,13 @@ def wrap_header(col: Column, width: int) -> list[str]:
 
 
 def wrap_cell(text: str, width: int) -> list[str]:
-    """A cell's lines at ``width``: whole when it fits, else wrapped (long words cut)."""
+    """A cell's lines at ``width``: whole when it fits, else wrapped at spaces and after
+    hyphens (``h20-discouraged-`` / ``2025``), a word longer than ``width`` cut."""
     import textwrap
 
     if len(text) <= width:
         return [text]
-    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=True) or [""]
 
 
 def column_cells(frame, name, row_decimals: list[int] | None = None) -> tuple[list[str], bool]:
