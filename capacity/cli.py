@@ -83,7 +83,7 @@ def terminal_width(terminal: bool) -> int | None:
 
 
 def render(report: Report, fmt: Format, table: str | None = None,
-           columns: list[str] | None = None) -> None:
+           columns: list[str] | None = None, shown: list[str] | None = None) -> None:
     """Print a report in the chosen format to stdout.
 
     ``table`` is drawn with rich boxes when stdout is a terminal and as plain aligned columns
@@ -91,7 +91,9 @@ def render(report: Report, fmt: Format, table: str | None = None,
     :mod:`capacity.report.layout`: columns in order while they fit (``columns`` picks and
     orders them), headers shortened by :func:`capacity.results.short_header` and wrapped
     between words, long text wrapped, and a line naming the columns left out. ``json`` and
-    ``csv`` are the same bytes either way; ``columns`` picks the CSV's columns too.
+    ``csv`` are the same bytes either way; ``columns`` picks the CSV's columns too. ``shown``
+    names the tables a table print without ``table`` shows (default: all); a last line names
+    the others.
     """
     if table is not None and table not in report.tables:
         raise InputError("--table", f"unknown table {table!r} (choose from "
@@ -116,7 +118,8 @@ def render(report: Report, fmt: Format, table: str | None = None,
             frame = plain_frame(frame)[pick_columns(plain_frame(frame), columns, name)]
         sys.stdout.write(csv_text(frame))
         return
-    names = [table] if table else list(report.tables)
+    names = [table] if table else [n for n in report.tables if shown is None or n in shown]
+    rest = [] if table else [n for n in report.tables if n not in names]
     if columns:
         frames = {n: plain_frame(report.tables[n]) for n in names}
         check_columns(columns, frames)
@@ -127,6 +130,7 @@ def render(report: Report, fmt: Format, table: str | None = None,
         from capacity.report.layout import plain_text
 
         sys.stdout.write(plain_text(report, names, columns, width))
+        sys.stdout.write("".join(f"\n{line}\n" for line in _more_tables(rest, width)))
         return
     from rich.console import Console
 
@@ -135,6 +139,18 @@ def render(report: Report, fmt: Format, table: str | None = None,
     console = Console(highlight=False, soft_wrap=False, width=width)
     for part in rich_tables(report, names, columns, width):
         console.print(part)
+    for line in _more_tables(rest, width):
+        console.print(line, style="dim")
+
+
+def _more_tables(rest: list[str], width: int | None) -> list[str]:
+    """The line naming the tables a print left out (none when none), wrapped to ``width``."""
+    if not rest:
+        return []
+    from capacity.report.layout import wrap_text
+
+    return ["\n".join(wrap_text(f"{len(rest)} more table{'s' if len(rest) > 1 else ''}: "
+                                 f"{', '.join(rest)}; use --table NAME", width))]
 
 
 def _version_line() -> str:
@@ -473,12 +489,17 @@ def compare(
         help="Scenario names or TOML files; the first is the reference for the differences.")],
     fmt: FormatOpt = Format.table,
     table: table_option("kpis", "kpis_text", "scenarios", "binding", "changes") = None,
+    changes: Annotated[bool, typer.Option(
+        "--changes", help="Also print what each scenario changes relative to the baseline "
+        "(the vintage's changes included; the changes table).")] = False,
     *,
     opts: RunOptions,
 ) -> None:
-    """Plan and value several scenarios; one KPI table with scenarios as columns and the
-    differences against the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI
-    revenue and share, target price); the most valuable limits in kpis_text."""
+    """Plan and value several scenarios; the KPIs side by side and the differences against
+    the first (EFLOPS, GPUs, capex, shortfall, binding limits, GenAI revenue and share, target
+    price) and the most valuable limits; the scenarios, binding and changes tables with
+    --table (changes also with --changes). A terminal shows the scenarios as rows, each
+    followed by its differences, in blocks of KPIs that fit its width."""
     apply_time_limit(opts.time_limit)
     picked = split_columns(opts.columns)
     import time
@@ -497,7 +518,8 @@ def compare(
             with busy("writing --out"):
                 write_outputs(opts.out, result.reports, loaded, opts.overwrite,
                               run={"solver": opts.solver, "timings_s": timings})
-    render(result.report, fmt, table, picked)
+    render(result.report, fmt, table, picked,
+           shown=["kpis", "kpis_text", *(["changes"] if changes else [])])
 
 
 @app.command()

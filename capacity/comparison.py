@@ -221,6 +221,7 @@ def kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFra
             # solver noise: differences far below the figures themselves are zero
             diffs.append(0.0 if abs(d) <= DIFF_TOL * max(1.0, abs(a), abs(b)) else d)
         frame[f"{name}_vs_{first}"] = pd.Series(diffs, dtype=float)
+    frame.attrs.update(scenarios=names, differences={n: f"{n}_vs_{first}" for n in names[1:]})
     return frame
 
 
@@ -230,6 +231,7 @@ def text_kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.Da
     for name, triples in per_scenario.items():
         got = {k: v for k, _, v in triples}
         frame[name] = pd.Series([str(got.get(k, "")) for k in TEXT_KPIS], dtype=object)
+    frame.attrs["scenarios"] = list(per_scenario)
     return frame
 
 
@@ -308,10 +310,10 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
     binding = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame()
     first = scenarios[0].name
     table_sc = pd.DataFrame([{"name": s.name, "description": s.description,
-                              "changes": len(s.changes)} for s in scenarios],
+                              "changes": len(_changes(s))} for s in scenarios],
                             columns=["name", "description", "changes"])
-    changes = pd.DataFrame([{"scenario": s.name, **c.as_record()} for s in scenarios
-                            for c in s.changes],
+    changes = pd.DataFrame([{"scenario": s.name, **c} for s in scenarios
+                            for c in _changes(s)],
                            columns=["scenario", "key", "old", "new", "origin"])
     for col in ("old", "new"):
         changes[col] = changes[col].map(_short_text)
@@ -336,6 +338,12 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
     return CompareResult(scenarios=list(scenarios), kpis=kpis, plans=plans, values=values,
                          reports=reports, binding=binding, notes=notes, timings=timings,
                          solver=solver)
+
+
+def _changes(sc: Scenario) -> list[dict[str, Any]]:
+    """The records of the changes that change something (a vintage that sets a key to the value
+    it already has is no change)."""
+    return [r for r in (c.as_record() for c in sc.changes) if r["old"] != r["new"]]
 
 
 def _short_text(v: Any) -> str:

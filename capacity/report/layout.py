@@ -75,20 +75,21 @@ def wrap_header(col: Column, width: int) -> list[str]:
 
 
 def wrap_cell(text: str, width: int) -> list[str]:
-    """A cell's lines at ``width``: whole when it fits, else wrapped (long words cut)."""
+    """A cell's lines at ``width``: whole when it fits, else wrapped at spaces and after
+    hyphens (``h20-discouraged-`` / ``2025``), a word longer than ``width`` cut."""
     import textwrap
 
     if len(text) <= width:
         return [text]
-    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=True) or [""]
 
 
-def column_cells(frame, name, row_decimals: list[int] | None) -> tuple[list[str], bool]:
+def column_cells(frame, name, row_decimals: list[int] | None = None) -> tuple[list[str], bool]:
     """Display text of one column and whether it is right-aligned (numbers).
 
     Floats in a column share one number of decimals (:func:`capacity.results.decimals_for`,
-    by the column's unit and its largest figure); a table with a ``unit`` column (KPI tables)
-    shares them per row instead, by that row's unit."""
+    by the column's unit and its largest figure); a column whose rows carry their own unit
+    (:func:`row_unit_columns`) takes ``row_decimals`` instead, one per row."""
     import pandas as pd
 
     from capacity.results import decimals_for, format_fixed, unit_of
@@ -113,21 +114,37 @@ def column_cells(frame, name, row_decimals: list[int] | None) -> tuple[list[str]
             for v in values], False
 
 
-def row_decimals(frame) -> list[int] | None:
-    """Decimals per row of a table whose rows carry their own ``unit`` (KPI tables)."""
+def row_unit_columns(report: Report, name: str) -> list[str]:
+    """The figures of table ``name`` whose unit is the row's (documented with unit "see unit"
+    in :mod:`capacity.report.columns`: percentiles, a scenario's KPIs, shadow prices), in a
+    table with a ``unit`` column. They are formatted per row, by that row's unit; every other
+    column has one number format for the whole column (``docs/tables.md``)."""
     import pandas as pd
 
+    from capacity.report.columns import SEE_UNIT
+    from capacity.report.names import describe
+    from capacity.results import plain_frame
+
+    frame = plain_frame(report.tables[name])
+    if "unit" not in frame.columns or pd.api.types.is_numeric_dtype(frame["unit"]):
+        return []
+    return [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])
+            and (describe(report.kind, name, str(c)) or ("",))[0] == SEE_UNIT]
+
+
+def row_decimals(frame, cols: list[str]) -> list[int] | None:
+    """Decimals per row of the figures ``cols`` (:func:`row_unit_columns`; None when there
+    are none): one number for all the rows of one unit, by that unit and the largest of their
+    figures (a shadow price per GPU to 3 places in every access row, per EFLOPS to 1)."""
     from capacity.results import decimals_for
 
-    if "unit" not in frame.columns or pd.api.types.is_numeric_dtype(frame["unit"]):
+    if not cols:
         return None
-
-    cols = [c for c in frame.columns if c not in ("unit",)]
-    out = []
-    for i in range(len(frame)):
-        row = [frame[c].iloc[i] for c in cols]
-        out.append(decimals_for(str(frame["unit"].iloc[i] or ""), row))
-    return out
+    units = [str(u or "") for u in frame["unit"]]
+    places = {u: decimals_for(u, [frame[c].iloc[i] for c in cols for i in range(len(frame))
+                                  if units[i] == u]) for u in set(units)}
+    return [places[u] for u in units]
 
 
 def pick_columns(frame, columns: list[str] | None, table: str):
@@ -152,23 +169,40 @@ def check_columns(columns: list[str] | None, frames: dict) -> None:
                              f"{', '.join(known)})")
 
 
-def fit(cols: list[Column], width: int | None, sep: int, edge: int) -> list[str]:
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "binding": ("scenario", "constraint", "limit", "period", "chip", "shadow_price_rmb_m",
+                "max_shadow_price_rmb_m"),
+}
+"""Per table name, the columns kept at any width (each table has those of its columns that it
+has): the binding tables keep what binds, when, and its shadow price (issue 28)."""
+
+
+def fit(cols: list[Column], width: int | None, sep: int, edge: int,
+        keep: tuple[str, ...] = ()) -> list[str]:
     """Fit columns into ``width``: each at least its narrowest (numbers whole, text wrapped to
-    :data:`TEXT_MIN_WIDTH`, header words whole), left to right while they fit, then widened
-    towards their natural width. Returns the names left out. ``sep`` is the space between
-    columns and ``edge`` what the frame adds (rich: borders and padding)."""
+    :data:`TEXT_MIN_WIDTH`, header words whole). The ``keep`` columns (and the first column)
+    are placed first, then the others left to right while they fit; the shown columns keep
+    their order and are widened towards their natural width. Returns the names left out.
+    ``sep`` is the space between columns and ``edge`` what the frame adds (rich: borders and
+    padding)."""
     if width is None:
         for c in cols:
             c.width = c.natural
         return []
-    used = edge
-    shown: list[Column] = []
+    kept = {id(c) for i, c in enumerate(cols) if i == 0 or c.name in keep}
+    used = edge + sum(c.min_width for c in cols if id(c) in kept) + sep * (len(kept) - 1)
     for c in cols:
-        need = c.min_width + (sep if shown else 0)
-        if shown and used + need > width:
+        if id(c) in kept:
+            continue
+        if used + c.min_width + sep > width:
             break
-        shown.append(c)
-        used += need
+        kept.add(id(c))
+        used += c.min_width + sep
+    shown = [c for c in cols if id(c) in kept]
+    while len(shown) > 1 and used > width:  # key columns wider than the terminal: drop the last
+        gone = shown.pop()
+        kept.discard(id(gone))
+        used -= gone.min_width + sep
     if len(shown) == 1 and used > width:  # one column wider than the terminal: wrap it
         shown[0].width = max(1, width - edge)
         used = width
@@ -178,9 +212,145 @@ def fit(cols: list[Column], width: int | None, sep: int, edge: int) -> list[str]
         if grow > 0:
             c.width += grow
             left -= grow
-    omitted = [c.name for c in cols[len(shown):]]
-    del cols[len(shown):]
+    omitted = [c.name for c in cols if id(c) not in kept]
+    cols[:] = shown
     return omitted
+
+
+def blocks(cols: list[Column], width: int | None, sep: int, edge: int) -> list[list[Column]]:
+    """Columns cut into blocks that each fit ``width``, every block led by the first column
+    (the row labels): a wide table wraps onto more blocks instead of leaving columns out. The
+    cuts are those that give the fewest lines in all (each block's header as short as its
+    room allows: :func:`level_headers`); a column too wide for any block has one of its own."""
+    label, rest = cols[0], cols[1:]
+    if width is None or not rest:
+        block = [copy_column(c) for c in cols]
+        fit(block, width, sep, edge)
+        return [block]
+
+    def block_of(i: int, j: int) -> tuple[int, list[Column]] | None:
+        """(lines of the header, the block) of rest[i:j], None when it does not fit."""
+        block = [copy_column(label), *(copy_column(c) for c in rest[i:j])]
+        need = edge + sum(c.min_width for c in block) + sep * (len(block) - 1)
+        if need > width and j - i > 1:
+            return None
+        if need > width:
+            fit(block, None, sep, edge)
+            return max(len(wrap_header(c, c.width)) for c in block), block
+        level_headers(block, width, sep, edge)
+        return max(len(wrap_header(c, c.width)) for c in block), block
+
+    n, rows = len(rest), len(label.cells)
+    best: list[tuple[float, list[list[Column]]]] = [(0.0, [])] + [(math.inf, [])] * n
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            got = block_of(i, j)
+            if got is None:
+                break
+            lines = best[i][0] + got[0] + rows + 1  # header, rule, rows
+            if lines < best[j][0]:
+                best[j] = (lines, [*best[i][1], got[1]])
+    return best[n][1]
+
+
+def level_headers(cols: list[Column], width: int, sep: int, edge: int) -> None:
+    """Spend the room left in a block on the tallest headers: every column back to its
+    narrowest, then, while the room allows, all the columns whose header has the most lines
+    widened just enough to take a line off it (fewer header lines, not wider first columns);
+    what is left widens text columns towards their natural width."""
+    for c in cols:
+        c.width = c.min_width
+    room = width - edge - sum(c.width for c in cols) - sep * (len(cols) - 1)
+
+    def lines(c: Column, w: int) -> int:
+        return len(wrap_header(c, w))
+
+    while True:
+        top = max(lines(c, c.width) for c in cols)
+        tallest = [c for c in cols if lines(c, c.width) == top]
+        need = {}
+        for c in tallest:
+            w = c.width
+            while lines(c, w) == top and w < len(c.header):
+                w += 1
+            need[id(c)] = w
+        cost = sum(need[id(c)] - c.width for c in tallest)
+        if top <= 1 or cost > room or any(lines(c, need[id(c)]) == top for c in tallest):
+            break
+        for c in tallest:
+            c.width = need[id(c)]
+        room -= cost
+    for c in cols:
+        grow = min(room, c.natural - c.width) if not c.right else 0
+        if grow > 0:
+            c.width += grow
+            room -= grow
+
+
+def copy_column(col: Column) -> Column:
+    """A fresh copy of a column (its width is set per block)."""
+    out = Column(col.name, col.header, col.cells, col.right)
+    out.min_width, out.natural, out.width = col.min_width, col.natural, col.min_width
+    return out
+
+
+def kpi_header(kpi: str, unit: str) -> str:
+    """Header of a KPI shown as a column: its name without the unit's suffix, then the unit's
+    abbreviation in brackets (``peak_eflops_2025Q4``, EFLOPS -> ``peak_2025Q4 [EFLOPS]``;
+    ``genai_share_2026`` keeps its name, as :func:`capacity.results.short_header` does)."""
+    from capacity.results import UNIT_ABBREVIATIONS, UNIT_SUFFIXES
+
+    stem = kpi
+    for suffix, name in UNIT_SUFFIXES:
+        if name != unit or suffix in ("_share", "_margin"):
+            continue
+        if stem.endswith(suffix) and stem != suffix:
+            stem = stem[: -len(suffix)]
+            break
+        if f"{suffix}_" in stem:
+            stem = stem.replace(f"{suffix}_", "_", 1)
+            break
+    return f"{stem} [{UNIT_ABBREVIATIONS.get(unit, unit)}]" if unit else stem
+
+
+def comparison_columns(report: Report, name: str) -> list[Column] | None:
+    """A table of KPIs side by side (``attrs["scenarios"]``: its scenario columns) as columns
+    for display with the scenarios as rows and the KPIs as columns, each scenario followed by
+    its row of differences against the first (``attrs["differences"]``: scenario -> column);
+    None for any other table. A KPI column has one number of decimals, by its unit and its
+    largest figure (differences signed)."""
+    from capacity.results import decimals_for, format_fixed, plain_frame
+
+    frame = plain_frame(report.tables[name])
+    scenarios = list(frame.attrs.get("scenarios") or [])
+    if not scenarios or "kpi" not in frame.columns:
+        return None
+    diffs: dict[str, str] = dict(frame.attrs.get("differences") or {})
+    rows: list[tuple[str, str, bool]] = []  # (label, column, is a difference)
+    for s in scenarios:
+        rows.append((s, s, False))
+        if s in diffs:
+            rows.append((f"  vs {scenarios[0]}", diffs[s], True))
+    cols = [Column("scenario", "scenario", [r[0] for r in rows], False)]
+    cols[0].min_width = cols[0].natural = max(len(r[0]) for r in rows)  # names whole
+    units = list(frame["unit"]) if "unit" in frame.columns else [""] * len(frame)
+    for i, kpi in enumerate(frame["kpi"]):
+        values = [frame[col].iloc[i] for _, col, _ in rows]
+        unit = str(units[i] or "")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            cells = ["-" if v is None else str(v) for v in values]
+            cols.append(Column(str(kpi), kpi_header(str(kpi), unit), cells, False))
+            continue
+        places = decimals_for(unit, values)
+        cells = []
+        for (_, _, is_diff), v in zip(rows, values, strict=True):
+            if v is None or math.isnan(float(v)):
+                cells.append("-")
+                continue
+            text = format_fixed(float(v), places)
+            cells.append(f"+{text}" if is_diff and float(text.replace(",", "")) > 0 else text)
+        cols.append(Column(str(kpi), kpi_header(str(kpi), unit), cells, True))
+    return cols
 
 
 def omitted_line(omitted: list[str], width: int | None) -> list[str]:
@@ -199,11 +369,12 @@ def display_columns(report: Report, name: str, columns: list[str] | None) -> lis
     from capacity.results import plain_frame, short_header
 
     frame = plain_frame(report.tables[name])
-    decimals = row_decimals(frame)
+    per_row = row_unit_columns(report, name)
+    decimals = row_decimals(frame, per_row)
     cols = []
     for c in pick_columns(frame, columns, name):
-        cells, right = column_cells(frame, c, decimals)
-        # a text column whose name ends like a unit (stress: kpi_eflops) shows its name
+        cells, right = column_cells(frame, c, decimals if str(c) in per_row else None)
+        # a text column whose name ends like a unit (stress: effective_kpi) shows its name
         cols.append(Column(str(c), short_header(str(c)) if right else str(c), cells, right))
     return cols
 
@@ -266,9 +437,13 @@ def plain_text(report: Report, names: list[str], columns: list[str] | None,
         parts.append("".join(f"{(k if i == 0 else '').ljust(key_w)}  {line}".rstrip() + "\n"
                              for k, lines in scalars for i, line in enumerate(lines)))
     for name in names:
-        cols = display_columns(report, name, columns)
-        omitted = fit(cols, width, sep=2, edge=0)
         title = "\n".join(wrap_text(report.titles.get(name, name), width))
+        wide = comparison_columns(report, name) if not columns else None
+        if wide is not None:
+            parts.append(title + "\n" + "".join(plain_table(b) for b in blocks(wide, width, 2, 0)))
+            continue
+        cols = display_columns(report, name, columns)
+        omitted = fit(cols, width, sep=2, edge=0, keep=KEY_COLUMNS.get(name, ()))
         foot = "".join(f"{line}\n" for line in omitted_line(omitted, width))
         parts.append(f"{title}\n{plain_table(cols)}{foot}")
     return "\n".join(parts)
@@ -279,6 +454,7 @@ def rich_tables(report: Report, names: list[str], columns: list[str] | None,
     """The same as :func:`plain_text` as rich renderables, to print in order on a terminal of
     ``width``: a borderless grid of the scalars, then per table a boxed table (header words
     wrapped as in the plain layout) and a dim line naming the columns left out."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -291,16 +467,29 @@ def rich_tables(report: Report, names: list[str], columns: list[str] | None,
         for k, lines in scalars:
             grid.add_row(Text(k), Text("\n".join(lines)))
         out.append(grid)
-    for name in names:
-        cols = display_columns(report, name, columns)
-        # rich: a border before each column and after the last, one space padding each side
-        omitted = fit(cols, width, sep=3, edge=4)
-        t = Table(title=Text(report.titles.get(name, name)), title_justify="left")
+    def boxed(cols: list[Column], title: str | None, edge: bool = True) -> Any:
+        if edge:
+            t = Table(title=Text(title) if title else None, title_justify="left")
+        else:  # two spaces between columns and a rule under the header, as the plain layout
+            t = Table(title=Text(title) if title else None, title_justify="left",
+                      box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
         for c in cols:
             t.add_column(Text("\n".join(wrap_header(c, c.width))),
                          justify="right" if c.right else "left", width=c.width, no_wrap=True)
         for row in plain_rows(cols):
             t.add_row(*(Text("\n".join(lines)) for lines in row))
-        out.append(t)
+        return t
+
+    for name in names:
+        title = report.titles.get(name, name)
+        wide = comparison_columns(report, name) if not columns else None
+        # rich: a border before each column and after the last, one space padding each side
+        if wide is not None:
+            out += [boxed(b, title if i == 0 else None, edge=False)
+                    for i, b in enumerate(blocks(wide, width, 2, 0))]
+            continue
+        cols = display_columns(report, name, columns)
+        omitted = fit(cols, width, sep=3, edge=4, keep=KEY_COLUMNS.get(name, ()))
+        out.append(boxed(cols, title))
         out += [Text(line, style="dim") for line in omitted_line(omitted, width)]
     return out
