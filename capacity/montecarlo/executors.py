@@ -78,8 +78,9 @@ def _end_pool(pool) -> None:
     """Cancel what has not started and terminate the workers of a process pool at once.
 
     ``shutdown(cancel_futures=True)`` alone would still wait for the batches in flight (up to
-    seconds each); the workers are ended with SIGTERM and reaped. ``_processes`` is the pool's
-    own table of its worker processes (CPython's, since 3.2; read defensively).
+    seconds each); the workers are ended with SIGTERM and reaped, and the pool's manager thread
+    is given a second to close its queues. ``_processes`` and ``_executor_manager_thread`` are
+    the pool's own (CPython's; read defensively).
     """
     procs = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
@@ -88,6 +89,11 @@ def _end_pool(pool) -> None:
             p.terminate()
     for p in procs:
         p.join(timeout=1.0)
+    # the pool's manager thread closes its queues (and their semaphores) once it sees the
+    # workers gone; a process that ends at once after a stop must not cut that short
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=1.0)
 
 
 def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
