@@ -303,3 +303,34 @@ def test_assumptions_table_sources(history):
 def test_mixed_kpi_column_csv_is_rounded():
     df = pd.DataFrame({"kpi": ["x", "y"], "a": pd.Series([1 / 3, "text"], dtype=object)})
     assert csv_text(df).splitlines()[1] == "x,0.3333333333"
+
+
+def test_chart_footer_is_whole_and_inside_the_figure():
+    """A footer of many lines is drawn whole (every word, in order) and inside the figure, and
+    the figure grows by the lines it needs, so the plot keeps its height."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401 (Agg canvas)
+
+    from capacity.report.figure import finish, new_figure
+
+    footer = "Source: capacity; " + "; ".join(f"document {i} (2025-0{i % 9 + 1}-01)"
+                                              for i in range(60)) + "; inputs as of 2026-01-31."
+    fig = new_figure(8.0, 4.0)
+    fig.subplots().plot([0, 1], [0, 1])
+    finish(fig, "title", footer)
+    text = fig.texts[-1]
+    assert text.get_text().split() == footer.split()
+    assert text.get_text().count("\n") >= 4  # wrapped, not cut at two lines
+    assert fig.get_figheight() > 4.0
+    fig.canvas.draw()
+    box = text.get_window_extent()
+    width, height = fig.canvas.get_width_height()
+    assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+def test_html_fits_a_phone(out_dir):
+    out, _ = out_dir
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    # every table scrolls in its own box, so no table widens the page
+    assert html.count("<table>") == html.count('<div class="scroll"><table>') > 0
+    assert "max-width:1200px" in html
