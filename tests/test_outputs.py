@@ -334,3 +334,41 @@ def test_html_fits_a_phone(out_dir):
     # every table scrolls in its own box, so no table widens the page
     assert html.count("<table>") == html.count('<div class="scroll"><table>') > 0
     assert "max-width:1200px" in html
+
+
+def test_write_reports_each_file_and_times_each_stage(tmp_path):
+    """``write_output_dir`` names every file before it makes it, counts up to the number of
+    files it writes, and returns the seconds of each stage (also in the manifest)."""
+    from capacity.report.write import write_output_dir
+
+    table = pd.DataFrame({"period": ["2024Q1", "2024Q2"], "capex_rmb_m": [1.0, 2.0]})
+    report = Report("demo", scalars={"x_rmb_m": 1.0}, tables={"t": table})
+    calls: list[tuple[int, int, str]] = []
+    out = tmp_path / "out"
+    stages = write_output_dir(out, [report], [], progress=lambda d, n, t: calls.append((d, n, t)))
+    files = sorted(p.name for p in out.iterdir())
+    # t.csv, t.parquet, demo.json, datapackage.json, demo.xlsx, report.html, manifest.json
+    assert len(files) == 7, files
+    assert calls[-1] == (7, 7, "done")
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)  # only ever forward
+    texts = [t for _, _, t in calls]
+    assert "t.csv and .parquet" in texts and "demo.xlsx" in texts and "manifest.json" in texts
+    assert set(stages) == {"data_files_s", "report_charts_s", "workbook_s", "charts_s",
+                           "report_html_s", "manifest_s"}
+    assert all(s >= 0 for s in stages.values())
+    m = json.loads((out / "manifest.json").read_text())
+    assert set(m["timings_s"]["write_stages"]) == set(stages) - {"manifest_s"}
+
+
+def test_verbose_stage_table():
+    from capacity.cli import main_job_stages, stage_times
+
+    per = {"a": {"plan_s": 3.0, "value_s": 1.0}, "b": {"plan_s": 3.0, "value_s": 1.0}}
+    stages = main_job_stages(1.0, 4.0, per, {"workbook_s": 2.0, "charts_s": 3.0})
+    assert stages == {"load scenarios": 1.0, "plan 2 scenarios": 3.0, "value 2 scenarios": 1.0,
+                      "write workbook": 2.0, "write charts": 3.0}
+    text = stage_times(stages, 10.0)
+    lines = text.splitlines()
+    assert lines[0].split() == ["stage", "seconds", "share"]
+    assert lines[2].split() == ["plan", "2", "scenarios", "3.00", "30%"]
+    assert lines[-1].split() == ["total", "10.00", "100%"]
