@@ -561,6 +561,47 @@ class _Steps:
             self.timings_s[key] = self.timings_s.get(key, 0.0) + time.perf_counter() - t0
 
 
+CHART_WORKERS = 2
+"""Most processes drawing the charts of one ``--out`` folder at once (each chart is drawn whole
+by one process, so the bytes do not depend on the count; 1 draws them in this process)."""
+
+_JOBS: list[tuple[str, Any]] = []
+"""The chart jobs of the folder being written, read by the forked drawing processes."""
+
+
+def _render_nth(k: int) -> dict[str, bytes]:
+    from capacity.report.charts import render_job
+
+    stem, draw = _JOBS[k]
+    return render_job(draw, stem)
+
+
+def rendered_charts(jobs: list[tuple[str, Any]]) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """``(stem, {file: bytes})`` of each chart job, in order, drawn by up to
+    :data:`CHART_WORKERS` forked processes (charts are most of an ``--out`` folder's writing
+    time and independent of one another); in this process where ``fork`` is not available or
+    one worker would do."""
+    import multiprocessing
+
+    from capacity.report.charts import render_job
+
+    workers = min(CHART_WORKERS, os.cpu_count() or 1, len(jobs))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for stem, draw in jobs:
+            yield stem, render_job(draw, stem)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    _JOBS[:] = jobs
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for (stem, _), files in zip(jobs, pool.map(_render_nth, range(len(jobs))),
+                                        strict=True):
+                yield stem, files
+    finally:
+        _JOBS.clear()
+
+
 def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
                        more_images: dict[str, bytes] | None = None,
                        steps: _Steps | None = None) -> None:
@@ -568,7 +609,7 @@ def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
     ``stage``); ``more_images`` (charts already written, such as ``backtest.png``) are shown in
     the report too. ``steps`` counts and times what is written (stages ``workbook``, ``charts``,
     ``report_html``)."""
-    from capacity.report.charts import chart_jobs, render_job
+    from capacity.report.charts import chart_jobs
     from capacity.report.formats import workbook_name
     from capacity.report.html import html_report
     from capacity.report.workbook import workbook_bytes
@@ -581,9 +622,9 @@ def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
         write_bytes_atomic(stage / name, workbook_bytes(reports, scenarios))
     images: dict[str, bytes] = {}
     with steps.stage("charts"):
-        for stem, draw in jobs:
+        for stem, files in rendered_charts(jobs):
             steps.next(f"chart {stem}", files=2)
-            for file, data in render_job(draw, stem).items():
+            for file, data in files.items():
                 write_bytes_atomic(stage / file, data)
                 images[file] = data
     with steps.stage("report_html"):
