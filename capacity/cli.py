@@ -153,6 +153,35 @@ def _more_tables(rest: list[str], width: int | None) -> list[str]:
                                  f"{', '.join(rest)}; use --table NAME", width))]
 
 
+def main_job_stages(load_s: float, solve_s: float, per_scenario: dict[str, dict[str, float]],
+                    written: dict[str, float]) -> dict[str, float]:
+    """Seconds per stage of a ``compare`` run: loading, planning and valuing the scenarios
+    (``solve_s`` split in proportion to the scenarios' summed ``plan_s`` and ``value_s``), then
+    each stage of writing ``--out`` (``written``: data files, backtest/stress charts, workbook,
+    charts, HTML report, manifest). [s]"""
+    plan = sum(t.get("plan_s", 0.0) for t in per_scenario.values())
+    value = sum(t.get("value_s", 0.0) for t in per_scenario.values())
+    share = plan / (plan + value) if plan + value > 0 else 1.0
+    n = len(per_scenario)
+    out = {"load scenarios": load_s, f"plan {n} scenarios": solve_s * share,
+           f"value {n} scenarios": solve_s * (1.0 - share)}
+    for key, seconds in written.items():
+        out[f"write {key.removesuffix('_s').replace('_', ' ')}"] = seconds
+    return out
+
+
+def stage_times(stages: dict[str, float], total_s: float) -> str:
+    """The ``--verbose`` table: one line per stage with its seconds and share of ``total_s``,
+    then the total. [s]"""
+    width = max([len("total"), *map(len, stages)])
+    lines = [f"{'stage':<{width}}  seconds  share"]
+    for name, seconds in stages.items():
+        share = seconds / total_s if total_s > 0 else 0.0
+        lines.append(f"{name:<{width}}  {seconds:7.2f}  {share:5.0%}")
+    lines.append(f"{'total':<{width}}  {total_s:7.2f}   100%")
+    return "\n".join(lines) + "\n"
+
+
 def _version_line() -> str:
     from capacity import __version__
 
@@ -492,6 +521,9 @@ def compare(
     changes: Annotated[bool, typer.Option(
         "--changes", help="Also print what each scenario changes relative to the baseline "
         "(the vintage's changes included; the changes table).")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Print on stderr the seconds each stage took (load, plan, "
+        "value, each kind of --out file).")] = False,
     *,
     opts: RunOptions,
 ) -> None:
@@ -512,14 +544,18 @@ def compare(
         t1 = time.perf_counter()
         with busy("compare", total=len(loaded)) as update:
             result = run_compare(loaded, solver=opts.solver, progress=update)
+        t2 = time.perf_counter()
+        written: dict[str, float] = {}
         if opts.out is not None:
             timings = {"load_s": t1 - t0, "total_s": time.perf_counter() - t0,
                        "scenarios": result.timings}
-            with busy("writing --out"):
-                write_outputs(opts.out, result.reports, loaded, opts.overwrite,
-                              run={"solver": opts.solver, "timings_s": timings})
+            written = write_outputs(opts.out, result.reports, loaded, opts.overwrite,
+                                    run={"solver": opts.solver, "timings_s": timings})
     render(result.report, fmt, table, picked,
            shown=["kpis", "kpis_text", *(["changes"] if changes else [])])
+    if verbose:
+        sys.stderr.write(stage_times(main_job_stages(t1 - t0, t2 - t1, result.timings, written),
+                                     time.perf_counter() - t0))
 
 
 @app.command()

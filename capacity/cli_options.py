@@ -269,14 +269,18 @@ def plan_problem(result: Any) -> pulp.LpProblem:
 
 
 def write_outputs(out: Path, reports: list[Report], scenarios: list, overwrite: bool,
-                  run: dict[str, Any] | None = None) -> None:
-    """Write --out files (CSV per table, workbook, charts, report, manifest) atomically.
+                  run: dict[str, Any] | None = None) -> dict[str, float]:
+    """Write --out files (CSV per table, workbook, charts, report, manifest) atomically, with
+    a progress display on a terminal's stderr naming each file and counting them (:func:`busy`).
 
-    ``run`` (solver, timings) is recorded in the manifest.
+    ``run`` (solver, timings) is recorded in the manifest. Returns the seconds per stage of the
+    writing (:func:`capacity.report.write.write_output_dir`).
     """
     from capacity.report.write import write_output_dir
 
-    write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run)
+    with busy("writing --out", total=1) as update:
+        return write_output_dir(out, reports, scenarios, overwrite=overwrite, run=run,
+                                progress=update)
 
 
 def claim_out(out: Path | None, overwrite: bool):

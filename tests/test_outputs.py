@@ -303,3 +303,72 @@ def test_assumptions_table_sources(history):
 def test_mixed_kpi_column_csv_is_rounded():
     df = pd.DataFrame({"kpi": ["x", "y"], "a": pd.Series([1 / 3, "text"], dtype=object)})
     assert csv_text(df).splitlines()[1] == "x,0.3333333333"
+
+
+def test_chart_footer_is_whole_and_inside_the_figure():
+    """A footer of many lines is drawn whole (every word, in order) and inside the figure, and
+    the figure grows by the lines it needs, so the plot keeps its height."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401 (Agg canvas)
+
+    from capacity.report.figure import finish, new_figure
+
+    footer = "Source: capacity; " + "; ".join(f"document {i} (2025-0{i % 9 + 1}-01)"
+                                              for i in range(60)) + "; inputs as of 2026-01-31."
+    fig = new_figure(8.0, 4.0)
+    fig.subplots().plot([0, 1], [0, 1])
+    finish(fig, "title", footer)
+    text = fig.texts[-1]
+    assert text.get_text().split() == footer.split()
+    assert text.get_text().count("\n") >= 4  # wrapped, not cut at two lines
+    assert fig.get_figheight() > 4.0
+    fig.canvas.draw()
+    box = text.get_window_extent()
+    width, height = fig.canvas.get_width_height()
+    assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+def test_html_fits_a_phone(out_dir):
+    out, _ = out_dir
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    # every table scrolls in its own box, so no table widens the page
+    assert html.count("<table>") == html.count('<div class="scroll"><table>') > 0
+    assert "max-width:1200px" in html
+
+
+def test_write_reports_each_file_and_times_each_stage(tmp_path):
+    """``write_output_dir`` names every file before it makes it, counts up to the number of
+    files it writes, and returns the seconds of each stage (also in the manifest)."""
+    from capacity.report.write import write_output_dir
+
+    table = pd.DataFrame({"period": ["2024Q1", "2024Q2"], "capex_rmb_m": [1.0, 2.0]})
+    report = Report("demo", scalars={"x_rmb_m": 1.0}, tables={"t": table})
+    calls: list[tuple[int, int, str]] = []
+    out = tmp_path / "out"
+    stages = write_output_dir(out, [report], [], progress=lambda d, n, t: calls.append((d, n, t)))
+    files = sorted(p.name for p in out.iterdir())
+    # t.csv, t.parquet, demo.json, datapackage.json, demo.xlsx, report.html, manifest.json
+    assert len(files) == 7, files
+    assert calls[-1] == (7, 7, "done")
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)  # only ever forward
+    texts = [t for _, _, t in calls]
+    assert "t.csv and .parquet" in texts and "demo.xlsx" in texts and "manifest.json" in texts
+    assert set(stages) == {"data_files_s", "report_charts_s", "workbook_s", "charts_s",
+                           "report_html_s", "manifest_s"}
+    assert all(s >= 0 for s in stages.values())
+    m = json.loads((out / "manifest.json").read_text())
+    assert set(m["timings_s"]["write_stages"]) == set(stages) - {"manifest_s"}
+
+
+def test_verbose_stage_table():
+    from capacity.cli import main_job_stages, stage_times
+
+    per = {"a": {"plan_s": 3.0, "value_s": 1.0}, "b": {"plan_s": 3.0, "value_s": 1.0}}
+    stages = main_job_stages(1.0, 4.0, per, {"workbook_s": 2.0, "charts_s": 3.0})
+    assert stages == {"load scenarios": 1.0, "plan 2 scenarios": 3.0, "value 2 scenarios": 1.0,
+                      "write workbook": 2.0, "write charts": 3.0}
+    text = stage_times(stages, 10.0)
+    lines = text.splitlines()
+    assert lines[0].split() == ["stage", "seconds", "share"]
+    assert lines[2].split() == ["plan", "2", "scenarios", "3.00", "30%"]
+    assert lines[-1].split() == ["total", "10.00", "100%"]

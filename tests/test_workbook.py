@@ -353,7 +353,7 @@ def test_reserved_and_forbidden_sheet_names():
     used: set[str] = set()
     assert _sheet_name("History", used) == "History_"  # Excel reserves 'History'
     assert _sheet_name("'quoted'", used) == "quoted"
-    assert _sheet_name("QUOTED", used) == "QUOTED~2"   # Excel compares case-insensitively
+    assert _sheet_name("QUOTED", used) == "QUOTED_2"   # Excel compares case-insensitively
 
 
 def test_row_units_format_only_unitless_number_columns():
@@ -408,3 +408,76 @@ def test_start_up_does_not_load_xlsxwriter():
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
     assert res.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------
+# The main job's workbook (the README's first command): whole names, prints to <= 40 pages
+# --------------------------------------------------------------------------------------------
+
+MAIN_JOB = ["baseline", "h20-discouraged-2025", "h200-customs-block-2026",
+            "h200-class-rule-2026", "b30a-allowed", "b30a-denied", "ascend-950-ramp",
+            "remote-access-closed", "entity-list-buyer"]
+MAX_PAGES = 40
+"""Most pages the main job's workbook may print to (LibreOffice's PDF export)."""
+
+
+@pytest.fixture(scope="module")
+def main_job(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("main") / "out"
+    doc = cli_json("compare", *MAIN_JOB, "--out", str(out))
+    return out, doc
+
+
+def test_main_job_sheet_names_are_whole_and_indexed(main_job):
+    out, _ = main_job
+    wb = openpyxl.load_workbook(out / "compare.xlsx")
+    assert not [n for n in wb.sheetnames if "~" in n]
+    rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == wb.sheetnames[1:]
+    # a name too long for its tables is the scenario's number among the run's scenarios
+    by_sheet = {r[0]: r[1] for r in rows}
+    assert by_sheet["s3_quarters"] == "plan h200-customs-block-2026"
+    assert by_sheet["baseline_quarters"] == "plan baseline"
+    assert by_sheet["ascend-950-ramp_dcf_sensitivity"] == "value ascend-950-ramp"
+    prints = {r[0]: r[4] for r in rows}
+    assert prints["compare_kpis"] == "yes" and prints["s3_valuation"] == "yes"
+    assert prints["s3_quarters"].startswith("no")
+    for ws in wb.worksheets:  # every sheet has a print area; detail sheets a blank one
+        assert ws.print_area, ws.title
+
+
+def test_main_job_kpis_are_formulas_over_the_data_sheets(main_job):
+    out, doc = main_job
+    wb = openpyxl.load_workbook(out / "compare.xlsx")
+    cached = openpyxl.load_workbook(out / "compare.xlsx", data_only=True)
+    ws, wc = wb["compare_kpis"], cached["compare_kpis"]
+    header = [c.value for c in ws[1]]
+    rows = {r[0].value: i for i, r in enumerate(ws.iter_rows(min_row=2), start=2)}
+    col = header.index("h200-customs-block-2026") + 1
+    assert ws.cell(rows["target_price_hkd"], col).value.startswith("='scalars'!")
+    assert ws.cell(rows["peak_eflops_2026Q4"], col).value.startswith("='s3_quarters'!")
+    assert ws.cell(rows["genai_share_2026"], col).value.startswith("='s3_annual'!")
+    assert ws.cell(rows["binding_limits"], col).value.startswith("=SUMIFS(")
+    diff = header.index("h200-customs-block-2026_vs_baseline") + 1
+    assert str(ws.cell(rows["target_price_hkd"], diff).value).startswith("=")
+    # the cached results are the tool's figures
+    assert wc.cell(rows["target_price_hkd"], col).value == pytest.approx(
+        _kpi(doc, "target_price_hkd", "h200-customs-block-2026"), rel=1e-12)
+    # a multiple reads "7.5" beside its unit "x", not "7.5x x"
+    val = wb["s3_valuation"]
+    mult = next(r for r in val.iter_rows(min_row=2) if r[0].value == "multiple")
+    assert mult[2].value == "x" and '"x"' not in mult[1].number_format
+
+
+@needs_soffice
+def test_main_job_prints_to_at_most_40_pages(main_job, tmp_path):
+    out, _ = main_job
+    profile = tmp_path / "lo-profile"
+    res = subprocess.run(
+        [_SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(out / "compare.xlsx")],
+        capture_output=True, text=True, timeout=600, check=False)
+    pdf = tmp_path / "compare.pdf"
+    assert pdf.is_file(), res.stderr
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert 5 <= pages <= MAX_PAGES, pages

@@ -436,6 +436,46 @@ def chart_token_cost(plans: dict[str, Report], footer: str = ""):
     return fig
 
 
+def chart_jobs(reports: list[Report], scenarios: list | None = None
+               ) -> list[tuple[str, Any]]:
+    """The charts the reports call for, in order, as ``(file stem, draw)`` pairs: ``draw()``
+    returns that chart's figure, or None when it has nothing to show. Drawing one at a time
+    lets a writer report each chart as it goes (:func:`capacity.report.write.write_rich_outputs`);
+    :func:`charts` draws them all."""
+    from capacity.report.formats import chart_footer
+
+    scenarios = list(scenarios or [])
+    plans = _by_kind(reports, "plan")
+    values = _by_kind(reports, "value")
+    footer = chart_footer(reports, scenarios)
+    jobs: list[tuple[str, Any]] = []
+    if plans:
+        jobs += [("fleet_by_chip", lambda: chart_fleet_by_chip(plans, footer)),
+                 ("gpu_mix_by_chip", lambda: chart_gpu_mix(plans, footer)),
+                 ("compute_vs_demand", lambda: chart_compute_vs_demand(plans, footer)),
+                 ("compute_vs_disclosed",
+                  lambda: chart_compute_vs_disclosed(plans, scenarios, footer)),
+                 ("capex_by_quarter", lambda: chart_capex(plans, footer)),
+                 ("token_cost_by_chip", lambda: chart_token_cost(plans, footer))]
+    if values:
+        jobs += [("genai_revenue", lambda: chart_genai(values, footer)),
+                 ("target_price", lambda: chart_target_price(values, footer))]
+        if all("pnl" in r.tables and "cash" in r.tables for r in values.values()):
+            jobs += [("pnl_by_year", lambda: chart_pnl(values, footer)),
+                     ("cash_runway", lambda: chart_cash(values, footer))]
+    return jobs
+
+
+def render_job(draw: Any, stem: str) -> dict[str, bytes]:
+    """``<stem>.png`` and ``<stem>.svg`` of one chart job (empty when it draws nothing), in the
+    charts' style."""
+    import matplotlib
+
+    with matplotlib.rc_context(rc=style()):
+        fig = draw()
+        return {} if fig is None else render(fig, stem)
+
+
 def charts(reports: list[Report], scenarios: list | None = None) -> dict[str, bytes]:
     """Charts for whatever the reports hold: file name -> bytes (each chart as PNG and SVG).
 
@@ -446,30 +486,7 @@ def charts(reports: list[Report], scenarios: list | None = None) -> dict[str, by
     out. Rendered with matplotlib's Agg canvas, a fixed DPI, the default style, no software or
     date tag and a fixed SVG hash salt, so the same inputs give byte-identical files.
     """
-    import matplotlib
-
-    from capacity.report.formats import chart_footer
-
-    scenarios = list(scenarios or [])
-    plans = _by_kind(reports, "plan")
-    values = _by_kind(reports, "value")
-    footer = chart_footer(reports, scenarios)
     out: dict[str, bytes] = {}
-    with matplotlib.rc_context(rc=style()):
-        if plans:
-            out.update(render(chart_fleet_by_chip(plans, footer), "fleet_by_chip"))
-            out.update(render(chart_gpu_mix(plans, footer), "gpu_mix_by_chip"))
-            out.update(render(chart_compute_vs_demand(plans, footer), "compute_vs_demand"))
-            out.update(render(chart_compute_vs_disclosed(plans, scenarios, footer),
-                               "compute_vs_disclosed"))
-            out.update(render(chart_capex(plans, footer), "capex_by_quarter"))
-            token_cost = chart_token_cost(plans, footer)
-            if token_cost is not None:
-                out.update(render(token_cost, "token_cost_by_chip"))
-        if values:
-            out.update(render(chart_genai(values, footer), "genai_revenue"))
-            out.update(render(chart_target_price(values, footer), "target_price"))
-            if all("pnl" in r.tables and "cash" in r.tables for r in values.values()):
-                out.update(render(chart_pnl(values, footer), "pnl_by_year"))
-                out.update(render(chart_cash(values, footer), "cash_runway"))
+    for stem, draw in chart_jobs(reports, scenarios):
+        out.update(render_job(draw, stem))
     return out

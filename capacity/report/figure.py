@@ -53,13 +53,32 @@ def new_figure(width_in: float, height_in: float):
     return fig
 
 
+FOOTER_FONT_PT = 6.5
+"""Size of the footer's text. [points]"""
+
+_FOOTER_LINE_IN = FOOTER_FONT_PT * 1.25 / 72
+"""Height of one footer line. [inches]"""
+
+
+def footer_lines(footer: str, width_in: float) -> list[str]:
+    """The footer wrapped to a figure ``width_in`` inches wide, every line of it (never cut)."""
+    return textwrap.wrap(footer, width=max(60, int(width_in * 17)))
+
+
 def finish(fig, title: str, footer: str) -> None:
-    """Title on top, the source footer at the bottom left (wrapped to the figure's width)."""
-    fig.suptitle(title, fontsize=11, y=1 - 0.06 / fig.get_figheight(), va="top")
-    width_in = fig.get_figwidth()
-    lines = textwrap.wrap(footer, width=max(60, int(width_in * 17)))[:2]
-    fig.text(0.005, 0.006, "\n".join(lines), fontsize=6.5, color="#555555", ha="left",
-             va="bottom")
+    """Title on top, the whole source footer at the bottom left (wrapped to the figure's
+    width): the figure grows by the lines the footer needs beyond :data:`_FOOTER_IN`, so the
+    plot keeps its size and no line is cut."""
+    lines = footer_lines(footer, fig.get_figwidth())
+    footer_in = max(_FOOTER_IN, 0.08 + len(lines) * _FOOTER_LINE_IN)
+    height_in = fig.get_figheight() + footer_in - _FOOTER_IN
+    fig.set_figheight(height_in)
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(rect=(0, footer_in / height_in, 1, 1 - (footer_in + _TITLE_IN) / height_in))
+    fig.suptitle(title, fontsize=11, y=1 - 0.06 / height_in, va="top")
+    fig.text(0.005, 0.006, "\n".join(lines), fontsize=FOOTER_FONT_PT, color="#555555",
+             ha="left", va="bottom", linespacing=1.2)
 
 
 def render(fig, stem: str) -> dict[str, bytes]:
@@ -67,6 +86,9 @@ def render(fig, stem: str) -> dict[str, bytes]:
     tags (byte-identical for the same figure)."""
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    # the layout is settled by the first draw: the SVG reuses it instead of solving the
+    # constrained layout again (half of a chart's drawing time)
+    fig.set_layout_engine("none")
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     return {f"{stem}.png": png.getvalue(), f"{stem}.svg": svg.getvalue()}
 

@@ -1,6 +1,8 @@
 """The self-contained HTML report of an ``--out`` folder, as text (written by :mod:`.write`).
 
-Inline CSS, charts as base64 PNG, no external loads.
+Inline CSS, charts as base64 PNG, no external loads. It reads on a laptop and on a phone: the
+page is at most 1,200 px wide and as wide as the screen below that (a ``viewport`` tag), charts
+shrink to fit, and a table wider than the screen scrolls inside its own box.
 """
 
 from __future__ import annotations
@@ -43,19 +45,21 @@ def _html_table(df: pd.DataFrame, max_rows: int = 400) -> str:
         body.append(f"<tr>{cells}</tr>")
     more = (f'<p class="muted">{len(frame) - max_rows} more rows in the CSV and workbook.</p>'
             if len(frame) > max_rows else "")
-    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            f"{more}")
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>{more}")
 
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2em;
-color:#222;max-width:1400px}
+body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2em auto;
+padding:0 1em;color:#222;max-width:1200px;overflow-wrap:anywhere}
+@media (max-width:600px){body{margin:0.5em auto;padding:0 0.5em}h1{font-size:1.25em}}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 h3{font-size:1.05em}
 table{border-collapse:collapse;font-size:12px;margin:0.5em 0}
 th,td{border:1px solid #ddd;padding:2px 6px}th{background:#f3f3f3;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-img{max-width:100%;border:1px solid #eee;margin:0.5em 0}
+img{max-width:100%;height:auto;border:1px solid #eee;margin:0.5em 0}
+.scroll{max-width:100%;overflow-x:auto}table th,table td{overflow-wrap:normal}
 .muted{color:#777;font-size:12px}details{margin:0.4em 0}summary{cursor:pointer}
 """
 
@@ -70,6 +74,7 @@ def html_report(reports: list[Report], scenarios: list, pngs: dict[str, bytes]) 
 
     kinds = ", ".join(dict.fromkeys(r.kind for r in reports))
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>capacity {_esc(kinds)}</title><style>{_CSS}</style></head><body>",
              f"<h1>capacity: {_esc(kinds)}</h1>"]
     if scenarios:
@@ -89,15 +94,16 @@ def html_report(reports: list[Report], scenarios: list, pngs: dict[str, bytes]) 
         for name, data in pngs.items():
             b64 = base64.b64encode(data).decode("ascii")
             parts.append(f'<h3>{_esc(name.removesuffix(".png").replace("_", " "))}</h3>'
-                         f'<img alt="{_esc(name)}" src="data:image/png;base64,{b64}">')
+                         f'<a href="{_esc(name)}"><img alt="{_esc(name)}" '
+                         f'src="data:image/png;base64,{b64}"></a>')
     for r in primary_first:
         label = f"{r.kind}: {r.scalars['scenario']}" if "scenario" in r.scalars else r.kind
         parts.append(f"<h2>{_esc(label)}</h2>")
         scal = [(k, v) for k, v in r.scalars.items() if k != "changes"]
         if scal:
-            parts.append("<table><tbody>" + "".join(
+            parts.append('<div class="scroll"><table><tbody>' + "".join(
                 f"<tr><th>{_esc(header_with_unit(k))}</th><td>{_fmt(v)}</td></tr>"
-                for k, v in scal) + "</tbody></table>")
+                for k, v in scal) + "</tbody></table></div>")
         for name, df in r.tables.items():
             if r is compare_rep and name == "kpis":
                 continue

@@ -55,7 +55,7 @@ UNIT_FORMATS: dict[str, str] = {
     "units": "#,##0", "count": "0", "MW": "#,##0.0", "kW": "#,##0.0", "tn tokens": "#,##0.0",
     "tn": "#,##0.0", "share": "0.0%", "%": "0.0", "quarters": "0", "half-years": "0",
     "GB/s": "#,##0",
-    "FLOP": "0.00E+00", "s": "0.00", "days": "#,##0", "x": '0.0"x"', "m shares": "#,##0",
+    "FLOP": "0.00E+00", "s": "0.00", "days": "#,##0", "x": "0.0#", "m shares": "#,##0",
     "RMB m per EFLOPS-quarter": "#,##0.00", "RMB m per unit-quarter": "0.0000",
     "RMB per m tokens": "0.000", "USD per GPU-hour": "0.00", "tn tokens per MW-quarter": "#,##0.0",
 }
@@ -88,7 +88,8 @@ def _sheet_name(raw: str, used: set[str]) -> str:
 
     Forbidden characters become ``_``, leading/trailing apostrophes go, Excel's reserved name
     ``History`` gets a trailing ``_``; a name already in ``used`` (compared case-insensitively,
-    as Excel does) gets ``~2``, ``~3``, ... The chosen name is added to ``used`` (lower case).
+    as Excel does) gets ``_2``, ``_3``, ... (the name before it cut to make room, so a name is
+    never cut with ``~``). The chosen name is added to ``used`` (lower case).
     """
     name = "".join("_" if ch in _SHEET_FORBIDDEN else ch for ch in raw).strip("'") or "sheet"
     name = name[:SHEET_NAME_MAX]
@@ -96,7 +97,7 @@ def _sheet_name(raw: str, used: set[str]) -> str:
         name += "_"
     base, n = name, 2
     while name.lower() in used:
-        tail = f"~{n}"
+        tail = f"_{n}"
         name = base[:SHEET_NAME_MAX - len(tail)] + tail
         n += 1
     used.add(name.lower())
@@ -104,13 +105,14 @@ def _sheet_name(raw: str, used: set[str]) -> str:
 
 
 def sheet_labels(labels: list[str], longest_table: dict[str, int]) -> dict[str, str]:
-    """A short, distinct prefix per report label so that ``<prefix>_<table>`` fits 31 characters.
+    """A whole, distinct prefix per report label so that ``<prefix>_<table>`` fits 31 characters.
 
-    A label is cut only as much as its longest table name needs, so every table of one scenario
-    keeps its whole table name and all share one readable prefix, never ``~2`` to ``~8``. A cut
-    label keeps its start and its end around a ``~`` (where scenario names tend to differ:
-    ``a-very-long-scenario-name-for-the-workbook-one`` -> ``a-very-long-~ok-one``). Two labels
-    that still cut to the same prefix are told apart by ``~2``, ``~3``, ...
+    A label that fits beside its longest table name is its own prefix (``baseline`` ->
+    ``baseline_quarters``). A label too long for that is never cut: it gets the short code
+    ``s<k>``, ``k`` its position among the labels (``h200-customs-block-2026``, the third, ->
+    ``s3_quarters``), and the index sheet maps every sheet to its report's whole name. The same
+    labels in the same order give the same names; a code another label already uses as its name
+    moves on to the next free ``k``.
 
     Parameters
     ----------
@@ -125,20 +127,20 @@ def sheet_labels(labels: list[str], longest_table: dict[str, int]) -> dict[str, 
         Label -> prefix (without the ``_``).
     """
     out: dict[str, str] = {}
-    taken: set[str] = set()
-    for label in dict.fromkeys(labels):
-        budget = max(SHEET_NAME_MAX - 1 - longest_table.get(label, 0), 6)
-        clean = "".join("_" if ch in _SHEET_FORBIDDEN else ch for ch in label).strip("'")
-        short, n = clean or "sheet", 2
-        if len(short) > budget:
-            keep = min(8, budget // 3)  # characters kept from the end
-            short = f"{clean[:budget - keep - 1]}~{clean[-keep:]}"
-        while short.lower() in taken:
-            tail = f"~{n}"
-            short = clean[:budget - len(tail)] + tail
-            n += 1
-        taken.add(short.lower())
-        out[label] = short
+    order = list(dict.fromkeys(labels))
+    clean = {label: "".join("_" if ch in _SHEET_FORBIDDEN else ch for ch in label).strip("'")
+             or "sheet" for label in order}
+    fits = {label: len(clean[label]) <= SHEET_NAME_MAX - 1 - longest_table.get(label, 0)
+            for label in order}
+    taken = {clean[label].lower() for label in order if fits[label]}
+    for k, label in enumerate(order, start=1):
+        if fits[label] and clean[label].lower() not in {v.lower() for v in out.values()}:
+            out[label] = clean[label]
+            continue
+        while f"s{k}" in taken:
+            k += len(order)
+        out[label] = f"s{k}"
+        taken.add(f"s{k}")
     return out
 
 
@@ -229,13 +231,23 @@ class _Formats:
         return self.cache[key]
 
 
-def _print_setup(ws: Any, header_rows: int = 1) -> None:
-    """Landscape A4, one page wide, header rows repeated, sheet name and page in the footer."""
+def _print_setup(ws: Any, last_row: int, last_col: int, prints: bool = True) -> None:
+    """Landscape A4, one page wide, header row repeated, sheet name and page in the footer.
+
+    The print area is the sheet's table (rows ``0..last_row``, columns ``0..last_col``,
+    zero-based); a detail sheet that does not print (``prints`` false) gets a one-cell print
+    area on a blank cell right of its table instead, which LibreOffice and Excel skip as an
+    empty page (the index sheet says so; set a print area to print it).
+    """
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0, header_rows - 1)
+    ws.repeat_rows(0, 0)
     ws.set_footer("&L&A&RPage &P of &N")
+    if prints:
+        ws.print_area(0, 0, max(last_row, 0), max(last_col, 0))
+    else:
+        ws.print_area(0, last_col + 2, 0, last_col + 2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,6 +263,7 @@ class _Sheet:
     what: str
     title: str
     rows: int
+    prints: bool = True
 
 
 @dataclass
@@ -277,12 +290,16 @@ class _Book:
         return defined_name(f"t_{sheet}", self.names_used)
 
 
-def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, title: str
+def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, title: str,
+                     prints: bool = True, formulas: dict[tuple[int, int], str] | None = None
                      ) -> None:
     """A sheet holding ``frame`` (one row per record, header row 1) as one Excel Table.
 
-    Cells are numbers, booleans or text (never formulas); each numeric cell has the number
-    format of its column's unit, or of the row's ``unit`` entry in mixed-unit tables.
+    Cells are numbers, booleans or text; each numeric cell has the number format of its
+    column's unit, or of the row's ``unit`` entry in mixed-unit tables. ``formulas`` maps a
+    (zero-based row, column) to a formula written there instead, carrying the frame's value as
+    its cached result (summary sheets: references to the data sheets). ``prints`` false makes it
+    a detail sheet that does not print (:func:`_print_setup`).
     """
     ws = book.wb.add_worksheet(sheet)
     fmt = book.fmt
@@ -295,16 +312,21 @@ def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, ti
                                                             strict=True)]
     n = len(frame)
     widths = [0] * len(cols)
+    formulas = formulas or {}
+    own_unit = [column_unit(c) for c in cols]  # looked up once per column, not per cell
     for i, row in enumerate(frame.itertuples(index=False, name=None), start=1):
-        for j, (col, raw) in enumerate(zip(cols, row, strict=True)):
+        for j, raw in enumerate(row):
             v = cell_value(raw)
             widths[j] = max(widths[j], _display_width(v))
             if isinstance(v, str):
                 ws.write_string(i, j, v)
                 continue
-            num = number_format(col, row_units[i - 1] if row_units else "")
+            num = UNIT_FORMATS.get(own_unit[j] or (row_units[i - 1] if row_units else ""))
             cell_fmt = fmt.get(num) if num else None
-            if isinstance(v, bool):
+            formula = formulas.get((i, j))
+            if formula is not None and isinstance(v, int | float) and not isinstance(v, bool):
+                ws.write_formula(i, j, formula, cell_fmt, value=v if math.isfinite(v) else "")
+            elif isinstance(v, bool):
                 ws.write_boolean(i, j, v)
             elif isinstance(v, int | float) and math.isfinite(v):
                 ws.write_number(i, j, v, cell_fmt)
@@ -330,8 +352,8 @@ def _add_table_sheet(book: _Book, sheet: str, frame: pd.DataFrame, what: str, ti
     if lines > 1:
         ws.set_row(0, 15 * lines)
     ws.freeze_panes(1, 0)
-    _print_setup(ws)
-    book.index.append(_Sheet(sheet, what, title, n))
+    _print_setup(ws, last_row, len(cols) - 1, prints)
+    book.index.append(_Sheet(sheet, what, title, n, prints))
 
 
 def _size_columns(ws: Any, widths: list[int]) -> None:
@@ -431,7 +453,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
         "style": "Table Style Light 9"})
     _size_columns(ws, [26, 14, 10, 20, 72])
     ws.freeze_panes(1, 0)
-    _print_setup(ws)
+    _print_setup(ws, len(rows), len(headers) - 1)
     book.index.append(_Sheet(sheet, f"value {scen}",
                              f"EV/Sales bridge on {year}E sales as live formulas: change the "
                              "yellow inputs and the target price recalculates", len(rows)))
@@ -463,7 +485,7 @@ def _grid_axes(df: pd.DataFrame) -> tuple[list[float], list[float]] | None:
 
 def _add_sensitivity_grid(book: _Book, sheet: str, scen: str, title: str,
                           axes: tuple[list[float], list[float]], cells: _ValuationCells,
-                          inp: dict[str, Any]) -> None:
+                          inp: dict[str, Any], prints: bool = True) -> None:
     """Target price over multiple (down) x sales change (across), as formulas.
 
     TP[m, d] = (m * sales * (1 + d) + net cash) / shares / RMB per HKD, with sales, net cash,
@@ -496,9 +518,9 @@ def _add_sensitivity_grid(book: _Book, sheet: str, scen: str, title: str,
         "style": "Table Style Light 9"})
     _size_columns(ws, [14] + [max(len(h), 10) for h in headers[1:]])
     ws.freeze_panes(1, 1)
-    _print_setup(ws)
+    _print_setup(ws, max(len(mult), 1), len(headers) - 1, prints)
     book.index.append(_Sheet(sheet, f"value {scen}", f"{title} (grid of formulas over the "
-                             "valuation sheet's inputs)", len(mult)))
+                             "valuation sheet's inputs)", len(mult), prints))
 
 
 _HEADLINES: dict[tuple[str, str], str] = {
@@ -586,44 +608,193 @@ def workbook_bytes(reports: list[Report], scenarios: list) -> bytes:
     for r, label in zip(reports, labels, strict=True):
         names = [*r.tables, *(["valuation"] if _valuation_inputs(r) else [])]
         longest[label] = max([longest.get(label, 0), *map(len, names)])
-    prefix = sheet_labels(labels, longest) if multi else {}
+    # scenarios first, so a code s<k> is the k-th scenario of the run (a comparison's own sheets
+    # are named by its kind, which fits)
+    order = sorted(labels, key=lambda label: label not in {
+        str(r.scalars["scenario"]) for r in reports if r.scalars.get("scenario")})
+    prefix = sheet_labels(order, longest) if multi else {}
 
     def sheet_for(label: str, table: str) -> str:
         raw_name = f"{prefix[label]}_{table}" if multi else table
         return _sheet_name(raw_name, book.sheets_used)
 
+    # every sheet's name first (in the order written), so a summary sheet can refer to the data
+    # sheets written after it
+    planned: list[dict[str, str]] = []
     for r, label in zip(reports, labels, strict=True):
+        names = {"valuation": sheet_for(label, "valuation")} if _valuation_inputs(r) else {}
+        names.update({name: sheet_for(label, name) for name in r.tables})
+        planned.append(names)
+    scal = scalars_table(reports)
+    scal_sheet = _sheet_name("scalars", book.sheets_used)
+    assumptions_sheet = _sheet_name("assumptions", book.sheets_used) if scenarios else ""
+    frames = [{name: csv_frame(df) for name, df in r.tables.items()} for r in reports]
+
+    for r, sheets, tables in zip(reports, planned, frames, strict=True):
         scen = str(r.scalars.get("scenario", "")) or r.kind
         what = f"{r.kind} {r.scalars.get('scenario', '')}".strip()
         inp = _valuation_inputs(r)
         cells = None
         if inp is not None:
-            cells = _add_valuation_sheet(book, sheet_for(label, "valuation"), scen, inp)
+            cells = _add_valuation_sheet(book, sheets["valuation"], scen, inp)
         for name, df in r.tables.items():
             title = r.titles.get(name, name)
+            prints = not multi or (r.kind, name) in SUMMARY_TABLES
             axes = _grid_axes(df) if name == "sensitivity" else None
             if cells is not None and axes is not None:
-                _add_sensitivity_grid(book, sheet_for(label, name), scen, title, axes, cells,
-                                      inp)
+                _add_sensitivity_grid(book, sheets[name], scen, title, axes, cells, inp, prints)
             else:
-                sheet, frame = sheet_for(label, name), csv_frame(df)
-                _add_table_sheet(book, sheet, frame, what, title)
+                sheet, frame = sheets[name], tables[name]
+                formulas = (kpi_formulas(frame, reports, planned, frames, scal, scal_sheet)
+                            if (r.kind, name) == ("compare", "kpis") else None)
+                _add_table_sheet(book, sheet, frame, what, title, prints, formulas)
                 _name_table_figures(book, r, name, frame, sheet, scen)
 
-    scal = scalars_table(reports)
-    scal_sheet = _sheet_name("scalars", book.sheets_used)
     _add_table_sheet(book, scal_sheet, scal, "every report",
-                     "Single figures of each report (target price, totals, ...)")
+                     "Single figures of each report (target price, totals, ...)", not multi)
     _name_scalars(book, scal_sheet, scal, reports)
     if scenarios:
-        _add_table_sheet(book, _sheet_name("assumptions", book.sheets_used),
-                         assumptions_table(scenarios), "inputs",
+        _add_table_sheet(book, assumptions_sheet, assumptions_table(scenarios), "inputs",
                          "Every input (dotted key), its value per scenario and its source")
     if book.names:
         _add_names_sheet(book)
     _write_index(book, index_ws)
     wb.close()
     return raw.getvalue()
+
+
+SUMMARY_TABLES = {("compare", "kpis"), ("compare", "kpis_text"), ("compare", "scenarios"),
+                  ("compare", "binding")}
+"""(report kind, table) of the tables that print in a workbook of several reports; the other
+tables of such a workbook (each scenario's detail, the vintage changes, the scalars) are detail
+sheets that do not print (:func:`_print_setup`). The valuation bridges, the assumptions, the
+defined names and the index print too."""
+
+_ANNUAL_KPIS = {"genai_revenue_rmb_m": "genai_rmb_m", "genai_share": "genai_share",
+                "total_revenue_rmb_m": "total_rmb_m"}
+"""KPI stem -> column of the value report's ``annual`` table that holds it per year
+(:func:`capacity.compare.scenario_kpis`)."""
+
+_SCALAR_KPIS = {"npv_rmb_m": "objective_rmb_m"}
+"""KPI -> the plan scalar holding the same figure under another key."""
+
+_KPI_PERIOD = re.compile(r"^(?P<stem>.+)_(?P<period>\d{4}(Q[1-4])?)$")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether a data cell holds the KPI's figure (a reference is written only then)."""
+    if not (isinstance(a, int | float) and isinstance(b, int | float)) or isinstance(a, bool):
+        return False
+    a, b = float(a), float(b)
+    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+def kpi_formulas(kpis: pd.DataFrame, reports: list[Report], planned: list[dict[str, str]],
+                 frames: list[dict[str, pd.DataFrame]], scal: pd.DataFrame, scal_sheet: str
+                 ) -> dict[tuple[int, int], str]:
+    """Formulas of the ``compare_kpis`` sheet over the data sheets: (row, column) -> formula.
+
+    A scenario's KPI refers to the data cell that holds it (the ``scalars`` sheet's value of a
+    plan or value scalar, the plan's ``quarters`` cell of that quarter, the value report's
+    ``annual`` cell of that year), or sums the plan's quarters up to that quarter
+    (``cumulative_capex_rmb_m_<quarter>`` = SUM of ``capex_rmb_m``), or sums the scenario's
+    rows of the comparison's ``binding`` sheet (``binding_limits`` = SUMIFS of
+    ``quarters_binding``). A difference column ``<s>_vs_<first>`` is the scenario's cell minus
+    the first scenario's. Only cells whose data cell holds the figure itself get a reference;
+    the rest (``shortfall_quarters``) stay values. Rows and columns are zero-based, header
+    row 0.
+    """
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    cols = [str(c) for c in kpis.columns]
+    scen_cols = [c for c in cols if c not in ("kpi", "unit")]
+    first = scen_cols[0] if scen_cols else ""
+    names = [c for c in scen_cols if c == first or not c.endswith(f"_vs_{first}")]
+    by_scen: dict[tuple[str, str], int] = {}
+    for k, r in enumerate(reports):
+        if r.kind in ("plan", "value") and "scenario" in r.scalars:
+            by_scen.setdefault((r.kind, str(r.scalars["scenario"])), k)
+    scal_row = {(str(rep), str(sc), str(key)): i for i, (rep, sc, key) in
+                enumerate(zip(scal["report"], scal["scenario"], scal["key"], strict=True),
+                          start=1)}
+    value_col = list(scal.columns).index("value")
+
+    def table_ref(k: int | None, table: str, key_col: str, key: str, col: str
+                  ) -> tuple[str, int, int, pd.DataFrame] | None:
+        if k is None or table not in frames[k]:
+            return None
+        frame = frames[k][table]
+        if key_col not in frame.columns or col not in frame.columns:
+            return None
+        hits = [i for i, v in enumerate(frame[key_col].astype(str)) if v == key]
+        if not hits:
+            return None
+        return planned[k][table], hits[0] + 1, list(frame.columns).index(col), frame
+
+    cmp = next((k for k, r in enumerate(reports) if r.kind == "compare"), None)
+
+    def source(scen: str, kpi: str, value: Any) -> str | None:
+        plan, val = by_scen.get(("plan", scen)), by_scen.get(("value", scen))
+        if kpi == "binding_limits" and cmp is not None:  # the sum of the binding table's rows
+            got = table_ref(cmp, "binding", "scenario", scen, "quarters_binding")
+            if got is None:
+                return None
+            sheet, _, col, frame = got
+            mine = frame["scenario"].astype(str) == scen
+            if not _same(float(frame.loc[mine, "quarters_binding"].sum()), value):
+                return None
+            n = len(frame)
+            by = list(frame.columns).index("scenario")
+            ref = f"{_quote_sheet(sheet)}!"
+            quoted = scen.replace('"', '""')
+            return (f"=SUMIFS({ref}{xl_rowcol_to_cell(1, col, True, True)}:"
+                    f"{xl_rowcol_to_cell(n, col, True, True)},{ref}"
+                    f"{xl_rowcol_to_cell(1, by, True, True)}:{xl_rowcol_to_cell(n, by, True, True)}"
+                    f',"{quoted}")')
+        for kind, key in (("plan", _SCALAR_KPIS.get(kpi, kpi)), ("value", kpi)):
+            i = scal_row.get((kind, scen, key))
+            if i is not None and _same(scal["value"].iloc[i - 1], value):
+                return "=" + _abs_ref(scal_sheet, i, value_col)
+        m = _KPI_PERIOD.match(kpi)
+        if m is None:
+            return None
+        stem, period = m["stem"], m["period"]
+        if "Q" in period:
+            cum = stem == "cumulative_capex_rmb_m"
+            got = table_ref(plan, "quarters", "period", period, "capex_rmb_m" if cum else stem)
+            if got is None:
+                return None
+            sheet, row, col, frame = got
+            if cum:
+                total = float(frame["capex_rmb_m"].iloc[:row].sum())
+                top = xl_rowcol_to_cell(1, col, True, True)
+                end = xl_rowcol_to_cell(row, col, True, True)
+                return f"=SUM({_quote_sheet(sheet)}!{top}:{end})" if _same(total, value) \
+                    else None
+        elif stem in _ANNUAL_KPIS:
+            got = table_ref(val, "annual", "year", period, _ANNUAL_KPIS[stem])
+            if got is None:
+                return None
+            sheet, row, col, frame = got
+        else:
+            return None
+        return "=" + _abs_ref(sheet, row, col) if _same(frame.iloc[row - 1, col], value) \
+            else None
+
+    from xlsxwriter.utility import xl_rowcol_to_cell as cell
+
+    out: dict[tuple[int, int], str] = {}
+    for i, kpi in enumerate(kpis["kpi"].astype(str), start=1):
+        for name in names:
+            f = source(name, kpi, kpis[name].iloc[i - 1])
+            if f is not None:
+                out[(i, cols.index(name))] = f
+        for name in names[1:]:
+            diff = f"{name}_vs_{first}"
+            if diff in cols:
+                out[(i, cols.index(diff))] = (f"={cell(i, cols.index(name))}"
+                                              f"-{cell(i, cols.index(first))}")
+    return out
 
 
 def _name_scalars(book: _Book, sheet: str, scal: pd.DataFrame, reports: list[Report]) -> None:
@@ -642,28 +813,42 @@ def _name_scalars(book: _Book, sheet: str, scal: pd.DataFrame, reports: list[Rep
 
 
 def _add_names_sheet(book: _Book) -> None:
+    """The ``names`` sheet: each defined name, where it points, and its value as a formula
+    over that name (so the sheet shows what the model would link to, live)."""
     frame = pd.DataFrame(book.names, columns=["name", "refers_to", "value", "unit", "what"])
     sheet = _sheet_name("names", book.sheets_used)
+    value_col = list(frame.columns).index("value")
+    formulas = {(i, value_col): f"={name}" for i, name in enumerate(frame["name"], start=1)}
     _add_table_sheet(book, sheet, frame, "every report",
-                     "Defined names of the headline figures, for a valuation model to link to")
+                     "Defined names of the headline figures, for a valuation model to link to",
+                     formulas=formulas)
+
+
+NOT_PRINTED = "no: detail (print area off; set one to print it)"
+"""The index sheet's ``prints`` entry of a detail sheet (:func:`_print_setup`)."""
 
 
 def _write_index(book: _Book, ws: Any) -> None:
-    """The first sheet: a hyperlink and a one-line description per sheet, as an Excel Table."""
+    """The first sheet: a hyperlink, the report's whole name, a one-line description, the row
+    count and whether it prints, per sheet, as an Excel Table."""
     fmt = book.fmt
-    headers = ["sheet", "report", "description", "rows"]
+    headers = ["sheet", "report", "description", "rows", "prints"]
     link = fmt.get(None, font_color="blue", underline=1)
     for i, s in enumerate(book.index, start=1):
         ws.write_url(i, 0, f"internal:{_quote_sheet(s.name)}!A1", link, string=s.name)
         ws.write_string(i, 1, s.what)
         ws.write_string(i, 2, s.title)
         ws.write_number(i, 3, s.rows, fmt.get("#,##0"))
-    ws.add_table(0, 0, max(len(book.index), 1), len(headers) - 1, {
+        ws.write_string(i, 4, "yes" if s.prints else NOT_PRINTED)
+    last_row = max(len(book.index), 1)
+    ws.add_table(0, 0, last_row, len(headers) - 1, {
         "name": book.table_name("index"), "columns": [{"header": h} for h in headers],
         "style": "Table Style Light 9"})
-    widths = [max([5] + [len(s.name) for s in book.index]), 24,
-              min(max([40] + [len(s.title) for s in book.index]), 100), 8]
+    widths = [max([5] + [len(s.name) for s in book.index]),
+              min(max([24] + [len(s.what) for s in book.index]), 40),
+              min(max([40] + [len(s.title) for s in book.index]), 90), 6,
+              max(len(NOT_PRINTED) if any(not s.prints for s in book.index) else 6, 6)]
     _size_columns(ws, widths)
     ws.freeze_panes(1, 0)
-    _print_setup(ws)
+    _print_setup(ws, last_row, len(headers) - 1)
     ws.activate()

@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -530,65 +531,181 @@ def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None,
     }
 
 
+Progress = Callable[[int, int, str], Any]
+"""``progress(done, total, text)``: called before each file of an ``--out`` folder is made
+(``text`` names it; ``done`` of ``total`` files are written), and once more at the end."""
+
+
+@dataclass
+class _Steps:
+    """Counts the files of an ``--out`` folder as they are written and times its stages."""
+
+    total: int
+    progress: Progress | None = None
+    done: int = 0
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def next(self, text: str, files: int = 1) -> None:
+        """About to write ``files`` files, named by ``text``."""
+        if self.progress is not None:
+            self.progress(self.done, self.total, text)
+        self.done += files
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage into :attr:`timings_s` as ``<name>_s``. [s]"""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            key = f"{name}_s"
+            self.timings_s[key] = self.timings_s.get(key, 0.0) + time.perf_counter() - t0
+
+
+CHART_WORKERS = 2
+"""Most processes drawing the charts of one ``--out`` folder at once (each chart is drawn whole
+by one process, so the bytes do not depend on the count; 1 draws them in this process)."""
+
+_JOBS: list[tuple[str, Any]] = []
+"""The chart jobs of the folder being written, read by the forked drawing processes."""
+
+
+def _render_nth(k: int) -> dict[str, bytes]:
+    from capacity.report.charts import render_job
+
+    stem, draw = _JOBS[k]
+    return render_job(draw, stem)
+
+
+def rendered_charts(jobs: list[tuple[str, Any]]) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """``(stem, {file: bytes})`` of each chart job, in order, drawn by up to
+    :data:`CHART_WORKERS` forked processes (charts are most of an ``--out`` folder's writing
+    time and independent of one another); in this process off Linux or when one worker would
+    do. On a machine whose cores are busy already the processes gain nothing (measured on the
+    shared 2-core VM under load: about the same time); on free cores they draw two at once."""
+    import multiprocessing
+
+    from capacity.report.charts import render_job
+
+    workers = min(CHART_WORKERS, os.cpu_count() or 1, len(jobs))
+    # fork only on Linux (macOS frameworks are not fork-safe; Windows has no fork)
+    if workers <= 1 or not sys.platform.startswith("linux"):
+        for stem, draw in jobs:
+            yield stem, render_job(draw, stem)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    _JOBS[:] = jobs
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for (stem, _), files in zip(jobs, pool.map(_render_nth, range(len(jobs))),
+                                        strict=True):
+                yield stem, files
+    finally:
+        _JOBS.clear()
+
+
 def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
-                       more_images: dict[str, bytes] | None = None) -> None:
+                       more_images: dict[str, bytes] | None = None,
+                       steps: _Steps | None = None) -> None:
     """The workbook, PNG and SVG charts and HTML report of an ``--out`` folder (into
     ``stage``); ``more_images`` (charts already written, such as ``backtest.png``) are shown in
-    the report too."""
-    from capacity.report.charts import charts
+    the report too. ``steps`` counts and times what is written (stages ``workbook``, ``charts``,
+    ``report_html``)."""
+    from capacity.report.charts import chart_jobs
     from capacity.report.formats import workbook_name
     from capacity.report.html import html_report
     from capacity.report.workbook import workbook_bytes
 
-    write_bytes_atomic(stage / workbook_name(reports), workbook_bytes(reports, scenarios))
-    images = charts(reports, scenarios)
-    for name, data in images.items():
-        write_bytes_atomic(stage / name, data)
-    write_text_atomic(stage / "report.html",
-                      html_report(reports, scenarios, {**(more_images or {}), **images}))
+    jobs = chart_jobs(reports, scenarios)
+    steps = steps or _Steps(total=2 + 2 * len(jobs))
+    name = workbook_name(reports)
+    with steps.stage("workbook"):
+        steps.next(name)
+        write_bytes_atomic(stage / name, workbook_bytes(reports, scenarios))
+    images: dict[str, bytes] = {}
+    with steps.stage("charts"):
+        for stem, files in rendered_charts(jobs):
+            steps.next(f"chart {stem}", files=2)
+            for file, data in files.items():
+                write_bytes_atomic(stage / file, data)
+                images[file] = data
+    with steps.stage("report_html"):
+        steps.next("report.html")
+        write_text_atomic(stage / "report.html",
+                          html_report(reports, scenarios, {**(more_images or {}), **images}))
 
 
-def write_data_files(stage: Path, reports: list[Report], scenarios: list) -> None:
+def write_data_files(stage: Path, reports: list[Report], scenarios: list,
+                     steps: _Steps | None = None,
+                     tables: dict[str, tuple[str, str, Any]] | None = None) -> None:
     """The long tables (CSV and Parquet), each report's JSON and ``datapackage.json``.
 
     One table per kind across scenarios (:func:`capacity.report.formats.tidy_tables`), so a
     comparison writes ``quarters.csv`` with a ``scenario`` column, not one file per scenario.
+    ``tables`` are the long tables when the caller has made them already.
     """
     from capacity.report.formats import datapackage, json_name, parquet_bytes, tidy_tables
     from capacity.results import csv_text, json_text
 
-    tables = tidy_tables(reports)
+    tables = tidy_tables(reports) if tables is None else tables
+    steps = steps or _Steps(total=2 * len(tables) + len(reports) + 1)
     titles: dict[str, str] = {}
     for stem, (kind, table, frame) in tables.items():
+        steps.next(f"{stem}.csv and .parquet", files=2)
         write_text_atomic(stage / f"{stem}.csv", csv_text(frame))
         write_bytes_atomic(stage / f"{stem}.parquet", parquet_bytes(frame))
         titles[stem] = next((r.titles[table] for r in reports
                              if r.kind == kind and table in r.titles), "")
     for report in reports:
-        write_text_atomic(stage / json_name(report, reports), json_text(report))
+        name = json_name(report, reports)
+        steps.next(name)
+        write_text_atomic(stage / name, json_text(report))
     package = datapackage(tables, reports, scenarios, titles)
+    steps.next("datapackage.json")
     write_text_atomic(stage / "datapackage.json",
                       json.dumps(package, indent=2, ensure_ascii=False) + "\n")
 
 
 def _stage_files(stage: Path, reports: list, scenarios: list,
-                 run: dict[str, Any] | None = None) -> None:
-    from capacity.report.command_charts import report_charts
+                 run: dict[str, Any] | None = None, progress: Progress | None = None
+                 ) -> dict[str, float]:
+    from capacity.report.charts import chart_jobs
+    from capacity.report.command_charts import REPORT_CHARTS, report_charts
+    from capacity.report.formats import tidy_tables
 
-    write_data_files(stage, reports, scenarios)
+    steps = _Steps(total=0, progress=progress)
+    with steps.stage("data_files"):
+        tables = tidy_tables(reports)
+        # two files per long table and per chart, a JSON per report, the data package,
+        # workbook, report and manifest
+        steps.total = (2 * len(tables) + len(reports) + 1
+                       + 2 * sum(r.kind in REPORT_CHARTS for r in reports)
+                       + 2 * len(chart_jobs(reports, scenarios)) + 3)
+        write_data_files(stage, reports, scenarios, steps, tables)
     images: dict[str, bytes] = {}
-    for report in reports:
-        for name, data in report_charts(report, scenarios).items():
-            write_bytes_atomic(stage / name, data)
-            images[name] = data
+    with steps.stage("report_charts"):
+        for report in reports:
+            got = report_charts(report, scenarios)
+            if got:
+                steps.next(f"{report.kind} chart", files=len(got))
+            for name, data in got.items():
+                write_bytes_atomic(stage / name, data)
+                images[name] = data
     t0 = time.perf_counter()
-    write_rich_outputs(stage, reports, scenarios, images)
+    write_rich_outputs(stage, reports, scenarios, images, steps)
     run = dict(run or {})
-    run["timings_s"] = {**run.get("timings_s", {}), "write_outputs_s": time.perf_counter() - t0}
+    run["timings_s"] = {**run.get("timings_s", {}), "write_outputs_s": time.perf_counter() - t0,
+                        "write_stages": dict(steps.timings_s)}
     # the manifest last: a folder with a manifest that lists every other file is complete
-    text = json.dumps(manifest(reports, scenarios, run, file_list(stage)), indent=2,
-                      ensure_ascii=False, default=str) + "\n"
-    write_text_atomic(stage / "manifest.json", text)
+    with steps.stage("manifest"):
+        steps.next("manifest.json")
+        text = json.dumps(manifest(reports, scenarios, run, file_list(stage)), indent=2,
+                          ensure_ascii=False, default=str) + "\n"
+        write_text_atomic(stage / "manifest.json", text)
+    if progress is not None:
+        progress(steps.done, steps.total, "done")
+    return steps.timings_s
 
 
 def _new_stage(out: Path) -> Path:
@@ -602,20 +719,28 @@ def _new_stage(out: Path) -> Path:
 
 
 def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool = False,
-                     run: dict[str, Any] | None = None) -> None:
+                     run: dict[str, Any] | None = None, progress: Progress | None = None
+                     ) -> dict[str, float]:
     """Write every output of a run into ``out``, all or nothing.
 
     Files are staged in a hidden sibling folder (:func:`staging_path`), then the folder is moved
     into place, so an interrupted run leaves no half-written output and an existing folder is
     never mixed with old files (it is replaced only with ``overwrite``). ``out`` is locked while
     this runs (already, when the caller holds :func:`claim_destination`). ``run`` (solver,
-    timings) goes into the manifest.
+    timings) goes into the manifest. ``progress`` is told of each file before it is made
+    (:data:`Progress`).
+
+    Returns
+    -------
+    dict
+        Seconds per stage of the writing: ``data_files_s``, ``report_charts_s``,
+        ``workbook_s``, ``charts_s``, ``report_html_s``, ``manifest_s``. [s]
     """
     out = Path(out)
     with claim_destination(out, overwrite):
         stage = _new_stage(out)
         try:
-            _stage_files(stage, reports, scenarios, run)
+            timings = _stage_files(stage, reports, scenarios, run, progress)
             if out.exists():
                 old = staging_path(out, "old")
                 os.replace(out, old)
@@ -626,3 +751,4 @@ def write_output_dir(out: Path, reports: list, scenarios: list, overwrite: bool 
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
+    return timings
