@@ -27,10 +27,12 @@ from werkzeug.exceptions import BadRequest
 from capacity.app.figures import stress_view
 from capacity.app.jobs import start_stress, stress_job
 from capacity.app.page import (
+    HEADLINE_MARK,
     INDEX,
     RESULT_OUTPUTS,
     cached_scenario,
     every_table,
+    headline_html,
     hidden_fields,
     knob_defaults,
     page_layout,
@@ -40,6 +42,7 @@ from capacity.app.page import (
 from capacity.app.state import (
     REFUSED,
     Settings,
+    cached,
     evaluate,
     rules_item,
     same_value,
@@ -47,12 +50,76 @@ from capacity.app.state import (
 from capacity.errors import CapacityError
 
 
+class _App(Dash):
+    """Dash, with the headline of the page's view written into the HTML it serves, and its
+    scripts deferred (run after the HTML is parsed, in order; the renderer starts on
+    ``DOMContentLoaded``), so the headline paints before 6 MB of scripts execute."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        kwargs["scripts"] = kwargs.get("scripts", "").replace("<script src=",
+                                                              "<script defer src=")
+        kwargs["renderer"] = _started_after_parse(kwargs.get("renderer", ""))
+        page = super().interpolate_index(**kwargs)
+        return page.replace(HEADLINE_MARK, headline_html(_first_view(_page_query())), 1)
+
+
+def _started_after_parse(renderer: str) -> str:
+    """Dash's renderer tag with its statement run on ``DOMContentLoaded`` (after the deferred
+    scripts it needs)."""
+    head, sep, rest = renderer.partition(">")
+    body, end, tail = rest.rpartition("</script>")
+    if not sep or not end or not body.strip():
+        return renderer
+    return (f"{head}>document.addEventListener('DOMContentLoaded', function () {{ {body} }});"
+            f"{end}{tail}")
+
+
+def _page_query() -> str:
+    """The query string of the page being served: of this request for the page itself, of
+    its referrer for the layout the page asks for next ("" outside a request)."""
+    from urllib.parse import urlsplit
+
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return ""
+    if request.path.rstrip("/").endswith("_dash-layout"):
+        return urlsplit(request.referrer or "").query
+    return request.query_string.decode("utf-8", "replace")
+
+
+def _first_view(search: str):
+    """The evaluation of the view a page opens on, when the cache has it (the default view
+    is solved before the server listens, :func:`capacity.app.state.warm`), else None: serving
+    the page never waits for a solve."""
+    try:
+        ev = cached(Settings.from_query(search))
+    except Exception:  # a page that cannot say is drawn by the callbacks
+        return None
+    return None if ev is None or ev.error else ev
+
+
+def _layout() -> html.Div:
+    """The layout, with the results of the view it opens on already drawn when cached."""
+    ev = _first_view(_page_query())
+    return page_layout(None if ev is None else _drawn(ev))
+
+
 def make_app() -> Dash:
     """The Dash app (not started)."""
-    app = Dash(__name__, title="capacity serve", update_title=None, serve_locally=True,
+    app = _App(__name__, title="capacity serve", update_title=None, serve_locally=True,
                suppress_callback_exceptions=True, index_string=INDEX,
                assets_ignore=".*", include_assets_files=False)
-    app.layout = page_layout()
+    app.layout = _layout
+    app.clientside_callback(
+        """function(h) {
+            if (!h) { return window.dash_clientside.no_update; }
+            const e = document.getElementById('target-price');
+            if (e) { e.textContent = h.text; e.dataset.value = h.value; }
+            const o = document.getElementById('headline-of');
+            if (o) { o.textContent = h.of; }
+            return h.value;
+        }""", Output("headline-sync", "data"), Input("headline", "data"))
     app.server.register_error_handler(BadRequest, _one_line)
 
     @app.callback(Output("panel", "children"), Output("settings", "data"),
