@@ -237,6 +237,40 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
               f"{took_rule:.2f} s ({solved_rule:.2f} s solving)")
 
 
+def test_served_page_carries_the_default_target_price_of_capacity_value(server):
+    """The HTML ``capacity serve`` sends (before any script runs) holds ``#target-price`` with
+    the target price ``capacity value`` gives for its default scenario and vintage."""
+    import re
+
+    with urllib.request.urlopen(server, timeout=30) as r:
+        page = r.read().decode("utf-8")
+    m = re.search(r'<span id="target-price" data-value="([^"]+)">([^<]+)</span>', page)
+    assert m is not None, "no #target-price in the served HTML"
+    cli = cli_json("value")
+    tp = cli["target_price_hkd"]
+    assert float(m.group(1)) == pytest.approx(tp, rel=1e-9)  # the JSON keeps 10 digits
+    assert m.group(2) == f"{tp:,.2f}"
+    assert f"{cli['scenario']}, vintage {cli['as_of']}" in page
+    # the page is before the scripts: they are deferred, the renderer starts after parsing
+    assert page.index('id="target-price"') < page.index("<script defer src=")
+    assert "<script src=" not in page
+
+
+def test_price_cards_do_not_repeat_one_another():
+    """One card per distinct price: a method whose price equals the headline's is named on
+    its card, not shown again."""
+    from capacity.app.page import _cards
+    from capacity.app.state import Settings, evaluate, target_prices
+
+    ev, _ = evaluate(Settings())
+    tps = target_prices(ev.value)
+    ids = [c.children[1].children[0].id for c in _cards(ev)
+           if c.children[1].children[0].id.startswith("tp-")]
+    assert sorted(ids) == sorted(f"tp-{k}" for k in {v: k for k, v in reversed(
+        list(tps.items()))}.values())
+    assert len({tps[i[3:]] for i in ids}) == len(ids)
+
+
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     """With dash hidden, ``capacity serve`` fails in one line naming the extra (exit 2)."""
     (tmp_path / "dash").mkdir()
@@ -264,7 +298,9 @@ def test_settings_round_trip_through_the_query_string():
     q = s.query()
     assert q.startswith("?scenario=embargo-2024&base=history&set=finance.ev_sales_multiple%3D8.5")
     assert Settings.from_query(q) == s
-    assert Settings.from_query("") == Settings()  # history, nothing changed
+    assert Settings.from_query("") == Settings()  # the default view, nothing changed
+    # the page opens where capacity value does without --scenario
+    assert Settings().scenario == cli_json("value")["scenario"]
     assert s.cli_args() == ["--scenario", "embargo-2024", "--set", "finance.ev_sales_multiple=8.5",
                             "--set", 'controls.rules=["oct-2022", "oct-2023"]',
                             "--set", "planner.pue=1.4"]
