@@ -5,6 +5,11 @@ export-control rules, the inputs of :func:`capacity.app.state.knobs`, free ``--s
 the results of the view. The state is the query string (:class:`capacity.app.state.Settings`),
 held in a ``dcc.Location``:
 
+0. the page served (:class:`_App`) already holds the headline target price (``#target-price``)
+   of its view when the cache has it (the default view, :func:`capacity.app.state.default_scenario`
+   with no items, is solved before the server listens), and the layout the view's results, so
+   they show before the scripts have run and without a callback; the figures draw once plotly
+   has loaded, and a clientside callback keeps ``#target-price`` on the view shown;
 1. :func:`build_panel` draws the fields for the settings in the URL (on load, on back/forward,
    on a change of scenario) and records them in the ``settings`` store;
 2. :func:`collect` turns the fields into settings after each change and writes them to the URL
@@ -74,24 +79,27 @@ def _started_after_parse(renderer: str) -> str:
             f"{end}{tail}")
 
 
-def _page_query() -> str:
+def _page_query() -> str | None:
     """The query string of the page being served: of this request for the page itself, of
-    its referrer for the layout the page asks for next ("" outside a request)."""
+    its referrer for the layout the page asks for next; None when it cannot be known (outside
+    a request, a layout request without a referrer), so nothing is drawn ahead for it."""
     from urllib.parse import urlsplit
 
     from flask import has_request_context, request
 
     if not has_request_context():
-        return ""
+        return None
     if request.path.rstrip("/").endswith("_dash-layout"):
-        return urlsplit(request.referrer or "").query
+        return urlsplit(request.referrer).query if request.referrer else None
     return request.query_string.decode("utf-8", "replace")
 
 
-def _first_view(search: str):
+def _first_view(search: str | None):
     """The evaluation of the view a page opens on, when the cache has it (the default view
     is solved before the server listens, :func:`capacity.app.state.warm`), else None: serving
     the page never waits for a solve."""
+    if search is None:
+        return None
     try:
         ev = cached(Settings.from_query(search))
     except Exception:  # a page that cannot say is drawn by the callbacks
