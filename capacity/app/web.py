@@ -57,26 +57,50 @@ from capacity.errors import CapacityError
 
 class _App(Dash):
     """Dash, with the headline of the page's view written into the HTML it serves, and its
-    scripts deferred (run after the HTML is parsed, in order; the renderer starts on
-    ``DOMContentLoaded``), so the headline paints before 6 MB of scripts execute."""
+    scripts loaded only once the page has painted (:func:`_loader`), so the headline shows
+    before 6 MB of scripts are read and run."""
 
     def interpolate_index(self, **kwargs) -> str:
-        kwargs["scripts"] = kwargs.get("scripts", "").replace("<script src=",
-                                                              "<script defer src=")
-        kwargs["renderer"] = _started_after_parse(kwargs.get("renderer", ""))
+        scripts = kwargs.get("scripts", "")
+        if "<script src=" in scripts:
+            kwargs["scripts"] = scripts.replace("<script src=", f'<script type="{LATER}" src=')
+            kwargs["renderer"] = _loader(kwargs.get("renderer", ""))
         page = super().interpolate_index(**kwargs)
         return page.replace(HEADLINE_MARK, headline_html(_first_view(_page_query())), 1)
 
 
-def _started_after_parse(renderer: str) -> str:
-    """Dash's renderer tag with its statement run on ``DOMContentLoaded`` (after the deferred
-    scripts it needs)."""
+LATER = "text/x-after-first-paint"
+"""The type Dash's script tags are served with: a type the browser does not run, so they
+neither block the page nor load until :func:`_loader` adds them (their ``src`` stays in the
+page, where Dash checks for its renderer)."""
+
+
+def _loader(renderer: str) -> str:
+    """Dash's renderer tag turned into a loader: after the first frame (or 100 ms, for a page
+    opened in the background) it adds the :data:`LATER` scripts in their order (``async =
+    false`` keeps it) and starts the renderer once the last has run. [JavaScript]"""
     head, sep, rest = renderer.partition(">")
-    body, end, tail = rest.rpartition("</script>")
+    body, end, _tail = rest.rpartition("</script>")
     if not sep or not end or not body.strip():
-        return renderer
-    return (f"{head}>document.addEventListener('DOMContentLoaded', function () {{ {body} }});"
-            f"{end}{tail}")
+        body, head = "var renderer = new DashRenderer();", '<script id="_dash-renderer"'
+    return head + """>(function () {
+  var started = false;
+  function start() { """ + body.strip() + """ }
+  function load() {
+    if (started) { return; }
+    started = true;
+    var later = document.querySelectorAll('""" + f'script[type="{LATER}"]' + """');
+    var left = later.length;
+    later.forEach(function (tag) {
+      var s = document.createElement('script');
+      s.src = tag.getAttribute('src'); s.async = false;
+      s.onload = s.onerror = function () { if (--left === 0) { start(); } };
+      document.body.appendChild(s);
+    });
+  }
+  requestAnimationFrame(function () { setTimeout(load, 0); });
+  setTimeout(load, 100);
+})();</script>"""
 
 
 def _page_query() -> str | None:
