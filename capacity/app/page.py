@@ -230,13 +230,26 @@ def knob_defaults(name: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _label(key: str) -> str:
-    """What a card calls a scalar: its definition in the one label table
-    (:func:`capacity.report.names.kpi_entry`), else its name."""
+def _label(key: str, kind: str = "value") -> str:
+    """What a card calls a scalar of a ``kind`` result: its definition in the one label table
+    (a KPI's, :func:`capacity.report.names.kpi_entry`, else the key's,
+    :data:`capacity.report.keys.KEYS`; a year in the name read as ``<y>``), up to its first
+    bracket; else its name."""
+    import re
+
+    from capacity.report.keys import KEYS
     from capacity.report.names import kpi_entry
 
     entry = kpi_entry(key)
-    return entry[2] if entry and entry[2] else key
+    if entry and entry[2]:
+        return entry[2]
+    keys = KEYS.get(kind, {})
+    year = re.search(r"\d{4}", key)
+    generic = key if key in keys else re.sub(r"\d{4}", "<y>", key) if year else None
+    if generic not in keys or not keys[generic][1]:
+        return key
+    text = keys[generic][1].split(" (")[0]
+    return text.replace("<y>", year.group(0)) if year else text
 
 
 def _cards(ev) -> list:
@@ -245,11 +258,12 @@ def _cards(ev) -> list:
     plan KPIs and the valuation year's sales."""
     tps = target_prices(ev.value)
     base = target_prices(ev.base_value) if ev.base_value is not None else {}
-    shown: dict[float, list[str]] = {}
+    shown: dict[str, list[str]] = {}  # by the text shown: the same price reads the same
     for k, v in tps.items():
-        shown.setdefault(v, []).append(k)
+        shown.setdefault(f"{v:,.2f}", []).append(k)
     out = []
-    for v, (k, *same) in shown.items():
+    for k, *same in shown.values():
+        v = tps[k]
         parts = [html.Div(_label(k), className="k", title=k),
                  html.Div([html.Span(f"{v:,.2f}", id=f"tp-{k}", **{"data-value": repr(v)}),
                            html.Span(f" {column_unit(k)}", style={"fontSize": "13px"})],
@@ -265,7 +279,7 @@ def _cards(ev) -> list:
     extra += [(f"sales_{y}e_rmb_m", ev.value), (f"genai_sales_{y}e_rmb_m", ev.value)]
     for k, res in extra:
         if k in res.scalars:
-            out.append(html.Div([html.Div(_label(k), className="k", title=k), html.Div(
+            out.append(html.Div([html.Div(_label(k, res.kind), className="k", title=k), html.Div(
                 [html.Span(format_value(k, res.scalars[k]), id=f"kpi-{k}"),
                  html.Span(f" {column_unit(k)}", style={"fontSize": "13px"})], className="v")],
                 className="card"))
