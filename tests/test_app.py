@@ -6,7 +6,10 @@ EV/Sales multiple and one export-control rule, and checks that the target price 
 ``capacity value --format json`` gives for the same ``--set`` keys; that the downloaded scenario
 passes ``capacity validate`` and reproduces that price; that bad input is shown beside its field
 in one line while the page keeps working; that the URL holds the view; and that the page loads
-nothing from another host. The re-solve time is measured and printed, never asserted.
+nothing from another host; and that the HTML served before any script runs already holds, in
+``#target-price``, the target price ``capacity value`` gives for its default scenario and vintage
+(the view the page opens on). The re-solve time is measured and printed, never asserted
+(``benchmarks/app_first_paint.py`` times the first paint).
 
 Skipped, saying why, where the app extra, Playwright or ``/usr/bin/chromium`` is missing
 (``.ci/run`` installs them).
