@@ -6,7 +6,10 @@ EV/Sales multiple and one export-control rule, and checks that the target price 
 ``capacity value --format json`` gives for the same ``--set`` keys; that the downloaded scenario
 passes ``capacity validate`` and reproduces that price; that bad input is shown beside its field
 in one line while the page keeps working; that the URL holds the view; and that the page loads
-nothing from another host. The re-solve time is measured and printed, never asserted.
+nothing from another host; and that the HTML served before any script runs already holds, in
+``#target-price``, the target price ``capacity value`` gives for its default scenario and vintage
+(the view the page opens on). The re-solve time is measured and printed, never asserted
+(``benchmarks/app_first_paint.py`` times the first paint).
 
 Skipped, saying why, where the app extra, Playwright or ``/usr/bin/chromium`` is missing
 (``.ci/run`` installs them).
@@ -237,6 +240,41 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
               f"{took_rule:.2f} s ({solved_rule:.2f} s solving)")
 
 
+def test_served_page_carries_the_default_target_price_of_capacity_value(server):
+    """The HTML ``capacity serve`` sends (before any script runs) holds ``#target-price`` with
+    the target price ``capacity value`` gives for its default scenario and vintage."""
+    import re
+
+    with urllib.request.urlopen(server, timeout=30) as r:
+        page = r.read().decode("utf-8")
+    m = re.search(r'<span id="target-price" data-value="([^"]+)">([^<]+)</span>', page)
+    assert m is not None, "no #target-price in the served HTML"
+    cli = cli_json("value")
+    tp = cli["target_price_hkd"]
+    assert float(m.group(1)) == pytest.approx(tp, rel=1e-9)  # the JSON keeps 10 digits
+    assert m.group(2) == f"{tp:,.2f}"
+    assert f"{cli['scenario']}, vintage {cli['as_of']}" in page
+    # no script blocks it: the files are loaded once the page has painted
+    assert "<script src=" not in page and "text/x-after-first-paint" in page
+
+
+def test_price_cards_do_not_repeat_one_another():
+    """One card per distinct price: a method whose price equals the headline's is named on
+    its card, not shown again."""
+    from capacity.app.page import _cards
+    from capacity.app.state import Settings, evaluate, target_prices
+
+    ev, _ = evaluate(Settings())
+    tps = target_prices(ev.value)
+    ids = [c.children[1].children[0].id for c in _cards(ev)
+           if c.children[1].children[0].id.startswith("tp-")]
+    first = {}  # each price as shown, the first key that has it
+    for k, v in tps.items():
+        first.setdefault(f"{v:,.2f}", k)
+    assert ids == [f"tp-{k}" for k in first.values()]
+    assert len({f"{tps[i[3:]]:,.2f}" for i in ids}) == len(ids) < len(tps)
+
+
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     """With dash hidden, ``capacity serve`` fails in one line naming the extra (exit 2)."""
     (tmp_path / "dash").mkdir()
@@ -264,7 +302,9 @@ def test_settings_round_trip_through_the_query_string():
     q = s.query()
     assert q.startswith("?scenario=embargo-2024&base=history&set=finance.ev_sales_multiple%3D8.5")
     assert Settings.from_query(q) == s
-    assert Settings.from_query("") == Settings()  # history, nothing changed
+    assert Settings.from_query("") == Settings()  # the default view, nothing changed
+    # the page opens where capacity value does without --scenario
+    assert Settings().scenario == cli_json("value")["scenario"]
     assert s.cli_args() == ["--scenario", "embargo-2024", "--set", "finance.ev_sales_multiple=8.5",
                             "--set", 'controls.rules=["oct-2022", "oct-2023"]',
                             "--set", "planner.pue=1.4"]

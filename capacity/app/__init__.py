@@ -88,11 +88,14 @@ def make_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
 
     from capacity.app import limits
     from capacity.app.guard import BodyGuard
+    from capacity.app.state import warm
     from capacity.app.web import make_app
 
     # a queue-depth warning per burst of requests is noise for an analyst; errors still show
     logging.getLogger("waitress").setLevel(logging.ERROR)
     app = make_app()
+    warm()  # the view a page opens on, solved before the server listens (served in the HTML)
+    app.server.test_client().get("/")  # Dash's first-request setup, done before listening too
     wsgi = BodyGuard(app.server, lambda: app.callback_map)
     return create_server(
         wsgi, host=host, port=port, threads=limits.SERVER_THREADS,

@@ -69,6 +69,9 @@ h2 { font-size: 15px; margin: 16px 0 6px; }
 .card .k { font-size: 11px; color: #6b7785; }
 .card .v { font-size: 22px; font-weight: 600; }
 .card .b { font-size: 11px; color: #6b7785; }
+#headline { background: #fff; border-bottom: 1px solid #dde1e6; padding: 6px 18px; }
+#headline .hk { font-size: 12px; color: #4b5a6b; }
+#target-price { font-size: 20px; font-weight: 600; margin: 0 4px; }
 table { border-collapse: collapse; background: #fff; font-size: 12px; margin-bottom: 8px; }
 th, td { border: 1px solid #dde1e6; padding: 3px 6px; }
 th { background: #eef1f4; text-align: left; font-weight: 600; }
@@ -84,6 +87,10 @@ button { font-size: 13px; padding: 4px 10px; margin: 4px 4px 4px 0; }
 details { margin: 6px 0; } summary { cursor: pointer; font-weight: 600; }
 """
 
+HEADLINE_MARK = "<!--headline-->"
+"""Where :data:`INDEX` takes the headline (:func:`headline_html`): before the app's entry point,
+so it paints as soon as the HTML arrives, before the scripts load."""
+
 INDEX = """<!DOCTYPE html>
 <html>
     <head>
@@ -94,6 +101,7 @@ INDEX = """<!DOCTYPE html>
         <style>""" + CSS + """</style>
     </head>
     <body>
+        """ + HEADLINE_MARK + """
         {%app_entry%}
         <footer>
             {%config%}
@@ -222,15 +230,46 @@ def knob_defaults(name: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
+def _label(key: str, kind: str = "value") -> str:
+    """What a card calls a scalar of a ``kind`` result: its definition in the one label table
+    (a KPI's, :func:`capacity.report.names.kpi_entry`, else the key's,
+    :data:`capacity.report.keys.KEYS`; a year in the name read as ``<y>``), up to its first
+    bracket; else its name."""
+    import re
+
+    from capacity.report.keys import KEYS
+    from capacity.report.names import kpi_entry
+
+    entry = kpi_entry(key)
+    if entry and entry[2]:
+        return entry[2]
+    keys = KEYS.get(kind, {})
+    year = re.search(r"\d{4}", key)
+    generic = key if key in keys else re.sub(r"\d{4}", "<y>", key) if year else None
+    if generic not in keys or not keys[generic][1]:
+        return key
+    text = keys[generic][1].split(" (")[0]
+    return text.replace("<y>", year.group(0)) if year else text
+
+
 def _cards(ev) -> list:
+    """A card per distinct price per share (a method whose price equals one shown already,
+    such as the blend of one method, is named on that card rather than repeated), then the
+    plan KPIs and the valuation year's sales."""
     tps = target_prices(ev.value)
     base = target_prices(ev.base_value) if ev.base_value is not None else {}
-    out = []
+    shown: dict[str, list[str]] = {}  # by the text shown: the same price reads the same
     for k, v in tps.items():
-        parts = [html.Div(k, className="k"),
+        shown.setdefault(f"{v:,.2f}", []).append(k)
+    out = []
+    for k, *same in shown.values():
+        v = tps[k]
+        parts = [html.Div(_label(k), className="k", title=k),
                  html.Div([html.Span(f"{v:,.2f}", id=f"tp-{k}", **{"data-value": repr(v)}),
                            html.Span(f" {column_unit(k)}", style={"fontSize": "13px"})],
                           className="v")]
+        if same:
+            parts.append(html.Div("also " + ", ".join(same), className="b"))
         if k in base:
             parts.append(html.Div(f"{ev.settings.base}: {base[k]:,.2f} {column_unit(k)}",
                                   className="b"))
@@ -240,11 +279,42 @@ def _cards(ev) -> list:
     extra += [(f"sales_{y}e_rmb_m", ev.value), (f"genai_sales_{y}e_rmb_m", ev.value)]
     for k, res in extra:
         if k in res.scalars:
-            out.append(html.Div([html.Div(k, className="k"), html.Div(
+            out.append(html.Div([html.Div(_label(k, res.kind), className="k", title=k), html.Div(
                 [html.Span(format_value(k, res.scalars[k]), id=f"kpi-{k}"),
                  html.Span(f" {column_unit(k)}", style={"fontSize": "13px"})], className="v")],
                 className="card"))
     return out
+
+
+HEADLINE_KEY = "target_price_hkd"
+"""The scalar of ``capacity value`` the page's headline shows (``#target-price``)."""
+
+
+def headline_data(ev) -> dict | None:
+    """What the headline shows for an evaluation: the target price as text and as a number,
+    and the view it is of (scenario, vintage, method); None without results."""
+    if ev is None or ev.error or ev.value is None:
+        return None
+    s = ev.value.scalars
+    v = float(s[HEADLINE_KEY])
+    of = f"{s.get('scenario', ev.settings.scenario)}, vintage {s.get('as_of', '?')}"
+    if s.get("valuation_method"):
+        of += f", method {s['valuation_method']}"
+    return {"text": f"{v:,.2f}", "value": repr(v), "of": of}
+
+
+def headline_html(ev) -> str:
+    """The headline as HTML text, served in the page itself (before any script runs):
+    ``#target-price`` holds the target price of ``ev`` (empty until solved, then kept up to
+    date by the page's ``headline`` store)."""
+    import html as esc
+
+    d = headline_data(ev) or {"text": "", "value": "", "of": "solving..."}
+    label = f"{_label(HEADLINE_KEY)} [{column_unit(HEADLINE_KEY)}]"
+    return (f'<div id="headline"><span class="hk">{esc.escape(label)}</span> '
+            f'<span id="target-price" data-value="{esc.escape(d["value"])}">'
+            f'{esc.escape(d["text"])}</span> <span class="hk" id="headline-of">'
+            f'{esc.escape(d["of"])}</span></div>')
 
 
 def _compare(ev) -> list:
@@ -272,7 +342,7 @@ def _compare(ev) -> list:
 RESULT_OUTPUTS: tuple[tuple[str, str], ...] = (
     ("cards", "children"), ("g-compute", "figure"), ("g-purchases", "figure"),
     ("g-fleet", "figure"), ("pnl", "children"), ("compare", "children"),
-    ("binding", "children"), ("scalars", "children"))
+    ("binding", "children"), ("scalars", "children"), ("headline", "data"))
 """The parts of the page a new evaluation redraws (component id, property); the figures are
 updated in place (``Plotly.react``), not mounted again."""
 
@@ -316,6 +386,7 @@ def results(ev) -> list:
          html.Div([html.Div([html.H3("value"), scalars_table(ev.value, "s-value")]),
                    html.Div([html.H3("plan"), scalars_table(ev.plan, "s-plan")])],
                   className="row")],
+        headline_data(ev),
     ]
 
 
@@ -335,13 +406,22 @@ def every_table(ev) -> list:
 # --------------------------------------------------------------------------------------------
 
 
-def page_layout() -> html.Div:
+def page_layout(drawn: list | None = None) -> html.Div:
     """The page: header, the panel (drawn by ``build_panel``), the results of the view, the
     stress fan and every table; the ids are those the callbacks of :mod:`capacity.app.web`
-    read and write."""
+    read and write. ``drawn`` (:func:`results` of the view the page opens on, when solved
+    already) fills the results in the layout itself, so they show without waiting for a
+    callback; the figures draw once plotly has loaded."""
+    first = dict(zip(RESULT_OUTPUTS, drawn, strict=True)) if drawn else {}
+
+    def part(i: str, prop: str = "children") -> dict:
+        return {prop: first[(i, prop)]} if (i, prop) in first else {}
+
     return html.Div([
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="settings"),
+        dcc.Store(id="headline", **part("headline", "data")),
+        dcc.Store(id="headline-sync"),
         dcc.Download(id="download"),
         html.Header([html.H1("capacity: explore a scenario"),
                      html.Span("every number from the planner and valuation; units in "
@@ -350,14 +430,18 @@ def page_layout() -> html.Div:
                   html.Main([html.Div(id="status", className="status"),
                              html.Div(id="cli-line", className="status"),
                              html.Div(id="error", className="banner"),
-                             html.Div(id="cards", className="cards"),
-                             html.Div([html.Div(dcc.Graph(id="g-compute", config=GRAPH)),
-                                       html.Div(dcc.Graph(id="g-purchases", config=GRAPH))],
+                             html.Div(id="cards", className="cards", **part("cards")),
+                             html.Div([html.Div(dcc.Graph(id="g-compute", config=GRAPH,
+                                                          **part("g-compute", "figure"))),
+                                       html.Div(dcc.Graph(id="g-purchases", config=GRAPH,
+                                                          **part("g-purchases", "figure")))],
                                       className="row"),
-                             html.Div([html.Div(dcc.Graph(id="g-fleet", config=GRAPH)),
-                                       html.Div(id="pnl")], className="row"),
-                             html.Div(id="compare"), html.Div(id="binding"),
-                             html.Div(id="scalars"),
+                             html.Div([html.Div(dcc.Graph(id="g-fleet", config=GRAPH,
+                                                          **part("g-fleet", "figure"))),
+                                       html.Div(id="pnl", **part("pnl"))], className="row"),
+                             html.Div(id="compare", **part("compare")),
+                             html.Div(id="binding", **part("binding")),
+                             html.Div(id="scalars", **part("scalars")),
                              html.H2("Stress fan of these settings (Monte Carlo over the "
                                      "scenario's uncertain inputs)"),
                              html.Div("As capacity stress: the inputs of the scenario's "

@@ -233,6 +233,17 @@ def _allowed(name: str | None) -> str | None:
     return name if name != REFUSED and name in scenario_sources() else REFUSED
 
 
+def default_scenario() -> str:
+    """The scenario a view opens on: the one ``capacity value`` loads without ``--scenario``
+    (:data:`capacity.scenarios.DEFAULT_SCENARIO`, at the vintage :func:`capacity.scenarios.
+    load_scenario` picks for it, so the page and the command line agree); the first shipped
+    scenario where the subject folder does not ship that one."""
+    from capacity.scenarios import DEFAULT_SCENARIO, shipped_scenarios
+
+    names = list(shipped_scenarios())
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in names or not names else names[0]
+
+
 # --------------------------------------------------------------------------------------------
 # Settings: the state of a view
 # --------------------------------------------------------------------------------------------
@@ -252,7 +263,7 @@ class Settings:
         ``--set`` items ``KEY=VALUE`` applied on top of ``scenario`` (as typed; in order).
     """
 
-    scenario: str = "history"
+    scenario: str = field(default_factory=lambda: default_scenario())
     base: str | None = None
     sets: tuple[str, ...] = ()
 
@@ -267,9 +278,10 @@ class Settings:
     @classmethod
     def from_query(cls, search: str | None) -> Settings:
         """The settings a query string holds (unknown parameters are ignored; a missing
-        scenario is ``history``). A ``scenario`` or ``base`` that :func:`scenario_sources`
-        does not list becomes :data:`REFUSED`, whatever it named."""
-        scenario, base, sets = "history", None, []
+        scenario is :func:`default_scenario`, the command line's). A ``scenario`` or ``base``
+        that :func:`scenario_sources` does not list becomes :data:`REFUSED`, whatever it
+        named."""
+        scenario, base, sets = None, None, []
         for k, v in parse_qsl((search or "").lstrip("?"), keep_blank_values=False):
             if k == "scenario":
                 scenario = v
@@ -284,8 +296,8 @@ class Settings:
                   sets: list[str] | tuple[str, ...]) -> Settings:
         """Settings from values a client sent (the query string, the page's store): a
         ``scenario`` or ``base`` not listed by :func:`scenario_sources` becomes
-        :data:`REFUSED`; no scenario is ``history``."""
-        return cls(_allowed(scenario or "history"), _allowed(base or None), tuple(sets))
+        :data:`REFUSED`; no scenario is :func:`default_scenario`."""
+        return cls(_allowed(scenario or default_scenario()), _allowed(base or None), tuple(sets))
 
     def set_values(self) -> dict[str, Any]:
         """The items as ``{key: value}`` (what ``load_scenario(set_values=...)`` takes)."""
@@ -595,6 +607,19 @@ def _keys_of(settings: Settings) -> list[str]:
         if "=" in item:
             keys.append(item.split("=", 1)[0].strip())
     return keys
+
+
+def warm() -> Evaluation:
+    """Solve the view a page opens on (:class:`Settings` with no items) into the cache, so the
+    first page served already carries its results (``capacity serve`` calls it before it
+    listens)."""
+    return evaluate(Settings())[0]
+
+
+def cached(settings: Settings) -> Evaluation | None:
+    """The cached evaluation of ``settings``, or None; never solves."""
+    with _cache_lock:
+        return _cache.get(settings)
 
 
 def clear_cache() -> None:

@@ -5,6 +5,11 @@ export-control rules, the inputs of :func:`capacity.app.state.knobs`, free ``--s
 the results of the view. The state is the query string (:class:`capacity.app.state.Settings`),
 held in a ``dcc.Location``:
 
+0. the page served (:class:`_App`) already holds the headline target price (``#target-price``)
+   of its view when the cache has it (the default view, :func:`capacity.app.state.default_scenario`
+   with no items, is solved before the server listens), and the layout the view's results, so
+   they show before the scripts have run and without a callback; the figures draw once plotly
+   has loaded, and a clientside callback keeps ``#target-price`` on the view shown;
 1. :func:`build_panel` draws the fields for the settings in the URL (on load, on back/forward,
    on a change of scenario) and records them in the ``settings`` store;
 2. :func:`collect` turns the fields into settings after each change and writes them to the URL
@@ -27,10 +32,12 @@ from werkzeug.exceptions import BadRequest
 from capacity.app.figures import stress_view
 from capacity.app.jobs import start_stress, stress_job
 from capacity.app.page import (
+    HEADLINE_MARK,
     INDEX,
     RESULT_OUTPUTS,
     cached_scenario,
     every_table,
+    headline_html,
     hidden_fields,
     knob_defaults,
     page_layout,
@@ -40,6 +47,7 @@ from capacity.app.page import (
 from capacity.app.state import (
     REFUSED,
     Settings,
+    cached,
     evaluate,
     rules_item,
     same_value,
@@ -47,12 +55,103 @@ from capacity.app.state import (
 from capacity.errors import CapacityError
 
 
+class _App(Dash):
+    """Dash, with the headline of the page's view written into the HTML it serves, and its
+    scripts loaded only once the page has painted (:func:`_loader`), so the headline shows
+    before 6 MB of scripts are read and run."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        scripts = kwargs.get("scripts", "")
+        if "<script src=" in scripts:
+            kwargs["scripts"] = scripts.replace("<script src=", f'<script type="{LATER}" src=')
+            kwargs["renderer"] = _loader(kwargs.get("renderer", ""))
+        page = super().interpolate_index(**kwargs)
+        return page.replace(HEADLINE_MARK, headline_html(_first_view(_page_query())), 1)
+
+
+LATER = "text/x-after-first-paint"
+"""The type Dash's script tags are served with: a type the browser does not run, so they
+neither block the page nor load until :func:`_loader` adds them (their ``src`` stays in the
+page, where Dash checks for its renderer)."""
+
+
+def _loader(renderer: str) -> str:
+    """Dash's renderer tag turned into a loader: after the first frame (or 100 ms, for a page
+    opened in the background) it adds the :data:`LATER` scripts in their order (``async =
+    false`` keeps it) and starts the renderer once the last has run. [JavaScript]"""
+    head, sep, rest = renderer.partition(">")
+    body, end, _tail = rest.rpartition("</script>")
+    if not sep or not end or not body.strip():
+        body, head = "var renderer = new DashRenderer();", '<script id="_dash-renderer"'
+    return head + """>(function () {
+  var started = false;
+  function start() { """ + body.strip() + """ }
+  function load() {
+    if (started) { return; }
+    started = true;
+    var later = document.querySelectorAll('""" + f'script[type="{LATER}"]' + """');
+    var left = later.length;
+    later.forEach(function (tag) {
+      var s = document.createElement('script');
+      s.src = tag.getAttribute('src'); s.async = false;
+      s.onload = s.onerror = function () { if (--left === 0) { start(); } };
+      document.body.appendChild(s);
+    });
+  }
+  requestAnimationFrame(function () { setTimeout(load, 0); });
+  setTimeout(load, 100);
+})();</script>"""
+
+
+def _page_query() -> str | None:
+    """The query string of the page being served: of this request for the page itself, of
+    its referrer for the layout the page asks for next; None when it cannot be known (outside
+    a request, a layout request without a referrer), so nothing is drawn ahead for it."""
+    from urllib.parse import urlsplit
+
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return None
+    if request.path.rstrip("/").endswith("_dash-layout"):
+        return urlsplit(request.referrer).query if request.referrer else None
+    return request.query_string.decode("utf-8", "replace")
+
+
+def _first_view(search: str | None):
+    """The evaluation of the view a page opens on, when the cache has it (the default view
+    is solved before the server listens, :func:`capacity.app.state.warm`), else None: serving
+    the page never waits for a solve."""
+    if search is None:
+        return None
+    try:
+        ev = cached(Settings.from_query(search))
+    except Exception:  # a page that cannot say is drawn by the callbacks
+        return None
+    return None if ev is None or ev.error else ev
+
+
+def _layout() -> html.Div:
+    """The layout, with the results of the view it opens on already drawn when cached."""
+    ev = _first_view(_page_query())
+    return page_layout(None if ev is None else _drawn(ev))
+
+
 def make_app() -> Dash:
     """The Dash app (not started)."""
-    app = Dash(__name__, title="capacity serve", update_title=None, serve_locally=True,
+    app = _App(__name__, title="capacity serve", update_title=None, serve_locally=True,
                suppress_callback_exceptions=True, index_string=INDEX,
                assets_ignore=".*", include_assets_files=False)
-    app.layout = page_layout()
+    app.layout = _layout
+    app.clientside_callback(
+        """function(h) {
+            if (!h) { return window.dash_clientside.no_update; }
+            const e = document.getElementById('target-price');
+            if (e) { e.textContent = h.text; e.dataset.value = h.value; }
+            const o = document.getElementById('headline-of');
+            if (o) { o.textContent = h.of; }
+            return h.value;
+        }""", Output("headline-sync", "data"), Input("headline", "data"))
     app.server.register_error_handler(BadRequest, _one_line)
 
     @app.callback(Output("panel", "children"), Output("settings", "data"),
