@@ -33,6 +33,7 @@ from capacity.cli_options import (
     apply_time_limit,
     busy,
     claim_out,
+    hoist_as_of,
     load,
     parse_sets,
     plan_problem,
@@ -105,7 +106,7 @@ def render(report: Report, fmt: Format, table: str | None = None,
 
         sys.stdout.write(json_text(report))
         return
-    from capacity.report.layout import check_columns, pick_columns
+    from capacity.report.layout import check_columns, more_tables_line, pick_columns
     from capacity.results import plain_frame
 
     if fmt is Format.csv:
@@ -130,7 +131,7 @@ def render(report: Report, fmt: Format, table: str | None = None,
         from capacity.report.layout import plain_text
 
         sys.stdout.write(plain_text(report, names, columns, width))
-        sys.stdout.write("".join(f"\n{line}\n" for line in _more_tables(rest, width)))
+        sys.stdout.write("".join(f"\n{line}\n" for line in more_tables_line(rest, width)))
         return
     from rich.console import Console
 
@@ -139,47 +140,8 @@ def render(report: Report, fmt: Format, table: str | None = None,
     console = Console(highlight=False, soft_wrap=False, width=width)
     for part in rich_tables(report, names, columns, width):
         console.print(part)
-    for line in _more_tables(rest, width):
+    for line in more_tables_line(rest, width):
         console.print(line, style="dim")
-
-
-def _more_tables(rest: list[str], width: int | None) -> list[str]:
-    """The line naming the tables a print left out (none when none), wrapped to ``width``."""
-    if not rest:
-        return []
-    from capacity.report.layout import wrap_text
-
-    return ["\n".join(wrap_text(f"{len(rest)} more table{'s' if len(rest) > 1 else ''}: "
-                                 f"{', '.join(rest)}; use --table NAME", width))]
-
-
-def main_job_stages(load_s: float, solve_s: float, per_scenario: dict[str, dict[str, float]],
-                    written: dict[str, float]) -> dict[str, float]:
-    """Seconds per stage of a ``compare`` run: loading, planning and valuing the scenarios
-    (``solve_s`` split in proportion to the scenarios' summed ``plan_s`` and ``value_s``), then
-    each stage of writing ``--out`` (``written``: data files, backtest/stress charts, workbook,
-    charts, HTML report, manifest). [s]"""
-    plan = sum(t.get("plan_s", 0.0) for t in per_scenario.values())
-    value = sum(t.get("value_s", 0.0) for t in per_scenario.values())
-    share = plan / (plan + value) if plan + value > 0 else 1.0
-    n = len(per_scenario)
-    out = {"load scenarios": load_s, f"plan {n} scenarios": solve_s * share,
-           f"value {n} scenarios": solve_s * (1.0 - share)}
-    for key, seconds in written.items():
-        out[f"write {key.removesuffix('_s').replace('_', ' ')}"] = seconds
-    return out
-
-
-def stage_times(stages: dict[str, float], total_s: float) -> str:
-    """The ``--verbose`` table: one line per stage with its seconds and share of ``total_s``,
-    then the total. [s]"""
-    width = max([len("total"), *map(len, stages)])
-    lines = [f"{'stage':<{width}}  seconds  share"]
-    for name, seconds in stages.items():
-        share = seconds / total_s if total_s > 0 else 0.0
-        lines.append(f"{name:<{width}}  {seconds:7.2f}  {share:5.0%}")
-    lines.append(f"{'total':<{width}}  {total_s:7.2f}   100%")
-    return "\n".join(lines) + "\n"
 
 
 def _version_line() -> str:
@@ -554,6 +516,8 @@ def compare(
     render(result.report, fmt, table, picked,
            shown=["kpis", "kpis_text", *(["changes"] if changes else [])])
     if verbose:
+        from capacity.report.layout import main_job_stages, stage_times
+
         sys.stderr.write(stage_times(main_job_stages(t1 - t0, t2 - t1, result.timings, written),
                                      time.perf_counter() - t0))
 
@@ -655,30 +619,6 @@ def _is_validation_error(exc: BaseException) -> bool:
     not loaded, nothing raised one)."""
     core = sys.modules.get("pydantic_core")
     return core is not None and isinstance(exc, core.ValidationError)
-
-
-def hoist_as_of(args: list[str]) -> list[str]:
-    """``--as-of DATE`` (or ``--as-of=DATE``) anywhere on the line moved to the front, where
-    the root callback reads it: ``capacity value --as-of 2023-08-31`` is
-    ``capacity --as-of 2023-08-31 value``."""
-    out: list[str] = []
-    front: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            out += args[i:]
-            break
-        if a == "--as-of" and i + 1 < len(args):
-            front += args[i:i + 2]
-            i += 2
-            continue
-        if a.startswith("--as-of="):
-            front.append(a)
-        else:
-            out.append(a)
-        i += 1
-    return front + out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -291,3 +291,26 @@ def claim_out(out: Path | None, overwrite: bool):
 
     return claim_destination(Path(out) if out is not None else None, overwrite)
 
+
+def hoist_as_of(args: list[str]) -> list[str]:
+    """``--as-of DATE`` (or ``--as-of=DATE``) anywhere on the line moved to the front, where
+    the root callback reads it: ``capacity value --as-of 2023-08-31`` is
+    ``capacity --as-of 2023-08-31 value``."""
+    out: list[str] = []
+    front: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            out += args[i:]
+            break
+        if a == "--as-of" and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 2
+            continue
+        if a.startswith("--as-of="):
+            front.append(a)
+        else:
+            out.append(a)
+        i += 1
+    return front + out

@@ -361,7 +361,7 @@ def test_write_reports_each_file_and_times_each_stage(tmp_path):
 
 
 def test_verbose_stage_table():
-    from capacity.cli import main_job_stages, stage_times
+    from capacity.report.layout import main_job_stages, stage_times
 
     per = {"a": {"plan_s": 3.0, "value_s": 1.0}, "b": {"plan_s": 3.0, "value_s": 1.0}}
     stages = main_job_stages(1.0, 4.0, per, {"workbook_s": 2.0, "charts_s": 3.0})

@@ -232,7 +232,7 @@ def test_rolling_refuses_as_of_and_actuals(capsys):
 def test_as_of_may_follow_the_command():
     from cli_helpers import cli_json
 
-    from capacity.cli import hoist_as_of
+    from capacity.cli_options import hoist_as_of
 
     assert hoist_as_of(["value", "--as-of", BLIND, "-f", "json"]) == \
         ["--as-of", BLIND, "value", "-f", "json"]

@@ -24,7 +24,7 @@ from cli_helpers import cli_json
 openpyxl = pytest.importorskip("openpyxl")
 
 from capacity.finance import value_from_sales  # noqa: E402
-from capacity.report.workbook import SHEET_NAME_MAX, UNIT_FORMATS  # noqa: E402
+from capacity.report.sheets import SHEET_NAME_MAX, UNIT_FORMATS  # noqa: E402
 from capacity.results import UNIT_SUFFIXES  # noqa: E402
 
 SCENARIOS = ["history", "embargo-2024"]
@@ -336,7 +336,7 @@ def test_changed_multiple_recalculates_like_value_multiple(recalculated):
 
 
 def test_defined_names_follow_excel_rules():
-    from capacity.report.workbook import defined_name
+    from capacity.report.sheets import defined_name
 
     used: set[str] = set()
     assert defined_name("tp_embargo-2024", used) == "tp_embargo_2024"
@@ -348,7 +348,7 @@ def test_defined_names_follow_excel_rules():
 
 
 def test_reserved_and_forbidden_sheet_names():
-    from capacity.report.workbook import _sheet_name
+    from capacity.report.sheets import _sheet_name
 
     used: set[str] = set()
     assert _sheet_name("History", used) == "History_"  # Excel reserves 'History'

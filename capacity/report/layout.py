@@ -170,8 +170,8 @@ def check_columns(columns: list[str] | None, frames: dict) -> None:
 
 
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "binding": ("scenario", "constraint", "limit", "period", "chip", "shadow_price_rmb_m",
-                "max_shadow_price_rmb_m"),
+    "binding": ("scenario", "constraint", "limit", "period", "chip", "shadow_price",
+                "max_shadow_price"),
 }
 """Per table name, the columns kept at any width (each table has those of its columns that it
 has): the binding tables keep what binds, when, and its shadow price (issue 28)."""
@@ -493,3 +493,40 @@ def rich_tables(report: Report, names: list[str], columns: list[str] | None,
         out.append(boxed(cols, title))
         out += [Text(line, style="dim") for line in omitted_line(omitted, width)]
     return out
+
+
+def more_tables_line(rest: list[str], width: int | None) -> list[str]:
+    """The line naming the tables a print left out (none when none), wrapped to ``width``."""
+    if not rest:
+        return []
+    return ["\n".join(wrap_text(f"{len(rest)} more table{'s' if len(rest) > 1 else ''}: "
+                                 f"{', '.join(rest)}; use --table NAME", width))]
+
+
+def main_job_stages(load_s: float, solve_s: float, per_scenario: dict[str, dict[str, float]],
+                    written: dict[str, float]) -> dict[str, float]:
+    """Seconds per stage of a ``compare`` run: loading, planning and valuing the scenarios
+    (``solve_s`` split in proportion to the scenarios' summed ``plan_s`` and ``value_s``), then
+    each stage of writing ``--out`` (``written``: data files, backtest/stress charts, workbook,
+    charts, HTML report, manifest). [s]"""
+    plan = sum(t.get("plan_s", 0.0) for t in per_scenario.values())
+    value = sum(t.get("value_s", 0.0) for t in per_scenario.values())
+    share = plan / (plan + value) if plan + value > 0 else 1.0
+    n = len(per_scenario)
+    out = {"load scenarios": load_s, f"plan {n} scenarios": solve_s * share,
+           f"value {n} scenarios": solve_s * (1.0 - share)}
+    for key, seconds in written.items():
+        out[f"write {key.removesuffix('_s').replace('_', ' ')}"] = seconds
+    return out
+
+
+def stage_times(stages: dict[str, float], total_s: float) -> str:
+    """The ``--verbose`` table: one line per stage with its seconds and share of ``total_s``,
+    then the total. [s]"""
+    width = max([len("total"), *map(len, stages)])
+    lines = [f"{'stage':<{width}}  seconds  share"]
+    for name, seconds in stages.items():
+        share = seconds / total_s if total_s > 0 else 0.0
+        lines.append(f"{name:<{width}}  {seconds:7.2f}  {share:5.0%}")
+    lines.append(f"{'total':<{width}}  {total_s:7.2f}   100%")
+    return "\n".join(lines) + "\n"

@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -468,69 +466,6 @@ def check_out_dir(out: Path, overwrite: bool = False) -> None:
         raise InputError("--out", f"{out} is not empty; choose a new folder or pass --overwrite")
 
 
-# --------------------------------------------------------------------------------------------
-# Output folders
-# --------------------------------------------------------------------------------------------
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape the numbers (for the manifest)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("capacity", "pandas", "numpy", "pulp", "highspy", "pydantic", "typer",
-                 "xlsxwriter", "matplotlib", "pyarrow"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    import platform
-
-    out["python"] = platform.python_version()
-    return out
-
-
-def file_list(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every file of ``folder`` (sorted by name) with its size [bytes] and SHA-256."""
-    out = {}
-    for p in sorted(folder.iterdir(), key=lambda p: p.name):
-        data = p.read_bytes()
-        out[p.name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    return out
-
-
-def manifest(reports: list, scenarios: list, run: dict[str, Any] | None = None,
-             files: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """What is needed to reproduce a run: resolved scenarios, input hashes, versions, files.
-
-    ``run`` adds how it was run (``solver``, ``timings_s`` per step, ``command``); the solver
-    defaults to the one the reports name. ``files`` (:func:`file_list`) names every other file
-    of the folder, so a reader can tell a complete folder from a damaged one.
-    """
-    from capacity.results import jsonable
-
-    run = dict(run or {})
-    solvers = sorted({str(r.scalars["solver"]) for r in reports if "solver" in r.scalars})
-    run.setdefault("solver", solvers[0] if len(solvers) == 1 else solvers or None)
-    return {
-        "kind": [r.kind for r in reports],
-        "scenarios": [{
-            "name": sc.name,
-            "description": sc.description,
-            "inputs": sc.inputs.model_dump(mode="json"),
-            "changes": [c.as_record() for c in sc.changes],
-            "input_files_sha256": dict(sorted(sc.files.items())),
-        } for sc in scenarios],
-        "scalars": [jsonable({k: v for k, v in r.scalars.items() if k != "changes"})
-                    for r in reports],
-        "versions": package_versions(),
-        "solver": run.pop("solver"),
-        "timings_s": jsonable(run.pop("timings_s", {})),
-        **jsonable(run),
-        "files": files or {},
-    }
-
-
 Progress = Callable[[int, int, str], Any]
 """``progress(done, total, text)``: called before each file of an ``--out`` folder is made
 (``text`` names it; ``done`` of ``total`` files are written), and once more at the end."""
@@ -562,47 +497,17 @@ class _Steps:
             self.timings_s[key] = self.timings_s.get(key, 0.0) + time.perf_counter() - t0
 
 
-CHART_WORKERS = 2
-"""Most processes drawing the charts of one ``--out`` folder at once (each chart is drawn whole
-by one process, so the bytes do not depend on the count; 1 draws them in this process)."""
-
-_JOBS: list[tuple[str, Any]] = []
-"""The chart jobs of the folder being written, read by the forked drawing processes."""
-
-
-def _render_nth(k: int) -> dict[str, bytes]:
-    from capacity.report.charts import render_job
-
-    stem, draw = _JOBS[k]
-    return render_job(draw, stem)
-
-
 def rendered_charts(jobs: list[tuple[str, Any]]) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """``(stem, {file: bytes})`` of each chart job, in order, drawn by up to
-    :data:`CHART_WORKERS` forked processes (charts are most of an ``--out`` folder's writing
-    time and independent of one another); in this process off Linux or when one worker would
-    do. On a machine whose cores are busy already the processes gain nothing (measured on the
-    shared 2-core VM under load: about the same time); on free cores they draw two at once."""
-    import multiprocessing
+    """``(stem, {file: bytes})`` of each chart job, in order, drawn in this process.
 
+    Forked drawing processes were tried and gained nothing on the 2-core machine under load;
+    they would also fork a process whose solver threads are running and which holds the
+    signal handlers of a clean stop, so the charts are drawn here.
+    """
     from capacity.report.charts import render_job
 
-    workers = min(CHART_WORKERS, os.cpu_count() or 1, len(jobs))
-    # fork only on Linux (macOS frameworks are not fork-safe; Windows has no fork)
-    if workers <= 1 or not sys.platform.startswith("linux"):
-        for stem, draw in jobs:
-            yield stem, render_job(draw, stem)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    _JOBS[:] = jobs
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for (stem, _), files in zip(jobs, pool.map(_render_nth, range(len(jobs))),
-                                        strict=True):
-                yield stem, files
-    finally:
-        _JOBS.clear()
+    for stem, draw in jobs:
+        yield stem, render_job(draw, stem)
 
 
 def write_rich_outputs(stage: Path, reports: list[Report], scenarios: list,
@@ -700,6 +605,8 @@ def _stage_files(stage: Path, reports: list, scenarios: list,
     # the manifest last: a folder with a manifest that lists every other file is complete
     with steps.stage("manifest"):
         steps.next("manifest.json")
+        from capacity.report.manifest import file_list, manifest
+
         text = json.dumps(manifest(reports, scenarios, run, file_list(stage)), indent=2,
                           ensure_ascii=False, default=str) + "\n"
         write_text_atomic(stage / "manifest.json", text)
