@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from capacity.cli import main_job_stages, stage_times
 from capacity.cli_options import load
-from capacity.compare import compare
+from capacity.comparison import compare
+from capacity.report.layout import main_job_stages, stage_times
 from capacity.report.write import write_output_dir
 
 MAIN_JOB = ["baseline", "h20-discouraged-2025", "h200-customs-block-2026",

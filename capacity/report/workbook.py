@@ -371,7 +371,7 @@ defined names and the index print too."""
 _ANNUAL_KPIS = {"genai_revenue_rmb_m": "genai_revenue_rmb_m", "genai_share": "genai_share",
                 "total_revenue_rmb_m": "revenue_rmb_m"}
 """KPI stem -> column of the value report's ``annual`` table that holds it per year
-(:func:`capacity.compare.scenario_kpis`)."""
+(:func:`capacity.comparison.scenario_kpis`)."""
 
 _SCALAR_KPIS = {"npv_rmb_m": "objective_rmb_m"}
 """KPI -> the plan scalar holding the same figure under another key."""
