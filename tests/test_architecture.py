@@ -38,6 +38,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("finance", ("capacity.finance", "capacity.finance.*")),
     ("run", ("capacity.run",)),
     ("many", ("capacity.comparison", "capacity.montecarlo", "capacity.montecarlo.*",
+              "capacity.montecarlo_boot",
               "capacity.backtesting")),
     ("commands", ("capacity.commands",)),
     ("report", ("capacity.report", "capacity.report.*")),

@@ -11,60 +11,11 @@ from capacity.errors import InputError
 from capacity.montecarlo.evaluate import DrawContext
 from capacity.montecarlo.reduce import BatchSummary, Task, run_task
 
-_WORKER_CTX: DrawContext | None = None
-
-PARENT_POLL_S = 0.5
-"""How often a worker checks that its parent is alive where the OS cannot tell it. [s]"""
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """End this process as soon as ``parent_pid`` is gone (a killed ``capacity stress`` leaves
-    no worker behind).
-
-    On Linux the kernel delivers SIGKILL when the parent thread exits
-    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread also checks every
-    :data:`PARENT_POLL_S` seconds that the parent is still this process's parent.
-    """
-    import os
-    import sys
-    import threading
-    import time
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            import signal
-
-            pr_set_pdeathsig = 1
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
-            pass
-    if os.getppid() != parent_pid:  # the parent died before we got here
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_POLL_S)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="capacity-parent-watch", daemon=True).start()
-
-
-def _init_worker(payload: bytes, parent_pid: int) -> None:
-    import pickle
-
-    from capacity.stops import worker_started
-
-    worker_started()
-    die_with_parent(parent_pid)
-    global _WORKER_CTX
-    _WORKER_CTX = pickle.loads(payload)
-
 
 def _worker_batch(task: Task) -> BatchSummary:
-    assert _WORKER_CTX is not None
-    return run_task(_WORKER_CTX, task)
+    from capacity.montecarlo_boot import worker_context
+
+    return run_task(worker_context(), task)
 
 
 def _dask_batch(ctx: DrawContext, task: Task) -> BatchSummary:
@@ -78,15 +29,17 @@ def _end_pool(pool) -> None:
     """Cancel what has not started and terminate the workers of a process pool at once.
 
     ``shutdown(cancel_futures=True)`` alone would still wait for the batches in flight (up to
-    seconds each); the workers are ended with SIGTERM and reaped, and the pool's manager thread
-    is given a second to close its queues. ``_processes`` and ``_executor_manager_thread`` are
-    the pool's own (CPython's; read defensively).
+    seconds each); the workers are killed (SIGKILL: a worker still starting up holds SIGTERM
+    back until its start-up data is read, and it owns nothing that needs a clean exit) and
+    reaped, and the pool's manager thread is given a second to close its queues.
+    ``_processes`` and ``_executor_manager_thread`` are the pool's own (CPython's; read
+    defensively).
     """
     procs = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
-            p.terminate()
+            p.kill()
     for p in procs:
         p.join(timeout=1.0)
     # the pool's manager thread closes its queues (and their semaphores) once it sees the
@@ -126,13 +79,14 @@ def run_tasks(ctx: DrawContext, tasks: list[Task], executor: str = "processes",
         import pickle
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from capacity.montecarlo_boot import init_worker
         from capacity.stops import spawning_shielded
 
         payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
         results: list[BatchSummary | None] = [None] * len(tasks)
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)) or 1,
                                    mp_context=mp.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(payload, os.getpid()))
+                                   initializer=init_worker, initargs=(payload, os.getpid()))
         try:
             with spawning_shielded():  # workers start here and never see a group's Ctrl-C
                 futs = {pool.submit(_worker_batch, t): i for i, t in enumerate(tasks)}
