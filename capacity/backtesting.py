@@ -157,7 +157,7 @@ def parse_period(label: str) -> tuple[pd.Period, pd.Period]:
     if m:
         y = _year(m.group(1) or m.group(2))
         return pd.Period(f"{y}Q1", freq="Q"), pd.Period(f"{y}Q4", freq="Q")
-    raise ValueError(f"{shown_text(s)} is not a period (use 2023Q2, 1H23, 2H23, FY2023 or 2023)")
+    raise ValueError(f"{shown_text(s)} is not a period (use 2024Q2, 1H24, 2H24, FY2024 or 2024)")
 
 
 def _column_error(name: str, header: str) -> InputError:

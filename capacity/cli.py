@@ -52,7 +52,7 @@ app = typer.Typer(
     name="capacity",
     help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
          "The subject (a company's disclosures, baseline and scenarios) is a data folder: "
-         "--subject DIR; the shipped one is SenseTime's SenseCore fleet.",
+         "--subject DIR (default: the subject shipped in data/).",
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -169,7 +169,7 @@ def _root(
         "--as-of", metavar="YYYY-MM-DD",
         help="Vintage: the inputs, disclosures and export-control rules as they could be known "
         "on this date (data/vintages/; default: the latest vintage, or the date a scenario "
-        "pins). E.g. --as-of 2023-08-31 for the blind 1H23 baseline.")] = None,
+        "pins; docs/vintages.md lists the shipped vintages).")] = None,
 ) -> None:
     """AI compute capacity planner."""
     AS_OF["value"] = as_of
@@ -386,7 +386,7 @@ def controls(
 def backtest(
     actuals: Annotated[Path | None, typer.Option(
         "--actuals", "-a", metavar="FILE",
-            help="CSV of disclosures, one row per period (2023Q2, 1H23, FY2023) "
+            help="CSV of disclosures, one row per period (2024Q2, 1H24, FY2024) "
         "with metric columns such as gpus_units, computing_power_pflops, revenue_rmb_m; see "
         "docs/backtest.md.")] = None,
     rolling: Annotated[bool, typer.Option(

@@ -179,7 +179,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "dcf_sensitivity": pl.dcf_sensitivity},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
-                "annual": "Calendar years (2023 includes the 1H23 actuals)",
+                "annual": "Calendar years (the first includes the base half-year's actuals)",
                 "bridge": f"EV/Sales bridge on {y}E sales: the tool vs the note's target prices",
                 "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change",
                 "pnl": "P&L per calendar year (years whose four quarters are modelled)",

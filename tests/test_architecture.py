@@ -274,3 +274,23 @@ def test_api_entry_points_are_plain_functions_with_named_parameters():
         params = inspect.signature(fn).parameters
         assert params and all(p.kind is not p.VAR_KEYWORD for p in params.values()), name
         assert fn.__doc__ and "Parameters" in fn.__doc__ and "Returns" in fn.__doc__, name
+
+
+SUBJECT_WORDS = ("SenseTime", "SenseCore", "1H23")
+"""Words of the shipped subject that belong in its data folder, never in the code's strings."""
+
+
+def test_no_string_in_the_code_names_the_shipped_subject():
+    """String literals of ``capacity/`` (docstrings aside) carry no name or vintage of the
+    shipped subject: titles, help and errors read them from the data (issue #27)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                and n.body and isinstance(n.body[0], ast.Expr)
+                and isinstance(n.body[0].value, ast.Constant)}
+        found += [f"{path.relative_to(PACKAGE.parent)}:{n.lineno}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                  and id(n) not in docs and any(w in n.value for w in SUBJECT_WORDS)]
+    assert not found

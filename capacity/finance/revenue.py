@@ -182,7 +182,7 @@ def genai_margin(fin: FinanceInputs, anchors: Anchors) -> float:
     if not 0.0 <= m <= 1.0:
         raise InputError("finance.traditional_gross_margin",
                          f"{fin.traditional_gross_margin} implies a GenAI gross margin of "
-                         f"{m:.3f} (outside 0..1) given the 1H23 group margin "
+                         f"{m:.3f} (outside 0..1) given the base half-year's group margin "
                          f"{anchors.base_gross_margin} and GenAI share {s}")
     return float(m)
 

@@ -7,7 +7,7 @@ names of its tables) their unit and definition; :data:`TABLES` the columns of th
 ``docs/nomenclature.md`` (a ``keys`` table at the head of each command's section). A key
 that is also a KPI (``total_capex_rmb_m``, ``genai_share_<y>``, ``target_price_hkd``) is
 defined once, in :data:`capacity.report.names.KPIS`, whose "reported by" names the command.
-``<y>`` in a key is a year (``sales_<y>e_rmb_m``: the valuation year, 2024 at the 1H23 vintage).
+``<y>`` in a key is a year (``sales_<y>e_rmb_m``: the valuation year).
 """
 
 from __future__ import annotations
@@ -60,8 +60,7 @@ economics | table | Cost per unit, per EFLOPS-quarter and per m tokens: one row 
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 capacity_source | | Where the served capacity comes from, in words (plan (NPV purchases))
-valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year;
-    2024 at the 1H23 vintage)
+valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year)
 valuation_method | | Method target_price_hkd takes: ev_sales, ev_ebitda, dcf or blend
     (finance.valuation_method)
 target_price_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the

@@ -303,7 +303,7 @@ class SubjectInputs(StrictModel):
     """Who the subject is, as data: its display name and legal entities."""
 
     name: str = ""
-    """Display name of the subject (``"SenseTime (0020 HK)"``)."""
+    """Display name of the subject (the company and its listing, as the data folder gives it)."""
     entities: list[SubjectEntity] = Field(default_factory=list)
     """Its legal entities; export-control entity rules match their names and aliases."""
 

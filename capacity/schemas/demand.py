@@ -165,11 +165,12 @@ class InferenceInputs(StrictModel):
     """How GenAI revenue is turned into inference compute."""
 
     method: Literal["yield", "tokens"] = "yield"
-    """``yield``: revenue per effective EFLOPS-quarter calibrated on 1H23; ``tokens``: revenue ->
-    tokens served (price) -> FLOP (2·N a token) -> EFLOPS (serving utilisation)."""
+    """``yield``: revenue per effective EFLOPS-quarter calibrated on the base half-year;
+    ``tokens``: revenue -> tokens served (price) -> FLOP (2·N a token) -> EFLOPS (serving
+    utilisation)."""
     calibration_fleet_share: PositiveShare = 0.5
     """Share of the fleet's effective EFLOPS that earned the GenAI revenue of the calibration
-    half-year (1H23). [1]"""
+    half-year. [1]"""
     yield_change_annual: GrowthRate = 0.0
     """Change per year of revenue per effective EFLOPS-quarter (price cuts < 0, serving
     efficiency gains > 0). [1/year]"""

@@ -57,12 +57,12 @@ class FinanceInputs(StrictModel):
     traditional_h2_share: Annotated[Real, Field(gt=0.0, lt=1.0)] = 0.55
     """Share of a year's non-GenAI revenue booked in the second half (seasonality). [1]"""
     traditional_gross_margin: Fraction = 0.5
-    """Gross margin of non-GenAI revenue; the GenAI margin is solved so 1H23 gives the
+    """Gross margin of non-GenAI revenue; the GenAI margin is solved so the base half-year gives the
     disclosed overall margin. [1]"""
     deduct_incremental_compute_cost: bool = False
     """Also deduct the plan's compute depreciation and power above its first quarter's run rate
-    from gross profit (a conservative lower bound: the 1H23 margins already scale compute cost
-    with revenue)."""
+    from gross profit (a conservative lower bound: the base half-year's margins already scale
+    compute cost with revenue)."""
     sensitivity_multiples: Annotated[
         list[Annotated[Positive, Field(le=MAX_EV_SALES_MULTIPLE)]],
         Field(min_length=1, max_length=MAX_SENSITIVITY_POINTS)] = [5.0, 6.0, 7.0, 7.5, 8.0, 9.0,
@@ -86,7 +86,7 @@ class FinanceInputs(StrictModel):
     existing_fleet_remaining_life_quarters: LifeQuarters = 14
     """Quarters over which the existing fleet's book value is depreciated. [quarters]"""
     rd_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 1780.0
-    """Research and development expenses of the base half-year (1H23). [RMB m/half-year]"""
+    """Research and development expenses of the base half-year. [RMB m/half-year]"""
     sm_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 418.0
     """Selling and marketing expenses of the base half-year. [RMB m/half-year]"""
     ga_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 796.5
