@@ -147,22 +147,6 @@ class PlanData:
                          index=self.peak_tflops.index)
 
     @cached_property
-    def existing_effective(self) -> pd.Series:
-        """Effective EFLOPS of the existing fleet per quarter. [EFLOPS]"""
-        return (self.existing_units * self.effective_per_unit).sum(axis=1)
-
-    @cached_property
-    def existing_fit_effective(self) -> pd.Series:
-        """Effective EFLOPS of the existing fleet's training-fit chips per quarter. [EFLOPS]"""
-        fit = self.training_fit.astype(float)
-        return (self.existing_units * (self.effective_per_unit * fit)).sum(axis=1)
-
-    @cached_property
-    def existing_power(self) -> pd.Series:
-        """Facility power of the existing fleet per quarter. [MW]"""
-        return (self.existing_units * self.power_kw).sum(axis=1) / 1000.0
-
-    @cached_property
     def arrays(self) -> PlanArrays:
         """The numbers as numpy arrays aligned to (periods, chips)."""
         p, c = self.periods, self.chips

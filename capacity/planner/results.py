@@ -330,10 +330,11 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
 
     notes = list(data.notes)
     if data.power_mw is not None:
+        drawn = pd.Series(a.existing_power_mw, index=a.periods)
         for t in periods:
             mw = data.power_mw.get(t, np.nan)
-            if not pd.isna(mw) and data.existing_power[t] > mw + 1e-9:
-                notes.append(f"{t}: existing fleet draws {data.existing_power[t]:.1f} MW, "
+            if not pd.isna(mw) and drawn[t] > mw + 1e-9:
+                notes.append(f"{t}: existing fleet draws {drawn[t]:.1f} MW, "
                              f"above the {mw:.1f} MW limit; no new units fit")
     return Plan(status=sol.status, objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
