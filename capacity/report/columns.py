@@ -494,7 +494,7 @@ performance_density | TPP per mm2 | TPP / die area
 status | | Status in the quarter: allowed, banned, licence or capped
 rule | | Id of the rule that sets it (empty: none)
 cap_units | units | Units per quarter allowed by a cap (null: no cap)
-price_factor | x | Price multiplier (licence fee or revenue share)
+price_factor | x | Price multiplier of a licence: 1 / (1 - revenue share) x (1 + duty rate)
 note | | Why, in words
 """,
     "controls.rules": """\
