@@ -24,6 +24,7 @@ from capacity.planner.economics import (
     EconomicsFrame,
     economic_numbers,
     effective_eflops_per_unit,
+    serving_tokens_per_s,
     tokens_per_unit_period,
 )
 from capacity.planner.periods import hours_per_period, order_quarter, periods_per_year
@@ -131,6 +132,10 @@ class PlanData:
     economics: EconomicsFrame | None = None
     """The fixed chip economics it was built from (for stress draws); None for a hand-built
     plan."""
+    tokens_per_s: pd.Series | None = None
+    """Billed tokens one busy chip serves per second (roofline x achieved share,
+    :func:`serving_tokens_per_s`), for the economics table. [tokens/s/chip]; None for a
+    hand-built plan."""
 
     def order_period(self, chip: str, t: pd.Period) -> pd.Period:
         """Quarter an order for delivery in ``t`` is placed (and paid)
@@ -280,6 +285,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     tokens_unit = tokens_per_unit_period(
         cat, pl.serving, inp.demand.inference.served_params_bn,
         hours_per_period(periods_per_year(periods))).reindex(chips).fillna(0.0)
+    tokens_s = serving_tokens_per_s(cat, pl.serving, inp.demand.inference.served_params_bn)
     rates = pd.DataFrame({
         "training_value_rmb_m_per_eflops_quarter": nums["training_value_rmb_m"],
         "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],
@@ -317,4 +323,4 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
         first_order_period=periods[0], lot_units=pl.lot_units, status=status, rule=rule,
-        notes=tuple(notes), economics=econ)
+        notes=tuple(notes), economics=econ, tokens_per_s=tokens_s.reindex(chips))

@@ -136,6 +136,9 @@ served_tokens_tn_tokens_per_mw_quarter | tn tokens per MW-quarter | Tokens one c
     capacity serves per MW of facility power in a quarter
 token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
 training_value_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Value of own training served
+tokens_per_s | tokens per s | Billed tokens one busy chip serves per second: the serving roofline
+    at the chip's serving precision (its narrowest published dense rate: FP8, else INT8, else
+    FP16) x the achieved share
 """,
     "plan.binding": """\
 constraint | | Family of the limit: access, budget, power, total_demand, ...
