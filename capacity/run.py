@@ -113,9 +113,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     fin = scenario.inputs.finance
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
-    res = finance.finance_result(quarters, revenue["genai_demand_rmb_m"], fin, anchors)
-    pl = finance.pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
-                            anchors, res.valuation)
+    res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
+                                 anchors)
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values

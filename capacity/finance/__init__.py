@@ -4,6 +4,7 @@ EV/Sales, EV/EBITDA and DCF, and their blend.
 One job a module, in the order they build on each other (each states its equations with units;
 docs/finance.md collects them all):
 
+- :mod:`~capacity.finance.accounts`: the reported half-years (history rows) and run-rates.
 - :mod:`~capacity.finance.anchors`: the disclosed base half-year (1H23) and the note's figures.
 - :mod:`~capacity.finance.revenue`: GenAI and traditional revenue and the calibrated gross
   margin, per quarter.
@@ -25,7 +26,8 @@ from capacity.finance.anchors import (
     actual_quarters,
     anchors_from_disclosures,
 )
-from capacity.finance.link import FinanceResult, finance_result
+from capacity.finance.accounts import AccountDrivers, account_drivers, reported_halves
+from capacity.finance.link import FinanceResult, finance_result, value_link
 from capacity.finance.pnl import (
     PLAN_COLUMNS,
     PURCHASE_COLUMNS,
@@ -75,6 +77,7 @@ from capacity.finance.years import (
 )
 
 __all__ = [
+    "AccountDrivers", "account_drivers", "reported_halves", "value_link",
     "CAPACITY_BOUND_TOL_RMB_M", "METHODS", "PLAN_COLUMNS", "PURCHASE_COLUMNS", "Anchors",
     "FinanceResult", "PnlResult", "Valuation", "YearLayout", "actual_quarter_values",
     "actual_quarters", "anchors_from_disclosures", "annual_arrays", "annual_table",
