@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-ACCOUNT_METRICS = ("revenue_rmb_m", "genai_revenue_rmb_m", "genai_share", "gross_margin", "rd_opex_rmb_m",
-                   "sm_opex_rmb_m", "ga_opex_rmb_m", "net_loss_rmb_m",
+ACCOUNT_METRICS = ("revenue_rmb_m", "genai_revenue_rmb_m", "genai_share", "gross_margin",
+                   "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m", "net_loss_rmb_m",
                    "adjusted_net_loss_rmb_m")
 """disclosures.csv metrics the accounts read (half-year rows, ``span_quarters`` = 2)."""
 

@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.finance.accounts import AccountDrivers, account_drivers, history_quarters, \
-    reported_halves
+from capacity.finance.accounts import (
+    AccountDrivers,
+    account_drivers,
+    history_quarters,
+    reported_halves,
+)
 
 
 @dataclass(frozen=True)
