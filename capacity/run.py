@@ -114,7 +114,15 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
     res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
-                                 anchors)
+                                 anchors, scenario.as_of)
+    from capacity.finance import dated
+
+    burn = dated.burn_rmb_m(pl.quarters, scenario.as_of)
+    dated_tables = {
+        "inputs": dated.inputs_table(fin, anchors, scenario.disclosures, scenario.sources,
+                                     scenario.as_of),
+        "equity_bridge": dated.equity_bridge(fin, anchors, scenario.disclosures, burn,
+                                             scenario.as_of)}
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values
@@ -175,7 +183,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         tables={"revenue": res.revenue, "annual": annual, "bridge": res.bridge,
                 "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_by_quarter": pl.quarters,
                 "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
-                "dcf_sensitivity": pl.dcf_sensitivity},
+                "dcf_sensitivity": pl.dcf_sensitivity, **dated_tables},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
                 "annual": "Calendar years (the first includes the base half-year's actuals)",
@@ -186,5 +194,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
                 "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
                 "methods": "Target price by method and the blend weights",
-                "dcf_sensitivity": "DCF target price over WACC x terminal growth"},
+                "dcf_sensitivity": "DCF target price over WACC x terminal growth",
+                "inputs": "Dated inputs of the valuation (balances at the last balance sheet)",
+                "equity_bridge": "Net cash from the last balance sheet to the valuation "
+                                 "date"},
     )

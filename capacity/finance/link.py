@@ -8,6 +8,7 @@ It only composes :mod:`~capacity.finance.revenue`, :mod:`~capacity.finance.years
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -129,18 +130,30 @@ def one_pnl(res: FinanceResult, pl: PnlResult, year: int) -> FinanceResult:
 
 
 def value_link(quarters: pd.DataFrame, purchases: pd.DataFrame, genai_demand: pd.Series,
-               fin: FinanceInputs, anchors: Anchors) -> tuple[FinanceResult, PnlResult]:
+               fin: FinanceInputs, anchors: Anchors, as_of: dt.date | None = None
+               ) -> tuple[FinanceResult, PnlResult]:
     """Capacity -> revenue -> EV/Sales valuation -> the one P&L, cash and DCF of a scenario.
 
     :func:`finance_result`, then :func:`~capacity.finance.pnl.pnl_result`, then
-    :func:`one_pnl` (the P&L's gross profit in every table).
+    :func:`one_pnl` (the P&L's gross profit in every table). With ``as_of`` (the valuation
+    date) the EV/Sales equity adds the net cash at that date: the input net cash plus the
+    modelled free cash flow of the quarters after the balance sheet that end by then
+    (:func:`~capacity.finance.dated.burn_rmb_m`); the DCF's cash flows hold that burn already.
 
     Returns
     -------
     tuple
         (:class:`FinanceResult`, :class:`~capacity.finance.pnl.PnlResult`)
     """
+    from capacity.finance.dated import burn_rmb_m
+
     res = finance_result(quarters, genai_demand, fin, anchors)
     pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
                     anchors, res.valuation)
+    burn = burn_rmb_m(pl.quarters, as_of) if as_of is not None else 0.0
+    if burn != 0.0:
+        at_date = fin.model_copy(update={"net_cash_rmb_m": fin.net_cash_rmb_m + burn})
+        res = finance_result(quarters, genai_demand, at_date, anchors)
+        pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
+                        anchors, res.valuation)
     return one_pnl(res, pl, fin.valuation_year), pl

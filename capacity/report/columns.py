@@ -303,6 +303,25 @@ terminal_growth_annual | share | Terminal growth of the grid point (a year)
 ev_rmb_m | RMB m | DCF enterprise value
 target_price_hkd | HKD | DCF target price per share
 """,
+    "value.inputs": """\
+name | | Input: net_cash, shares, cash, borrowings (at the last balance sheet), share_price,
+    fx_rate, discount_rate, ev_sales_multiple, terminal_growth, traditional_gross_margin,
+    rd_opex, sm_opex, ga_opex (run-rates of the latest reported half-year), other_items,
+    adjustments
+value | see unit | The input's value
+unit | | Unit of value
+source_date | | ISO date the value stands at: a balance sheet's date for a balance, else the date
+    its source was published (empty when the source names none)
+source | | Where the value comes from
+""",
+    "value.equity_bridge": """\
+step | | Net cash at the last balance sheet, each equity issue after it, the modelled burn to
+    the valuation date (the vintage date), and the net cash at the valuation date
+date | | ISO date of the step
+value_rmb_m | RMB m | The step's amount (issues at the FX input)
+shares_m | m shares | Shares at the balance sheet, added by an issue, or at the valuation date
+source | | Where the step comes from
+""",
     # ---------------------------------------------------------------- compare
     "compare.kpis": """\
 kpi | | KPI name; a period or year in the name is the KPI's date (peak_eflops_2024Q4,
