@@ -391,8 +391,9 @@ def pnl_years(quarters: pd.DataFrame) -> pd.DataFrame:
     """Calendar years of the quarterly P&L whose four quarters are known (reported or
     modelled): total[y] = sum of its quarters; gross_margin[y] = gross_profit / revenue.
 
-    A line a reported quarter does not carry (the fleet's cost split, EBITDA, cash) is NaN in a
-    year with a reported quarter; ``actual_quarters`` counts the reported ones.
+    A line a reported quarter does not carry (the fleet's cost split, cash) is 0 there, so a
+    year with reported quarters sums it over its modelled quarters; ``actual_quarters``
+    counts the reported ones.
 
     Returns
     -------
@@ -403,7 +404,7 @@ def pnl_years(quarters: pd.DataFrame) -> pd.DataFrame:
     years = np.asarray(quarter_numbers(quarters.index)) // 4
     keep = [y for y in np.unique(years) if int((years == y).sum()) == 4]
     grouped = quarters[list(YEAR_SUMS)].groupby(years)
-    yearly = grouped.sum(min_count=4).loc[keep]
+    yearly = grouped.sum().loc[keep]
     yearly.index = pd.Index([int(y) for y in keep], name="year")
     yearly.insert(0, "actual_quarters",
                   quarters["actual"].astype(int).groupby(years).sum().loc[keep].to_numpy())
@@ -475,7 +476,13 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
     history = anchors.history
     if history is not None:
         history = history.loc[history.index.difference(periods)]
-        qt = pd.concat([history.reindex(columns=qt.columns).assign(actual=True), qt])
+        # a line the accounts do not report (the fleet's cost split, cash) is 0 in a
+        # reported quarter: its cost of sales is all in other_cost_of_sales_rmb_m
+        hist = history.reindex(columns=qt.columns).fillna(0.0)
+        hist["ebitda_rmb_m"] = hist["operating_profit_rmb_m"]
+        hist["below_floor"] = False
+        qt = pd.concat([hist.assign(actual=True), qt])
+        qt["below_floor"] = qt["below_floor"].astype(bool)
         qt.index.name = "period"
     yearly = pnl_years(qt)
 

@@ -38,7 +38,7 @@ genai_revenue_rmb_m | RMB m | GenAI revenue: what the fleet served + other GenAI
 traditional_revenue_rmb_m | RMB m | Non-GenAI revenue on its own path
 cost_of_sales_rmb_m | RMB m | Serving cost + other cost of sales (reported quarters: as reported)
 depreciation_rmb_m | RMB m | Fleet depreciation: existing book value and each purchase cohort,
-    straight-line over its life (not reported: empty in reported quarters)
+    straight-line over its life (0 in reported quarters: not disclosed)
 power_cost_rmb_m | RMB m | Electricity cost of the fleet
 maintenance_rmb_m | RMB m | Fleet maintenance cost
 rental_cost_rmb_m | RMB m | Cost of rented compute
@@ -264,7 +264,9 @@ net_cash_end_rmb_m | RMB m | Net cash at the year's end
     "value.pnl_by_quarter": """\
 period | | {quarter}
 actual | | True for a quarter of the reported accounts (half of its half-year), False when
-    modelled
+    modelled; a line the accounts do not report is 0 in a reported quarter (the fleet's cost
+    lines: all its cost of sales is in other_cost_of_sales_rmb_m; EBITDA = operating profit;
+    the cash and DCF columns: the cash path starts after the balance sheet)
 """ + _PNL_LINES + """\
 net_cash_rmb_m | RMB m | Net cash at the quarter's end
 below_floor | | True when net cash is below the funding floor
