@@ -22,8 +22,9 @@ Comparison, for a row with span q0..q1 (quarters) and forecast path x[t]:
     bias_pct    = mean over compared rows of error_pct                  [%]
 
 A row is ``not forecast`` when the tool has no path for the metric (an account line the flow
-path does not carry; revenue metrics when no finance table is given), ``not comparable`` when a quarter it needs lies outside the
-forecast path (before the first calibration date or after the horizon end), else ``compared``.
+path does not carry; revenue metrics when no finance table is given), ``not comparable`` when a
+quarter it needs lies outside the forecast path (before the first calibration date or after the
+horizon end), else ``compared``.
 """
 
 from __future__ import annotations
