@@ -118,7 +118,7 @@ def render(text: str) -> str:
         if not rx.search(text):
             raise SystemExit(f"docs/finance.md: no generated block {name!r}")
         body = make()
-        text = rx.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+        text = rx.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 
