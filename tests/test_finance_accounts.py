@@ -160,3 +160,18 @@ def test_finance_doc_inputs_table_matches_the_baseline():
         assert fin[key] == pytest.approx(value, rel=1e-3), key
         checked += 1
     assert checked >= 15
+
+
+def test_rolling_backtest_scores_the_accounts():
+    d = cli_json("backtest", "--rolling")
+    scored = {(r["metric"], r["horizon_halves"]) for r in d["summary"] if r["n_compared"]}
+    for metric in ("adjusted_net_loss_rmb_m", "gross_margin", "net_loss_rmb_m",
+                   "rd_opex_rmb_m"):
+        assert {(metric, 1), (metric, 2)} <= scored, metric
+    # a 1H25 row of the FY24 vintage: the forecast is its P&L's 2025Q1 + 2025Q2
+    row = next(r for r in d["rows"] if r["vintage"] == "2025-03-31"
+               and r["metric"] == "adjusted_net_loss_rmb_m" and r["period"] == "1H25")
+    assert row["actual"] == 1162.1 and row["horizon_halves"] == 1
+    q = {r["period"]: r for r in cli_json("value", "--as-of", "2025-03-31")["pnl_by_quarter"]}
+    assert row["forecast"] == pytest.approx(q["2025Q1"]["adjusted_net_loss_rmb_m"]
+                                            + q["2025Q2"]["adjusted_net_loss_rmb_m"], rel=1e-6)
