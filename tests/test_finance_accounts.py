@@ -175,3 +175,18 @@ def test_rolling_backtest_scores_the_accounts():
     q = {r["period"]: r for r in cli_json("value", "--as-of", "2025-03-31")["pnl_by_quarter"]}
     assert row["forecast"] == pytest.approx(q["2025Q1"]["adjusted_net_loss_rmb_m"]
                                             + q["2025Q2"]["adjusted_net_loss_rmb_m"], rel=1e-6)
+
+
+def test_no_vintage_reads_a_later_input():
+    from capacity.run import value_report
+    from capacity.scenarios import vintage_dates
+
+    for when in vintage_dates():
+        sc = load_scenario(None, as_of=when)
+        rep = value_report(sc)
+        t = rep.tables["inputs"]
+        assert (t["source_date"] <= when.isoformat()).all(), when
+        net = t.set_index("name").at["net_cash", "source_date"]
+        assert net == sc.inputs.horizon.base.end_time.date().isoformat()  # the balance sheet
+        assert {"rd_opex", "sm_opex", "ga_opex", "fx_rate", "discount_rate",
+                "ev_sales_multiple", "share_price", "borrowings"} <= set(t["name"])
