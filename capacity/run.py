@@ -128,7 +128,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
     note_check = finance.value_from_sales(res.implied_sales_rmb_m, fin.ev_sales_multiple,
-                                          fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+                                          res.valuation.net_cash_rmb_m, fin.shares_m,
+                                          fin.rmb_per_hkd)  # the net cash the TP used
     annual = res.annual
     scalars = {
         "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
