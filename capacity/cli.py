@@ -327,7 +327,8 @@ def value(
         "finance.ev_sales_multiple, the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
     table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-                       "cash", "cohorts", "methods", "dcf_sensitivity") = None,
+                       "cash", "cohorts", "methods", "dcf_sensitivity", "inputs",
+                       "equity_bridge") = None,
     *,
     opts: RunOptions,
 ) -> None:

@@ -160,9 +160,15 @@ def _forecast_paths(scenario: Scenario, solver: str = "highs"
     base = scenario.inputs.horizon.base
     plan_result = plan(scenario, solver=solver)
     stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
-    revenue = value_report(scenario, solver=solver, plan_result=plan_result).tables["revenue"]
-    anchors = finance.anchors_from_disclosures(scenario.disclosures)
-    flows = bt.flow_path(finance.actual_quarters(anchors), revenue)
+    pnl = value_report(scenario, solver=solver, plan_result=plan_result).tables[
+        "pnl_by_quarter"].rename(columns={"rd_rmb_m": "rd_opex_rmb_m", "sm_rmb_m":
+                                          "sm_opex_rmb_m", "ga_rmb_m": "ga_opex_rmb_m"})
+    actual = pnl["actual"].astype(bool)  # the one P&L: reported quarters, then modelled
+    if actual.any():
+        flows = bt.flow_path(pnl[actual], pnl[~actual])
+    else:
+        anchors = finance.anchors_from_disclosures(scenario.disclosures)
+        flows = bt.flow_path(finance.actual_quarters(anchors), pnl)
     return stocks, flows
 
 

@@ -113,15 +113,23 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     fin = scenario.inputs.finance
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
-    res = finance.finance_result(quarters, revenue["genai_demand_rmb_m"], fin, anchors)
-    pl = finance.pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
-                            anchors, res.valuation)
+    res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
+                                 anchors, scenario.as_of)
+    from capacity.finance import dated
+
+    burn = dated.burn_rmb_m(pl.quarters, scenario.as_of)
+    dated_tables = {
+        "inputs": dated.inputs_table(fin, anchors, scenario.disclosures, scenario.sources,
+                                     scenario.as_of),
+        "equity_bridge": dated.equity_bridge(fin, anchors, scenario.disclosures, burn,
+                                             scenario.as_of)}
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
     note_check = finance.value_from_sales(res.implied_sales_rmb_m, fin.ev_sales_multiple,
-                                          fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+                                          res.valuation.net_cash_rmb_m, fin.shares_m,
+                                          fin.rmb_per_hkd)  # the net cash the TP used
     annual = res.annual
     scalars = {
         "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
@@ -176,7 +184,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         tables={"revenue": res.revenue, "annual": annual, "bridge": res.bridge,
                 "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_by_quarter": pl.quarters,
                 "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
-                "dcf_sensitivity": pl.dcf_sensitivity},
+                "dcf_sensitivity": pl.dcf_sensitivity, **dated_tables},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
                 "annual": "Calendar years (the first includes the base half-year's actuals)",
@@ -187,5 +195,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
                 "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
                 "methods": "Target price by method and the blend weights",
-                "dcf_sensitivity": "DCF target price over WACC x terminal growth"},
+                "dcf_sensitivity": "DCF target price over WACC x terminal growth",
+                "inputs": "Dated inputs of the valuation (balances at the last balance sheet)",
+                "equity_bridge": "Net cash from the last balance sheet to the valuation "
+                                 "date"},
     )

@@ -43,6 +43,8 @@ def test_gross_profit_is_revenue_less_cost_of_sales(hist):
         for r in rows:
             assert r["gross_profit_rmb_m"] == pytest.approx(
                 r["revenue_rmb_m"] - r["cost_of_sales_rmb_m"], abs=TOL)
+            assert r["adjusted_net_loss_rmb_m"] == pytest.approx(
+                r["net_loss_rmb_m"] - r["adjustments_rmb_m"], abs=TOL)
             parts = (r["depreciation_rmb_m"] + r["power_cost_rmb_m"] + r["maintenance_rmb_m"]
                      + r["rental_cost_rmb_m"] + r["other_cost_of_sales_rmb_m"])
             assert r["cost_of_sales_rmb_m"] == pytest.approx(parts, abs=TOL)
@@ -56,8 +58,9 @@ def test_yearly_pnl_is_the_sum_of_its_quarters(hist):
     for r in hist["pnl"]:
         sel = q[q["year"] == r["year"]]
         assert len(sel) == 4
+        assert r["actual_quarters"] == int(sel["actual"].sum())
         for c in ("revenue_rmb_m", "genai_revenue_rmb_m", "depreciation_rmb_m", "opex_rmb_m",
-                  "ebitda_rmb_m", "net_loss_rmb_m"):
+                  "ebitda_rmb_m", "net_loss_rmb_m", "adjusted_net_loss_rmb_m"):
             assert r[c] == pytest.approx(sel[c].sum(), abs=1e-5)
         assert r["gross_margin"] == pytest.approx(r["gross_profit_rmb_m"] / r["revenue_rmb_m"])
 
@@ -110,7 +113,8 @@ def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
 
 def test_existing_fleet_depreciation_is_its_book_value_over_its_life(hist, fin):
     per_q = fin.existing_fleet_book_value_rmb_m / fin.existing_fleet_remaining_life_quarters
-    first = hist["pnl_by_quarter"][0]  # 2023Q3: deliveries of 2023Q3 are in the cohorts
+    first = next(r for r in hist["pnl_by_quarter"] if not r["actual"])  # 2023Q3: deliveries
+    # of 2023Q3 are in the cohorts
     new = sum(r["depreciation_per_quarter_rmb_m"] for r in hist["cohorts"]
               if r["period"] <= "2023Q3" < _plus(r["period"], r["life_quarters"]))
     assert first["depreciation_rmb_m"] == pytest.approx(per_q + new, abs=1e-6)

@@ -12,11 +12,17 @@ and gross margin)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from capacity.errors import InputError
+from capacity.finance.accounts import (
+    AccountDrivers,
+    account_drivers,
+    history_quarters,
+    reported_halves,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,12 @@ class Anchors:
         The note's new target price. [HKD/share]
     target_price_old_hkd
         The note's previous target price. [HKD/share]
+    drivers
+        Run-rates from the reported accounts
+        (:func:`~capacity.finance.accounts.account_drivers`).
+    history
+        The base half-year as reported quarters
+        (:func:`~capacity.finance.accounts.history_quarters`), or None.
     """
 
     base_period: pd.Period
@@ -51,6 +63,8 @@ class Anchors:
     target_year: int
     target_price_hkd: float
     target_price_old_hkd: float
+    drivers: AccountDrivers = field(default_factory=AccountDrivers, compare=False)
+    history: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 def _one(disclosures: pd.DataFrame, metric: str, span: int | None = None) -> pd.Series:
@@ -92,11 +106,12 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
     target = _one(disclosures, "genai_share_target")
     tp = _one(disclosures, "target_price_hkd")
     tp_old = _one(disclosures, "target_price_old_hkd")
+    base = pd.Period(rev["period"], freq="Q")
     s = float(share["value"])
     if not 0.0 < s < 1.0:
         raise InputError("disclosures.csv", f"genai_share {s} must be between 0 and 1")
     return Anchors(
-        base_period=pd.Period(rev["period"], freq="Q"),
+        base_period=base,
         base_half_revenue_rmb_m=float(rev["value"]),
         base_genai_share=s,
         base_gross_margin=float(gm["value"]),
@@ -104,6 +119,8 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
         target_year=int(pd.Period(target["period"], freq="Q").year),
         target_price_hkd=float(tp["value"]),
         target_price_old_hkd=float(tp_old["value"]),
+        drivers=account_drivers(disclosures, base),
+        history=history_quarters(reported_halves(disclosures), base),
     )
 
 

@@ -441,7 +441,8 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
                           traditional_revenue_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
                           paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
-                          costs["rental_cost_rmb_m"], fin, target_price_ev_sales_hkd)
+                          costs["rental_cost_rmb_m"], fin, target_price_ev_sales_hkd,
+                          ctx.anchors.drivers)  # the reported accounts' run-rates
 
 
 @dataclass

@@ -133,6 +133,8 @@ cash | table | FCF and net cash: one row per modelled quarter
 cohorts | table | Depreciation of each purchase cohort: one row per delivery quarter and chip
 methods | table | Target price by method: one row per method
 dcf_sensitivity | table | DCF target price over a grid of WACC x terminal growth
+inputs | table | Dated inputs of the valuation: name, value, unit, source_date, source
+equity_bridge | table | Net cash from the last balance sheet to the valuation date
 """),
     "compare": parse_rows("""\
 reference | | The reference scenario: the first named, which the <scenario>_vs_<reference>
