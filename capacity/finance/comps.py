@@ -47,8 +47,8 @@ def on_or_before(table: pd.DataFrame, as_of: dt.date, column: str) -> pd.DataFra
     """Rows of a dated table whose ``column`` (ISO date text) is on or before ``as_of``."""
     if table.empty:
         return table
-    keep = [dt.date.fromisoformat(p) <= as_of for p in table[column]]
-    return table[keep]
+    keep = np.array([dt.date.fromisoformat(p) <= as_of for p in table[column]], bool)
+    return table.loc[keep]
 
 
 def ev_sales_multiple(comps: pd.DataFrame, as_of: dt.date, fallback: Quote) -> Quote:

@@ -87,7 +87,7 @@ def street_bridge(street: pd.DataFrame, model_years: pd.DataFrame) -> pd.DataFra
             "revenue_effect_rmb_m", "margin_effect_rmb_m", "opex_effect_rmb_m",
             "other_effect_rmb_m"]
     rows = []
-    dated = street[[not math.isnan(y) for y in street["year"]]]
+    dated = street.loc[~street["year"].astype(float).isna()]
     for (date, source, year), group in dated.groupby(["published", "source", "year"],
                                                      sort=True):
         s = dict(zip(group["metric"], group["value"].astype(float)))
