@@ -90,7 +90,7 @@ def street_bridge(street: pd.DataFrame, model_years: pd.DataFrame) -> pd.DataFra
     dated = street.loc[~street["year"].astype(float).isna()]
     for (date, source, year), group in dated.groupby(["published", "source", "year"],
                                                      sort=True):
-        s = dict(zip(group["metric"], group["value"].astype(float)))
+        s = dict(zip(group["metric"], group["value"].astype(float), strict=True))
         y = int(year)
         if y not in model_years.index or math.isnan(s.get("revenue_rmb_m", math.nan)):
             continue

@@ -36,7 +36,13 @@ from capacity.scenarios.vintages import (
     rules_known_by,
     vintage_layers,
 )
-from capacity.schemas import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, SCENARIO_OPTIONS, Inputs, shown_text
+from capacity.schemas import (
+    MAX_EXTENDS_DEPTH,
+    MAX_NESTING_DEPTH,
+    SCENARIO_OPTIONS,
+    Inputs,
+    shown_text,
+)
 
 DEFAULT_SCENARIO = "baseline"
 

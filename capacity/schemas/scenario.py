@@ -11,7 +11,6 @@ from capacity.schemas.finance import FinanceInputs
 from capacity.schemas.fleet import CalibrationInputs, FleetInputs, Horizon
 from capacity.schemas.planner import PlannerInputs
 
-
 SCENARIO_OPTIONS = ("none", "removes", "adds", "mixed")
 """What a scenario file's ``options`` says it does to the options of the scenario it extends
 (the baseline when it extends none): nothing, only removes some, only adds some, or both. A
