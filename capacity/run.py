@@ -125,8 +125,10 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         plan_result = plan(scenario, solver=solver)
     market = _market_tables()
     note_fin = scenario.inputs.finance
+    explicit = any(c.key == "finance.ev_sales_multiple" and not c.origin.startswith("vintages/")
+                   for c in scenario.changes)
     mkt = hl.market_report(market, scenario.as_of, note_fin,
-                           scenario.source_of("finance.ev_sales_multiple"))
+                           scenario.source_of("finance.ev_sales_multiple"), explicit)
     fin = note_fin.model_copy(update={"ev_sales_multiple": mkt["multiple"].value})
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)

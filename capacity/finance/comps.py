@@ -3,8 +3,9 @@
 Pure functions of tables read by :func:`capacity.scenarios.market.read_market`; no files. The
 rules (units in brackets)::
 
-    EV/Sales multiple at a vintage v: the basis multiple of the latest broker target on EV/Sales
-        published on or before v (several on that date: their median); none: the scenario's
+    EV/Sales multiple at a vintage v: finance.ev_sales_multiple when the scenario sets it
+        itself; else the basis multiple of the latest broker target on EV/Sales published
+        on or before v (several on that date: their median); none: the baseline's
         finance.ev_sales_multiple (the note's)                                          [1]
     share price at v: the latest dated price on or before v                      [HKD/share]
     market value  = price * shares                                                [HKD m]
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-MULTIPLE_RULE = ("latest broker target on EV/Sales published on or before the vintage (median "
-                 "of those on its date); else the scenario's finance.ev_sales_multiple")
+MULTIPLE_RULE = ("finance.ev_sales_multiple when a scenario file or --set sets it; else the "
+                 "latest broker target on EV/Sales published on or before the vintage (median "
+                 "of those on its date); else finance.ev_sales_multiple (the note's)")
 """The stated rule :func:`ev_sales_multiple` applies, as reported beside the multiple."""
 
 

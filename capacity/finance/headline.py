@@ -109,9 +109,12 @@ def headline_valuation(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annua
 
 
 def market_report(market: dict[str, pd.DataFrame], as_of: dt.date, fin: FinanceInputs,
-                  multiple_source: str) -> dict[str, Any]:
+                  multiple_source: str, explicit_multiple: bool = False) -> dict[str, Any]:
     """The vintage's EV/Sales multiple (:data:`~capacity.finance.comps.MULTIPLE_RULE`), share
     price and the ``inputs`` rows they give (:func:`~capacity.finance.comps.market_input_rows`).
+
+    ``explicit_multiple``: the scenario file, ``--set`` or ``--multiple`` set
+    ``finance.ev_sales_multiple``, which then wins over the comps.
 
     Returns
     -------
@@ -121,6 +124,8 @@ def market_report(market: dict[str, pd.DataFrame], as_of: dt.date, fin: FinanceI
     """
     fallback = comps_mod.Quote(float(fin.ev_sales_multiple), "", multiple_source)
     multiple, price = comps_mod.market_quotes(market, as_of, fallback)
+    if explicit_multiple:
+        multiple = fallback
     return {"multiple": multiple, "price": price,
             "input_rows": comps_mod.market_input_rows(multiple, price)}
 
