@@ -139,7 +139,7 @@ def test_a_bad_comps_row_is_one_line_naming_it(tmp_path):
     (tmp_path / "comps.csv").write_text(
         "published,source,kind,company,metric,basis_year,multiple,target_price_hkd\n"
         "2025-01-01,x,rumour,y,ev_sales,2026,10,\n")
-    with pytest.raises(InputError, match="comps.csv line 2 kind"):
+    with pytest.raises(InputError, match=r"comps\.csv line 2 kind"):
         read_market(tmp_path)
     (tmp_path / "comps.csv").write_text(
         "published,source,kind,company,metric,basis_year,multiple,target_price_hkd\n"
