@@ -189,7 +189,10 @@ def test_value_on_the_synthetic_subject(subject):
     assert v["valuation_year"] == 2025
     sales = v["sales_2025e_rmb_m"]
     # TP = (multiple x sales + net cash) / shares / RMB per HKD, with Acme's inputs
-    assert v["target_price_hkd"] == pytest.approx((4.0 * sales + 1000.0) / 2000.0 / 0.9)
+    assert v["target_price_ev_sales_hkd"] == pytest.approx((4.0 * sales + 1000.0) / 2000.0 / 0.9)
+    # the headline: the fleet DCF's equity over the same shares and FX
+    assert v["target_price_hkd"] == pytest.approx(v["equity_fleet_dcf_rmb_m"] / 2000.0 / 0.9)
+    assert v["street"] == [] and "upside" not in v  # no street or share-price files
     assert v["note_target_price_hkd"] == 1.0
 
 
