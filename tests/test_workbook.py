@@ -154,7 +154,8 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
     rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
     tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics",
               "valuation", "revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-              "cash", "cohorts", "methods", "dcf_sensitivity"]
+              "cash", "cohorts", "methods", "dcf_sensitivity", "npv_bridge", "street",
+              "street_bridge"]
     prefixes = []
     for scen in LONG_NAMES:
         sheets = sorted(r[0] for r in rows if r[1].split(" ", 1)[-1] == scen)
@@ -179,8 +180,9 @@ def test_defined_names_for_headline_figures(book, cached, compare_out, scenario)
     for stem in ("tp", "multiple", "sales_2024e", "net_cash", "shares", "rmb_per_hkd",
                  "capex_total"):
         assert f"{stem}_{s}" in book.defined_names, f"{stem}_{s}"
+    # the valuation sheet is the EV/Sales bridge in live formulas (the headline is the fleet DCF)
     assert _cell(cached, f"tp_{s}").value == pytest.approx(
-        _kpi(doc, "target_price_hkd", scenario), abs=1e-9)
+        _kpi(doc, "target_price_ev_sales_hkd", scenario), abs=1e-9)
     assert _cell(cached, f"capex_total_{s}").value == pytest.approx(
         _kpi(doc, "total_capex_rmb_m", scenario), rel=1e-9)
     assert _cell(cached, f"multiple_{s}").value == 7.5
