@@ -20,6 +20,7 @@ import typer
 
 from capacity.cli_options import (
     AS_OF,
+    VALUE_TABLES,
     ColumnsOpt,
     Format,
     FormatOpt,
@@ -30,7 +31,6 @@ from capacity.cli_options import (
     SetOpt,
     SolverOpt,
     TimeLimitOpt,
-    VALUE_TABLES,
     apply_time_limit,
     busy,
     claim_out,

@@ -303,14 +303,14 @@ def test_libreoffice_recipe_recalculates(recalculated, compare_out):
     _, doc = compare_out
     tp = _cell(recalculated["poisoned"], "tp_embargo_2024").value
     assert tp != 999
-    assert tp == pytest.approx(_kpi(doc, "target_price_hkd", "embargo-2024"),
+    assert tp == pytest.approx(_kpi(doc, "target_price_ev_sales_hkd", "embargo-2024"),
                                abs=TP_TOLERANCE_HKD)
 
 
 @needs_soffice
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_recalculated_tp_equals_tool_tp(recalculated, scenario):
-    tool = cli_json("value", "--scenario", scenario)["target_price_hkd"]
+    tool = cli_json("value", "--scenario", scenario)["target_price_ev_sales_hkd"]
     tp = _cell(recalculated["original"], f"tp_{scenario.replace('-', '_')}").value
     assert abs(tp - tool) <= TP_TOLERANCE_HKD, (tp, tool)
 
@@ -321,7 +321,7 @@ def test_changed_multiple_recalculates_like_value_multiple(recalculated):
     before = _cell(recalculated["original"], "tp_embargo_2024").value
     after = _cell(recalculated["changed"], "tp_embargo_2024").value
     assert _cell(recalculated["changed"], "multiple_embargo_2024").value == NEW_MULTIPLE
-    assert abs(after - tool["target_price_hkd"]) <= TP_TOLERANCE_HKD, (after, tool)
+    assert abs(after - tool["target_price_ev_sales_hkd"]) <= TP_TOLERANCE_HKD, (after, tool)
     assert after - before > 0.1  # it moved: (9.0 - 7.5) x sales / shares / FX
     # the sensitivity grid reads the same inputs: its 0% column at 7.5x moves with the sales
     # only, so it still equals the original TP
