@@ -275,8 +275,7 @@ def test_stress_draw_dcf_matches_the_value_command(history):
         drawn = history.with_inputs(stress.draw_inputs(ctx, row, "test draw"))
         v = value_report(drawn, plan_result=plan(drawn, integer=False)).scalars
         assert k["target_price_dcf_hkd"] == pytest.approx(v["target_price_dcf_hkd"], rel=1e-7)
-        # a draw's target_price_hkd is the blend of its methods (value's multiples TP)
-        assert k["target_price_hkd"] == pytest.approx(v["target_price_multiples_hkd"], rel=1e-9)
+        assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=1e-9)
         seen.add(round(k["target_price_dcf_hkd"], 9))
     assert len(seen) == 2  # the draws move the DCF
 

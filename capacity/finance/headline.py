@@ -3,10 +3,8 @@ the plan's NPV (:func:`~capacity.finance.valuation.fleet_dcf`), its bridge to th
 multiple and share price from the dated market tables, and the street table.
 
 Pure: the market tables come in as DataFrames (:func:`capacity.scenarios.market.read_market`).
-The non-fleet flow per planned quarter is the P&L's free cash flow less the fleet's::
-
-    non_fleet[t] = fcf[t] - (served[t] - power[t] - maintenance[t] - rental[t] - capex[t])
-                                                                                 [RMB m]
+The non-fleet flow per planned quarter is the P&L's free cash flow less the fleet's
+(:func:`~capacity.finance.valuation.non_fleet_array`).
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from capacity.finance.street import STREET_MODEL_COLUMNS, street_bridge, street_
 from capacity.finance.valuation import (
     equity_and_target_price,
     fleet_dcf,
+    non_fleet_array,
     npv_bridge_table,
     plan_discount_factor,
 )
@@ -32,13 +31,13 @@ HEADLINE_METHOD = "fleet_dcf"
 
 
 def non_fleet_flows(plan_quarters: pd.DataFrame, pnl_quarters: pd.DataFrame) -> np.ndarray:
-    """Cash flow per planned quarter that the plan does not hold (module docstring). [RMB m]"""
-    fleet = (plan_quarters["served_revenue_rmb_m"].to_numpy(float)
-             - plan_quarters["power_cost_rmb_m"].to_numpy(float)
-             - plan_quarters["maintenance_rmb_m"].to_numpy(float)
-             - plan_quarters["rental_cost_rmb_m"].to_numpy(float)
-             - plan_quarters["capex_rmb_m"].to_numpy(float))
-    return pnl_quarters["fcf_rmb_m"].to_numpy(float) - fleet
+    """Cash flow per planned quarter that the plan does not hold
+    (:func:`~capacity.finance.valuation.non_fleet_array` of the plan's and the P&L's
+    columns). [RMB m]"""
+    q = {c: plan_quarters[c].to_numpy(float) for c in
+         ("served_revenue_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m", "rental_cost_rmb_m",
+          "capex_rmb_m")}
+    return non_fleet_array(pnl_quarters["fcf_rmb_m"].to_numpy(float), *q.values())
 
 
 def model_year_table(annual: pd.DataFrame, pnl_years: pd.DataFrame) -> pd.DataFrame:

@@ -345,9 +345,23 @@ sign, label)."""
 def plan_discount_factor(n: int, rate_annual: float) -> np.ndarray:
     """The plan's discounting of its planned quarters t = 0..n-1 (and the horizon end t = n).
 
-    df[t] = (1 + r) ** (-t / 4)  [1], shape (n + 1,)
+    df[t] = (1 + r) ** (-t / 4)  [1], shape (n + 1,) (or (B, n + 1) for a rate per draw,
+    ``per_draw(rate)``)
     """
     return (1.0 + rate_annual) ** (-np.arange(n + 1, dtype=float) / 4.0)
+
+
+def non_fleet_array(fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
+                    maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
+                    capex_rmb_m: np.ndarray) -> np.ndarray:
+    """Cash flow per planned quarter that the plan does not hold: the P&L's free cash flow
+    less the fleet's (other revenue's gross profit less operating expenses). [RMB m]
+
+        non_fleet[t] = fcf[t] - (served[t] - power[t] - maintenance[t] - rental[t] - capex[t])
+    """
+    fleet = (np.asarray(served_rmb_m, float) - power_rmb_m - maintenance_rmb_m - rental_rmb_m
+             - capex_rmb_m)
+    return np.asarray(fcf_rmb_m, float) - fleet
 
 
 def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
@@ -387,6 +401,9 @@ def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
     tax_rate
         Tax on a positive steady-state flow. [1]
 
+    For a batch of draws ``npv_rmb_m`` is (B,), ``non_fleet_rmb_m`` (B, n) and the rates
+    floats or (B,); every result is then (B,).
+
     Returns
     -------
     dict
@@ -395,29 +412,32 @@ def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
         ``pv_terminal_rmb_m``, ``pv_terminal_fleet_rmb_m``, ``pv_terminal_non_fleet_rmb_m``
         [RMB m], ``terminal_share`` (PV_TV / EV) [1] and ``annuity_quarters`` (A) [quarters].
     """
-    if growth_annual >= rate_annual:
+    if np.any(np.asarray(growth_annual) >= rate_annual):
         raise InputError("finance.terminal_growth_annual",
                          f"{growth_annual} must be below the plan's discount rate {rate_annual}")
     flows = np.asarray(non_fleet_rmb_m, float)
-    n = len(flows)
+    n = flows.shape[-1]
     if n < 4:
         raise InputError("horizon.end", "the headline DCF needs at least four planned quarters")
-    df = plan_discount_factor(n, rate_annual)
-    annuity = float(df[:n].sum())
-    eav = 4.0 * float(npv_rmb_m) / annuity
-    other = float(flows[-4:].sum())
+    df = plan_discount_factor(n, per_draw(rate_annual))
+    annuity = df[..., :n].sum(axis=-1)
+    eav = 4.0 * np.asarray(npv_rmb_m, float) / annuity
+    other = flows[..., -4:].sum(axis=-1)
     steady = eav + other
-    after_tax = (1.0 - tax_rate) if steady > 0 else 1.0
-    factor = after_tax * (1.0 + growth_annual) / (rate_annual - growth_annual) * float(df[n])
-    pv_other = float((flows * df[:n]).sum())
+    after_tax = np.where(steady > 0, 1.0 - np.asarray(tax_rate, float), 1.0)
+    factor = (after_tax * (1.0 + np.asarray(growth_annual, float))
+              / (np.asarray(rate_annual, float) - growth_annual) * df[..., n])
+    pv_other = (flows * df[..., :n]).sum(axis=-1)
     pv_tv = steady * factor
-    ev = float(npv_rmb_m) + pv_other + pv_tv
-    return {"ev_rmb_m": ev, "pv_non_fleet_rmb_m": pv_other,
-            "equivalent_annual_value_rmb_m": eav, "steady_state_flow_rmb_m": steady,
-            "terminal_value_rmb_m": pv_tv / float(df[n]), "pv_terminal_rmb_m": pv_tv,
-            "pv_terminal_fleet_rmb_m": eav * factor, "pv_terminal_non_fleet_rmb_m":
-            other * factor, "terminal_share": pv_tv / ev if ev != 0 else float("nan"),
-            "annuity_quarters": annuity}
+    ev = np.asarray(npv_rmb_m, float) + pv_other + pv_tv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(ev != 0, pv_tv / np.where(ev != 0, ev, 1.0), np.nan)
+    return {"ev_rmb_m": number(ev), "pv_non_fleet_rmb_m": number(pv_other),
+            "equivalent_annual_value_rmb_m": number(eav), "steady_state_flow_rmb_m":
+            number(steady), "terminal_value_rmb_m": number(pv_tv / df[..., n]),
+            "pv_terminal_rmb_m": number(pv_tv), "pv_terminal_fleet_rmb_m": number(eav * factor),
+            "pv_terminal_non_fleet_rmb_m": number(other * factor),
+            "terminal_share": number(share), "annuity_quarters": number(annuity)}
 
 
 def npv_bridge_table(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annual: float,

@@ -613,8 +613,8 @@ most_valuable_limits | | compare (kpis_text) | Up to three limits with the large
 genai_revenue_rmb_m_<y> | RMB m | compare, stress | GenAI revenue in calendar year <y>
 genai_share_<y> | share | compare, stress, value | GenAI revenue / total revenue in year <y>
 total_revenue_rmb_m_<y> | RMB m | compare | Total revenue in calendar year <y>
-target_price_hkd | HKD | compare, stress, value | Headline target price per share (value and
-    compare: the fleet DCF on the plan's NPV; stress: the blend of the draws' methods)
+target_price_hkd | HKD | compare, stress, value | Headline target price per share: the fleet
+    DCF on the plan's NPV (value's valuation_method fleet_dcf)
 target_price_ev_sales_hkd | HKD | compare, stress, value | EV/Sales target price per share
 target_price_dcf_hkd | HKD | compare, stress, value | DCF target price per share
 """, fields=4)
