@@ -211,7 +211,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_by_quarter": pl.quarters,
                 "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
                 "dcf_sensitivity": pl.dcf_sensitivity, "npv_bridge": head["npv_bridge"],
-                **street},
+                "comps": mkt["comps"], **street},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
                 "annual": "Calendar years (the first includes the base half-year's actuals)",
@@ -225,6 +225,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "dcf_sensitivity": "DCF target price over WACC x terminal growth",
                 "npv_bridge": "From the plan's NPV to the headline EV: plan rows sum to the "
                               "NPV, plan and valuation rows to the headline EV",
+                "comps": "Comps known at the vintage: broker targets and their bases, "
+                         "market multiples; chosen marks the multiple's source",
                 "street": "Broker and consensus figures known at the vintage beside the "
                           "model's",
                 "street_bridge": "The model's profit gap to each street source: revenue "

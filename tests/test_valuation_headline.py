@@ -187,3 +187,8 @@ def test_value_has_the_street_known_at_the_vintage(latest):
     assert s["upside"] == pytest.approx(s["target_price_hkd"] / s["share_price_hkd"] - 1)
     assert {"revenue_effect_rmb_m", "margin_effect_rmb_m", "opex_effect_rmb_m"} <= set(
         rep.tables["street_bridge"].columns)
+    comps = rep.tables["comps"]
+    assert all(dt.date.fromisoformat(d) <= sc.as_of for d in comps["published"])
+    assert "2026-02-20" not in set(comps["published"])
+    assert comps.loc[comps["chosen"], "company"].tolist() == ["CMBI"]
+    assert {"peer", "subject_market", "broker_target"} <= set(comps["kind"])

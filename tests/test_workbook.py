@@ -154,8 +154,8 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
     rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
     tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics",
               "valuation", "revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-              "cash", "cohorts", "methods", "dcf_sensitivity", "npv_bridge", "street",
-              "street_bridge"]
+              "cash", "cohorts", "methods", "dcf_sensitivity", "npv_bridge", "comps",
+              "street", "street_bridge"]
     prefixes = []
     for scen in LONG_NAMES:
         sheets = sorted(r[0] for r in rows if r[1].split(" ", 1)[-1] == scen)

@@ -126,7 +126,23 @@ def market_report(market: dict[str, pd.DataFrame], as_of: dt.date, fin: FinanceI
     if explicit_multiple:
         multiple = fallback
     return {"multiple": multiple, "price": price,
-            "input_rows": comps_mod.market_input_rows(multiple, price)}
+            "input_rows": comps_mod.market_input_rows(multiple, price),
+            "comps": comps_table(market["comps"], as_of, multiple)}
+
+
+def comps_table(comps: pd.DataFrame, as_of: dt.date, multiple: comps_mod.Quote
+                ) -> pd.DataFrame:
+    """The comps rows dated on or before the vintage, with ``chosen`` marking the row(s) the
+    multiple comes from (none when the scenario's own multiple is used)."""
+    cols = ["published", "source", "kind", "company", "metric", "basis_year", "multiple",
+            "target_price_hkd"]
+    rows = comps_mod.on_or_before(comps, as_of, "published")
+    out = (rows[cols].sort_values("published", kind="stable").reset_index(drop=True)
+           if len(rows) else pd.DataFrame(columns=cols))
+    chosen = ((out["published"] == multiple.source_date) & (out["kind"] == "broker_target")
+              & (out["metric"] == "ev_sales")) if len(out) else pd.Series(dtype=bool)
+    out["chosen"] = chosen.astype(bool)
+    return out
 
 
 def street_report(street: pd.DataFrame, as_of: dt.date, annual: pd.DataFrame,

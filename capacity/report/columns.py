@@ -297,6 +297,17 @@ value_rmb_m | RMB m | Present value at the first planned quarter (the plan's dis
 role | | plan rows sum to plan_npv; plan and valuation rows sum to headline_ev; total; memo
 note | | What the item is
 """,
+    "value.comps": """\
+published | | Publication date of the row, YYYY-MM-DD (on or before the vintage)
+source | | Who published it and where
+kind | | broker_target, consensus_target, subject_market or peer (comps.csv)
+company | | Broker, peer or the subject
+metric | | What the multiple is: ev_sales (a target's basis), ev_sales_trailing, ps_trailing
+basis_year | | Forecast year the multiple applies to (null for a trailing multiple)
+multiple | x | The multiple (null where the source gives none)
+target_price_hkd | HKD | The target price (null for a market multiple)
+chosen | | True for the row(s) multiple_rule takes the multiple from
+""",
     "value.street": """\
 date | | Publication date of the street figure, YYYY-MM-DD (on or before the vintage)
 source | | Who published it and where

@@ -168,6 +168,7 @@ cohorts | table | Depreciation of each purchase cohort: one row per delivery qua
 methods | table | Target price by method: one row per method
 dcf_sensitivity | table | DCF target price over a grid of WACC x terminal growth
 npv_bridge | table | From the plan's NPV to the headline EV: one row per item
+comps | table | Comps dated on or before the vintage: one row per broker target or multiple
 street | table | Broker and consensus figures dated on or before the vintage beside the model's
 street_bridge | table | The model's profit gap to a street source by driver: one row per source
     and year
