@@ -20,6 +20,7 @@ import typer
 
 from capacity.cli_options import (
     AS_OF,
+    VALUE_TABLES,
     ColumnsOpt,
     Format,
     FormatOpt,
@@ -324,11 +325,9 @@ def value(
     scenario: ScenarioOpt = None,
     multiple: Annotated[float | None, typer.Option(
         "--multiple", metavar="X", help="EV/Sales multiple on the valuation year's sales (default: "
-        "finance.ev_sales_multiple, the note's 7.5x).")] = None,
+        "the latest broker basis in comps.csv by the vintage, else the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-                       "cash", "cohorts", "methods", "dcf_sensitivity", "inputs",
-                       "equity_bridge") = None,
+    table: table_option(*VALUE_TABLES) = None,
     *,
     opts: RunOptions,
 ) -> None:

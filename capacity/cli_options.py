@@ -87,6 +87,12 @@ def table_option(*names: str):
         f"all with table). Choices: {', '.join(names)}.")]
 
 
+VALUE_TABLES = ("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
+                "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge", "npv_bridge",
+                "comps", "street", "street_bridge")
+"""Tables of ``capacity value`` (its ``--table`` choices), in report order."""
+
+
 def split_columns(text: str | None) -> list[str] | None:
     """``"a, b,c"`` -> ``["a", "b", "c"]`` (``--columns``)."""
     if text is None:

@@ -100,6 +100,13 @@ def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
     return quarters, purchases, revenue, "plan (NPV purchases)"
 
 
+def _market_tables() -> dict[str, pd.DataFrame]:
+    """The subject's comps, share prices and street estimates (read once a process)."""
+    from capacity.scenarios.market import read_market
+
+    return read_market()
+
+
 def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) -> Report:
     """``capacity value``: capacity -> revenue -> P&L and cash -> target price by method.
 
@@ -109,8 +116,20 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     HK$1.75 (and old HK$2.85) imply at the same multiple, net cash, shares, FX.
     """
     from capacity import finance
+    from capacity.finance import comps as fcomps
+    from capacity.finance import headline as hl
 
-    fin = scenario.inputs.finance
+    if plan_result is None:
+        from capacity.planner import plan
+
+        plan_result = plan(scenario, solver=solver)
+    market = _market_tables()
+    note_fin = scenario.inputs.finance
+    explicit = any(c.key == "finance.ev_sales_multiple" and not c.origin.startswith("vintages/")
+                   for c in scenario.changes)
+    mkt = hl.market_report(market, scenario.as_of, note_fin,
+                           scenario.source_of("finance.ev_sales_multiple"), explicit)
+    fin = note_fin.model_copy(update={"ev_sales_multiple": mkt["multiple"].value})
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
     res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
@@ -123,20 +142,31 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                                      scenario.as_of),
         "equity_bridge": dated.equity_bridge(fin, anchors, scenario.disclosures, burn,
                                              scenario.as_of)}
+    head = hl.headline_valuation(quarters, float(plan_result.objective),
+                                 scenario.inputs.planner.discount_rate_annual, pl.quarters, fin,
+                                 pl.values["dcf"]["ev_rmb_m"])
+    tp_head = head["scalars"]["target_price_fleet_dcf_hkd"]
+    street = hl.street_report(market["street"], scenario.as_of, res.annual, pl.pnl, tp_head)
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
-    note_check = finance.value_from_sales(res.implied_sales_rmb_m, fin.ev_sales_multiple,
+    note_sales = finance.implied_sales(anchors.target_price_hkd, note_fin.ev_sales_multiple,
+                                       res.valuation.net_cash_rmb_m, fin.shares_m,
+                                       fin.rmb_per_hkd)  # the net cash the TP used
+    note_check = finance.value_from_sales(note_sales, note_fin.ev_sales_multiple,
                                           res.valuation.net_cash_rmb_m, fin.shares_m,
-                                          fin.rmb_per_hkd)  # the net cash the TP used
+                                          fin.rmb_per_hkd)
     annual = res.annual
     scalars = {
         "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
         "capacity_source": source,
         "valuation_year": y,
-        "valuation_method": fin.valuation_method,
-        "target_price_hkd": pv["target_price_hkd"],
+        "valuation_method": hl.HEADLINE_METHOD,
+        "target_price_hkd": tp_head,
+        **head["scalars"],
+        "multiples_method": fin.valuation_method,
+        "target_price_multiples_hkd": pv["target_price_hkd"],
         "target_price_blend_hkd": pv["target_price_blend_hkd"],
         "target_price_ev_sales_hkd": val.target_price_hkd,
         "target_price_dcf_hkd": pv["tp"]["dcf"],
@@ -157,6 +187,11 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         "note_check_reproduced": bool(abs(note_check.target_price_hkd
                                           - anchors.target_price_hkd) < 0.005),
         "multiple": val.multiple,
+        "multiple_source": mkt["multiple"].source,
+        "multiple_source_date": mkt["multiple"].source_date,
+        "multiple_rule": fcomps.MULTIPLE_RULE,
+        "note_multiple": note_fin.ev_sales_multiple,
+        **fcomps.market_value(mkt["price"], fin.shares_m, tp_head),
         "net_cash_rmb_m": val.net_cash_rmb_m,
         "shares_m": val.shares_m,
         "rmb_per_hkd": val.rmb_per_hkd,
@@ -184,7 +219,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         tables={"revenue": res.revenue, "annual": annual, "bridge": res.bridge,
                 "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_by_quarter": pl.quarters,
                 "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
-                "dcf_sensitivity": pl.dcf_sensitivity, **dated_tables},
+                "dcf_sensitivity": pl.dcf_sensitivity, **dated_tables,
+                "npv_bridge": head["npv_bridge"], "comps": mkt["comps"], **street},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
                 "annual": "Calendar years (the first includes the base half-year's actuals)",
@@ -198,5 +234,13 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "dcf_sensitivity": "DCF target price over WACC x terminal growth",
                 "inputs": "Dated inputs of the valuation (balances at the last balance sheet)",
                 "equity_bridge": "Net cash from the last balance sheet to the valuation "
-                                 "date"},
+                                 "date",
+                "npv_bridge": "From the plan's NPV to the headline EV: plan rows sum to the "
+                              "NPV, plan and valuation rows to the headline EV",
+                "comps": "Comps known at the vintage: broker targets and their bases, "
+                         "market multiples; chosen marks the multiple's source",
+                "street": "Broker and consensus figures known at the vintage beside the "
+                          "model's",
+                "street_bridge": "The model's profit gap to each street source: revenue "
+                                 "(volume x price), margin, opex and other"},
     )

@@ -215,8 +215,10 @@ def test_cli_value_json_object(run_json):
     # the bridge, recomputed from the printed figures
     assert abs(d["equity_rmb_m"] - (d["ev_rmb_m"] + d["net_cash_rmb_m"])) < 1e-6
     assert d["ev_rmb_m"] == pytest.approx(7.5 * d["sales_2024e_rmb_m"], rel=1e-9)
-    assert d["target_price_hkd"] == pytest.approx(
+    assert d["target_price_ev_sales_hkd"] == pytest.approx(
         d["equity_rmb_m"] / d["shares_m"] / d["rmb_per_hkd"], rel=1e-9)
+    assert d["target_price_hkd"] == pytest.approx(
+        d["equity_fleet_dcf_rmb_m"] / d["shares_m"] / d["rmb_per_hkd"], rel=1e-9)
     # feeding the implied sales back through the bridge gives the note's HK$1.75
     back = F.value_from_sales(d["implied_sales_2024e_rmb_m"], d["multiple"],
                               d["net_cash_rmb_m"], d["shares_m"], d["rmb_per_hkd"])
@@ -234,12 +236,12 @@ def test_cli_value_json_object(run_json):
         assert r["capacity_bound"] == (r["genai_revenue_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
     # The baseline's own figures, pinned (any change to the wiring of plan or demand into
     # finance moves them): the fleet serves all RMB 4,346m of 2024 sales the demand path asks
-    # for (with its A100s and A800s serving at INT8; at FP16 it served 4,303m), so the TP is
+    # for (with its A100s and A800s serving at INT8; at FP16 it served 4,303m), so the EV/Sales TP is
     # HK$1.335: (7.5 x 4,345.6 + 9,000) / 33,500 / 0.93 = 1.3350.
     assert d["sales_2024e_rmb_m"] == pytest.approx(4345.6, abs=0.5)
-    assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
+    assert d["target_price_ev_sales_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
                                                   / 33_500 / 0.93, rel=1e-9)
-    assert d["target_price_hkd"] == pytest.approx(1.335, abs=0.001)
+    assert d["target_price_ev_sales_hkd"] == pytest.approx(1.335, abs=0.001)
     y2024 = sum(r["revenue_rmb_m"] for r in rows if r["period"].startswith("2024"))
     assert y2024 == pytest.approx(d["sales_2024e_rmb_m"])
     assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)

@@ -100,8 +100,9 @@ def test_target_price_times_shares_times_fx_is_equity(hist, fin):
 
 
 def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
-    # blend weights 1/0/0 (baseline.toml): the blended TP is the EV/Sales TP
-    assert hist["target_price_hkd"] == pytest.approx(hist["target_price_ev_sales_hkd"])
+    # blend weights 1/0/0 (baseline.toml): the multiples' TP is the EV/Sales TP (the headline
+    # is the fleet DCF, tests/test_valuation_headline.py)
+    assert hist["target_price_multiples_hkd"] == pytest.approx(hist["target_price_ev_sales_hkd"])
     assert hist["blend_weight_ev_sales"] == 1.0
     # HK$1.75 on 7.5x 2024E: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 -> HK$1.75 again
     assert hist["implied_sales_2024e_rmb_m"] == pytest.approx(6069.5)
@@ -211,7 +212,7 @@ def test_blend_renormalises_over_the_methods_that_apply():
 def test_a_half_blend_is_the_mean_of_ev_sales_and_dcf():
     d = cli_json("value", "-s", "history", "--set", "finance.blend_weights.dcf=1.0")
     assert d["blend_weight_dcf"] == pytest.approx(0.5)
-    assert d["target_price_hkd"] == pytest.approx(
+    assert d["target_price_multiples_hkd"] == pytest.approx(
         (d["target_price_ev_sales_hkd"] + d["target_price_dcf_hkd"]) / 2)
 
 

@@ -196,8 +196,11 @@ def test_value_on_the_synthetic_subject(subject):
     bridge = v["equity_bridge"]
     assert bridge[0]["value_rmb_m"] == pytest.approx(1000.0)
     assert bridge[-1]["value_rmb_m"] == pytest.approx(1000.0 + bridge[-2]["value_rmb_m"])
-    assert v["target_price_hkd"] == pytest.approx(
+    assert v["target_price_ev_sales_hkd"] == pytest.approx(
         (4.0 * sales + bridge[-1]["value_rmb_m"]) / 2000.0 / 0.9)
+    # the headline: the fleet DCF's equity over the same shares and FX
+    assert v["target_price_hkd"] == pytest.approx(v["equity_fleet_dcf_rmb_m"] / 2000.0 / 0.9)
+    assert v["street"] == [] and "upside" not in v  # no street or share-price files
     assert v["note_target_price_hkd"] == 1.0
 
 

@@ -60,8 +60,12 @@ from capacity.finance.valuation import (
     dcf_ev,
     dcf_sensitivity_grid,
     equity_and_target_price,
+    fleet_dcf,
     implied_sales,
+    non_fleet_array,
     note_implied_sales,
+    npv_bridge_table,
+    plan_discount_factor,
     sensitivity_grid,
     valuation_sales,
     value_from_sales,
@@ -89,3 +93,4 @@ __all__ = [
     "traditional_revenue", "valuation_sales", "value_arrays", "value_from_sales", "value_link",
     "year_layout", "year_sales", "year_total",
 ]
+__all__ += ["fleet_dcf", "non_fleet_array", "npv_bridge_table", "plan_discount_factor"]

@@ -120,7 +120,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
         ("rmb_per_hkd", "RMB/HKD", v.rmb_per_hkd, "input", "exchange rate (finance.rmb_per_hkd)"),
         ("ev_rmb_m", "RMB m", v.ev_rmb_m, "=B2*B3", "EV = multiple x sales"),
         ("equity_rmb_m", "RMB m", v.equity_rmb_m, "=B7+B4", "equity = EV + net cash"),
-        ("target_price_hkd", "HKD", v.target_price_hkd, "=B8/B5/B6",
+        ("target_price_ev_sales_hkd", "HKD", v.target_price_hkd, "=B8/B5/B6",
          "TP = equity / shares / RMB per HKD"),
     ]
     note = inp.get("note_tp_hkd")
@@ -141,7 +141,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
             ws.write_number(i, 1, value, fmt.get(num, bg_color=INPUT_FILL, font_color="#1F4E79"))
             ws.write_string(i, 3, "input")
         else:
-            ws.write_formula(i, 1, how, fmt.get(num, bold=item == "target_price_hkd"),
+            ws.write_formula(i, 1, how, fmt.get(num, bold=item == "target_price_ev_sales_hkd"),
                              value=value)
             ws.write_string(i, 3, how)
         ws.write_string(i, 2, unit)
