@@ -37,7 +37,8 @@ _VALUES: dict[str, dict] = {}
 def value(name: str) -> dict:
     """``capacity value`` scalars of a shipped scenario (one run each per test module)."""
     if name not in _VALUES:
-        _VALUES[name] = value_report(load_scenario(name)).scalars
+        rep = value_report(load_scenario(name))
+        _VALUES[name] = {**rep.scalars, "npv_bridge": rep.tables["npv_bridge"].to_dict("records")}
     return _VALUES[name]
 
 
@@ -83,4 +84,8 @@ def test_headline_moves_with_the_plan_npv(name):
     if abs(d_npv) > 0.01:
         assert abs(d_tp) > 0.01, f"{name}: NPV {d_npv:+.2%}, TP {d_tp:+.2%}"
     assert mine["valuation_method"] == "fleet_dcf"
-    assert 0.0 < mine["terminal_share_of_ev"] < 1.0
+    # the terminal's share of EV is the bridge's two terminal rows over its headline EV (it may
+    # be negative: a terminal flow below zero, or above one: an explicit period worth less than 0)
+    bridge = {r["item"]: r["value_rmb_m"] for r in mine["npv_bridge"]}
+    assert mine["terminal_share_of_ev"] == pytest.approx(
+        (bridge["terminal_fleet"] + bridge["terminal_non_fleet"]) / bridge["headline_ev"])

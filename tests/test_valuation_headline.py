@@ -100,7 +100,7 @@ def test_value_bridge_residual_is_the_plans_residual(latest):
     assert b["headline_ev"] == pytest.approx(ev)
     s = rep.scalars
     assert s["target_price_hkd"] == pytest.approx(
-        (ev + s["net_cash_rmb_m"]) / s["shares_m"] / s["rmb_per_hkd"])
+        s["equity_fleet_dcf_rmb_m"] / s["shares_m"] / s["rmb_per_hkd"])
     assert s["terminal_share_of_ev"] == pytest.approx(s["pv_terminal_fleet_dcf_rmb_m"] / ev)
 
 

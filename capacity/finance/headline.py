@@ -33,7 +33,8 @@ HEADLINE_METHOD = "fleet_dcf"
 def non_fleet_flows(plan_quarters: pd.DataFrame, pnl_quarters: pd.DataFrame) -> np.ndarray:
     """Cash flow per planned quarter that the plan does not hold
     (:func:`~capacity.finance.valuation.non_fleet_array` of the plan's and the P&L's
-    columns). [RMB m]"""
+    columns), the P&L's rows taken by the plan's periods (its reported quarters aside). [RMB m]"""
+    pnl_quarters = pnl_quarters.loc[plan_quarters.index]
     q = {c: plan_quarters[c].to_numpy(float) for c in
          ("served_revenue_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m", "rental_cost_rmb_m",
           "capex_rmb_m")}
