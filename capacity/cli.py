@@ -42,6 +42,7 @@ from capacity.cli_options import (
     with_run_options,
     write_outputs,
 )
+from capacity.cli_subjects import register as register_more_commands
 from capacity.errors import CapacityError, InputError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ app = typer.Typer(
     name="capacity",
     help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
          "The subject (a company's disclosures, baseline and scenarios) is a data folder: "
-         "--subject DIR (default: the subject shipped in data/).",
+         "--subject NAME or DIR (default: the shipped default; 'capacity subjects' lists them).",
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -162,9 +163,10 @@ def _root(
                                           is_eager=True, help="Print the version and exit.")]
     = False,
     subject: Annotated[str | None, typer.Option(
-        "--subject", metavar="DIR", help="Subject folder (baseline.toml, disclosures.csv, "
-        "scenarios/; chips.csv and export_controls.toml optional): the company to plan. "
-        "Default: $CAPACITY_SUBJECT, else the shipped data (docs/data.md).")] = None,
+        "--subject", metavar="NAME|DIR", help="The company to plan: a shipped subject's name "
+        "('capacity subjects' lists them) or a subject folder (subject.toml, baseline.toml, "
+        "disclosures.csv; the rest optional, docs/subjects.md). Default: $CAPACITY_SUBJECT, "
+        "else the shipped default subject.")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", metavar="YYYY-MM-DD",
         help="Vintage: the inputs, disclosures and export-control rules as they could be known "
@@ -588,19 +590,7 @@ def stress(
     render(report, fmt, table, picked)
 
 
-@app.command()
-def serve(
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, metavar="PORT",
-                                      help="Port to listen on.")] = 8050,
-    host: Annotated[str, typer.Option("--host", metavar="HOST",
-                                      help="Address to listen on (default: this "
-                                      "machine only).")] = "127.0.0.1",
-) -> None:
-    """Explore scenarios in the browser: pick a scenario and rules, move inputs, see the plan
-    and valuation re-solved (needs pip install 'capacity[app]')."""
-    from capacity.app import serve as run_app
-
-    run_app(host=host, port=port)
+register_more_commands(app, render)  # subjects, serve (capacity.cli_subjects)
 
 
 # ---------------------------------------------------------------------------------------------

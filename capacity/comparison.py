@@ -37,6 +37,7 @@ from capacity.metrics.work import shortfall_quarters
 from capacity.planner.registry import LIMIT_FAMILIES
 from capacity.results import Report
 from capacity.scenarios import Scenario
+from capacity.subjects import report_fields
 
 DIFF_TOL = 1e-9
 """Relative size below which a difference against the reference is reported as 0."""
@@ -319,7 +320,7 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
         changes[col] = changes[col].map(_short_text)
     rep = Report(
         "compare",
-        scalars={"reference": first, "solver": solver,
+        scalars={**report_fields(), "reference": first, "solver": solver,
                  "kpi_quarters": list(kpi_quarters), "kpi_years": list(kpi_years),
                  "notes": notes},
         tables={"kpis": kpis, "kpis_text": text_kpi_table(per), "scenarios": table_sc,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.scenarios import Scenario
+from capacity.subjects import report_fields
 
 
 def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
@@ -21,9 +22,9 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
 
     result = plan(scenario, solver=solver, integer=integer, objective=objective)
     npv = objective == "npv"
-    unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
+    unit = money_text("RMB m (NPV at the first planned quarter)") if npv else "EFLOPS-quarters"
     scalars = {
-        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "status": result.status,
         "objective": objective,
         "solver": result.solver,
@@ -124,7 +125,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                                           fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
     annual = res.annual
     scalars = {
-        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "capacity_source": source,
         "valuation_year": y,
         "valuation_method": fin.valuation_method,
@@ -184,7 +185,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change",
                 "pnl": "P&L per calendar year (years whose four quarters are modelled)",
                 "pnl_by_quarter": "P&L, cash and DCF per quarter",
-                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
+                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from the end of "
+                        f"{scenario.inputs.horizon.base}",
                 "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
                 "methods": "Target price by method and the blend weights",
                 "dcf_sensitivity": "DCF target price over WACC x terminal growth"},

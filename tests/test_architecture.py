@@ -28,7 +28,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
     ("schemas", ("capacity.schemas", "capacity.schemas.*")),
     ("results", ("capacity.results",)),
-    ("scenarios", ("capacity.scenarios", "capacity.scenarios.*")),
+    ("scenarios", ("capacity.scenarios", "capacity.scenarios.*", "capacity.subjects")),
     ("domain", ("capacity.chips", "capacity.export_controls", "capacity.fleet",
                 "capacity.calibration", "capacity.flops", "capacity.compute_demand")),
     ("inputs", ("capacity.inputs",)),
@@ -45,8 +45,8 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     # the package itself is the Python API: what each command returns, as Result objects that
     # write their workbook through report/ (so the API sits below it)
     ("api", ("capacity", "capacity.api")),
-    ("cli", ("capacity.cli", "capacity.cli_options", "capacity.app", "capacity.app.*",
-             "capacity.__main__")),
+    ("cli", ("capacity.cli", "capacity.cli_options", "capacity.cli_subjects", "capacity.app",
+             "capacity.app.*", "capacity.__main__")),
 ]
 """Rooms in DESIGN.md order; a pattern ending in ``.*`` covers a package's submodules."""
 

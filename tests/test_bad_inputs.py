@@ -459,8 +459,8 @@ def test_shipped_scenarios_validate(capsys, name):
 
 VALID_AT_THE_LIMITS = [
     "planner.pue=1", "planner.pue=3", "planner.pue=2",  # an int where a float belongs
-    f"planner.usd_rmb={S.MIN_USD_RMB}", f"planner.usd_rmb={S.MAX_USD_RMB}",
-    f"finance.rmb_per_hkd={S.MIN_RMB_PER_HKD}", f"finance.rmb_per_hkd={S.MAX_RMB_PER_HKD}",
+    f"planner.usd_rmb={S.MIN_FX_RATE}", f"planner.usd_rmb={S.MAX_FX_RATE}",
+    f"finance.rmb_per_hkd={S.MIN_FX_RATE}", f"finance.rmb_per_hkd={S.MAX_FX_RATE}",
     f"finance.shares_m={S.MIN_SHARES_M}", f"finance.shares_m={S.MAX_SHARES_M}",
     f"finance.net_cash_rmb_m={-S.MAX_ABS_NET_CASH_RMB_M}", "finance.net_cash_rmb_m=-500",
     f"fleet.default_life_quarters={S.MAX_LIFE_QUARTERS}", "fleet.default_life_quarters=1",
