@@ -20,6 +20,7 @@ import typer
 
 from capacity.cli_options import (
     AS_OF,
+    NOTED,
     ColumnsOpt,
     Format,
     FormatOpt,
@@ -175,6 +176,7 @@ def _root(
 ) -> None:
     """AI compute capacity planner."""
     AS_OF["value"] = as_of
+    NOTED.clear()  # the notes on missing optional parts: once per run
     # every run sets it (or resets it), so an in-process run never inherits the last one; the
     # data modules are imported only when needed, so 'capacity plan --help' stays light
     loaded = sys.modules.get("capacity.scenarios")

@@ -307,9 +307,9 @@ def stress_report(scenario: Scenario, samples: int, seed: int,
                   solver: str = "highs") -> Report:
     """``capacity stress``: Monte Carlo over the scenario's uncertain inputs (issue 8).
 
-    The scenario's own ``[uncertain]`` table is used; when it has none, the table of the shipped
-    ``history-uncertain`` scenario (:data:`capacity.montecarlo.FALLBACK_UNCERTAIN`) is applied to
-    the chosen scenario's values. See :mod:`capacity.montecarlo`.
+    The scenario's own ``[uncertain]`` table is used; when it has none, the table of the
+    fallback scenario the subject names (:func:`capacity.montecarlo.fallback_uncertain`) is
+    applied to the chosen scenario's values. See :mod:`capacity.montecarlo`.
     """
     from capacity import montecarlo as stress
     from capacity.scenarios import load_scenario
@@ -317,8 +317,8 @@ def stress_report(scenario: Scenario, samples: int, seed: int,
     if scenario.uncertain:
         table, source = scenario.uncertain, scenario.name
     else:
-        table, source = load_scenario(stress.FALLBACK_UNCERTAIN).uncertain, \
-            stress.FALLBACK_UNCERTAIN
+        source = stress.fallback_uncertain()
+        table = load_scenario(source).uncertain
     specs = stress.parse_uncertain(table)
     result = stress.run_stress(scenario, specs, samples, seed, thresholds, executor, workers,
                                scheduler, progress, solver)

@@ -121,8 +121,9 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     val = res.valuation
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
-    note_check = finance.value_from_sales(res.implied_sales_rmb_m, fin.ev_sales_multiple,
-                                          fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    note_check = None if res.implied_sales_rmb_m is None else finance.value_from_sales(
+        res.implied_sales_rmb_m, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+        fin.rmb_per_hkd)  # None: no broker target (an optional part)
     annual = res.annual
     scalars = {
         "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
@@ -146,14 +147,14 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         f"implied_sales_{y}e_old_rmb_m": res.implied_sales_old_rmb_m,
         "note_target_price_hkd": anchors.target_price_hkd,
         "note_target_price_old_hkd": anchors.target_price_old_hkd,
-        "note_check_target_price_hkd": note_check.target_price_hkd,
-        "note_check_reproduced": bool(abs(note_check.target_price_hkd
-                                          - anchors.target_price_hkd) < 0.005),
+        "note_check_target_price_hkd": note_check and note_check.target_price_hkd,
+        "note_check_reproduced": None if note_check is None else bool(abs(
+            note_check.target_price_hkd - anchors.target_price_hkd) < 0.005),
         "multiple": val.multiple,
         "net_cash_rmb_m": val.net_cash_rmb_m,
         "shares_m": val.shares_m,
         "rmb_per_hkd": val.rmb_per_hkd,
-        f"genai_share_{ty}": res.genai_share_target_year,
+        f"genai_share_{ty if ty is not None else y}": res.genai_share_target_year,
         "genai_share_target": anchors.genai_share_target,
         "genai_target_met": res.genai_target_met,
         f"gross_margin_{y}e": float(annual.at[y, "gross_margin"]),

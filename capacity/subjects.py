@@ -234,3 +234,40 @@ def subjects_table() -> pd.DataFrame:
 
 
 set_money_labels(money_label)  # headers and labels of every report say the subject's currencies
+
+
+def missing_parts(scenario) -> list[str]:
+    """One line per optional part the subject's data lacks, naming the outputs it switches off
+    (their keys stay, null or an empty table). The CLI prints each on stderr.
+
+    Parameters
+    ----------
+    scenario
+        A loaded :class:`~capacity.scenarios.Scenario`.
+    """
+    metrics = set(scenario.disclosures["metric"])
+    inputs = scenario.inputs
+    out = []
+    if "target_price_hkd" not in metrics:
+        out.append("no broker target price (disclosures.csv target_price_hkd): the bridge's "
+                   "note rows are left out and the note_* keys of value are null")
+    elif "target_price_old_hkd" not in metrics:
+        out.append("no previous broker target price (disclosures.csv target_price_old_hkd): "
+                   "its bridge row is left out and its keys are null")
+    if "genai_share_target" not in metrics:
+        out.append("no GenAI share target (disclosures.csv genai_share_target): "
+                   "genai_share_target and genai_target_met are null")
+    if inputs.demand.tokens.per_month_tn == "disclosed" and "tokens_per_month_tn" not in metrics:
+        out.append("no token figure (disclosures.csv tokens_per_month_tn): the token stock and "
+                   "token production columns are null")
+    base = read_toml(data_dir() / "baseline.toml")  # the subject's parts, not a scenario's
+    if not base.get("demand", {}).get("runs"):
+        out.append("no training programme (baseline.toml demand.runs): no training demand is "
+                   "modelled")
+    if not base.get("controls", {}).get("rules"):
+        out.append("no export rules (baseline.toml controls.rules): no chip is restricted")
+    share = scenario.disclosures[scenario.disclosures["metric"] == "genai_share"]
+    if len(share) and float(share.sort_values("period")["value"].iloc[-1]) >= 1.0:
+        out.append("no second segment (genai_share 1): all revenue is GenAI, the traditional "
+                   "lines are nil")
+    return out
