@@ -550,7 +550,7 @@ def stress(
     threshold: Annotated[list[str] | None, typer.Option(
         "--threshold", metavar="KPI>=X", help="Probability to report, "
         "'kpi OP number' with OP in >=, <=, >, < and the KPI named as compare names it "
-        "(repeatable; default peak_eflops_2025Q4>=20 and genai_share_2025>=0.4; the older "
+        "(repeatable; default: the subject's stress.thresholds in subject.toml; the older "
         "kpi@period is read as an alias).")]
     = None,
     fmt: FormatOpt = Format.table,

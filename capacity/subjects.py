@@ -94,7 +94,7 @@ class StressDefaults(StrictModel):
     """Defaults of ``capacity stress`` shipped with the subject (both optional)."""
 
     thresholds: list[str] = Field(default_factory=list)
-    """Thresholds tested without ``--threshold`` (``peak_eflops_2025Q4>=20``)."""
+    """Thresholds tested without ``--threshold`` (``kpi>=number``, as ``--threshold``)."""
     fallback_uncertain: str | None = None
     """Scenario whose ``[uncertain]`` table a scenario without one is drawn from."""
 

@@ -165,7 +165,7 @@ as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 samples | draws | Monte Carlo draws (--samples)
 seed | | Seed of the random draws (--seed); the same seed gives the same report
 uncertain_source | | Scenario whose [uncertain] table was drawn from (the scenario's own, else
-    history-uncertain)
+    the subject's fallback, subject.toml stress.fallback_uncertain)
 batch_size | draws | Draws per batch shipped to a worker (changes no result)
 percentile_draws | draws | Draws the percentiles and fan bands are taken over: every draw up to
     10,000, then every ceil(samples / 10,000)-th (means, thresholds and binding shares count

@@ -97,7 +97,7 @@ def nomenclature_markdown() -> str:
     lines += ["", "## KPIs", "",
               "The rows of `compare`'s `kpis` table and `stress`'s `percentiles`, and the KPIs a "
               "`stress",
-              "--threshold` tests (`peak_eflops_2025Q4>=20`; the older `peak_eflops@2025Q4>=20` "
+              "--threshold` tests (`peak_eflops_2026Q4>=10`; the older `peak_eflops@2026Q4>=10` "
               "is read as",
               "an alias). `<q>` is a quarter like `2025Q4`, `<y>` a year. A quantity has one name "
               "and one unit",
