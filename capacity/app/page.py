@@ -446,7 +446,8 @@ def page_layout(drawn: list | None = None) -> html.Div:
                                      "scenario's uncertain inputs)"),
                              html.Div("As capacity stress: the inputs of the scenario's "
                                       "[uncertain] table (the subject's fallback "
-                                      "scenario's where it has none) are drawn from their distributions, so for those "
+                                      "scenario's where it has none) are drawn from their "
+                                      "distributions, so for those "
                                       "keys the draws, not the fields, decide; seed 0.",
                                       className="status"),
                              html.Div([html.Label("draws [count] "),
