@@ -111,7 +111,7 @@ def _subject_folder_checked(folder: str | Path, field: str) -> Path:
     folder holding :data:`REQUIRED_FILES`."""
     text = str(folder)
     if not text.strip():
-        raise InputError(field, "empty subject (give a shipped subject's name, see 'capacity "
+        raise InputError(field, "empty folder name (give a shipped subject's name, see 'capacity "
                          "subjects', or a folder holding baseline.toml and disclosures.csv)")
     path = Path(text).expanduser()
     if not path.is_dir():
