@@ -124,7 +124,8 @@ def main() -> int:
     if args.write_map:
         path = HERE / "key-map.json"
         current = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(json.dumps({**current, **renames}, indent=2) + "\n", encoding="utf-8")
+        chained = {old: renames.get(new, new) for old, new in current.items()}  # old -> newest
+        path.write_text(json.dumps({**chained, **renames}, indent=2) + "\n", encoding="utf-8")
     changed = apply(args.root.resolve(), renames, args.dry_run)
     print(f"{len(renames)} renames, {sum(changed.values())} replacements in {len(changed)} files")
     for old, why in sorted(structural.items()):
