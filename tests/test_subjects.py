@@ -86,6 +86,28 @@ def test_minimal_subject_plans_and_values_in_usd():
         assert "USD" in text  # the headers say the subject's currency
 
 
+def test_minimal_subject_compares_and_lists_no_scenarios():
+    # no scenarios/: 'baseline' by name is the subject's baseline, and the list is empty
+    code, out, err = run(["--subject", str(MINIMAL), "scenarios", "--format", "json"])
+    assert code == 0 and json.loads(out)["scenarios"] == []
+    code, out, err = run(["--subject", str(MINIMAL), "compare", "baseline", "--format", "json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["currency"] == {"reporting": "USD", "listing": "USD"}
+    assert not [s for s in strings(doc) if any(w in s for w in ("RMB", "HK$", "HKD"))]
+    units = {r["kpi"]: r["unit"] for r in doc["kpis"]}
+    assert units["total_capex_rmb_m"] == "USD m" and units["target_price_hkd"] == "USD"
+
+
+def test_stress_without_a_fallback_scenario_is_one_line():
+    code, out, err = run(["--subject", str(MINIMAL), "stress", "--samples", "5", "--workers",
+                          "1"])
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == ("capacity: scenario: has no [uncertain] table and the "
+                                    "subject names no fallback (subject.toml "
+                                    "stress.fallback_uncertain)")
+
+
 def test_minimal_subject_switches_absent_parts_off_as_null():
     code, out, _ = run(["--subject", str(MINIMAL), "value", "--format", "json"])
     assert code == 0

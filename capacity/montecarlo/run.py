@@ -13,7 +13,7 @@ from capacity.montecarlo.draws import UncertainInput, draw_states, parse_thresho
 from capacity.montecarlo.evaluate import build_context, kpi_names
 from capacity.montecarlo.executors import run_tasks
 from capacity.montecarlo.reduce import Task, merge, stride_for
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.scenarios import Scenario
 from capacity.schemas import check_stress_request
 
@@ -148,7 +148,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     tor = merge(results[len(mc_tasks):], len(ctx.labels), T).kpis
     series = m.series
 
-    pct = pd.DataFrame([{"kpi": n, "unit": u,
+    pct = pd.DataFrame([{"kpi": n, "unit": money_text(u),  # in the subject's currency
                          **dict(zip(("p5", "p50", "p95"),
                                     np.percentile(m.kpis[n], [5, 50, 95]).tolist(),
                                     strict=True)),
