@@ -86,6 +86,11 @@ def build_map() -> tuple[dict[str, str], dict[str, str]]:
     return renames, structural
 
 
+COMPOSED = {'"rmb_m"': '"m"'}
+"""Suffixes that code joins onto a stem (``f"served_value_{sfx}"`` in ``capacity/planner/
+duals.py``, sfx the string literal ``"rmb_m"``): replaced as whole string literals."""
+
+
 def files(root: Path) -> list[Path]:
     out = [root / f for f in FILES if (root / f).is_file()]
     for tree in TREES:
@@ -107,6 +112,10 @@ def apply(root: Path, renames: dict[str, str], dry: bool) -> dict[str, int]:
         except UnicodeDecodeError:  # a test's deliberately broken file
             continue
         new, n = rx.subn(lambda m: renames[m.group(1)], text)
+        if path.suffix == ".py" and "capacity" in path.parts:
+            for old, repl in COMPOSED.items():
+                n += new.count(old)
+                new = new.replace(old, repl)
         if n:
             changed[str(path.relative_to(root))] = n
             if not dry:
