@@ -102,27 +102,9 @@ def fallback_uncertain() -> str:
                          "fallback (subject.toml stress.fallback_uncertain)")
     return name
 
-__all__ = [
-    "BATCH_SIZE",
-    "EXECUTORS",
-    "DrawContext",
-    "StressResult",
-    "UncertainInput",
-    "build_context",
-    "check_key",
-    "default_thresholds",
-    "demand_numbers",
-    "draw_arrays",
-    "draw_inputs",
-    "evaluate_batch",
-    "evaluate_draw",
-    "fallback_uncertain",
-    "kpi_names",
-    "parse_threshold",
-    "parse_uncertain",
-    "resolver_for",
-    "run_stress",
-    "run_tasks",
-    "sample_draws",
-    "to_report",
-]
+
+__all__ = ["BATCH_SIZE", "EXECUTORS", "DrawContext", "StressResult", "UncertainInput",
+           "build_context", "check_key", "default_thresholds", "demand_numbers", "draw_arrays",
+           "draw_inputs", "evaluate_batch", "evaluate_draw", "fallback_uncertain", "kpi_names",
+           "parse_threshold", "parse_uncertain", "resolver_for", "run_stress", "run_tasks",
+           "sample_draws", "to_report"]
