@@ -31,6 +31,7 @@ from capacity.scenarios.files import (
     read_toml,
     shipped_data_dir,
     shipped_subjects,
+    subject_doc,
 )
 from capacity.schemas import MAX_FX_RATE, MIN_FX_RATE, StrictModel
 
@@ -155,11 +156,11 @@ def read_subject(folder: Path | None = None) -> SubjectFile:
         raise InputError(str(path), "file not found (a subject folder holds "
                          f"{', '.join((*REQUIRED_FILES, SUBJECT_FILE))}; see docs/subjects.md)")
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key in _read:
         return _read[key]
     try:
-        _read[key] = SubjectFile.model_validate(read_toml(path))
+        _read[key] = SubjectFile.model_validate(subject_doc(path))
         return _read[key]
     except ValidationError as exc:
         err = input_error_from_validation(exc)

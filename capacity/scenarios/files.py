@@ -39,15 +39,38 @@ REQUIRED_FILES = ("baseline.toml", "disclosures.csv")
 _subject_folder: Path | None = None
 
 
+_shipped_root: list[Path] = []
+"""The shipped data folder, once found."""
+
+
 def shipped_data_dir() -> Path:
-    """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout."""
+    """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout
+    (found once a process)."""
+    if _shipped_root:
+        return _shipped_root[0]
     installed = resources.files("capacity") / "_data"
     if installed.is_dir():
-        return Path(str(installed))
+        _shipped_root.append(Path(str(installed)))
+        return _shipped_root[0]
     checkout = Path(__file__).resolve().parents[2] / "data"
     if checkout.is_dir():
+        _shipped_root.append(checkout)
         return checkout
     raise InputError("data", f"shipped data not found (looked in {installed} and {checkout})")
+
+
+_subject_docs: dict[tuple[str, int, int], dict[str, Any]] = {}
+"""Subject files parsed, by (path, modification time, size): the default subject is looked up
+by every :func:`data_dir` call."""
+
+
+def subject_doc(path: Path) -> dict[str, Any]:
+    """A :data:`SUBJECT_FILE`, parsed (:func:`read_toml`), read again only when it changed."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _subject_docs:
+        _subject_docs[key] = read_toml(path)
+    return _subject_docs[key]
 
 
 def subject_name(folder: Path) -> str:
@@ -55,11 +78,16 @@ def subject_name(folder: Path) -> str:
     path = folder / SUBJECT_FILE
     if not path.is_file():
         return folder.name
-    name = read_toml(path).get("name")
+    name = subject_doc(path).get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{path}: name", "missing (the short name --subject takes, like "
                          "'acme')")
     return name.strip()
+
+
+_shipped: dict[str, dict[str, Path]] = {}
+"""The shipped subjects found, by shipped-data folder: the shipped data is part of the package and
+does not change while a process runs, and every :func:`data_dir` call asks for the default."""
 
 
 def shipped_subjects() -> dict[str, Path]:
@@ -73,6 +101,8 @@ def shipped_subjects() -> dict[str, Path]:
         Two shipped subjects of one name.
     """
     root = shipped_data_dir() / SHIPPED_SUBJECTS_DIR
+    if str(root) in _shipped:
+        return dict(_shipped[str(root)])
     found: dict[str, Path] = {}
     for folder in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
         if (folder / SUBJECT_FILE).is_file():
@@ -81,7 +111,8 @@ def shipped_subjects() -> dict[str, Path]:
                 raise InputError(str(folder / SUBJECT_FILE), f"name {name!r} is also the name "
                                  f"of the shipped subject in {found[name]}")
             found[name] = folder.resolve()
-    return dict(sorted(found.items()))
+    _shipped[str(root)] = dict(sorted(found.items()))
+    return dict(_shipped[str(root)])
 
 
 def default_subject_dir() -> Path:
@@ -95,7 +126,7 @@ def default_subject_dir() -> Path:
         Several shipped subjects and none (or more than one) marked ``default = true``.
     """
     shipped = shipped_subjects()
-    marked = [p for p in shipped.values() if read_toml(p / SUBJECT_FILE).get("default") is True]
+    marked = [p for p in shipped.values() if subject_doc(p / SUBJECT_FILE).get("default") is True]
     if len(marked) == 1:
         return marked[0]
     if len(shipped) == 1 and not marked:
