@@ -169,6 +169,9 @@ def load(scenario: str | None, sets: list[str] | None = None):
     ``--set`` key names the closest known key (:func:`set_key_hint`)."""
     from capacity.scenarios import load_scenario
 
+    from capacity.subjects import current_subject
+
+    current_subject()  # a bad subject.toml is the one error line, before anything else
     values = parse_sets(sets)
     try:
         loaded = load_scenario(scenario, set_values=values, as_of=AS_OF["value"])

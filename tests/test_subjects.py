@@ -131,3 +131,23 @@ def test_a_subject_folder_without_a_required_file_is_one_line(tmp_path):
         code, out, err = run(["--subject", str(folder), "plan"])
         assert code == 2 and out == "" and err.count("\n") == 1
         assert f"has no {name}" in err
+
+
+def test_a_folder_without_a_subject_file_runs_with_null_currency(tmp_path):
+    for name in ("baseline.toml", "disclosures.csv"):
+        (tmp_path / name).write_bytes((MINIMAL / name).read_bytes())
+    code, out, err = run(["--subject", str(tmp_path), "plan", "--format", "json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["subject"] is None and doc["currency"] == {"reporting": None, "listing": None}
+
+
+def test_a_bad_subject_file_is_one_line(tmp_path):
+    for name in ("baseline.toml", "disclosures.csv"):
+        (tmp_path / name).write_bytes((MINIMAL / name).read_bytes())
+    (tmp_path / "subject.toml").write_text('name = "bad"\ntitle = "Bad"\n\n[currency]\n'
+                                           'reporting = "RMB"\nlisting = "HKD"\n',
+                                           encoding="utf-8")
+    code, out, err = run(["--subject", str(tmp_path), "plan"])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "subject.toml" in err and "RMB/HKD" in err and "RMB/USD" in err  # the FX series
