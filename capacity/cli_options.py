@@ -168,7 +168,6 @@ def load(scenario: str | None, sets: list[str] | None = None):
     """Load a scenario at the ``--as-of`` vintage with command-line overrides; a misspelt
     ``--set`` key names the closest known key (:func:`set_key_hint`)."""
     from capacity.scenarios import load_scenario
-
     from capacity.subjects import current_subject
 
     current_subject()  # a bad subject.toml is the one error line, before anything else
