@@ -151,3 +151,23 @@ def test_a_bad_subject_file_is_one_line(tmp_path):
     code, out, err = run(["--subject", str(tmp_path), "plan"])
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "subject.toml" in err and "RMB/HKD" in err and "RMB/USD" in err  # the FX series
+
+
+def test_minimal_subject_files_say_usd(tmp_path):
+    """The files of ``value --out`` (CSV, JSON, the datapackage, the workbook's cells, the
+    charts and the units Parquet stores) carry no RMB or HKD label for a USD subject."""
+    import openpyxl
+
+    out = tmp_path / "out"
+    code, _, err = run(["--subject", str(MINIMAL), "value", "--out", str(out)])
+    assert code == 0, err
+    bad = ("RMB", "HK$", "HKD")
+    for path in sorted(out.iterdir()):
+        if path.suffix == ".xlsx":
+            book = openpyxl.load_workbook(path)
+            cells = [c for ws in book for row in ws.iter_rows(values_only=True) for c in row
+                     if isinstance(c, str)]
+            assert not [c for c in cells if any(w in c for w in bad)], path.name
+        elif path.suffix != ".png":
+            data = path.read_bytes()
+            assert not any(w.encode() in data for w in bad), path.name
