@@ -171,3 +171,13 @@ def test_minimal_subject_files_say_usd(tmp_path):
         elif path.suffix != ".png":
             data = path.read_bytes()
             assert not any(w.encode() in data for w in bad), path.name
+
+
+def test_minimal_subject_rolling_backtest_without_broker_target():
+    # no target price: no reference row (the note's forecast), not a crash
+    code, out, err = run(["--subject", str(MINIMAL), "backtest", "--rolling", "--format",
+                          "json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["reference"] == [] and doc["vintages"] == "2025-01-31"
+    assert not [s for s in strings(doc) if any(w in s for w in ("RMB", "HK$", "HKD"))]
