@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.scenarios import Scenario
+from capacity.subjects import report_fields
 
 
 def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
@@ -21,9 +22,9 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
 
     result = plan(scenario, solver=solver, integer=integer, objective=objective)
     npv = objective == "npv"
-    unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
+    unit = money_text("RMB m (NPV at the first planned quarter)") if npv else "EFLOPS-quarters"
     scalars = {
-        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "status": result.status,
         "objective": objective,
         "solver": result.solver,
@@ -151,15 +152,17 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     val = res.valuation
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
-    note_sales = finance.implied_sales(anchors.target_price_hkd, note_fin.ev_sales_multiple,
-                                       res.valuation.net_cash_rmb_m, fin.shares_m,
-                                       fin.rmb_per_hkd)  # the net cash the TP used
-    note_check = finance.value_from_sales(note_sales, note_fin.ev_sales_multiple,
-                                          res.valuation.net_cash_rmb_m, fin.shares_m,
-                                          fin.rmb_per_hkd)
+    note_check = None
+    if anchors.target_price_hkd is not None:  # None: no broker target (an optional part)
+        note_sales = finance.implied_sales(anchors.target_price_hkd, note_fin.ev_sales_multiple,
+                                           res.valuation.net_cash_rmb_m, fin.shares_m,
+                                           fin.rmb_per_hkd)  # the net cash the TP used
+        note_check = finance.value_from_sales(note_sales, note_fin.ev_sales_multiple,
+                                              res.valuation.net_cash_rmb_m, fin.shares_m,
+                                              fin.rmb_per_hkd)
     annual = res.annual
     scalars = {
-        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "capacity_source": source,
         "valuation_year": y,
         "valuation_method": hl.HEADLINE_METHOD,
@@ -183,9 +186,9 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         f"implied_sales_{y}e_old_rmb_m": res.implied_sales_old_rmb_m,
         "note_target_price_hkd": anchors.target_price_hkd,
         "note_target_price_old_hkd": anchors.target_price_old_hkd,
-        "note_check_target_price_hkd": note_check.target_price_hkd,
-        "note_check_reproduced": bool(abs(note_check.target_price_hkd
-                                          - anchors.target_price_hkd) < 0.005),
+        "note_check_target_price_hkd": note_check and note_check.target_price_hkd,
+        "note_check_reproduced": None if note_check is None else bool(abs(
+            note_check.target_price_hkd - anchors.target_price_hkd) < 0.005),
         "multiple": val.multiple,
         "multiple_source": mkt["multiple"].source,
         "multiple_source_date": mkt["multiple"].source_date,
@@ -195,7 +198,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         "net_cash_rmb_m": val.net_cash_rmb_m,
         "shares_m": val.shares_m,
         "rmb_per_hkd": val.rmb_per_hkd,
-        f"genai_share_{ty}": res.genai_share_target_year,
+        f"genai_share_{ty if ty is not None else y}": res.genai_share_target_year,
         "genai_share_target": anchors.genai_share_target,
         "genai_target_met": res.genai_target_met,
         f"gross_margin_{y}e": float(annual.at[y, "gross_margin"]),
@@ -228,7 +231,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change",
                 "pnl": "P&L per calendar year (years whose four quarters are modelled)",
                 "pnl_by_quarter": "P&L, cash and DCF per quarter",
-                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
+                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from the end of "
+                        f"{scenario.inputs.horizon.base}",
                 "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
                 "methods": "Target price by method and the blend weights",
                 "dcf_sensitivity": "DCF target price over WACC x terminal growth",

@@ -52,9 +52,12 @@ def test_anchors_from_shipped_disclosures(history):
 
 
 def test_anchors_missing_metric_is_input_error(history):
-    d = history.disclosures[history.disclosures["metric"] != "target_price_old_hkd"]
-    with pytest.raises(InputError, match="target_price_old_hkd"):
+    d = history.disclosures[history.disclosures["metric"] != "gross_margin"]
+    with pytest.raises(InputError, match="gross_margin"):
         F.anchors_from_disclosures(d)
+    # a broker target is an optional part (issue #27): absent, it is None, not an error
+    d = history.disclosures[history.disclosures["metric"] != "target_price_old_hkd"]
+    assert F.anchors_from_disclosures(d).target_price_old_hkd is None
 
 
 # ---------------------------------------------------------------------------------------------

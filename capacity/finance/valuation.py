@@ -29,6 +29,7 @@ from capacity.batch import number, per_draw
 from capacity.errors import InputError
 from capacity.finance.anchors import Anchors
 from capacity.finance.years import year_sales
+from capacity.results import money_text
 from capacity.schemas import FinanceInputs
 
 METHODS = ("ev_sales", "ev_ebitda", "dcf")
@@ -178,18 +179,19 @@ def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def note_implied_sales(anchors: Anchors, fin: FinanceInputs) -> tuple[float, float]:
+def note_implied_sales(anchors: Anchors, fin: FinanceInputs
+                       ) -> tuple[float | None, float | None]:
     """Valuation-year sales the note's new and old target prices imply (:func:`implied_sales`
     at the scenario's multiple, net cash, shares and FX).
 
     Returns
     -------
     tuple
-        (sales for the new TP, sales for the old TP). [RMB m]
+        (sales for the new TP, sales for the old TP); None for a TP not disclosed. [RMB m]
     """
     args = (fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
-    return (implied_sales(anchors.target_price_hkd, *args),
-            implied_sales(anchors.target_price_old_hkd, *args))
+    return tuple(None if tp is None else implied_sales(tp, *args)  # type: ignore[return-value]
+                 for tp in (anchors.target_price_hkd, anchors.target_price_old_hkd))
 
 
 def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> pd.DataFrame:
@@ -197,15 +199,19 @@ def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> 
 
     Each row runs the same bridge (sales -> EV -> equity -> TP) with the scenario's multiple,
     net cash, shares and FX; the note rows start from the implied sales
-    (:func:`note_implied_sales`), so their TP comes back to the note's figure.
+    (:func:`note_implied_sales`), so their TP comes back to the note's figure. A TP not
+    disclosed (an optional part) has no row.
     """
     new_rmb_m, old_rmb_m = note_implied_sales(anchors, fin)
     rows = []
     for label, sales in [
         ("tool (capacity-linked)", valuation.sales_rmb_m),
-        (f"note TP HK${anchors.target_price_hkd:g} (implied)", new_rmb_m),
-        (f"note old TP HK${anchors.target_price_old_hkd:g} (implied)", old_rmb_m),
+        (f"note TP {money_text('HKD')} {anchors.target_price_hkd or 0:g} (implied)", new_rmb_m),
+        (f"note old TP {money_text('HKD')} {anchors.target_price_old_hkd or 0:g} (implied)",
+         old_rmb_m),
     ]:
+        if sales is None:
+            continue
         v = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
                              fin.rmb_per_hkd)
         rows.append({"case": label, "sales_rmb_m": v.sales_rmb_m, "multiple": v.multiple,

@@ -462,7 +462,7 @@ p95 | see unit | 95th percentile over the draws
 mean | see unit | Mean over the draws
 """,
     "stress.thresholds": """\
-expr | | The threshold as read: kpi OP number (peak_eflops_2025Q4>=20; the older kpi@period
+expr | | The threshold as read: kpi OP number (peak_eflops_2026Q4>=10; the older kpi@period
     spelling is read as an alias)
 kpi | | KPI the threshold tests
 probability | share | Share of draws that meet it

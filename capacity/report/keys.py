@@ -25,6 +25,9 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "plan": parse_rows("""\
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+subject | | Title of the subject the report is about (subject.toml title; null without one)
+currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
+    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 status | | Solver status of the purchase plan: optimal (a solve that is not optimal is an error
     line, not a report)
 objective | | What the plan maximises: npv (default) or max-compute (--objective)
@@ -59,6 +62,9 @@ economics | table | Cost per unit, per EFLOPS-quarter and per m tokens: one row 
     "value": parse_rows("""\
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+subject | | Title of the subject the report is about (subject.toml title; null without one)
+currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
+    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 capacity_source | | Where the served capacity comes from, in words (plan (NPV purchases))
 valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year)
 valuation_method | | Method target_price_hkd takes: fleet_dcf (the plan's NPV, what the plan
@@ -176,6 +182,9 @@ street_bridge | table | The model's profit gap to a street source by driver: one
     and year
 """),
     "compare": parse_rows("""\
+subject | | Title of the subject the report is about (subject.toml title; null without one)
+currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
+    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 reference | | The reference scenario: the first named, which the <scenario>_vs_<reference>
     columns subtract
 solver | | LP solver used
@@ -197,7 +206,7 @@ as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 samples | draws | Monte Carlo draws (--samples)
 seed | | Seed of the random draws (--seed); the same seed gives the same report
 uncertain_source | | Scenario whose [uncertain] table was drawn from (the scenario's own, else
-    history-uncertain)
+    the subject's fallback, subject.toml stress.fallback_uncertain)
 batch_size | draws | Draws per batch shipped to a worker (changes no result)
 percentile_draws | draws | Draws the percentiles and fan bands are taken over: every draw up to
     10,000, then every ceil(samples / 10,000)-th (means, thresholds and binding shares count
@@ -340,6 +349,16 @@ tpp | TPP | Total processing performance (BIS: 2 x MAC TOPS x bit length), compu
 tpp_source | | Where tpp comes from: computed, published or unknown
 performance_density | TPP per mm2 | tpp / die_mm2 (null without a die area)
 """),
+    "subjects.subjects": parse_rows("""\
+subject | | Short name of the subject: what --subject takes (subject.toml name)
+title | | Display name (subject.toml title)
+folder | | Folder of the subject under the shipped data
+default | | True for the subject used without --subject (subject.toml default)
+latest_vintage | | Latest vintage date, YYYY-MM-DD (baseline.toml meta.as_of or vintages/)
+n_vintages | count | Vintages: the baseline's and one per vintages/<YYYY-MM-DD>.toml
+reporting_currency | | Currency of the accounts (subject.toml currency.reporting)
+listing_currency | | Currency the shares are listed in (subject.toml currency.listing)
+"""),
     "scenarios.scenarios": parse_rows("""\
 scenario | | Scenario name (what compare, plan --scenario ... take)
 description | | One-line description (the TOML file's)
@@ -352,6 +371,13 @@ new | | The scenario's value
 origin | | File (vintage, scenario or --set) that made the change
 """),
 }
+_CURRENCY = parse_rows("""\
+reporting | | Currency code of the accounts: every *_rmb_m key and RMB-labelled unit is in it
+    (subject.toml currency.reporting)
+listing | | Currency code of the share price: every *_hkd key is in it (subject.toml
+    currency.listing)
+""")
+TABLES.update({f"{kind}.currency": _CURRENCY for kind in ("plan", "value", "compare")})
 """``<command>.<table>`` -> column -> (unit, definition), for tables not in ``COLUMNS``."""
 
 

@@ -60,7 +60,7 @@ def describe_shipped() -> pd.DataFrame:
         doc = read_toml(path)
         rows.append({"scenario": name, "description": str(doc.get("description", "")),
                      "file": path.name})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["scenario", "description", "file"])  # none: no rows
 
 
 def _resolve_path(name_or_path: str | Path, field: str = "scenario") -> Path:
@@ -248,7 +248,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         One line naming the file, key and problem; also when ``as_of`` differs from the date
         the scenario pins.
     """
-    if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
+    if name_or_path in (None, DEFAULT_SCENARIO) and DEFAULT_SCENARIO not in shipped_scenarios():
         # a subject folder without scenarios/history.toml: the baseline itself
         path = data_dir() / "baseline.toml"
         chain = _Chain([], {}, "The subject's baseline (its folder has no "
