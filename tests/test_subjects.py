@@ -116,9 +116,14 @@ def test_minimal_subject_switches_absent_parts_off_as_null():
                 "note_check_target_price_hkd", "genai_share_target", "genai_target_met"):
         assert key in v and v[key] is None, key
     assert [r["case"] for r in v["bridge"]] == ["tool (capacity-linked)"]
-    # valuation: EV/Sales on the 2025 sales; EV = 4 x sales, equity = EV + 100, TP = equity / 200
+    # valuation: EV/Sales on the 2025 sales; EV = 4 x sales, equity = EV + the net cash at the
+    # valuation date (the balance sheet's 100 plus the modelled burn, the equity bridge's last
+    # step), TP = equity / 200
     sales = v["sales_2025e_rmb_m"]
-    assert abs(v["target_price_ev_sales_hkd"] - (4.0 * sales + 100.0) / 200.0 / 1.0) < 1e-6
+    bridge = v["equity_bridge"]
+    assert bridge[0]["value_rmb_m"] == 100.0
+    assert abs(v["target_price_ev_sales_hkd"]
+               - (4.0 * sales + bridge[-1]["value_rmb_m"]) / 200.0 / 1.0) < 1e-6
 
 
 def test_a_subject_folder_without_a_required_file_is_one_line(tmp_path):

@@ -24,6 +24,7 @@ import datetime as dt
 import pandas as pd
 
 from capacity.finance.anchors import Anchors
+from capacity.results import money_text
 from capacity.schemas import FinanceInputs
 
 INPUT_COLUMNS = ("name", "value", "unit", "source_date", "source")
@@ -153,4 +154,6 @@ def inputs_table(fin: FinanceInputs, anchors: Anchors, disclosures: pd.DataFrame
             rows.append({"name": name, "value": float(getattr(fin, key)),
                          "unit": "RMB m/half-year", "source_date": _day(text),
                          "source": text or f"finance.{key}"})
-    return pd.DataFrame(rows, columns=list(INPUT_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(INPUT_COLUMNS))
+    out["unit"] = [money_text(u) for u in out["unit"]]  # in the subject's currencies
+    return out
