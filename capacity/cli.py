@@ -411,8 +411,8 @@ def backtest(
         from capacity.commands import backtest_report, rolling_backtest_report
 
         if rolling:
-            with busy("backtest --rolling"):
-                report = rolling_backtest_report(scenario, solver=opts.solver,
+            with busy("backtest --rolling") as update:
+                report = rolling_backtest_report(scenario, solver=opts.solver, progress=update,
                                                  sets=parse_sets(opts.sets) or None)
             if opts.out is not None:
                 write_outputs(opts.out, [report], [], opts.overwrite)
