@@ -157,7 +157,8 @@ def coverage(rows: pd.DataFrame) -> dict[str, float | int]:
         ``coverage_80_low``, ``coverage_80_high`` (Wilson, 95%) [1], ``interval_score_pct``
         = mean 100 * IS / |actual| [%]; NaN where no row has an interval.
     """
-    has = rows[np.isfinite(rows["p10"].astype(float)) & np.isfinite(rows["p90"].astype(float))]
+    band = rows.reindex(columns=["p10", "p90", "actual"]).astype(float)
+    has = band[np.isfinite(band["p10"]) & np.isfinite(band["p90"])]
     n = len(has)
     lo, hi, y = (has[c].to_numpy(float) for c in ("p10", "p90", "actual"))
     k = int(((lo <= y) & (y <= hi)).sum())
