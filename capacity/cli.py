@@ -20,6 +20,7 @@ import typer
 
 from capacity.cli_options import (
     AS_OF,
+    BacktestSamplesOpt,
     ColumnsOpt,
     Format,
     FormatOpt,
@@ -396,7 +397,8 @@ def backtest(
     = False,
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("rows", "summary", "paths", "reference") = None,
+    table: table_option("rows", "summary", "paths", "reference", "coverage") = None,
+    samples: BacktestSamplesOpt = None,
     *,
     opts: RunOptions,
 ) -> None:
@@ -412,8 +414,8 @@ def backtest(
 
         if rolling:
             with busy("backtest --rolling") as update:
-                report = rolling_backtest_report(scenario, solver=opts.solver, progress=update,
-                                                 sets=parse_sets(opts.sets) or None)
+                report = rolling_backtest_report(scenario, opts.solver, parse_sets(opts.sets)
+                                                 or None, samples, progress=update)
             if opts.out is not None:
                 write_outputs(opts.out, [report], [], opts.overwrite)
             render(report, fmt, table, picked)
