@@ -46,7 +46,7 @@ TABLE_CHOICES = {
     "plan": ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics"],
     "value": ["revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
               "cohorts", "methods", "dcf_sensitivity"],
-    "backtest": ["rows", "summary", "paths", "reference"],  # reference: --rolling only
+    "backtest": ["rows", "summary", "paths", "reference", "coverage"],  # last two: --rolling
     "compare": ["kpis", "kpis_text", "scenarios", "binding", "changes"],
     "stress": ["percentiles", "thresholds", "binding_frequency", "tornado", "inputs", "fan"],
 }
