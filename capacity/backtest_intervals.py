@@ -168,3 +168,48 @@ def coverage(rows: pd.DataFrame) -> dict[str, float | int]:
     return {"n_intervals": n, "n_inside": k, "coverage_80": k / n if n else math.nan,
             "coverage_80_low": w[0], "coverage_80_high": w[1],
             "interval_score_pct": float(np.mean(scores)) if scores else math.nan}
+
+
+# --------------------------------------------------------------------------------------------
+# The model's own error, as a vintage could have measured it
+# --------------------------------------------------------------------------------------------
+
+ERROR_GRID = 41
+"""Points of the standard normal grid that spreads each draw by the model error [count]."""
+
+
+def error_scales(past: pd.DataFrame, as_of: str) -> dict[str, float]:
+    """Per metric, the model's error scale as measured by a vintage dated ``as_of``.
+
+    Rows of earlier vintages (``past``: rolling rows with ``status``, ``actual``,
+    ``forecast``, ``horizon_halves``, ``published``) whose actual was published on or before
+    ``as_of`` are pooled over vintages and horizons, each log error scaled to one half-year
+    (a random walk's spread grows with the square root of the horizon):
+        s_m = sqrt(mean_r (ln(actual_r / forecast_r))^2 / h_r)         [1 per sqrt(half-year)]
+    A metric with no such row has no scale (its band is the input fan alone).
+    """
+    if past is None or past.empty:
+        return {}
+    done = past[(past["status"] == "compared") & (past["published"].astype(str) <= as_of)]
+    out: dict[str, float] = {}
+    for metric, sel in done.groupby("metric", sort=False):
+        a, f = sel["actual"].to_numpy(float), sel["forecast"].to_numpy(float)
+        h = sel["horizon_halves"].to_numpy(float)
+        ok = (a > 0) & (f > 0) & (h > 0)
+        if ok.any():
+            out[str(metric)] = float(np.sqrt(np.mean(np.log(a[ok] / f[ok]) ** 2 / h[ok])))
+    return out
+
+
+def with_model_error(draws: np.ndarray | None, scale: float | None, horizon: int
+                     ) -> np.ndarray | None:
+    """Each draw spread by the model's error: F_i * exp(sqrt(h) * s * z_j) over the normal
+    quantiles z_j = Phi^-1((j - 0.5) / J), j = 1..:data:`ERROR_GRID` (deterministic); the
+    draws unchanged without a scale."""
+    if draws is None or scale is None or not np.isfinite(scale) or scale == 0:
+        return draws
+    from statistics import NormalDist
+
+    z = np.array([NormalDist().inv_cdf((j - 0.5) / ERROR_GRID)
+                  for j in range(1, ERROR_GRID + 1)])
+    return (draws[:, None] * np.exp(math.sqrt(max(horizon, 0)) * scale * z)[None, :]).ravel()

@@ -181,6 +181,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     (:func:`capacity.montecarlo.fan.vintage_fan`; ``progress(done, total, text)`` is called as
     draws finish).
     """
+    from capacity import backtest_intervals as bi
     from capacity import backtesting as bt
     from capacity import finance
     from capacity.montecarlo.fan import DEFAULT_SAMPLES, vintage_fan
@@ -202,7 +203,8 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
             k * samples + d, len(dates) * samples, f"vintage {when}")) if progress else None
         fan = vintage_fan(sc, samples, seed, progress=tick, solver=solver)
         fan_notes += [f"{when}: {n}" for n in fan.notes]
-        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan))
+        scales = bi.error_scales(pd.concat(parts) if parts else None, when.isoformat())
+        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, scales))
     rows = pd.concat(parts, ignore_index=True)
     summary = bt.rolling_summary(rows)
     pooled = bt.coverage_by_metric(rows)
@@ -255,7 +257,10 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
             "samples": samples,
             "seed": seed,
             "interval_definition": "p10..p90 of the row's statistic over the draws of the "
-                                   "vintage's uncertain inputs (data/backtest_uncertain.toml)",
+                                   "vintage's uncertain inputs (data/backtest_uncertain.toml), "
+                                   "each spread by the model error measured on earlier "
+                                   "vintages' actuals public by the vintage date "
+                                   "(model_error_scale; docs/backtest.md)",
             "coverage_80": float(everything["coverage_80"]),
             "coverage_80_low": float(everything["coverage_80_low"]),
             "coverage_80_high": float(everything["coverage_80_high"]),

@@ -141,3 +141,29 @@ def test_the_fan_of_a_vintage_is_deterministic_and_moves_with_its_inputs():
         np.testing.assert_array_equal(arr, b.series[name])
     # the draws of GenAI growth move GenAI revenue
     assert np.ptp(a.series["genai_revenue_rmb_m"][:, -1]) > 0
+
+
+def test_error_scales_pool_what_the_vintage_could_see():
+    past = pd.DataFrame({
+        "metric": ["revenue_rmb_m", "revenue_rmb_m", "revenue_rmb_m", "gpus_units"],
+        "status": ["compared"] * 4, "horizon_halves": [1, 4, 1, 1],
+        "actual": [110.0, 100.0, 1.0, 50.0], "forecast": [100.0, 100.0 * math.e ** -2, 2.0,
+                                                           50.0],
+        "published": ["2024-03-26", "2024-03-26", "2025-08-28", "2024-03-26"]})
+    s = bi.error_scales(past, "2024-03-31")
+    # revenue: ln(1.1)^2 / 1 and 2^2 / 4 = 1; the row published after the vintage is not read
+    assert s["revenue_rmb_m"] == pytest.approx(math.sqrt((math.log(1.1) ** 2 + 1.0) / 2))
+    assert s["gpus_units"] == 0.0
+    assert bi.error_scales(None, "2024-03-31") == {}
+
+
+def test_model_error_spreads_each_draw_by_the_square_root_of_the_horizon():
+    draws = np.array([100.0])
+    assert bi.with_model_error(draws, None, 2) is draws
+    spread = bi.with_model_error(draws, 0.1, 4)  # sqrt(4) * 0.1 = 0.2 on the log scale
+    assert len(spread) == bi.ERROR_GRID
+    # the median point is z = 0, the draw itself; the grid is symmetric in logs
+    assert np.median(spread) == pytest.approx(100.0)
+    assert np.log(spread.max() / 100) == pytest.approx(-np.log(spread.min() / 100))
+    # the 10th percentile of the log grid is near 100 exp(-1.2816 x 0.2) = 77.4
+    assert np.percentile(spread, 10) == pytest.approx(100 * math.exp(-1.2816 * 0.2), rel=0.02)

@@ -358,6 +358,8 @@ p10 | see unit | --rolling: 10th percentile of the row's forecast over the draws
 p50 | see unit | --rolling: median of the same draws
 p90 | see unit | --rolling: 90th percentile of the same draws
 inside_80 | | --rolling: p10 <= actual <= p90 (null without an interval)
+model_error_scale | 1 | --rolling: the model's log error per sqrt(half-year), measured on earlier
+    vintages' actuals public by this vintage, that spreads the draws (null: none measurable)
 """,
     "backtest.summary": """\
 metric | | Metric name
