@@ -184,7 +184,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     from capacity import backtest_intervals as bi
     from capacity import backtesting as bt
     from capacity import finance
-    from capacity.montecarlo.fan import DEFAULT_SAMPLES, vintage_fan
+    from capacity.montecarlo.fan import DEFAULT_SAMPLES, UNCERTAIN_FILE, vintage_fan, vintage_specs
     from capacity.scenarios import load_scenario, read_disclosures, vintage_dates
 
     samples = DEFAULT_SAMPLES if samples is None else samples
@@ -192,6 +192,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     parts = []
     first = None
     fan_notes: list[str] = []
+    drawn = False  # whether any vintage had an uncertain input to draw
     dates = vintage_dates()
     for k, when in enumerate(dates):
         sc = load_scenario(scenario_name, as_of=when, set_values=sets)
@@ -201,8 +202,11 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
         later = bt.later_disclosures(every, base, when.isoformat())
         tick = (lambda d, n, k=k, when=when: progress(
             k * samples + d, len(dates) * samples, f"vintage {when}")) if progress else None
-        fan = vintage_fan(sc, samples, seed, progress=tick, solver=solver)
-        fan_notes += [f"{when}: {n}" for n in fan.notes]
+        specs, spec_notes = vintage_specs(sc)
+        drawn = drawn or bool(specs)
+        fan = vintage_fan(sc, samples, seed, specs, progress=tick, solver=solver) \
+            if specs else None
+        fan_notes += [f"{when}: {n}" for n in spec_notes + (fan.notes if fan else [])]
         scales = bi.error_scales(pd.concat(parts) if parts else None, when.isoformat())
         parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, scales))
     rows = pd.concat(parts, ignore_index=True)
@@ -240,6 +244,8 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
                        "subject's baseline")
     if not vintage_files():
         missing.append("no vintages/: the baseline's vintage is the only one")
+    if not drawn:
+        missing.append(f"no uncertain input ({UNCERTAIN_FILE}) applies: rows carry no interval")
     notes = {"note": "; ".join(missing)} if missing else {}
     everything = pooled[pooled["metric"] == "all"].iloc[0]
     return Report(
