@@ -524,10 +524,13 @@ DISCLOSED_METRICS: dict[str, tuple[str, tuple[int, ...]]] = {
 half-year (the derived 2H rows included), not per year, so no quarter is scored twice."""
 
 ROLLING_COLUMNS = ["vintage", "base_period", "period", "metric", "unit", "horizon_halves",
-                   "actual", "forecast", "error", "error_pct", "status", "basis", "published",
-                   "source"]
+                   "actual", "forecast", "p10", "p50", "p90", "inside_80", "model_error_scale",
+                   "error", "error_pct",
+                   "status", "basis", "published", "source"]
 ROLLING_SUMMARY_COLUMNS = ["metric", "unit", "horizon_halves", "n_compared", "n_vintages",
-                           "mape", "bias_pct", "max_abs_error_pct"]
+                           "mape", "bias_pct", "max_abs_error_pct", "n_intervals", "n_inside",
+                           "coverage_80", "coverage_80_low", "coverage_80_high",
+                           "interval_score_pct"]
 
 
 def _half_label(last: pd.Period) -> str:
@@ -568,12 +571,35 @@ def later_disclosures(disclosures: pd.DataFrame, base: pd.Period,
 
 
 def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: pd.DataFrame,
-                 flows: pd.DataFrame | None) -> pd.DataFrame:
+                 flows: pd.DataFrame | None, fan=None,
+                 error_scale: dict[str, float] | None = None) -> pd.DataFrame:
     """One vintage's forecasts against the later disclosures (:func:`compare`), with
-    ``vintage``, ``base_period`` and ``horizon_halves`` (:func:`horizon_halves`)."""
+    ``vintage``, ``base_period`` and ``horizon_halves`` (:func:`horizon_halves`); with the
+    vintage's ``fan`` (:func:`capacity.montecarlo.fan.vintage_fan`), each compared row's
+    ``p10``, ``p50``, ``p90`` and ``inside_80`` (:mod:`capacity.backtest_intervals`), the draws
+    spread by the model error the vintage could measure (``error_scale`` per metric,
+    :func:`capacity.backtest_intervals.error_scales`; ``model_error_scale`` in the row)."""
+    from capacity import backtest_intervals as bi
+
     if actuals.empty:
         return pd.DataFrame(columns=ROLLING_COLUMNS)
     rows = compare(actuals.drop(columns="published"), stocks, flows)
+    bands, scales = [], []
+    error_scale = error_scale or {}
+    for rec, status in zip(actuals.to_dict("records"), rows["status"], strict=True):
+        draws = bi.row_draws(rec["metric"], METRICS[rec["metric"]].kind, rec["first_quarter"],
+                             rec["last_quarter"], fan, stocks, flows) \
+            if status == STATUS_COMPARED else None
+        scale = error_scale.get(rec["metric"]) if draws is not None else None
+        scales.append(math.nan if scale is None else scale)
+        bands.append(bi.percentiles(bi.with_model_error(
+            draws, scale, horizon_halves(base, rec["last_quarter"]))))
+    band = np.array(bands, float).reshape(len(rows), 3)
+    rows["p10"], rows["p50"], rows["p90"] = band[:, 0], band[:, 1], band[:, 2]
+    a = rows["actual"].to_numpy(float)
+    rows["model_error_scale"] = scales
+    rows["inside_80"] = [bool(lo <= y <= hi) if np.isfinite(lo) and np.isfinite(hi) else None
+                         for lo, y, hi in zip(band[:, 0], a, band[:, 2], strict=True)]
     rows["published"] = actuals["published"].to_numpy()
     rows["vintage"] = vintage
     rows["base_period"] = str(base)
@@ -582,17 +608,22 @@ def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: p
 
 
 def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per metric and horizon: compared rows, vintages, MAPE, bias and the largest miss [%].
+    """Per metric and horizon: compared rows, vintages, MAPE, bias, the largest miss [%] and
+    the coverage of the 80% interval (:func:`capacity.backtest_intervals.coverage`).
 
     mape = mean |error_pct|, bias_pct = mean error_pct over the compared rows of that metric
-    and horizon (every vintage pooled).
+    and horizon (every vintage pooled); coverage_80 = share of those rows with
+    p10 <= actual <= p90, with its Wilson interval and the mean interval score.
     """
+    from capacity import backtest_intervals as bi
+
     out = []
     done = rows[rows["status"] == STATUS_COMPARED]
     for name, metric in METRICS.items():
         sel = done[done["metric"] == name]
         for h in sorted(sel["horizon_halves"].unique()):
-            pct = sel.loc[sel["horizon_halves"] == h, "error_pct"].dropna().to_numpy(float)
+            at = sel[sel["horizon_halves"] == h]
+            pct = at["error_pct"].dropna().to_numpy(float)
             if not len(pct):
                 continue
             out.append({"metric": name, "unit": metric.unit, "horizon_halves": int(h),
@@ -600,5 +631,23 @@ def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
                         "n_vintages": int(sel.loc[sel["horizon_halves"] == h,
                                                   "vintage"].nunique()),
                         "mape": float(np.mean(np.abs(pct))), "bias_pct": float(np.mean(pct)),
-                        "max_abs_error_pct": float(np.max(np.abs(pct)))})
+                        "max_abs_error_pct": float(np.max(np.abs(pct))),
+                        **bi.coverage(at)})
     return pd.DataFrame(out, columns=ROLLING_SUMMARY_COLUMNS)
+
+
+COVERAGE_COLUMNS = ["metric", "unit", "n_compared", "n_intervals", "n_inside", "coverage_80",
+                    "coverage_80_low", "coverage_80_high", "interval_score_pct"]
+
+
+def coverage_by_metric(rows: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of the 80% interval per metric over every horizon and vintage, then ``all``
+    (every compared row of every metric) (:func:`capacity.backtest_intervals.coverage`)."""
+    from capacity import backtest_intervals as bi
+
+    done = rows[rows["status"] == STATUS_COMPARED]
+    out = [{"metric": name, "unit": metric.unit, "n_compared": len(sel), **bi.coverage(sel)}
+           for name, metric in METRICS.items()
+           if len(sel := done[done["metric"] == name])]
+    out.append({"metric": "all", "unit": "", "n_compared": len(done), **bi.coverage(done)})
+    return pd.DataFrame(out, columns=COVERAGE_COLUMNS)

@@ -22,6 +22,7 @@ from capacity.cli_options import (
     AS_OF,
     NOTED,
     VALUE_TABLES,
+    BacktestSamplesOpt,
     ColumnsOpt,
     Format,
     FormatOpt,
@@ -400,7 +401,8 @@ def backtest(
     = False,
     scenario: ScenarioOpt = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("rows", "summary", "paths", "reference") = None,
+    table: table_option("rows", "summary", "paths", "reference", "coverage") = None,
+    samples: BacktestSamplesOpt = None,
     *,
     opts: RunOptions,
 ) -> None:
@@ -415,9 +417,9 @@ def backtest(
         from capacity.commands import backtest_report, rolling_backtest_report
 
         if rolling:
-            with busy("backtest --rolling"):
-                report = rolling_backtest_report(scenario, solver=opts.solver,
-                                                 sets=parse_sets(opts.sets) or None)
+            with busy("backtest --rolling") as update:
+                report = rolling_backtest_report(scenario, opts.solver, parse_sets(opts.sets)
+                                                 or None, samples, progress=update)
             if opts.out is not None:
                 write_outputs(opts.out, [report], [], opts.overwrite)
             render(report, fmt, table, picked)

@@ -67,6 +67,9 @@ FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="table (units in headers; boxed on a terminal, plain columns when "
     "piped), json (one object) or csv (the main table; pick another with --table).",
     case_sensitive=False)]
+BacktestSamplesOpt = Annotated[int | None, typer.Option(
+    "--samples", "-n", metavar="N", min=1, help="--rolling: draws of each vintage's uncertain "
+    "inputs for the P10..P90 intervals (data/backtest_uncertain.toml; default 200).")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE", help="Override one input, KEY=VALUE with a dotted key and a "
     "TOML value, e.g. --set planner.pue=1.4 (repeatable).")]

@@ -173,7 +173,8 @@ def _forecast_paths(scenario: Scenario, solver: str = "highs"
 
 
 def rolling_backtest_report(scenario_name: str | None = None, solver: str = "highs",
-                            sets: dict | None = None) -> Report:
+                            sets: dict | None = None, samples: int | None = None,
+                            seed: int = 0, progress=None) -> Report:
     """``capacity backtest --rolling``: every vintage's forecast against every later disclosure.
 
     For each vintage date v (:func:`capacity.scenarios.vintage_dates`), the scenario at v
@@ -182,23 +183,41 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     disclosures.csv published after v whose period ends after v's base period
     (:func:`capacity.backtesting.later_disclosures`). The note's own stated forecast (2024E sales
     implied by its HK$1.75 target at 7.5x) is a reference row (``vintage`` = ``note``).
+    Each compared row's P10..P90 comes from ``samples`` draws of the vintage's uncertain inputs
+    (:func:`capacity.montecarlo.fan.vintage_fan`; ``progress(done, total, text)`` is called as
+    draws finish).
     """
+    from capacity import backtest_intervals as bi
     from capacity import backtesting as bt
     from capacity import finance
+    from capacity.montecarlo.fan import DEFAULT_SAMPLES, UNCERTAIN_FILE, vintage_fan, vintage_specs
     from capacity.scenarios import load_scenario, read_disclosures, vintage_dates
 
+    samples = DEFAULT_SAMPLES if samples is None else samples
     every = read_disclosures()
     parts = []
     first = None
-    for when in vintage_dates():
+    fan_notes: list[str] = []
+    drawn = False  # whether any vintage had an uncertain input to draw
+    dates = vintage_dates()
+    for k, when in enumerate(dates):
         sc = load_scenario(scenario_name, as_of=when, set_values=sets)
         first = first or sc
         base = sc.inputs.horizon.base
         stocks, flows = _forecast_paths(sc, solver)
         later = bt.later_disclosures(every, base, when.isoformat())
-        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows))
+        tick = (lambda d, n, k=k, when=when: progress(
+            k * samples + d, len(dates) * samples, f"vintage {when}")) if progress else None
+        specs, spec_notes = vintage_specs(sc)
+        drawn = drawn or bool(specs)
+        fan = vintage_fan(sc, samples, seed, specs, progress=tick, solver=solver) \
+            if specs else None
+        fan_notes += [f"{when}: {n}" for n in spec_notes + (fan.notes if fan else [])]
+        scales = bi.error_scales(pd.concat(parts) if parts else None, when.isoformat())
+        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, scales))
     rows = pd.concat(parts, ignore_index=True)
     summary = bt.rolling_summary(rows)
+    pooled = bt.coverage_by_metric(rows)
     fin = first.inputs.finance
     anchors = finance.anchors_from_disclosures(first.disclosures)
     note_sales = None if anchors.target_price_hkd is None else finance.implied_sales(
@@ -233,7 +252,10 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
                        "subject's baseline")
     if not vintage_files():
         missing.append("no vintages/: the baseline's vintage is the only one")
+    if not drawn:
+        missing.append(f"no uncertain input ({UNCERTAIN_FILE}) applies: rows carry no interval")
     notes = {"note": "; ".join(missing)} if missing else {}
+    everything = pooled[pooled["metric"] == "all"].iloc[0]
     return Report(
         "backtest",
         scalars={
@@ -246,11 +268,24 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
             "error_definition": "error = forecast - actual; error_pct = 100 * error / actual",
             "horizon_definition": "horizon_halves = ceil((last quarter - base period) / 2)",
             "mape_unit": "%",
+            "samples": samples,
+            "seed": seed,
+            "interval_definition": "p10..p90 of the row's statistic over the draws of the "
+                                   "vintage's uncertain inputs (data/backtest_uncertain.toml), "
+                                   "each spread by the model error measured on earlier "
+                                   "vintages' actuals public by the vintage date "
+                                   "(model_error_scale; docs/backtest.md)",
+            "coverage_80": float(everything["coverage_80"]),
+            "coverage_80_low": float(everything["coverage_80_low"]),
+            "coverage_80_high": float(everything["coverage_80_high"]),
+            "fan_notes": fan_notes,
         },
-        tables={"rows": rows, "summary": summary, "reference": reference},
+        tables={"rows": rows, "summary": summary, "coverage": pooled, "reference": reference},
         primary="rows",
         titles={"rows": "Every vintage's forecast vs every later disclosure",
-                "summary": "MAPE by metric and horizon (half-years ahead), vintages pooled",
+                "summary": "MAPE, bias and 80% coverage by metric and horizon (half-years "
+                           "ahead), vintages pooled",
+                "coverage": "80% coverage by metric, horizons and vintages pooled",
                 "reference": "The note's own stated forecast"},
     )
 

@@ -39,7 +39,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("run", ("capacity.run",)),
     ("many", ("capacity.comparison", "capacity.montecarlo", "capacity.montecarlo.*",
               "capacity.montecarlo_boot",
-              "capacity.backtesting")),
+              "capacity.backtesting", "capacity.backtest_intervals")),
     ("commands", ("capacity.commands",)),
     ("report", ("capacity.report", "capacity.report.*")),
     # the package itself is the Python API: what each command returns, as Result objects that

@@ -47,7 +47,7 @@ TABLE_CHOICES = {
     "value": ["revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
               "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge",
     "npv_bridge", "comps", "street", "street_bridge"],
-    "backtest": ["rows", "summary", "paths", "reference"],  # reference: --rolling only
+    "backtest": ["rows", "summary", "paths", "reference", "coverage"],  # last two: --rolling
     "compare": ["kpis", "kpis_text", "scenarios", "binding", "changes"],
     "stress": ["percentiles", "thresholds", "binding_frequency", "tornado", "inputs", "fan"],
 }

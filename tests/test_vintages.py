@@ -167,10 +167,12 @@ def test_rolling_summary_pools_vintages_by_metric_and_horizon():
 def test_a_vintage_does_not_plan_chips_launched_after_it():
     # chips.csv launch quarters after 2023Q3: H20, RTX4090D (2023Q4), H200, B200, Ascend910C
     # (2024Q4), B30A and the Ascend 950PR/950DT/960 (2026-27); RTX4090D is excluded in the
-    # baseline already
+    # baseline already; the L20 launched in 2023Q3 but its row is dated Sep 2023 (source_date
+    # 2023-09 = 30 Sep 2023), after the vintage
     sc = load_scenario("baseline", as_of=BLIND)
     assert sc.inputs.planner.exclude_chips[3:] == [
-        "H20", "H200", "B200", "Ascend910C", "Ascend950PR", "Ascend950DT", "Ascend960", "B30A"]
+        "H20", "L20", "H200", "B200", "Ascend910C", "Ascend950PR", "Ascend950DT", "Ascend960",
+        "B30A"]
     assert "H20" not in load_scenario("baseline", as_of="2024-03-31").inputs.planner.exclude_chips
 
 
@@ -197,7 +199,7 @@ def test_bad_as_of_is_one_line_and_exit_2(capsys):
 def rolling():
     from cli_helpers import cli_json
 
-    return cli_json("backtest", "--rolling")
+    return cli_json("backtest", "--rolling", "--samples", "10")
 
 
 def test_rolling_backtest_scores_every_vintage_against_later_disclosures(rolling):
@@ -220,6 +222,24 @@ def test_rolling_backtest_scores_every_vintage_against_later_disclosures(rolling
     # the note's own forecast: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 vs FY24 3,772
     ref = rolling["reference"][0]
     assert ref["forecast"] == pytest.approx(6069.5) and ref["actual"] == pytest.approx(3772.0)
+
+
+def test_every_compared_rolling_row_carries_its_80_percent_interval(rolling):
+    rows = pd.DataFrame(rolling["rows"])
+    done = rows[rows["status"] == "compared"]
+    assert done["p10"].notna().all() and done["p90"].notna().all()
+    assert (done["p10"] <= done["p50"]).all() and (done["p50"] <= done["p90"]).all()
+    assert (done["inside_80"] == ((done["p10"] <= done["actual"])
+                                  & (done["actual"] <= done["p90"]))).all()
+    summary = pd.DataFrame(rolling["summary"])
+    for col in ("coverage_80", "coverage_80_low", "coverage_80_high", "interval_score_pct"):
+        assert summary[col].notna().all()
+    assert (summary["coverage_80_low"] <= summary["coverage_80"]).all()
+    assert (summary["coverage_80"] <= summary["coverage_80_high"]).all()
+    everything = pd.DataFrame(rolling["coverage"]).set_index("metric").loc["all"]
+    assert everything["n_inside"] == int(done["inside_80"].sum())
+    assert rolling["coverage_80"] == pytest.approx(done["inside_80"].mean())
+    assert rolling["samples"] == 10
 
 
 def test_rolling_refuses_as_of_and_actuals(capsys):

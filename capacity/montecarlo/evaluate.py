@@ -534,13 +534,15 @@ def resolver_for(ctx: DrawContext):
 
 
 def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
-                   labels: list[str] | None = None, resolver=None) -> BatchResult:
+                   labels: list[str] | None = None, resolver=None,
+                   paths: bool = False) -> BatchResult:
     """Evaluate consecutive draws ``start, start + 1, ...`` as one batch.
 
     Inputs, demand and the LP's numbers are computed for the whole batch at once (the
     planner's family functions over a batch axis, :mod:`capacity.batch`); each draw is then
     re-solved from the template's basis, so a result does not depend on the batch it is in;
     KPIs and binding limits are read for the whole batch from the stacked solutions.
+    With ``paths``, ``series`` also carries :data:`PATH_SERIES` (the backtest's fan).
     """
     from capacity.metrics import costs as mc
     from capacity.metrics import fleet as mf
@@ -603,7 +605,36 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
         rws = ctx.label_of_row[tight[b] & lim]
         binding[b, rws] = True
     series = {"peak_eflops": peak, "effective_eflops": eff, "genai_revenue_rmb_m": genai_q}
+    if paths:
+        series.update(path_series(ctx, fin, units, genai_q, f["traditional_quarterly_rmb_m"]))
     return BatchResult(start, kpis, series, binding)
+
+
+PATH_SERIES = ("gpus_units", "revenue_rmb_m", "gross_profit_rmb_m")
+"""Per-quarter series a batch adds with ``paths`` (the backtest's fan), shape (B, T) each."""
+
+
+def path_series(ctx: DrawContext, fin, units: np.ndarray, genai_rmb_m: np.ndarray,
+                traditional_rmb_m: np.ndarray) -> dict[str, np.ndarray]:
+    """GPUs, total revenue and gross profit per draw and quarter, shape (B, T) each.
+
+    gpus[t] = sum_c units[t, c] [units]; revenue = genai + traditional [RMB m]; gross profit
+    by :func:`capacity.finance.revenue.gross_profit_array` (m_trad * traditional + m_gen *
+    genai; NaN when the scenario deducts the incremental compute cost, which a draw does not
+    carry) [RMB m].
+    """
+    from capacity.finance.revenue import genai_margin, gross_profit_array
+
+    B, T = units.shape[0], len(ctx.periods)
+    genai = np.broadcast_to(np.asarray(genai_rmb_m, float), (B, T))
+    trad = np.broadcast_to(np.asarray(traditional_rmb_m, float), (B, T))
+    if fin.deduct_incremental_compute_cost:
+        gp = np.full((B, T), np.nan)
+    else:
+        gp = np.broadcast_to(gross_profit_array(fin, genai_margin(fin, ctx.anchors), trad,
+                                                genai, np.zeros((B, T))), (B, T))
+    return {"gpus_units": units.sum(axis=-1), "revenue_rmb_m": genai + trad,
+            "gross_profit_rmb_m": np.array(gp)}
 
 
 SERIES = ("peak_eflops", "effective_eflops", "genai_revenue_rmb_m")

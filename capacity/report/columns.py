@@ -431,6 +431,13 @@ base_period | | --rolling: the vintage's base {quarter}
 horizon_halves | half-years | --rolling: half-years from the vintage's base period to the figure's
     last quarter, rounded up
 published | | --rolling: date the actual was first public (YYYY-MM-DD)
+p10 | see unit | --rolling: 10th percentile of the row's forecast over the draws of the vintage's
+    uncertain inputs; null unless compared
+p50 | see unit | --rolling: median of the same draws
+p90 | see unit | --rolling: 90th percentile of the same draws
+inside_80 | | --rolling: p10 <= actual <= p90 (null without an interval)
+model_error_scale | 1 | --rolling: the model's log error per sqrt(half-year), measured on earlier
+    vintages' actuals public by this vintage, that spreads the draws (null: none measurable)
 """,
     "backtest.summary": """\
 metric | | Metric name
@@ -442,6 +449,13 @@ bias_pct | % | Mean error_pct over compared rows (negative: tool below actuals)
 max_abs_error_pct | % | Largest |error_pct|
 horizon_halves | half-years | --rolling: forecast horizon of the rows pooled
 n_vintages | count | --rolling: vintages with a compared row at this horizon
+n_intervals | count | --rolling: compared rows with an interval (p10 and p90)
+n_inside | count | --rolling: rows with p10 <= actual <= p90
+coverage_80 | share | --rolling: n_inside / n_intervals (the 80% interval's coverage)
+coverage_80_low | share | --rolling: lower end of the Wilson 95% interval of coverage_80
+coverage_80_high | share | --rolling: upper end of the Wilson 95% interval of coverage_80
+interval_score_pct | % | --rolling: mean interval score (alpha 0.2) over the rows, in % of the
+    actual: 100 x ((p90 - p10) + 10 x miss below p10 + 10 x miss above p90) / |actual|
 """,
     "backtest.paths": """\
 period | | {quarter}
@@ -603,6 +617,10 @@ chip | | Chip name
 """)
 COLUMNS["backtest.reference"] = {  # backtest --rolling: the research note's own forecasts
     **COLUMNS["backtest.rows"]}
+COLUMNS["backtest.coverage"] = {  # backtest --rolling: coverage per metric, horizons pooled
+    k: v for k, v in COLUMNS["backtest.summary"].items()
+    if k in ("metric", "unit", "n_compared", "n_intervals", "n_inside", "coverage_80",
+             "coverage_80_low", "coverage_80_high", "interval_score_pct")}
 
 
 def _max_compute_twins(table: str) -> None:

@@ -114,27 +114,68 @@ def backtest_figure(report: Report, footer: str = ""):
 
 
 def rolling_figure(report: Report, footer: str = ""):
-    """MAPE against forecast horizon, one line per metric, of a ``backtest --rolling`` report
-    (the summary table: every vintage pooled); None when nothing was compared."""
+    """A ``backtest --rolling`` report's chart: MAPE against forecast horizon, one line per
+    metric (the summary table: every vintage pooled), then one panel per metric with each
+    compared row's error and its P10..P90 band, both in % of the actual
+    (100 (p - actual) / actual): the band crosses 0 when the actual is inside it. None when
+    nothing was compared."""
+    import numpy as np
+
     summary = report.tables["summary"]
+    rows = report.tables["rows"]
     metrics = [m for m in _BACKTEST_PANELS if (summary["metric"] == m).any()]
     if not metrics:
         return None
-    fig = new_figure(9.6, 4.6)
-    ax = fig.subplots()
+    ncols = 3
+    nrows = 1 + -(-len(metrics) // ncols)
+    fig = new_figure(12.0, 3.0 * nrows + 1.0)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    ax = axes[0, 0]
     for metric in metrics:
         sel = summary[summary["metric"] == metric].sort_values("horizon_halves")
         ax.plot(sel["horizon_halves"].to_numpy(int), sel["mape"].to_numpy(float), "o-",
                 lw=1.5, label=_BACKTEST_PANELS[metric][0].split(",")[0])
     ax.set_xlabel("half-years ahead of the vintage's base period", fontsize=8)
     ax.set_ylabel("mean absolute error [%]", fontsize=8)
+    ax.set_title("MAPE by horizon", fontsize=9)
     ax.set_xticks(sorted({int(h) for h in summary["horizon_halves"]}))
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
-    legend_right(fig, handles, labels)
+    handles, _ = ax.get_legend_handles_labels()
+    for extra in axes[0, 1:]:
+        extra.set_visible(False)
+    vintages = sorted({v for v in rows["vintage"] if v != "note"})
+    offset = {v: (i - (len(vintages) - 1) / 2) * 0.08 for i, v in enumerate(vintages)}
+    done = rows[rows["status"] == "compared"]
+    for k, metric in enumerate(metrics):
+        ax = axes[1 + k // ncols, k % ncols]
+        sel = done[done["metric"] == metric]
+        a = sel["actual"].to_numpy(float)
+        x = sel["horizon_halves"].to_numpy(float) + np.array(
+            [offset.get(v, 0.0) for v in sel["vintage"]])
+        cols = {c: (100 * (sel[c].to_numpy(float) - a) / a if c in sel else np.full(len(a),
+                                                                                   np.nan))
+                for c in ("p10", "p90", "forecast")}
+        has = np.isfinite(cols["p10"]) & np.isfinite(cols["p90"])
+        ax.vlines(x[has], cols["p10"][has], cols["p90"][has], color="0.45", lw=3, alpha=0.5)
+        ax.plot(x, cols["forecast"], "o", ms=3.5, color="C3")
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.set_title(_BACKTEST_PANELS[metric][0].split(",")[0], fontsize=9)
+        ax.set_xticks(sorted({int(h) for h in summary["horizon_halves"]}))
+        ax.set_ylabel("% of the actual", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for extra in axes.ravel()[ncols + len(metrics):]:
+        extra.set_visible(False)
+    from matplotlib.lines import Line2D
+
+    handles += [Line2D([], [], color="0.45", lw=3, alpha=0.5, label="P10..P90 band"),
+                line2d("C3", "", "o", "forecast (point)")]
+    legend_right(fig, handles, [h.get_label() for h in handles])
     n = len(str(report.scalars.get("vintages", "")).split(","))
-    finish(fig, f"Rolling backtest: error by horizon, {n} vintages pooled", footer)
+    cov = report.scalars.get("coverage_80")
+    shown = f"; 80% band covers {100 * cov:.0f}% of the actuals" if cov is not None else ""
+    finish(fig, f"Rolling backtest: error by horizon, {n} vintages pooled{shown}", footer)
     return fig
 
 

@@ -298,10 +298,19 @@ n_not_comparable | count | Rows with status not comparable
 error_definition | | The error formula, in words
 horizon_definition | | --rolling: the horizon formula, in words
 mape_unit | | Unit of mape, bias_pct and error_pct (%)
+samples | draws | --rolling: draws of each vintage's uncertain inputs (--samples)
+seed | | --rolling: seed of the draws
+interval_definition | | --rolling: how p10..p90 are formed, in words
+coverage_80 | share | --rolling: share of all compared rows (every metric) with p10 <= actual <=
+    p90
+coverage_80_low | share | --rolling: lower end of the Wilson 95% interval of coverage_80
+coverage_80_high | share | --rolling: upper end of the Wilson 95% interval of coverage_80
+fan_notes | | --rolling: uncertain inputs a vintage has no value for (not drawn)
 rows | table | Actual vs forecast: one row per period and metric (and vintage with --rolling)
 summary | table | Errors: one row per metric (and horizon with --rolling)
 paths | table | The forecast paths: one row per quarter and metric
 reference | table | --rolling: the research note's own stated forecast, one row
+coverage | table | --rolling: 80% coverage per metric over every horizon and vintage, and all
 """),
     "chips": parse_rows("""\
 chips | table | The chip catalog (data/chips.csv, or the subject's) with derived TPP and
@@ -344,6 +353,8 @@ price_rmb | RMB per unit | Price per GPU in renminbi, for a part priced in RMB (
 tpp_published | TPP | TPP as published (BIS or vendor), used where the rates do not give it
 source | | Citation of the specifications
 notes | | Notes on the row, in words
+source_date | | Publication date of the row's latest source (YYYY-MM-DD, or YYYY-MM / YYYY read
+    as the last day): a vintage before it does not know the chip (docs/vintages.md)
 tpp | TPP | Total processing performance (BIS: 2 x MAC TOPS x bit length), computed from the
     rates, else tpp_published
 tpp_source | | Where tpp comes from: computed, published or unknown

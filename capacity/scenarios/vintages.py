@@ -169,10 +169,14 @@ def rules_known_by(rule_ids: list[str], library: dict[str, ExportRule],
 
 
 def chips_launched_after(catalog: pd.DataFrame, as_of: dt.date) -> list[str]:
-    """Chips whose launch quarter (chips.csv) is after the quarter of ``as_of``: unknown to
-    that vintage, so it does not plan them (a scenario may allow them again)."""
+    """Chips whose launch quarter (chips.csv) is after the quarter of ``as_of``, or whose row
+    was published after ``as_of`` (``source_date``, :func:`publication_date`; a chip launched
+    in the vintage's quarter but after its date): unknown to that vintage, so it does not plan
+    them (a scenario may allow them again)."""
     q = pd.Period(as_of, freq="Q")
-    return [c for c in catalog.index if catalog.at[c, "launch"] > q]
+    dates = catalog["source_date"] if "source_date" in catalog.columns else {}
+    return [c for c in catalog.index if catalog.at[c, "launch"] > q
+            or (publication_date(str(dates.get(c, "") or "")) or as_of) > as_of]
 
 
 def disclosures_known_by(disclosures: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -201,15 +205,51 @@ _DATE_RES = [
 ]
 
 
+_CITED_YEARS = [re.compile(r"\([^()]*[A-Za-z][^()]*,\s*((?:19|20)\d{2})\)"),
+                re.compile(r"\bin\s+((?:19|20)\d{2})\s+\((?=[A-Z])[^()]*\)")]
+"""Bare years read as dates: a citation ending in one, ``(China Briefing, 2024)``, and a figure
+of a year followed by its citation, ``in 2024 (China Briefing)``."""
+
+
+def publication_date(value: str) -> dt.date | None:
+    """A ``source_date`` field as a date: ``YYYY-MM-DD``; ``YYYY-MM`` and ``YYYY`` count as the
+    last day of that month or year (a source is never dated earlier than it could be);
+    ``None`` for "".
+
+    Raises
+    ------
+    ValueError
+        For text in another form, or a day that does not exist.
+    """
+    text = str(value).strip()
+    if not text:
+        return None
+    parts = text.split("-")
+    if not all(p.isdigit() for p in parts) or len(parts[0]) != 4 or len(parts) > 3:
+        raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
+    y = int(parts[0])
+    if len(parts) == 1:
+        return dt.date(y, 12, 31)
+    m = int(parts[1])
+    if len(parts) == 2:
+        return (dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)) if 1 <= m <= 12 \
+            else dt.date(y, m, 1)  # month 13 raises
+    return dt.date(y, m, int(parts[2]))
+
+
 def source_date(text: str) -> dt.date | None:
     """The latest calendar date written in a source text, or ``None`` when it names none.
 
     Forms read: ``2023-08-31``, ``31 Aug 2023`` and ``Aug 2023`` (a month alone counts as its
-    first day, so a source is never dated later than it could be). Bare years and quarters
-    (``2027Q4``, ``2020-22``) are periods the source talks about, not its date, and are not
-    read. See docs/data.md.
+    first day, so a source is never dated later than it could be), and two bare-year forms that
+    count as 31 Dec of that year: a citation's year ``(Publisher, 2024)`` (a parenthesis whose
+    text ends in ``, YYYY``) and a cited figure of a year ``... in 2024 (Publisher)`` (the
+    figure cannot be published before its year is over). Other bare years and quarters
+    (``by 2025``, ``2027Q4``, ``2020-22``) are periods the source talks about, not its date,
+    and are not read. See docs/data.md.
     """
-    found: list[dt.date] = []
+    found: list[dt.date] = [dt.date(int(m.group(1)), 12, 31) for rx in _CITED_YEARS
+                            for m in rx.finditer(text)]
     for m in _DATE_RES[0].finditer(text):
         try:
             found.append(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
@@ -226,16 +266,63 @@ def source_date(text: str) -> dt.date | None:
     return max(found) if found else None
 
 
+def chips_used(scenario: Scenario) -> list[str]:
+    """Catalog chips the scenario can plan, calibrate or hold: not excluded from planning, or a
+    calibration candidate, or in the installed fleet (catalog order)."""
+    inp = scenario.inputs
+    keep = set(inp.calibration.candidates) | set(inp.fleet.initial_installed)
+    out = set(scenario.catalog.index) - set(inp.planner.exclude_chips)
+    return [c for c in scenario.catalog.index if c in out | keep]
+
+
+def dated_inputs(scenario: Scenario) -> list[tuple[str, str, dt.date | None]]:
+    """Every dated input the scenario reads, as (where, source text, publication date).
+
+    - each input key's source (``[sources]``, :func:`sources_used`; dated by
+      :func:`source_date`), except keys of a chip the scenario does not use
+      (``planner.price_usd.H200`` in a vintage that cannot plan the H200);
+    - each catalog row it uses (:func:`chips_used`; ``chips.csv`` ``source_date``);
+    - each export-control rule it applies (``source_date`` of the rule in
+      ``export_controls.toml``, or of the scenario's own rule).
+
+    A catalog row or a rule without ``source_date`` has date ``None`` (an error for
+    :func:`check_blind`: every dated input carries its date).
+    """
+    used = set(chips_used(scenario))
+    unused = set(scenario.catalog.index) - used
+    out: list[tuple[str, str, dt.date | None]] = []
+    for key, text in sorted(sources_used(scenario).items()):
+        if unused & set(key.split(".")):
+            continue
+        out.append((f"sources.{key}", text, source_date(text)))
+    for chip in chips_used(scenario):
+        row = scenario.catalog.loc[chip]
+        raw = str(row.get("source_date", "") or "")
+        out.append((f"chips.csv {chip} source_date", str(row["source"]),
+                    publication_date(raw)))
+    rules = scenario.all_rules()
+    for rid in scenario.inputs.controls.rules:
+        rule = rules.get(rid)
+        if rule is not None:
+            out.append((f"export_controls.toml {rid} source_date", rule.source,
+                        publication_date(rule.source_date)))
+    return out
+
+
 def check_blind(scenario: Scenario) -> None:
-    """Every input the scenario uses must cite sources dated on or before its vintage.
+    """Every dated input the scenario uses must be published on or before its vintage
+    (:func:`dated_inputs`: input sources, the chips it uses, the rules it applies).
 
     Raises
     ------
     InputError
-        ``sources.KEY: cites a source dated D, after the vintage V`` for the first such key.
+        ``WHERE: cites a source dated D, after the vintage V`` for the first such input, or
+        ``WHERE: no publication date`` for a catalog row or rule without ``source_date``.
     """
-    for key, text in sorted(sources_used(scenario).items()):
-        when = source_date(text)
+    for where, text, when in dated_inputs(scenario):
+        if when is None and not where.startswith("sources."):
+            raise InputError(where, "no publication date (add source_date: YYYY-MM-DD, "
+                             "YYYY-MM or YYYY)")
         if when is not None and when > scenario.as_of:
-            raise InputError(f"sources.{key}", f"cites a source dated {when}, after the "
+            raise InputError(where, f"cites a source dated {when}, after the "
                              f"vintage {scenario.as_of}: {text[:100]}")

@@ -192,6 +192,10 @@ def _not_a_number(value: object) -> object:
 
 
 Date = Annotated[dt.date, BeforeValidator(_not_a_number), AfterValidator(_date_in_range)]
+
+SourceDate = Annotated[str, Field(pattern=r"^(\d{4}(-\d{2}(-\d{2})?)?)?$")]
+"""Publication date of a source: ``YYYY-MM-DD``, or ``YYYY-MM`` / ``YYYY`` counted as the last
+day of that month or year (``capacity.scenarios.vintages.publication_date``); "" = none given."""
 """A calendar date from FIRST_DATE to LAST_DATE (a TOML date, or text like ``"2024-01-01"``)."""
 
 Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]

@@ -9,7 +9,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from capacity.schemas.base import Date, Fraction, NonNegative, Real, StrictModel, UnitsPerQuarter
+from capacity.schemas.base import (
+    Date,
+    Fraction,
+    NonNegative,
+    Real,
+    SourceDate,
+    StrictModel,
+    UnitsPerQuarter,
+)
 from capacity.schemas.limits import (
     MAX_DUTY_RATE,
     MAX_INTERCONNECT_GBS,
@@ -148,6 +156,9 @@ class ExportRule(StrictModel):
     """True for counterfactual rules (scenarios), False for rules as enacted."""
     source: Annotated[str, Field(min_length=3)]
     """Where the rule and its dates come from."""
+    source_date: SourceDate = ""
+    """Publication date of the latest source cited (the blindness check of every vintage that
+    knows the rule reads it)."""
     note: str = ""
     """Text added to the note of each chip the rule decides."""
 

@@ -15,6 +15,7 @@ from capacity.schemas.base import (
     LifeQuarters,
     Quarter,
     Real,
+    SourceDate,
     StrictModel,
     Units,
     quarter_range,
@@ -70,6 +71,9 @@ class ChipSpec(StrictModel):
     """TPP as published (Epoch), used where dense rates are unknown. [1]"""
     source: Annotated[str, Field(min_length=3)]
     notes: str = ""
+    source_date: SourceDate = ""
+    """Publication date of the latest source the row's figures come from (the blindness check
+    of every vintage that uses the chip reads it)."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,169 @@
+"""Prediction intervals of the rolling backtest (issue 26): per-row draws, percentiles, the
+Wilson interval, the interval score, the fan of a vintage, and the rolling table's columns.
+
+Numbers are worked out by hand in the comments; the fan runs 4 to 10 draws only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capacity import backtest_intervals as bi
+from capacity import backtesting as bt
+from capacity.montecarlo.fan import Fan, vintage_fan, vintage_specs
+from capacity.scenarios import load_scenario
+
+Q = lambda s: pd.Period(s, freq="Q")  # noqa: E731
+
+
+def _fan() -> Fan:
+    # three draws over 2024Q1..2024Q2; revenue and GenAI per quarter
+    rev = np.array([[100.0, 200.0], [110.0, 220.0], [90.0, 180.0]])
+    gen = np.array([[50.0, 100.0], [66.0, 110.0], [45.0, 45.0]])
+    gpus = np.array([[10.0, 20.0], [12.0, 24.0], [8.0, 16.0]])
+    return Fan(periods=["2024Q1", "2024Q2"],
+               series={"revenue_rmb_m": rev, "genai_revenue_rmb_m": gen, "gpus_units": gpus,
+                       "peak_eflops": gpus / 10, "gross_profit_rmb_m": rev / 2},
+               specs=[], notes=[])
+
+
+def _points() -> tuple[pd.DataFrame, pd.DataFrame]:
+    idx = pd.PeriodIndex(["2023Q4", "2024Q1", "2024Q2"], freq="Q", name="period")
+    stocks = pd.DataFrame({"gpus_units": [5.0, 10.0, 20.0],
+                           "computing_power_eflops": [0.5, 1.0, 2.0],
+                           "basis": ["calibration", "plan", "plan"]}, index=idx)
+    flows = pd.DataFrame({"revenue_rmb_m": [80.0, 100.0, 200.0],
+                          "genai_revenue_rmb_m": [40.0, 50.0, 100.0],
+                          "gross_profit_rmb_m": [40.0, 50.0, 100.0],
+                          "basis": ["finance"] * 3}, index=idx)
+    return stocks, flows
+
+
+def test_row_draws_follow_the_comparison_rules_per_draw():
+    fan, (stocks, flows) = _fan(), _points()
+    # stock at the span's last quarter: 2024Q2 of each draw
+    d = bi.row_draws("gpus_units", "stock", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
+    assert d.tolist() == [20.0, 24.0, 16.0]
+    # flow: sum over 2024Q1..Q2 per draw: 300, 330, 270
+    d = bi.row_draws("revenue_rmb_m", "flow", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
+    assert d.tolist() == [300.0, 330.0, 270.0]
+    # a quarter before the fan comes from the point path: 80 + 100 / 80 + 110 / 80 + 90
+    d = bi.row_draws("revenue_rmb_m", "flow", Q("2023Q4"), Q("2024Q1"), fan, stocks, flows)
+    assert d.tolist() == [180.0, 190.0, 170.0]
+    # ratio of sums, not a mean of ratios: (50 + 100) / 300, (66 + 110) / 330, 90 / 270
+    d = bi.row_draws("genai_share", "ratio", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
+    assert d == pytest.approx([0.5, 176 / 330, 1 / 3])
+    # no rule (a metric the fan does not carry) or no fan: no interval
+    assert bi.row_draws("net_loss_rmb_m", "flow", Q("2024Q1"), Q("2024Q2"), fan, stocks,
+                        flows) is None
+    assert bi.row_draws("gpus_units", "stock", Q("2024Q1"), Q("2024Q2"), None, stocks,
+                        flows) is None
+
+
+def test_percentiles_interpolate_linearly():
+    # draws 1..11: the 10th percentile is 2, the median 6, the 90th 10
+    assert bi.percentiles(np.arange(1.0, 12.0)) == (2.0, 6.0, 10.0)
+    assert all(math.isnan(x) for x in bi.percentiles(None))
+
+
+def test_wilson_interval_by_hand():
+    # k = 4, n = 5, z = 1.96: d = 1 + 3.8415/5 = 1.7683, c = (0.8 + 0.38415) / 1.7683 = 0.66965,
+    # h = 1.96 / 1.7683 * sqrt(0.16/5 + 3.8415/100) = 1.10841 * 0.265358 = 0.29413
+    lo, hi = bi.wilson_interval(4, 5)
+    assert lo == pytest.approx(0.37552, abs=2e-5) and hi == pytest.approx(0.96378, abs=2e-5)
+    # 0 of 3: (0, z^2 / (n + z^2)) = 3.8415 / 6.8415 = 0.56150
+    lo, hi = bi.wilson_interval(0, 3)
+    assert lo == 0.0 and hi == pytest.approx(0.56150, abs=2e-5)
+
+
+def test_interval_score_by_hand():
+    # width 20; alpha 0.2 puts 2 / 0.2 = 10 on each unit of miss
+    assert bi.interval_score(90.0, 110.0, 100.0) == 20.0
+    assert bi.interval_score(90.0, 110.0, 120.0) == 20.0 + 10 * 10
+    assert bi.interval_score(90.0, 110.0, 85.0) == 20.0 + 10 * 5
+
+
+def test_coverage_counts_rows_inside_the_band():
+    rows = pd.DataFrame({"p10": [90.0, 90.0, 90.0, np.nan], "p90": [110.0, 110.0, 110.0, 1.0],
+                         "actual": [100.0, 110.0, 120.0, 5.0]})
+    c = bi.coverage(rows)
+    assert (c["n_intervals"], c["n_inside"]) == (3, 2)  # the row without p10 is left out
+    assert c["coverage_80"] == pytest.approx(2 / 3)
+    # IS / |y|: 20/100, 20/110, 120/120 -> mean of 20%, 18.18%, 100%
+    assert c["interval_score_pct"] == pytest.approx((20 + 2000 / 110 + 100) / 3)
+
+
+def test_rolling_rows_carry_the_band_and_the_summary_its_coverage():
+    fan, (stocks, flows) = _fan(), _points()
+    actuals = pd.DataFrame([
+        {"period": "1H24", "first_quarter": Q("2024Q1"), "last_quarter": Q("2024Q2"),
+         "span_quarters": 2, "metric": "revenue_rmb_m", "unit": "RMB m", "actual": 305.0,
+         "source": "s", "published": "2024-08-27"},
+        {"period": "2024Q2", "first_quarter": Q("2024Q2"), "last_quarter": Q("2024Q2"),
+         "span_quarters": 1, "metric": "gpus_units", "unit": "units", "actual": 30.0,
+         "source": "s", "published": "2024-08-27"}])
+    rows = bt.rolling_rows("2024-03-31", Q("2023Q4"), actuals, stocks, flows, fan)
+    # revenue draws 300, 330, 270: p10 = 276, p90 = 324; 305 is inside
+    rev = rows.iloc[0]
+    assert (rev["p10"], rev["p50"], rev["p90"]) == pytest.approx((276.0, 300.0, 324.0))
+    assert bool(rev["inside_80"])
+    assert not rows.iloc[1]["inside_80"]  # GPUs 16..24 draws, 30 is above
+    s = bt.rolling_summary(rows).set_index("metric")
+    assert s.at["revenue_rmb_m", "coverage_80"] == 1.0
+    assert s.at["gpus_units", "coverage_80"] == 0.0
+    pooled = bt.coverage_by_metric(rows).set_index("metric")
+    assert pooled.at["all", "n_inside"] == 1 and pooled.at["all", "coverage_80"] == 0.5
+
+
+def test_vintage_specs_draw_around_the_vintage_own_values():
+    sc = load_scenario("baseline", as_of="2024-03-31")
+    specs, _ = vintage_specs(sc)
+    by = {s.key: s for s in specs}
+    # traditional trend -0.349 plus a shift of -0.15 / 0 / +0.15
+    assert by["finance.traditional_growth_annual"].params == pytest.approx((-0.499, -0.349,
+                                                                             -0.199))
+    # GenAI growth 1.999 in 2024 times 0.53 / 1 / 1.67; no year before the first planned one
+    assert by["demand.revenue.growth_by_year.2024"].params == pytest.approx(
+        (1.999 * 0.53, 1.999, 1.999 * 1.67))
+    assert "demand.revenue.growth_by_year.2023" not in by
+
+
+def test_the_fan_of_a_vintage_is_deterministic_and_moves_with_its_inputs():
+    sc = load_scenario("baseline", as_of="2025-03-31")
+    a = vintage_fan(sc, samples=4, seed=3)
+    b = vintage_fan(sc, samples=4, seed=3)
+    assert a.periods[0] == "2025Q1"
+    for name, arr in a.series.items():
+        assert arr.shape == (4, len(a.periods))
+        np.testing.assert_array_equal(arr, b.series[name])
+    # the draws of GenAI growth move GenAI revenue
+    assert np.ptp(a.series["genai_revenue_rmb_m"][:, -1]) > 0
+
+
+def test_error_scales_pool_what_the_vintage_could_see():
+    past = pd.DataFrame({
+        "metric": ["revenue_rmb_m", "revenue_rmb_m", "revenue_rmb_m", "gpus_units"],
+        "status": ["compared"] * 4, "horizon_halves": [1, 4, 1, 1],
+        "actual": [110.0, 100.0, 1.0, 50.0], "forecast": [100.0, 100.0 * math.e ** -2, 2.0,
+                                                           50.0],
+        "published": ["2024-03-26", "2024-03-26", "2025-08-28", "2024-03-26"]})
+    s = bi.error_scales(past, "2024-03-31")
+    # revenue: ln(1.1)^2 / 1 and 2^2 / 4 = 1; the row published after the vintage is not read
+    assert s["revenue_rmb_m"] == pytest.approx(math.sqrt((math.log(1.1) ** 2 + 1.0) / 2))
+    assert s["gpus_units"] == 0.0
+    assert bi.error_scales(None, "2024-03-31") == {}
+
+
+def test_model_error_spreads_each_draw_by_the_square_root_of_the_horizon():
+    draws = np.array([100.0])
+    assert bi.with_model_error(draws, None, 2) is draws
+    spread = bi.with_model_error(draws, 0.1, 4)  # sqrt(4) * 0.1 = 0.2 on the log scale
+    assert len(spread) == bi.ERROR_GRID
+    # the median point is z = 0, the draw itself; the grid is symmetric in logs
+    assert np.median(spread) == pytest.approx(100.0)
+    assert np.log(spread.max() / 100) == pytest.approx(-np.log(spread.min() / 100))
+    # the 10th percentile of the log grid is near 100 exp(-1.2816 x 0.2) = 77.4
+    assert np.percentile(spread, 10) == pytest.approx(100 * math.exp(-1.2816 * 0.2), rel=0.02)
