@@ -97,7 +97,10 @@ class PlanData:
     discount_rate_annual
         [1/year]
     first_order_period
-        Earliest quarter an order can be placed (the first planned quarter).
+        Earliest quarter the LP can place an order: the quarter that holds the vintage date
+        (:func:`decision_quarter`), or the first planned quarter if later. Quarters before it are
+        history or nowcast: deliveries then come from the existing fleet and committed orders
+        (``fleet.pipeline``, with their source), never from a free decision.
     lot_units
         Lot size for integer plans. [units]
     """
@@ -131,6 +134,11 @@ class PlanData:
     economics: EconomicsFrame | None = None
     """The fixed chip economics it was built from (for stress draws); None for a hand-built
     plan."""
+    committed: pd.DataFrame | None = None
+    """Orders placed before the plan decides (``fleet.pipeline``) delivered in a planned
+    quarter: columns ``period`` (delivery), ``order_period``, ``chip``, ``units`` [units],
+    ``source`` (:func:`committed_orders`). They are in ``existing_units`` already; the table
+    says where those deliveries come from. None: none."""
 
     def order_period(self, chip: str, t: pd.Period) -> pd.Period:
         """Quarter an order for delivery in ``t`` is placed (and paid)
@@ -226,6 +234,46 @@ def _vector(s: pd.Series, index: pd.Index, dtype=float) -> np.ndarray:
     return s.to_numpy(dtype)
 
 
+def decision_quarter(periods: pd.PeriodIndex, as_of) -> pd.Period:
+    """First quarter the plan may decide an order in: the quarter holding the vintage date
+    ``as_of`` (a date; None: no vintage), or the first planned quarter if that is later.
+
+        first_order = max(periods[0], quarter(as_of))
+    """
+    first = periods[0]
+    if as_of is None:
+        return first
+    return max(first, pd.Period(pd.Timestamp(as_of), freq=first.freq))
+
+
+COMMITTED_COLUMNS = ("period", "order_period", "chip", "units", "source")
+"""Columns of :attr:`PlanData.committed`."""
+
+
+def committed_orders(scenario, periods: pd.PeriodIndex, lead: pd.Series) -> pd.DataFrame:
+    """Committed orders (``fleet.pipeline``) delivered in a planned quarter, with their source.
+
+        order_period = delivery - L_c   (:func:`~capacity.planner.periods.order_quarter`)
+
+    Units from :func:`capacity.fleet.order_units` (an order given in peak EFLOPS:
+    EFLOPS x 1e6 / peak TFLOPS). The source is the scenario's for ``fleet.pipeline``
+    (a committed order is data with a dated source, never a decision of the plan).
+    """
+    from capacity.fleet import order_units
+
+    rows = []
+    source = scenario.source_of("fleet.pipeline") if hasattr(scenario, "source_of") else ""
+    for i, order in enumerate(scenario.inputs.fleet.pipeline):
+        t = pd.Period(str(order.delivery), freq="Q")
+        if t not in periods:
+            continue
+        units = order_units(order.chip, order.units, order.peak_eflops, scenario.catalog,
+                            f"fleet.pipeline[{i}]")
+        lq = int(lead.get(order.chip, scenario.inputs.planner.default_lead_time_quarters))
+        rows.append((t, order_quarter(t, lq), order.chip, units, source or ""))
+    return pd.DataFrame(rows, columns=list(COMMITTED_COLUMNS))
+
+
 def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.DataFrame,
                             availability: pd.DataFrame | None) -> PlanData:
     """Gather :class:`PlanData` from a validated scenario.
@@ -316,5 +364,6 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         budget_carryover=pl.budget_carryover, power_mw=power,
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
-        first_order_period=periods[0], lot_units=pl.lot_units, status=status, rule=rule,
-        notes=tuple(notes), economics=econ)
+        first_order_period=decision_quarter(periods, getattr(scenario, "as_of", None)),
+        lot_units=pl.lot_units, status=status, rule=rule,
+        notes=tuple(notes), economics=econ, committed=committed_orders(scenario, periods, lead))

@@ -214,6 +214,37 @@ def _grid_values(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.where(grid >= 0, x[np.maximum(grid, 0)], 0.0)
 
 
+PURCHASE_COLUMNS = ["period", "order_period", "chip", "units", "all_in_cost_rmb_m_per_unit",
+                    "capex_rmb_m", "status", "rule", "committed", "source"]
+"""Columns of :attr:`Plan.purchases`: the LP's purchases (``committed`` false) and the committed
+orders delivered in the plan (``committed`` true, with their ``source``)."""
+
+
+def _committed_rows(data: PlanData) -> list[dict]:
+    """Rows of the purchases table for the committed orders (:attr:`PlanData.committed`).
+
+    Their units are in the existing fleet, so their ``capex_rmb_m`` is 0: the cost of the
+    existing fleet is its book value and its capital charge at reference prices, not plan
+    capex (counting it here too would count it twice). The all-in cost per unit is shown
+    where the chip has a price in the delivery quarter.
+    """
+    if data.committed is None:
+        return []
+    rows = []
+    for r in data.committed.itertuples(index=False):
+        price = (float(data.price_rmb_m.at[r.period, r.chip])
+                 if r.chip in data.price_rmb_m.columns else np.nan)
+        rows.append({"period": r.period, "order_period": r.order_period, "chip": r.chip,
+                     "units": float(r.units), "all_in_cost_rmb_m_per_unit": price,
+                     "capex_rmb_m": 0.0,
+                     "status": "" if data.status is None or r.chip not in data.status.columns
+                     else str(data.status.at[r.period, r.chip]),
+                     "rule": "" if data.rule is None or r.chip not in data.rule.columns
+                     else str(data.rule.at[r.period, r.chip]),
+                     "committed": True, "source": str(r.source)})
+    return rows
+
+
 def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None,
             binding: pd.DataFrame, purchase_value: pd.DataFrame) -> Plan:
     """Tables of a solved plan; every figure recomputed from the column values of ``sol``.
@@ -240,11 +271,9 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
             "capex_rmb_m": float(mc.capex_rmb_m(units[j], price)),
             "status": "" if data.status is None else str(data.status.at[t, c]),
             "rule": "" if data.rule is None else str(data.rule.at[t, c]),
+            "committed": False, "source": "",
         })
-    purchases = pd.DataFrame(rows, columns=["period", "order_period", "chip", "units",
-                                            "all_in_cost_rmb_m_per_unit", "capex_rmb_m",
-                                            "status",
-                                            "rule"])
+    purchases = pd.DataFrame(rows + _committed_rows(data), columns=PURCHASE_COLUMNS)
     existing = data.existing_units
     new_grid = mf.new_units_in_service(len(periods), len(chips), units[bought],
                                        buy_fam.t[bought], buy_fam.c[bought],
