@@ -34,7 +34,8 @@ GenAI revenue (demand side): the base is the calibration half-year's GenAI reven
 each later quarter grows by ``(1 + g_year) ** (1 / 4)``, so ``g_year`` is the year-on-year growth of
 the quarterly run rate in that calendar year.
 
-Leasing: ``share_of_fleet x F_q + fixed_eflops(q)`` (the fixed amount a step function).
+Leasing: ``share_of_fleet x F_window x revenue_q / revenue_window + fixed_eflops(q)`` (F_window the
+calibration window's mean fleet; the fixed amount a step function): it grows with the GenAI market.
 """
 
 from __future__ import annotations
@@ -267,16 +268,21 @@ def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.nd
     return required_effective_eflops(flop, QUARTER_SECONDS, per_draw(inf.serving_utilisation))
 
 
-def leasing_array(lease: LeasingInputs, qn: np.ndarray, fleet_eflops: np.ndarray | None
-                  ) -> np.ndarray:
-    """share_of_fleet x F_q + the fixed step in force in q. [effective EFLOPS]
+def leasing_array(lease: LeasingInputs, qn: np.ndarray, window_fleet_eflops: np.ndarray,
+                  market_index: np.ndarray) -> np.ndarray:
+    """share_of_fleet x F_window x M_q + the fixed step in force in q. [effective EFLOPS]
 
-    ``fleet_eflops`` (aligned to ``qn``) is needed only when ``share_of_fleet > 0``.
+    F_window is the mean existing fleet of the calibration window [effective EFLOPS] and
+    M_q = revenue_q / revenue_window the GenAI market index [1] (:func:`genai_revenue_array`
+    over its calibration-window level): the AIDC customers take a share of the fleet the
+    market calls for, so leasing grows with the market, not with the existing fleet as it
+    retires.
     """
     if np.any(np.asarray(lease.share_of_fleet) > 0):
-        out = per_draw(lease.share_of_fleet) * np.asarray(fleet_eflops, float)
+        base = np.mean(np.asarray(window_fleet_eflops, float), axis=-1)
+        out = per_draw(lease.share_of_fleet) * per_draw(base) * np.asarray(market_index, float)
     else:
-        out = np.zeros(len(qn))
+        out = np.zeros(np.shape(market_index))
     if lease.fixed_eflops:
         held = step_index(quarter_numbers(lease.fixed_eflops), qn)
         out = out + step_values(held, list(lease.fixed_eflops.values()))
@@ -339,7 +345,8 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     served = tokens_served_array(inf, revenue, j)
     by_tokens = inference_tokens_array(inf, served)
     chosen = by_yield if inf.method == "yield" else by_tokens
-    leasing = leasing_array(d.leasing, qn, fleet_eflops)
+    leasing = leasing_array(d.leasing, qn, fixed.window_fleet_eflops,
+                            revenue / (r_half / len(fixed.window)))
     return {
         "tokens_produced_tn_tokens": produced[..., jj], "token_stock_tn_tokens": stock[..., jj],
         "training_demand_eflops": training, "genai_demand_rmb_m": revenue,
@@ -664,8 +671,6 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     if len(periods) == 0:
         raise InputError("periods", "no quarters to model")
     fixed = demand_fixed(scenario, fleet_effective_eflops)
-    if _inputs(scenario).leasing.share_of_fleet > 0:
-        _fleet_at(fleet_effective_eflops, periods, "leasing")
     fleet = _fleet_at(fleet_effective_eflops, periods, "demand")
     arrays = demand_arrays(_inputs(scenario), fixed, quarter_numbers(periods),
                            fleet.to_numpy(float))

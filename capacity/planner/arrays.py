@@ -73,7 +73,10 @@ class PlanArrays:
     token_price_rmb_m_per_tn
         Shape (T,). [RMB m/tn tokens]
     rental_cap_eflops
-        Shape (T,). [EFLOPS]
+        Shape (T,): the rental limit the existing fleet gives (share x its compute). [EFLOPS]
+    rental_cap_share
+        Shape (T,): most rented compute as a share of the whole fleet's (existing and new)
+        effective compute, so each new unit raises the limit by share x k[c]. [1]
     effective_per_unit
         Shape (C,). [EFLOPS/unit]
     training_fit
@@ -103,6 +106,7 @@ class PlanArrays:
     rental_rmb_m: np.ndarray
     token_price_rmb_m_per_tn: np.ndarray
     rental_cap_eflops: np.ndarray
+    rental_cap_share: np.ndarray
     effective_per_unit: np.ndarray
     training_fit: np.ndarray
     power_kw: np.ndarray

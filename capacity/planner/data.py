@@ -85,7 +85,11 @@ class PlanData:
         rented training compute) [RMB m/(EFLOPS*quarter)]; ``token_price_rmb_per_m_tokens``
         (= RMB m per tn tokens).
     rental_cap_eflops
-        Most rented training compute per quarter (0: closed). [effective EFLOPS]
+        Most rented training compute per quarter the existing fleet allows (0: closed): share
+        x the existing fleet's compute. [effective EFLOPS]
+    rental_cap_share
+        Most rented compute as a share of the whole fleet's effective compute, so the limit
+        grows with the units the plan buys (None: 0, the limit is ``rental_cap_eflops``). [1]
     budget_rmb_m
         Capex budget per calendar year of the order quarter. [RMB m]; years absent are unlimited.
     budget_carryover
@@ -135,6 +139,7 @@ class PlanData:
     """The fixed chip economics it was built from (for stress draws); None for a hand-built
     plan."""
     committed: pd.DataFrame | None = None
+    rental_cap_share: pd.Series | None = None
     """Orders placed before the plan decides (``fleet.pipeline``) delivered in a planned
     quarter: columns ``period`` (delivery), ``order_period``, ``chip``, ``units`` [units],
     ``source`` (:func:`committed_orders`). They are in ``existing_units`` already; the table
@@ -180,6 +185,8 @@ class PlanData:
             rental_rmb_m=r["rental_rmb_m_per_eflops"],
             token_price_rmb_m_per_tn=r["token_price_rmb_per_m_tokens"],
             rental_cap_eflops=_vector(self.rental_cap_eflops, p),
+            rental_cap_share=(np.zeros(len(p)) if self.rental_cap_share is None
+                              else _vector(self.rental_cap_share, p)),
             effective_per_unit=effective_eflops_per_unit(_vector(self.peak_tflops, ci),
                                                          _vector(self.efficiency, ci)),
             training_fit=_vector(self.training_fit, ci, bool),
@@ -352,6 +359,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
                         "leasing_demand_eflops": nums["demand_leasing_eflops"],
                         "inference_tn_tokens": nums["demand_inference_tn"]}, index=periods)
     rental_cap = pd.Series(nums["rental_cap_eflops"], index=periods)
+    rental_share = pd.Series(nums["rental_cap_share"], index=periods)
 
     return PlanData(
         periods=periods, chips=chips, peak_tflops=rate.reindex(chips).fillna(0.0),
@@ -359,8 +367,8 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         life_quarters=life, lead_quarters=lead, price_rmb_m=price, cap_units=cap,
         existing_units=existing, demand=dem, tokens_per_unit_tn=tokens_unit,
         maintenance_rmb_m=maint, rates=rates,
-        rental_cap_eflops=rental_cap, budget_rmb_m={int(y): float(b) for y, b in
-                                         pl.capex_budget_rmb_m.items()},
+        rental_cap_eflops=rental_cap, rental_cap_share=rental_share,
+        budget_rmb_m={int(y): float(b) for y, b in pl.capex_budget_rmb_m.items()},
         budget_carryover=pl.budget_carryover, power_mw=power,
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,

@@ -147,7 +147,7 @@ class EconomicsFrame:
         Shape (T,): the existing fleet's effective compute. [EFLOPS]
     rental_rule_share
         Shape (T,): the most rented compute a remote-access rule in force allows, as a share
-        of the existing fleet's (:func:`capacity.export_controls.rental_cap_share`; NaN: no
+        of the whole fleet's (:func:`capacity.export_controls.rental_cap_share`; NaN: no
         rule). [1]
     """
 
@@ -175,7 +175,8 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
         ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m`` [RMB m/(EFLOPS*period)]
         and ``token_price_rmb_m_per_tn``; ``demand_training_eflops``,
-        ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops`` (T,).
+        ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops``,
+        ``rental_cap_share`` (T,) (:func:`rental_limits`).
     """
     periods = frame.periods
     ppy = periods_per_year(periods)
@@ -205,6 +206,23 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         "demand_leasing_eflops": leasing,
         "demand_inference_tn": inference_demand_tn(demand["genai_demand_rmb_m"],
                                                    leasing * rate["leasing_rmb_m"], token_price),
-        "rental_cap_eflops": np.fmin(quarter_steps(periods, pl.rental_cap_share),
-                                     econ.rental_rule_share) * econ.existing_effective_eflops,
+        **rental_limits(periods, pl.rental_cap_share, econ),
     }
+
+
+def rental_limits(periods: pd.PeriodIndex, cap_share: dict[str, float], econ: EconomicsFrame
+                  ) -> dict[str, np.ndarray]:
+    """Most rented training compute, as a share of the whole fleet's effective compute.
+
+        s[t] = min(planner.rental_cap_share[t], remote-access rule share[t])        [1]
+        rent[t] <= s[t] x (existing[t] + sum_c k[c] fleet[c, t])                   [EFLOPS]
+
+    Returns
+    -------
+    dict
+        ``rental_cap_share`` s (T,) [1] and ``rental_cap_eflops`` = s x the existing fleet's
+        effective compute (the part of the limit the existing fleet gives) (T,) [EFLOPS].
+    """
+    share = np.fmin(quarter_steps(periods, cap_share), econ.rental_rule_share)
+    return {"rental_cap_share": share,
+            "rental_cap_eflops": share * econ.existing_effective_eflops}
