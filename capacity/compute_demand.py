@@ -19,16 +19,16 @@ Training run of N parameters on D tokens, over the quarters q = start..end, at M
     run EFLOPS [eff.]   = C / (quarters x QUARTER_SECONDS x m) / 1e18   (each quarter of the run)
     days at a fleet F   = C / (F x 1e18 x m) / 86,400
 
-Inference, method ``yield`` (calibrated on the half-year ending at the base period, 1H23)::
+Inference yield (calibrated on the half-year ending at the base period, 1H23), for comparison::
 
     yield [RMB m / (EFLOPS x quarter)] = GenAI revenue_1H23 / sum_{q in 1H23} (share x F_q)
-    inference_j [EFLOPS] = revenue_j / (yield x (1 + yield_change_annual) ** (j / 4))
+    inference_yield_j [EFLOPS] = revenue_j / (yield x (1 + yield_change_annual) ** (j / 4))
 
-Inference, method ``tokens``::
+Inference demand, one calculation, the plan's (``capacity.planner.economics.inference_demand``)::
 
-    tokens served_j [tn] = revenue_j [RMB m] / price_j [RMB / m tokens]
-    inference_j [EFLOPS] = 2 x N_served x tokens_j x 1e12 / (QUARTER_SECONDS x u) / 1e18
-    price_j              = price x (1 + price_change_annual) ** (j / 4)
+    tokens_j [tn]  = max(0, revenue_j - lease_rate_j x leasing_j) / price_j
+    eflops_j       = tokens_j x k_ref / tau_ref   (reference chip's serving roofline)
+    price_j        = price x (1 + price_change_annual) ** (j / 4)
 
 GenAI revenue (demand side): the base is the calibration half-year's GenAI revenue over 2 quarters;
 each later quarter grows by ``(1 + g_year) ** (1 / 4)``, so ``g_year`` is the year-on-year growth of
@@ -56,7 +56,6 @@ from capacity.flops import (  # the FLOP arithmetic; the names stay importable f
     QUARTER_SECONDS,
     SECONDS_PER_DAY,
     TRAINING_FLOP_PER_PARAM_TOKEN,  # noqa: F401
-    inference_flop,
     required_effective_eflops,
     run_seconds,
     training_flop,
@@ -262,12 +261,6 @@ def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.n
     return revenue_rmb_m / token_price_array(inf, j)
 
 
-def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.ndarray:
-    """2 N FLOP a served token at the serving utilisation. [effective EFLOPS]"""
-    flop = inference_flop(per_draw(inf.served_params_bn), tokens_tn)
-    return required_effective_eflops(flop, QUARTER_SECONDS, per_draw(inf.serving_utilisation))
-
-
 def leasing_array(lease: LeasingInputs, qn: np.ndarray, window_fleet_eflops: np.ndarray,
                   market_index: np.ndarray) -> np.ndarray:
     """share_of_fleet x F_window x M_q + the fixed step in force in q. [effective EFLOPS]
@@ -315,9 +308,10 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
         Arrays ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
         ``training_demand_eflops``,
         ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``, ``inference_yield_eflops``,
-        ``inference_tokens_eflops``, ``inference_demand_eflops`` (the chosen method),
-        ``leasing_demand_eflops``, ``total_demand_eflops``; and the float
-        ``yield_rmb_m_per_eflops_quarter``.
+        ``leasing_demand_eflops``; and the float ``yield_rmb_m_per_eflops_quarter``. The
+        inference demand itself (tokens net of leasing, and as compute) is the plan's
+        (:func:`capacity.planner.data.scenario_inference_demand`), added by
+        :func:`demand_table`.
 
     For a batch of stress draws, every number of ``d`` that varies is an array of one value
     per draw (B,); the arrays are then (B, T) and the yield (B,) (:mod:`capacity.batch`).
@@ -343,8 +337,6 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
                           fixed.window)
     by_yield = inference_yield_array(revenue, yld, inf.yield_change_annual, j)
     served = tokens_served_array(inf, revenue, j)
-    by_tokens = inference_tokens_array(inf, served)
-    chosen = by_yield if inf.method == "yield" else by_tokens
     leasing = leasing_array(d.leasing, qn, fixed.window_fleet_eflops,
                             revenue / (r_half / len(fixed.window)))
     return {
@@ -352,9 +344,7 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
         "training_demand_eflops": training, "genai_demand_rmb_m": revenue,
         "genai_tokens_demanded_tn_tokens": served,
         "token_price_rmb_per_m_tokens": token_price_array(inf, j),
-        "inference_yield_eflops": by_yield,
-        "inference_tokens_eflops": by_tokens, "inference_demand_eflops": chosen,
-        "leasing_demand_eflops": leasing, "total_demand_eflops": training + chosen + leasing,
+        "inference_yield_eflops": by_yield, "leasing_demand_eflops": leasing,
         "yield_rmb_m_per_eflops_quarter": yld,
     }
 
@@ -634,10 +624,15 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
 
 _TABLE_COLUMNS = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
                   "genai_demand_rmb_m", "genai_tokens_demanded_tn_tokens",
-                  "token_price_rmb_per_m_tokens",
-                  "inference_yield_eflops",
-                  "inference_tokens_eflops", "inference_demand_eflops", "leasing_demand_eflops",
-                  "total_demand_eflops"]
+                  "token_price_rmb_per_m_tokens", "inference_yield_eflops",
+                  "inference_demand_tn_tokens", "inference_demand_eflops",
+                  "leasing_demand_eflops", "total_demand_eflops"]
+
+
+def total_demand_eflops(training_eflops, inference_eflops, leasing_eflops) -> np.ndarray:
+    """total[t] = training[t] + inference[t] + leasing[t]. [effective EFLOPS]"""
+    return (np.asarray(training_eflops, float) + np.asarray(inference_eflops, float)
+            + np.asarray(leasing_eflops, float))
 
 
 def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
@@ -661,9 +656,12 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     pandas.DataFrame
         Index ``period``; columns ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
         ``training_demand_eflops``, ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``,
-        ``inference_yield_eflops``, ``inference_tokens_eflops``, ``inference_demand_eflops`` (the
-        chosen method), ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference
-        + leasing), ``existing_fleet_effective_eflops``.
+        ``inference_yield_eflops`` (the fleet in use the calibrated revenue yield implies, for
+        comparison), ``inference_demand_tn_tokens`` (GenAI revenue net of leasing at the token
+        price) and ``inference_demand_eflops`` (those tokens at the reference chip's serving
+        roofline: the plan's own :func:`capacity.planner.data.scenario_inference_demand`),
+        ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference + leasing),
+        ``existing_fleet_effective_eflops``.
         EFLOPS are effective EFLOPS.
     """
     periods = pd.PeriodIndex(periods, freq="Q", name="period")
@@ -674,6 +672,14 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     fleet = _fleet_at(fleet_effective_eflops, periods, "demand")
     arrays = demand_arrays(_inputs(scenario), fixed, quarter_numbers(periods),
                            fleet.to_numpy(float))
+    from capacity.planner.data import scenario_inference_demand
+
+    inference = scenario_inference_demand(scenario, periods, arrays)
+    arrays["inference_demand_tn_tokens"] = inference["demand_inference_tn"]
+    arrays["inference_demand_eflops"] = inference["demand_inference_eflops"]
+    arrays["total_demand_eflops"] = total_demand_eflops(
+        arrays["training_demand_eflops"], arrays["inference_demand_eflops"],
+        arrays["leasing_demand_eflops"])
     out = pd.DataFrame({c: arrays[c] for c in _TABLE_COLUMNS}, index=periods)
     out["existing_fleet_effective_eflops"] = fleet
     out.index.name = "period"

@@ -66,6 +66,10 @@ class PlanArrays:
         Shape (T, C). [RMB m/unit], [units/quarter] (NaN = uncapped), [units]
     demand_training_eflops, demand_leasing_eflops, demand_inference_tn
         Shape (T,). [EFLOPS], [EFLOPS], [tn tokens]
+    demand_inference_eflops
+        Shape (T,): the token demand as effective compute at the reference chip's roofline
+        (:func:`~capacity.planner.economics.inference_demand_eflops`; reported, not a limit;
+        NaN for a hand-built plan without it). [EFLOPS]
     tokens_per_unit_tn, maintenance_rmb_m
         Shape (C,). [tn tokens/(unit*quarter)], [RMB m/(unit*quarter)]
     training_value_rmb_m, leasing_rmb_m, rental_rmb_m
@@ -99,6 +103,7 @@ class PlanArrays:
     demand_training_eflops: np.ndarray
     demand_leasing_eflops: np.ndarray
     demand_inference_tn: np.ndarray
+    demand_inference_eflops: np.ndarray
     tokens_per_unit_tn: np.ndarray
     maintenance_rmb_m: np.ndarray
     training_value_rmb_m: np.ndarray

@@ -24,7 +24,9 @@ from capacity.planner.economics import (
     EconomicsFrame,
     economic_numbers,
     effective_eflops_per_unit,
+    inference_demand,
     tokens_per_unit_period,
+    work_rates,
 )
 from capacity.planner.periods import hours_per_period, order_quarter, periods_per_year
 from capacity.planner.prices import availability_grids, power_limit_mw, price_frame
@@ -73,7 +75,8 @@ class PlanData:
         Work demanded per quarter: ``training_demand_eflops`` (own training, training-fit
         chips only)
         and ``leasing_demand_eflops`` (AIDC customers, any chip) [effective EFLOPS];
-        ``inference_tn_tokens`` (served tokens, any chip) [tn tokens/quarter].
+        ``inference_tn_tokens`` (served tokens, any chip) [tn tokens/quarter]; optionally
+        ``inference_demand_eflops``, the tokens as effective compute (reported only) [EFLOPS].
     tokens_per_unit_tn
         Tokens one unit serves in a quarter (roofline x achieved share x time utilisation,
         :func:`tokens_per_unit_quarter`). [tn tokens/(unit*quarter)]
@@ -178,6 +181,9 @@ class PlanData:
             demand_training_eflops=d["training_demand_eflops"],
             demand_leasing_eflops=d["leasing_demand_eflops"],
             demand_inference_tn=d["inference_tn_tokens"],
+            demand_inference_eflops=(
+                self.demand["inference_demand_eflops"].reindex(p).to_numpy(float)
+                if "inference_demand_eflops" in self.demand.columns else np.full(len(p), np.nan)),
             tokens_per_unit_tn=_vector(self.tokens_per_unit_tn, ci),
             maintenance_rmb_m=_vector(self.maintenance_rmb_m, ci),
             training_value_rmb_m=r["training_value_rmb_m_per_eflops_quarter"],
@@ -253,6 +259,55 @@ def decision_quarter(periods: pd.PeriodIndex, as_of) -> pd.Period:
     return max(first, pd.Period(pd.Timestamp(as_of), freq=first.freq))
 
 
+def _tokens_per_unit(scenario, periods: pd.PeriodIndex) -> pd.Series:
+    """Tokens one unit of each catalog chip serves a quarter (:func:`tokens_per_unit_period`
+    for ``planner.serving`` and the served model). [tn tokens/(unit*quarter)]"""
+    inp = scenario.inputs
+    return tokens_per_unit_period(scenario.catalog, inp.planner.serving,
+                                  inp.demand.inference.served_params_bn,
+                                  hours_per_period(periods_per_year(periods)))
+
+
+def serving_reference(scenario, periods: pd.PeriodIndex) -> tuple[float, float]:
+    """Effective EFLOPS [EFLOPS/unit] and tokens a quarter [tn tokens/(unit*quarter)] of one
+    unit of ``planner.compute_reference_chip``: the basis of the compute rates and of
+    :func:`~capacity.planner.economics.inference_demand_eflops`.
+
+        k_ref = peak_tflops x efficiency / 1e6;   tau_ref = tokens_per_unit_period[ref]
+
+    Raises
+    ------
+    InputError
+        When the reference chip is not in the catalog.
+    """
+    ref = scenario.inputs.planner.compute_reference_chip
+    if ref not in scenario.catalog.index:
+        raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
+    rate = peak_tflops(scenario.catalog)
+    k = float(effective_eflops_per_unit(np.nan_to_num(float(rate[ref])),
+                                        scenario.inputs.fleet.efficiency_of(ref)))
+    return k, float(_tokens_per_unit(scenario, periods)[ref])
+
+
+def scenario_inference_demand(scenario, periods: pd.PeriodIndex, demand: dict
+                              ) -> dict[str, np.ndarray]:
+    """Inference demand of a scenario's demand columns, tokens and effective compute: the
+    plan's own calculation (:func:`~capacity.planner.economics.inference_demand` with the
+    leasing rate of :func:`~capacity.planner.economics.work_rates` and the
+    :func:`serving_reference`), for the demand module to report.
+
+    Returns
+    -------
+    dict
+        ``demand_inference_tn`` [tn tokens], ``demand_inference_eflops`` [EFLOPS], (T,).
+    """
+    k_ref, tau_ref = serving_reference(scenario, periods)
+    econ = EconomicsFrame((), np.zeros(0, bool), k_ref, np.zeros(len(periods)),
+                          np.full(len(periods), np.nan), tau_ref)
+    lease = work_rates(scenario.inputs.planner, econ, periods)["leasing_rmb_m"]
+    return inference_demand(demand, lease, k_ref, tau_ref)
+
+
 COMMITTED_COLUMNS = ("period", "order_period", "chip", "units", "source")
 """Columns of :attr:`PlanData.committed`."""
 
@@ -317,11 +372,12 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
     existing = existing_units.reindex(index=periods, columns=chips, fill_value=0.0)
     k_all = effective_eflops_per_unit(rate.reindex(chips).fillna(0.0), eff)
+    tokens_unit = _tokens_per_unit(scenario, periods).reindex(chips).fillna(0.0)
     from capacity.export_controls import rental_cap_share
 
-    econ = EconomicsFrame(tuple(chips), fit_arr, float(k_all[chips.index(ref)]),
-                          existing.to_numpy(float) @ k_all,
-                          rental_cap_share(scenario, periods).to_numpy(float))
+    k_ref, tau_ref = serving_reference(scenario, periods)
+    econ = EconomicsFrame(tuple(chips), fit_arr, k_ref, existing.to_numpy(float) @ k_all,
+                          rental_cap_share(scenario, periods).to_numpy(float), tau_ref)
     dem_cols = ECONOMIC_DEMAND_COLUMNS
     dem_in = demand.reindex(periods)[list(dem_cols)].astype(float)
     if dem_in.isna().any().any():
@@ -332,9 +388,6 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     price = pd.DataFrame(nums["price_rmb_m"], index=periods, columns=chips)
     kw = pd.Series(nums["power_kw"], index=chips)
     maint = pd.Series(nums["maintenance_rmb_m"], index=chips)
-    tokens_unit = tokens_per_unit_period(
-        cat, pl.serving, inp.demand.inference.served_params_bn,
-        hours_per_period(periods_per_year(periods))).reindex(chips).fillna(0.0)
     rates = pd.DataFrame({
         "training_value_rmb_m_per_eflops_quarter": nums["training_value_rmb_m"],
         "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],
@@ -357,7 +410,9 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
 
     dem = pd.DataFrame({"training_demand_eflops": nums["demand_training_eflops"],
                         "leasing_demand_eflops": nums["demand_leasing_eflops"],
-                        "inference_tn_tokens": nums["demand_inference_tn"]}, index=periods)
+                        "inference_tn_tokens": nums["demand_inference_tn"],
+                        "inference_demand_eflops": nums["demand_inference_eflops"]},
+                       index=periods)
     rental_cap = pd.Series(nums["rental_cap_eflops"], index=periods)
     rental_share = pd.Series(nums["rental_cap_share"], index=periods)
 

@@ -111,6 +111,65 @@ def inference_demand_tn(genai_revenue_rmb_m, leasing_revenue_rmb_m, token_price_
                       - leasing_revenue_rmb_m) / token_price_rmb_per_m
 
 
+def inference_demand_eflops(tokens_tn, reference_eflops_per_unit,
+                            reference_tokens_per_unit_tn):
+    """Effective compute that serves the tokens demanded, at the reference chip's serving
+    roofline. [effective EFLOPS]
+
+        eflops[t] = tokens[t] x k_ref / tau_ref
+
+    with tokens [tn tokens/quarter] from :func:`inference_demand_tn`, k_ref the reference
+    chip's effective EFLOPS per unit and tau_ref the tokens one unit of it serves a quarter
+    (:func:`tokens_per_unit_period`: roofline x achieved share x time utilisation). The one
+    conversion of tokens to compute: the demand module and the plan both report it.
+    """
+    if not reference_tokens_per_unit_tn > 0:
+        raise InputError("planner.compute_reference_chip", "the chip serves no tokens (no "
+                         "roofline for the served model); pick a chip that holds it")
+    return np.asarray(tokens_tn, float) * reference_eflops_per_unit \
+        / reference_tokens_per_unit_tn
+
+
+def inference_demand(demand: dict, leasing_rmb_m_per_eflops, reference_eflops_per_unit: float,
+                     reference_tokens_per_unit_tn: float) -> dict[str, np.ndarray]:
+    """Inference demand per quarter, in tokens and in effective compute.
+
+        tokens[t] = max(0, genai[t] - lease_rate[t] x leasing[t]) / price[t]   [tn tokens]
+        eflops[t] = tokens[t] x k_ref / tau_ref                                [EFLOPS]
+
+    (:func:`inference_demand_tn`, :func:`inference_demand_eflops`), from the demand columns
+    ``genai_demand_rmb_m``, ``leasing_demand_eflops``, ``token_price_rmb_per_m_tokens``
+    and the leasing rate [RMB m/(EFLOPS*quarter)]; k_ref [EFLOPS/unit] and tau_ref
+    [tn tokens/(unit*quarter)] of ``planner.compute_reference_chip``
+    (:func:`capacity.planner.data.serving_reference`).
+
+    Returns
+    -------
+    dict
+        ``demand_inference_tn`` [tn tokens], ``demand_inference_eflops`` [EFLOPS].
+    """
+    price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
+    leasing = np.asarray(demand["leasing_demand_eflops"], float)
+    tokens = inference_demand_tn(demand["genai_demand_rmb_m"], leasing * leasing_rmb_m_per_eflops,
+                                 price)
+    return {"demand_inference_tn": tokens,
+            "demand_inference_eflops": inference_demand_eflops(
+                tokens, reference_eflops_per_unit, reference_tokens_per_unit_tn)}
+
+
+def work_rates(pl, econ: EconomicsFrame, periods: pd.PeriodIndex) -> dict[str, np.ndarray]:
+    """The compute rates of one plan per quarter (:func:`compute_rate_rmb_m_per_eflops`):
+    ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m``. [RMB m/(EFLOPS*period)]"""
+    ppy = periods_per_year(periods)
+    years = np.arange(len(periods)) / ppy
+    hours = hours_per_period(ppy)
+    return {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
+                                                pl.compute_price_change_annual, years, hours)
+            for name, usd in (("training_value_rmb_m", pl.training_value_usd_per_gpu_hour),
+                              ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
+                              ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
+
+
 def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Per chip: system share [RMB m/unit] and network share [1] (training-fit chips carry
@@ -143,6 +202,9 @@ class EconomicsFrame:
         Shape (C,): training-fit chips. [bool]
     reference_eflops_per_unit
         Effective EFLOPS of one unit of ``planner.compute_reference_chip``. [EFLOPS/unit]
+    reference_tokens_per_unit_tn
+        Tokens one unit of it serves a quarter (:func:`tokens_per_unit_period`).
+        [tn tokens/(unit*quarter)]
     existing_effective_eflops
         Shape (T,): the existing fleet's effective compute. [EFLOPS]
     rental_rule_share
@@ -156,6 +218,7 @@ class EconomicsFrame:
     reference_eflops_per_unit: float
     existing_effective_eflops: np.ndarray
     rental_rule_share: np.ndarray
+    reference_tokens_per_unit_tn: float = float("nan")
 
 
 def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
@@ -175,22 +238,17 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
         ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m`` [RMB m/(EFLOPS*period)]
         and ``token_price_rmb_m_per_tn``; ``demand_training_eflops``,
-        ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops``,
+        ``demand_leasing_eflops``, ``demand_inference_tn``, ``demand_inference_eflops``
+        (:func:`inference_demand`), ``rental_cap_eflops``,
         ``rental_cap_share`` (T,) (:func:`rental_limits`).
     """
     periods = frame.periods
     ppy = periods_per_year(periods)
-    hours = hours_per_period(ppy)
     kw = np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue))
     card_unit = unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)
     card = price_matrix(frame, card_unit, price_factor)
     system, net = chip_cost_basis(pl, econ.chips, econ.fit)
-    years = np.arange(len(periods)) / ppy
-    rate = {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
-                                                pl.compute_price_change_annual, years, hours)
-            for name, usd in (("training_value_rmb_m", pl.training_value_usd_per_gpu_hour),
-                              ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
-                              ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
+    rate = work_rates(pl, econ, periods)
     token_price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
     leasing = np.asarray(demand["leasing_demand_eflops"], float)
     return {
@@ -204,8 +262,8 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         **rate, "token_price_rmb_m_per_tn": token_price,
         "demand_training_eflops": np.asarray(demand["training_demand_eflops"], float),
         "demand_leasing_eflops": leasing,
-        "demand_inference_tn": inference_demand_tn(demand["genai_demand_rmb_m"],
-                                                   leasing * rate["leasing_rmb_m"], token_price),
+        **inference_demand(demand, rate["leasing_rmb_m"], econ.reference_eflops_per_unit,
+                           econ.reference_tokens_per_unit_tn),
         **rental_limits(periods, pl.rental_cap_share, econ),
     }
 

@@ -17,10 +17,12 @@ from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
 from capacity.planner.objective import (
     period_costs,
+    residual_value_rmb_m,
     revenue_parts,
     running_cost_per_unit,
     served_revenue_rmb_m,
 )
+from capacity.planner.periods import discount_factor
 from capacity.planner.solve import Solution
 
 UNIT_TOL = 1e-6
@@ -73,6 +75,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    kpis: dict[str, float] = field(default_factory=dict)
+    """Plan-level figures reported as scalars (:func:`plan_kpis`)."""
     inputs: Any = None
     """What :func:`capacity.planner.plan` gathered (``PlanInputs``: existing fleet history,
     demand, availability), so later steps reuse it instead of recomputing; None from
@@ -316,6 +320,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         q["training_demand_eflops"], q["training_served_eflops"],
         q["leasing_demand_eflops"], q["leasing_served_eflops"])
     q["inference_demand_tn_tokens"] = dem["inference_tn_tokens"]
+    q["inference_demand_eflops"] = a.demand_inference_eflops
     q["inference_served_tn_tokens"] = [lp.clean(x) for x in served[:, 2]]
     q["inference_shortfall_tn_tokens"] = mwork.shortfall(q["inference_demand_tn_tokens"],
                                                       q["inference_served_tn_tokens"])
@@ -368,4 +373,109 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     return Plan(status=sol.status, objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
                 binding=binding, purchase_value=purchase_value,
-                economics=chip_economics(data), notes=notes)
+                economics=chip_economics(data), notes=notes,
+                kpis=plan_kpis(model, data, sol, purchases))
+
+
+def plan_kpis(model: Model, data: PlanData, sol: Solution, purchases: pd.DataFrame
+              ) -> dict[str, float]:
+    """Plan-level figures a TCO analyst checks first.
+
+        units_last_two_quarters_share = units delivered in T-2, T-1 / all units bought
+        residual_value_rmb_m = sum_{c,t} residual[c, t] df(T) buy[c, t]
+        residual_share_of_npv = residual_value_rmb_m / NPV
+
+    (:func:`capacity.metrics.fleet.units_last_quarters_share`, residual from
+    :func:`capacity.planner.objective.residual_value_rmb_m`; the residual share only for the
+    ``npv`` objective). Committed orders are not the plan's purchases and are left out.
+    """
+    periods = data.periods
+    own = purchases[~purchases["committed"].astype(bool)]
+    t = np.array([periods.get_loc(p) for p in own["period"]], np.int64)
+    out = {"units_last_two_quarters_share": mf.units_last_quarters_share(
+        t, own["units"].to_numpy(float), len(periods), 2)}
+    if model.objective == "npv":
+        a = data.arrays
+        buy = model.family("buy")
+        x = sol.x[model.columns_of("buy")]
+        df_end = discount_factor(len(periods), a.discount_rate_annual, a.periods_per_year)
+        residual = float((residual_value_rmb_m(a, buy) * buy.scale * df_end) @ x)
+        out["residual_value_rmb_m"] = residual
+        out["residual_share_of_npv"] = mc.share_of_npv(residual, sol.objective)
+    return out
+
+
+SHADOW_TOL = 1e-9
+"""A limit with a shadow price above this is taken as binding when explaining a shortfall.
+[RMB m per unit of the limit]"""
+
+
+def unmet_training(quarters: pd.DataFrame, binding: pd.DataFrame, runs: pd.DataFrame,
+                   data: PlanData) -> pd.DataFrame:
+    """Every planned training run left partly unmet, with the limits that leave it so.
+
+    A quarter's shortfall is shared among the runs active in it by their compute:
+
+        unmet[r] = sum_{t in run r} shortfall[t] x eflops[r] / D_train[t]   [EFLOPS-quarters]
+
+    The reason lists, for the quarters with a shortfall, the binding limits (shadow price above
+    :data:`SHADOW_TOL`) that stop more training: the rental cap in that quarter, access caps of
+    training-fit chips delivered by then, capex budgets of the years to then, power by then;
+    with none, the quarter is before any order the plan can place arrives, or serving the
+    rest is worth less than it costs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run``, ``start``, ``end``, ``demand_eflops_quarters``, ``unmet_eflops_quarters``,
+        ``unmet_share``, ``reason`` (one row per run with unmet compute).
+    """
+    short = quarters["training_shortfall_eflops"]
+    dem = quarters["training_demand_eflops"]
+    fit = {c for c in data.chips if bool(data.training_fit.get(c, False))}
+    first = data.first_order_period if data.first_order_period is not None else data.periods[0]
+    lead = min((int(data.lead_quarters[c]) for c in fit), default=0)
+    rows = []
+    for r in runs.itertuples(index=False):
+        span = [t for t in quarters.index if r.start <= str(t) <= r.end]
+        unmet = {t: float(short[t] * r.effective_eflops / dem[t]) for t in span
+                 if short[t] > mwork.SHORTFALL_TOL_EFLOPS and dem[t] > 0}
+        if not unmet:
+            continue
+        total = float(r.effective_eflops) * len(span)
+        rows.append({"run": r.name, "start": r.start, "end": r.end,
+                     "demand_eflops_quarters": total,
+                     "unmet_eflops_quarters": sum(unmet.values()),
+                     "unmet_share": sum(unmet.values()) / total if total else np.nan,
+                     "reason": _shortfall_reason(sorted(unmet), binding, fit, first + lead)})
+    return pd.DataFrame(rows, columns=["run", "start", "end", "demand_eflops_quarters",
+                                       "unmet_eflops_quarters", "unmet_share", "reason"])
+
+
+def _shortfall_reason(quarters: list[pd.Period], binding: pd.DataFrame, fit: set[str],
+                      first_delivery: pd.Period) -> str:
+    """The binding limits behind a training shortfall in ``quarters``, in words."""
+    b = binding[binding["shadow_price"].abs() > SHADOW_TOL]
+    last = max(quarters)
+    period = b["period"].astype(str)
+    parts = []
+    rent = b[(b["constraint"] == "rental") & period.isin([str(t) for t in quarters])]
+    if len(rent):
+        parts.append("rented compute at its cap in " + ", ".join(rent["period"].astype(str)))
+    acc = b[(b["constraint"] == "access") & b["chip"].isin(fit) & (period <= str(last))]
+    if len(acc):
+        parts.append("training-fit chips at their access or supply cap ("
+                     + ", ".join(sorted(set(acc["chip"]))) + ")")
+    bud = b[(b["constraint"] == "budget") & (period <= str(last.year))]
+    if len(bud):
+        parts.append("capex budget of " + ", ".join(sorted(set(bud["period"].astype(str)))))
+    pw = b[(b["constraint"] == "power") & (period <= str(last))]
+    if len(pw):
+        parts.append("data-centre power")
+    if min(quarters) < first_delivery:
+        parts.append(f"no order the plan can place arrives before {first_delivery} "
+                     "(orders start in the vintage quarter)")
+    where = ", ".join(str(t) for t in quarters)
+    if not parts:
+        return f"in {where}: serving the rest is worth less than it costs"
+    return f"in {where}: " + "; ".join(parts)
