@@ -302,10 +302,13 @@ def scenario_inference_demand(scenario, periods: pd.PeriodIndex, demand: dict
         ``demand_inference_tn`` [tn tokens], ``demand_inference_eflops`` [EFLOPS], (T,).
     """
     k_ref, tau_ref = serving_reference(scenario, periods)
-    econ = EconomicsFrame((), np.zeros(0, bool), k_ref, np.zeros(len(periods)),
-                          np.full(len(periods), np.nan), tau_ref)
-    lease = work_rates(scenario.inputs.planner, econ, periods)["leasing_rmb_m"]
-    return inference_demand(demand, lease, k_ref, tau_ref)
+    econ = EconomicsFrame((), np.zeros(0, bool), k_ref, np.zeros(0), np.zeros(0), tau_ref)
+    # the rates run from the first planned quarter, as in the plan, whatever ``periods`` is
+    first = scenario.inputs.horizon.periods[0]
+    span = pd.period_range(first, max(periods[-1], first), freq="Q")
+    lease = work_rates(scenario.inputs.planner, econ, span)["leasing_rmb_m"]
+    return inference_demand(demand, lease[..., [span.get_loc(t) for t in periods]],
+                            k_ref, tau_ref)
 
 
 COMMITTED_COLUMNS = ("period", "order_period", "chip", "units", "source")
