@@ -24,7 +24,7 @@ Inference yield (calibrated on the half-year ending at the base period, 1H23), f
     yield [RMB m / (EFLOPS x quarter)] = GenAI revenue_1H23 / sum_{q in 1H23} (share x F_q)
     inference_yield_j [EFLOPS] = revenue_j / (yield x (1 + yield_change_annual) ** (j / 4))
 
-Inference demand, one calculation, the plan's (``capacity.planner.economics.inference_demand``)::
+Inference demand, one calculation, the plan's (``capacity.serving.inference_demand``)::
 
     tokens_j [tn]  = max(0, revenue_j - lease_rate_j x leasing_j) / price_j
     eflops_j       = tokens_j x k_ref / tau_ref   (reference chip's serving roofline)
@@ -310,7 +310,7 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
         ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``, ``inference_yield_eflops``,
         ``leasing_demand_eflops``; and the float ``yield_rmb_m_per_eflops_quarter``. The
         inference demand itself (tokens net of leasing, and as compute) is the plan's
-        (:func:`capacity.planner.data.scenario_inference_demand`), added by
+        (:func:`capacity.serving.scenario_inference_demand`), added by
         :func:`demand_table`.
 
     For a batch of stress draws, every number of ``d`` that varies is an array of one value
@@ -659,7 +659,7 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
         ``inference_yield_eflops`` (the fleet in use the calibrated revenue yield implies, for
         comparison), ``inference_demand_tn_tokens`` (GenAI revenue net of leasing at the token
         price) and ``inference_demand_eflops`` (those tokens at the reference chip's serving
-        roofline: the plan's own :func:`capacity.planner.data.scenario_inference_demand`),
+        roofline: the plan's own :func:`capacity.serving.scenario_inference_demand`),
         ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference + leasing),
         ``existing_fleet_effective_eflops``.
         EFLOPS are effective EFLOPS.
@@ -672,9 +672,9 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     fleet = _fleet_at(fleet_effective_eflops, periods, "demand")
     arrays = demand_arrays(_inputs(scenario), fixed, quarter_numbers(periods),
                            fleet.to_numpy(float))
-    from capacity.planner.data import scenario_inference_demand
+    from capacity.serving import scenario_inference_demand
 
-    inference = scenario_inference_demand(scenario, periods, arrays)
+    inference = scenario_inference_demand(scenario, periods, arrays, QUARTER_SECONDS / 3600.0, 4)
     arrays["inference_demand_tn_tokens"] = inference["demand_inference_tn"]
     arrays["inference_demand_eflops"] = inference["demand_inference_eflops"]
     arrays["total_demand_eflops"] = total_demand_eflops(

@@ -243,8 +243,8 @@ def test_demand_table_inference_and_total():
     tokens = [(142.1 - le * r) / 20.0 for le, r in zip([0.55, 1.05], rate, strict=True)]
     assert t["inference_demand_tn_tokens"].tolist() == pytest.approx(tokens)
     # the tokens at the A100's serving roofline (tokens per unit-quarter from the plan data)
-    from capacity.planner.data import serving_reference
-    k, tau = serving_reference(sc, periods)
+    from capacity.serving import serving_reference
+    k, tau = serving_reference(sc, 365.25 * 24 / 4)
     assert k == pytest.approx(312e-6)
     inf = [x * k / tau for x in tokens]
     assert t["inference_demand_eflops"].tolist() == pytest.approx(inf)

@@ -97,7 +97,9 @@ def test_compute_demand_and_power_balances(hist_plan, history_plan_data, history
     assert (q["training_served_eflops"] + q["leasing_served_eflops"]
             <= q["effective_eflops"] + q["rented_eflops"] + TOL).all()
     assert (q["inference_served_tn_tokens"] <= q["token_capacity_tn_tokens"] + TOL).all()
-    assert (q["rented_eflops"] <= history_plan_data.rental_cap_eflops + TOL).all()
+    # the rental limit is a share of the whole fleet's effective compute (existing + bought)
+    assert (q["rented_eflops"] <= history_plan_data.rental_cap_share * q["effective_eflops"]
+            + TOL).all()
     # power: recomputed from units x kW, within the limit
     mw = (f["units"] * f["chip"].map(history_plan_data.power_kw)).groupby(f["period"]).sum() / 1000
     assert np.allclose(q["power_mw"], mw.reindex(q.index), atol=TOL)

@@ -24,12 +24,11 @@ from capacity.planner.economics import (
     EconomicsFrame,
     economic_numbers,
     effective_eflops_per_unit,
-    inference_demand,
     tokens_per_unit_period,
-    work_rates,
 )
 from capacity.planner.periods import hours_per_period, order_quarter, periods_per_year
 from capacity.planner.prices import availability_grids, power_limit_mw, price_frame
+from capacity.serving import serving_reference
 
 __all__ = ["PlanArrays", "PlanData", "buyable_index", "plan_data_from_scenario"]
 """What other modules import from here (:class:`PlanArrays` and :func:`buyable_index` live in
@@ -260,55 +259,12 @@ def decision_quarter(periods: pd.PeriodIndex, as_of) -> pd.Period:
 
 
 def _tokens_per_unit(scenario, periods: pd.PeriodIndex) -> pd.Series:
-    """Tokens one unit of each catalog chip serves a quarter (:func:`tokens_per_unit_period`
-    for ``planner.serving`` and the served model). [tn tokens/(unit*quarter)]"""
+    """Tokens one unit of each catalog chip serves a period (:func:`tokens_per_unit_period`
+    for ``planner.serving`` and the served model). [tn tokens/(unit*period)]"""
     inp = scenario.inputs
     return tokens_per_unit_period(scenario.catalog, inp.planner.serving,
                                   inp.demand.inference.served_params_bn,
                                   hours_per_period(periods_per_year(periods)))
-
-
-def serving_reference(scenario, periods: pd.PeriodIndex) -> tuple[float, float]:
-    """Effective EFLOPS [EFLOPS/unit] and tokens a quarter [tn tokens/(unit*quarter)] of one
-    unit of ``planner.compute_reference_chip``: the basis of the compute rates and of
-    :func:`~capacity.planner.economics.inference_demand_eflops`.
-
-        k_ref = peak_tflops x efficiency / 1e6;   tau_ref = tokens_per_unit_period[ref]
-
-    Raises
-    ------
-    InputError
-        When the reference chip is not in the catalog.
-    """
-    ref = scenario.inputs.planner.compute_reference_chip
-    if ref not in scenario.catalog.index:
-        raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
-    rate = peak_tflops(scenario.catalog)
-    k = float(effective_eflops_per_unit(np.nan_to_num(float(rate[ref])),
-                                        scenario.inputs.fleet.efficiency_of(ref)))
-    return k, float(_tokens_per_unit(scenario, periods)[ref])
-
-
-def scenario_inference_demand(scenario, periods: pd.PeriodIndex, demand: dict
-                              ) -> dict[str, np.ndarray]:
-    """Inference demand of a scenario's demand columns, tokens and effective compute: the
-    plan's own calculation (:func:`~capacity.planner.economics.inference_demand` with the
-    leasing rate of :func:`~capacity.planner.economics.work_rates` and the
-    :func:`serving_reference`), for the demand module to report.
-
-    Returns
-    -------
-    dict
-        ``demand_inference_tn`` [tn tokens], ``demand_inference_eflops`` [EFLOPS], (T,).
-    """
-    k_ref, tau_ref = serving_reference(scenario, periods)
-    econ = EconomicsFrame((), np.zeros(0, bool), k_ref, np.zeros(0), np.zeros(0), tau_ref)
-    # the rates run from the first planned quarter, as in the plan, whatever ``periods`` is
-    first = scenario.inputs.horizon.periods[0]
-    span = pd.period_range(first, max(periods[-1], first), freq="Q")
-    lease = work_rates(scenario.inputs.planner, econ, span)["leasing_rmb_m"]
-    return inference_demand(demand, lease[..., [span.get_loc(t) for t in periods]],
-                            k_ref, tau_ref)
 
 
 COMMITTED_COLUMNS = ("period", "order_period", "chip", "units", "source")
@@ -378,7 +334,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     tokens_unit = _tokens_per_unit(scenario, periods).reindex(chips).fillna(0.0)
     from capacity.export_controls import rental_cap_share
 
-    k_ref, tau_ref = serving_reference(scenario, periods)
+    k_ref, tau_ref = serving_reference(scenario, hours_per_period(periods_per_year(periods)))
     econ = EconomicsFrame(tuple(chips), fit_arr, k_ref, existing.to_numpy(float) @ k_all,
                           rental_cap_share(scenario, periods).to_numpy(float), tau_ref)
     dem_cols = ECONOMIC_DEMAND_COLUMNS
