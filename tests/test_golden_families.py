@@ -463,6 +463,26 @@ def test_rental_cap_binds_when_renting_is_cheaper():
     assert input_secant(plan, data, h, rental_cap_eflops=rc) == pytest.approx(100.0, rel=1e-7)
 
 
+def test_rental_cap_is_a_share_of_the_whole_fleet():
+    """rental: rent[t] - s[t] sum_c k[c] fleet[c, t] <= s[t] existing_eflops[t].
+
+    Chip A (k = 1e-3, RMB 0.2 m: 200 per EFLOPS), no existing fleet, renting at 100 per EFLOPS
+    capped at s = 0.5 of the whole fleet's compute, training demand 1 EFLOPS worth 300. Rent
+    as much as the cap allows: 1e-3 f + r = 1 and r = 0.5e-3 f, so f = 666.667 units and
+    r = 0.333 EFLOPS. NPV = 300 - 0.2 x 666.667 - 100 x 0.333 = 133.333 (buying all of it:
+    100). Rental cap: one EFLOPS more allowed saves 1 / 1.5e-3 units at 0.2 less 1/1.5 EFLOPS
+    of own compute rented instead at 100: 0.1 x 666.667 = 66.667 per EFLOPS.
+    """
+    periods = pd.period_range("2024Q1", periods=1, freq="Q", name="period")
+    data = tiny({"A": Chip(price=0.2)}, training=1.0, training_value=300.0, rental_rate=100.0,
+                rental_cap=0.0, rental_cap_share=pd.Series([0.5], index=periods))
+    plan = solve_data(data)
+    assert units(plan, "A", "2024Q1") == pytest.approx(2000.0 / 3.0)
+    assert plan.quarters.iloc[0]["rented_eflops"] == pytest.approx(1.0 / 3.0)
+    assert plan.objective == pytest.approx(300.0 - 0.2 * 2000.0 / 3.0 - 100.0 / 3.0, rel=REL)
+    assert_price(plan, "rental", "2024Q1", 0.1 / 1.5e-3)
+
+
 def test_access_cap_limits_purchases():
     """access: buy[c, t] <= cap_units[c, t].
 
