@@ -179,17 +179,37 @@ INSTANCE_SIZES = (1, 2, 4, 8)
 
 
 def serving_precision(catalog: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Serving precision per chip: FP8 where the chip has an FP8 rate, else FP16.
+    """Serving precision per chip: the narrowest precision the catalog gives a dense rate for.
+
+        bits[c]  = min { bit length_p : rate_p[c] known }      over the columns of RATE_BITS
+        rate[c]  = max { rate_p[c] : bit length_p = bits[c] }  (FP8 or INT8 at 8 bits: the higher)
+        bytes[c] = bits[c] / 8
+
+    A chip with an 8-bit rate (FP8, or INT8 where it has no FP8, as the A100) serves 8-bit
+    weights and KV cache; one with only an FP16 rate serves FP16. NaN rate (and 2 bytes) where
+    no dense rate is known.
 
     Returns
     -------
     tuple of pandas.Series
-        (dense rate at that precision [TFLOPS], bytes per weight and per KV element [bytes])
+        (dense rate at that precision [TFLOPS or TOPS], bytes per weight and per KV element
+        [bytes])
+
+    Examples
+    --------
+    A100: INT8 624 TOPS, 1 byte (no FP8 rate); H100: FP8 = INT8 = 1,979, 1 byte; V100: FP16
+    125 TFLOPS, 2 bytes.
     """
-    fp8 = catalog["fp8_tflops"]
-    rate = fp8.where(fp8.notna(), catalog["fp16_tflops"])
-    nbytes = pd.Series(np.where(fp8.notna(), 1.0, 2.0), index=catalog.index)
-    return rate, nbytes
+    rate = pd.Series(np.nan, index=catalog.index, dtype=float)
+    bits = pd.Series(np.nan, index=catalog.index, dtype=float)
+    for b in sorted(set(RATE_BITS.values())):
+        cols = [col for col, n in RATE_BITS.items() if n == b]
+        rate_b = catalog[cols].astype(float).max(axis=1, skipna=True)
+        take = rate.isna() & rate_b.notna()
+        rate = rate.where(~take, rate_b)
+        bits = bits.where(~take, float(b))
+    nbytes = (bits.fillna(max(RATE_BITS.values())) / 8.0).rename(None)
+    return rate.rename(None), nbytes
 
 
 def roofline_tokens_per_s(rate_tflops, bytes_per_value, memory_bw_gbs, memory_gb, *,

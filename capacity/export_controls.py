@@ -28,14 +28,23 @@ with the latest effective date for c decides (ties: later in ``controls.rules`` 
 rule, the most severe status of the bands that catch c applies
 (banned > licence > notify > allowed). No candidate: ``allowed``.
 
+A rule with ``applies_to = "controlled"`` revises the licence terms of controlled chips (a
+change of licence review policy) and controls nothing new: it is a candidate for c at q only
+when the other status rules alone decide c at q as ``licence`` or ``banned``
+(:data:`CONTROLLED`); for any other chip it is skipped, so a chip no rule controls stays as
+the other rules leave it.
+
 Caps and prices:
 
     cap[c, q] = min( base_supply[c] x prod_r supply_factor_r ,  licence cap of the deciding rule )
     cap[c, q] = 0                         when banned
-    price_factor[c, q] = 1 / (1 - fee_revenue_share)   when a licence rule decides, else 1
+    price_factor[c, q] = 1 / (1 - fee_revenue_share) x (1 + duty_rate)
+                                                     when a licence rule decides, else 1
 
 where the product runs over supply rules in force at q naming c; a missing base supply or licence
-cap is no limit (NaN). The fee is assumed passed through to the buyer in full.
+cap is no limit (NaN). A revenue share (the seller pays a share f of its revenue) and a duty
+(a tariff at rate d of the price) are separate terms of a licence, both assumed passed through
+to the buyer in full: a 25% revenue share is x1.333, a 25% duty x1.25.
 
 Entity rules (``kind = "entity"``, the Entity List) are not in the precedence chain: they add a
 licence requirement for the buyer on top of whatever the chip rules say. One applies when one of
@@ -284,13 +293,68 @@ def classify(rule: ExportRule, catalog: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 
-def licence_price_factor(fee_revenue_share):
-    """Multiplier on the price of a licensed chip: 1 / (1 - fee share of revenue). [1]
+def revenue_share_price_factor(fee_revenue_share):
+    """Multiplier on the price of a chip whose seller pays a share f of its revenue. [1]
 
-    A licence that takes a share f of the seller's revenue passes through as a price 1/(1-f)
-    times the catalog price (works on floats and numpy arrays).
+        factor = 1 / (1 - f)
+
+    Passed through in full, the seller's net price is unchanged: P' (1 - f) = P (works on
+    floats and numpy arrays).
     """
     return 1.0 / (1.0 - fee_revenue_share)
+
+
+def duty_price_factor(duty_rate):
+    """Multiplier on the price of a chip that bears a duty at rate d of its price. [1]
+
+        factor = 1 + d
+
+    A duty is levied on the price and passed through in full: P' = P (1 + d) (a 25% duty is
+    x1.25; works on floats and numpy arrays).
+    """
+    return 1.0 + duty_rate
+
+
+def licence_price_factor(fee_revenue_share, duty_rate=0.0):
+    """Multiplier on the price of a licensed chip: its revenue share and its duty. [1]
+
+        factor = 1 / (1 - f) x (1 + d)
+
+    (:func:`revenue_share_price_factor`, :func:`duty_price_factor`; works on floats and numpy
+    arrays.)
+    """
+    return revenue_share_price_factor(fee_revenue_share) * duty_price_factor(duty_rate)
+
+
+#: Statuses that make a chip controlled: it needs a licence to be exported.
+CONTROLLED: tuple[str, ...] = ("licence", "banned")
+
+
+def controlled(verdict: tuple[str, str, list[str]] | None) -> bool:
+    """Whether a verdict (:func:`rule_verdict`, None = no rule catches the chip) controls the
+    chip: its status is one of :data:`CONTROLLED`."""
+    return verdict is not None and verdict[0] in CONTROLLED
+
+
+def _deciding_rule(rules: list[ExportRule], verdicts: dict, windows: dict, by_id: dict,
+                   order: dict, datacenter: bool, q: pd.Period
+                   ) -> tuple[ExportRule | None, tuple[str, str, list[str]] | None]:
+    """The rule of ``rules`` that decides a chip in quarter ``q`` and its verdict (the
+    precedence of the module docstring: the latest in force that catches the chip, not
+    superseded; ties to the later in the scenario's list). (None, None) when none catches it."""
+    deciding: ExportRule | None = None
+    verdict = None
+    for r in rules:
+        v = verdicts[r.id]
+        if v is None or not windows[r.id].contains(q):
+            continue
+        sup = r.superseded_by
+        if sup is not None and sup in by_id and windows[sup].contains(q):
+            continue
+        if deciding is None or (r.effective_for(datacenter), order[r.id]) > (
+                deciding.effective_for(datacenter), order[deciding.id]):
+            deciding, verdict = r, v
+    return deciding, verdict
 
 
 def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
@@ -326,6 +390,8 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
     by_id = {r.id: r for r in rules}
     figs = chip_figures(catalog)
     status_rules = [r for r in rules if r.kind not in _SIDE_KINDS]
+    general_rules = [r for r in status_rules if r.applies_to == "all"]
+    review_rules = [r for r in status_rules if r.applies_to == "controlled"]
     supply_rules = [r for r in rules if r.kind == "supply"]
     entity_rules = [(r, m) for r in rules if (m := entity_matches(r, scenario))]
 
@@ -338,18 +404,11 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
         base = controls.base_supply_units_per_quarter.get(chip)
         base_cap = float(base) if base is not None else np.nan
         for q in periods:
-            deciding: ExportRule | None = None
-            verdict = None
-            for r in status_rules:
-                v = verdicts[r.id]
-                if v is None or not windows[r.id].contains(q):
-                    continue
-                sup = r.superseded_by
-                if sup is not None and sup in by_id and windows[sup].contains(q):
-                    continue
-                if deciding is None or (r.effective_for(dc), order[r.id]) > (
-                        deciding.effective_for(dc), order[deciding.id]):
-                    deciding, verdict = r, v
+            deciding, verdict = _deciding_rule(general_rules, verdicts, windows, by_id, order,
+                                               dc, q)
+            if review_rules and controlled(verdict):
+                deciding, verdict = _deciding_rule(status_rules, verdicts, windows, by_id,
+                                                   order, dc, q)
             notes: list[str] = []
             cap = base_cap
             supply_rule: ExportRule | None = None
@@ -375,7 +434,8 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
                 if status == "banned":
                     cap = 0.0
                 elif status == "licence":
-                    price_factor = licence_price_factor(deciding.fee_revenue_share)
+                    price_factor = licence_price_factor(deciding.fee_revenue_share,
+                                                        deciding.duty_rate)
                     lic = deciding.cap_units_per_quarter
                     if lic is not None:
                         cap = float(lic) if np.isnan(cap) else min(cap, float(lic))
@@ -398,7 +458,7 @@ def availability(scenario: Scenario, periods: pd.PeriodIndex) -> pd.DataFrame:
                     if e_status == "banned":
                         cap = 0.0
                     else:
-                        price_factor = licence_price_factor(r.fee_revenue_share)
+                        price_factor = licence_price_factor(r.fee_revenue_share, r.duty_rate)
                 if status == "licence" and e_status == "licence" and lic is not None:
                     cap = float(lic) if np.isnan(cap) else min(cap, float(lic))
             rows.append({"period": q, "chip": chip, "status": status, "rule": rule_id,

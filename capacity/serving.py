@@ -39,14 +39,15 @@ def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
             ** np.asarray(years, float))
 
 
-def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: float,
-                           hours_per_period: float) -> pd.Series:
-    """Tokens one unit of each chip serves in a period. [tn tokens/(unit*period)]
+def serving_tokens_per_s(catalog: pd.DataFrame, serving, served_params_bn: float) -> pd.Series:
+    """Billed tokens one busy chip of each kind serves per second. [tokens/s/chip]
 
-        tokens = roofline_tokens_per_s x achieved_share x time_utilisation x 3600 h / 1e12
+        tokens_per_s = roofline_tokens_per_s x achieved_share
 
-    (:func:`capacity.chips.roofline_tokens_per_s` for the reference model and request mix of
-    ``planner.serving``; 0 where the roofline is unknown or the model does not fit.)
+    at each chip's serving precision (:func:`capacity.chips.serving_precision`), for the
+    reference model of ``served_params_bn`` [bn parameters] and the request mix of
+    ``planner.serving`` (:func:`capacity.chips.roofline_tokens_per_s`); 0 where the roofline is
+    unknown or the model does not fit.
     """
     rate, nbytes = serving_precision(catalog)
     tps = roofline_tokens_per_s(
@@ -57,8 +58,20 @@ def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: flo
         kv_values_per_token_k=serving.kv_values_per_token_k,
         input_tokens=serving.input_tokens, output_tokens=serving.output_tokens,
         max_batch=serving.max_batch, memory_usable_share=serving.memory_usable_share)
-    out = np.nan_to_num(tps) * serving.achieved_share * serving.time_utilisation \
-        * hours_per_period * 3600.0 / 1e12
+    return pd.Series(np.nan_to_num(tps) * serving.achieved_share, index=catalog.index,
+                     name="tokens_per_s")
+
+
+def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: float,
+                           hours_per_period: float) -> pd.Series:
+    """Tokens one unit of each chip serves in a period. [tn tokens/(unit*period)]
+
+        tokens = tokens_per_s x time_utilisation x 3600 h / 1e12
+
+    (:func:`serving_tokens_per_s`: the roofline x achieved share.)
+    """
+    tps = serving_tokens_per_s(catalog, serving, served_params_bn)
+    out = tps.to_numpy(float) * serving.time_utilisation * hours_per_period * 3600.0 / 1e12
     return pd.Series(out, index=catalog.index, name="tokens_per_unit_tn")
 
 

@@ -49,9 +49,9 @@ def test_tpp_of_h100_a800_h20(catalog):
     t = tpp(catalog)
     # H100: max(989.4 x 16 = 15,830.4, 1,979 x 8 = 15,832) = 15,832 (Epoch/BIS figure 15,832)
     assert t["H100"] == pytest.approx(15_832, rel=0.005)
-    # A800: 311.8 x 16 = 4,988.8 (Epoch: 4,989)
+    # A800: max(311.8 x 16 = 4,988.8, 623.7 x 8 = 4,989.6) = 4,989.6 (Epoch: 4,989)
     assert t["A800"] == pytest.approx(4_990, abs=2)
-    assert t["A800"] == pytest.approx(311.8 * 16)
+    assert t["A800"] == pytest.approx(623.7 * 8)
     # H20: max(148 x 16 = 2,368, 296 x 8 = 2,368) = 2,368
     assert t["H20"] == pytest.approx(2_368)
 
@@ -269,10 +269,11 @@ def test_history_h20_ban_then_licence(history):
     assert h20.at[q("2025Q4"), "price_factor"] >= 1.15
     h200 = av.xs("H200", level="chip")
     assert h200.at[q("2025Q4"), "status"] == "banned"
-    # Jan 2026: licence with a 500-unit cap and a 25% share: 1 / 0.75 = 1.3333
+    # Jan 2026: licence with a 500-unit cap and a 25% duty: 1 + 0.25 = 1.25 (were it a 25%
+    # revenue share, 1 / 0.75 = 1.333)
     assert h200.at[q("2026Q1"), "status"] == "licence"
     assert h200.at[q("2026Q1"), "cap_units"] == 500
-    assert h200.at[q("2026Q1"), "price_factor"] == pytest.approx(4 / 3)
+    assert h200.at[q("2026Q1"), "price_factor"] == pytest.approx(1.25)
 
 
 def test_history_domestic_supply(history):
@@ -373,6 +374,44 @@ def test_superseded_rule_stops_applying():
     # a later rule that catches the chip decides, even to allow it
     assert s["status"].tolist() == ["banned", "allowed"]
     assert s["rule"].tolist() == ["oct-2022", "a100-free"]
+
+
+def test_review_policy_rule_covers_only_controlled_chips():
+    # A made-up review-policy rule from 2024-01-01 (2024Q1): case-by-case for every US chip
+    # with TPP < 10,000, a 10% duty and a 100-unit cap. In 2024Q1 the history rules ban the
+    # A100 (oct-2023, TPP 4,992 >= 4,800) and catch neither the L20 (TPP 1,912) nor the
+    # RTX 4090D (TPP 4,707, not a data-centre part, < 4,800); the H100 (TPP 15,832) fails the
+    # new test. So only the A100 moves, to licence at x(1 + 0.10), cap 100; the L20 and
+    # RTX 4090D stay allowed, uncapped; the H100 stays banned by oct-2023.
+    review = _rule(id="review-2024", kind="licence", applies_to="controlled", duty_rate=0.1,
+                   cap_units_per_quarter=100,
+                   band=[{"status": "licence", "tpp_max": 10000}])
+    sc = load_scenario("history", set_values={"controls.rules+": ["review-2024"],
+                                              "controls.extra_rules": [review]})
+    q = pd.Period("2024Q1", freq="Q")
+    av = ctl.availability(sc, pd.PeriodIndex([q], name="period")).xs(q, level="period")
+    assert tuple(av.loc["A100", ["status", "rule", "cap_units"]]) == (
+        "licence", "review-2024", 100.0)
+    assert av.loc["A100", "price_factor"] == pytest.approx(1.1)
+    for chip in ["L20", "RTX4090D"]:
+        assert (av.loc[chip, "status"], av.loc[chip, "rule"]) == ("allowed", ""), chip
+        assert math.isnan(av.loc[chip, "cap_units"]) and av.loc[chip, "price_factor"] == 1.0
+    assert (av.loc["H100", "status"], av.loc["H100", "rule"]) == ("banned", "oct-2023")
+    # the same rule with applies_to = "all" imposes itself on the free chips too
+    sc_all = load_scenario("history", set_values={
+        "controls.rules+": ["review-2024"],
+        "controls.extra_rules": [{**review, "applies_to": "all"}]})
+    av_all = ctl.availability(sc_all, pd.PeriodIndex([q], name="period")).xs(q, level="period")
+    assert av_all.loc["L20", "status"] == "licence"
+
+
+def test_duty_and_revenue_share_are_separate_terms():
+    # a 25% duty is x1.25; a 25% revenue share passed through is 1 / 0.75 = x1.333; both:
+    # 1.25 / 0.85 = 1.470588 for a 15% share and a 25% duty
+    assert ctl.duty_price_factor(0.25) == pytest.approx(1.25)
+    assert ctl.revenue_share_price_factor(0.25) == pytest.approx(4 / 3)
+    assert ctl.licence_price_factor(0.15, 0.25) == pytest.approx(1.470588, rel=1e-6)
+    assert ctl.licence_price_factor(0.15) == pytest.approx(1 / 0.85)
 
 
 def test_superseded_by_is_per_chip_class(history):

@@ -234,8 +234,8 @@ def test_cli_value_json_object(run_json):
         assert r["capacity_bound"] == (r["genai_revenue_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
     # The baseline's own figures, pinned (any change to the wiring of plan or demand into
     # finance moves them): the fleet serves all RMB 4,346m of 2024 sales the demand path asks
-    # for (leasing grows with the market, so the tokens' share of it is served in full), so the
-    # TP is HK$1.335: (7.5 x 4,345.6 + 9,000) / 33,500 / 0.93 = 1.3350.
+    # for (with its A100s and A800s serving at INT8, and leasing growing with the market), so
+    # the TP is HK$1.335: (7.5 x 4,345.6 + 9,000) / 33,500 / 0.93 = 1.3350.
     assert d["sales_2024e_rmb_m"] == pytest.approx(4345.6, abs=0.5)
     assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
                                                   / 33_500 / 0.93, rel=1e-9)

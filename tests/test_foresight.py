@@ -81,10 +81,10 @@ def test_purchases_do_not_bunch_at_the_horizon_end(plans):
     last2 = {q["period"] for q in d["quarters"][-2:]}
     own = [p for p in d["purchases"] if not p["committed"]]
     share = sum(p["units"] for p in own if p["period"] in last2) / sum(p["units"] for p in own)
-    assert d["units_last_two_quarters_share"] == pytest.approx(share, abs=1e-12)
+    assert d["units_last_two_quarters_share"] == pytest.approx(share, abs=1e-9)
     assert share <= 0.15
-    assert d["residual_share_of_npv"] == pytest.approx(
-        d["residual_value_rmb_m"] / d["objective_rmb_m"], rel=1e-12)
+    assert d["residual_share_of_npv"] == pytest.approx(  # JSON keeps 10 significant digits
+        d["residual_value_rmb_m"] / d["objective_rmb_m"], rel=1e-8)
 
 
 def test_leasing_and_rental_scale_with_the_market_and_the_whole_fleet(plans):

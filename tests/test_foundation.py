@@ -40,7 +40,7 @@ def test_unknown_figures_are_nan_not_zero(catalog):
 def test_tpp_hand_worked(catalog):
     t = tpp(catalog)
     assert t["H100"] == pytest.approx(max(989.4 * 16, 1979 * 8))  # 15,832
-    assert t["A800"] == pytest.approx(311.8 * 16)  # 4,988.8
+    assert t["A800"] == pytest.approx(623.7 * 8)  # max(311.8 x 16 = 4,988.8, 4,989.6)
     assert t["H20"] == pytest.approx(148 * 16)  # 2,368
     assert t["RTX4090D"] == 4707  # no dense rates: published TPP
 

@@ -49,8 +49,10 @@ Ascend910B = 100
 per_month_tn = 0.1
 target_tn = 1.0
 
+# revenue triples in 2024, so token demand outgrows the 1,000 A100s (which serve at INT8) and
+# the plan must buy
 [demand.revenue.growth_by_year]
-2024 = 1.0
+2024 = 2.0
 
 [demand.leasing]
 share_of_fleet = 0.0

@@ -111,7 +111,7 @@ def test_customs_block_means_no_h200(plans):
 
 def test_h200_class_rule_as_published():
     st = status("h200-class-rule-2026", "2026Q1")
-    # TPP 15,832 < 21,000 and 3.35 TB/s < 6.5: case-by-case, duty 25% = 1/(1-0.2), cap 500
+    # TPP 15,832 < 21,000 and 3.35 TB/s < 6.5: case-by-case, 25% duty = x(1 + 0.25), cap 500
     for chip in ["H100", "H800", "H200", "A100", "A800"]:
         row = st.loc[chip]
         assert (row["status"], row["rule"], row["cap_units"]) == (
@@ -127,6 +127,15 @@ def test_h200_class_rule_as_published():
     assert math.isnan(st.loc["H20", "cap_units"])
     # the quarter before, the 2023 rule still bans the H100
     assert status("h200-class-rule-2026", "2025Q4").loc["H100", "status"] == "banned"
+    # the rule revises the terms of controlled chips only: no other rule catches the V100
+    # (TPP 2,000 < 2,400, PD 2.45 < 3.2), L20 (TPP 1,912 < 2,400) or RTX 4090D (not a data-centre
+    # part: TPP 4,707 < 4,800), so they stay allowed with no cap and no price factor
+    later = status("h200-class-rule-2026", "2026Q3")
+    for chip in ["V100", "L20", "RTX4090D"]:
+        row = later.loc[chip]
+        assert (row["status"], row["rule"], row["price_factor"]) == ("allowed", "", 1.0), chip
+        assert math.isnan(row["cap_units"]), chip
+    assert later.loc["RTX4090", "status"] == "licence"  # TPP 5,285 >= 4,800: banned before
 
 
 def test_b30a_allowed_vs_denied(plans):

@@ -399,3 +399,33 @@ def test_worker_reductions_are_the_same_for_any_split_and_keep_a_subsample(histo
     assert np.array_equal(bind.to_numpy(), every.binding.mean(axis=0))
     thr = runs[0].thresholds.set_index("kpi")["probability"]
     assert thr["genai_share_2025"] == np.mean(every.kpis["genai_share_2025"] >= 0.4)
+
+
+
+def test_an_uncertain_revenue_share_keeps_the_rules_duty(history):
+    """history's h200-jan-2026 is a 25% duty and no revenue share. Drawing a share f = 0.2 for
+    it, the H200 is priced at catalog x (1 + 0.25) / (1 - 0.2) = x1.5625, the price the full
+    pipeline gives the same scenario with the share set: the draw keeps the duty."""
+    from capacity.montecarlo.evaluate import demand_numbers, draw_arrays
+    from capacity.planner import plan_data
+
+    key = "rules.h200-jan-2026.fee_revenue_share"
+    specs = stress.parse_uncertain({key: {"dist": "uniform", "low": 0.0, "high": 0.2}})
+    lo, hi = np.array([0.0]), np.array([0.2])
+    ctx = stress.build_context(history, specs, lo, hi)
+    assert ctx.duty_rates == {"h200-jan-2026": 0.25}
+    licensed = ctx.licence_rule == "h200-jan-2026"
+    assert licensed.any()
+    assert ctx.frame.price_factor[licensed] == pytest.approx(np.full(licensed.sum(), 1.25))
+    inputs = stress.draw_inputs(ctx, hi, "share 0.2")
+    got = draw_arrays(ctx, inputs, hi, demand_numbers(ctx, inputs))
+    rules = dict(history.rules)
+    rules["h200-jan-2026"] = rules["h200-jan-2026"].model_copy(
+        update={"fee_revenue_share": 0.2})
+    sc = type(history)(history.name, history.description, history.inputs, history.catalog,
+                       history.disclosures, rules, history.changes, history.sources,
+                       history.files, history.uncertain)
+    full = plan_data(sc)
+    c = ctx.chips.index("H200")
+    want = full.price_rmb_m["H200"].reindex(full.periods).to_numpy(float)
+    assert np.asarray(got.price_rmb_m)[:, c] == pytest.approx(want, rel=1e-12, nan_ok=True)

@@ -88,6 +88,8 @@ class DrawContext:
     year_layout: Any
     notes: list[str] = field(default_factory=list)
     specs: list[UncertainInput] = field(default_factory=list)
+    duty_rates: dict[str, float] = field(default_factory=dict)
+    """Duty rate of each rule whose revenue share is uncertain (it keeps its duty). [1]"""
     """The uncertain inputs (workers regenerate their draws from generator states)."""
 
 
@@ -253,7 +255,8 @@ def build_context(scenario: Scenario, specs: list[UncertainInput], lo: np.ndarra
         kpi_years=hz.kpi_years(),
         years=np.array([p.year for p in periods]), quarter_no=dm.quarter_numbers(periods),
         year_layout=finance.year_layout(dm.quarter_numbers(periods), anchors), notes=notes,
-        specs=list(specs))
+        specs=list(specs),
+        duty_rates={rid: float(scenario.all_rules()[rid].duty_rate) for rid in fee_rules if rid})
 
 
 def _limit_labels(rows: pd.DataFrame, status: np.ndarray, rule: np.ndarray, chips: list[str]
@@ -356,7 +359,7 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
         for i, rid in enumerate(ctx.fee_rules):
             if rid:
                 pf[..., ctx.licence_rule == rid] = per_draw(
-                    licence_price_factor(values[..., i]))
+                    licence_price_factor(values[..., i], ctx.duty_rates.get(rid, 0.0)))
     cap = ctx.cap0
     for i, slope in ctx.cap_slopes.items():
         cap = cap + slope * per_draw(values[..., i] - ctx.cap_base[i], 2)

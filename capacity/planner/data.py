@@ -24,6 +24,7 @@ from capacity.planner.economics import (
     EconomicsFrame,
     economic_numbers,
     effective_eflops_per_unit,
+    serving_tokens_per_s,
     tokens_per_unit_period,
 )
 from capacity.planner.periods import hours_per_period, order_quarter, periods_per_year
@@ -141,11 +142,17 @@ class PlanData:
     """The fixed chip economics it was built from (for stress draws); None for a hand-built
     plan."""
     committed: pd.DataFrame | None = None
-    rental_cap_share: pd.Series | None = None
     """Orders placed before the plan decides (``fleet.pipeline``) delivered in a planned
     quarter: columns ``period`` (delivery), ``order_period``, ``chip``, ``units`` [units],
     ``source`` (:func:`committed_orders`). They are in ``existing_units`` already; the table
     says where those deliveries come from. None: none."""
+    rental_cap_share: pd.Series | None = None
+    """Most rented compute as a share of the whole fleet's effective compute (see the class
+    docstring); None: 0."""
+    tokens_per_s: pd.Series | None = None
+    """Billed tokens one busy chip serves per second (roofline x achieved share,
+    :func:`serving_tokens_per_s`), for the economics table. [tokens/s/chip]; None for a
+    hand-built plan."""
 
     def order_period(self, chip: str, t: pd.Period) -> pd.Period:
         """Quarter an order for delivery in ``t`` is placed (and paid)
@@ -347,6 +354,7 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     price = pd.DataFrame(nums["price_rmb_m"], index=periods, columns=chips)
     kw = pd.Series(nums["power_kw"], index=chips)
     maint = pd.Series(nums["maintenance_rmb_m"], index=chips)
+    tokens_s = serving_tokens_per_s(cat, pl.serving, inp.demand.inference.served_params_bn)
     rates = pd.DataFrame({
         "training_value_rmb_m_per_eflops_quarter": nums["training_value_rmb_m"],
         "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],
@@ -387,5 +395,5 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
         first_order_period=decision_quarter(periods, getattr(scenario, "as_of", None)),
-        lot_units=pl.lot_units, status=status, rule=rule,
-        notes=tuple(notes), economics=econ, committed=committed_orders(scenario, periods, lead))
+        lot_units=pl.lot_units, status=status, rule=rule, notes=tuple(notes), economics=econ,
+        committed=committed_orders(scenario, periods, lead), tokens_per_s=tokens_s.reindex(chips))

@@ -21,6 +21,7 @@ from capacity.serving import (  # the serving equations live in the domain room;
     inference_demand,
     inference_demand_eflops,  # noqa: F401
     inference_demand_tn,  # noqa: F401
+    serving_tokens_per_s,  # noqa: F401
     tokens_per_unit_period,  # noqa: F401
 )
 

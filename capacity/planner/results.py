@@ -104,6 +104,7 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
         training    = per_quarter / k[c]        (training-fit chips)     [RMB m/EFLOPS-quarter]
         tokens      = per_quarter / tau[c]                              [RMB/m tokens]
         tokens/MW   = tau[c] / (kW[c] / 1000)                            [tn tokens/(MW*quarter)]
+        tokens/s    = roofline x achieved share (PlanData.tokens_per_s)  [tokens/s/chip]
 
     (:func:`capital_recovery_factor`; RMB m per tn tokens is RMB per m tokens.)
 
@@ -113,7 +114,8 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
         Columns ``period``, ``chip``, ``all_in_cost_rmb_m_per_unit``,
         ``cost_rmb_m_per_unit_quarter``, ``training_cost_rmb_m_per_eflops_quarter``,
         ``token_cost_rmb_per_m_tokens``, ``served_tokens_tn_tokens_per_mw_quarter``,
-        ``token_price_rmb_per_m_tokens``, ``training_value_rmb_m_per_eflops_quarter``.
+        ``token_price_rmb_per_m_tokens``, ``training_value_rmb_m_per_eflops_quarter``,
+        ``tokens_per_s`` (NaN for a hand-built plan).
     """
     a = data.arrays
     c, t = buyable_index(a)
@@ -133,6 +135,8 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
             "served_tokens_tn_tokens_per_mw_quarter": np.where(kw > 0, tau / (kw / 1000.0), np.nan),
             "token_price_rmb_per_m_tokens": a.token_price_rmb_m_per_tn[t],
             "training_value_rmb_m_per_eflops_quarter": a.training_value_rmb_m[t],
+            "tokens_per_s": (np.full(len(c), np.nan) if data.tokens_per_s is None else
+                             data.tokens_per_s.reindex(a.chips).to_numpy(float)[c]),
         })
     return out.sort_values(["period", "chip"], kind="stable").reset_index(drop=True)
 

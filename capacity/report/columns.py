@@ -143,6 +143,9 @@ served_tokens_tn_tokens_per_mw_quarter | tn tokens per MW-quarter | Tokens one c
     capacity serves per MW of facility power in a quarter
 token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
 training_value_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Value of own training served
+tokens_per_s | tokens per s | Billed tokens one busy chip serves per second: the serving roofline
+    at the chip's serving precision (its narrowest published dense rate: FP8, else INT8, else
+    FP16) x the achieved share
 """,
     "plan.binding": """\
 constraint | | Family of the limit: access, budget, power, total_demand, ...
@@ -505,7 +508,7 @@ performance_density | TPP per mm2 | TPP / die area
 status | | Status in the quarter: allowed, banned, licence or capped
 rule | | Id of the rule that sets it (empty: none)
 cap_units | units | Units per quarter allowed by a cap (null: no cap)
-price_factor | x | Price multiplier (licence fee or revenue share)
+price_factor | x | Price multiplier of a licence: 1 / (1 - revenue share) x (1 + duty rate)
 note | | Why, in words
 """,
     "controls.rules": """\

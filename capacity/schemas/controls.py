@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from capacity.schemas.base import Date, Fraction, NonNegative, Real, StrictModel, UnitsPerQuarter
 from capacity.schemas.limits import (
+    MAX_DUTY_RATE,
     MAX_INTERCONNECT_GBS,
     MAX_MEMORY_BW_TBS,
     MAX_PERFORMANCE_DENSITY,
@@ -117,8 +118,16 @@ class ExportRule(StrictModel):
     band: list[RuleBand] = Field(default_factory=list)
     """Tests; a chip caught by several bands gets the most severe status."""
     fee_revenue_share: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.0
-    """Share of the seller's revenue paid as a licence fee; passed through in full, the buyer pays
-    price / (1 - share). [1]"""
+    """Revenue share: share of the seller's revenue paid to a government as the price of the
+    licence; passed through in full, the buyer pays price / (1 - share). [1]"""
+    duty_rate: Annotated[NonNegative, Field(le=MAX_DUTY_RATE)] = 0.0
+    """Duty (tariff) on a licensed chip as a share of its price, levied on the chip and passed
+    through in full: the buyer pays price x (1 + rate). [1]"""
+    applies_to: Literal["all", "controlled"] = "all"
+    """``all``: the bands test every covered chip. ``controlled``: the rule revises the licence
+    terms of controlled chips only (a change of licence review policy, not a new control): it
+    is a candidate for a chip in a quarter only when the scenario's other status rules, by
+    themselves, give that chip ``licence`` or ``banned`` there."""
     cap_units_per_quarter: UnitsPerQuarter | None = None
     """Licensed volume a quarter for the company, where the licence caps it. [units/quarter]"""
     supply_chips: list[str] = Field(default_factory=list)
@@ -167,12 +176,15 @@ class ExportRule(StrictModel):
                 raise ValueError("an entity rule needs entities and licence_policy")
             if self.kind == "remote" and self.rental_cap_share is None:
                 raise ValueError("a remote rule needs rental_cap_share")
-            licensed = self.fee_revenue_share > 0 or self.cap_units_per_quarter is not None
-            if licensed and self.licence_policy != "case-by-case":
-                raise ValueError("fee_revenue_share and cap_units_per_quarter need a licence "
-                                 "(an entity rule with licence_policy = 'case-by-case')")
+            if self.applies_to != "all":
+                raise ValueError(f"applies_to belongs to status rules, not {self.kind} rules")
+            if self.licence_terms() and self.licence_policy != "case-by-case":
+                raise ValueError("fee_revenue_share, duty_rate and cap_units_per_quarter need a "
+                                 "licence (an entity rule with licence_policy = 'case-by-case')")
             return self
         if self.kind == "supply":
+            if self.applies_to != "all":
+                raise ValueError("applies_to belongs to status rules, not supply rules")
             if self.band:
                 raise ValueError("a supply rule has no band (it scales supply, it tests nothing)")
             if self.supply_factor is None or not self.supply_chips:
@@ -186,10 +198,15 @@ class ExportRule(StrictModel):
                 if b.is_catch_all() and self.kind != "embargo":
                     raise ValueError(f"band[{i}] has no condition: only an embargo rule may "
                                      "catch every chip")
-        if (self.fee_revenue_share > 0 or self.cap_units_per_quarter is not None) and not any(
-                b.status == "licence" for b in self.band):
-            raise ValueError("fee_revenue_share and cap_units_per_quarter need a licence band")
+        if self.licence_terms() and not any(b.status == "licence" for b in self.band):
+            raise ValueError("fee_revenue_share, duty_rate and cap_units_per_quarter need a "
+                             "licence band")
         return self
+
+    def licence_terms(self) -> bool:
+        """True when the rule sets a term of a licence (revenue share, duty or volume cap)."""
+        return (self.fee_revenue_share > 0 or self.duty_rate > 0
+                or self.cap_units_per_quarter is not None)
 
     def effective_for(self, datacenter: bool) -> dt.date:
         """Effective date for a chip made for data centres (``True``) or not."""

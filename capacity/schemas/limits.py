@@ -66,6 +66,8 @@ MAX_TDP_W = 100_000.0
 """Largest thermal design power of one chip. [W]"""
 MAX_DIE_MM2 = 100_000.0
 """Largest die area of one chip (a whole wafer is about 70,000). [mm^2]"""
+MAX_DUTY_RATE = 10.0
+"""Highest duty on a licensed chip, as a share of its price (1000%). [1]"""
 MAX_TPP = 10_000_000.0
 """Largest total processing performance of one chip or threshold. [1]"""
 MAX_PERFORMANCE_DENSITY = 100_000.0
