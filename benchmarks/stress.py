@@ -46,7 +46,7 @@ def main() -> None:
     _silence_highs_banner()
     n = args.samples
     sc = load_scenario(args.scenario)
-    specs = stress.parse_uncertain(load_scenario(stress.FALLBACK_UNCERTAIN).uncertain)
+    specs = stress.parse_uncertain(load_scenario(stress.fallback_uncertain()).uncertain)
     draws = stress.sample_draws(specs, n, 1)
     ctx = stress.build_context(sc, specs, draws.min(axis=0), draws.max(axis=0))
     resolver = stress.resolver_for(ctx)

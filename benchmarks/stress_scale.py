@@ -30,7 +30,7 @@ from capacity.scenarios import load_scenario
 n, workers, scenario, executor = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 _silence_highs_banner()
 sc = load_scenario(scenario)
-specs = stress.parse_uncertain(load_scenario(stress.FALLBACK_UNCERTAIN).uncertain)
+specs = stress.parse_uncertain(load_scenario(stress.fallback_uncertain()).uncertain)
 import distributed  # noqa: F401  (imported before the baseline, as the run needs it)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()

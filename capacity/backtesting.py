@@ -21,9 +21,10 @@ Comparison, for a row with span q0..q1 (quarters) and forecast path x[t]:
     mape        = mean over compared rows of |error_pct|                [%]
     bias_pct    = mean over compared rows of error_pct                  [%]
 
-A row is ``not forecast`` when the tool has no path for the metric (net loss; revenue metrics
-when no finance table is given), ``not comparable`` when a quarter it needs lies outside the
-forecast path (before the first calibration date or after the horizon end), else ``compared``.
+A row is ``not forecast`` when the tool has no path for the metric (an account line the flow
+path does not carry; revenue metrics when no finance table is given), ``not comparable`` when a
+quarter it needs lies outside the forecast path (before the first calibration date or after the
+horizon end), else ``compared``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("genai_share", "ratio", "share"),
     Metric("gross_margin", "ratio", "share"),
     Metric("net_loss_rmb_m", "flow", "RMB m"),
+    # the accounts (the one P&L of capacity value): reported lines a vintage forecasts
+    Metric("adjusted_net_loss_rmb_m", "flow", "RMB m"),
+    Metric("rd_opex_rmb_m", "flow", "RMB m"),
+    Metric("sm_opex_rmb_m", "flow", "RMB m"),
+    Metric("ga_opex_rmb_m", "flow", "RMB m"),
 ]}
 """Metrics in output order."""
 
@@ -316,6 +322,11 @@ def stock_path(history: pd.DataFrame, plan_quarters: pd.DataFrame,
     return out.sort_index()
 
 
+ACCOUNT_FLOWS = ("net_loss_rmb_m", "adjusted_net_loss_rmb_m", "rd_opex_rmb_m", "sm_opex_rmb_m",
+                 "ga_opex_rmb_m")
+"""Flow metrics of the accounts a flow path carries when both its tables have them."""
+
+
 def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFrame:
     """Revenue, GenAI revenue and gross profit per quarter: base-half actuals, then finance.
 
@@ -334,6 +345,7 @@ def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFr
         [RMB m], ``basis`` (``finance (1H23 actuals)``-style label or ``finance``).
     """
     cols = ["genai_revenue_rmb_m", "revenue_rmb_m", "gross_profit_rmb_m"]
+    cols += [c for c in ACCOUNT_FLOWS if c in revenue.columns and c in actual_quarters.columns]
     a = actual_quarters.loc[actual_quarters.index.difference(revenue.index), cols]
     first, last = (a.index.min(), a.index.max()) if len(a) else (None, None)
     label = f"finance (actuals {first}..{last})" if len(a) else "finance"
@@ -406,8 +418,8 @@ def _forecast(row: dict, stocks: pd.DataFrame,
                     f"period end {last} is outside the fleet path {lo}..{hi}")
         return (float(stocks.at[last, metric.name]), STATUS_COMPARED,
                 str(stocks.at[last, "basis"]), f"at period end {last}")
-    if metric.name == "net_loss_rmb_m":
-        return None, STATUS_NOT_FORECAST, "", "the tool does not model net loss"
+    if flows is not None and metric.kind == "flow" and metric.name not in flows.columns:
+        return None, STATUS_NOT_FORECAST, "", f"the tool does not model {metric.name}"
     if flows is None:
         return None, STATUS_NOT_FORECAST, "", "no revenue forecast in this run"
     span = pd.period_range(first, last, freq="Q")
@@ -501,6 +513,12 @@ DISCLOSED_METRICS: dict[str, tuple[str, tuple[int, ...]]] = {
     "genai_revenue_rmb_m": ("genai_revenue_rmb_m", (2,)),
     "genai_share": ("genai_share", (2,)),
     "gross_margin": ("gross_margin", (2,)),
+    # the accounts
+    "net_loss_rmb_m": ("net_loss_rmb_m", (2,)),
+    "adjusted_net_loss_rmb_m": ("adjusted_net_loss_rmb_m", (2,)),
+    "rd_opex_rmb_m": ("rd_opex_rmb_m", (2,)),
+    "sm_opex_rmb_m": ("sm_opex_rmb_m", (2,)),
+    "ga_opex_rmb_m": ("ga_opex_rmb_m", (2,)),
 }
 """disclosures.csv metric -> (backtest metric, spans scored [quarters]). Flows are scored per
 half-year (the derived 2H rows included), not per year, so no quarter is scored twice."""

@@ -20,6 +20,8 @@ import typer
 
 from capacity.cli_options import (
     AS_OF,
+    NOTED,
+    VALUE_TABLES,
     ColumnsOpt,
     Format,
     FormatOpt,
@@ -42,6 +44,7 @@ from capacity.cli_options import (
     with_run_options,
     write_outputs,
 )
+from capacity.cli_subjects import register as register_more_commands
 from capacity.errors import CapacityError, InputError
 
 if TYPE_CHECKING:
@@ -52,7 +55,7 @@ app = typer.Typer(
     name="capacity",
     help="AI compute capacity planner: GPU fleet, export controls, purchase LP, valuation link.\n\n"
          "The subject (a company's disclosures, baseline and scenarios) is a data folder: "
-         "--subject DIR (default: the subject shipped in data/).",
+         "--subject NAME or DIR (default: the shipped default; 'capacity subjects' lists them).",
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -162,9 +165,10 @@ def _root(
                                           is_eager=True, help="Print the version and exit.")]
     = False,
     subject: Annotated[str | None, typer.Option(
-        "--subject", metavar="DIR", help="Subject folder (baseline.toml, disclosures.csv, "
-        "scenarios/; chips.csv and export_controls.toml optional): the company to plan. "
-        "Default: $CAPACITY_SUBJECT, else the shipped data (docs/data.md).")] = None,
+        "--subject", metavar="NAME|DIR", help="The company to plan: a shipped subject's name "
+        "('capacity subjects' lists them) or a subject folder (subject.toml, baseline.toml, "
+        "disclosures.csv; the rest optional, docs/subjects.md). Default: $CAPACITY_SUBJECT, "
+        "else the shipped default subject.")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", metavar="YYYY-MM-DD",
         help="Vintage: the inputs, disclosures and export-control rules as they could be known "
@@ -173,6 +177,7 @@ def _root(
 ) -> None:
     """AI compute capacity planner."""
     AS_OF["value"] = as_of
+    NOTED.clear()  # the notes on missing optional parts: once per run
     # every run sets it (or resets it), so an in-process run never inherits the last one; the
     # data modules are imported only when needed, so 'capacity plan --help' stays light
     loaded = sys.modules.get("capacity.scenarios")
@@ -324,10 +329,9 @@ def value(
     scenario: ScenarioOpt = None,
     multiple: Annotated[float | None, typer.Option(
         "--multiple", metavar="X", help="EV/Sales multiple on the valuation year's sales (default: "
-        "finance.ev_sales_multiple, the note's 7.5x).")] = None,
+        "the latest broker basis in comps.csv by the vintage, else the note's 7.5x).")] = None,
     fmt: FormatOpt = Format.table,
-    table: table_option("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-                       "cash", "cohorts", "methods", "dcf_sensitivity") = None,
+    table: table_option(*VALUE_TABLES) = None,
     *,
     opts: RunOptions,
 ) -> None:
@@ -546,7 +550,7 @@ def stress(
     threshold: Annotated[list[str] | None, typer.Option(
         "--threshold", metavar="KPI>=X", help="Probability to report, "
         "'kpi OP number' with OP in >=, <=, >, < and the KPI named as compare names it "
-        "(repeatable; default peak_eflops_2025Q4>=20 and genai_share_2025>=0.4; the older "
+        "(repeatable; default: the subject's stress.thresholds in subject.toml; the older "
         "kpi@period is read as an alias).")]
     = None,
     fmt: FormatOpt = Format.table,
@@ -588,19 +592,7 @@ def stress(
     render(report, fmt, table, picked)
 
 
-@app.command()
-def serve(
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, metavar="PORT",
-                                      help="Port to listen on.")] = 8050,
-    host: Annotated[str, typer.Option("--host", metavar="HOST",
-                                      help="Address to listen on (default: this "
-                                      "machine only).")] = "127.0.0.1",
-) -> None:
-    """Explore scenarios in the browser: pick a scenario and rules, move inputs, see the plan
-    and valuation re-solved (needs pip install 'capacity[app]')."""
-    from capacity.app import serve as run_app
-
-    run_app(host=host, port=port)
+register_more_commands(app, render)  # subjects, serve (capacity.cli_subjects)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
@@ -85,6 +86,12 @@ def table_option(*names: str):
         "--table", metavar="TABLE", autocompletion=complete,
         help=f"The table to print with --format csv or table (default: {names[0]}; "
         f"all with table). Choices: {', '.join(names)}.")]
+
+
+VALUE_TABLES = ("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
+                "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge", "npv_bridge",
+                "comps", "street", "street_bridge")
+"""Tables of ``capacity value`` (its ``--table`` choices), in report order."""
 
 
 def split_columns(text: str | None) -> list[str] | None:
@@ -167,15 +174,35 @@ def load(scenario: str | None, sets: list[str] | None = None):
     """Load a scenario at the ``--as-of`` vintage with command-line overrides; a misspelt
     ``--set`` key names the closest known key (:func:`set_key_hint`)."""
     from capacity.scenarios import load_scenario
+    from capacity.subjects import current_subject
 
+    current_subject()  # a bad subject.toml is the one error line, before anything else
     values = parse_sets(sets)
     try:
-        return load_scenario(scenario, set_values=values, as_of=AS_OF["value"])
+        loaded = load_scenario(scenario, set_values=values, as_of=AS_OF["value"])
     except InputError as exc:
         hinted = set_key_hint(exc, list(values))
         if hinted is None:
             raise
         raise hinted from None
+    tell_missing_parts(loaded)
+    return loaded
+
+
+NOTED: set[str] = set()
+"""Lines about missing optional parts already printed in this run (the root callback clears
+it), so a command that loads several scenarios says each once."""
+
+
+def tell_missing_parts(scenario) -> None:
+    """One line on stderr per optional part the subject lacks
+    (:func:`capacity.subjects.missing_parts`), each once a run."""
+    from capacity.subjects import missing_parts
+
+    for line in missing_parts(scenario):
+        if line not in NOTED:
+            NOTED.add(line)
+            sys.stderr.write(f"capacity: note: {line}\n")
 
 
 _CMDLINE = "<command line>: "

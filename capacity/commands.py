@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from capacity.inputs import existing_fleet_eflops, run_calibration
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.run import value_report
 from capacity.scenarios import Scenario
 
@@ -160,9 +160,15 @@ def _forecast_paths(scenario: Scenario, solver: str = "highs"
     base = scenario.inputs.horizon.base
     plan_result = plan(scenario, solver=solver)
     stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
-    revenue = value_report(scenario, solver=solver, plan_result=plan_result).tables["revenue"]
-    anchors = finance.anchors_from_disclosures(scenario.disclosures)
-    flows = bt.flow_path(finance.actual_quarters(anchors), revenue)
+    pnl = value_report(scenario, solver=solver, plan_result=plan_result).tables[
+        "pnl_by_quarter"].rename(columns={"rd_rmb_m": "rd_opex_rmb_m", "sm_rmb_m":
+                                          "sm_opex_rmb_m", "ga_rmb_m": "ga_opex_rmb_m"})
+    actual = pnl["actual"].astype(bool)  # the one P&L: reported quarters, then modelled
+    if actual.any():
+        flows = bt.flow_path(pnl[actual], pnl[~actual])
+    else:
+        anchors = finance.anchors_from_disclosures(scenario.disclosures)
+        flows = bt.flow_path(finance.actual_quarters(anchors), pnl)
     return stocks, flows
 
 
@@ -195,24 +201,26 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     summary = bt.rolling_summary(rows)
     fin = first.inputs.finance
     anchors = finance.anchors_from_disclosures(first.disclosures)
-    note_sales = finance.implied_sales(anchors.target_price_hkd, fin.ev_sales_multiple,
-                                       fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    note_sales = None if anchors.target_price_hkd is None else finance.implied_sales(
+        anchors.target_price_hkd, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
+        fin.rmb_per_hkd)  # None: no broker target (an optional part), no reference row
     fy = every[(every["metric"] == "revenue_rmb_m") & (every["span_quarters"] == 4)
                & (every["period"] == pd.Period(f"{fin.valuation_year}Q4", freq="Q"))]
     ref = []
-    if len(fy):
+    if len(fy) and note_sales is not None:
         actual = float(fy["value"].iloc[0])
         ref.append({"vintage": "note", "base_period": str(first.inputs.horizon.base),
                     "period": f"FY{fin.valuation_year}", "metric": "revenue_rmb_m",
-                    "unit": "RMB m",
+                    "unit": money_text("RMB m"),
                     "horizon_halves": bt.horizon_halves(first.inputs.horizon.base,
                                                         pd.Period(f"{fin.valuation_year}Q4",
                                                                   freq="Q")),
                     "actual": actual, "forecast": note_sales, "error": note_sales - actual,
                     "error_pct": bt.percent_error(note_sales - actual, actual),
                     "status": bt.STATUS_COMPARED,
-                    "basis": f"the note's {fin.valuation_year}E sales implied by TP HK$"
-                             f"{anchors.target_price_hkd:g} at {fin.ev_sales_multiple:g}x",
+                    "basis": f"the note's {fin.valuation_year}E sales implied by TP "
+                             f"{money_text('HKD')} {anchors.target_price_hkd:g} at "
+                             f"{fin.ev_sales_multiple:g}x",
                     "published": str(fy["published"].iloc[0]),
                     "source": str(fy["source"].iloc[0])})
     reference = pd.DataFrame(ref, columns=bt.ROLLING_COLUMNS)
@@ -307,9 +315,9 @@ def stress_report(scenario: Scenario, samples: int, seed: int,
                   solver: str = "highs") -> Report:
     """``capacity stress``: Monte Carlo over the scenario's uncertain inputs (issue 8).
 
-    The scenario's own ``[uncertain]`` table is used; when it has none, the table of the shipped
-    ``history-uncertain`` scenario (:data:`capacity.montecarlo.FALLBACK_UNCERTAIN`) is applied to
-    the chosen scenario's values. See :mod:`capacity.montecarlo`.
+    The scenario's own ``[uncertain]`` table is used; when it has none, the table of the
+    fallback scenario the subject names (:func:`capacity.montecarlo.fallback_uncertain`) is
+    applied to the chosen scenario's values. See :mod:`capacity.montecarlo`.
     """
     from capacity import montecarlo as stress
     from capacity.scenarios import load_scenario
@@ -317,8 +325,8 @@ def stress_report(scenario: Scenario, samples: int, seed: int,
     if scenario.uncertain:
         table, source = scenario.uncertain, scenario.name
     else:
-        table, source = load_scenario(stress.FALLBACK_UNCERTAIN).uncertain, \
-            stress.FALLBACK_UNCERTAIN
+        source = stress.fallback_uncertain()
+        table = load_scenario(source).uncertain
     specs = stress.parse_uncertain(table)
     result = stress.run_stress(scenario, specs, samples, seed, thresholds, executor, workers,
                                scheduler, progress, solver)

@@ -35,8 +35,9 @@ from capacity.errors import InputError
 from capacity.metrics import kpis as mk
 from capacity.metrics.work import shortfall_quarters
 from capacity.planner.registry import LIMIT_FAMILIES
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.scenarios import Scenario
+from capacity.subjects import report_fields
 
 DIFF_TOL = 1e-9
 """Relative size below which a difference against the reference is reported as 0."""
@@ -210,7 +211,8 @@ def kpi_table(per_scenario: dict[str, list[tuple[str, str, Any]]]) -> pd.DataFra
     names = list(per_scenario)
     first = names[0]
     base = [t for t in per_scenario[first] if t[0] not in TEXT_KPIS]
-    frame = pd.DataFrame({"kpi": [k for k, _, _ in base], "unit": [u for _, u, _ in base]})
+    frame = pd.DataFrame({"kpi": [k for k, _, _ in base],
+                          "unit": [money_text(u) for _, u, _ in base]})  # subject's currency
     for name in names:
         frame[name] = pd.Series([float(v) for k, _, v in per_scenario[name]
                                  if k not in TEXT_KPIS], dtype=float)
@@ -319,7 +321,7 @@ def compare(scenarios: list[Scenario], solver: str = "highs",
         changes[col] = changes[col].map(_short_text)
     rep = Report(
         "compare",
-        scalars={"reference": first, "solver": solver,
+        scalars={**report_fields(), "reference": first, "solver": solver,
                  "kpi_quarters": list(kpi_quarters), "kpi_years": list(kpi_years),
                  "notes": notes},
         tables={"kpis": kpis, "kpis_text": text_kpi_table(per), "scenarios": table_sc,

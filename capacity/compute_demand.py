@@ -411,9 +411,12 @@ def demand_fixed(scenario: Scenario, fleet_effective_eflops: pd.Series) -> Deman
 
 
 def tokens_per_month_tn(scenario: Scenario) -> float:
-    """High-quality tokens produced a month at the base period. [tn tokens/month]"""
+    """High-quality tokens produced a month at the base period; NaN (the token outputs off,
+    null in JSON) for a subject that discloses no token figure at all. [tn tokens/month]"""
     v = _inputs(scenario).tokens.per_month_tn
     if v == "disclosed":
+        if disclosed(scenario.disclosures, "tokens_per_month_tn").empty:  # an optional part
+            return math.nan
         return _disclosed_at_or_before(scenario, "tokens_per_month_tn", _base(scenario))[1]
     return float(v)
 
@@ -622,6 +625,9 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
 # The demand table
 # --------------------------------------------------------------------------------------------
 
+TOKEN_COLUMNS = ("tokens_produced_tn_tokens", "token_stock_tn_tokens")
+"""The token columns of the demand table: NaN (null) for a subject that discloses no tokens."""
+
 _TABLE_COLUMNS = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
                   "genai_demand_rmb_m", "genai_tokens_demanded_tn_tokens",
                   "token_price_rmb_per_m_tokens", "inference_yield_eflops",
@@ -656,13 +662,10 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     pandas.DataFrame
         Index ``period``; columns ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
         ``training_demand_eflops``, ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``,
-        ``inference_yield_eflops`` (the fleet in use the calibrated revenue yield implies, for
-        comparison), ``inference_demand_tn_tokens`` (GenAI revenue net of leasing at the token
-        price) and ``inference_demand_eflops`` (those tokens at the reference chip's serving
-        roofline: the plan's own :func:`capacity.serving.scenario_inference_demand`),
+        ``inference_yield_eflops`` (for comparison), ``inference_demand_tn_tokens`` and
+        ``inference_demand_eflops`` (the plan's: ``capacity.serving.scenario_inference_demand``),
         ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference + leasing),
-        ``existing_fleet_effective_eflops``.
-        EFLOPS are effective EFLOPS.
+        ``existing_fleet_effective_eflops``. EFLOPS are effective EFLOPS.
     """
     periods = pd.PeriodIndex(periods, freq="Q", name="period")
     _check_after_base(scenario, periods, "demand")
@@ -683,8 +686,10 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     out = pd.DataFrame({c: arrays[c] for c in _TABLE_COLUMNS}, index=periods)
     out["existing_fleet_effective_eflops"] = fleet
     out.index.name = "period"
-    if out.isna().any().any():
-        col = out.columns[out.isna().any()][0]
+    no_tokens = math.isnan(tokens_per_month_tn(scenario))  # an optional part: null, not 0
+    checked = out.drop(columns=list(TOKEN_COLUMNS)) if no_tokens else out
+    if checked.isna().any().any():
+        col = checked.columns[checked.isna().any()][0]
         raise InputError(f"demand.{col}", "undefined in some quarter (NaN)")
     out.attrs["unit"] = {c: ("EFLOPS" if c.endswith("_eflops") else  # effective, as named
                              "tn tokens" if c.endswith("_tn_tokens") else

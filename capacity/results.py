@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,7 @@ class Report:
     def __post_init__(self) -> None:
         for df in self.tables.values():
             annotate_units(df)
+        self.titles = {k: money_text(v) for k, v in self.titles.items()}  # subject's currency
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object as Python data."""
@@ -151,6 +153,23 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 are spelt as ``docs/nomenclature.md`` spells them (``RMB m per unit``: "per", not "/")."""
 
 
+_money_labels: Callable[[str], str] | None = None
+"""The current subject's currency labeller (:func:`capacity.subjects.money_label`), set by
+:func:`set_money_labels` when the subjects module loads; None keeps the keys' own words."""
+
+
+def set_money_labels(labeller: Callable[[str], str] | None) -> None:
+    """Install the function that writes a unit in the subject's currencies (``RMB m`` ->
+    ``USD m``); headers and labels call it through :func:`money_text`."""
+    global _money_labels
+    _money_labels = labeller
+
+
+def money_text(text: str) -> str:
+    """A unit or header in the current subject's currencies (unchanged without a labeller)."""
+    return _money_labels(text) if _money_labels is not None and text else text
+
+
 def unit_of(col: str) -> str:
     """Unit of a column from its name suffix (``peak_eflops`` -> ``EFLOPS``; ``""`` if none)."""
     for suffix, unit in UNIT_SUFFIXES:
@@ -193,7 +212,7 @@ def short_header(col: str) -> str:
         return col
     abbr = UNIT_ABBREVIATIONS.get(unit_of(col), unit_of(col))
     stem = col if suffix in _NAME_SUFFIXES else col[: -len(suffix)]
-    return f"{stem} [{abbr}]"
+    return f"{stem} [{money_text(abbr)}]"
 
 
 def annotate_units(df: pd.DataFrame) -> pd.DataFrame:
@@ -265,7 +284,7 @@ def display_scalar(key: str, v: Any) -> str:
 
 def header_with_unit(col: str) -> str:
     """``peak_eflops`` -> ``peak_eflops [EFLOPS]``: the header a workbook or report shows."""
-    unit = unit_of(col)
+    unit = money_text(unit_of(col))
     return f"{col} [{unit}]" if unit else col
 
 

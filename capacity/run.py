@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.scenarios import Scenario
+from capacity.subjects import report_fields
 
 
 def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
@@ -21,9 +22,9 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
 
     result = plan(scenario, solver=solver, integer=integer, objective=objective)
     npv = objective == "npv"
-    unit = "RMB m (NPV at the first planned quarter)" if npv else "EFLOPS-quarters"
+    unit = money_text("RMB m (NPV at the first planned quarter)") if npv else "EFLOPS-quarters"
     scalars = {
-        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "status": result.status,
         "objective": objective,
         "solver": result.solver,
@@ -101,6 +102,13 @@ def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
     return quarters, purchases, revenue, "plan (NPV purchases)"
 
 
+def _market_tables() -> dict[str, pd.DataFrame]:
+    """The subject's comps, share prices and street estimates (read once a process)."""
+    from capacity.scenarios.market import read_market
+
+    return read_market()
+
+
 def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) -> Report:
     """``capacity value``: capacity -> revenue -> P&L and cash -> target price by method.
 
@@ -110,26 +118,59 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     HK$1.75 (and old HK$2.85) imply at the same multiple, net cash, shares, FX.
     """
     from capacity import finance
+    from capacity.finance import comps as fcomps
+    from capacity.finance import headline as hl
 
-    fin = scenario.inputs.finance
+    if plan_result is None:
+        from capacity.planner import plan
+
+        plan_result = plan(scenario, solver=solver)
+    market = _market_tables()
+    note_fin = scenario.inputs.finance
+    explicit = any(c.key == "finance.ev_sales_multiple" and not c.origin.startswith("vintages/")
+                   for c in scenario.changes)
+    mkt = hl.market_report(market, scenario.as_of, note_fin,
+                           scenario.source_of("finance.ev_sales_multiple"), explicit)
+    fin = note_fin.model_copy(update={"ev_sales_multiple": mkt["multiple"].value})
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
-    res = finance.finance_result(quarters, revenue["genai_demand_rmb_m"], fin, anchors)
-    pl = finance.pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
-                            anchors, res.valuation)
+    res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
+                                 anchors, scenario.as_of)
+    from capacity.finance import dated
+
+    burn = dated.burn_rmb_m(pl.quarters, scenario.as_of)
+    dated_tables = {
+        "inputs": dated.inputs_table(fin, anchors, scenario.disclosures, scenario.sources,
+                                     scenario.as_of),
+        "equity_bridge": dated.equity_bridge(fin, anchors, scenario.disclosures, burn,
+                                             scenario.as_of)}
+    head = hl.headline_valuation(quarters, float(plan_result.objective),
+                                 scenario.inputs.planner.discount_rate_annual, pl.quarters, fin,
+                                 pl.values["dcf"]["ev_rmb_m"])
+    tp_head = head["scalars"]["target_price_fleet_dcf_hkd"]
+    street = hl.street_report(market["street"], scenario.as_of, res.annual, pl.pnl, tp_head)
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
-    note_check = finance.value_from_sales(res.implied_sales_rmb_m, fin.ev_sales_multiple,
-                                          fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    note_check = None
+    if anchors.target_price_hkd is not None:  # None: no broker target (an optional part)
+        note_sales = finance.implied_sales(anchors.target_price_hkd, note_fin.ev_sales_multiple,
+                                           res.valuation.net_cash_rmb_m, fin.shares_m,
+                                           fin.rmb_per_hkd)  # the net cash the TP used
+        note_check = finance.value_from_sales(note_sales, note_fin.ev_sales_multiple,
+                                              res.valuation.net_cash_rmb_m, fin.shares_m,
+                                              fin.rmb_per_hkd)
     annual = res.annual
     scalars = {
-        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(),
+        "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "capacity_source": source,
         "valuation_year": y,
-        "valuation_method": fin.valuation_method,
-        "target_price_hkd": pv["target_price_hkd"],
+        "valuation_method": hl.HEADLINE_METHOD,
+        "target_price_hkd": tp_head,
+        **head["scalars"],
+        "multiples_method": fin.valuation_method,
+        "target_price_multiples_hkd": pv["target_price_hkd"],
         "target_price_blend_hkd": pv["target_price_blend_hkd"],
         "target_price_ev_sales_hkd": val.target_price_hkd,
         "target_price_dcf_hkd": pv["tp"]["dcf"],
@@ -146,14 +187,19 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         f"implied_sales_{y}e_old_rmb_m": res.implied_sales_old_rmb_m,
         "note_target_price_hkd": anchors.target_price_hkd,
         "note_target_price_old_hkd": anchors.target_price_old_hkd,
-        "note_check_target_price_hkd": note_check.target_price_hkd,
-        "note_check_reproduced": bool(abs(note_check.target_price_hkd
-                                          - anchors.target_price_hkd) < 0.005),
+        "note_check_target_price_hkd": note_check and note_check.target_price_hkd,
+        "note_check_reproduced": None if note_check is None else bool(abs(
+            note_check.target_price_hkd - anchors.target_price_hkd) < 0.005),
         "multiple": val.multiple,
+        "multiple_source": mkt["multiple"].source,
+        "multiple_source_date": mkt["multiple"].source_date,
+        "multiple_rule": fcomps.MULTIPLE_RULE,
+        "note_multiple": note_fin.ev_sales_multiple,
+        **fcomps.market_value(mkt["price"], fin.shares_m, tp_head),
         "net_cash_rmb_m": val.net_cash_rmb_m,
         "shares_m": val.shares_m,
         "rmb_per_hkd": val.rmb_per_hkd,
-        f"genai_share_{ty}": res.genai_share_target_year,
+        f"genai_share_{ty if ty is not None else y}": res.genai_share_target_year,
         "genai_share_target": anchors.genai_share_target,
         "genai_target_met": res.genai_target_met,
         f"gross_margin_{y}e": float(annual.at[y, "gross_margin"]),
@@ -177,7 +223,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         tables={"revenue": res.revenue, "annual": annual, "bridge": res.bridge,
                 "sensitivity": res.sensitivity, "pnl": pl.pnl, "pnl_by_quarter": pl.quarters,
                 "cash": pl.cash, "cohorts": pl.cohorts, "methods": pl.valuation,
-                "dcf_sensitivity": pl.dcf_sensitivity},
+                "dcf_sensitivity": pl.dcf_sensitivity, **dated_tables,
+                "npv_bridge": head["npv_bridge"], "comps": mkt["comps"], **street},
         primary="revenue",
         titles={"revenue": "Revenue per quarter: GenAI = min(demand, capacity ceiling)",
                 "annual": "Calendar years (the first includes the base half-year's actuals)",
@@ -185,8 +232,20 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "sensitivity": f"Target price over EV/Sales multiple x {y}E sales change",
                 "pnl": "P&L per calendar year (years whose four quarters are modelled)",
                 "pnl_by_quarter": "P&L, cash and DCF per quarter",
-                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from 30 Jun 2023",
+                "cash": "Cash: FCF = EBITDA - capex paid at order; net cash from the end of "
+                        f"{scenario.inputs.horizon.base}",
                 "cohorts": "Depreciation of each purchase cohort (straight-line over its life)",
                 "methods": "Target price by method and the blend weights",
-                "dcf_sensitivity": "DCF target price over WACC x terminal growth"},
+                "dcf_sensitivity": "DCF target price over WACC x terminal growth",
+                "inputs": "Dated inputs of the valuation (balances at the last balance sheet)",
+                "equity_bridge": "Net cash from the last balance sheet to the valuation "
+                                 "date",
+                "npv_bridge": "From the plan's NPV to the headline EV: plan rows sum to the "
+                              "NPV, plan and valuation rows to the headline EV",
+                "comps": "Comps known at the vintage: broker targets and their bases, "
+                         "market multiples; chosen marks the multiple's source",
+                "street": "Broker and consensus figures known at the vintage beside the "
+                          "model's",
+                "street_bridge": "The model's profit gap to each street source: revenue "
+                                 "(volume x price), margin, opex and other"},
     )

@@ -42,6 +42,8 @@ company needs a folder of its own and no code:
 
 ```
 my-company/
+  subject.toml           name, title, currencies, dated FX series, stress defaults
+                         (docs/subjects.md)
   baseline.toml          every model input, with [sources]; required
   disclosures.csv        the company's dated disclosures; required
   scenarios/*.toml       its scenarios; optional (without scenarios/history.toml the default
@@ -51,6 +53,9 @@ my-company/
   overrides.toml         optional: named overrides scenarios can list
 ```
 
+docs/subjects.md describes every file and column of a subject folder, which are required and
+which optional; `capacity subjects` lists the shipped subjects, and `--subject` takes a shipped
+subject's name as well as a folder.
 Select it with `capacity --subject my-company plan` (a global option, before the command) or
 `CAPACITY_SUBJECT=my-company capacity plan`; `--subject` wins, and without either the shipped
 data is used. `capacity scenarios` lists the folder's scenarios.

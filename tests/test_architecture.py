@@ -28,7 +28,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
     ("schemas", ("capacity.schemas", "capacity.schemas.*")),
     ("results", ("capacity.results",)),
-    ("scenarios", ("capacity.scenarios", "capacity.scenarios.*")),
+    ("scenarios", ("capacity.scenarios", "capacity.scenarios.*", "capacity.subjects")),
     ("domain", ("capacity.chips", "capacity.export_controls", "capacity.fleet",
                 "capacity.calibration", "capacity.flops", "capacity.serving",
                 "capacity.compute_demand")),
@@ -46,8 +46,8 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     # the package itself is the Python API: what each command returns, as Result objects that
     # write their workbook through report/ (so the API sits below it)
     ("api", ("capacity", "capacity.api")),
-    ("cli", ("capacity.cli", "capacity.cli_options", "capacity.app", "capacity.app.*",
-             "capacity.__main__")),
+    ("cli", ("capacity.cli", "capacity.cli_options", "capacity.cli_subjects", "capacity.app",
+             "capacity.app.*", "capacity.__main__")),
 ]
 """Rooms in DESIGN.md order; a pattern ending in ``.*`` covers a package's submodules."""
 
@@ -281,9 +281,31 @@ SUBJECT_WORDS = ("SenseTime", "SenseCore", "1H23")
 """Words of the shipped subject that belong in its data folder, never in the code's strings."""
 
 
+def _subject_words() -> tuple[str, ...]:
+    """The shipped subject's names and figures as its data states them: the words above, its
+    title, its legal entities, its stress thresholds and fallback scenario (subject.toml), and
+    its broker target prices written as a price (``HK$1.75``, ``HKD 1.75``)."""
+    import tomllib
+
+    data = PACKAGE.parent / "data"
+    subject = tomllib.loads((data / "subject.toml").read_text(encoding="utf-8"))
+    baseline = tomllib.loads((data / "baseline.toml").read_text(encoding="utf-8"))
+    words = [*SUBJECT_WORDS, subject["title"], *subject["stress"]["thresholds"],
+             subject["stress"]["fallback_uncertain"]]
+    words += [e["name"] for e in baseline["subject"]["entities"]]
+    for line in (data / "disclosures.csv").read_text(encoding="utf-8").splitlines():
+        metric, *rest = line.split(",")
+        if metric.startswith("target_price"):
+            words += [f"HK${float(rest[2]):g}", f"HKD {float(rest[2]):g}"]
+    return tuple(words)
+
+
 def test_no_string_in_the_code_names_the_shipped_subject():
-    """String literals of ``capacity/`` (docstrings aside) carry no name or vintage of the
-    shipped subject: titles, help and errors read them from the data (issue #27)."""
+    """String literals of ``capacity/`` (docstrings aside) carry no name, vintage, threshold,
+    fallback scenario or target price of the shipped subject: titles, help, errors and defaults
+    read them from the subject's data (issue #27)."""
+    words = _subject_words()
+    assert "peak_eflops_2025Q4>=20" in words and "history-uncertain" in words
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -293,5 +315,5 @@ def test_no_string_in_the_code_names_the_shipped_subject():
                 and isinstance(n.body[0].value, ast.Constant)}
         found += [f"{path.relative_to(PACKAGE.parent)}:{n.lineno}" for n in ast.walk(tree)
                   if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                  and id(n) not in docs and any(w in n.value for w in SUBJECT_WORDS)]
+                  and id(n) not in docs and any(w in n.value for w in words)]
     assert not found

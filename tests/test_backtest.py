@@ -216,14 +216,15 @@ def test_example_revenue_round_trips_exactly(example):
         assert r["actual"] == actual and r["error"] == 0 and r["error_pct"] == 0
 
 
-def test_example_net_loss_not_forecast_and_2022_not_comparable(example):
+def test_example_net_loss_is_the_reported_one_and_2022_not_comparable(example):
+    # the one P&L's history rows are the reported 1H23 accounts: the net loss comes back
     net = _row(example, "1H23", "net_loss_rmb_m")
-    assert net["status"] == "not forecast" and net["actual"] == 3100.0
-    assert net["forecast"] is None and net["error_pct"] is None
+    assert net["status"] == "compared" and net["actual"] == 3100.0
+    assert net["forecast"] == pytest.approx(3100.0) and net["error_pct"] == pytest.approx(0.0)
     fy22 = _row(example, "FY2022", "genai_share")
     assert fy22["status"] == "not comparable" and fy22["first_quarter"] == "2022Q1"
     summ = {s["metric"]: s for s in example["summary"]}
-    assert summ["net_loss_rmb_m"]["mape"] is None
+    assert summ["net_loss_rmb_m"]["mape"] == pytest.approx(0.0, abs=1e-9)
     assert summ["revenue_rmb_m"]["mape"] == 0
     # GPUs: 27,000 and 30,000 come back exactly -> MAPE 0
     assert summ["gpus_units"]["mape"] == pytest.approx(0.0, abs=1e-6)
@@ -314,7 +315,6 @@ def test_out_writes_tables_and_chart(tmp_path, run_cli):
             "manifest.json"} <= {p.name for p in out.iterdir()}
     assert (out / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = pd.read_csv(out / "rows.csv")
-    assert len(rows) == 9 and set(rows["status"]) == {"compared", "not forecast",
-                                                       "not comparable"}
+    assert len(rows) == 9 and set(rows["status"]) == {"compared", "not comparable"}
     code, _, err = run_cli("backtest", "--actuals", str(EXAMPLE), "--out", str(out))
     assert code == 2 and "--overwrite" in err

@@ -177,10 +177,11 @@ SET_CASES: list[tuple[str, str]] = [
     ("planner.pue=" + "1" + "0" * 400, "planner.pue: Input should be a valid number"),
     ("planner.pue=0.5", "planner.pue: Input should be greater than or equal to 1, got 0.5"),
     ("planner.usd_rmb=inf", "planner.usd_rmb: Input should be a finite number, got inf"),
-    ("planner.usd_rmb=1e308", "planner.usd_rmb: Input should be less than or equal to 20"),
-    ("planner.usd_rmb=1e-320", "planner.usd_rmb: Input should be greater than or equal to 2"),
+    ("planner.usd_rmb=1e308", "planner.usd_rmb: Input should be less than or equal to 100000"),
+    ("planner.usd_rmb=1e-320", "planner.usd_rmb: Input should be greater than or equal to "
+     "0.0001"),
     ("finance.rmb_per_hkd=1e-320", "finance.rmb_per_hkd: Input should be greater than or "
-     "equal to 0.2"),
+     "equal to 0.0001"),
     ("finance.shares_m=5e-324", "finance.shares_m: Input should be greater than or equal to 1"),
     ("finance.net_cash_rmb_m=-1e308", "finance.net_cash_rmb_m: Input should be greater than or "
      "equal to -10000000"),
@@ -459,8 +460,8 @@ def test_shipped_scenarios_validate(capsys, name):
 
 VALID_AT_THE_LIMITS = [
     "planner.pue=1", "planner.pue=3", "planner.pue=2",  # an int where a float belongs
-    f"planner.usd_rmb={S.MIN_USD_RMB}", f"planner.usd_rmb={S.MAX_USD_RMB}",
-    f"finance.rmb_per_hkd={S.MIN_RMB_PER_HKD}", f"finance.rmb_per_hkd={S.MAX_RMB_PER_HKD}",
+    f"planner.usd_rmb={S.MIN_FX_RATE}", f"planner.usd_rmb={S.MAX_FX_RATE}",
+    f"finance.rmb_per_hkd={S.MIN_FX_RATE}", f"finance.rmb_per_hkd={S.MAX_FX_RATE}",
     f"finance.shares_m={S.MIN_SHARES_M}", f"finance.shares_m={S.MAX_SHARES_M}",
     f"finance.net_cash_rmb_m={-S.MAX_ABS_NET_CASH_RMB_M}", "finance.net_cash_rmb_m=-500",
     f"fleet.default_life_quarters={S.MAX_LIFE_QUARTERS}", "fleet.default_life_quarters=1",

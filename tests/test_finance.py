@@ -52,9 +52,12 @@ def test_anchors_from_shipped_disclosures(history):
 
 
 def test_anchors_missing_metric_is_input_error(history):
-    d = history.disclosures[history.disclosures["metric"] != "target_price_old_hkd"]
-    with pytest.raises(InputError, match="target_price_old_hkd"):
+    d = history.disclosures[history.disclosures["metric"] != "gross_margin"]
+    with pytest.raises(InputError, match="gross_margin"):
         F.anchors_from_disclosures(d)
+    # a broker target is an optional part (issue #27): absent, it is None, not an error
+    d = history.disclosures[history.disclosures["metric"] != "target_price_old_hkd"]
+    assert F.anchors_from_disclosures(d).target_price_old_hkd is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,8 +218,10 @@ def test_cli_value_json_object(run_json):
     # the bridge, recomputed from the printed figures
     assert abs(d["equity_rmb_m"] - (d["ev_rmb_m"] + d["net_cash_rmb_m"])) < 1e-6
     assert d["ev_rmb_m"] == pytest.approx(7.5 * d["sales_2024e_rmb_m"], rel=1e-9)
-    assert d["target_price_hkd"] == pytest.approx(
+    assert d["target_price_ev_sales_hkd"] == pytest.approx(
         d["equity_rmb_m"] / d["shares_m"] / d["rmb_per_hkd"], rel=1e-9)
+    assert d["target_price_hkd"] == pytest.approx(
+        d["equity_fleet_dcf_rmb_m"] / d["shares_m"] / d["rmb_per_hkd"], rel=1e-9)
     # feeding the implied sales back through the bridge gives the note's HK$1.75
     back = F.value_from_sales(d["implied_sales_2024e_rmb_m"], d["multiple"],
                               d["net_cash_rmb_m"], d["shares_m"], d["rmb_per_hkd"])
@@ -235,12 +240,12 @@ def test_cli_value_json_object(run_json):
     # The baseline's own figures, pinned (any change to the wiring of plan or demand into
     # finance moves them): the fleet serves RMB 4,319m of the 4,346m of 2024 sales the demand
     # path asks for (the A100s and A800s serve at INT8; leasing grows with the market and part
-    # of 2024Q4's is left unserved), so the TP is HK$1.329:
+    # of 2024Q4's is left unserved), so the EV/Sales TP is HK$1.329:
     # (7.5 x 4,319.2 + 9,000) / 33,500 / 0.93 = 1.3286.
     assert d["sales_2024e_rmb_m"] == pytest.approx(4319.2, abs=0.5)
-    assert d["target_price_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
-                                                  / 33_500 / 0.93, rel=1e-9)
-    assert d["target_price_hkd"] == pytest.approx(1.329, abs=0.001)
+    assert d["target_price_ev_sales_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
+                                                           / 33_500 / 0.93, rel=1e-9)
+    assert d["target_price_ev_sales_hkd"] == pytest.approx(1.329, abs=0.001)
     y2024 = sum(r["revenue_rmb_m"] for r in rows if r["period"].startswith("2024"))
     assert y2024 == pytest.approx(d["sales_2024e_rmb_m"])
     assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)

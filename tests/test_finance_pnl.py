@@ -43,6 +43,8 @@ def test_gross_profit_is_revenue_less_cost_of_sales(hist):
         for r in rows:
             assert r["gross_profit_rmb_m"] == pytest.approx(
                 r["revenue_rmb_m"] - r["cost_of_sales_rmb_m"], abs=TOL)
+            assert r["adjusted_net_loss_rmb_m"] == pytest.approx(
+                r["net_loss_rmb_m"] - r["adjustments_rmb_m"], abs=TOL)
             parts = (r["depreciation_rmb_m"] + r["power_cost_rmb_m"] + r["maintenance_rmb_m"]
                      + r["rental_cost_rmb_m"] + r["other_cost_of_sales_rmb_m"])
             assert r["cost_of_sales_rmb_m"] == pytest.approx(parts, abs=TOL)
@@ -56,8 +58,9 @@ def test_yearly_pnl_is_the_sum_of_its_quarters(hist):
     for r in hist["pnl"]:
         sel = q[q["year"] == r["year"]]
         assert len(sel) == 4
+        assert r["actual_quarters"] == int(sel["actual"].sum())
         for c in ("revenue_rmb_m", "genai_revenue_rmb_m", "depreciation_rmb_m", "opex_rmb_m",
-                  "ebitda_rmb_m", "net_loss_rmb_m"):
+                  "ebitda_rmb_m", "net_loss_rmb_m", "adjusted_net_loss_rmb_m"):
             assert r[c] == pytest.approx(sel[c].sum(), abs=1e-5)
         assert r["gross_margin"] == pytest.approx(r["gross_profit_rmb_m"] / r["revenue_rmb_m"])
 
@@ -97,8 +100,9 @@ def test_target_price_times_shares_times_fx_is_equity(hist, fin):
 
 
 def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
-    # blend weights 1/0/0 (baseline.toml): the blended TP is the EV/Sales TP
-    assert hist["target_price_hkd"] == pytest.approx(hist["target_price_ev_sales_hkd"])
+    # blend weights 1/0/0 (baseline.toml): the multiples' TP is the EV/Sales TP (the headline
+    # is the fleet DCF, tests/test_valuation_headline.py)
+    assert hist["target_price_multiples_hkd"] == pytest.approx(hist["target_price_ev_sales_hkd"])
     assert hist["blend_weight_ev_sales"] == 1.0
     # HK$1.75 on 7.5x 2024E: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 -> HK$1.75 again
     assert hist["implied_sales_2024e_rmb_m"] == pytest.approx(6069.5)
@@ -110,7 +114,8 @@ def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
 
 def test_existing_fleet_depreciation_is_its_book_value_over_its_life(hist, fin):
     per_q = fin.existing_fleet_book_value_rmb_m / fin.existing_fleet_remaining_life_quarters
-    first = hist["pnl_by_quarter"][0]  # 2023Q3: deliveries of 2023Q3 are in the cohorts
+    first = next(r for r in hist["pnl_by_quarter"] if not r["actual"])  # 2023Q3: deliveries
+    # of 2023Q3 are in the cohorts
     new = sum(r["depreciation_per_quarter_rmb_m"] for r in hist["cohorts"]
               if r["period"] <= "2023Q3" < _plus(r["period"], r["life_quarters"]))
     assert first["depreciation_rmb_m"] == pytest.approx(per_q + new, abs=1e-6)
@@ -207,7 +212,7 @@ def test_blend_renormalises_over_the_methods_that_apply():
 def test_a_half_blend_is_the_mean_of_ev_sales_and_dcf():
     d = cli_json("value", "-s", "history", "--set", "finance.blend_weights.dcf=1.0")
     assert d["blend_weight_dcf"] == pytest.approx(0.5)
-    assert d["target_price_hkd"] == pytest.approx(
+    assert d["target_price_multiples_hkd"] == pytest.approx(
         (d["target_price_ev_sales_hkd"] + d["target_price_dcf_hkd"]) / 2)
 
 

@@ -190,8 +190,17 @@ def test_value_on_the_synthetic_subject(subject):
     v = cli_json("--subject", str(subject), "value", "--scenario", "history")
     assert v["valuation_year"] == 2025
     sales = v["sales_2025e_rmb_m"]
-    # TP = (multiple x sales + net cash) / shares / RMB per HKD, with Acme's inputs
-    assert v["target_price_hkd"] == pytest.approx((4.0 * sales + 1000.0) / 2000.0 / 0.9)
+    # TP = (multiple x sales + net cash) / shares / RMB per HKD, with Acme's inputs; the net
+    # cash at the valuation date (31 Jan 2025) is the 1,000 of the balance sheet (2024Q2) plus
+    # the modelled free cash flow of 2024Q3 and 2024Q4 (the equity bridge)
+    bridge = v["equity_bridge"]
+    assert bridge[0]["value_rmb_m"] == pytest.approx(1000.0)
+    assert bridge[-1]["value_rmb_m"] == pytest.approx(1000.0 + bridge[-2]["value_rmb_m"])
+    assert v["target_price_ev_sales_hkd"] == pytest.approx(
+        (4.0 * sales + bridge[-1]["value_rmb_m"]) / 2000.0 / 0.9)
+    # the headline: the fleet DCF's equity over the same shares and FX
+    assert v["target_price_hkd"] == pytest.approx(v["equity_fleet_dcf_rmb_m"] / 2000.0 / 0.9)
+    assert v["street"] == [] and "upside" not in v  # no street or share-price files
     assert v["note_target_price_hkd"] == 1.0
 
 

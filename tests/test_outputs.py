@@ -24,7 +24,9 @@ from capacity.results import Report
 SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
 PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
                        "economics", "revenue", "annual", "bridge", "sensitivity",  # value
-                       "pnl", "pnl_by_quarter", "cash", "cohorts", "methods", "dcf_sensitivity"]
+                       "pnl", "pnl_by_quarter", "cash", "cohorts", "methods", "dcf_sensitivity",
+                       "inputs", "equity_bridge",
+    "npv_bridge", "comps", "street", "street_bridge"]
 COMPARE_TABLES = ["kpis", "kpis_text", "scenarios", "binding", "changes"]
 
 
@@ -44,7 +46,8 @@ def out_dir(tmp_path_factory) -> tuple[Path, dict]:
 PER_SCENARIO_CSVS = ["quarters", "purchases", "plan_binding", "fleet",       # plan
                      "purchase_value", "economics", "revenue", "annual", "bridge",  # plan, value
                      "sensitivity", "pnl", "pnl_by_quarter", "cash", "cohorts", "methods",
-                     "dcf_sensitivity"]
+                     "dcf_sensitivity", "inputs", "equity_bridge",
+    "npv_bridge", "comps", "street", "street_bridge"]
 COMPARE_CSVS = ["kpis", "kpis_text", "scenarios", "compare_binding", "changes"]
 
 

@@ -264,10 +264,10 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     assert all(0.0 <= r["share"] <= 1.0 for r in a["binding_frequency"])
     assert {r["constraint"] for r in a["binding_frequency"]} >= {"budget", "export rule", "power"}
     assert len(a["tornado"]) == 13
-    # the multiple moves only the valuation: TP at p95 / TP at p5 = (10 S + cash) / (5 S + cash)
+    # the multiple moves only the EV/Sales price, not the fleet or the headline (fleet DCF)
     mult = next(r for r in a["tornado"] if r["input"] == "finance.ev_sales_multiple")
     assert mult["effective_swing_eflops"] == 0.0
-    assert mult["target_price_at_p95_hkd"] > mult["target_price_at_p5_hkd"]
+    assert mult["target_price_at_p95_hkd"] == mult["target_price_at_p5_hkd"]
     code, b, _ = _run(capsys, "--scenario", "history", "--samples", "40", "--seed", "7",
                       "--workers", "1")
     assert a == b
@@ -306,9 +306,9 @@ def test_cli_scenario_uncertain_table_and_errors(capsys, tmp_path):
     assert code == 0
     assert a["uncertain_source"] == "mine"
     assert [r["input"] for r in a["inputs"]] == ["finance.ev_sales_multiple"]
-    # only the multiple varies: TP = (m S + cash) / shares / fx is linear in m, so the TP
-    # percentiles sit at the same fractions of the [6, 9] range as the multiple's draws
-    tp = next(r for r in a["percentiles"] if r["kpi"] == "target_price_hkd")
+    # only the multiple varies: TP = (m S + cash) / shares / fx is linear in m, so the EV/Sales
+    # TP percentiles sit at the same fractions of the [6, 9] range as the multiple's draws
+    tp = next(r for r in a["percentiles"] if r["kpi"] == "target_price_ev_sales_hkd")
     eff = next(r for r in a["percentiles"] if r["kpi"] == "effective_eflops_2025Q4")
     assert eff["p5"] == eff["p95"]
     assert tp["p5"] < tp["p50"] < tp["p95"]

@@ -45,7 +45,8 @@ TABLE_CHOICES = {
     "demand": ["quarters", "runs"],
     "plan": ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics"],
     "value": ["revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
-              "cohorts", "methods", "dcf_sensitivity"],
+              "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge",
+    "npv_bridge", "comps", "street", "street_bridge"],
     "backtest": ["rows", "summary", "paths", "reference"],  # reference: --rolling only
     "compare": ["kpis", "kpis_text", "scenarios", "binding", "changes"],
     "stress": ["percentiles", "thresholds", "binding_frequency", "tornado", "inputs", "fan"],

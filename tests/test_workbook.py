@@ -154,7 +154,8 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
     rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
     tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics",
               "valuation", "revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-              "cash", "cohorts", "methods", "dcf_sensitivity"]
+              "cash", "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge",
+    "npv_bridge", "comps", "street", "street_bridge"]
     prefixes = []
     for scen in LONG_NAMES:
         sheets = sorted(r[0] for r in rows if r[1].split(" ", 1)[-1] == scen)
@@ -179,8 +180,9 @@ def test_defined_names_for_headline_figures(book, cached, compare_out, scenario)
     for stem in ("tp", "multiple", "sales_2024e", "net_cash", "shares", "rmb_per_hkd",
                  "capex_total"):
         assert f"{stem}_{s}" in book.defined_names, f"{stem}_{s}"
+    # the valuation sheet is the EV/Sales bridge in live formulas (the headline is the fleet DCF)
     assert _cell(cached, f"tp_{s}").value == pytest.approx(
-        _kpi(doc, "target_price_hkd", scenario), abs=1e-9)
+        _kpi(doc, "target_price_ev_sales_hkd", scenario), abs=1e-9)
     assert _cell(cached, f"capex_total_{s}").value == pytest.approx(
         _kpi(doc, "total_capex_rmb_m", scenario), rel=1e-9)
     assert _cell(cached, f"multiple_{s}").value == 7.5
@@ -301,14 +303,14 @@ def test_libreoffice_recipe_recalculates(recalculated, compare_out):
     _, doc = compare_out
     tp = _cell(recalculated["poisoned"], "tp_embargo_2024").value
     assert tp != 999
-    assert tp == pytest.approx(_kpi(doc, "target_price_hkd", "embargo-2024"),
+    assert tp == pytest.approx(_kpi(doc, "target_price_ev_sales_hkd", "embargo-2024"),
                                abs=TP_TOLERANCE_HKD)
 
 
 @needs_soffice
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_recalculated_tp_equals_tool_tp(recalculated, scenario):
-    tool = cli_json("value", "--scenario", scenario)["target_price_hkd"]
+    tool = cli_json("value", "--scenario", scenario)["target_price_ev_sales_hkd"]
     tp = _cell(recalculated["original"], f"tp_{scenario.replace('-', '_')}").value
     assert abs(tp - tool) <= TP_TOLERANCE_HKD, (tp, tool)
 
@@ -319,7 +321,7 @@ def test_changed_multiple_recalculates_like_value_multiple(recalculated):
     before = _cell(recalculated["original"], "tp_embargo_2024").value
     after = _cell(recalculated["changed"], "tp_embargo_2024").value
     assert _cell(recalculated["changed"], "multiple_embargo_2024").value == NEW_MULTIPLE
-    assert abs(after - tool["target_price_hkd"]) <= TP_TOLERANCE_HKD, (after, tool)
+    assert abs(after - tool["target_price_ev_sales_hkd"]) <= TP_TOLERANCE_HKD, (after, tool)
     assert after - before > 0.1  # it moved: (9.0 - 7.5) x sales / shares / FX
     # the sensitivity grid reads the same inputs: its 0% column at 7.5x moves with the sales
     # only, so it still equals the original TP

@@ -445,8 +445,9 @@ def page_layout(drawn: list | None = None) -> html.Div:
                              html.H2("Stress fan of these settings (Monte Carlo over the "
                                      "scenario's uncertain inputs)"),
                              html.Div("As capacity stress: the inputs of the scenario's "
-                                      "[uncertain] table (history-uncertain's where it has "
-                                      "none) are drawn from their distributions, so for those "
+                                      "[uncertain] table (the subject's fallback "
+                                      "scenario's where it has none) are drawn from their "
+                                      "distributions, so for those "
                                       "keys the draws, not the fields, decide; seed 0.",
                                       className="status"),
                              html.Div([html.Label("draws [count] "),

@@ -4,6 +4,7 @@ EV/Sales, EV/EBITDA and DCF, and their blend.
 One job a module, in the order they build on each other (each states its equations with units;
 docs/finance.md collects them all):
 
+- :mod:`~capacity.finance.accounts`: the reported half-years (history rows) and run-rates.
 - :mod:`~capacity.finance.anchors`: the disclosed base half-year (1H23) and the note's figures.
 - :mod:`~capacity.finance.revenue`: GenAI and traditional revenue and the calibrated gross
   margin, per quarter.
@@ -19,13 +20,14 @@ Pure functions of validated inputs and DataFrames; no files, no printing. Every 
 had as one module is importable from here (``from capacity.finance import value_from_sales``).
 """
 
+from capacity.finance.accounts import AccountDrivers, account_drivers, reported_halves
 from capacity.finance.anchors import (
     Anchors,
     actual_quarter_values,
     actual_quarters,
     anchors_from_disclosures,
 )
-from capacity.finance.link import FinanceResult, finance_result
+from capacity.finance.link import FinanceResult, finance_result, value_link
 from capacity.finance.pnl import (
     PLAN_COLUMNS,
     PURCHASE_COLUMNS,
@@ -58,8 +60,12 @@ from capacity.finance.valuation import (
     dcf_ev,
     dcf_sensitivity_grid,
     equity_and_target_price,
+    fleet_dcf,
     implied_sales,
+    non_fleet_array,
     note_implied_sales,
+    npv_bridge_table,
+    plan_discount_factor,
     sensitivity_grid,
     valuation_sales,
     value_from_sales,
@@ -75,15 +81,16 @@ from capacity.finance.years import (
 )
 
 __all__ = [
-    "CAPACITY_BOUND_TOL_RMB_M", "METHODS", "PLAN_COLUMNS", "PURCHASE_COLUMNS", "Anchors",
-    "FinanceResult", "PnlResult", "Valuation", "YearLayout", "actual_quarter_values",
-    "actual_quarters", "anchors_from_disclosures", "annual_arrays", "annual_table",
-    "blend_target_price", "bridge_table", "cash_arrays", "dcf_ev",
+    "CAPACITY_BOUND_TOL_RMB_M", "METHODS", "PLAN_COLUMNS", "PURCHASE_COLUMNS", "AccountDrivers",
+    "Anchors", "FinanceResult", "PnlResult", "Valuation", "YearLayout", "account_drivers",
+    "actual_quarter_values", "actual_quarters", "anchors_from_disclosures", "annual_arrays",
+    "annual_table", "blend_target_price", "bridge_table", "cash_arrays", "dcf_ev",
     "dcf_sensitivity_grid", "equity_and_target_price", "existing_depreciation_array",
     "finance_result", "genai_array", "genai_margin", "gross_profit_array", "implied_sales",
     "incremental_compute_cost", "note_implied_sales", "opex_line_array", "pnl_arrays",
-    "pnl_result", "require_columns", "revenue_arrays", "revenue_table", "seasonal_array",
-    "sensitivity_grid", "target_check", "traditional_array", "traditional_revenue",
-    "valuation_sales", "value_arrays", "value_from_sales", "year_layout", "year_sales",
-    "year_total",
+    "pnl_result", "reported_halves", "require_columns", "revenue_arrays", "revenue_table",
+    "seasonal_array", "sensitivity_grid", "target_check", "traditional_array",
+    "traditional_revenue", "valuation_sales", "value_arrays", "value_from_sales", "value_link",
+    "year_layout", "year_sales", "year_total",
 ]
+__all__ += ["fleet_dcf", "non_fleet_array", "npv_bridge_table", "plan_discount_factor"]

@@ -12,11 +12,17 @@ and gross margin)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from capacity.errors import InputError
+from capacity.finance.accounts import (
+    AccountDrivers,
+    account_drivers,
+    history_quarters,
+    reported_halves,
+)
 
 
 @dataclass(frozen=True)
@@ -34,23 +40,31 @@ class Anchors:
     base_gross_margin
         Group gross margin of that half-year. [1]
     genai_share_target
-        Management's GenAI share target. [1]
+        Management's GenAI share target (None: not disclosed, an optional part). [1]
     target_year
-        Year of that target. [year]
+        Year of that target (None without one). [year]
     target_price_hkd
-        The note's new target price. [HKD/share]
+        The note's new target price (None: no broker target, an optional part). [HKD/share]
     target_price_old_hkd
-        The note's previous target price. [HKD/share]
+        The note's previous target price (None without one). [HKD/share]
+    drivers
+        Run-rates from the reported accounts
+        (:func:`~capacity.finance.accounts.account_drivers`).
+    history
+        The base half-year as reported quarters
+        (:func:`~capacity.finance.accounts.history_quarters`), or None.
     """
 
     base_period: pd.Period
     base_half_revenue_rmb_m: float
     base_genai_share: float
     base_gross_margin: float
-    genai_share_target: float
-    target_year: int
-    target_price_hkd: float
-    target_price_old_hkd: float
+    genai_share_target: float | None
+    target_year: int | None
+    target_price_hkd: float | None
+    target_price_old_hkd: float | None
+    drivers: AccountDrivers = field(default_factory=AccountDrivers, compare=False)
+    history: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 def _one(disclosures: pd.DataFrame, metric: str, span: int | None = None) -> pd.Series:
@@ -61,6 +75,16 @@ def _one(disclosures: pd.DataFrame, metric: str, span: int | None = None) -> pd.
         what = f" over {span} quarters" if span is not None else ""
         raise InputError("disclosures.csv", f"missing metric {metric!r}{what} (needed by finance)")
     return sel.sort_values("period").iloc[-1]
+
+
+OPTIONAL_METRICS = ("genai_share_target", "target_price_hkd", "target_price_old_hkd")
+"""Disclosures a subject may lack: each absent one switches its outputs off (null)."""
+
+
+def _value_or_none(disclosures: pd.DataFrame, metric: str) -> pd.Series | None:
+    """The latest row of an optional metric (:data:`OPTIONAL_METRICS`), None when absent."""
+    sel = disclosures[disclosures["metric"] == metric]
+    return None if sel.empty else sel.sort_values("period").iloc[-1]
 
 
 def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
@@ -89,21 +113,22 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
     if not (rev["period"] == share["period"] == gm["period"]):
         raise InputError("disclosures.csv", "half-year revenue_rmb_m, genai_share and "
                          "gross_margin must be for the same period")
-    target = _one(disclosures, "genai_share_target")
-    tp = _one(disclosures, "target_price_hkd")
-    tp_old = _one(disclosures, "target_price_old_hkd")
+    target, tp, tp_old = (_value_or_none(disclosures, m) for m in OPTIONAL_METRICS)
+    base = pd.Period(rev["period"], freq="Q")
     s = float(share["value"])
-    if not 0.0 < s < 1.0:
-        raise InputError("disclosures.csv", f"genai_share {s} must be between 0 and 1")
+    if not 0.0 < s <= 1.0:  # 1: no second (traditional) segment, an optional part
+        raise InputError("disclosures.csv", f"genai_share {s} must be above 0 and at most 1")
     return Anchors(
-        base_period=pd.Period(rev["period"], freq="Q"),
+        base_period=base,
         base_half_revenue_rmb_m=float(rev["value"]),
         base_genai_share=s,
         base_gross_margin=float(gm["value"]),
-        genai_share_target=float(target["value"]),
-        target_year=int(pd.Period(target["period"], freq="Q").year),
-        target_price_hkd=float(tp["value"]),
-        target_price_old_hkd=float(tp_old["value"]),
+        genai_share_target=None if target is None else float(target["value"]),
+        target_year=None if target is None else int(pd.Period(target["period"], freq="Q").year),
+        target_price_hkd=None if tp is None else float(tp["value"]),
+        target_price_old_hkd=None if tp_old is None else float(tp_old["value"]),
+        drivers=account_drivers(disclosures, base),
+        history=history_quarters(reported_halves(disclosures), base),
     )
 
 

@@ -1,17 +1,21 @@
 """The finance link of one scenario: capacity -> revenue -> calendar years -> EV/Sales
-valuation, with the bridge to the note's target prices (:func:`finance_result`).
+valuation, with the bridge to the note's target prices (:func:`finance_result`), and the one
+P&L whose gross profit every table reports (:func:`value_link`).
 
-It only composes :mod:`~capacity.finance.revenue`, :mod:`~capacity.finance.years` and
-:mod:`~capacity.finance.valuation`; the equations live there.
+It only composes :mod:`~capacity.finance.revenue`, :mod:`~capacity.finance.years`,
+:mod:`~capacity.finance.pnl` and :mod:`~capacity.finance.valuation`; the equations live there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from capacity.finance.anchors import Anchors
+from capacity.finance.pnl import PnlResult, pnl_result
 from capacity.finance.revenue import genai_margin, revenue_table
 from capacity.finance.valuation import (
     Valuation,
@@ -99,3 +103,57 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series, fin: Finance
         genai_share_target_year=share, genai_target_met=met,
         genai_gross_margin=genai_margin(fin, anchors),
     )
+
+
+def one_pnl(res: FinanceResult, pl: PnlResult, year: int) -> FinanceResult:
+    """The finance result with the P&L's gross profit in its revenue and annual tables.
+
+    gross_profit[t] and gross_margin[t] of ``revenue`` are the P&L's modelled quarters';
+    those of ``annual`` the P&L's calendar years (:func:`~capacity.finance.pnl.pnl_years`),
+    so one gross margin per year feeds every table. ``genai_gross_margin`` becomes the GenAI
+    segment's margin in ``year`` [1]:
+    1 - (serving + genai_other) / genai over its modelled quarters.
+    """
+    q = pl.quarters[~pl.quarters["actual"].astype(bool)]
+    revenue = res.revenue.copy()
+    revenue["gross_profit_rmb_m"] = q["gross_profit_rmb_m"].reindex(revenue.index).to_numpy()
+    revenue["gross_margin"] = revenue["gross_profit_rmb_m"] / revenue["revenue_rmb_m"]
+    annual = res.annual.copy()
+    years = pl.pnl.reindex(annual.index)
+    annual["gross_profit_rmb_m"] = years["gross_profit_rmb_m"].to_numpy()
+    annual["gross_margin"] = years["gross_margin"].to_numpy()
+    sel = q[np.asarray(q.index.year) == year]
+    genai = float(sel["genai_revenue_rmb_m"].sum())
+    cost = float((sel["serving_cost_rmb_m"] + sel["genai_other_cost_of_sales_rmb_m"]).sum())
+    margin = 1.0 - cost / genai if genai > 0 else res.genai_gross_margin
+    return replace(res, revenue=revenue, annual=annual, genai_gross_margin=margin)
+
+
+def value_link(quarters: pd.DataFrame, purchases: pd.DataFrame, genai_demand: pd.Series,
+               fin: FinanceInputs, anchors: Anchors, as_of: dt.date | None = None
+               ) -> tuple[FinanceResult, PnlResult]:
+    """Capacity -> revenue -> EV/Sales valuation -> the one P&L, cash and DCF of a scenario.
+
+    :func:`finance_result`, then :func:`~capacity.finance.pnl.pnl_result`, then
+    :func:`one_pnl` (the P&L's gross profit in every table). With ``as_of`` (the valuation
+    date) the EV/Sales equity adds the net cash at that date: the input net cash plus the
+    modelled free cash flow of the quarters after the balance sheet that end by then
+    (:func:`~capacity.finance.dated.burn_rmb_m`); the DCF's cash flows hold that burn already.
+
+    Returns
+    -------
+    tuple
+        (:class:`FinanceResult`, :class:`~capacity.finance.pnl.PnlResult`)
+    """
+    from capacity.finance.dated import burn_rmb_m
+
+    res = finance_result(quarters, genai_demand, fin, anchors)
+    pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
+                    anchors, res.valuation)
+    burn = burn_rmb_m(pl.quarters, as_of) if as_of is not None else 0.0
+    if burn != 0.0:
+        at_date = fin.model_copy(update={"net_cash_rmb_m": fin.net_cash_rmb_m + burn})
+        res = finance_result(quarters, genai_demand, at_date, anchors)
+        pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
+                        anchors, res.valuation)
+    return one_pnl(res, pl, fin.valuation_year), pl

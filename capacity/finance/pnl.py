@@ -9,18 +9,31 @@ period (2023Q3 -> 1). Units in brackets.
 Revenue
     genai[t]        = served[t] + other_genai                                      [RMB m]
     revenue[t]      = genai[t] + traditional[t]                                    [RMB m]
-Cost of sales
+Cost of sales, one model per segment (b the base half-year of the reported accounts,
+:mod:`capacity.finance.accounts`)
     dep[t]          = existing_book / L0 for k <= L0                               [RMB m]
                       + sum over cohorts c with d_c <= t < d_c + L_c of capex_c / L_c
-    other_cos[t]    = (1 - m_trad) * traditional[t]                                [RMB m]
-    cos[t]          = dep[t] + power[t] + maintenance[t] + rental[t] + other_cos[t]
+    serving[t]      = dep[t] + power[t] + maintenance[t] + rental[t]   (the plan's fleet)
+    trad_cos[t]     = (1 - m_trad) * traditional[t]                                [RMB m]
+    s_o             = max(0, (COS_b - (1 - m_trad) * T_b - 2 * serving[t0]) / G_b)  [1]
+                      (what the GenAI segment books in cost of sales beyond the fleet:
+                      hardware sold, subcontracting, data-centre operations; COS_b, T_b,
+                      G_b the base half-year's cost of sales, traditional and GenAI revenue,
+                      2 * serving[t0] the fleet's cost over a half-year at the base; 0
+                      without base accounts)
+    genai_other[t]  = s_o * genai[t];  other_cos[t] = trad_cos[t] + genai_other[t]
+    cos[t]          = serving[t] + other_cos[t]
     gross_profit[t] = revenue[t] - cos[t];  gross_margin = gross_profit / revenue  [RMB m], [1]
-Operating expenses (each line; B its 1H23 half-year, g its yearly growth)
+Operating expenses (each line; B its run-rate: the latest reported half-year, else the
+finance input; g its yearly growth)
     line[t]         = B * (1 + g) ** ((k + 0.5) / 4) / ((1 + g) ** -1/8 + (1 + g) ** 1/8)
     opex[t]         = rd[t] + sm[t] + ga[t]
     operating_profit[t] = gross_profit[t] - opex[t]
     ebitda[t]       = operating_profit[t] + dep[t]
-    net_loss[t]     = -(operating_profit[t] - non_operating_loss)  (a loss is positive)
+    net_loss[t]     = -(operating_profit[t] - other_items)  (a loss is positive; other_items
+                      the latest reported half-year's / 2, else the finance input)
+    adjusted_net_loss[t] = net_loss[t] - adjustments   (the company's bridge: the latest
+                      reported half-year's net loss - adjusted net loss, / 2; else 0)
 Cash (working capital held at its base level, dWC = 0; no cash tax on losses; the
 non-operating line is non-cash)
     fcf[t]          = ebitda[t] - capex_paid[t]                                    [RMB m]
@@ -46,6 +59,7 @@ import pandas as pd
 from capacity.batch import number, per_draw
 from capacity.compute_demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
+from capacity.finance.accounts import AccountDrivers
 from capacity.finance.anchors import Anchors
 from capacity.finance.revenue import genai_array, require_columns
 from capacity.finance.valuation import (
@@ -103,34 +117,88 @@ def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: 
                     per_draw(book_value_rmb_m) / per_draw(life_quarters), 0.0)
 
 
+def _or(value: float | None, fallback: float) -> float:
+    return fallback if value is None else value
+
+
+def genai_other_cost_share(drivers: AccountDrivers, fin: FinanceInputs,
+                           serving_first_rmb_m: np.ndarray | float) -> np.ndarray | float:
+    """GenAI cost of sales beyond the fleet, per unit of GenAI revenue (module docstring).
+
+    s_o = max(0, (COS_b - (1 - m_trad) * T_b - 2 * serving[t0]) / G_b)
+
+    Parameters
+    ----------
+    drivers
+        The base half-year's cost of sales, traditional and GenAI revenue [RMB m]
+        (:class:`~capacity.finance.accounts.AccountDrivers`); 0 when they are missing.
+    fin
+        ``traditional_gross_margin`` m_trad [1].
+    serving_first_rmb_m
+        The fleet's serving cost in the first modelled quarter (per draw for a batch). [RMB m]
+
+    Returns
+    -------
+    float or numpy.ndarray
+        s_o [1].
+    """
+    d = drivers
+    if (d.base_cost_of_sales_half_rmb_m is None or not d.base_genai_half_rmb_m
+            or d.base_traditional_half_rmb_m is None):
+        return 0.0 * np.asarray(serving_first_rmb_m, float)
+    genai_cos = (d.base_cost_of_sales_half_rmb_m
+                 - (1.0 - per_draw(fin.traditional_gross_margin))
+                 * d.base_traditional_half_rmb_m)
+    return np.maximum(0.0, (genai_cos - 2.0 * np.asarray(serving_first_rmb_m, float))
+                      / d.base_genai_half_rmb_m)
+
+
 def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
                traditional_revenue_rmb_m: np.ndarray, depreciation_rmb_m: np.ndarray,
                power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
-               rental_rmb_m: np.ndarray, fin: FinanceInputs) -> dict[str, np.ndarray]:
+               rental_rmb_m: np.ndarray, fin: FinanceInputs,
+               drivers: AccountDrivers | None = None) -> dict[str, np.ndarray]:
     """The quarterly P&L from served revenue and fleet costs (module docstring). [RMB m]
+
+    ``drivers`` are the run-rates of the reported accounts
+    (:func:`~capacity.finance.accounts.account_drivers`); a line they do not give takes the
+    finance input (``rd_half_rmb_m``, ..., ``non_operating_loss_rmb_m_per_quarter``).
 
     Returns
     -------
     dict
         ``genai_revenue_rmb_m``, ``traditional_revenue_rmb_m``, ``revenue_rmb_m``,
         ``depreciation_rmb_m``, ``power_cost_rmb_m``, ``maintenance_rmb_m``,
-        ``rental_cost_rmb_m``, ``other_cost_of_sales_rmb_m``, ``cost_of_sales_rmb_m``,
-        ``gross_profit_rmb_m``, ``rd_rmb_m``, ``sm_rmb_m``, ``ga_rmb_m``, ``opex_rmb_m``,
-        ``operating_profit_rmb_m``, ``ebitda_rmb_m``, ``non_operating_loss_rmb_m``,
-        ``net_loss_rmb_m`` [RMB m] and ``gross_margin`` [1].
+        ``rental_cost_rmb_m``, ``serving_cost_rmb_m``, ``traditional_cost_of_sales_rmb_m``,
+        ``genai_other_cost_of_sales_rmb_m``, ``other_cost_of_sales_rmb_m``,
+        ``cost_of_sales_rmb_m``, ``gross_profit_rmb_m``, ``rd_rmb_m``, ``sm_rmb_m``,
+        ``ga_rmb_m``, ``opex_rmb_m``, ``operating_profit_rmb_m``, ``ebitda_rmb_m``,
+        ``non_operating_loss_rmb_m``, ``net_loss_rmb_m``, ``adjustments_rmb_m``,
+        ``adjusted_net_loss_rmb_m`` [RMB m] and ``gross_margin`` [1].
     """
+    d = drivers if drivers is not None else AccountDrivers()
     genai = genai_array(served_rmb_m, fin)
     trad = np.asarray(traditional_revenue_rmb_m, float)
     revenue = genai + trad
-    other = (1.0 - per_draw(fin.traditional_gross_margin)) * trad
-    cos = depreciation_rmb_m + power_rmb_m + maintenance_rmb_m + rental_rmb_m + other
+    serving = (np.asarray(depreciation_rmb_m, float) + power_rmb_m + maintenance_rmb_m
+               + rental_rmb_m)
+    trad_cos = (1.0 - per_draw(fin.traditional_gross_margin)) * trad
+    share = genai_other_cost_share(d, fin, serving[..., 0])
+    genai_other = np.asarray(share, float)[..., None] * genai
+    other = trad_cos + genai_other
+    cos = serving + other
     gp = revenue - cos
-    rd = opex_line_array(qn, base_qno, fin.rd_half_rmb_m, fin.rd_growth_annual)
-    sm = opex_line_array(qn, base_qno, fin.sm_half_rmb_m, fin.sm_growth_annual)
-    ga = opex_line_array(qn, base_qno, fin.ga_half_rmb_m, fin.ga_growth_annual)
+    rd = opex_line_array(qn, base_qno, _or(d.rd_half_rmb_m, fin.rd_half_rmb_m),
+                         fin.rd_growth_annual)
+    sm = opex_line_array(qn, base_qno, _or(d.sm_half_rmb_m, fin.sm_half_rmb_m),
+                         fin.sm_growth_annual)
+    ga = opex_line_array(qn, base_qno, _or(d.ga_half_rmb_m, fin.ga_half_rmb_m),
+                         fin.ga_growth_annual)
     opex = rd + sm + ga
     op = gp - opex
-    nonop = np.zeros(np.shape(gp)) + per_draw(fin.non_operating_loss_rmb_m_per_quarter)
+    nonop = np.zeros(np.shape(gp)) + per_draw(_or(d.non_operating_loss_rmb_m_per_quarter,
+                                                  fin.non_operating_loss_rmb_m_per_quarter))
+    adjustments = np.zeros(np.shape(gp)) + _or(d.adjustments_rmb_m_per_quarter, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         gm = np.where(revenue > 0, gp / np.where(revenue > 0, revenue, 1.0), 0.0)
     return {"genai_revenue_rmb_m": genai, "traditional_revenue_rmb_m": trad,
@@ -139,11 +207,14 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
             "power_cost_rmb_m": np.asarray(power_rmb_m, float),
             "maintenance_rmb_m": np.asarray(maintenance_rmb_m, float),
             "rental_cost_rmb_m": np.asarray(rental_rmb_m, float),
+            "serving_cost_rmb_m": serving, "traditional_cost_of_sales_rmb_m": trad_cos,
+            "genai_other_cost_of_sales_rmb_m": genai_other,
             "other_cost_of_sales_rmb_m": other, "cost_of_sales_rmb_m": cos,
             "gross_profit_rmb_m": gp, "gross_margin": gm, "rd_rmb_m": rd, "sm_rmb_m": sm,
             "ga_rmb_m": ga, "opex_rmb_m": opex, "operating_profit_rmb_m": op,
             "ebitda_rmb_m": op + depreciation_rmb_m, "non_operating_loss_rmb_m": nonop,
-            "net_loss_rmb_m": -(op - nonop)}
+            "net_loss_rmb_m": -(op - nonop), "adjustments_rmb_m": adjustments,
+            "adjusted_net_loss_rmb_m": -(op - nonop) - adjustments}
 
 
 def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
@@ -176,7 +247,8 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
                  cohort_capex_rmb_m: np.ndarray, cohort_life_quarters: np.ndarray,
                  capex_paid_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
                  maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
-                 fin: FinanceInputs, target_price_ev_sales_hkd: float) -> dict[str, Any]:
+                 fin: FinanceInputs, target_price_ev_sales_hkd: float,
+                 drivers: AccountDrivers | None = None) -> dict[str, Any]:
     """P&L, cash, DCF and the target price per method and blended, from fleet arrays.
 
     The one implementation: :func:`pnl_result` and the stress draws call it.
@@ -203,6 +275,8 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     target_price_ev_sales_hkd
         The EV/Sales target price
         (:func:`~capacity.finance.valuation.value_from_sales`). [HKD/share]
+    drivers
+        Run-rates of the reported accounts (:func:`pnl_arrays`).
 
     For a batch of draws the quarterly arrays are (B, T), the cohort capex (B, n) (zero for
     cohorts a draw did not buy), the numbers of ``fin`` that vary (B,); every result then
@@ -226,7 +300,7 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
            + straight_line_rmb_m(n, cohort_delivery_index, cohort_capex_rmb_m,
                                        cohort_life_quarters))
     pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_revenue_rmb_m, dep, power_rmb_m,
-                     maintenance_rmb_m, rental_rmb_m, fin)
+                     maintenance_rmb_m, rental_rmb_m, fin, drivers)
     cash = cash_arrays(pnl["ebitda_rmb_m"], capex_paid_rmb_m, fin.net_cash_rmb_m,
                        fin.cash_floor_rmb_m)
     k = (qn - base_qno).astype(float)
@@ -302,6 +376,45 @@ def _purchase_arrays(purchases: pd.DataFrame, first: pd.Period
             purchases["life_quarters"].to_numpy(np.int64))
 
 
+YEAR_SUMS = ("revenue_rmb_m", "genai_revenue_rmb_m", "traditional_revenue_rmb_m",
+             "cost_of_sales_rmb_m", "depreciation_rmb_m", "power_cost_rmb_m",
+             "maintenance_rmb_m", "rental_cost_rmb_m", "serving_cost_rmb_m",
+             "traditional_cost_of_sales_rmb_m", "genai_other_cost_of_sales_rmb_m",
+             "other_cost_of_sales_rmb_m", "gross_profit_rmb_m", "rd_rmb_m", "sm_rmb_m",
+             "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m", "ebitda_rmb_m",
+             "non_operating_loss_rmb_m", "net_loss_rmb_m", "adjustments_rmb_m",
+             "adjusted_net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m")
+"""Quarterly P&L lines a calendar year sums (:func:`pnl_years`)."""
+
+
+def pnl_years(quarters: pd.DataFrame) -> pd.DataFrame:
+    """Calendar years of the quarterly P&L whose four quarters are known (reported or
+    modelled): total[y] = sum of its quarters; gross_margin[y] = gross_profit / revenue.
+
+    A line a reported quarter does not carry (the fleet's cost split, cash) is 0 there, so a
+    year with reported quarters sums it over its modelled quarters; ``actual_quarters``
+    counts the reported ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``year``; ``actual_quarters`` [quarters], :data:`YEAR_SUMS` [RMB m],
+        ``gross_margin`` [1], ``net_cash_end_rmb_m`` [RMB m].
+    """
+    years = np.asarray(quarter_numbers(quarters.index)) // 4
+    keep = [y for y in np.unique(years) if int((years == y).sum()) == 4]
+    grouped = quarters[list(YEAR_SUMS)].groupby(years)
+    yearly = grouped.sum().loc[keep]
+    yearly.index = pd.Index([int(y) for y in keep], name="year")
+    yearly.insert(0, "actual_quarters",
+                  quarters["actual"].astype(int).groupby(years).sum().loc[keep].to_numpy())
+    yearly.insert(yearly.columns.get_loc("gross_profit_rmb_m") + 1, "gross_margin",
+                  yearly["gross_profit_rmb_m"] / yearly["revenue_rmb_m"])
+    yearly["net_cash_end_rmb_m"] = quarters["net_cash_rmb_m"].groupby(years).last().loc[
+        keep].to_numpy(float)
+    return yearly
+
+
 def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
                traditional_revenue_rmb_m: pd.Series,
                fin: FinanceInputs, anchors: Anchors, ev_sales: Valuation) -> PnlResult:
@@ -349,7 +462,7 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
     d, capex, life = _purchase_arrays(purchases, periods[0])
     v = value_arrays(qn, base_qno, q["served_revenue_rmb_m"], trad, d, capex, life,
                      q["capex_rmb_m"], q["power_cost_rmb_m"], q["maintenance_rmb_m"],
-                     q["rental_cost_rmb_m"], fin, ev_sales.target_price_hkd)
+                     q["rental_cost_rmb_m"], fin, ev_sales.target_price_hkd, anchors.drivers)
     pnl, cash, dcf = v["pnl"], v["cash"], v["dcf"]
     qt = pd.DataFrame(pnl, index=periods)
     qt["capex_paid_rmb_m"] = q["capex_rmb_m"]
@@ -357,23 +470,21 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
         qt[c] = cash[c]
     qt["discount_factor"] = dcf["discount_factor"]
     qt["pv_fcf_rmb_m"] = dcf["pv_fcf_rmb_m"]
-
-    years = qn // 4
-    keep = [y for y in np.unique(years) if int((years == y).sum()) == 4]
-    sums = ["revenue_rmb_m", "genai_revenue_rmb_m", "traditional_revenue_rmb_m",
-            "cost_of_sales_rmb_m", "depreciation_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m",
-            "rental_cost_rmb_m",
-            "other_cost_of_sales_rmb_m", "gross_profit_rmb_m", "rd_rmb_m", "sm_rmb_m",
-            "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m", "ebitda_rmb_m",
-            "net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m"]
-    yearly = qt[sums].groupby(years).sum().loc[keep]
-    yearly.index = pd.Index([int(y) for y in keep], name="year")
-    yearly.insert(yearly.columns.get_loc("gross_profit_rmb_m") + 1, "gross_margin",
-                  yearly["gross_profit_rmb_m"] / yearly["revenue_rmb_m"])
-    yearly["net_cash_end_rmb_m"] = [float(cash["net_cash_rmb_m"][years == y][-1]) for y in keep]
-
     cash_t = qt[["capex_paid_rmb_m", "ebitda_rmb_m", "fcf_rmb_m", "net_cash_rmb_m",
                  "below_floor"]].copy()
+    qt.insert(0, "actual", False)
+    history = anchors.history
+    if history is not None:
+        history = history.loc[history.index.difference(periods)]
+        # a line the accounts do not report (the fleet's cost split, cash) is 0 in a
+        # reported quarter: its cost of sales is all in other_cost_of_sales_rmb_m
+        hist = history.reindex(columns=qt.columns).fillna(0.0)
+        hist["ebitda_rmb_m"] = hist["operating_profit_rmb_m"]
+        hist["below_floor"] = False
+        qt = pd.concat([hist.assign(actual=True), qt])
+        qt["below_floor"] = qt["below_floor"].astype(bool)
+        qt.index.name = "period"
+    yearly = pnl_years(qt)
 
     n = len(periods)
     per_q = capex / np.maximum(life, 1) if len(life) else capex

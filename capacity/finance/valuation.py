@@ -29,6 +29,7 @@ from capacity.batch import number, per_draw
 from capacity.errors import InputError
 from capacity.finance.anchors import Anchors
 from capacity.finance.years import year_sales
+from capacity.results import money_text
 from capacity.schemas import FinanceInputs
 
 METHODS = ("ev_sales", "ev_ebitda", "dcf")
@@ -178,18 +179,19 @@ def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def note_implied_sales(anchors: Anchors, fin: FinanceInputs) -> tuple[float, float]:
+def note_implied_sales(anchors: Anchors, fin: FinanceInputs
+                       ) -> tuple[float | None, float | None]:
     """Valuation-year sales the note's new and old target prices imply (:func:`implied_sales`
     at the scenario's multiple, net cash, shares and FX).
 
     Returns
     -------
     tuple
-        (sales for the new TP, sales for the old TP). [RMB m]
+        (sales for the new TP, sales for the old TP); None for a TP not disclosed. [RMB m]
     """
     args = (fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
-    return (implied_sales(anchors.target_price_hkd, *args),
-            implied_sales(anchors.target_price_old_hkd, *args))
+    return tuple(None if tp is None else implied_sales(tp, *args)  # type: ignore[return-value]
+                 for tp in (anchors.target_price_hkd, anchors.target_price_old_hkd))
 
 
 def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> pd.DataFrame:
@@ -197,15 +199,19 @@ def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> 
 
     Each row runs the same bridge (sales -> EV -> equity -> TP) with the scenario's multiple,
     net cash, shares and FX; the note rows start from the implied sales
-    (:func:`note_implied_sales`), so their TP comes back to the note's figure.
+    (:func:`note_implied_sales`), so their TP comes back to the note's figure. A TP not
+    disclosed (an optional part) has no row.
     """
     new_rmb_m, old_rmb_m = note_implied_sales(anchors, fin)
     rows = []
     for label, sales in [
         ("tool (capacity-linked)", valuation.sales_rmb_m),
-        (f"note TP HK${anchors.target_price_hkd:g} (implied)", new_rmb_m),
-        (f"note old TP HK${anchors.target_price_old_hkd:g} (implied)", old_rmb_m),
+        (f"note TP {money_text('HKD')} {anchors.target_price_hkd or 0:g} (implied)", new_rmb_m),
+        (f"note old TP {money_text('HKD')} {anchors.target_price_old_hkd or 0:g} (implied)",
+         old_rmb_m),
     ]:
+        if sales is None:
+            continue
         v = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
                              fin.rmb_per_hkd)
         rows.append({"case": label, "sales_rmb_m": v.sales_rmb_m, "multiple": v.multiple,
@@ -326,3 +332,156 @@ def dcf_sensitivity_grid(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb
             rows.append({"wacc_annual": float(w), "terminal_growth_annual": float(g),
                          "ev_rmb_m": ev, "target_price_hkd": tp})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# The headline: the fleet's value is the plan's NPV (one account of the fleet)
+# --------------------------------------------------------------------------------------------
+
+PLAN_FLOWS = (("served_revenue_rmb_m", 1.0, "served revenue (tokens + leasing)"),
+              ("training_value_rmb_m", 1.0, "training value (own training at the price of "
+               "renting it: in the plan, not revenue)"),
+              ("power_cost_rmb_m", -1.0, "power"), ("maintenance_rmb_m", -1.0, "maintenance"),
+              ("rental_cost_rmb_m", -1.0, "rented compute"),
+              ("capex_rmb_m", -1.0, "capex paid at order"))
+"""Plan quarter columns whose discounted sum, with the residual, is the plan's NPV: (column,
+sign, label)."""
+
+
+def plan_discount_factor(n: int, rate_annual: float) -> np.ndarray:
+    """The plan's discounting of its planned quarters t = 0..n-1 (and the horizon end t = n).
+
+    df[t] = (1 + r) ** (-t / 4)  [1], shape (n + 1,) (or (B, n + 1) for a rate per draw,
+    ``per_draw(rate)``)
+    """
+    return (1.0 + rate_annual) ** (-np.arange(n + 1, dtype=float) / 4.0)
+
+
+def non_fleet_array(fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
+                    maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
+                    capex_rmb_m: np.ndarray) -> np.ndarray:
+    """Cash flow per planned quarter that the plan does not hold: the P&L's free cash flow
+    less the fleet's (other revenue's gross profit less operating expenses). [RMB m]
+
+        non_fleet[t] = fcf[t] - (served[t] - power[t] - maintenance[t] - rental[t] - capex[t])
+    """
+    fleet = (np.asarray(served_rmb_m, float) - power_rmb_m - maintenance_rmb_m - rental_rmb_m
+             - capex_rmb_m)
+    return np.asarray(fcf_rmb_m, float) - fleet
+
+
+def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
+              growth_annual: float, tax_rate: float) -> dict[str, float]:
+    """Headline EV: the plan's NPV, what the plan does not hold, and the steady state after it.
+
+    The fleet's cash flows are the plan's own (one account: discounted revenue and training
+    value - power, maintenance and rental - capex at order + residual at the horizon, at the
+    plan's discounting), so their value is the plan's NPV. The explicit period is the plan's
+    horizon (n quarters); its steady state is the plan's unit economics per year, the
+    equivalent annual value of its NPV (the level flow with the same present value)::
+
+        df[t]   = (1 + r) ** (-t / 4),  A = sum_{t<n} df[t]                 [1], [quarters]
+        eav     = 4 * NPV / A                                        [RMB m/year]
+        m_T     = NPV / PV(served revenue + training value)          [1] terminal fleet margin
+        S       = eav + sum of the last four quarters of non_fleet   [RMB m/year]
+        S_tax   = S (1 - tax) if S > 0 else S
+        TV      = S_tax (1 + g) / (r - g),  PV_TV = TV df[n]         [RMB m]
+        EV      = NPV + sum_{t<n} non_fleet[t] df[t] + PV_TV         [RMB m]
+
+    EV rises with NPV at a slope of at least 1 (1 + (1 - tax) 4 (1 + g) df[n] / (A (r - g))
+    where S > 0), and nothing else in it depends on the plan, so a scenario with a lower NPV
+    has a lower EV by construction.
+
+    Parameters
+    ----------
+    npv_rmb_m
+        The plan's NPV at the first planned quarter (its objective). [RMB m]
+    non_fleet_rmb_m
+        Cash flow per planned quarter that the plan does not hold (the other segment's and
+        other GenAI gross profit, operating expenses: the P&L's free cash flow less the
+        fleet's). [RMB m]
+    rate_annual
+        The plan's discount rate. [1/year]
+    growth_annual
+        Terminal growth, below the rate. [1/year]
+    tax_rate
+        Tax on a positive steady-state flow. [1]
+
+    For a batch of draws ``npv_rmb_m`` is (B,), ``non_fleet_rmb_m`` (B, n) and the rates
+    floats or (B,); every result is then (B,).
+
+    Returns
+    -------
+    dict
+        ``ev_rmb_m``, ``pv_non_fleet_rmb_m``, ``equivalent_annual_value_rmb_m`` [RMB m/year],
+        ``steady_state_flow_rmb_m`` [RMB m/year], ``terminal_value_rmb_m``,
+        ``pv_terminal_rmb_m``, ``pv_terminal_fleet_rmb_m``, ``pv_terminal_non_fleet_rmb_m``
+        [RMB m], ``terminal_share`` (PV_TV / EV) [1] and ``annuity_quarters`` (A) [quarters].
+    """
+    if np.any(np.asarray(growth_annual) >= rate_annual):
+        raise InputError("finance.terminal_growth_annual",
+                         f"{growth_annual} must be below the plan's discount rate {rate_annual}")
+    flows = np.asarray(non_fleet_rmb_m, float)
+    n = flows.shape[-1]
+    if n < 4:
+        raise InputError("horizon.end", "the headline DCF needs at least four planned quarters")
+    df = plan_discount_factor(n, per_draw(rate_annual))
+    annuity = df[..., :n].sum(axis=-1)
+    eav = 4.0 * np.asarray(npv_rmb_m, float) / annuity
+    other = flows[..., -4:].sum(axis=-1)
+    steady = eav + other
+    after_tax = np.where(steady > 0, 1.0 - np.asarray(tax_rate, float), 1.0)
+    factor = (after_tax * (1.0 + np.asarray(growth_annual, float))
+              / (np.asarray(rate_annual, float) - growth_annual) * df[..., n])
+    pv_other = (flows * df[..., :n]).sum(axis=-1)
+    pv_tv = steady * factor
+    ev = np.asarray(npv_rmb_m, float) + pv_other + pv_tv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(ev != 0, pv_tv / np.where(ev != 0, ev, 1.0), np.nan)
+    return {"ev_rmb_m": number(ev), "pv_non_fleet_rmb_m": number(pv_other),
+            "equivalent_annual_value_rmb_m": number(eav), "steady_state_flow_rmb_m":
+            number(steady), "terminal_value_rmb_m": number(pv_tv / df[..., n]),
+            "pv_terminal_rmb_m": number(pv_tv), "pv_terminal_fleet_rmb_m": number(eav * factor),
+            "pv_terminal_non_fleet_rmb_m": number(other * factor),
+            "terminal_share": number(share), "annuity_quarters": number(annuity)}
+
+
+def npv_bridge_table(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annual: float,
+                     headline: dict[str, float], ev_pnl_dcf_rmb_m: float) -> pd.DataFrame:
+    """The bridge from the plan's NPV to the headline EV (one account of the fleet).
+
+    plan rows: PV of each plan flow (:data:`PLAN_FLOWS`, at :func:`plan_discount_factor`) and
+    the residual at the horizon as the balance to the plan's NPV (with the integer plan's
+    rounding); valuation rows: what the plan does not hold (:func:`fleet_dcf`); memo rows:
+    the P&L DCF (``target_price_dcf_hkd``: end-of-quarter discounting at the WACC, no training
+    value, no residual, a terminal on the last year's operating profit) and its gap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``item``, ``value_rmb_m`` [RMB m], ``role`` (``plan`` rows sum to the ``total`` plan
+        NPV; ``plan`` and ``valuation`` rows sum to the headline EV; ``memo`` outside both),
+        ``note``.
+    """
+    df = plan_discount_factor(len(plan_quarters), rate_annual)[:len(plan_quarters)]
+    rows = []
+    for col, sign, label in PLAN_FLOWS:
+        pv = sign * float((plan_quarters[col].to_numpy(float) * df).sum())
+        rows.append((col.replace("_rmb_m", ""), pv, "plan", label))
+    residual = float(npv_rmb_m) - sum(r[1] for r in rows)
+    rows.append(("residual_value", residual, "plan", "residual value of the fleet at the "
+                 "horizon (the balance to the plan's NPV, with the integer plan's rounding)"))
+    rows.append(("plan_npv", float(npv_rmb_m), "total", "the plan's NPV (its objective)"))
+    rows.append(("non_fleet", headline["pv_non_fleet_rmb_m"], "valuation",
+                 "not in the plan: other segment and other GenAI gross profit less operating "
+                 "expenses, per planned quarter"))
+    rows.append(("terminal_fleet", headline["pv_terminal_fleet_rmb_m"], "valuation",
+                 "after the horizon: the plan's equivalent annual value, after tax, growing"))
+    rows.append(("terminal_non_fleet", headline["pv_terminal_non_fleet_rmb_m"], "valuation",
+                 "after the horizon: the last year's non-fleet flow, after tax, growing"))
+    rows.append(("headline_ev", headline["ev_rmb_m"], "total", "the headline EV"))
+    rows.append(("pnl_dcf_ev", float(ev_pnl_dcf_rmb_m), "memo",
+                 "the P&L DCF's EV (WACC, end of quarter, no training value or residual)"))
+    rows.append(("headline_minus_pnl_dcf", headline["ev_rmb_m"] - float(ev_pnl_dcf_rmb_m),
+                 "memo", "training value, residual, discount rate, timing and terminal"))
+    return pd.DataFrame(rows, columns=["item", "value_rmb_m", "role", "note"])

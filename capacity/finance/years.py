@@ -157,7 +157,8 @@ def target_check(annual: pd.DataFrame, anchors: Anchors) -> tuple[float | None, 
         (share [1], met) where met = share >= target; ``(None, None)`` when the target year is
         not a complete year of the table.
     """
-    if anchors.target_year not in annual.index:
+    if anchors.target_year is None or anchors.genai_share_target is None \
+            or anchors.target_year not in annual.index:  # no target disclosed, or not modelled
         return None, None
     share = float(annual.at[anchors.target_year, "genai_share"])
     return share, bool(share >= anchors.genai_share_target)

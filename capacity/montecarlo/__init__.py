@@ -77,17 +77,34 @@ from capacity.montecarlo.evaluate import (
 from capacity.montecarlo.executors import EXECUTORS, run_tasks
 from capacity.montecarlo.run import (
     BATCH_SIZE,
-    DEFAULT_THRESHOLDS,
     StressResult,
+    default_thresholds,
     run_stress,
     to_report,
 )
 
-FALLBACK_UNCERTAIN = "history-uncertain"
-"""Shipped scenario whose ``[uncertain]`` table is used when the chosen scenario has none."""
 
-__all__ = ["BATCH_SIZE", "DEFAULT_THRESHOLDS", "EXECUTORS", "FALLBACK_UNCERTAIN", "DrawContext",
-           "StressResult", "UncertainInput", "build_context", "check_key", "demand_numbers",
-           "draw_arrays", "draw_inputs", "evaluate_batch", "evaluate_draw", "kpi_names",
+def fallback_uncertain() -> str:
+    """The scenario whose ``[uncertain]`` table is used when the chosen scenario has none: the
+    subject's (``subject.toml`` ``stress.fallback_uncertain``).
+
+    Raises
+    ------
+    InputError
+        The subject ships none.
+    """
+    from capacity.errors import InputError
+    from capacity.subjects import stress_defaults
+
+    name = stress_defaults().fallback_uncertain
+    if name is None:
+        raise InputError("scenario", "has no [uncertain] table and the subject names no "
+                         "fallback (subject.toml stress.fallback_uncertain)")
+    return name
+
+
+__all__ = ["BATCH_SIZE", "EXECUTORS", "DrawContext", "StressResult", "UncertainInput",
+           "build_context", "check_key", "default_thresholds", "demand_numbers", "draw_arrays",
+           "draw_inputs", "evaluate_batch", "evaluate_draw", "fallback_uncertain", "kpi_names",
            "parse_threshold", "parse_uncertain", "resolver_for", "run_stress", "run_tasks",
            "sample_draws", "to_report"]

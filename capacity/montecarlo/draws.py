@@ -333,7 +333,7 @@ def parse_threshold(expr: str, kpis: list[str]) -> tuple[str, str, float]:
     m = _THRESHOLD.match(expr)
     if not m:
         raise InputError("--threshold", f"cannot read {shown_text(expr, 80)}; expected 'kpi OP "
-                         "number' with OP one of >=, <=, >, < (e.g. peak_eflops_2025Q4>=20)")
+                         "number' with OP one of >=, <=, >, < (e.g. peak_eflops_2026Q4>=10)")
     kpi, op = m.group(1).replace("@", "_"), m.group(2)
     if kpi not in kpis:
         close = closest_name(kpi, kpis)

@@ -438,10 +438,30 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
     if units is None:
         units = _units_in_service(ctx, a, bfam, buy)
     costs = period_costs(a, units, rent_eflops)
-    return f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
-                          traditional_revenue_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
-                          paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
-                          costs["rental_cost_rmb_m"], fin, target_price_ev_sales_hkd)
+    out = f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
+                         traditional_revenue_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
+                         paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
+                         costs["rental_cost_rmb_m"], fin, target_price_ev_sales_hkd,
+                         ctx.anchors.drivers)  # the reported accounts' run-rates
+    out["capex_paid_rmb_m"] = paid
+    return out
+
+
+def headline_price(a, fin, npv_rmb_m, served_rmb_m: np.ndarray, val: dict[str, Any]):
+    """The headline target price of a draw or batch, as ``capacity value`` computes it: the
+    fleet DCF on the draw's NPV (:func:`capacity.finance.fleet_dcf`) with the non-fleet flows
+    of its P&L (:func:`capacity.finance.non_fleet_array`; ``served_rmb_m`` the plan's served
+    revenue, ``val`` of :func:`value_numbers`). [HKD/share]"""
+    from capacity import finance as f
+
+    pnl = val["pnl"]
+    flows = f.non_fleet_array(val["cash"]["fcf_rmb_m"], served_rmb_m, pnl["power_cost_rmb_m"],
+                              pnl["maintenance_rmb_m"], pnl["rental_cost_rmb_m"],
+                              val["capex_paid_rmb_m"])
+    head = f.fleet_dcf(npv_rmb_m, flows, a.discount_rate_annual, fin.terminal_growth_annual,
+                       fin.tax_rate)
+    return f.equity_and_target_price(head["ev_rmb_m"], fin.net_cash_rmb_m, fin.shares_m,
+                                     fin.rmb_per_hkd)[1]
 
 
 @dataclass
@@ -570,7 +590,8 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
             kpis[f"genai_share_{y}"] = annual["genai_share"][:, i]
     val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
                         f["traditional_quarterly_rmb_m"], f["target_price_ev_sales_hkd"], units)
-    kpis["target_price_hkd"] = _per_batch(val["target_price_hkd"], B)
+    kpis["target_price_hkd"] = _per_batch(
+        headline_price(a, fin, sol["objective"], served_revenue_rmb_m(a, served), val), B)
     kpis["target_price_ev_sales_hkd"] = _per_batch(f["target_price_ev_sales_hkd"], B)
     kpis["target_price_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
     genai_q = np.broadcast_to(f["genai_quarterly_rmb_m"], (B, len(ctx.periods)))

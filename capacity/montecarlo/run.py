@@ -13,7 +13,7 @@ from capacity.montecarlo.draws import UncertainInput, draw_states, parse_thresho
 from capacity.montecarlo.evaluate import build_context, kpi_names
 from capacity.montecarlo.executors import run_tasks
 from capacity.montecarlo.reduce import Task, merge, stride_for
-from capacity.results import Report
+from capacity.results import Report, money_text
 from capacity.scenarios import Scenario
 from capacity.schemas import check_stress_request
 
@@ -36,7 +36,12 @@ def batch_size_for(samples: int) -> int:
     """
     return int(min(MAX_BATCH_SIZE, max(BATCH_SIZE, -(-samples // TASKS_PER_RUN))))
 
-DEFAULT_THRESHOLDS = ("peak_eflops_2025Q4>=20", "genai_share_2025>=0.4")
+def default_thresholds() -> tuple[str, ...]:
+    """Thresholds tested without ``--threshold``: the subject's (``subject.toml``
+    ``stress.thresholds``; none when it ships none)."""
+    from capacity.subjects import stress_defaults
+
+    return tuple(stress_defaults().thresholds)
 
 
 
@@ -87,7 +92,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
         Seed of ``numpy.random.default_rng``.
     thresholds
         Expressions ``kpi OP number``, the KPI named as ``capacity compare`` names it
-        (``kpi@period`` is read as an alias; default :data:`DEFAULT_THRESHOLDS`).
+        (``kpi@period`` is read as an alias; default :func:`default_thresholds`).
     executor, workers, scheduler
         See :func:`run_tasks`. Results do not depend on them.
     progress
@@ -110,7 +115,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
         parsed = [parse_threshold(e, kpis) for e in thresholds]
     else:  # the defaults that this horizon has a KPI for; a note names the others
         parsed = []
-        for e in DEFAULT_THRESHOLDS:
+        for e in default_thresholds():
             if e.split(">")[0].split("<")[0] in kpis:
                 parsed.append(parse_threshold(e, kpis))
             else:
@@ -143,7 +148,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     tor = merge(results[len(mc_tasks):], len(ctx.labels), T).kpis
     series = m.series
 
-    pct = pd.DataFrame([{"kpi": n, "unit": u,
+    pct = pd.DataFrame([{"kpi": n, "unit": money_text(u),  # in the subject's currency
                          **dict(zip(("p5", "p50", "p95"),
                                     np.percentile(m.kpis[n], [5, 50, 95]).tolist(),
                                     strict=True)),

@@ -24,6 +24,7 @@ from capacity.planner.objective import (
 )
 from capacity.planner.periods import discount_factor
 from capacity.planner.solve import Solution
+from capacity.results import money_text  # the binding units in the subject's currency
 
 UNIT_TOL = 1e-6
 """Purchases below this many units are treated as zero. [units]"""
@@ -201,7 +202,8 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
             "constraint": str(lab["constraint"]), "period": period,
             "chip": str(lab["chip"]) if "chip" in lab else "",
             "limit_unit": fam.unit, "set_key": "",
-            "unit": registry.family(fam.name).dual_unit.replace(registry.OBJECTIVE, unit),
+            "unit": money_text(registry.family(fam.name).dual_unit.replace(registry.OBJECTIVE,
+                                                                           unit)),
             "name": names[fam.name][local]})
     out = pd.DataFrame(records)
     out["limit"] = prices["limit"].to_numpy()

@@ -247,7 +247,7 @@ def chart_target_price(values: dict[str, Report], footer: str = ""):
     if note is not None:
         line = ax.axhline(float(note), color="black", linestyle="--", linewidth=1)
         handles.append(line)
-        labels.append(f"note's TP HK${float(note):.2f}")
+        labels.append(f"note's TP HKD {float(note):.2f}")
     legend_right(fig, handles, labels)
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=20, fontsize=8)
@@ -313,7 +313,8 @@ def chart_cash(values: dict[str, Report], footer: str = ""):
     ax.set_ylabel("net cash at quarter end [RMB m]", fontsize=8)
     ax.grid(alpha=0.3)
     legend_right(fig, handles, labels)
-    finish(fig, "Cash runway: net cash from 30 Jun 2023, FCF = EBITDA - capex paid", footer)
+    finish(fig, "Cash runway: net cash from the base period's end, FCF = EBITDA - capex paid",
+           footer)
     return fig
 
 

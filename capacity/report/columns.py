@@ -36,22 +36,34 @@ _PNL_LINES = """\
 revenue_rmb_m | RMB m | Total revenue = GenAI + traditional
 genai_revenue_rmb_m | RMB m | GenAI revenue: what the fleet served + other GenAI revenue
 traditional_revenue_rmb_m | RMB m | Non-GenAI revenue on its own path
-cost_of_sales_rmb_m | RMB m | Depreciation + power + maintenance + rental + other cost of sales
+cost_of_sales_rmb_m | RMB m | Serving cost + other cost of sales (reported quarters: as reported)
 depreciation_rmb_m | RMB m | Fleet depreciation: existing book value and each purchase cohort,
-    straight-line over its life
+    straight-line over its life (0 in reported quarters: not disclosed)
 power_cost_rmb_m | RMB m | Electricity cost of the fleet
 maintenance_rmb_m | RMB m | Fleet maintenance cost
 rental_cost_rmb_m | RMB m | Cost of rented compute
-other_cost_of_sales_rmb_m | RMB m | (1 - traditional gross margin) x traditional revenue
+serving_cost_rmb_m | RMB m | The plan's serving cost = depreciation + power + maintenance + rental
+traditional_cost_of_sales_rmb_m | RMB m | (1 - traditional gross margin) x traditional revenue
+genai_other_cost_of_sales_rmb_m | RMB m | GenAI cost of sales beyond the fleet (hardware sold,
+    subcontracting, data-centre operations): a share of GenAI revenue calibrated on the base
+    half-year's reported cost of sales
+other_cost_of_sales_rmb_m | RMB m | Traditional + GenAI other cost of sales (reported quarters:
+    the whole reported cost of sales)
 gross_profit_rmb_m | RMB m | Revenue - cost of sales
-gross_margin | share | Gross profit / revenue
+gross_margin | share | Gross profit / revenue (the one gross margin of every table)
 rd_rmb_m | RMB m | Research and development expenses
 sm_rmb_m | RMB m | Selling and marketing expenses
 ga_rmb_m | RMB m | General and administrative expenses
 opex_rmb_m | RMB m | Operating expenses = R&D + S&M + G&A
 operating_profit_rmb_m | RMB m | Gross profit - opex (negative = operating loss)
 ebitda_rmb_m | RMB m | Operating profit + fleet depreciation
-net_loss_rmb_m | RMB m | Net loss = -(operating profit - non-operating loss); negative = a profit
+non_operating_loss_rmb_m | RMB m | Other items between opex and the reported loss (other income,
+    impairments, finance items, tax; a loss positive), at the latest reported half-year's rate
+net_loss_rmb_m | RMB m | Reported net loss = -(operating profit - other items); negative = a
+    profit
+adjustments_rmb_m | RMB m | The company's bridge from reported to adjusted net loss
+    (share-based pay and its other non-IFRS items), at the latest reported half-year's rate
+adjusted_net_loss_rmb_m | RMB m | Adjusted (non-IFRS) net loss = net loss - adjustments
 capex_paid_rmb_m | RMB m | Capex paid (at order)
 fcf_rmb_m | RMB m | Free cash flow = EBITDA - capex paid (working capital held)
 """
@@ -224,7 +236,7 @@ genai_share | share | GenAI revenue / total revenue
 capacity_bound | | True when the fleet served less than the demand path asks for
 incremental_compute_cost_rmb_m | RMB m | The plan's capital charge and opex above the first
     quarter's, deducted from gross profit (0 unless switched on)
-gross_profit_rmb_m | RMB m | Revenue x segment gross margins
+gross_profit_rmb_m | RMB m | The P&L's gross profit of the quarter (value.pnl_by_quarter)
 gross_margin | share | Gross profit / total revenue
 """,
     "value.annual": """\
@@ -234,8 +246,8 @@ genai_revenue_rmb_m | RMB m | GenAI revenue of the year
 traditional_revenue_rmb_m | RMB m | Non-GenAI revenue of the year
 revenue_rmb_m | RMB m | Total revenue of the year
 genai_share | share | GenAI revenue / total revenue
-gross_profit_rmb_m | RMB m | Gross profit of the year
-gross_margin | share | Gross profit / total revenue
+gross_profit_rmb_m | RMB m | Gross profit of the year (the P&L's, value.pnl)
+gross_margin | share | Gross profit / total revenue (equal to value.pnl's)
 """,
     "value.bridge": """\
 case | | Which sales: the tool's (capacity-linked) or the note's implied figures
@@ -254,14 +266,18 @@ ev_rmb_m | RMB m | Enterprise value
 target_price_hkd | HKD | Target price per share
 """,
     "value.pnl": """\
-year | | Calendar year whose four quarters are all modelled
+year | | Calendar year whose four quarters are all known (reported or modelled)
+actual_quarters | quarters | Quarters of the year taken from the reported accounts
 """ + _PNL_LINES + """\
 net_cash_end_rmb_m | RMB m | Net cash at the year's end
 """,
     "value.pnl_by_quarter": """\
 period | | {quarter}
+actual | | True for a quarter of the reported accounts (half of its half-year), False when
+    modelled; a line the accounts do not report is 0 in a reported quarter (the fleet's cost
+    lines: all its cost of sales is in other_cost_of_sales_rmb_m; EBITDA = operating profit;
+    the cash and DCF columns: the cash path starts after the balance sheet)
 """ + _PNL_LINES + """\
-non_operating_loss_rmb_m | RMB m | Loss below the operating line (non-cash)
 net_cash_rmb_m | RMB m | Net cash at the quarter's end
 below_floor | | True when net cash is below the funding floor
 discount_factor | share | DCF discount factor (1 + WACC) ** (-quarters / 4)
@@ -298,6 +314,65 @@ wacc_annual | share | WACC of the grid point (a year)
 terminal_growth_annual | share | Terminal growth of the grid point (a year)
 ev_rmb_m | RMB m | DCF enterprise value
 target_price_hkd | HKD | DCF target price per share
+""",
+    "value.inputs": """\
+name | | Input: net_cash, shares, cash, borrowings (at the last balance sheet), share_price,
+    fx_rate, discount_rate, ev_sales_multiple, terminal_growth, traditional_gross_margin,
+    rd_opex, sm_opex, ga_opex (run-rates of the latest reported half-year), other_items,
+    adjustments
+value | see unit | The input's value
+unit | | Unit of value
+source_date | | ISO date the value stands at: a balance sheet's date for a balance, else the date
+    its source was published (empty when the source names none)
+source | | Where the value comes from
+""",
+    "value.equity_bridge": """\
+step | | Net cash at the last balance sheet, each equity issue after it, the modelled burn to
+    the valuation date (the vintage date), and the net cash at the valuation date
+date | | ISO date of the step
+value_rmb_m | RMB m | The step's amount (issues at the FX input)
+shares_m | m shares | Shares at the balance sheet, added by an issue, or at the valuation date
+source | | Where the step comes from
+""",
+    "value.npv_bridge": """\
+item | | Bridge item: a plan flow (served_revenue, training_value, power_cost, maintenance,
+    rental_cost, capex, residual_value), plan_npv, non_fleet, terminal_fleet,
+    terminal_non_fleet, headline_ev, or a memo (pnl_dcf_ev, headline_minus_pnl_dcf)
+value_rmb_m | RMB m | Present value at the first planned quarter (the plan's discounting)
+role | | plan rows sum to plan_npv; plan and valuation rows sum to headline_ev; total; memo
+note | | What the item is
+""",
+    "value.comps": """\
+published | | Publication date of the row, YYYY-MM-DD (on or before the vintage)
+source | | Who published it and where
+kind | | broker_target, consensus_target, subject_market or peer (comps.csv)
+company | | Broker, peer or the subject
+metric | | What the multiple is: ev_sales (a target's basis), ev_sales_trailing, ps_trailing
+basis_year | | Forecast year the multiple applies to (null for a trailing multiple)
+multiple | x | The multiple (null where the source gives none)
+target_price_hkd | HKD | The target price (null for a market multiple)
+chosen | | True for the row(s) multiple_rule takes the multiple from
+""",
+    "value.street": """\
+date | | Publication date of the street figure, YYYY-MM-DD (on or before the vintage)
+source | | Who published it and where
+metric | | The figure's name, as the model's column (revenue_rmb_m, target_price_hkd, ...)
+year | | Calendar year it is for (null for a target price)
+value | see unit | The street's figure, in the metric's unit
+model | see unit | The model's figure for the same metric and year (null where it has none)
+difference | see unit | model - value
+""",
+    "value.street_bridge": """\
+date | | Publication date of the street source, YYYY-MM-DD
+source | | The street source
+year | | Calendar year
+profit_metric | | The profit both sides give: adjusted_net_loss_rmb_m, else ebitda_rmb_m
+profit_gap_rmb_m | RMB m | Model profit - street profit (a loss counts negative)
+revenue_effect_rmb_m | RMB m | (model revenue - street revenue) x street gross margin: volume x
+    price (the street gives no volume to split it)
+margin_effect_rmb_m | RMB m | (model - street gross margin) x model revenue
+opex_effect_rmb_m | RMB m | Street opex - model opex (0 where the source gives none)
+other_effect_rmb_m | RMB m | The rest of the gap (non-operating items, adjustments)
 """,
     # ---------------------------------------------------------------- compare
     "compare.kpis": """\
@@ -394,7 +469,7 @@ p95 | see unit | 95th percentile over the draws
 mean | see unit | Mean over the draws
 """,
     "stress.thresholds": """\
-expr | | The threshold as read: kpi OP number (peak_eflops_2025Q4>=20; the older kpi@period
+expr | | The threshold as read: kpi OP number (peak_eflops_2026Q4>=10; the older kpi@period
     spelling is read as an alias)
 kpi | | KPI the threshold tests
 probability | share | Share of draws that meet it
@@ -598,7 +673,8 @@ most_valuable_limits | | compare (kpis_text) | Up to three limits with the large
 genai_revenue_rmb_m_<y> | RMB m | compare, stress | GenAI revenue in calendar year <y>
 genai_share_<y> | share | compare, stress, value | GenAI revenue / total revenue in year <y>
 total_revenue_rmb_m_<y> | RMB m | compare | Total revenue in calendar year <y>
-target_price_hkd | HKD | compare, stress, value | Blended target price per share
+target_price_hkd | HKD | compare, stress, value | Headline target price per share: the fleet
+    DCF on the plan's NPV (value's valuation_method fleet_dcf)
 target_price_ev_sales_hkd | HKD | compare, stress, value | EV/Sales target price per share
 target_price_dcf_hkd | HKD | compare, stress, value | DCF target price per share
 """, fields=4)

@@ -68,7 +68,17 @@ def footer_lines(footer: str, width_in: float) -> list[str]:
 def finish(fig, title: str, footer: str) -> None:
     """Title on top, the whole source footer at the bottom left (wrapped to the figure's
     width): the figure grows by the lines the footer needs beyond :data:`_FOOTER_IN`, so the
-    plot keeps its size and no line is cut."""
+    plot keeps its size and no line is cut. The title, axis labels and legend entries are
+    written in the subject's currencies (:func:`capacity.results.money_text`)."""
+    from capacity.results import money_text
+
+    for ax in fig.axes:
+        for label in (ax.xaxis.label, ax.yaxis.label):
+            label.set_text(money_text(label.get_text()))
+    for legend in [*fig.legends, *(ax.get_legend() for ax in fig.axes)]:
+        for text in legend.get_texts() if legend is not None else []:
+            text.set_text(money_text(text.get_text()))
+    title = money_text(title)
     lines = footer_lines(footer, fig.get_figwidth())
     footer_in = max(_FOOTER_IN, 0.08 + len(lines) * _FOOTER_LINE_IN)
     height_in = fig.get_figheight() + footer_in - _FOOTER_IN

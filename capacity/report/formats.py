@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from capacity.results import Report, csv_frame, jsonable, unit_of
+from capacity.results import Report, csv_frame, jsonable, money_text, unit_of
 
 
 def cell_value(v: Any) -> Any:
@@ -71,7 +71,8 @@ def scalars_table(reports: list[Report]) -> pd.DataFrame:
             if k in ("changes",):
                 continue
             rows.append({"report": r.kind, "scenario": r.scalars.get("scenario", ""),
-                         "key": k, "value": cell_value(v), "unit": unit_of(k)})
+                         "key": k, "value": cell_value(v),
+                         "unit": money_text(unit_of(k))})  # the subject's currencies
     return pd.DataFrame(rows, columns=["report", "scenario", "key", "value", "unit"])
 
 
@@ -199,6 +200,11 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    units = frame.attrs.get("unit")
+    if units is not None:  # the units pandas stores in the file, in the subject's currencies
+        frame = frame.copy(deep=False)
+        frame.attrs["unit"] = ({k: money_text(str(u)) for k, u in units.items()}
+                               if isinstance(units, dict) else money_text(str(units)))
     table = pa.Table.from_pandas(frame, preserve_index=False)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="snappy")
@@ -223,6 +229,7 @@ def _field(kind: str, table: str, column: str, s: pd.Series) -> dict[str, Any]:
 
     known = describe(kind, table, column)
     unit, definition = known if known else (unit_of(column), "")
+    unit, definition = money_text(unit), money_text(definition)  # the subject's currencies
     field: dict[str, Any] = {"name": column, "type": _field_type(s)}
     if field["type"] == "boolean":
         field["trueValues"], field["falseValues"] = ["True", "true"], ["False", "false"]

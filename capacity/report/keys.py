@@ -25,6 +25,9 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "plan": parse_rows("""\
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+subject | | Title of the subject the report is about (subject.toml title; null without one)
+currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
+    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 status | | Solver status of the purchase plan: optimal (a solve that is not optimal is an error
     line, not a report)
 objective | | What the plan maximises: npv (default) or max-compute (--objective)
@@ -66,10 +69,37 @@ economics | table | Cost per unit, per EFLOPS-quarter and per m tokens: one row 
     "value": parse_rows("""\
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
+subject | | Title of the subject the report is about (subject.toml title; null without one)
+currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
+    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 capacity_source | | Where the served capacity comes from, in words (plan (NPV purchases))
 valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year)
-valuation_method | | Method target_price_hkd takes: ev_sales, ev_ebitda, dcf or blend
+valuation_method | | Method target_price_hkd takes: fleet_dcf (the plan's NPV, what the plan
+    does not hold and the steady state after it; docs/finance.md)
+target_price_fleet_dcf_hkd | HKD | Headline target price: (ev_fleet_dcf_rmb_m + net cash) /
+    shares / RMB per HKD
+ev_fleet_dcf_rmb_m | RMB m | Headline EV: plan_npv_rmb_m + pv_non_fleet_rmb_m +
+    pv_terminal_fleet_dcf_rmb_m (npv_bridge)
+equity_fleet_dcf_rmb_m | RMB m | Headline equity value = ev_fleet_dcf_rmb_m + net cash
+plan_npv_rmb_m | RMB m | The plan's NPV at the first planned quarter (its objective), the value
+    of the fleet's cash flows
+plan_discount_rate_annual | share per year | The plan's discount rate, used for every flow of the
+    headline (planner.discount_rate_annual)
+pv_non_fleet_rmb_m | RMB m | Present value over the horizon of what the plan does not hold: the
+    P&L's free cash flow less the fleet's (other revenue's gross profit less opex)
+equivalent_annual_value_rmb_m | RMB m per year | The steady-state fleet flow: 4 x NPV / the sum of
+    the plan's quarterly discount factors (the level flow with the plan's NPV)
+terminal_fleet_margin | share | The plan's unit economics: NPV / present value of the work served
+    (served revenue + training value)
+steady_state_flow_rmb_m | RMB m per year | equivalent_annual_value_rmb_m + the last four
+    quarters' non-fleet flow, before tax: the terminal value's base
+pv_terminal_fleet_dcf_rmb_m | RMB m | Headline terminal value at the horizon end, discounted: the
+    steady-state flow after tax x (1 + g) / (r - g)
+terminal_share_of_ev | share | pv_terminal_fleet_dcf_rmb_m / ev_fleet_dcf_rmb_m
+multiples_method | | Method of target_price_multiples_hkd: ev_sales, ev_ebitda, dcf or blend
     (finance.valuation_method)
+target_price_multiples_hkd | HKD | Target price by the multiples (finance.valuation_method over
+    the methods table)
 target_price_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the
     methods that apply (weights renormalised)
 target_price_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; present only when
@@ -98,7 +128,17 @@ note_check_target_price_hkd | HKD | Target price of implied_sales_<y>e_rmb_m run
     the bridge (equals the note's when the bridge is the note's)
 note_check_reproduced | | True when note_check_target_price_hkd is within HK$0.005 of
     note_target_price_hkd
-multiple | x | EV/Sales multiple (finance.ev_sales_multiple)
+multiple | x | EV/Sales multiple of the vintage by multiple_rule (comps.csv)
+multiple_source | | Source of the multiple (a comps.csv row, or finance.ev_sales_multiple's)
+multiple_source_date | | Publication date of the multiple's source, YYYY-MM-DD (empty for the
+    scenario's own)
+multiple_rule | | The stated rule that picks the multiple from comps.csv
+note_multiple | x | The note's EV/Sales multiple (finance.ev_sales_multiple): the note check's
+share_price_hkd | HKD | Latest share price dated on or before the vintage (share_prices.csv);
+    absent when there is none
+share_price_date | | Date of share_price_hkd, YYYY-MM-DD
+market_value_hkd_m | HKD m | share_price_hkd x shares_m
+upside | share | target_price_hkd / share_price_hkd - 1
 net_cash_rmb_m | RMB m | Net cash at the valuation date, added to EV (finance.net_cash_rmb_m)
 shares_m | m shares | Shares outstanding (finance.shares_m)
 rmb_per_hkd | RMB per HKD | Exchange rate (finance.rmb_per_hkd)
@@ -140,8 +180,18 @@ cash | table | FCF and net cash: one row per modelled quarter
 cohorts | table | Depreciation of each purchase cohort: one row per delivery quarter and chip
 methods | table | Target price by method: one row per method
 dcf_sensitivity | table | DCF target price over a grid of WACC x terminal growth
+inputs | table | Dated inputs of the valuation: name, value, unit, source_date, source
+equity_bridge | table | Net cash from the last balance sheet to the valuation date
+npv_bridge | table | From the plan's NPV to the headline EV: one row per item
+comps | table | Comps dated on or before the vintage: one row per broker target or multiple
+street | table | Broker and consensus figures dated on or before the vintage beside the model's
+street_bridge | table | The model's profit gap to a street source by driver: one row per source
+    and year
 """),
     "compare": parse_rows("""\
+subject | | Title of the subject the report is about (subject.toml title; null without one)
+currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
+    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 reference | | The reference scenario: the first named, which the <scenario>_vs_<reference>
     columns subtract
 solver | | LP solver used
@@ -163,7 +213,7 @@ as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 samples | draws | Monte Carlo draws (--samples)
 seed | | Seed of the random draws (--seed); the same seed gives the same report
 uncertain_source | | Scenario whose [uncertain] table was drawn from (the scenario's own, else
-    history-uncertain)
+    the subject's fallback, subject.toml stress.fallback_uncertain)
 batch_size | draws | Draws per batch shipped to a worker (changes no result)
 percentile_draws | draws | Draws the percentiles and fan bands are taken over: every draw up to
     10,000, then every ceil(samples / 10,000)-th (means, thresholds and binding shares count
@@ -306,6 +356,16 @@ tpp | TPP | Total processing performance (BIS: 2 x MAC TOPS x bit length), compu
 tpp_source | | Where tpp comes from: computed, published or unknown
 performance_density | TPP per mm2 | tpp / die_mm2 (null without a die area)
 """),
+    "subjects.subjects": parse_rows("""\
+subject | | Short name of the subject: what --subject takes (subject.toml name)
+title | | Display name (subject.toml title)
+folder | | Folder of the subject under the shipped data
+default | | True for the subject used without --subject (subject.toml default)
+latest_vintage | | Latest vintage date, YYYY-MM-DD (baseline.toml meta.as_of or vintages/)
+n_vintages | count | Vintages: the baseline's and one per vintages/<YYYY-MM-DD>.toml
+reporting_currency | | Currency of the accounts (subject.toml currency.reporting)
+listing_currency | | Currency the shares are listed in (subject.toml currency.listing)
+"""),
     "scenarios.scenarios": parse_rows("""\
 scenario | | Scenario name (what compare, plan --scenario ... take)
 description | | One-line description (the TOML file's)
@@ -318,6 +378,13 @@ new | | The scenario's value
 origin | | File (vintage, scenario or --set) that made the change
 """),
 }
+_CURRENCY = parse_rows("""\
+reporting | | Currency code of the accounts: every *_rmb_m key and RMB-labelled unit is in it
+    (subject.toml currency.reporting)
+listing | | Currency code of the share price: every *_hkd key is in it (subject.toml
+    currency.listing)
+""")
+TABLES.update({f"{kind}.currency": _CURRENCY for kind in ("plan", "value", "compare")})
 """``<command>.<table>`` -> column -> (unit, definition), for tables not in ``COLUMNS``."""
 
 

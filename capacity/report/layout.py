@@ -298,7 +298,7 @@ def kpi_header(kpi: str, unit: str) -> str:
     """Header of a KPI shown as a column: its name without the unit's suffix, then the unit's
     abbreviation in brackets (``peak_eflops_2025Q4``, EFLOPS -> ``peak_2025Q4 [EFLOPS]``;
     ``genai_share_2026`` keeps its name, as :func:`capacity.results.short_header` does)."""
-    from capacity.results import UNIT_ABBREVIATIONS, UNIT_SUFFIXES
+    from capacity.results import UNIT_ABBREVIATIONS, UNIT_SUFFIXES, money_text
 
     stem = kpi
     for suffix, name in UNIT_SUFFIXES:
@@ -310,7 +310,7 @@ def kpi_header(kpi: str, unit: str) -> str:
         if f"{suffix}_" in stem:
             stem = stem.replace(f"{suffix}_", "_", 1)
             break
-    return f"{stem} [{UNIT_ABBREVIATIONS.get(unit, unit)}]" if unit else stem
+    return f"{stem} [{money_text(UNIT_ABBREVIATIONS.get(unit, unit))}]" if unit else stem
 
 
 def comparison_columns(report: Report, name: str) -> list[Column] | None:

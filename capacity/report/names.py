@@ -72,6 +72,14 @@ def nomenclature_markdown() -> str:
         "`2024Q3` in files. `null` in JSON (an empty cell in CSV) appears only where a "
         "definition says so.",
         "",
+        "Currencies: `RMB` in a unit (and `_rmb` in a key) is the subject's reporting currency, "
+        "`HKD` (`_hkd`)",
+        "its listing currency, as the subject's `subject.toml` states them "
+        "(docs/subjects.md); headers and",
+        "labels print the subject's own (`revenue [USDm]` for a subject reporting in US "
+        "dollars), and plan,",
+        "value and compare carry them in their `currency` field.",
+        "",
     ]
     kinds = list(dict.fromkeys(key.split(".")[0] for key in COLUMNS))
     ordered = [k for kind in kinds for k in COLUMNS if k.split(".")[0] == kind]
@@ -97,7 +105,7 @@ def nomenclature_markdown() -> str:
     lines += ["", "## KPIs", "",
               "The rows of `compare`'s `kpis` table and `stress`'s `percentiles`, and the KPIs a "
               "`stress",
-              "--threshold` tests (`peak_eflops_2025Q4>=20`; the older `peak_eflops@2025Q4>=20` "
+              "--threshold` tests (`peak_eflops_2026Q4>=10`; the older `peak_eflops@2026Q4>=10` "
               "is read as",
               "an alias). `<q>` is a quarter like `2025Q4`, `<y>` a year. A quantity has one name "
               "and one unit",

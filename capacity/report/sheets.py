@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from capacity.report.formats import cell_value
-from capacity.results import header_with_unit, unit_of
+from capacity.results import header_with_unit, money_text, unit_of
 
 WORKBOOK_TIMESTAMP = "2000-01-01T00:00:00"
 """Created/modified time written into every workbook, so the same inputs give the same bytes."""
@@ -254,7 +254,7 @@ class _Book:
         """Define a workbook-wide name for ``ref``; recorded for the ``names`` sheet."""
         name = defined_name(raw, self.names_used)
         self.wb.define_name(name, f"={ref}")
-        self.names.append((name, ref, value, unit, what))
+        self.names.append((name, ref, value, money_text(unit), money_text(what)))
         return name
 
     def table_name(self, sheet: str) -> str:

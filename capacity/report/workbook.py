@@ -57,7 +57,7 @@ from capacity.report.sheets import (
     scalar_unit,
     sheet_labels,
 )
-from capacity.results import Report, csv_frame
+from capacity.results import Report, csv_frame, money_text
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
         ("rmb_per_hkd", "RMB/HKD", v.rmb_per_hkd, "input", "exchange rate (finance.rmb_per_hkd)"),
         ("ev_rmb_m", "RMB m", v.ev_rmb_m, "=B2*B3", "EV = multiple x sales"),
         ("equity_rmb_m", "RMB m", v.equity_rmb_m, "=B7+B4", "equity = EV + net cash"),
-        ("target_price_hkd", "HKD", v.target_price_hkd, "=B8/B5/B6",
+        ("target_price_ev_sales_hkd", "HKD", v.target_price_hkd, "=B8/B5/B6",
          "TP = equity / shares / RMB per HKD"),
     ]
     note = inp.get("note_tp_hkd")
@@ -141,11 +141,11 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
             ws.write_number(i, 1, value, fmt.get(num, bg_color=INPUT_FILL, font_color="#1F4E79"))
             ws.write_string(i, 3, "input")
         else:
-            ws.write_formula(i, 1, how, fmt.get(num, bold=item == "target_price_hkd"),
+            ws.write_formula(i, 1, how, fmt.get(num, bold=item == "target_price_ev_sales_hkd"),
                              value=value)
             ws.write_string(i, 3, how)
-        ws.write_string(i, 2, unit)
-        ws.write_string(i, 4, meaning)
+        ws.write_string(i, 2, money_text(unit))  # the subject's currencies
+        ws.write_string(i, 4, money_text(meaning))
     ws.add_table(0, 0, len(rows), len(headers) - 1, {
         "name": book.table_name(sheet), "columns": [{"header": h} for h in headers],
         "style": "Table Style Light 9"})
@@ -201,6 +201,7 @@ def _add_sensitivity_grid(book: _Book, sheet: str, scen: str, title: str,
                                   else f"TP at sales {d:+.1%} [HKD]" for d in chg]
     if len(set(headers)) != len(headers):  # changes closer than 0.1 %: number them instead
         headers = ["multiple [x]"] + [f"TP at sales change {d:+.6g} [HKD]" for d in chg]
+    headers = [money_text(h) for h in headers]  # the subject's listing currency
     tp_fmt = fmt.get(UNIT_FORMATS["HKD"])
     for i, m in enumerate(mult, start=1):
         ws.write_number(i, 0, m, fmt.get(UNIT_FORMATS["x"], bg_color=INPUT_FILL,

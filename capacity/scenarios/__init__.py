@@ -27,6 +27,8 @@ One module per job, each public name re-exported here (``from capacity.scenarios
 
 from __future__ import annotations
 
+# the subject file's reader registers the currency labels of headers (capacity.subjects)
+import capacity.subjects  # noqa: F401  (after the names it imports from this package)
 from capacity.scenarios.files import (
     SHARED_FILES,
     SUBJECT_ENV,

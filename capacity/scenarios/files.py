@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from capacity.errors import InputError
+from capacity.errors import InputError, closest_name
 from capacity.schemas import MAX_INPUT_FILE_BYTES, MAX_NESTING_DEPTH, too_many_digits
 
 SUBJECT_ENV = "CAPACITY_SUBJECT"
@@ -23,40 +23,152 @@ SHARED_FILES = ("chips.csv", "export_controls.toml")
 """Files about the world, not the company: a subject folder may omit them and use the shipped
 ones."""
 
+SUBJECT_FILE = "subject.toml"
+"""The file that makes a folder a subject: its name, title, currencies and FX series
+(docs/subjects.md)."""
+
+SHIPPED_SUBJECTS_DIR = ""
+"""Folder of the shipped subjects inside the shipped data: the shipped data folder itself and
+each folder directly under this one that holds a :data:`SUBJECT_FILE` is a shipped subject.
+``""`` while the one shipped subject is ``data/`` itself; ``"subjects"`` once subjects live in
+``data/subjects/<name>/`` (the shared files, :data:`SHARED_FILES`, stay in ``data/``)."""
+
+REQUIRED_FILES = ("baseline.toml", "disclosures.csv")
+"""Files every subject folder holds; each other part of one is optional (docs/subjects.md)."""
+
 _subject_folder: Path | None = None
 
 
+_shipped_root: list[Path] = []
+"""The shipped data folder, once found."""
+
+
 def shipped_data_dir() -> Path:
-    """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout."""
+    """Directory of the shipped data: ``capacity/_data`` when installed, ``data/`` in a checkout
+    (found once a process)."""
+    if _shipped_root:
+        return _shipped_root[0]
     installed = resources.files("capacity") / "_data"
     if installed.is_dir():
-        return Path(str(installed))
+        _shipped_root.append(Path(str(installed)))
+        return _shipped_root[0]
     checkout = Path(__file__).resolve().parents[2] / "data"
     if checkout.is_dir():
+        _shipped_root.append(checkout)
         return checkout
     raise InputError("data", f"shipped data not found (looked in {installed} and {checkout})")
 
 
-def _subject_folder_checked(folder: str | Path, field: str) -> Path:
-    if not str(folder).strip():
-        raise InputError(field, "empty folder name (give a subject folder holding "
-                         "baseline.toml and disclosures.csv)")
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        raise InputError(field, f"{str(folder)[:200]!r} is not a folder")
-    if not (path / "baseline.toml").is_file():
-        raise InputError(field, f"{str(folder)[:200]!r} has no baseline.toml (a subject folder "
-                         "holds baseline.toml, disclosures.csv and scenarios/; see docs/data.md)")
-    return path.resolve()
+_subject_docs: dict[tuple[str, int, int], dict[str, Any]] = {}
+"""Subject files parsed, by (path, modification time, size): the default subject is looked up
+by every :func:`data_dir` call."""
 
 
-def set_subject(folder: str | Path | None) -> None:
-    """Select the subject folder for this process; ``None`` goes back to the default.
+def subject_doc(path: Path) -> dict[str, Any]:
+    """A :data:`SUBJECT_FILE`, parsed (:func:`read_toml`), read again only when it changed."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _subject_docs:
+        _subject_docs[key] = read_toml(path)
+    return _subject_docs[key]
+
+
+def subject_name(folder: Path) -> str:
+    """The ``name`` a subject folder's :data:`SUBJECT_FILE` gives it, else the folder's name."""
+    path = folder / SUBJECT_FILE
+    if not path.is_file():
+        return folder.name
+    name = subject_doc(path).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{path}: name", "missing (the short name --subject takes, like "
+                         "'acme')")
+    return name.strip()
+
+
+_shipped: dict[str, dict[str, Path]] = {}
+"""The shipped subjects found, by shipped-data folder: the shipped data is part of the package and
+does not change while a process runs, and every :func:`data_dir` call asks for the default."""
+
+
+def shipped_subjects() -> dict[str, Path]:
+    """The shipped subjects by name (:func:`subject_name`), in name order: the folders under
+    :data:`SHIPPED_SUBJECTS_DIR` of the shipped data (that folder itself included) that hold a
+    :data:`SUBJECT_FILE`.
 
     Raises
     ------
     InputError
-        ``--subject: ...`` when the folder does not exist or has no ``baseline.toml``.
+        Two shipped subjects of one name.
+    """
+    root = shipped_data_dir() / SHIPPED_SUBJECTS_DIR
+    if str(root) in _shipped:
+        return dict(_shipped[str(root)])
+    found: dict[str, Path] = {}
+    for folder in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
+        if (folder / SUBJECT_FILE).is_file():
+            name = subject_name(folder)
+            if name in found:
+                raise InputError(str(folder / SUBJECT_FILE), f"name {name!r} is also the name "
+                                 f"of the shipped subject in {found[name]}")
+            found[name] = folder.resolve()
+    _shipped[str(root)] = dict(sorted(found.items()))
+    return dict(_shipped[str(root)])
+
+
+def default_subject_dir() -> Path:
+    """The subject used without ``--subject`` or ``$CAPACITY_SUBJECT``: the shipped subject
+    whose :data:`SUBJECT_FILE` says ``default = true``, else the only shipped subject, else
+    the shipped data folder itself (a checkout without subject files).
+
+    Raises
+    ------
+    InputError
+        Several shipped subjects and none (or more than one) marked ``default = true``.
+    """
+    shipped = shipped_subjects()
+    marked = [p for p in shipped.values() if subject_doc(p / SUBJECT_FILE).get("default") is True]
+    if len(marked) == 1:
+        return marked[0]
+    if len(shipped) == 1 and not marked:
+        return next(iter(shipped.values()))
+    if not shipped:
+        return shipped_data_dir()
+    raise InputError("--subject", f"{len(marked) or 'none'} of the shipped subjects "
+                     f"({', '.join(shipped)}) marked default = true: name one with --subject")
+
+
+def _subject_folder_checked(folder: str | Path, field: str) -> Path:
+    """The folder of ``--subject`` (``$CAPACITY_SUBJECT``): a shipped subject's name or a
+    folder holding :data:`REQUIRED_FILES`."""
+    text = str(folder)
+    if not text.strip():
+        raise InputError(field, "empty folder name (give a shipped subject's name, see 'capacity "
+                         "subjects', or a folder holding baseline.toml and disclosures.csv)")
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        shipped = shipped_subjects()
+        if text.strip() in shipped:
+            return shipped[text.strip()]
+        near = closest_name(text.strip(), list(shipped))
+        hint = f" (did you mean {near!r}?)" if near else ""
+        raise InputError(field, f"{text[:200]!r} is neither a folder nor a shipped subject"
+                         f"{hint}; shipped: {', '.join(shipped) or 'none'}")
+    for name in REQUIRED_FILES:
+        if not (path / name).is_file():
+            raise InputError(field, f"{text[:200]!r} has no {name} (a subject folder holds "
+                             f"{' and '.join(REQUIRED_FILES)}; see docs/subjects.md)")
+    return path.resolve()
+
+
+def set_subject(folder: str | Path | None) -> None:
+    """Select the subject for this process: a shipped subject's name or a folder; ``None``
+    goes back to the default.
+
+    Raises
+    ------
+    InputError
+        ``--subject: ...`` when it is neither a shipped name nor a folder holding
+        :data:`REQUIRED_FILES`.
     """
     global _subject_folder
     _subject_folder = None if folder is None else _subject_folder_checked(folder, "--subject")
@@ -64,13 +176,13 @@ def set_subject(folder: str | Path | None) -> None:
 
 def data_dir() -> Path:
     """The subject folder: the one :func:`set_subject` chose, else ``$CAPACITY_SUBJECT``, else
-    the shipped data (SenseTime)."""
+    :func:`default_subject_dir`."""
     if _subject_folder is not None:
         return _subject_folder
     env = os.environ.get(SUBJECT_ENV, "").strip()
     if env:
         return _subject_folder_checked(env, SUBJECT_ENV)
-    return shipped_data_dir()
+    return default_subject_dir()
 
 
 def data_file(name: str) -> Path:

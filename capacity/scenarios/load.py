@@ -36,7 +36,13 @@ from capacity.scenarios.vintages import (
     rules_known_by,
     vintage_layers,
 )
-from capacity.schemas import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, Inputs, shown_text
+from capacity.schemas import (
+    MAX_EXTENDS_DEPTH,
+    MAX_NESTING_DEPTH,
+    SCENARIO_OPTIONS,
+    Inputs,
+    shown_text,
+)
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -54,7 +60,7 @@ def describe_shipped() -> pd.DataFrame:
         doc = read_toml(path)
         rows.append({"scenario": name, "description": str(doc.get("description", "")),
                      "file": path.name})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["scenario", "description", "file"])  # none: no rows
 
 
 def _resolve_path(name_or_path: str | Path, field: str = "scenario") -> Path:
@@ -91,8 +97,8 @@ def _resolve_path(name_or_path: str | Path, field: str = "scenario") -> Path:
     return shipped[text]
 
 
-_SCENARIO_KEYS = {"as_of", "description", "extends", "overrides", "override", "set",
-                  "uncertain"}
+_SCENARIO_KEYS = {"as_of", "description", "extends", "options", "overrides", "override",
+                  "set", "uncertain"}
 
 
 def _parent_path(path: Path, parent: str) -> Path:
@@ -149,6 +155,9 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> _Chain:
         key = sorted(unknown)[0]
         raise InputError(f"{key_where(path, '', key)}: {key}", f"unknown top-level key (allowed: "
                          f"{', '.join(sorted(_SCENARIO_KEYS))})")
+    if doc.get("options", "mixed") not in SCENARIO_OPTIONS:
+        raise InputError(f"{key_where(path, '', 'options')}: options", f"{doc['options']!r} is "
+                         f"not one of {', '.join(SCENARIO_OPTIONS)}")
     layers: list[Layer] = []
     uncertain: dict[str, dict[str, Any]] = {}
     pinned = doc.get("as_of")
@@ -239,7 +248,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         One line naming the file, key and problem; also when ``as_of`` differs from the date
         the scenario pins.
     """
-    if name_or_path is None and DEFAULT_SCENARIO not in shipped_scenarios():
+    if name_or_path in (None, DEFAULT_SCENARIO) and DEFAULT_SCENARIO not in shipped_scenarios():
         # a subject folder without scenarios/history.toml: the baseline itself
         path = data_dir() / "baseline.toml"
         chain = _Chain([], {}, "The subject's baseline (its folder has no "

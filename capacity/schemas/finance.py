@@ -21,12 +21,12 @@ from capacity.schemas.limits import (
     MAX_ABS_NET_CASH_RMB_M,
     MAX_EV_EBITDA_MULTIPLE,
     MAX_EV_SALES_MULTIPLE,
+    MAX_FX_RATE,
     MAX_OPEX_RMB_M,
-    MAX_RMB_PER_HKD,
     MAX_SENSITIVITY_POINTS,
     MAX_SHARES_M,
     MAX_TRADITIONAL_GROWTH_ANNUAL,
-    MIN_RMB_PER_HKD,
+    MIN_FX_RATE,
     MIN_SHARES_M,
 )
 
@@ -49,7 +49,7 @@ class FinanceInputs(StrictModel):
     data). [RMB m]"""
     shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)]
     """Shares outstanding (the subject's data). [m shares]"""
-    rmb_per_hkd: Annotated[Real, Field(ge=MIN_RMB_PER_HKD, le=MAX_RMB_PER_HKD)]
+    rmb_per_hkd: Annotated[Real, Field(ge=MIN_FX_RATE, le=MAX_FX_RATE)]
     """Exchange rate (the subject's data). [RMB/HKD]"""
     traditional_growth_annual: Annotated[Real, Field(
         gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.15

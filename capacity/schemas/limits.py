@@ -88,14 +88,13 @@ MIN_SHARES_M = 1.0
 """Fewest shares outstanding. [m shares]"""
 MAX_SHARES_M = 1_000_000.0
 """Most shares outstanding (one trillion). [m shares]"""
-MIN_USD_RMB = 2.0
-"""Lowest USD/RMB exchange rate (the 1980s were about 1.5-3). [RMB/USD]"""
-MAX_USD_RMB = 20.0
-"""Highest USD/RMB exchange rate. [RMB/USD]"""
-MIN_RMB_PER_HKD = 0.2
-"""Lowest HKD/RMB exchange rate. [RMB/HKD]"""
-MAX_RMB_PER_HKD = 3.0
-"""Highest HKD/RMB exchange rate. [RMB/HKD]"""
+MIN_FX_RATE = 1e-4
+"""Lowest exchange rate of any currency pair (units of one currency per unit of another):
+currency-neutral, so a subject reporting in the currency it is listed in (rate 1) or in a
+currency of large units passes; a rate below it is a typing error. [BASE/QUOTE]"""
+MAX_FX_RATE = 1e5
+"""Highest exchange rate of any currency pair (the weakest traded currencies are a few tens of
+thousands per US dollar). [BASE/QUOTE]"""
 MAX_ELECTRICITY_RMB_PER_KWH = 10.0
 """Highest electricity price (China's industrial tariffs are about 0.5-1). [RMB/kWh]"""
 MAX_SYSTEM_RMB_PER_UNIT = 10_000_000.0

@@ -23,6 +23,7 @@ from capacity.schemas.limits import (
     MAX_DATACENTER_MW,
     MAX_ELECTRICITY_RMB_PER_KWH,
     MAX_FACILITY_RMB_M_PER_MW,
+    MAX_FX_RATE,
     MAX_INTERCONNECT_GBS,
     MAX_KV_VALUES_PER_TOKEN_K,
     MAX_LOT_UNITS,
@@ -33,9 +34,8 @@ from capacity.schemas.limits import (
     MAX_SERVING_BATCH,
     MAX_SYSTEM_RMB_PER_UNIT,
     MAX_USD_PER_GPU_HOUR,
-    MAX_USD_RMB,
+    MIN_FX_RATE,
     MIN_PUE,
-    MIN_USD_RMB,
 )
 
 
@@ -65,7 +65,7 @@ class ServingInputs(StrictModel):
 class PlannerInputs(StrictModel):
     """Purchase LP inputs: prices, lead times, budget, power and costs."""
 
-    usd_rmb: Annotated[Real, Field(ge=MIN_USD_RMB, le=MAX_USD_RMB)] = 7.2
+    usd_rmb: Annotated[Real, Field(ge=MIN_FX_RATE, le=MAX_FX_RATE)] = 7.2
     """Exchange rate. [RMB/USD]"""
     price_usd: dict[str, PriceUsd] = Field(default_factory=dict)
     """Price per unit where the catalog has none, or to override it. [USD/unit]"""
