@@ -19,22 +19,23 @@ Training run of N parameters on D tokens, over the quarters q = start..end, at M
     run EFLOPS [eff.]   = C / (quarters x QUARTER_SECONDS x m) / 1e18   (each quarter of the run)
     days at a fleet F   = C / (F x 1e18 x m) / 86,400
 
-Inference, method ``yield`` (calibrated on the half-year ending at the base period, 1H23)::
+Inference yield (calibrated on the half-year ending at the base period, 1H23), for comparison::
 
     yield [RMB m / (EFLOPS x quarter)] = GenAI revenue_1H23 / sum_{q in 1H23} (share x F_q)
-    inference_j [EFLOPS] = revenue_j / (yield x (1 + yield_change_annual) ** (j / 4))
+    inference_yield_j [EFLOPS] = revenue_j / (yield x (1 + yield_change_annual) ** (j / 4))
 
-Inference, method ``tokens``::
+Inference demand, one calculation, the plan's (``capacity.serving.inference_demand``)::
 
-    tokens served_j [tn] = revenue_j [RMB m] / price_j [RMB / m tokens]
-    inference_j [EFLOPS] = 2 x N_served x tokens_j x 1e12 / (QUARTER_SECONDS x u) / 1e18
-    price_j              = price x (1 + price_change_annual) ** (j / 4)
+    tokens_j [tn]  = max(0, revenue_j - lease_rate_j x leasing_j) / price_j
+    eflops_j       = tokens_j x k_ref / tau_ref   (reference chip's serving roofline)
+    price_j        = price x (1 + price_change_annual) ** (j / 4)
 
 GenAI revenue (demand side): the base is the calibration half-year's GenAI revenue over 2 quarters;
 each later quarter grows by ``(1 + g_year) ** (1 / 4)``, so ``g_year`` is the year-on-year growth of
 the quarterly run rate in that calendar year.
 
-Leasing: ``share_of_fleet x F_q + fixed_eflops(q)`` (the fixed amount a step function).
+Leasing: ``share_of_fleet x F_window x revenue_q / revenue_window + fixed_eflops(q)`` (F_window the
+calibration window's mean fleet; the fixed amount a step function): it grows with the GenAI market.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ from capacity.flops import (  # the FLOP arithmetic; the names stay importable f
     QUARTER_SECONDS,
     SECONDS_PER_DAY,
     TRAINING_FLOP_PER_PARAM_TOKEN,  # noqa: F401
-    inference_flop,
     required_effective_eflops,
     run_seconds,
     training_flop,
@@ -261,22 +261,21 @@ def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.n
     return revenue_rmb_m / token_price_array(inf, j)
 
 
-def inference_tokens_array(inf: InferenceInputs, tokens_tn: np.ndarray) -> np.ndarray:
-    """2 N FLOP a served token at the serving utilisation. [effective EFLOPS]"""
-    flop = inference_flop(per_draw(inf.served_params_bn), tokens_tn)
-    return required_effective_eflops(flop, QUARTER_SECONDS, per_draw(inf.serving_utilisation))
+def leasing_array(lease: LeasingInputs, qn: np.ndarray, window_fleet_eflops: np.ndarray,
+                  market_index: np.ndarray) -> np.ndarray:
+    """share_of_fleet x F_window x M_q + the fixed step in force in q. [effective EFLOPS]
 
-
-def leasing_array(lease: LeasingInputs, qn: np.ndarray, fleet_eflops: np.ndarray | None
-                  ) -> np.ndarray:
-    """share_of_fleet x F_q + the fixed step in force in q. [effective EFLOPS]
-
-    ``fleet_eflops`` (aligned to ``qn``) is needed only when ``share_of_fleet > 0``.
+    F_window is the mean existing fleet of the calibration window [effective EFLOPS] and
+    M_q = revenue_q / revenue_window the GenAI market index [1] (:func:`genai_revenue_array`
+    over its calibration-window level): the AIDC customers take a share of the fleet the
+    market calls for, so leasing grows with the market, not with the existing fleet as it
+    retires.
     """
     if np.any(np.asarray(lease.share_of_fleet) > 0):
-        out = per_draw(lease.share_of_fleet) * np.asarray(fleet_eflops, float)
+        base = np.mean(np.asarray(window_fleet_eflops, float), axis=-1)
+        out = per_draw(lease.share_of_fleet) * per_draw(base) * np.asarray(market_index, float)
     else:
-        out = np.zeros(len(qn))
+        out = np.zeros(np.shape(market_index))
     if lease.fixed_eflops:
         held = step_index(quarter_numbers(lease.fixed_eflops), qn)
         out = out + step_values(held, list(lease.fixed_eflops.values()))
@@ -309,9 +308,10 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
         Arrays ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
         ``training_demand_eflops``,
         ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``, ``inference_yield_eflops``,
-        ``inference_tokens_eflops``, ``inference_demand_eflops`` (the chosen method),
-        ``leasing_demand_eflops``, ``total_demand_eflops``; and the float
-        ``yield_rmb_m_per_eflops_quarter``.
+        ``leasing_demand_eflops``; and the float ``yield_rmb_m_per_eflops_quarter``. The
+        inference demand itself (tokens net of leasing, and as compute) is the plan's
+        (:func:`capacity.serving.scenario_inference_demand`), added by
+        :func:`demand_table`.
 
     For a batch of stress draws, every number of ``d`` that varies is an array of one value
     per draw (B,); the arrays are then (B, T) and the yield (B,) (:mod:`capacity.batch`).
@@ -337,17 +337,14 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
                           fixed.window)
     by_yield = inference_yield_array(revenue, yld, inf.yield_change_annual, j)
     served = tokens_served_array(inf, revenue, j)
-    by_tokens = inference_tokens_array(inf, served)
-    chosen = by_yield if inf.method == "yield" else by_tokens
-    leasing = leasing_array(d.leasing, qn, fleet_eflops)
+    leasing = leasing_array(d.leasing, qn, fixed.window_fleet_eflops,
+                            revenue / (r_half / len(fixed.window)))
     return {
         "tokens_produced_tn_tokens": produced[..., jj], "token_stock_tn_tokens": stock[..., jj],
         "training_demand_eflops": training, "genai_demand_rmb_m": revenue,
         "genai_tokens_demanded_tn_tokens": served,
         "token_price_rmb_per_m_tokens": token_price_array(inf, j),
-        "inference_yield_eflops": by_yield,
-        "inference_tokens_eflops": by_tokens, "inference_demand_eflops": chosen,
-        "leasing_demand_eflops": leasing, "total_demand_eflops": training + chosen + leasing,
+        "inference_yield_eflops": by_yield, "leasing_demand_eflops": leasing,
         "yield_rmb_m_per_eflops_quarter": yld,
     }
 
@@ -633,10 +630,15 @@ TOKEN_COLUMNS = ("tokens_produced_tn_tokens", "token_stock_tn_tokens")
 
 _TABLE_COLUMNS = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
                   "genai_demand_rmb_m", "genai_tokens_demanded_tn_tokens",
-                  "token_price_rmb_per_m_tokens",
-                  "inference_yield_eflops",
-                  "inference_tokens_eflops", "inference_demand_eflops", "leasing_demand_eflops",
-                  "total_demand_eflops"]
+                  "token_price_rmb_per_m_tokens", "inference_yield_eflops",
+                  "inference_demand_tn_tokens", "inference_demand_eflops",
+                  "leasing_demand_eflops", "total_demand_eflops"]
+
+
+def total_demand_eflops(training_eflops, inference_eflops, leasing_eflops) -> np.ndarray:
+    """total[t] = training[t] + inference[t] + leasing[t]. [effective EFLOPS]"""
+    return (np.asarray(training_eflops, float) + np.asarray(inference_eflops, float)
+            + np.asarray(leasing_eflops, float))
 
 
 def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
@@ -660,21 +662,27 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     pandas.DataFrame
         Index ``period``; columns ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
         ``training_demand_eflops``, ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``,
-        ``inference_yield_eflops``, ``inference_tokens_eflops``, ``inference_demand_eflops`` (the
-        chosen method), ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference
-        + leasing), ``existing_fleet_effective_eflops``.
-        EFLOPS are effective EFLOPS.
+        ``inference_yield_eflops`` (for comparison), ``inference_demand_tn_tokens`` and
+        ``inference_demand_eflops`` (the plan's: ``capacity.serving.scenario_inference_demand``),
+        ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference + leasing),
+        ``existing_fleet_effective_eflops``. EFLOPS are effective EFLOPS.
     """
     periods = pd.PeriodIndex(periods, freq="Q", name="period")
     _check_after_base(scenario, periods, "demand")
     if len(periods) == 0:
         raise InputError("periods", "no quarters to model")
     fixed = demand_fixed(scenario, fleet_effective_eflops)
-    if _inputs(scenario).leasing.share_of_fleet > 0:
-        _fleet_at(fleet_effective_eflops, periods, "leasing")
     fleet = _fleet_at(fleet_effective_eflops, periods, "demand")
     arrays = demand_arrays(_inputs(scenario), fixed, quarter_numbers(periods),
                            fleet.to_numpy(float))
+    from capacity.serving import scenario_inference_demand
+
+    inference = scenario_inference_demand(scenario, periods, arrays, QUARTER_SECONDS / 3600.0, 4)
+    arrays["inference_demand_tn_tokens"] = inference["demand_inference_tn"]
+    arrays["inference_demand_eflops"] = inference["demand_inference_eflops"]
+    arrays["total_demand_eflops"] = total_demand_eflops(
+        arrays["training_demand_eflops"], arrays["inference_demand_eflops"],
+        arrays["leasing_demand_eflops"])
     out = pd.DataFrame({c: arrays[c] for c in _TABLE_COLUMNS}, index=periods)
     out["existing_fleet_effective_eflops"] = fleet
     out.index.name = "period"

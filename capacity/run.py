@@ -38,6 +38,7 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
         "objective_constant_rmb_m" if npv else
         "objective_constant_eflops_quarters": result.extra.get("objective_constant", 0.0),
         **horizon_totals(result.quarters),
+        **result.kpis,
         "n_variables": result.extra.get("n_variables"),
         "n_constraints": result.extra.get("n_constraints"),
         "notes": list(result.notes),

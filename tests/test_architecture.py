@@ -30,7 +30,8 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("results", ("capacity.results",)),
     ("scenarios", ("capacity.scenarios", "capacity.scenarios.*", "capacity.subjects")),
     ("domain", ("capacity.chips", "capacity.export_controls", "capacity.fleet",
-                "capacity.calibration", "capacity.flops", "capacity.compute_demand")),
+                "capacity.calibration", "capacity.flops", "capacity.serving",
+                "capacity.compute_demand")),
     ("inputs", ("capacity.inputs",)),
     # post-solve quantities as array functions, so the planner's read-back calls them too
     ("metrics", ("capacity.metrics", "capacity.metrics.*")),

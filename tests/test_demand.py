@@ -215,35 +215,42 @@ def test_revenue_forecast_growth_path():
         dm.genai_revenue_forecast(sc, pd.period_range("2022Q4", "2023Q3", freq=Q))
 
 
-def test_demand_table_methods_and_total():
+def test_demand_table_inference_and_total():
     sets = {"demand.revenue.growth_by_year": {"2023": 0.0},
             "demand.inference.price_rmb_per_m_tokens": 20.0,
             "demand.inference.price_change_annual": 0.0,
             "demand.inference.yield_change_annual": 0.0,
             "demand.inference.served_params_bn": 100.0,
-            "demand.inference.serving_utilisation": 0.15,
             "demand.leasing.share_of_fleet": 0.1,
             "demand.leasing.fixed_eflops": {"2023Q4": 0.5},
+            "planner.leasing_usd_per_gpu_hour": 1.25,
+            "planner.usd_rmb": 7.29,
+            "planner.compute_price_change_annual": -0.2,
             "demand.runs": []}
     fleet = fleet_series({"2023Q1": 5.0, "2023Q2": 6.0, "2023Q3": 8.0, "2023Q4": 10.0})
     periods = pd.period_range("2023Q3", "2023Q4", freq=Q, name="period")
-    t = dm.demand_table(scenario(**sets), periods, fleet)
+    sc = scenario(**sets)
+    t = dm.demand_table(sc, periods, fleet)
     # yield: 284.2 / (0.5 x 11) = 51.673 RMB m/EFLOPS-q; 142.1 / 51.673 = 2.75 EFLOPS
     assert t["inference_yield_eflops"].tolist() == pytest.approx([2.75, 2.75])
-    # tokens: 142.1 RMB m / RMB 20 per m tokens = 7.105tn; 2 x 100e9 x 7.105e12 = 1.421e24 FLOP
     assert t["genai_tokens_demanded_tn_tokens"].tolist() == pytest.approx([7.105, 7.105])
-    tok = 1.421e24 / (7_889_400 * 0.15) / 1e18  # 1.2008 EFLOPS
-    assert t["inference_tokens_eflops"].tolist() == pytest.approx([tok, tok])
-    assert t["inference_demand_eflops"].tolist() == pytest.approx([2.75, 2.75])  # method = yield
-    # leasing: 10% of 8 and of 10, plus 0.5 fixed from 2023Q4
-    assert t["leasing_demand_eflops"].tolist() == pytest.approx([0.8, 1.5])
-    assert t["total_demand_eflops"].tolist() == pytest.approx([2.75 + 0.8, 2.75 + 1.5])
+    # leasing: 10% of the 1H23 window's mean fleet (5.5) x the flat market index, + 0.5 fixed
+    assert t["leasing_demand_eflops"].tolist() == pytest.approx([0.55, 1.05])
+    # leasing rate per A100 effective EFLOPS-quarter: 1.25 USD/h x 7.29 x 2191.5 h / 1e6
+    # / (312 TFLOPS x 1.0 / 1e6), falling 20% a year from the first planned quarter
+    rate0 = 1.25 * 7.29 * (365.25 * 24 / 4) / 1e6 / 312e-6
+    rate = [rate0, rate0 * 0.8 ** 0.25]
+    tokens = [(142.1 - le * r) / 20.0 for le, r in zip([0.55, 1.05], rate, strict=True)]
+    assert t["inference_demand_tn_tokens"].tolist() == pytest.approx(tokens)
+    # the tokens at the A100's serving roofline (tokens per unit-quarter from the plan data)
+    from capacity.serving import serving_reference
+    k, tau = serving_reference(sc, 365.25 * 24 / 4)
+    assert k == pytest.approx(312e-6)
+    inf = [x * k / tau for x in tokens]
+    assert t["inference_demand_eflops"].tolist() == pytest.approx(inf)
+    assert t["total_demand_eflops"].tolist() == pytest.approx(
+        [inf[0] + 0.55, inf[1] + 1.05])
     assert t["training_demand_eflops"].tolist() == [0.0, 0.0]
-
-    t2 = dm.demand_table(scenario(**sets, **{"demand.inference.method": "tokens"}), periods,
-                         fleet)
-    assert t2["inference_demand_eflops"].tolist() == pytest.approx([tok, tok])
-    assert t2["total_demand_eflops"].tolist() == pytest.approx([tok + 0.8, tok + 1.5])
 
 
 def test_demand_table_contract_on_baseline(base_scenario):

@@ -212,8 +212,9 @@ def test_fleet_balance_life_retirement_residual_and_discount():
     df1 = 1.1^-0.25 = 0.976454, df2 = 0.953463, df3 = 0.931012. Training demand 1 EFLOPS
     (1,000 units) each quarter at RMB 300 m per EFLOPS: a unit earns 0.3 a quarter.
 
-    Residual share (straight line, T - t quarters served): bought in Q1 0, Q2 0, Q3 1 - 1/2 =
-    0.5, worth 0.5 x 0.5 x df3 at the horizon end.
+    Residual (straight-line book, T - t quarters served, capped by what the unit earns leased
+    out after T: 1e-3 EFLOPS x RMB 300 m = 0.3 a quarter of life left): bought in Q1 0, Q2 0,
+    Q3 min(0.5 x (1 - 1/2), 0.3) = 0.25, worth 0.25 x df3 at the horizon end.
     - A unit bought in Q1 serves Q1 and Q2 (retires before Q3): 0.3 + 0.3 df1 - 0.5 =
       0.092936 > 0: buy 1,000.
     - Q3 needs 1,000 more: bought in Q3, 0.3 df2 - 0.5 df2 + 0.25 df3 = 0.042060 > 0; bought
@@ -230,7 +231,7 @@ def test_fleet_balance_life_retirement_residual_and_discount():
     needs a Q2 purchase; it is not asserted.)
     """
     life2 = Chip(price=0.5, life=2)
-    data = tiny({"A": life2}, n=3, training=1.0, discount_rate_annual=0.10)
+    data = tiny({"A": life2}, n=3, training=1.0, discount_rate_annual=0.10, leasing_rate=300.0)
     plan = solve_data(data)
     assert units(plan, "A", "2024Q1") == pytest.approx(1000.0)
     assert units(plan, "A", "2024Q2") == pytest.approx(0.0, abs=1e-6)
@@ -255,6 +256,41 @@ def test_fleet_balance_life_retirement_residual_and_discount():
         assert -sol.row_dual[i] == pytest.approx(gain, rel=1e-7)
     # an identity is not a limit: never in the binding table
     assert not (plan.binding["constraint"] == "fleet_balance").any()
+
+
+def test_residual_is_what_the_unit_still_earns_at_the_market_rate():
+    """residual[c, t] = min(price x book, sum_j max(0, k lease[T-1] q^(j+1) - run) df(j)).
+
+    The plan above with the leasing rate at RMB 200 m per EFLOPS-quarter: a unit bought in Q3
+    earns 1e-3 x 200 = 0.2 in its one quarter of life after T, below its book value 0.25, so
+    residual = 0.2 and the Q3 purchase is worth 0.3 df2 - 0.5 df2 + 0.2 df3 = -0.004490 < 0:
+    not bought, and Q3's training goes unmet. NPV = 1000 x (0.3 + 0.3 df1 - 0.5) = 92.936.
+
+    A falling rate path: life 4, T = 3, leasing 200, 180, 162 (q = 0.9), k = 1e-3, running
+    cost 0.01 a quarter (maintenance), no discounting. A unit bought in Q3 has 3 quarters left:
+    earn = (0.1458 - 0.01) + (0.13122 - 0.01) + (0.118098 - 0.01) = 0.365118, below its book
+    0.5 x (1 - 1/4) = 0.375.
+    """
+    from capacity.planner.objective import residual_value_rmb_m
+    from capacity.planner.variables import buy_vars
+
+    data = tiny({"A": Chip(price=0.5, life=2)}, n=3, training=1.0, discount_rate_annual=0.10,
+                leasing_rate=200.0)
+    plan = solve_data(data)
+    assert units(plan, "A", "2024Q3") == pytest.approx(0.0, abs=1e-6)
+    assert 0.3 * df(2) - 0.5 * df(2) + 0.2 * df(3) == pytest.approx(-0.004490, abs=1e-6)
+    assert plan.objective == pytest.approx(1000 * (0.3 + 0.3 * df(1) - 0.5), rel=REL)
+    assert plan.quarters["training_shortfall_eflops"].tolist() == pytest.approx([0, 0, 1.0])
+
+    falling = tiny({"A": Chip(price=0.5, life=4, maintenance=0.01)}, n=3,
+                   leasing_rate=[200.0, 180.0, 162.0])
+    a = falling.arrays
+    buy = buy_vars(a)
+    res = residual_value_rmb_m(a, buy)
+    q3 = int(np.flatnonzero(buy.t == 2)[0])
+    assert res[q3] == pytest.approx(0.365118, rel=1e-9)
+    q1 = int(np.flatnonzero(buy.t == 0)[0])  # 1 quarter left: min(0.5 x 1/4, 0.1358)
+    assert res[q1] == pytest.approx(0.125, rel=1e-9)
 
 
 def test_allocation_training_and_leasing_share_the_units():
@@ -425,6 +461,26 @@ def test_rental_cap_binds_when_renting_is_cheaper():
     h = 0.001
     rc = data.rental_cap_eflops + h
     assert input_secant(plan, data, h, rental_cap_eflops=rc) == pytest.approx(100.0, rel=1e-7)
+
+
+def test_rental_cap_is_a_share_of_the_whole_fleet():
+    """rental: rent[t] - s[t] sum_c k[c] fleet[c, t] <= s[t] existing_eflops[t].
+
+    Chip A (k = 1e-3, RMB 0.2 m: 200 per EFLOPS), no existing fleet, renting at 100 per EFLOPS
+    capped at s = 0.5 of the whole fleet's compute, training demand 1 EFLOPS worth 300. Rent
+    as much as the cap allows: 1e-3 f + r = 1 and r = 0.5e-3 f, so f = 666.667 units and
+    r = 0.333 EFLOPS. NPV = 300 - 0.2 x 666.667 - 100 x 0.333 = 133.333 (buying all of it:
+    100). Rental cap: one EFLOPS more allowed saves 1 / 1.5e-3 units at 0.2 less 1/1.5 EFLOPS
+    of own compute rented instead at 100: 0.1 x 666.667 = 66.667 per EFLOPS.
+    """
+    periods = pd.period_range("2024Q1", periods=1, freq="Q", name="period")
+    data = tiny({"A": Chip(price=0.2)}, training=1.0, training_value=300.0, rental_rate=100.0,
+                rental_cap=0.0, rental_cap_share=pd.Series([0.5], index=periods))
+    plan = solve_data(data)
+    assert units(plan, "A", "2024Q1") == pytest.approx(2000.0 / 3.0)
+    assert plan.quarters.iloc[0]["rented_eflops"] == pytest.approx(1.0 / 3.0)
+    assert plan.objective == pytest.approx(300.0 - 0.2 * 2000.0 / 3.0 - 100.0 / 3.0, rel=REL)
+    assert_price(plan, "rental", "2024Q1", 0.1 / 1.5e-3)
 
 
 def test_access_cap_limits_purchases():

@@ -41,10 +41,33 @@ def test_plan_json_shape(run_json):
         "limits_rmb_m", "net_value_rmb_m"}
 
 
+def lp_purchases(plan) -> pd.DataFrame:
+    """The purchases the LP decided (committed orders left out)."""
+    return plan.purchases[~plan.purchases["committed"].astype(bool)]
+
+
+def test_committed_orders_are_data_with_their_source(hist_plan, history_plan_data, history):
+    """The 1H23 pipeline (2 + 2 EFLOPS of A800 and H800 for 2023Q3, placed before the plan
+    decides) is in the purchases as committed rows with the fleet.pipeline source, and in
+    the existing fleet, not bought again; the LP orders only from the vintage quarter on."""
+    p = hist_plan.purchases
+    com = p[p["committed"].astype(bool)]
+    assert sorted(com["chip"]) == ["A800", "H800"]
+    assert (com["period"] == pd.Period("2023Q3", "Q")).all()
+    rate = peak_tflops(history.catalog)
+    for r in com.itertuples(index=False):
+        assert r.units == pytest.approx(2.0 * 1e6 / rate[r.chip])
+        assert r.source == history.source_of("fleet.pipeline") and r.source
+        assert r.capex_rmb_m == 0.0
+    first = pd.Period(history.as_of, "Q")
+    assert (lp_purchases(hist_plan)["order_period"] >= first).all()
+    assert history_plan_data.first_order_period == max(first, history_plan_data.periods[0])
+
+
 def test_fleet_balance_recomputed(hist_plan, history_plan_data):
     """installed[c,t] = existing[c,t] + purchases delivered in (t - life_c, t]."""
     fleet = hist_plan.fleet.set_index(["period", "chip"])["units"]
-    buys = hist_plan.purchases
+    buys = lp_purchases(hist_plan)  # committed orders are in the existing fleet
     for t in history_plan_data.periods:
         for c in history_plan_data.chips:
             life = int(history_plan_data.life_quarters[c])
@@ -74,7 +97,9 @@ def test_compute_demand_and_power_balances(hist_plan, history_plan_data, history
     assert (q["training_served_eflops"] + q["leasing_served_eflops"]
             <= q["effective_eflops"] + q["rented_eflops"] + TOL).all()
     assert (q["inference_served_tn_tokens"] <= q["token_capacity_tn_tokens"] + TOL).all()
-    assert (q["rented_eflops"] <= history_plan_data.rental_cap_eflops + TOL).all()
+    # the rental limit is a share of the whole fleet's effective compute (existing + bought)
+    assert (q["rented_eflops"] <= history_plan_data.rental_cap_share * q["effective_eflops"]
+            + TOL).all()
     # power: recomputed from units x kW, within the limit
     mw = (f["units"] * f["chip"].map(history_plan_data.power_kw)).groupby(f["period"]).sum() / 1000
     assert np.allclose(q["power_mw"], mw.reindex(q.index), atol=TOL)
@@ -83,7 +108,7 @@ def test_compute_demand_and_power_balances(hist_plan, history_plan_data, history
 
 
 def test_capex_and_budget_balances(hist_plan, history_plan_data):
-    p = hist_plan.purchases
+    p = lp_purchases(hist_plan)
     assert np.allclose(p["capex_rmb_m"], p["units"] * p["all_in_cost_rmb_m_per_unit"])
     by_order = p.groupby("order_period")["capex_rmb_m"].sum()
     q = hist_plan.quarters
@@ -94,7 +119,7 @@ def test_capex_and_budget_balances(hist_plan, history_plan_data):
 
 
 def test_purchases_respect_access(hist_plan, history_plan_data):
-    p = hist_plan.purchases
+    p = lp_purchases(hist_plan)
     for row in p.itertuples(index=False):
         assert history_plan_data.status.at[row.period, row.chip] != "banned"
         cap = history_plan_data.cap_units.at[row.period, row.chip]

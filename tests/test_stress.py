@@ -63,7 +63,8 @@ def test_resolve_in_place_matches_a_fresh_solve(history_plan_data, template):
                         index=pd.MultiIndex.from_arrays([buy.labels["period"],
                                                          buy.labels["chip"]]))
         got = got[got > 1e-6]
-        want = ref.purchases.set_index(["period", "chip"])["units"]
+        own = ref.purchases[~ref.purchases["committed"].astype(bool)]
+        want = own.set_index(["period", "chip"])["units"]
         assert set(got.index) == set(want.index), i
         assert np.allclose(got.reindex(want.index), want, rtol=1e-7, atol=1e-6), i
         # the model pushed in place is the model a fresh build makes from the same numbers
@@ -155,8 +156,13 @@ def test_draw_demand_is_demand_table_of_the_draw(history):
         inputs = stress.draw_inputs(ctx, np.array([growth]), "x")
         ref = demand_table(history.with_inputs(inputs), history.inputs.horizon.periods, fleet)
         got = stress.demand_numbers(ctx, inputs)
-        for col in ref.columns.drop("existing_fleet_effective_eflops"):
+        plan_side = ["inference_demand_tn_tokens", "inference_demand_eflops",
+                     "total_demand_eflops"]  # the plan's calculation, not demand_arrays'
+        for col in ref.columns.drop(["existing_fleet_effective_eflops", *plan_side]):
             assert np.array_equal(got[col], ref[col].to_numpy()), col
+        a = stress.draw_arrays(ctx, inputs, np.array([growth]), got)
+        assert np.allclose(a.demand_inference_eflops, ref["inference_demand_eflops"],
+                           rtol=1e-12, atol=0.0)
 
 
 # --------------------------------------------------------------------------------------------

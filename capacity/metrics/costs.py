@@ -85,3 +85,11 @@ def straight_line_rmb_m(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndar
     t = np.arange(n)[:, None]
     alive = (t >= d[None, :]) & (t < (d + life)[None, :])
     return matvec(alive, cap / life)
+
+
+def share_of_npv(part_rmb_m: float, npv_rmb_m: float) -> float:
+    """A part of the NPV as a share of it (NaN where the NPV is 0). [1]
+
+        share = part / NPV
+    """
+    return float(part_rmb_m / npv_rmb_m) if npv_rmb_m else float("nan")

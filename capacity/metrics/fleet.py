@@ -90,3 +90,18 @@ def power_mw(units: np.ndarray, power_kw: np.ndarray) -> np.ndarray:
         power[t] = sum_c units[t, c] x kw[c] / 1000    kw [kW/unit, TDP x overhead x PUE]
     """
     return matvec(units, np.asarray(power_kw, float)) / 1000.0
+
+
+def units_last_quarters_share(delivery_index: np.ndarray, units: np.ndarray, n_periods: int,
+                              last: int = 2) -> float:
+    """Share of the units bought that arrive in the last ``last`` planned quarters. [1]
+
+        share = sum_{j : t_j >= T - last} units_j / sum_j units_j      (0 without purchases)
+
+    ``delivery_index`` is each purchase's delivery quarter as a position 0..T-1.
+    """
+    u = np.asarray(units, float)
+    total = u.sum()
+    if total <= 0:
+        return 0.0
+    return float(u[np.asarray(delivery_index) >= n_periods - last].sum() / total)

@@ -147,6 +147,25 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     return result
 
 
+def _explain_unmet_training(result: Plan, scenario, gathered: PlanInputs) -> None:
+    """Add one note per planned training run left partly unmet, with the reason
+    (:func:`capacity.planner.results.unmet_training`), and the table as
+    ``result.extra["unmet_training"]``."""
+    from capacity.compute_demand import runs_table
+    from capacity.planner.results import unmet_training
+
+    if not scenario.inputs.demand.runs:
+        return
+    runs = runs_table(scenario, gathered.fleet_history["effective_eflops"])
+    table = unmet_training(result.quarters, result.binding, runs, gathered.data)
+    result.extra["unmet_training"] = table
+    result.kpis["unmet_training_runs"] = len(table)
+    for r in table.itertuples(index=False):
+        result.notes.append(f"training run {r.run} ({r.start}-{r.end}): "
+                            f"{r.unmet_eflops_quarters:.2f} of {r.demand_eflops_quarters:.2f} "
+                            f"EFLOPS-quarters unmet ({r.unmet_share:.0%}) {r.reason}")
+
+
 def plan(scenario, solver: str = "highs", integer: bool = True, objective: str = "npv",
          time_limit_s: float | None = None) -> Plan:
     """Plan GPU purchases for a scenario.
@@ -179,6 +198,7 @@ def plan(scenario, solver: str = "highs", integer: bool = True, objective: str =
                     scenario.inputs.planner.price_usd) / 1e6
     result = solve_data(gathered.data, solver, integer, objective, ref, time_limit_s)
     result.binding["set_key"] = set_keys(result.binding, scenario, gathered.availability)
+    _explain_unmet_training(result, scenario, gathered)
     result.timings = {"inputs_s": t1 - t0, **result.timings}
     result.inputs = gathered
     return result

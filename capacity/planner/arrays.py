@@ -66,6 +66,10 @@ class PlanArrays:
         Shape (T, C). [RMB m/unit], [units/quarter] (NaN = uncapped), [units]
     demand_training_eflops, demand_leasing_eflops, demand_inference_tn
         Shape (T,). [EFLOPS], [EFLOPS], [tn tokens]
+    demand_inference_eflops
+        Shape (T,): the token demand as effective compute at the reference chip's roofline
+        (:func:`~capacity.planner.economics.inference_demand_eflops`; reported, not a limit;
+        NaN for a hand-built plan without it). [EFLOPS]
     tokens_per_unit_tn, maintenance_rmb_m
         Shape (C,). [tn tokens/(unit*quarter)], [RMB m/(unit*quarter)]
     training_value_rmb_m, leasing_rmb_m, rental_rmb_m
@@ -73,7 +77,10 @@ class PlanArrays:
     token_price_rmb_m_per_tn
         Shape (T,). [RMB m/tn tokens]
     rental_cap_eflops
-        Shape (T,). [EFLOPS]
+        Shape (T,): the rental limit the existing fleet gives (share x its compute). [EFLOPS]
+    rental_cap_share
+        Shape (T,): most rented compute as a share of the whole fleet's (existing and new)
+        effective compute, so each new unit raises the limit by share x k[c]. [1]
     effective_per_unit
         Shape (C,). [EFLOPS/unit]
     training_fit
@@ -96,6 +103,7 @@ class PlanArrays:
     demand_training_eflops: np.ndarray
     demand_leasing_eflops: np.ndarray
     demand_inference_tn: np.ndarray
+    demand_inference_eflops: np.ndarray
     tokens_per_unit_tn: np.ndarray
     maintenance_rmb_m: np.ndarray
     training_value_rmb_m: np.ndarray
@@ -103,6 +111,7 @@ class PlanArrays:
     rental_rmb_m: np.ndarray
     token_price_rmb_m_per_tn: np.ndarray
     rental_cap_eflops: np.ndarray
+    rental_cap_share: np.ndarray
     effective_per_unit: np.ndarray
     training_fit: np.ndarray
     power_kw: np.ndarray

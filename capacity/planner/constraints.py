@@ -299,13 +299,20 @@ def token_demand(a: PlanArrays, cols: Columns) -> RowFamily:
                  a.demand_inference_tn)
 
 
-def rental(a: PlanArrays, cols: Columns) -> RowFamily:
-    """Rented training compute is capped (0 where renting is closed).
+def rental(a: PlanArrays, cols: Columns, fleet: VarFamily) -> RowFamily:
+    """Rented training compute is capped at a share of the whole fleet's effective compute
+    (0 where renting is closed).
 
-        rent[t] <= cap[t]                                                    [EFLOPS]
+        rent[t] - s[t] sum_c k[c] fleet[c, t] <= s[t] x existing_eflops[t]        [EFLOPS]
+
+    (:func:`capacity.planner.economics.rental_limits`: the right-hand side is
+    ``rental_cap_eflops``).
     """
     T = len(a.periods)
-    entries = [(np.arange(T), cols.rent[:, 0], 1.0)]
+    share = a.rental_cap_share
+    entries = [(np.arange(T), cols.rent[:, 0], 1.0),
+               (fleet.t, cols.fleet[fleet.t, fleet.c],
+                -np.asarray(share)[..., fleet.t] * a.effective_per_unit[..., fleet.c])]
     fam = reg.RENTAL
     return _rows(fam, _labels(fam, cols, period=a.periods), entries, np.full(T, -INF),
                  a.rental_cap_eflops)
@@ -404,7 +411,7 @@ def row_families(a: PlanArrays, cols: Columns, fams: dict[str, VarFamily]) -> li
     """Every constraint family of one model, in row order (absent families left out)."""
     out = [fleet_balance(a, cols, fams["fleet"]), allocation(a, cols, fams["lease"]),
            training(a, cols, fams), leasing(a, cols, fams), tokens(a, cols, fams),
-           demand(a, cols), token_demand(a, cols), rental(a, cols),
+           demand(a, cols), token_demand(a, cols), rental(a, cols, fams["fleet"]),
            access(a, cols, fams["buy"]), budget(a, cols, fams["buy"]),
            power(a, cols, fams["fleet"])]
     return [f for f in out if f is not None]

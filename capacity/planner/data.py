@@ -29,6 +29,7 @@ from capacity.planner.economics import (
 )
 from capacity.planner.periods import hours_per_period, order_quarter, periods_per_year
 from capacity.planner.prices import availability_grids, power_limit_mw, price_frame
+from capacity.serving import serving_reference
 
 __all__ = ["PlanArrays", "PlanData", "buyable_index", "plan_data_from_scenario"]
 """What other modules import from here (:class:`PlanArrays` and :func:`buyable_index` live in
@@ -74,7 +75,8 @@ class PlanData:
         Work demanded per quarter: ``training_demand_eflops`` (own training, training-fit
         chips only)
         and ``leasing_demand_eflops`` (AIDC customers, any chip) [effective EFLOPS];
-        ``inference_tn_tokens`` (served tokens, any chip) [tn tokens/quarter].
+        ``inference_tn_tokens`` (served tokens, any chip) [tn tokens/quarter]; optionally
+        ``inference_demand_eflops``, the tokens as effective compute (reported only) [EFLOPS].
     tokens_per_unit_tn
         Tokens one unit serves in a quarter (roofline x achieved share x time utilisation,
         :func:`tokens_per_unit_quarter`). [tn tokens/(unit*quarter)]
@@ -86,7 +88,11 @@ class PlanData:
         rented training compute) [RMB m/(EFLOPS*quarter)]; ``token_price_rmb_per_m_tokens``
         (= RMB m per tn tokens).
     rental_cap_eflops
-        Most rented training compute per quarter (0: closed). [effective EFLOPS]
+        Most rented training compute per quarter the existing fleet allows (0: closed): share
+        x the existing fleet's compute. [effective EFLOPS]
+    rental_cap_share
+        Most rented compute as a share of the whole fleet's effective compute, so the limit
+        grows with the units the plan buys (None: 0, the limit is ``rental_cap_eflops``). [1]
     budget_rmb_m
         Capex budget per calendar year of the order quarter. [RMB m]; years absent are unlimited.
     budget_carryover
@@ -98,7 +104,10 @@ class PlanData:
     discount_rate_annual
         [1/year]
     first_order_period
-        Earliest quarter an order can be placed (the first planned quarter).
+        Earliest quarter the LP can place an order: the quarter that holds the vintage date
+        (:func:`decision_quarter`), or the first planned quarter if later. Quarters before it are
+        history or nowcast: deliveries then come from the existing fleet and committed orders
+        (``fleet.pipeline``, with their source), never from a free decision.
     lot_units
         Lot size for integer plans. [units]
     """
@@ -132,6 +141,14 @@ class PlanData:
     economics: EconomicsFrame | None = None
     """The fixed chip economics it was built from (for stress draws); None for a hand-built
     plan."""
+    committed: pd.DataFrame | None = None
+    """Orders placed before the plan decides (``fleet.pipeline``) delivered in a planned
+    quarter: columns ``period`` (delivery), ``order_period``, ``chip``, ``units`` [units],
+    ``source`` (:func:`committed_orders`). They are in ``existing_units`` already; the table
+    says where those deliveries come from. None: none."""
+    rental_cap_share: pd.Series | None = None
+    """Most rented compute as a share of the whole fleet's effective compute (see the class
+    docstring); None: 0."""
     tokens_per_s: pd.Series | None = None
     """Billed tokens one busy chip serves per second (roofline x achieved share,
     :func:`serving_tokens_per_s`), for the economics table. [tokens/s/chip]; None for a
@@ -170,6 +187,9 @@ class PlanData:
             demand_training_eflops=d["training_demand_eflops"],
             demand_leasing_eflops=d["leasing_demand_eflops"],
             demand_inference_tn=d["inference_tn_tokens"],
+            demand_inference_eflops=(
+                self.demand["inference_demand_eflops"].reindex(p).to_numpy(float)
+                if "inference_demand_eflops" in self.demand.columns else np.full(len(p), np.nan)),
             tokens_per_unit_tn=_vector(self.tokens_per_unit_tn, ci),
             maintenance_rmb_m=_vector(self.maintenance_rmb_m, ci),
             training_value_rmb_m=r["training_value_rmb_m_per_eflops_quarter"],
@@ -177,6 +197,8 @@ class PlanData:
             rental_rmb_m=r["rental_rmb_m_per_eflops"],
             token_price_rmb_m_per_tn=r["token_price_rmb_per_m_tokens"],
             rental_cap_eflops=_vector(self.rental_cap_eflops, p),
+            rental_cap_share=(np.zeros(len(p)) if self.rental_cap_share is None
+                              else _vector(self.rental_cap_share, p)),
             effective_per_unit=effective_eflops_per_unit(_vector(self.peak_tflops, ci),
                                                          _vector(self.efficiency, ci)),
             training_fit=_vector(self.training_fit, ci, bool),
@@ -231,6 +253,55 @@ def _vector(s: pd.Series, index: pd.Index, dtype=float) -> np.ndarray:
     return s.to_numpy(dtype)
 
 
+def decision_quarter(periods: pd.PeriodIndex, as_of) -> pd.Period:
+    """First quarter the plan may decide an order in: the quarter holding the vintage date
+    ``as_of`` (a date; None: no vintage), or the first planned quarter if that is later.
+
+        first_order = max(periods[0], quarter(as_of))
+    """
+    first = periods[0]
+    if as_of is None:
+        return first
+    return max(first, pd.Period(pd.Timestamp(as_of), freq=first.freq))
+
+
+def _tokens_per_unit(scenario, periods: pd.PeriodIndex) -> pd.Series:
+    """Tokens one unit of each catalog chip serves a period (:func:`tokens_per_unit_period`
+    for ``planner.serving`` and the served model). [tn tokens/(unit*period)]"""
+    inp = scenario.inputs
+    return tokens_per_unit_period(scenario.catalog, inp.planner.serving,
+                                  inp.demand.inference.served_params_bn,
+                                  hours_per_period(periods_per_year(periods)))
+
+
+COMMITTED_COLUMNS = ("period", "order_period", "chip", "units", "source")
+"""Columns of :attr:`PlanData.committed`."""
+
+
+def committed_orders(scenario, periods: pd.PeriodIndex, lead: pd.Series) -> pd.DataFrame:
+    """Committed orders (``fleet.pipeline``) delivered in a planned quarter, with their source.
+
+        order_period = delivery - L_c   (:func:`~capacity.planner.periods.order_quarter`)
+
+    Units from :func:`capacity.fleet.order_units` (an order given in peak EFLOPS:
+    EFLOPS x 1e6 / peak TFLOPS). The source is the scenario's for ``fleet.pipeline``
+    (a committed order is data with a dated source, never a decision of the plan).
+    """
+    from capacity.fleet import order_units
+
+    rows = []
+    source = scenario.source_of("fleet.pipeline") if hasattr(scenario, "source_of") else ""
+    for i, order in enumerate(scenario.inputs.fleet.pipeline):
+        t = pd.Period(str(order.delivery), freq="Q")
+        if t not in periods:
+            continue
+        units = order_units(order.chip, order.units, order.peak_eflops, scenario.catalog,
+                            f"fleet.pipeline[{i}]")
+        lq = int(lead.get(order.chip, scenario.inputs.planner.default_lead_time_quarters))
+        rows.append((t, order_quarter(t, lq), order.chip, units, source or ""))
+    return pd.DataFrame(rows, columns=list(COMMITTED_COLUMNS))
+
+
 def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.DataFrame,
                             availability: pd.DataFrame | None) -> PlanData:
     """Gather :class:`PlanData` from a validated scenario.
@@ -267,11 +338,12 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         raise InputError("planner.compute_reference_chip", f"unknown chip {ref!r}")
     existing = existing_units.reindex(index=periods, columns=chips, fill_value=0.0)
     k_all = effective_eflops_per_unit(rate.reindex(chips).fillna(0.0), eff)
+    tokens_unit = _tokens_per_unit(scenario, periods).reindex(chips).fillna(0.0)
     from capacity.export_controls import rental_cap_share
 
-    econ = EconomicsFrame(tuple(chips), fit_arr, float(k_all[chips.index(ref)]),
-                          existing.to_numpy(float) @ k_all,
-                          rental_cap_share(scenario, periods).to_numpy(float))
+    k_ref, tau_ref = serving_reference(scenario, hours_per_period(periods_per_year(periods)))
+    econ = EconomicsFrame(tuple(chips), fit_arr, k_ref, existing.to_numpy(float) @ k_all,
+                          rental_cap_share(scenario, periods).to_numpy(float), tau_ref)
     dem_cols = ECONOMIC_DEMAND_COLUMNS
     dem_in = demand.reindex(periods)[list(dem_cols)].astype(float)
     if dem_in.isna().any().any():
@@ -282,9 +354,6 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     price = pd.DataFrame(nums["price_rmb_m"], index=periods, columns=chips)
     kw = pd.Series(nums["power_kw"], index=chips)
     maint = pd.Series(nums["maintenance_rmb_m"], index=chips)
-    tokens_unit = tokens_per_unit_period(
-        cat, pl.serving, inp.demand.inference.served_params_bn,
-        hours_per_period(periods_per_year(periods))).reindex(chips).fillna(0.0)
     tokens_s = serving_tokens_per_s(cat, pl.serving, inp.demand.inference.served_params_bn)
     rates = pd.DataFrame({
         "training_value_rmb_m_per_eflops_quarter": nums["training_value_rmb_m"],
@@ -308,8 +377,11 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
 
     dem = pd.DataFrame({"training_demand_eflops": nums["demand_training_eflops"],
                         "leasing_demand_eflops": nums["demand_leasing_eflops"],
-                        "inference_tn_tokens": nums["demand_inference_tn"]}, index=periods)
+                        "inference_tn_tokens": nums["demand_inference_tn"],
+                        "inference_demand_eflops": nums["demand_inference_eflops"]},
+                       index=periods)
     rental_cap = pd.Series(nums["rental_cap_eflops"], index=periods)
+    rental_share = pd.Series(nums["rental_cap_share"], index=periods)
 
     return PlanData(
         periods=periods, chips=chips, peak_tflops=rate.reindex(chips).fillna(0.0),
@@ -317,10 +389,11 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         life_quarters=life, lead_quarters=lead, price_rmb_m=price, cap_units=cap,
         existing_units=existing, demand=dem, tokens_per_unit_tn=tokens_unit,
         maintenance_rmb_m=maint, rates=rates,
-        rental_cap_eflops=rental_cap, budget_rmb_m={int(y): float(b) for y, b in
-                                         pl.capex_budget_rmb_m.items()},
+        rental_cap_eflops=rental_cap, rental_cap_share=rental_share,
+        budget_rmb_m={int(y): float(b) for y, b in pl.capex_budget_rmb_m.items()},
         budget_carryover=pl.budget_carryover, power_mw=power,
         electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
-        first_order_period=periods[0], lot_units=pl.lot_units, status=status, rule=rule,
-        notes=tuple(notes), economics=econ, tokens_per_s=tokens_s.reindex(chips))
+        first_order_period=decision_quarter(periods, getattr(scenario, "as_of", None)),
+        lot_units=pl.lot_units, status=status, rule=rule, notes=tuple(notes), economics=econ,
+        committed=committed_orders(scenario, periods, lead), tokens_per_s=tokens_s.reindex(chips))

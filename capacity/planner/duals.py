@@ -486,13 +486,20 @@ def value_parts(model: Model, row_dual: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+ENABLING_FAMILIES: tuple[str, ...] = ("rental",)
+"""Limits a unit bought relaxes rather than uses (the rental cap is a share of the whole
+fleet): their part is value the unit adds, counted in ``served_value``."""
+
+
 def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: float = 0.0
                    ) -> pd.DataFrame:
     """The ``purchase_value`` table: per buyable (delivery quarter, chip), the net value of
     buying one more unit and its parts, per unit bought (:func:`value_parts` / lot size).
 
     Columns (suffix the objective's unit, ``rmb_m`` for npv): ``units`` bought;
-    ``served_value`` (the served-work families' duals); ``cost`` (its own discounted price);
+    ``served_value`` (the served-work families' duals, and the rental row's: a unit in service
+    raises the rental limit by s x k, so more training can be rented, :data:`ENABLING_FAMILIES`);
+    ``cost`` (its own discounted price);
     ``running_cost`` (its fleet columns' discounted power and maintenance); ``limits`` (the
     shadow prices
     of the limits it uses: ``limit_<family>`` for access, budget, power); ``bound_value``
@@ -512,10 +519,10 @@ def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: 
     starts = np.array([model.row_start[f.name] for f in model.rows])
     used = set((np.searchsorted(starts, np.unique(model.a_row[touches[model.a_col]]),
                                 side="right") - 1).tolist())
+    gains = (*SERVED_FAMILIES, *ENABLING_FAMILIES)
     limit_fams = [f.name for i, f in enumerate(model.rows)  # limits a purchase can use
-                  if f.name not in IDENTITY_FAMILIES and f.name not in SERVED_FAMILIES
-                  and i in used]
-    served = sum((parts[n] for n in SERVED_FAMILIES if n in parts), np.zeros(len(buy)))
+                  if f.name not in IDENTITY_FAMILIES and f.name not in gains and i in used]
+    served = sum((parts[n] for n in gains if n in parts), np.zeros(len(buy)))
     limits = {n: -parts[n] for n in limit_fams}
     table = pd.DataFrame({
         "period": fam.labels["period"], "chip": fam.labels["chip"],

@@ -13,15 +13,17 @@ import numpy as np
 import pandas as pd
 
 from capacity.batch import per_draw, stack_last
-from capacity.chips import TFLOPS_PER_EFLOPS, roofline_tokens_per_s, serving_precision
-from capacity.errors import InputError
 from capacity.planner.periods import hours_per_period, periods_per_year, quarter_steps
 from capacity.planner.prices import PriceFrame, price_matrix, unit_power_kw, unit_price_rmb_m
-
-
-def effective_eflops_per_unit(peak_tflops, efficiency):
-    """Effective compute of one unit: peak_tflops x efficiency / 1e6. [EFLOPS/unit]"""
-    return np.asarray(peak_tflops, float) * np.asarray(efficiency, float) / TFLOPS_PER_EFLOPS
+from capacity.serving import (  # the serving equations live in the domain room; re-exported
+    compute_rate_rmb_m_per_eflops,
+    effective_eflops_per_unit,  # noqa: F401 (data.py and callers import it from here)
+    inference_demand,
+    inference_demand_eflops,  # noqa: F401
+    inference_demand_tn,  # noqa: F401
+    serving_tokens_per_s,  # noqa: F401
+    tokens_per_unit_period,  # noqa: F401
+)
 
 
 def opex_rmb_m_per_mw(hours_per_period: float, rmb_per_kwh: float) -> float:
@@ -59,69 +61,17 @@ def maintenance_rmb_m_per_period(card_rmb_m, system_rmb_m, network_share,
         * (1.0 + network_share)
 
 
-def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
-                                  reference_eflops_per_unit: float, change_annual: float,
-                                  years: np.ndarray, hours_per_period: float) -> np.ndarray:
-    """A compute rate quoted per reference GPU-hour, per effective EFLOPS and period.
-
-        rate[t] = usd x usd_rmb x h / 1e6 / k_ref x (1 + change) ** years[t]
-                                                            [RMB m/(EFLOPS*period)]
-
-    with k_ref the reference chip's effective EFLOPS per unit and h the hours in a period.
-    """
-    if not reference_eflops_per_unit > 0:
-        raise InputError("planner.compute_reference_chip", "the chip has no known effective "
-                         "rate (FP16 TFLOPS x efficiency)")
-    return (per_draw(usd_per_gpu_hour) * per_draw(usd_rmb) * hours_per_period / 1e6
-            / reference_eflops_per_unit * (1.0 + per_draw(change_annual))
-            ** np.asarray(years, float))
-
-
-def serving_tokens_per_s(catalog: pd.DataFrame, serving, served_params_bn: float) -> pd.Series:
-    """Billed tokens one busy chip of each kind serves per second. [tokens/s/chip]
-
-        tokens_per_s = roofline_tokens_per_s x achieved_share
-
-    at each chip's serving precision (:func:`capacity.chips.serving_precision`), for the
-    reference model of ``served_params_bn`` [bn parameters] and the request mix of
-    ``planner.serving`` (:func:`capacity.chips.roofline_tokens_per_s`); 0 where the roofline is
-    unknown or the model does not fit.
-    """
-    rate, nbytes = serving_precision(catalog)
-    tps = roofline_tokens_per_s(
-        rate.to_numpy(float), nbytes.to_numpy(float),
-        catalog["memory_bw_tbs"].to_numpy(float) * 1000.0, catalog["memory_gb"].to_numpy(float),
-        total_params_bn=served_params_bn,
-        active_params_bn=served_params_bn * serving.active_share,
-        kv_values_per_token_k=serving.kv_values_per_token_k,
-        input_tokens=serving.input_tokens, output_tokens=serving.output_tokens,
-        max_batch=serving.max_batch, memory_usable_share=serving.memory_usable_share)
-    return pd.Series(np.nan_to_num(tps) * serving.achieved_share, index=catalog.index,
-                     name="tokens_per_s")
-
-
-def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: float,
-                           hours_per_period: float) -> pd.Series:
-    """Tokens one unit of each chip serves in a period. [tn tokens/(unit*period)]
-
-        tokens = tokens_per_s x time_utilisation x 3600 h / 1e12
-
-    (:func:`serving_tokens_per_s`: the roofline x achieved share.)
-    """
-    tps = serving_tokens_per_s(catalog, serving, served_params_bn)
-    out = tps.to_numpy(float) * serving.time_utilisation * hours_per_period * 3600.0 / 1e12
-    return pd.Series(out, index=catalog.index, name="tokens_per_unit_tn")
-
-
-def inference_demand_tn(genai_revenue_rmb_m, leasing_revenue_rmb_m, token_price_rmb_per_m):
-    """Tokens demanded: GenAI revenue not earned by leasing, at the token price.
-
-        tokens[t] = max(0, genai_revenue[t] - leasing_revenue[t]) / price[t]   [tn tokens]
-
-    (RMB m over RMB per m tokens is tn tokens.)
-    """
-    return np.maximum(0.0, np.asarray(genai_revenue_rmb_m, float)
-                      - leasing_revenue_rmb_m) / token_price_rmb_per_m
+def work_rates(pl, econ: EconomicsFrame, periods: pd.PeriodIndex) -> dict[str, np.ndarray]:
+    """The compute rates of one plan per quarter (:func:`compute_rate_rmb_m_per_eflops`):
+    ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m``. [RMB m/(EFLOPS*period)]"""
+    ppy = periods_per_year(periods)
+    years = np.arange(len(periods)) / ppy
+    hours = hours_per_period(ppy)
+    return {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
+                                                pl.compute_price_change_annual, years, hours)
+            for name, usd in (("training_value_rmb_m", pl.training_value_usd_per_gpu_hour),
+                              ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
+                              ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
 
 
 def chip_cost_basis(pl, chips: tuple[str, ...] | list[str], fit: np.ndarray
@@ -156,11 +106,14 @@ class EconomicsFrame:
         Shape (C,): training-fit chips. [bool]
     reference_eflops_per_unit
         Effective EFLOPS of one unit of ``planner.compute_reference_chip``. [EFLOPS/unit]
+    reference_tokens_per_unit_tn
+        Tokens one unit of it serves a quarter (:func:`tokens_per_unit_period`).
+        [tn tokens/(unit*quarter)]
     existing_effective_eflops
         Shape (T,): the existing fleet's effective compute. [EFLOPS]
     rental_rule_share
         Shape (T,): the most rented compute a remote-access rule in force allows, as a share
-        of the existing fleet's (:func:`capacity.export_controls.rental_cap_share`; NaN: no
+        of the whole fleet's (:func:`capacity.export_controls.rental_cap_share`; NaN: no
         rule). [1]
     """
 
@@ -169,6 +122,7 @@ class EconomicsFrame:
     reference_eflops_per_unit: float
     existing_effective_eflops: np.ndarray
     rental_rule_share: np.ndarray
+    reference_tokens_per_unit_tn: float = float("nan")
 
 
 def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
@@ -188,21 +142,17 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         ``maintenance_rmb_m`` (C,) [RMB m/(unit*period)]; the rates
         ``training_value_rmb_m``, ``leasing_rmb_m``, ``rental_rmb_m`` [RMB m/(EFLOPS*period)]
         and ``token_price_rmb_m_per_tn``; ``demand_training_eflops``,
-        ``demand_leasing_eflops``, ``demand_inference_tn``, ``rental_cap_eflops`` (T,).
+        ``demand_leasing_eflops``, ``demand_inference_tn``, ``demand_inference_eflops``
+        (:func:`inference_demand`), ``rental_cap_eflops``,
+        ``rental_cap_share`` (T,) (:func:`rental_limits`).
     """
     periods = frame.periods
     ppy = periods_per_year(periods)
-    hours = hours_per_period(ppy)
     kw = np.nan_to_num(unit_power_kw(frame.tdp_w, pl.server_overhead, pl.pue))
     card_unit = unit_price_rmb_m(frame, pl.usd_rmb, pl.price_usd)
     card = price_matrix(frame, card_unit, price_factor)
     system, net = chip_cost_basis(pl, econ.chips, econ.fit)
-    years = np.arange(len(periods)) / ppy
-    rate = {name: compute_rate_rmb_m_per_eflops(usd, pl.usd_rmb, econ.reference_eflops_per_unit,
-                                                pl.compute_price_change_annual, years, hours)
-            for name, usd in (("training_value_rmb_m", pl.training_value_usd_per_gpu_hour),
-                              ("leasing_rmb_m", pl.leasing_usd_per_gpu_hour),
-                              ("rental_rmb_m", pl.rental_usd_per_gpu_hour))}
+    rate = work_rates(pl, econ, periods)
     token_price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
     leasing = np.asarray(demand["leasing_demand_eflops"], float)
     return {
@@ -216,8 +166,25 @@ def economic_numbers(pl, frame: PriceFrame, econ: EconomicsFrame, demand: dict,
         **rate, "token_price_rmb_m_per_tn": token_price,
         "demand_training_eflops": np.asarray(demand["training_demand_eflops"], float),
         "demand_leasing_eflops": leasing,
-        "demand_inference_tn": inference_demand_tn(demand["genai_demand_rmb_m"],
-                                                   leasing * rate["leasing_rmb_m"], token_price),
-        "rental_cap_eflops": np.fmin(quarter_steps(periods, pl.rental_cap_share),
-                                     econ.rental_rule_share) * econ.existing_effective_eflops,
+        **inference_demand(demand, rate["leasing_rmb_m"], econ.reference_eflops_per_unit,
+                           econ.reference_tokens_per_unit_tn),
+        **rental_limits(periods, pl.rental_cap_share, econ),
     }
+
+
+def rental_limits(periods: pd.PeriodIndex, cap_share: dict[str, float], econ: EconomicsFrame
+                  ) -> dict[str, np.ndarray]:
+    """Most rented training compute, as a share of the whole fleet's effective compute.
+
+        s[t] = min(planner.rental_cap_share[t], remote-access rule share[t])        [1]
+        rent[t] <= s[t] x (existing[t] + sum_c k[c] fleet[c, t])                   [EFLOPS]
+
+    Returns
+    -------
+    dict
+        ``rental_cap_share`` s (T,) [1] and ``rental_cap_eflops`` = s x the existing fleet's
+        effective compute (the part of the limit the existing fleet gives) (T,) [EFLOPS].
+    """
+    share = np.fmin(quarter_steps(periods, cap_share), econ.rental_rule_share)
+    return {"rental_cap_share": share,
+            "rental_cap_eflops": share * econ.existing_effective_eflops}

@@ -32,10 +32,10 @@ def _df(a: PlanArrays, k) -> np.ndarray:
     return discount_factor(k, a.discount_rate_annual, a.periods_per_year)
 
 
-def residual_share(a: PlanArrays, buy: VarFamily) -> np.ndarray:
-    """Share of a unit's cost left at the end of the horizon, straight-line over its life.
+def book_share(a: PlanArrays, buy: VarFamily) -> np.ndarray:
+    """Straight-line book value left at the end of the horizon, as a share of cost. [1]
 
-        residual[c, t] = max(0, 1 - (T - t) / life_c)        [1]
+        book[c, t] = max(0, 1 - (T - t) / life_c)
 
     (a unit delivered in t serves T - t planned quarters).
     """
@@ -43,15 +43,52 @@ def residual_share(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     return np.maximum(0.0, 1.0 - served / a.life_quarters[buy.c])
 
 
+def residual_value_rmb_m(a: PlanArrays, buy: VarFamily) -> np.ndarray:
+    """Value at the end of the horizon (quarter T) of one unit of each buy column: what the
+    unit will still earn renting out its compute at the market (leasing) rate over the rest of
+    its life, net of its running cost, at most its straight-line book value. [RMB m/unit]
+
+        R[c, t]     = max(0, life_c - (T - t))             quarters of life left after T
+        q           = lease[T-1] / lease[T-2]              the rate's quarterly change
+        earn[c, t]  = sum_{j=0}^{R-1} max(0, k[c] lease[T-1] q^(j+1) - run[c]) (1+r)^(-j/P)
+        residual    = min(price[c, t] x book[c, t], earn[c, t])        (:func:`book_share`)
+
+    ``lease`` is the leasing rate [RMB m/(EFLOPS*quarter)], which falls along the compute
+    price path (``planner.compute_price_change_annual``: q = (1 + g) ** (1/P)); k the
+    effective EFLOPS of a unit, run its power and maintenance (:func:`running_cost_per_unit`),
+    r the discount rate. The plan's own demand ends at T, so after it a unit is worth what the
+    compute market pays for it, not what it would earn serving the subject's tokens. A
+    one-quarter horizon has no rate path: q = 1.
+    """
+    T = len(a.periods)
+    lease = np.asarray(a.leasing_rmb_m, float)
+    last = lease[..., -1]
+    q = np.divide(last, lease[..., -2], out=np.ones_like(last), where=lease[..., -2] > 0) \
+        if T >= 2 else np.ones_like(last)
+    left = np.maximum(0, a.life_quarters[buy.c] - (T - buy.t))              # (n,)
+    j = np.arange(max(int(left.max(initial=0)), 1))                          # (J,)
+    k = a.effective_per_unit[..., buy.c]                                     # (n,) or (B, n)
+    run = running_cost_per_unit(a)[..., buy.c]
+    rate = per_draw(last, 2) * per_draw(q, 2) ** (j + 1.0)                   # (J,) or (B, 1, J)
+    margin = np.maximum(0.0, np.asarray(k)[..., None] * rate - np.asarray(run)[..., None])
+    df = discount_factor(j, a.discount_rate_annual, a.periods_per_year)     # (J,) or (B, J)
+    df = df[..., None, :] if np.ndim(df) == 2 else df
+    earn = (margin * df * (j < left[:, None])).sum(axis=-1)
+    book = a.price_rmb_m[..., buy.t, buy.c] * book_share(a, buy)
+    return np.minimum(book, earn)
+
+
 def discounted_unit_price(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     """All-in cost of one buy column at order, net of its residual value at the horizon end,
     discounted to the first planned period. [RMB m]
 
-        price[c, t] x (df(t - L_c) - residual[c, t] x df(T)) x scale
+        (price[c, t] df(t - L_c) - residual[c, t] df(T)) x scale
+
+    with residual the :func:`residual_value_rmb_m`.
     """
     price = a.price_rmb_m[..., buy.t, buy.c]
-    return price * (_df(a, order_quarter(buy.t, a.lead_quarters[buy.c]))
-                    - residual_share(a, buy) * _df(a, len(a.periods))) * buy.scale
+    return (price * _df(a, order_quarter(buy.t, a.lead_quarters[buy.c]))
+            - residual_value_rmb_m(a, buy) * _df(a, len(a.periods))) * buy.scale
 
 
 def power_cost_per_unit(a: PlanArrays) -> np.ndarray:
@@ -138,11 +175,11 @@ def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray
         NPV = sum_{w,t} df(t) v[w, t] served[w, t]                 value of work served
             - sum_t df(t) rental[t] rent[t]                        rented compute
             - sum_{c,t} df(t) run[c] (existing[c, t] + fleet[c, t])  power and maintenance
-            - sum_{c,t} price[c, t] (df(t - L_c) - residual[c, t] df(T)) buy[c, t]
+            - sum_{c,t} (price[c, t] df(t - L_c) - residual[c, t] df(T)) buy[c, t]
 
-    with v the :func:`work_value`; own training is valued at the training value (what its
-    compute would cost on demand), leasing and tokens at what customers pay. No penalty: unmet
-    work loses exactly its value.
+    with v the :func:`work_value` and residual the :func:`residual_value_rmb_m`; own training
+    is valued at the training value (what its compute would cost on demand), leasing and
+    tokens at what customers pay. No penalty: unmet work loses exactly its value.
     """
     df = _df(a, np.arange(len(a.periods)))
     served = fams["served"]

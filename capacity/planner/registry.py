@@ -102,8 +102,8 @@ demand | demand | period | EFLOPS | balance | training_demand, leasing_demand | 
     D[w,t] (w = training, leasing) | value of one EFLOPS more training or leasing demand in t
 token_demand | token demand | period | tn tokens | balance | - | served[inference,t] <=
     D_tokens[t] | value of one tn tokens more inference demand in t
-rental | rental | period | EFLOPS | limit | - | rent[t] <= cap[t] | value of one more EFLOPS of
-    rented training compute allowed in t
+rental | rental | period | EFLOPS | limit | - | rent[t] - s[t] sum_c k[c] fleet[c,t] <= s[t]
+    existing_eflops[t] | value of one more EFLOPS of rented training compute allowed in t
 access | access | period, chip | unit | limit | - | buy[c,t] <= cap_units[c,t] | value of one
     more unit of access (export rule or supply cap) for c in t
 budget | budget | year | RMB m | limit | - | sum_{order year = Y} price[c,t] buy[c,t] <= B_Y |

@@ -17,10 +17,12 @@ from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
 from capacity.planner.objective import (
     period_costs,
+    residual_value_rmb_m,
     revenue_parts,
     running_cost_per_unit,
     served_revenue_rmb_m,
 )
+from capacity.planner.periods import discount_factor
 from capacity.planner.solve import Solution
 from capacity.results import money_text  # the binding units in the subject's currency
 
@@ -74,6 +76,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    kpis: dict[str, float] = field(default_factory=dict)
+    """Plan-level figures reported as scalars (:func:`plan_kpis`)."""
     inputs: Any = None
     """What :func:`capacity.planner.plan` gathered (``PlanInputs``: existing fleet history,
     demand, availability), so later steps reuse it instead of recomputing; None from
@@ -220,6 +224,37 @@ def _grid_values(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.where(grid >= 0, x[np.maximum(grid, 0)], 0.0)
 
 
+PURCHASE_COLUMNS = ["period", "order_period", "chip", "units", "all_in_cost_rmb_m_per_unit",
+                    "capex_rmb_m", "status", "rule", "committed", "source"]
+"""Columns of :attr:`Plan.purchases`: the LP's purchases (``committed`` false) and the committed
+orders delivered in the plan (``committed`` true, with their ``source``)."""
+
+
+def _committed_rows(data: PlanData) -> list[dict]:
+    """Rows of the purchases table for the committed orders (:attr:`PlanData.committed`).
+
+    Their units are in the existing fleet, so their ``capex_rmb_m`` is 0: the cost of the
+    existing fleet is its book value and its capital charge at reference prices, not plan
+    capex (counting it here too would count it twice). The all-in cost per unit is shown
+    where the chip has a price in the delivery quarter.
+    """
+    if data.committed is None:
+        return []
+    rows = []
+    for r in data.committed.itertuples(index=False):
+        price = (float(data.price_rmb_m.at[r.period, r.chip])
+                 if r.chip in data.price_rmb_m.columns else np.nan)
+        rows.append({"period": r.period, "order_period": r.order_period, "chip": r.chip,
+                     "units": float(r.units), "all_in_cost_rmb_m_per_unit": price,
+                     "capex_rmb_m": 0.0,
+                     "status": "" if data.status is None or r.chip not in data.status.columns
+                     else str(data.status.at[r.period, r.chip]),
+                     "rule": "" if data.rule is None or r.chip not in data.rule.columns
+                     else str(data.rule.at[r.period, r.chip]),
+                     "committed": True, "source": str(r.source)})
+    return rows
+
+
 def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None,
             binding: pd.DataFrame, purchase_value: pd.DataFrame) -> Plan:
     """Tables of a solved plan; every figure recomputed from the column values of ``sol``.
@@ -246,11 +281,9 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
             "capex_rmb_m": float(mc.capex_rmb_m(units[j], price)),
             "status": "" if data.status is None else str(data.status.at[t, c]),
             "rule": "" if data.rule is None else str(data.rule.at[t, c]),
+            "committed": False, "source": "",
         })
-    purchases = pd.DataFrame(rows, columns=["period", "order_period", "chip", "units",
-                                            "all_in_cost_rmb_m_per_unit", "capex_rmb_m",
-                                            "status",
-                                            "rule"])
+    purchases = pd.DataFrame(rows + _committed_rows(data), columns=PURCHASE_COLUMNS)
     existing = data.existing_units
     new_grid = mf.new_units_in_service(len(periods), len(chips), units[bought],
                                        buy_fam.t[bought], buy_fam.c[bought],
@@ -293,6 +326,7 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         q["training_demand_eflops"], q["training_served_eflops"],
         q["leasing_demand_eflops"], q["leasing_served_eflops"])
     q["inference_demand_tn_tokens"] = dem["inference_tn_tokens"]
+    q["inference_demand_eflops"] = a.demand_inference_eflops
     q["inference_served_tn_tokens"] = [lp.clean(x) for x in served[:, 2]]
     q["inference_shortfall_tn_tokens"] = mwork.shortfall(q["inference_demand_tn_tokens"],
                                                       q["inference_served_tn_tokens"])
@@ -345,4 +379,109 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     return Plan(status=sol.status, objective=sol.objective, objective_name=model.objective,
                 solver=sol.solver, quarters=q, purchases=purchases, fleet=fleet,
                 binding=binding, purchase_value=purchase_value,
-                economics=chip_economics(data), notes=notes)
+                economics=chip_economics(data), notes=notes,
+                kpis=plan_kpis(model, data, sol, purchases))
+
+
+def plan_kpis(model: Model, data: PlanData, sol: Solution, purchases: pd.DataFrame
+              ) -> dict[str, float]:
+    """Plan-level figures a TCO analyst checks first.
+
+        units_last_two_quarters_share = units delivered in T-2, T-1 / all units bought
+        residual_value_rmb_m = sum_{c,t} residual[c, t] df(T) buy[c, t]
+        residual_share_of_npv = residual_value_rmb_m / NPV
+
+    (:func:`capacity.metrics.fleet.units_last_quarters_share`, residual from
+    :func:`capacity.planner.objective.residual_value_rmb_m`; the residual share only for the
+    ``npv`` objective). Committed orders are not the plan's purchases and are left out.
+    """
+    periods = data.periods
+    own = purchases[~purchases["committed"].astype(bool)]
+    t = np.array([periods.get_loc(p) for p in own["period"]], np.int64)
+    out = {"units_last_two_quarters_share": mf.units_last_quarters_share(
+        t, own["units"].to_numpy(float), len(periods), 2)}
+    if model.objective == "npv":
+        a = data.arrays
+        buy = model.family("buy")
+        x = sol.x[model.columns_of("buy")]
+        df_end = discount_factor(len(periods), a.discount_rate_annual, a.periods_per_year)
+        residual = float((residual_value_rmb_m(a, buy) * buy.scale * df_end) @ x)
+        out["residual_value_rmb_m"] = residual
+        out["residual_share_of_npv"] = mc.share_of_npv(residual, sol.objective)
+    return out
+
+
+SHADOW_TOL = 1e-9
+"""A limit with a shadow price above this is taken as binding when explaining a shortfall.
+[RMB m per unit of the limit]"""
+
+
+def unmet_training(quarters: pd.DataFrame, binding: pd.DataFrame, runs: pd.DataFrame,
+                   data: PlanData) -> pd.DataFrame:
+    """Every planned training run left partly unmet, with the limits that leave it so.
+
+    A quarter's shortfall is shared among the runs active in it by their compute:
+
+        unmet[r] = sum_{t in run r} shortfall[t] x eflops[r] / D_train[t]   [EFLOPS-quarters]
+
+    The reason lists, for the quarters with a shortfall, the binding limits (shadow price above
+    :data:`SHADOW_TOL`) that stop more training: the rental cap in that quarter, access caps of
+    training-fit chips delivered by then, capex budgets of the years to then, power by then;
+    with none, the quarter is before any order the plan can place arrives, or serving the
+    rest is worth less than it costs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run``, ``start``, ``end``, ``demand_eflops_quarters``, ``unmet_eflops_quarters``,
+        ``unmet_share``, ``reason`` (one row per run with unmet compute).
+    """
+    short = quarters["training_shortfall_eflops"]
+    dem = quarters["training_demand_eflops"]
+    fit = {c for c in data.chips if bool(data.training_fit.get(c, False))}
+    first = data.first_order_period if data.first_order_period is not None else data.periods[0]
+    lead = min((int(data.lead_quarters[c]) for c in fit), default=0)
+    rows = []
+    for r in runs.itertuples(index=False):
+        span = [t for t in quarters.index if r.start <= str(t) <= r.end]
+        unmet = {t: float(short[t] * r.effective_eflops / dem[t]) for t in span
+                 if short[t] > mwork.SHORTFALL_TOL_EFLOPS and dem[t] > 0}
+        if not unmet:
+            continue
+        total = float(r.effective_eflops) * len(span)
+        rows.append({"run": r.name, "start": r.start, "end": r.end,
+                     "demand_eflops_quarters": total,
+                     "unmet_eflops_quarters": sum(unmet.values()),
+                     "unmet_share": sum(unmet.values()) / total if total else np.nan,
+                     "reason": _shortfall_reason(sorted(unmet), binding, fit, first + lead)})
+    return pd.DataFrame(rows, columns=["run", "start", "end", "demand_eflops_quarters",
+                                       "unmet_eflops_quarters", "unmet_share", "reason"])
+
+
+def _shortfall_reason(quarters: list[pd.Period], binding: pd.DataFrame, fit: set[str],
+                      first_delivery: pd.Period) -> str:
+    """The binding limits behind a training shortfall in ``quarters``, in words."""
+    b = binding[binding["shadow_price"].abs() > SHADOW_TOL]
+    last = max(quarters)
+    period = b["period"].astype(str)
+    parts = []
+    rent = b[(b["constraint"] == "rental") & period.isin([str(t) for t in quarters])]
+    if len(rent):
+        parts.append("rented compute at its cap in " + ", ".join(rent["period"].astype(str)))
+    acc = b[(b["constraint"] == "access") & b["chip"].isin(fit) & (period <= str(last))]
+    if len(acc):
+        parts.append("training-fit chips at their access or supply cap ("
+                     + ", ".join(sorted(set(acc["chip"]))) + ")")
+    bud = b[(b["constraint"] == "budget") & (period <= str(last.year))]
+    if len(bud):
+        parts.append("capex budget of " + ", ".join(sorted(set(bud["period"].astype(str)))))
+    pw = b[(b["constraint"] == "power") & (period <= str(last))]
+    if len(pw):
+        parts.append("data-centre power")
+    if min(quarters) < first_delivery:
+        parts.append(f"no order the plan can place arrives before {first_delivery} "
+                     "(orders start in the vintage quarter)")
+    where = ", ".join(str(t) for t in quarters)
+    if not parts:
+        return f"in {where}: serving the rest is worth less than it costs"
+    return f"in {where}: " + "; ".join(parts)

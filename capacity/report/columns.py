@@ -91,7 +91,8 @@ training_served_eflops | EFLOPS | Own training served (training-fit units assign
 rented_eflops | EFLOPS | Rented effective compute serving own training
 training_shortfall_eflops | EFLOPS | Training demand the plan leaves unmet (the named runs' delay;
     at most the demand)
-leasing_demand_eflops | EFLOPS | AIDC leasing customers' demand
+leasing_demand_eflops | EFLOPS | AIDC leasing customers' demand (a share of the calibration
+    window's fleet, growing with the GenAI market)
 leasing_served_eflops | EFLOPS | AIDC leasing served
 leasing_shortfall_eflops | EFLOPS | Leasing demand the plan leaves unmet
 demand_eflops | EFLOPS | Training + leasing demand
@@ -100,6 +101,8 @@ inference_demand_tn_tokens | tn tokens | Tokens demanded: GenAI revenue not earn
     token price
 inference_served_tn_tokens | tn tokens | Tokens served
 inference_shortfall_tn_tokens | tn tokens | Tokens demanded but not served
+inference_demand_eflops | EFLOPS | Tokens demanded as effective compute at the reference chip's
+    serving roofline (the demand module's inference_demand_eflops, one function)
 inference_served_eflops | EFLOPS | Effective compute serving tokens: the units neither training nor
     leased, at the share of their token capacity the tokens served use (spread evenly over those
     units)
@@ -132,6 +135,10 @@ all_in_cost_rmb_m_per_unit | RMB m per unit | All-in cost per GPU: card (licence
 capex_rmb_m | RMB m | units x all-in cost
 status | | Export-control status of the chip in the delivery quarter (allowed, licence, capped)
 rule | | Id of the rule that sets the status (empty: none)
+committed | | True for an order placed before the plan decides (fleet.pipeline): data with its
+    source, already in the fleet's existing_units, capex 0 (in the existing fleet's cost); false
+    for the LP's purchases, ordered from the quarter that holds the vintage date on
+source | | Source of a committed order (empty for the LP's purchases)
 """,
     "plan.economics": """\
 period | | Delivery {quarter}
@@ -555,10 +562,14 @@ genai_demand_rmb_m | RMB m | GenAI revenue path of the demand model
 genai_tokens_demanded_tn_tokens | tn tokens | Tokens the GenAI revenue path pays for (revenue /
     token price)
 token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
-inference_yield_eflops | EFLOPS | Inference compute by the revenue-yield method
-inference_tokens_eflops | EFLOPS | Inference compute by the tokens method
-inference_demand_eflops | EFLOPS | Inference compute of the chosen method
-leasing_demand_eflops | EFLOPS | Compute leased to outside customers
+inference_yield_eflops | EFLOPS | Fleet in use the calibrated revenue yield implies (revenue /
+    yield; for comparison, not the inference demand)
+inference_demand_tn_tokens | tn tokens | Tokens demanded: GenAI revenue not earned by leasing /
+    token price (the plan's inference_demand_tn_tokens)
+inference_demand_eflops | EFLOPS | Those tokens as effective compute at the reference chip's
+    serving roofline (the plan's inference_demand_eflops, one function)
+leasing_demand_eflops | EFLOPS | Compute leased to outside customers: a share of the calibration
+    window's fleet, growing with the GenAI market
 total_demand_eflops | EFLOPS | Training + inference + leasing
 existing_fleet_effective_eflops | EFLOPS | Effective compute of the existing fleet alone
 """,

@@ -44,6 +44,13 @@ objective_constant_eflops_quarters | EFLOPS-quarters | Constant part of the max-
     files
 relaxed_objective_eflops_quarters | EFLOPS-quarters | As relaxed_objective_rmb_m, under
     --objective max-compute
+units_last_two_quarters_share | share | Share of the units the plan buys that arrive in the last
+    two planned quarters (committed orders left out)
+residual_value_rmb_m | RMB m | Horizon-end value of the units bought (what each still earns
+    leased out at the falling market rate, at most its book value), at the first planned
+    quarter; inside objective_rmb_m
+residual_share_of_npv | share | residual_value_rmb_m / objective_rmb_m
+unmet_training_runs | count | Planned training runs left partly unmet (each explained in notes)
 n_variables | count | Columns of the LP solved
 n_constraints | count | Rows of the LP solved
 notes | list | Warnings in words (a chip left out for want of a price, ...)
@@ -239,8 +246,8 @@ scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 base_period | | Base period: the last quarter of disclosed actuals, as text like 2025Q2;
     planning starts the quarter after
-inference_method | | Method of inference_demand_eflops: yield (revenue / calibrated yield) or tokens
-    (demand.inference.method)
+inference_method | | demand.inference.method, no longer read: inference_demand_eflops is the
+    plan's tokens at the serving roofline
 token_production_tn_tokens_per_month | tn tokens per month | Tokens produced per month, the latest
     disclosed at or before the base period unless demand.tokens.per_month_tn sets it
 token_target_tn_tokens | tn tokens | Token stock the company targets
