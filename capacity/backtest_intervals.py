@@ -64,6 +64,8 @@ DRAW_RULES: dict[str, DrawRule] = {
                             "revenue_rmb_m", "revenue_rmb_m"),
     "gross_margin": DrawRule("gross_profit_rmb_m", "gross_profit_rmb_m",
                              "revenue_rmb_m", "revenue_rmb_m"),
+    **{m: DrawRule(m, m) for m in ("net_loss_rmb_m", "adjusted_net_loss_rmb_m", "rd_opex_rmb_m",
+                                   "sm_opex_rmb_m", "ga_opex_rmb_m")},
 }
 """Backtest metric -> its draw rule. A metric without a rule gets no interval (extend this table
 when a metric gains a fan series)."""

@@ -606,35 +606,34 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
         binding[b, rws] = True
     series = {"peak_eflops": peak, "effective_eflops": eff, "genai_revenue_rmb_m": genai_q}
     if paths:
-        series.update(path_series(ctx, fin, units, genai_q, f["traditional_quarterly_rmb_m"]))
+        series.update(path_series(units, val["pnl"]))
     return BatchResult(start, kpis, series, binding)
 
 
-PATH_SERIES = ("gpus_units", "revenue_rmb_m", "gross_profit_rmb_m")
+PATH_SERIES = ("gpus_units", "revenue_rmb_m", "gross_profit_rmb_m", "net_loss_rmb_m",
+               "adjusted_net_loss_rmb_m", "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m")
 """Per-quarter series a batch adds with ``paths`` (the backtest's fan), shape (B, T) each."""
 
+PNL_LINES = {"revenue_rmb_m": "revenue_rmb_m", "gross_profit_rmb_m": "gross_profit_rmb_m",
+             "net_loss_rmb_m": "net_loss_rmb_m",
+             "adjusted_net_loss_rmb_m": "adjusted_net_loss_rmb_m",
+             "rd_opex_rmb_m": "rd_rmb_m", "sm_opex_rmb_m": "sm_rmb_m", "ga_opex_rmb_m": "ga_rmb_m"}
+"""Fan series -> the line of the one P&L (:func:`capacity.finance.pnl.pnl_arrays`) it is."""
 
-def path_series(ctx: DrawContext, fin, units: np.ndarray, genai_rmb_m: np.ndarray,
-                traditional_rmb_m: np.ndarray) -> dict[str, np.ndarray]:
-    """GPUs, total revenue and gross profit per draw and quarter, shape (B, T) each.
 
-    gpus[t] = sum_c units[t, c] [units]; revenue = genai + traditional [RMB m]; gross profit
-    by :func:`capacity.finance.revenue.gross_profit_array` (m_trad * traditional + m_gen *
-    genai; NaN when the scenario deducts the incremental compute cost, which a draw does not
-    carry) [RMB m].
+def path_series(units: np.ndarray, pnl: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """GPUs and the P&L lines of :data:`PNL_LINES` per draw and quarter, shape (B, T) each.
+
+    gpus[t] = sum_c units[t, c] [units]; the rest are the draw's one P&L
+    (``val["pnl"]`` of :func:`value_numbers`: revenue, gross profit, reported and adjusted net
+    loss, R&D, S&M and G&A) [RMB m], so the backtest's bands come from the P&L ``capacity
+    value`` reports.
     """
-    from capacity.finance.revenue import genai_margin, gross_profit_array
-
-    B, T = units.shape[0], len(ctx.periods)
-    genai = np.broadcast_to(np.asarray(genai_rmb_m, float), (B, T))
-    trad = np.broadcast_to(np.asarray(traditional_rmb_m, float), (B, T))
-    if fin.deduct_incremental_compute_cost:
-        gp = np.full((B, T), np.nan)
-    else:
-        gp = np.broadcast_to(gross_profit_array(fin, genai_margin(fin, ctx.anchors), trad,
-                                                genai, np.zeros((B, T))), (B, T))
-    return {"gpus_units": units.sum(axis=-1), "revenue_rmb_m": genai + trad,
-            "gross_profit_rmb_m": np.array(gp)}
+    B, T = units.shape[0], units.shape[1]
+    out = {"gpus_units": units.sum(axis=-1)}
+    for name, line in PNL_LINES.items():
+        out[name] = np.array(np.broadcast_to(np.asarray(pnl[line], float), (B, T)))
+    return out
 
 
 SERIES = ("peak_eflops", "effective_eflops", "genai_revenue_rmb_m")
