@@ -88,20 +88,29 @@ def test_value_bridge_residual_is_the_plans_residual(latest):
     b = rep.tables["npv_bridge"].set_index("item")["value_rmb_m"]
     assert b["plan_npv"] == pytest.approx(result.objective)
     assert rep.scalars["plan_npv_rmb_m"] == pytest.approx(result.objective)
-    # the residual recomputed from the purchases: max(0, 1 - (T - t) / life) capex df(T)
+    # straight-line book value from the purchases, max(0, 1 - (T - t) / life) capex df(T): the
+    # plan's residual (what a unit still earns at the market rate) is capped at it
     periods = list(sc.inputs.horizon.periods)
     n, r = len(periods), sc.inputs.planner.discount_rate_annual
     lives = result.inputs.data.life_quarters
-    residual = sum(max(0.0, 1 - (n - periods.index(p.period)) / lives[p.chip]) * p.capex_rmb_m
-                   for p in result.purchases.itertuples()) * (1 + r) ** (-n / 4)
+    purchases = result.purchases[~result.purchases["committed"].astype(bool)]
+    book = sum(max(0.0, 1 - (n - periods.index(p.period)) / lives[p.chip]) * p.capex_rmb_m
+               for p in purchases.itertuples()) * (1 + r) ** (-n / 4)
     # the integer plan's objective carries its own rounding (gap below 1e-4)
-    assert b["residual_value"] == pytest.approx(residual, rel=1e-3)
+    assert b["residual_value"] == pytest.approx(result.kpis["residual_value_rmb_m"], rel=1e-3)
+    assert 0.0 <= b["residual_value"] <= book * (1 + 1e-3)
     ev = rep.scalars["ev_fleet_dcf_rmb_m"]
     assert b["headline_ev"] == pytest.approx(ev)
     s = rep.scalars
     assert s["target_price_hkd"] == pytest.approx(
         s["equity_fleet_dcf_rmb_m"] / s["shares_m"] / s["rmb_per_hkd"])
     assert s["terminal_share_of_ev"] == pytest.approx(s["pv_terminal_fleet_dcf_rmb_m"] / ev)
+    # one account of the fleet: the plan's NPV less the other cost of the revenue it serves
+    assert b["served_other_cost"] == pytest.approx(-s["pv_served_other_cost_rmb_m"])
+    assert s["fleet_value_rmb_m"] == pytest.approx(
+        s["plan_npv_rmb_m"] - s["pv_served_other_cost_rmb_m"])
+    valuation = b[rep.tables["npv_bridge"].set_index("item")["role"] == "valuation"].sum()
+    assert b["plan_npv"] + valuation == pytest.approx(ev)
 
 
 # ------------------------------------------------------------------ comps and share prices

@@ -60,6 +60,7 @@ from capacity.finance.valuation import (
     dcf_ev,
     dcf_sensitivity_grid,
     equity_and_target_price,
+    fleet_account,
     fleet_dcf,
     implied_sales,
     non_fleet_array,
@@ -93,4 +94,5 @@ __all__ = [
     "traditional_revenue", "valuation_sales", "value_arrays", "value_from_sales", "value_link",
     "year_layout", "year_sales", "year_total",
 ]
-__all__ += ["fleet_dcf", "non_fleet_array", "npv_bridge_table", "plan_discount_factor"]
+__all__ += ["fleet_account", "fleet_dcf", "non_fleet_array", "npv_bridge_table",
+            "plan_discount_factor"]

@@ -12,15 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from capacity.finance import comps as comps_mod
 from capacity.finance.street import STREET_MODEL_COLUMNS, street_bridge, street_table
 from capacity.finance.valuation import (
     equity_and_target_price,
+    fleet_account,
     fleet_dcf,
-    non_fleet_array,
     npv_bridge_table,
     plan_discount_factor,
 )
@@ -30,15 +29,17 @@ HEADLINE_METHOD = "fleet_dcf"
 """Name of the headline method in the output (``valuation_method``)."""
 
 
-def non_fleet_flows(plan_quarters: pd.DataFrame, pnl_quarters: pd.DataFrame) -> np.ndarray:
-    """Cash flow per planned quarter that the plan does not hold
-    (:func:`~capacity.finance.valuation.non_fleet_array` of the plan's and the P&L's
-    columns), the P&L's rows taken by the plan's periods (its reported quarters aside). [RMB m]"""
-    pnl_quarters = pnl_quarters.loc[plan_quarters.index]
-    q = {c: plan_quarters[c].to_numpy(float) for c in
+def fleet_account_of(plan_quarters: pd.DataFrame, pnl_quarters: pd.DataFrame,
+                     npv_rmb_m: float, rate_annual: float) -> dict:
+    """:func:`~capacity.finance.valuation.fleet_account` of the plan's and the P&L's columns,
+    the P&L's rows taken by the plan's periods (its reported quarters aside)."""
+    pnl = pnl_quarters.loc[plan_quarters.index]
+    q = [plan_quarters[c].to_numpy(float) for c in
          ("served_revenue_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m", "rental_cost_rmb_m",
-          "capex_rmb_m")}
-    return non_fleet_array(pnl_quarters["fcf_rmb_m"].to_numpy(float), *q.values())
+          "capex_rmb_m")]
+    return fleet_account(npv_rmb_m, pnl["fcf_rmb_m"].to_numpy(float), *q,
+                         pnl["genai_other_cost_of_sales_rmb_m"].to_numpy(float),
+                         pnl["genai_revenue_rmb_m"].to_numpy(float), rate_annual)
 
 
 def model_year_table(annual: pd.DataFrame, pnl_years: pd.DataFrame) -> pd.DataFrame:
@@ -83,8 +84,10 @@ def headline_valuation(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annua
         ``scalars`` (``target_price_fleet_dcf_hkd`` [HKD/share], ``ev_fleet_dcf_rmb_m``,
         ``plan_npv_rmb_m``, ... [RMB m], ``terminal_share_of_ev`` [1]) and ``npv_bridge``.
     """
-    flows = non_fleet_flows(plan_quarters, pnl_quarters)
-    dcf = fleet_dcf(npv_rmb_m, flows, rate_annual, fin.terminal_growth_annual, fin.tax_rate)
+    acct = fleet_account_of(plan_quarters, pnl_quarters, npv_rmb_m, rate_annual)
+    dcf = fleet_dcf(float(acct["value_rmb_m"]), acct["flows_rmb_m"], rate_annual,
+                    fin.terminal_growth_annual, fin.tax_rate)
+    dcf["pv_served_other_cost_rmb_m"] = float(acct["pv_served_other_cost_rmb_m"])
     equity, tp = equity_and_target_price(dcf["ev_rmb_m"], fin.net_cash_rmb_m, fin.shares_m,
                                          fin.rmb_per_hkd)
     work = (plan_quarters["served_revenue_rmb_m"].to_numpy(float)
@@ -96,6 +99,8 @@ def headline_valuation(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annua
         "ev_fleet_dcf_rmb_m": dcf["ev_rmb_m"],
         "equity_fleet_dcf_rmb_m": float(equity),
         "plan_npv_rmb_m": float(npv_rmb_m),
+        "fleet_value_rmb_m": float(acct["value_rmb_m"]),
+        "pv_served_other_cost_rmb_m": float(acct["pv_served_other_cost_rmb_m"]),
         "plan_discount_rate_annual": float(rate_annual),
         "pv_non_fleet_rmb_m": dcf["pv_non_fleet_rmb_m"],
         "equivalent_annual_value_rmb_m": dcf["equivalent_annual_value_rmb_m"],

@@ -370,6 +370,46 @@ def non_fleet_array(fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray, power_rmb_m
     return np.asarray(fcf_rmb_m, float) - fleet
 
 
+def fleet_account(npv_rmb_m, fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray,
+                  power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
+                  rental_rmb_m: np.ndarray, capex_rmb_m: np.ndarray,
+                  genai_other_cost_rmb_m: np.ndarray, genai_revenue_rmb_m: np.ndarray,
+                  rate_annual) -> dict[str, Any]:
+    """The fleet's value net of the other cost of the revenue it serves, and the flows left.
+
+    The P&L books, beside the fleet's serving cost, a cost of sales proportional to GenAI
+    revenue (hardware sold, subcontracting, data-centre operations: ``genai_other``, share
+    s_o of GenAI revenue, :func:`~capacity.finance.pnl.genai_other_cost_share`). The part of
+    it that goes with the revenue the plan serves is a cost of the fleet's work, not of what
+    the plan does not hold::
+
+        c[t]     = genai_other[t] * served[t] / genai[t]  (= s_o * served[t])      [RMB m]
+        V        = NPV - sum_{t<n} c[t] df[t]                                      [RMB m]
+        flows[t] = non_fleet[t] + c[t]     (:func:`non_fleet_array`)              [RMB m]
+
+    so that V + PV(flows) = NPV + PV(non_fleet), and what remains in ``flows`` does not move
+    with the plan's served revenue.
+
+    Returns
+    -------
+    dict
+        ``value_rmb_m`` (V), ``pv_served_other_cost_rmb_m`` (PV of c) [RMB m] and
+        ``flows_rmb_m`` (per planned quarter) [RMB m]; (B,) and (B, n) for a batch.
+    """
+    served = np.asarray(served_rmb_m, float)
+    genai = np.asarray(genai_revenue_rmb_m, float)
+    other = np.asarray(genai_other_cost_rmb_m, float)
+    cost = np.divide(other * served, genai, out=np.zeros(np.broadcast(other, served).shape),
+                     where=genai > 0)
+    n = cost.shape[-1]
+    df = plan_discount_factor(n, per_draw(rate_annual))[..., :n]
+    pv_cost = (cost * df).sum(axis=-1)
+    flows = non_fleet_array(fcf_rmb_m, served, power_rmb_m, maintenance_rmb_m, rental_rmb_m,
+                            capex_rmb_m) + cost
+    return {"value_rmb_m": np.asarray(npv_rmb_m, float) - pv_cost,
+            "pv_served_other_cost_rmb_m": pv_cost, "flows_rmb_m": flows}
+
+
 def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
               growth_annual: float, tax_rate: float) -> dict[str, float]:
     """Headline EV: the plan's NPV, what the plan does not hold, and the steady state after it.
@@ -395,7 +435,8 @@ def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
     Parameters
     ----------
     npv_rmb_m
-        The plan's NPV at the first planned quarter (its objective). [RMB m]
+        The fleet's value at the first planned quarter: the plan's NPV (its objective) less
+        the other cost of the revenue it serves (:func:`fleet_account`). [RMB m]
     non_fleet_rmb_m
         Cash flow per planned quarter that the plan does not hold (the other segment's and
         other GenAI gross profit, operating expenses: the P&L's free cash flow less the
@@ -472,6 +513,9 @@ def npv_bridge_table(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annual:
     rows.append(("residual_value", residual, "plan", "residual value of the fleet at the "
                  "horizon (the balance to the plan's NPV, with the integer plan's rounding)"))
     rows.append(("plan_npv", float(npv_rmb_m), "total", "the plan's NPV (its objective)"))
+    rows.append(("served_other_cost", -float(headline.get("pv_served_other_cost_rmb_m", 0.0)),
+                 "valuation", "the other cost of sales (hardware, subcontracting, data-centre "
+                 "operations) of the revenue the plan serves, at its share of GenAI revenue"))
     rows.append(("non_fleet", headline["pv_non_fleet_rmb_m"], "valuation",
                  "not in the plan: other segment and other GenAI gross profit less operating "
                  "expenses, per planned quarter"))

@@ -455,11 +455,13 @@ def headline_price(a, fin, npv_rmb_m, served_rmb_m: np.ndarray, val: dict[str, A
     from capacity import finance as f
 
     pnl = val["pnl"]
-    flows = f.non_fleet_array(val["cash"]["fcf_rmb_m"], served_rmb_m, pnl["power_cost_rmb_m"],
-                              pnl["maintenance_rmb_m"], pnl["rental_cost_rmb_m"],
-                              val["capex_paid_rmb_m"])
-    head = f.fleet_dcf(npv_rmb_m, flows, a.discount_rate_annual, fin.terminal_growth_annual,
-                       fin.tax_rate)
+    acct = f.fleet_account(npv_rmb_m, val["cash"]["fcf_rmb_m"], served_rmb_m,
+                           pnl["power_cost_rmb_m"], pnl["maintenance_rmb_m"],
+                           pnl["rental_cost_rmb_m"], val["capex_paid_rmb_m"],
+                           pnl["genai_other_cost_of_sales_rmb_m"], pnl["genai_revenue_rmb_m"],
+                           a.discount_rate_annual)
+    head = f.fleet_dcf(acct["value_rmb_m"], acct["flows_rmb_m"], a.discount_rate_annual,
+                       fin.terminal_growth_annual, fin.tax_rate)
     return f.equity_and_target_price(head["ev_rmb_m"], fin.net_cash_rmb_m, fin.shares_m,
                                      fin.rmb_per_hkd)[1]
 

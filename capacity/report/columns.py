@@ -9,6 +9,7 @@ marks text, labels and flags. A block the tables share (the P&L lines) is writte
 
 from __future__ import annotations
 
+from capacity.report.columns_market import VALUE_MARKET_TABLES
 from capacity.report.keys import TABLES
 from capacity.text_table import parse_rows
 
@@ -315,65 +316,7 @@ terminal_growth_annual | share | Terminal growth of the grid point (a year)
 ev_rmb_m | RMB m | DCF enterprise value
 target_price_hkd | HKD | DCF target price per share
 """,
-    "value.inputs": """\
-name | | Input: net_cash, shares, cash, borrowings (at the last balance sheet), share_price,
-    fx_rate, discount_rate, ev_sales_multiple, terminal_growth, traditional_gross_margin,
-    rd_opex, sm_opex, ga_opex (run-rates of the latest reported half-year), other_items,
-    adjustments
-value | see unit | The input's value
-unit | | Unit of value
-source_date | | ISO date the value stands at: a balance sheet's date for a balance, else the date
-    its source was published (empty when the source names none)
-source | | Where the value comes from
-""",
-    "value.equity_bridge": """\
-step | | Net cash at the last balance sheet, each equity issue after it, the modelled burn to
-    the valuation date (the vintage date), and the net cash at the valuation date
-date | | ISO date of the step
-value_rmb_m | RMB m | The step's amount (issues at the FX input)
-shares_m | m shares | Shares at the balance sheet, added by an issue, or at the valuation date
-source | | Where the step comes from
-""",
-    "value.npv_bridge": """\
-item | | Bridge item: a plan flow (served_revenue, training_value, power_cost, maintenance,
-    rental_cost, capex, residual_value), plan_npv, non_fleet, terminal_fleet,
-    terminal_non_fleet, headline_ev, or a memo (pnl_dcf_ev, headline_minus_pnl_dcf)
-value_rmb_m | RMB m | Present value at the first planned quarter (the plan's discounting)
-role | | plan rows sum to plan_npv; plan and valuation rows sum to headline_ev; total; memo
-note | | What the item is
-""",
-    "value.comps": """\
-published | | Publication date of the row, YYYY-MM-DD (on or before the vintage)
-source | | Who published it and where
-kind | | broker_target, consensus_target, subject_market or peer (comps.csv)
-company | | Broker, peer or the subject
-metric | | What the multiple is: ev_sales (a target's basis), ev_sales_trailing, ps_trailing
-basis_year | | Forecast year the multiple applies to (null for a trailing multiple)
-multiple | x | The multiple (null where the source gives none)
-target_price_hkd | HKD | The target price (null for a market multiple)
-chosen | | True for the row(s) multiple_rule takes the multiple from
-""",
-    "value.street": """\
-date | | Publication date of the street figure, YYYY-MM-DD (on or before the vintage)
-source | | Who published it and where
-metric | | The figure's name, as the model's column (revenue_rmb_m, target_price_hkd, ...)
-year | | Calendar year it is for (null for a target price)
-value | see unit | The street's figure, in the metric's unit
-model | see unit | The model's figure for the same metric and year (null where it has none)
-difference | see unit | model - value
-""",
-    "value.street_bridge": """\
-date | | Publication date of the street source, YYYY-MM-DD
-source | | The street source
-year | | Calendar year
-profit_metric | | The profit both sides give: adjusted_net_loss_rmb_m, else ebitda_rmb_m
-profit_gap_rmb_m | RMB m | Model profit - street profit (a loss counts negative)
-revenue_effect_rmb_m | RMB m | (model revenue - street revenue) x street gross margin: volume x
-    price (the street gives no volume to split it)
-margin_effect_rmb_m | RMB m | (model - street gross margin) x model revenue
-opex_effect_rmb_m | RMB m | Street opex - model opex (0 where the source gives none)
-other_effect_rmb_m | RMB m | The rest of the gap (non-operating items, adjustments)
-""",
+    **VALUE_MARKET_TABLES,
     # ---------------------------------------------------------------- compare
     "compare.kpis": """\
 kpi | | KPI name; a period or year in the name is the KPI's date (peak_eflops_2024Q4,

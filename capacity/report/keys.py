@@ -78,17 +78,23 @@ valuation_method | | Method target_price_hkd takes: fleet_dcf (the plan's NPV, w
     does not hold and the steady state after it; docs/finance.md)
 target_price_fleet_dcf_hkd | HKD | Headline target price: (ev_fleet_dcf_rmb_m + net cash) /
     shares / RMB per HKD
-ev_fleet_dcf_rmb_m | RMB m | Headline EV: plan_npv_rmb_m + pv_non_fleet_rmb_m +
+ev_fleet_dcf_rmb_m | RMB m | Headline EV: fleet_value_rmb_m + pv_non_fleet_rmb_m +
     pv_terminal_fleet_dcf_rmb_m (npv_bridge)
 equity_fleet_dcf_rmb_m | RMB m | Headline equity value = ev_fleet_dcf_rmb_m + net cash
 plan_npv_rmb_m | RMB m | The plan's NPV at the first planned quarter (its objective), the value
     of the fleet's cash flows
 plan_discount_rate_annual | share per year | The plan's discount rate, used for every flow of the
     headline (planner.discount_rate_annual)
+fleet_value_rmb_m | RMB m | The fleet's value: plan_npv_rmb_m - pv_served_other_cost_rmb_m
+pv_served_other_cost_rmb_m | RMB m | Present value over the horizon of the other cost of sales of
+    the revenue the plan serves (hardware, subcontracting, data-centre operations: the GenAI
+    segment's other cost share x served revenue)
 pv_non_fleet_rmb_m | RMB m | Present value over the horizon of what the plan does not hold: the
-    P&L's free cash flow less the fleet's (other revenue's gross profit less opex)
-equivalent_annual_value_rmb_m | RMB m per year | The steady-state fleet flow: 4 x NPV / the sum of
-    the plan's quarterly discount factors (the level flow with the plan's NPV)
+    P&L's free cash flow less the fleet's, plus the served revenue's other cost (other revenue's
+    gross profit less opex)
+equivalent_annual_value_rmb_m | RMB m per year | The steady-state fleet flow: 4 x
+    fleet_value_rmb_m / the sum of the plan's quarterly discount factors (the level flow with
+    the fleet's value)
 terminal_fleet_margin | share | The plan's unit economics: NPV / present value of the work served
     (served revenue + training value)
 steady_state_flow_rmb_m | RMB m per year | equivalent_annual_value_rmb_m + the last four
