@@ -49,6 +49,27 @@ def test_subjects_lists_the_shipped_subject():
     assert row["default"] is True
 
 
+def test_subjects_lists_the_shipped_gpu_clouds_beside_the_default():
+    """data/ (the default) and each data/subjects/<name>/ with a subject.toml are listed."""
+    code, out, err = run(["subjects", "--format", "json"])
+    assert code == 0 and err == ""
+    rows = {r["subject"]: r for r in json.loads(out)["subjects"]}
+    assert len(rows) >= 3
+    assert all(r["n_vintages"] >= 2 and r["reporting_currency"] and r["listing_currency"]
+               for r in rows.values())
+    cw = rows["coreweave"]
+    assert cw["title"].startswith("CoreWeave") and cw["folder"] == "data/subjects/coreweave"
+    assert (cw["reporting_currency"], cw["listing_currency"]) == ("USD", "USD")
+    # the baseline's vintage plus data/subjects/coreweave/vintages/*.toml (5 files)
+    assert cw["n_vintages"] == 6 and cw["latest_vintage"] == "2026-05-07"
+    assert [r["subject"] for r in rows.values() if r["default"]] == ["sensetime"]
+
+
+def test_a_shipped_subject_is_taken_by_name():
+    code, out, _ = run(["--subject", "coreweave", "scenarios", "--format", "json"])
+    assert code == 0 and "history-uncertain" in out
+
+
 def test_subject_by_name_is_the_default_subject():
     by_name = run(["--subject", "sensetime", "scenarios", "--format", "json"])
     default = run(["scenarios", "--format", "json"])
