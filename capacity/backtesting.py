@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError, closest_name
+from capacity.results import money_text
 from capacity.schemas import number_from_text, shown_text
 
 STATUS_COMPARED = "compared"
@@ -55,13 +56,19 @@ class Metric:
     kind
         ``stock`` (value at the period end), ``flow`` (summed over the span) or ``ratio``
         (a ratio of two flows over the span).
-    unit
-        Unit of ``actual``, ``forecast`` and ``error`` in the output.
+    key_unit
+        Unit of ``actual``, ``forecast`` and ``error`` in the keys' currency words (``RMB m``);
+        :attr:`unit` writes it in the subject's currency.
     """
 
     name: str
     kind: str
-    unit: str
+    key_unit: str
+
+    @property
+    def unit(self) -> str:
+        """The output's unit in the subject's currency (``USD m`` for a USD subject)."""
+        return money_text(self.key_unit)
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in [

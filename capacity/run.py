@@ -175,9 +175,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         "target_price_ev_sales_hkd": val.target_price_hkd,
         "target_price_dcf_hkd": pv["tp"]["dcf"],
         "ev_ebitda_applies": pv["tp"]["ev_ebitda"] is not None,
-        **({"target_price_ev_ebitda_hkd": pv["tp"]["ev_ebitda"]}
-           if pv["tp"]["ev_ebitda"] is not None
-           else {}),
+        "target_price_ev_ebitda_hkd": pv["tp"]["ev_ebitda"],  # null where it does not apply
         **{f"blend_weight_{m}": pv["weights"].get(m, 0.0) for m in finance.METHODS},
         "ev_rmb_m": val.ev_rmb_m,
         "equity_rmb_m": val.equity_rmb_m,

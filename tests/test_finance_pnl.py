@@ -109,7 +109,7 @@ def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
     assert hist["note_check_target_price_hkd"] == pytest.approx(1.75)
     assert hist["note_check_reproduced"] is True
     assert hist["ev_ebitda_applies"] is False  # 2024E EBITDA is negative
-    assert "target_price_ev_ebitda_hkd" not in hist
+    assert hist["target_price_ev_ebitda_hkd"] is None
 
 
 def test_existing_fleet_depreciation_is_its_book_value_over_its_life(hist, fin):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 from capacity.cli import main
@@ -47,6 +48,27 @@ def test_subjects_lists_the_shipped_subject():
     assert row["n_vintages"] == 6 and row["latest_vintage"] == "2026-01-31"
     assert (row["reporting_currency"], row["listing_currency"]) == ("RMB", "HKD")
     assert row["default"] is True
+
+
+def test_subjects_lists_the_shipped_gpu_clouds_beside_the_default():
+    """data/ (the default) and each data/subjects/<name>/ with a subject.toml are listed."""
+    code, out, err = run(["subjects", "--format", "json"])
+    assert code == 0 and err == ""
+    rows = {r["subject"]: r for r in json.loads(out)["subjects"]}
+    assert len(rows) >= 3
+    assert all(r["n_vintages"] >= 2 and r["reporting_currency"] and r["listing_currency"]
+               for r in rows.values())
+    cw = rows["coreweave"]
+    assert cw["title"].startswith("CoreWeave") and cw["folder"] == "data/subjects/coreweave"
+    assert (cw["reporting_currency"], cw["listing_currency"]) == ("USD", "USD")
+    # the baseline's vintage plus data/subjects/coreweave/vintages/*.toml (5 files)
+    assert cw["n_vintages"] == 6 and cw["latest_vintage"] == "2026-05-07"
+    assert [r["subject"] for r in rows.values() if r["default"]] == ["sensetime"]
+
+
+def test_a_shipped_subject_is_taken_by_name():
+    code, out, _ = run(["--subject", "coreweave", "scenarios", "--format", "json"])
+    assert code == 0 and "history-uncertain" in out
 
 
 def test_subject_by_name_is_the_default_subject():
@@ -186,3 +208,41 @@ def test_minimal_subject_rolling_backtest_without_broker_target():
     doc = json.loads(out)
     assert doc["reference"] == [] and doc["vintages"] == "2025-01-31"
     assert not [s for s in strings(doc) if any(w in s for w in ("RMB", "HK$", "HKD"))]
+
+
+GPU_CLOUDS = ["coreweave", "nebius"]
+"""The shipped US-listed GPU-cloud subjects (data/subjects/<name>/)."""
+
+
+def _shape(report: dict) -> tuple[set[str], dict[str, list[str]]]:
+    """Top-level keys and each non-empty table's columns, a key's year written ``YYYY`` (keys
+    such as ``sales_2026e_rmb_m`` still carry the valuation year until the key rename)."""
+    def year_free(key: str) -> str:
+        return re.sub(r"20\d\d", "YYYY", key)
+    keys = {year_free(k) for k in report}
+    tables = {k: sorted({year_free(c) for row in v for c in row}) for k, v in report.items()
+              if isinstance(v, list) and v and isinstance(v[0], dict)}
+    return keys, tables
+
+
+def test_shipped_gpu_clouds_plan_and_value_like_the_default_subject():
+    """plan and value (no sampling: quick) exit 0 for each shipped GPU cloud, in USD, and the
+    value JSON has the default subject's top-level keys and, for every table both fill, its
+    columns."""
+    code, out, _ = run(["value", "--format", "json"])
+    assert code == 0
+    keys, tables = _shape(json.loads(out))
+    for name in GPU_CLOUDS:
+        code, out, _ = run(["--subject", name, "plan", "--format", "json"])
+        assert code == 0, name
+        assert json.loads(out)["currency"] == {"reporting": "USD", "listing": "USD"}
+        code, out, _ = run(["--subject", name, "value", "--format", "json"])
+        assert code == 0, name
+        report = json.loads(out)
+        assert report["currency"] == {"reporting": "USD", "listing": "USD"}
+        sub_keys, sub_tables = _shape(report)
+        assert sub_keys == keys, (name, sub_keys ^ keys)
+        for table in set(tables) & set(sub_tables):
+            assert sub_tables[table] == tables[table], (name, table)
+        assert not any(w in s for s in strings(report)
+                       for w in ("RMB", "HK$", "HKD", "SenseTime", "SenseCore")), name

@@ -201,7 +201,7 @@ def binding_table(model: Model, sol: Solution, resolver=None) -> pd.DataFrame:
         records.append({
             "constraint": str(lab["constraint"]), "period": period,
             "chip": str(lab["chip"]) if "chip" in lab else "",
-            "limit_unit": fam.unit, "set_key": "",
+            "limit_unit": money_text(fam.unit), "set_key": "",
             "unit": money_text(registry.family(fam.name).dual_unit.replace(registry.OBJECTIVE,
                                                                            unit)),
             "name": names[fam.name][local]})

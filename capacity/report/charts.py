@@ -220,7 +220,8 @@ def chart_target_price(values: dict[str, Report], footer: str = ""):
     methods = [("target_price_ev_sales_hkd", "EV/Sales"), ("target_price_dcf_hkd", "DCF"),
                ("target_price_ev_ebitda_hkd", "EV/EBITDA")]
     names = list(values)
-    shown = [(k, lab) for k, lab in methods if any(k in values[n].scalars for n in names)]
+    shown = [(k, lab) for k, lab in methods
+             if any(values[n].scalars.get(k) is not None for n in names)]
     if not shown:  # a value report from before the methods: the one price
         shown = [("target_price_hkd", "target price")]
     fig = new_figure(8.0 + 0.5 * len(values), 4.6)
@@ -229,7 +230,8 @@ def chart_target_price(values: dict[str, Report], footer: str = ""):
     x = np.arange(len(names))
     handles, labels = [], []
     for j, (key, lab) in enumerate(shown):
-        tps = [float(values[n].scalars.get(key, float("nan"))) for n in names]
+        tps = [float(values[n].scalars.get(key) if values[n].scalars.get(key) is not None
+                     else float("nan")) for n in names]
         bars = ax.bar(x + (j - (len(shown) - 1) / 2) * width, tps, width=width,
                       color=f"C{j % 10}")
         for b, tp in zip(bars, tps, strict=True):

@@ -108,7 +108,7 @@ target_price_multiples_hkd | HKD | Target price by the multiples (finance.valuat
     the methods table)
 target_price_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the
     methods that apply (weights renormalised)
-target_price_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; present only when
+target_price_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; null unless
     ev_ebitda_applies
 ev_ebitda_applies | | True when the valuation year is fully modelled and its EBITDA is positive,
     so EV/EBITDA gives a target price

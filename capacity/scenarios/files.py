@@ -27,11 +27,11 @@ SUBJECT_FILE = "subject.toml"
 """The file that makes a folder a subject: its name, title, currencies and FX series
 (docs/subjects.md)."""
 
-SHIPPED_SUBJECTS_DIR = ""
-"""Folder of the shipped subjects inside the shipped data: the shipped data folder itself and
-each folder directly under this one that holds a :data:`SUBJECT_FILE` is a shipped subject.
-``""`` while the one shipped subject is ``data/`` itself; ``"subjects"`` once subjects live in
-``data/subjects/<name>/`` (the shared files, :data:`SHARED_FILES`, stay in ``data/``)."""
+SHIPPED_SUBJECTS_DIR = "subjects"
+"""Folder of the shipped subjects inside the shipped data: the shipped data folder itself (the
+default subject's files live there) and each folder directly under this one that holds a
+:data:`SUBJECT_FILE` is a shipped subject (``data/subjects/<name>/``; the shared files,
+:data:`SHARED_FILES`, stay in ``data/``)."""
 
 REQUIRED_FILES = ("baseline.toml", "disclosures.csv")
 """Files every subject folder holds; each other part of one is optional (docs/subjects.md)."""
@@ -92,19 +92,21 @@ does not change while a process runs, and every :func:`data_dir` call asks for t
 
 def shipped_subjects() -> dict[str, Path]:
     """The shipped subjects by name (:func:`subject_name`), in name order: the folders under
-    :data:`SHIPPED_SUBJECTS_DIR` of the shipped data (that folder itself included) that hold a
-    :data:`SUBJECT_FILE`.
+    :data:`SHIPPED_SUBJECTS_DIR` of the shipped data and the shipped data folder itself that hold
+    a :data:`SUBJECT_FILE`.
 
     Raises
     ------
     InputError
         Two shipped subjects of one name.
     """
-    root = shipped_data_dir() / SHIPPED_SUBJECTS_DIR
+    top = shipped_data_dir()
+    root = top / SHIPPED_SUBJECTS_DIR
     if str(root) in _shipped:
         return dict(_shipped[str(root)])
     found: dict[str, Path] = {}
-    for folder in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
+    under = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for folder in [top, *under]:
         if (folder / SUBJECT_FILE).is_file():
             name = subject_name(folder)
             if name in found:
