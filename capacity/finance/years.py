@@ -99,9 +99,10 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_revenue_rmb_m: np.
                                 values], axis=-1)
             out[name] = np.add.reduceat(v[..., layout.order], layout.starts,
                                         axis=-1)[..., layout.complete]
-    out["genai_share"] = out["genai_revenue_rmb_m"] / out["revenue_rmb_m"]
-    if gross_profit_rmb_m is not None:
-        out["gross_margin"] = out["gross_profit_rmb_m"] / out["revenue_rmb_m"]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a year without revenue: no share
+        out["genai_share"] = out["genai_revenue_rmb_m"] / out["revenue_rmb_m"]
+        if gross_profit_rmb_m is not None:
+            out["gross_margin"] = out["gross_profit_rmb_m"] / out["revenue_rmb_m"]
     return out
 
 
