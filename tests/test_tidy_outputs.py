@@ -106,6 +106,9 @@ OPTIONAL: list[tuple[str, str, str]] = [
     # memory) or no power figure has no token cost or tokens per MW
     ("plan", "economics", r"training_cost_rmb_m_per_eflops_quarter|token_cost_rmb_per_m_tokens"
                           r"|served_tokens_tn_tokens_per_mw_quarter"),
+    # EV/EBITDA does not apply while the valuation year's EBITDA is not positive (the key stays,
+    # so every subject's value JSON has the same keys)
+    ("value", "target_price_ev_ebitda_hkd", r"target_price_ev_ebitda_hkd"),
 ]
 """Fields that may be null, and only these (keep this short)."""
 
