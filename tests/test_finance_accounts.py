@@ -163,7 +163,7 @@ def test_finance_doc_inputs_table_matches_the_baseline():
 
 
 def test_rolling_backtest_scores_the_accounts():
-    d = cli_json("backtest", "--rolling")
+    d = cli_json("backtest", "--rolling", "--samples", "20")
     scored = {(r["metric"], r["horizon_halves"]) for r in d["summary"] if r["n_compared"]}
     for metric in ("adjusted_net_loss_rmb_m", "gross_margin", "net_loss_rmb_m",
                    "rd_opex_rmb_m"):

@@ -482,7 +482,7 @@ def test_the_span_and_its_horizon_are_accepted_at_both_ends():
 
 @few(6)
 @given(missing=st.sampled_from(["baseline.toml", "disclosures.csv"]),
-       command=st.sampled_from([["plan"], ["value"], ["backtest", "--rolling"]]))
+       command=st.sampled_from([["plan"], ["value"], ["backtest", "--rolling", "--samples", "20"]]))
 def test_subject_without_a_required_file(missing, command):
     with subject_folder() as folder:
         (folder / missing).unlink()

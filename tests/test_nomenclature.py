@@ -45,7 +45,7 @@ RUNS: dict[str, tuple[str, ...]] = {
     "controls": ("controls",),
     "controls timeline": ("controls", "--timeline"),
     "backtest": ("backtest", "--actuals", LATER),
-    "backtest rolling": ("backtest", "--rolling"),
+    "backtest rolling": ("backtest", "--rolling", "--samples", "20"),
     "chips": ("chips",),
     "scenarios": ("scenarios",),
     "validate": ("validate", "history"),
