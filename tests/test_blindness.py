@@ -63,13 +63,21 @@ def test_cited_bare_years_date_a_source_text():
     assert source_date("growth 150% in 2024, 60% in 2025") is None
 
 
-def test_the_old_electricity_source_fails_the_blind_vintage():
+@pytest.mark.parametrize("key, text, match", [
+    # the electricity price the 1H23 vintage used to cite
+    ("planner.electricity_rmb_per_kwh",
+     "China average industrial power rate about RMB 0.63/kWh in 2024 (China Briefing); coastal "
+     "Shanghai assumed at 0.7",
+     r"sources\.planner\.electricity_rmb_per_kwh: cites a source dated 2024-12-31, after the "
+     r"vintage"),
+    # a planted post-dated source
+    ("planner.pue", "Lingang peers average 1.25 (China Securities Journal, Oct 2024)",
+     r"sources\.planner\.pue: cites a source dated 2024-10-01, after the vintage 2023-08-31"),
+])
+def test_a_post_dated_source_fails_the_blind_vintage(key, text, match):
     sc = load_scenario("baseline", as_of=BLIND)
-    planted = replace(sc, sources={**sc.sources, "planner.electricity_rmb_per_kwh":
-                                   "China average industrial power rate about RMB 0.63/kWh in "
-                                   "2024 (China Briefing); coastal Shanghai assumed at 0.7"})
-    with pytest.raises(InputError, match=r"sources\.planner\.electricity_rmb_per_kwh: cites a "
-                                         r"source dated 2024-12-31, after the vintage"):
+    planted = replace(sc, sources={**sc.sources, key: text})
+    with pytest.raises(InputError, match=match):
         check_blind(planted)
 
 

@@ -3,8 +3,9 @@ the plan's NPV (:func:`~capacity.finance.valuation.fleet_dcf`), its bridge to th
 multiple and share price from the dated market tables, and the street table.
 
 Pure: the market tables come in as DataFrames (:func:`capacity.scenarios.market.read_market`).
-The non-fleet flow per planned quarter is the P&L's free cash flow less the fleet's
-(:func:`~capacity.finance.valuation.non_fleet_array`).
+The fleet's account (:func:`~capacity.finance.valuation.fleet_account`): its value is the
+plan's NPV less the other cost of sales of the revenue it serves; the non-fleet flow per planned
+quarter is the P&L's free cash flow less the fleet's, plus that cost.
 """
 
 from __future__ import annotations

@@ -449,8 +449,9 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
 
 def headline_price(a, fin, npv_rmb_m, served_rmb_m: np.ndarray, val: dict[str, Any]):
     """The headline target price of a draw or batch, as ``capacity value`` computes it: the
-    fleet DCF on the draw's NPV (:func:`capacity.finance.fleet_dcf`) with the non-fleet flows
-    of its P&L (:func:`capacity.finance.non_fleet_array`; ``served_rmb_m`` the plan's served
+    fleet DCF (:func:`capacity.finance.fleet_dcf`) on the draw's fleet account
+    (:func:`capacity.finance.fleet_account`: its NPV less the other cost of the revenue it
+    serves, and the flows of its P&L the plan does not hold; ``served_rmb_m`` the plan's served
     revenue, ``val`` of :func:`value_numbers`). [HKD/share]"""
     from capacity import finance as f
 
