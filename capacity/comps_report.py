@@ -208,7 +208,10 @@ def comps_report(subjects: list[str] | None = None, as_of: dt.date | None = None
         for name in names:  # every input checked before any solve
             set_subject(name)
             s = read_subject()
-            when, vintage = _vintage(as_of)
+            try:
+                when, vintage = _vintage(as_of)
+            except InputError as exc:  # name the subject whose vintages refuse the date
+                raise InputError(exc.field, f"{s.name}: {exc.problem}") from None
             fx = {part: conversion(s, getattr(s.currency, part), code, when)
                   for part in ("reporting", "listing")}
             checked.append((name, s, when, vintage, fx))

@@ -120,10 +120,21 @@ def test_conversion_takes_the_latest_dated_rate_and_one_cross():
     (["comps", "--as-of", "2026-02-30", "--no-backtest"], "--as-of"),
     (["comps", "--currency", "dollars", "--no-backtest"], "--currency"),
     (["comps", "--currency", "EUR", "--no-backtest"], "no dated FX rate"),
-    (["comps", "--as-of", "2020-01-01", "--no-backtest"], "before the first vintage"),
+    (["comps", "--as-of", "2020-01-01", "--no-backtest"],
+     "coreweave: 2020-01-01 is before the first vintage"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, words):
     code, out, err = _run(argv)
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and lines[0].startswith("capacity: ")
+
+
+def test_every_key_and_column_is_documented(comps):
+    from capacity.report.keys import KEYS
+    from capacity.report.names import describe
+
+    assert [k for k in comps if k not in KEYS["comps"]] == []
+    for table in ("comps", "fx"):
+        cols = {c for row in comps[table] for c in row}
+        assert sorted(c for c in cols if describe("comps", table, c) is None) == []
