@@ -18,8 +18,11 @@ from capacity.cli_options import (
     ColumnsOpt,
     Format,
     FormatOpt,
+    OutOpt,
+    OverwriteOpt,
     SolverOpt,
     busy,
+    claim_out,
     split_columns,
     table_option,
 )
@@ -73,6 +76,8 @@ def register(app: typer.Typer, render: Callable[..., None]) -> None:
         table: table_option("comps", "fx") = None,
         columns: ColumnsOpt = None,
         solver: SolverOpt = "highs",
+        out: OutOpt = None,
+        overwrite: OverwriteOpt = False,
     ) -> None:
         """Comps across subjects in one currency: fleet (GPUs, EFLOPS, MW), revenue, compute
         per revenue, EV/Sales and EV/EBITDA at the dated share price, the model's target
@@ -82,9 +87,14 @@ def register(app: typer.Typer, render: Callable[..., None]) -> None:
         from capacity.scenarios.vintages import as_of_date
 
         asked = as_of_date(AS_OF["value"]) if AS_OF["value"] is not None else None
-        with busy("comps") as update:
-            report = comps_report(subjects, asked, currency, backtest, solver, samples,
-                                  progress=update)
+        with claim_out(out, overwrite):
+            with busy("comps") as update:
+                report = comps_report(subjects, asked, currency, backtest, solver, samples,
+                                      progress=update)
+            if out is not None:
+                from capacity.cli_options import write_outputs
+
+                write_outputs(out, [report], [], overwrite)
         render(report, fmt, table, split_columns(columns))
 
     app.command(name="serve")(serve)

@@ -138,3 +138,17 @@ def test_every_key_and_column_is_documented(comps):
     for table in ("comps", "fx"):
         cols = {c for row in comps[table] for c in row}
         assert sorted(c for c in cols if describe("comps", table, c) is None) == []
+
+
+def test_out_writes_the_comps_sheet_and_chart(tmp_path):
+    import openpyxl
+
+    out = tmp_path / "comps"
+    code, _, err = _run(["comps", "--no-backtest", "--subject", "nebius", "--out", str(out),
+                         "--format", "csv"])
+    assert code == 0, err
+    assert (out / "comps.png").is_file() and (out / "comps.svg").is_file()
+    wb = openpyxl.load_workbook(out / "comps.xlsx", read_only=True)
+    assert {"comps", "fx"} <= set(wb.sheetnames)
+    rows = list(wb["comps"].iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][0] == "nebius"  # the header and the one subject
