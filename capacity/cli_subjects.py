@@ -64,8 +64,8 @@ def register(app: typer.Typer, render: Callable[..., None]) -> None:
             "subject folder (repeatable; default: every shipped subject).")] = None,
         currency: Annotated[str, typer.Option(
             "--currency", metavar="CODE", help="Currency of every amount, converted at each "
-            "subject's dated FX series (subject.toml [[fx]]; the fx table lists the rates "
-            "used).")] = "USD",
+            "subject's dated FX series (the fx rows of its subject.toml; the fx table lists "
+            "the rates used).")] = "USD",
         backtest: Annotated[bool, typer.Option(
             "--backtest/--no-backtest", help="Run each subject's rolling backtest for its "
             "revenue error at one half-year (a few seconds a subject).")] = True,
