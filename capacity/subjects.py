@@ -134,6 +134,48 @@ class SubjectFile(StrictModel):
         return max(rows, key=lambda r: r.date) if rows else None
 
 
+def conversion(subject: SubjectFile, source: str, target: str, on: dt.date
+               ) -> tuple[float, list[FxRate]]:
+    """The factor that turns an amount in ``source`` into ``target`` at the subject's dated FX
+    series, and the rates it uses (the latest of each pair dated on or before ``on``).
+
+    A row ``A/B = r`` reads 1 B = r A: B -> A multiplies by r, A -> B divides by r. The path
+    is the direct pair, else one cross through a third currency of the series
+    (``HKD -> USD = RMB/HKD / RMB/USD``); the same currency is 1 with no rate.
+
+    Returns
+    -------
+    tuple
+        (factor [target per source], the :class:`FxRate` rows used, in order).
+
+    Raises
+    ------
+    InputError
+        ``--currency: <subject>: no dated FX rate ...`` when the series has no path.
+    """
+    if source == target:
+        return 1.0, []
+    latest = {}
+    for r in subject.fx:
+        if r.date <= on and (r.pair not in latest or r.date >= latest[r.pair].date):
+            latest[r.pair] = r
+    edges: dict[str, list[tuple[str, float, FxRate]]] = {}
+    for r in latest.values():
+        a, b = r.pair.split("/")
+        edges.setdefault(b, []).append((a, r.rate, r))
+        edges.setdefault(a, []).append((b, 1.0 / r.rate, r))
+    for mid, f1, r1 in edges.get(source, []):
+        if mid == target:
+            return f1, [r1]
+    for mid, f1, r1 in sorted(edges.get(source, []), key=lambda e: e[0]):
+        for end, f2, r2 in edges.get(mid, []):
+            if end == target:
+                return f1 * f2, [r1, r2]
+    raise InputError("--currency", f"{subject.name}: no dated FX rate from {source} to "
+                     f"{target} on or before {on} in its subject.toml [[fx]] series (pairs: "
+                     f"{', '.join(sorted(latest)) or 'none'})")
+
+
 _read: dict[tuple[str, int, int], SubjectFile] = {}
 """Subject files read, by (path, modification time, size): headers ask once per column."""
 

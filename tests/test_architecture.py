@@ -41,7 +41,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("many", ("capacity.comparison", "capacity.montecarlo", "capacity.montecarlo.*",
               "capacity.montecarlo_boot",
               "capacity.backtesting", "capacity.backtest_intervals")),
-    ("commands", ("capacity.commands",)),
+    ("commands", ("capacity.commands", "capacity.comps_report")),
     ("report", ("capacity.report", "capacity.report.*")),
     # the package itself is the Python API: what each command returns, as Result objects that
     # write their workbook through report/ (so the API sits below it)

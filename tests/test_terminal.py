@@ -432,7 +432,8 @@ def test_help_shows_rich_help_and_completion(capsys):
 
 
 @pytest.mark.parametrize("command", ["calibrate", "controls", "demand", "plan", "value",
-                                     "compare", "stress", "backtest", "scenarios", "serve"])
+                                     "compare", "stress", "backtest", "scenarios", "serve",
+                                     "comps"])
 def test_help_shows_no_type_beside_flags(command, capsys, monkeypatch):
     """An on/off flag takes no value, so its help shows none (typer would print <bool>), and
     every option that takes one names it (FILE, N, QUARTER, ...), not a Python type."""

@@ -10,6 +10,8 @@ rules (units in brackets)::
     share price at v: the latest dated price on or before v                      [HKD/share]
     market value  = price * shares                                                [HKD m]
     upside        = TP / price - 1                                                    [1]
+    market EV     = market value - net cash                      [m, one currency for both]
+    EV multiple   = market EV / base (sales or EBITDA; none when the base is not > 0)   [x]
 """
 
 from __future__ import annotations
@@ -109,6 +111,19 @@ def market_value(price: Quote | None, shares_m: float, target_price_hkd: float
     return {"share_price_hkd": price.value, "share_price_date": price.source_date,
             "market_value_hkd_m": price.value * shares_m,
             "upside": target_price_hkd / price.value - 1.0}
+
+
+def enterprise_value(market_value_m: float, net_cash_m: float) -> float:
+    """The market's EV: market value less net cash (net debt adds). [m, the currency of both]"""
+    return market_value_m - net_cash_m
+
+
+def ev_multiple(ev_m: float | None, base_m: float | None) -> float | None:
+    """EV over a base (sales or EBITDA) [x]; None when either is unknown or the base is not
+    above 0 (a multiple of a loss has no meaning)."""
+    if ev_m is None or base_m is None or not np.isfinite(base_m) or base_m <= 0:
+        return None
+    return ev_m / base_m
 
 
 def market_input_rows(multiple: Quote, price: Quote | None) -> list[dict[str, object]]:

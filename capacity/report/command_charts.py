@@ -255,6 +255,46 @@ def stress_fan_chart(report: Report, scenarios: list | None = None) -> bytes | N
 # ----- end of stress fan chart block --------------------------------------------------------
 
 
+_COMPS_PANELS = (
+    (("ev_sales_reported", "ev_sales_next_year"), ("reported", "next year"), "EV/Sales [x]"),
+    (("ev_ebitda_next_year",), ("next year",), "EV/EBITDA [x]"),
+    (("upside",), ("model TP vs price",), "upside [%]"),
+    (("model_eflops_per_revenue_m",), ("modelled fleet",), "EFLOPS per {cur} m of revenue"),
+)
+"""Panels of the comps chart: (columns, their labels, axis label)."""
+
+
+def comps_figure(report: Report, footer: str = ""):
+    """A ``comps`` report's chart: one panel per measure of :data:`_COMPS_PANELS`, a bar per
+    subject (and column); a null figure is no bar. None without a row."""
+    import numpy as np
+
+    t = report.tables["comps"]
+    if t.empty:
+        return None
+    cur = str(report.scalars.get("currency", ""))
+    fig = new_figure(12.0, 3.6)
+    axes = fig.subplots(1, len(_COMPS_PANELS), squeeze=False)[0]
+    y = np.arange(len(t))
+    for ax, (cols, labels, xlabel) in zip(axes, _COMPS_PANELS, strict=True):
+        h = 0.8 / len(cols)
+        for k, (c, lab) in enumerate(zip(cols, labels, strict=True)):
+            v = np.array([np.nan if x is None else float(x) for x in t[c]], float)
+            v = 100 * v if c == "upside" else v
+            ax.barh(y + (k - (len(cols) - 1) / 2) * h, np.nan_to_num(v), h,  # null: no bar
+                    color=f"C{k}", label=lab)
+        ax.set_yticks(y, [str(s) for s in t["subject"]], fontsize=7)
+        ax.axvline(0.0, color="k", lw=0.8)
+        ax.set_xlabel(xlabel.format(cur=cur), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, axis="x")
+        if len(cols) > 1:
+            ax.legend(fontsize=7, frameon=False)
+    finish(fig, f"Comps in {cur}: market multiples at the dated share price, the model's "
+           "upside, compute per revenue (no bar: not known)", footer)
+    return fig
+
+
 def _report_images(report: Report, scenarios: list | None, figure, stem: str
                    ) -> dict[str, bytes]:
     import matplotlib
@@ -267,6 +307,7 @@ def _report_images(report: Report, scenarios: list | None, figure, stem: str
 REPORT_CHARTS: dict[str, tuple[Any, str]] = {
     "backtest": (backtest_figure, "backtest"),
     "stress": (stress_fan_figure, "stress_fan"),
+    "comps": (comps_figure, "comps"),
 }
 """Report kind -> (figure of that one report, file stem) written beside its tables as PNG and
 SVG. Plan, value and compare reports get their charts from :func:`charts`."""

@@ -12,6 +12,7 @@ defined once, in :data:`capacity.report.names.KPIS`, whose "reported by" names t
 
 from __future__ import annotations
 
+from capacity.report.keys_comps import COMPS_KEYS, COMPS_TABLES
 from capacity.text_table import parse_rows
 
 TABLE = "table"
@@ -402,6 +403,8 @@ listing | | Currency code of the share price: every *_hkd key is in it (subject.
     currency.listing)
 """)
 TABLES.update({f"{kind}.currency": _CURRENCY for kind in ("plan", "value", "compare")})
+TABLES.update(COMPS_TABLES)
+KEYS["comps"] = COMPS_KEYS
 """``<command>.<table>`` -> column -> (unit, definition), for tables not in ``COLUMNS``."""
 
 
