@@ -10,7 +10,12 @@ quarter outside the fan (history) taken from the point path:
     F_i = x_i[q1]                                   stock
     F_i = sum_{t=q0..q1} x_i[t]                     flow
     F_i = sum num_i[t] / sum den_i[t]               ratio
-    p10, p50, p90 = percentiles 10, 50, 90 of F_1..F_N (linear interpolation)
+    e_j = +/- |ln(actual_j / forecast_j)| sqrt(h / h_j)   the model's own errors known at
+                                                    the vintage date, both signs
+                                                    (:func:`known_errors`, :func:`error_pool`)
+    G_ij = F_i * exp(e_j)                           every draw times every known error
+    p10, p50, p90 = percentiles 10, 50, 90 of the G_ij (of F_1..F_N when M = 0; linear
+                    interpolation)
     inside_80  = p10 <= actual <= p90
 Scores, over the n compared rows of a metric and horizon with k inside:
     coverage_80            = k / n                                              [1]
@@ -173,45 +178,95 @@ def coverage(rows: pd.DataFrame) -> dict[str, float | int]:
 
 
 # --------------------------------------------------------------------------------------------
-# The model's own error, as a vintage could have measured it
+# The model's own error, as a vintage could have measured it (empirical, split-conformal-like)
 # --------------------------------------------------------------------------------------------
 
-ERROR_GRID = 41
-"""Points of the standard normal grid that spreads each draw by the model error [count]."""
+MIN_POOL = 5
+"""Fewest known errors a pool must hold before it is used alone; a smaller pool gives way to
+the metric's family, then to every metric [count]. Fixed with the rule, before any widened
+interval was scored."""
+
+ERROR_FAMILY: dict[str, str] = {
+    "gpus_units": "fleet", "computing_power_eflops": "fleet",
+    "revenue_rmb_m": "revenue", "genai_revenue_rmb_m": "revenue", "genai_share": "revenue",
+    **{m: "accounts" for m in ("gross_margin", "net_loss_rmb_m", "adjusted_net_loss_rmb_m",
+                               "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m")},
+}
+"""Backtest metric -> the family whose known errors it borrows when its own are too few."""
+
+KNOWN_ERROR_COLUMNS = ["vintage", "metric", "family", "horizon_halves", "log_error", "published"]
 
 
-def error_scales(past: pd.DataFrame, as_of: str) -> dict[str, float]:
-    """Per metric, the model's error scale as measured by a vintage dated ``as_of``.
+def known_errors(past: pd.DataFrame | None, as_of: str) -> pd.DataFrame:
+    """The model's own past errors a vintage dated ``as_of`` could have measured.
 
-    Rows of earlier vintages (``past``: rolling rows with ``status``, ``actual``,
-    ``forecast``, ``horizon_halves``, ``published``) whose actual was published on or before
-    ``as_of`` are pooled over vintages and horizons, each log error scaled to one half-year
-    (a random walk's spread grows with the square root of the horizon):
-        s_m = sqrt(mean_r (ln(actual_r / forecast_r))^2 / h_r)         [1 per sqrt(half-year)]
-    A metric with no such row has no scale (its band is the input fan alone).
+    Every compared row of an earlier vintage (``vintage`` < ``as_of``) whose actual was
+    **published** on or before ``as_of`` (the disclosure date, not the period), with a
+    positive actual and forecast:
+        log_error = ln(actual / forecast)                                   [1]
+
+    Parameters
+    ----------
+    past
+        Rolling rows of earlier vintages (``vintage``, ``metric``, ``status``, ``actual``,
+        ``forecast``, ``horizon_halves``, ``published``), or ``None``.
+    as_of
+        The vintage date (ISO).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KNOWN_ERROR_COLUMNS`, in the order of ``past``.
     """
     if past is None or past.empty:
-        return {}
-    done = past[(past["status"] == "compared") & (past["published"].astype(str) <= as_of)]
-    out: dict[str, float] = {}
-    for metric, sel in done.groupby("metric", sort=False):
-        a, f = sel["actual"].to_numpy(float), sel["forecast"].to_numpy(float)
-        h = sel["horizon_halves"].to_numpy(float)
-        ok = (a > 0) & (f > 0) & (h > 0)
-        if ok.any():
-            out[str(metric)] = float(np.sqrt(np.mean(np.log(a[ok] / f[ok]) ** 2 / h[ok])))
-    return out
+        return pd.DataFrame(columns=KNOWN_ERROR_COLUMNS)
+    done = past[(past["status"] == "compared") & (past["vintage"].astype(str) < as_of)
+                & (past["published"].astype(str) <= as_of)]
+    a, f = done["actual"].to_numpy(float), done["forecast"].to_numpy(float)
+    h = done["horizon_halves"].to_numpy(float)
+    ok = (a > 0) & (f > 0) & (h > 0)
+    sel = done[ok]
+    return pd.DataFrame({
+        "vintage": sel["vintage"].astype(str).to_numpy(),
+        "metric": sel["metric"].astype(str).to_numpy(),
+        "family": [ERROR_FAMILY.get(m, m) for m in sel["metric"]],
+        "horizon_halves": sel["horizon_halves"].astype(int).to_numpy(),
+        "log_error": np.log(a[ok] / f[ok]),
+        "published": sel["published"].astype(str).to_numpy()}, columns=KNOWN_ERROR_COLUMNS)
 
 
-def with_model_error(draws: np.ndarray | None, scale: float | None, horizon: int
-                     ) -> np.ndarray | None:
-    """Each draw spread by the model's error: F_i * exp(sqrt(h) * s * z_j) over the normal
-    quantiles z_j = Phi^-1((j - 0.5) / J), j = 1..:data:`ERROR_GRID` (deterministic); the
-    draws unchanged without a scale."""
-    if draws is None or scale is None or not np.isfinite(scale) or scale == 0:
-        return draws
-    from statistics import NormalDist
+def error_pool(known: pd.DataFrame, metric: str, horizon: int) -> tuple[np.ndarray, str]:
+    """The known errors that widen a row of ``metric`` at ``horizon`` half-years, and the
+    pool's name.
 
-    z = np.array([NormalDist().inv_cdf((j - 0.5) / ERROR_GRID)
-                  for j in range(1, ERROR_GRID + 1)])
-    return (draws[:, None] * np.exp(math.sqrt(max(horizon, 0)) * scale * z)[None, :]).ravel()
+    The metric's own errors when there are at least :data:`MIN_POOL`, else its family's
+    (:data:`ERROR_FAMILY`), else every metric's (``all``); ``none`` when no error is known.
+    Each error is taken as its size |e_j| with both signs (split-conformal's absolute
+    residual score: a vintage's bias is re-fitted away, so an earlier vintage's sign says
+    little about the next), carried from its horizon h_j to the row's horizon h as a random
+    walk's spread grows, with the square root of the horizon:
+        e_j' = +/- |e_j| * sqrt(h / h_j)          (2 M values from M known errors)    [1]
+    """
+    if known is None or known.empty:
+        return np.empty(0), "none"
+    family = ERROR_FAMILY.get(metric, metric)
+    for name, sel in ((metric, known[known["metric"] == metric]),
+                      (family, known[known["family"] == family]), ("all", known)):
+        if len(sel) >= MIN_POOL or (name == "all" and len(sel)):
+            e = np.abs(sel["log_error"].to_numpy(float))
+            e = e * np.sqrt(max(horizon, 1) / sel["horizon_halves"].to_numpy(float))
+            return np.concatenate([-e, e]), name
+    return np.empty(0), "none"  # pragma: no cover - 'all' takes any non-empty pool
+
+
+def widened_band(draws: np.ndarray | None, errors: np.ndarray) -> tuple[float, float, float]:
+    """(p10, p50, p90) of the draws combined with the known errors [metric unit].
+
+    Every pair of a draw F_i (i = 1..N) and a known error e_j (j = 1..M):
+        G_ij = F_i * exp(e_j),   p10, p50, p90 = percentiles of the N x M values G_ij
+    (linear interpolation; :func:`percentiles`). Without a known error the band is the draws
+    alone (the first vintage's prior).
+    """
+    if draws is None or not len(errors):
+        return percentiles(draws)
+    return percentiles((draws[:, None] * np.exp(np.asarray(errors, float))[None, :]).ravel())

@@ -531,8 +531,8 @@ DISCLOSED_METRICS: dict[str, tuple[str, tuple[int, ...]]] = {
 half-year (the derived 2H rows included), not per year, so no quarter is scored twice."""
 
 ROLLING_COLUMNS = ["vintage", "base_period", "period", "metric", "unit", "horizon_halves",
-                   "actual", "forecast", "p10", "p50", "p90", "inside_80", "model_error_scale",
-                   "error", "error_pct",
+                   "actual", "forecast", "p10", "p50", "p90", "inside_80", "n_known_errors",
+                   "error_pool", "error", "error_pct",
                    "status", "basis", "published", "source"]
 ROLLING_SUMMARY_COLUMNS = ["metric", "unit", "horizon_halves", "n_compared", "n_vintages",
                            "mape", "bias_pct", "max_abs_error_pct", "n_intervals", "n_inside",
@@ -579,32 +579,35 @@ def later_disclosures(disclosures: pd.DataFrame, base: pd.Period,
 
 def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: pd.DataFrame,
                  flows: pd.DataFrame | None, fan=None,
-                 error_scale: dict[str, float] | None = None) -> pd.DataFrame:
+                 known: pd.DataFrame | None = None) -> pd.DataFrame:
     """One vintage's forecasts against the later disclosures (:func:`compare`), with
     ``vintage``, ``base_period`` and ``horizon_halves`` (:func:`horizon_halves`); with the
     vintage's ``fan`` (:func:`capacity.montecarlo.fan.vintage_fan`), each compared row's
-    ``p10``, ``p50``, ``p90`` and ``inside_80`` (:mod:`capacity.backtest_intervals`), the draws
-    spread by the model error the vintage could measure (``error_scale`` per metric,
-    :func:`capacity.backtest_intervals.error_scales`; ``model_error_scale`` in the row)."""
+    ``p10``, ``p50``, ``p90`` and ``inside_80`` (:mod:`capacity.backtest_intervals`): the
+    draws combined with the model's own errors the vintage could measure (``known``,
+    :func:`capacity.backtest_intervals.known_errors`; the pool used and its size in
+    ``error_pool`` and ``n_known_errors``)."""
     from capacity import backtest_intervals as bi
 
     if actuals.empty:
         return pd.DataFrame(columns=ROLLING_COLUMNS)
     rows = compare(actuals.drop(columns="published"), stocks, flows)
-    bands, scales = [], []
-    error_scale = error_scale or {}
+    bands, counts, pools = [], [], []
     for rec, status in zip(actuals.to_dict("records"), rows["status"], strict=True):
         draws = bi.row_draws(rec["metric"], METRICS[rec["metric"]].kind, rec["first_quarter"],
                              rec["last_quarter"], fan, stocks, flows) \
             if status == STATUS_COMPARED else None
-        scale = error_scale.get(rec["metric"]) if draws is not None else None
-        scales.append(math.nan if scale is None else scale)
-        bands.append(bi.percentiles(bi.with_model_error(
-            draws, scale, horizon_halves(base, rec["last_quarter"]))))
+        errors, pool = bi.error_pool(known, rec["metric"],
+                                     horizon_halves(base, rec["last_quarter"])) \
+            if draws is not None else (np.empty(0), None)
+        counts.append(len(errors) if draws is not None else None)
+        pools.append(pool)
+        bands.append(bi.widened_band(draws, errors))
     band = np.array(bands, float).reshape(len(rows), 3)
     rows["p10"], rows["p50"], rows["p90"] = band[:, 0], band[:, 1], band[:, 2]
     a = rows["actual"].to_numpy(float)
-    rows["model_error_scale"] = scales
+    rows["n_known_errors"] = pd.array(counts, dtype="Int64")
+    rows["error_pool"] = pools
     rows["inside_80"] = [bool(lo <= y <= hi) if np.isfinite(lo) and np.isfinite(hi) else None
                          for lo, y, hi in zip(band[:, 0], a, band[:, 2], strict=True)]
     rows["published"] = actuals["published"].to_numpy()

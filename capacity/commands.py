@@ -213,8 +213,8 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
         fan = vintage_fan(sc, samples, seed, specs, progress=tick, solver=solver) \
             if specs else None
         fan_notes += [f"{when}: {n}" for n in spec_notes + (fan.notes if fan else [])]
-        scales = bi.error_scales(pd.concat(parts) if parts else None, when.isoformat())
-        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, scales))
+        known = bi.known_errors(pd.concat(parts) if parts else None, when.isoformat())
+        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, known))
     rows = pd.concat(parts, ignore_index=True)
     summary = bt.rolling_summary(rows)
     pooled = bt.coverage_by_metric(rows)
@@ -272,9 +272,10 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
             "seed": seed,
             "interval_definition": "p10..p90 of the row's statistic over the draws of the "
                                    "vintage's uncertain inputs (data/backtest_uncertain.toml), "
-                                   "each spread by the model error measured on earlier "
-                                   "vintages' actuals public by the vintage date "
-                                   "(model_error_scale; docs/backtest.md)",
+                                   "each draw times every log error ln(actual / forecast) "
+                                   "of earlier vintages' rows whose actual was published by "
+                                   "the vintage date (error_pool, n_known_errors; "
+                                   "docs/backtest.md); the first vintage: the draws alone",
             "coverage_80": float(everything["coverage_80"]),
             "coverage_80_low": float(everything["coverage_80_low"]),
             "coverage_80_high": float(everything["coverage_80_high"]),

@@ -143,27 +143,78 @@ def test_the_fan_of_a_vintage_is_deterministic_and_moves_with_its_inputs():
     assert np.ptp(a.series["genai_revenue_rmb_m"][:, -1]) > 0
 
 
-def test_error_scales_pool_what_the_vintage_could_see():
-    past = pd.DataFrame({
+def _past(**extra):
+    base = {
+        "vintage": ["2023-08-31"] * 4,
         "metric": ["revenue_rmb_m", "revenue_rmb_m", "revenue_rmb_m", "gpus_units"],
         "status": ["compared"] * 4, "horizon_halves": [1, 4, 1, 1],
-        "actual": [110.0, 100.0, 1.0, 50.0], "forecast": [100.0, 100.0 * math.e ** -2, 2.0,
-                                                           50.0],
-        "published": ["2024-03-26", "2024-03-26", "2025-08-28", "2024-03-26"]})
-    s = bi.error_scales(past, "2024-03-31")
-    # revenue: ln(1.1)^2 / 1 and 2^2 / 4 = 1; the row published after the vintage is not read
-    assert s["revenue_rmb_m"] == pytest.approx(math.sqrt((math.log(1.1) ** 2 + 1.0) / 2))
-    assert s["gpus_units"] == 0.0
-    assert bi.error_scales(None, "2024-03-31") == {}
+        "actual": [110.0, 100.0, 1.0, 50.0],
+        "forecast": [100.0, 100.0 * math.e ** -2, 2.0, 50.0],
+        "published": ["2024-03-26", "2024-03-26", "2025-08-28", "2024-03-26"]}
+    base.update(extra)
+    return pd.DataFrame(base)
 
 
-def test_model_error_spreads_each_draw_by_the_square_root_of_the_horizon():
-    draws = np.array([100.0])
-    assert bi.with_model_error(draws, None, 2) is draws
-    spread = bi.with_model_error(draws, 0.1, 4)  # sqrt(4) * 0.1 = 0.2 on the log scale
-    assert len(spread) == bi.ERROR_GRID
-    # the median point is z = 0, the draw itself; the grid is symmetric in logs
-    assert np.median(spread) == pytest.approx(100.0)
-    assert np.log(spread.max() / 100) == pytest.approx(-np.log(spread.min() / 100))
-    # the 10th percentile of the log grid is near 100 exp(-1.2816 x 0.2) = 77.4
-    assert np.percentile(spread, 10) == pytest.approx(100 * math.exp(-1.2816 * 0.2), rel=0.02)
+def test_known_errors_hold_only_what_the_vintage_could_see():
+    k = bi.known_errors(_past(), "2024-03-31")
+    # the row published 2025-08-28 is not read; ln(110/100), ln(e^2) = 2, ln(1) = 0
+    assert k["published"].tolist() == ["2024-03-26"] * 3
+    assert k["log_error"].tolist() == pytest.approx([math.log(1.1), 2.0, 0.0])
+    assert k["family"].tolist() == ["revenue", "revenue", "fleet"]
+    # a row of the vintage itself (or a later one) is never an error it could have known
+    assert bi.known_errors(_past(vintage=["2024-03-31"] * 4), "2024-03-31").empty
+    assert bi.known_errors(None, "2024-03-31").empty
+
+
+def test_error_pool_falls_back_from_metric_to_family_to_all():
+    k = bi.known_errors(_past(), "2024-03-31")
+    # revenue has 2 known errors (< MIN_POOL = 5), its family 'revenue' too: all 3 are pooled,
+    # each +/- |e| carried to horizon 4 by sqrt(4 / h_j): 0.0953 x 2, 2 x 1, 0 x 2
+    e, name = bi.error_pool(k, "revenue_rmb_m", 4)
+    assert name == "all"
+    assert sorted(e) == pytest.approx(sorted([-2 * math.log(1.1), 2 * math.log(1.1),
+                                              -2.0, 2.0, 0.0, 0.0]))
+    many = pd.concat([k] * 2, ignore_index=True)  # revenue 4, fleet 2: still all (6 >= 5)
+    assert bi.error_pool(many, "gpus_units", 1)[1] == "all"
+    more = pd.concat([k] * 3, ignore_index=True)  # revenue 6: its own pool
+    e, name = bi.error_pool(more, "revenue_rmb_m", 1)
+    assert name == "revenue_rmb_m" and len(e) == 12
+    assert bi.error_pool(more, "genai_share", 1)[1] == "revenue"  # family: 6 revenue rows
+    assert bi.error_pool(k.iloc[:0], "revenue_rmb_m", 1)[1] == "none"
+
+
+def test_widened_band_by_hand():
+    # draws 90, 100, 110 times exp(-0.1), exp(0), exp(+0.1): nine values
+    draws = np.array([90.0, 100.0, 110.0])
+    lo, mid, hi = bi.widened_band(draws, np.array([-0.1, 0.0, 0.1]))
+    g = sorted(f * math.exp(e) for f in (90, 100, 110) for e in (-0.1, 0, 0.1))
+    # 9 values, percentile 10 at position 0.8: g0 + 0.8 (g1 - g0); 90 at position 7.2
+    assert lo == pytest.approx(g[0] + 0.8 * (g[1] - g[0]))
+    assert hi == pytest.approx(g[7] + 0.2 * (g[8] - g[7]))
+    # g = 81.44, 90, 90.48, 99.47, 99.53, 100, 110, 110.52, 121.57: the median is 110 e^-0.1
+    assert mid == pytest.approx(110 * math.exp(-0.1))
+    # lo = 81.44 + 0.8 x 8.56 = 88.29; hi = 110.52 + 0.2 x 11.05 = 112.73
+    assert lo == pytest.approx(90 * math.exp(-0.1) + 0.8 * (90 - 90 * math.exp(-0.1)))
+    assert (lo, hi) == pytest.approx((88.29, 112.73), abs=0.01)
+    # no known error: the draws alone (the first vintage), p10 = 90 + 0.2 x 10 = 92
+    assert bi.widened_band(draws, np.empty(0)) == pytest.approx((92.0, 100.0, 108.0))
+    assert all(math.isnan(x) for x in bi.widened_band(None, np.array([0.1])))
+
+
+def test_rolling_rows_widen_by_the_known_errors():
+    fan, (stocks, flows) = _fan(), _points()
+    actuals = pd.DataFrame([
+        {"period": "2024Q2", "first_quarter": Q("2024Q2"), "last_quarter": Q("2024Q2"),
+         "span_quarters": 1, "metric": "gpus_units", "unit": "units", "actual": 30.0,
+         "source": "s", "published": "2024-08-27"}])
+    known = pd.DataFrame({"vintage": ["2023-08-31"] * 5, "metric": ["gpus_units"] * 5,
+                          "family": ["fleet"] * 5, "horizon_halves": [1] * 5,
+                          "log_error": [0.5] * 5, "published": ["2024-03-26"] * 5})
+    row = bt.rolling_rows("2024-03-31", Q("2023Q4"), actuals, stocks, flows, fan,
+                          known).iloc[0]
+    assert row["error_pool"] == "gpus_units" and row["n_known_errors"] == 10
+    # GPUs draws 16..24 at h = 1 times exp(+/-0.5): p90 above 24 x e^0.5 x 0.9 > 30
+    g = np.sort(np.concatenate([d * np.exp([-0.5] * 5 + [0.5] * 5)
+                                for d in fan.series["gpus_units"][:, 1]]))
+    assert row["p90"] == pytest.approx(np.percentile(g, 90))
+    assert bool(row["inside_80"]) == (row["p10"] <= 30.0 <= row["p90"])

@@ -107,3 +107,32 @@ def test_inputs_of_a_chip_the_vintage_cannot_use_are_not_read():
     assert not [w for w, _, _ in dated_inputs(sc) if "H200" in w]
     later = load_scenario("baseline", as_of="2025-03-31")
     assert "sources.planner.price_usd.H200" in [w for w, _, _ in dated_inputs(later)]
+
+
+def test_the_error_pool_of_every_vintage_holds_only_actuals_published_by_it(monkeypatch):
+    """The known past errors that widen a vintage's intervals come from earlier vintages'
+    rows whose actual was published on or before the vintage date (docs/backtest.md)."""
+    from capacity import backtesting as bt
+    from capacity.commands import rolling_backtest_report
+
+    seen = {}
+    real = bt.rolling_rows
+
+    def spy(vintage, base, actuals, stocks, flows, fan=None, known=None):
+        seen[vintage] = known
+        return real(vintage, base, actuals, stocks, flows, fan, known)
+
+    monkeypatch.setattr(bt, "rolling_rows", spy)
+    rows = rolling_backtest_report(samples=4).tables["rows"]
+    dates = [d.isoformat() for d in vintage_dates()]
+    assert list(seen) == dates
+    assert seen[dates[0]].empty  # the first vintage knows no error: its draws alone
+    for when, known in seen.items():
+        assert (known["published"] <= when).all(), when
+        assert (known["vintage"] < when).all(), when
+        # every error it could have known is there: earlier rows published by its date
+        could = rows[(rows["vintage"] < when) & (rows["published"] <= when)
+                     & (rows["status"] == bt.STATUS_COMPARED)]
+        assert len(known) == len(could), when
+    later = [k for k in seen.values() if len(k)]
+    assert later  # some vintage does learn from its past

@@ -382,12 +382,16 @@ horizon_halves | half-years | --rolling: half-years from the vintage's base peri
     last quarter, rounded up
 published | | --rolling: date the actual was first public (YYYY-MM-DD)
 p10 | see unit | --rolling: 10th percentile of the row's forecast over the draws of the vintage's
-    uncertain inputs; null unless compared
-p50 | see unit | --rolling: median of the same draws
-p90 | see unit | --rolling: 90th percentile of the same draws
+    uncertain inputs, each times every known past error exp(+/- abs(e_j)) (error_pool); null unless
+    compared
+p50 | see unit | --rolling: median of the same values
+p90 | see unit | --rolling: 90th percentile of the same values
 inside_80 | | --rolling: p10 <= actual <= p90 (null without an interval)
-model_error_scale | 1 | --rolling: the model's log error per sqrt(half-year), measured on earlier
-    vintages' actuals public by this vintage, that spreads the draws (null: none measurable)
+n_known_errors | count | --rolling: values of the error pool that widen the draws (2 per known
+    error, both signs; 0: the first vintage, draws alone; null without an interval)
+error_pool | | --rolling: whose past errors widen the row: the metric itself, its family (fleet,
+    revenue, accounts), all, or none; only rows of earlier vintages whose actual was published
+    by this vintage's date
 """,
     "backtest.summary": """\
 metric | | Metric name
