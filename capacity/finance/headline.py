@@ -16,7 +16,12 @@ from typing import Any
 import pandas as pd
 
 from capacity.finance import comps as comps_mod
-from capacity.finance.street import STREET_MODEL_COLUMNS, street_bridge, street_table
+from capacity.finance.street import (
+    STREET_MODEL_COLUMNS,
+    street_bridge,
+    street_table,
+    year_or_none,
+)
 from capacity.finance.valuation import (
     equity_and_target_price,
     fleet_account,
@@ -149,6 +154,8 @@ def comps_table(comps: pd.DataFrame, as_of: dt.date, multiple: comps_mod.Quote
     chosen = ((out["published"] == multiple.source_date) & (out["kind"] == "broker_target")
               & (out["metric"] == "ev_sales")) if len(out) else pd.Series(dtype=bool)
     out["chosen"] = chosen.astype(bool)
+    out["basis_year"] = pd.Series([year_or_none(y) for y in out["basis_year"]], index=out.index,
+                                  dtype=object)
     return out
 
 

@@ -37,6 +37,11 @@ def model_figure(model_years: pd.DataFrame, metric: str, year: float,
     return float(model_years.at[int(year), metric])
 
 
+def year_or_none(year: float) -> int | None:
+    """A calendar year read from a column with blanks: the int, or None for a blank."""
+    return None if year is None or math.isnan(float(year)) else int(year)
+
+
 def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price_hkd: float
                  ) -> pd.DataFrame:
     """Every street figure (already those dated on or before the vintage) beside the model's.
@@ -51,10 +56,13 @@ def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price_h
     for rec in street.to_dict("records"):
         model = model_figure(model_years, rec["metric"], rec["year"], target_price_hkd)
         rows.append({"date": rec["published"], "source": rec["source"],
-                     "metric": rec["metric"], "year": rec["year"], "value": rec["value"],
+                     "metric": rec["metric"], "year": year_or_none(rec["year"]),
+                     "value": rec["value"],
                      "model": model, "difference": model - rec["value"]})
-    return pd.DataFrame(rows, columns=["date", "source", "metric", "year", "value", "model",
-                                       "difference"])
+    out = pd.DataFrame(rows, columns=["date", "source", "metric", "year", "value", "model",
+                                      "difference"])
+    out["year"] = pd.Series([r["year"] for r in rows], index=out.index, dtype=object)
+    return out
 
 
 def _profit_metric(street: dict[str, float], model: dict[str, float]) -> str:
