@@ -47,7 +47,8 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
     binding = result.binding.drop(columns=["name"])
     report = Report(
         "plan", scalars=scalars,
-        tables={"quarters": result.quarters, "purchases": result.purchases,
+        tables={"quarters": with_power_source(result.quarters, scenario),
+                "purchases": result.purchases,
                 "binding": binding, "fleet": result.fleet,
                 "purchase_value": result.purchase_value, "economics": result.economics},
         primary="quarters",
@@ -63,6 +64,23 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
                              "unit, per EFLOPS-quarter of training and per m tokens served, "
                              "tokens per MW, beside the token price and the training value"})
     return result, report
+
+
+def with_power_source(quarters: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The plan's quarters with ``power_limit_source``: the source of the
+    ``planner.datacenter_mw`` step in force in each quarter ('' without a power limit)."""
+    from capacity.planner.periods import quarter_step_index
+
+    keys = [str(q) for q in scenario.inputs.planner.datacenter_mw]
+    out = quarters.copy()
+    if not keys:
+        out["power_limit_source"] = ""
+        return out
+    at = quarter_step_index(pd.PeriodIndex(out.index, freq="Q"), keys)
+    out["power_limit_source"] = [
+        scenario.source_of(f"planner.datacenter_mw.{keys[k]}") if k >= 0 else ""
+        for k in at]
+    return out
 
 
 def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None

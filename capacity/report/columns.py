@@ -118,6 +118,9 @@ training_value_rmb_m | RMB m | Own training served valued at the on-demand compu
 capex_rmb_m | RMB m | GPU capex paid in the quarter (purchases paid at order)
 power_mw | MW | Facility power the installed fleet draws (GPU TDP x server overhead x PUE)
 power_limit_mw | MW | Data-centre power available in the quarter
+power_limit_source | | Where the quarter's power limit came from: the source of the
+    planner.datacenter_mw step in force (for a planner.power_ramp, the dated MW disclosures
+    and the ramp between them)
 power_cost_rmb_m | RMB m | Electricity cost of the installed fleet in the quarter
 maintenance_rmb_m | RMB m | Maintenance of the installed fleet in the quarter
 rental_cost_rmb_m | RMB m | Cost of the rented compute in the quarter
