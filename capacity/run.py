@@ -155,13 +155,15 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
                                  anchors, scenario.as_of)
     from capacity.finance import dated
+    from capacity.finance.backlog import backlog_table
 
     burn = dated.burn_rmb_m(pl.quarters, scenario.as_of)
     dated_tables = {
         "inputs": dated.inputs_table(fin, anchors, scenario.disclosures, scenario.sources,
                                      scenario.as_of),
         "equity_bridge": dated.equity_bridge(fin, anchors, scenario.disclosures, burn,
-                                             scenario.as_of)}
+                                             scenario.as_of),
+        "backlog": backlog_table(scenario.disclosures, pl.quarters)}
     head = hl.headline_valuation(quarters, float(plan_result.objective),
                                  scenario.inputs.planner.discount_rate_annual, pl.quarters, fin,
                                  pl.values["dcf"]["ev_rmb_m"])
@@ -256,6 +258,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "inputs": "Dated inputs of the valuation (balances at the last balance sheet)",
                 "equity_bridge": "Net cash from the last balance sheet to the valuation "
                                  "date",
+                "backlog": "Revenue backlog disclosed by the vintage beside the model's "
+                           "revenue after it (empty without backlog data)",
                 "npv_bridge": "From the plan's NPV to the headline EV: plan rows sum to the "
                               "NPV, plan and valuation rows to the headline EV",
                 "comps": "Comps known at the vintage: broker targets and their bases, "
