@@ -158,3 +158,17 @@ def test_backlog_columns_and_interest_for_every_subject(subject, cw_value):
         assert all(r["interest_expense_rmb_m"] == 0 for r in doc["pnl_by_quarter"])
         rate = next(r for r in doc["inputs"] if r["name"] == "interest_rate")
         assert rate["value"] is None and "finance costs stay within" in rate["source"]
+
+
+def test_power_ramp_errors_and_explicit_step():
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["plan", "--set", "planner.power_ramp.contracted_by=2027Q1"])
+    assert code == 2 and "needs active_power_mw rows" in err.getvalue()
+    assert "Traceback" not in err.getvalue() and err.getvalue().count("\n") == 1
+    doc = run_json(["--subject", "coreweave", "plan", "--format", "json",
+                    "--set", "planner.datacenter_mw.2027Q1=2000"])
+    q = {r["period"]: r for r in doc["quarters"]}
+    assert q["2027Q1"]["power_limit_mw"] == 2000.0  # the scenario's own step wins
+    assert "wins over planner.power_ramp" in q["2027Q1"]["power_limit_source"]
+    assert q["2027Q2"]["power_limit_mw"] == pytest.approx(2400.0)  # the ramp resumes

@@ -227,7 +227,9 @@ def _power_ramp(inputs: Inputs, disclosures: pd.DataFrame, when: dt.date
     explicit = dict(pl.datacenter_mw)
     merged = dict(sorted({**steps, **explicit}.items()))
     for q in explicit:
-        ramp_sources.pop(f"planner.datacenter_mw.{q}", None)
+        ramp_sources[f"planner.datacenter_mw.{q}"] = (
+            f"a step of {explicit[q]:g} MW the scenario or --set gives (wins over "
+            "planner.power_ramp at its quarter)")
     planner = pl.model_copy(update={"datacenter_mw": merged})
     change = Change("planner.datacenter_mw", explicit, merged,
                     f"vintage {when}: the power ramp from the dated active and contracted MW "
