@@ -156,8 +156,10 @@ def test_backlog_columns_and_interest_for_every_subject(subject, cw_value):
     assert all("interest_expense_rmb_m" in r for r in doc["pnl_by_quarter"])
     if not subject:  # the shipped default has no debt rows: the line is 0, the reason stated
         assert all(r["interest_expense_rmb_m"] == 0 for r in doc["pnl_by_quarter"])
-        rate = next(r for r in doc["inputs"] if r["name"] == "interest_rate")
-        assert rate["value"] is None and "finance costs stay within" in rate["source"]
+        names = [r["name"] for r in doc["inputs"]]
+        assert "interest_rate" not in names and "debt_principal" not in names
+        line = next(r for r in doc["inputs"] if r["name"] == "interest_expense")
+        assert line["value"] == 0 and "finance costs stay within" in line["source"]
 
 
 def test_power_ramp_errors_and_explicit_step():

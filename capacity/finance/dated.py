@@ -111,16 +111,18 @@ def debt_input_rows(fin: FinanceInputs, anchors: Anchors, sources: dict[str, str
                     ) -> list[dict]:
     """The interest line's inputs (:mod:`capacity.finance.interest`): ``debt_principal``
     [RMB m] at its quarter's end, ``interest_rate`` [share per year] and
-    ``debt_financed_capex_share`` [share]; a missing one is NaN with the reason."""
+    ``debt_financed_capex_share`` [share]; without a debt balance or a rate, one row
+    ``interest_expense`` = 0 [RMB m/quarter] that says why instead of the two."""
     from capacity.finance.interest import NO_DEBT_REASON
 
     dated = {d["name"]: d for d in anchors.drivers.dated}
     rows = []
+    if "debt_principal" not in dated or "interest_rate" not in dated:
+        rows.append({"name": "interest_expense", "value": 0.0, "unit": "RMB m/quarter",
+                     "source_date": "", "source": NO_DEBT_REASON})
     for name, unit in (("debt_principal", "RMB m"), ("interest_rate", "share per year")):
         d = dated.get(name)
         if d is None:
-            rows.append({"name": name, "value": float("nan"), "unit": unit,
-                         "source_date": "", "source": NO_DEBT_REASON})
             continue
         when = period_end(pd.Period(d["period"], freq="Q")) if name == "debt_principal" \
             else str(d["published"])

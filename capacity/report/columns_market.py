@@ -7,7 +7,8 @@ name | | Input: net_cash, shares, cash, borrowings (at the last balance sheet), 
     fx_rate, discount_rate, ev_sales_multiple, terminal_growth, traditional_gross_margin,
     rd_opex, sm_opex, ga_opex (run-rates of the latest reported half-year), other_items,
     adjustments, debt_principal, interest_rate, debt_financed_capex_share (the interest line's
-    inputs; NaN with the reason where the subject discloses no debt or interest)
+    inputs), or interest_expense = 0 with the reason where the subject discloses no debt or
+    interest
 value | see unit | The input's value
 unit | | Unit of value
 source_date | | ISO date the value stands at: a balance sheet's date for a balance, else the date
