@@ -92,8 +92,8 @@ def table_option(*names: str):
 
 
 VALUE_TABLES = ("revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
-                "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge", "npv_bridge",
-                "comps", "street", "street_bridge")
+                "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge", "backlog",
+                "npv_bridge", "comps", "street", "street_bridge")
 """Tables of ``capacity value`` (its ``--table`` choices), in report order."""
 
 

@@ -47,7 +47,8 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
     binding = result.binding.drop(columns=["name"])
     report = Report(
         "plan", scalars=scalars,
-        tables={"quarters": result.quarters, "purchases": result.purchases,
+        tables={"quarters": with_power_source(result.quarters, scenario),
+                "purchases": result.purchases,
                 "binding": binding, "fleet": result.fleet,
                 "purchase_value": result.purchase_value, "economics": result.economics},
         primary="quarters",
@@ -63,6 +64,23 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
                              "unit, per EFLOPS-quarter of training and per m tokens served, "
                              "tokens per MW, beside the token price and the training value"})
     return result, report
+
+
+def with_power_source(quarters: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The plan's quarters with ``power_limit_source``: the source of the
+    ``planner.datacenter_mw`` step in force in each quarter ('' without a power limit)."""
+    from capacity.planner.periods import quarter_step_index
+
+    keys = [str(q) for q in scenario.inputs.planner.datacenter_mw]
+    out = quarters.copy()
+    if not keys:
+        out["power_limit_source"] = ""
+        return out
+    at = quarter_step_index(pd.PeriodIndex(out.index, freq="Q"), keys)
+    out["power_limit_source"] = [
+        scenario.source_of(f"planner.datacenter_mw.{keys[k]}") if k >= 0 else ""
+        for k in at]
+    return out
 
 
 def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
@@ -137,13 +155,15 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
                                  anchors, scenario.as_of)
     from capacity.finance import dated
+    from capacity.finance.backlog import backlog_table
 
     burn = dated.burn_rmb_m(pl.quarters, scenario.as_of)
     dated_tables = {
         "inputs": dated.inputs_table(fin, anchors, scenario.disclosures, scenario.sources,
                                      scenario.as_of),
         "equity_bridge": dated.equity_bridge(fin, anchors, scenario.disclosures, burn,
-                                             scenario.as_of)}
+                                             scenario.as_of),
+        "backlog": backlog_table(scenario.disclosures, pl.quarters)}
     head = hl.headline_valuation(quarters, float(plan_result.objective),
                                  scenario.inputs.planner.discount_rate_annual, pl.quarters, fin,
                                  pl.values["dcf"]["ev_rmb_m"])
@@ -238,6 +258,8 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
                 "inputs": "Dated inputs of the valuation (balances at the last balance sheet)",
                 "equity_bridge": "Net cash from the last balance sheet to the valuation "
                                  "date",
+                "backlog": "Revenue backlog disclosed by the vintage beside the model's "
+                           "revenue after it (empty without backlog data)",
                 "npv_bridge": "From the plan's NPV to the headline EV: plan rows sum to the "
                               "NPV, plan and valuation rows to the headline EV",
                 "comps": "Comps known at the vintage: broker targets and their bases, "

@@ -25,7 +25,7 @@ SCENARIOS = ["history", "embargo-2024", "no-2023-update"]
 PER_SCENARIO_TABLES = ["quarters", "purchases", "binding", "fleet", "purchase_value",  # plan
                        "economics", "revenue", "annual", "bridge", "sensitivity",  # value
                        "pnl", "pnl_by_quarter", "cash", "cohorts", "methods", "dcf_sensitivity",
-                       "inputs", "equity_bridge",
+                       "inputs", "equity_bridge", "backlog",
     "npv_bridge", "comps", "street", "street_bridge"]
 COMPARE_TABLES = ["kpis", "kpis_text", "scenarios", "binding", "changes"]
 
@@ -46,7 +46,7 @@ def out_dir(tmp_path_factory) -> tuple[Path, dict]:
 PER_SCENARIO_CSVS = ["quarters", "purchases", "plan_binding", "fleet",       # plan
                      "purchase_value", "economics", "revenue", "annual", "bridge",  # plan, value
                      "sensitivity", "pnl", "pnl_by_quarter", "cash", "cohorts", "methods",
-                     "dcf_sensitivity", "inputs", "equity_bridge",
+                     "dcf_sensitivity", "inputs", "equity_bridge", "backlog",
     "npv_bridge", "comps", "street", "street_bridge"]
 COMPARE_CSVS = ["kpis", "kpis_text", "scenarios", "compare_binding", "changes"]
 

@@ -45,7 +45,7 @@ TABLE_CHOICES = {
     "demand": ["quarters", "runs"],
     "plan": ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics"],
     "value": ["revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter", "cash",
-              "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge",
+              "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge", "backlog",
     "npv_bridge", "comps", "street", "street_bridge"],
     "backtest": ["rows", "summary", "paths", "reference", "coverage"],  # last two: --rolling
     "compare": ["kpis", "kpis_text", "scenarios", "binding", "changes"],

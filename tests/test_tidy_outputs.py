@@ -109,6 +109,9 @@ OPTIONAL: list[tuple[str, str, str]] = [
     # EV/EBITDA does not apply while the valuation year's EBITDA is not positive (the key stays,
     # so every subject's value JSON has the same keys)
     ("value", "target_price_ev_ebitda_hkd", r"target_price_ev_ebitda_hkd"),
+    # a backlog quarter without an RPO figure, or before the P&L's first quarter
+    ("value", "backlog", r"rpo_rmb_m|revenue_next_4q_rmb_m|revenue_to_horizon_rmb_m"
+                         r"|backlog_cover"),
 ]
 """Fields that may be null, and only these (keep this short)."""
 

@@ -154,7 +154,7 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
     rows = list(wb["index"].iter_rows(min_row=2, values_only=True))
     tables = ["quarters", "purchases", "binding", "fleet", "purchase_value", "economics",
               "valuation", "revenue", "annual", "bridge", "sensitivity", "pnl", "pnl_by_quarter",
-              "cash", "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge",
+              "cash", "cohorts", "methods", "dcf_sensitivity", "inputs", "equity_bridge", "backlog",
     "npv_bridge", "comps", "street", "street_bridge"]
     prefixes = []
     for scen in LONG_NAMES:

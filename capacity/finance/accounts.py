@@ -16,6 +16,8 @@ brackets; GM the reported gross margin)::
                           other income and gains, impairments, finance items, associates,
                           tax; a loss is positive)
     adjustments[h]      = net_loss[h] - adjusted_net_loss[h]                          [RMB m]
+    interest[q]         = the quarter's reported interest expense, out of other_items
+                          (:mod:`capacity.finance.interest`; NaN where not reported)
                           (the company's own bridge to its non-IFRS adjusted net loss:
                           share-based pay and its other listed items, as one line)
 
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from capacity.finance.interest import debt_and_rate
+
 ACCOUNT_METRICS = ("revenue_rmb_m", "genai_revenue_rmb_m", "genai_share", "gross_margin",
                    "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m", "net_loss_rmb_m",
                    "adjusted_net_loss_rmb_m")
@@ -45,8 +49,8 @@ HISTORY_COLUMNS = ("genai_revenue_rmb_m", "traditional_revenue_rmb_m", "revenue_
                    "cost_of_sales_rmb_m", "other_cost_of_sales_rmb_m", "gross_profit_rmb_m",
                    "gross_margin", "rd_rmb_m",
                    "sm_rmb_m", "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m",
-                   "non_operating_loss_rmb_m", "net_loss_rmb_m", "adjustments_rmb_m",
-                   "adjusted_net_loss_rmb_m")
+                   "non_operating_loss_rmb_m", "interest_expense_rmb_m", "net_loss_rmb_m",
+                   "adjustments_rmb_m", "adjusted_net_loss_rmb_m")
 """P&L columns a reported quarter carries (the rest of the P&L is not reported: NaN). The
 reported cost of sales is not split into the fleet's lines: all of it is ``other``."""
 
@@ -73,6 +77,10 @@ class AccountDrivers:
         [RMB m/quarter]
     base_cost_of_sales_half_rmb_m, base_traditional_half_rmb_m, base_genai_half_rmb_m
         Cost of sales, traditional and GenAI revenue of the base half-year. [RMB m]
+    debt_principal_rmb_m, interest_rate_annual
+        The latest debt balance up to the base period [RMB m] and the rate implied by the
+        latest reported quarter's interest expense [1/year]
+        (:func:`capacity.finance.interest.debt_and_rate`); None where not disclosed.
     dated
         One row per driver: ``name``, ``value``, ``unit``, ``period`` (half-year end),
         ``published``, ``source``.
@@ -86,6 +94,8 @@ class AccountDrivers:
     base_cost_of_sales_half_rmb_m: float | None = None
     base_traditional_half_rmb_m: float | None = None
     base_genai_half_rmb_m: float | None = None
+    debt_principal_rmb_m: float | None = None
+    interest_rate_annual: float | None = None
     dated: tuple[dict, ...] = field(default=(), compare=False)
 
 
@@ -128,9 +138,15 @@ def reported_halves(disclosures: pd.DataFrame) -> pd.DataFrame:
     return h.sort_index()
 
 
-def history_quarters(halves: pd.DataFrame, base_period: pd.Period) -> pd.DataFrame | None:
+def history_quarters(halves: pd.DataFrame, base_period: pd.Period,
+                     interest: pd.Series | None = None) -> pd.DataFrame | None:
     """The base half-year as two reported quarters (each half of every flow), or None when
     the accounts do not report the base half-year's revenue and gross margin.
+
+    ``interest`` (reported interest expense by quarter [RMB m],
+    :func:`capacity.finance.interest.reported_interest`) fills ``interest_expense_rmb_m``
+    where a quarter reports it (NaN otherwise), and comes out of the other items:
+    non_operating_loss = net_loss + operating_profit - interest.
 
     Returns
     -------
@@ -151,7 +167,13 @@ def history_quarters(halves: pd.DataFrame, base_period: pd.Period) -> pd.DataFra
     row["gross_margin"] = float(h["gross_margin"])
     row["other_cost_of_sales_rmb_m"] = row["cost_of_sales_rmb_m"]  # reported unsplit
     periods = pd.period_range(base_period - 1, base_period, freq="Q", name="period")
+    row["interest_expense_rmb_m"] = np.nan
     out = pd.DataFrame([row, row], index=periods)[list(HISTORY_COLUMNS)]
+    if interest is not None:
+        paid = interest.reindex(periods).astype(float)
+        out["interest_expense_rmb_m"] = paid.to_numpy()
+        out["non_operating_loss_rmb_m"] = (out["non_operating_loss_rmb_m"]
+                                           - paid.fillna(0.0).to_numpy())
     out["actual"] = True
     return out
 
@@ -170,9 +192,11 @@ def account_drivers(disclosures: pd.DataFrame, base_period: pd.Period) -> Accoun
     """Run-rate drivers from the latest half-year reporting each line, up to the base period
     (module docstring). Lines no half-year reports stay None (the finance inputs then apply).
     """
+    debt0, rate, debt_dated = debt_and_rate(disclosures, base_period)
     rows = reported_rows(disclosures)
     if rows.empty:
-        return AccountDrivers()
+        return AccountDrivers(debt_principal_rmb_m=debt0, interest_rate_annual=rate,
+                              dated=debt_dated)
     halves = reported_halves(disclosures)
     opex_needs = ("gross_margin", "revenue_rmb_m", "rd_opex_rmb_m", "sm_opex_rmb_m",
                   "ga_opex_rmb_m", "net_loss_rmb_m")
@@ -208,4 +232,5 @@ def account_drivers(disclosures: pd.DataFrame, base_period: pd.Period) -> Accoun
         base_traditional_half_rmb_m=(float(base["traditional_revenue_rmb_m"]) if has_base
                                      else None),
         base_genai_half_rmb_m=float(base["genai_revenue_rmb_m"]) if has_base else None,
-        dated=tuple(dated))
+        debt_principal_rmb_m=debt0, interest_rate_annual=rate,
+        dated=tuple(dated) + debt_dated)

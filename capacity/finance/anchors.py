@@ -23,6 +23,7 @@ from capacity.finance.accounts import (
     history_quarters,
     reported_halves,
 )
+from capacity.finance.interest import reported_interest
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
         target_price_hkd=None if tp is None else float(tp["value"]),
         target_price_old_hkd=None if tp_old is None else float(tp_old["value"]),
         drivers=account_drivers(disclosures, base),
-        history=history_quarters(reported_halves(disclosures), base),
+        history=history_quarters(reported_halves(disclosures), base,
+                                 reported_interest(disclosures)["value"]),
     )
 
 

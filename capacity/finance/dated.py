@@ -107,6 +107,35 @@ def equity_bridge(fin: FinanceInputs, anchors: Anchors, disclosures: pd.DataFram
     return pd.DataFrame(rows)
 
 
+def debt_input_rows(fin: FinanceInputs, anchors: Anchors, sources: dict[str, str]
+                    ) -> list[dict]:
+    """The interest line's inputs (:mod:`capacity.finance.interest`): ``debt_principal``
+    [RMB m] at its quarter's end, ``interest_rate`` [share per year] and
+    ``debt_financed_capex_share`` [share]; without a debt balance or a rate, one row
+    ``interest_expense`` = 0 [RMB m/quarter] that says why instead of the two."""
+    from capacity.finance.interest import NO_DEBT_REASON
+
+    dated = {d["name"]: d for d in anchors.drivers.dated}
+    rows = []
+    if "debt_principal" not in dated or "interest_rate" not in dated:
+        rows.append({"name": "interest_expense", "value": 0.0, "unit": "RMB m/quarter",
+                     "source_date": "", "source": NO_DEBT_REASON})
+    for name, unit in (("debt_principal", "RMB m"), ("interest_rate", "share per year")):
+        d = dated.get(name)
+        if d is None:
+            continue
+        when = period_end(pd.Period(d["period"], freq="Q")) if name == "debt_principal" \
+            else str(d["published"])
+        rows.append({"name": name, "value": float(d["value"]), "unit": unit,
+                     "source_date": when, "source": str(d["source"])})
+    text = sources.get("finance.debt_financed_capex_share", "")
+    rows.append({"name": "debt_financed_capex_share", "value": fin.debt_financed_capex_share,
+                 "unit": "share", "source_date": _day(text),
+                 "source": text or "finance.debt_financed_capex_share (default 0: no capex "
+                                   "financed by new debt)"})
+    return rows
+
+
 def inputs_table(fin: FinanceInputs, anchors: Anchors, disclosures: pd.DataFrame,
                  sources: dict[str, str], as_of: dt.date) -> pd.DataFrame:
     """Every dated input of the valuation: ``name``, ``value``, ``unit``, ``source_date`` (ISO:
@@ -154,6 +183,7 @@ def inputs_table(fin: FinanceInputs, anchors: Anchors, disclosures: pd.DataFrame
             rows.append({"name": name, "value": float(getattr(fin, key)),
                          "unit": "RMB m/half-year", "source_date": _day(text),
                          "source": text or f"finance.{key}"})
+    rows += debt_input_rows(fin, anchors, sources)
     out = pd.DataFrame(rows, columns=list(INPUT_COLUMNS))
     out["unit"] = [money_text(u) for u in out["unit"]]  # in the subject's currencies
     return out

@@ -30,12 +30,17 @@ finance input; g its yearly growth)
     opex[t]         = rd[t] + sm[t] + ga[t]
     operating_profit[t] = gross_profit[t] - opex[t]
     ebitda[t]       = operating_profit[t] + dep[t]
-    net_loss[t]     = -(operating_profit[t] - other_items)  (a loss is positive; other_items
-                      the latest reported half-year's / 2, else the finance input)
+    interest[t]     = r / 4 * debt[t],  debt[t] = D0 + s * capex paid before t  (the dated
+                      debt and rate of the disclosures, :mod:`capacity.finance.interest`;
+                      0 without them)
+    net_loss[t]     = -(operating_profit[t] - other_items - interest[t])  (a loss is
+                      positive; other_items the latest reported half-year's / 2, else the
+                      finance input)
     adjusted_net_loss[t] = net_loss[t] - adjustments   (the company's bridge: the latest
                       reported half-year's net loss - adjusted net loss, / 2; else 0)
 Cash (working capital held at its base level, dWC = 0; no cash tax on losses; the
-non-operating line is non-cash)
+non-operating line is non-cash; the FCF is unlevered: interest is in the net loss, the
+debt in the net cash)
     fcf[t]          = ebitda[t] - capex_paid[t]                                    [RMB m]
     net_cash[t]     = net_cash[t - 1] + fcf[t],  net_cash[base] = last reported    [RMB m]
 DCF (valuation date = the base period's end; end-of-quarter discounting; :func:`capacity.
@@ -61,6 +66,7 @@ from capacity.compute_demand import quarter_number, quarter_numbers
 from capacity.errors import InputError
 from capacity.finance.accounts import AccountDrivers
 from capacity.finance.anchors import Anchors
+from capacity.finance.interest import interest_array
 from capacity.finance.revenue import genai_array, require_columns
 from capacity.finance.valuation import (
     Valuation,
@@ -157,12 +163,15 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
                traditional_revenue_rmb_m: np.ndarray, depreciation_rmb_m: np.ndarray,
                power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
                rental_rmb_m: np.ndarray, fin: FinanceInputs,
-               drivers: AccountDrivers | None = None) -> dict[str, np.ndarray]:
+               drivers: AccountDrivers | None = None,
+               interest_rmb_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The quarterly P&L from served revenue and fleet costs (module docstring). [RMB m]
 
     ``drivers`` are the run-rates of the reported accounts
     (:func:`~capacity.finance.accounts.account_drivers`); a line they do not give takes the
     finance input (``rd_half_rmb_m``, ..., ``non_operating_loss_rmb_m_per_quarter``).
+    ``interest_rmb_m`` is the interest expense per quarter
+    (:func:`~capacity.finance.interest.interest_array`) [RMB m]; None: 0.
 
     Returns
     -------
@@ -173,7 +182,8 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         ``genai_other_cost_of_sales_rmb_m``, ``other_cost_of_sales_rmb_m``,
         ``cost_of_sales_rmb_m``, ``gross_profit_rmb_m``, ``rd_rmb_m``, ``sm_rmb_m``,
         ``ga_rmb_m``, ``opex_rmb_m``, ``operating_profit_rmb_m``, ``ebitda_rmb_m``,
-        ``non_operating_loss_rmb_m``, ``net_loss_rmb_m``, ``adjustments_rmb_m``,
+        ``non_operating_loss_rmb_m``, ``interest_expense_rmb_m``, ``net_loss_rmb_m``,
+        ``adjustments_rmb_m``,
         ``adjusted_net_loss_rmb_m`` [RMB m] and ``gross_margin`` [1].
     """
     d = drivers if drivers is not None else AccountDrivers()
@@ -198,6 +208,9 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     op = gp - opex
     nonop = np.zeros(np.shape(gp)) + per_draw(_or(d.non_operating_loss_rmb_m_per_quarter,
                                                   fin.non_operating_loss_rmb_m_per_quarter))
+    interest = np.zeros(np.shape(gp)) + (0.0 if interest_rmb_m is None
+                                         else np.asarray(interest_rmb_m, float))
+    loss = nonop + interest - op
     adjustments = np.zeros(np.shape(gp)) + _or(d.adjustments_rmb_m_per_quarter, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         gm = np.where(revenue > 0, gp / np.where(revenue > 0, revenue, 1.0), 0.0)
@@ -213,8 +226,8 @@ def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
             "gross_profit_rmb_m": gp, "gross_margin": gm, "rd_rmb_m": rd, "sm_rmb_m": sm,
             "ga_rmb_m": ga, "opex_rmb_m": opex, "operating_profit_rmb_m": op,
             "ebitda_rmb_m": op + depreciation_rmb_m, "non_operating_loss_rmb_m": nonop,
-            "net_loss_rmb_m": -(op - nonop), "adjustments_rmb_m": adjustments,
-            "adjusted_net_loss_rmb_m": -(op - nonop) - adjustments}
+            "interest_expense_rmb_m": interest, "net_loss_rmb_m": loss,
+            "adjustments_rmb_m": adjustments, "adjusted_net_loss_rmb_m": loss - adjustments}
 
 
 def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
@@ -299,8 +312,11 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
                                        fin.existing_fleet_remaining_life_quarters)
            + straight_line_rmb_m(n, cohort_delivery_index, cohort_capex_rmb_m,
                                        cohort_life_quarters))
+    d = drivers if drivers is not None else AccountDrivers()
+    interest = interest_array(d.debt_principal_rmb_m, d.interest_rate_annual,
+                              fin.debt_financed_capex_share, capex_paid_rmb_m)
     pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_revenue_rmb_m, dep, power_rmb_m,
-                     maintenance_rmb_m, rental_rmb_m, fin, drivers)
+                     maintenance_rmb_m, rental_rmb_m, fin, drivers, interest)
     cash = cash_arrays(pnl["ebitda_rmb_m"], capex_paid_rmb_m, fin.net_cash_rmb_m,
                        fin.cash_floor_rmb_m)
     k = (qn - base_qno).astype(float)
@@ -382,8 +398,8 @@ YEAR_SUMS = ("revenue_rmb_m", "genai_revenue_rmb_m", "traditional_revenue_rmb_m"
              "traditional_cost_of_sales_rmb_m", "genai_other_cost_of_sales_rmb_m",
              "other_cost_of_sales_rmb_m", "gross_profit_rmb_m", "rd_rmb_m", "sm_rmb_m",
              "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m", "ebitda_rmb_m",
-             "non_operating_loss_rmb_m", "net_loss_rmb_m", "adjustments_rmb_m",
-             "adjusted_net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m")
+             "non_operating_loss_rmb_m", "interest_expense_rmb_m", "net_loss_rmb_m",
+             "adjustments_rmb_m", "adjusted_net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m")
 """Quarterly P&L lines a calendar year sums (:func:`pnl_years`)."""
 
 

@@ -60,8 +60,12 @@ operating_profit_rmb_m | RMB m | Gross profit - opex (negative = operating loss)
 ebitda_rmb_m | RMB m | Operating profit + fleet depreciation
 non_operating_loss_rmb_m | RMB m | Other items between opex and the reported loss (other income,
     impairments, finance items, tax; a loss positive), at the latest reported half-year's rate
-net_loss_rmb_m | RMB m | Reported net loss = -(operating profit - other items); negative = a
-    profit
+interest_expense_rmb_m | RMB m | Interest expense: reported in a history quarter that
+    discloses it (then out of the other items); forecast = implied rate / 4 x debt (the
+    latest dated debt + the debt-financed share of capex paid before the quarter); 0 where the
+    subject discloses no debt and interest (value.inputs says why)
+net_loss_rmb_m | RMB m | Reported net loss = -(operating profit - other items - interest);
+    negative = a profit
 adjustments_rmb_m | RMB m | The company's bridge from reported to adjusted net loss
     (share-based pay and its other non-IFRS items), at the latest reported half-year's rate
 adjusted_net_loss_rmb_m | RMB m | Adjusted (non-IFRS) net loss = net loss - adjustments
@@ -118,6 +122,9 @@ training_value_rmb_m | RMB m | Own training served valued at the on-demand compu
 capex_rmb_m | RMB m | GPU capex paid in the quarter (purchases paid at order)
 power_mw | MW | Facility power the installed fleet draws (GPU TDP x server overhead x PUE)
 power_limit_mw | MW | Data-centre power available in the quarter
+power_limit_source | | Where the quarter's power limit came from: the source of the
+    planner.datacenter_mw step in force (for a planner.power_ramp, the dated MW disclosures
+    and the ramp between them)
 power_cost_rmb_m | RMB m | Electricity cost of the installed fleet in the quarter
 maintenance_rmb_m | RMB m | Maintenance of the installed fleet in the quarter
 rental_cost_rmb_m | RMB m | Cost of the rented compute in the quarter

@@ -6,12 +6,29 @@ VALUE_MARKET_TABLES: dict[str, str] = {
 name | | Input: net_cash, shares, cash, borrowings (at the last balance sheet), share_price,
     fx_rate, discount_rate, ev_sales_multiple, terminal_growth, traditional_gross_margin,
     rd_opex, sm_opex, ga_opex (run-rates of the latest reported half-year), other_items,
-    adjustments
+    adjustments, debt_principal, interest_rate, debt_financed_capex_share (the interest line's
+    inputs), or interest_expense = 0 with the reason where the subject discloses no debt or
+    interest
 value | see unit | The input's value
 unit | | Unit of value
 source_date | | ISO date the value stands at: a balance sheet's date for a balance, else the date
     its source was published (empty when the source names none)
 source | | Where the value comes from
+""",
+    "value.backlog": """\
+period | | {quarter} the backlog stands at (its end)
+backlog_rmb_m | RMB m | Revenue backlog the subject disclosed at the quarter's end
+    (disclosures.csv backlog_rmb_m)
+rpo_rmb_m | RMB m | Remaining performance obligations within the backlog (rpo_rmb_m); NaN where
+    not disclosed
+source_date | | ISO date the backlog figure was published
+source | | Where the backlog and RPO figures come from
+revenue_next_4q_rmb_m | RMB m | The one P&L's revenue over the four quarters after the period
+    (reported or modelled); NaN unless all four are in the P&L
+revenue_to_horizon_rmb_m | RMB m | The one P&L's revenue from the quarter after the period to
+    the horizon end; NaN when the P&L does not hold that quarter
+backlog_cover | share | Backlog / revenue to the horizon (above 1: the backlog alone exceeds the
+    modelled revenue to the horizon)
 """,
     "value.equity_bridge": """\
 step | | Net cash at the last balance sheet, each equity issue after it, the modelled burn to

@@ -189,6 +189,8 @@ methods | table | Target price by method: one row per method
 dcf_sensitivity | table | DCF target price over a grid of WACC x terminal growth
 inputs | table | Dated inputs of the valuation: name, value, unit, source_date, source
 equity_bridge | table | Net cash from the last balance sheet to the valuation date
+backlog | table | Disclosed revenue backlog and RPO beside the model's revenue after each
+    quarter (no rows without backlog data)
 npv_bridge | table | From the plan's NPV to the headline EV: one row per item
 comps | table | Comps dated on or before the vintage: one row per broker target or multiple
 street | table | Broker and consensus figures dated on or before the vintage beside the model's

@@ -23,6 +23,7 @@ from capacity.scenarios.keys import (
     set_key,
 )
 from capacity.scenarios.positions import key_where
+from capacity.scenarios.power import power_ramp_mw
 from capacity.scenarios.scenario import Scenario
 from capacity.scenarios.tables import read_catalog, read_disclosures, read_rule_library
 from capacity.scenarios.validate import check_chip_names, check_rules, validation_to_input_error
@@ -216,6 +217,26 @@ def read_baseline() -> tuple[dict[str, Any], dict[str, str]]:
     return doc, {str(k): str(v) for k, v in flatten(sources).items()} if sources else {}
 
 
+def _power_ramp(inputs: Inputs, disclosures: pd.DataFrame, when: dt.date
+                ) -> tuple[Inputs, dict[str, str], Change]:
+    """Inputs whose ``planner.datacenter_mw`` is the ramp from the dated power disclosures
+    (:func:`~capacity.scenarios.power.power_ramp_mw`); a step the layers set wins. Returns
+    (inputs, the steps' sources, the change record)."""
+    pl = inputs.planner
+    steps, ramp_sources = power_ramp_mw(disclosures, pl.power_ramp.contracted_by)
+    explicit = dict(pl.datacenter_mw)
+    merged = dict(sorted({**steps, **explicit}.items()))
+    for q in explicit:
+        ramp_sources[f"planner.datacenter_mw.{q}"] = (
+            f"a step of {explicit[q]:g} MW the scenario or --set gives (wins over "
+            "planner.power_ramp at its quarter)")
+    planner = pl.model_copy(update={"datacenter_mw": merged})
+    change = Change("planner.datacenter_mw", explicit, merged,
+                    f"vintage {when}: the power ramp from the dated active and contracted MW "
+                    "(planner.power_ramp)")
+    return inputs.model_copy(update={"planner": planner}), ramp_sources, change
+
+
 def load_scenario(name_or_path: str | Path | None = None, *,
                   set_values: dict[str, Any] | None = None,
                   as_of: str | dt.date | None = None) -> Scenario:
@@ -298,6 +319,11 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         inputs = Inputs.model_validate(tree)
     except ValidationError as exc:
         raise validation_to_input_error(exc, origin_of, str(path)) from None
+    known_disclosures = disclosures_known_by(every_disclosure, when)
+    if inputs.planner.power_ramp is not None:
+        inputs, ramp_sources, change = _power_ramp(inputs, known_disclosures, when)
+        sources = {**sources, **ramp_sources}
+        changes.append(change)
     read = [data_dir() / "baseline.toml", data_file("chips.csv"),
             data_dir() / "disclosures.csv", *(layer.path for layer in v_layers), path]
     files = {p.name if p.parent.name != "vintages" else f"vintages/{p.name}": file_sha256(p)
@@ -307,7 +333,7 @@ def load_scenario(name_or_path: str | Path | None = None, *,
         files[rules_path.name] = file_sha256(rules_path)
     scenario = Scenario(
         name=path.stem, description=chain.description, inputs=inputs,
-        catalog=catalog, disclosures=disclosures_known_by(every_disclosure, when),
+        catalog=catalog, disclosures=known_disclosures,
         rules=library, changes=tuple(changes), sources=sources, files=files,
         uncertain=chain.uncertain, as_of=when)
     check_chip_names(scenario, origin_of)

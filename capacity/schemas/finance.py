@@ -102,6 +102,9 @@ class FinanceInputs(StrictModel):
         ge=-MAX_OPEX_RMB_M, le=MAX_OPEX_RMB_M)] = 398.4
     """Loss below the operating line (finance costs, fair-value changes, share of associates,
     tax), non-cash in the cash path; negative = a gain. [RMB m/quarter]"""
+    debt_financed_capex_share: Annotated[Real, Field(ge=0.0, le=1.0)] = 0.0
+    """Share of the plan's capex paid with new debt, which then bears interest at the rate
+    the disclosures imply (:mod:`capacity.finance.interest`). [1]"""
     cash_floor_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
                                             le=MAX_ABS_NET_CASH_RMB_M)] = 2000.0
     """Net cash below which the company needs new funding. [RMB m]"""

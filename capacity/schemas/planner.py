@@ -62,6 +62,21 @@ class ServingInputs(StrictModel):
     """Share of the quarter a serving chip is busy (diurnal load). [1]"""
 
 
+class PowerRamp(StrictModel):
+    """The power limit from the subject's dated power disclosures (docs/subjects.md).
+
+    With a ramp, ``planner.datacenter_mw`` gets one step per quarter from the latest
+    ``active_power_mw`` disclosed by the vintage date to ``contracted_by``, linear between the
+    knots (active MW; each later ``active_power_guidance_mw`` before ``contracted_by``; the
+    latest ``contracted_power_mw`` at ``contracted_by``), then held
+    (:func:`capacity.scenarios.power.power_ramp_mw`). A step the scenario sets itself wins.
+    """
+
+    contracted_by: Quarter
+    """Quarter by which all contracted power is available (the subject's stated
+    assumption). [quarter]"""
+
+
 class PlannerInputs(StrictModel):
     """Purchase LP inputs: prices, lead times, budget, power and costs."""
 
@@ -81,6 +96,9 @@ class PlannerInputs(StrictModel):
     datacenter_mw: dict[Quarter, Annotated[NonNegative, Field(le=MAX_DATACENTER_MW)]] = Field(
         default_factory=dict)
     """Data-centre power available from the given quarter on (a step function). [MW]"""
+    power_ramp: PowerRamp | None = None
+    """Power limit from the dated active and contracted MW disclosures (:class:`PowerRamp`);
+    None: ``datacenter_mw`` as given."""
     pue: Annotated[Real, Field(ge=MIN_PUE, le=MAX_PUE)] = 1.35
     """Power usage effectiveness. [1]"""
     server_overhead: Annotated[Real, Field(ge=1.0, le=MAX_SERVER_OVERHEAD)] = 1.5
