@@ -113,7 +113,11 @@ def validation_problem(err: Mapping[str, Any]) -> str:
     a number says so.
     """
     if err.get("type") == "extra_forbidden":
-        return "unknown key"
+        from capacity.scenarios.renamed import renamed_hint
+
+        loc = err.get("loc") or ("",)
+        hint = renamed_hint(str(loc[-1]))
+        return f"unknown key: {hint}" if hint else "unknown key"
     msg = str(err.get("msg", "invalid value"))
     for prefix in _PREFIXES:
         if msg.startswith(prefix):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,9 +141,15 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_rmb_m_per_eflops", "RMB m per EFLOPS-quarter"),
     ("_rmb_m_per_unit_quarter", "RMB m per unit-quarter"),
     ("_rmb_per_m_tokens", "RMB per m tokens"), ("_usd_per_gpu_hour", "USD per GPU-hour"),
+    ("_m_per_eflops_quarter", "RMB m per EFLOPS-quarter"),
+    ("_m_per_eflops", "RMB m per EFLOPS-quarter"),
+    ("_m_per_unit_quarter", "RMB m per unit-quarter"),
+    ("_per_m_tokens", "RMB per m tokens"),
     ("_per_mw_tn_tokens", "tn tokens per MW-quarter"), ("_tn_tokens", "tn tokens"),
     ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
-    ("_per_hkd", "RMB/HKD"), ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
+    ("_m_per_unit", "RMB m per unit"), ("_m", "RMB m"),
+    ("_per_hkd", "RMB/HKD"), ("_per_listing", "RMB/HKD"), ("_per_usd", "RMB/USD"),
+    ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
     ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
     ("_tflops", "TFLOPS"), ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"),
     ("_share", "share"), ("_margin", "share"), ("_pct", "%"), ("_quarters", "quarters"),
@@ -150,7 +157,35 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_halves", "half-years"),
 )
 """Column-name suffix -> unit shown in workbook and HTML headers (longest suffix first). Units
-are spelt as ``docs/nomenclature.md`` spells them (``RMB m per unit``: "per", not "/")."""
+are spelt as ``docs/nomenclature.md`` spells them (``RMB m per unit``: "per", not "/"). ``RMB``
+and ``HKD`` in a unit are the subject's reporting and listing currency (:func:`money_text`
+writes the subject's own); a money key carries no currency (``revenue_m``, issue #27), so
+``_m`` is millions of the reporting currency unless the nomenclature gives the key another
+unit (``shares_m``: m shares; ``market_value_m``: HKD m) (:func:`documented_unit`)."""
+
+_documented: dict[str, str] | None = None
+
+
+def documented_unit(col: str) -> str | None:
+    """The unit ``capacity.report.names`` gives a key or column, when every table that
+    documents it gives the same one and it is a money unit or ``m shares`` (``target_price``
+    -> ``HKD``, ``shares_m`` -> ``m shares``); None otherwise. Headers read it where the name's
+    suffix cannot tell the unit: a price per share has no suffix, ``_m`` is not always money."""
+    global _documented
+    if _documented is None:
+        from capacity.report.columns import COLUMNS, FILE_COLUMNS, KPIS
+        from capacity.report.keys import KEYS
+
+        seen: dict[str, set[str]] = {}
+        pairs = [(c, u) for cols in (*COLUMNS.values(), *KEYS.values(), FILE_COLUMNS)
+                 for c, (u, *_rest) in cols.items()]
+        pairs += [(k, u) for k, (u, *_rest) in KPIS.items()]
+        for c, u in pairs:
+            seen.setdefault(c, set()).add(str(u))
+        money = re.compile(r"\b(RMB|HKD)\b|^m shares$")
+        _documented = {c: next(iter(us)) for c, us in seen.items()
+                       if len(us) == 1 and money.search(next(iter(us)))}
+    return _documented.get(col)
 
 
 _money_labels: Callable[[str], str] | None = None
@@ -171,16 +206,21 @@ def money_text(text: str) -> str:
 
 
 def unit_of(col: str) -> str:
-    """Unit of a column from its name suffix (``peak_eflops`` -> ``EFLOPS``; ``""`` if none)."""
+    """Unit of a column from its name suffix (``peak_eflops`` -> ``EFLOPS``), or for a key whose
+    suffix cannot tell (none, or the bare ``_m``) from the nomenclature
+    (:func:`documented_unit`); ``""`` if none."""
     for suffix, unit in UNIT_SUFFIXES:
         if col.endswith(suffix):
+            if suffix == "_m":
+                return documented_unit(col) or unit
             return unit
-    return ""
+    return documented_unit(col) or ""
 
 
 UNIT_ABBREVIATIONS: dict[str, str] = {
     "tn tokens": "tn tok", "RMB m per unit": "RMBm/unit", "RMB m": "RMBm", "RMB/HKD": "RMB/HKD",
-    "HKD": "HKD", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q", "EFLOPS": "EFLOPS",
+    "HKD": "HKD", "HKD m": "HKDm", "USD": "USD", "RMB": "RMB", "EFLOPS-quarters": "EFLOPS-q",
+    "EFLOPS": "EFLOPS",
     "PFLOPS": "PFLOPS", "TFLOPS": "TFLOPS", "units": "#", "MW": "MW", "kW": "kW", "tn": "tn",
     "share": "share", "%": "%", "quarters": "q", "GB/s": "GB/s", "FLOP": "FLOP", "s": "s",
     "days": "d", "half-years": "halves", "RMB m per EFLOPS-quarter": "RMBm/EF-q",
@@ -208,7 +248,9 @@ def short_header(col: str) -> str:
     ``gross_margin`` keep their names (``genai_share [share]``). A column without a unit suffix
     is shown by its name."""
     suffix = unit_suffix(col)
-    if not suffix or suffix == col:
+    if not suffix and unit_of(col):  # a money key without a suffix (``target_price``)
+        return f"{col} [{money_text(UNIT_ABBREVIATIONS.get(unit_of(col), unit_of(col)))}]"
+    if not suffix or suffix == col or (suffix == "_m" and unit_of(col) == "m shares"):
         return col
     abbr = UNIT_ABBREVIATIONS.get(unit_of(col), unit_of(col))
     stem = col if suffix in _NAME_SUFFIXES else col[: -len(suffix)]

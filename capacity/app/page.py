@@ -275,8 +275,7 @@ def _cards(ev) -> list:
                                   className="b"))
         out.append(html.Div(parts, className="card"))
     extra = plan_cards(ev)
-    y = ev.value.scalars.get("valuation_year")
-    extra += [(f"sales_{y}e_rmb_m", ev.value), (f"genai_sales_{y}e_rmb_m", ev.value)]
+    extra += [("valuation_sales_rmb_m", ev.value), ("valuation_genai_revenue_rmb_m", ev.value)]
     for k, res in extra:
         if k in res.scalars:
             out.append(html.Div([html.Div(_label(k, res.kind), className="k", title=k), html.Div(

@@ -1,16 +1,16 @@
 """The street beside the model: every broker or consensus figure known at the vintage, the
 model's figure for the same metric and year, and a driver bridge of the profit gap.
 
-Pure functions; no files. Equations (units in brackets; m the model, s one street source)::
+Pure functions; no files. Equations (units in brackets; mod the model, s one street source)::
 
     difference       = model - street                                       [metric's unit]
     profit           = -adjusted_net_loss, else ebitda (the first both sides give)  [RMB m]
-    gap              = profit_m - profit_s                                          [RMB m]
+    gap              = profit_mod - profit_s                                          [RMB m]
     gm               = gross_profit / revenue (street: the model's gm where the source gives
                        no gross profit)                                                [1]
-    revenue_effect   = (revenue_m - revenue_s) * gm_s    volume x price            [RMB m]
-    margin_effect    = (gm_m - gm_s) * revenue_m                                    [RMB m]
-    opex_effect      = opex_s - opex_m   (0 where the source gives no opex)         [RMB m]
+    revenue_effect   = (revenue_mod - revenue_s) * gm_s    volume x price            [RMB m]
+    margin_effect    = (gm_mod - gm_s) * revenue_mod                                   [RMB m]
+    opex_effect      = opex_s - opex_mod  (0 where the source gives no opex)         [RMB m]
     other_effect     = gap - revenue_effect - margin_effect - opex_effect           [RMB m]
 """
 

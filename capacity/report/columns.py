@@ -643,7 +643,7 @@ integrality_gap | share | plan | (relaxed - whole-server NPV) / relaxed NPV: a p
 binding_limits | count | compare | Binding limits with a non-zero shadow price
 most_valuable_limits | | compare (kpis_text) | Up to three limits with the largest shadow price
 genai_revenue_rmb_m_<y> | RMB m | compare, stress | GenAI revenue in calendar year <y>
-genai_share_<y> | share | compare, stress, value | GenAI revenue / total revenue in year <y>
+genai_share_<y> | share | compare, stress | GenAI revenue / total revenue in year <y>
 total_revenue_rmb_m_<y> | RMB m | compare | Total revenue in calendar year <y>
 target_price_hkd | HKD | compare, stress, value | Headline target price per share: the fleet
     DCF on the plan's NPV (value's valuation_method fleet_dcf)

@@ -7,7 +7,7 @@ names of its tables) their unit and definition; :data:`TABLES` the columns of th
 ``docs/nomenclature.md`` (a ``keys`` table at the head of each command's section). A key
 that is also a KPI (``total_capex_rmb_m``, ``genai_share_<y>``, ``target_price_hkd``) is
 defined once, in :data:`capacity.report.names.KPIS`, whose "reported by" names the command.
-``<y>`` in a key is a year (``sales_<y>e_rmb_m``: the valuation year).
+No key holds a year: the year is a field (``valuation_year``, ``genai_target_year``).
 """
 
 from __future__ import annotations
@@ -118,20 +118,20 @@ blend_weight_ev_sales | share | Weight of EV/Sales in target_price_blend_hkd (re
 blend_weight_ev_ebitda | share | Weight of EV/EBITDA in target_price_blend_hkd (0 when it does not
     apply)
 blend_weight_dcf | share | Weight of the DCF in target_price_blend_hkd
-ev_rmb_m | RMB m | EV/Sales enterprise value = sales_<y>e_rmb_m x multiple
+ev_rmb_m | RMB m | EV/Sales enterprise value = valuation_sales_rmb_m x multiple
 equity_rmb_m | RMB m | EV/Sales equity value = ev_rmb_m + net_cash_rmb_m
-sales_<y>e_rmb_m | RMB m | The tool's total revenue in valuation year <y> (GenAI + traditional),
-    the sales the bridge values
-genai_sales_<y>e_rmb_m | RMB m | The tool's GenAI revenue in valuation year <y>
-implied_sales_<y>e_rmb_m | RMB m | Valuation-year sales the note's target price implies at this
+valuation_sales_rmb_m | RMB m | The tool's total revenue in the valuation year (valuation_year;
+    GenAI + traditional), the sales the bridge values
+valuation_genai_revenue_rmb_m | RMB m | The tool's GenAI revenue in the valuation year
+implied_valuation_sales_rmb_m | RMB m | Valuation-year sales the note's target price implies at this
     scenario's multiple, net cash, shares and FX: (TP x shares x RMB per HKD - net cash) /
     multiple
-implied_sales_<y>e_old_rmb_m | RMB m | The same for the note's old target price
+implied_valuation_sales_old_rmb_m | RMB m | The same for the note's old target price
 note_target_price_hkd | HKD | The research note's target price per share (disclosures.csv
     target_price_hkd)
 note_target_price_old_hkd | HKD | The note's previous target price per share
     (target_price_old_hkd)
-note_check_target_price_hkd | HKD | Target price of implied_sales_<y>e_rmb_m run back through
+note_check_target_price_hkd | HKD | Target price of implied_valuation_sales_rmb_m run back through
     the bridge (equals the note's when the bridge is the note's)
 note_check_reproduced | | True when note_check_target_price_hkd is within HK$0.005 of
     note_target_price_hkd
@@ -151,9 +151,13 @@ shares_m | m shares | Shares outstanding (finance.shares_m)
 rmb_per_hkd | RMB per HKD | Exchange rate (finance.rmb_per_hkd)
 genai_share_target | share | GenAI share of revenue the company targets (disclosures.csv
     genai_share_target)
-genai_target_met | | True when genai_share_<y> of the target year reaches genai_share_target;
-    null when the year is not modelled
-gross_margin_<y>e | share | Gross profit / total revenue in valuation year <y>
+genai_target_year | | The year of the GenAI-share target (disclosures.csv genai_share_target's
+    period; the valuation year when the subject states none)
+genai_share_target_year | share | GenAI revenue / total revenue in genai_target_year (null when
+    the year is not modelled)
+genai_target_met | | True when genai_share_target_year reaches genai_share_target; null when
+    the year is not modelled
+valuation_gross_margin | share | Gross profit / total revenue in the valuation year
 genai_gross_margin | share | GenAI gross margin solved so that the base half-year reproduces the
     disclosed group margin: (GM - (1 - s) x traditional margin) / s, s the GenAI share
 traditional_gross_margin | share | Gross margin of non-GenAI revenue

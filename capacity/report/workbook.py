@@ -84,7 +84,7 @@ def _valuation_inputs(report: Report) -> dict[str, float] | None:
                                          _VALUATION_KEYS):
         return None
     year = int(s["valuation_year"])
-    sales = s.get(f"sales_{year}e_rmb_m")
+    sales = s.get("valuation_sales_rmb_m")
     if not isinstance(sales, int | float):
         return None
     return {"year": year, "sales_rmb_m": float(sales), "multiple": float(s["multiple"]),
@@ -113,7 +113,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
     # rows (zero-based); Excel row = index + 1, the value in column B
     rows: list[tuple[str, str, Any, str, str]] = [
         ("multiple", "x", v.multiple, "input", "EV/Sales multiple (finance.ev_sales_multiple)"),
-        (f"sales_{year}e_rmb_m", "RMB m", v.sales_rmb_m, "input",
+        ("valuation_sales_rmb_m", "RMB m", v.sales_rmb_m, "input",
          f"{year}E sales from the tool's capacity-linked revenue"),
         ("net_cash_rmb_m", "RMB m", v.net_cash_rmb_m, "input", "net cash (finance.net_cash_rmb_m)"),
         ("shares_m", "m shares", v.shares_m, "input", "shares outstanding (finance.shares_m)"),
@@ -127,7 +127,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
     if isinstance(note, int | float) and v.multiple > 0:
         rows += [
             ("note_target_price_hkd", "HKD", float(note), "input", "the note's target price"),
-            (f"implied_sales_{year}e_rmb_m", "RMB m",
+            ("implied_valuation_sales_rmb_m", "RMB m",
              implied_sales(float(note), v.multiple, v.net_cash_rmb_m, v.shares_m,
                            v.rmb_per_hkd),
              "=(B10*B5*B6-B4)/B2", "sales the note's TP implies = (TP x shares x FX - net cash)"
@@ -159,7 +159,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
     for raw, row, value, unit, what in [
         (f"tp_{scen}", cells.tp, v.target_price_hkd, "HKD", "target price"),
         (f"multiple_{scen}", cells.multiple, v.multiple, "x", "EV/Sales multiple"),
-        (f"sales_{year}e_{scen}", cells.sales, v.sales_rmb_m, "RMB m", f"{year}E sales"),
+        (f"valuation_sales_{scen}", cells.sales, v.sales_rmb_m, "RMB m", f"{year}E sales"),
         (f"net_cash_{scen}", cells.net_cash, v.net_cash_rmb_m, "RMB m", "net cash"),
         (f"shares_{scen}", cells.shares, v.shares_m, "m shares", "shares outstanding"),
         (f"rmb_per_hkd_{scen}", cells.fx, v.rmb_per_hkd, "RMB/HKD", "exchange rate"),
@@ -227,8 +227,8 @@ _HEADLINES: dict[tuple[str, str], str] = {
     ("plan", "total_shortfall_eflops_quarters"): "shortfall_total",
     ("plan", "objective_rmb_m"): "objective",
     ("value", "note_target_price_hkd"): "note_tp",
-    ("value", "genai_sales_{year}e_rmb_m"): "genai_sales_{year}e",
-    ("value", "gross_margin_{year}e"): "gross_margin_{year}e",
+    ("value", "valuation_genai_revenue_rmb_m"): "valuation_genai_revenue",
+    ("value", "valuation_gross_margin"): "valuation_gross_margin",
     ("stress", "centre_target_price_hkd"): "tp_centre",
 }
 """(report kind, scalar key) -> defined-name stem of headline figures on the scalars sheet
