@@ -148,7 +148,7 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_per_mw_tn_tokens", "tn tokens per MW-quarter"), ("_tn_tokens", "tn tokens"),
     ("_tokens_tn", "tn tokens"), ("_rmb_m_per_unit", "RMB m per unit"), ("_rmb_m", "RMB m"),
     ("_m_per_unit", "RMB m per unit"), ("_m", "RMB m"),
-    ("_per_hkd", "RMB/HKD"), ("_per_listing", "RMB/HKD"), ("_per_usd", "RMB/USD"),
+    ("_per_hkd", "RMB/HKD"), ("fx_listing", "RMB/HKD"), ("fx_usd", "RMB/USD"),
     ("_hkd", "HKD"), ("_usd", "USD"), ("_rmb", "RMB"),
     ("_eflops_quarters", "EFLOPS-quarters"), ("_eflops", "EFLOPS"), ("_pflops", "PFLOPS"),
     ("_tflops", "TFLOPS"), ("_units", "units"), ("_mw", "MW"), ("_kw", "kW"), ("_tn", "tn"),

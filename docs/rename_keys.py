@@ -9,7 +9,7 @@ One run does the whole mechanical part of the rename over ``capacity/``, ``tests
   currency of the subject is renamed by :data:`RULES` (``revenue_rmb_m`` -> ``revenue_m``,
   ``price_rmb_per_m_tokens`` -> ``price_per_m_tokens``, ``target_price_hkd`` ->
   ``target_price``, ``market_value_hkd_m`` -> ``market_value_m``) or by :data:`EXPLICIT`
-  (``rmb_per_hkd`` -> ``reporting_per_listing``, ``usd_rmb`` -> ``reporting_per_usd``). Output
+  (``rmb_per_hkd`` -> ``fx_listing``, ``usd_rmb`` -> ``fx_usd``). Output
   keys, input keys, the data files and the code that reads them change together, so the tree
   stays consistent. The currency a money key is in is the subject's (``subject.toml``
   ``[currency]``), stated by the ``currency`` field of plan, value and compare, and by every
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,15 +45,18 @@ SKIP = ("key-map.json", "key-map.md", "rename_keys.py", "renamed.py")
 table is rewritten by :func:`write_maps`)."""
 
 EXPLICIT = {
-    "rmb_per_hkd": "reporting_per_listing",
-    "usd_rmb": "reporting_per_usd",
-    "MIN_USD_RMB": "MIN_REPORTING_PER_USD",
-    "MAX_RMB_PER_HKD": "MAX_REPORTING_PER_LISTING",
+    "rmb_per_hkd": "fx_listing",
+    "usd_rmb": "fx_usd",
+    "MIN_USD_RMB": "MIN_FX_USD",
+    "MAX_RMB_PER_HKD": "MAX_FX_LISTING",
 }
-"""Words whose rule-made name would say nothing (an FX rate is a ratio of two currencies)."""
+"""Words whose rule-made name would say nothing: an FX rate is a ratio of two currencies.
+``fx_listing`` is reporting-currency units per listing-currency unit (RMB per HKD for the
+shipped subject, 1 for a USD one), ``fx_usd`` reporting-currency units per US dollar (the
+chip market's currency). Short on purpose: no line of the tree grows past its limit."""
 
 RULES = (
-    (re.compile(r"(?<=[a-z0-9])_rmb_per_hkd(?=_|$)"), "_reporting_per_listing"),
+    (re.compile(r"(?<=[a-z0-9])_rmb_per_hkd(?=_|$)"), "_fx_listing"),
     (re.compile(r"(?<=[a-z0-9])_(?:rmb|hkd)_m(?=_|$)"), "_m"),
     (re.compile(r"(?<=[a-z0-9])_rmb(?=_per_)"), ""),
     (re.compile(r"(?<=[a-z0-9])_hkd(?=_|$)"), ""),
@@ -91,7 +95,7 @@ def new_name(word: str) -> str:
         return EXPLICIT[word]
     if word != word.lower() or word.startswith("_"):
         return word  # constants, CamelCase and bare suffixes (capacity.results' unit table)
-    out = re.sub(r"^rmb_per_hkd(?=_|$)", "reporting_per_listing", word)
+    out = re.sub(r"^rmb_per_hkd(?=_|$)", "fx_listing", word)
     for rx, repl in RULES:
         out = rx.sub(repl, out)
     return out
@@ -240,6 +244,15 @@ def main() -> int:
     if not args.dry_run:
         write_maps(root, renames)
     changed = apply(root, renames, args.dry_run)
+    py = [str(root / f) for f in changed if f.endswith(".py")]
+    if py and not args.dry_run:  # a renamed import can change the import order (ruff I001)
+        import shutil
+        import subprocess
+
+        ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+        if Path(ruff).is_file():
+            subprocess.run([ruff, "check", "--fix", "--select", "I001", "-q", *py],
+                           cwd=root, check=False)
     print(f"{len(renames)} renames, {sum(changed.values())} replacements in {len(changed)} files")
     if args.dry_run:
         for old, new in sorted(renames.items()):
