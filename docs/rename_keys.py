@@ -93,7 +93,7 @@ def new_name(word: str) -> str:
     """The currency-free name of ``word`` (``word`` itself when it needs none)."""
     if word in EXPLICIT:
         return EXPLICIT[word]
-    if word != word.lower() or word.startswith("_"):
+    if word[0].isupper() or word == word.upper() or word.startswith("_"):
         return word  # constants, CamelCase and bare suffixes (capacity.results' unit table)
     out = re.sub(r"^rmb_per_hkd(?=_|$)", "fx_listing", word)
     for rx, repl in RULES:
