@@ -113,7 +113,7 @@ def validation_problem(err: Mapping[str, Any]) -> str:
     a number says so.
     """
     if err.get("type") == "extra_forbidden":
-        from capacity.scenarios.renamed import renamed_hint
+        from capacity.renamed_keys import renamed_hint
 
         loc = err.get("loc") or ("",)
         hint = renamed_hint(str(loc[-1]))

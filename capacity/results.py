@@ -163,29 +163,28 @@ writes the subject's own); a money key carries no currency (``revenue_m``, issue
 ``_m`` is millions of the reporting currency unless the nomenclature gives the key another
 unit (``shares_m``: m shares; ``market_value_m``: HKD m) (:func:`documented_unit`)."""
 
-_documented: dict[str, str] | None = None
+
+KEY_UNITS: dict[str, str] = {
+    "shares_m": "m shares", "market_value_m": "HKD m", "equity_raised_m": "HKD m",
+    "proceeds_m": "HKD m", "placement_gross_proceeds_m": "HKD m",
+}
+"""Keys whose suffix does not tell their unit: ``_m`` that is not millions of the reporting
+currency (shares, or money in the listing currency). ``docs/nomenclature.md`` gives the same
+units (tests/test_nomenclature.py checks it)."""
+
+_PER_SHARE = re.compile(r"(?:^|_)(?:target_price|share_price|placement_price)(?:_[a-z0-9_]*)?$")
+"""A per-share amount in the listing currency (``target_price_dcf_at_p5``, ``share_price``)."""
 
 
 def documented_unit(col: str) -> str | None:
-    """The unit ``capacity.report.names`` gives a key or column, when every table that
-    documents it gives the same one and it is a money unit or ``m shares`` (``target_price``
-    -> ``HKD``, ``shares_m`` -> ``m shares``); None otherwise. Headers read it where the name's
-    suffix cannot tell the unit: a price per share has no suffix, ``_m`` is not always money."""
-    global _documented
-    if _documented is None:
-        from capacity.report.columns import COLUMNS, FILE_COLUMNS, KPIS
-        from capacity.report.keys import KEYS
-
-        seen: dict[str, set[str]] = {}
-        pairs = [(c, u) for cols in (*COLUMNS.values(), *KEYS.values(), FILE_COLUMNS)
-                 for c, (u, *_rest) in cols.items()]
-        pairs += [(k, u) for k, (u, *_rest) in KPIS.items()]
-        for c, u in pairs:
-            seen.setdefault(c, set()).add(str(u))
-        money = re.compile(r"\b(RMB|HKD)\b|^m shares$")
-        _documented = {c: next(iter(us)) for c, us in seen.items()
-                       if len(us) == 1 and money.search(next(iter(us)))}
-    return _documented.get(col)
+    """The unit of a key whose suffix cannot tell it: :data:`KEY_UNITS`, else ``HKD`` (the
+    listing currency per share) for a target, share or placement price (``target_price``,
+    ``note_target_price_old``; not its ``_date``); None otherwise."""
+    if col in KEY_UNITS:
+        return KEY_UNITS[col]
+    if _PER_SHARE.search(col) and not col.endswith(("_date", "_source", "_reproduced")):
+        return "HKD"
+    return None
 
 
 _money_labels: Callable[[str], str] | None = None

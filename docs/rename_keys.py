@@ -20,7 +20,7 @@ One run does the whole mechanical part of the rename over ``capacity/``, ``tests
   upper-case constants (internal limits, never output).
 * ``docs/key-map.json`` gets every rename (old -> new, older entries chained to the newest
   name), ``docs/key-map.md`` its table (between the ``currency-free`` markers), and
-  ``capacity/scenarios/renamed.py`` the renamed input keys, so a user's scenario file or
+  ``capacity/renamed_keys.py`` the renamed input keys, so a user's scenario file or
   ``--set`` with an old key stops with one line naming the new key (exit 2).
 
 Two words that would get one name are left alone and listed (none in the shipped tree);
@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 TREES = ("capacity", "tests", "docs", "benchmarks", "data")
 FILES = ("README.md",)
 SUFFIXES = (".py", ".md", ".toml", ".csv", ".json", ".ipynb", ".txt")
-SKIP = ("key-map.json", "key-map.md", "rename_keys.py", "renamed.py")
+SKIP = ("key-map.json", "key-map.md", "rename_keys.py", "renamed_keys.py")
 """Files the rename leaves alone: the maps of old names (they must keep them; key-map.md's
 table is rewritten by :func:`write_maps`)."""
 
@@ -184,14 +184,14 @@ def input_words(root: Path) -> set[str]:
 
 
 def write_maps(root: Path, renames: dict[str, str]) -> None:
-    """docs/key-map.json (old -> newest), docs/key-map.md's table, capacity/scenarios/renamed.py."""
+    """docs/key-map.json (old -> newest), docs/key-map.md's table, capacity/renamed_keys.py."""
     path = root / "docs" / "key-map.json"
     current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     chained = {old: renames.get(new, new) for old, new in current.items()}  # old -> newest
     merged = {**chained, **renames}
     path.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
 
-    mod = root / "capacity" / "scenarios" / "renamed.py"
+    mod = root / "capacity" / "renamed_keys.py"
     old_inputs: dict[str, str] = {}
     if mod.is_file():
         m = re.search(r"RENAMED: dict\[str, str\] = (\{.*?\})\n", mod.read_text(encoding="utf-8"),

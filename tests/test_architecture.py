@@ -23,7 +23,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "capacity"
 
 ROOMS: list[tuple[str, tuple[str, ...]]] = [
-    ("errors", ("capacity.errors", "capacity._version", "capacity.batch", "capacity.stops",
+    ("errors", ("capacity.errors", "capacity.renamed_keys", "capacity._version", "capacity.batch",
+                "capacity.stops",
                 "capacity.text_table")),
     ("lp", ("capacity.lp",)),  # the PuLP wrapper: imports only errors
     ("schemas", ("capacity.schemas", "capacity.schemas.*")),

@@ -24,6 +24,7 @@ SHEET_NAME_MAX = 31
 UNIT_FORMATS: dict[str, str] = {
     "RMB m": "#,##0.0", "RMB m per unit": "#,##0.000", "RMB per unit": "#,##0",
     "RMB": "#,##0", "USD": "#,##0", "HKD": "0.00", "HKD/share": "0.00", "RMB/HKD": "0.0000",
+    "RMB/USD": "0.0000",
     "EFLOPS": "0.00", "EFLOPS-quarters": "#,##0.00", "PFLOPS": "#,##0.0", "TFLOPS": "#,##0.0",
     "units": "#,##0", "count": "0", "MW": "#,##0.0", "kW": "#,##0.0", "tn tokens": "#,##0.0",
     "tn": "#,##0.0", "share": "0.0%", "%": "0.0", "quarters": "0", "half-years": "0",
