@@ -30,7 +30,7 @@ def changes(i: int) -> dict[str, Settings]:
     return {
         "multiple": Settings("embargo-2024", None, (f"finance.ev_sales_multiple={7.0 + i / 8}",)),
         "capex budget": Settings("embargo-2024", None,
-                                 (f"planner.capex_budget_rmb_m.2024={2500 + 100 * i}",)),
+                                 (f"planner.capex_budget_m.2024={2500 + 100 * i}",)),
         "rule toggle": Settings("embargo-2024", None, (
             "controls.rules=" + json.dumps([r for k, r in enumerate(RULES) if k != i % 4]),
             f"planner.pue={1.3 + i / 1000}")),

@@ -66,10 +66,10 @@ def large_case(n_chips: int = 40, months: int = 120, seed: int = 0) -> PlanData:
         "inference_tn_tokens": 20.0 * 1.03 ** np.arange(months),
     }, index=periods)
     rates = pd.DataFrame({
-        "training_value_rmb_m_per_eflops_quarter": 70.0 * 0.98 ** np.arange(months),
-        "leasing_rmb_m_per_eflops": 21.0 * 0.98 ** np.arange(months),
-        "rental_rmb_m_per_eflops": 25.0 * 0.98 ** np.arange(months),
-        "token_price_rmb_per_m_tokens": 18.0 * 0.97 ** np.arange(months),
+        "training_value_m_per_eflops_quarter": 70.0 * 0.98 ** np.arange(months),
+        "leasing_m_per_eflops": 21.0 * 0.98 ** np.arange(months),
+        "rental_m_per_eflops": 25.0 * 0.98 ** np.arange(months),
+        "token_price_per_m_tokens": 18.0 * 0.97 ** np.arange(months),
     }, index=periods)
     existing = pd.DataFrame(0.0, index=periods, columns=chips)
     existing.iloc[:, :4] = 2000.0
@@ -77,13 +77,13 @@ def large_case(n_chips: int = 40, months: int = 120, seed: int = 0) -> PlanData:
     years = sorted({p.year for p in periods})
     return PlanData(
         periods=periods, chips=chips, peak_tflops=peak, efficiency=eff, training_fit=fit,
-        power_kw=kw, life_quarters=life, lead_quarters=lead, price_rmb_m=price, cap_units=cap,
+        power_kw=kw, life_quarters=life, lead_quarters=lead, price_m=price, cap_units=cap,
         existing_units=existing, demand=demand,
         tokens_per_unit_tn=pd.Series(rng.uniform(0.001, 0.01, n_chips), index=chips),
-        maintenance_rmb_m=base_price * 0.03 / 12, rates=rates,
+        maintenance_m=base_price * 0.03 / 12, rates=rates,
         rental_cap_eflops=pd.Series(1.0, index=periods),
-        budget_rmb_m={y: 4000.0 for y in years}, power_mw=power,
-        electricity_rmb_per_kwh=0.7, discount_rate_annual=0.1, first_order_period=periods[0])
+        budget_m={y: 4000.0 for y in years}, power_mw=power,
+        electricity_per_kwh=0.7, discount_rate_annual=0.1, first_order_period=periods[0])
 
 
 WARM = 5

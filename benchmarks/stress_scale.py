@@ -39,7 +39,7 @@ s = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"draws": n, "seconds": s, "rss_before_mb": before / 1024,
                   "peak_rss_mb": peak / 1024, "tp_p50": float(
-                      res.percentiles.set_index("kpi").at["target_price_hkd", "p50"])}))
+                      res.percentiles.set_index("kpi").at["target_price", "p50"])}))
 """
 
 

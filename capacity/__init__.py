@@ -212,7 +212,7 @@ def plan(scenario: Scenario | str | None = None, *, set_values: dict[str, Any] |
     Examples
     --------
     >>> p = capacity.plan("baseline")                             # doctest: +SKIP
-    >>> p.scalars["npv_rmb_m"], p.binding.head()                  # doctest: +SKIP
+    >>> p.scalars["npv_m"], p.binding.head()                  # doctest: +SKIP
     """
     from capacity.run import plan_report
 
@@ -297,7 +297,7 @@ def stress(scenario: Scenario | str | None = None, *, samples: int = 200, seed: 
         count.
     thresholds
         Conditions ``KPI>=VALUE`` or ``KPI<=VALUE`` whose probability is reported
-        (``"npv_rmb_m>=15000"``); None for the defaults.
+        (``"npv_m>=15000"``); None for the defaults.
     executor
         ``inline`` (default: in this process), ``processes`` or ``dask``.
     workers

@@ -63,14 +63,14 @@ class DrawRule:
 DRAW_RULES: dict[str, DrawRule] = {
     "gpus_units": DrawRule("gpus_units", "gpus_units"),
     "computing_power_eflops": DrawRule("peak_eflops", "computing_power_eflops"),
-    "revenue_rmb_m": DrawRule("revenue_rmb_m", "revenue_rmb_m"),
-    "genai_revenue_rmb_m": DrawRule("genai_revenue_rmb_m", "genai_revenue_rmb_m"),
-    "genai_share": DrawRule("genai_revenue_rmb_m", "genai_revenue_rmb_m",
-                            "revenue_rmb_m", "revenue_rmb_m"),
-    "gross_margin": DrawRule("gross_profit_rmb_m", "gross_profit_rmb_m",
-                             "revenue_rmb_m", "revenue_rmb_m"),
-    **{m: DrawRule(m, m) for m in ("net_loss_rmb_m", "adjusted_net_loss_rmb_m", "rd_opex_rmb_m",
-                                   "sm_opex_rmb_m", "ga_opex_rmb_m")},
+    "revenue_m": DrawRule("revenue_m", "revenue_m"),
+    "genai_revenue_m": DrawRule("genai_revenue_m", "genai_revenue_m"),
+    "genai_share": DrawRule("genai_revenue_m", "genai_revenue_m",
+                            "revenue_m", "revenue_m"),
+    "gross_margin": DrawRule("gross_profit_m", "gross_profit_m",
+                             "revenue_m", "revenue_m"),
+    **{m: DrawRule(m, m) for m in ("net_loss_m", "adjusted_net_loss_m", "rd_opex_m",
+                                   "sm_opex_m", "ga_opex_m")},
 }
 """Backtest metric -> its draw rule. A metric without a rule gets no interval (extend this table
 when a metric gains a fan series)."""
@@ -188,9 +188,9 @@ interval was scored."""
 
 ERROR_FAMILY: dict[str, str] = {
     "gpus_units": "fleet", "computing_power_eflops": "fleet",
-    "revenue_rmb_m": "revenue", "genai_revenue_rmb_m": "revenue", "genai_share": "revenue",
-    **{m: "accounts" for m in ("gross_margin", "net_loss_rmb_m", "adjusted_net_loss_rmb_m",
-                               "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m")},
+    "revenue_m": "revenue", "genai_revenue_m": "revenue", "genai_share": "revenue",
+    **{m: "accounts" for m in ("gross_margin", "net_loss_m", "adjusted_net_loss_m",
+                               "rd_opex_m", "sm_opex_m", "ga_opex_m")},
 }
 """Backtest metric -> the family whose known errors it borrows when its own are too few."""
 

@@ -74,16 +74,16 @@ class Metric:
 METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("gpus_units", "stock", "units"),
     Metric("computing_power_eflops", "stock", "EFLOPS"),
-    Metric("revenue_rmb_m", "flow", "RMB m"),
-    Metric("genai_revenue_rmb_m", "flow", "RMB m"),
+    Metric("revenue_m", "flow", "RMB m"),
+    Metric("genai_revenue_m", "flow", "RMB m"),
     Metric("genai_share", "ratio", "share"),
     Metric("gross_margin", "ratio", "share"),
-    Metric("net_loss_rmb_m", "flow", "RMB m"),
+    Metric("net_loss_m", "flow", "RMB m"),
     # the accounts (the one P&L of capacity value): reported lines a vintage forecasts
-    Metric("adjusted_net_loss_rmb_m", "flow", "RMB m"),
-    Metric("rd_opex_rmb_m", "flow", "RMB m"),
-    Metric("sm_opex_rmb_m", "flow", "RMB m"),
-    Metric("ga_opex_rmb_m", "flow", "RMB m"),
+    Metric("adjusted_net_loss_m", "flow", "RMB m"),
+    Metric("rd_opex_m", "flow", "RMB m"),
+    Metric("sm_opex_m", "flow", "RMB m"),
+    Metric("ga_opex_m", "flow", "RMB m"),
 ]}
 """Metrics in output order."""
 
@@ -91,11 +91,11 @@ COLUMNS: dict[str, tuple[str, float]] = {
     "gpus_units": ("gpus_units", 1.0),
     "computing_power_pflops": ("computing_power_eflops", 1e-3),
     "computing_power_eflops": ("computing_power_eflops", 1.0),
-    "revenue_rmb_m": ("revenue_rmb_m", 1.0),
-    "genai_revenue_rmb_m": ("genai_revenue_rmb_m", 1.0),
+    "revenue_m": ("revenue_m", 1.0),
+    "genai_revenue_m": ("genai_revenue_m", 1.0),
     "genai_share": ("genai_share", 1.0),
     "gross_margin": ("gross_margin", 1.0),
-    "net_loss_rmb_m": ("net_loss_rmb_m", 1.0),
+    "net_loss_m": ("net_loss_m", 1.0),
 }
 """Accepted metric headers -> (metric, factor to the metric's unit)."""
 
@@ -104,8 +104,8 @@ TEXT_COLUMNS = ("source", "note")
 
 _STEMS = {"gpus": "gpus_units", "gpu": "gpus_units",
           "computing_power": "computing_power_pflops or computing_power_eflops",
-          "revenue": "revenue_rmb_m", "genai_revenue": "genai_revenue_rmb_m",
-          "net_loss": "net_loss_rmb_m", "genai_share": "genai_share",
+          "revenue": "revenue_m", "genai_revenue": "genai_revenue_m",
+          "net_loss": "net_loss_m", "genai_share": "genai_share",
           "gross_margin": "gross_margin"}
 
 NOISE = 1e-12
@@ -211,7 +211,7 @@ def _number(cell: str, metric: Metric, where: str) -> float:
         raise InputError(where, f"{value:g} is not a fraction; write 20.3% as 0.203 or '20.3%'")
     if metric.name != "gross_margin" and value < 0:
         raise InputError(where, f"{value:g} is negative (net loss is written as a positive "
-                         "figure)" if metric.name == "net_loss_rmb_m" else f"{value:g} is "
+                         "figure)" if metric.name == "net_loss_m" else f"{value:g} is "
                          "negative")
     return value
 
@@ -329,8 +329,8 @@ def stock_path(history: pd.DataFrame, plan_quarters: pd.DataFrame,
     return out.sort_index()
 
 
-ACCOUNT_FLOWS = ("net_loss_rmb_m", "adjusted_net_loss_rmb_m", "rd_opex_rmb_m", "sm_opex_rmb_m",
-                 "ga_opex_rmb_m")
+ACCOUNT_FLOWS = ("net_loss_m", "adjusted_net_loss_m", "rd_opex_m", "sm_opex_m",
+                 "ga_opex_m")
 """Flow metrics of the accounts a flow path carries when both its tables have them."""
 
 
@@ -340,18 +340,18 @@ def flow_path(actual_quarters: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFr
     Parameters
     ----------
     actual_quarters
-        The finance link's base half-year split into quarters (``genai_revenue_rmb_m``,
-        ``revenue_rmb_m``, ``gross_profit_rmb_m`` [RMB m]).
+        The finance link's base half-year split into quarters (``genai_revenue_m``,
+        ``revenue_m``, ``gross_profit_m`` [RMB m]).
     revenue
         The finance link's forecast quarters (same columns).
 
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; ``revenue_rmb_m``, ``genai_revenue_rmb_m``, ``gross_profit_rmb_m``
+        Index ``period``; ``revenue_m``, ``genai_revenue_m``, ``gross_profit_m``
         [RMB m], ``basis`` (``finance (1H23 actuals)``-style label or ``finance``).
     """
-    cols = ["genai_revenue_rmb_m", "revenue_rmb_m", "gross_profit_rmb_m"]
+    cols = ["genai_revenue_m", "revenue_m", "gross_profit_m"]
     cols += [c for c in ACCOUNT_FLOWS if c in revenue.columns and c in actual_quarters.columns]
     a = actual_quarters.loc[actual_quarters.index.difference(revenue.index), cols]
     first, last = (a.index.min(), a.index.max()) if len(a) else (None, None)
@@ -372,7 +372,7 @@ def forecast_paths(stocks: pd.DataFrame, flows: pd.DataFrame | None) -> pd.DataF
     -------
     pandas.DataFrame
         Columns ``period`` (quarter), ``metric`` (``gpus_units``, ``computing_power_eflops``
-        and, with flows, ``revenue_rmb_m``, ``genai_revenue_rmb_m``, ``genai_share``,
+        and, with flows, ``revenue_m``, ``genai_revenue_m``, ``genai_share``,
         ``gross_margin``: the quarterly ratios), ``value`` (in ``unit``), ``unit`` (the
         metric's unit, :data:`METRICS`) and ``basis`` (where the path comes from:
         ``calibration``, ``plan`` or ``finance ...``); ordered by metric, then period.
@@ -383,12 +383,12 @@ def forecast_paths(stocks: pd.DataFrame, flows: pd.DataFrame | None) -> pd.DataF
     }
     bases = {"gpus_units": stocks["basis"], "computing_power_eflops": stocks["basis"]}
     if flows is not None:
-        total = flows["revenue_rmb_m"]
-        series["revenue_rmb_m"] = total
-        series["genai_revenue_rmb_m"] = flows["genai_revenue_rmb_m"]
-        series["genai_share"] = flows["genai_revenue_rmb_m"] / total
-        series["gross_margin"] = flows["gross_profit_rmb_m"] / total
-        for name in ("revenue_rmb_m", "genai_revenue_rmb_m", "genai_share", "gross_margin"):
+        total = flows["revenue_m"]
+        series["revenue_m"] = total
+        series["genai_revenue_m"] = flows["genai_revenue_m"]
+        series["genai_share"] = flows["genai_revenue_m"] / total
+        series["gross_margin"] = flows["gross_profit_m"] / total
+        for name in ("revenue_m", "genai_revenue_m", "genai_share", "gross_margin"):
             bases[name] = flows["basis"]
     parts = []
     for name, values in series.items():
@@ -441,8 +441,8 @@ def _forecast(row: dict, stocks: pd.DataFrame,
         f"ratio of sums over {_span_text(first, last)}"
     if metric.kind == "flow":
         return float(sel[metric.name].sum()), STATUS_COMPARED, basis, detail
-    total = float(sel["revenue_rmb_m"].sum())
-    top = "genai_revenue_rmb_m" if metric.name == "genai_share" else "gross_profit_rmb_m"
+    total = float(sel["revenue_m"].sum())
+    top = "genai_revenue_m" if metric.name == "genai_share" else "gross_profit_m"
     return float(sel[top].sum()) / total, STATUS_COMPARED, basis, detail
 
 
@@ -516,16 +516,16 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 DISCLOSED_METRICS: dict[str, tuple[str, tuple[int, ...]]] = {
     "gpus_units": ("gpus_units", (0,)),
     "peak_eflops": ("computing_power_eflops", (0,)),
-    "revenue_rmb_m": ("revenue_rmb_m", (2,)),
-    "genai_revenue_rmb_m": ("genai_revenue_rmb_m", (2,)),
+    "revenue_m": ("revenue_m", (2,)),
+    "genai_revenue_m": ("genai_revenue_m", (2,)),
     "genai_share": ("genai_share", (2,)),
     "gross_margin": ("gross_margin", (2,)),
     # the accounts
-    "net_loss_rmb_m": ("net_loss_rmb_m", (2,)),
-    "adjusted_net_loss_rmb_m": ("adjusted_net_loss_rmb_m", (2,)),
-    "rd_opex_rmb_m": ("rd_opex_rmb_m", (2,)),
-    "sm_opex_rmb_m": ("sm_opex_rmb_m", (2,)),
-    "ga_opex_rmb_m": ("ga_opex_rmb_m", (2,)),
+    "net_loss_m": ("net_loss_m", (2,)),
+    "adjusted_net_loss_m": ("adjusted_net_loss_m", (2,)),
+    "rd_opex_m": ("rd_opex_m", (2,)),
+    "sm_opex_m": ("sm_opex_m", (2,)),
+    "ga_opex_m": ("ga_opex_m", (2,)),
 }
 """disclosures.csv metric -> (backtest metric, spans scored [quarters]). Flows are scored per
 half-year (the derived 2H rows included), not per year, so no quarter is scored twice."""

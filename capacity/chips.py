@@ -1,7 +1,7 @@
 """Chip catalog arithmetic: TPP, performance density, prices, fitness for training.
 
 Functions take the catalog DataFrame from :func:`capacity.scenarios.read_catalog` (indexed by chip)
-and return Series or DataFrames indexed by chip (the price rule, :func:`price_rmb_per_unit`, takes
+and return Series or DataFrames indexed by chip (the price rule, :func:`price_per_unit`, takes
 the catalog's price columns as arrays, so that a batch of stress draws prices with it too).
 Unknown figures stay NaN.
 """
@@ -75,7 +75,7 @@ def peak_tflops(catalog: pd.DataFrame) -> pd.Series:
 def usd_price_basis(catalog_price_rmb, catalog_price_usd, price_usd: dict[int, object]
                     ) -> np.ndarray:
     """The USD price each chip is priced from (the first two branches of
-    :func:`price_rmb_per_unit`). [USD/unit]
+    :func:`price_per_unit`). [USD/unit]
 
         usd[c] = price_usd[c]       where the scenario sets one (``planner.price_usd``)
                = catalog_usd[c]     else, where the catalog quotes no RMB price
@@ -93,35 +93,35 @@ def usd_price_basis(catalog_price_rmb, catalog_price_usd, price_usd: dict[int, o
     return usd
 
 
-def price_rmb_per_unit(catalog_price_rmb, catalog_price_usd, usd_rmb,
+def price_per_unit(catalog_price_rmb, catalog_price_usd, fx_usd,
                        price_usd: dict[int, object]) -> np.ndarray:
     """Reference price per unit of each chip: the one price rule. [RMB/unit]
 
-        price[c] = price_usd[c] x usd_rmb   where the scenario sets one
+        price[c] = price_usd[c] x fx_usd   where the scenario sets one
                  = catalog_rmb[c]           else, where the catalog quotes RMB
-                 = catalog_usd[c] x usd_rmb else; NaN when unknown (not purchasable)
+                 = catalog_usd[c] x fx_usd else; NaN when unknown (not purchasable)
 
-    (:func:`usd_price_basis` for the arguments.) ``usd_rmb`` [RMB/USD] is a float or one rate
+    (:func:`usd_price_basis` for the arguments.) ``fx_usd`` [RMB/USD] is a float or one rate
     per draw (B,); shape (C,), or (B, C) for a batch.
     """
     usd = usd_price_basis(catalog_price_rmb, catalog_price_usd, price_usd)
-    bs = (*batch_shape(usd_rmb), usd.shape[-1]) if usd.ndim == 1 else usd.shape
-    return np.where(np.isfinite(usd), usd * per_draw(usd_rmb),
+    bs = (*batch_shape(fx_usd), usd.shape[-1]) if usd.ndim == 1 else usd.shape
+    return np.where(np.isfinite(usd), usd * per_draw(fx_usd),
                     np.broadcast_to(np.asarray(catalog_price_rmb, float), bs))
 
 
-def price_rmb(catalog: pd.DataFrame, usd_rmb: float,
+def price_rmb(catalog: pd.DataFrame, fx_usd: float,
               price_usd_override: dict[str, float] | None = None) -> pd.Series:
-    """Reference price per chip in RMB (:func:`price_rmb_per_unit`).
+    """Reference price per chip in RMB (:func:`price_per_unit`).
 
-    Priority: ``price_usd_override`` (scenario input) x ``usd_rmb``; else the catalog's RMB
-    price; else the catalog's USD price x ``usd_rmb``; else NaN (unknown: not purchasable).
+    Priority: ``price_usd_override`` (scenario input) x ``fx_usd``; else the catalog's RMB
+    price; else the catalog's USD price x ``fx_usd``; else NaN (unknown: not purchasable).
 
     Parameters
     ----------
     catalog
         Chip catalog.
-    usd_rmb
+    fx_usd
         Exchange rate. [RMB/USD]
     price_usd_override
         Prices from the scenario. [USD/unit]
@@ -136,8 +136,8 @@ def price_rmb(catalog: pd.DataFrame, usd_rmb: float,
         if chip not in catalog.index:
             raise UnknownNameError(f"planner.price_usd.{chip}", f"unknown chip {chip!r}")
         override[catalog.index.get_loc(chip)] = price
-    out = pd.Series(price_rmb_per_unit(catalog["price_rmb"].to_numpy(float),
-                                       catalog["price_usd"].to_numpy(float), usd_rmb, override),
+    out = pd.Series(price_per_unit(catalog["price_rmb"].to_numpy(float),
+                                       catalog["price_usd"].to_numpy(float), fx_usd, override),
                     index=catalog.index, name="price_rmb")
     out.attrs["unit"] = "RMB/unit"
     return out

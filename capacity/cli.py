@@ -392,7 +392,7 @@ def backtest(
     actuals: Annotated[Path | None, typer.Option(
         "--actuals", "-a", metavar="FILE",
             help="CSV of disclosures, one row per period (2024Q2, 1H24, FY2024) "
-        "with metric columns such as gpus_units, computing_power_pflops, revenue_rmb_m; see "
+        "with metric columns such as gpus_units, computing_power_pflops, revenue_m; see "
         "docs/backtest.md.")] = None,
     rolling: Annotated[bool, typer.Option(
         "--rolling", metavar="",

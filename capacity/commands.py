@@ -67,11 +67,11 @@ def demand_report(scenario: Scenario, solver: str = "highs") -> Report:
             "gpt4_training_tokens_tn_tokens": gpt4_tn,
             "gpt4_tokens_reached": str(gpt4_reached) if gpt4_reached is not None else None,
             "calibration_quarters": f"{window[0]}..{window[-1]}",
-            "calibration_genai_revenue_rmb_m": revenue,
+            "calibration_genai_revenue_m": revenue,
             "calibration_fleet_share": share,
             "calibration_fleet_in_use_eflops": float(share * fleet.reindex(window).mean()),
-            "inference_yield_rmb_m_per_eflops_quarter":
-                dm.inference_yield_rmb_m_per_eflops_quarter(scenario, fleet),
+            "inference_yield_m_per_eflops_quarter":
+                dm.inference_yield_m_per_eflops_quarter(scenario, fleet),
             "quarter_days": dm.QUARTER_DAYS,
         },
         tables={"quarters": table, "runs": runs},
@@ -161,8 +161,8 @@ def _forecast_paths(scenario: Scenario, solver: str = "highs"
     plan_result = plan(scenario, solver=solver)
     stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
     pnl = value_report(scenario, solver=solver, plan_result=plan_result).tables[
-        "pnl_by_quarter"].rename(columns={"rd_rmb_m": "rd_opex_rmb_m", "sm_rmb_m":
-                                          "sm_opex_rmb_m", "ga_rmb_m": "ga_opex_rmb_m"})
+        "pnl_by_quarter"].rename(columns={"rd_m": "rd_opex_m", "sm_m":
+                                          "sm_opex_m", "ga_m": "ga_opex_m"})
     actual = pnl["actual"].astype(bool)  # the one P&L: reported quarters, then modelled
     if actual.any():
         flows = bt.flow_path(pnl[actual], pnl[~actual])
@@ -220,16 +220,16 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     pooled = bt.coverage_by_metric(rows)
     fin = first.inputs.finance
     anchors = finance.anchors_from_disclosures(first.disclosures)
-    note_sales = None if anchors.target_price_hkd is None else finance.implied_sales(
-        anchors.target_price_hkd, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
-        fin.rmb_per_hkd)  # None: no broker target (an optional part), no reference row
-    fy = every[(every["metric"] == "revenue_rmb_m") & (every["span_quarters"] == 4)
+    note_sales = None if anchors.target_price is None else finance.implied_sales(
+        anchors.target_price, fin.ev_sales_multiple, fin.net_cash_m, fin.shares_m,
+        fin.fx_listing)  # None: no broker target (an optional part), no reference row
+    fy = every[(every["metric"] == "revenue_m") & (every["span_quarters"] == 4)
                & (every["period"] == pd.Period(f"{fin.valuation_year}Q4", freq="Q"))]
     ref = []
     if len(fy) and note_sales is not None:
         actual = float(fy["value"].iloc[0])
         ref.append({"vintage": "note", "base_period": str(first.inputs.horizon.base),
-                    "period": f"FY{fin.valuation_year}", "metric": "revenue_rmb_m",
+                    "period": f"FY{fin.valuation_year}", "metric": "revenue_m",
                     "unit": money_text("RMB m"),
                     "horizon_halves": bt.horizon_halves(first.inputs.horizon.base,
                                                         pd.Period(f"{fin.valuation_year}Q4",
@@ -238,7 +238,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
                     "error_pct": bt.percent_error(note_sales - actual, actual),
                     "status": bt.STATUS_COMPARED,
                     "basis": f"the note's {fin.valuation_year}E sales implied by TP "
-                             f"{money_text('HKD')} {anchors.target_price_hkd:g} at "
+                             f"{money_text('HKD')} {anchors.target_price:g} at "
                              f"{fin.ev_sales_multiple:g}x",
                     "published": str(fy["published"].iloc[0]),
                     "source": str(fy["source"].iloc[0])})

@@ -148,7 +148,7 @@ def _at(df: pd.DataFrame, period: str, col: str) -> float:
 
 def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
                   value: Report | None, kpi_quarters: tuple[str, ...],
-                  kpi_years: tuple[int, ...], npv_rmb_m: float = float("nan")
+                  kpi_years: tuple[int, ...], npv_m: float = float("nan")
                   ) -> list[tuple[str, str, Any]]:
     """KPIs of one scenario as ``(kpi, unit, value)`` triples (see the module docstring), read
     at ``kpi_quarters`` and ``kpi_years``.
@@ -164,17 +164,17 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
     def kpi_value(kpi: mk.Kpi, at: str | int | None) -> Any:
         name = kpi.name
         if kpi.per == "quarter":
-            if name == "cumulative_capex_rmb_m":
+            if name == "cumulative_capex_m":
                 p = pd.Period(at, freq="Q")
                 return float("nan") if p > q.index.max() else float(
-                    q.loc[q.index <= p, "capex_rmb_m"].sum())
+                    q.loc[q.index <= p, "capex_m"].sum())
             return _at(q, str(at), name)
         if kpi.per == "year":
             return float(annual.at[at, kpi.column]) if at in annual.index else float("nan")
         if name in totals:
             return totals[name]
-        if name == "npv_rmb_m":
-            return float(npv_rmb_m)
+        if name == "npv_m":
+            return float(npv_m)
         if name == "shortfall_quarters":
             return shortfall_quarters(q["shortfall_eflops"].to_numpy(float))
         if name == "binding_limits":
@@ -184,7 +184,7 @@ def scenario_kpis(plan_quarters: pd.DataFrame, groups: pd.DataFrame,
         return float(value.scalars[name])
 
     value_kpis = {k.name for k in mk.KPIS if k.per == "year"} | {
-        "target_price_hkd", "target_price_ev_sales_hkd", "target_price_dcf_hkd"}
+        "target_price", "target_price_ev_sales", "target_price_dcf"}
     return [(n, u, kpi_value(k, at))
             for n, u, k, at in mk.expand(mk.COMPARE_KPIS, tuple(kpi_quarters),
                                          tuple(kpi_years))

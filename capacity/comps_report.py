@@ -38,10 +38,10 @@ FLEET_METRICS = {"gpus_units": ("gpus_period", ("gpus_units",)),
 """Comps fleet column -> (its period column, the disclosures.csv metrics (stocks,
 ``span_quarters`` 0) that give it; with several, the latest period wins)."""
 
-REVENUE_METRIC = "revenue_rmb_m"
+REVENUE_METRIC = "revenue_m"
 """disclosures.csv metric of reported revenue [reporting currency m]."""
 
-EBITDA_METRICS = ("ebitda_rmb_m", "adjusted_ebitda_rmb_m")
+EBITDA_METRICS = ("ebitda_m", "adjusted_ebitda_m")
 """disclosures.csv metrics of reported EBITDA, first found wins [reporting currency m]."""
 
 BACKTEST_SAMPLES = 20
@@ -289,26 +289,26 @@ def _row(s, when: dt.date, vintage: dt.date, fx: dict, solver: str) -> dict[str,
     row.update({
         "revenue_reported_m": revenue_m, "revenue_reported_period": rev and rev["period"],
         "next_year": year,
-        "revenue_next_year_m": _times(_year_value(v.tables["annual"], year, "revenue_rmb_m"),
+        "revenue_next_year_m": _times(_year_value(v.tables["annual"], year, "revenue_m"),
                                       f_rep),
         "eflops_per_revenue_m": per_revenue(row["computing_power_eflops"], revenue_m),
         "model_eflops_per_revenue_m": per_revenue(row["model_peak_eflops"], revenue_m),
         "ebitda_reported_m": _times(ebitda and ebitda["value"], f_rep),
         "ebitda_reported_period": ebitda and ebitda["period"],
-        "ebitda_next_year_m": _times(_year_value(v.tables["pnl"], year, "ebitda_rmb_m"),
+        "ebitda_next_year_m": _times(_year_value(v.tables["pnl"], year, "ebitda_m"),
                                      f_rep)})
-    mv = _times(k.get("market_value_hkd_m"), f_lst)
-    net_cash = float(k["net_cash_rmb_m"]) * f_rep
+    mv = _times(k.get("market_value_m"), f_lst)
+    net_cash = float(k["net_cash_m"]) * f_rep
     ev = None if mv is None else fcomps.enterprise_value(mv, net_cash)
     row.update({
-        "share_price": _times(k.get("share_price_hkd"), f_lst),
+        "share_price": _times(k.get("share_price"), f_lst),
         "share_price_date": k.get("share_price_date"), "shares_m": float(k["shares_m"]),
         "market_value_m": mv, "net_cash_m": net_cash, "market_ev_m": ev,
         "ev_sales_reported": fcomps.ev_multiple(ev, row["revenue_reported_m"]),
         "ev_sales_next_year": fcomps.ev_multiple(ev, row["revenue_next_year_m"]),
         "ev_ebitda_reported": fcomps.ev_multiple(ev, row["ebitda_reported_m"]),
         "ev_ebitda_next_year": fcomps.ev_multiple(ev, row["ebitda_next_year_m"]),
-        "target_price": _times(k.get("target_price_hkd"), f_lst),
+        "target_price": _times(k.get("target_price"), f_lst),
         "valuation_method": k.get("valuation_method"), "upside": k.get("upside"),
         "backtest_revenue_mape_h1_pct": None, "backtest_revenue_n_h1": None})
     return row

@@ -118,9 +118,9 @@ class DemandFixed:
     tokens_per_month_disclosed_tn
         Disclosed token production at the base period, used when
         ``demand.tokens.per_month_tn = "disclosed"`` (NaN otherwise). [tn tokens/month]
-    calibration_revenue_disclosed_rmb_m
+    calibration_revenue_disclosed_m
         Disclosed GenAI revenue of the calibration window, used when
-        ``demand.revenue.base_half_year_rmb_m = "disclosed"`` (NaN otherwise). [RMB m]
+        ``demand.revenue.base_half_year_m = "disclosed"`` (NaN otherwise). [RMB m]
     window
         The calibration window's quarters (``"2023Q1"``, ``"2023Q2"``).
     window_fleet_eflops
@@ -129,7 +129,7 @@ class DemandFixed:
 
     base_qno: int
     tokens_per_month_disclosed_tn: float
-    calibration_revenue_disclosed_rmb_m: float
+    calibration_revenue_disclosed_m: float
     window: tuple[str, ...]
     window_fleet_eflops: np.ndarray
 
@@ -212,53 +212,53 @@ def training_array(qn: np.ndarray, spans: Iterable[tuple[int, int]],
     return out
 
 
-def genai_revenue_array(rev: RevenueInputs, per_quarter_rmb_m: float, base_qno: int,
+def genai_revenue_array(rev: RevenueInputs, per_quarter_m: float, base_qno: int,
                         qn: np.ndarray) -> np.ndarray:
-    """Demand-side GenAI revenue per quarter (the base and earlier carry ``per_quarter_rmb_m``).
+    """Demand-side GenAI revenue per quarter (the base and earlier carry ``per_quarter_m``).
 
     revenue_q = revenue_{q-1} x (1 + g_year(q)) ** (1/4) after the base. [RMB m/quarter]
     """
     last = max(int(qn.max()), base_qno) if len(qn) else base_qno
     level: dict[int, float] = {}
     growth: dict[int, float] = {}
-    x = per_quarter_rmb_m
+    x = per_quarter_m
     for q in range(base_qno + 1, last + 1):
         y = q // 4
         if y not in growth:
             growth[y] = (1.0 + rev.growth_in(y)) ** 0.25
         x = x * growth[y]
         level[q] = x
-    return stack_last([level.get(int(q), per_quarter_rmb_m) for q in qn])
+    return stack_last([level.get(int(q), per_quarter_m) for q in qn])
 
 
-def inference_yield(revenue_rmb_m: float, fleet_share: float, window_fleet_eflops: np.ndarray,
+def inference_yield(revenue_m: float, fleet_share: float, window_fleet_eflops: np.ndarray,
                     window: tuple[str, ...]) -> float:
     """yield = R / sum_q (s x F_q) over the calibration window. [RMB m / (EFLOPS x quarter)]"""
     in_use = number(np.sum(per_draw(fleet_share) * window_fleet_eflops, axis=-1))
     if np.any(np.asarray(in_use) <= 0):
         raise InputError("fleet_effective_eflops", f"no fleet in {window[0]}..{window[-1]} to "
                          "calibrate the inference yield on")
-    return revenue_rmb_m / in_use
+    return revenue_m / in_use
 
 
-def inference_yield_array(revenue_rmb_m: np.ndarray, yield_rmb_m: float, change_annual: float,
+def inference_yield_array(revenue_m: np.ndarray, yield_m: float, change_annual: float,
                           j: np.ndarray) -> np.ndarray:
     """revenue_j / (yield x (1 + change) ** (j / 4)). [effective EFLOPS]"""
-    return revenue_rmb_m / (per_draw(yield_rmb_m) * (1.0 + per_draw(change_annual)) ** (j / 4.0))
+    return revenue_m / (per_draw(yield_m) * (1.0 + per_draw(change_annual)) ** (j / 4.0))
 
 
 def token_price_array(inf: InferenceInputs, j: np.ndarray) -> np.ndarray:
     """price_j = price x (1 + price_change) ** (j / 4), j quarters after the base.
     [RMB/m tokens] (= RMB m per tn tokens)"""
-    return per_draw(inf.price_rmb_per_m_tokens) * (1.0 + per_draw(inf.price_change_annual)) \
+    return per_draw(inf.price_per_m_tokens) * (1.0 + per_draw(inf.price_change_annual)) \
         ** (j / 4.0)
 
 
-def tokens_served_array(inf: InferenceInputs, revenue_rmb_m: np.ndarray, j: np.ndarray
+def tokens_served_array(inf: InferenceInputs, revenue_m: np.ndarray, j: np.ndarray
                         ) -> np.ndarray:
     """revenue_j / price_j (:func:`token_price_array`). [tn tokens/quarter]"""
     # RMB m / (RMB / m tokens) = 1e6 x 1e6 tokens = tn tokens
-    return revenue_rmb_m / token_price_array(inf, j)
+    return revenue_m / token_price_array(inf, j)
 
 
 def leasing_array(lease: LeasingInputs, qn: np.ndarray, window_fleet_eflops: np.ndarray,
@@ -307,8 +307,8 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
     dict
         Arrays ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
         ``training_demand_eflops``,
-        ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``, ``inference_yield_eflops``,
-        ``leasing_demand_eflops``; and the float ``yield_rmb_m_per_eflops_quarter``. The
+        ``genai_demand_m``, ``genai_tokens_demanded_tn_tokens``, ``inference_yield_eflops``,
+        ``leasing_demand_eflops``; and the float ``yield_m_per_eflops_quarter``. The
         inference demand itself (tokens net of leasing, and as compute) is the plan's
         (:func:`capacity.serving.scenario_inference_demand`), added by
         :func:`demand_table`.
@@ -329,8 +329,8 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
               for i, (run, span) in enumerate(zip(d.runs, spans, strict=True))]
     training = training_array(qn, spans, eflops)
     rev_in = d.revenue
-    r_half = fixed.calibration_revenue_disclosed_rmb_m \
-        if _is(rev_in.base_half_year_rmb_m, "disclosed") else number(rev_in.base_half_year_rmb_m)
+    r_half = fixed.calibration_revenue_disclosed_m \
+        if _is(rev_in.base_half_year_m, "disclosed") else number(rev_in.base_half_year_m)
     revenue = genai_revenue_array(rev_in, r_half / len(fixed.window), base, qn)
     inf = d.inference
     yld = inference_yield(r_half, inf.calibration_fleet_share, fixed.window_fleet_eflops,
@@ -341,11 +341,11 @@ def demand_arrays(d: DemandInputs, fixed: DemandFixed, qn: np.ndarray,
                             revenue / (r_half / len(fixed.window)))
     return {
         "tokens_produced_tn_tokens": produced[..., jj], "token_stock_tn_tokens": stock[..., jj],
-        "training_demand_eflops": training, "genai_demand_rmb_m": revenue,
+        "training_demand_eflops": training, "genai_demand_m": revenue,
         "genai_tokens_demanded_tn_tokens": served,
-        "token_price_rmb_per_m_tokens": token_price_array(inf, j),
+        "token_price_per_m_tokens": token_price_array(inf, j),
         "inference_yield_eflops": by_yield, "leasing_demand_eflops": leasing,
-        "yield_rmb_m_per_eflops_quarter": yld,
+        "yield_m_per_eflops_quarter": yld,
     }
 
 
@@ -399,7 +399,7 @@ def demand_fixed(scenario: Scenario, fleet_effective_eflops: pd.Series) -> Deman
     inp = _inputs(scenario)
     tpm = tokens_per_month_tn(scenario) if inp.tokens.per_month_tn == "disclosed" else math.nan
     revenue, window = calibration_revenue(scenario)
-    rev_disclosed = revenue if inp.revenue.base_half_year_rmb_m == "disclosed" else math.nan
+    rev_disclosed = revenue if inp.revenue.base_half_year_m == "disclosed" else math.nan
     fleet = _fleet_at(fleet_effective_eflops, window, "the inference yield calibration")
     return DemandFixed(quarter_number(_base(scenario)), tpm, rev_disclosed,
                        tuple(str(p) for p in window), fleet.to_numpy(float))
@@ -551,8 +551,8 @@ def calibration_revenue(scenario: Scenario) -> tuple[float, pd.PeriodIndex]:
     """GenAI revenue of the calibration window and the quarters it spans.
 
     The window is the span of the latest ``genai_share`` disclosure at or before the base period
-    (1H23: 2023Q1-2023Q2); revenue = ``genai_share`` x ``revenue_rmb_m`` of that span, unless
-    ``demand.revenue.base_half_year_rmb_m`` gives it.
+    (1H23: 2023Q1-2023Q2); revenue = ``genai_share`` x ``revenue_m`` of that span, unless
+    ``demand.revenue.base_half_year_m`` gives it.
 
     Returns
     -------
@@ -567,18 +567,18 @@ def calibration_revenue(scenario: Scenario) -> tuple[float, pd.PeriodIndex]:
     row = shares.sort_values("period").iloc[-1]
     end, span = row["period"], int(row["span_quarters"])
     window = pd.period_range(end - (span - 1), end, freq="Q", name="period")
-    v = _inputs(scenario).revenue.base_half_year_rmb_m
+    v = _inputs(scenario).revenue.base_half_year_m
     if v != "disclosed":
         return float(v), window
-    rev = d[(d["metric"] == "revenue_rmb_m") & (d["period"] == end)
+    rev = d[(d["metric"] == "revenue_m") & (d["period"] == end)
             & (d["span_quarters"] == span)]
     if rev.empty:
-        raise InputError("disclosures.revenue_rmb_m", f"no revenue disclosed for the {span} "
+        raise InputError("disclosures.revenue_m", f"no revenue disclosed for the {span} "
                          f"quarters ending {end}")
     return float(row["value"]) * float(rev["value"].iloc[0]), window
 
 
-def inference_yield_rmb_m_per_eflops_quarter(scenario: Scenario,
+def inference_yield_m_per_eflops_quarter(scenario: Scenario,
                                              fleet_effective_eflops: pd.Series) -> float:
     """GenAI revenue per effective EFLOPS-quarter, calibrated on the half-year ending at the base.
 
@@ -618,7 +618,7 @@ def genai_revenue_forecast(scenario: Scenario, periods: pd.PeriodIndex) -> pd.Se
                          f"{periods.min()}")
     out = genai_revenue_array(_inputs(scenario).revenue, revenue / len(window),
                               quarter_number(_base(scenario)), quarter_numbers(periods))
-    return pd.Series(out, index=periods, dtype=float, name="genai_demand_rmb_m")
+    return pd.Series(out, index=periods, dtype=float, name="genai_demand_m")
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,8 +629,8 @@ TOKEN_COLUMNS = ("tokens_produced_tn_tokens", "token_stock_tn_tokens")
 """The token columns of the demand table: NaN (null) for a subject that discloses no tokens."""
 
 _TABLE_COLUMNS = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
-                  "genai_demand_rmb_m", "genai_tokens_demanded_tn_tokens",
-                  "token_price_rmb_per_m_tokens", "inference_yield_eflops",
+                  "genai_demand_m", "genai_tokens_demanded_tn_tokens",
+                  "token_price_per_m_tokens", "inference_yield_eflops",
                   "inference_demand_tn_tokens", "inference_demand_eflops",
                   "leasing_demand_eflops", "total_demand_eflops"]
 
@@ -661,7 +661,7 @@ def demand_table(scenario: Scenario, periods: pd.PeriodIndex,
     -------
     pandas.DataFrame
         Index ``period``; columns ``tokens_produced_tn_tokens``, ``token_stock_tn_tokens``,
-        ``training_demand_eflops``, ``genai_demand_rmb_m``, ``genai_tokens_demanded_tn_tokens``,
+        ``training_demand_eflops``, ``genai_demand_m``, ``genai_tokens_demanded_tn_tokens``,
         ``inference_yield_eflops`` (for comparison), ``inference_demand_tn_tokens`` and
         ``inference_demand_eflops`` (the plan's: ``capacity.serving.scenario_inference_demand``),
         ``leasing_demand_eflops``, ``total_demand_eflops`` (training + inference + leasing),

@@ -31,7 +31,7 @@ class Report:
     kind
         Command that made it (``calibrate``, ``plan``, ...).
     scalars
-        Top-level values (``status``, ``objective_rmb_m``, ...).
+        Top-level values (``status``, ``objective_m``, ...).
     tables
         Named DataFrames; column names carry units.
     primary
@@ -243,7 +243,7 @@ def unit_suffix(col: str) -> str:
 def short_header(col: str) -> str:
     """The terminal header of a column: the name with its unit suffix replaced by the unit's
     abbreviation in brackets (``peak_eflops`` -> ``peak [EFLOPS]``, ``gpus_units`` ->
-    ``gpus [#]``, ``price_rmb_m_per_unit`` -> ``price [RMBm/unit]``); ``genai_share`` and
+    ``gpus [#]``, ``price_m_per_unit`` -> ``price [RMBm/unit]``); ``genai_share`` and
     ``gross_margin`` keep their names (``genai_share [share]``). A column without a unit suffix
     is shown by its name."""
     suffix = unit_suffix(col)

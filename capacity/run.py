@@ -30,12 +30,12 @@ def plan_report(scenario: Scenario, solver: str = "highs", integer: bool = True,
         "solver": result.solver,
         "integer": integer,
         "lot_units": result.extra.get("lot_units"),
-        ("relaxed_objective_rmb_m" if npv else "relaxed_objective_eflops_quarters"):
+        ("relaxed_objective_m" if npv else "relaxed_objective_eflops_quarters"):
             result.extra.get("relaxed_objective", result.objective),
         "integrality_gap": result.extra.get("integrality_gap", 0.0),
-        ("objective_rmb_m" if npv else "objective_eflops_quarters"): result.objective,
+        ("objective_m" if npv else "objective_eflops_quarters"): result.objective,
         "objective_unit": unit,
-        "objective_constant_rmb_m" if npv else
+        "objective_constant_m" if npv else
         "objective_constant_eflops_quarters": result.extra.get("objective_constant", 0.0),
         **horizon_totals(result.quarters),
         **result.kpis,
@@ -91,11 +91,11 @@ def finance_capacity(scenario: Scenario, solver: str = "highs", plan_result=None
     -------
     tuple
         (``quarters``: the plan's quarters over the horizon, indexed by ``period``, with
-        ``served_revenue_rmb_m`` (inference tokens served x token price + leasing revenue),
-        ``capex_rmb_m`` (paid at order, by order quarter), ``power_cost_rmb_m``,
-        ``maintenance_rmb_m``, ``rental_cost_rmb_m`` [RMB m], and the capacity columns the
+        ``served_revenue_m`` (inference tokens served x token price + leasing revenue),
+        ``capex_m`` (paid at order, by order quarter), ``power_cost_m``,
+        ``maintenance_m``, ``rental_cost_m`` [RMB m], and the capacity columns the
         revenue table reads; ``purchases``: one row per (delivery ``period``, ``chip``) with
-        ``order_period``, ``units``, ``capex_rmb_m`` (all-in) [RMB m] and ``life_quarters``;
+        ``order_period``, ``units``, ``capex_m`` (all-in) [RMB m] and ``life_quarters``;
         ``revenue``: the revenue table (:func:`capacity.finance.revenue_table`); a label of
         where the capacity came from)
     """
@@ -131,7 +131,7 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     """``capacity value``: capacity -> revenue -> P&L and cash -> target price by method.
 
     GenAI revenue is what the planned fleet served (tokens x price + leasing, the plan's
-    ``served_revenue_rmb_m``), at most the demand-side forecast (:mod:`capacity.finance`); the
+    ``served_revenue_m``), at most the demand-side forecast (:mod:`capacity.finance`); the
     valuation-year sales feed the note's EV/Sales bridge, shown beside the sales the note's
     HK$1.75 (and old HK$2.85) imply at the same multiple, net cash, shares, FX.
     """
@@ -152,12 +152,12 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
     fin = note_fin.model_copy(update={"ev_sales_multiple": mkt["multiple"].value})
     anchors = finance.anchors_from_disclosures(scenario.disclosures)
     quarters, purchases, revenue, source = finance_capacity(scenario, solver, plan_result)
-    res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_rmb_m"], fin,
+    res, pl = finance.value_link(quarters, purchases, revenue["genai_demand_m"], fin,
                                  anchors, scenario.as_of)
     from capacity.finance import dated
     from capacity.finance.backlog import backlog_table
 
-    burn = dated.burn_rmb_m(pl.quarters, scenario.as_of)
+    burn = dated.burn_m(pl.quarters, scenario.as_of)
     dated_tables = {
         "inputs": dated.inputs_table(fin, anchors, scenario.disclosures, scenario.sources,
                                      scenario.as_of),
@@ -166,57 +166,57 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         "backlog": backlog_table(scenario.disclosures, pl.quarters)}
     head = hl.headline_valuation(quarters, float(plan_result.objective),
                                  scenario.inputs.planner.discount_rate_annual, pl.quarters, fin,
-                                 pl.values["dcf"]["ev_rmb_m"])
-    tp_head = head["scalars"]["target_price_fleet_dcf_hkd"]
+                                 pl.values["dcf"]["ev_m"])
+    tp_head = head["scalars"]["target_price_fleet_dcf"]
     street = hl.street_report(market["street"], scenario.as_of, res.annual, pl.pnl, tp_head)
     y, ty = fin.valuation_year, anchors.target_year
     val = res.valuation
     pv = pl.values
     funding = int(pv["cash"]["funding_need_index"])
     note_check = None
-    if anchors.target_price_hkd is not None:  # None: no broker target (an optional part)
-        note_sales = finance.implied_sales(anchors.target_price_hkd, note_fin.ev_sales_multiple,
-                                           res.valuation.net_cash_rmb_m, fin.shares_m,
-                                           fin.rmb_per_hkd)  # the net cash the TP used
+    if anchors.target_price is not None:  # None: no broker target (an optional part)
+        note_sales = finance.implied_sales(anchors.target_price, note_fin.ev_sales_multiple,
+                                           res.valuation.net_cash_m, fin.shares_m,
+                                           fin.fx_listing)  # the net cash the TP used
         note_check = finance.value_from_sales(note_sales, note_fin.ev_sales_multiple,
-                                              res.valuation.net_cash_rmb_m, fin.shares_m,
-                                              fin.rmb_per_hkd)
+                                              res.valuation.net_cash_m, fin.shares_m,
+                                              fin.fx_listing)
     annual = res.annual
     scalars = {
         "scenario": scenario.name, "as_of": scenario.as_of.isoformat(), **report_fields(),
         "capacity_source": source,
         "valuation_year": y,
         "valuation_method": hl.HEADLINE_METHOD,
-        "target_price_hkd": tp_head,
+        "target_price": tp_head,
         **head["scalars"],
         "multiples_method": fin.valuation_method,
-        "target_price_multiples_hkd": pv["target_price_hkd"],
-        "target_price_blend_hkd": pv["target_price_blend_hkd"],
-        "target_price_ev_sales_hkd": val.target_price_hkd,
-        "target_price_dcf_hkd": pv["tp"]["dcf"],
+        "target_price_multiples": pv["target_price"],
+        "target_price_blend": pv["target_price_blend"],
+        "target_price_ev_sales": val.target_price,
+        "target_price_dcf": pv["tp"]["dcf"],
         "ev_ebitda_applies": pv["tp"]["ev_ebitda"] is not None,
-        "target_price_ev_ebitda_hkd": pv["tp"]["ev_ebitda"],  # null where it does not apply
+        "target_price_ev_ebitda": pv["tp"]["ev_ebitda"],  # null where it does not apply
         **{f"blend_weight_{m}": pv["weights"].get(m, 0.0) for m in finance.METHODS},
-        "ev_rmb_m": val.ev_rmb_m,
-        "equity_rmb_m": val.equity_rmb_m,
-        "valuation_sales_rmb_m": val.sales_rmb_m,
-        "valuation_genai_revenue_rmb_m": float(annual.at[y, "genai_revenue_rmb_m"]),
-        "implied_valuation_sales_rmb_m": res.implied_sales_rmb_m,
-        "implied_valuation_sales_old_rmb_m": res.implied_sales_old_rmb_m,
-        "note_target_price_hkd": anchors.target_price_hkd,
-        "note_target_price_old_hkd": anchors.target_price_old_hkd,
-        "note_check_target_price_hkd": note_check and note_check.target_price_hkd,
+        "ev_m": val.ev_m,
+        "equity_m": val.equity_m,
+        "valuation_sales_m": val.sales_m,
+        "valuation_genai_revenue_m": float(annual.at[y, "genai_revenue_m"]),
+        "implied_valuation_sales_m": res.implied_sales_m,
+        "implied_valuation_sales_old_m": res.implied_sales_old_m,
+        "note_target_price": anchors.target_price,
+        "note_target_price_old": anchors.target_price_old,
+        "note_check_target_price": note_check and note_check.target_price,
         "note_check_reproduced": None if note_check is None else bool(abs(
-            note_check.target_price_hkd - anchors.target_price_hkd) < 0.005),
+            note_check.target_price - anchors.target_price) < 0.005),
         "multiple": val.multiple,
         "multiple_source": mkt["multiple"].source,
         "multiple_source_date": mkt["multiple"].source_date,
         "multiple_rule": fcomps.MULTIPLE_RULE,
         "note_multiple": note_fin.ev_sales_multiple,
         **fcomps.market_value(mkt["price"], fin.shares_m, tp_head),
-        "net_cash_rmb_m": val.net_cash_rmb_m,
+        "net_cash_m": val.net_cash_m,
         "shares_m": val.shares_m,
-        "rmb_per_hkd": val.rmb_per_hkd,
+        "fx_listing": val.fx_listing,
         "genai_target_year": ty if ty is not None else y,
         "genai_share_target_year": res.genai_share_target_year,
         "genai_share_target": anchors.genai_share_target,
@@ -225,13 +225,13 @@ def value_report(scenario: Scenario, solver: str = "highs", plan_result=None) ->
         "genai_gross_margin": res.genai_gross_margin,
         "traditional_gross_margin": fin.traditional_gross_margin,
         "capacity_bound_quarters": int(res.revenue["capacity_bound"].sum()),
-        "ev_dcf_rmb_m": pv["dcf"]["ev_rmb_m"],
-        "pv_terminal_rmb_m": pv["dcf"]["pv_terminal_rmb_m"],
-        "ebit_terminal_rmb_m": pv["ebit_terminal_rmb_m"],
+        "ev_dcf_m": pv["dcf"]["ev_m"],
+        "pv_terminal_m": pv["dcf"]["pv_terminal_m"],
+        "ebit_terminal_m": pv["ebit_terminal_m"],
         "wacc_annual": fin.wacc_annual,
         "terminal_growth_annual": fin.terminal_growth_annual,
-        "net_cash_end_rmb_m": float(pv["cash"]["net_cash_rmb_m"][-1]),
-        "cash_floor_rmb_m": fin.cash_floor_rmb_m,
+        "net_cash_end_m": float(pv["cash"]["net_cash_m"][-1]),
+        "cash_floor_m": fin.cash_floor_m,
         "runway_quarters": int(pv["cash"]["runway_quarters"]),
         "funding_need": funding >= 0,
         "funding_need_period": str(pl.cash.index[funding]) if funding >= 0 else "",

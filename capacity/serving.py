@@ -21,12 +21,12 @@ def effective_eflops_per_unit(peak_tflops, efficiency):
     return np.asarray(peak_tflops, float) * np.asarray(efficiency, float) / TFLOPS_PER_EFLOPS
 
 
-def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
+def compute_rate_m_per_eflops(usd_per_gpu_hour: float, fx_usd: float,
                                   reference_eflops_per_unit: float, change_annual: float,
                                   years: np.ndarray, hours_per_period: float) -> np.ndarray:
     """A compute rate quoted per reference GPU-hour, per effective EFLOPS and period.
 
-        rate[t] = usd x usd_rmb x h / 1e6 / k_ref x (1 + change) ** years[t]
+        rate[t] = usd x fx_usd x h / 1e6 / k_ref x (1 + change) ** years[t]
                                                             [RMB m/(EFLOPS*period)]
 
     with k_ref the reference chip's effective EFLOPS per unit and h the hours in a period.
@@ -34,7 +34,7 @@ def compute_rate_rmb_m_per_eflops(usd_per_gpu_hour: float, usd_rmb: float,
     if not reference_eflops_per_unit > 0:
         raise InputError("planner.compute_reference_chip", "the chip has no known effective "
                          "rate (FP16 TFLOPS x efficiency)")
-    return (per_draw(usd_per_gpu_hour) * per_draw(usd_rmb) * hours_per_period / 1e6
+    return (per_draw(usd_per_gpu_hour) * per_draw(fx_usd) * hours_per_period / 1e6
             / reference_eflops_per_unit * (1.0 + per_draw(change_annual))
             ** np.asarray(years, float))
 
@@ -75,15 +75,15 @@ def tokens_per_unit_period(catalog: pd.DataFrame, serving, served_params_bn: flo
     return pd.Series(out, index=catalog.index, name="tokens_per_unit_tn")
 
 
-def inference_demand_tn(genai_revenue_rmb_m, leasing_revenue_rmb_m, token_price_rmb_per_m):
+def inference_demand_tn(genai_revenue_m, leasing_revenue_m, token_price_per_m):
     """Tokens demanded: GenAI revenue not earned by leasing, at the token price.
 
         tokens[t] = max(0, genai_revenue[t] - leasing_revenue[t]) / price[t]   [tn tokens]
 
     (RMB m over RMB per m tokens is tn tokens.)
     """
-    return np.maximum(0.0, np.asarray(genai_revenue_rmb_m, float)
-                      - leasing_revenue_rmb_m) / token_price_rmb_per_m
+    return np.maximum(0.0, np.asarray(genai_revenue_m, float)
+                      - leasing_revenue_m) / token_price_per_m
 
 
 def inference_demand_eflops(tokens_tn, reference_eflops_per_unit,
@@ -105,7 +105,7 @@ def inference_demand_eflops(tokens_tn, reference_eflops_per_unit,
         / reference_tokens_per_unit_tn
 
 
-def inference_demand(demand: dict, leasing_rmb_m_per_eflops, reference_eflops_per_unit: float,
+def inference_demand(demand: dict, leasing_m_per_eflops, reference_eflops_per_unit: float,
                      reference_tokens_per_unit_tn: float) -> dict[str, np.ndarray]:
     """Inference demand per quarter, in tokens and in effective compute.
 
@@ -113,7 +113,7 @@ def inference_demand(demand: dict, leasing_rmb_m_per_eflops, reference_eflops_pe
         eflops[t] = tokens[t] x k_ref / tau_ref                                [EFLOPS]
 
     (:func:`inference_demand_tn`, :func:`inference_demand_eflops`), from the demand columns
-    ``genai_demand_rmb_m``, ``leasing_demand_eflops``, ``token_price_rmb_per_m_tokens``
+    ``genai_demand_m``, ``leasing_demand_eflops``, ``token_price_per_m_tokens``
     and the leasing rate [RMB m/(EFLOPS*quarter)]; k_ref [EFLOPS/unit] and tau_ref
     [tn tokens/(unit*quarter)] of ``planner.compute_reference_chip``
     (:func:`capacity.planner.data.serving_reference`).
@@ -123,9 +123,9 @@ def inference_demand(demand: dict, leasing_rmb_m_per_eflops, reference_eflops_pe
     dict
         ``demand_inference_tn`` [tn tokens], ``demand_inference_eflops`` [EFLOPS].
     """
-    price = np.asarray(demand["token_price_rmb_per_m_tokens"], float)
+    price = np.asarray(demand["token_price_per_m_tokens"], float)
     leasing = np.asarray(demand["leasing_demand_eflops"], float)
-    tokens = inference_demand_tn(demand["genai_demand_rmb_m"], leasing * leasing_rmb_m_per_eflops,
+    tokens = inference_demand_tn(demand["genai_demand_m"], leasing * leasing_m_per_eflops,
                                  price)
     return {"demand_inference_tn": tokens,
             "demand_inference_eflops": inference_demand_eflops(
@@ -161,7 +161,7 @@ def scenario_inference_demand(scenario, periods: pd.PeriodIndex, demand: dict,
                               ) -> dict[str, np.ndarray]:
     """Inference demand of a scenario's demand columns, in tokens and effective compute: the
     plan's calculation (:func:`inference_demand` with the leasing rate of
-    :func:`compute_rate_rmb_m_per_eflops` from the first planned quarter on and the
+    :func:`compute_rate_m_per_eflops` from the first planned quarter on and the
     :func:`serving_reference`), for the demand module to report.
 
     Returns
@@ -173,7 +173,7 @@ def scenario_inference_demand(scenario, periods: pd.PeriodIndex, demand: dict,
     k_ref, tau_ref = serving_reference(scenario, hours_per_period)
     first = scenario.inputs.horizon.periods[0]
     years = np.array([(t - first).n for t in periods], float) / periods_per_year
-    lease = compute_rate_rmb_m_per_eflops(pl.leasing_usd_per_gpu_hour, pl.usd_rmb, k_ref,
+    lease = compute_rate_m_per_eflops(pl.leasing_usd_per_gpu_hour, pl.fx_usd, k_ref,
                                           pl.compute_price_change_annual, years,
                                           hours_per_period)
     return inference_demand(demand, lease, k_ref, tau_ref)

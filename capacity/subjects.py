@@ -291,11 +291,11 @@ def missing_parts(scenario) -> list[str]:
     metrics = set(scenario.disclosures["metric"])
     inputs = scenario.inputs
     out = []
-    if "target_price_hkd" not in metrics:
-        out.append("no broker target price (disclosures.csv target_price_hkd): the bridge's "
+    if "target_price" not in metrics:
+        out.append("no broker target price (disclosures.csv target_price): the bridge's "
                    "note rows are left out and the note_* keys of value are null")
-    elif "target_price_old_hkd" not in metrics:
-        out.append("no previous broker target price (disclosures.csv target_price_old_hkd): "
+    elif "target_price_old" not in metrics:
+        out.append("no previous broker target price (disclosures.csv target_price_old): "
                    "its bridge row is left out and its keys are null")
     if "genai_share_target" not in metrics:
         out.append("no GenAI share target (disclosures.csv genai_share_target): "

@@ -64,8 +64,8 @@ What the files must hold:
 
 - `baseline.toml`: the tables of the shipped baseline. Required without a default, because they
   are the company's: `horizon.base_period` and `horizon.end`, and
-  `finance.ev_sales_multiple`, `finance.valuation_year`, `finance.net_cash_rmb_m`,
-  `finance.shares_m`, `finance.rmb_per_hkd` (and `fleet.default_installed`, or
+  `finance.ev_sales_multiple`, `finance.valuation_year`, `finance.net_cash_m`,
+  `finance.shares_m`, `finance.fx_listing` (and `fleet.default_installed`, or
   `fleet.initial_installed` per chip, for a calibrated fleet). `[subject]` names the company
   and its legal entities (`[[subject.entities]]` with `name`, `aliases`, `purchases`):
   export-control entity rules (the Entity List) apply to its purchases through the entities with
@@ -73,9 +73,9 @@ What the files must hold:
 - `disclosures.csv`: columns `metric, period_end, span_quarters, value, unit, source, published,
   note`. The calibration reads `gpus_units` and `peak_eflops` (point-in-time, span 0) at the
   base period and at least the quarter before it (the inference yield is calibrated on the
-  base half-year); finance reads the base half-year's `revenue_rmb_m`, `genai_share` and
-  `gross_margin` (span 2), `genai_share_target`, and the research note's `target_price_hkd` and
-  `target_price_old_hkd`. `peak_eflops_with_orders`, the token metrics and
+  base half-year); finance reads the base half-year's `revenue_m`, `genai_share` and
+  `gross_margin` (span 2), `genai_share_target`, and the research note's `target_price` and
+  `target_price_old`. `peak_eflops_with_orders`, the token metrics and
   `gpt4_training_tokens_tn` are optional.
 - Compare and stress read their KPIs at the fourth quarters of the first three calendar years of
   the plan (`Horizon.kpi_quarters()`), so they follow the subject's horizon.

@@ -47,11 +47,11 @@ def accounts_block() -> str:
 
     for p, r in h.iterrows():
         lines.append("| " + " | ".join([
-            str(p), cell(r["revenue_rmb_m"]), cell(r["genai_revenue_rmb_m"]),
-            cell(r["gross_margin"], _pct), cell(r["cost_of_sales_rmb_m"]),
-            cell(r["rd_opex_rmb_m"]), cell(r["sm_opex_rmb_m"]), cell(r["ga_opex_rmb_m"]),
-            cell(r["non_operating_loss_rmb_m"]), cell(r["net_loss_rmb_m"]),
-            cell(r["adjustments_rmb_m"]), cell(r["adjusted_net_loss_rmb_m"])]) + " |")
+            str(p), cell(r["revenue_m"]), cell(r["genai_revenue_m"]),
+            cell(r["gross_margin"], _pct), cell(r["cost_of_sales_m"]),
+            cell(r["rd_opex_m"]), cell(r["sm_opex_m"]), cell(r["ga_opex_m"]),
+            cell(r["non_operating_loss_m"]), cell(r["net_loss_m"]),
+            cell(r["adjustments_m"]), cell(r["adjusted_net_loss_m"])]) + " |")
     return "\n".join(lines)
 
 
@@ -72,22 +72,22 @@ def vintage_rows() -> list[dict]:
                 continue
             r = pnl.loc[y]
             rows.append({"vintage": when.isoformat(), "base": str(base), "year": int(y),
-                         "revenue_rmb_m": float(r["revenue_rmb_m"]),
+                         "revenue_m": float(r["revenue_m"]),
                          "gross_margin": float(r["gross_margin"]),
-                         "net_loss_rmb_m": float(r["net_loss_rmb_m"]),
-                         "adjusted_net_loss_rmb_m": float(r["adjusted_net_loss_rmb_m"]),
-                         "target_price_hkd": float(rep.scalars["target_price_hkd"])})
+                         "net_loss_m": float(r["net_loss_m"]),
+                         "adjusted_net_loss_m": float(r["adjusted_net_loss_m"]),
+                         "target_price": float(rep.scalars["target_price"])})
     return rows
 
 
 def vintages_block() -> str:
     lines = ["| vintage | base | year | revenue | gross margin | net loss | adjusted net loss |"
-             " target_price_hkd |", "|---|---|---|---|---|---|---|---|"]
+             " target_price |", "|---|---|---|---|---|---|---|---|"]
     for r in vintage_rows():
         lines.append(f"| {r['vintage']} | {r['base']} | {r['year']} | "
-                     f"{_m(r['revenue_rmb_m'])} | {_pct(r['gross_margin'])} | "
-                     f"{_m(r['net_loss_rmb_m'])} | {_m(r['adjusted_net_loss_rmb_m'])} | "
-                     f"{r['target_price_hkd']:.3f} |")
+                     f"{_m(r['revenue_m'])} | {_pct(r['gross_margin'])} | "
+                     f"{_m(r['net_loss_m'])} | {_m(r['adjusted_net_loss_m'])} | "
+                     f"{r['target_price']:.3f} |")
     return "\n".join(lines)
 
 
@@ -95,14 +95,14 @@ def scenarios_block() -> str:
     from capacity.run import value_report
     from capacity.scenarios import load_scenario
 
-    lines = ["| scenario | target_price_ev_sales_hkd | target_price_dcf_hkd | gross margin 2025 |"
+    lines = ["| scenario | target_price_ev_sales | target_price_dcf | gross margin 2025 |"
              " adjusted net loss 2025 | runway (quarters) |", "|---|---|---|---|---|---|"]
     for name in SCENARIOS:
         rep = value_report(load_scenario(name))
         s, pnl = rep.scalars, rep.tables["pnl"]
-        lines.append(f"| {name} | {s['target_price_ev_sales_hkd']:.3f} | "
-                     f"{s['target_price_dcf_hkd']:.3f} | {_pct(pnl.at[2025, 'gross_margin'])} | "
-                     f"{_m(pnl.at[2025, 'adjusted_net_loss_rmb_m'])} | "
+        lines.append(f"| {name} | {s['target_price_ev_sales']:.3f} | "
+                     f"{s['target_price_dcf']:.3f} | {_pct(pnl.at[2025, 'gross_margin'])} | "
+                     f"{_m(pnl.at[2025, 'adjusted_net_loss_m'])} | "
                      f"{s['runway_quarters']} |")
     return "\n".join(lines)
 

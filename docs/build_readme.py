@@ -27,13 +27,13 @@ SCENARIOS = ("baseline", "h20-discouraged-2025", "h200-customs-block-2026",
 QUARTER_KPIS = ("peak_eflops", "effective_eflops")
 """KPIs read at a quarter: the README shows them at the last KPI quarter."""
 
-HORIZON_KPIS = ("total_capex_rmb_m", "npv_rmb_m", "total_shortfall_eflops_quarters")
+HORIZON_KPIS = ("total_capex_m", "npv_m", "total_shortfall_eflops_quarters")
 """KPIs over the planning horizon."""
 
-YEAR_KPIS = ("genai_revenue_rmb_m",)
+YEAR_KPIS = ("genai_revenue_m",)
 """KPIs read in a year: the README shows them in the last KPI year."""
 
-VALUE_KPIS = ("target_price_hkd", "target_price_dcf_hkd")
+VALUE_KPIS = ("target_price", "target_price_dcf")
 """The valuation's KPIs."""
 
 

@@ -109,18 +109,18 @@ def browser():
 
 
 def _shown_tp(page) -> tuple[str, float]:
-    el = page.locator("#tp-target_price_hkd")
+    el = page.locator("#tp-target_price")
     return el.inner_text(), float(el.get_attribute("data-value"))
 
 
 def _wait_for_tp(page, text: str) -> None:
-    page.wait_for_function("t => { const e = document.querySelector('#tp-target_price_hkd');"
+    page.wait_for_function("t => { const e = document.querySelector('#tp-target_price');"
                            " return e !== null && e.innerText === t; }", arg=text,
                            timeout=START_TIMEOUT_S * 1000)
 
 
 def _value_tp(*args: str) -> float:
-    return cli_json("value", *args)["target_price_hkd"]
+    return cli_json("value", *args)["target_price"]
 
 
 def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_path, capsys):
@@ -128,7 +128,7 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
     page.goto(f"{server}?scenario={SCENARIO}")
-    page.wait_for_selector("#tp-target_price_hkd", timeout=START_TIMEOUT_S * 1000)
+    page.wait_for_selector("#tp-target_price", timeout=START_TIMEOUT_S * 1000)
     tp0 = _value_tp("--scenario", SCENARIO)
     assert _shown_tp(page)[0] == f"{tp0:,.2f}"
 
@@ -148,7 +148,7 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
     kept = [r for r in rules if r != RULE_OFF]
     sets = ["--set", f"{MULTIPLE_KEY}={MULTIPLE}", "--set", f"controls.rules={json.dumps(kept)}"]
     tp2 = _value_tp("--scenario", SCENARIO, *sets)
-    capex = [cli_json("plan", "--scenario", SCENARIO, *s)["total_capex_rmb_m"]
+    capex = [cli_json("plan", "--scenario", SCENARIO, *s)["total_capex_m"]
              for s in ([], sets)]
     assert abs(capex[1] - capex[0]) > 1.0, "switching the embargo off should move the plan"
     t0 = time.perf_counter()
@@ -159,8 +159,8 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
     text, full = _shown_tp(page)
     assert text == f"{tp2:,.2f}"
     assert full == pytest.approx(tp2, rel=1e-9)  # the JSON rounds to 10 significant digits
-    capex = cli_json("plan", "--scenario", SCENARIO, *sets)["total_capex_rmb_m"]
-    assert page.inner_text("#kpi-total_capex_rmb_m") == f"{capex:,.0f}"
+    capex = cli_json("plan", "--scenario", SCENARIO, *sets)["total_capex_m"]
+    assert page.inner_text("#kpi-total_capex_m") == f"{capex:,.0f}"
 
     # the URL holds the view: a fresh page on it shows the same price
     from capacity.app.state import Settings
@@ -175,7 +175,7 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
     other.goto(page.url + "&base=history")
     other.wait_for_selector("#t-compare", timeout=START_TIMEOUT_S * 1000)
     base_tp = _value_tp("--scenario", "history")
-    card = other.locator(".card", has=other.locator("#tp-target_price_hkd"))
+    card = other.locator(".card", has=other.locator("#tp-target_price"))
     assert f"history: {base_tp:,.2f} HKD" in card.inner_text()
     assert _shown_tp(other)[0] == f"{tp2:,.2f}"
     other.close()
@@ -222,10 +222,10 @@ def test_serve_explores_a_scenario_like_the_command_line(server, browser, tmp_pa
     page.wait_for_selector("#s-stress", timeout=START_TIMEOUT_S * 1000)
     assert page.inner_text("#stress-progress").startswith("20 draws done in ")
     assert page.locator("[id='g-fan-peak_eflops'] .main-svg").count() > 0
-    centre = page.locator("#s-stress tr", has_text="centre_target_price_hkd [HKD]")
+    centre = page.locator("#s-stress tr", has_text="centre_target_price [HKD]")
     stress = cli_json("stress", "--scenario", SCENARIO, *sets, "--samples", "20",
                       "--executor", "inline", "--workers", "1")
-    assert centre.locator("td").inner_text() == f"{stress['centre_target_price_hkd']:.3f}"
+    assert centre.locator("td").inner_text() == f"{stress['centre_target_price']:.3f}"
 
     # every asset from this server: no request to another host, no external script or style
     hosts = {u.split("/")[2] for u in requested if u.startswith(("http://", "https://"))}
@@ -250,7 +250,7 @@ def test_served_page_carries_the_default_target_price_of_capacity_value(server):
     m = re.search(r'<span id="target-price" data-value="([^"]+)">([^<]+)</span>', page)
     assert m is not None, "no #target-price in the served HTML"
     cli = cli_json("value")
-    tp = cli["target_price_hkd"]
+    tp = cli["target_price"]
     assert float(m.group(1)) == pytest.approx(tp, rel=1e-9)  # the JSON keeps 10 digits
     assert m.group(2) == f"{tp:,.2f}"
     assert f"{cli['scenario']}, vintage {cli['as_of']}" in page
@@ -317,7 +317,7 @@ def test_downloaded_scenario_loads_the_same_inputs_as_the_settings(tmp_path):
     from capacity.scenarios import load_scenario
 
     s = Settings("h200-opens-2026", None, (
-        "finance.ev_sales_multiple=8.25", "planner.capex_budget_rmb_m.2024=4000",
+        "finance.ev_sales_multiple=8.25", "planner.capex_budget_m.2024=4000",
         'controls.rules=["oct-2022", "oct-2023", "h200-volume-2026"]',
         "planner.price_usd.L40S=9000", "demand.inference.method=yield"))
     path = tmp_path / "mine.toml"
@@ -339,8 +339,8 @@ def test_fields_offered_with_their_units_and_the_scenarios_values():
 
     by_key = {k.key: k for k in knobs(load_scenario("history"))}
     # data/baseline.toml: capex 2024 = 3000 RMB m, H800 at USD 27,400, 7.5x EV/Sales, 100 MW
-    assert (by_key["planner.capex_budget_rmb_m.2024"].default,
-            by_key["planner.capex_budget_rmb_m.2024"].unit) == ("3000", "RMB m")
+    assert (by_key["planner.capex_budget_m.2024"].default,
+            by_key["planner.capex_budget_m.2024"].unit) == ("3000", "RMB m")
     assert (by_key["planner.price_usd.H800"].default,
             by_key["planner.price_usd.H800"].unit) == ("27400", "USD per unit")
     assert (by_key["finance.ev_sales_multiple"].default,
@@ -385,15 +385,15 @@ def test_bad_input_is_one_line_about_its_field():
     assert ev.error == "--set: expected KEY=VALUE, got 'planner.pue'"
 
 
-def test_target_prices_are_every_hkd_scalar():
+def test_target_prices_are_every_scalar():
     from capacity.app.state import target_prices
     from capacity.results import Report
 
-    r = Report("value", scalars={"target_price_hkd": 1.3, "target_price_ev_sales_hkd": 1.3,
-                                 "target_price_dcf_hkd": 0.9, "rmb_per_hkd": 0.93, "multiple": 7.5,
-                                 "scenario": "history", "flag_hkd": True})
-    assert target_prices(r) == {"target_price_hkd": 1.3, "target_price_ev_sales_hkd": 1.3,
-                                "target_price_dcf_hkd": 0.9}
+    r = Report("value", scalars={"target_price": 1.3, "target_price_ev_sales": 1.3,
+                                 "target_price_dcf": 0.9, "fx_listing": 0.93, "multiple": 7.5,
+                                 "scenario": "history", "flag": True})
+    assert target_prices(r) == {"target_price": 1.3, "target_price_ev_sales": 1.3,
+                                "target_price_dcf": 0.9}
 
 
 def test_same_value_reads_numbers_not_text():

@@ -89,7 +89,7 @@ def test_parse_converts_pflops_percent_and_thousands_separators():
 @pytest.mark.parametrize("text, needle", [
     ("period,gpus_thousands\n2023Q2,30\n", "unit 'thousands'"),
     ("period,computing_power_zflops\n2023Q2,1\n", "computing_power_pflops or"),
-    ("period,capex_rmb_m\n2023Q2,1\n", "unknown column 'capex_rmb_m'"),
+    ("period,capex_m\n2023Q2,1\n", "unknown column 'capex_m'"),
     ("quarter,gpus_units\n2023Q2,1\n", "missing column 'period'"),
     ("period,gpus_units\n2023Q5,1\n", "line 2 period"),
     ("period,gpus_units\n2023Q1,1\n3H23,1\n", "line 3 period"),
@@ -118,16 +118,16 @@ def _paths():
     stocks = pd.DataFrame({"gpus_units": [100.0, 110.0, 120.0, 130.0],
                            "computing_power_eflops": [1.0, 1.5, 2.0, 2.5],
                            "basis": ["calibration"] * 2 + ["plan"] * 2}, index=q)
-    flows = pd.DataFrame({"revenue_rmb_m": [10.0, 20.0, 30.0, 40.0],
-                          "genai_revenue_rmb_m": [1.0, 2.0, 3.0, 4.0],
-                          "gross_profit_rmb_m": [5.0, 8.0, 12.0, 15.0],
+    flows = pd.DataFrame({"revenue_m": [10.0, 20.0, 30.0, 40.0],
+                          "genai_revenue_m": [1.0, 2.0, 3.0, 4.0],
+                          "gross_profit_m": [5.0, 8.0, 12.0, 15.0],
                           "basis": ["actuals"] * 2 + ["finance"] * 2}, index=q)
     return stocks, flows
 
 
 def test_stocks_at_period_end_flows_summed_ratios_of_sums():
     stocks, flows = _paths()
-    raw = _raw("period,gpus_units,revenue_rmb_m,genai_share,gross_margin,net_loss_rmb_m\n"
+    raw = _raw("period,gpus_units,revenue_m,genai_share,gross_margin,net_loss_m\n"
                "1H23,100,,0.125,,7\n"
                "FY2023,,80,,0.5,\n")
     rows = bt.compare(bt.parse_actuals(raw), stocks, flows).set_index(["period", "metric"])
@@ -138,24 +138,24 @@ def test_stocks_at_period_end_flows_summed_ratios_of_sums():
     assert rows.loc[("1H23", "genai_share"), "forecast"] == pytest.approx(0.1)
     assert rows.loc[("1H23", "genai_share"), "error_pct"] == pytest.approx(-20.0)
     # FY revenue = 10 + 20 + 30 + 40 = 100 vs 80 -> +20, +25%
-    assert rows.loc[("FY2023", "revenue_rmb_m"), "error"] == pytest.approx(20.0)
-    assert rows.loc[("FY2023", "revenue_rmb_m"), "error_pct"] == pytest.approx(25.0)
+    assert rows.loc[("FY2023", "revenue_m"), "error"] == pytest.approx(20.0)
+    assert rows.loc[("FY2023", "revenue_m"), "error_pct"] == pytest.approx(25.0)
     # FY gross margin = (5 + 8 + 12 + 15) / 100 = 0.40 vs 0.5 -> -20%
     assert rows.loc[("FY2023", "gross_margin"), "forecast"] == pytest.approx(0.40)
     assert rows.loc[("FY2023", "gross_margin"), "error_pct"] == pytest.approx(-20.0)
-    assert rows.loc[("FY2023", "revenue_rmb_m"), "basis"] == "actuals + finance"
-    net = rows.loc[("1H23", "net_loss_rmb_m")]
+    assert rows.loc[("FY2023", "revenue_m"), "basis"] == "actuals + finance"
+    net = rows.loc[("1H23", "net_loss_m")]
     assert net["status"] == bt.STATUS_NOT_FORECAST and math.isnan(net["forecast"])
 
     summ = bt.summary(rows.reset_index()).set_index("metric")
     assert summ.at["genai_share", "mape"] == pytest.approx(20.0)
-    assert summ.at["net_loss_rmb_m", "n_compared"] == 0
-    assert math.isnan(summ.at["net_loss_rmb_m", "mape"])
+    assert summ.at["net_loss_m", "n_compared"] == 0
+    assert math.isnan(summ.at["net_loss_m", "mape"])
 
 
 def test_outside_the_paths_is_not_comparable_and_no_finance_is_not_forecast():
     stocks, flows = _paths()
-    raw = _raw("period,gpus_units,revenue_rmb_m\n"
+    raw = _raw("period,gpus_units,revenue_m\n"
                "2022Q4,90,\n"       # before the first stock quarter
                "2H22,,5\n"          # revenue span before the path
                "2H23,,70\n"         # inside: 30 + 40 = 70 -> exact
@@ -209,7 +209,7 @@ def test_example_stocks_round_trip_exactly(example):
 
 
 def test_example_revenue_round_trips_exactly(example):
-    for metric, actual in [("revenue_rmb_m", 1400.0), ("genai_share", 0.203),
+    for metric, actual in [("revenue_m", 1400.0), ("genai_share", 0.203),
                            ("gross_margin", 0.453)]:
         r = _row(example, "1H23", metric)
         assert r["status"] == "compared"
@@ -218,14 +218,14 @@ def test_example_revenue_round_trips_exactly(example):
 
 def test_example_net_loss_is_the_reported_one_and_2022_not_comparable(example):
     # the one P&L's history rows are the reported 1H23 accounts: the net loss comes back
-    net = _row(example, "1H23", "net_loss_rmb_m")
+    net = _row(example, "1H23", "net_loss_m")
     assert net["status"] == "compared" and net["actual"] == 3100.0
     assert net["forecast"] == pytest.approx(3100.0) and net["error_pct"] == pytest.approx(0.0)
     fy22 = _row(example, "FY2022", "genai_share")
     assert fy22["status"] == "not comparable" and fy22["first_quarter"] == "2022Q1"
     summ = {s["metric"]: s for s in example["summary"]}
-    assert summ["net_loss_rmb_m"]["mape"] == pytest.approx(0.0, abs=1e-9)
-    assert summ["revenue_rmb_m"]["mape"] == 0
+    assert summ["net_loss_m"]["mape"] == pytest.approx(0.0, abs=1e-9)
+    assert summ["revenue_m"]["mape"] == 0
     # GPUs: 27,000 and 30,000 come back exactly -> MAPE 0
     assert summ["gpus_units"]["mape"] == pytest.approx(0.0, abs=1e-6)
 
@@ -261,17 +261,17 @@ def test_later_forecasts_match_plan_and_value(later):
     assert c["error_pct"] == pytest.approx(100 * (plan["2023Q4"]["peak_eflops"] - 12) / 12,
                                            rel=1e-8)
     # FY2023 revenue 3,405.8: the finance annual table (1H23 actuals + modelled 2H23)
-    r = _row(later, "FY2023", "revenue_rmb_m")
-    f = annual[2023]["revenue_rmb_m"]
+    r = _row(later, "FY2023", "revenue_m")
+    f = annual[2023]["revenue_m"]
     assert r["error_pct"] == pytest.approx(100 * (f - 3405.8) / 3405.8, rel=1e-8)
     # 1H24 GenAI revenue 1,051.2 = 2024Q1 + 2024Q2
-    r = _row(later, "1H24", "genai_revenue_rmb_m")
-    f = rev["2024Q1"]["genai_revenue_rmb_m"] + rev["2024Q2"]["genai_revenue_rmb_m"]
+    r = _row(later, "1H24", "genai_revenue_m")
+    f = rev["2024Q1"]["genai_revenue_m"] + rev["2024Q2"]["genai_revenue_m"]
     assert r["error_pct"] == pytest.approx(100 * (f - 1051.2) / 1051.2, rel=1e-8)
     # 1H25 GenAI share 77.0%: ratio of the half-year's sums
     r = _row(later, "1H25", "genai_share")
-    f = ((rev["2025Q1"]["genai_revenue_rmb_m"] + rev["2025Q2"]["genai_revenue_rmb_m"])
-         / (rev["2025Q1"]["revenue_rmb_m"] + rev["2025Q2"]["revenue_rmb_m"]))
+    f = ((rev["2025Q1"]["genai_revenue_m"] + rev["2025Q2"]["genai_revenue_m"])
+         / (rev["2025Q1"]["revenue_m"] + rev["2025Q2"]["revenue_m"]))
     assert r["forecast"] == pytest.approx(f, rel=1e-9)
     assert r["error_pct"] == pytest.approx(100 * (f - 0.770) / 0.770, rel=1e-8)
 
@@ -291,7 +291,7 @@ def test_later_summary_mape_recomputed(later):
     ("period,gpus_thousands\n2023Q2,30\n", "gpus_thousands"),
     ("period,computing_power_zflops\n2023Q2,1\n", "computing_power_zflops"),
     ("period,gpus_units\n2023Q5,1\n", "2023Q5"),
-    ("period,revenue_rmb_m\n3H23,1\n", "3H23"),
+    ("period,revenue_m\n3H23,1\n", "3H23"),
 ])
 def test_bad_file_one_line_exit_2(tmp_path, run_cli, text, needle):
     f = tmp_path / "bad.csv"

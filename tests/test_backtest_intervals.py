@@ -25,8 +25,8 @@ def _fan() -> Fan:
     gen = np.array([[50.0, 100.0], [66.0, 110.0], [45.0, 45.0]])
     gpus = np.array([[10.0, 20.0], [12.0, 24.0], [8.0, 16.0]])
     return Fan(periods=["2024Q1", "2024Q2"],
-               series={"revenue_rmb_m": rev, "genai_revenue_rmb_m": gen, "gpus_units": gpus,
-                       "peak_eflops": gpus / 10, "gross_profit_rmb_m": rev / 2},
+               series={"revenue_m": rev, "genai_revenue_m": gen, "gpus_units": gpus,
+                       "peak_eflops": gpus / 10, "gross_profit_m": rev / 2},
                specs=[], notes=[])
 
 
@@ -35,9 +35,9 @@ def _points() -> tuple[pd.DataFrame, pd.DataFrame]:
     stocks = pd.DataFrame({"gpus_units": [5.0, 10.0, 20.0],
                            "computing_power_eflops": [0.5, 1.0, 2.0],
                            "basis": ["calibration", "plan", "plan"]}, index=idx)
-    flows = pd.DataFrame({"revenue_rmb_m": [80.0, 100.0, 200.0],
-                          "genai_revenue_rmb_m": [40.0, 50.0, 100.0],
-                          "gross_profit_rmb_m": [40.0, 50.0, 100.0],
+    flows = pd.DataFrame({"revenue_m": [80.0, 100.0, 200.0],
+                          "genai_revenue_m": [40.0, 50.0, 100.0],
+                          "gross_profit_m": [40.0, 50.0, 100.0],
                           "basis": ["finance"] * 3}, index=idx)
     return stocks, flows
 
@@ -48,16 +48,16 @@ def test_row_draws_follow_the_comparison_rules_per_draw():
     d = bi.row_draws("gpus_units", "stock", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
     assert d.tolist() == [20.0, 24.0, 16.0]
     # flow: sum over 2024Q1..Q2 per draw: 300, 330, 270
-    d = bi.row_draws("revenue_rmb_m", "flow", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
+    d = bi.row_draws("revenue_m", "flow", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
     assert d.tolist() == [300.0, 330.0, 270.0]
     # a quarter before the fan comes from the point path: 80 + 100 / 80 + 110 / 80 + 90
-    d = bi.row_draws("revenue_rmb_m", "flow", Q("2023Q4"), Q("2024Q1"), fan, stocks, flows)
+    d = bi.row_draws("revenue_m", "flow", Q("2023Q4"), Q("2024Q1"), fan, stocks, flows)
     assert d.tolist() == [180.0, 190.0, 170.0]
     # ratio of sums, not a mean of ratios: (50 + 100) / 300, (66 + 110) / 330, 90 / 270
     d = bi.row_draws("genai_share", "ratio", Q("2024Q1"), Q("2024Q2"), fan, stocks, flows)
     assert d == pytest.approx([0.5, 176 / 330, 1 / 3])
     # no rule (a metric the fan does not carry) or no fan: no interval
-    assert bi.row_draws("net_loss_rmb_m", "flow", Q("2024Q1"), Q("2024Q2"), fan, stocks,
+    assert bi.row_draws("net_loss_m", "flow", Q("2024Q1"), Q("2024Q2"), fan, stocks,
                         flows) is None
     assert bi.row_draws("gpus_units", "stock", Q("2024Q1"), Q("2024Q2"), None, stocks,
                         flows) is None
@@ -100,7 +100,7 @@ def test_rolling_rows_carry_the_band_and_the_summary_its_coverage():
     fan, (stocks, flows) = _fan(), _points()
     actuals = pd.DataFrame([
         {"period": "1H24", "first_quarter": Q("2024Q1"), "last_quarter": Q("2024Q2"),
-         "span_quarters": 2, "metric": "revenue_rmb_m", "unit": "RMB m", "actual": 305.0,
+         "span_quarters": 2, "metric": "revenue_m", "unit": "RMB m", "actual": 305.0,
          "source": "s", "published": "2024-08-27"},
         {"period": "2024Q2", "first_quarter": Q("2024Q2"), "last_quarter": Q("2024Q2"),
          "span_quarters": 1, "metric": "gpus_units", "unit": "units", "actual": 30.0,
@@ -112,7 +112,7 @@ def test_rolling_rows_carry_the_band_and_the_summary_its_coverage():
     assert bool(rev["inside_80"])
     assert not rows.iloc[1]["inside_80"]  # GPUs 16..24 draws, 30 is above
     s = bt.rolling_summary(rows).set_index("metric")
-    assert s.at["revenue_rmb_m", "coverage_80"] == 1.0
+    assert s.at["revenue_m", "coverage_80"] == 1.0
     assert s.at["gpus_units", "coverage_80"] == 0.0
     pooled = bt.coverage_by_metric(rows).set_index("metric")
     assert pooled.at["all", "n_inside"] == 1 and pooled.at["all", "coverage_80"] == 0.5
@@ -140,13 +140,13 @@ def test_the_fan_of_a_vintage_is_deterministic_and_moves_with_its_inputs():
         assert arr.shape == (4, len(a.periods))
         np.testing.assert_array_equal(arr, b.series[name])
     # the draws of GenAI growth move GenAI revenue
-    assert np.ptp(a.series["genai_revenue_rmb_m"][:, -1]) > 0
+    assert np.ptp(a.series["genai_revenue_m"][:, -1]) > 0
 
 
 def _past(**extra):
     base = {
         "vintage": ["2023-08-31"] * 4,
-        "metric": ["revenue_rmb_m", "revenue_rmb_m", "revenue_rmb_m", "gpus_units"],
+        "metric": ["revenue_m", "revenue_m", "revenue_m", "gpus_units"],
         "status": ["compared"] * 4, "horizon_halves": [1, 4, 1, 1],
         "actual": [110.0, 100.0, 1.0, 50.0],
         "forecast": [100.0, 100.0 * math.e ** -2, 2.0, 50.0],
@@ -170,17 +170,17 @@ def test_error_pool_falls_back_from_metric_to_family_to_all():
     k = bi.known_errors(_past(), "2024-03-31")
     # revenue has 2 known errors (< MIN_POOL = 5), its family 'revenue' too: all 3 are pooled,
     # each +/- |e| carried to horizon 4 by sqrt(4 / h_j): 0.0953 x 2, 2 x 1, 0 x 2
-    e, name = bi.error_pool(k, "revenue_rmb_m", 4)
+    e, name = bi.error_pool(k, "revenue_m", 4)
     assert name == "all"
     assert sorted(e) == pytest.approx(sorted([-2 * math.log(1.1), 2 * math.log(1.1),
                                               -2.0, 2.0, 0.0, 0.0]))
     many = pd.concat([k] * 2, ignore_index=True)  # revenue 4, fleet 2: still all (6 >= 5)
     assert bi.error_pool(many, "gpus_units", 1)[1] == "all"
     more = pd.concat([k] * 3, ignore_index=True)  # revenue 6: its own pool
-    e, name = bi.error_pool(more, "revenue_rmb_m", 1)
-    assert name == "revenue_rmb_m" and len(e) == 12
+    e, name = bi.error_pool(more, "revenue_m", 1)
+    assert name == "revenue_m" and len(e) == 12
     assert bi.error_pool(more, "genai_share", 1)[1] == "revenue"  # family: 6 revenue rows
-    assert bi.error_pool(k.iloc[:0], "revenue_rmb_m", 1)[1] == "none"
+    assert bi.error_pool(k.iloc[:0], "revenue_m", 1)[1] == "none"
 
 
 def test_widened_band_by_hand():

@@ -176,14 +176,14 @@ SET_CASES: list[tuple[str, str]] = [
     ("planner.pue=1e400", "planner.pue: Input should be a finite number, got inf"),
     ("planner.pue=" + "1" + "0" * 400, "planner.pue: Input should be a valid number"),
     ("planner.pue=0.5", "planner.pue: Input should be greater than or equal to 1, got 0.5"),
-    ("planner.usd_rmb=inf", "planner.usd_rmb: Input should be a finite number, got inf"),
-    ("planner.usd_rmb=1e308", "planner.usd_rmb: Input should be less than or equal to 100000"),
-    ("planner.usd_rmb=1e-320", "planner.usd_rmb: Input should be greater than or equal to "
+    ("planner.fx_usd=inf", "planner.fx_usd: Input should be a finite number, got inf"),
+    ("planner.fx_usd=1e308", "planner.fx_usd: Input should be less than or equal to 100000"),
+    ("planner.fx_usd=1e-320", "planner.fx_usd: Input should be greater than or equal to "
      "0.0001"),
-    ("finance.rmb_per_hkd=1e-320", "finance.rmb_per_hkd: Input should be greater than or "
+    ("finance.fx_listing=1e-320", "finance.fx_listing: Input should be greater than or "
      "equal to 0.0001"),
     ("finance.shares_m=5e-324", "finance.shares_m: Input should be greater than or equal to 1"),
-    ("finance.net_cash_rmb_m=-1e308", "finance.net_cash_rmb_m: Input should be greater than or "
+    ("finance.net_cash_m=-1e308", "finance.net_cash_m: Input should be greater than or "
      "equal to -10000000"),
     ("planner.datacenter_mw.2025Q1=inf", "planner.datacenter_mw.2025Q1: Input should be a "
      "finite number"),
@@ -195,11 +195,11 @@ SET_CASES: list[tuple[str, str]] = [
     ("horizon.end=9999", "horizon.end: Input should be a valid string, got 9999"),
     ("demand.tokens.initial_stock_tn=inf", "demand.tokens.initial_stock_tn: Input should be a "
      "finite number"),
-    ("planner.capex_budget_rmb_m.2024=-1", "planner.capex_budget_rmb_m.2024: Input should be "
+    ("planner.capex_budget_m.2024=-1", "planner.capex_budget_m.2024: Input should be "
      "greater than or equal to 0"),
     ("planner.price_usd.H20=1e308", "planner.price_usd.H20: Input should be less than or "
      "equal to 10000000"),
-    ("planner.electricity_rmb_per_kwh=inf", "planner.electricity_rmb_per_kwh: Input should be "
+    ("planner.electricity_per_kwh=inf", "planner.electricity_per_kwh: Input should be "
      "a finite number"),
     ("planner.lot_units=true", "planner.lot_units: Input should be a valid integer, got a bool"),
     ("planner.lot_units=100000", "planner.lot_units: Input should be less than or equal to "
@@ -305,14 +305,14 @@ def test_bad_cli_arguments(capsys, tmp_path, argv, needle, takes_out):
 # Actuals CSVs for backtest
 # --------------------------------------------------------------------------------------------
 
-_HEAD = "period,gpus_units,computing_power_eflops,revenue_rmb_m,genai_share,source\n"
+_HEAD = "period,gpus_units,computing_power_eflops,revenue_m,genai_share,source\n"
 ACTUALS_CASES: list[tuple[str, str, bytes | str]] = [
     # (id, needle, file content)
     ("not-a-number", "line 2 gpus_units: 'many' is not a number", _HEAD + "2023Q2,many,,,,x\n"),
     ("inf", "line 2 gpus_units: 'inf' is not a finite number", _HEAD + "2023Q2,inf,,,,x\n"),
     ("nan", "line 2 computing_power_eflops: 'nan' is not a finite number",
      _HEAD + "2023Q2,,nan,,,x\n"),
-    ("negative", "line 2 revenue_rmb_m: -5 is negative", _HEAD + "1H23,,,-5,,x\n"),
+    ("negative", "line 2 revenue_m: -5 is negative", _HEAD + "1H23,,,-5,,x\n"),
     ("share-not-fraction", "line 2 genai_share: 20.3 is not a fraction",
      _HEAD + "1H23,,,,20.3,x\n"),
     ("bad-period", "line 2 period", _HEAD + "2023Q5,30000,,,,x\n"),
@@ -460,19 +460,19 @@ def test_shipped_scenarios_validate(capsys, name):
 
 VALID_AT_THE_LIMITS = [
     "planner.pue=1", "planner.pue=3", "planner.pue=2",  # an int where a float belongs
-    f"planner.usd_rmb={S.MIN_FX_RATE}", f"planner.usd_rmb={S.MAX_FX_RATE}",
-    f"finance.rmb_per_hkd={S.MIN_FX_RATE}", f"finance.rmb_per_hkd={S.MAX_FX_RATE}",
+    f"planner.fx_usd={S.MIN_FX_RATE}", f"planner.fx_usd={S.MAX_FX_RATE}",
+    f"finance.fx_listing={S.MIN_FX_RATE}", f"finance.fx_listing={S.MAX_FX_RATE}",
     f"finance.shares_m={S.MIN_SHARES_M}", f"finance.shares_m={S.MAX_SHARES_M}",
-    f"finance.net_cash_rmb_m={-S.MAX_ABS_NET_CASH_RMB_M}", "finance.net_cash_rmb_m=-500",
+    f"finance.net_cash_m={-S.MAX_ABS_NET_CASH_RMB_M}", "finance.net_cash_m=-500",
     f"fleet.default_life_quarters={S.MAX_LIFE_QUARTERS}", "fleet.default_life_quarters=1",
     f'horizon.end="{S.LAST_QUARTER}"', 'horizon.end="4Q30"',
     f"planner.default_lead_time_quarters={S.MAX_LEAD_TIME_QUARTERS}",
     f"planner.lot_units={S.MAX_LOT_UNITS}",
-    f"planner.capex_budget_rmb_m.2024={S.MAX_BUDGET_RMB_M}",
-    f"planner.capex_budget_rmb_m.{S.LAST_YEAR}=0",
+    f"planner.capex_budget_m.2024={S.MAX_BUDGET_RMB_M}",
+    f"planner.capex_budget_m.{S.LAST_YEAR}=0",
     f"planner.datacenter_mw.2025Q1={S.MAX_DATACENTER_MW}",
     f"planner.price_usd.H20={S.MAX_CHIP_PRICE_USD}",
-    f"planner.electricity_rmb_per_kwh={S.MAX_ELECTRICITY_RMB_PER_KWH}",
+    f"planner.electricity_per_kwh={S.MAX_ELECTRICITY_RMB_PER_KWH}",
     f"demand.tokens.per_month_tn={S.MAX_TOKENS_TN}", "demand.tokens.per_month_tn=0",
     f"demand.revenue.growth_by_year.2024={S.MAX_GROWTH_ANNUAL}",
     "demand.revenue.growth_by_year.2024=-0.99",

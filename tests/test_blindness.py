@@ -65,10 +65,10 @@ def test_cited_bare_years_date_a_source_text():
 
 @pytest.mark.parametrize("key, text, match", [
     # the electricity price the 1H23 vintage used to cite
-    ("planner.electricity_rmb_per_kwh",
+    ("planner.electricity_per_kwh",
      "China average industrial power rate about RMB 0.63/kWh in 2024 (China Briefing); coastal "
      "Shanghai assumed at 0.7",
-     r"sources\.planner\.electricity_rmb_per_kwh: cites a source dated 2024-12-31, after the "
+     r"sources\.planner\.electricity_per_kwh: cites a source dated 2024-12-31, after the "
      r"vintage"),
     # a planted post-dated source
     ("planner.pue", "Lingang peers average 1.25 (China Securities Journal, Oct 2024)",

@@ -62,7 +62,7 @@ def test_kpi_table_solver_noise_is_zero():
     assert kpi_table(per).at[0, "b_vs_a"] == 0.0
 
 
-def test_binding_groups_rank_by_rmb_m_per_unit():
+def test_binding_groups_rank_by_m_per_unit():
     b = pd.DataFrame([
         {"constraint": "access", "period": "2024Q1", "chip": "H100", "shadow_price": 2.0,
          "unit": "RMB m per unit"},
@@ -137,11 +137,11 @@ def test_compare_json_shape(cmp_json):
         assert list(rec) == ["kpi", "unit", "history", "embargo-2024", "embargo-2024_vs_history"]
     kpis = [r["kpi"] for r in cmp_json["kpis"]]
     for needed in ("peak_eflops_2023Q4", "effective_eflops_2024Q4", "gpus_units_2025Q4",
-                   "cumulative_capex_rmb_m_2025Q4", "total_shortfall_eflops_quarters",
-                   "binding_limits", "genai_revenue_rmb_m_2024", "genai_share_2025",
-                   "target_price_hkd"):
+                   "cumulative_capex_m_2025Q4", "total_shortfall_eflops_quarters",
+                   "binding_limits", "genai_revenue_m_2024", "genai_share_2025",
+                   "target_price"):
         assert needed in kpis
-    assert _kpi(cmp_json, "target_price_hkd")["unit"] == "HKD"
+    assert _kpi(cmp_json, "target_price")["unit"] == "HKD"
     # the text KPI has its own table, so every kpis value is a number
     assert [r["kpi"] for r in cmp_json["kpis_text"]] == ["most_valuable_limits"]
     assert all(isinstance(r["history"], str) for r in cmp_json["kpis_text"])
@@ -168,11 +168,11 @@ def test_kpis_match_plan_and_value_commands(cmp_json, run_json):
             assert _kpi(cmp_json, f"{col}_{period}")["embargo-2024"] == \
                 pytest.approx(q[period][col], rel=1e-9)
     # cumulative capex: the plan's capex summed over quarters up to 2024Q4
-    capex_2024q4 = sum(r["capex_rmb_m"] for r in plan["quarters"] if r["period"] <= "2024Q4")
-    assert _kpi(cmp_json, "cumulative_capex_rmb_m_2024Q4")["embargo-2024"] == \
+    capex_2024q4 = sum(r["capex_m"] for r in plan["quarters"] if r["period"] <= "2024Q4")
+    assert _kpi(cmp_json, "cumulative_capex_m_2024Q4")["embargo-2024"] == \
         pytest.approx(capex_2024q4, rel=1e-9)
-    assert _kpi(cmp_json, "total_capex_rmb_m")["embargo-2024"] == \
-        pytest.approx(plan["total_capex_rmb_m"], rel=1e-9)
+    assert _kpi(cmp_json, "total_capex_m")["embargo-2024"] == \
+        pytest.approx(plan["total_capex_m"], rel=1e-9)
     assert _kpi(cmp_json, "total_shortfall_eflops_quarters")["embargo-2024"] == \
         pytest.approx(plan["total_shortfall_eflops_quarters"], rel=1e-9)
     # Work balances (demand, allocation, tokens, ...) are not limits: the count leaves them out.
@@ -181,23 +181,23 @@ def test_kpis_match_plan_and_value_commands(cmp_json, run_json):
     limits = [b for b in plan["binding"] if b["constraint"] in LIMIT_CONSTRAINTS]
     assert _kpi(cmp_json, "binding_limits")["embargo-2024"] == len(limits)
     annual = {r["year"]: r for r in value["annual"]}
-    assert _kpi(cmp_json, "genai_revenue_rmb_m_2025")["embargo-2024"] == \
-        pytest.approx(annual[2025]["genai_revenue_rmb_m"], rel=1e-9)
+    assert _kpi(cmp_json, "genai_revenue_m_2025")["embargo-2024"] == \
+        pytest.approx(annual[2025]["genai_revenue_m"], rel=1e-9)
     assert _kpi(cmp_json, "genai_share_2024")["embargo-2024"] == \
         pytest.approx(annual[2024]["genai_share"], rel=1e-9)
-    assert _kpi(cmp_json, "target_price_hkd")["embargo-2024"] == \
-        pytest.approx(value["target_price_hkd"], rel=1e-9)
+    assert _kpi(cmp_json, "target_price")["embargo-2024"] == \
+        pytest.approx(value["target_price"], rel=1e-9)
 
 
 def test_embargo_cannot_beat_history(cmp_json):
     """The embargo only removes purchase options history has (its caps are tighter, nothing
     else changes), so the most NPV it can reach is no more than history's; and the KPIs that
     differ between the two say so."""
-    npv = _kpi(cmp_json, "npv_rmb_m")
+    npv = _kpi(cmp_json, "npv_m")
     assert npv["embargo-2024"] <= npv["history"] + 1e-6
     assert npv["embargo-2024_vs_history"] < -1.0  # the embargo costs NPV [RMB m]
-    for kpi in ("total_capex_rmb_m", "total_inference_served_tn_tokens",
-                "total_served_revenue_rmb_m"):
+    for kpi in ("total_capex_m", "total_inference_served_tn_tokens",
+                "total_served_revenue_m"):
         assert _kpi(cmp_json, kpi)["embargo-2024_vs_history"] != 0.0, kpi
 
 
@@ -207,9 +207,9 @@ def test_python_api_result(api_result, cmp_json):
     assert set(r.plans) == set(r.values) == {"history", "embargo-2024"}
     assert [rep.kind for rep in r.reports] == ["compare", "plan", "value", "plan", "value"]
     assert "peak_eflops" in r.plans["history"].quarters.columns
-    assert "target_price_hkd" in r.values["history"].scalars
-    tp = r.kpis.set_index("kpi").at["target_price_hkd", "embargo-2024"]
-    assert tp == pytest.approx(_kpi(cmp_json, "target_price_hkd")["embargo-2024"], rel=1e-9)
+    assert "target_price" in r.values["history"].scalars
+    tp = r.kpis.set_index("kpi").at["target_price", "embargo-2024"]
+    assert tp == pytest.approx(_kpi(cmp_json, "target_price")["embargo-2024"], rel=1e-9)
     assert set(r.binding["scenario"]) <= {"history", "embargo-2024"}
     assert r.notes == []  # every KPI quarter and year is inside the shipped horizon
 

@@ -67,14 +67,14 @@ def test_usd_subjects_convert_nothing_and_list_no_rate(comps):
 def test_the_conversion_is_recomputed_by_hand_from_the_fx_rows(comps, sensetime_value):
     doc = tomllib.loads((DATA / "subject.toml").read_text())
     rate = {f["pair"]: f["rate"] for f in doc["fx"]}
-    rmb_per_usd, rmb_per_hkd = rate["RMB/USD"], rate["RMB/HKD"]  # 7.29 and 0.931 (2023-08-15)
+    rmb_per_usd, fx_listing = rate["RMB/USD"], rate["RMB/HKD"]  # 7.29 and 0.931 (2023-08-15)
     row = next(r for r in comps["comps"] if r["subject"] == "sensetime")
     assert row["fx_reporting"] == pytest.approx(1 / rmb_per_usd)
-    assert row["fx_listing"] == pytest.approx(rmb_per_hkd / rmb_per_usd)
+    assert row["fx_listing"] == pytest.approx(fx_listing / rmb_per_usd)
     v = sensetime_value
-    assert row["target_price"] == pytest.approx(v["target_price_hkd"] * 0.931 / 7.29)
-    assert row["share_price"] == pytest.approx(v["share_price_hkd"] * 0.931 / 7.29)
-    assert row["net_cash_m"] == pytest.approx(v["net_cash_rmb_m"] / 7.29)
+    assert row["target_price"] == pytest.approx(v["target_price"] * 0.931 / 7.29)
+    assert row["share_price"] == pytest.approx(v["share_price"] * 0.931 / 7.29)
+    assert row["net_cash_m"] == pytest.approx(v["net_cash_m"] / 7.29)
     assert row["upside"] == pytest.approx(v["upside"])
     used = {(f["converts"], f["pair"]): f for f in comps["fx"] if f["subject"] == "sensetime"}
     assert set(used) == {("reporting RMB -> USD", "RMB/USD"), ("listing HKD -> USD", "RMB/HKD"),
@@ -88,13 +88,13 @@ def _disclosures(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
 
 
 def test_reported_revenue_tiles_the_latest_four_quarters():
-    d = _disclosures([("revenue_rmb_m", "2025Q2", 2, 10.0), ("revenue_rmb_m", "2024Q4", 2, 7.0),
-                      ("revenue_rmb_m", "2024Q4", 4, 12.0), ("revenue_rmb_m", "2024Q2", 2, 5.0)])
-    assert trailing_flow(d, "revenue_rmb_m") == {"value": 17.0, "period": "2025Q2",
+    d = _disclosures([("revenue_m", "2025Q2", 2, 10.0), ("revenue_m", "2024Q4", 2, 7.0),
+                      ("revenue_m", "2024Q4", 4, 12.0), ("revenue_m", "2024Q2", 2, 5.0)])
+    assert trailing_flow(d, "revenue_m") == {"value": 17.0, "period": "2025Q2",
                                                   "published": "2025-09-01"}  # 10 + 7
-    gap = _disclosures([("revenue_rmb_m", "2025Q1", 1, 3.0), ("revenue_rmb_m", "2024Q4", 4, 12.0)])
-    assert trailing_flow(gap, "revenue_rmb_m")["value"] == 12.0  # 2025Q1 alone does not tile
-    assert trailing_flow(gap, "ebitda_rmb_m") is None
+    gap = _disclosures([("revenue_m", "2025Q1", 1, 3.0), ("revenue_m", "2024Q4", 4, 12.0)])
+    assert trailing_flow(gap, "revenue_m")["value"] == 12.0  # 2025Q1 alone does not tile
+    assert trailing_flow(gap, "ebitda_m") is None
 
 
 def _subject(fx: list[dict]) -> SubjectFile:

@@ -179,7 +179,7 @@ def test_stock_run_before_base_is_an_error():
 
 def test_yield_reproduces_1h23_genai_revenue(base_scenario):
     fleet = fleet_series({"2023Q1": 5.0, "2023Q2": 6.0})
-    y = dm.inference_yield_rmb_m_per_eflops_quarter(base_scenario, fleet)
+    y = dm.inference_yield_m_per_eflops_quarter(base_scenario, fleet)
     share = base_scenario.inputs.demand.inference.calibration_fleet_share
     # 284.2 / (0.5 x 5 + 0.5 x 6) = 284.2 / 5.5 = 51.673
     assert y == pytest.approx(0.203 * 1400 / (share * 5.0 + share * 6.0))
@@ -191,14 +191,14 @@ def test_yield_on_the_pipeline_fleet(base_scenario):
     from capacity.inputs import existing_fleet_eflops
 
     fleet = existing_fleet_eflops(base_scenario)["effective_eflops"]
-    y = dm.inference_yield_rmb_m_per_eflops_quarter(base_scenario, fleet)
+    y = dm.inference_yield_m_per_eflops_quarter(base_scenario, fleet)
     in_use = 0.5 * fleet.loc[[pd.Period("2023Q1", Q), pd.Period("2023Q2", Q)]].mean()
     assert y * in_use * 2 == pytest.approx(284.2)
 
 
 def test_yield_needs_calibration_quarters(base_scenario):
     with pytest.raises(InputError, match="2023Q1"):
-        dm.inference_yield_rmb_m_per_eflops_quarter(base_scenario, flat_fleet(6.0, "2023Q2"))
+        dm.inference_yield_m_per_eflops_quarter(base_scenario, flat_fleet(6.0, "2023Q2"))
 
 
 def test_revenue_forecast_growth_path():
@@ -217,14 +217,14 @@ def test_revenue_forecast_growth_path():
 
 def test_demand_table_inference_and_total():
     sets = {"demand.revenue.growth_by_year": {"2023": 0.0},
-            "demand.inference.price_rmb_per_m_tokens": 20.0,
+            "demand.inference.price_per_m_tokens": 20.0,
             "demand.inference.price_change_annual": 0.0,
             "demand.inference.yield_change_annual": 0.0,
             "demand.inference.served_params_bn": 100.0,
             "demand.leasing.share_of_fleet": 0.1,
             "demand.leasing.fixed_eflops": {"2023Q4": 0.5},
             "planner.leasing_usd_per_gpu_hour": 1.25,
-            "planner.usd_rmb": 7.29,
+            "planner.fx_usd": 7.29,
             "planner.compute_price_change_annual": -0.2,
             "demand.runs": []}
     fleet = fleet_series({"2023Q1": 5.0, "2023Q2": 6.0, "2023Q3": 8.0, "2023Q4": 10.0})
@@ -261,7 +261,7 @@ def test_demand_table_contract_on_baseline(base_scenario):
     t = dm.demand_table(base_scenario, periods, fleet)
     need = ["tokens_produced_tn_tokens", "token_stock_tn_tokens", "training_demand_eflops",
             "inference_demand_eflops", "leasing_demand_eflops", "total_demand_eflops",
-            "genai_demand_rmb_m"]
+            "genai_demand_m"]
     assert set(need) <= set(t.columns)
     assert t.index.equals(periods) and t.index.name == "period"
     assert not t.isna().any().any()
@@ -270,7 +270,7 @@ def test_demand_table_contract_on_baseline(base_scenario):
     assert (t["total_demand_eflops"] - recomputed).abs().max() < 1e-12
     # the revenue column is the forecast the finance module reads
     rev = dm.genai_revenue_forecast(base_scenario, periods)
-    assert (t["genai_demand_rmb_m"] - rev).abs().max() < 1e-12
+    assert (t["genai_demand_m"] - rev).abs().max() < 1e-12
     # runs' FLOP equals the training EFLOPS delivered over the horizon (all runs inside it)
     runs = dm.runs_table(base_scenario, fleet)
     delivered = sum(
@@ -300,7 +300,7 @@ def test_cli_demand_json(capsys):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["token_target_reached"] == "2023Q4"
-    assert doc["inference_yield_rmb_m_per_eflops_quarter"] > 0
+    assert doc["inference_yield_m_per_eflops_quarter"] > 0
     first = doc["quarters"][0]
     for key in ["period", "token_stock_tn_tokens", "training_demand_eflops",
                 "inference_demand_eflops", "leasing_demand_eflops", "total_demand_eflops"]:
@@ -317,7 +317,7 @@ def test_cli_demand_json(capsys):
                 "effective_eflops", "days_at_base_fleet"]) <= set(run)
     assert run["flop"] == pytest.approx(6.0e24)
     # the yield reproduces 1H23 GenAI revenue on the fleet in use
-    assert (doc["inference_yield_rmb_m_per_eflops_quarter"]
+    assert (doc["inference_yield_m_per_eflops_quarter"]
             * doc["calibration_fleet_in_use_eflops"] * 2) == pytest.approx(0.203 * 1400)
 
 

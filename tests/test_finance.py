@@ -15,8 +15,8 @@ from capacity import finance as F
 from capacity.errors import InputError
 from capacity.schemas import FinanceInputs as _FinanceInputs
 
-NOTE_FINANCE = dict(ev_sales_multiple=7.5, valuation_year=2024, net_cash_rmb_m=9000.0,
-                    shares_m=33500.0, rmb_per_hkd=0.93)
+NOTE_FINANCE = dict(ev_sales_multiple=7.5, valuation_year=2024, net_cash_m=9000.0,
+                    shares_m=33500.0, fx_listing=0.93)
 """The note's valuation inputs (baseline.toml): the schema has no company defaults for them."""
 
 
@@ -26,10 +26,10 @@ def FinanceInputs(**kw):  # stands in for the model, with the note's balance
 CENT_RMB_M = 0.005e-6
 """Half a cent in RMB m: 'to the cent'."""
 
-ANCHORS = F.Anchors(base_period=pd.Period("2023Q2", freq="Q"), base_half_revenue_rmb_m=1400.0,
+ANCHORS = F.Anchors(base_period=pd.Period("2023Q2", freq="Q"), base_half_revenue_m=1400.0,
                     base_genai_share=0.203, base_gross_margin=0.453, genai_share_target=0.40,
-                    target_year=2025, target_price_hkd=1.75, target_price_old_hkd=2.85)
-NOTE = dict(multiple=7.5, net_cash_rmb_m=9000.0, shares_m=33500.0, rmb_per_hkd=0.93)
+                    target_year=2025, target_price=1.75, target_price_old=2.85)
+NOTE = dict(multiple=7.5, net_cash_m=9000.0, shares_m=33500.0, fx_listing=0.93)
 
 NOTE_VINTAGE = ("--as-of", "2023-08-31")
 """The 1H23 note's vintage (the default is the latest)."""
@@ -56,8 +56,8 @@ def test_anchors_missing_metric_is_input_error(history):
     with pytest.raises(InputError, match="gross_margin"):
         F.anchors_from_disclosures(d)
     # a broker target is an optional part (issue #27): absent, it is None, not an error
-    d = history.disclosures[history.disclosures["metric"] != "target_price_old_hkd"]
-    assert F.anchors_from_disclosures(d).target_price_old_hkd is None
+    d = history.disclosures[history.disclosures["metric"] != "target_price_old"]
+    assert F.anchors_from_disclosures(d).target_price_old is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,32 +97,32 @@ def test_genai_margin_reproduces_1h23_group_margin():
 def test_revenue_table_genai_is_what_the_fleet_served():
     fin = FinanceInputs(traditional_growth_annual=0.0, traditional_h2_share=0.5,
                         traditional_gross_margin=0.5)
-    q = quarters("2023Q3", served_revenue_rmb_m=[100.0, 120.0], capital_charge_rmb_m=[10.0, 15.0],
-                 opex_rmb_m=[5.0, 7.0])
+    q = quarters("2023Q3", served_revenue_m=[100.0, 120.0], capital_charge_m=[10.0, 15.0],
+                 opex_m=[5.0, 7.0])
     demand = pd.Series([100.0, 150.0], index=q.index)
     r = F.revenue_table(q, demand, fin, ANCHORS)
     # served 100 and 120 against demand 100 and 150: the second quarter is capacity-bound
-    assert r["genai_revenue_rmb_m"].tolist() == [100.0, 120.0]
+    assert r["genai_revenue_m"].tolist() == [100.0, 120.0]
     assert r["capacity_bound"].tolist() == [False, True]
-    assert r["revenue_rmb_m"].tolist() == pytest.approx([657.9, 677.9])
+    assert r["revenue_m"].tolist() == pytest.approx([657.9, 677.9])
     assert r["genai_share"].iloc[1] == pytest.approx(120.0 / 677.9)
     # incremental compute cost: (15 + 7) - (10 + 5) = 7, a memo by default
-    assert r["incremental_compute_cost_rmb_m"].tolist() == [0.0, 7.0]
+    assert r["incremental_compute_cost_m"].tolist() == [0.0, 7.0]
     m = 0.0545 / 0.203
-    assert r["gross_profit_rmb_m"].iloc[1] == pytest.approx(0.5 * 557.9 + m * 120.0)
+    assert r["gross_profit_m"].iloc[1] == pytest.approx(0.5 * 557.9 + m * 120.0)
     deduct = F.revenue_table(q, demand, fin.model_copy(
         update={"deduct_incremental_compute_cost": True}), ANCHORS)
-    assert deduct["gross_profit_rmb_m"].iloc[1] == pytest.approx(0.5 * 557.9 + m * 120.0 - 7.0)
+    assert deduct["gross_profit_m"].iloc[1] == pytest.approx(0.5 * 557.9 + m * 120.0 - 7.0)
 
 
 def test_bad_demand_series_is_input_error():
     fin = FinanceInputs()
-    q = quarters("2023Q3", served_revenue_rmb_m=[10.0, 10.0])
+    q = quarters("2023Q3", served_revenue_m=[10.0, 10.0])
     with pytest.raises(InputError, match="2023Q4"):
         F.revenue_table(q, pd.Series([1.0], index=q.index[:1]), fin, ANCHORS)
     with pytest.raises(InputError, match="missing value"):
         F.revenue_table(q, pd.Series([1.0, math.nan], index=q.index), fin, ANCHORS)
-    with pytest.raises(InputError, match="served_revenue_rmb_m"):
+    with pytest.raises(InputError, match="served_revenue_m"):
         F.revenue_table(quarters("2023Q3", effective_eflops=[1.0, 1.0]),
                         pd.Series([1.0, 1.0], index=q.index), fin, ANCHORS)
 
@@ -130,14 +130,14 @@ def test_bad_demand_series_is_input_error():
 def test_annual_table_adds_1h23_actuals_and_keeps_complete_years():
     fin = FinanceInputs(traditional_growth_annual=0.0, traditional_h2_share=0.5)
     demand_values = [100.0, 110.0, 120.0, 130.0, 140.0, 150.0]
-    q = quarters("2023Q3", served_revenue_rmb_m=demand_values)
+    q = quarters("2023Q3", served_revenue_m=demand_values)
     demand = pd.Series(demand_values, index=q.index)
     annual = F.annual_table(F.revenue_table(q, demand, fin, ANCHORS), ANCHORS)
     # 2023 = 1H23 actual (GenAI 0.203 * 1400 = 284.2) + 2H23 model (100 + 110); 2025 incomplete
     assert list(annual.index) == [2023, 2024]
     assert annual.at[2023, "actual_quarters"] == 2
-    assert annual.at[2023, "genai_revenue_rmb_m"] == pytest.approx(284.2 + 210.0)
-    assert annual.at[2023, "revenue_rmb_m"] == pytest.approx(1400.0 + 210.0 + 2 * 557.9)
+    assert annual.at[2023, "genai_revenue_m"] == pytest.approx(284.2 + 210.0)
+    assert annual.at[2023, "revenue_m"] == pytest.approx(1400.0 + 210.0 + 2 * 557.9)
     # 2024: GenAI 120 + 130 + 140 + 150 = 540; traditional 4 * 557.9 = 2231.6
     assert annual.at[2024, "genai_share"] == pytest.approx(540.0 / (540.0 + 2231.6))
     share, met = F.target_check(annual, ANCHORS)
@@ -168,20 +168,20 @@ def test_note_implied_sales_by_hand():
 @pytest.mark.parametrize("tp", [1.75, 2.85])
 def test_feeding_implied_sales_back_gives_the_note_tp(tp):
     v = F.value_from_sales(F.implied_sales(tp, **NOTE), **NOTE)
-    assert abs(v.target_price_hkd - tp) < 0.01
-    assert v.target_price_hkd == pytest.approx(tp, rel=1e-12)
+    assert abs(v.target_price - tp) < 0.01
+    assert v.target_price == pytest.approx(tp, rel=1e-12)
 
 
 def test_bridge_adds_up_to_the_cent():
     v = F.value_from_sales(4321.987654321, **NOTE)
-    assert v.ev_rmb_m == pytest.approx(7.5 * 4321.987654321, rel=1e-15)
-    assert abs(v.equity_rmb_m - (v.ev_rmb_m + v.net_cash_rmb_m)) < CENT_RMB_M
+    assert v.ev_m == pytest.approx(7.5 * 4321.987654321, rel=1e-15)
+    assert abs(v.equity_m - (v.ev_m + v.net_cash_m)) < CENT_RMB_M
     # TP = equity / shares / FX, checked the other way round
-    assert abs(v.target_price_hkd * 33500.0 * 0.93 - v.equity_rmb_m) < CENT_RMB_M
+    assert abs(v.target_price * 33500.0 * 0.93 - v.equity_m) < CENT_RMB_M
     # 6,069.5 RMB m at 7.5x: EV 45,521.25; equity 54,521.25; TP = 54,521.25 / 31,155 = 1.75
     n = F.value_from_sales(6069.5, **NOTE)
-    assert (n.ev_rmb_m, n.equity_rmb_m) == (45521.25, 54521.25)
-    assert n.target_price_hkd == pytest.approx(1.75, abs=1e-12)
+    assert (n.ev_m, n.equity_m) == (45521.25, 54521.25)
+    assert n.target_price == pytest.approx(1.75, abs=1e-12)
 
 
 def test_sensitivity_grid_by_hand():
@@ -190,11 +190,11 @@ def test_sensitivity_grid_by_hand():
     assert len(g) == 7 * 7
     cell = g[(g["multiple"] == 5.0) & (g["sales_change"] == -0.3)].iloc[0]
     # (5 * 4000 * 0.7 + 9000) / 33,500 / 0.93 = 23,000 / 31,155
-    assert cell["target_price_hkd"] == pytest.approx(23000.0 / 31155.0)
+    assert cell["target_price"] == pytest.approx(23000.0 / 31155.0)
     centre = g[(g["multiple"] == 7.5) & (g["sales_change"] == 0.0)].iloc[0]
-    assert centre["target_price_hkd"] == pytest.approx(
-        F.value_from_sales(4000.0, **NOTE).target_price_hkd)
-    wide = g.pivot(index="multiple", columns="sales_change", values="target_price_hkd")
+    assert centre["target_price"] == pytest.approx(
+        F.value_from_sales(4000.0, **NOTE).target_price)
+    wide = g.pivot(index="multiple", columns="sales_change", values="target_price")
     assert (wide.diff(axis=0).iloc[1:] > 0).all().all()
     assert (wide.diff(axis=1).iloc[:, 1:] > 0).all().all()
 
@@ -203,9 +203,9 @@ def test_sensitivity_grid_by_hand():
 # Pipeline and CLI
 # ---------------------------------------------------------------------------------------------
 
-VALUE_KEYS = {"target_price_hkd", "ev_rmb_m", "equity_rmb_m", "sales_2024e_rmb_m",
-              "implied_sales_2024e_rmb_m", "implied_sales_2024e_old_rmb_m", "multiple",
-              "net_cash_rmb_m", "shares_m", "rmb_per_hkd", "genai_share_2025",
+VALUE_KEYS = {"target_price", "ev_m", "equity_m", "sales_2024e_m",
+              "implied_sales_2024e_m", "implied_sales_2024e_old_m", "multiple",
+              "net_cash_m", "shares_m", "fx_listing", "genai_share_2025",
               "genai_target_met", "revenue", "sensitivity"}
 
 
@@ -213,41 +213,41 @@ def test_cli_value_json_object(run_json):
     d = run_json(*NOTE_VINTAGE, "value", "--scenario", "history")
     assert set(d) >= VALUE_KEYS
     assert d["multiple"] == 7.5
-    assert d["implied_sales_2024e_rmb_m"] == pytest.approx(6069.5)
-    assert d["implied_sales_2024e_old_rmb_m"] == pytest.approx(10638.9)
+    assert d["implied_sales_2024e_m"] == pytest.approx(6069.5)
+    assert d["implied_sales_2024e_old_m"] == pytest.approx(10638.9)
     # the bridge, recomputed from the printed figures
-    assert abs(d["equity_rmb_m"] - (d["ev_rmb_m"] + d["net_cash_rmb_m"])) < 1e-6
-    assert d["ev_rmb_m"] == pytest.approx(7.5 * d["sales_2024e_rmb_m"], rel=1e-9)
-    assert d["target_price_ev_sales_hkd"] == pytest.approx(
-        d["equity_rmb_m"] / d["shares_m"] / d["rmb_per_hkd"], rel=1e-9)
-    assert d["target_price_hkd"] == pytest.approx(
-        d["equity_fleet_dcf_rmb_m"] / d["shares_m"] / d["rmb_per_hkd"], rel=1e-9)
+    assert abs(d["equity_m"] - (d["ev_m"] + d["net_cash_m"])) < 1e-6
+    assert d["ev_m"] == pytest.approx(7.5 * d["sales_2024e_m"], rel=1e-9)
+    assert d["target_price_ev_sales"] == pytest.approx(
+        d["equity_m"] / d["shares_m"] / d["fx_listing"], rel=1e-9)
+    assert d["target_price"] == pytest.approx(
+        d["equity_fleet_dcf_m"] / d["shares_m"] / d["fx_listing"], rel=1e-9)
     # feeding the implied sales back through the bridge gives the note's HK$1.75
-    back = F.value_from_sales(d["implied_sales_2024e_rmb_m"], d["multiple"],
-                              d["net_cash_rmb_m"], d["shares_m"], d["rmb_per_hkd"])
-    assert abs(back.target_price_hkd - 1.75) < 0.01
+    back = F.value_from_sales(d["implied_sales_2024e_m"], d["multiple"],
+                              d["net_cash_m"], d["shares_m"], d["fx_listing"])
+    assert abs(back.target_price - 1.75) < 0.01
     note_row = next(r for r in d["bridge"] if r["case"].startswith("note TP"))
-    assert abs(note_row["target_price_hkd"] - 1.75) < 0.01
+    assert abs(note_row["target_price"] - 1.75) < 0.01
     # revenue records add up and 2024 sums to the valuation sales
     rows = d["revenue"]
-    assert {"period", "genai_revenue_rmb_m", "traditional_revenue_rmb_m", "revenue_rmb_m",
+    assert {"period", "genai_revenue_m", "traditional_revenue_m", "revenue_m",
             "genai_share"} <= set(rows[0])
     for r in rows:
-        assert r["revenue_rmb_m"] == pytest.approx(r["genai_revenue_rmb_m"]
-                                                   + r["traditional_revenue_rmb_m"])
-        assert r["genai_revenue_rmb_m"] <= r["genai_demand_rmb_m"] + 1e-9
-        assert r["capacity_bound"] == (r["genai_revenue_rmb_m"] < r["genai_demand_rmb_m"] - 1e-6)
+        assert r["revenue_m"] == pytest.approx(r["genai_revenue_m"]
+                                                   + r["traditional_revenue_m"])
+        assert r["genai_revenue_m"] <= r["genai_demand_m"] + 1e-9
+        assert r["capacity_bound"] == (r["genai_revenue_m"] < r["genai_demand_m"] - 1e-6)
     # The baseline's own figures, pinned (any change to the wiring of plan or demand into
     # finance moves them): the fleet serves RMB 4,319m of the 4,346m of 2024 sales the demand
     # path asks for (the A100s and A800s serve at INT8; leasing grows with the market and part
     # of 2024Q4's is left unserved), so the EV/Sales TP is HK$1.329:
     # (7.5 x 4,319.2 + 9,000) / 33,500 / 0.93 = 1.3286.
-    assert d["sales_2024e_rmb_m"] == pytest.approx(4319.2, abs=0.5)
-    assert d["target_price_ev_sales_hkd"] == pytest.approx((7.5 * d["sales_2024e_rmb_m"] + 9000)
+    assert d["sales_2024e_m"] == pytest.approx(4319.2, abs=0.5)
+    assert d["target_price_ev_sales"] == pytest.approx((7.5 * d["sales_2024e_m"] + 9000)
                                                            / 33_500 / 0.93, rel=1e-9)
-    assert d["target_price_ev_sales_hkd"] == pytest.approx(1.329, abs=0.001)
-    y2024 = sum(r["revenue_rmb_m"] for r in rows if r["period"].startswith("2024"))
-    assert y2024 == pytest.approx(d["sales_2024e_rmb_m"])
+    assert d["target_price_ev_sales"] == pytest.approx(1.329, abs=0.001)
+    y2024 = sum(r["revenue_m"] for r in rows if r["period"].startswith("2024"))
+    assert y2024 == pytest.approx(d["sales_2024e_m"])
     assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)
     assert len(d["sensitivity"]) == 49
 
@@ -256,8 +256,8 @@ def test_cli_value_multiple_option_and_errors(run_json, run_cli):
     d = run_json(*NOTE_VINTAGE, "value", "--scenario", "history", "--multiple", "5")
     assert d["multiple"] == 5.0
     # (6069.5 * 7.5) / 5 = 9,104.25: the HK$1.75 needs more sales at a lower multiple
-    assert d["implied_sales_2024e_rmb_m"] == pytest.approx(9104.25)
-    assert d["ev_rmb_m"] == pytest.approx(5.0 * d["sales_2024e_rmb_m"])
+    assert d["implied_sales_2024e_m"] == pytest.approx(9104.25)
+    assert d["ev_m"] == pytest.approx(5.0 * d["sales_2024e_m"])
     code, out, err = run_cli("value", "--multiple", "-1")
     assert code == 2 and out == ""
     assert err.startswith("capacity: ") and "ev_sales_multiple" in err and len(
@@ -280,5 +280,5 @@ def test_embargo_no_better_than_history():
     # over the horizon the embargo serves less (it has fewer chips); in 2024 alone it may serve
     # more tokens than history, which puts its scarce capacity into training sooner, so the
     # EV/Sales price on 2024E is not ordered, the DCF price is
-    assert e_rev["genai_revenue_rmb_m"].sum() < h_rev["genai_revenue_rmb_m"].sum() - 1.0
-    assert emb.scalars["target_price_dcf_hkd"] < hist.scalars["target_price_dcf_hkd"] - tol
+    assert e_rev["genai_revenue_m"].sum() < h_rev["genai_revenue_m"].sum() - 1.0
+    assert emb.scalars["target_price_dcf"] < hist.scalars["target_price_dcf"] - tol

@@ -42,13 +42,13 @@ def test_1h25_is_reproduced_from_its_own_tables(h1_25):
     assert rows["actual"].all() and not q.drop(index=["2025Q1", "2025Q2"])["actual"].any()
     s = rows.sum(numeric_only=True)
     # 1H25 interim results: revenue 2,358.2, gross margin 38.5%, loss 1,489.3, adjusted 1,162.1
-    assert s["revenue_rmb_m"] == pytest.approx(2358.2, rel=0.01)
-    assert s["gross_profit_rmb_m"] / s["revenue_rmb_m"] == pytest.approx(0.385, abs=0.01)
-    assert s["net_loss_rmb_m"] == pytest.approx(1489.3, rel=0.03)
-    assert s["adjusted_net_loss_rmb_m"] == pytest.approx(1162.1, rel=0.03)
-    assert s["rd_rmb_m"] == pytest.approx(2118.5)
+    assert s["revenue_m"] == pytest.approx(2358.2, rel=0.01)
+    assert s["gross_profit_m"] / s["revenue_m"] == pytest.approx(0.385, abs=0.01)
+    assert s["net_loss_m"] == pytest.approx(1489.3, rel=0.03)
+    assert s["adjusted_net_loss_m"] == pytest.approx(1162.1, rel=0.03)
+    assert s["rd_m"] == pytest.approx(2118.5)
     for r in h1_25["pnl"]:
-        assert "adjusted_net_loss_rmb_m" in r
+        assert "adjusted_net_loss_m" in r
 
 
 @pytest.mark.parametrize("doc", ["h1_25", "latest"])
@@ -63,7 +63,7 @@ def test_one_gross_margin_per_year(doc, request):
     assert d["valuation_gross_margin"] == pytest.approx(pnl[y], abs=1e-9)
     q = {r["period"]: r for r in d["pnl_by_quarter"]}
     for r in d["revenue"]:  # the revenue table's gross profit is the P&L's
-        assert r["gross_profit_rmb_m"] == pytest.approx(q[r["period"]]["gross_profit_rmb_m"])
+        assert r["gross_profit_m"] == pytest.approx(q[r["period"]]["gross_profit_m"])
 
 
 def test_inputs_table_is_dated_by_the_vintage(latest):
@@ -88,39 +88,39 @@ def test_inputs_table_is_dated_by_the_vintage(latest):
 
 def test_equity_bridge_adds_up_and_feeds_ev_sales(latest):
     b = latest["equity_bridge"]
-    total = sum(r["value_rmb_m"] for r in b[:-1])
-    assert b[-1]["value_rmb_m"] == pytest.approx(total)
-    assert b[-1]["value_rmb_m"] == pytest.approx(latest["net_cash_rmb_m"])
+    total = sum(r["value_m"] for r in b[:-1])
+    assert b[-1]["value_m"] == pytest.approx(total)
+    assert b[-1]["value_m"] == pytest.approx(latest["net_cash_m"])
     q = [r for r in latest["pnl_by_quarter"] if not r["actual"] and r["period"] <= "2025Q4"]
     assert [r["period"] for r in q] == ["2025Q3", "2025Q4"]  # quarters ending by 31 Jan 2026
-    assert b[-2]["value_rmb_m"] == pytest.approx(sum(r["fcf_rmb_m"] for r in q))
+    assert b[-2]["value_m"] == pytest.approx(sum(r["fcf_m"] for r in q))
     ev = next(r for r in latest["methods"] if r["method"] == "ev_sales")
-    assert ev["equity_rmb_m"] == pytest.approx(ev["ev_rmb_m"] + b[-1]["value_rmb_m"])
+    assert ev["equity_m"] == pytest.approx(ev["ev_m"] + b[-1]["value_m"])
 
 
 def test_reported_halves_by_hand():
     h = F.reported_halves(read_disclosures()).loc[pd.Period("2025Q2", freq="Q")]
     # other items = 1,489.3 + 0.385 x 2,358.2 - (2,118.5 + 270 + 600) = -591.293
-    assert h["non_operating_loss_rmb_m"] == pytest.approx(1489.3 + 0.385 * 2358.2 - 2988.5)
-    assert h["adjustments_rmb_m"] == pytest.approx(1489.3 - 1162.1)
-    assert h["traditional_revenue_rmb_m"] == pytest.approx(2358.2 - 1815.5)
+    assert h["non_operating_loss_m"] == pytest.approx(1489.3 + 0.385 * 2358.2 - 2988.5)
+    assert h["adjustments_m"] == pytest.approx(1489.3 - 1162.1)
+    assert h["traditional_revenue_m"] == pytest.approx(2358.2 - 1815.5)
 
 
 def test_drivers_see_only_what_the_vintage_saw():
     for when, rd in (("2024-03-31", 1686.0), ("2025-03-31", 2238.8), ("2025-09-30", 2118.5)):
         sc = load_scenario(None, as_of=pd.Timestamp(when).date())
         d = F.anchors_from_disclosures(sc.disclosures).drivers
-        assert d.rd_half_rmb_m == pytest.approx(rd)
+        assert d.rd_half_m == pytest.approx(rd)
         assert all(r["published"] <= when for r in d.dated)
     # FY24 S&M is not in the data: the FY24 vintage runs S&M at 1H24's 329.2
     sc = load_scenario(None, as_of=pd.Timestamp("2025-03-31").date())
-    assert F.anchors_from_disclosures(sc.disclosures).drivers.sm_half_rmb_m == 329.2
+    assert F.anchors_from_disclosures(sc.disclosures).drivers.sm_half_m == 329.2
 
 
 def test_genai_other_cost_share_by_hand():
     fin = load_scenario("history").inputs.finance  # m_trad = 0.5
-    d = AccountDrivers(base_cost_of_sales_half_rmb_m=1000.0, base_traditional_half_rmb_m=400.0,
-                       base_genai_half_rmb_m=1600.0)
+    d = AccountDrivers(base_cost_of_sales_half_m=1000.0, base_traditional_half_m=400.0,
+                       base_genai_half_m=1600.0)
     # (1,000 - 0.5 x 400 - 2 x 150) / 1,600 = 0.3125
     assert genai_other_cost_share(d, fin, 150.0) == pytest.approx(0.3125)
     assert genai_other_cost_share(d, fin, 500.0) == 0.0  # the fleet alone exceeds it
@@ -167,16 +167,16 @@ def test_finance_doc_inputs_table_matches_the_baseline():
 def test_rolling_backtest_scores_the_accounts():
     d = cli_json("backtest", "--rolling", "--samples", "20")
     scored = {(r["metric"], r["horizon_halves"]) for r in d["summary"] if r["n_compared"]}
-    for metric in ("adjusted_net_loss_rmb_m", "gross_margin", "net_loss_rmb_m",
-                   "rd_opex_rmb_m"):
+    for metric in ("adjusted_net_loss_m", "gross_margin", "net_loss_m",
+                   "rd_opex_m"):
         assert {(metric, 1), (metric, 2)} <= scored, metric
     # a 1H25 row of the FY24 vintage: the forecast is its P&L's 2025Q1 + 2025Q2
     row = next(r for r in d["rows"] if r["vintage"] == "2025-03-31"
-               and r["metric"] == "adjusted_net_loss_rmb_m" and r["period"] == "1H25")
+               and r["metric"] == "adjusted_net_loss_m" and r["period"] == "1H25")
     assert row["actual"] == 1162.1 and row["horizon_halves"] == 1
     q = {r["period"]: r for r in cli_json("value", "--as-of", "2025-03-31")["pnl_by_quarter"]}
-    assert row["forecast"] == pytest.approx(q["2025Q1"]["adjusted_net_loss_rmb_m"]
-                                            + q["2025Q2"]["adjusted_net_loss_rmb_m"], rel=1e-6)
+    assert row["forecast"] == pytest.approx(q["2025Q1"]["adjusted_net_loss_m"]
+                                            + q["2025Q2"]["adjusted_net_loss_m"], rel=1e-6)
 
 
 def test_no_vintage_reads_a_later_input():

@@ -15,7 +15,7 @@ from capacity import finance as F
 from capacity.cli import main
 from capacity.compute_demand import quarter_number
 from capacity.errors import InputError
-from capacity.metrics.costs import straight_line_rmb_m
+from capacity.metrics.costs import straight_line_m
 from capacity.scenarios import load_scenario
 
 TOL = 1e-5
@@ -41,15 +41,15 @@ def test_gross_profit_is_revenue_less_cost_of_sales(hist):
     for rows in (hist["pnl"], hist["pnl_by_quarter"]):
         assert rows
         for r in rows:
-            assert r["gross_profit_rmb_m"] == pytest.approx(
-                r["revenue_rmb_m"] - r["cost_of_sales_rmb_m"], abs=TOL)
-            assert r["adjusted_net_loss_rmb_m"] == pytest.approx(
-                r["net_loss_rmb_m"] - r["adjustments_rmb_m"], abs=TOL)
-            parts = (r["depreciation_rmb_m"] + r["power_cost_rmb_m"] + r["maintenance_rmb_m"]
-                     + r["rental_cost_rmb_m"] + r["other_cost_of_sales_rmb_m"])
-            assert r["cost_of_sales_rmb_m"] == pytest.approx(parts, abs=TOL)
-            assert r["ebitda_rmb_m"] == pytest.approx(
-                r["gross_profit_rmb_m"] - r["opex_rmb_m"] + r["depreciation_rmb_m"], abs=TOL)
+            assert r["gross_profit_m"] == pytest.approx(
+                r["revenue_m"] - r["cost_of_sales_m"], abs=TOL)
+            assert r["adjusted_net_loss_m"] == pytest.approx(
+                r["net_loss_m"] - r["adjustments_m"], abs=TOL)
+            parts = (r["depreciation_m"] + r["power_cost_m"] + r["maintenance_m"]
+                     + r["rental_cost_m"] + r["other_cost_of_sales_m"])
+            assert r["cost_of_sales_m"] == pytest.approx(parts, abs=TOL)
+            assert r["ebitda_m"] == pytest.approx(
+                r["gross_profit_m"] - r["opex_m"] + r["depreciation_m"], abs=TOL)
 
 
 def test_yearly_pnl_is_the_sum_of_its_quarters(hist):
@@ -59,29 +59,29 @@ def test_yearly_pnl_is_the_sum_of_its_quarters(hist):
         sel = q[q["year"] == r["year"]]
         assert len(sel) == 4
         assert r["actual_quarters"] == int(sel["actual"].sum())
-        for c in ("revenue_rmb_m", "genai_revenue_rmb_m", "depreciation_rmb_m", "opex_rmb_m",
-                  "ebitda_rmb_m", "net_loss_rmb_m", "adjusted_net_loss_rmb_m"):
+        for c in ("revenue_m", "genai_revenue_m", "depreciation_m", "opex_m",
+                  "ebitda_m", "net_loss_m", "adjusted_net_loss_m"):
             assert r[c] == pytest.approx(sel[c].sum(), abs=1e-5)
-        assert r["gross_margin"] == pytest.approx(r["gross_profit_rmb_m"] / r["revenue_rmb_m"])
+        assert r["gross_margin"] == pytest.approx(r["gross_profit_m"] / r["revenue_m"])
 
 
 def test_net_cash_moves_by_free_cash_flow(hist, fin):
-    prev = fin.net_cash_rmb_m  # the last reported balance, 30 Jun 2023
+    prev = fin.net_cash_m  # the last reported balance, 30 Jun 2023
     assert hist["cash"][0]["period"] == "2023Q3"
     for r in hist["cash"]:
-        assert r["net_cash_rmb_m"] == pytest.approx(prev + r["fcf_rmb_m"], abs=1e-5)
+        assert r["net_cash_m"] == pytest.approx(prev + r["fcf_m"], abs=1e-5)
         # the working-capital simplification: FCF = EBITDA - capex paid, nothing else
-        assert r["fcf_rmb_m"] == pytest.approx(r["ebitda_rmb_m"] - r["capex_paid_rmb_m"],
+        assert r["fcf_m"] == pytest.approx(r["ebitda_m"] - r["capex_paid_m"],
                                                abs=TOL)
-        assert r["below_floor"] == (r["net_cash_rmb_m"] < fin.cash_floor_rmb_m)
-        prev = r["net_cash_rmb_m"]
+        assert r["below_floor"] == (r["net_cash_m"] < fin.cash_floor_m)
+        prev = r["net_cash_m"]
 
 
 def test_capex_is_paid_in_the_order_quarter(hist):
-    cash = {r["period"]: r["capex_paid_rmb_m"] for r in hist["cash"]}
+    cash = {r["period"]: r["capex_paid_m"] for r in hist["cash"]}
     by_order: dict[str, float] = {}
     for r in hist["cohorts"]:
-        by_order[r["order_period"]] = by_order.get(r["order_period"], 0.0) + r["capex_rmb_m"]
+        by_order[r["order_period"]] = by_order.get(r["order_period"], 0.0) + r["capex_m"]
     for p, v in by_order.items():
         if p in cash:
             assert cash[p] == pytest.approx(v, abs=1e-5)
@@ -92,33 +92,33 @@ def test_capex_is_paid_in_the_order_quarter(hist):
 def test_target_price_times_shares_times_fx_is_equity(hist, fin):
     for r in hist["methods"]:
         if r["applies"]:
-            assert r["target_price_hkd"] * fin.shares_m * fin.rmb_per_hkd == pytest.approx(
-                r["equity_rmb_m"], rel=1e-9)
-            assert r["equity_rmb_m"] == pytest.approx(r["ev_rmb_m"] + fin.net_cash_rmb_m)
+            assert r["target_price"] * fin.shares_m * fin.fx_listing == pytest.approx(
+                r["equity_m"], rel=1e-9)
+            assert r["equity_m"] == pytest.approx(r["ev_m"] + fin.net_cash_m)
     dcf = next(r for r in hist["methods"] if r["method"] == "dcf")
-    assert dcf["target_price_hkd"] == pytest.approx(hist["target_price_dcf_hkd"])
+    assert dcf["target_price"] == pytest.approx(hist["target_price_dcf"])
 
 
 def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
     # blend weights 1/0/0 (baseline.toml): the multiples' TP is the EV/Sales TP (the headline
     # is the fleet DCF, tests/test_valuation_headline.py)
-    assert hist["target_price_multiples_hkd"] == pytest.approx(hist["target_price_ev_sales_hkd"])
+    assert hist["target_price_multiples"] == pytest.approx(hist["target_price_ev_sales"])
     assert hist["blend_weight_ev_sales"] == 1.0
     # HK$1.75 on 7.5x 2024E: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 -> HK$1.75 again
-    assert hist["implied_sales_2024e_rmb_m"] == pytest.approx(6069.5)
-    assert hist["note_check_target_price_hkd"] == pytest.approx(1.75)
+    assert hist["implied_sales_2024e_m"] == pytest.approx(6069.5)
+    assert hist["note_check_target_price"] == pytest.approx(1.75)
     assert hist["note_check_reproduced"] is True
     assert hist["ev_ebitda_applies"] is False  # 2024E EBITDA is negative
-    assert hist["target_price_ev_ebitda_hkd"] is None
+    assert hist["target_price_ev_ebitda"] is None
 
 
 def test_existing_fleet_depreciation_is_its_book_value_over_its_life(hist, fin):
-    per_q = fin.existing_fleet_book_value_rmb_m / fin.existing_fleet_remaining_life_quarters
+    per_q = fin.existing_fleet_book_value_m / fin.existing_fleet_remaining_life_quarters
     first = next(r for r in hist["pnl_by_quarter"] if not r["actual"])  # 2023Q3: deliveries
     # of 2023Q3 are in the cohorts
-    new = sum(r["depreciation_per_quarter_rmb_m"] for r in hist["cohorts"]
+    new = sum(r["depreciation_per_quarter_m"] for r in hist["cohorts"]
               if r["period"] <= "2023Q3" < _plus(r["period"], r["life_quarters"]))
-    assert first["depreciation_rmb_m"] == pytest.approx(per_q + new, abs=1e-6)
+    assert first["depreciation_m"] == pytest.approx(per_q + new, abs=1e-6)
 
 
 def _plus(period: str, n: int) -> str:
@@ -132,16 +132,16 @@ def _plus(period: str, n: int) -> str:
 
 def test_cohort_depreciation_by_hand_and_sums_to_capex():
     # RMB 120m delivered in position 2 over 4 quarters: 30 a quarter in positions 2..5
-    dep = straight_line_rmb_m(10, np.array([2]), np.array([120.0]), np.array([4]))
+    dep = straight_line_m(10, np.array([2]), np.array([120.0]), np.array([4]))
     assert dep.tolist() == [0, 0, 30, 30, 30, 30, 0, 0, 0, 0]
     # three cohorts, one starting before the window and one running past it
     d, cap, life = np.array([-3, 0, 7]), np.array([80.0, 100.0, 90.0]), np.array([8, 5, 6])
-    whole = straight_line_rmb_m(30, d + 10, cap, life)  # a window holding every life
+    whole = straight_line_m(30, d + 10, cap, life)  # a window holding every life
     for i in range(3):
-        one = straight_line_rmb_m(30, d[i:i + 1] + 10, cap[i:i + 1], life[i:i + 1])
+        one = straight_line_m(30, d[i:i + 1] + 10, cap[i:i + 1], life[i:i + 1])
         assert one.sum() == pytest.approx(cap[i])
     assert whole.sum() == pytest.approx(cap.sum())
-    cut = straight_line_rmb_m(10, d, cap, life)  # inside the 10 quarters only
+    cut = straight_line_m(10, d, cap, life)  # inside the 10 quarters only
     assert cut.sum() == pytest.approx(80 / 8 * 5 + 100 + 90 / 6 * 3)
 
 
@@ -165,8 +165,8 @@ def test_opex_line_follows_the_yearly_total_convention():
 def test_cash_path_and_runway_by_hand():
     c = F.cash_arrays(np.array([-100.0, -100.0, -100.0]), np.array([0.0, 50.0, 0.0]),
                       300.0, 100.0)
-    assert c["fcf_rmb_m"].tolist() == [-100, -150, -100]
-    assert c["net_cash_rmb_m"].tolist() == [200, 50, -50]
+    assert c["fcf_m"].tolist() == [-100, -150, -100]
+    assert c["net_cash_m"].tolist() == [200, 50, -50]
     assert c["below_floor"].tolist() == [False, True, True]
     assert c["runway_quarters"] == 1 and c["funding_need_index"] == 1
     never = F.cash_arrays(np.array([10.0, 10.0]), np.zeros(2), 300.0, 100.0)
@@ -180,14 +180,14 @@ def test_dcf_on_a_three_year_toy_by_hand():
     # PV(TV) = 1,912.5 / 1.331 = 1,436.889;  EV = 1,709.616
     r = F.dcf_ev(np.array([100.0, 110.0, 121.0]), np.array([4, 8, 12]), 200.0, 0.10, 0.02,
                  0.25)
-    assert r["terminal_value_rmb_m"] == pytest.approx(1912.5)
-    assert r["pv_fcf_rmb_m"].sum() == pytest.approx(300.0 / 1.1)
-    assert r["pv_terminal_rmb_m"] == pytest.approx(1912.5 / 1.331)
-    assert r["ev_rmb_m"] == pytest.approx(300.0 / 1.1 + 1912.5 / 1.331)
-    assert r["ev_rmb_m"] == pytest.approx(1709.616, abs=1e-3)
+    assert r["terminal_value_m"] == pytest.approx(1912.5)
+    assert r["pv_fcf_m"].sum() == pytest.approx(300.0 / 1.1)
+    assert r["pv_terminal_m"] == pytest.approx(1912.5 / 1.331)
+    assert r["ev_m"] == pytest.approx(300.0 / 1.1 + 1912.5 / 1.331)
+    assert r["ev_m"] == pytest.approx(1709.616, abs=1e-3)
     # a terminal loss is not taxed: NOPAT = EBIT = -80 -> TV = -80 x 1.02 / 0.08 = -1,020
     loss = F.dcf_ev(np.array([0.0, 0.0, 0.0]), np.array([4, 8, 12]), -80.0, 0.10, 0.02, 0.25)
-    assert loss["terminal_value_rmb_m"] == pytest.approx(-1020.0)
+    assert loss["terminal_value_m"] == pytest.approx(-1020.0)
     with pytest.raises(InputError, match="terminal_growth_annual"):
         F.dcf_ev(np.array([1.0]), np.array([4]), 1.0, 0.05, 0.05, 0.0)
 
@@ -212,8 +212,8 @@ def test_blend_renormalises_over_the_methods_that_apply():
 def test_a_half_blend_is_the_mean_of_ev_sales_and_dcf():
     d = cli_json("value", "-s", "history", "--set", "finance.blend_weights.dcf=1.0")
     assert d["blend_weight_dcf"] == pytest.approx(0.5)
-    assert d["target_price_multiples_hkd"] == pytest.approx(
-        (d["target_price_ev_sales_hkd"] + d["target_price_dcf_hkd"]) / 2)
+    assert d["target_price_multiples"] == pytest.approx(
+        (d["target_price_ev_sales"] + d["target_price_dcf"]) / 2)
 
 
 def test_dcf_sensitivity_grid_centre_is_the_dcf_price(hist, fin):
@@ -222,10 +222,10 @@ def test_dcf_sensitivity_grid_centre_is_the_dcf_price(hist, fin):
         fin.sensitivity_terminal_growth_annual)
     centre = grid[(grid["wacc_annual"] == fin.wacc_annual)
                   & (grid["terminal_growth_annual"] == fin.terminal_growth_annual)]
-    assert centre["target_price_hkd"].iloc[0] == pytest.approx(hist["target_price_dcf_hkd"])
+    assert centre["target_price"].iloc[0] == pytest.approx(hist["target_price_dcf"])
     # a higher WACC shrinks the (negative) terminal value in the baseline: TP rises with WACC
     g = grid[grid["terminal_growth_annual"] == fin.terminal_growth_annual]
-    assert g["target_price_hkd"].is_monotonic_increasing == (hist["pv_terminal_rmb_m"] < 0)
+    assert g["target_price"].is_monotonic_increasing == (hist["pv_terminal_m"] < 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,10 +239,10 @@ SHIPPED = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200-o
 
 def test_dcf_separates_the_shipped_scenarios_and_orders_the_export_controls():
     docs = {s: cli_json("value", "-s", s) for s in SHIPPED}
-    tp = {s: d["target_price_dcf_hkd"] for s, d in docs.items()}
-    capex = {s: tuple(round(r["capex_paid_rmb_m"], 6) for r in d["cash"])
+    tp = {s: d["target_price_dcf"] for s, d in docs.items()}
+    capex = {s: tuple(round(r["capex_paid_m"], 6) for r in d["cash"])
              for s, d in docs.items()}
-    served = {s: tuple(round(r["genai_revenue_rmb_m"], 6) for r in d["pnl_by_quarter"])
+    served = {s: tuple(round(r["genai_revenue_m"], 6) for r in d["pnl_by_quarter"])
               for s, d in docs.items()}
     for i, a in enumerate(SHIPPED):
         for b in SHIPPED[i + 1:]:
@@ -258,7 +258,7 @@ STRESS_TABLE = {
     "finance.wacc_annual": {"dist": "uniform", "low": 0.10, "high": 0.14},
     # the all-in cost basis moves per draw too (it was once fixed at the template's)
     "planner.network_share_training": {"dist": "uniform", "low": 0.05, "high": 0.25},
-    "planner.system_rmb_per_unit_by_chip.L20": {"dist": "uniform", "low": 10000, "high": 30000},
+    "planner.system_per_unit_by_chip.L20": {"dist": "uniform", "low": 10000, "high": 30000},
 }
 
 
@@ -278,9 +278,9 @@ def test_stress_draw_dcf_matches_the_value_command(history):
         k, _, _ = stress.evaluate_draw(ctx, h, row, "test draw")
         drawn = history.with_inputs(stress.draw_inputs(ctx, row, "test draw"))
         v = value_report(drawn, plan_result=plan(drawn, integer=False)).scalars
-        assert k["target_price_dcf_hkd"] == pytest.approx(v["target_price_dcf_hkd"], rel=1e-7)
-        assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=1e-9)
-        seen.add(round(k["target_price_dcf_hkd"], 9))
+        assert k["target_price_dcf"] == pytest.approx(v["target_price_dcf"], rel=1e-7)
+        assert k["target_price"] == pytest.approx(v["target_price"], rel=1e-9)
+        seen.add(round(k["target_price_dcf"], 9))
     assert len(seen) == 2  # the draws move the DCF
 
 

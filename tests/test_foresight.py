@@ -84,7 +84,7 @@ def test_purchases_do_not_bunch_at_the_horizon_end(plans):
     assert d["units_last_two_quarters_share"] == pytest.approx(share, abs=1e-9)
     assert share <= 0.15
     assert d["residual_share_of_npv"] == pytest.approx(  # JSON keeps 10 significant digits
-        d["residual_value_rmb_m"] / d["objective_rmb_m"], rel=1e-8)
+        d["residual_value_m"] / d["objective_m"], rel=1e-8)
 
 
 def test_leasing_and_rental_scale_with_the_market_and_the_whole_fleet(plans):

@@ -58,10 +58,10 @@ target_tn = 1.0
 share_of_fleet = 0.0
 
 [planner]
-usd_rmb = 7.0
+fx_usd = 7.0
 exclude_chips = []
 
-[planner.capex_budget_rmb_m]
+[planner.capex_budget_m]
 2024 = 500
 2025 = 500
 
@@ -71,9 +71,9 @@ exclude_chips = []
 [finance]
 ev_sales_multiple = 4.0
 valuation_year = 2025
-net_cash_rmb_m = 1000.0
+net_cash_m = 1000.0
 shares_m = 2000.0
-rmb_per_hkd = 0.9
+fx_listing = 0.9
 
 [subject]
 name = "Acme Compute (synthetic)"
@@ -104,12 +104,12 @@ gpus_units,2024Q1,0,1000,units,synthetic,2024-08-31,
 gpus_units,2024Q2,0,1000,units,synthetic,2024-08-31,
 peak_eflops,2024Q1,0,0.312,EFLOPS,synthetic,2024-08-31,1000 A100 x 312 TFLOPS
 peak_eflops,2024Q2,0,0.312,EFLOPS,synthetic,2024-08-31,1000 A100 x 312 TFLOPS
-revenue_rmb_m,2024Q2,2,400,RMB m,synthetic,2024-08-31,
+revenue_m,2024Q2,2,400,RMB m,synthetic,2024-08-31,
 gross_margin,2024Q2,2,0.4,ratio,synthetic,2024-08-31,
 genai_share,2024Q2,2,0.25,ratio,synthetic,2024-08-31,
 genai_share_target,2025Q4,4,0.5,ratio,synthetic,2024-08-31,
-target_price_hkd,2024Q2,0,1.0,HKD/share,synthetic,2024-08-31,
-target_price_old_hkd,2024Q2,0,1.2,HKD/share,synthetic,2024-08-31,
+target_price,2024Q2,0,1.0,HKD/share,synthetic,2024-08-31,
+target_price_old,2024Q2,0,1.2,HKD/share,synthetic,2024-08-31,
 """
 
 ACTUALS = """\
@@ -189,19 +189,19 @@ def test_the_subjects_own_scenario_and_rules_apply(subject):
 def test_value_on_the_synthetic_subject(subject):
     v = cli_json("--subject", str(subject), "value", "--scenario", "history")
     assert v["valuation_year"] == 2025
-    sales = v["sales_2025e_rmb_m"]
+    sales = v["sales_2025e_m"]
     # TP = (multiple x sales + net cash) / shares / RMB per HKD, with Acme's inputs; the net
     # cash at the valuation date (31 Jan 2025) is the 1,000 of the balance sheet (2024Q2) plus
     # the modelled free cash flow of 2024Q3 and 2024Q4 (the equity bridge)
     bridge = v["equity_bridge"]
-    assert bridge[0]["value_rmb_m"] == pytest.approx(1000.0)
-    assert bridge[-1]["value_rmb_m"] == pytest.approx(1000.0 + bridge[-2]["value_rmb_m"])
-    assert v["target_price_ev_sales_hkd"] == pytest.approx(
-        (4.0 * sales + bridge[-1]["value_rmb_m"]) / 2000.0 / 0.9)
+    assert bridge[0]["value_m"] == pytest.approx(1000.0)
+    assert bridge[-1]["value_m"] == pytest.approx(1000.0 + bridge[-2]["value_m"])
+    assert v["target_price_ev_sales"] == pytest.approx(
+        (4.0 * sales + bridge[-1]["value_m"]) / 2000.0 / 0.9)
     # the headline: the fleet DCF's equity over the same shares and FX
-    assert v["target_price_hkd"] == pytest.approx(v["equity_fleet_dcf_rmb_m"] / 2000.0 / 0.9)
+    assert v["target_price"] == pytest.approx(v["equity_fleet_dcf_m"] / 2000.0 / 0.9)
     assert v["street"] == [] and "upside" not in v  # no street or share-price files
-    assert v["note_target_price_hkd"] == 1.0
+    assert v["note_target_price"] == 1.0
 
 
 def test_backtest_on_the_synthetic_subject(subject):
@@ -253,7 +253,7 @@ def test_kpi_quarters_follow_the_subjects_horizon(subject):
     assert acme.kpi_years() == (2025,)
     cmp = cli_json("--subject", str(subject), "compare", "history", "unlisted")
     kpis = {r["kpi"] for r in cmp["kpis"]}
-    assert {"peak_eflops_2024Q4", "peak_eflops_2025Q4", "genai_revenue_rmb_m_2025"} <= kpis
+    assert {"peak_eflops_2024Q4", "peak_eflops_2025Q4", "genai_revenue_m_2025"} <= kpis
     assert "peak_eflops_2023Q4" not in kpis
 
 

@@ -91,18 +91,18 @@ def tiny(chips: dict[str, Chip], first: str = "2024Q1", n: int = 1, *, training=
         periods=periods, chips=names, peak_tflops=s("tflops"),
         efficiency=pd.Series(1.0, index=names), training_fit=s("fit", bool),
         power_kw=s("kw"), life_quarters=s("life", int), lead_quarters=s("lead", int),
-        price_rmb_m=grid("price"), cap_units=grid("cap"),
+        price_m=grid("price"), cap_units=grid("cap"),
         existing_units=grid("existing").fillna(0.0),
         demand=pd.DataFrame({"training_demand_eflops": q(training),
                              "leasing_demand_eflops": q(leasing),
                              "inference_tn_tokens": q(tokens)}, index=periods),
-        tokens_per_unit_tn=s("tau_tn"), maintenance_rmb_m=s("maintenance"),
-        rates=pd.DataFrame({"training_value_rmb_m_per_eflops_quarter": q(training_value),
-                            "leasing_rmb_m_per_eflops": q(leasing_rate),
-                            "rental_rmb_m_per_eflops": q(rental_rate),
-                            "token_price_rmb_per_m_tokens": q(token_price)}, index=periods),
+        tokens_per_unit_tn=s("tau_tn"), maintenance_m=s("maintenance"),
+        rates=pd.DataFrame({"training_value_m_per_eflops_quarter": q(training_value),
+                            "leasing_m_per_eflops": q(leasing_rate),
+                            "rental_m_per_eflops": q(rental_rate),
+                            "token_price_per_m_tokens": q(token_price)}, index=periods),
         rental_cap_eflops=pd.Series(q(rental_cap), index=periods),
-        discount_rate_annual=0.0, electricity_rmb_per_kwh=0.0)
+        discount_rate_annual=0.0, electricity_per_kwh=0.0)
     kw.update(overrides)
     return PlanData(**kw)
 
@@ -271,7 +271,7 @@ def test_residual_is_what_the_unit_still_earns_at_the_market_rate():
     earn = (0.1458 - 0.01) + (0.13122 - 0.01) + (0.118098 - 0.01) = 0.365118, below its book
     0.5 x (1 - 1/4) = 0.375.
     """
-    from capacity.planner.objective import residual_value_rmb_m
+    from capacity.planner.objective import residual_value_m
     from capacity.planner.variables import buy_vars
 
     data = tiny({"A": Chip(price=0.5, life=2)}, n=3, training=1.0, discount_rate_annual=0.10,
@@ -286,7 +286,7 @@ def test_residual_is_what_the_unit_still_earns_at_the_market_rate():
                    leasing_rate=[200.0, 180.0, 162.0])
     a = falling.arrays
     buy = buy_vars(a)
-    res = residual_value_rmb_m(a, buy)
+    res = residual_value_m(a, buy)
     q3 = int(np.flatnonzero(buy.t == 2)[0])
     assert res[q3] == pytest.approx(0.365118, rel=1e-9)
     q1 = int(np.flatnonzero(buy.t == 0)[0])  # 1 quarter left: min(0.5 x 1/4, 0.1358)
@@ -404,7 +404,7 @@ def test_token_demand_caps_tokens_served():
     plan = solve_data(data)
     assert units(plan, "B", "2024Q1") == pytest.approx(200.0)
     assert plan.quarters.iloc[0]["inference_served_tn_tokens"] == pytest.approx(2.0)
-    assert plan.quarters.iloc[0]["served_revenue_rmb_m"] == pytest.approx(20.0)
+    assert plan.quarters.iloc[0]["served_revenue_m"] == pytest.approx(20.0)
     assert plan.objective == pytest.approx(10.0, rel=REL)
     assert_price(plan, "token_demand", "2024Q1", 5.0)
     assert_price(plan, "tokens", "2024Q1", 5.0)
@@ -454,7 +454,7 @@ def test_rental_cap_binds_when_renting_is_cheaper():
     assert units(plan, "A", "2024Q1") == pytest.approx(900.0)
     q = plan.quarters.iloc[0]
     assert q["rented_eflops"] == pytest.approx(0.1)
-    assert q["rental_cost_rmb_m"] == pytest.approx(30.0)
+    assert q["rental_cost_m"] == pytest.approx(30.0)
     assert plan.objective == pytest.approx(210.0, rel=REL)
     assert_price(plan, "rental", "2024Q1", 100.0)
     assert_price(plan, "training_demand", "2024Q1", 200.0)
@@ -506,10 +506,10 @@ def test_access_cap_limits_purchases():
     # the value of one more unit, split by family: serves 0.01 tn at 10 (0.1), costs 0.05,
     # uses one unit of the cap (0.05): net 0 for a chip bought
     pv = plan.purchase_value.iloc[0]
-    assert pv["served_value_rmb_m"] == pytest.approx(0.1, rel=1e-7)
-    assert pv["cost_rmb_m"] == pytest.approx(0.05, rel=1e-7)
-    assert pv["limit_access_rmb_m"] == pytest.approx(0.05, rel=1e-7)
-    assert pv["net_value_rmb_m"] == pytest.approx(0.0, abs=1e-9)
+    assert pv["served_value_m"] == pytest.approx(0.1, rel=1e-7)
+    assert pv["cost_m"] == pytest.approx(0.05, rel=1e-7)
+    assert pv["limit_access_m"] == pytest.approx(0.05, rel=1e-7)
+    assert pv["net_value_m"] == pytest.approx(0.0, abs=1e-9)
     h = 1.0
     assert input_secant(plan, data, h, cap_units=data.cap_units + h) \
         == pytest.approx(0.05, rel=1e-7)
@@ -530,29 +530,29 @@ def test_budget_per_order_year_with_and_without_carry_over():
     2024 budget (it rolls into 2025).
     """
     data = tiny({"A": Chip()}, first="2024Q4", n=2, training=[0.2, 1.0],
-                training_value=[400.0, 300.0], budget_rmb_m={2024: 100.0, 2025: 50.0})
+                training_value=[400.0, 300.0], budget_m={2024: 100.0, 2025: 50.0})
     plan = solve_data(data)
     assert units(plan, "A", "2024Q4") == pytest.approx(200.0)
     assert units(plan, "A", "2025Q1") == pytest.approx(250.0)
     assert plan.objective == pytest.approx(65.0, rel=REL)
     assert_price(plan, "budget", "2025", 0.5)
     not_binding(plan, "budget", "2024")
-    assert input_secant(plan, data, 1.0, budget_rmb_m={2024: 100.0, 2025: 51.0}) \
+    assert input_secant(plan, data, 1.0, budget_m={2024: 100.0, 2025: 51.0}) \
         == pytest.approx(0.5, rel=1e-7)
-    assert input_secant(plan, data, 1.0, budget_rmb_m={2024: 101.0, 2025: 50.0}) \
+    assert input_secant(plan, data, 1.0, budget_m={2024: 101.0, 2025: 50.0}) \
         == pytest.approx(0.0, abs=1e-9)
 
     carry = data.with_numbers(budget_carryover=True)
     plan = solve_data(carry)
     assert units(plan, "A", "2024Q4") == pytest.approx(200.0)
     assert units(plan, "A", "2025Q1") == pytest.approx(550.0)
-    assert plan.purchases["capex_rmb_m"].sum() == pytest.approx(150.0)
+    assert plan.purchases["capex_m"].sum() == pytest.approx(150.0)
     assert plan.objective == pytest.approx(95.0, rel=REL)
     assert_price(plan, "budget", "2025", 0.5)
     assert binding(plan, "budget", "2025")["limit"] == pytest.approx(150.0)
     not_binding(plan, "budget", "2024")
     # one RMB m more in 2024 rolls into 2025 as well
-    assert input_secant(plan, carry, 1.0, budget_rmb_m={2024: 101.0, 2025: 50.0}) \
+    assert input_secant(plan, carry, 1.0, budget_m={2024: 101.0, 2025: 50.0}) \
         == pytest.approx(0.5, rel=1e-7)
 
 
@@ -571,7 +571,7 @@ def test_power_limit_with_an_existing_fleet_and_electricity():
     """
     data = tiny({"A": Chip(kw=2.0, existing=100.0)}, training=1.0,
                 power_mw=pd.Series([1.0], index=pd.period_range("2024Q1", periods=1, freq="Q")),
-                electricity_rmb_per_kwh=0.5)
+                electricity_per_kwh=0.5)
     plan = solve_data(data)
     mw_cost = 2191.5 * 1000 * 0.5 / 1e6
     assert mw_cost == pytest.approx(1.09575)
@@ -589,11 +589,11 @@ def test_power_limit_with_an_existing_fleet_and_electricity():
     # one more unit: trains 1e-3 EFLOPS (0.3, through the allocation row's dual), costs 0.2,
     # runs 0.0021915, draws 0.002 MW at 48.90425 (0.0978085): net 0
     pv = plan.purchase_value.iloc[0]
-    assert pv["served_value_rmb_m"] == pytest.approx(0.3, rel=1e-7)
-    assert pv["cost_rmb_m"] == pytest.approx(0.2, rel=1e-7)
-    assert pv["running_cost_rmb_m"] == pytest.approx(per_unit, rel=1e-7)
-    assert pv["limit_power_rmb_m"] == pytest.approx(0.002 * gain, rel=1e-7)
-    assert pv["net_value_rmb_m"] == pytest.approx(0.0, abs=1e-9)
+    assert pv["served_value_m"] == pytest.approx(0.3, rel=1e-7)
+    assert pv["cost_m"] == pytest.approx(0.2, rel=1e-7)
+    assert pv["running_cost_m"] == pytest.approx(per_unit, rel=1e-7)
+    assert pv["limit_power_m"] == pytest.approx(0.002 * gain, rel=1e-7)
+    assert pv["net_value_m"] == pytest.approx(0.0, abs=1e-9)
     h = 0.01
     assert input_secant(plan, data, h, power_mw=data.power_mw + h) \
         == pytest.approx(gain, rel=1e-7)
@@ -614,7 +614,7 @@ def test_lead_time_pays_at_order_and_books_the_order_year():
     - budget 2024: one RMB m more buys 5 units for 2025Q1: 5 x 0.092936 = 0.464682 per RMB m.
     """
     data = tiny({"A": Chip(lead=1)}, first="2024Q4", n=3, training=[0.0, 1.0, 1.0],
-                budget_rmb_m={2024: 100.0}, discount_rate_annual=0.10)
+                budget_m={2024: 100.0}, discount_rate_annual=0.10)
     a = data.arrays
     ci, ti = a.buyable
     assert [(a.chips[c], a.periods[t]) for c, t in zip(ci, ti, strict=True)] == \
@@ -650,7 +650,7 @@ def test_whole_lots_round_to_the_better_whole_server():
     assert plan.extra["relaxed_objective"] == pytest.approx(10.0, rel=REL)
     assert plan.extra["integrality_gap"] == pytest.approx(0.04, rel=1e-6)
     assert plan.extra["model"].integer.sum() == 1  # one lot column
-    cheap = data.with_numbers(price_rmb_m=data.price_rmb_m * 0.5)
+    cheap = data.with_numbers(price_m=data.price_m * 0.5)
     plan = solve_data(cheap, integer=True)
     assert units(plan, "A", "2024Q1") == pytest.approx(104.0)
     assert plan.objective == pytest.approx(19.6, rel=REL)
@@ -659,11 +659,11 @@ def test_whole_lots_round_to_the_better_whole_server():
     plan = solve_data(capped, integer=True)
     assert units(plan, "A", "2024Q1") == pytest.approx(96.0)
     assert plan.objective == pytest.approx(9.6, rel=REL)
-    budgeted = cheap.with_numbers(budget_rmb_m={2024: 10.0},
+    budgeted = cheap.with_numbers(budget_m={2024: 10.0},
                                   demand=cheap.demand.assign(training_demand_eflops=1.0))
     plan = solve_data(budgeted, integer=True)
     assert units(plan, "A", "2024Q1") == pytest.approx(96.0)
-    assert plan.purchases["capex_rmb_m"].sum() == pytest.approx(9.6)
+    assert plan.purchases["capex_m"].sum() == pytest.approx(9.6)
     assert plan.objective == pytest.approx(19.2, rel=REL)
 
 
@@ -703,7 +703,7 @@ def test_every_family_has_a_golden_test():
     from capacity.scenarios import load_scenario
 
     full = tiny({"A": Chip(cap=10.0)}, training=1.0,
-                budget_rmb_m={2024: 1.0},
+                budget_m={2024: 1.0},
                 power_mw=pd.Series([1.0], index=pd.period_range("2024Q1", periods=1, freq="Q")))
     families = built_families(plan_data(load_scenario())) | built_families(full)
     missing = sorted(families - set(FAMILY_TESTS))

@@ -119,9 +119,9 @@ def write_rows(path: Path, rows: list[list[str]]) -> None:
 
 NUMBER_KEYS = [
     # every one of these is >= 0 and at most 10 million, so -1e9 and 1e12 are out of range
-    "planner.pue", "planner.usd_rmb", "finance.shares_m", "finance.ev_sales_multiple",
+    "planner.pue", "planner.fx_usd", "finance.shares_m", "finance.ev_sales_multiple",
     "planner.price_usd.H20", "demand.tokens.initial_stock_tn", "planner.lot_units",
-    "fleet.default_life_quarters", "planner.capex_budget_rmb_m.2024",
+    "fleet.default_life_quarters", "planner.capex_budget_m.2024",
     "planner.datacenter_mw.2025Q1",
 ]
 
@@ -260,7 +260,7 @@ def test_chip_catalog_cell_missing_or_not_a_number(row, data):
         assert "empty cell in a required column" in err
 
 
-ACTUALS_HEAD = ["period", "gpus_units", "computing_power_eflops", "revenue_rmb_m", "source"]
+ACTUALS_HEAD = ["period", "gpus_units", "computing_power_eflops", "revenue_m", "source"]
 
 
 @few(12)
@@ -354,7 +354,7 @@ def test_misspelt_scenario_name_suggests_the_closest(pair, where):
 
 
 TABLES = ["finance", "planner", "planner.price_usd", "demand.tokens", "controls",
-          "fleet.efficiency", "planner.capex_budget_rmb_m"]
+          "fleet.efficiency", "planner.capex_budget_m"]
 
 
 @few(10)
@@ -364,8 +364,8 @@ def test_set_replacing_a_table_blames_the_set_item(table, value):
     assert "vintages" not in err and ".toml" not in err
 
 
-KPIS = ["peak_eflops_2025Q4", "peak_eflops_2026Q4", "effective_eflops_2025Q4", "npv_rmb_m",
-        "total_capex_rmb_m", "genai_share_2026", "genai_revenue_rmb_m_2026", "target_price_hkd"]
+KPIS = ["peak_eflops_2025Q4", "peak_eflops_2026Q4", "effective_eflops_2025Q4", "npv_m",
+        "total_capex_m", "genai_share_2026", "genai_revenue_m_2026", "target_price"]
 
 
 @few(25)
@@ -387,7 +387,7 @@ def test_misspelt_threshold_kpi_suggests_the_closest(kpi, data):
 @given(exponent=st.integers(309, 10**6), op=st.sampled_from([">=", "<=", ">", "<"]))
 def test_threshold_number_must_be_finite(exponent, op):
     with pytest.raises(InputError, match=r"^--threshold: .* is not a finite number"):
-        parse_threshold(f"npv_rmb_m{op}1e{exponent}", KPIS)
+        parse_threshold(f"npv_m{op}1e{exponent}", KPIS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,22 +74,22 @@ def test_binding_tolerance_is_relative_to_the_row():
 
 
 def test_cost_lines_by_hand():
-    capex = costs.capex_rmb_m(np.array([10.0, 4.0, 2.0]), np.array([1.5, 2.0, 3.0]))
+    capex = costs.capex_m(np.array([10.0, 4.0, 2.0]), np.array([1.5, 2.0, 3.0]))
     assert capex.tolist() == [15.0, 8.0, 6.0]
     # ordered in quarters -1 (before the plan), 0 and 0
-    assert costs.capex_paid_rmb_m(capex, np.array([-1, 0, 0]), 2).tolist() == [14.0, 0.0]
-    assert costs.opex_rmb_m([1.0], [2.0], [0.5]).tolist() == [3.5]
+    assert costs.capex_paid_m(capex, np.array([-1, 0, 0]), 2).tolist() == [14.0, 0.0]
+    assert costs.opex_m([1.0], [2.0], [0.5]).tolist() == [3.5]
     # 120 over 4 quarters from quarter 1: 30 a quarter in 1..4
-    assert costs.straight_line_rmb_m(6, np.array([1]), np.array([120.0]),
+    assert costs.straight_line_m(6, np.array([1]), np.array([120.0]),
                                      np.array([4])).tolist() == [0, 30, 30, 30, 30, 0]
 
 
 def test_kpi_list_expands_by_quarter_and_year():
-    got = kpis.expand(("peak_eflops", "npv_rmb_m", "genai_share"), ("2024Q4", "2025Q4"),
+    got = kpis.expand(("peak_eflops", "npv_m", "genai_share"), ("2024Q4", "2025Q4"),
                       (2025,))
     assert [(n, u) for n, u, _, _ in got] == [
         ("peak_eflops_2024Q4", "EFLOPS"), ("peak_eflops_2025Q4", "EFLOPS"),
-        ("npv_rmb_m", "RMB m"), ("genai_share_2025", "share")]
+        ("npv_m", "RMB m"), ("genai_share_2025", "share")]
     assert set(kpis.STRESS_KPIS) <= set(kpis.COMPARE_KPIS)
     assert set(kpis.PLAN_TOTALS) <= set(kpis.COMPARE_KPIS)
     assert kpis.TEXT_KPIS == ("most_valuable_limits",)

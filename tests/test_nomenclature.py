@@ -162,16 +162,16 @@ def test_the_runs_cover_both_vintages_and_their_year_keys(outputs):
     assert y_note == 2024 and y_latest > y_note
     for label in ("1H23", "latest"):  # no key holds a year: the schema is one at every vintage
         keys = outputs[(label, "value")]
-        assert "valuation_sales_rmb_m" in keys and "genai_target_year" in keys
+        assert "valuation_sales_m" in keys and "genai_target_year" in keys
         assert [k for k in keys if re.search(r"20[0-9][0-9]", k)] == []
 
 
 def test_the_rule_finds_a_missing_row(page):
     """The check can fail: a made-up key and column have no row."""
     rows, kpis = page
-    assert ("total_capex_rmb_m", "compare, stress, plan") in kpis
-    assert not _documented("no_such_key_rmb_m", rows[("plan", "keys")], [])
+    assert ("total_capex_m", "compare, stress, plan") in kpis
+    assert not _documented("no_such_key_m", rows[("plan", "keys")], [])
     assert not _documented("no_such_column", rows[("plan", "quarters")], [])
     assert _documented("history_vs_baseline", rows[("compare", "kpis")], ["baseline", "history"])
     assert not _documented("history_vs_nowhere", rows[("compare", "kpis")], ["history"])
-    assert _documented("sales_2024e_rmb_m", rows[("value", "keys")], [])
+    assert _documented("sales_2024e_m", rows[("value", "keys")], [])

@@ -76,13 +76,13 @@ def test_one_long_table_per_kind(out_dir):
     # the Parquet copy holds the same table
     pq = pd.read_parquet(out / "quarters.parquet")
     assert list(pq.columns) == list(quarters.columns) and len(pq) == len(quarters)
-    assert pq["capex_rmb_m"].tolist() == pytest.approx(quarters["capex_rmb_m"].tolist())
+    assert pq["capex_m"].tolist() == pytest.approx(quarters["capex_m"].tolist())
     # the compare KPIs: one row per KPI and scenario
     kpis = pd.read_csv(out / "kpis.csv", keep_default_na=False)
     assert list(kpis.columns) == ["kpi", "unit", "scenario", "value", "reference",
                                   "vs_reference"]
-    row = kpis[(kpis["kpi"] == "target_price_hkd") & (kpis["scenario"] == "embargo-2024")]
-    tp_json = next(r for r in doc["kpis"] if r["kpi"] == "target_price_hkd")
+    row = kpis[(kpis["kpi"] == "target_price") & (kpis["scenario"] == "embargo-2024")]
+    tp_json = next(r for r in doc["kpis"] if r["kpi"] == "target_price")
     assert float(row["value"].iloc[0]) == pytest.approx(tp_json["embargo-2024"], rel=1e-9)
     assert float(row["vs_reference"].iloc[0]) == pytest.approx(
         tp_json["embargo-2024_vs_history"], rel=1e-6)
@@ -124,7 +124,7 @@ def test_workbook_units_in_headers_and_numbers_not_text(out_dir):
     header = [c.value for c in ws[1]]
     assert header[0] == "period"
     assert "peak_eflops [EFLOPS]" in header
-    assert "capex_rmb_m [RMB m]" in header
+    assert "capex_m [RMB m]" in header
     col = header.index("peak_eflops [EFLOPS]")
     row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == "2024Q4")
     assert isinstance(row[col], int | float) and not isinstance(row[col], bool)
@@ -132,7 +132,7 @@ def test_workbook_units_in_headers_and_numbers_not_text(out_dir):
     assert row[col] == pytest.approx(kpi["history"], rel=1e-9)
     # the TP a valuation model links to is a number on the scalars sheet
     scal = [r for r in wb["scalars"].iter_rows(min_row=2, values_only=True)
-            if r[0] == "value" and r[1] == "embargo-2024" and r[2] == "target_price_hkd"]
+            if r[0] == "value" and r[1] == "embargo-2024" and r[2] == "target_price"]
     assert len(scal) == 1 and isinstance(scal[0][3], float) and scal[0][4] == "HKD"
 
 
@@ -213,25 +213,25 @@ def _tiny_reports() -> list[Report]:
     quarters = pd.DataFrame({
         "gpus_units": [100.0, 120.0, 150.0, 150.0], "peak_eflops": [1.0, 1.2, 1.5, 1.5],
         "effective_eflops": [0.8, 1.0, 1.2, 1.2], "demand_eflops": [0.7, 1.1, 1.4, 1.2],
-        "shortfall_eflops": [0.0, 0.1, 0.2, 0.0], "capex_rmb_m": [10.0, 20.0, 30.0, 0.0],
+        "shortfall_eflops": [0.0, 0.1, 0.2, 0.0], "capex_m": [10.0, 20.0, 30.0, 0.0],
     }, index=periods)
     fleet = pd.DataFrame({"period": list(periods) * 2, "chip": ["A800"] * 4 + ["H20"] * 4,
                           "units": [100.0, 100.0, 100.0, 100.0, 0.0, 20.0, 50.0, 50.0]})
     economics = pd.DataFrame({"period": list(periods) * 2, "chip": ["A800"] * 4 + ["H20"] * 4,
-                              "token_cost_rmb_per_m_tokens": [3.0] * 4 + [2.5, 2.5, 2.8, 2.8],
-                              "token_price_rmb_per_m_tokens": [6.0, 5.5, 5.0, 4.5] * 2})
+                              "token_cost_per_m_tokens": [3.0] * 4 + [2.5, 2.5, 2.8, 2.8],
+                              "token_price_per_m_tokens": [6.0, 5.5, 5.0, 4.5] * 2})
     plan = Report("plan", scalars={"scenario": "tiny", "solver": "highs"},
                   tables={"quarters": quarters, "fleet": fleet, "economics": economics},
                   primary="quarters")
-    annual = pd.DataFrame({"genai_revenue_rmb_m": [100.0], "genai_share": [0.25],
-                           "revenue_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
-    pnl = pd.DataFrame({"revenue_rmb_m": [400.0], "gross_profit_rmb_m": [150.0],
-                        "ebitda_rmb_m": [-50.0], "net_loss_rmb_m": [120.0]},
+    annual = pd.DataFrame({"genai_revenue_m": [100.0], "genai_share": [0.25],
+                           "revenue_m": [400.0]}, index=pd.Index([2024], name="year"))
+    pnl = pd.DataFrame({"revenue_m": [400.0], "gross_profit_m": [150.0],
+                        "ebitda_m": [-50.0], "net_loss_m": [120.0]},
                        index=pd.Index([2024], name="year"))
-    cash = pd.DataFrame({"net_cash_rmb_m": [900.0, 800.0, 650.0, 500.0]}, index=periods)
-    value = Report("value", scalars={"scenario": "tiny", "target_price_hkd": 1.5,
-                                     "note_target_price_hkd": 1.75, "runway_quarters": 4,
-                                     "cash_floor_rmb_m": 200.0},
+    cash = pd.DataFrame({"net_cash_m": [900.0, 800.0, 650.0, 500.0]}, index=periods)
+    value = Report("value", scalars={"scenario": "tiny", "target_price": 1.5,
+                                     "note_target_price": 1.75, "runway_quarters": 4,
+                                     "cash_floor_m": 200.0},
                    tables={"annual": annual, "pnl": pnl, "cash": cash}, primary="annual")
     return [plan, value]
 
@@ -284,9 +284,9 @@ def test_sheet_names_are_excel_safe():
 
 def test_header_units():
     assert header_with_unit("peak_eflops") == "peak_eflops [EFLOPS]"
-    assert header_with_unit("capex_rmb_m") == "capex_rmb_m [RMB m]"
-    assert header_with_unit("price_rmb_m_per_unit") == "price_rmb_m_per_unit [RMB m per unit]"
-    assert header_with_unit("target_price_hkd") == "target_price_hkd [HKD]"
+    assert header_with_unit("capex_m") == "capex_m [RMB m]"
+    assert header_with_unit("price_m_per_unit") == "price_m_per_unit [RMB m per unit]"
+    assert header_with_unit("target_price") == "target_price [HKD]"
     assert header_with_unit("chip") == "chip"
 
 
@@ -344,8 +344,8 @@ def test_write_reports_each_file_and_times_each_stage(tmp_path):
     files it writes, and returns the seconds of each stage (also in the manifest)."""
     from capacity.report.write import write_output_dir
 
-    table = pd.DataFrame({"period": ["2024Q1", "2024Q2"], "capex_rmb_m": [1.0, 2.0]})
-    report = Report("demo", scalars={"x_rmb_m": 1.0}, tables={"t": table})
+    table = pd.DataFrame({"period": ["2024Q1", "2024Q2"], "capex_m": [1.0, 2.0]})
+    report = Report("demo", scalars={"x_m": 1.0}, tables={"t": table})
     calls: list[tuple[int, int, str]] = []
     out = tmp_path / "out"
     stages = write_output_dir(out, [report], [], progress=lambda d, n, t: calls.append((d, n, t)))

@@ -26,19 +26,19 @@ def hist_plan(history):
 def test_plan_json_shape(run_json):
     out = run_json("plan", "--scenario", "history")
     assert out["status"] == "optimal"
-    assert isinstance(out["objective_rmb_m"], float)
+    assert isinstance(out["objective_m"], float)
     assert set(out["quarters"][0]) >= {"period", "peak_eflops", "effective_eflops",
-                                       "demand_eflops", "shortfall_eflops", "capex_rmb_m",
+                                       "demand_eflops", "shortfall_eflops", "capex_m",
                                        "power_mw"}
     if out["purchases"]:
-        assert set(out["purchases"][0]) >= {"period", "chip", "units", "capex_rmb_m"}
+        assert set(out["purchases"][0]) >= {"period", "chip", "units", "capex_m"}
     assert all(set(b) >= {"constraint", "period", "chip", "limit", "set_key",
                           "shadow_price", "unit", "side", "degenerate"}
                for b in out["binding"])
     assert all(isinstance(b["set_key"], str) for b in out["binding"])
     assert set(out["purchase_value"][0]) >= {
-        "period", "chip", "units", "served_value_rmb_m", "cost_rmb_m", "running_cost_rmb_m",
-        "limits_rmb_m", "net_value_rmb_m"}
+        "period", "chip", "units", "served_value_m", "cost_m", "running_cost_m",
+        "limits_m", "net_value_m"}
 
 
 def lp_purchases(plan) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def test_committed_orders_are_data_with_their_source(hist_plan, history_plan_dat
     for r in com.itertuples(index=False):
         assert r.units == pytest.approx(2.0 * 1e6 / rate[r.chip])
         assert r.source == history.source_of("fleet.pipeline") and r.source
-        assert r.capex_rmb_m == 0.0
+        assert r.capex_m == 0.0
     first = pd.Period(history.as_of, "Q")
     assert (lp_purchases(hist_plan)["order_period"] >= first).all()
     assert history_plan_data.first_order_period == max(first, history_plan_data.periods[0])
@@ -109,11 +109,11 @@ def test_compute_demand_and_power_balances(hist_plan, history_plan_data, history
 
 def test_capex_and_budget_balances(hist_plan, history_plan_data):
     p = lp_purchases(hist_plan)
-    assert np.allclose(p["capex_rmb_m"], p["units"] * p["all_in_cost_rmb_m_per_unit"])
-    by_order = p.groupby("order_period")["capex_rmb_m"].sum()
+    assert np.allclose(p["capex_m"], p["units"] * p["all_in_cost_m_per_unit"])
+    by_order = p.groupby("order_period")["capex_m"].sum()
     q = hist_plan.quarters
-    assert q["capex_rmb_m"].sum() == pytest.approx(p["capex_rmb_m"].sum())
-    for year, budget in history_plan_data.budget_rmb_m.items():
+    assert q["capex_m"].sum() == pytest.approx(p["capex_m"].sum())
+    for year, budget in history_plan_data.budget_m.items():
         spent = by_order[[t.year == year for t in by_order.index]].sum()
         assert spent <= budget + TOL
 
@@ -156,7 +156,7 @@ def test_save_mps_resolves_to_same_objective(tmp_path, run_cli):
     assert code == 0, err
     doc = json.loads(out)
     # MPS files carry no objective constant (the existing fleet's power opex): add it back.
-    objective = doc["objective_rmb_m"] - doc["objective_constant_rmb_m"]
+    objective = doc["objective_m"] - doc["objective_constant_m"]
     value, _ = resolve(mps)
     assert value == pytest.approx(objective, rel=1e-7)
     assert lpf.read_text().startswith("\\*")
@@ -168,7 +168,7 @@ def test_save_mps_resolves_to_same_objective(tmp_path, run_cli):
     doc = json.loads(out)
     value, integrality = resolve(whole)
     assert any(int(i) == 1 for i in integrality)
-    mip = doc["objective_rmb_m"] - doc["objective_constant_rmb_m"]
+    mip = doc["objective_m"] - doc["objective_constant_m"]
     assert value == pytest.approx(mip, rel=1e-4)
     assert max(value, mip) <= objective * (1 + 1e-9)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
@@ -195,13 +195,13 @@ def test_max_compute_objective(history):
 @given(scale_lo=st.floats(0.0, 2.0), extra=st.floats(0.0, 2.0))
 def test_larger_budget_never_gives_less_compute(history_plan_data, scale_lo, extra):
     """Budget B1 <= B2: max-compute delivers no less, and the NPV is no lower."""
-    b1 = {y: b * scale_lo for y, b in history_plan_data.budget_rmb_m.items()}
-    b2 = {y: b * (scale_lo + extra) for y, b in history_plan_data.budget_rmb_m.items()}
-    lo = solve_data(history_plan_data.with_numbers(budget_rmb_m=b1), objective="max-compute")
-    hi = solve_data(history_plan_data.with_numbers(budget_rmb_m=b2), objective="max-compute")
+    b1 = {y: b * scale_lo for y, b in history_plan_data.budget_m.items()}
+    b2 = {y: b * (scale_lo + extra) for y, b in history_plan_data.budget_m.items()}
+    lo = solve_data(history_plan_data.with_numbers(budget_m=b1), objective="max-compute")
+    hi = solve_data(history_plan_data.with_numbers(budget_m=b2), objective="max-compute")
     assert hi.objective >= lo.objective - 1e-6 * max(1.0, abs(lo.objective))
-    d1 = history_plan_data.with_numbers(budget_rmb_m=b1)
-    d2 = history_plan_data.with_numbers(budget_rmb_m=b2)
+    d1 = history_plan_data.with_numbers(budget_m=b1)
+    d2 = history_plan_data.with_numbers(budget_m=b2)
     assert solve_data(d2).objective >= solve_data(d1).objective - 1e-6
 
 

@@ -51,18 +51,18 @@ def two_chip_data(**overrides) -> PlanData:
     kw = dict(
         periods=periods, chips=chips, peak_tflops=s(500.0, 250.0), efficiency=s(1.0, 0.8),
         training_fit=s(True, False), power_kw=s(1.0, 0.5), life_quarters=s(1, 1),
-        lead_quarters=s(0, 0), price_rmb_m=price, cap_units=cap,
+        lead_quarters=s(0, 0), price_m=price, cap_units=cap,
         existing_units=pd.DataFrame(0.0, index=periods, columns=chips),
         demand=pd.DataFrame({"training_demand_eflops": [1.0, 1.0],
                              "leasing_demand_eflops": [0.0, 0.0],
                              "inference_tn_tokens": [0.0, 2.0]}, index=periods),
-        tokens_per_unit_tn=s(0.001, 0.004), maintenance_rmb_m=s(0.0, 0.0),
-        rates=pd.DataFrame({"training_value_rmb_m_per_eflops_quarter": [600.0, 600.0],
-                            "leasing_rmb_m_per_eflops": [100.0, 100.0],
-                            "rental_rmb_m_per_eflops": [300.0, 300.0],
-                            "token_price_rmb_per_m_tokens": [20.0, 20.0]}, index=periods),
+        tokens_per_unit_tn=s(0.001, 0.004), maintenance_m=s(0.0, 0.0),
+        rates=pd.DataFrame({"training_value_m_per_eflops_quarter": [600.0, 600.0],
+                            "leasing_m_per_eflops": [100.0, 100.0],
+                            "rental_m_per_eflops": [300.0, 300.0],
+                            "token_price_per_m_tokens": [20.0, 20.0]}, index=periods),
         rental_cap_eflops=pd.Series([0.1, 0.1], index=periods),
-        discount_rate_annual=0.10, electricity_rmb_per_kwh=0.0,
+        discount_rate_annual=0.10, electricity_per_kwh=0.0,
     )
     kw.update(overrides)
     return PlanData(**kw)
@@ -94,12 +94,12 @@ def test_two_chip_optimum_matches_hand_solution():
     assert q["training_shortfall_eflops"].tolist() == pytest.approx([0.0, 0.0], abs=1e-9)
     assert q["inference_served_tn_tokens"].tolist() == pytest.approx([0.0, 1.6])
     assert q["inference_shortfall_tn_tokens"].tolist() == pytest.approx([0.0, 0.4])
-    assert q["served_revenue_rmb_m"].tolist() == pytest.approx([0.0, 32.0])
+    assert q["served_revenue_m"].tolist() == pytest.approx([0.0, 32.0])
     # compute serving tokens: in 2024Q2 the 400 B (2e-4 EFLOPS each, 0.08 EFLOPS) serve 1.6 tn,
     # all of their 400 x 0.004 = 1.6 tn capacity; every A trains (1,800 x 5e-4 = 0.9 EFLOPS)
     assert q["inference_served_eflops"].tolist() == pytest.approx([0.0, 0.08])
     assert q["served_compute_eflops"].tolist() == pytest.approx([1.0, 1.08])
-    assert q["rental_cost_rmb_m"].tolist() == pytest.approx([30.0, 30.0])
+    assert q["rental_cost_m"].tolist() == pytest.approx([30.0, 30.0])
 
 
 def test_two_chip_shadow_prices_by_hand():
@@ -136,8 +136,8 @@ def test_budget_caps_spend():
     # discounted: 0.6 x df); A 0.10 / 0.20 = 0.5 in Q1, 0.5 x df in Q2 (A costs and earns in
     # the same quarter). So the 300 buys 400 B (20) first, then A in Q1: 280 / 0.20 = 1,400 A
     # (A in Q1 earns 0.5 per RMB m undiscounted, more than A in Q2's 0.5 x df).
-    plan = solve_data(two_chip_data(budget_rmb_m={2024: 300.0}))
-    assert plan.purchases["capex_rmb_m"].sum() == pytest.approx(300.0)
+    plan = solve_data(two_chip_data(budget_m={2024: 300.0}))
+    assert plan.purchases["capex_m"].sum() == pytest.approx(300.0)
     assert units(plan, "B", "2024Q2") == pytest.approx(400.0)
     assert units(plan, "A", "2024Q1") == pytest.approx(1400.0)
     assert units(plan, "A", "2024Q2") == pytest.approx(0.0, abs=1e-6)

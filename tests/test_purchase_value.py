@@ -20,13 +20,13 @@ SCENARIOS = ["history", "no-2023-update", "embargo-2024", "h20-ban-stays", "h200
 REL = 1e-6
 """Parts vs the solver's reduced cost, relative to the largest part. [1]"""
 
-PARTS = ["served_value_rmb_m", "cost_rmb_m", "running_cost_rmb_m", "limits_rmb_m",
-         "bound_value_rmb_m"]
+PARTS = ["served_value_m", "cost_m", "running_cost_m", "limits_m",
+         "bound_value_m"]
 
 
 def net_from_parts(v):
-    return (v["served_value_rmb_m"] + v["bound_value_rmb_m"] - v["cost_rmb_m"]
-            - v["running_cost_rmb_m"] - v["limits_rmb_m"])
+    return (v["served_value_m"] + v["bound_value_m"] - v["cost_m"]
+            - v["running_cost_m"] - v["limits_m"])
 
 
 @pytest.mark.parametrize("integer", [True, False], ids=["whole-servers", "continuous"])
@@ -48,16 +48,16 @@ def test_parts_sum_to_the_solvers_reduced_cost(name, integer):
     solver_net = np.array([key[(str(t), c)] for t, c in zip(v["period"], v["chip"],
                                                             strict=True)])
     scale = np.maximum(v[PARTS].abs().max(axis=1).to_numpy(), 1e-12)
-    assert np.all(np.abs(v["net_value_rmb_m"] - solver_net) <= REL * scale)
-    assert np.all(np.abs(net_from_parts(v) - v["net_value_rmb_m"]) <= REL * scale)
+    assert np.all(np.abs(v["net_value_m"] - solver_net) <= REL * scale)
+    assert np.all(np.abs(net_from_parts(v) - v["net_value_m"]) <= REL * scale)
     limits = v[[c for c in v.columns if c.startswith("limit_")]].sum(axis=1)
-    assert np.allclose(limits, v["limits_rmb_m"], rtol=1e-12, atol=1e-12)
+    assert np.allclose(limits, v["limits_m"], rtol=1e-12, atol=1e-12)
     bought = v["units"] > 1e-6
     assert bought.any()
-    assert np.all(np.abs(v.loc[bought, "net_value_rmb_m"]) <= REL * scale[bought])
-    assert np.all(v.loc[~bought, "net_value_rmb_m"] <= REL * scale[~bought])
-    assert (v["cost_rmb_m"] > 0).all() and (v["running_cost_rmb_m"] > 0).all()
-    assert (v["limits_rmb_m"] >= -REL * scale).all()
+    assert np.all(np.abs(v.loc[bought, "net_value_m"]) <= REL * scale[bought])
+    assert np.all(v.loc[~bought, "net_value_m"] <= REL * scale[~bought])
+    assert (v["cost_m"] > 0).all() and (v["running_cost_m"] > 0).all()
+    assert (v["limits_m"] >= -REL * scale).all()
 
 
 def test_a_unit_bought_is_in_service_for_its_life(history_plan_data):
@@ -86,16 +86,16 @@ def test_two_chip_purchase_value_by_hand():
     p = solve_data(two_chip_data())
     v = p.purchase_value.set_index(["chip", p.purchase_value["period"].astype(str)])
     b = v.loc[("B", "2024Q2")]
-    assert b["served_value_rmb_m"] == pytest.approx(0.08 * DF_Q2, rel=1e-9)
-    assert b["cost_rmb_m"] == pytest.approx(0.05 * DF_Q2, rel=1e-9)
-    assert b["limit_access_rmb_m"] == pytest.approx(0.03 * DF_Q2, rel=1e-9)
-    assert b["running_cost_rmb_m"] == 0.0 and b["net_value_rmb_m"] == pytest.approx(0, abs=1e-12)
+    assert b["served_value_m"] == pytest.approx(0.08 * DF_Q2, rel=1e-9)
+    assert b["cost_m"] == pytest.approx(0.05 * DF_Q2, rel=1e-9)
+    assert b["limit_access_m"] == pytest.approx(0.03 * DF_Q2, rel=1e-9)
+    assert b["running_cost_m"] == 0.0 and b["net_value_m"] == pytest.approx(0, abs=1e-12)
     for q, df in (("2024Q1", 1.0), ("2024Q2", DF_Q2)):
         a = v.loc[("A", q)]
         assert a["units"] == pytest.approx(1800.0)
-        assert a["served_value_rmb_m"] == pytest.approx(0.20 * df, rel=1e-9)
-        assert a["cost_rmb_m"] == pytest.approx(0.20 * df, rel=1e-9)
-        assert a["net_value_rmb_m"] == pytest.approx(0, abs=1e-12)
+        assert a["served_value_m"] == pytest.approx(0.20 * df, rel=1e-9)
+        assert a["cost_m"] == pytest.approx(0.20 * df, rel=1e-9)
+        assert a["net_value_m"] == pytest.approx(0, abs=1e-12)
 
 
 def dual_signs_hold(model, sol) -> bool:
@@ -118,7 +118,7 @@ needs_cbc = pytest.mark.skipif("cbc" not in available_solvers(),
 @pytest.mark.parametrize("objective", ["npv", "max-compute"])
 def test_cbc_duals_read_as_highs_duals(objective):
     """CBC's pi and dj are brought to the convention of the minimisation HiGHS solves."""
-    model = build_model(two_chip_data(budget_rmb_m={2024: 300.0}), objective)
+    model = build_model(two_chip_data(budget_m={2024: 300.0}), objective)
     cbc = solve_pulp(model, "cbc")
     rc = reduced_costs(model, cbc.row_dual)
     # CBC prints its duals to 8 significant digits

@@ -65,8 +65,8 @@ def test_readme_baseline_row_is_what_value_prints(generated):
     head, base = rows[0], next(r for r in rows if r[0] == "baseline")
     cell = dict(zip(head, base, strict=True))
     value = cli_json("value")
-    assert cell["target_price [HKD]"] == f"{value['target_price_hkd']:.3f}"
-    assert cell["target_price_dcf [HKD]"] == f"{value['target_price_dcf_hkd']:.3f}"
+    assert cell["target_price [HKD]"] == f"{value['target_price']:.3f}"
+    assert cell["target_price_dcf [HKD]"] == f"{value['target_price_dcf']:.3f}"
     plan = cli_json("plan")
-    assert cell["npv [RMBm]"] == f"{plan['objective_rmb_m']:,.0f}"
-    assert cell["total_capex [RMBm]"] == f"{plan['total_capex_rmb_m']:,.0f}"
+    assert cell["npv [RMBm]"] == f"{plan['objective_m']:,.0f}"
+    assert cell["total_capex [RMBm]"] == f"{plan['total_capex_m']:,.0f}"

@@ -153,16 +153,16 @@ def test_bandwidth_rich_chip_is_cheaper_per_token_and_the_lp_buys_it():
         periods=periods, chips=chips, peak_tflops=s(150.0, 120.0), efficiency=s(1.0, 1.0),
         training_fit=s(False, False), power_kw=s(0.6, 0.4), life_quarters=s(2, 2),
         lead_quarters=s(0, 0),
-        price_rmb_m=pd.DataFrame({"H20ish": [0.15, 0.15], "L20ish": [0.06, 0.06]},
+        price_m=pd.DataFrame({"H20ish": [0.15, 0.15], "L20ish": [0.06, 0.06]},
                                  index=periods),
         cap_units=pd.DataFrame(np.nan, index=periods, columns=chips),
         existing_units=pd.DataFrame(0.0, index=periods, columns=chips),
         demand=pd.DataFrame({"training_demand_eflops": 0.0, "leasing_demand_eflops": 0.0,
                              "inference_tn_tokens": 5.0}, index=periods),
-        tokens_per_unit_tn=tokens, maintenance_rmb_m=s(0.0, 0.0),
-        rates=pd.DataFrame({"training_value_rmb_m_per_eflops_quarter": 0.0,
-                            "leasing_rmb_m_per_eflops": 0.0, "rental_rmb_m_per_eflops": 0.0,
-                            "token_price_rmb_per_m_tokens": 20.0}, index=periods),
+        tokens_per_unit_tn=tokens, maintenance_m=s(0.0, 0.0),
+        rates=pd.DataFrame({"training_value_m_per_eflops_quarter": 0.0,
+                            "leasing_m_per_eflops": 0.0, "rental_m_per_eflops": 0.0,
+                            "token_price_per_m_tokens": 20.0}, index=periods),
         rental_cap_eflops=pd.Series(0.0, index=periods), discount_rate_annual=0.0)
     plan = solve_data(data)
     bought = plan.purchases.groupby("chip")["units"].sum()

@@ -63,7 +63,7 @@ nothing)."""
 
 
 @pytest.mark.parametrize("name", ORDERED)
-@pytest.mark.parametrize("key", ["plan_npv_rmb_m", "target_price_hkd"])
+@pytest.mark.parametrize("key", ["plan_npv_m", "target_price"])
 def test_removing_options_cannot_raise_value_nor_adding_lower_it(name, key):
     kind, parent = options_of(name)
     mine, theirs = value(name)[key], value(parent)[key]
@@ -77,8 +77,8 @@ def test_removing_options_cannot_raise_value_nor_adding_lower_it(name, key):
 @pytest.mark.parametrize("name", TODAY[1:])
 def test_headline_moves_with_the_plan_npv(name):
     base, mine = value("baseline"), value(name)
-    d_npv = mine["plan_npv_rmb_m"] / base["plan_npv_rmb_m"] - 1.0
-    d_tp = mine["target_price_hkd"] / base["target_price_hkd"] - 1.0
+    d_npv = mine["plan_npv_m"] / base["plan_npv_m"] - 1.0
+    d_tp = mine["target_price"] / base["target_price"] - 1.0
     if abs(d_npv) > 0.005:
         assert d_tp * d_npv > 0, f"{name}: NPV {d_npv:+.2%}, TP {d_tp:+.2%}"
     if abs(d_npv) > 0.01:
@@ -86,6 +86,6 @@ def test_headline_moves_with_the_plan_npv(name):
     assert mine["valuation_method"] == "fleet_dcf"
     # the terminal's share of EV is the bridge's two terminal rows over its headline EV (it may
     # be negative: a terminal flow below zero, or above one: an explicit period worth less than 0)
-    bridge = {r["item"]: r["value_rmb_m"] for r in mine["npv_bridge"]}
+    bridge = {r["item"]: r["value_m"] for r in mine["npv_bridge"]}
     assert mine["terminal_share_of_ev"] == pytest.approx(
         (bridge["terminal_fleet"] + bridge["terminal_non_fleet"]) / bridge["headline_ev"])

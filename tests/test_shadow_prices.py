@@ -107,8 +107,8 @@ def test_limits_hold_up_when_moved(hist, constraint, period, chip, step, degener
 def test_budget_limit_holds_up_through_its_set_key(hist):
     sc = load_scenario("history")
     rec = record(hist, "budget", "2025")
-    assert rec["set_key"] == "planner.capex_budget_rmb_m.2025"
-    assert rec["limit"] == pytest.approx(sc.inputs.planner.capex_budget_rmb_m[2025])
+    assert rec["set_key"] == "planner.capex_budget_m.2025"
+    assert rec["limit"] == pytest.approx(sc.inputs.planner.capex_budget_m[2025])
     step = 1.0
     measured = gain_per_unit(hist.objective, replan_with_sets(
         {rec["set_key"]: rec["limit"] + step}), step)

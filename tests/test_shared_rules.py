@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from capacity.batch import step_index, step_values
-from capacity.chips import price_rmb_per_unit, usd_price_basis
+from capacity.chips import price_per_unit, usd_price_basis
 from capacity.planner.periods import order_quarter, quarter_step_index, quarter_steps
 
 
@@ -42,10 +42,10 @@ def test_price_rule_scenario_then_catalog_rmb_then_catalog_usd():
     basis = usd_price_basis(rmb, usd, {2: 12_000.0})
     assert basis[[1, 2]].tolist() == [11_458.0, 12_000.0]
     assert np.isnan(basis[[0, 3]]).all()
-    price = price_rmb_per_unit(rmb, usd, 7.0, {2: 12_000.0})
+    price = price_per_unit(rmb, usd, 7.0, {2: 12_000.0})
     assert price.tolist() == pytest.approx([120_000.0, 80_206.0, 84_000.0, 50_000.0])
     # an exchange rate per draw (B = 2): 11,458 x 6.5 = 74,477 in the first draw
-    batch = price_rmb_per_unit(rmb, usd, np.array([6.5, 7.0]), {})
+    batch = price_per_unit(rmb, usd, np.array([6.5, 7.0]), {})
     assert batch.shape == (2, 4)
     assert batch[:, 1].tolist() == pytest.approx([74_477.0, 80_206.0])
     assert batch[:, 0].tolist() == [120_000.0, 120_000.0]

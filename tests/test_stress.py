@@ -33,17 +33,17 @@ def template(history_plan_data):
 
 def _perturbations(d):
     """A few PlanData with other numbers, same structure."""
-    price = d.price_rmb_m.copy()
+    price = d.price_m.copy()
     price["Ascend910B"] = price["Ascend910B"] * 1.4
     cap = d.cap_units.copy()
     cap["Ascend910B"] = cap["Ascend910B"] * 0.5
-    budget = {y: b * (0.6 if y == 2025 else 1.0) for y, b in d.budget_rmb_m.items()}
+    budget = {y: b * (0.6 if y == 2025 else 1.0) for y, b in d.budget_m.items()}
     return [
         d,
-        d.with_numbers(price_rmb_m=price),
-        d.with_numbers(cap_units=cap, budget_rmb_m=budget),
+        d.with_numbers(price_m=price),
+        d.with_numbers(cap_units=cap, budget_m=budget),
         d.with_numbers(demand=d.demand * 1.3, power_mw=d.power_mw * 1.2,
-                       electricity_rmb_per_kwh=1.1, discount_rate_annual=0.05),
+                       electricity_per_kwh=1.1, discount_rate_annual=0.05),
         d.with_numbers(power_kw=d.power_kw * 1.15, rates=d.rates * 0.7,
                        rental_cap_eflops=d.rental_cap_eflops * 2.0),
     ]
@@ -75,10 +75,10 @@ def test_resolve_in_place_matches_a_fresh_solve(history_plan_data, template):
 
 
 def test_resolve_refuses_another_structure(history_plan_data, template):
-    price = history_plan_data.price_rmb_m.copy()
+    price = history_plan_data.price_m.copy()
     price.iloc[:, 0] = np.nan if price.iloc[:, 0].notna().any() else 1.0
     with pytest.raises(ValueError, match="buyable"):
-        renumber(template, history_plan_data.with_numbers(price_rmb_m=price).arrays)
+        renumber(template, history_plan_data.with_numbers(price_m=price).arrays)
     cap = history_plan_data.cap_units.copy()
     cap[:] = np.nan
     with pytest.raises(ValueError, match="rows"):
@@ -93,7 +93,7 @@ TABLE = {
     "planner.price_usd.H20": {"p5": 10000, "p50": 11500, "p95": 13000},
     "controls.base_supply_units_per_quarter.Ascend910B": {"dist": "triangular", "low": 800,
                                                           "mode": 2000, "high": 3500},
-    "planner.capex_budget_rmb_m.2025": {"p5": 2000, "p50": 3000, "p95": 4000},
+    "planner.capex_budget_m.2025": {"p5": 2000, "p50": 3000, "p95": 4000},
     "planner.datacenter_mw.2025Q1": {"dist": "uniform", "low": 80, "high": 130},
     "planner.pue": {"dist": "uniform", "low": 1.2, "high": 1.5},
     "demand.tokens.growth_annual": {"p5": 0.2, "p50": 0.5, "p95": 1.0},
@@ -132,11 +132,11 @@ def test_draws_match_full_pipeline(history):
             assert k[f"peak_eflops_{quarter}"] == pytest.approx(q.at[p, "peak_eflops"], rel=REL)
             assert k[f"effective_eflops_{quarter}"] == pytest.approx(q.at[p, "effective_eflops"],
                                                                      rel=REL)
-        assert k["total_capex_rmb_m"] == pytest.approx(q["capex_rmb_m"].sum(), rel=REL)
+        assert k["total_capex_m"] == pytest.approx(q["capex_m"].sum(), rel=REL)
         # the NPV is unique; how the fleet splits its work between uses need not be (a
         # degenerate optimum), so the shortfall is not compared
-        assert k["npv_rmb_m"] == pytest.approx(relaxed.objective, rel=1e-9)
-        assert k["target_price_hkd"] == pytest.approx(v["target_price_hkd"], rel=REL)
+        assert k["npv_m"] == pytest.approx(relaxed.objective, rel=1e-9)
+        assert k["target_price"] == pytest.approx(v["target_price"], rel=REL)
         assert k["genai_share_2025"] == pytest.approx(v["genai_share_2025"], rel=REL)
         assert np.allclose(series["effective_eflops"], q["effective_eflops"], rtol=REL)
 
@@ -218,15 +218,15 @@ def test_bad_distribution_tables(table, match):
 
 
 def test_threshold_grammar():
-    kpis = ["peak_eflops_2025Q4", "genai_share_2025", "target_price_hkd"]
+    kpis = ["peak_eflops_2025Q4", "genai_share_2025", "target_price"]
     assert stress.parse_threshold("peak_eflops_2025Q4>=20", kpis) == (
         "peak_eflops_2025Q4", ">=", 20.0)
     # the older spelling kpi@period is an alias of the compare name
     assert stress.parse_threshold("peak_eflops@2025Q4 >= 20", kpis) == (
         "peak_eflops_2025Q4", ">=", 20.0)
     assert stress.parse_threshold("genai_share@2025<0.4", kpis) == ("genai_share_2025", "<", 0.4)
-    assert stress.parse_threshold(" target_price_hkd < 1.5e0 ", kpis) == (
-        "target_price_hkd", "<", 1.5)
+    assert stress.parse_threshold(" target_price < 1.5e0 ", kpis) == (
+        "target_price", "<", 1.5)
     with pytest.raises(InputError, match="expected 'kpi OP number'"):
         stress.parse_threshold("peak_eflops_2025Q4 == 20", kpis)
     with pytest.raises(InputError, match="unknown KPI"):
@@ -255,8 +255,8 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     assert a["uncertain_source"] == "history-uncertain"  # history has no table of its own
     kpis = {r["kpi"] for r in a["percentiles"]}
     assert {"peak_eflops_2025Q4", "effective_eflops_2024Q4", "total_shortfall_eflops_quarters",
-            "total_capex_rmb_m", "genai_revenue_rmb_m_2025", "genai_share_2024",
-            "target_price_hkd"} <= kpis
+            "total_capex_m", "genai_revenue_m_2025", "genai_share_2024",
+            "target_price"} <= kpis
     for r in a["percentiles"]:
         assert r["p5"] <= r["p50"] <= r["p95"]
     assert [t["expr"] for t in a["thresholds"]] == ["peak_eflops_2025Q4>=20",
@@ -267,7 +267,7 @@ def test_cli_json_shape_and_identical_reruns(capsys):
     # the multiple moves only the EV/Sales price, not the fleet or the headline (fleet DCF)
     mult = next(r for r in a["tornado"] if r["input"] == "finance.ev_sales_multiple")
     assert mult["effective_swing_eflops"] == 0.0
-    assert mult["target_price_at_p95_hkd"] == mult["target_price_at_p5_hkd"]
+    assert mult["target_price_at_p95"] == mult["target_price_at_p5"]
     code, b, _ = _run(capsys, "--scenario", "history", "--samples", "40", "--seed", "7",
                       "--workers", "1")
     assert a == b
@@ -290,9 +290,9 @@ def test_cli_workers_and_dask_give_identical_json(capsys):
 def test_cli_custom_threshold_probability_recomputed(capsys, tmp_path):
     # probability of TP >= its own median is 50% +/- one draw's share (1/40)
     code, a, _ = _run(capsys, "--samples", "40", "--seed", "1", "--workers", "1")
-    med = next(r["p50"] for r in a["percentiles"] if r["kpi"] == "target_price_hkd")
+    med = next(r["p50"] for r in a["percentiles"] if r["kpi"] == "target_price")
     code, b, _ = _run(capsys, "--samples", "40", "--seed", "1", "--workers", "1",
-                      "--threshold", f"target_price_hkd>={med}")
+                      "--threshold", f"target_price>={med}")
     assert code == 0
     assert b["thresholds"][0]["probability"] == pytest.approx(0.5, abs=1 / 40 + 1e-12)
 
@@ -308,7 +308,7 @@ def test_cli_scenario_uncertain_table_and_errors(capsys, tmp_path):
     assert [r["input"] for r in a["inputs"]] == ["finance.ev_sales_multiple"]
     # only the multiple varies: TP = (m S + cash) / shares / fx is linear in m, so the EV/Sales
     # TP percentiles sit at the same fractions of the [6, 9] range as the multiple's draws
-    tp = next(r for r in a["percentiles"] if r["kpi"] == "target_price_ev_sales_hkd")
+    tp = next(r for r in a["percentiles"] if r["kpi"] == "target_price_ev_sales")
     eff = next(r for r in a["percentiles"] if r["kpi"] == "effective_eflops_2025Q4")
     assert eff["p5"] == eff["p95"]
     assert tp["p5"] < tp["p50"] < tp["p95"]
@@ -344,7 +344,7 @@ def test_cli_out_writes_fan_chart(capsys, tmp_path):
     assert capsys.readouterr().out.startswith("kpi,unit,p5,p50,p95,mean")
     assert (out / "stress_fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     fan = pd.read_csv(out / "fan.csv")
-    assert set(fan["series"]) == {"peak_eflops", "effective_eflops", "genai_revenue_rmb_m"}
+    assert set(fan["series"]) == {"peak_eflops", "effective_eflops", "genai_revenue_m"}
     assert (fan["p5"] <= fan["p25"]).all() and (fan["p75"] <= fan["p95"]).all()
 
 
@@ -391,10 +391,10 @@ def test_worker_reductions_are_the_same_for_any_split_and_keep_a_subsample(histo
                                np.maximum(draws.max(axis=0), q[0.95]))
     every = stress.evaluate_batch(ctx, 0, draws)
     pct = runs[0].percentiles.set_index("kpi")
-    tp = every.kpis["target_price_hkd"]
-    assert pct.at["target_price_hkd", "p50"] == np.percentile(tp[::3], 50)
+    tp = every.kpis["target_price"]
+    assert pct.at["target_price", "p50"] == np.percentile(tp[::3], 50)
     assert stress.to_report(runs[0], history, "test").scalars["percentile_draws"] == 10
-    assert pct.at["target_price_hkd", "mean"] == pytest.approx(tp.mean(), rel=1e-12)
+    assert pct.at["target_price", "mean"] == pytest.approx(tp.mean(), rel=1e-12)
     bind = runs[0].binding_frequency.set_index("limit")["share"]
     assert np.array_equal(bind.to_numpy(), every.binding.mean(axis=0))
     thr = runs[0].thresholds.set_index("kpi")["probability"]
@@ -427,5 +427,5 @@ def test_an_uncertain_revenue_share_keeps_the_rules_duty(history):
                        history.files, history.uncertain)
     full = plan_data(sc)
     c = ctx.chips.index("H200")
-    want = full.price_rmb_m["H200"].reindex(full.periods).to_numpy(float)
-    assert np.asarray(got.price_rmb_m)[:, c] == pytest.approx(want, rel=1e-12, nan_ok=True)
+    want = full.price_m["H200"].reindex(full.periods).to_numpy(float)
+    assert np.asarray(got.price_m)[:, c] == pytest.approx(want, rel=1e-12, nan_ok=True)

@@ -118,7 +118,7 @@ def test_minimal_subject_compares_and_lists_no_scenarios():
     assert doc["currency"] == {"reporting": "USD", "listing": "USD"}
     assert not [s for s in strings(doc) if any(w in s for w in ("RMB", "HK$", "HKD"))]
     units = {r["kpi"]: r["unit"] for r in doc["kpis"]}
-    assert units["total_capex_rmb_m"] == "USD m" and units["target_price_hkd"] == "USD"
+    assert units["total_capex_m"] == "USD m" and units["target_price"] == "USD"
 
 
 def test_stress_without_a_fallback_scenario_is_one_line():
@@ -134,18 +134,18 @@ def test_minimal_subject_switches_absent_parts_off_as_null():
     code, out, _ = run(["--subject", str(MINIMAL), "value", "--format", "json"])
     assert code == 0
     v = json.loads(out)
-    for key in ("note_target_price_hkd", "note_target_price_old_hkd",
-                "note_check_target_price_hkd", "genai_share_target", "genai_target_met"):
+    for key in ("note_target_price", "note_target_price_old",
+                "note_check_target_price", "genai_share_target", "genai_target_met"):
         assert key in v and v[key] is None, key
     assert [r["case"] for r in v["bridge"]] == ["tool (capacity-linked)"]
     # valuation: EV/Sales on the 2025 sales; EV = 4 x sales, equity = EV + the net cash at the
     # valuation date (the balance sheet's 100 plus the modelled burn, the equity bridge's last
     # step), TP = equity / 200
-    sales = v["sales_2025e_rmb_m"]
+    sales = v["sales_2025e_m"]
     bridge = v["equity_bridge"]
-    assert bridge[0]["value_rmb_m"] == 100.0
-    assert abs(v["target_price_ev_sales_hkd"]
-               - (4.0 * sales + bridge[-1]["value_rmb_m"]) / 200.0 / 1.0) < 1e-6
+    assert bridge[0]["value_m"] == 100.0
+    assert abs(v["target_price_ev_sales"]
+               - (4.0 * sales + bridge[-1]["value_m"]) / 200.0 / 1.0) < 1e-6
 
 
 def test_a_subject_folder_without_a_required_file_is_one_line(tmp_path):
@@ -216,7 +216,7 @@ GPU_CLOUDS = ["coreweave", "nebius"]
 
 def _shape(report: dict) -> tuple[set[str], dict[str, list[str]]]:
     """Top-level keys and each non-empty table's columns, a key's year written ``YYYY`` (keys
-    such as ``sales_2026e_rmb_m`` still carry the valuation year until the key rename)."""
+    such as ``sales_2026e_m`` still carry the valuation year until the key rename)."""
     def year_free(key: str) -> str:
         return re.sub(r"20\d\d", "YYYY", key)
     keys = {year_free(k) for k in report}

@@ -327,9 +327,9 @@ def test_plan_binding_keeps_the_shadow_price_at_80(captured, terminal, monkeypat
 def test_plan_at_80_names_the_rest_and_columns_picks(captured, monkeypatch):
     report, _, _ = captured["plan"]
     out = " ".join(_render(report, "quarters", 80, False, monkeypatch).split())
-    assert "more columns:" in out and "capex_rmb_m" in out and "use --columns" in out
+    assert "more columns:" in out and "capex_m" in out and "use --columns" in out
     picked = _render(report, "quarters", 80, False, monkeypatch,
-                     columns=["period", "capex_rmb_m", "peak_eflops"])
+                     columns=["period", "capex_m", "peak_eflops"])
     lines = picked.split("\n")
     header = lines[lines.index(report.titles["quarters"]) + 1]
     assert header.split() == ["period", "capex", "[RMBm]", "peak", "[EFLOPS]"]
@@ -344,7 +344,7 @@ def test_decimals_are_consistent_within_a_column(captured, monkeypatch):
     for kpi in ("peak_eflops_2024Q4", "peak_eflops_2025Q4"):  # EFLOPS: one decimal
         assert all(re.fullmatch(r"[-+]?\d+\.\d", c) for c in columns[kpi]), columns[kpi]
     assert all(re.fullmatch(r"[-+]?[\d,]+", c) for c in columns["gpus_units_2025Q4"])
-    assert all(re.fullmatch(r"[-+]?\d\.\d{3}", c) for c in columns["target_price_hkd"])
+    assert all(re.fullmatch(r"[-+]?\d\.\d{3}", c) for c in columns["target_price"])
     for kpi, cells in columns.items():
         assert len({len(c.split(".")[1]) if "." in c else 0 for c in cells}) == 1, (kpi, cells)
     report, _, _ = captured["plan"]

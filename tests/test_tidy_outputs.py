@@ -74,7 +74,7 @@ def test_datapackage_validates_and_describes_every_csv_column(which, request):
     if which == "compare_out":
         quarters = {f["name"]: f for f in resources["quarters.csv"]["schema"]["fields"]}
         assert quarters["peak_eflops"]["unit"] == "EFLOPS"
-        assert quarters["capex_rmb_m"]["unit"] == "RMB m" and quarters["capex_rmb_m"][
+        assert quarters["capex_m"]["unit"] == "RMB m" and quarters["capex_m"][
             "type"] == "number"
         assert quarters["scenario"]["type"] == "string"
     # sources: the disclosure document and each scenario
@@ -104,13 +104,13 @@ OPTIONAL: list[tuple[str, str, str]] = [
     ("plan", "binding", r"shadow_price_tighten"),
     # a chip unfit for training has no training cost; one with no serving roofline (unknown
     # memory) or no power figure has no token cost or tokens per MW
-    ("plan", "economics", r"training_cost_rmb_m_per_eflops_quarter|token_cost_rmb_per_m_tokens"
+    ("plan", "economics", r"training_cost_m_per_eflops_quarter|token_cost_per_m_tokens"
                           r"|served_tokens_tn_tokens_per_mw_quarter"),
     # EV/EBITDA does not apply while the valuation year's EBITDA is not positive (the key stays,
     # so every subject's value JSON has the same keys)
-    ("value", "target_price_ev_ebitda_hkd", r"target_price_ev_ebitda_hkd"),
+    ("value", "target_price_ev_ebitda", r"target_price_ev_ebitda"),
     # a backlog quarter without an RPO figure, or before the P&L's first quarter
-    ("value", "backlog", r"rpo_rmb_m|revenue_next_4q_rmb_m|revenue_to_horizon_rmb_m"
+    ("value", "backlog", r"rpo_m|revenue_next_4q_m|revenue_to_horizon_m"
                          r"|backlog_cover"),
 ]
 """Fields that may be null, and only these (keep this short)."""
@@ -151,7 +151,7 @@ def test_no_null_in_json_of_shipped_scenarios(scenario):
     found = [n for command, doc in docs.items() for n in _nulls(doc, command)]
     assert found == [], found[:10]
     paths = docs["backtest"]["paths"]
-    assert {r["metric"] for r in paths} >= {"gpus_units", "revenue_rmb_m"}
+    assert {r["metric"] for r in paths} >= {"gpus_units", "revenue_m"}
     assert set(paths[0]) == {"period", "metric", "value", "unit", "basis"}
 
 
@@ -301,7 +301,7 @@ def test_note_charts_are_written_by_compare_out(compare_out):
 
 def test_token_cost_chart_draws_the_economics_table(compare_out, history):
     """The cost-per-token chart's lines are the plan's economics table: a line per chip of
-    ``token_cost_rmb_per_m_tokens`` by delivery quarter (as economics.csv of the --out folder
+    ``token_cost_per_m_tokens`` by delivery quarter (as economics.csv of the --out folder
     holds it) and the token price, in RMB per m tokens."""
     import importlib
 
@@ -319,11 +319,11 @@ def test_token_cost_chart_draws_the_economics_table(compare_out, history):
     econ = econ[econ["scenario"] == "history"]
     assert len(cost.columns) >= 5 and "H20" in cost.columns
     for chip in cost.columns:
-        rows = econ[econ["chip"] == chip].set_index("period")["token_cost_rmb_per_m_tokens"]
+        rows = econ[econ["chip"] == chip].set_index("period")["token_cost_per_m_tokens"]
         drawn = cost[chip].dropna()
         assert list(drawn.index.astype(str)) == list(rows.dropna().index)
         assert np.allclose(drawn.to_numpy(), rows.dropna().to_numpy(), rtol=1e-9)
-    prices = econ.groupby("period")["token_price_rmb_per_m_tokens"].first()
+    prices = econ.groupby("period")["token_price_per_m_tokens"].first()
     assert np.allclose(price.to_numpy(), prices.loc[[str(p) for p in price.index]].to_numpy())
     with matplotlib.rc_context(rc=chart_style()):
         fig = charts_module.chart_token_cost({"history": plan}, "Source: capacity")

@@ -96,7 +96,7 @@ def test_vintage_sets_base_valuation_year_and_balance():
     assert sc.inputs.horizon.base_period == "2024Q4"
     assert sc.inputs.finance.valuation_year == 2025
     # 12,752 cash reserve less 4,700 borrowings (16,602.7 - 11,900 at end-2022) = 8,052 ~ 8,050
-    assert sc.inputs.finance.net_cash_rmb_m == pytest.approx(8050.0)
+    assert sc.inputs.finance.net_cash_m == pytest.approx(8050.0)
     assert sc.inputs.finance.shares_m == pytest.approx(37010.0)
 
 
@@ -143,7 +143,7 @@ def test_later_disclosures_are_unseen_and_after_the_base():
 
 def test_rolling_summary_pools_vintages_by_metric_and_horizon():
     rows = pd.DataFrame({
-        "vintage": ["a", "b", "a"], "metric": ["revenue_rmb_m"] * 3,
+        "vintage": ["a", "b", "a"], "metric": ["revenue_m"] * 3,
         "horizon_halves": [1, 1, 2], "error_pct": [10.0, -20.0, 5.0],
         "status": [bt.STATUS_COMPARED] * 3})
     s = bt.rolling_summary(rows).set_index("horizon_halves")
@@ -200,13 +200,13 @@ def test_rolling_backtest_scores_every_vintage_against_later_disclosures(rolling
     assert (rows["published"] > rows["vintage"]).all()  # only what the vintage could not see
     # the blind vintage's 2H23 revenue is scored against FY23 less 1H23 = 1,972.7
     hit = rows[(rows["vintage"] == BLIND) & (rows["period"] == "2H23")
-               & (rows["metric"] == "revenue_rmb_m")]
+               & (rows["metric"] == "revenue_m")]
     assert hit["actual"].tolist() == [pytest.approx(1972.7)]
     e = hit.iloc[0]
     assert e["error_pct"] == pytest.approx(100 * (e["forecast"] - e["actual"]) / e["actual"])
     summary = pd.DataFrame(rolling["summary"])
-    one = summary[(summary["metric"] == "revenue_rmb_m") & (summary["horizon_halves"] == 1)]
-    mine = rows[(rows["metric"] == "revenue_rmb_m") & (rows["horizon_halves"] == 1)]
+    one = summary[(summary["metric"] == "revenue_m") & (summary["horizon_halves"] == 1)]
+    mine = rows[(rows["metric"] == "revenue_m") & (rows["horizon_halves"] == 1)]
     assert one["mape"].iloc[0] == pytest.approx(mine["error_pct"].abs().mean())
     # the note's own forecast: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 vs FY24 3,772
     ref = rolling["reference"][0]

@@ -106,7 +106,7 @@ def test_number_formats_follow_units(book):
     ws = book["history_quarters"]
     header = [c.value for c in ws[1]]
     fmt = {h: ws.cell(row=2, column=j + 1).number_format for j, h in enumerate(header)}
-    assert fmt["capex_rmb_m [RMB m]"] == "#,##0.0"
+    assert fmt["capex_m [RMB m]"] == "#,##0.0"
     assert fmt["peak_eflops [EFLOPS]"] == "0.00"
     assert fmt["gpus_units [units]"] == "#,##0"
     rev = book["history_revenue"]
@@ -115,14 +115,14 @@ def test_number_formats_follow_units(book):
         "0.0%"
     bridge = book["history_bridge"]
     header = [c.value for c in bridge[1]]
-    assert bridge.cell(row=2, column=header.index("target_price_hkd [HKD]") + 1
+    assert bridge.cell(row=2, column=header.index("target_price [HKD]") + 1
                        ).number_format == "0.00"
     # KPI rows take the format of their own unit
     kpis = book["compare_kpis"]
     by_kpi = {r[0].value: r for r in kpis.iter_rows(min_row=2)}
-    assert by_kpi["target_price_hkd"][2].number_format == "0.00"
+    assert by_kpi["target_price"][2].number_format == "0.00"
     assert by_kpi["genai_share_2025"][2].number_format == "0.0%"
-    assert by_kpi["total_capex_rmb_m"][2].number_format == "#,##0.0"
+    assert by_kpi["total_capex_m"][2].number_format == "#,##0.0"
 
 
 def test_every_unit_has_a_number_format():
@@ -177,14 +177,14 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
 def test_defined_names_for_headline_figures(book, cached, compare_out, scenario):
     _, doc = compare_out
     s = scenario.replace("-", "_")
-    for stem in ("tp", "multiple", "sales_2024e", "net_cash", "shares", "rmb_per_hkd",
+    for stem in ("tp", "multiple", "sales_2024e", "net_cash", "shares", "fx_listing",
                  "capex_total"):
         assert f"{stem}_{s}" in book.defined_names, f"{stem}_{s}"
     # the valuation sheet is the EV/Sales bridge in live formulas (the headline is the fleet DCF)
     assert _cell(cached, f"tp_{s}").value == pytest.approx(
-        _kpi(doc, "target_price_ev_sales_hkd", scenario), abs=1e-9)
+        _kpi(doc, "target_price_ev_sales", scenario), abs=1e-9)
     assert _cell(cached, f"capex_total_{s}").value == pytest.approx(
-        _kpi(doc, "total_capex_rmb_m", scenario), rel=1e-9)
+        _kpi(doc, "total_capex_m", scenario), rel=1e-9)
     assert _cell(cached, f"multiple_{s}").value == 7.5
 
 
@@ -195,15 +195,15 @@ def test_valuation_sheet_is_live_formulas(book, cached, scenario):
     assert tp.parent.title == f"{scenario}_valuation"
     for c in (tp, ev, _cell(book, f"equity_{s}")):
         assert isinstance(c.value, str) and c.value.startswith("="), c.value
-    for stem in ("multiple", "sales_2024e", "net_cash", "shares", "rmb_per_hkd"):
+    for stem in ("multiple", "sales_2024e", "net_cash", "shares", "fx_listing"):
         assert isinstance(_cell(book, f"{stem}_{s}").value, float | int)
     # the cached results are value_from_sales of the input cells
     inp = {k: _cell(cached, f"{k}_{s}").value for k in
-           ("multiple", "sales_2024e", "net_cash", "shares", "rmb_per_hkd")}
+           ("multiple", "sales_2024e", "net_cash", "shares", "fx_listing")}
     v = value_from_sales(inp["sales_2024e"], inp["multiple"], inp["net_cash"], inp["shares"],
-                         inp["rmb_per_hkd"])
-    assert _cell(cached, f"tp_{s}").value == pytest.approx(v.target_price_hkd, rel=1e-12)
-    assert _cell(cached, f"ev_{s}").value == pytest.approx(v.ev_rmb_m, rel=1e-12)
+                         inp["fx_listing"])
+    assert _cell(cached, f"tp_{s}").value == pytest.approx(v.target_price, rel=1e-12)
+    assert _cell(cached, f"ev_{s}").value == pytest.approx(v.ev_m, rel=1e-12)
 
 
 def test_sensitivity_is_a_grid_of_formulas(book, cached, compare_out):
@@ -217,7 +217,7 @@ def test_sensitivity_is_a_grid_of_formulas(book, cached, compare_out):
     for _, r in long.iterrows():
         i, j = mults.index(r["multiple"]) + 2, changes.index(r["sales_change"]) + 2
         assert str(ws.cell(row=i, column=j).value).startswith("=")
-        assert wc.cell(row=i, column=j).value == pytest.approx(r["target_price_hkd"], rel=1e-9)
+        assert wc.cell(row=i, column=j).value == pytest.approx(r["target_price"], rel=1e-9)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,14 +303,14 @@ def test_libreoffice_recipe_recalculates(recalculated, compare_out):
     _, doc = compare_out
     tp = _cell(recalculated["poisoned"], "tp_embargo_2024").value
     assert tp != 999
-    assert tp == pytest.approx(_kpi(doc, "target_price_ev_sales_hkd", "embargo-2024"),
+    assert tp == pytest.approx(_kpi(doc, "target_price_ev_sales", "embargo-2024"),
                                abs=TP_TOLERANCE_HKD)
 
 
 @needs_soffice
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_recalculated_tp_equals_tool_tp(recalculated, scenario):
-    tool = cli_json("value", "--scenario", scenario)["target_price_ev_sales_hkd"]
+    tool = cli_json("value", "--scenario", scenario)["target_price_ev_sales"]
     tp = _cell(recalculated["original"], f"tp_{scenario.replace('-', '_')}").value
     assert abs(tp - tool) <= TP_TOLERANCE_HKD, (tp, tool)
 
@@ -321,7 +321,7 @@ def test_changed_multiple_recalculates_like_value_multiple(recalculated):
     before = _cell(recalculated["original"], "tp_embargo_2024").value
     after = _cell(recalculated["changed"], "tp_embargo_2024").value
     assert _cell(recalculated["changed"], "multiple_embargo_2024").value == NEW_MULTIPLE
-    assert abs(after - tool["target_price_ev_sales_hkd"]) <= TP_TOLERANCE_HKD, (after, tool)
+    assert abs(after - tool["target_price_ev_sales"]) <= TP_TOLERANCE_HKD, (after, tool)
     assert after - before > 0.1  # it moved: (9.0 - 7.5) x sales / shares / FX
     # the sensitivity grid reads the same inputs: its 0% column at 7.5x moves with the sales
     # only, so it still equals the original TP
@@ -364,10 +364,10 @@ def test_row_units_format_only_unitless_number_columns():
 
     summary = pd.DataFrame({"metric": ["gpus_units", "genai_share"], "unit": ["units", "share"],
                             "n_rows": [2, 1], "mape": [0.5, 1.5], "actual": [27000.0, 0.4]})
-    stress = pd.DataFrame({"kpi": ["target_price_hkd"], "unit": ["HKD"], "p5": [1.0],
+    stress = pd.DataFrame({"kpi": ["target_price"], "unit": ["HKD"], "p5": [1.0],
                            "p50": [1.3], "p95": [1.7], "mean": [1.31]})
     reports = [Report("backtest", scalars={"scenario": "s1"}, tables={"summary": summary}),
-               Report("stress", scalars={"scenario": "s1", "centre_target_price_hkd": 1.3},
+               Report("stress", scalars={"scenario": "s1", "centre_target_price": 1.3},
                       tables={"percentiles": stress})]
     wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(reports, [])))
     ws = wb["s1_summary"]
@@ -386,10 +386,10 @@ def test_names_that_sanitise_alike_stay_distinct():
     from capacity.report.workbook import workbook_bytes
     from capacity.results import Report
 
-    annual = pd.DataFrame({"revenue_rmb_m": [400.0]}, index=pd.Index([2024], name="year"))
-    scal = {"valuation_year": 2024, "sales_2024e_rmb_m": 400.0, "multiple": 7.5,
-            "net_cash_rmb_m": 90.0, "shares_m": 335.0, "rmb_per_hkd": 0.93,
-            "target_price_hkd": (7.5 * 400.0 + 90.0) / 335.0 / 0.93}
+    annual = pd.DataFrame({"revenue_m": [400.0]}, index=pd.Index([2024], name="year"))
+    scal = {"valuation_year": 2024, "sales_2024e_m": 400.0, "multiple": 7.5,
+            "net_cash_m": 90.0, "shares_m": 335.0, "fx_listing": 0.93,
+            "target_price": (7.5 * 400.0 + 90.0) / 335.0 / 0.93}
     reports = [Report("value", scalars={"scenario": s, **scal}, tables={"annual": annual})
                for s in ("a-b", "a_b", "A-B")]
     data = workbook_bytes(reports, [])
@@ -456,15 +456,15 @@ def test_main_job_kpis_are_formulas_over_the_data_sheets(main_job):
     header = [c.value for c in ws[1]]
     rows = {r[0].value: i for i, r in enumerate(ws.iter_rows(min_row=2), start=2)}
     col = header.index("h200-customs-block-2026") + 1
-    assert ws.cell(rows["target_price_hkd"], col).value.startswith("='scalars'!")
+    assert ws.cell(rows["target_price"], col).value.startswith("='scalars'!")
     assert ws.cell(rows["peak_eflops_2026Q4"], col).value.startswith("='s3_quarters'!")
     assert ws.cell(rows["genai_share_2026"], col).value.startswith("='s3_annual'!")
     assert ws.cell(rows["binding_limits"], col).value.startswith("=SUMIFS(")
     diff = header.index("h200-customs-block-2026_vs_baseline") + 1
-    assert str(ws.cell(rows["target_price_hkd"], diff).value).startswith("=")
+    assert str(ws.cell(rows["target_price"], diff).value).startswith("=")
     # the cached results are the tool's figures
-    assert wc.cell(rows["target_price_hkd"], col).value == pytest.approx(
-        _kpi(doc, "target_price_hkd", "h200-customs-block-2026"), rel=1e-12)
+    assert wc.cell(rows["target_price"], col).value == pytest.approx(
+        _kpi(doc, "target_price", "h200-customs-block-2026"), rel=1e-12)
     # a multiple reads "7.5" beside its unit "x", not "7.5x x"
     val = wb["s3_valuation"]
     mult = next(r for r in val.iter_rows(min_row=2) if r[0].value == "multiple")

@@ -275,7 +275,7 @@ def _cards(ev) -> list:
                                   className="b"))
         out.append(html.Div(parts, className="card"))
     extra = plan_cards(ev)
-    extra += [("valuation_sales_rmb_m", ev.value), ("valuation_genai_revenue_rmb_m", ev.value)]
+    extra += [("valuation_sales_m", ev.value), ("valuation_genai_revenue_m", ev.value)]
     for k, res in extra:
         if k in res.scalars:
             out.append(html.Div([html.Div(_label(k, res.kind), className="k", title=k), html.Div(
@@ -285,7 +285,7 @@ def _cards(ev) -> list:
     return out
 
 
-HEADLINE_KEY = "target_price_hkd"
+HEADLINE_KEY = "target_price"
 """The scalar of ``capacity value`` the page's headline shows (``#target-price``)."""
 
 

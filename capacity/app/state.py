@@ -40,12 +40,12 @@ CACHE_SIZE = 64
 """Results kept, by settings (least recently used dropped first)."""
 
 KNOB_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Capex budget", ("planner.capex_budget_rmb_m.",)),
+    ("Capex budget", ("planner.capex_budget_m.",)),
     ("Chip prices", ("planner.price_usd.",)),
     ("Supply caps", ("controls.base_supply_units_per_quarter.",)),
     ("Power", ("planner.datacenter_mw.",)),
     ("Demand", ("demand.tokens.growth_annual", "demand.revenue.growth_by_year.",
-                "demand.inference.price_rmb_per_m_tokens")),
+                "demand.inference.price_per_m_tokens")),
     ("Finance", ("finance.ev_sales_multiple", "planner.discount_rate_annual")),
 )
 """Groups of inputs offered as fields: each entry a dotted key, or a prefix ending in ``.`` that
@@ -63,7 +63,7 @@ INPUT_UNITS: dict[str, str] = {
     "discount_rate_annual": "share per year",
     "growth_by_year": "share per year",
     "ev_sales_multiple": "x sales",
-    "price_rmb_per_m_tokens": "RMB per m tokens",
+    "price_per_m_tokens": "RMB per m tokens",
     "base_supply_units_per_quarter": "units per quarter",
     "price_usd": "USD per unit",
     "wacc": "share per year",
@@ -72,7 +72,7 @@ INPUT_UNITS: dict[str, str] = {
 
 
 def input_unit(key: str) -> str:
-    """Unit of a dotted input key: its innermost name with a unit (``planner.capex_budget_rmb_m.
+    """Unit of a dotted input key: its innermost name with a unit (``planner.capex_budget_m.
     2024`` -> ``RMB m``, ``planner.price_usd.H20`` -> ``USD per unit``); ``""`` when none."""
     from capacity.results import unit_of
 
@@ -359,7 +359,7 @@ class Knob:
     default: str
     unit: str
     prefix: str = ""
-    """The table it is an entry of (``planner.capex_budget_rmb_m.``), or ``""``."""
+    """The table it is an entry of (``planner.capex_budget_m.``), or ``""``."""
 
     @property
     def label(self) -> str:
@@ -631,8 +631,8 @@ def clear_cache() -> None:
 
 def target_prices(value_result) -> dict[str, float]:
     """Every price per share a value result carries: its numeric scalars in HKD (name ending
-    ``_hkd``, :func:`capacity.results.unit_of`; ``target_price_hkd``, one per method where the
-    result has them, the note's), in its order. ``rmb_per_hkd`` is a rate, not a price."""
+    ``_hkd``, :func:`capacity.results.unit_of`; ``target_price``, one per method where the
+    result has them, the note's), in its order. ``fx_listing`` is a rate, not a price."""
     from capacity.results import unit_of
 
     return {k: float(v) for k, v in value_result.scalars.items()

@@ -40,24 +40,24 @@ import pandas as pd
 
 from capacity.finance.interest import debt_and_rate
 
-ACCOUNT_METRICS = ("revenue_rmb_m", "genai_revenue_rmb_m", "genai_share", "gross_margin",
-                   "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m", "net_loss_rmb_m",
-                   "adjusted_net_loss_rmb_m")
+ACCOUNT_METRICS = ("revenue_m", "genai_revenue_m", "genai_share", "gross_margin",
+                   "rd_opex_m", "sm_opex_m", "ga_opex_m", "net_loss_m",
+                   "adjusted_net_loss_m")
 """disclosures.csv metrics the accounts read (half-year rows, ``span_quarters`` = 2)."""
 
-HISTORY_COLUMNS = ("genai_revenue_rmb_m", "traditional_revenue_rmb_m", "revenue_rmb_m",
-                   "cost_of_sales_rmb_m", "other_cost_of_sales_rmb_m", "gross_profit_rmb_m",
-                   "gross_margin", "rd_rmb_m",
-                   "sm_rmb_m", "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m",
-                   "non_operating_loss_rmb_m", "interest_expense_rmb_m", "net_loss_rmb_m",
-                   "adjustments_rmb_m", "adjusted_net_loss_rmb_m")
+HISTORY_COLUMNS = ("genai_revenue_m", "traditional_revenue_m", "revenue_m",
+                   "cost_of_sales_m", "other_cost_of_sales_m", "gross_profit_m",
+                   "gross_margin", "rd_m",
+                   "sm_m", "ga_m", "opex_m", "operating_profit_m",
+                   "non_operating_loss_m", "interest_expense_m", "net_loss_m",
+                   "adjustments_m", "adjusted_net_loss_m")
 """P&L columns a reported quarter carries (the rest of the P&L is not reported: NaN). The
 reported cost of sales is not split into the fleet's lines: all of it is ``other``."""
 
-_FLOW = {"genai_revenue_rmb_m": "genai_revenue_rmb_m", "revenue_rmb_m": "revenue_rmb_m",
-         "rd_rmb_m": "rd_opex_rmb_m", "sm_rmb_m": "sm_opex_rmb_m", "ga_rmb_m": "ga_opex_rmb_m",
-         "net_loss_rmb_m": "net_loss_rmb_m",
-         "adjusted_net_loss_rmb_m": "adjusted_net_loss_rmb_m"}
+_FLOW = {"genai_revenue_m": "genai_revenue_m", "revenue_m": "revenue_m",
+         "rd_m": "rd_opex_m", "sm_m": "sm_opex_m", "ga_m": "ga_opex_m",
+         "net_loss_m": "net_loss_m",
+         "adjusted_net_loss_m": "adjusted_net_loss_m"}
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,18 @@ class AccountDrivers:
 
     Attributes
     ----------
-    rd_half_rmb_m, sm_half_rmb_m, ga_half_rmb_m
+    rd_half_m, sm_half_m, ga_half_m
         R&D, selling and marketing, general and administrative expenses of the latest
         half-year reporting each. [RMB m/half-year]
-    non_operating_loss_rmb_m_per_quarter
+    non_operating_loss_m_per_quarter
         Other items (net loss + operating profit) of the latest half-year with all lines, / 2.
         [RMB m/quarter]
-    adjustments_rmb_m_per_quarter
+    adjustments_m_per_quarter
         Net loss less adjusted net loss of the latest half-year reporting both, / 2.
         [RMB m/quarter]
-    base_cost_of_sales_half_rmb_m, base_traditional_half_rmb_m, base_genai_half_rmb_m
+    base_cost_of_sales_half_m, base_traditional_half_m, base_genai_half_m
         Cost of sales, traditional and GenAI revenue of the base half-year. [RMB m]
-    debt_principal_rmb_m, interest_rate_annual
+    debt_principal_m, interest_rate_annual
         The latest debt balance up to the base period [RMB m] and the rate implied by the
         latest reported quarter's interest expense [1/year]
         (:func:`capacity.finance.interest.debt_and_rate`); None where not disclosed.
@@ -86,15 +86,15 @@ class AccountDrivers:
         ``published``, ``source``.
     """
 
-    rd_half_rmb_m: float | None = None
-    sm_half_rmb_m: float | None = None
-    ga_half_rmb_m: float | None = None
-    non_operating_loss_rmb_m_per_quarter: float | None = None
-    adjustments_rmb_m_per_quarter: float | None = None
-    base_cost_of_sales_half_rmb_m: float | None = None
-    base_traditional_half_rmb_m: float | None = None
-    base_genai_half_rmb_m: float | None = None
-    debt_principal_rmb_m: float | None = None
+    rd_half_m: float | None = None
+    sm_half_m: float | None = None
+    ga_half_m: float | None = None
+    non_operating_loss_m_per_quarter: float | None = None
+    adjustments_m_per_quarter: float | None = None
+    base_cost_of_sales_half_m: float | None = None
+    base_traditional_half_m: float | None = None
+    base_genai_half_m: float | None = None
+    debt_principal_m: float | None = None
     interest_rate_annual: float | None = None
     dated: tuple[dict, ...] = field(default=(), compare=False)
 
@@ -118,23 +118,23 @@ def reported_halves(disclosures: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index ``period`` (the half-year's last quarter); columns :data:`ACCOUNT_METRICS` and
-        ``traditional_revenue_rmb_m``, ``gross_profit_rmb_m``, ``cost_of_sales_rmb_m``,
-        ``opex_rmb_m``, ``operating_profit_rmb_m``, ``non_operating_loss_rmb_m``,
-        ``adjustments_rmb_m`` [RMB m]; NaN where a line is not reported.
+        ``traditional_revenue_m``, ``gross_profit_m``, ``cost_of_sales_m``,
+        ``opex_m``, ``operating_profit_m``, ``non_operating_loss_m``,
+        ``adjustments_m`` [RMB m]; NaN where a line is not reported.
     """
     rows = reported_rows(disclosures)
     h = rows.pivot(index="period", columns="metric", values="value")
     h = h.reindex(columns=list(ACCOUNT_METRICS)).astype(float)
     h.index = pd.PeriodIndex(h.index, freq="Q", name="period")
-    h["genai_revenue_rmb_m"] = h["genai_revenue_rmb_m"].fillna(h["genai_share"]
-                                                               * h["revenue_rmb_m"])
-    h["traditional_revenue_rmb_m"] = h["revenue_rmb_m"] - h["genai_revenue_rmb_m"]
-    h["gross_profit_rmb_m"] = h["gross_margin"] * h["revenue_rmb_m"]
-    h["cost_of_sales_rmb_m"] = h["revenue_rmb_m"] - h["gross_profit_rmb_m"]
-    h["opex_rmb_m"] = h["rd_opex_rmb_m"] + h["sm_opex_rmb_m"] + h["ga_opex_rmb_m"]
-    h["operating_profit_rmb_m"] = h["gross_profit_rmb_m"] - h["opex_rmb_m"]
-    h["non_operating_loss_rmb_m"] = h["net_loss_rmb_m"] + h["operating_profit_rmb_m"]
-    h["adjustments_rmb_m"] = h["net_loss_rmb_m"] - h["adjusted_net_loss_rmb_m"]
+    h["genai_revenue_m"] = h["genai_revenue_m"].fillna(h["genai_share"]
+                                                               * h["revenue_m"])
+    h["traditional_revenue_m"] = h["revenue_m"] - h["genai_revenue_m"]
+    h["gross_profit_m"] = h["gross_margin"] * h["revenue_m"]
+    h["cost_of_sales_m"] = h["revenue_m"] - h["gross_profit_m"]
+    h["opex_m"] = h["rd_opex_m"] + h["sm_opex_m"] + h["ga_opex_m"]
+    h["operating_profit_m"] = h["gross_profit_m"] - h["opex_m"]
+    h["non_operating_loss_m"] = h["net_loss_m"] + h["operating_profit_m"]
+    h["adjustments_m"] = h["net_loss_m"] - h["adjusted_net_loss_m"]
     return h.sort_index()
 
 
@@ -144,7 +144,7 @@ def history_quarters(halves: pd.DataFrame, base_period: pd.Period,
     the accounts do not report the base half-year's revenue and gross margin.
 
     ``interest`` (reported interest expense by quarter [RMB m],
-    :func:`capacity.finance.interest.reported_interest`) fills ``interest_expense_rmb_m``
+    :func:`capacity.finance.interest.reported_interest`) fills ``interest_expense_m``
     where a quarter reports it (NaN otherwise), and comes out of the other items:
     non_operating_loss = net_loss + operating_profit - interest.
 
@@ -157,22 +157,22 @@ def history_quarters(halves: pd.DataFrame, base_period: pd.Period,
     if base_period not in halves.index:
         return None
     h = halves.loc[base_period]
-    if not (np.isfinite(h["revenue_rmb_m"]) and np.isfinite(h["gross_margin"])):
+    if not (np.isfinite(h["revenue_m"]) and np.isfinite(h["gross_margin"])):
         return None
     row = {c: float(h[src]) / 2.0 for c, src in _FLOW.items()}
-    for c in ("traditional_revenue_rmb_m", "cost_of_sales_rmb_m", "gross_profit_rmb_m",
-              "opex_rmb_m", "operating_profit_rmb_m", "non_operating_loss_rmb_m",
-              "adjustments_rmb_m"):
+    for c in ("traditional_revenue_m", "cost_of_sales_m", "gross_profit_m",
+              "opex_m", "operating_profit_m", "non_operating_loss_m",
+              "adjustments_m"):
         row[c] = float(h[c]) / 2.0
     row["gross_margin"] = float(h["gross_margin"])
-    row["other_cost_of_sales_rmb_m"] = row["cost_of_sales_rmb_m"]  # reported unsplit
+    row["other_cost_of_sales_m"] = row["cost_of_sales_m"]  # reported unsplit
     periods = pd.period_range(base_period - 1, base_period, freq="Q", name="period")
-    row["interest_expense_rmb_m"] = np.nan
+    row["interest_expense_m"] = np.nan
     out = pd.DataFrame([row, row], index=periods)[list(HISTORY_COLUMNS)]
     if interest is not None:
         paid = interest.reindex(periods).astype(float)
-        out["interest_expense_rmb_m"] = paid.to_numpy()
-        out["non_operating_loss_rmb_m"] = (out["non_operating_loss_rmb_m"]
+        out["interest_expense_m"] = paid.to_numpy()
+        out["non_operating_loss_m"] = (out["non_operating_loss_m"]
                                            - paid.fillna(0.0).to_numpy())
     out["actual"] = True
     return out
@@ -195,17 +195,17 @@ def account_drivers(disclosures: pd.DataFrame, base_period: pd.Period) -> Accoun
     debt0, rate, debt_dated = debt_and_rate(disclosures, base_period)
     rows = reported_rows(disclosures)
     if rows.empty:
-        return AccountDrivers(debt_principal_rmb_m=debt0, interest_rate_annual=rate,
+        return AccountDrivers(debt_principal_m=debt0, interest_rate_annual=rate,
                               dated=debt_dated)
     halves = reported_halves(disclosures)
-    opex_needs = ("gross_margin", "revenue_rmb_m", "rd_opex_rmb_m", "sm_opex_rmb_m",
-                  "ga_opex_rmb_m", "net_loss_rmb_m")
+    opex_needs = ("gross_margin", "revenue_m", "rd_opex_m", "sm_opex_m",
+                  "ga_opex_m", "net_loss_m")
     specs = {  # name: (column, lines it needs, scale, unit)
-        "rd_opex": ("rd_opex_rmb_m", ("rd_opex_rmb_m",), 1.0, "RMB m/half-year"),
-        "sm_opex": ("sm_opex_rmb_m", ("sm_opex_rmb_m",), 1.0, "RMB m/half-year"),
-        "ga_opex": ("ga_opex_rmb_m", ("ga_opex_rmb_m",), 1.0, "RMB m/half-year"),
-        "other_items": ("non_operating_loss_rmb_m", opex_needs, 0.5, "RMB m/quarter"),
-        "adjustments": ("adjustments_rmb_m", ("net_loss_rmb_m", "adjusted_net_loss_rmb_m"),
+        "rd_opex": ("rd_opex_m", ("rd_opex_m",), 1.0, "RMB m/half-year"),
+        "sm_opex": ("sm_opex_m", ("sm_opex_m",), 1.0, "RMB m/half-year"),
+        "ga_opex": ("ga_opex_m", ("ga_opex_m",), 1.0, "RMB m/half-year"),
+        "other_items": ("non_operating_loss_m", opex_needs, 0.5, "RMB m/quarter"),
+        "adjustments": ("adjustments_m", ("net_loss_m", "adjusted_net_loss_m"),
                         0.5, "RMB m/quarter"),
     }
     values: dict[str, float | None] = {}
@@ -221,16 +221,16 @@ def account_drivers(disclosures: pd.DataFrame, base_period: pd.Period) -> Accoun
                       "published": max(str(u["published"]) for u in used),
                       "source": "; ".join(dict.fromkeys(str(u["source"]) for u in used))})
     base = halves.loc[base_period] if base_period in halves.index else None
-    has_base = base is not None and bool(np.isfinite(base[["revenue_rmb_m", "gross_margin",
-                                                           "genai_revenue_rmb_m"]]).all())
+    has_base = base is not None and bool(np.isfinite(base[["revenue_m", "gross_margin",
+                                                           "genai_revenue_m"]]).all())
     return AccountDrivers(
-        rd_half_rmb_m=values["rd_opex"], sm_half_rmb_m=values["sm_opex"],
-        ga_half_rmb_m=values["ga_opex"],
-        non_operating_loss_rmb_m_per_quarter=values["other_items"],
-        adjustments_rmb_m_per_quarter=values["adjustments"],
-        base_cost_of_sales_half_rmb_m=float(base["cost_of_sales_rmb_m"]) if has_base else None,
-        base_traditional_half_rmb_m=(float(base["traditional_revenue_rmb_m"]) if has_base
+        rd_half_m=values["rd_opex"], sm_half_m=values["sm_opex"],
+        ga_half_m=values["ga_opex"],
+        non_operating_loss_m_per_quarter=values["other_items"],
+        adjustments_m_per_quarter=values["adjustments"],
+        base_cost_of_sales_half_m=float(base["cost_of_sales_m"]) if has_base else None,
+        base_traditional_half_m=(float(base["traditional_revenue_m"]) if has_base
                                      else None),
-        base_genai_half_rmb_m=float(base["genai_revenue_rmb_m"]) if has_base else None,
-        debt_principal_rmb_m=debt0, interest_rate_annual=rate,
+        base_genai_half_m=float(base["genai_revenue_m"]) if has_base else None,
+        debt_principal_m=debt0, interest_rate_annual=rate,
         dated=tuple(dated) + debt_dated)

@@ -34,7 +34,7 @@ class Anchors:
     ----------
     base_period
         Last quarter of the base half-year (2023Q2).
-    base_half_revenue_rmb_m
+    base_half_revenue_m
         Total revenue of the base half-year (1H23). [RMB m]
     base_genai_share
         GenAI share of that revenue. [1]
@@ -44,9 +44,9 @@ class Anchors:
         Management's GenAI share target (None: not disclosed, an optional part). [1]
     target_year
         Year of that target (None without one). [year]
-    target_price_hkd
+    target_price
         The note's new target price (None: no broker target, an optional part). [HKD/share]
-    target_price_old_hkd
+    target_price_old
         The note's previous target price (None without one). [HKD/share]
     drivers
         Run-rates from the reported accounts
@@ -57,13 +57,13 @@ class Anchors:
     """
 
     base_period: pd.Period
-    base_half_revenue_rmb_m: float
+    base_half_revenue_m: float
     base_genai_share: float
     base_gross_margin: float
     genai_share_target: float | None
     target_year: int | None
-    target_price_hkd: float | None
-    target_price_old_hkd: float | None
+    target_price: float | None
+    target_price_old: float | None
     drivers: AccountDrivers = field(default_factory=AccountDrivers, compare=False)
     history: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
@@ -78,7 +78,7 @@ def _one(disclosures: pd.DataFrame, metric: str, span: int | None = None) -> pd.
     return sel.sort_values("period").iloc[-1]
 
 
-OPTIONAL_METRICS = ("genai_share_target", "target_price_hkd", "target_price_old_hkd")
+OPTIONAL_METRICS = ("genai_share_target", "target_price", "target_price_old")
 """Disclosures a subject may lack: each absent one switches its outputs off (null)."""
 
 
@@ -108,11 +108,11 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
     InputError
         When a metric is missing or the half-year figures are for different periods.
     """
-    rev = _one(disclosures, "revenue_rmb_m", 2)
+    rev = _one(disclosures, "revenue_m", 2)
     share = _one(disclosures, "genai_share", 2)
     gm = _one(disclosures, "gross_margin", 2)
     if not (rev["period"] == share["period"] == gm["period"]):
-        raise InputError("disclosures.csv", "half-year revenue_rmb_m, genai_share and "
+        raise InputError("disclosures.csv", "half-year revenue_m, genai_share and "
                          "gross_margin must be for the same period")
     target, tp, tp_old = (_value_or_none(disclosures, m) for m in OPTIONAL_METRICS)
     base = pd.Period(rev["period"], freq="Q")
@@ -121,13 +121,13 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
         raise InputError("disclosures.csv", f"genai_share {s} must be above 0 and at most 1")
     return Anchors(
         base_period=base,
-        base_half_revenue_rmb_m=float(rev["value"]),
+        base_half_revenue_m=float(rev["value"]),
         base_genai_share=s,
         base_gross_margin=float(gm["value"]),
         genai_share_target=None if target is None else float(target["value"]),
         target_year=None if target is None else int(pd.Period(target["period"], freq="Q").year),
-        target_price_hkd=None if tp is None else float(tp["value"]),
-        target_price_old_hkd=None if tp_old is None else float(tp_old["value"]),
+        target_price=None if tp is None else float(tp["value"]),
+        target_price_old=None if tp_old is None else float(tp_old["value"]),
         drivers=account_drivers(disclosures, base),
         history=history_quarters(reported_halves(disclosures), base,
                                  reported_interest(disclosures)["value"]),
@@ -137,11 +137,11 @@ def anchors_from_disclosures(disclosures: pd.DataFrame) -> Anchors:
 def actual_quarter_values(anchors: Anchors) -> dict[str, float]:
     """Each quarter of the base half-year: genai = s R / 2, traditional = (1 - s) R / 2,
     total = R / 2, gross_profit = GM R / 2. [RMB m]"""
-    half = anchors.base_half_revenue_rmb_m / 2.0
+    half = anchors.base_half_revenue_m / 2.0
     s = anchors.base_genai_share
-    return {"genai_revenue_rmb_m": s * half, "traditional_revenue_rmb_m": (1.0 - s) * half,
-            "revenue_rmb_m": half,
-            "gross_profit_rmb_m": anchors.base_gross_margin * half}
+    return {"genai_revenue_m": s * half, "traditional_revenue_m": (1.0 - s) * half,
+            "revenue_m": half,
+            "gross_profit_m": anchors.base_gross_margin * half}
 
 
 def actual_quarters(anchors: Anchors) -> pd.DataFrame:

@@ -4,8 +4,8 @@ Pure functions of the disclosures a vintage can see and the one P&L by quarter; 
 printing. Per disclosed quarter p (money in the subject's reporting currency; units in
 brackets)::
 
-    backlog[p]         = disclosures.csv backlog_rmb_m at p (span 0)                    [m]
-    rpo[p]             = rpo_rmb_m at p (remaining performance obligations, within the
+    backlog[p]         = disclosures.csv backlog_m at p (span 0)                    [m]
+    rpo[p]             = rpo_m at p (remaining performance obligations, within the
                          backlog; NaN where not disclosed)                              [m]
     revenue_next_4q[p] = sum of the P&L's revenue over p + 1 .. p + 4 (NaN unless all
                          four quarters are in the P&L, reported or modelled)            [m]
@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BACKLOG_METRICS = ("backlog_rmb_m", "rpo_rmb_m")
-BACKLOG_COLUMNS = ("period", "backlog_rmb_m", "rpo_rmb_m", "source_date", "source",
-                   "revenue_next_4q_rmb_m", "revenue_to_horizon_rmb_m", "backlog_cover")
+BACKLOG_METRICS = ("backlog_m", "rpo_m")
+BACKLOG_COLUMNS = ("period", "backlog_m", "rpo_m", "source_date", "source",
+                   "revenue_next_4q_m", "revenue_to_horizon_m", "backlog_cover")
 """Columns of ``value.backlog``."""
 
 
@@ -37,9 +37,9 @@ def _rows(disclosures: pd.DataFrame, metric: str) -> pd.DataFrame:
 def backlog_table(disclosures: pd.DataFrame, pnl_by_quarter: pd.DataFrame) -> pd.DataFrame:
     """One row per disclosed backlog quarter (module docstring), columns
     :data:`BACKLOG_COLUMNS`; ``source_date`` the backlog's publication date (ISO)."""
-    backlog = _rows(disclosures, "backlog_rmb_m")
-    rpo = _rows(disclosures, "rpo_rmb_m")
-    revenue = pnl_by_quarter["revenue_rmb_m"].astype(float)
+    backlog = _rows(disclosures, "backlog_m")
+    rpo = _rows(disclosures, "rpo_m")
+    revenue = pnl_by_quarter["revenue_m"].astype(float)
     revenue.index = pd.PeriodIndex(revenue.index, freq="Q")
     rows = []
     for p, r in backlog.iterrows():
@@ -51,12 +51,12 @@ def backlog_table(disclosures: pd.DataFrame, pnl_by_quarter: pd.DataFrame) -> pd
         if p in rpo.index:
             sources.append(str(rpo.at[p, "source"]))
         rows.append({
-            "period": str(p), "backlog_rmb_m": total,
-            "rpo_rmb_m": float(rpo.at[p, "value"]) if p in rpo.index else np.nan,
+            "period": str(p), "backlog_m": total,
+            "rpo_m": float(rpo.at[p, "value"]) if p in rpo.index else np.nan,
             "source_date": str(r["published"]), "source": "; ".join(dict.fromkeys(sources)),
-            "revenue_next_4q_rmb_m": (float(revenue.reindex(nxt).sum())
+            "revenue_next_4q_m": (float(revenue.reindex(nxt).sum())
                                       if all(q in revenue.index for q in nxt) else np.nan),
-            "revenue_to_horizon_rmb_m": rest,
+            "revenue_to_horizon_m": rest,
             "backlog_cover": total / rest if rest and np.isfinite(rest) and rest > 0
             else np.nan})
     return pd.DataFrame(rows, columns=list(BACKLOG_COLUMNS))

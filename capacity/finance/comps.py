@@ -91,10 +91,10 @@ def share_price(prices: pd.DataFrame, as_of: dt.date) -> Quote | None:
     if rows.empty:
         return None
     row = rows.loc[rows["date"] == max(rows["date"])].iloc[-1]
-    return Quote(float(row["price_hkd"]), str(row["date"]), str(row["source"]))
+    return Quote(float(row["price"]), str(row["date"]), str(row["source"]))
 
 
-def market_value(price: Quote | None, shares_m: float, target_price_hkd: float
+def market_value(price: Quote | None, shares_m: float, target_price: float
                  ) -> dict[str, float | str]:
     """Market value and upside of a target price at the vintage's share price.
 
@@ -103,14 +103,14 @@ def market_value(price: Quote | None, shares_m: float, target_price_hkd: float
     Returns
     -------
     dict
-        ``share_price_hkd``, ``share_price_date``, ``market_value_hkd_m``, ``upside``; empty
+        ``share_price``, ``share_price_date``, ``market_value_m``, ``upside``; empty
         when no share price is dated on or before the vintage.
     """
     if price is None:
         return {}
-    return {"share_price_hkd": price.value, "share_price_date": price.source_date,
-            "market_value_hkd_m": price.value * shares_m,
-            "upside": target_price_hkd / price.value - 1.0}
+    return {"share_price": price.value, "share_price_date": price.source_date,
+            "market_value_m": price.value * shares_m,
+            "upside": target_price / price.value - 1.0}
 
 
 def enterprise_value(market_value_m: float, net_cash_m: float) -> float:

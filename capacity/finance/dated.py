@@ -31,15 +31,15 @@ INPUT_COLUMNS = ("name", "value", "unit", "source_date", "source")
 """Columns of the ``inputs`` table."""
 
 _FIN_INPUTS = {  # inputs table name: (finance input, unit)
-    "fx_rate": ("rmb_per_hkd", "RMB per HKD"),
+    "fx_rate": ("fx_listing", "RMB per HKD"),
     "discount_rate": ("wacc_annual", "share per year"),
     "ev_sales_multiple": ("ev_sales_multiple", "x"),
     "terminal_growth": ("terminal_growth_annual", "share per year"),
     "traditional_gross_margin": ("traditional_gross_margin", "share"),
 }
 
-_DRIVER_INPUTS = {"rd_opex": "rd_half_rmb_m", "sm_opex": "sm_half_rmb_m",
-                  "ga_opex": "ga_half_rmb_m", "other_items": None, "adjustments": None}
+_DRIVER_INPUTS = {"rd_opex": "rd_half_m", "sm_opex": "sm_half_m",
+                  "ga_opex": "ga_half_m", "other_items": None, "adjustments": None}
 """Opex lines (finance input they fall back to) and the reported-accounts run-rates."""
 
 
@@ -58,12 +58,12 @@ def period_end(period: pd.Period) -> str:
 
 def equity_issues(disclosures: pd.DataFrame, after: pd.Period) -> pd.DataFrame:
     """Equity issues announced after the quarter ``after`` (and seen by the vintage): one row
-    per quarter with ``proceeds_hkd_m`` [HKD m], ``shares_m`` [m shares], ``published``,
+    per quarter with ``proceeds_m`` [HKD m], ``shares_m`` [m shares], ``published``,
     ``source``."""
     d = disclosures[disclosures["period"] > after]
-    cash = d[d["metric"] == "equity_raised_hkd_m"].set_index("period")
+    cash = d[d["metric"] == "equity_raised_m"].set_index("period")
     shares = d[d["metric"] == "equity_raised_shares_m"].set_index("period")
-    out = pd.DataFrame({"proceeds_hkd_m": cash["value"].astype(float),
+    out = pd.DataFrame({"proceeds_m": cash["value"].astype(float),
                         "published": cash["published"], "source": cash["source"]})
     out["shares_m"] = shares["value"].reindex(out.index).fillna(0.0).astype(float)
     return out.sort_index()
@@ -74,35 +74,35 @@ def _latest(disclosures: pd.DataFrame, metric: str, upto: pd.Period) -> pd.Serie
     return None if d.empty else d.sort_values(["period", "published"]).iloc[-1]
 
 
-def burn_rmb_m(quarters: pd.DataFrame, as_of: dt.date) -> float:
-    """burn = sum of ``fcf_rmb_m`` over the modelled quarters that end on or before ``as_of``
+def burn_m(quarters: pd.DataFrame, as_of: dt.date) -> float:
+    """burn = sum of ``fcf_m`` over the modelled quarters that end on or before ``as_of``
     [RMB m] (``quarters``: the P&L by quarter, with ``actual``)."""
     q = quarters[~quarters["actual"].astype(bool)]
     ends = [p.end_time.date() <= as_of for p in pd.PeriodIndex(q.index, freq="Q")]
-    return float(q.loc[ends, "fcf_rmb_m"].sum())
+    return float(q.loc[ends, "fcf_m"].sum())
 
 
 def equity_bridge(fin: FinanceInputs, anchors: Anchors, disclosures: pd.DataFrame,
                   burn: float, as_of: dt.date) -> pd.DataFrame:
-    """The module docstring's bridge as rows: ``step``, ``date``, ``value_rmb_m`` [RMB m],
+    """The module docstring's bridge as rows: ``step``, ``date``, ``value_m`` [RMB m],
     ``shares_m`` [m shares], ``source``; the last row is the net cash at the valuation
     date."""
     issues = equity_issues(disclosures, anchors.base_period)
-    raised = issues["proceeds_hkd_m"] * fin.rmb_per_hkd
+    raised = issues["proceeds_m"] * fin.fx_listing
     bs = period_end(anchors.base_period)
     rows = [{"step": "net cash at the last balance sheet", "date": bs,
-             "value_rmb_m": fin.net_cash_rmb_m - float(raised.sum()),
+             "value_m": fin.net_cash_m - float(raised.sum()),
              "shares_m": fin.shares_m - float(issues["shares_m"].sum()),
              "source": "net_cash - raised (module capacity.finance.dated)"}]
     for p, r in issues.iterrows():
         rows.append({"step": f"equity raised {p}", "date": str(r["published"]),
-                     "value_rmb_m": float(r["proceeds_hkd_m"]) * fin.rmb_per_hkd,
+                     "value_m": float(r["proceeds_m"]) * fin.fx_listing,
                      "shares_m": float(r["shares_m"]), "source": str(r["source"])})
     rows.append({"step": "burn: modelled free cash flow to the valuation date",
-                 "date": as_of.isoformat(), "value_rmb_m": burn, "shares_m": 0.0,
-                 "source": "value.pnl_by_quarter fcf_rmb_m"})
+                 "date": as_of.isoformat(), "value_m": burn, "shares_m": 0.0,
+                 "source": "value.pnl_by_quarter fcf_m"})
     rows.append({"step": "net cash at the valuation date", "date": as_of.isoformat(),
-                 "value_rmb_m": fin.net_cash_rmb_m + burn, "shares_m": fin.shares_m,
+                 "value_m": fin.net_cash_m + burn, "shares_m": fin.shares_m,
                  "source": "sum of the rows above"})
     return pd.DataFrame(rows)
 
@@ -150,16 +150,16 @@ def inputs_table(fin: FinanceInputs, anchors: Anchors, disclosures: pd.DataFrame
     base = anchors.base_period
     bridge = equity_bridge(fin, anchors, disclosures, 0.0, as_of)
     bs_date = period_end(base)
-    net_src = sources.get("finance.net_cash_rmb_m", "finance.net_cash_rmb_m")
+    net_src = sources.get("finance.net_cash_m", "finance.net_cash_m")
     shares_src = sources.get("finance.shares_m", "finance.shares_m")
-    rows = [{"name": "net_cash", "value": float(bridge["value_rmb_m"].iloc[0]),
+    rows = [{"name": "net_cash", "value": float(bridge["value_m"].iloc[0]),
              "unit": "RMB m", "source_date": bs_date,
              "source": f"{net_src}; less the equity raised after {bs_date}"},
             {"name": "shares", "value": float(bridge["shares_m"].iloc[0]), "unit": "m shares",
              "source_date": bs_date,
              "source": f"{shares_src}; less the shares issued after {bs_date}"}]
-    for name, metric in (("cash", "cash_reserve_rmb_m"), ("borrowings", "borrowings_rmb_m"),
-                         ("share_price", "share_price_hkd")):
+    for name, metric in (("cash", "cash_reserve_m"), ("borrowings", "borrowings_m"),
+                         ("share_price", "share_price")):
         hit = _latest(disclosures, metric, base if name != "share_price" else
                       pd.Period(as_of, freq="Q"))
         if hit is None:

@@ -4,8 +4,8 @@ times a dated rate, plus the debt that finances capex.
 Pure functions of the disclosures a vintage can see; no files, no printing. Metrics of
 disclosures.csv (money in the subject's reporting currency; units in brackets)::
 
-    interest_expense_rmb_m  (span 1)   the quarter's interest expense            [m]
-    debt_principal_rmb_m    (span 0)   debt at the quarter's end (else debt_total_rmb_m)  [m]
+    interest_expense_m  (span 1)   the quarter's interest expense            [m]
+    debt_principal_m    (span 0)   debt at the quarter's end (else debt_total_m)  [m]
 
 Rate (the latest quarter i with a reported interest expense, up to the base period)::
 
@@ -20,7 +20,7 @@ first modelled quarter)::
     interest[t] = r / 4 * debt[t]      (start-of-quarter balance; no repayment modelled)  [m]
 
 Without a debt balance or a rate the line is 0 (and the reason is stated in ``value.inputs``):
-a subject's finance costs then stay within the other items (``non_operating_loss_rmb_m``).
+a subject's finance costs then stay within the other items (``non_operating_loss_m``).
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ import pandas as pd
 
 from capacity.batch import per_draw
 
-INTEREST_METRIC = "interest_expense_rmb_m"
-DEBT_METRICS = ("debt_principal_rmb_m", "debt_total_rmb_m")
+INTEREST_METRIC = "interest_expense_m"
+DEBT_METRICS = ("debt_principal_m", "debt_total_m")
 """Debt balances, the first preferred where a quarter has both."""
-NO_DEBT_REASON = ("no interest_expense_rmb_m and debt_principal_rmb_m rows in disclosures.csv: "
+NO_DEBT_REASON = ("no interest_expense_m and debt_principal_m rows in disclosures.csv: "
                   "interest is not modelled apart (0); finance costs stay within the other "
-                  "items, non_operating_loss_rmb_m")
+                  "items, non_operating_loss_m")
 
 
 def reported_interest(disclosures: pd.DataFrame) -> pd.DataFrame:
@@ -93,21 +93,21 @@ def debt_and_rate(disclosures: pd.DataFrame, base_period: pd.Period
     return d0, rate, tuple(dated)
 
 
-def debt_array(debt0_rmb_m: float, debt_share: float, capex_paid_rmb_m: np.ndarray
+def debt_array(debt0_m: float, debt_share: float, capex_paid_m: np.ndarray
                ) -> np.ndarray:
     """debt[t] = D0 + s * sum of capex_paid[u] for u < t (module docstring). [m]
 
-    ``capex_paid_rmb_m`` is (T,) or (B, T) for a batch of draws.
+    ``capex_paid_m`` is (T,) or (B, T) for a batch of draws.
     """
-    capex = np.asarray(capex_paid_rmb_m, float)
+    capex = np.asarray(capex_paid_m, float)
     before = np.cumsum(capex, axis=-1) - capex
-    return per_draw(debt0_rmb_m) + per_draw(debt_share) * before
+    return per_draw(debt0_m) + per_draw(debt_share) * before
 
 
-def interest_array(debt0_rmb_m: float | None, rate_annual: float | None, debt_share: float,
-                   capex_paid_rmb_m: np.ndarray) -> np.ndarray:
+def interest_array(debt0_m: float | None, rate_annual: float | None, debt_share: float,
+                   capex_paid_m: np.ndarray) -> np.ndarray:
     """interest[t] = r / 4 * debt[t] (:func:`debt_array`); 0 without D0 or r. [m/quarter]"""
-    capex = np.asarray(capex_paid_rmb_m, float)
-    if debt0_rmb_m is None or rate_annual is None:
+    capex = np.asarray(capex_paid_m, float)
+    if debt0_m is None or rate_annual is None:
         return np.zeros(np.shape(capex))
-    return rate_annual / 4.0 * debt_array(debt0_rmb_m, debt_share, capex)
+    return rate_annual / 4.0 * debt_array(debt0_m, debt_share, capex)

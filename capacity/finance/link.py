@@ -41,9 +41,9 @@ class FinanceResult:
         Calendar-year table (:func:`~capacity.finance.years.annual_table`).
     valuation
         The tool's capacity-linked valuation.
-    implied_sales_rmb_m
+    implied_sales_m
         Valuation-year sales the note's new TP implies at the scenario's inputs. [RMB m]
-    implied_sales_old_rmb_m
+    implied_sales_old_m
         Same for the note's old TP. [RMB m]
     bridge
         Side-by-side bridge: the tool, the note's new TP and old TP.
@@ -60,8 +60,8 @@ class FinanceResult:
     revenue: pd.DataFrame
     annual: pd.DataFrame
     valuation: Valuation
-    implied_sales_rmb_m: float
-    implied_sales_old_rmb_m: float
+    implied_sales_m: float
+    implied_sales_old_m: float
     bridge: pd.DataFrame
     sensitivity: pd.DataFrame
     genai_share_target_year: float | None
@@ -91,13 +91,13 @@ def finance_result(quarters: pd.DataFrame, genai_demand: pd.Series, fin: Finance
     revenue = revenue_table(quarters, genai_demand, fin, anchors)
     annual = annual_table(revenue, anchors)
     sales = valuation_sales(annual, fin.valuation_year)
-    val = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
-                           fin.rmb_per_hkd)
+    val = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_m, fin.shares_m,
+                           fin.fx_listing)
     share, met = target_check(annual, anchors)
-    implied_new_rmb_m, implied_old_rmb_m = note_implied_sales(anchors, fin)
+    implied_new_m, implied_old_m = note_implied_sales(anchors, fin)
     return FinanceResult(
         revenue=revenue, annual=annual, valuation=val,
-        implied_sales_rmb_m=implied_new_rmb_m, implied_sales_old_rmb_m=implied_old_rmb_m,
+        implied_sales_m=implied_new_m, implied_sales_old_m=implied_old_m,
         bridge=bridge_table(val, anchors, fin),
         sensitivity=sensitivity_grid(sales, fin),
         genai_share_target_year=share, genai_target_met=met,
@@ -116,15 +116,15 @@ def one_pnl(res: FinanceResult, pl: PnlResult, year: int) -> FinanceResult:
     """
     q = pl.quarters[~pl.quarters["actual"].astype(bool)]
     revenue = res.revenue.copy()
-    revenue["gross_profit_rmb_m"] = q["gross_profit_rmb_m"].reindex(revenue.index).to_numpy()
-    revenue["gross_margin"] = revenue["gross_profit_rmb_m"] / revenue["revenue_rmb_m"]
+    revenue["gross_profit_m"] = q["gross_profit_m"].reindex(revenue.index).to_numpy()
+    revenue["gross_margin"] = revenue["gross_profit_m"] / revenue["revenue_m"]
     annual = res.annual.copy()
     years = pl.pnl.reindex(annual.index)
-    annual["gross_profit_rmb_m"] = years["gross_profit_rmb_m"].to_numpy()
+    annual["gross_profit_m"] = years["gross_profit_m"].to_numpy()
     annual["gross_margin"] = years["gross_margin"].to_numpy()
     sel = q[np.asarray(q.index.year) == year]
-    genai = float(sel["genai_revenue_rmb_m"].sum())
-    cost = float((sel["serving_cost_rmb_m"] + sel["genai_other_cost_of_sales_rmb_m"]).sum())
+    genai = float(sel["genai_revenue_m"].sum())
+    cost = float((sel["serving_cost_m"] + sel["genai_other_cost_of_sales_m"]).sum())
     margin = 1.0 - cost / genai if genai > 0 else res.genai_gross_margin
     return replace(res, revenue=revenue, annual=annual, genai_gross_margin=margin)
 
@@ -138,22 +138,22 @@ def value_link(quarters: pd.DataFrame, purchases: pd.DataFrame, genai_demand: pd
     :func:`one_pnl` (the P&L's gross profit in every table). With ``as_of`` (the valuation
     date) the EV/Sales equity adds the net cash at that date: the input net cash plus the
     modelled free cash flow of the quarters after the balance sheet that end by then
-    (:func:`~capacity.finance.dated.burn_rmb_m`); the DCF's cash flows hold that burn already.
+    (:func:`~capacity.finance.dated.burn_m`); the DCF's cash flows hold that burn already.
 
     Returns
     -------
     tuple
         (:class:`FinanceResult`, :class:`~capacity.finance.pnl.PnlResult`)
     """
-    from capacity.finance.dated import burn_rmb_m
+    from capacity.finance.dated import burn_m
 
     res = finance_result(quarters, genai_demand, fin, anchors)
-    pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
+    pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_m"], fin,
                     anchors, res.valuation)
-    burn = burn_rmb_m(pl.quarters, as_of) if as_of is not None else 0.0
+    burn = burn_m(pl.quarters, as_of) if as_of is not None else 0.0
     if burn != 0.0:
-        at_date = fin.model_copy(update={"net_cash_rmb_m": fin.net_cash_rmb_m + burn})
+        at_date = fin.model_copy(update={"net_cash_m": fin.net_cash_m + burn})
         res = finance_result(quarters, genai_demand, at_date, anchors)
-        pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_rmb_m"], fin,
+        pl = pnl_result(quarters, purchases, res.revenue["traditional_revenue_m"], fin,
                         anchors, res.valuation)
     return one_pnl(res, pl, fin.valuation_year), pl

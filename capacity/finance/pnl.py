@@ -50,7 +50,7 @@ finance.valuation.dcf_ev`)
     nopat_T         = ebit_T * (1 - tax) if ebit_T > 0 else ebit_T
     TV              = nopat_T * (1 + g) / (wacc - g)    (steady state: capex = dep, dWC = 0)
     EV_dcf          = sum_t fcf[t] * df[t] + TV * df[T]                            [RMB m]
-Every method: equity = EV + net_cash[base]; TP = equity / shares / rmb_per_hkd.
+Every method: equity = EV + net_cash[base]; TP = equity / shares / fx_listing.
 """
 
 from __future__ import annotations
@@ -76,17 +76,17 @@ from capacity.finance.valuation import (
     equity_and_target_price,
 )
 from capacity.finance.years import year_total
-from capacity.metrics.costs import straight_line_rmb_m
+from capacity.metrics.costs import straight_line_m
 from capacity.schemas import FinanceInputs
 
-PLAN_COLUMNS = ("served_revenue_rmb_m", "capex_rmb_m", "power_cost_rmb_m", "maintenance_rmb_m",
-                "rental_cost_rmb_m")
+PLAN_COLUMNS = ("served_revenue_m", "capex_m", "power_cost_m", "maintenance_m",
+                "rental_cost_m")
 """Per-quarter columns of the plan the P&L reads (see ``capacity.run.finance_capacity``)."""
-PURCHASE_COLUMNS = ("period", "order_period", "chip", "units", "capex_rmb_m", "life_quarters")
+PURCHASE_COLUMNS = ("period", "order_period", "chip", "units", "capex_m", "life_quarters")
 """Columns of the purchases (one row per delivery quarter and chip) the P&L reads."""
 
 
-def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_annual: float
+def opex_line_array(qn: np.ndarray, base_qno: int, half_m: float, growth_annual: float
                     ) -> np.ndarray:
     """One operating-expense line per quarter: line[t] = B * (1 + g) ** ((k + 0.5) / 4) / c.
 
@@ -101,7 +101,7 @@ def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_ann
         Quarter numbers (:func:`capacity.compute_demand.quarter_number`). [1]
     base_qno
         Quarter number of the base period. [1]
-    half_rmb_m
+    half_m
         The line in the base half-year. [RMB m/half-year]
     growth_annual
         Yearly growth. [1/year]
@@ -113,14 +113,14 @@ def opex_line_array(qn: np.ndarray, base_qno: int, half_rmb_m: float, growth_ann
     """
     k = (np.asarray(qn) - base_qno).astype(float)
     f = 1.0 + per_draw(growth_annual)
-    return per_draw(half_rmb_m) * f ** ((k + 0.5) / 4.0) / (f ** -0.125 + f ** 0.125)
+    return per_draw(half_m) * f ** ((k + 0.5) / 4.0) / (f ** -0.125 + f ** 0.125)
 
 
-def existing_depreciation_array(n: int, book_value_rmb_m: float, life_quarters: int
+def existing_depreciation_array(n: int, book_value_m: float, life_quarters: int
                                 ) -> np.ndarray:
     """dep0[t] = book / L0 in the first L0 modelled quarters, 0 after. [RMB m]"""
     return np.where(np.arange(n) < per_draw(life_quarters),
-                    per_draw(book_value_rmb_m) / per_draw(life_quarters), 0.0)
+                    per_draw(book_value_m) / per_draw(life_quarters), 0.0)
 
 
 def _or(value: float | None, fallback: float) -> float:
@@ -128,7 +128,7 @@ def _or(value: float | None, fallback: float) -> float:
 
 
 def genai_other_cost_share(drivers: AccountDrivers, fin: FinanceInputs,
-                           serving_first_rmb_m: np.ndarray | float) -> np.ndarray | float:
+                           serving_first_m: np.ndarray | float) -> np.ndarray | float:
     """GenAI cost of sales beyond the fleet, per unit of GenAI revenue (module docstring).
 
     s_o = max(0, (COS_b - (1 - m_trad) * T_b - 2 * serving[t0]) / G_b)
@@ -140,7 +140,7 @@ def genai_other_cost_share(drivers: AccountDrivers, fin: FinanceInputs,
         (:class:`~capacity.finance.accounts.AccountDrivers`); 0 when they are missing.
     fin
         ``traditional_gross_margin`` m_trad [1].
-    serving_first_rmb_m
+    serving_first_m
         The fleet's serving cost in the first modelled quarter (per draw for a batch). [RMB m]
 
     Returns
@@ -149,89 +149,89 @@ def genai_other_cost_share(drivers: AccountDrivers, fin: FinanceInputs,
         s_o [1].
     """
     d = drivers
-    if (d.base_cost_of_sales_half_rmb_m is None or not d.base_genai_half_rmb_m
-            or d.base_traditional_half_rmb_m is None):
-        return 0.0 * np.asarray(serving_first_rmb_m, float)
-    genai_cos = (d.base_cost_of_sales_half_rmb_m
+    if (d.base_cost_of_sales_half_m is None or not d.base_genai_half_m
+            or d.base_traditional_half_m is None):
+        return 0.0 * np.asarray(serving_first_m, float)
+    genai_cos = (d.base_cost_of_sales_half_m
                  - (1.0 - per_draw(fin.traditional_gross_margin))
-                 * d.base_traditional_half_rmb_m)
-    return np.maximum(0.0, (genai_cos - 2.0 * np.asarray(serving_first_rmb_m, float))
-                      / d.base_genai_half_rmb_m)
+                 * d.base_traditional_half_m)
+    return np.maximum(0.0, (genai_cos - 2.0 * np.asarray(serving_first_m, float))
+                      / d.base_genai_half_m)
 
 
-def pnl_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
-               traditional_revenue_rmb_m: np.ndarray, depreciation_rmb_m: np.ndarray,
-               power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
-               rental_rmb_m: np.ndarray, fin: FinanceInputs,
+def pnl_arrays(qn: np.ndarray, base_qno: int, served_m: np.ndarray,
+               traditional_revenue_m: np.ndarray, depreciation_m: np.ndarray,
+               power_m: np.ndarray, maintenance_m: np.ndarray,
+               rental_m: np.ndarray, fin: FinanceInputs,
                drivers: AccountDrivers | None = None,
-               interest_rmb_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               interest_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The quarterly P&L from served revenue and fleet costs (module docstring). [RMB m]
 
     ``drivers`` are the run-rates of the reported accounts
     (:func:`~capacity.finance.accounts.account_drivers`); a line they do not give takes the
-    finance input (``rd_half_rmb_m``, ..., ``non_operating_loss_rmb_m_per_quarter``).
-    ``interest_rmb_m`` is the interest expense per quarter
+    finance input (``rd_half_m``, ..., ``non_operating_loss_m_per_quarter``).
+    ``interest_m`` is the interest expense per quarter
     (:func:`~capacity.finance.interest.interest_array`) [RMB m]; None: 0.
 
     Returns
     -------
     dict
-        ``genai_revenue_rmb_m``, ``traditional_revenue_rmb_m``, ``revenue_rmb_m``,
-        ``depreciation_rmb_m``, ``power_cost_rmb_m``, ``maintenance_rmb_m``,
-        ``rental_cost_rmb_m``, ``serving_cost_rmb_m``, ``traditional_cost_of_sales_rmb_m``,
-        ``genai_other_cost_of_sales_rmb_m``, ``other_cost_of_sales_rmb_m``,
-        ``cost_of_sales_rmb_m``, ``gross_profit_rmb_m``, ``rd_rmb_m``, ``sm_rmb_m``,
-        ``ga_rmb_m``, ``opex_rmb_m``, ``operating_profit_rmb_m``, ``ebitda_rmb_m``,
-        ``non_operating_loss_rmb_m``, ``interest_expense_rmb_m``, ``net_loss_rmb_m``,
-        ``adjustments_rmb_m``,
-        ``adjusted_net_loss_rmb_m`` [RMB m] and ``gross_margin`` [1].
+        ``genai_revenue_m``, ``traditional_revenue_m``, ``revenue_m``,
+        ``depreciation_m``, ``power_cost_m``, ``maintenance_m``,
+        ``rental_cost_m``, ``serving_cost_m``, ``traditional_cost_of_sales_m``,
+        ``genai_other_cost_of_sales_m``, ``other_cost_of_sales_m``,
+        ``cost_of_sales_m``, ``gross_profit_m``, ``rd_m``, ``sm_m``,
+        ``ga_m``, ``opex_m``, ``operating_profit_m``, ``ebitda_m``,
+        ``non_operating_loss_m``, ``interest_expense_m``, ``net_loss_m``,
+        ``adjustments_m``,
+        ``adjusted_net_loss_m`` [RMB m] and ``gross_margin`` [1].
     """
     d = drivers if drivers is not None else AccountDrivers()
-    genai = genai_array(served_rmb_m, fin)
-    trad = np.asarray(traditional_revenue_rmb_m, float)
+    genai = genai_array(served_m, fin)
+    trad = np.asarray(traditional_revenue_m, float)
     revenue = genai + trad
-    serving = (np.asarray(depreciation_rmb_m, float) + power_rmb_m + maintenance_rmb_m
-               + rental_rmb_m)
+    serving = (np.asarray(depreciation_m, float) + power_m + maintenance_m
+               + rental_m)
     trad_cos = (1.0 - per_draw(fin.traditional_gross_margin)) * trad
     share = genai_other_cost_share(d, fin, serving[..., 0])
     genai_other = np.asarray(share, float)[..., None] * genai
     other = trad_cos + genai_other
     cos = serving + other
     gp = revenue - cos
-    rd = opex_line_array(qn, base_qno, _or(d.rd_half_rmb_m, fin.rd_half_rmb_m),
+    rd = opex_line_array(qn, base_qno, _or(d.rd_half_m, fin.rd_half_m),
                          fin.rd_growth_annual)
-    sm = opex_line_array(qn, base_qno, _or(d.sm_half_rmb_m, fin.sm_half_rmb_m),
+    sm = opex_line_array(qn, base_qno, _or(d.sm_half_m, fin.sm_half_m),
                          fin.sm_growth_annual)
-    ga = opex_line_array(qn, base_qno, _or(d.ga_half_rmb_m, fin.ga_half_rmb_m),
+    ga = opex_line_array(qn, base_qno, _or(d.ga_half_m, fin.ga_half_m),
                          fin.ga_growth_annual)
     opex = rd + sm + ga
     op = gp - opex
-    nonop = np.zeros(np.shape(gp)) + per_draw(_or(d.non_operating_loss_rmb_m_per_quarter,
-                                                  fin.non_operating_loss_rmb_m_per_quarter))
-    interest = np.zeros(np.shape(gp)) + (0.0 if interest_rmb_m is None
-                                         else np.asarray(interest_rmb_m, float))
+    nonop = np.zeros(np.shape(gp)) + per_draw(_or(d.non_operating_loss_m_per_quarter,
+                                                  fin.non_operating_loss_m_per_quarter))
+    interest = np.zeros(np.shape(gp)) + (0.0 if interest_m is None
+                                         else np.asarray(interest_m, float))
     loss = nonop + interest - op
-    adjustments = np.zeros(np.shape(gp)) + _or(d.adjustments_rmb_m_per_quarter, 0.0)
+    adjustments = np.zeros(np.shape(gp)) + _or(d.adjustments_m_per_quarter, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         gm = np.where(revenue > 0, gp / np.where(revenue > 0, revenue, 1.0), 0.0)
-    return {"genai_revenue_rmb_m": genai, "traditional_revenue_rmb_m": trad,
-            "revenue_rmb_m": revenue,
-            "depreciation_rmb_m": np.asarray(depreciation_rmb_m, float),
-            "power_cost_rmb_m": np.asarray(power_rmb_m, float),
-            "maintenance_rmb_m": np.asarray(maintenance_rmb_m, float),
-            "rental_cost_rmb_m": np.asarray(rental_rmb_m, float),
-            "serving_cost_rmb_m": serving, "traditional_cost_of_sales_rmb_m": trad_cos,
-            "genai_other_cost_of_sales_rmb_m": genai_other,
-            "other_cost_of_sales_rmb_m": other, "cost_of_sales_rmb_m": cos,
-            "gross_profit_rmb_m": gp, "gross_margin": gm, "rd_rmb_m": rd, "sm_rmb_m": sm,
-            "ga_rmb_m": ga, "opex_rmb_m": opex, "operating_profit_rmb_m": op,
-            "ebitda_rmb_m": op + depreciation_rmb_m, "non_operating_loss_rmb_m": nonop,
-            "interest_expense_rmb_m": interest, "net_loss_rmb_m": loss,
-            "adjustments_rmb_m": adjustments, "adjusted_net_loss_rmb_m": loss - adjustments}
+    return {"genai_revenue_m": genai, "traditional_revenue_m": trad,
+            "revenue_m": revenue,
+            "depreciation_m": np.asarray(depreciation_m, float),
+            "power_cost_m": np.asarray(power_m, float),
+            "maintenance_m": np.asarray(maintenance_m, float),
+            "rental_cost_m": np.asarray(rental_m, float),
+            "serving_cost_m": serving, "traditional_cost_of_sales_m": trad_cos,
+            "genai_other_cost_of_sales_m": genai_other,
+            "other_cost_of_sales_m": other, "cost_of_sales_m": cos,
+            "gross_profit_m": gp, "gross_margin": gm, "rd_m": rd, "sm_m": sm,
+            "ga_m": ga, "opex_m": opex, "operating_profit_m": op,
+            "ebitda_m": op + depreciation_m, "non_operating_loss_m": nonop,
+            "interest_expense_m": interest, "net_loss_m": loss,
+            "adjustments_m": adjustments, "adjusted_net_loss_m": loss - adjustments}
 
 
-def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
-                net_cash0_rmb_m: float, floor_rmb_m: float) -> dict[str, Any]:
+def cash_arrays(ebitda_m: np.ndarray, capex_paid_m: np.ndarray,
+                net_cash0_m: float, floor_m: float) -> dict[str, Any]:
     """Free cash flow, the net cash path and the runway. [RMB m]
 
     fcf[t] = ebitda[t] - capex_paid[t];  net_cash[t] = net_cash[t-1] + fcf[t]
@@ -240,27 +240,27 @@ def cash_arrays(ebitda_rmb_m: np.ndarray, capex_paid_rmb_m: np.ndarray,
     Returns
     -------
     dict
-        ``fcf_rmb_m``, ``net_cash_rmb_m`` [RMB m] arrays, ``below_floor`` (bool array),
+        ``fcf_m``, ``net_cash_m`` [RMB m] arrays, ``below_floor`` (bool array),
         ``runway_quarters`` [quarters] and ``funding_need_index`` (first quarter below the
         floor, or -1).
     """
-    fcf = np.asarray(ebitda_rmb_m, float) - np.asarray(capex_paid_rmb_m, float)
-    net_cash = per_draw(net_cash0_rmb_m) + np.cumsum(fcf, axis=-1)
-    below = net_cash < per_draw(floor_rmb_m)
+    fcf = np.asarray(ebitda_m, float) - np.asarray(capex_paid_m, float)
+    net_cash = per_draw(net_cash0_m) + np.cumsum(fcf, axis=-1)
+    below = net_cash < per_draw(floor_m)
     first = np.where(below.any(axis=-1), np.argmax(below, axis=-1), -1)
     runway = np.where(first >= 0, first, fcf.shape[-1])
     if first.ndim == 0:
         first, runway = int(first), int(runway)
-    return {"fcf_rmb_m": fcf, "net_cash_rmb_m": net_cash, "below_floor": below,
+    return {"fcf_m": fcf, "net_cash_m": net_cash, "below_floor": below,
             "runway_quarters": runway, "funding_need_index": first}
 
 
-def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
-                 traditional_revenue_rmb_m: np.ndarray, cohort_delivery_index: np.ndarray,
-                 cohort_capex_rmb_m: np.ndarray, cohort_life_quarters: np.ndarray,
-                 capex_paid_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
-                 maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
-                 fin: FinanceInputs, target_price_ev_sales_hkd: float,
+def value_arrays(qn: np.ndarray, base_qno: int, served_m: np.ndarray,
+                 traditional_revenue_m: np.ndarray, cohort_delivery_index: np.ndarray,
+                 cohort_capex_m: np.ndarray, cohort_life_quarters: np.ndarray,
+                 capex_paid_m: np.ndarray, power_m: np.ndarray,
+                 maintenance_m: np.ndarray, rental_m: np.ndarray,
+                 fin: FinanceInputs, target_price_ev_sales: float,
                  drivers: AccountDrivers | None = None) -> dict[str, Any]:
     """P&L, cash, DCF and the target price per method and blended, from fleet arrays.
 
@@ -272,20 +272,20 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         Quarter numbers of the modelled quarters, consecutive from base + 1. [1]
     base_qno
         Quarter number of the base period (valuation date, last reported balance). [1]
-    served_rmb_m
+    served_m
         Revenue the fleet served per quarter. [RMB m]
-    traditional_revenue_rmb_m
+    traditional_revenue_m
         Non-GenAI revenue per quarter. [RMB m]
-    cohort_delivery_index, cohort_capex_rmb_m, cohort_life_quarters
+    cohort_delivery_index, cohort_capex_m, cohort_life_quarters
         Purchases: delivery position among ``qn`` [index], all-in cost [RMB m], life
         [quarters].
-    capex_paid_rmb_m
+    capex_paid_m
         Capex paid per quarter (at order). [RMB m]
-    power_rmb_m, maintenance_rmb_m, rental_rmb_m
+    power_m, maintenance_m, rental_m
         Fleet running costs per quarter. [RMB m]
     fin
         Finance inputs.
-    target_price_ev_sales_hkd
+    target_price_ev_sales
         The EV/Sales target price
         (:func:`~capacity.finance.valuation.value_from_sales`). [HKD/share]
     drivers
@@ -299,33 +299,33 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
     -------
     dict
         ``pnl`` (:func:`pnl_arrays`), ``cash`` (:func:`cash_arrays`), ``dcf``
-        (:func:`~capacity.finance.valuation.dcf_ev`), ``ebitda_year_rmb_m`` (valuation year,
+        (:func:`~capacity.finance.valuation.dcf_ev`), ``ebitda_year_m`` (valuation year,
         or None),
-        ``ev_ebitda_rmb_m`` (or None), ``tp`` per method [HKD/share] (None where it does not
-        apply), ``equity_rmb_m`` per method, ``weights`` used and ``target_price_hkd``.
+        ``ev_ebitda_m`` (or None), ``tp`` per method [HKD/share] (None where it does not
+        apply), ``equity_m`` per method, ``weights`` used and ``target_price``.
     """
     qn = np.asarray(qn, np.int64)
     n = len(qn)
     if n < 4:
         raise InputError("horizon.end", "the DCF needs at least four modelled quarters")
-    dep = (existing_depreciation_array(n, fin.existing_fleet_book_value_rmb_m,
+    dep = (existing_depreciation_array(n, fin.existing_fleet_book_value_m,
                                        fin.existing_fleet_remaining_life_quarters)
-           + straight_line_rmb_m(n, cohort_delivery_index, cohort_capex_rmb_m,
+           + straight_line_m(n, cohort_delivery_index, cohort_capex_m,
                                        cohort_life_quarters))
     d = drivers if drivers is not None else AccountDrivers()
-    interest = interest_array(d.debt_principal_rmb_m, d.interest_rate_annual,
-                              fin.debt_financed_capex_share, capex_paid_rmb_m)
-    pnl = pnl_arrays(qn, base_qno, served_rmb_m, traditional_revenue_rmb_m, dep, power_rmb_m,
-                     maintenance_rmb_m, rental_rmb_m, fin, drivers, interest)
-    cash = cash_arrays(pnl["ebitda_rmb_m"], capex_paid_rmb_m, fin.net_cash_rmb_m,
-                       fin.cash_floor_rmb_m)
+    interest = interest_array(d.debt_principal_m, d.interest_rate_annual,
+                              fin.debt_financed_capex_share, capex_paid_m)
+    pnl = pnl_arrays(qn, base_qno, served_m, traditional_revenue_m, dep, power_m,
+                     maintenance_m, rental_m, fin, drivers, interest)
+    cash = cash_arrays(pnl["ebitda_m"], capex_paid_m, fin.net_cash_m,
+                       fin.cash_floor_m)
     k = (qn - base_qno).astype(float)
-    ebit_t = number(pnl["operating_profit_rmb_m"][..., -4:].sum(axis=-1))
-    dcf = dcf_ev(cash["fcf_rmb_m"], k, ebit_t, fin.wacc_annual, fin.terminal_growth_annual,
+    ebit_t = number(pnl["operating_profit_m"][..., -4:].sum(axis=-1))
+    dcf = dcf_ev(cash["fcf_m"], k, ebit_t, fin.wacc_annual, fin.terminal_growth_annual,
                  fin.tax_rate)
-    args = (fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
-    eq_dcf, tp_dcf = equity_and_target_price(dcf["ev_rmb_m"], *args)
-    ebitda_y = year_total(qn, pnl["ebitda_rmb_m"], fin.valuation_year)
+    args = (fin.net_cash_m, fin.shares_m, fin.fx_listing)
+    eq_dcf, tp_dcf = equity_and_target_price(dcf["ev_m"], *args)
+    ebitda_y = year_total(qn, pnl["ebitda_m"], fin.valuation_year)
     ev_ebitda = tp_ebitda = eq_ebitda = None
     positive = np.asarray(ebitda_y if ebitda_y is not None else np.nan) > 0
     if positive.any():  # a batch: NaN for the draws whose EBITDA is not positive
@@ -334,18 +334,18 @@ def value_arrays(qn: np.ndarray, base_qno: int, served_rmb_m: np.ndarray,
         if positive.ndim == 0:
             ev_ebitda, eq_ebitda, tp_ebitda = float(ev_ebitda), float(eq_ebitda), \
                 float(tp_ebitda)
-    tps = {"ev_sales": number(target_price_ev_sales_hkd), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
+    tps = {"ev_sales": number(target_price_ev_sales), "ev_ebitda": tp_ebitda, "dcf": tp_dcf}
     blended, weights = blend_target_price(tps, fin.blend_weights)
     chosen = blended if fin.valuation_method == "blend" else tps[fin.valuation_method]
     if chosen is None or np.isnan(chosen).any():
         raise InputError("finance.valuation_method",
                          f"{fin.valuation_method} does not apply (EBITDA of "
                          f"{fin.valuation_year} is not positive)")
-    return {"pnl": pnl, "cash": cash, "dcf": dcf, "ebit_terminal_rmb_m": ebit_t,
-            "ebitda_year_rmb_m": ebitda_y, "ev_ebitda_rmb_m": ev_ebitda, "tp": tps,
-            "equity_rmb_m": {"dcf": eq_dcf, "ev_ebitda": eq_ebitda},
-            "target_price_blend_hkd": blended, "weights": weights,
-            "target_price_hkd": number(chosen)}
+    return {"pnl": pnl, "cash": cash, "dcf": dcf, "ebit_terminal_m": ebit_t,
+            "ebitda_year_m": ebitda_y, "ev_ebitda_m": ev_ebitda, "tp": tps,
+            "equity_m": {"dcf": eq_dcf, "ev_ebitda": eq_ebitda},
+            "target_price_blend": blended, "weights": weights,
+            "target_price": number(chosen)}
 
 
 @dataclass(frozen=True)
@@ -356,18 +356,18 @@ class PnlResult:
     ----------
     quarters
         Quarterly P&L and cash, index ``period`` (columns of :func:`pnl_arrays`, plus
-        ``capex_paid_rmb_m``, ``fcf_rmb_m``, ``net_cash_rmb_m``, ``below_floor``,
-        ``discount_factor``, ``pv_fcf_rmb_m``).
+        ``capex_paid_m``, ``fcf_m``, ``net_cash_m``, ``below_floor``,
+        ``discount_factor``, ``pv_fcf_m``).
     pnl
         Calendar years whose four quarters are all modelled, index ``year``.
     cash
-        ``period``, ``capex_paid_rmb_m``, ``ebitda_rmb_m``, ``fcf_rmb_m``, ``net_cash_rmb_m``
+        ``period``, ``capex_paid_m``, ``ebitda_m``, ``fcf_m``, ``net_cash_m``
         [RMB m], ``below_floor``.
     cohorts
         One row per purchase: its depreciation per quarter and the part inside the horizon.
     valuation
-        One row per method: ``method``, ``applies``, ``weight``, ``ev_rmb_m``,
-        ``equity_rmb_m``, ``target_price_hkd``.
+        One row per method: ``method``, ``applies``, ``weight``, ``ev_m``,
+        ``equity_m``, ``target_price``.
     dcf_sensitivity
         DCF target price over WACC x terminal growth.
     values
@@ -388,18 +388,18 @@ def _purchase_arrays(purchases: pd.DataFrame, first: pd.Period
     require_columns(purchases, list(PURCHASE_COLUMNS), "plan purchases")
     d = np.array([quarter_number(p) - quarter_number(first) for p in purchases["period"]],
                  np.int64)
-    return (d, purchases["capex_rmb_m"].to_numpy(float),
+    return (d, purchases["capex_m"].to_numpy(float),
             purchases["life_quarters"].to_numpy(np.int64))
 
 
-YEAR_SUMS = ("revenue_rmb_m", "genai_revenue_rmb_m", "traditional_revenue_rmb_m",
-             "cost_of_sales_rmb_m", "depreciation_rmb_m", "power_cost_rmb_m",
-             "maintenance_rmb_m", "rental_cost_rmb_m", "serving_cost_rmb_m",
-             "traditional_cost_of_sales_rmb_m", "genai_other_cost_of_sales_rmb_m",
-             "other_cost_of_sales_rmb_m", "gross_profit_rmb_m", "rd_rmb_m", "sm_rmb_m",
-             "ga_rmb_m", "opex_rmb_m", "operating_profit_rmb_m", "ebitda_rmb_m",
-             "non_operating_loss_rmb_m", "interest_expense_rmb_m", "net_loss_rmb_m",
-             "adjustments_rmb_m", "adjusted_net_loss_rmb_m", "capex_paid_rmb_m", "fcf_rmb_m")
+YEAR_SUMS = ("revenue_m", "genai_revenue_m", "traditional_revenue_m",
+             "cost_of_sales_m", "depreciation_m", "power_cost_m",
+             "maintenance_m", "rental_cost_m", "serving_cost_m",
+             "traditional_cost_of_sales_m", "genai_other_cost_of_sales_m",
+             "other_cost_of_sales_m", "gross_profit_m", "rd_m", "sm_m",
+             "ga_m", "opex_m", "operating_profit_m", "ebitda_m",
+             "non_operating_loss_m", "interest_expense_m", "net_loss_m",
+             "adjustments_m", "adjusted_net_loss_m", "capex_paid_m", "fcf_m")
 """Quarterly P&L lines a calendar year sums (:func:`pnl_years`)."""
 
 
@@ -415,7 +415,7 @@ def pnl_years(quarters: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index ``year``; ``actual_quarters`` [quarters], :data:`YEAR_SUMS` [RMB m],
-        ``gross_margin`` [1], ``net_cash_end_rmb_m`` [RMB m].
+        ``gross_margin`` [1], ``net_cash_end_m`` [RMB m].
     """
     years = np.asarray(quarter_numbers(quarters.index)) // 4
     keep = [y for y in np.unique(years) if int((years == y).sum()) == 4]
@@ -424,15 +424,15 @@ def pnl_years(quarters: pd.DataFrame) -> pd.DataFrame:
     yearly.index = pd.Index([int(y) for y in keep], name="year")
     yearly.insert(0, "actual_quarters",
                   quarters["actual"].astype(int).groupby(years).sum().loc[keep].to_numpy())
-    yearly.insert(yearly.columns.get_loc("gross_profit_rmb_m") + 1, "gross_margin",
-                  yearly["gross_profit_rmb_m"] / yearly["revenue_rmb_m"])
-    yearly["net_cash_end_rmb_m"] = quarters["net_cash_rmb_m"].groupby(years).last().loc[
+    yearly.insert(yearly.columns.get_loc("gross_profit_m") + 1, "gross_margin",
+                  yearly["gross_profit_m"] / yearly["revenue_m"])
+    yearly["net_cash_end_m"] = quarters["net_cash_m"].groupby(years).last().loc[
         keep].to_numpy(float)
     return yearly
 
 
 def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
-               traditional_revenue_rmb_m: pd.Series,
+               traditional_revenue_m: pd.Series,
                fin: FinanceInputs, anchors: Anchors, ev_sales: Valuation) -> PnlResult:
     """Quarterly and yearly P&L, cash path, DCF and target price by method (DataFrames).
 
@@ -446,7 +446,7 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
         :data:`PLAN_COLUMNS`. [RMB m]
     purchases
         Plan purchases with :data:`PURCHASE_COLUMNS`.
-    traditional_revenue_rmb_m
+    traditional_revenue_m
         Non-GenAI revenue per quarter
         (:func:`~capacity.finance.revenue.traditional_revenue`). [RMB m]
     fin
@@ -474,28 +474,28 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
     for c, v in q.items():
         if not np.isfinite(v).all():
             raise InputError("plan quarters", f"column {c} is not finite")
-    trad = traditional_revenue_rmb_m.reindex(periods).to_numpy(float)
+    trad = traditional_revenue_m.reindex(periods).to_numpy(float)
     d, capex, life = _purchase_arrays(purchases, periods[0])
-    v = value_arrays(qn, base_qno, q["served_revenue_rmb_m"], trad, d, capex, life,
-                     q["capex_rmb_m"], q["power_cost_rmb_m"], q["maintenance_rmb_m"],
-                     q["rental_cost_rmb_m"], fin, ev_sales.target_price_hkd, anchors.drivers)
+    v = value_arrays(qn, base_qno, q["served_revenue_m"], trad, d, capex, life,
+                     q["capex_m"], q["power_cost_m"], q["maintenance_m"],
+                     q["rental_cost_m"], fin, ev_sales.target_price, anchors.drivers)
     pnl, cash, dcf = v["pnl"], v["cash"], v["dcf"]
     qt = pd.DataFrame(pnl, index=periods)
-    qt["capex_paid_rmb_m"] = q["capex_rmb_m"]
-    for c in ("fcf_rmb_m", "net_cash_rmb_m", "below_floor"):
+    qt["capex_paid_m"] = q["capex_m"]
+    for c in ("fcf_m", "net_cash_m", "below_floor"):
         qt[c] = cash[c]
     qt["discount_factor"] = dcf["discount_factor"]
-    qt["pv_fcf_rmb_m"] = dcf["pv_fcf_rmb_m"]
-    cash_t = qt[["capex_paid_rmb_m", "ebitda_rmb_m", "fcf_rmb_m", "net_cash_rmb_m",
+    qt["pv_fcf_m"] = dcf["pv_fcf_m"]
+    cash_t = qt[["capex_paid_m", "ebitda_m", "fcf_m", "net_cash_m",
                  "below_floor"]].copy()
     qt.insert(0, "actual", False)
     history = anchors.history
     if history is not None:
         history = history.loc[history.index.difference(periods)]
         # a line the accounts do not report (the fleet's cost split, cash) is 0 in a
-        # reported quarter: its cost of sales is all in other_cost_of_sales_rmb_m
+        # reported quarter: its cost of sales is all in other_cost_of_sales_m
         hist = history.reindex(columns=qt.columns).fillna(0.0)
-        hist["ebitda_rmb_m"] = hist["operating_profit_rmb_m"]
+        hist["ebitda_m"] = hist["operating_profit_m"]
         hist["below_floor"] = False
         qt = pd.concat([hist.assign(actual=True), qt])
         qt["below_floor"] = qt["below_floor"].astype(bool)
@@ -509,25 +509,25 @@ def pnl_result(quarters: pd.DataFrame, purchases: pd.DataFrame,
     cohorts = pd.DataFrame({
         "period": purchases["period"].to_numpy(), "order_period":
         purchases["order_period"].to_numpy(), "chip": purchases["chip"].to_numpy(),
-        "capex_rmb_m": capex, "life_quarters": life,
-        "depreciation_per_quarter_rmb_m": per_q,
-        "depreciation_in_horizon_rmb_m": np.array(inside, float)})
+        "capex_m": capex, "life_quarters": life,
+        "depreciation_per_quarter_m": per_q,
+        "depreciation_in_horizon_m": np.array(inside, float)})
 
     weights = v["weights"]
     rows = []
     rows.append({"method": "ev_sales", "applies": True, "weight": weights.get("ev_sales", 0.0),
-                 "ev_rmb_m": ev_sales.ev_rmb_m, "equity_rmb_m": ev_sales.equity_rmb_m,
-                 "target_price_hkd": v["tp"]["ev_sales"]})
+                 "ev_m": ev_sales.ev_m, "equity_m": ev_sales.equity_m,
+                 "target_price": v["tp"]["ev_sales"]})
     ok = v["tp"]["ev_ebitda"] is not None
     rows.append({"method": "ev_ebitda", "applies": ok, "weight": weights.get("ev_ebitda", 0.0),
-                 "ev_rmb_m": v["ev_ebitda_rmb_m"] if ok else 0.0,
-                 "equity_rmb_m": v["equity_rmb_m"]["ev_ebitda"] if ok else 0.0,
-                 "target_price_hkd": v["tp"]["ev_ebitda"] if ok else 0.0})
+                 "ev_m": v["ev_ebitda_m"] if ok else 0.0,
+                 "equity_m": v["equity_m"]["ev_ebitda"] if ok else 0.0,
+                 "target_price": v["tp"]["ev_ebitda"] if ok else 0.0})
     rows.append({"method": "dcf", "applies": True, "weight": weights.get("dcf", 0.0),
-                 "ev_rmb_m": dcf["ev_rmb_m"], "equity_rmb_m": v["equity_rmb_m"]["dcf"],
-                 "target_price_hkd": v["tp"]["dcf"]})
+                 "ev_m": dcf["ev_m"], "equity_m": v["equity_m"]["dcf"],
+                 "target_price": v["tp"]["dcf"]})
     valuation = pd.DataFrame(rows)
-    sens = dcf_sensitivity_grid(cash["fcf_rmb_m"], (qn - base_qno).astype(float),
-                                v["ebit_terminal_rmb_m"], fin)
+    sens = dcf_sensitivity_grid(cash["fcf_m"], (qn - base_qno).astype(float),
+                                v["ebit_terminal_m"], fin)
     return PnlResult(quarters=qt, pnl=yearly, cash=cash_t, cohorts=cohorts,
                      valuation=valuation, dcf_sensitivity=sens, values=v)

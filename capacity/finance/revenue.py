@@ -14,7 +14,7 @@ Revenue
     total[t]         = genai[t] + traditional[t]                                        [RMB m]
     genai_share      = genai / total, per quarter and per calendar year                 [1]
 
-GenAI revenue is what the planned fleet served (the plan's ``served_revenue_rmb_m``, at most the
+GenAI revenue is what the planned fleet served (the plan's ``served_revenue_m``, at most the
 demand-side forecast ``genai_demand`` of :mod:`capacity.compute_demand`, which the plan's token
 demand is derived from); ``capacity_bound`` marks the quarters where the fleet served less than
 demanded.
@@ -24,7 +24,7 @@ Gross margin (a simple bridge calibrated on 1H23)
     dC[t]            = (depreciation + power)[t] - (depreciation + power)[t0]           [RMB m]
     gross_profit[t]  = m_trad * traditional[t] + m_gen * genai[t] - dC[t]               [RMB m]
 
-``t0`` is the plan's first quarter. dC is always reported (``incremental_compute_cost_rmb_m``)
+``t0`` is the plan's first quarter. dC is always reported (``incremental_compute_cost_m``)
 but deducted only with ``deduct_incremental_compute_cost = true`` (default false): the 1H23
 margins already scale compute cost with revenue, so deducting dC as well counts part of it twice
 and gives a conservative lower bound on the margin. A clean split (all compute cost out of the
@@ -69,19 +69,19 @@ def traditional_array(qn: np.ndarray, fin: FinanceInputs, anchors: Anchors) -> n
 
     r0 = ((1 - s_1H23) * R_1H23 / 2) / (2 * (1 - h2)).
     """
-    base_nongenai = (1.0 - anchors.base_genai_share) * anchors.base_half_revenue_rmb_m
+    base_nongenai = (1.0 - anchors.base_genai_share) * anchors.base_half_revenue_m
     r0 = (base_nongenai / 2.0) / (2.0 * (1.0 - per_draw(fin.traditional_h2_share)))
     k = (qn - quarter_number(anchors.base_period)).astype(float)
     growth = (1.0 + per_draw(fin.traditional_growth_annual)) ** ((k + 0.5) / 4.0)
     return r0 * seasonal_array(qn % 4 + 1, fin.traditional_h2_share) * growth
 
 
-def genai_array(served_rmb_m: np.ndarray, fin: FinanceInputs) -> np.ndarray:
-    """genai[t] = served[t] + other_genai_revenue_rmb_m_per_quarter. [RMB m]"""
-    return np.asarray(served_rmb_m, float) + per_draw(fin.other_genai_revenue_rmb_m_per_quarter)
+def genai_array(served_m: np.ndarray, fin: FinanceInputs) -> np.ndarray:
+    """genai[t] = served[t] + other_genai_revenue_m_per_quarter. [RMB m]"""
+    return np.asarray(served_m, float) + per_draw(fin.other_genai_revenue_m_per_quarter)
 
 
-def revenue_arrays(qn: np.ndarray, served_rmb_m: np.ndarray, fin: FinanceInputs,
+def revenue_arrays(qn: np.ndarray, served_m: np.ndarray, fin: FinanceInputs,
                    anchors: Anchors) -> dict[str, np.ndarray]:
     """GenAI, traditional and total revenue and the GenAI share per quarter.
 
@@ -91,26 +91,26 @@ def revenue_arrays(qn: np.ndarray, served_rmb_m: np.ndarray, fin: FinanceInputs,
     Returns
     -------
     dict
-        ``genai_revenue_rmb_m``, ``traditional_revenue_rmb_m``, ``revenue_rmb_m`` [RMB m],
+        ``genai_revenue_m``, ``traditional_revenue_m``, ``revenue_m`` [RMB m],
         ``genai_share`` [1].
     """
-    genai = genai_array(served_rmb_m, fin)
+    genai = genai_array(served_m, fin)
     trad = traditional_array(qn, fin, anchors)
     total = genai + trad
-    return {"genai_revenue_rmb_m": genai, "traditional_revenue_rmb_m": trad,
-            "revenue_rmb_m": total,
+    return {"genai_revenue_m": genai, "traditional_revenue_m": trad,
+            "revenue_m": total,
             "genai_share": genai / total}
 
 
 def gross_profit_array(fin: FinanceInputs, genai_margin: float,
-                       traditional_revenue_rmb_m: np.ndarray,
-                       genai_revenue_rmb_m: np.ndarray, incremental_cost_rmb_m: np.ndarray
+                       traditional_revenue_m: np.ndarray,
+                       genai_revenue_m: np.ndarray, incremental_cost_m: np.ndarray
                        ) -> np.ndarray:
     """m_trad * traditional + m_gen * genai, less dC when it is deducted. [RMB m]"""
-    gp = (fin.traditional_gross_margin * traditional_revenue_rmb_m
-          + genai_margin * genai_revenue_rmb_m)
+    gp = (fin.traditional_gross_margin * traditional_revenue_m
+          + genai_margin * genai_revenue_m)
     if fin.deduct_incremental_compute_cost:
-        gp = gp - incremental_cost_rmb_m
+        gp = gp - incremental_cost_m
     return gp
 
 
@@ -156,7 +156,7 @@ def traditional_revenue(periods: pd.PeriodIndex, fin: FinanceInputs,
     """
     periods = pd.PeriodIndex(periods, freq="Q")
     out = pd.Series(traditional_array(quarter_numbers(periods), fin, anchors),
-                    index=periods.rename("period"), name="traditional_revenue_rmb_m")
+                    index=periods.rename("period"), name="traditional_revenue_m")
     out.attrs["unit"] = "RMB m"
     return out
 
@@ -190,7 +190,7 @@ def genai_margin(fin: FinanceInputs, anchors: Anchors) -> float:
 def incremental_compute_cost(quarters: pd.DataFrame) -> pd.Series:
     """Compute cost (depreciation + power) above the first quarter's run rate.
 
-    dC[t] = (capital_charge_rmb_m + opex_rmb_m)[t] - (capital_charge_rmb_m + opex_rmb_m)[t0]
+    dC[t] = (capital_charge_m + opex_m)[t] - (capital_charge_m + opex_m)[t0]
 
     Returns zeros when the quarters carry neither cost column (a fleet without a plan).
 
@@ -199,12 +199,12 @@ def incremental_compute_cost(quarters: pd.DataFrame) -> pd.Series:
     pandas.Series
         Incremental cost per quarter. [RMB m]
     """
-    cols = [c for c in ("capital_charge_rmb_m", "opex_rmb_m") if c in quarters.columns]
+    cols = [c for c in ("capital_charge_m", "opex_m") if c in quarters.columns]
     if not cols:
-        return pd.Series(0.0, index=quarters.index, name="incremental_compute_cost_rmb_m")
+        return pd.Series(0.0, index=quarters.index, name="incremental_compute_cost_m")
     require_columns(quarters, cols, "capacity quarters")
     cost = quarters[cols].astype(float).sum(axis=1)
-    out = (cost - cost.iloc[0]).rename("incremental_compute_cost_rmb_m")
+    out = (cost - cost.iloc[0]).rename("incremental_compute_cost_m")
     out.attrs["unit"] = "RMB m"
     return out
 
@@ -232,8 +232,8 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceI
     Parameters
     ----------
     quarters
-        A plan's ``quarters`` indexed by ``period``: ``served_revenue_rmb_m`` [RMB m],
-        optionally ``capital_charge_rmb_m``, ``opex_rmb_m`` [RMB m].
+        A plan's ``quarters`` indexed by ``period``: ``served_revenue_m`` [RMB m],
+        optionally ``capital_charge_m``, ``opex_m`` [RMB m].
     genai_demand
         Demand-side GenAI revenue forecast per quarter. [RMB m]
     fin
@@ -244,32 +244,32 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceI
     Returns
     -------
     pandas.DataFrame
-        Index ``period``; columns ``genai_demand_rmb_m``, ``genai_revenue_rmb_m``,
-        ``traditional_revenue_rmb_m``, ``revenue_rmb_m`` [RMB m], ``genai_share`` [1],
-        ``capacity_bound`` (served below demand), ``incremental_compute_cost_rmb_m`` [RMB m]
-        (memo unless deducted), ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
+        Index ``period``; columns ``genai_demand_m``, ``genai_revenue_m``,
+        ``traditional_revenue_m``, ``revenue_m`` [RMB m], ``genai_share`` [1],
+        ``capacity_bound`` (served below demand), ``incremental_compute_cost_m`` [RMB m]
+        (memo unless deducted), ``gross_profit_m`` [RMB m], ``gross_margin`` [1].
     """
     if len(quarters) == 0:
         raise InputError("capacity quarters", "no quarters to value")
-    require_columns(quarters, ["served_revenue_rmb_m"], "capacity quarters")
+    require_columns(quarters, ["served_revenue_m"], "capacity quarters")
     periods = pd.PeriodIndex(quarters.index, freq="Q", name="period")
     q = quarters.copy()
     q.index = periods
     demand = _check_demand(genai_demand, periods).to_numpy()
-    r = revenue_arrays(quarter_numbers(periods), q["served_revenue_rmb_m"].to_numpy(float), fin,
+    r = revenue_arrays(quarter_numbers(periods), q["served_revenue_m"].to_numpy(float), fin,
                        anchors)
     m_gen = genai_margin(fin, anchors)
     d_cost = incremental_compute_cost(q).to_numpy(float)
-    gp = gross_profit_array(fin, m_gen, r["traditional_revenue_rmb_m"], r["genai_revenue_rmb_m"],
+    gp = gross_profit_array(fin, m_gen, r["traditional_revenue_m"], r["genai_revenue_m"],
                             d_cost)
     return pd.DataFrame({
-        "genai_demand_rmb_m": demand,
-        "genai_revenue_rmb_m": r["genai_revenue_rmb_m"],
-        "traditional_revenue_rmb_m": r["traditional_revenue_rmb_m"],
-        "revenue_rmb_m": r["revenue_rmb_m"],
+        "genai_demand_m": demand,
+        "genai_revenue_m": r["genai_revenue_m"],
+        "traditional_revenue_m": r["traditional_revenue_m"],
+        "revenue_m": r["revenue_m"],
         "genai_share": r["genai_share"],
-        "capacity_bound": r["genai_revenue_rmb_m"] < demand - CAPACITY_BOUND_TOL_RMB_M,
-        "incremental_compute_cost_rmb_m": d_cost,
-        "gross_profit_rmb_m": gp,
-        "gross_margin": gp / r["revenue_rmb_m"],
+        "capacity_bound": r["genai_revenue_m"] < demand - CAPACITY_BOUND_TOL_RMB_M,
+        "incremental_compute_cost_m": d_cost,
+        "gross_profit_m": gp,
+        "gross_margin": gp / r["revenue_m"],
     }, index=periods)

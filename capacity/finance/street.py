@@ -20,17 +20,17 @@ import math
 
 import pandas as pd
 
-STREET_MODEL_COLUMNS = ("revenue_rmb_m", "gross_profit_rmb_m", "ebitda_rmb_m", "opex_rmb_m",
-                        "adjusted_net_loss_rmb_m")
+STREET_MODEL_COLUMNS = ("revenue_m", "gross_profit_m", "ebitda_m", "opex_m",
+                        "adjusted_net_loss_m")
 """Street metrics the model reports per calendar year (columns of its year table)."""
 
 
 def model_figure(model_years: pd.DataFrame, metric: str, year: float,
-                 target_price_hkd: float) -> float:
+                 target_price: float) -> float:
     """The model's figure for a street row: its year-table value, or the headline target
-    price for ``target_price_hkd`` [HKD/share]; NaN where the model has none."""
-    if metric == "target_price_hkd":
-        return float(target_price_hkd)
+    price for ``target_price`` [HKD/share]; NaN where the model has none."""
+    if metric == "target_price":
+        return float(target_price)
     if metric not in model_years.columns or math.isnan(year) or int(year) not in \
             model_years.index:
         return math.nan
@@ -42,7 +42,7 @@ def year_or_none(year: float) -> int | None:
     return None if year is None or math.isnan(float(year)) else int(year)
 
 
-def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price_hkd: float
+def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price: float
                  ) -> pd.DataFrame:
     """Every street figure (already those dated on or before the vintage) beside the model's.
 
@@ -54,7 +54,7 @@ def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price_h
     """
     rows = []
     for rec in street.to_dict("records"):
-        model = model_figure(model_years, rec["metric"], rec["year"], target_price_hkd)
+        model = model_figure(model_years, rec["metric"], rec["year"], target_price)
         rows.append({"date": rec["published"], "source": rec["source"],
                      "metric": rec["metric"], "year": year_or_none(rec["year"]),
                      "value": rec["value"],
@@ -67,7 +67,7 @@ def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price_h
 
 def _profit_metric(street: dict[str, float], model: dict[str, float]) -> str:
     """The first of adjusted net loss and EBITDA that both sides give (or "")."""
-    for metric in ("adjusted_net_loss_rmb_m", "ebitda_rmb_m"):
+    for metric in ("adjusted_net_loss_m", "ebitda_m"):
         if not math.isnan(street.get(metric, math.nan)) and \
                 not math.isnan(model.get(metric, math.nan)):
             return metric
@@ -76,7 +76,7 @@ def _profit_metric(street: dict[str, float], model: dict[str, float]) -> str:
 
 def _profit(figures: dict[str, float], metric: str) -> float:
     """Profit in a metric's terms: a loss is negated. [RMB m]"""
-    return -figures[metric] if metric == "adjusted_net_loss_rmb_m" else figures[metric]
+    return -figures[metric] if metric == "adjusted_net_loss_m" else figures[metric]
 
 
 def street_bridge(street: pd.DataFrame, model_years: pd.DataFrame) -> pd.DataFrame:
@@ -87,20 +87,20 @@ def street_bridge(street: pd.DataFrame, model_years: pd.DataFrame) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        ``date``, ``source``, ``year``, ``profit_metric``, ``profit_gap_rmb_m``,
-        ``revenue_effect_rmb_m`` (volume x price: the street gives no volume to split it),
-        ``margin_effect_rmb_m``, ``opex_effect_rmb_m``, ``other_effect_rmb_m`` [RMB m].
+        ``date``, ``source``, ``year``, ``profit_metric``, ``profit_gap_m``,
+        ``revenue_effect_m`` (volume x price: the street gives no volume to split it),
+        ``margin_effect_m``, ``opex_effect_m``, ``other_effect_m`` [RMB m].
     """
-    cols = ["date", "source", "year", "profit_metric", "profit_gap_rmb_m",
-            "revenue_effect_rmb_m", "margin_effect_rmb_m", "opex_effect_rmb_m",
-            "other_effect_rmb_m"]
+    cols = ["date", "source", "year", "profit_metric", "profit_gap_m",
+            "revenue_effect_m", "margin_effect_m", "opex_effect_m",
+            "other_effect_m"]
     rows = []
     dated = street.loc[~street["year"].astype(float).isna()]
     for (date, source, year), group in dated.groupby(["published", "source", "year"],
                                                      sort=True):
         s = dict(zip(group["metric"], group["value"].astype(float), strict=True))
         y = int(year)
-        if y not in model_years.index or math.isnan(s.get("revenue_rmb_m", math.nan)):
+        if y not in model_years.index or math.isnan(s.get("revenue_m", math.nan)):
             continue
         m = {c: float(model_years.at[y, c]) for c in STREET_MODEL_COLUMNS
              if c in model_years.columns}
@@ -108,16 +108,16 @@ def street_bridge(street: pd.DataFrame, model_years: pd.DataFrame) -> pd.DataFra
         if not metric:
             continue
         profit_s, profit_m = _profit(s, metric), _profit(m, metric)
-        gm_m = m["gross_profit_rmb_m"] / m["revenue_rmb_m"]
-        gm_s = (s["gross_profit_rmb_m"] / s["revenue_rmb_m"] if "gross_profit_rmb_m" in s
+        gm_m = m["gross_profit_m"] / m["revenue_m"]
+        gm_s = (s["gross_profit_m"] / s["revenue_m"] if "gross_profit_m" in s
                 else gm_m)
-        revenue = (m["revenue_rmb_m"] - s["revenue_rmb_m"]) * gm_s
-        margin = (gm_m - gm_s) * m["revenue_rmb_m"]
-        opex = s["opex_rmb_m"] - m["opex_rmb_m"] if "opex_rmb_m" in s and "opex_rmb_m" in m \
+        revenue = (m["revenue_m"] - s["revenue_m"]) * gm_s
+        margin = (gm_m - gm_s) * m["revenue_m"]
+        opex = s["opex_m"] - m["opex_m"] if "opex_m" in s and "opex_m" in m \
             else 0.0
         gap = profit_m - profit_s
         rows.append({"date": date, "source": source, "year": y, "profit_metric": metric,
-                     "profit_gap_rmb_m": gap, "revenue_effect_rmb_m": revenue,
-                     "margin_effect_rmb_m": margin, "opex_effect_rmb_m": opex,
-                     "other_effect_rmb_m": gap - revenue - margin - opex})
+                     "profit_gap_m": gap, "revenue_effect_m": revenue,
+                     "margin_effect_m": margin, "opex_effect_m": opex,
+                     "other_effect_m": gap - revenue - margin - opex})
     return pd.DataFrame(rows, columns=cols)

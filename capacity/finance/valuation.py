@@ -5,12 +5,12 @@ Pure functions; no files, no printing. The equations (units in brackets; k the q
 the valuation date, the base period's end)::
 
     EV/Sales   EV     = multiple * sales[valuation_year]                                 [RMB m]
-               implied sales for a given TP = (TP * shares * rmb_per_hkd - net_cash) / multiple
+               implied sales for a given TP = (TP * shares * fx_listing - net_cash) / multiple
     DCF        df[t]  = (1 + wacc) ** (-k / 4)                                           [1]
                nopat_T = ebit_T * (1 - tax) if ebit_T > 0 else ebit_T                   [RMB m]
                TV     = nopat_T * (1 + g) / (wacc - g)                                   [RMB m]
                EV     = sum_t fcf[t] * df[t] + TV * df[T]                                [RMB m]
-    every method       equity = EV + net_cash;  TP = equity / shares / rmb_per_hkd    [HKD/share]
+    every method       equity = EV + net_cash;  TP = equity / shares / fx_listing    [HKD/share]
     blend      TP     = sum_m w_m TP_m / sum_m w_m over the methods that apply       [HKD/share]
 
 For a batch of stress draws the same functions take and return arrays of one value per draw
@@ -47,49 +47,49 @@ class Valuation:
 
     Attributes
     ----------
-    sales_rmb_m
+    sales_m
         Valuation-year sales. [RMB m]
     multiple
         EV/Sales. [1]
-    ev_rmb_m
+    ev_m
         Enterprise value = multiple * sales. [RMB m]
-    net_cash_rmb_m
+    net_cash_m
         Net cash. [RMB m]
-    equity_rmb_m
+    equity_m
         Equity value = EV + net cash. [RMB m]
     shares_m
         Shares. [m shares]
-    rmb_per_hkd
+    fx_listing
         FX. [RMB/HKD]
-    target_price_hkd
-        equity / shares / rmb_per_hkd. [HKD/share]
+    target_price
+        equity / shares / fx_listing. [HKD/share]
     """
 
-    sales_rmb_m: float
+    sales_m: float
     multiple: float
-    ev_rmb_m: float
-    net_cash_rmb_m: float
-    equity_rmb_m: float
+    ev_m: float
+    net_cash_m: float
+    equity_m: float
     shares_m: float
-    rmb_per_hkd: float
-    target_price_hkd: float
+    fx_listing: float
+    target_price: float
 
 
-def equity_and_target_price(ev_rmb_m: float, net_cash_rmb_m: float, shares_m: float,
-                            rmb_per_hkd: float) -> tuple[float, float]:
+def equity_and_target_price(ev_m: float, net_cash_m: float, shares_m: float,
+                            fx_listing: float) -> tuple[float, float]:
     """Equity value and target price from an enterprise value (every method ends here).
 
-    equity = EV + net_cash;  TP = equity / shares / rmb_per_hkd
+    equity = EV + net_cash;  TP = equity / shares / fx_listing
 
     Parameters
     ----------
-    ev_rmb_m
+    ev_m
         Enterprise value. [RMB m]
-    net_cash_rmb_m
+    net_cash_m
         Net cash (negative = net debt). [RMB m]
     shares_m
         Shares outstanding. [m shares]
-    rmb_per_hkd
+    fx_listing
         Exchange rate. [RMB/HKD]
 
     Returns
@@ -97,48 +97,48 @@ def equity_and_target_price(ev_rmb_m: float, net_cash_rmb_m: float, shares_m: fl
     tuple
         (equity [RMB m], target price [HKD/share]; RMB m / m shares = RMB/share).
     """
-    if np.any(np.asarray(shares_m) <= 0) or np.any(np.asarray(rmb_per_hkd) <= 0):
-        raise InputError("finance", "shares_m and rmb_per_hkd must be positive")
-    equity = number(ev_rmb_m) + number(net_cash_rmb_m)
-    return equity, equity / shares_m / rmb_per_hkd
+    if np.any(np.asarray(shares_m) <= 0) or np.any(np.asarray(fx_listing) <= 0):
+        raise InputError("finance", "shares_m and fx_listing must be positive")
+    equity = number(ev_m) + number(net_cash_m)
+    return equity, equity / shares_m / fx_listing
 
 
-def value_from_sales(sales_rmb_m: float, multiple: float, net_cash_rmb_m: float,
-                     shares_m: float, rmb_per_hkd: float) -> Valuation:
+def value_from_sales(sales_m: float, multiple: float, net_cash_m: float,
+                     shares_m: float, fx_listing: float) -> Valuation:
     """EV/Sales target price.
 
-    EV = multiple * sales; equity = EV + net_cash; TP = equity / shares / rmb_per_hkd.
+    EV = multiple * sales; equity = EV + net_cash; TP = equity / shares / fx_listing.
 
     Parameters
     ----------
-    sales_rmb_m, multiple
+    sales_m, multiple
         Valuation-year sales [RMB m] and the EV/Sales multiple [1].
-    net_cash_rmb_m, shares_m, rmb_per_hkd
+    net_cash_m, shares_m, fx_listing
         As in :func:`equity_and_target_price`.
 
     Returns
     -------
     Valuation
-        With ``target_price_hkd`` in [HKD/share] (RMB m / m shares = RMB/share); for a batch
+        With ``target_price`` in [HKD/share] (RMB m / m shares = RMB/share); for a batch
         of draws (arguments of shape (B,)) every field is an array of shape (B,).
     """
-    ev = multiple * sales_rmb_m
-    equity, tp = equity_and_target_price(ev, net_cash_rmb_m, shares_m, rmb_per_hkd)
-    return Valuation(number(sales_rmb_m), number(multiple), number(ev), number(net_cash_rmb_m),
-                     number(equity), number(shares_m), number(rmb_per_hkd), number(tp))
+    ev = multiple * sales_m
+    equity, tp = equity_and_target_price(ev, net_cash_m, shares_m, fx_listing)
+    return Valuation(number(sales_m), number(multiple), number(ev), number(net_cash_m),
+                     number(equity), number(shares_m), number(fx_listing), number(tp))
 
 
-def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: float,
-                  shares_m: float, rmb_per_hkd: float) -> float:
+def implied_sales(target_price: float, multiple: float, net_cash_m: float,
+                  shares_m: float, fx_listing: float) -> float:
     """Valuation-year sales that a target price implies at a multiple (the inverse bridge).
 
-    sales = (TP * shares * rmb_per_hkd - net_cash) / multiple
+    sales = (TP * shares * fx_listing - net_cash) / multiple
 
     Parameters
     ----------
-    target_price_hkd
+    target_price
         Target price. [HKD/share]
-    multiple, net_cash_rmb_m, shares_m, rmb_per_hkd
+    multiple, net_cash_m, shares_m, fx_listing
         As in :func:`value_from_sales`.
 
     Returns
@@ -148,34 +148,34 @@ def implied_sales(target_price_hkd: float, multiple: float, net_cash_rmb_m: floa
     """
     if multiple <= 0:
         raise InputError("finance.ev_sales_multiple", "must be positive")
-    return float((target_price_hkd * shares_m * rmb_per_hkd - net_cash_rmb_m) / multiple)
+    return float((target_price * shares_m * fx_listing - net_cash_m) / multiple)
 
 
 def valuation_sales(annual: pd.DataFrame, year: int) -> float:
     """Total sales of the valuation year from the annual table [RMB m]; an :class:`InputError`
     when it is not a complete year (:func:`~capacity.finance.years.year_sales`)."""
-    return year_sales(annual.index, annual["revenue_rmb_m"].to_numpy(float), year)
+    return year_sales(annual.index, annual["revenue_m"].to_numpy(float), year)
 
 
-def sensitivity_grid(sales_rmb_m: float, fin: FinanceInputs) -> pd.DataFrame:
+def sensitivity_grid(sales_m: float, fin: FinanceInputs) -> pd.DataFrame:
     """Target price over EV/Sales multiples and changes to the valuation-year sales.
 
-    TP[m, d] = (m * sales * (1 + d) + net_cash) / shares / rmb_per_hkd
+    TP[m, d] = (m * sales * (1 + d) + net_cash) / shares / fx_listing
 
     Returns
     -------
     pandas.DataFrame
         One row per (multiple, change): ``multiple`` [1], ``sales_change`` [1],
-        ``sales_rmb_m`` [RMB m], ``ev_rmb_m`` [RMB m], ``target_price_hkd`` [HKD/share].
+        ``sales_m`` [RMB m], ``ev_m`` [RMB m], ``target_price`` [HKD/share].
     """
     rows = []
     for m in fin.sensitivity_multiples:
         for d in fin.sensitivity_sales_changes:
-            v = value_from_sales(sales_rmb_m * (1.0 + d), m, fin.net_cash_rmb_m, fin.shares_m,
-                                 fin.rmb_per_hkd)
+            v = value_from_sales(sales_m * (1.0 + d), m, fin.net_cash_m, fin.shares_m,
+                                 fin.fx_listing)
             rows.append({"multiple": float(m), "sales_change": float(d),
-                         "sales_rmb_m": v.sales_rmb_m, "ev_rmb_m": v.ev_rmb_m,
-                         "target_price_hkd": v.target_price_hkd})
+                         "sales_m": v.sales_m, "ev_m": v.ev_m,
+                         "target_price": v.target_price})
     return pd.DataFrame(rows)
 
 
@@ -189,9 +189,9 @@ def note_implied_sales(anchors: Anchors, fin: FinanceInputs
     tuple
         (sales for the new TP, sales for the old TP); None for a TP not disclosed. [RMB m]
     """
-    args = (fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m, fin.rmb_per_hkd)
+    args = (fin.ev_sales_multiple, fin.net_cash_m, fin.shares_m, fin.fx_listing)
     return tuple(None if tp is None else implied_sales(tp, *args)  # type: ignore[return-value]
-                 for tp in (anchors.target_price_hkd, anchors.target_price_old_hkd))
+                 for tp in (anchors.target_price, anchors.target_price_old))
 
 
 def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> pd.DataFrame:
@@ -202,21 +202,21 @@ def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> 
     (:func:`note_implied_sales`), so their TP comes back to the note's figure. A TP not
     disclosed (an optional part) has no row.
     """
-    new_rmb_m, old_rmb_m = note_implied_sales(anchors, fin)
+    new_m, old_m = note_implied_sales(anchors, fin)
     rows = []
     for label, sales in [
-        ("tool (capacity-linked)", valuation.sales_rmb_m),
-        (f"note TP {money_text('HKD')} {anchors.target_price_hkd or 0:g} (implied)", new_rmb_m),
-        (f"note old TP {money_text('HKD')} {anchors.target_price_old_hkd or 0:g} (implied)",
-         old_rmb_m),
+        ("tool (capacity-linked)", valuation.sales_m),
+        (f"note TP {money_text('HKD')} {anchors.target_price or 0:g} (implied)", new_m),
+        (f"note old TP {money_text('HKD')} {anchors.target_price_old or 0:g} (implied)",
+         old_m),
     ]:
         if sales is None:
             continue
-        v = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
-                             fin.rmb_per_hkd)
-        rows.append({"case": label, "sales_rmb_m": v.sales_rmb_m, "multiple": v.multiple,
-                     "ev_rmb_m": v.ev_rmb_m, "net_cash_rmb_m": v.net_cash_rmb_m,
-                     "equity_rmb_m": v.equity_rmb_m, "target_price_hkd": v.target_price_hkd})
+        v = value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_m, fin.shares_m,
+                             fin.fx_listing)
+        rows.append({"case": label, "sales_m": v.sales_m, "multiple": v.multiple,
+                     "ev_m": v.ev_m, "net_cash_m": v.net_cash_m,
+                     "equity_m": v.equity_m, "target_price": v.target_price})
     return pd.DataFrame(rows)
 
 
@@ -225,7 +225,7 @@ def bridge_table(valuation: Valuation, anchors: Anchors, fin: FinanceInputs) -> 
 # --------------------------------------------------------------------------------------------
 
 
-def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
+def dcf_ev(fcf_m: np.ndarray, k: np.ndarray, ebit_terminal_m: float,
            wacc_annual: float, terminal_growth_annual: float, tax_rate: float
            ) -> dict[str, Any]:
     """Enterprise value by discounted free cash flow plus a Gordon terminal value.
@@ -235,11 +235,11 @@ def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
 
     Parameters
     ----------
-    fcf_rmb_m
+    fcf_m
         Free cash flow per modelled quarter. [RMB m]
     k
         Quarters after the valuation date of each (1, 2, ...). [quarters]
-    ebit_terminal_rmb_m
+    ebit_terminal_m
         Operating profit of the last four modelled quarters. [RMB m/year]
     wacc_annual, terminal_growth_annual
         Discount rate and terminal growth, g < wacc. [1/year]
@@ -249,20 +249,20 @@ def dcf_ev(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
     Returns
     -------
     dict
-        ``discount_factor`` [1] and ``pv_fcf_rmb_m`` [RMB m] arrays, ``terminal_value_rmb_m``,
-        ``pv_terminal_rmb_m``, ``ev_rmb_m`` [RMB m].
+        ``discount_factor`` [1] and ``pv_fcf_m`` [RMB m] arrays, ``terminal_value_m``,
+        ``pv_terminal_m``, ``ev_m`` [RMB m].
     """
     if np.any(np.asarray(terminal_growth_annual) >= wacc_annual):
         raise InputError("finance.terminal_growth_annual",
                          f"{terminal_growth_annual} must be below the WACC {wacc_annual}")
     df = (1.0 + per_draw(wacc_annual)) ** (-np.asarray(k, float) / 4.0)
-    pv = np.asarray(fcf_rmb_m, float) * df
-    ebit = np.asarray(ebit_terminal_rmb_m, float)
+    pv = np.asarray(fcf_m, float) * df
+    ebit = np.asarray(ebit_terminal_m, float)
     nopat = np.where(ebit > 0, ebit * (1.0 - tax_rate), ebit)
     tv = nopat * (1.0 + terminal_growth_annual) / (wacc_annual - terminal_growth_annual)
     pv_tv = tv * df[..., -1]
-    return {"discount_factor": df, "pv_fcf_rmb_m": pv, "terminal_value_rmb_m": number(tv),
-            "pv_terminal_rmb_m": number(pv_tv), "ev_rmb_m": number(pv.sum(axis=-1) + pv_tv)}
+    return {"discount_factor": df, "pv_fcf_m": pv, "terminal_value_m": number(tv),
+            "pv_terminal_m": number(pv_tv), "ev_m": number(pv.sum(axis=-1) + pv_tv)}
 
 
 def blend_target_price(tps: dict[str, float | None], weights: dict[str, float]
@@ -311,26 +311,26 @@ def blend_target_price(tps: dict[str, float | None], weights: dict[str, float]
     return blended, w
 
 
-def dcf_sensitivity_grid(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb_m: float,
+def dcf_sensitivity_grid(fcf_m: np.ndarray, k: np.ndarray, ebit_terminal_m: float,
                          fin: FinanceInputs) -> pd.DataFrame:
     """DCF target price over WACC x terminal growth (the two inputs the DCF turns on).
 
-    TP[w, g] = (EV_dcf(w, g) + net_cash) / shares / rmb_per_hkd  (:func:`dcf_ev`)
+    TP[w, g] = (EV_dcf(w, g) + net_cash) / shares / fx_listing  (:func:`dcf_ev`)
 
     Returns
     -------
     pandas.DataFrame
-        ``wacc_annual``, ``terminal_growth_annual`` [1/year], ``ev_rmb_m`` [RMB m],
-        ``target_price_hkd`` [HKD/share].
+        ``wacc_annual``, ``terminal_growth_annual`` [1/year], ``ev_m`` [RMB m],
+        ``target_price`` [HKD/share].
     """
     rows = []
     for w in fin.sensitivity_wacc_annual:
         for g in fin.sensitivity_terminal_growth_annual:
-            ev = dcf_ev(fcf_rmb_m, k, ebit_terminal_rmb_m, w, g, fin.tax_rate)["ev_rmb_m"]
-            _, tp = equity_and_target_price(ev, fin.net_cash_rmb_m, fin.shares_m,
-                                            fin.rmb_per_hkd)
+            ev = dcf_ev(fcf_m, k, ebit_terminal_m, w, g, fin.tax_rate)["ev_m"]
+            _, tp = equity_and_target_price(ev, fin.net_cash_m, fin.shares_m,
+                                            fin.fx_listing)
             rows.append({"wacc_annual": float(w), "terminal_growth_annual": float(g),
-                         "ev_rmb_m": ev, "target_price_hkd": tp})
+                         "ev_m": ev, "target_price": tp})
     return pd.DataFrame(rows)
 
 
@@ -338,12 +338,12 @@ def dcf_sensitivity_grid(fcf_rmb_m: np.ndarray, k: np.ndarray, ebit_terminal_rmb
 # The headline: the fleet's value is the plan's NPV (one account of the fleet)
 # --------------------------------------------------------------------------------------------
 
-PLAN_FLOWS = (("served_revenue_rmb_m", 1.0, "served revenue (tokens + leasing)"),
-              ("training_value_rmb_m", 1.0, "training value (own training at the price of "
+PLAN_FLOWS = (("served_revenue_m", 1.0, "served revenue (tokens + leasing)"),
+              ("training_value_m", 1.0, "training value (own training at the price of "
                "renting it: in the plan, not revenue)"),
-              ("power_cost_rmb_m", -1.0, "power"), ("maintenance_rmb_m", -1.0, "maintenance"),
-              ("rental_cost_rmb_m", -1.0, "rented compute"),
-              ("capex_rmb_m", -1.0, "capex paid at order"))
+              ("power_cost_m", -1.0, "power"), ("maintenance_m", -1.0, "maintenance"),
+              ("rental_cost_m", -1.0, "rented compute"),
+              ("capex_m", -1.0, "capex paid at order"))
 """Plan quarter columns whose discounted sum, with the residual, is the plan's NPV: (column,
 sign, label)."""
 
@@ -357,23 +357,23 @@ def plan_discount_factor(n: int, rate_annual: float) -> np.ndarray:
     return (1.0 + rate_annual) ** (-np.arange(n + 1, dtype=float) / 4.0)
 
 
-def non_fleet_array(fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray, power_rmb_m: np.ndarray,
-                    maintenance_rmb_m: np.ndarray, rental_rmb_m: np.ndarray,
-                    capex_rmb_m: np.ndarray) -> np.ndarray:
+def non_fleet_array(fcf_m: np.ndarray, served_m: np.ndarray, power_m: np.ndarray,
+                    maintenance_m: np.ndarray, rental_m: np.ndarray,
+                    capex_m: np.ndarray) -> np.ndarray:
     """Cash flow per planned quarter that the plan does not hold: the P&L's free cash flow
     less the fleet's (other revenue's gross profit less operating expenses). [RMB m]
 
         non_fleet[t] = fcf[t] - (served[t] - power[t] - maintenance[t] - rental[t] - capex[t])
     """
-    fleet = (np.asarray(served_rmb_m, float) - power_rmb_m - maintenance_rmb_m - rental_rmb_m
-             - capex_rmb_m)
-    return np.asarray(fcf_rmb_m, float) - fleet
+    fleet = (np.asarray(served_m, float) - power_m - maintenance_m - rental_m
+             - capex_m)
+    return np.asarray(fcf_m, float) - fleet
 
 
-def fleet_account(npv_rmb_m, fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray,
-                  power_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
-                  rental_rmb_m: np.ndarray, capex_rmb_m: np.ndarray,
-                  genai_other_cost_rmb_m: np.ndarray, genai_revenue_rmb_m: np.ndarray,
+def fleet_account(npv_m, fcf_m: np.ndarray, served_m: np.ndarray,
+                  power_m: np.ndarray, maintenance_m: np.ndarray,
+                  rental_m: np.ndarray, capex_m: np.ndarray,
+                  genai_other_cost_m: np.ndarray, genai_revenue_m: np.ndarray,
                   rate_annual) -> dict[str, Any]:
     """The fleet's value net of the other cost of the revenue it serves, and the flows left.
 
@@ -393,24 +393,24 @@ def fleet_account(npv_rmb_m, fcf_rmb_m: np.ndarray, served_rmb_m: np.ndarray,
     Returns
     -------
     dict
-        ``value_rmb_m`` (V), ``pv_served_other_cost_rmb_m`` (PV of c) [RMB m] and
-        ``flows_rmb_m`` (per planned quarter) [RMB m]; (B,) and (B, n) for a batch.
+        ``value_m`` (V), ``pv_served_other_cost_m`` (PV of c) [RMB m] and
+        ``flows_m`` (per planned quarter) [RMB m]; (B,) and (B, n) for a batch.
     """
-    served = np.asarray(served_rmb_m, float)
-    genai = np.asarray(genai_revenue_rmb_m, float)
-    other = np.asarray(genai_other_cost_rmb_m, float)
+    served = np.asarray(served_m, float)
+    genai = np.asarray(genai_revenue_m, float)
+    other = np.asarray(genai_other_cost_m, float)
     cost = np.divide(other * served, genai, out=np.zeros(np.broadcast(other, served).shape),
                      where=genai > 0)
     n = cost.shape[-1]
     df = plan_discount_factor(n, per_draw(rate_annual))[..., :n]
     pv_cost = (cost * df).sum(axis=-1)
-    flows = non_fleet_array(fcf_rmb_m, served, power_rmb_m, maintenance_rmb_m, rental_rmb_m,
-                            capex_rmb_m) + cost
-    return {"value_rmb_m": np.asarray(npv_rmb_m, float) - pv_cost,
-            "pv_served_other_cost_rmb_m": pv_cost, "flows_rmb_m": flows}
+    flows = non_fleet_array(fcf_m, served, power_m, maintenance_m, rental_m,
+                            capex_m) + cost
+    return {"value_m": np.asarray(npv_m, float) - pv_cost,
+            "pv_served_other_cost_m": pv_cost, "flows_m": flows}
 
 
-def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
+def fleet_dcf(npv_m: float, non_fleet_m: np.ndarray, rate_annual: float,
               growth_annual: float, tax_rate: float) -> dict[str, float]:
     """Headline EV: the plan's NPV, what the plan does not hold, and the steady state after it.
 
@@ -434,10 +434,10 @@ def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
 
     Parameters
     ----------
-    npv_rmb_m
+    npv_m
         The fleet's value at the first planned quarter: the plan's NPV (its objective) less
         the other cost of the revenue it serves (:func:`fleet_account`). [RMB m]
-    non_fleet_rmb_m
+    non_fleet_m
         Cash flow per planned quarter that the plan does not hold (the other segment's and
         other GenAI gross profit, operating expenses: the P&L's free cash flow less the
         fleet's). [RMB m]
@@ -448,27 +448,27 @@ def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
     tax_rate
         Tax on a positive steady-state flow. [1]
 
-    For a batch of draws ``npv_rmb_m`` is (B,), ``non_fleet_rmb_m`` (B, n) and the rates
+    For a batch of draws ``npv_m`` is (B,), ``non_fleet_m`` (B, n) and the rates
     floats or (B,); every result is then (B,).
 
     Returns
     -------
     dict
-        ``ev_rmb_m``, ``pv_non_fleet_rmb_m``, ``equivalent_annual_value_rmb_m`` [RMB m/year],
-        ``steady_state_flow_rmb_m`` [RMB m/year], ``terminal_value_rmb_m``,
-        ``pv_terminal_rmb_m``, ``pv_terminal_fleet_rmb_m``, ``pv_terminal_non_fleet_rmb_m``
+        ``ev_m``, ``pv_non_fleet_m``, ``equivalent_annual_value_m`` [RMB m/year],
+        ``steady_state_flow_m`` [RMB m/year], ``terminal_value_m``,
+        ``pv_terminal_m``, ``pv_terminal_fleet_m``, ``pv_terminal_non_fleet_m``
         [RMB m], ``terminal_share`` (PV_TV / EV) [1] and ``annuity_quarters`` (A) [quarters].
     """
     if np.any(np.asarray(growth_annual) >= rate_annual):
         raise InputError("finance.terminal_growth_annual",
                          f"{growth_annual} must be below the plan's discount rate {rate_annual}")
-    flows = np.asarray(non_fleet_rmb_m, float)
+    flows = np.asarray(non_fleet_m, float)
     n = flows.shape[-1]
     if n < 4:
         raise InputError("horizon.end", "the headline DCF needs at least four planned quarters")
     df = plan_discount_factor(n, per_draw(rate_annual))
     annuity = df[..., :n].sum(axis=-1)
-    eav = 4.0 * np.asarray(npv_rmb_m, float) / annuity
+    eav = 4.0 * np.asarray(npv_m, float) / annuity
     other = flows[..., -4:].sum(axis=-1)
     steady = eav + other
     after_tax = np.where(steady > 0, 1.0 - np.asarray(tax_rate, float), 1.0)
@@ -476,31 +476,31 @@ def fleet_dcf(npv_rmb_m: float, non_fleet_rmb_m: np.ndarray, rate_annual: float,
               / (np.asarray(rate_annual, float) - growth_annual) * df[..., n])
     pv_other = (flows * df[..., :n]).sum(axis=-1)
     pv_tv = steady * factor
-    ev = np.asarray(npv_rmb_m, float) + pv_other + pv_tv
+    ev = np.asarray(npv_m, float) + pv_other + pv_tv
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(ev != 0, pv_tv / np.where(ev != 0, ev, 1.0), np.nan)
-    return {"ev_rmb_m": number(ev), "pv_non_fleet_rmb_m": number(pv_other),
-            "equivalent_annual_value_rmb_m": number(eav), "steady_state_flow_rmb_m":
-            number(steady), "terminal_value_rmb_m": number(pv_tv / df[..., n]),
-            "pv_terminal_rmb_m": number(pv_tv), "pv_terminal_fleet_rmb_m": number(eav * factor),
-            "pv_terminal_non_fleet_rmb_m": number(other * factor),
+    return {"ev_m": number(ev), "pv_non_fleet_m": number(pv_other),
+            "equivalent_annual_value_m": number(eav), "steady_state_flow_m":
+            number(steady), "terminal_value_m": number(pv_tv / df[..., n]),
+            "pv_terminal_m": number(pv_tv), "pv_terminal_fleet_m": number(eav * factor),
+            "pv_terminal_non_fleet_m": number(other * factor),
             "terminal_share": number(share), "annuity_quarters": number(annuity)}
 
 
-def npv_bridge_table(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annual: float,
-                     headline: dict[str, float], ev_pnl_dcf_rmb_m: float) -> pd.DataFrame:
+def npv_bridge_table(plan_quarters: pd.DataFrame, npv_m: float, rate_annual: float,
+                     headline: dict[str, float], ev_pnl_dcf_m: float) -> pd.DataFrame:
     """The bridge from the plan's NPV to the headline EV (one account of the fleet).
 
     plan rows: PV of each plan flow (:data:`PLAN_FLOWS`, at :func:`plan_discount_factor`) and
     the residual at the horizon as the balance to the plan's NPV (with the integer plan's
     rounding); valuation rows: what the plan does not hold (:func:`fleet_dcf`); memo rows:
-    the P&L DCF (``target_price_dcf_hkd``: end-of-quarter discounting at the WACC, no training
+    the P&L DCF (``target_price_dcf``: end-of-quarter discounting at the WACC, no training
     value, no residual, a terminal on the last year's operating profit) and its gap.
 
     Returns
     -------
     pandas.DataFrame
-        ``item``, ``value_rmb_m`` [RMB m], ``role`` (``plan`` rows sum to the ``total`` plan
+        ``item``, ``value_m`` [RMB m], ``role`` (``plan`` rows sum to the ``total`` plan
         NPV; ``plan`` and ``valuation`` rows sum to the headline EV; ``memo`` outside both),
         ``note``.
     """
@@ -509,23 +509,23 @@ def npv_bridge_table(plan_quarters: pd.DataFrame, npv_rmb_m: float, rate_annual:
     for col, sign, label in PLAN_FLOWS:
         pv = sign * float((plan_quarters[col].to_numpy(float) * df).sum())
         rows.append((col.replace("_rmb_m", ""), pv, "plan", label))
-    residual = float(npv_rmb_m) - sum(r[1] for r in rows)
+    residual = float(npv_m) - sum(r[1] for r in rows)
     rows.append(("residual_value", residual, "plan", "residual value of the fleet at the "
                  "horizon (the balance to the plan's NPV, with the integer plan's rounding)"))
-    rows.append(("plan_npv", float(npv_rmb_m), "total", "the plan's NPV (its objective)"))
-    rows.append(("served_other_cost", -float(headline.get("pv_served_other_cost_rmb_m", 0.0)),
+    rows.append(("plan_npv", float(npv_m), "total", "the plan's NPV (its objective)"))
+    rows.append(("served_other_cost", -float(headline.get("pv_served_other_cost_m", 0.0)),
                  "valuation", "the other cost of sales (hardware, subcontracting, data-centre "
                  "operations) of the revenue the plan serves, at its share of GenAI revenue"))
-    rows.append(("non_fleet", headline["pv_non_fleet_rmb_m"], "valuation",
+    rows.append(("non_fleet", headline["pv_non_fleet_m"], "valuation",
                  "not in the plan: other segment and other GenAI gross profit less operating "
                  "expenses, per planned quarter"))
-    rows.append(("terminal_fleet", headline["pv_terminal_fleet_rmb_m"], "valuation",
+    rows.append(("terminal_fleet", headline["pv_terminal_fleet_m"], "valuation",
                  "after the horizon: the plan's equivalent annual value, after tax, growing"))
-    rows.append(("terminal_non_fleet", headline["pv_terminal_non_fleet_rmb_m"], "valuation",
+    rows.append(("terminal_non_fleet", headline["pv_terminal_non_fleet_m"], "valuation",
                  "after the horizon: the last year's non-fleet flow, after tax, growing"))
-    rows.append(("headline_ev", headline["ev_rmb_m"], "total", "the headline EV"))
-    rows.append(("pnl_dcf_ev", float(ev_pnl_dcf_rmb_m), "memo",
+    rows.append(("headline_ev", headline["ev_m"], "total", "the headline EV"))
+    rows.append(("pnl_dcf_ev", float(ev_pnl_dcf_m), "memo",
                  "the P&L DCF's EV (WACC, end of quarter, no training value or residual)"))
-    rows.append(("headline_minus_pnl_dcf", headline["ev_rmb_m"] - float(ev_pnl_dcf_rmb_m),
+    rows.append(("headline_minus_pnl_dcf", headline["ev_m"] - float(ev_pnl_dcf_m),
                  "memo", "training value, residual, discount rate, timing and terminal"))
-    return pd.DataFrame(rows, columns=["item", "value_rmb_m", "role", "note"])
+    return pd.DataFrame(rows, columns=["item", "value_m", "role", "note"])

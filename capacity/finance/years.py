@@ -69,9 +69,9 @@ def year_layout(qn: np.ndarray, anchors: Anchors) -> YearLayout:
                       np.add.reduceat(is_act, starts)[complete])
 
 
-def annual_arrays(layout: YearLayout, anchors: Anchors, genai_revenue_rmb_m: np.ndarray,
-                  revenue_rmb_m: np.ndarray, traditional_revenue_rmb_m: np.ndarray | None = None,
-                  gross_profit_rmb_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def annual_arrays(layout: YearLayout, anchors: Anchors, genai_revenue_m: np.ndarray,
+                  revenue_m: np.ndarray, traditional_revenue_m: np.ndarray | None = None,
+                  gross_profit_m: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Calendar-year sums of the modelled quarters plus the base half-year's actuals.
 
     An actual quarter counts where the modelled quarters do not cover it; a year is kept only
@@ -81,17 +81,17 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_revenue_rmb_m: np.
     Returns
     -------
     dict
-        ``year``, ``actual_quarters`` [quarters], ``genai_revenue_rmb_m``, ``revenue_rmb_m``
-        [RMB m], ``genai_share`` [1]; with the optional inputs also ``traditional_revenue_rmb_m``,
-        ``gross_profit_rmb_m`` [RMB m] and ``gross_margin`` [1]. Complete years only.
+        ``year``, ``actual_quarters`` [quarters], ``genai_revenue_m``, ``revenue_m``
+        [RMB m], ``genai_share`` [1]; with the optional inputs also ``traditional_revenue_m``,
+        ``gross_profit_m`` [RMB m] and ``gross_margin`` [1]. Complete years only.
         For quarterly arrays of a batch of draws (B, T) the sums are (B, years).
     """
     act = actual_quarter_values(anchors)
     out: dict[str, np.ndarray] = {"year": layout.years,
                                   "actual_quarters": layout.actual_quarters}
-    given = {"genai_revenue_rmb_m": genai_revenue_rmb_m,
-             "traditional_revenue_rmb_m": traditional_revenue_rmb_m,
-             "revenue_rmb_m": revenue_rmb_m, "gross_profit_rmb_m": gross_profit_rmb_m}
+    given = {"genai_revenue_m": genai_revenue_m,
+             "traditional_revenue_m": traditional_revenue_m,
+             "revenue_m": revenue_m, "gross_profit_m": gross_profit_m}
     for name, values in given.items():
         if values is not None:
             values = np.asarray(values, float)
@@ -100,9 +100,9 @@ def annual_arrays(layout: YearLayout, anchors: Anchors, genai_revenue_rmb_m: np.
             out[name] = np.add.reduceat(v[..., layout.order], layout.starts,
                                         axis=-1)[..., layout.complete]
     with np.errstate(divide="ignore", invalid="ignore"):  # a year without revenue: no share
-        out["genai_share"] = out["genai_revenue_rmb_m"] / out["revenue_rmb_m"]
-        if gross_profit_rmb_m is not None:
-            out["gross_margin"] = out["gross_profit_rmb_m"] / out["revenue_rmb_m"]
+        out["genai_share"] = out["genai_revenue_m"] / out["revenue_m"]
+        if gross_profit_m is not None:
+            out["gross_margin"] = out["gross_profit_m"] / out["revenue_m"]
     return out
 
 
@@ -134,18 +134,18 @@ def annual_table(revenue: pd.DataFrame, anchors: Anchors) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index ``year``; columns ``actual_quarters`` [quarters], ``genai_revenue_rmb_m``,
-        ``traditional_revenue_rmb_m``, ``revenue_rmb_m`` [RMB m], ``genai_share`` [1],
-        ``gross_profit_rmb_m`` [RMB m], ``gross_margin`` [1].
+        Index ``year``; columns ``actual_quarters`` [quarters], ``genai_revenue_m``,
+        ``traditional_revenue_m``, ``revenue_m`` [RMB m], ``genai_share`` [1],
+        ``gross_profit_m`` [RMB m], ``gross_margin`` [1].
     """
     col = {c: revenue[c].to_numpy(float) for c in
-           ("genai_revenue_rmb_m", "traditional_revenue_rmb_m", "revenue_rmb_m",
-            "gross_profit_rmb_m")}
+           ("genai_revenue_m", "traditional_revenue_m", "revenue_m",
+            "gross_profit_m")}
     layout = year_layout(quarter_numbers(revenue.index), anchors)
-    a = annual_arrays(layout, anchors, col["genai_revenue_rmb_m"], col["revenue_rmb_m"],
-                      col["traditional_revenue_rmb_m"], col["gross_profit_rmb_m"])
-    cols = ["actual_quarters", "genai_revenue_rmb_m", "traditional_revenue_rmb_m",
-            "revenue_rmb_m", "genai_share", "gross_profit_rmb_m", "gross_margin"]
+    a = annual_arrays(layout, anchors, col["genai_revenue_m"], col["revenue_m"],
+                      col["traditional_revenue_m"], col["gross_profit_m"])
+    cols = ["actual_quarters", "genai_revenue_m", "traditional_revenue_m",
+            "revenue_m", "genai_share", "gross_profit_m", "gross_margin"]
     return pd.DataFrame({c: a[c] for c in cols}, index=pd.Index(a["year"], name="year"))
 
 

@@ -13,15 +13,15 @@ from capacity.batch import matvec
 from capacity.errors import InputError
 
 
-def capex_rmb_m(buy_units: np.ndarray, price_rmb_m: np.ndarray) -> np.ndarray:
+def capex_m(buy_units: np.ndarray, price_m: np.ndarray) -> np.ndarray:
     """Capex of each purchase, at its all-in price in its delivery quarter. [RMB m]
 
         capex_j = buy_j x price[t_j, c_j]
     """
-    return np.asarray(buy_units, float) * np.asarray(price_rmb_m, float)
+    return np.asarray(buy_units, float) * np.asarray(price_m, float)
 
 
-def capex_paid_rmb_m(capex: np.ndarray, order_index: np.ndarray, n_periods: int) -> np.ndarray:
+def capex_paid_m(capex: np.ndarray, order_index: np.ndarray, n_periods: int) -> np.ndarray:
     """Capex paid per period: each purchase's capex in its order quarter (delivery minus lead
     time); purchases ordered before the first planned quarter are not in the plan's periods.
     [RMB m]
@@ -36,17 +36,17 @@ def capex_paid_rmb_m(capex: np.ndarray, order_index: np.ndarray, n_periods: int)
     return paid
 
 
-def opex_rmb_m(power_cost_rmb_m: np.ndarray, maintenance_rmb_m: np.ndarray,
-               rental_cost_rmb_m: np.ndarray) -> np.ndarray:
+def opex_m(power_cost_m: np.ndarray, maintenance_m: np.ndarray,
+               rental_cost_m: np.ndarray) -> np.ndarray:
     """Running costs per period: power, maintenance and rented compute. [RMB m]
 
         opex[t] = power[t] + maintenance[t] + rental[t]
     """
-    return (np.asarray(power_cost_rmb_m, float) + np.asarray(maintenance_rmb_m, float)
-            + np.asarray(rental_cost_rmb_m, float))
+    return (np.asarray(power_cost_m, float) + np.asarray(maintenance_m, float)
+            + np.asarray(rental_cost_m, float))
 
 
-def straight_line_rmb_m(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndarray,
+def straight_line_m(n: int, delivery_index: np.ndarray, capex_m: np.ndarray,
                         life_quarters: np.ndarray) -> np.ndarray:
     """Straight-line charge of purchase cohorts in each of ``n`` quarters. [RMB m]
 
@@ -58,7 +58,7 @@ def straight_line_rmb_m(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndar
         Number of quarters. [quarters]
     delivery_index
         Position of each cohort's delivery quarter among the ``n`` (may lie outside). [index]
-    capex_rmb_m
+    capex_m
         All-in cost of each cohort, shape (cohorts,) or (B, cohorts). [RMB m]
     life_quarters
         Life of each cohort. [quarters]
@@ -75,7 +75,7 @@ def straight_line_rmb_m(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndar
         When a cohort's life is under one quarter.
     """
     d = np.asarray(delivery_index, np.int64)
-    cap = np.asarray(capex_rmb_m, float)
+    cap = np.asarray(capex_m, float)
     life = np.asarray(life_quarters, np.int64)
     if (life < 1).any():
         raise InputError("purchases.life_quarters", "every cohort needs a life of 1 quarter "
@@ -87,9 +87,9 @@ def straight_line_rmb_m(n: int, delivery_index: np.ndarray, capex_rmb_m: np.ndar
     return matvec(alive, cap / life)
 
 
-def share_of_npv(part_rmb_m: float, npv_rmb_m: float) -> float:
+def share_of_npv(part_m: float, npv_m: float) -> float:
     """A part of the NPV as a share of it (NaN where the NPV is 0). [1]
 
         share = part / NPV
     """
-    return float(part_rmb_m / npv_rmb_m) if npv_rmb_m else float("nan")
+    return float(part_m / npv_m) if npv_m else float("nan")

@@ -48,13 +48,13 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("effective_eflops", "EFLOPS", "quarter",
         "peak x per-chip efficiency (what serves demand) at the end of q"),
     Kpi("gpus_units", "units", "quarter", "installed accelerators at the end of q"),
-    Kpi("cumulative_capex_rmb_m", "RMB m", "quarter",
+    Kpi("cumulative_capex_m", "RMB m", "quarter",
         "planned capex, first planned quarter..q"),
-    Kpi("total_capex_rmb_m", "RMB m", "horizon", "planned capex over the horizon",
-        "capex_rmb_m"),
-    Kpi("npv_rmb_m", "RMB m", "horizon", "the plan's NPV at the first planned quarter"),
-    Kpi("total_served_revenue_rmb_m", "RMB m", "horizon",
-        "revenue of the work served (tokens + leasing)", "served_revenue_rmb_m"),
+    Kpi("total_capex_m", "RMB m", "horizon", "planned capex over the horizon",
+        "capex_m"),
+    Kpi("npv_m", "RMB m", "horizon", "the plan's NPV at the first planned quarter"),
+    Kpi("total_served_revenue_m", "RMB m", "horizon",
+        "revenue of the work served (tokens + leasing)", "served_revenue_m"),
     Kpi("total_inference_served_tn_tokens", "tn tokens", "horizon",
         "tokens served over the horizon", "inference_served_tn_tokens"),
     Kpi("total_served_compute_eflops_quarters", "EFLOPS-quarters", "horizon",
@@ -68,14 +68,14 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("binding_limits", "count", "horizon", "binding limits with a non-zero shadow price"),
     Kpi("most_valuable_limits", "", "horizon",
         "up to three limits with the largest shadow price", text=True),
-    Kpi("genai_revenue_rmb_m", "RMB m", "year", "GenAI revenue in calendar year y",
-        "genai_revenue_rmb_m"),
+    Kpi("genai_revenue_m", "RMB m", "year", "GenAI revenue in calendar year y",
+        "genai_revenue_m"),
     Kpi("genai_share", "share", "year", "GenAI revenue / total revenue in year y",
         "genai_share"),
-    Kpi("total_revenue_rmb_m", "RMB m", "year", "total revenue in year y", "revenue_rmb_m"),
-    Kpi("target_price_hkd", "HKD", "horizon", "blended target price per share"),
-    Kpi("target_price_ev_sales_hkd", "HKD", "horizon", "EV/Sales target price per share"),
-    Kpi("target_price_dcf_hkd", "HKD", "horizon", "DCF target price per share"),
+    Kpi("total_revenue_m", "RMB m", "year", "total revenue in year y", "revenue_m"),
+    Kpi("target_price", "HKD", "horizon", "blended target price per share"),
+    Kpi("target_price_ev_sales", "HKD", "horizon", "EV/Sales target price per share"),
+    Kpi("target_price_dcf", "HKD", "horizon", "DCF target price per share"),
 )
 """Every KPI, in ``compare``'s order."""
 
@@ -85,18 +85,18 @@ COMPARE_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS)
 """What ``capacity compare`` reports, in order."""
 
 STRESS_KPIS: tuple[str, ...] = (
-    "peak_eflops", "effective_eflops", "npv_rmb_m", "total_shortfall_eflops_quarters",
-    "total_capex_rmb_m", "genai_revenue_rmb_m", "genai_share", "target_price_hkd",
-    "target_price_ev_sales_hkd", "target_price_dcf_hkd")
+    "peak_eflops", "effective_eflops", "npv_m", "total_shortfall_eflops_quarters",
+    "total_capex_m", "genai_revenue_m", "genai_share", "target_price",
+    "target_price_ev_sales", "target_price_dcf")
 """What ``capacity stress`` draws, in order."""
 
 PLAN_TOTALS: tuple[str, ...] = (
-    "total_capex_rmb_m", "total_shortfall_eflops_quarters", "total_served_revenue_rmb_m",
+    "total_capex_m", "total_shortfall_eflops_quarters", "total_served_revenue_m",
     "total_inference_served_tn_tokens", "total_served_compute_eflops_quarters",
     "total_rented_eflops_quarters")
 """The horizon totals ``capacity plan`` reports as scalars, in order."""
 
-EXPLORER_KPIS: tuple[str, ...] = ("total_capex_rmb_m", "total_shortfall_eflops_quarters")
+EXPLORER_KPIS: tuple[str, ...] = ("total_capex_m", "total_shortfall_eflops_quarters")
 """The plan KPIs ``capacity serve`` shows as cards beside the target prices, in order."""
 
 TEXT_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS if k.text)
@@ -111,7 +111,7 @@ def expand(names: tuple[str, ...], quarters: tuple[str, ...], years: tuple[int, 
     -------
     list
         ``(kpi name, unit, Kpi, quarter or year or None)``: ``peak_eflops_2025Q4``,
-        ``genai_share_2025``, ``npv_rmb_m``.
+        ``genai_share_2025``, ``npv_m``.
     """
     out: list[tuple[str, str, Kpi, str | int | None]] = []
     for n in names:

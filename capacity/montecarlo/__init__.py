@@ -24,12 +24,12 @@ Distributions
 Which inputs may be uncertain
 -----------------------------
 Any number under ``demand.`` and ``finance.``; under ``planner.``: ``price_usd.<chip>``,
-``usd_rmb``, ``pue``, ``server_overhead``, ``electricity_rmb_per_kwh``, ``discount_rate_annual``,
-the all-in cost inputs (``system_rmb_per_unit``, ``system_rmb_per_unit_by_chip.<chip>``,
-``network_share_training``, ``network_share_inference``, ``facility_rmb_m_per_mw``,
+``fx_usd``, ``pue``, ``server_overhead``, ``electricity_per_kwh``, ``discount_rate_annual``,
+the all-in cost inputs (``system_per_unit``, ``system_per_unit_by_chip.<chip>``,
+``network_share_training``, ``network_share_inference``, ``facility_m_per_mw``,
 ``maintenance_share_annual``), the compute rates (``training_value_usd_per_gpu_hour``,
 ``leasing_usd_per_gpu_hour``, ``rental_usd_per_gpu_hour``, ``compute_price_change_annual``),
-``rental_cap_share.<quarter>``, ``capex_budget_rmb_m.<year>``, ``datacenter_mw.<quarter>``;
+``rental_cap_share.<quarter>``, ``capex_budget_m.<year>``, ``datacenter_mw.<quarter>``;
 supply caps ``controls.base_supply_units_per_quarter.<chip>``; licence fees
 ``rules.<rule id>.fee_revenue_share``. List items are addressed by name (``demand.runs.
 large_400b.mfu``) or index. Keys under ``calibration.``, ``fleet.`` and ``horizon.`` are refused

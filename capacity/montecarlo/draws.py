@@ -20,14 +20,14 @@ from capacity.schemas import number_from_text, shown_text
 Z95 = 1.6448536269514722
 """95% quantile of the standard normal. [1]"""
 
-_PLANNER_KEYS = {"usd_rmb", "pue", "server_overhead", "electricity_rmb_per_kwh",
-                 "discount_rate_annual", "system_rmb_per_unit", "network_share_training",
-                 "network_share_inference", "facility_rmb_m_per_mw",
+_PLANNER_KEYS = {"fx_usd", "pue", "server_overhead", "electricity_per_kwh",
+                 "discount_rate_annual", "system_per_unit", "network_share_training",
+                 "network_share_inference", "facility_m_per_mw",
                  "maintenance_share_annual", "training_value_usd_per_gpu_hour",
                  "leasing_usd_per_gpu_hour", "rental_usd_per_gpu_hour",
                  "compute_price_change_annual"}
-_PLANNER_MAPS = {"price_usd", "capex_budget_rmb_m", "datacenter_mw", "rental_cap_share",
-                 "system_rmb_per_unit_by_chip"}
+_PLANNER_MAPS = {"price_usd", "capex_budget_m", "datacenter_mw", "rental_cap_share",
+                 "system_per_unit_by_chip"}
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ once (a leading batch axis, :mod:`capacity.batch`; one draw is a batch of one),
    (``model_copy``: no re-validation; every input's smallest and largest draw was validated
    once up front);
 2. derives demand with :func:`capacity.compute_demand.demand_arrays` and the LP numbers with the
-   planner's own functions (``economic_numbers``, ``unit_price_rmb_m``, ``price_matrix``,
+   planner's own functions (``economic_numbers``, ``unit_price_m``, ``price_matrix``,
    ``unit_power_kw``, ``power_limit_mw``, ``licence_price_factor``);
 3. renumbers the template model through the same family functions
    (:func:`capacity.planner.model.renumber`) and re-solves each draw in place
@@ -367,8 +367,8 @@ def draw_arrays(ctx: DrawContext, inputs, values: np.ndarray, dem: dict[str, Any
     nums = economic_numbers(pl, frame, ctx.economics, dem, pf)
     return replace(
         a, **nums, cap_units=cap, power_mw=power_limit_mw(frame, pl.datacenter_mw),
-        budget_rmb_m=stack_last([pl.capex_budget_rmb_m[y] for y in a.budget_years]),
-        electricity_rmb_per_kwh=number(pl.electricity_rmb_per_kwh),
+        budget_m=stack_last([pl.capex_budget_m[y] for y in a.budget_years]),
+        electricity_per_kwh=number(pl.electricity_per_kwh),
         discount_rate_annual=number(pl.discount_rate_annual))
 
 
@@ -379,8 +379,8 @@ def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
     -------
     dict
         ``training_demand_eflops``, ``inference_demand_eflops`` (chosen method),
-        ``leasing_demand_eflops`` [EFLOPS], ``genai_demand_rmb_m`` [RMB m],
-        ``yield_rmb_m_per_eflops_quarter``, and the other
+        ``leasing_demand_eflops`` [EFLOPS], ``genai_demand_m`` [RMB m],
+        ``yield_m_per_eflops_quarter``, and the other
         columns of :func:`capacity.compute_demand.demand_table`.
     """
     from capacity.compute_demand import demand_arrays
@@ -388,34 +388,34 @@ def demand_numbers(ctx: DrawContext, inputs) -> dict[str, Any]:
     return demand_arrays(inputs.demand, ctx.demand_fixed, ctx.quarter_no, ctx.fleet_eflops)
 
 
-def finance_numbers(ctx: DrawContext, fin, served_rmb_m: np.ndarray) -> dict[str, Any]:
+def finance_numbers(ctx: DrawContext, fin, served_m: np.ndarray) -> dict[str, Any]:
     """GenAI revenue, share and EV/Sales target price of one draw or of a batch (``fin`` from
-    :func:`draw_inputs`, ``served_rmb_m`` (T,) or (B, T)), by the array functions of
+    :func:`draw_inputs`, ``served_m`` (T,) or (B, T)), by the array functions of
     :mod:`capacity.finance` that :func:`capacity.finance.finance_result` is built on.
 
     Returns
     -------
     dict
-        ``genai_quarterly_rmb_m``, ``traditional_quarterly_rmb_m`` [RMB m], ``annual``
+        ``genai_quarterly_m``, ``traditional_quarterly_m`` [RMB m], ``annual``
         (:func:`capacity.finance.annual_arrays`: complete years only) and
-        ``target_price_ev_sales_hkd`` [HKD/share].
+        ``target_price_ev_sales`` [HKD/share].
     """
     from capacity import finance as f
 
-    rev = f.revenue_arrays(ctx.quarter_no, served_rmb_m, fin, ctx.anchors)
-    annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_revenue_rmb_m"],
-                             rev["revenue_rmb_m"])
-    sales = f.year_sales(annual["year"], annual["revenue_rmb_m"], fin.valuation_year)
-    val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_rmb_m, fin.shares_m,
-                             fin.rmb_per_hkd)
-    return {"genai_quarterly_rmb_m": rev["genai_revenue_rmb_m"], "annual": annual,
-            "traditional_quarterly_rmb_m": rev["traditional_revenue_rmb_m"],
-            "target_price_ev_sales_hkd": val.target_price_hkd}
+    rev = f.revenue_arrays(ctx.quarter_no, served_m, fin, ctx.anchors)
+    annual = f.annual_arrays(ctx.year_layout, ctx.anchors, rev["genai_revenue_m"],
+                             rev["revenue_m"])
+    sales = f.year_sales(annual["year"], annual["revenue_m"], fin.valuation_year)
+    val = f.value_from_sales(sales, fin.ev_sales_multiple, fin.net_cash_m, fin.shares_m,
+                             fin.fx_listing)
+    return {"genai_quarterly_m": rev["genai_revenue_m"], "annual": annual,
+            "traditional_quarterly_m": rev["traditional_revenue_m"],
+            "target_price_ev_sales": val.target_price}
 
 
 def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops: np.ndarray,
-                  served_rmb_m: np.ndarray, traditional_revenue_rmb_m: np.ndarray,
-                  target_price_ev_sales_hkd, units: np.ndarray | None = None) -> dict[str, Any]:
+                  served_m: np.ndarray, traditional_revenue_m: np.ndarray,
+                  target_price_ev_sales, units: np.ndarray | None = None) -> dict[str, Any]:
     """P&L, cash, DCF and target prices of one draw or of a batch (``buy`` (B, n), ``rent``
     (B, T)) by :func:`capacity.finance.value_arrays` (the function ``capacity value`` runs),
     from the draws' purchases and rented compute.
@@ -433,38 +433,38 @@ def value_numbers(ctx: DrawContext, fin, a, model, buy: np.ndarray, rent_eflops:
 
     bfam = model.family("buy")
     T = len(ctx.periods)
-    capex = mc.capex_rmb_m(buy, a.price_rmb_m[..., bfam.t, bfam.c])
-    paid = mc.capex_paid_rmb_m(capex, order_quarter(bfam.t, a.lead_quarters[bfam.c]), T)
+    capex = mc.capex_m(buy, a.price_m[..., bfam.t, bfam.c])
+    paid = mc.capex_paid_m(capex, order_quarter(bfam.t, a.lead_quarters[bfam.c]), T)
     if units is None:
         units = _units_in_service(ctx, a, bfam, buy)
     costs = period_costs(a, units, rent_eflops)
-    out = f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_rmb_m,
-                         traditional_revenue_rmb_m, bfam.t, capex, a.life_quarters[bfam.c],
-                         paid, costs["power_cost_rmb_m"], costs["maintenance_rmb_m"],
-                         costs["rental_cost_rmb_m"], fin, target_price_ev_sales_hkd,
+    out = f.value_arrays(ctx.quarter_no, ctx.demand_fixed.base_qno, served_m,
+                         traditional_revenue_m, bfam.t, capex, a.life_quarters[bfam.c],
+                         paid, costs["power_cost_m"], costs["maintenance_m"],
+                         costs["rental_cost_m"], fin, target_price_ev_sales,
                          ctx.anchors.drivers)  # the reported accounts' run-rates
-    out["capex_paid_rmb_m"] = paid
+    out["capex_paid_m"] = paid
     return out
 
 
-def headline_price(a, fin, npv_rmb_m, served_rmb_m: np.ndarray, val: dict[str, Any]):
+def headline_price(a, fin, npv_m, served_m: np.ndarray, val: dict[str, Any]):
     """The headline target price of a draw or batch, as ``capacity value`` computes it: the
     fleet DCF (:func:`capacity.finance.fleet_dcf`) on the draw's fleet account
     (:func:`capacity.finance.fleet_account`: its NPV less the other cost of the revenue it
-    serves, and the flows of its P&L the plan does not hold; ``served_rmb_m`` the plan's served
+    serves, and the flows of its P&L the plan does not hold; ``served_m`` the plan's served
     revenue, ``val`` of :func:`value_numbers`). [HKD/share]"""
     from capacity import finance as f
 
     pnl = val["pnl"]
-    acct = f.fleet_account(npv_rmb_m, val["cash"]["fcf_rmb_m"], served_rmb_m,
-                           pnl["power_cost_rmb_m"], pnl["maintenance_rmb_m"],
-                           pnl["rental_cost_rmb_m"], val["capex_paid_rmb_m"],
-                           pnl["genai_other_cost_of_sales_rmb_m"], pnl["genai_revenue_rmb_m"],
+    acct = f.fleet_account(npv_m, val["cash"]["fcf_m"], served_m,
+                           pnl["power_cost_m"], pnl["maintenance_m"],
+                           pnl["rental_cost_m"], val["capex_paid_m"],
+                           pnl["genai_other_cost_of_sales_m"], pnl["genai_revenue_m"],
                            a.discount_rate_annual)
-    head = f.fleet_dcf(acct["value_rmb_m"], acct["flows_rmb_m"], a.discount_rate_annual,
+    head = f.fleet_dcf(acct["value_m"], acct["flows_m"], a.discount_rate_annual,
                        fin.terminal_growth_annual, fin.tax_rate)
-    return f.equity_and_target_price(head["ev_rmb_m"], fin.net_cash_rmb_m, fin.shares_m,
-                                     fin.rmb_per_hkd)[1]
+    return f.equity_and_target_price(head["ev_m"], fin.net_cash_m, fin.shares_m,
+                                     fin.fx_listing)[1]
 
 
 @dataclass
@@ -552,7 +552,7 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
     from capacity.metrics import limits as ml
     from capacity.metrics import work as mw
     from capacity.planner.model import renumber
-    from capacity.planner.objective import served_revenue_rmb_m
+    from capacity.planner.objective import served_revenue_m
 
     rows = np.asarray(rows, float).reshape(len(rows), len(ctx.keys))
     B = len(rows)
@@ -582,24 +582,24 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
     for q, i in ctx.kpi_quarter_index.items():
         kpis[f"peak_eflops_{q}"] = peak[:, i]
         kpis[f"effective_eflops_{q}"] = eff[:, i]
-    kpis["npv_rmb_m"] = sol["objective"]
+    kpis["npv_m"] = sol["objective"]
     kpis["total_shortfall_eflops_quarters"] = short.sum(axis=-1)
-    capex = mc.capex_rmb_m(buy, a.price_rmb_m[..., bfam.t, bfam.c])
-    kpis["total_capex_rmb_m"] = capex.sum(axis=-1)
+    capex = mc.capex_m(buy, a.price_m[..., bfam.t, bfam.c])
+    kpis["total_capex_m"] = capex.sum(axis=-1)
     fin = inputs.finance
-    f = finance_numbers(ctx, fin, served_revenue_rmb_m(a, served))
+    f = finance_numbers(ctx, fin, served_revenue_m(a, served))
     annual = f["annual"]
     for i, y in enumerate(annual["year"].tolist()):
         if y in ctx.kpi_years:
-            kpis[f"genai_revenue_rmb_m_{y}"] = annual["genai_revenue_rmb_m"][:, i]
+            kpis[f"genai_revenue_m_{y}"] = annual["genai_revenue_m"][:, i]
             kpis[f"genai_share_{y}"] = annual["genai_share"][:, i]
-    val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_rmb_m"],
-                        f["traditional_quarterly_rmb_m"], f["target_price_ev_sales_hkd"], units)
-    kpis["target_price_hkd"] = _per_batch(
-        headline_price(a, fin, sol["objective"], served_revenue_rmb_m(a, served), val), B)
-    kpis["target_price_ev_sales_hkd"] = _per_batch(f["target_price_ev_sales_hkd"], B)
-    kpis["target_price_dcf_hkd"] = _per_batch(val["tp"]["dcf"], B)
-    genai_q = np.broadcast_to(f["genai_quarterly_rmb_m"], (B, len(ctx.periods)))
+    val = value_numbers(ctx, fin, a, model, buy, rent, f["genai_quarterly_m"],
+                        f["traditional_quarterly_m"], f["target_price_ev_sales"], units)
+    kpis["target_price"] = _per_batch(
+        headline_price(a, fin, sol["objective"], served_revenue_m(a, served), val), B)
+    kpis["target_price_ev_sales"] = _per_batch(f["target_price_ev_sales"], B)
+    kpis["target_price_dcf"] = _per_batch(val["tp"]["dcf"], B)
+    genai_q = np.broadcast_to(f["genai_quarterly_m"], (B, len(ctx.periods)))
     tight = ml.binding_mask(model.row_lower, model.row_upper, sol["row_activity"],
                             sol["row_dual"])
     binding = np.zeros((B, len(ctx.labels)), bool)
@@ -607,20 +607,20 @@ def evaluate_batch(ctx: DrawContext, start: int, rows: np.ndarray,
     for b in range(B):
         rws = ctx.label_of_row[tight[b] & lim]
         binding[b, rws] = True
-    series = {"peak_eflops": peak, "effective_eflops": eff, "genai_revenue_rmb_m": genai_q}
+    series = {"peak_eflops": peak, "effective_eflops": eff, "genai_revenue_m": genai_q}
     if paths:
         series.update(path_series(units, val["pnl"]))
     return BatchResult(start, kpis, series, binding)
 
 
-PATH_SERIES = ("gpus_units", "revenue_rmb_m", "gross_profit_rmb_m", "net_loss_rmb_m",
-               "adjusted_net_loss_rmb_m", "rd_opex_rmb_m", "sm_opex_rmb_m", "ga_opex_rmb_m")
+PATH_SERIES = ("gpus_units", "revenue_m", "gross_profit_m", "net_loss_m",
+               "adjusted_net_loss_m", "rd_opex_m", "sm_opex_m", "ga_opex_m")
 """Per-quarter series a batch adds with ``paths`` (the backtest's fan), shape (B, T) each."""
 
-PNL_LINES = {"revenue_rmb_m": "revenue_rmb_m", "gross_profit_rmb_m": "gross_profit_rmb_m",
-             "net_loss_rmb_m": "net_loss_rmb_m",
-             "adjusted_net_loss_rmb_m": "adjusted_net_loss_rmb_m",
-             "rd_opex_rmb_m": "rd_rmb_m", "sm_opex_rmb_m": "sm_rmb_m", "ga_opex_rmb_m": "ga_rmb_m"}
+PNL_LINES = {"revenue_m": "revenue_m", "gross_profit_m": "gross_profit_m",
+             "net_loss_m": "net_loss_m",
+             "adjusted_net_loss_m": "adjusted_net_loss_m",
+             "rd_opex_m": "rd_m", "sm_opex_m": "sm_m", "ga_opex_m": "ga_m"}
 """Fan series -> the line of the one P&L (:func:`capacity.finance.pnl.pnl_arrays`) it is."""
 
 
@@ -639,7 +639,7 @@ def path_series(units: np.ndarray, pnl: dict[str, np.ndarray]) -> dict[str, np.n
     return out
 
 
-SERIES = ("peak_eflops", "effective_eflops", "genai_revenue_rmb_m")
+SERIES = ("peak_eflops", "effective_eflops", "genai_revenue_m")
 """Per-quarter series a batch returns, shape (B, T) each."""
 
 

@@ -41,9 +41,9 @@ DEFAULT_SAMPLES = 200
 """Draws per vintage of ``capacity backtest --rolling`` (the 10th and 90th percentiles of 200
 draws move by about 2 percentiles' worth between seeds; a vintage takes a few seconds)."""
 
-FAN_SERIES = ("gpus_units", "peak_eflops", "revenue_rmb_m", "genai_revenue_rmb_m",
-              "gross_profit_rmb_m", "net_loss_rmb_m", "adjusted_net_loss_rmb_m", "rd_opex_rmb_m",
-              "sm_opex_rmb_m", "ga_opex_rmb_m")
+FAN_SERIES = ("gpus_units", "peak_eflops", "revenue_m", "genai_revenue_m",
+              "gross_profit_m", "net_loss_m", "adjusted_net_loss_m", "rd_opex_m",
+              "sm_opex_m", "ga_opex_m")
 """Per-quarter series of a fan (shape (N, T) each)."""
 
 

@@ -58,7 +58,7 @@ class StressResult:
     tornado: pd.DataFrame
     inputs: pd.DataFrame
     fan: pd.DataFrame
-    centre_target_price_hkd: float
+    centre_target_price: float
     notes: list[str]
 
 
@@ -166,14 +166,14 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
     for i, s in enumerate(specs):
         lo_i, hi_i = 1 + 2 * i, 2 + 2 * i
         row = {"input": s.key, "p5_value": float(q[0.05][i]), "p95_value": float(q[0.95][i]),
-               "target_price_at_p5_hkd": float(tor["target_price_hkd"][lo_i]),
-               "target_price_at_p95_hkd": float(tor["target_price_hkd"][hi_i]),
-               "target_price_swing_hkd": float(abs(tor["target_price_hkd"][hi_i]
-                                                   - tor["target_price_hkd"][lo_i])),
-               "target_price_dcf_at_p5_hkd": float(tor["target_price_dcf_hkd"][lo_i]),
-               "target_price_dcf_at_p95_hkd": float(tor["target_price_dcf_hkd"][hi_i]),
-               "target_price_dcf_swing_hkd": float(abs(tor["target_price_dcf_hkd"][hi_i]
-                                                       - tor["target_price_dcf_hkd"][lo_i]))}
+               "target_price_at_p5": float(tor["target_price"][lo_i]),
+               "target_price_at_p95": float(tor["target_price"][hi_i]),
+               "target_price_swing": float(abs(tor["target_price"][hi_i]
+                                                   - tor["target_price"][lo_i])),
+               "target_price_dcf_at_p5": float(tor["target_price_dcf"][lo_i]),
+               "target_price_dcf_at_p95": float(tor["target_price_dcf"][hi_i]),
+               "target_price_dcf_swing": float(abs(tor["target_price_dcf"][hi_i]
+                                                       - tor["target_price_dcf"][lo_i]))}
         if eff_kpi:
             row.update({"effective_kpi": eff_kpi,
                         "effective_at_p5_eflops": float(tor[eff_kpi][lo_i]),
@@ -181,7 +181,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
                         "effective_swing_eflops": float(abs(tor[eff_kpi][hi_i]
                                                             - tor[eff_kpi][lo_i]))})
         rows.append(row)
-    tornado = pd.DataFrame(rows).sort_values(["target_price_swing_hkd", "input"],
+    tornado = pd.DataFrame(rows).sort_values(["target_price_swing", "input"],
                                              ascending=[False, True], kind="stable")
     fan_rows = []
     for n, arr in series.items():
@@ -193,7 +193,7 @@ def run_stress(scenario: Scenario, specs: list[UncertainInput], samples: int, se
         samples=samples, seed=seed, batch_size=size, percentiles=pct, thresholds=thr,
         binding_frequency=bind, tornado=tornado.reset_index(drop=True),
         inputs=pd.DataFrame([s.as_record() for s in specs]), fan=pd.DataFrame(fan_rows),
-        centre_target_price_hkd=float(tor["target_price_hkd"][0]), notes=list(ctx.notes))
+        centre_target_price=float(tor["target_price"][0]), notes=list(ctx.notes))
 
 
 def to_report(result: StressResult, scenario: Scenario, source: str) -> Report:
@@ -207,7 +207,7 @@ def to_report(result: StressResult, scenario: Scenario, source: str) -> Report:
                  # percentiles and fan bands use every draw up to EXACT_DRAWS, then every
                  # stride-th (means, thresholds and binding shares count every draw)
                  "percentile_draws": -(-result.samples // stride_for(result.samples)),
-                 "centre_target_price_hkd": result.centre_target_price_hkd,
+                 "centre_target_price": result.centre_target_price,
                  "notes": result.notes},
         tables={"percentiles": result.percentiles, "thresholds": result.thresholds,
                 "binding_frequency": result.binding_frequency, "tornado": result.tornado,

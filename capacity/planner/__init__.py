@@ -93,7 +93,7 @@ def solve_model(model: Model, solver: str = "highs", what: str = "purchase plan"
 
 
 def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
-               objective: str = "npv", ref_price_rmb_m: pd.Series | None = None,
+               objective: str = "npv", ref_price_m: pd.Series | None = None,
                time_limit_s: float | None = None) -> Plan:
     """Build, solve and read back one plan from prepared numbers.
 
@@ -126,7 +126,7 @@ def solve_data(data: PlanData, solver: str = "highs", integer: bool = False,
     t2 = time.perf_counter()
     binding = binding_table(relaxed, lp_sol, resolver)
     value = purchase_value(relaxed, lp_sol.x, lp_sol.row_dual, UNIT_TOL)
-    result = extract(model, data, sol, ref_price_rmb_m, binding, value)
+    result = extract(model, data, sol, ref_price_m, binding, value)
     t3 = time.perf_counter()
     result.timings = {"build_s": t1 - t0, "solve_s": t2 - t1, "read_s": t3 - t2}
     result.extra["n_variables"] = model.num_col
@@ -194,7 +194,7 @@ def plan(scenario, solver: str = "highs", integer: bool = True, objective: str =
     t0 = time.perf_counter()
     gathered = gather(scenario, solver)
     t1 = time.perf_counter()
-    ref = price_rmb(scenario.catalog, scenario.inputs.planner.usd_rmb,
+    ref = price_rmb(scenario.catalog, scenario.inputs.planner.fx_usd,
                     scenario.inputs.planner.price_usd) / 1e6
     result = solve_data(gathered.data, solver, integer, objective, ref, time_limit_s)
     result.binding["set_key"] = set_keys(result.binding, scenario, gathered.availability)

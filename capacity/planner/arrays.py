@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.batch import matvec
-from capacity.planner.economics import opex_rmb_m_per_mw
+from capacity.planner.economics import opex_m_per_mw
 from capacity.planner.periods import hours_per_period, order_quarter
 
 WORKLOADS = ("training", "leasing", "inference")
@@ -38,7 +38,7 @@ def buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
 
 def _buyable_index(a: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
     """:func:`buyable_index`, computed."""
-    priced = np.isfinite(a.price_rmb_m)
+    priced = np.isfinite(a.price_m)
     if priced.ndim == 3:
         if not (priced == priced[:1]).all():
             raise ValueError("the buyable (chip, quarter) pairs differ between draws")
@@ -62,7 +62,7 @@ class PlanArrays:
     ----------
     periods, chips
         Labels of the axes (for label tables only).
-    price_rmb_m, cap_units, existing_units
+    price_m, cap_units, existing_units
         Shape (T, C). [RMB m/unit], [units/quarter] (NaN = uncapped), [units]
     demand_training_eflops, demand_leasing_eflops, demand_inference_tn
         Shape (T,). [EFLOPS], [EFLOPS], [tn tokens]
@@ -70,11 +70,11 @@ class PlanArrays:
         Shape (T,): the token demand as effective compute at the reference chip's roofline
         (:func:`~capacity.planner.economics.inference_demand_eflops`; reported, not a limit;
         NaN for a hand-built plan without it). [EFLOPS]
-    tokens_per_unit_tn, maintenance_rmb_m
+    tokens_per_unit_tn, maintenance_m
         Shape (C,). [tn tokens/(unit*quarter)], [RMB m/(unit*quarter)]
-    training_value_rmb_m, leasing_rmb_m, rental_rmb_m
+    training_value_m, leasing_m, rental_m
         Shape (T,). [RMB m/(EFLOPS*quarter)]
-    token_price_rmb_m_per_tn
+    token_price_m_per_tn
         Shape (T,). [RMB m/tn tokens]
     rental_cap_eflops
         Shape (T,): the rental limit the existing fleet gives (share x its compute). [EFLOPS]
@@ -91,13 +91,13 @@ class PlanArrays:
         Shape (C,), int. [quarters]
     power_mw
         Shape (T,); NaN = unlimited; None without power limits. [MW]
-    budget_years, budget_rmb_m
+    budget_years, budget_m
         Budgeted order years and their budgets. [year], [RMB m]
     """
 
     periods: pd.PeriodIndex
     chips: list[str]
-    price_rmb_m: np.ndarray
+    price_m: np.ndarray
     cap_units: np.ndarray
     existing_units: np.ndarray
     demand_training_eflops: np.ndarray
@@ -105,11 +105,11 @@ class PlanArrays:
     demand_inference_tn: np.ndarray
     demand_inference_eflops: np.ndarray
     tokens_per_unit_tn: np.ndarray
-    maintenance_rmb_m: np.ndarray
-    training_value_rmb_m: np.ndarray
-    leasing_rmb_m: np.ndarray
-    rental_rmb_m: np.ndarray
-    token_price_rmb_m_per_tn: np.ndarray
+    maintenance_m: np.ndarray
+    training_value_m: np.ndarray
+    leasing_m: np.ndarray
+    rental_m: np.ndarray
+    token_price_m_per_tn: np.ndarray
     rental_cap_eflops: np.ndarray
     rental_cap_share: np.ndarray
     effective_per_unit: np.ndarray
@@ -119,9 +119,9 @@ class PlanArrays:
     lead_quarters: np.ndarray
     power_mw: np.ndarray | None
     budget_years: tuple[int, ...]
-    budget_rmb_m: np.ndarray
+    budget_m: np.ndarray
     budget_carryover: bool
-    electricity_rmb_per_kwh: float
+    electricity_per_kwh: float
     discount_rate_annual: float
     periods_per_year: int
     first_order_offset: int
@@ -136,10 +136,10 @@ class PlanArrays:
         return c, t
 
     @property
-    def opex_rmb_m_per_mw(self) -> float:
+    def opex_m_per_mw(self) -> float:
         """Power cost of one MW for one period. [RMB m]"""
-        return opex_rmb_m_per_mw(hours_per_period(self.periods_per_year),
-                                 self.electricity_rmb_per_kwh)
+        return opex_m_per_mw(hours_per_period(self.periods_per_year),
+                                 self.electricity_per_kwh)
 
     @property
     def existing_effective(self) -> np.ndarray:

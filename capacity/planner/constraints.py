@@ -369,13 +369,13 @@ def budget(a: PlanArrays, cols: Columns, buy: VarFamily) -> RowFamily | None:
         return None
     years = a.budget_years
     oy = order_year(a, buy)
-    p = a.price_rmb_m[..., buy.t, buy.c] * cols.buy_scale
+    p = a.price_m[..., buy.t, buy.c] * cols.buy_scale
     bcol = cols.buy[buy.t, buy.c]
     entries = []
     for r, y in enumerate(years):
         sel = np.flatnonzero(oy <= y if a.budget_carryover else oy == y)
         entries.append((np.full(len(sel), r), bcol[sel], p[..., sel]))
-    upper = np.cumsum(a.budget_rmb_m, axis=-1) if a.budget_carryover else a.budget_rmb_m
+    upper = np.cumsum(a.budget_m, axis=-1) if a.budget_carryover else a.budget_m
     fam = reg.BUDGET
     labels = _labels(fam, cols, year=np.array(years, np.int64))
     return _rows(fam, labels, entries, np.full(len(years), -INF), upper)

@@ -58,10 +58,10 @@ class PlanData:
         Service life. [quarters]
     lead_quarters
         Order-to-delivery lead time. [quarters]
-    price_rmb_m
+    price_m
         All-in cost per unit delivered in quarter t, paid at order: card (licence fees
         included), system share, network share and facility fit-out
-        (:func:`all_in_cost_rmb_m`). [RMB m/unit]; NaN where the chip cannot be bought for
+        (:func:`all_in_cost_m`). [RMB m/unit]; NaN where the chip cannot be bought for
         delivery in t.
     cap_units
         Most units deliverable in quarter t [units/quarter]; NaN = uncapped; 0 = banned.
@@ -80,12 +80,12 @@ class PlanData:
     tokens_per_unit_tn
         Tokens one unit serves in a quarter (roofline x achieved share x time utilisation,
         :func:`tokens_per_unit_quarter`). [tn tokens/(unit*quarter)]
-    maintenance_rmb_m
+    maintenance_m
         Maintenance of one unit in service for a quarter. [RMB m/(unit*quarter)]
     rates
-        Per quarter: ``training_value_rmb_m_per_eflops_quarter`` (value of own training served),
-        ``leasing_rmb_m_per_eflops`` (leasing revenue), ``rental_rmb_m_per_eflops`` (cost of
-        rented training compute) [RMB m/(EFLOPS*quarter)]; ``token_price_rmb_per_m_tokens``
+        Per quarter: ``training_value_m_per_eflops_quarter`` (value of own training served),
+        ``leasing_m_per_eflops`` (leasing revenue), ``rental_m_per_eflops`` (cost of
+        rented training compute) [RMB m/(EFLOPS*quarter)]; ``token_price_per_m_tokens``
         (= RMB m per tn tokens).
     rental_cap_eflops
         Most rented training compute per quarter the existing fleet allows (0: closed): share
@@ -93,13 +93,13 @@ class PlanData:
     rental_cap_share
         Most rented compute as a share of the whole fleet's effective compute, so the limit
         grows with the units the plan buys (None: 0, the limit is ``rental_cap_eflops``). [1]
-    budget_rmb_m
+    budget_m
         Capex budget per calendar year of the order quarter. [RMB m]; years absent are unlimited.
     budget_carryover
         Whether unspent budget rolls forward.
     power_mw
         Facility power available per quarter. [MW]; NaN = unlimited.
-    electricity_rmb_per_kwh
+    electricity_per_kwh
         Electricity price. [RMB/kWh]
     discount_rate_annual
         [1/year]
@@ -120,18 +120,18 @@ class PlanData:
     power_kw: pd.Series
     life_quarters: pd.Series
     lead_quarters: pd.Series
-    price_rmb_m: pd.DataFrame
+    price_m: pd.DataFrame
     cap_units: pd.DataFrame
     existing_units: pd.DataFrame
     demand: pd.DataFrame
     tokens_per_unit_tn: pd.Series
-    maintenance_rmb_m: pd.Series
+    maintenance_m: pd.Series
     rates: pd.DataFrame
     rental_cap_eflops: pd.Series
-    budget_rmb_m: dict[int, float] = field(default_factory=dict)
+    budget_m: dict[int, float] = field(default_factory=dict)
     budget_carryover: bool = False
     power_mw: pd.Series | None = None
-    electricity_rmb_per_kwh: float = 0.0
+    electricity_per_kwh: float = 0.0
     discount_rate_annual: float = 0.0
     first_order_period: pd.Period | None = None
     lot_units: int = 8
@@ -176,12 +176,12 @@ class PlanData:
         first = self.first_order_period if self.first_order_period is not None else p[0]
         d = _columns(self.demand, p, ("training_demand_eflops", "leasing_demand_eflops",
                                       "inference_tn_tokens"))
-        r = _columns(self.rates, p, ("training_value_rmb_m_per_eflops_quarter",
-                                     "leasing_rmb_m_per_eflops", "rental_rmb_m_per_eflops",
-                                     "token_price_rmb_per_m_tokens"))
-        years = tuple(sorted(self.budget_rmb_m))
+        r = _columns(self.rates, p, ("training_value_m_per_eflops_quarter",
+                                     "leasing_m_per_eflops", "rental_m_per_eflops",
+                                     "token_price_per_m_tokens"))
+        years = tuple(sorted(self.budget_m))
         return PlanArrays(
-            periods=p, chips=c, price_rmb_m=_grid(self.price_rmb_m, p, c),
+            periods=p, chips=c, price_m=_grid(self.price_m, p, c),
             cap_units=_grid(self.cap_units, p, c),
             existing_units=_grid(self.existing_units, p, c),
             demand_training_eflops=d["training_demand_eflops"],
@@ -191,11 +191,11 @@ class PlanData:
                 self.demand["inference_demand_eflops"].reindex(p).to_numpy(float)
                 if "inference_demand_eflops" in self.demand.columns else np.full(len(p), np.nan)),
             tokens_per_unit_tn=_vector(self.tokens_per_unit_tn, ci),
-            maintenance_rmb_m=_vector(self.maintenance_rmb_m, ci),
-            training_value_rmb_m=r["training_value_rmb_m_per_eflops_quarter"],
-            leasing_rmb_m=r["leasing_rmb_m_per_eflops"],
-            rental_rmb_m=r["rental_rmb_m_per_eflops"],
-            token_price_rmb_m_per_tn=r["token_price_rmb_per_m_tokens"],
+            maintenance_m=_vector(self.maintenance_m, ci),
+            training_value_m=r["training_value_m_per_eflops_quarter"],
+            leasing_m=r["leasing_m_per_eflops"],
+            rental_m=r["rental_m_per_eflops"],
+            token_price_m_per_tn=r["token_price_per_m_tokens"],
             rental_cap_eflops=_vector(self.rental_cap_eflops, p),
             rental_cap_share=(np.zeros(len(p)) if self.rental_cap_share is None
                               else _vector(self.rental_cap_share, p)),
@@ -207,9 +207,9 @@ class PlanData:
             lead_quarters=_vector(self.lead_quarters, ci, np.int64),
             power_mw=None if self.power_mw is None else _vector(self.power_mw, p),
             budget_years=years,
-            budget_rmb_m=np.array([self.budget_rmb_m[y] for y in years], float),
+            budget_m=np.array([self.budget_m[y] for y in years], float),
             budget_carryover=self.budget_carryover,
-            electricity_rmb_per_kwh=float(self.electricity_rmb_per_kwh),
+            electricity_per_kwh=float(self.electricity_per_kwh),
             discount_rate_annual=float(self.discount_rate_annual),
             periods_per_year=periods_per_year(p), first_order_offset=(first - p[0]).n,
             lot_units=int(self.lot_units))
@@ -314,8 +314,8 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         Units in service without new purchases, index planned quarters, columns chips. [units]
     demand
         From :func:`capacity.compute_demand.demand_table` (``training_demand_eflops``,
-        ``leasing_demand_eflops`` [EFLOPS], ``genai_demand_rmb_m`` [RMB m],
-        ``token_price_rmb_per_m_tokens``).
+        ``leasing_demand_eflops`` [EFLOPS], ``genai_demand_m`` [RMB m],
+        ``token_price_per_m_tokens``).
     availability
         From :func:`capacity.export_controls.availability` (index period x chip), or None for
         no rules.
@@ -351,15 +351,15 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
         raise ValueError(f"demand missing for {missing}")
     nums = economic_numbers(pl, frame, econ, {c: dem_in[c].to_numpy() for c in dem_cols},
                             frame.price_factor)
-    price = pd.DataFrame(nums["price_rmb_m"], index=periods, columns=chips)
+    price = pd.DataFrame(nums["price_m"], index=periods, columns=chips)
     kw = pd.Series(nums["power_kw"], index=chips)
-    maint = pd.Series(nums["maintenance_rmb_m"], index=chips)
+    maint = pd.Series(nums["maintenance_m"], index=chips)
     tokens_s = serving_tokens_per_s(cat, pl.serving, inp.demand.inference.served_params_bn)
     rates = pd.DataFrame({
-        "training_value_rmb_m_per_eflops_quarter": nums["training_value_rmb_m"],
-        "leasing_rmb_m_per_eflops": nums["leasing_rmb_m"],
-        "rental_rmb_m_per_eflops": nums["rental_rmb_m"],
-        "token_price_rmb_per_m_tokens": nums["token_price_rmb_m_per_tn"]}, index=periods)
+        "training_value_m_per_eflops_quarter": nums["training_value_m"],
+        "leasing_m_per_eflops": nums["leasing_m"],
+        "rental_m_per_eflops": nums["rental_m"],
+        "token_price_per_m_tokens": nums["token_price_m_per_tn"]}, index=periods)
     cap = pd.DataFrame(np.nan, index=periods, columns=chips)
     status = pd.DataFrame("allowed", index=periods, columns=chips)
     rule = pd.DataFrame("", index=periods, columns=chips)
@@ -386,13 +386,13 @@ def plan_data_from_scenario(scenario, existing_units: pd.DataFrame, demand: pd.D
     return PlanData(
         periods=periods, chips=chips, peak_tflops=rate.reindex(chips).fillna(0.0),
         efficiency=eff, training_fit=fit.fillna(False).astype(bool), power_kw=kw.fillna(0.0),
-        life_quarters=life, lead_quarters=lead, price_rmb_m=price, cap_units=cap,
+        life_quarters=life, lead_quarters=lead, price_m=price, cap_units=cap,
         existing_units=existing, demand=dem, tokens_per_unit_tn=tokens_unit,
-        maintenance_rmb_m=maint, rates=rates,
+        maintenance_m=maint, rates=rates,
         rental_cap_eflops=rental_cap, rental_cap_share=rental_share,
-        budget_rmb_m={int(y): float(b) for y, b in pl.capex_budget_rmb_m.items()},
+        budget_m={int(y): float(b) for y, b in pl.capex_budget_m.items()},
         budget_carryover=pl.budget_carryover, power_mw=power,
-        electricity_rmb_per_kwh=pl.electricity_rmb_per_kwh,
+        electricity_per_kwh=pl.electricity_per_kwh,
         discount_rate_annual=pl.discount_rate_annual,
         first_order_period=decision_quarter(periods, getattr(scenario, "as_of", None)),
         lot_units=pl.lot_units, status=status, rule=rule, notes=tuple(notes), economics=econ,

@@ -39,7 +39,7 @@ from capacity.planner.registry import IDENTITY_FAMILIES, SERVED_FAMILIES
 from capacity.planner.solve import RowRanging
 
 OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
-    "npv": ("RMB m", "rmb_m"),
+    "npv": ("RMB m", "m"),
     "max-compute": ("EFLOPS-quarters", "eflops_quarters"),
 }
 """Objective -> (unit, column-name suffix) of its figures."""
@@ -310,7 +310,7 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
              ) -> list[str]:
     """The ``--set`` key that moves each binding limit ("" where none does).
 
-    - ``budget`` Y: ``planner.capex_budget_rmb_m.<Y>`` (with carry-over it also moves the
+    - ``budget`` Y: ``planner.capex_budget_m.<Y>`` (with carry-over it also moves the
       later years' cumulative limits);
     - ``power`` t: ``planner.datacenter_mw.<step>``, the step in force in t (it moves every
       quarter of that step);
@@ -320,7 +320,7 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
     - demand: none (it is derived from the runs and the token and revenue paths).
     """
     pl = scenario.inputs.planner
-    budget_keys = {str(k): str(k) for k in pl.capex_budget_rmb_m}
+    budget_keys = {str(k): str(k) for k in pl.capex_budget_m}
     power_keys = [str(q) for q in pl.datacenter_mw]
     base = scenario.inputs.controls.base_supply_units_per_quarter
     rules = scenario.all_rules() if availability is not None else {}
@@ -329,7 +329,7 @@ def set_keys(binding: pd.DataFrame, scenario: Any, availability: pd.DataFrame | 
                                  strict=True):
         key = ""
         if con == reg.BUDGET.name and str(period) in budget_keys:
-            key = f"planner.capex_budget_rmb_m.{budget_keys[str(period)]}"
+            key = f"planner.capex_budget_m.{budget_keys[str(period)]}"
         elif con == reg.POWER.name:
             k = int(quarter_step_index([pd.Period(str(period), freq="Q")], power_keys)[0])
             key = f"planner.datacenter_mw.{power_keys[k]}" if k >= 0 else ""

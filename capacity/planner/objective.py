@@ -43,7 +43,7 @@ def book_share(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     return np.maximum(0.0, 1.0 - served / a.life_quarters[buy.c])
 
 
-def residual_value_rmb_m(a: PlanArrays, buy: VarFamily) -> np.ndarray:
+def residual_value_m(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     """Value at the end of the horizon (quarter T) of one unit of each buy column: what the
     unit will still earn renting out its compute at the market (leasing) rate over the rest of
     its life, net of its running cost, at most its straight-line book value. [RMB m/unit]
@@ -61,7 +61,7 @@ def residual_value_rmb_m(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     one-quarter horizon has no rate path: q = 1.
     """
     T = len(a.periods)
-    lease = np.asarray(a.leasing_rmb_m, float)
+    lease = np.asarray(a.leasing_m, float)
     last = lease[..., -1]
     q = np.divide(last, lease[..., -2], out=np.ones_like(last), where=lease[..., -2] > 0) \
         if T >= 2 else np.ones_like(last)
@@ -74,7 +74,7 @@ def residual_value_rmb_m(a: PlanArrays, buy: VarFamily) -> np.ndarray:
     df = discount_factor(j, a.discount_rate_annual, a.periods_per_year)     # (J,) or (B, J)
     df = df[..., None, :] if np.ndim(df) == 2 else df
     earn = (margin * df * (j < left[:, None])).sum(axis=-1)
-    book = a.price_rmb_m[..., buy.t, buy.c] * book_share(a, buy)
+    book = a.price_m[..., buy.t, buy.c] * book_share(a, buy)
     return np.minimum(book, earn)
 
 
@@ -84,11 +84,11 @@ def discounted_unit_price(a: PlanArrays, buy: VarFamily) -> np.ndarray:
 
         (price[c, t] df(t - L_c) - residual[c, t] df(T)) x scale
 
-    with residual the :func:`residual_value_rmb_m`.
+    with residual the :func:`residual_value_m`.
     """
-    price = a.price_rmb_m[..., buy.t, buy.c]
+    price = a.price_m[..., buy.t, buy.c]
     return (price * _df(a, order_quarter(buy.t, a.lead_quarters[buy.c]))
-            - residual_value_rmb_m(a, buy) * _df(a, len(a.periods))) * buy.scale
+            - residual_value_m(a, buy) * _df(a, len(a.periods))) * buy.scale
 
 
 def power_cost_per_unit(a: PlanArrays) -> np.ndarray:
@@ -96,7 +96,7 @@ def power_cost_per_unit(a: PlanArrays) -> np.ndarray:
 
         opex_per_mw x kw[c] / 1000
     """
-    return per_draw(a.opex_rmb_m_per_mw) * a.power_kw / 1000.0
+    return per_draw(a.opex_m_per_mw) * a.power_kw / 1000.0
 
 
 def running_cost_per_unit(a: PlanArrays) -> np.ndarray:
@@ -104,7 +104,7 @@ def running_cost_per_unit(a: PlanArrays) -> np.ndarray:
 
         opex_per_mw x kw[c] / 1000 + maintenance[c]
     """
-    return power_cost_per_unit(a) + a.maintenance_rmb_m
+    return power_cost_per_unit(a) + a.maintenance_m
 
 
 def period_costs(a: PlanArrays, units: np.ndarray, rent_eflops: np.ndarray
@@ -119,11 +119,11 @@ def period_costs(a: PlanArrays, units: np.ndarray, rent_eflops: np.ndarray
     Returns
     -------
     dict
-        ``power_cost_rmb_m``, ``maintenance_rmb_m``, ``rental_cost_rmb_m`` (shape (T,)).
+        ``power_cost_m``, ``maintenance_m``, ``rental_cost_m`` (shape (T,)).
     """
-    return {"power_cost_rmb_m": matvec(units, power_cost_per_unit(a)),
-            "maintenance_rmb_m": matvec(units, a.maintenance_rmb_m),
-            "rental_cost_rmb_m": a.rental_rmb_m * rent_eflops}
+    return {"power_cost_m": matvec(units, power_cost_per_unit(a)),
+            "maintenance_m": matvec(units, a.maintenance_m),
+            "rental_cost_m": a.rental_m * rent_eflops}
 
 
 def running_cost(a: PlanArrays, fleet: VarFamily) -> tuple[np.ndarray, float]:
@@ -140,8 +140,8 @@ def work_value(a: PlanArrays) -> np.ndarray:
     """Value of one unit of work served, per workload and period, shape (W, T):
     own training at the training value, leasing at the leasing rate [RMB m/(EFLOPS*period)],
     inference at the token price [RMB m/tn tokens]; undiscounted."""
-    return np.stack(np.broadcast_arrays(a.training_value_rmb_m, a.leasing_rmb_m,
-                                        a.token_price_rmb_m_per_tn), axis=-2)
+    return np.stack(np.broadcast_arrays(a.training_value_m, a.leasing_m,
+                                        a.token_price_m_per_tn), axis=-2)
 
 
 def revenue_parts(a: PlanArrays, served: np.ndarray) -> dict[str, np.ndarray]:
@@ -156,17 +156,17 @@ def revenue_parts(a: PlanArrays, served: np.ndarray) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``token_revenue_rmb_m``, ``leasing_revenue_rmb_m`` (shape (T,)).
+        ``token_revenue_m``, ``leasing_revenue_m`` (shape (T,)).
     """
-    return {"token_revenue_rmb_m": a.token_price_rmb_m_per_tn * served[..., 2],
-            "leasing_revenue_rmb_m": a.leasing_rmb_m * served[..., 1]}
+    return {"token_revenue_m": a.token_price_m_per_tn * served[..., 2],
+            "leasing_revenue_m": a.leasing_m * served[..., 1]}
 
 
-def served_revenue_rmb_m(a: PlanArrays, served: np.ndarray) -> np.ndarray:
+def served_revenue_m(a: PlanArrays, served: np.ndarray) -> np.ndarray:
     """Revenue of the work served per period: tokens plus leasing (:func:`revenue_parts`).
     [RMB m]"""
     parts = revenue_parts(a, served)
-    return parts["token_revenue_rmb_m"] + parts["leasing_revenue_rmb_m"]
+    return parts["token_revenue_m"] + parts["leasing_revenue_m"]
 
 
 def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray], float]:
@@ -177,7 +177,7 @@ def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray
             - sum_{c,t} df(t) run[c] (existing[c, t] + fleet[c, t])  power and maintenance
             - sum_{c,t} (price[c, t] df(t - L_c) - residual[c, t] df(T)) buy[c, t]
 
-    with v the :func:`work_value` and residual the :func:`residual_value_rmb_m`; own training
+    with v the :func:`work_value` and residual the :func:`residual_value_m`; own training
     is valued at the training value (what its compute would cost on demand), leasing and
     tokens at what customers pay. No penalty: unmet work loses exactly its value.
     """
@@ -187,7 +187,7 @@ def npv(a: PlanArrays, fams: dict[str, VarFamily]) -> tuple[dict[str, np.ndarray
     run_new, run_existing = running_cost(a, fams["fleet"])
     return ({"buy": -discounted_unit_price(a, fams["buy"]), "fleet": -run_new,
              "served": work_value(a)[..., served.c, served.t] * df[..., served.t],
-             "rent": -a.rental_rmb_m[..., rent.t] * df[..., rent.t]}, -run_existing)
+             "rent": -a.rental_m[..., rent.t] * df[..., rent.t]}, -run_existing)
 
 
 def max_compute(a: PlanArrays, fams: dict[str, VarFamily]

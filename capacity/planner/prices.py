@@ -1,7 +1,7 @@
 """What is fixed about a scenario's chip prices, power and caps, and the price per quarter.
 
 :func:`price_frame` reads a scenario once (:class:`PriceFrame`); the plan and every stress draw
-then price the chips from it (:func:`unit_price_rmb_m`, :func:`price_matrix`) and derive power
+then price the chips from it (:func:`unit_price_m`, :func:`price_matrix`) and derive power
 per unit and the facility power limit (:func:`unit_power_kw`, :func:`power_limit_mw`).
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.batch import per_draw, step_values
-from capacity.chips import peak_tflops, price_rmb, price_rmb_per_unit
+from capacity.chips import peak_tflops, price_per_unit, price_rmb
 from capacity.planner.periods import quarter_step_index
 
 
@@ -59,15 +59,15 @@ class PriceFrame:
     power_keys: tuple[str, ...]
 
 
-def unit_price_rmb_m(frame: PriceFrame, usd_rmb: float, price_usd: dict[str, float]
+def unit_price_m(frame: PriceFrame, fx_usd: float, price_usd: dict[str, float]
                      ) -> np.ndarray:
     """Reference price per unit of each chip, shape (C,) or (B, C). [RMB m/unit]
 
-        price[c] = price_usd[c] x usd_rmb  (scenario input), else catalog RMB, else catalog
-        USD x usd_rmb; NaN when unknown (:func:`capacity.chips.price_rmb_per_unit`).
+        price[c] = price_usd[c] x fx_usd  (scenario input), else catalog RMB, else catalog
+        USD x fx_usd; NaN when unknown (:func:`capacity.chips.price_per_unit`).
     """
     override = {j: price_usd[c] for j, c in enumerate(frame.chips) if c in price_usd}
-    return price_rmb_per_unit(frame.catalog_price_rmb, frame.catalog_price_usd, usd_rmb,
+    return price_per_unit(frame.catalog_price_rmb, frame.catalog_price_usd, fx_usd,
                               override) / 1e6
 
 
@@ -109,7 +109,7 @@ def price_frame(scenario, availability: pd.DataFrame | None) -> tuple[PriceFrame
     periods = inp.horizon.periods
     chips = list(cat.index)
     rate = peak_tflops(cat)
-    base = price_rmb(cat, pl.usd_rmb, pl.price_usd)
+    base = price_rmb(cat, pl.fx_usd, pl.price_usd)
     notes: list[str] = []
     priced = np.zeros((len(periods), len(chips)), bool)
     for j, c in enumerate(chips):

@@ -17,10 +17,10 @@ from capacity.planner.data import PlanData, buyable_index
 from capacity.planner.model import Model
 from capacity.planner.objective import (
     period_costs,
-    residual_value_rmb_m,
+    residual_value_m,
     revenue_parts,
     running_cost_per_unit,
-    served_revenue_rmb_m,
+    served_revenue_m,
 )
 from capacity.planner.periods import discount_factor
 from capacity.planner.solve import Solution
@@ -112,10 +112,10 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``period``, ``chip``, ``all_in_cost_rmb_m_per_unit``,
-        ``cost_rmb_m_per_unit_quarter``, ``training_cost_rmb_m_per_eflops_quarter``,
-        ``token_cost_rmb_per_m_tokens``, ``served_tokens_tn_tokens_per_mw_quarter``,
-        ``token_price_rmb_per_m_tokens``, ``training_value_rmb_m_per_eflops_quarter``,
+        Columns ``period``, ``chip``, ``all_in_cost_m_per_unit``,
+        ``cost_m_per_unit_quarter``, ``training_cost_m_per_eflops_quarter``,
+        ``token_cost_per_m_tokens``, ``served_tokens_tn_tokens_per_mw_quarter``,
+        ``token_price_per_m_tokens``, ``training_value_m_per_eflops_quarter``,
         ``tokens_per_s`` (NaN for a hand-built plan).
     """
     a = data.arrays
@@ -123,19 +123,19 @@ def chip_economics(data: PlanData) -> pd.DataFrame:
     crf = capital_recovery_factor(a.discount_rate_annual, a.periods_per_year,
                                   a.life_quarters[c])
     run = running_cost_per_unit(a)[c]
-    price = a.price_rmb_m[t, c]
+    price = a.price_m[t, c]
     per_q = price * crf + run
     k, tau, kw = a.effective_per_unit[c], a.tokens_per_unit_tn[c], a.power_kw[c]
     with np.errstate(divide="ignore", invalid="ignore"):
         out = pd.DataFrame({
             "period": a.periods[t], "chip": np.asarray(a.chips, object)[c],
-            "all_in_cost_rmb_m_per_unit": price, "cost_rmb_m_per_unit_quarter": per_q,
-            "training_cost_rmb_m_per_eflops_quarter": np.where(a.training_fit[c] & (k > 0),
+            "all_in_cost_m_per_unit": price, "cost_m_per_unit_quarter": per_q,
+            "training_cost_m_per_eflops_quarter": np.where(a.training_fit[c] & (k > 0),
                                                               per_q / k, np.nan),
-            "token_cost_rmb_per_m_tokens": np.where(tau > 0, per_q / tau, np.nan),
+            "token_cost_per_m_tokens": np.where(tau > 0, per_q / tau, np.nan),
             "served_tokens_tn_tokens_per_mw_quarter": np.where(kw > 0, tau / (kw / 1000.0), np.nan),
-            "token_price_rmb_per_m_tokens": a.token_price_rmb_m_per_tn[t],
-            "training_value_rmb_m_per_eflops_quarter": a.training_value_rmb_m[t],
+            "token_price_per_m_tokens": a.token_price_m_per_tn[t],
+            "training_value_m_per_eflops_quarter": a.training_value_m[t],
             "tokens_per_s": (np.full(len(c), np.nan) if data.tokens_per_s is None else
                              data.tokens_per_s.reindex(a.chips).to_numpy(float)[c]),
         })
@@ -224,8 +224,8 @@ def _grid_values(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.where(grid >= 0, x[np.maximum(grid, 0)], 0.0)
 
 
-PURCHASE_COLUMNS = ["period", "order_period", "chip", "units", "all_in_cost_rmb_m_per_unit",
-                    "capex_rmb_m", "status", "rule", "committed", "source"]
+PURCHASE_COLUMNS = ["period", "order_period", "chip", "units", "all_in_cost_m_per_unit",
+                    "capex_m", "status", "rule", "committed", "source"]
 """Columns of :attr:`Plan.purchases`: the LP's purchases (``committed`` false) and the committed
 orders delivered in the plan (``committed`` true, with their ``source``)."""
 
@@ -233,7 +233,7 @@ orders delivered in the plan (``committed`` true, with their ``source``)."""
 def _committed_rows(data: PlanData) -> list[dict]:
     """Rows of the purchases table for the committed orders (:attr:`PlanData.committed`).
 
-    Their units are in the existing fleet, so their ``capex_rmb_m`` is 0: the cost of the
+    Their units are in the existing fleet, so their ``capex_m`` is 0: the cost of the
     existing fleet is its book value and its capital charge at reference prices, not plan
     capex (counting it here too would count it twice). The all-in cost per unit is shown
     where the chip has a price in the delivery quarter.
@@ -242,11 +242,11 @@ def _committed_rows(data: PlanData) -> list[dict]:
         return []
     rows = []
     for r in data.committed.itertuples(index=False):
-        price = (float(data.price_rmb_m.at[r.period, r.chip])
-                 if r.chip in data.price_rmb_m.columns else np.nan)
+        price = (float(data.price_m.at[r.period, r.chip])
+                 if r.chip in data.price_m.columns else np.nan)
         rows.append({"period": r.period, "order_period": r.order_period, "chip": r.chip,
-                     "units": float(r.units), "all_in_cost_rmb_m_per_unit": price,
-                     "capex_rmb_m": 0.0,
+                     "units": float(r.units), "all_in_cost_m_per_unit": price,
+                     "capex_m": 0.0,
                      "status": "" if data.status is None or r.chip not in data.status.columns
                      else str(data.status.at[r.period, r.chip]),
                      "rule": "" if data.rule is None or r.chip not in data.rule.columns
@@ -255,7 +255,7 @@ def _committed_rows(data: PlanData) -> list[dict]:
     return rows
 
 
-def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Series | None,
+def extract(model: Model, data: PlanData, sol: Solution, ref_price_m: pd.Series | None,
             binding: pd.DataFrame, purchase_value: pd.DataFrame) -> Plan:
     """Tables of a solved plan; every figure recomputed from the column values of ``sol``.
 
@@ -273,12 +273,12 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
     rows = []
     for j in bought.tolist():
         c, t = buy_fam.labels["chip"].iloc[j], buy_fam.labels["period"].iloc[j]
-        price = float(data.price_rmb_m.at[t, c])
+        price = float(data.price_m.at[t, c])
         rows.append({
             "period": t, "order_period": data.order_period(c, t), "chip": c,
             "units": float(units[j]),
-            "all_in_cost_rmb_m_per_unit": price,
-            "capex_rmb_m": float(mc.capex_rmb_m(units[j], price)),
+            "all_in_cost_m_per_unit": price,
+            "capex_m": float(mc.capex_m(units[j], price)),
             "status": "" if data.status is None else str(data.status.at[t, c]),
             "rule": "" if data.rule is None else str(data.rule.at[t, c]),
             "committed": False, "source": "",
@@ -337,35 +337,35 @@ def extract(model: Model, data: PlanData, sol: Solution, ref_price_rmb_m: pd.Ser
         a.tokens_per_unit_tn, q["inference_served_tn_tokens"].to_numpy(float))
     q["served_compute_eflops"] = mwork.served_compute_eflops(
         q["training_served_eflops"], q["leasing_served_eflops"], q["inference_served_eflops"])
-    q["token_price_rmb_per_m_tokens"] = data.rates["token_price_rmb_per_m_tokens"]
+    q["token_price_per_m_tokens"] = data.rates["token_price_per_m_tokens"]
     served_clean = q[["training_served_eflops", "leasing_served_eflops",
                       "inference_served_tn_tokens"]].to_numpy(float)
     for name, v in revenue_parts(a, served_clean).items():
         q[name] = v
-    q["served_revenue_rmb_m"] = served_revenue_rmb_m(a, served_clean)
-    q["training_value_rmb_m"] = q["training_served_eflops"] * a.training_value_rmb_m
+    q["served_revenue_m"] = served_revenue_m(a, served_clean)
+    q["training_value_m"] = q["training_served_eflops"] * a.training_value_m
     order_index = np.array([periods.get_loc(p) if p in periods else -1
                             for p in purchases["order_period"]], np.int64)
-    q["capex_rmb_m"] = mc.capex_paid_rmb_m(purchases["capex_rmb_m"].to_numpy(float),
+    q["capex_m"] = mc.capex_paid_m(purchases["capex_m"].to_numpy(float),
                                            order_index, len(periods))
     q["power_mw"] = mf.power_mw(total_grid, a.power_kw)
     q["power_limit_mw"] = data.power_mw.reindex(periods) if data.power_mw is not None \
         else np.nan
     for name, v in period_costs(a, total_grid, q["rented_eflops"].to_numpy(float)).items():
         q[name] = v
-    q["opex_rmb_m"] = mc.opex_rmb_m(q["power_cost_rmb_m"], q["maintenance_rmb_m"],
-                                    q["rental_cost_rmb_m"])
-    dep = mc.straight_line_rmb_m(
+    q["opex_m"] = mc.opex_m(q["power_cost_m"], q["maintenance_m"],
+                                    q["rental_cost_m"])
+    dep = mc.straight_line_m(
         len(periods), np.asarray([periods.get_loc(t) for t in purchases["period"]], np.int64),
-        purchases["capex_rmb_m"].to_numpy(float),
+        purchases["capex_m"].to_numpy(float),
         data.life_quarters.reindex(purchases["chip"]).to_numpy(np.int64))
-    if ref_price_rmb_m is not None:  # the existing fleet at reference prices, by chip life
-        per_q = (ref_price_rmb_m.reindex(chips).fillna(0.0)
+    if ref_price_m is not None:  # the existing fleet at reference prices, by chip life
+        per_q = (ref_price_m.reindex(chips).fillna(0.0)
                  / data.life_quarters.reindex(chips))
         dep = dep + (existing * per_q).sum(axis=1).to_numpy()
     # not the P&L's depreciation (book value of the existing fleet, capacity.finance): the
     # charge of the whole fleet in service at cost (purchases) and at reference prices
-    q["capital_charge_rmb_m"] = dep
+    q["capital_charge_m"] = dep
     q.index.name = "period"
 
     notes = list(data.notes)
@@ -388,11 +388,11 @@ def plan_kpis(model: Model, data: PlanData, sol: Solution, purchases: pd.DataFra
     """Plan-level figures a TCO analyst checks first.
 
         units_last_two_quarters_share = units delivered in T-2, T-1 / all units bought
-        residual_value_rmb_m = sum_{c,t} residual[c, t] df(T) buy[c, t]
-        residual_share_of_npv = residual_value_rmb_m / NPV
+        residual_value_m = sum_{c,t} residual[c, t] df(T) buy[c, t]
+        residual_share_of_npv = residual_value_m / NPV
 
     (:func:`capacity.metrics.fleet.units_last_quarters_share`, residual from
-    :func:`capacity.planner.objective.residual_value_rmb_m`; the residual share only for the
+    :func:`capacity.planner.objective.residual_value_m`; the residual share only for the
     ``npv`` objective). Committed orders are not the plan's purchases and are left out.
     """
     periods = data.periods
@@ -405,8 +405,8 @@ def plan_kpis(model: Model, data: PlanData, sol: Solution, purchases: pd.DataFra
         buy = model.family("buy")
         x = sol.x[model.columns_of("buy")]
         df_end = discount_factor(len(periods), a.discount_rate_annual, a.periods_per_year)
-        residual = float((residual_value_rmb_m(a, buy) * buy.scale * df_end) @ x)
-        out["residual_value_rmb_m"] = residual
+        residual = float((residual_value_m(a, buy) * buy.scale * df_end) @ x)
+        out["residual_value_m"] = residual
         out["residual_share_of_npv"] = mc.share_of_npv(residual, sol.objective)
     return out
 

@@ -150,7 +150,7 @@ def chart_capex(plans: dict[str, Report], footer: str = ""):
     for ax, (name, r) in zip(axes, plans.items(), strict=True):
         q = plain_frame(r.tables["quarters"])
         periods = list(q["period"])
-        capex = q["capex_rmb_m"].to_numpy(dtype=float)
+        capex = q["capex_m"].to_numpy(dtype=float)
         x = np.arange(len(q))
         ax.bar(x, capex, color=[colour[p.year] for p in periods], width=0.8)
         for y in years:
@@ -189,7 +189,7 @@ def chart_genai(values: dict[str, Report], footer: str = ""):
         years = years or [int(y) for y in annual["year"]]
         x = np.arange(len(annual))
         color = f"C{i % 10}"
-        ax.bar(x + (i - (n - 1) / 2) * width, annual["genai_revenue_rmb_m"].to_numpy(dtype=float),
+        ax.bar(x + (i - (n - 1) / 2) * width, annual["genai_revenue_m"].to_numpy(dtype=float),
                width=width, color=color, alpha=0.8)
         ax2.plot(x, annual["genai_share"].to_numpy(dtype=float) * 100, color=color, marker="o",
                  lw=1.2)
@@ -214,16 +214,16 @@ def chart_genai(values: dict[str, Report], footer: str = ""):
 
 def chart_target_price(values: dict[str, Report], footer: str = ""):
     """Target price per scenario by method (EV/Sales, DCF, EV/EBITDA where it applies) and the
-    blended ``target_price_hkd``, against the note's target price."""
+    blended ``target_price``, against the note's target price."""
     import numpy as np
 
-    methods = [("target_price_ev_sales_hkd", "EV/Sales"), ("target_price_dcf_hkd", "DCF"),
-               ("target_price_ev_ebitda_hkd", "EV/EBITDA")]
+    methods = [("target_price_ev_sales", "EV/Sales"), ("target_price_dcf", "DCF"),
+               ("target_price_ev_ebitda", "EV/EBITDA")]
     names = list(values)
     shown = [(k, lab) for k, lab in methods
              if any(values[n].scalars.get(k) is not None for n in names)]
     if not shown:  # a value report from before the methods: the one price
-        shown = [("target_price_hkd", "target price")]
+        shown = [("target_price", "target price")]
     fig = new_figure(8.0 + 0.5 * len(values), 4.6)
     ax = fig.subplots()
     width = 0.8 / len(shown)
@@ -240,12 +240,12 @@ def chart_target_price(values: dict[str, Report], footer: str = ""):
                             va="bottom" if tp >= 0 else "top", fontsize=7)
         handles.append(bars)
         labels.append(lab)
-    blend = [float(values[n].scalars.get("target_price_hkd", float("nan"))) for n in names]
+    blend = [float(values[n].scalars.get("target_price", float("nan"))) for n in names]
     (mark,) = ax.plot(x, blend, "D", color="black", ms=5, ls="none")
     handles.append(mark)
-    labels.append("target_price_hkd (blend)")
+    labels.append("target_price (blend)")
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    note = values[names[0]].scalars.get("note_target_price_hkd") if names else None
+    note = values[names[0]].scalars.get("note_target_price") if names else None
     if note is not None:
         line = ax.axhline(float(note), color="black", linestyle="--", linewidth=1)
         handles.append(line)
@@ -267,8 +267,8 @@ def chart_pnl(values: dict[str, Report], footer: str = ""):
 
     from capacity.results import plain_frame
 
-    lines = [("revenue_rmb_m", "revenue", 1.0), ("gross_profit_rmb_m", "gross profit", 1.0),
-             ("ebitda_rmb_m", "EBITDA", 1.0), ("net_loss_rmb_m", "net loss (below 0)", -1.0)]
+    lines = [("revenue_m", "revenue", 1.0), ("gross_profit_m", "gross profit", 1.0),
+             ("ebitda_m", "EBITDA", 1.0), ("net_loss_m", "net loss (below 0)", -1.0)]
     fig, axes, cols = panels(len(values))
     width = 0.8 / len(lines)
     for ax, (name, r) in zip(axes, values.items(), strict=True):
@@ -298,13 +298,13 @@ def chart_cash(values: dict[str, Report], footer: str = ""):
     for i, (name, r) in enumerate(values.items()):
         cash = plain_frame(r.tables["cash"])
         periods = periods or [str(p) for p in cash["period"]]
-        (h,) = ax.plot(range(len(cash)), cash["net_cash_rmb_m"].to_numpy(float),
+        (h,) = ax.plot(range(len(cash)), cash["net_cash_m"].to_numpy(float),
                        color=f"C{i % 10}", marker="o", ms=3, lw=1.4)
         handles.append(h)
         runway = r.scalars.get("runway_quarters")
         labels.append(f"{name} (runway {runway} q)" if runway is not None else name)
     first = next(iter(values.values()), None)
-    floor = first.scalars.get("cash_floor_rmb_m") if first is not None else None
+    floor = first.scalars.get("cash_floor_m") if first is not None else None
     if floor is not None:
         line = ax.axhline(float(floor), color="black", linestyle="--", linewidth=1)
         handles.append(line)
@@ -388,8 +388,8 @@ def chart_compute_vs_disclosed(plans: dict[str, Report], scenarios: list, footer
 
 def token_cost_pivots(plans: dict[str, Report]) -> dict[str, tuple[pd.DataFrame, pd.Series]]:
     """What :func:`chart_token_cost` draws, per scenario: the ``economics`` table's
-    ``token_cost_rmb_per_m_tokens`` as a (delivery quarter x chip) frame, chips without a token
-    cost in any quarter left out, and ``token_price_rmb_per_m_tokens`` per quarter. [RMB per m
+    ``token_cost_per_m_tokens`` as a (delivery quarter x chip) frame, chips without a token
+    cost in any quarter left out, and ``token_price_per_m_tokens`` per quarter. [RMB per m
     tokens]"""
     from capacity.results import plain_frame
 
@@ -401,10 +401,10 @@ def token_cost_pivots(plans: dict[str, Report]) -> dict[str, tuple[pd.DataFrame,
         if e.empty:
             continue
         cost = e.pivot_table(index="period", columns="chip",
-                             values="token_cost_rmb_per_m_tokens", aggfunc="first",
+                             values="token_cost_per_m_tokens", aggfunc="first",
                              sort=True, dropna=False)
         cost = cost.loc[:, cost.notna().any()]
-        price = e.groupby("period", sort=True)["token_price_rmb_per_m_tokens"].first()
+        price = e.groupby("period", sort=True)["token_price_per_m_tokens"].first()
         out[name] = (cost, price.reindex(cost.index))
     return out
 

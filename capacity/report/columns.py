@@ -34,43 +34,43 @@ def _rows(text: str, fields: int = 3) -> dict[str, tuple[str, ...]]:
 
 
 _PNL_LINES = """\
-revenue_rmb_m | RMB m | Total revenue = GenAI + traditional
-genai_revenue_rmb_m | RMB m | GenAI revenue: what the fleet served + other GenAI revenue
-traditional_revenue_rmb_m | RMB m | Non-GenAI revenue on its own path
-cost_of_sales_rmb_m | RMB m | Serving cost + other cost of sales (reported quarters: as reported)
-depreciation_rmb_m | RMB m | Fleet depreciation: existing book value and each purchase cohort,
+revenue_m | RMB m | Total revenue = GenAI + traditional
+genai_revenue_m | RMB m | GenAI revenue: what the fleet served + other GenAI revenue
+traditional_revenue_m | RMB m | Non-GenAI revenue on its own path
+cost_of_sales_m | RMB m | Serving cost + other cost of sales (reported quarters: as reported)
+depreciation_m | RMB m | Fleet depreciation: existing book value and each purchase cohort,
     straight-line over its life (0 in reported quarters: not disclosed)
-power_cost_rmb_m | RMB m | Electricity cost of the fleet
-maintenance_rmb_m | RMB m | Fleet maintenance cost
-rental_cost_rmb_m | RMB m | Cost of rented compute
-serving_cost_rmb_m | RMB m | The plan's serving cost = depreciation + power + maintenance + rental
-traditional_cost_of_sales_rmb_m | RMB m | (1 - traditional gross margin) x traditional revenue
-genai_other_cost_of_sales_rmb_m | RMB m | GenAI cost of sales beyond the fleet (hardware sold,
+power_cost_m | RMB m | Electricity cost of the fleet
+maintenance_m | RMB m | Fleet maintenance cost
+rental_cost_m | RMB m | Cost of rented compute
+serving_cost_m | RMB m | The plan's serving cost = depreciation + power + maintenance + rental
+traditional_cost_of_sales_m | RMB m | (1 - traditional gross margin) x traditional revenue
+genai_other_cost_of_sales_m | RMB m | GenAI cost of sales beyond the fleet (hardware sold,
     subcontracting, data-centre operations): a share of GenAI revenue calibrated on the base
     half-year's reported cost of sales
-other_cost_of_sales_rmb_m | RMB m | Traditional + GenAI other cost of sales (reported quarters:
+other_cost_of_sales_m | RMB m | Traditional + GenAI other cost of sales (reported quarters:
     the whole reported cost of sales)
-gross_profit_rmb_m | RMB m | Revenue - cost of sales
+gross_profit_m | RMB m | Revenue - cost of sales
 gross_margin | share | Gross profit / revenue (the one gross margin of every table)
-rd_rmb_m | RMB m | Research and development expenses
-sm_rmb_m | RMB m | Selling and marketing expenses
-ga_rmb_m | RMB m | General and administrative expenses
-opex_rmb_m | RMB m | Operating expenses = R&D + S&M + G&A
-operating_profit_rmb_m | RMB m | Gross profit - opex (negative = operating loss)
-ebitda_rmb_m | RMB m | Operating profit + fleet depreciation
-non_operating_loss_rmb_m | RMB m | Other items between opex and the reported loss (other income,
+rd_m | RMB m | Research and development expenses
+sm_m | RMB m | Selling and marketing expenses
+ga_m | RMB m | General and administrative expenses
+opex_m | RMB m | Operating expenses = R&D + S&M + G&A
+operating_profit_m | RMB m | Gross profit - opex (negative = operating loss)
+ebitda_m | RMB m | Operating profit + fleet depreciation
+non_operating_loss_m | RMB m | Other items between opex and the reported loss (other income,
     impairments, finance items, tax; a loss positive), at the latest reported half-year's rate
-interest_expense_rmb_m | RMB m | Interest expense: reported in a history quarter that
+interest_expense_m | RMB m | Interest expense: reported in a history quarter that
     discloses it (then out of the other items); forecast = implied rate / 4 x debt (the
     latest dated debt + the debt-financed share of capex paid before the quarter); 0 where the
     subject discloses no debt and interest (value.inputs says why)
-net_loss_rmb_m | RMB m | Reported net loss = -(operating profit - other items - interest);
+net_loss_m | RMB m | Reported net loss = -(operating profit - other items - interest);
     negative = a profit
-adjustments_rmb_m | RMB m | The company's bridge from reported to adjusted net loss
+adjustments_m | RMB m | The company's bridge from reported to adjusted net loss
     (share-based pay and its other non-IFRS items), at the latest reported half-year's rate
-adjusted_net_loss_rmb_m | RMB m | Adjusted (non-IFRS) net loss = net loss - adjustments
-capex_paid_rmb_m | RMB m | Capex paid (at order)
-fcf_rmb_m | RMB m | Free cash flow = EBITDA - capex paid (working capital held)
+adjusted_net_loss_m | RMB m | Adjusted (non-IFRS) net loss = net loss - adjustments
+capex_paid_m | RMB m | Capex paid (at order)
+fcf_m | RMB m | Free cash flow = EBITDA - capex paid (working capital held)
 """
 """The P&L lines of ``value.pnl`` (a row per year) and ``value.pnl_by_quarter``, defined once."""
 
@@ -113,23 +113,23 @@ inference_served_eflops | EFLOPS | Effective compute serving tokens: the units n
     units)
 served_compute_eflops | EFLOPS | Compute put to work: training served (with rented) + leasing
     served + inference served
-token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
-token_revenue_rmb_m | RMB m | Tokens served x token price
-leasing_revenue_rmb_m | RMB m | Leasing served x leasing rate
-served_revenue_rmb_m | RMB m | Revenue of the work served: tokens + leasing
-training_value_rmb_m | RMB m | Own training served valued at the on-demand compute rate (imputed,
+token_price_per_m_tokens | RMB per m tokens | Realised token price
+token_revenue_m | RMB m | Tokens served x token price
+leasing_revenue_m | RMB m | Leasing served x leasing rate
+served_revenue_m | RMB m | Revenue of the work served: tokens + leasing
+training_value_m | RMB m | Own training served valued at the on-demand compute rate (imputed,
     not revenue)
-capex_rmb_m | RMB m | GPU capex paid in the quarter (purchases paid at order)
+capex_m | RMB m | GPU capex paid in the quarter (purchases paid at order)
 power_mw | MW | Facility power the installed fleet draws (GPU TDP x server overhead x PUE)
 power_limit_mw | MW | Data-centre power available in the quarter
 power_limit_source | | Where the quarter's power limit came from: the source of the
     planner.datacenter_mw step in force (for a planner.power_ramp, the dated MW disclosures
     and the ramp between them)
-power_cost_rmb_m | RMB m | Electricity cost of the installed fleet in the quarter
-maintenance_rmb_m | RMB m | Maintenance of the installed fleet in the quarter
-rental_cost_rmb_m | RMB m | Cost of the rented compute in the quarter
-opex_rmb_m | RMB m | Power + maintenance + rental in the quarter
-capital_charge_rmb_m | RMB m | Straight-line capital charge of the fleet in service: purchases at
+power_cost_m | RMB m | Electricity cost of the installed fleet in the quarter
+maintenance_m | RMB m | Maintenance of the installed fleet in the quarter
+rental_cost_m | RMB m | Cost of the rented compute in the quarter
+opex_m | RMB m | Power + maintenance + rental in the quarter
+capital_charge_m | RMB m | Straight-line capital charge of the fleet in service: purchases at
     their all-in cost, the existing fleet at reference prices, over the chip's life (not the P&L's
     depreciation)
 """,
@@ -138,9 +138,9 @@ period | | Delivery {quarter}
 order_period | | Order (payment) {quarter}: delivery minus the lead time
 chip | | Chip name (chips.csv)
 units | units | GPUs bought
-all_in_cost_rmb_m_per_unit | RMB m per unit | All-in cost per GPU: card (licence fees included) +
+all_in_cost_m_per_unit | RMB m per unit | All-in cost per GPU: card (licence fees included) +
     system + network + facility fit-out
-capex_rmb_m | RMB m | units x all-in cost
+capex_m | RMB m | units x all-in cost
 status | | Export-control status of the chip in the delivery quarter (allowed, licence, capped)
 rule | | Id of the rule that sets the status (empty: none)
 committed | | True for an order placed before the plan decides (fleet.pipeline): data with its
@@ -151,18 +151,18 @@ source | | Source of a committed order (empty for the LP's purchases)
     "plan.economics": """\
 period | | Delivery {quarter}
 chip | | Chip name (chips.csv)
-all_in_cost_rmb_m_per_unit | RMB m per unit | Card (licence fees included) + system + network +
+all_in_cost_m_per_unit | RMB m per unit | Card (licence fees included) + system + network +
     facility fit-out
-cost_rmb_m_per_unit_quarter | RMB m per unit-quarter | All-in cost x capital recovery factor over
+cost_m_per_unit_quarter | RMB m per unit-quarter | All-in cost x capital recovery factor over
     its life + power + maintenance
-training_cost_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Levelised cost of one effective
+training_cost_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Levelised cost of one effective
     EFLOPS-quarter of training (null for a chip unfit for training)
-token_cost_rmb_per_m_tokens | RMB per m tokens | Levelised cost of serving a million tokens
+token_cost_per_m_tokens | RMB per m tokens | Levelised cost of serving a million tokens
     (serving roofline; null where it is unknown)
 served_tokens_tn_tokens_per_mw_quarter | tn tokens per MW-quarter | Tokens one chip's
     capacity serves per MW of facility power in a quarter
-token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
-training_value_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Value of own training served
+token_price_per_m_tokens | RMB per m tokens | Realised token price
+training_value_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Value of own training served
 tokens_per_s | tokens per s | Billed tokens one busy chip serves per second: the serving roofline
     at the chip's serving precision (its narrowest published dense rate: FP8, else INT8, else
     FP16) x the achieved share
@@ -194,35 +194,35 @@ period | | Delivery {quarter}
 chip | | Chip name (chips.csv)
 units | units | GPUs the continuous relaxation buys for delivery in the quarter (the LP whose duals
     split the value; the whole-server purchases are in `purchases`)
-served_value_rmb_m | RMB m | Value of the work one more unit serves over its life (demand duals x
+served_value_m | RMB m | Value of the work one more unit serves over its life (demand duals x
     its compute), present value
-cost_rmb_m | RMB m | Its discounted price at order
-running_cost_rmb_m | RMB m | Its discounted power and maintenance over its life
-limits_rmb_m | RMB m | Shadow prices of the limits it uses (access + budget + power)
-limit_access_rmb_m | RMB m | Shadow price of its access row (cap or ban)
-limit_budget_rmb_m | RMB m | Shadow price of the budget it uses
-limit_power_rmb_m | RMB m | Shadow price of the power it draws
-bound_value_rmb_m | RMB m | Value on the implied bound fleet >= 0 at degenerate points (so the
+cost_m | RMB m | Its discounted price at order
+running_cost_m | RMB m | Its discounted power and maintenance over its life
+limits_m | RMB m | Shadow prices of the limits it uses (access + budget + power)
+limit_access_m | RMB m | Shadow price of its access row (cap or ban)
+limit_budget_m | RMB m | Shadow price of the budget it uses
+limit_power_m | RMB m | Shadow price of the power it draws
+bound_value_m | RMB m | Value on the implied bound fleet >= 0 at degenerate points (so the
     parts sum to the reduced cost)
-net_value_rmb_m | RMB m | served - cost - power - limits - bound: the solver's reduced cost; 0 for
+net_value_m | RMB m | served - cost - power - limits - bound: the solver's reduced cost; 0 for
     a chip bought, <= 0 otherwise
-served_value_eflops_quarters | EFLOPS-quarters | As served_value_rmb_m, under --objective
+served_value_eflops_quarters | EFLOPS-quarters | As served_value_m, under --objective
     max-compute (EFLOPS-quarters of the objective)
-cost_eflops_quarters | EFLOPS-quarters | As cost_rmb_m, under --objective max-compute
+cost_eflops_quarters | EFLOPS-quarters | As cost_m, under --objective max-compute
     (EFLOPS-quarters of the objective)
-running_cost_eflops_quarters | EFLOPS-quarters | As running_cost_rmb_m, under --objective
+running_cost_eflops_quarters | EFLOPS-quarters | As running_cost_m, under --objective
     max-compute (EFLOPS-quarters of the objective)
-limits_eflops_quarters | EFLOPS-quarters | As limits_rmb_m, under --objective max-compute
+limits_eflops_quarters | EFLOPS-quarters | As limits_m, under --objective max-compute
     (EFLOPS-quarters of the objective)
-limit_access_eflops_quarters | EFLOPS-quarters | As limit_access_rmb_m, under --objective
+limit_access_eflops_quarters | EFLOPS-quarters | As limit_access_m, under --objective
     max-compute (EFLOPS-quarters of the objective)
-limit_budget_eflops_quarters | EFLOPS-quarters | As limit_budget_rmb_m, under --objective
+limit_budget_eflops_quarters | EFLOPS-quarters | As limit_budget_m, under --objective
     max-compute (EFLOPS-quarters of the objective)
-limit_power_eflops_quarters | EFLOPS-quarters | As limit_power_rmb_m, under --objective max-compute
+limit_power_eflops_quarters | EFLOPS-quarters | As limit_power_m, under --objective max-compute
     (EFLOPS-quarters of the objective)
-bound_value_eflops_quarters | EFLOPS-quarters | As bound_value_rmb_m, under --objective max-compute
+bound_value_eflops_quarters | EFLOPS-quarters | As bound_value_m, under --objective max-compute
     (EFLOPS-quarters of the objective)
-net_value_eflops_quarters | EFLOPS-quarters | As net_value_rmb_m, under --objective max-compute
+net_value_eflops_quarters | EFLOPS-quarters | As net_value_m, under --objective max-compute
     (EFLOPS-quarters of the objective)
 """,
     "plan.fleet": """\
@@ -235,93 +235,93 @@ units | units | existing_units + new_units
     # ---------------------------------------------------------------- value
     "value.revenue": """\
 period | | {quarter}
-genai_demand_rmb_m | RMB m | GenAI revenue the demand path asks for
-genai_revenue_rmb_m | RMB m | GenAI revenue: what the planned fleet served (tokens x price +
-    leasing, the plan's served_revenue_rmb_m)
-traditional_revenue_rmb_m | RMB m | Non-GenAI revenue
-revenue_rmb_m | RMB m | GenAI + traditional revenue
+genai_demand_m | RMB m | GenAI revenue the demand path asks for
+genai_revenue_m | RMB m | GenAI revenue: what the planned fleet served (tokens x price +
+    leasing, the plan's served_revenue_m)
+traditional_revenue_m | RMB m | Non-GenAI revenue
+revenue_m | RMB m | GenAI + traditional revenue
 genai_share | share | GenAI revenue / total revenue
 capacity_bound | | True when the fleet served less than the demand path asks for
-incremental_compute_cost_rmb_m | RMB m | The plan's capital charge and opex above the first
+incremental_compute_cost_m | RMB m | The plan's capital charge and opex above the first
     quarter's, deducted from gross profit (0 unless switched on)
-gross_profit_rmb_m | RMB m | The P&L's gross profit of the quarter (value.pnl_by_quarter)
+gross_profit_m | RMB m | The P&L's gross profit of the quarter (value.pnl_by_quarter)
 gross_margin | share | Gross profit / total revenue
 """,
     "value.annual": """\
 year | | Calendar (= financial) year
 actual_quarters | quarters | Quarters of the year taken from disclosed actuals
-genai_revenue_rmb_m | RMB m | GenAI revenue of the year
-traditional_revenue_rmb_m | RMB m | Non-GenAI revenue of the year
-revenue_rmb_m | RMB m | Total revenue of the year
+genai_revenue_m | RMB m | GenAI revenue of the year
+traditional_revenue_m | RMB m | Non-GenAI revenue of the year
+revenue_m | RMB m | Total revenue of the year
 genai_share | share | GenAI revenue / total revenue
-gross_profit_rmb_m | RMB m | Gross profit of the year (the P&L's, value.pnl)
+gross_profit_m | RMB m | Gross profit of the year (the P&L's, value.pnl)
 gross_margin | share | Gross profit / total revenue (equal to value.pnl's)
 """,
     "value.bridge": """\
 case | | Which sales: the tool's (capacity-linked) or the note's implied figures
-sales_rmb_m | RMB m | Valuation-year sales
+sales_m | RMB m | Valuation-year sales
 multiple | x | EV/Sales multiple
-ev_rmb_m | RMB m | Enterprise value = sales x multiple
-net_cash_rmb_m | RMB m | Net cash added to EV
-equity_rmb_m | RMB m | Equity value = EV + net cash
-target_price_hkd | HKD | Target price per share = equity / shares / RMB per HKD
+ev_m | RMB m | Enterprise value = sales x multiple
+net_cash_m | RMB m | Net cash added to EV
+equity_m | RMB m | Equity value = EV + net cash
+target_price | HKD | Target price per share = equity / shares / RMB per HKD
 """,
     "value.sensitivity": """\
 multiple | x | EV/Sales multiple of the grid point
 sales_change | share | Change applied to the tool's valuation-year sales (-0.1 = 10% lower)
-sales_rmb_m | RMB m | Valuation-year sales after the change
-ev_rmb_m | RMB m | Enterprise value
-target_price_hkd | HKD | Target price per share
+sales_m | RMB m | Valuation-year sales after the change
+ev_m | RMB m | Enterprise value
+target_price | HKD | Target price per share
 """,
     "value.pnl": """\
 year | | Calendar year whose four quarters are all known (reported or modelled)
 actual_quarters | quarters | Quarters of the year taken from the reported accounts
 """ + _PNL_LINES + """\
-net_cash_end_rmb_m | RMB m | Net cash at the year's end
+net_cash_end_m | RMB m | Net cash at the year's end
 """,
     "value.pnl_by_quarter": """\
 period | | {quarter}
 actual | | True for a quarter of the reported accounts (half of its half-year), False when
     modelled; a line the accounts do not report is 0 in a reported quarter (the fleet's cost
-    lines: all its cost of sales is in other_cost_of_sales_rmb_m; EBITDA = operating profit;
+    lines: all its cost of sales is in other_cost_of_sales_m; EBITDA = operating profit;
     the cash and DCF columns: the cash path starts after the balance sheet)
 """ + _PNL_LINES + """\
-net_cash_rmb_m | RMB m | Net cash at the quarter's end
+net_cash_m | RMB m | Net cash at the quarter's end
 below_floor | | True when net cash is below the funding floor
 discount_factor | share | DCF discount factor (1 + WACC) ** (-quarters / 4)
-pv_fcf_rmb_m | RMB m | Free cash flow x discount factor
+pv_fcf_m | RMB m | Free cash flow x discount factor
 """,
     "value.cash": """\
 period | | {quarter}
-capex_paid_rmb_m | RMB m | Capex paid (at order)
-ebitda_rmb_m | RMB m | EBITDA of the quarter
-fcf_rmb_m | RMB m | Free cash flow = EBITDA - capex paid
-net_cash_rmb_m | RMB m | Net cash at the quarter's end = previous + FCF
+capex_paid_m | RMB m | Capex paid (at order)
+ebitda_m | RMB m | EBITDA of the quarter
+fcf_m | RMB m | Free cash flow = EBITDA - capex paid
+net_cash_m | RMB m | Net cash at the quarter's end = previous + FCF
 below_floor | | True when net cash is below the funding floor
 """,
     "value.cohorts": """\
 period | | Delivery {quarter} (depreciation starts)
 order_period | | Order (payment) {quarter}
 chip | | Chip name (chips.csv)
-capex_rmb_m | RMB m | All-in cost of the cohort
+capex_m | RMB m | All-in cost of the cohort
 life_quarters | quarters | Depreciation life
-depreciation_per_quarter_rmb_m | RMB m | capex / life, each quarter of the life
-depreciation_in_horizon_rmb_m | RMB m | The part of the capex depreciated inside the horizon
+depreciation_per_quarter_m | RMB m | capex / life, each quarter of the life
+depreciation_in_horizon_m | RMB m | The part of the capex depreciated inside the horizon
 """,
     "value.methods": """\
 method | | ev_sales, ev_ebitda or dcf
 applies | | False for EV/EBITDA when the valuation year's EBITDA is not positive (its numbers are
     then 0)
 weight | share | Weight in the blended target price (renormalised over the methods that apply)
-ev_rmb_m | RMB m | Enterprise value by the method
-equity_rmb_m | RMB m | Equity value = EV + net cash
-target_price_hkd | HKD | Target price per share = equity / shares / RMB per HKD
+ev_m | RMB m | Enterprise value by the method
+equity_m | RMB m | Equity value = EV + net cash
+target_price | HKD | Target price per share = equity / shares / RMB per HKD
 """,
     "value.dcf_sensitivity": """\
 wacc_annual | share | WACC of the grid point (a year)
 terminal_growth_annual | share | Terminal growth of the grid point (a year)
-ev_rmb_m | RMB m | DCF enterprise value
-target_price_hkd | HKD | DCF target price per share
+ev_m | RMB m | DCF enterprise value
+target_price | HKD | DCF target price per share
 """,
     **VALUE_MARKET_TABLES,
     # ---------------------------------------------------------------- compare
@@ -368,7 +368,7 @@ origin | | File (and --set) that made the change
     # ---------------------------------------------------------------- backtest
     "backtest.rows": """\
 period | | Reporting period as written in the actuals file (2023Q4, 1H24, FY2023)
-metric | | Metric name (gpus_units, computing_power_eflops, revenue_rmb_m, ...)
+metric | | Metric name (gpus_units, computing_power_eflops, revenue_m, ...)
 unit | | Unit of actual, forecast and error
 first_quarter | | First {quarter} of the period's span
 last_quarter | | Last {quarter} of the period's span
@@ -420,8 +420,8 @@ interval_score_pct | % | --rolling: mean interval score (alpha 0.2) over the row
 """,
     "backtest.paths": """\
 period | | {quarter}
-metric | | Forecast metric (gpus_units, computing_power_eflops, revenue_rmb_m,
-    genai_revenue_rmb_m, genai_share, gross_margin)
+metric | | Forecast metric (gpus_units, computing_power_eflops, revenue_m,
+    genai_revenue_m, genai_share, gross_margin)
 value | see unit | The tool's forecast of the metric in the quarter (one row only where a forecast
     exists)
 unit | | Unit of value (units, EFLOPS, RMB m, share)
@@ -451,12 +451,12 @@ share | share | Share of draws in which the limit binds at least once
 input | | Dotted input key
 p5_value | input's unit | The input's 5th percentile
 p95_value | input's unit | The input's 95th percentile
-target_price_at_p5_hkd | HKD | Target price with this input at p5, others at p50
-target_price_at_p95_hkd | HKD | Target price with this input at p95, others at p50
-target_price_swing_hkd | HKD | |TP at p95 - TP at p5|
-target_price_dcf_at_p5_hkd | HKD | DCF target price with this input at p5, others at p50
-target_price_dcf_at_p95_hkd | HKD | DCF target price with this input at p95, others at p50
-target_price_dcf_swing_hkd | HKD | |DCF TP at p95 - DCF TP at p5|
+target_price_at_p5 | HKD | Target price with this input at p5, others at p50
+target_price_at_p95 | HKD | Target price with this input at p95, others at p50
+target_price_swing | HKD | |TP at p95 - TP at p5|
+target_price_dcf_at_p5 | HKD | DCF target price with this input at p5, others at p50
+target_price_dcf_at_p95 | HKD | DCF target price with this input at p95, others at p50
+target_price_dcf_swing | HKD | |DCF TP at p95 - DCF TP at p5|
 effective_kpi | | The compute KPI of the swing columns (effective_eflops_<last KPI quarter>)
 effective_at_p5_eflops | EFLOPS | Effective EFLOPS with this input at p5
 effective_at_p95_eflops | EFLOPS | Effective EFLOPS with this input at p95
@@ -471,7 +471,7 @@ p50 | input's unit | Median of the distribution
 p95 | input's unit | 95th percentile of the distribution
 """,
     "stress.fan": """\
-series | | peak_eflops, effective_eflops (EFLOPS) or genai_revenue_rmb_m (RMB m)
+series | | peak_eflops, effective_eflops (EFLOPS) or genai_revenue_m (RMB m)
 period | | {quarter}
 p5 | series' unit | 5th percentile of the series in the quarter
 p25 | series' unit | 25th percentile
@@ -512,10 +512,10 @@ period | | {quarter}
 tokens_produced_tn_tokens | tn tokens | High-quality tokens produced in the quarter
 token_stock_tn_tokens | tn tokens | Token stock at the quarter's end
 training_demand_eflops | EFLOPS | Effective compute the training runs need
-genai_demand_rmb_m | RMB m | GenAI revenue path of the demand model
+genai_demand_m | RMB m | GenAI revenue path of the demand model
 genai_tokens_demanded_tn_tokens | tn tokens | Tokens the GenAI revenue path pays for (revenue /
     token price)
-token_price_rmb_per_m_tokens | RMB per m tokens | Realised token price
+token_price_per_m_tokens | RMB per m tokens | Realised token price
 inference_yield_eflops | EFLOPS | Fleet in use the calibrated revenue yield implies (revenue /
     yield; for comparison, not the inference demand)
 inference_demand_tn_tokens | tn tokens | Tokens demanded: GenAI revenue not earned by leasing /
@@ -619,11 +619,11 @@ peak_eflops_<q> | EFLOPS | compare, stress | Installed dense peak at the end of 
 effective_eflops_<q> | EFLOPS | compare, stress | Peak x per-chip efficiency at the end of <q>
     (what serves demand)
 gpus_units_<q> | units | compare | Installed accelerators at the end of <q>
-cumulative_capex_rmb_m_<q> | RMB m | compare | Planned capex from the first planned quarter to <q>
-total_capex_rmb_m | RMB m | compare, stress, plan | Planned capex over the horizon
-npv_rmb_m | RMB m | compare, stress | The plan's NPV at the first planned quarter (the plan's
-    objective_rmb_m when it maximises NPV)
-total_served_revenue_rmb_m | RMB m | compare, plan | Revenue of the work served (tokens + leasing)
+cumulative_capex_m_<q> | RMB m | compare | Planned capex from the first planned quarter to <q>
+total_capex_m | RMB m | compare, stress, plan | Planned capex over the horizon
+npv_m | RMB m | compare, stress | The plan's NPV at the first planned quarter (the plan's
+    objective_m when it maximises NPV)
+total_served_revenue_m | RMB m | compare, plan | Revenue of the work served (tokens + leasing)
     over the horizon
 total_inference_served_tn_tokens | tn tokens | compare, plan | Tokens served over the horizon
 total_served_compute_eflops_quarters | EFLOPS-quarters | compare, plan | Compute put to work over
@@ -636,19 +636,19 @@ shortfall_quarters | quarters | compare | Quarters with unmet demand (> 1e-6 EFL
 integer | | plan | Whether purchases are whole servers (the default) or fractional GPUs
     (--continuous)
 lot_units | units | plan | GPUs per whole purchase lot (planner.lot_units; null with --continuous)
-relaxed_objective_rmb_m | RMB m | plan | NPV of the continuous relaxation, whose duals the binding
+relaxed_objective_m | RMB m | plan | NPV of the continuous relaxation, whose duals the binding
     and purchase_value tables report; an upper bound on the whole-server NPV
 integrality_gap | share | plan | (relaxed - whole-server NPV) / relaxed NPV: a proven bound on what
     whole servers cost
 binding_limits | count | compare | Binding limits with a non-zero shadow price
 most_valuable_limits | | compare (kpis_text) | Up to three limits with the largest shadow price
-genai_revenue_rmb_m_<y> | RMB m | compare, stress | GenAI revenue in calendar year <y>
+genai_revenue_m_<y> | RMB m | compare, stress | GenAI revenue in calendar year <y>
 genai_share_<y> | share | compare, stress | GenAI revenue / total revenue in year <y>
-total_revenue_rmb_m_<y> | RMB m | compare | Total revenue in calendar year <y>
-target_price_hkd | HKD | compare, stress, value | Headline target price per share: the fleet
+total_revenue_m_<y> | RMB m | compare | Total revenue in calendar year <y>
+target_price | HKD | compare, stress, value | Headline target price per share: the fleet
     DCF on the plan's NPV (value's valuation_method fleet_dcf)
-target_price_ev_sales_hkd | HKD | compare, stress, value | EV/Sales target price per share
-target_price_dcf_hkd | HKD | compare, stress, value | DCF target price per share
+target_price_ev_sales | HKD | compare, stress, value | EV/Sales target price per share
+target_price_dcf | HKD | compare, stress, value | DCF target price per share
 """, fields=4)
 """KPI names (rows of ``compare``'s ``kpis`` and ``stress``'s ``percentiles``, and the KPIs of a
 ``--threshold``) -> (unit, commands that report it, definition). ``<q>`` is a quarter like

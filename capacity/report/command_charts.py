@@ -32,8 +32,8 @@ def _footer_for(report: Report, scenarios: list | None) -> str:
 _BACKTEST_PANELS = {
     "gpus_units": ("GPUs, at period end", "GPUs [units]"),
     "computing_power_eflops": ("Computing power, at period end", "peak compute [EFLOPS]"),
-    "revenue_rmb_m": ("Revenue", "revenue [RMB m per quarter]"),
-    "genai_revenue_rmb_m": ("GenAI revenue", "GenAI revenue [RMB m per quarter]"),
+    "revenue_m": ("Revenue", "revenue [RMB m per quarter]"),
+    "genai_revenue_m": ("GenAI revenue", "GenAI revenue [RMB m per quarter]"),
     "genai_share": ("GenAI share of revenue", "GenAI share [fraction]"),
     "gross_margin": ("Gross margin", "gross margin [fraction]"),
 }
@@ -72,7 +72,7 @@ def backtest_figure(report: Report, footer: str = ""):
             ax.plot([qx(idx[0], end=False)] + [qx(q) for q in idx], [ys[0], *ys],
                     color="tab:blue", lw=1.5, drawstyle="steps-pre")
         sel = rows[rows["metric"] == metric]
-        kind_flow = metric in ("revenue_rmb_m", "genai_revenue_rmb_m")
+        kind_flow = metric in ("revenue_m", "genai_revenue_m")
         for r in sel.itertuples(index=False):
             first = pd.Period(r.first_quarter, freq="Q")
             last = pd.Period(r.last_quarter, freq="Q")
@@ -202,7 +202,7 @@ def backtest_chart(report: Report, scenarios: list | None = None) -> bytes | Non
 _FAN_PANELS = {
     "peak_eflops": ("Peak compute (installed fleet)", "peak compute [EFLOPS]"),
     "effective_eflops": ("Effective compute (installed fleet)", "effective compute [EFLOPS]"),
-    "genai_revenue_rmb_m": ("GenAI revenue", "GenAI revenue [RMB m per quarter]"),
+    "genai_revenue_m": ("GenAI revenue", "GenAI revenue [RMB m per quarter]"),
 }
 
 

@@ -64,7 +64,7 @@ def assumptions_table(scenarios: list) -> pd.DataFrame:
 
 def scalars_table(reports: list[Report]) -> pd.DataFrame:
     """Every scalar of every report, one row each: ``report``, ``scenario``, ``key``, ``value``,
-    ``unit`` (what a valuation model links a single cell to, e.g. ``target_price_hkd``)."""
+    ``unit`` (what a valuation model links a single cell to, e.g. ``target_price``)."""
     rows = []
     for r in reports:
         for k, v in r.scalars.items():

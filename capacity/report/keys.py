@@ -5,7 +5,7 @@
 names of its tables) their unit and definition; :data:`TABLES` the columns of the tables
 :data:`capacity.report.names.COLUMNS` has no entry for. ``names`` reads both into
 ``docs/nomenclature.md`` (a ``keys`` table at the head of each command's section). A key
-that is also a KPI (``total_capex_rmb_m``, ``genai_share_<y>``, ``target_price_hkd``) is
+that is also a KPI (``total_capex_m``, ``genai_share_<y>``, ``target_price``) is
 defined once, in :data:`capacity.report.names.KPIS`, whose "reported by" names the command.
 No key holds a year: the year is a field (``valuation_year``, ``genai_target_year``).
 """
@@ -33,24 +33,24 @@ status | | Solver status of the purchase plan: optimal (a solve that is not opti
     line, not a report)
 objective | | What the plan maximises: npv (default) or max-compute (--objective)
 solver | | LP solver used (highs, or a PuLP solver named by --solver)
-objective_rmb_m | RMB m | The plan's objective value: NPV at the first planned quarter, the
+objective_m | RMB m | The plan's objective value: NPV at the first planned quarter, the
     constant part included (--objective npv)
 objective_eflops_quarters | EFLOPS-quarters | The plan's objective value under --objective
     max-compute: compute served over the horizon, the constant part included
 objective_unit | | Unit of the objective value, in words
-objective_constant_rmb_m | RMB m | Constant part of the NPV objective, fixed by the existing
-    fleet (its power opex); inside objective_rmb_m, left out of --save-lp/--save-mps files
+objective_constant_m | RMB m | Constant part of the NPV objective, fixed by the existing
+    fleet (its power opex); inside objective_m, left out of --save-lp/--save-mps files
 objective_constant_eflops_quarters | EFLOPS-quarters | Constant part of the max-compute
     objective, fixed by the existing fleet; inside objective_eflops_quarters, left out of LP/MPS
     files
-relaxed_objective_eflops_quarters | EFLOPS-quarters | As relaxed_objective_rmb_m, under
+relaxed_objective_eflops_quarters | EFLOPS-quarters | As relaxed_objective_m, under
     --objective max-compute
 units_last_two_quarters_share | share | Share of the units the plan buys that arrive in the last
     two planned quarters (committed orders left out)
-residual_value_rmb_m | RMB m | Horizon-end value of the units bought (what each still earns
+residual_value_m | RMB m | Horizon-end value of the units bought (what each still earns
     leased out at the falling market rate, at most its book value), at the first planned
-    quarter; inside objective_rmb_m
-residual_share_of_npv | share | residual_value_rmb_m / objective_rmb_m
+    quarter; inside objective_m
+residual_share_of_npv | share | residual_value_m / objective_m
 unmet_training_runs | count | Planned training runs left partly unmet (each explained in notes)
 n_variables | count | Columns of the LP solved
 n_constraints | count | Rows of the LP solved
@@ -75,80 +75,80 @@ currency | | The subject's currencies (subject.toml): reporting (the currency of
     key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
 capacity_source | | Where the served capacity comes from, in words (plan (NPV purchases))
 valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year)
-valuation_method | | Method target_price_hkd takes: fleet_dcf (the plan's NPV, what the plan
+valuation_method | | Method target_price takes: fleet_dcf (the plan's NPV, what the plan
     does not hold and the steady state after it; docs/finance.md)
-target_price_fleet_dcf_hkd | HKD | Headline target price: (ev_fleet_dcf_rmb_m + net cash) /
+target_price_fleet_dcf | HKD | Headline target price: (ev_fleet_dcf_m + net cash) /
     shares / RMB per HKD
-ev_fleet_dcf_rmb_m | RMB m | Headline EV: fleet_value_rmb_m + pv_non_fleet_rmb_m +
-    pv_terminal_fleet_dcf_rmb_m (npv_bridge)
-equity_fleet_dcf_rmb_m | RMB m | Headline equity value = ev_fleet_dcf_rmb_m + net cash
-plan_npv_rmb_m | RMB m | The plan's NPV at the first planned quarter (its objective), the value
+ev_fleet_dcf_m | RMB m | Headline EV: fleet_value_m + pv_non_fleet_m +
+    pv_terminal_fleet_dcf_m (npv_bridge)
+equity_fleet_dcf_m | RMB m | Headline equity value = ev_fleet_dcf_m + net cash
+plan_npv_m | RMB m | The plan's NPV at the first planned quarter (its objective), the value
     of the fleet's cash flows
 plan_discount_rate_annual | share per year | The plan's discount rate, used for every flow of the
     headline (planner.discount_rate_annual)
-fleet_value_rmb_m | RMB m | The fleet's value: plan_npv_rmb_m - pv_served_other_cost_rmb_m
-pv_served_other_cost_rmb_m | RMB m | Present value over the horizon of the other cost of sales of
+fleet_value_m | RMB m | The fleet's value: plan_npv_m - pv_served_other_cost_m
+pv_served_other_cost_m | RMB m | Present value over the horizon of the other cost of sales of
     the revenue the plan serves (hardware, subcontracting, data-centre operations: the GenAI
     segment's other cost share x served revenue)
-pv_non_fleet_rmb_m | RMB m | Present value over the horizon of what the plan does not hold: the
+pv_non_fleet_m | RMB m | Present value over the horizon of what the plan does not hold: the
     P&L's free cash flow less the fleet's, plus the served revenue's other cost (other revenue's
     gross profit less opex)
-equivalent_annual_value_rmb_m | RMB m per year | The steady-state fleet flow: 4 x
-    fleet_value_rmb_m / the sum of the plan's quarterly discount factors (the level flow with
+equivalent_annual_value_m | RMB m per year | The steady-state fleet flow: 4 x
+    fleet_value_m / the sum of the plan's quarterly discount factors (the level flow with
     the fleet's value)
 terminal_fleet_margin | share | The plan's unit economics: NPV / present value of the work served
     (served revenue + training value)
-steady_state_flow_rmb_m | RMB m per year | equivalent_annual_value_rmb_m + the last four
+steady_state_flow_m | RMB m per year | equivalent_annual_value_m + the last four
     quarters' non-fleet flow, before tax: the terminal value's base
-pv_terminal_fleet_dcf_rmb_m | RMB m | Headline terminal value at the horizon end, discounted: the
+pv_terminal_fleet_dcf_m | RMB m | Headline terminal value at the horizon end, discounted: the
     steady-state flow after tax x (1 + g) / (r - g)
-terminal_share_of_ev | share | pv_terminal_fleet_dcf_rmb_m / ev_fleet_dcf_rmb_m
-multiples_method | | Method of target_price_multiples_hkd: ev_sales, ev_ebitda, dcf or blend
+terminal_share_of_ev | share | pv_terminal_fleet_dcf_m / ev_fleet_dcf_m
+multiples_method | | Method of target_price_multiples: ev_sales, ev_ebitda, dcf or blend
     (finance.valuation_method)
-target_price_multiples_hkd | HKD | Target price by the multiples (finance.valuation_method over
+target_price_multiples | HKD | Target price by the multiples (finance.valuation_method over
     the methods table)
-target_price_blend_hkd | HKD | Blended target price per share: sum of weight x target price over the
+target_price_blend | HKD | Blended target price per share: sum of weight x target price over the
     methods that apply (weights renormalised)
-target_price_ev_ebitda_hkd | HKD | EV/EBITDA target price per share; null unless
+target_price_ev_ebitda | HKD | EV/EBITDA target price per share; null unless
     ev_ebitda_applies
 ev_ebitda_applies | | True when the valuation year is fully modelled and its EBITDA is positive,
     so EV/EBITDA gives a target price
-blend_weight_ev_sales | share | Weight of EV/Sales in target_price_blend_hkd (renormalised over the
+blend_weight_ev_sales | share | Weight of EV/Sales in target_price_blend (renormalised over the
     methods that apply)
-blend_weight_ev_ebitda | share | Weight of EV/EBITDA in target_price_blend_hkd (0 when it does not
+blend_weight_ev_ebitda | share | Weight of EV/EBITDA in target_price_blend (0 when it does not
     apply)
-blend_weight_dcf | share | Weight of the DCF in target_price_blend_hkd
-ev_rmb_m | RMB m | EV/Sales enterprise value = valuation_sales_rmb_m x multiple
-equity_rmb_m | RMB m | EV/Sales equity value = ev_rmb_m + net_cash_rmb_m
-valuation_sales_rmb_m | RMB m | The tool's total revenue in the valuation year (valuation_year;
+blend_weight_dcf | share | Weight of the DCF in target_price_blend
+ev_m | RMB m | EV/Sales enterprise value = valuation_sales_m x multiple
+equity_m | RMB m | EV/Sales equity value = ev_m + net_cash_m
+valuation_sales_m | RMB m | The tool's total revenue in the valuation year (valuation_year;
     GenAI + traditional), the sales the bridge values
-valuation_genai_revenue_rmb_m | RMB m | The tool's GenAI revenue in the valuation year
-implied_valuation_sales_rmb_m | RMB m | Valuation-year sales the note's target price implies at this
+valuation_genai_revenue_m | RMB m | The tool's GenAI revenue in the valuation year
+implied_valuation_sales_m | RMB m | Valuation-year sales the note's target price implies at this
     scenario's multiple, net cash, shares and FX: (TP x shares x RMB per HKD - net cash) /
     multiple
-implied_valuation_sales_old_rmb_m | RMB m | The same for the note's old target price
-note_target_price_hkd | HKD | The research note's target price per share (disclosures.csv
-    target_price_hkd)
-note_target_price_old_hkd | HKD | The note's previous target price per share
-    (target_price_old_hkd)
-note_check_target_price_hkd | HKD | Target price of implied_valuation_sales_rmb_m run back through
+implied_valuation_sales_old_m | RMB m | The same for the note's old target price
+note_target_price | HKD | The research note's target price per share (disclosures.csv
+    target_price)
+note_target_price_old | HKD | The note's previous target price per share
+    (target_price_old)
+note_check_target_price | HKD | Target price of implied_valuation_sales_m run back through
     the bridge (equals the note's when the bridge is the note's)
-note_check_reproduced | | True when note_check_target_price_hkd is within HK$0.005 of
-    note_target_price_hkd
+note_check_reproduced | | True when note_check_target_price is within HK$0.005 of
+    note_target_price
 multiple | x | EV/Sales multiple of the vintage by multiple_rule (comps.csv)
 multiple_source | | Source of the multiple (a comps.csv row, or finance.ev_sales_multiple's)
 multiple_source_date | | Publication date of the multiple's source, YYYY-MM-DD (empty for the
     scenario's own)
 multiple_rule | | The stated rule that picks the multiple from comps.csv
 note_multiple | x | The note's EV/Sales multiple (finance.ev_sales_multiple): the note check's
-share_price_hkd | HKD | Latest share price dated on or before the vintage (share_prices.csv);
+share_price | HKD | Latest share price dated on or before the vintage (share_prices.csv);
     absent when there is none
-share_price_date | | Date of share_price_hkd, YYYY-MM-DD
-market_value_hkd_m | HKD m | share_price_hkd x shares_m
-upside | share | target_price_hkd / share_price_hkd - 1
-net_cash_rmb_m | RMB m | Net cash at the valuation date, added to EV (finance.net_cash_rmb_m)
+share_price_date | | Date of share_price, YYYY-MM-DD
+market_value_m | HKD m | share_price x shares_m
+upside | share | target_price / share_price - 1
+net_cash_m | RMB m | Net cash at the valuation date, added to EV (finance.net_cash_m)
 shares_m | m shares | Shares outstanding (finance.shares_m)
-rmb_per_hkd | RMB per HKD | Exchange rate (finance.rmb_per_hkd)
+fx_listing | RMB per HKD | Exchange rate (finance.fx_listing)
 genai_share_target | share | GenAI share of revenue the company targets (disclosures.csv
     genai_share_target)
 genai_target_year | | The year of the GenAI-share target (disclosures.csv genai_share_target's
@@ -164,17 +164,17 @@ traditional_gross_margin | share | Gross margin of non-GenAI revenue
     (finance.traditional_gross_margin)
 capacity_bound_quarters | quarters | Quarters in which the fleet served less than the demand
     path asks for (capacity_bound in revenue)
-ev_dcf_rmb_m | RMB m | DCF enterprise value: sum of discounted FCF + pv_terminal_rmb_m
-pv_terminal_rmb_m | RMB m | Gordon terminal value x the last quarter's discount factor: NOPAT (1
-    + g) / (WACC - g), NOPAT = ebit_terminal_rmb_m x (1 - tax) when positive
-ebit_terminal_rmb_m | RMB m per year | Operating profit of the last four modelled quarters, the
+ev_dcf_m | RMB m | DCF enterprise value: sum of discounted FCF + pv_terminal_m
+pv_terminal_m | RMB m | Gordon terminal value x the last quarter's discount factor: NOPAT (1
+    + g) / (WACC - g), NOPAT = ebit_terminal_m x (1 - tax) when positive
+ebit_terminal_m | RMB m per year | Operating profit of the last four modelled quarters, the
     terminal value's base
 wacc_annual | share per year | Discount rate of the DCF (finance.wacc_annual)
 terminal_growth_annual | share per year | Terminal growth of the DCF
     (finance.terminal_growth_annual)
-net_cash_end_rmb_m | RMB m | Net cash at the end of the last modelled quarter
-cash_floor_rmb_m | RMB m | Funding floor: net cash below it is a funding need
-    (finance.cash_floor_rmb_m)
+net_cash_end_m | RMB m | Net cash at the end of the last modelled quarter
+cash_floor_m | RMB m | Funding floor: net cash below it is a funding need
+    (finance.cash_floor_m)
 runway_quarters | quarters | Modelled quarters before net cash first falls below the floor (all
     of them when it never does)
 funding_need | | True when net cash falls below the floor within the horizon
@@ -231,7 +231,7 @@ batch_size | draws | Draws per batch shipped to a worker (changes no result)
 percentile_draws | draws | Draws the percentiles and fan bands are taken over: every draw up to
     10,000, then every ceil(samples / 10,000)-th (means, thresholds and binding shares count
     every draw)
-centre_target_price_hkd | HKD | Target price with every uncertain input at its median (the
+centre_target_price | HKD | Target price with every uncertain input at its median (the
     tornado's centre)
 notes | list | Warnings in words (a default threshold left out, ...)
 percentiles | table | KPI percentiles over the draws: one row per KPI
@@ -274,13 +274,13 @@ gpt4_tokens_reached | | First quarter the token stock reaches gpt4_training_toke
     (null: not within the horizon, or none disclosed)
 calibration_quarters | | Quarters of the calibration window, as text like 2023Q1..2023Q2: the
     span of the latest GenAI share disclosed at or before the base period
-calibration_genai_revenue_rmb_m | RMB m | GenAI revenue of the calibration window: GenAI share x
+calibration_genai_revenue_m | RMB m | GenAI revenue of the calibration window: GenAI share x
     revenue of the span
 calibration_fleet_share | share | Share of the existing effective fleet taken to serve that
     revenue (demand.inference.calibration_fleet_share)
 calibration_fleet_in_use_eflops | EFLOPS | calibration_fleet_share x the existing fleet's
     effective EFLOPS, averaged over the window's quarters
-inference_yield_rmb_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Calibrated inference
+inference_yield_m_per_eflops_quarter | RMB m per EFLOPS-quarter | Calibrated inference
     yield: window revenue / sum over its quarters of share x effective fleet
 quarter_days | days | Days per quarter used for token rates: 365.25 / 4
 quarters | table | Token stock and effective EFLOPS demand: one row per planned quarter

@@ -54,25 +54,25 @@ revenue_next_year_m | cur m | The model's revenue in next_year (value's annual t
 eflops_per_revenue_m | EFLOPS per cur m | computing_power_eflops / revenue_reported_m (null:
     either unknown)
 model_eflops_per_revenue_m | EFLOPS per cur m | model_peak_eflops / revenue_reported_m
-ebitda_reported_m | cur m | Reported EBITDA (disclosures.csv ebitda_rmb_m, else
-    adjusted_ebitda_rmb_m) over four consecutive quarters, as revenue_reported_m (null: none
+ebitda_reported_m | cur m | Reported EBITDA (disclosures.csv ebitda_m, else
+    adjusted_ebitda_m) over four consecutive quarters, as revenue_reported_m (null: none
     tile)
 ebitda_reported_period | | Last quarter of those four
 ebitda_next_year_m | cur m | The model's EBITDA in next_year (value's pnl table; null: the
     year is not in the P&L)
 share_price | cur/share | Latest share price dated on or before as_of (value's
-    share_price_hkd, converted; null: none)
+    share_price, converted; null: none)
 share_price_date | | Date of that price
 shares_m | m shares | Shares of the valuation (value's shares_m)
-market_value_m | cur m | share_price x shares_m (value's market_value_hkd_m, converted)
-net_cash_m | cur m | Net cash of the valuation (value's net_cash_rmb_m, converted; below 0:
+market_value_m | cur m | share_price x shares_m (value's market_value_m, converted)
+net_cash_m | cur m | Net cash of the valuation (value's net_cash_m, converted; below 0:
     net debt)
 market_ev_m | cur m | The market's EV: market_value_m - net_cash_m
 ev_sales_reported | x | market_ev_m / revenue_reported_m (null: unknown or not above 0)
 ev_sales_next_year | x | market_ev_m / revenue_next_year_m (null: unknown or not above 0)
 ev_ebitda_reported | x | market_ev_m / ebitda_reported_m (null: unknown or not above 0)
 ev_ebitda_next_year | x | market_ev_m / ebitda_next_year_m (null: unknown or not above 0)
-target_price | cur/share | The model's headline target price (value's target_price_hkd,
+target_price | cur/share | The model's headline target price (value's target_price,
     converted)
 valuation_method | | Method of that target price (value's valuation_method)
 upside | share | target_price / share_price - 1 (value's upside; null without a price)

@@ -73,8 +73,8 @@ class _ValuationCells:
     tp: int
 
 
-_VALUATION_KEYS = ("multiple", "net_cash_rmb_m", "shares_m", "rmb_per_hkd", "valuation_year",
-                   "target_price_hkd")
+_VALUATION_KEYS = ("multiple", "net_cash_m", "shares_m", "fx_listing", "valuation_year",
+                   "target_price")
 
 
 def _valuation_inputs(report: Report) -> dict[str, float] | None:
@@ -84,13 +84,13 @@ def _valuation_inputs(report: Report) -> dict[str, float] | None:
                                          _VALUATION_KEYS):
         return None
     year = int(s["valuation_year"])
-    sales = s.get("valuation_sales_rmb_m")
+    sales = s.get("valuation_sales_m")
     if not isinstance(sales, int | float):
         return None
-    return {"year": year, "sales_rmb_m": float(sales), "multiple": float(s["multiple"]),
-            "net_cash_rmb_m": float(s["net_cash_rmb_m"]), "shares_m": float(s["shares_m"]),
-            "rmb_per_hkd": float(s["rmb_per_hkd"]),
-            "note_tp_hkd": s.get("note_target_price_hkd")}
+    return {"year": year, "sales_m": float(sales), "multiple": float(s["multiple"]),
+            "net_cash_m": float(s["net_cash_m"]), "shares_m": float(s["shares_m"]),
+            "fx_listing": float(s["fx_listing"]),
+            "note_tp": s.get("note_target_price")}
 
 
 def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
@@ -108,28 +108,28 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
     ws = book.wb.add_worksheet(sheet)
     fmt = book.fmt
     year = inp["year"]
-    v = value_from_sales(inp["sales_rmb_m"], inp["multiple"], inp["net_cash_rmb_m"],
-                         inp["shares_m"], inp["rmb_per_hkd"])
+    v = value_from_sales(inp["sales_m"], inp["multiple"], inp["net_cash_m"],
+                         inp["shares_m"], inp["fx_listing"])
     # rows (zero-based); Excel row = index + 1, the value in column B
     rows: list[tuple[str, str, Any, str, str]] = [
         ("multiple", "x", v.multiple, "input", "EV/Sales multiple (finance.ev_sales_multiple)"),
-        ("valuation_sales_rmb_m", "RMB m", v.sales_rmb_m, "input",
+        ("valuation_sales_m", "RMB m", v.sales_m, "input",
          f"{year}E sales from the tool's capacity-linked revenue"),
-        ("net_cash_rmb_m", "RMB m", v.net_cash_rmb_m, "input", "net cash (finance.net_cash_rmb_m)"),
+        ("net_cash_m", "RMB m", v.net_cash_m, "input", "net cash (finance.net_cash_m)"),
         ("shares_m", "m shares", v.shares_m, "input", "shares outstanding (finance.shares_m)"),
-        ("rmb_per_hkd", "RMB/HKD", v.rmb_per_hkd, "input", "exchange rate (finance.rmb_per_hkd)"),
-        ("ev_rmb_m", "RMB m", v.ev_rmb_m, "=B2*B3", "EV = multiple x sales"),
-        ("equity_rmb_m", "RMB m", v.equity_rmb_m, "=B7+B4", "equity = EV + net cash"),
-        ("target_price_ev_sales_hkd", "HKD", v.target_price_hkd, "=B8/B5/B6",
+        ("fx_listing", "RMB/HKD", v.fx_listing, "input", "exchange rate (finance.fx_listing)"),
+        ("ev_m", "RMB m", v.ev_m, "=B2*B3", "EV = multiple x sales"),
+        ("equity_m", "RMB m", v.equity_m, "=B7+B4", "equity = EV + net cash"),
+        ("target_price_ev_sales", "HKD", v.target_price, "=B8/B5/B6",
          "TP = equity / shares / RMB per HKD"),
     ]
-    note = inp.get("note_tp_hkd")
+    note = inp.get("note_tp")
     if isinstance(note, int | float) and v.multiple > 0:
         rows += [
-            ("note_target_price_hkd", "HKD", float(note), "input", "the note's target price"),
-            ("implied_valuation_sales_rmb_m", "RMB m",
-             implied_sales(float(note), v.multiple, v.net_cash_rmb_m, v.shares_m,
-                           v.rmb_per_hkd),
+            ("note_target_price", "HKD", float(note), "input", "the note's target price"),
+            ("implied_valuation_sales_m", "RMB m",
+             implied_sales(float(note), v.multiple, v.net_cash_m, v.shares_m,
+                           v.fx_listing),
              "=(B10*B5*B6-B4)/B2", "sales the note's TP implies = (TP x shares x FX - net cash)"
              " / multiple"),
         ]
@@ -141,7 +141,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
             ws.write_number(i, 1, value, fmt.get(num, bg_color=INPUT_FILL, font_color="#1F4E79"))
             ws.write_string(i, 3, "input")
         else:
-            ws.write_formula(i, 1, how, fmt.get(num, bold=item == "target_price_ev_sales_hkd"),
+            ws.write_formula(i, 1, how, fmt.get(num, bold=item == "target_price_ev_sales"),
                              value=value)
             ws.write_string(i, 3, how)
         ws.write_string(i, 2, money_text(unit))  # the subject's currencies
@@ -157,14 +157,14 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
                              "yellow inputs and the target price recalculates", len(rows)))
     cells = _ValuationCells(sheet, multiple=1, sales=2, net_cash=3, shares=4, fx=5, tp=8)
     for raw, row, value, unit, what in [
-        (f"tp_{scen}", cells.tp, v.target_price_hkd, "HKD", "target price"),
+        (f"tp_{scen}", cells.tp, v.target_price, "HKD", "target price"),
         (f"multiple_{scen}", cells.multiple, v.multiple, "x", "EV/Sales multiple"),
-        (f"valuation_sales_{scen}", cells.sales, v.sales_rmb_m, "RMB m", f"{year}E sales"),
-        (f"net_cash_{scen}", cells.net_cash, v.net_cash_rmb_m, "RMB m", "net cash"),
+        (f"valuation_sales_{scen}", cells.sales, v.sales_m, "RMB m", f"{year}E sales"),
+        (f"net_cash_{scen}", cells.net_cash, v.net_cash_m, "RMB m", "net cash"),
         (f"shares_{scen}", cells.shares, v.shares_m, "m shares", "shares outstanding"),
-        (f"rmb_per_hkd_{scen}", cells.fx, v.rmb_per_hkd, "RMB/HKD", "exchange rate"),
-        (f"ev_{scen}", 6, v.ev_rmb_m, "RMB m", "enterprise value"),
-        (f"equity_{scen}", 7, v.equity_rmb_m, "RMB m", "equity value"),
+        (f"fx_listing_{scen}", cells.fx, v.fx_listing, "RMB/HKD", "exchange rate"),
+        (f"ev_{scen}", 6, v.ev_m, "RMB m", "enterprise value"),
+        (f"equity_{scen}", 7, v.equity_m, "RMB m", "equity value"),
     ]:
         book.define(raw, _abs_ref(sheet, row, 1), value, unit, what)
     return cells
@@ -172,7 +172,7 @@ def _add_valuation_sheet(book: _Book, sheet: str, scen: str, inp: dict[str, Any]
 
 def _grid_axes(df: pd.DataFrame) -> tuple[list[float], list[float]] | None:
     """Multiples and sales changes of a sensitivity table, when it is a complete grid."""
-    if not {"multiple", "sales_change", "target_price_hkd"} <= set(df.columns):
+    if not {"multiple", "sales_change", "target_price"} <= set(df.columns):
         return None
     mult = [float(m) for m in dict.fromkeys(df["multiple"].tolist())]
     chg = [float(d) for d in dict.fromkeys(df["sales_change"].tolist())]
@@ -207,8 +207,8 @@ def _add_sensitivity_grid(book: _Book, sheet: str, scen: str, title: str,
         ws.write_number(i, 0, m, fmt.get(UNIT_FORMATS["x"], bg_color=INPUT_FILL,
                                          font_color="#1F4E79"))
         for j, d in enumerate(chg, start=1):
-            value = value_from_sales(inp["sales_rmb_m"] * (1.0 + d), m, inp["net_cash_rmb_m"],
-                                     inp["shares_m"], inp["rmb_per_hkd"]).target_price_hkd
+            value = value_from_sales(inp["sales_m"] * (1.0 + d), m, inp["net_cash_m"],
+                                     inp["shares_m"], inp["fx_listing"]).target_price
             formula = (f"=($A{i + 1}*{v_ref['sales']}*(1{d:+.12g})+{v_ref['net_cash']})"
                        f"/{v_ref['shares']}/{v_ref['fx']}")
             ws.write_formula(i, j, formula, tp_fmt, value=value)
@@ -223,20 +223,20 @@ def _add_sensitivity_grid(book: _Book, sheet: str, scen: str, title: str,
 
 
 _HEADLINES: dict[tuple[str, str], str] = {
-    ("plan", "total_capex_rmb_m"): "capex_total",
+    ("plan", "total_capex_m"): "capex_total",
     ("plan", "total_shortfall_eflops_quarters"): "shortfall_total",
-    ("plan", "objective_rmb_m"): "objective",
-    ("value", "note_target_price_hkd"): "note_tp",
-    ("value", "valuation_genai_revenue_rmb_m"): "valuation_genai_revenue",
+    ("plan", "objective_m"): "objective",
+    ("value", "note_target_price"): "note_tp",
+    ("value", "valuation_genai_revenue_m"): "valuation_genai_revenue",
     ("value", "valuation_gross_margin"): "valuation_gross_margin",
-    ("stress", "centre_target_price_hkd"): "tp_centre",
+    ("stress", "centre_target_price"): "tp_centre",
 }
 """(report kind, scalar key) -> defined-name stem of headline figures on the scalars sheet
 (``{year}`` is the valuation year). The valuation bridge names its own cells."""
 
 
 _TABLE_HEADLINES: dict[tuple[str, str], tuple[str, dict[str, str], tuple[str, ...]]] = {
-    ("stress", "percentiles"): ("kpi", {"target_price_hkd": "tp"}, ("p5", "p50", "p95", "mean")),
+    ("stress", "percentiles"): ("kpi", {"target_price": "tp"}, ("p5", "p50", "p95", "mean")),
 }
 """(report kind, table) -> (key column, {row key: name stem}, value columns) of headline
 figures inside tables: ``tp_p50_<scenario>`` is the median target price of ``stress``."""
@@ -369,12 +369,12 @@ tables of such a workbook (each scenario's detail, the vintage changes, the scal
 sheets that do not print (:func:`_print_setup`). The valuation bridges, the assumptions, the
 defined names and the index print too."""
 
-_ANNUAL_KPIS = {"genai_revenue_rmb_m": "genai_revenue_rmb_m", "genai_share": "genai_share",
-                "total_revenue_rmb_m": "revenue_rmb_m"}
+_ANNUAL_KPIS = {"genai_revenue_m": "genai_revenue_m", "genai_share": "genai_share",
+                "total_revenue_m": "revenue_m"}
 """KPI stem -> column of the value report's ``annual`` table that holds it per year
 (:func:`capacity.comparison.scenario_kpis`)."""
 
-_SCALAR_KPIS = {"npv_rmb_m": "objective_rmb_m"}
+_SCALAR_KPIS = {"npv_m": "objective_m"}
 """KPI -> the plan scalar holding the same figure under another key."""
 
 _KPI_PERIOD = re.compile(r"^(?P<stem>.+)_(?P<period>\d{4}(Q[1-4])?)$")
@@ -396,7 +396,7 @@ def kpi_formulas(kpis: pd.DataFrame, reports: list[Report], planned: list[dict[s
     A scenario's KPI refers to the data cell that holds it (the ``scalars`` sheet's value of a
     plan or value scalar, the plan's ``quarters`` cell of that quarter, the value report's
     ``annual`` cell of that year), or sums the plan's quarters up to that quarter
-    (``cumulative_capex_rmb_m_<quarter>`` = SUM of ``capex_rmb_m``), or sums the scenario's
+    (``cumulative_capex_m_<quarter>`` = SUM of ``capex_m``), or sums the scenario's
     rows of the comparison's ``binding`` sheet (``binding_limits`` = SUMIFS of
     ``quarters_binding``). A difference column ``<s>_vs_<first>`` is the scenario's cell minus
     the first scenario's. Only cells whose data cell holds the figure itself get a reference;
@@ -459,13 +459,13 @@ def kpi_formulas(kpis: pd.DataFrame, reports: list[Report], planned: list[dict[s
             return None
         stem, period = m["stem"], m["period"]
         if "Q" in period:
-            cum = stem == "cumulative_capex_rmb_m"
-            got = table_ref(plan, "quarters", "period", period, "capex_rmb_m" if cum else stem)
+            cum = stem == "cumulative_capex_m"
+            got = table_ref(plan, "quarters", "period", period, "capex_m" if cum else stem)
             if got is None:
                 return None
             sheet, row, col, frame = got
             if cum:
-                total = float(frame["capex_rmb_m"].iloc[:row].sum())
+                total = float(frame["capex_m"].iloc[:row].sum())
                 top = xl_rowcol_to_cell(1, col, True, True)
                 end = xl_rowcol_to_cell(row, col, True, True)
                 return f"=SUM({_quote_sheet(sheet)}!{top}:{end})" if _same(total, value) \

@@ -19,22 +19,22 @@ from capacity.scenarios.files import data_dir, read_csv
 from capacity.schemas import date_from_text, number_from_text
 
 COMPS_COLUMNS = ("published", "source", "kind", "company", "metric", "basis_year", "multiple",
-                 "target_price_hkd")
-"""Required columns of ``comps.csv``; ``multiple`` [1] and ``target_price_hkd`` [HKD/share]
+                 "target_price")
+"""Required columns of ``comps.csv``; ``multiple`` [1] and ``target_price`` [HKD/share]
 may be empty, ``basis_year`` is the forecast year a multiple applies to."""
 COMPS_KINDS = ("broker_target", "consensus_target", "subject_market", "peer")
 """What a comps row is: a broker's target and its basis, a consensus target, the subject's own
 market multiple, or a peer's market multiple."""
-PRICE_COLUMNS = ("date", "price_hkd", "source")
-"""Required columns of ``share_prices.csv``: ``price_hkd`` [HKD/share]."""
+PRICE_COLUMNS = ("date", "price", "source")
+"""Required columns of ``share_prices.csv``: ``price`` [HKD/share]."""
 STREET_COLUMNS = ("published", "source", "metric", "year", "value")
 """Required columns of ``street.csv``: one broker or consensus figure a row."""
-_NUMBERS = {"comps.csv": ("multiple", "target_price_hkd", "basis_year"),
-            "share_prices.csv": ("price_hkd",), "street.csv": ("value", "year")}
+_NUMBERS = {"comps.csv": ("multiple", "target_price", "basis_year"),
+            "share_prices.csv": ("price",), "street.csv": ("value", "year")}
 _DATES = {"comps.csv": "published", "share_prices.csv": "date", "street.csv": "published"}
 _REQUIRED = {"comps.csv": COMPS_COLUMNS, "share_prices.csv": PRICE_COLUMNS,
              "street.csv": STREET_COLUMNS}
-_MAY_BE_EMPTY = {"multiple", "target_price_hkd", "basis_year", "year", "company", "metric"}
+_MAY_BE_EMPTY = {"multiple", "target_price", "basis_year", "year", "company", "metric"}
 
 
 def _table(name: str, folder: Path) -> pd.DataFrame:
@@ -67,7 +67,7 @@ def _table(name: str, folder: Path) -> pd.DataFrame:
                 value = float(number_from_text(text))
             except ValueError as exc:
                 raise InputError(f"{at} {col}", str(exc)) from None
-            if col in ("multiple", "price_hkd", "target_price_hkd") and not value > 0:
+            if col in ("multiple", "price", "target_price") and not value > 0:
                 raise InputError(f"{at} {col}", f"{text} must be above 0")
     for col in _NUMBERS[name]:
         out[col] = [float(number_from_text(t)) if str(t).strip() else math.nan for t in df[col]]

@@ -174,7 +174,7 @@ class InferenceInputs(StrictModel):
     yield_change_annual: GrowthRate = 0.0
     """Change per year of revenue per effective EFLOPS-quarter (price cuts < 0, serving
     efficiency gains > 0). [1/year]"""
-    price_rmb_per_m_tokens: Annotated[Positive, Field(le=MAX_TOKEN_PRICE_RMB_PER_M)] = 20.0
+    price_per_m_tokens: Annotated[Positive, Field(le=MAX_TOKEN_PRICE_RMB_PER_M)] = 20.0
     """Realised price of one million tokens at the base period. [RMB/m tokens]"""
     price_change_annual: GrowthRate = 0.0
     """Change of the token price per year. [1/year]"""
@@ -187,14 +187,14 @@ class InferenceInputs(StrictModel):
 class RevenueInputs(StrictModel):
     """Demand-side GenAI revenue path."""
 
-    base_half_year_rmb_m: float | str = "disclosed"
+    base_half_year_m: float | str = "disclosed"
     """GenAI revenue of the calibration half-year, or ``"disclosed"`` for ``genai_share`` x
-    ``revenue_rmb_m`` at the base period. [RMB m]"""
+    ``revenue_m`` at the base period. [RMB m]"""
     growth_by_year: dict[Year, GrowthRate] = Field(default_factory=dict)
     """Year-on-year growth of the quarterly run rate, per calendar year; a year not listed takes
     the latest listed year before it (0 if none). [1/year]"""
 
-    @field_validator("base_half_year_rmb_m", mode="before")
+    @field_validator("base_half_year_m", mode="before")
     @classmethod
     def _base(cls, v: object) -> object:
         return _nonnegative_or_word(v, "disclosed", "base GenAI revenue", MAX_REVENUE_RMB_M)

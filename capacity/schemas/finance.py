@@ -43,13 +43,13 @@ class FinanceInputs(StrictModel):
     default). [1]"""
     valuation_year: Annotated[Whole, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
     """Calendar year whose sales the multiple is applied to (the subject's data). [year]"""
-    net_cash_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
+    net_cash_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
                                           le=MAX_ABS_NET_CASH_RMB_M)]
     """Cash and short-term investments minus borrowings (negative = net debt; the subject's
     data). [RMB m]"""
     shares_m: Annotated[Real, Field(ge=MIN_SHARES_M, le=MAX_SHARES_M)]
     """Shares outstanding (the subject's data). [m shares]"""
-    rmb_per_hkd: Annotated[Real, Field(ge=MIN_FX_RATE, le=MAX_FX_RATE)]
+    fx_listing: Annotated[Real, Field(ge=MIN_FX_RATE, le=MAX_FX_RATE)]
     """Exchange rate (the subject's data). [RMB/HKD]"""
     traditional_growth_annual: Annotated[Real, Field(
         gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.15
@@ -75,21 +75,21 @@ class FinanceInputs(StrictModel):
     """Relative changes of the valuation-year sales in the sensitivity grid. [1]"""
 
     # --- P&L, cash and DCF (issue 14) ------------------------------------------------------
-    other_genai_revenue_rmb_m_per_quarter: Annotated[NonNegative, Field(
+    other_genai_revenue_m_per_quarter: Annotated[NonNegative, Field(
         le=MAX_OPEX_RMB_M)] = 0.0
     """GenAI revenue not served by the fleet (model licences, software), added to served
     revenue every quarter. [RMB m/quarter]"""
-    existing_fleet_book_value_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 2200.0
+    existing_fleet_book_value_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 2200.0
     """Net book value at the base period's end of the fleet already owned (and of orders
     already paid), depreciated straight-line over the next
     ``existing_fleet_remaining_life_quarters``. [RMB m]"""
     existing_fleet_remaining_life_quarters: LifeQuarters = 14
     """Quarters over which the existing fleet's book value is depreciated. [quarters]"""
-    rd_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 1780.0
+    rd_half_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 1780.0
     """Research and development expenses of the base half-year. [RMB m/half-year]"""
-    sm_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 418.0
+    sm_half_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 418.0
     """Selling and marketing expenses of the base half-year. [RMB m/half-year]"""
-    ga_half_rmb_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 796.5
+    ga_half_m: Annotated[NonNegative, Field(le=MAX_OPEX_RMB_M)] = 796.5
     """General and administrative expenses of the base half-year. [RMB m/half-year]"""
     rd_growth_annual: Annotated[Real, Field(gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = 0.0
     """Growth of R&D expenses, yearly total on yearly total. [1/year]"""
@@ -98,14 +98,14 @@ class FinanceInputs(StrictModel):
     ga_growth_annual: Annotated[Real, Field(gt=-1.0, le=MAX_TRADITIONAL_GROWTH_ANNUAL)] = -0.10
     """Growth of general and administrative expenses, yearly total on yearly total.
     [1/year]"""
-    non_operating_loss_rmb_m_per_quarter: Annotated[Real, Field(
+    non_operating_loss_m_per_quarter: Annotated[Real, Field(
         ge=-MAX_OPEX_RMB_M, le=MAX_OPEX_RMB_M)] = 398.4
     """Loss below the operating line (finance costs, fair-value changes, share of associates,
     tax), non-cash in the cash path; negative = a gain. [RMB m/quarter]"""
     debt_financed_capex_share: Annotated[Real, Field(ge=0.0, le=1.0)] = 0.0
     """Share of the plan's capex paid with new debt, which then bears interest at the rate
     the disclosures imply (:mod:`capacity.finance.interest`). [1]"""
-    cash_floor_rmb_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
+    cash_floor_m: Annotated[Real, Field(ge=-MAX_ABS_NET_CASH_RMB_M,
                                             le=MAX_ABS_NET_CASH_RMB_M)] = 2000.0
     """Net cash below which the company needs new funding. [RMB m]"""
     ev_ebitda_multiple: Annotated[Positive, Field(le=MAX_EV_EBITDA_MULTIPLE)] = 15.0
@@ -117,7 +117,7 @@ class FinanceInputs(StrictModel):
     tax_rate: Fraction = 0.15
     """Tax on positive terminal operating profit (none on losses in the horizon). [1]"""
     valuation_method: Literal["blend", "ev_sales", "ev_ebitda", "dcf"] = "blend"
-    """Which target price ``target_price_hkd`` reports: one method's, or the blend."""
+    """Which target price ``target_price`` reports: one method's, or the blend."""
     blend_weights: dict[Literal["ev_sales", "ev_ebitda", "dcf"], Fraction] = {
         "ev_sales": 1.0, "ev_ebitda": 0.0, "dcf": 0.0}
     """Weight of each method's target price in the blend; methods that do not apply

@@ -80,7 +80,7 @@ class PowerRamp(StrictModel):
 class PlannerInputs(StrictModel):
     """Purchase LP inputs: prices, lead times, budget, power and costs."""
 
-    usd_rmb: Annotated[Real, Field(ge=MIN_FX_RATE, le=MAX_FX_RATE)] = 7.2
+    fx_usd: Annotated[Real, Field(ge=MIN_FX_RATE, le=MAX_FX_RATE)] = 7.2
     """Exchange rate. [RMB/USD]"""
     price_usd: dict[str, PriceUsd] = Field(default_factory=dict)
     """Price per unit where the catalog has none, or to override it. [USD/unit]"""
@@ -88,7 +88,7 @@ class PlannerInputs(StrictModel):
     """Quarters between order (payment) and delivery, per chip. [quarters]"""
     default_lead_time_quarters: LeadQuarters = 2
     """Lead time for chips not in ``lead_time_quarters``. [quarters]"""
-    capex_budget_rmb_m: dict[Year, Annotated[NonNegative, Field(le=MAX_BUDGET_RMB_M)]] = Field(
+    capex_budget_m: dict[Year, Annotated[NonNegative, Field(le=MAX_BUDGET_RMB_M)]] = Field(
         default_factory=dict)
     """GPU capex budget per calendar year (paid at order). [RMB m] Years not listed: unlimited."""
     budget_carryover: bool = False
@@ -103,14 +103,14 @@ class PlannerInputs(StrictModel):
     """Power usage effectiveness. [1]"""
     server_overhead: Annotated[Real, Field(ge=1.0, le=MAX_SERVER_OVERHEAD)] = 1.5
     """Server power per GPU as a multiple of GPU TDP (CPU, memory, network). [1]"""
-    electricity_rmb_per_kwh: Annotated[NonNegative, Field(le=MAX_ELECTRICITY_RMB_PER_KWH)] = 0.6
+    electricity_per_kwh: Annotated[NonNegative, Field(le=MAX_ELECTRICITY_RMB_PER_KWH)] = 0.6
     """Electricity price. [RMB/kWh]"""
     discount_rate_annual: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.10
     """Annual discount rate for the cost objective. [1/year]"""
-    system_rmb_per_unit: Annotated[NonNegative, Field(le=MAX_SYSTEM_RMB_PER_UNIT)] = 50_000.0
+    system_per_unit: Annotated[NonNegative, Field(le=MAX_SYSTEM_RMB_PER_UNIT)] = 50_000.0
     """System share per accelerator slot (server chassis, CPUs, memory, NICs, switch board),
-    for chips not in ``system_rmb_per_unit_by_chip``. [RMB/unit]"""
-    system_rmb_per_unit_by_chip: dict[str, Annotated[NonNegative, Field(
+    for chips not in ``system_per_unit_by_chip``. [RMB/unit]"""
+    system_per_unit_by_chip: dict[str, Annotated[NonNegative, Field(
         le=MAX_SYSTEM_RMB_PER_UNIT)]] = Field(default_factory=dict)
     """System share per slot for chips whose servers differ (PCIe hosts, bundled hosts).
     [RMB/unit]"""
@@ -119,7 +119,7 @@ class PlannerInputs(StrictModel):
     for large-cluster training. [1]"""
     network_share_inference: Annotated[NonNegative, Field(le=1.0)] = 0.05
     """The same for inference-only (PCIe) chips. [1]"""
-    facility_rmb_m_per_mw: Annotated[NonNegative, Field(le=MAX_FACILITY_RMB_M_PER_MW)] = 40.0
+    facility_m_per_mw: Annotated[NonNegative, Field(le=MAX_FACILITY_RMB_M_PER_MW)] = 40.0
     """Facility fit-out per MW of facility power an installed unit draws. [RMB m/MW]"""
     maintenance_share_annual: Annotated[NonNegative, Field(le=1.0)] = 0.03
     """Maintenance and spares per year as a share of the hardware cost (card + system +
