@@ -3,8 +3,8 @@ defaults shipped with it (``subject.toml`` of a subject folder; docs/subjects.md
 
 The code names no company: a title, a currency label, a stress threshold or a fallback scenario
 that belongs to one subject is read here from that subject's ``subject.toml``. The money keys of
-the outputs still carry the suffixes ``_rmb_m`` (an amount in millions of the *reporting*
-currency) and ``_hkd`` (a per-share amount in the *listing* currency); the labels that reach a
+the outputs carry no currency (``revenue_m``: millions of the *reporting* currency;
+``target_price``: per share in the *listing* currency; docs/key-map.md); the labels that reach a
 reader (:func:`money_label`) say the subject's currencies, and every plan, value and compare
 report carries a ``currency`` field (:func:`report_fields`).
 
@@ -40,8 +40,8 @@ CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 written ``RMB`` as its reports write it)."""
 
 KEY_CURRENCIES = {"RMB": "reporting", "HKD": "listing"}
-"""The currency words of the output keys' unit suffixes (``_rmb_m``, ``_hkd``) -> the currency of
-the subject each stands for; :func:`money_label` puts the subject's label in their place."""
+"""The currency words of the units (``RMB m``, ``HKD``: capacity.results.UNIT_SUFFIXES) -> the
+currency of the subject each stands for; :func:`money_label` puts the subject's label in their place."""
 
 _WORD = re.compile(r"\b(RMB|HKD)")
 """A currency word of a key's unit at the start of a word (``RMB m``, ``RMBm/unit``, ``HKD``)."""
@@ -75,9 +75,10 @@ class Currency(StrictModel):
     """The subject's currencies and how labels spell them."""
 
     reporting: str
-    """Currency of the accounts: every ``*_rmb_m`` key is millions of it (code, ``RMB``)."""
+    """Currency of the accounts: every ``*_m`` money key is millions of it (code, ``RMB``)."""
     listing: str
-    """Currency the shares trade in: every ``*_hkd`` key is per share in it (code, ``HKD``)."""
+    """Currency the shares trade in: every per-share key (``target_price``) is in it (code,
+    ``HKD``)."""
     reporting_label: str = ""
     """How a label writes the reporting currency (default: its code)."""
     listing_label: str = ""

@@ -27,8 +27,8 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 subject | | Title of the subject the report is about (subject.toml title; null without one)
-currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
-    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
+currency | | The subject's currencies (subject.toml): reporting (the currency of every money key,
+    *_m, and RMB-labelled unit) and listing (of every per-share key), as codes
 status | | Solver status of the purchase plan: optimal (a solve that is not optimal is an error
     line, not a report)
 objective | | What the plan maximises: npv (default) or max-compute (--objective)
@@ -71,8 +71,8 @@ economics | table | Cost per unit, per EFLOPS-quarter and per m tokens: one row 
 scenario | | Scenario name (baseline, a shipped scenario, or a file)
 as_of | | Vintage date of the inputs, YYYY-MM-DD (docs/vintages.md)
 subject | | Title of the subject the report is about (subject.toml title; null without one)
-currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
-    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
+currency | | The subject's currencies (subject.toml): reporting (the currency of every money key,
+    *_m, and RMB-labelled unit) and listing (of every per-share key), as codes
 capacity_source | | Where the served capacity comes from, in words (plan (NPV purchases))
 valuation_year | | Calendar year whose sales the EV/Sales bridge values (finance.valuation_year)
 valuation_method | | Method target_price takes: fleet_dcf (the plan's NPV, what the plan
@@ -203,8 +203,8 @@ street_bridge | table | The model's profit gap to a street source by driver: one
 """),
     "compare": parse_rows("""\
 subject | | Title of the subject the report is about (subject.toml title; null without one)
-currency | | The subject's currencies (subject.toml): reporting (the currency of every *_rmb_m
-    key and RMB-labelled unit) and listing (the currency of every *_hkd key), as codes
+currency | | The subject's currencies (subject.toml): reporting (the currency of every money key,
+    *_m, and RMB-labelled unit) and listing (of every per-share key), as codes
 reference | | The reference scenario: the first named, which the <scenario>_vs_<reference>
     columns subtract
 solver | | LP solver used
@@ -403,7 +403,7 @@ origin | | File (vintage, scenario or --set) that made the change
 """),
 }
 _CURRENCY = parse_rows("""\
-reporting | | Currency code of the accounts: every *_rmb_m key and RMB-labelled unit is in it
+reporting | | Currency code of the accounts: every money (*_m) key and RMB-labelled unit is in it
     (subject.toml currency.reporting)
 listing | | Currency code of the share price: every *_hkd key is in it (subject.toml
     currency.listing)

@@ -67,13 +67,14 @@ def nomenclature_markdown() -> str:
         "`units` GPUs.",
         "A unit `see unit` means the row's own `unit` column gives it. Column names carry their "
         "unit as",
-        "a suffix (`_eflops`, `_rmb_m`, `_units`, `_hkd`, `_share`, `_mw`, `_pct`). Quarters are "
-        "text like",
+        "a suffix (`_eflops`, `_m`, `_units`, `_share`, `_mw`, `_pct`); a money key carries "
+        "no currency",
+        "(`revenue_m`, `target_price`: the unit column says which). Quarters are text like",
         "`2024Q3` in files. `null` in JSON (an empty cell in CSV) appears only where a "
         "definition says so.",
         "",
-        "Currencies: `RMB` in a unit (and `_rmb` in a key) is the subject's reporting currency, "
-        "`HKD` (`_hkd`)",
+        "Currencies: `RMB` in a unit is the subject's reporting currency (`_m` keys), "
+        "`HKD` (per-share keys)",
         "its listing currency, as the subject's `subject.toml` states them "
         "(docs/subjects.md); headers and",
         "labels print the subject's own (`revenue [USDm]` for a subject reporting in US "
