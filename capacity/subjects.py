@@ -41,7 +41,8 @@ written ``RMB`` as its reports write it)."""
 
 KEY_CURRENCIES = {"RMB": "reporting", "HKD": "listing"}
 """The currency words of the units (``RMB m``, ``HKD``: capacity.results.UNIT_SUFFIXES) -> the
-currency of the subject each stands for; :func:`money_label` puts the subject's label in their place."""
+currency of the subject each stands for; :func:`money_label` puts the subject's label in their
+place."""
 
 _WORD = re.compile(r"\b(RMB|HKD)")
 """A currency word of a key's unit at the start of a word (``RMB m``, ``RMBm/unit``, ``HKD``)."""

@@ -203,9 +203,9 @@ def test_sensitivity_grid_by_hand():
 # Pipeline and CLI
 # ---------------------------------------------------------------------------------------------
 
-VALUE_KEYS = {"target_price", "ev_m", "equity_m", "sales_2024e_m",
-              "implied_sales_2024e_m", "implied_sales_2024e_old_m", "multiple",
-              "net_cash_m", "shares_m", "fx_listing", "genai_share_2025",
+VALUE_KEYS = {"target_price", "ev_m", "equity_m", "valuation_sales_m",
+              "implied_valuation_sales_m", "implied_valuation_sales_old_m", "multiple",
+              "net_cash_m", "shares_m", "fx_listing", "genai_share_target_year",
               "genai_target_met", "revenue", "sensitivity"}
 
 
@@ -213,17 +213,17 @@ def test_cli_value_json_object(run_json):
     d = run_json(*NOTE_VINTAGE, "value", "--scenario", "history")
     assert set(d) >= VALUE_KEYS
     assert d["multiple"] == 7.5
-    assert d["implied_sales_2024e_m"] == pytest.approx(6069.5)
-    assert d["implied_sales_2024e_old_m"] == pytest.approx(10638.9)
+    assert d["implied_valuation_sales_m"] == pytest.approx(6069.5)
+    assert d["implied_valuation_sales_old_m"] == pytest.approx(10638.9)
     # the bridge, recomputed from the printed figures
     assert abs(d["equity_m"] - (d["ev_m"] + d["net_cash_m"])) < 1e-6
-    assert d["ev_m"] == pytest.approx(7.5 * d["sales_2024e_m"], rel=1e-9)
+    assert d["ev_m"] == pytest.approx(7.5 * d["valuation_sales_m"], rel=1e-9)
     assert d["target_price_ev_sales"] == pytest.approx(
         d["equity_m"] / d["shares_m"] / d["fx_listing"], rel=1e-9)
     assert d["target_price"] == pytest.approx(
         d["equity_fleet_dcf_m"] / d["shares_m"] / d["fx_listing"], rel=1e-9)
     # feeding the implied sales back through the bridge gives the note's HK$1.75
-    back = F.value_from_sales(d["implied_sales_2024e_m"], d["multiple"],
+    back = F.value_from_sales(d["implied_valuation_sales_m"], d["multiple"],
                               d["net_cash_m"], d["shares_m"], d["fx_listing"])
     assert abs(back.target_price - 1.75) < 0.01
     note_row = next(r for r in d["bridge"] if r["case"].startswith("note TP"))
@@ -242,13 +242,14 @@ def test_cli_value_json_object(run_json):
     # path asks for (the A100s and A800s serve at INT8; leasing grows with the market and part
     # of 2024Q4's is left unserved), so the EV/Sales TP is HK$1.329:
     # (7.5 x 4,319.2 + 9,000) / 33,500 / 0.93 = 1.3286.
-    assert d["sales_2024e_m"] == pytest.approx(4319.2, abs=0.5)
-    assert d["target_price_ev_sales"] == pytest.approx((7.5 * d["sales_2024e_m"] + 9000)
+    assert d["valuation_sales_m"] == pytest.approx(4319.2, abs=0.5)
+    assert d["target_price_ev_sales"] == pytest.approx((7.5 * d["valuation_sales_m"] + 9000)
                                                            / 33_500 / 0.93, rel=1e-9)
     assert d["target_price_ev_sales"] == pytest.approx(1.329, abs=0.001)
     y2024 = sum(r["revenue_m"] for r in rows if r["period"].startswith("2024"))
-    assert y2024 == pytest.approx(d["sales_2024e_m"])
-    assert d["genai_target_met"] == (d["genai_share_2025"] >= 0.40)
+    assert y2024 == pytest.approx(d["valuation_sales_m"])
+    assert d["genai_target_year"] == 2025
+    assert d["genai_target_met"] == (d["genai_share_target_year"] >= 0.40)
     assert len(d["sensitivity"]) == 49
 
 
@@ -256,8 +257,8 @@ def test_cli_value_multiple_option_and_errors(run_json, run_cli):
     d = run_json(*NOTE_VINTAGE, "value", "--scenario", "history", "--multiple", "5")
     assert d["multiple"] == 5.0
     # (6069.5 * 7.5) / 5 = 9,104.25: the HK$1.75 needs more sales at a lower multiple
-    assert d["implied_sales_2024e_m"] == pytest.approx(9104.25)
-    assert d["ev_m"] == pytest.approx(5.0 * d["sales_2024e_m"])
+    assert d["implied_valuation_sales_m"] == pytest.approx(9104.25)
+    assert d["ev_m"] == pytest.approx(5.0 * d["valuation_sales_m"])
     code, out, err = run_cli("value", "--multiple", "-1")
     assert code == 2 and out == ""
     assert err.startswith("capacity: ") and "ev_sales_multiple" in err and len(

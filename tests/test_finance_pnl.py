@@ -105,7 +105,7 @@ def test_default_blend_is_the_notes_method_and_reproduces_its_check(hist):
     assert hist["target_price_multiples"] == pytest.approx(hist["target_price_ev_sales"])
     assert hist["blend_weight_ev_sales"] == 1.0
     # HK$1.75 on 7.5x 2024E: (1.75 x 33,500 x 0.93 - 9,000) / 7.5 = 6,069.5 -> HK$1.75 again
-    assert hist["implied_sales_2024e_m"] == pytest.approx(6069.5)
+    assert hist["implied_valuation_sales_m"] == pytest.approx(6069.5)
     assert hist["note_check_target_price"] == pytest.approx(1.75)
     assert hist["note_check_reproduced"] is True
     assert hist["ev_ebitda_applies"] is False  # 2024E EBITDA is negative

@@ -189,7 +189,7 @@ def test_the_subjects_own_scenario_and_rules_apply(subject):
 def test_value_on_the_synthetic_subject(subject):
     v = cli_json("--subject", str(subject), "value", "--scenario", "history")
     assert v["valuation_year"] == 2025
-    sales = v["sales_2025e_m"]
+    sales = v["valuation_sales_m"]
     # TP = (multiple x sales + net cash) / shares / RMB per HKD, with Acme's inputs; the net
     # cash at the valuation date (31 Jan 2025) is the 1,000 of the balance sheet (2024Q2) plus
     # the modelled free cash flow of 2024Q3 and 2024Q4 (the equity bridge)

@@ -174,4 +174,4 @@ def test_the_rule_finds_a_missing_row(page):
     assert not _documented("no_such_column", rows[("plan", "quarters")], [])
     assert _documented("history_vs_baseline", rows[("compare", "kpis")], ["baseline", "history"])
     assert not _documented("history_vs_nowhere", rows[("compare", "kpis")], ["history"])
-    assert _documented("sales_2024e_m", rows[("value", "keys")], [])
+    assert _documented("valuation_sales_m", rows[("value", "keys")], [])

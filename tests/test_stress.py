@@ -137,7 +137,7 @@ def test_draws_match_full_pipeline(history):
         # degenerate optimum), so the shortfall is not compared
         assert k["npv_m"] == pytest.approx(relaxed.objective, rel=1e-9)
         assert k["target_price"] == pytest.approx(v["target_price"], rel=REL)
-        assert k["genai_share_2025"] == pytest.approx(v["genai_share_2025"], rel=REL)
+        assert k["genai_share_2025"] == pytest.approx(v["genai_share_target_year"], rel=REL)
         assert np.allclose(series["effective_eflops"], q["effective_eflops"], rtol=REL)
 
 

@@ -141,7 +141,7 @@ def test_minimal_subject_switches_absent_parts_off_as_null():
     # valuation: EV/Sales on the 2025 sales; EV = 4 x sales, equity = EV + the net cash at the
     # valuation date (the balance sheet's 100 plus the modelled burn, the equity bridge's last
     # step), TP = equity / 200
-    sales = v["sales_2025e_m"]
+    sales = v["valuation_sales_m"]
     bridge = v["equity_bridge"]
     assert bridge[0]["value_m"] == 100.0
     assert abs(v["target_price_ev_sales"]
@@ -216,7 +216,7 @@ GPU_CLOUDS = ["coreweave", "nebius"]
 
 def _shape(report: dict) -> tuple[set[str], dict[str, list[str]]]:
     """Top-level keys and each non-empty table's columns, a key's year written ``YYYY`` (keys
-    such as ``sales_2026e_m`` still carry the valuation year until the key rename)."""
+    hold no year, but KPI names such as ``genai_share_2026`` of compare and stress still do)."""
     def year_free(key: str) -> str:
         return re.sub(r"20\d\d", "YYYY", key)
     keys = {year_free(k) for k in report}

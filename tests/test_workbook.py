@@ -177,7 +177,7 @@ def test_long_scenario_names_give_readable_unique_sheets(tmp_path):
 def test_defined_names_for_headline_figures(book, cached, compare_out, scenario):
     _, doc = compare_out
     s = scenario.replace("-", "_")
-    for stem in ("tp", "multiple", "sales_2024e", "net_cash", "shares", "fx_listing",
+    for stem in ("tp", "multiple", "valuation_sales", "net_cash", "shares", "fx_listing",
                  "capex_total"):
         assert f"{stem}_{s}" in book.defined_names, f"{stem}_{s}"
     # the valuation sheet is the EV/Sales bridge in live formulas (the headline is the fleet DCF)
@@ -195,12 +195,12 @@ def test_valuation_sheet_is_live_formulas(book, cached, scenario):
     assert tp.parent.title == f"{scenario}_valuation"
     for c in (tp, ev, _cell(book, f"equity_{s}")):
         assert isinstance(c.value, str) and c.value.startswith("="), c.value
-    for stem in ("multiple", "sales_2024e", "net_cash", "shares", "fx_listing"):
+    for stem in ("multiple", "valuation_sales", "net_cash", "shares", "fx_listing"):
         assert isinstance(_cell(book, f"{stem}_{s}").value, float | int)
     # the cached results are value_from_sales of the input cells
     inp = {k: _cell(cached, f"{k}_{s}").value for k in
-           ("multiple", "sales_2024e", "net_cash", "shares", "fx_listing")}
-    v = value_from_sales(inp["sales_2024e"], inp["multiple"], inp["net_cash"], inp["shares"],
+           ("multiple", "valuation_sales", "net_cash", "shares", "fx_listing")}
+    v = value_from_sales(inp["valuation_sales"], inp["multiple"], inp["net_cash"], inp["shares"],
                          inp["fx_listing"])
     assert _cell(cached, f"tp_{s}").value == pytest.approx(v.target_price, rel=1e-12)
     assert _cell(cached, f"ev_{s}").value == pytest.approx(v.ev_m, rel=1e-12)
@@ -387,7 +387,7 @@ def test_names_that_sanitise_alike_stay_distinct():
     from capacity.results import Report
 
     annual = pd.DataFrame({"revenue_m": [400.0]}, index=pd.Index([2024], name="year"))
-    scal = {"valuation_year": 2024, "sales_2024e_m": 400.0, "multiple": 7.5,
+    scal = {"valuation_year": 2024, "valuation_sales_m": 400.0, "multiple": 7.5,
             "net_cash_m": 90.0, "shares_m": 335.0, "fx_listing": 0.93,
             "target_price": (7.5 * 400.0 + 90.0) / 335.0 / 0.93}
     reports = [Report("value", scalars={"scenario": s, **scal}, tables={"annual": annual})
