@@ -161,8 +161,7 @@ def _forecast_paths(scenario: Scenario, solver: str = "highs"
     plan_result = plan(scenario, solver=solver)
     stocks = bt.stock_path(plan_result.inputs.fleet_history, plan_result.quarters, base)
     pnl = value_report(scenario, solver=solver, plan_result=plan_result).tables[
-        "pnl_by_quarter"].rename(columns={"rd_m": "rd_opex_m", "sm_m":
-                                          "sm_opex_m", "ga_m": "ga_opex_m"})
+        "pnl_by_quarter"]
     actual = pnl["actual"].astype(bool)  # the one P&L: reported quarters, then modelled
     if actual.any():
         flows = bt.flow_path(pnl[actual], pnl[~actual])

@@ -46,7 +46,7 @@ def test_1h25_is_reproduced_from_its_own_tables(h1_25):
     assert s["gross_profit_m"] / s["revenue_m"] == pytest.approx(0.385, abs=0.01)
     assert s["net_loss_m"] == pytest.approx(1489.3, rel=0.03)
     assert s["adjusted_net_loss_m"] == pytest.approx(1162.1, rel=0.03)
-    assert s["rd_m"] == pytest.approx(2118.5)
+    assert s["rd_opex_m"] == pytest.approx(2118.5)
     for r in h1_25["pnl"]:
         assert "adjusted_net_loss_m" in r
 

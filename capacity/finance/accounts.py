@@ -47,15 +47,16 @@ ACCOUNT_METRICS = ("revenue_m", "genai_revenue_m", "genai_share", "gross_margin"
 
 HISTORY_COLUMNS = ("genai_revenue_m", "traditional_revenue_m", "revenue_m",
                    "cost_of_sales_m", "other_cost_of_sales_m", "gross_profit_m",
-                   "gross_margin", "rd_m",
-                   "sm_m", "ga_m", "opex_m", "operating_profit_m",
+                   "gross_margin", "rd_opex_m",
+                   "sm_opex_m", "ga_opex_m", "opex_m", "operating_profit_m",
                    "non_operating_loss_m", "interest_expense_m", "net_loss_m",
                    "adjustments_m", "adjusted_net_loss_m")
 """P&L columns a reported quarter carries (the rest of the P&L is not reported: NaN). The
 reported cost of sales is not split into the fleet's lines: all of it is ``other``."""
 
 _FLOW = {"genai_revenue_m": "genai_revenue_m", "revenue_m": "revenue_m",
-         "rd_m": "rd_opex_m", "sm_m": "sm_opex_m", "ga_m": "ga_opex_m",
+         "rd_opex_m": "rd_opex_m", "sm_opex_m": "sm_opex_m",
+         "ga_opex_m": "ga_opex_m",
          "net_loss_m": "net_loss_m",
          "adjusted_net_loss_m": "adjusted_net_loss_m"}
 

@@ -620,7 +620,8 @@ PATH_SERIES = ("gpus_units", "revenue_m", "gross_profit_m", "net_loss_m",
 PNL_LINES = {"revenue_m": "revenue_m", "gross_profit_m": "gross_profit_m",
              "net_loss_m": "net_loss_m",
              "adjusted_net_loss_m": "adjusted_net_loss_m",
-             "rd_opex_m": "rd_m", "sm_opex_m": "sm_m", "ga_opex_m": "ga_m"}
+             "rd_opex_m": "rd_opex_m", "sm_opex_m": "sm_opex_m",
+             "ga_opex_m": "ga_opex_m"}
 """Fan series -> the line of the one P&L (:func:`capacity.finance.pnl.pnl_arrays`) it is."""
 
 

@@ -52,9 +52,9 @@ other_cost_of_sales_m | RMB m | Traditional + GenAI other cost of sales (reporte
     the whole reported cost of sales)
 gross_profit_m | RMB m | Revenue - cost of sales
 gross_margin | share | Gross profit / revenue (the one gross margin of every table)
-rd_m | RMB m | Research and development expenses
-sm_m | RMB m | Selling and marketing expenses
-ga_m | RMB m | General and administrative expenses
+rd_opex_m | RMB m | Research and development expenses
+sm_opex_m | RMB m | Selling and marketing expenses
+ga_opex_m | RMB m | General and administrative expenses
 opex_m | RMB m | Operating expenses = R&D + S&M + G&A
 operating_profit_m | RMB m | Gross profit - opex (negative = operating loss)
 ebitda_m | RMB m | Operating profit + fleet depreciation
