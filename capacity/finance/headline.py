@@ -154,8 +154,7 @@ def comps_table(comps: pd.DataFrame, as_of: dt.date, multiple: comps_mod.Quote
     chosen = ((out["published"] == multiple.source_date) & (out["kind"] == "broker_target")
               & (out["metric"] == "ev_sales")) if len(out) else pd.Series(dtype=bool)
     out["chosen"] = chosen.astype(bool)
-    out["basis_year"] = pd.Series([year_or_none(y) for y in out["basis_year"]], index=out.index,
-                                  dtype=object)
+    out["basis_year"] = pd.array([year_or_none(y) for y in out["basis_year"]], dtype="Int64")
     return out
 
 

@@ -61,7 +61,7 @@ def street_table(street: pd.DataFrame, model_years: pd.DataFrame, target_price: 
                      "model": model, "difference": model - rec["value"]})
     out = pd.DataFrame(rows, columns=["date", "source", "metric", "year", "value", "model",
                                       "difference"])
-    out["year"] = pd.Series([r["year"] for r in rows], index=out.index, dtype=object)
+    out["year"] = pd.array([r["year"] for r in rows], dtype="Int64")
     return out
 
 
