@@ -100,7 +100,8 @@ def column_cells(frame, name, row_decimals: list[int] | None = None) -> tuple[li
         return ["yes" if v else "no" for v in values], False
     if pd.api.types.is_integer_dtype(s):
         sep = bool(unit_of(str(name)))
-        return [f"{int(v):,}" if sep else str(int(v)) for v in values], True
+        return ["-" if pd.isna(v) else f"{int(v):,}" if sep else str(int(v))
+                for v in values], True
     numeric = pd.api.types.is_float_dtype(s) or (s.dtype == object and len(s) > 0 and all(
         v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values))
     if numeric:
