@@ -283,8 +283,9 @@ def plan(
     = True,
     objective: Annotated[str, typer.Option(metavar="npv|max-compute",
                                            help="npv: most net present value of the work "
-                                           "served [RMB m]; max-compute: most effective "
-                                           "EFLOPS-quarters within budget, power and access.")]
+                                           "served [reporting currency m]; max-compute: most "
+                                           "effective EFLOPS-quarters within budget, power and "
+                                           "access.")]
     = "npv",
     save_lp: Annotated[Path | None, typer.Option("--save-lp", metavar="FILE",
                                                  help="Write the model as an LP "
@@ -336,8 +337,8 @@ def value(
     *,
     opts: RunOptions,
 ) -> None:
-    """Capacity -> revenue -> P&L (fleet depreciation), cash runway -> target price (HKD) by
-    EV/Sales, EV/EBITDA and DCF, and their blend."""
+    """Capacity -> revenue -> P&L (fleet depreciation), cash runway -> target price (listing
+    currency) by EV/Sales, EV/EBITDA and DCF, and their blend."""
     apply_time_limit(opts.time_limit)
     picked = split_columns(opts.columns)
     extra = [f"finance.ev_sales_multiple={multiple!r}"] if multiple is not None else []
