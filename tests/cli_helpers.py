@@ -16,3 +16,12 @@ def cli_json(*args: str) -> dict:
         code = main([*args, "--format", "json"])
     assert code == 0, args
     return json.loads(buf.getvalue())
+
+
+def strings(doc) -> list[str]:
+    """Every string value (not key) of a JSON document."""
+    if isinstance(doc, dict):
+        return [s for v in doc.values() for s in strings(v)]
+    if isinstance(doc, list):
+        return [s for v in doc for s in strings(v)]
+    return [doc] if isinstance(doc, str) else []

@@ -20,6 +20,7 @@ from capacity.cli import main
 from capacity.finance.backlog import BACKLOG_COLUMNS
 from capacity.finance.interest import debt_and_rate, interest_array
 from capacity.scenarios.power import power_ramp_mw
+from tests.cli_helpers import strings
 
 CW = Path(__file__).resolve().parents[1] / "data" / "subjects" / "coreweave"
 FORBIDDEN = ("RMB", "HK$", "HKD", "SenseTime", "SenseCore")
@@ -39,14 +40,6 @@ def known_by(day: str) -> pd.DataFrame:
     d = d[[dt.date.fromisoformat(p) <= dt.date.fromisoformat(day) for p in d["published"]]]
     d = d.assign(period=pd.PeriodIndex(d["period_end"], freq="Q"))
     return d.drop(columns="period_end").reset_index(drop=True)
-
-
-def strings(doc) -> list[str]:
-    if isinstance(doc, dict):
-        return [s for v in doc.values() for s in strings(v)]
-    if isinstance(doc, list):
-        return [s for v in doc for s in strings(v)]
-    return [doc] if isinstance(doc, str) else []
 
 
 def test_power_ramp_first_vintage_by_hand():

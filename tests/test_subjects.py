@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from capacity.cli import main
+from tests.cli_helpers import strings
 
 MINIMAL = Path(__file__).parent / "fixtures" / "minimal_subject"
 
@@ -28,15 +29,6 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
     return code, out.getvalue(), err.getvalue()
-
-
-def strings(doc) -> list[str]:
-    """Every string value (not key) of a JSON document."""
-    if isinstance(doc, dict):
-        return [s for v in doc.values() for s in strings(v)]
-    if isinstance(doc, list):
-        return [s for v in doc for s in strings(v)]
-    return [doc] if isinstance(doc, str) else []
 
 
 def test_subjects_lists_the_shipped_subject():
