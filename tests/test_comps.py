@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import cli_json
 
 from capacity.cli import main
 from capacity.comps_report import trailing_flow
 from capacity.errors import InputError
 from capacity.scenarios.files import shipped_subjects
 from capacity.subjects import SubjectFile, conversion
-from tests.cli_helpers import cli_json
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

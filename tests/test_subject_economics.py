@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import strings
 
 from capacity.cli import main
 from capacity.finance.backlog import BACKLOG_COLUMNS
 from capacity.finance.interest import debt_and_rate, interest_array
 from capacity.scenarios.power import power_ramp_mw
-from tests.cli_helpers import strings
 
 CW = Path(__file__).resolve().parents[1] / "data" / "subjects" / "coreweave"
 FORBIDDEN = ("RMB", "HK$", "HKD", "SenseTime", "SenseCore")

@@ -14,8 +14,9 @@ import json
 import re
 from pathlib import Path
 
+from cli_helpers import strings
+
 from capacity.cli import main
-from tests.cli_helpers import strings
 
 MINIMAL = Path(__file__).parent / "fixtures" / "minimal_subject"
 
