@@ -142,12 +142,12 @@ def _mape_h1(report: Report) -> tuple[float | None, int | None]:
 def resolve_subjects(names: list[str] | None) -> list[str | Path]:
     """The subjects to compare: ``names`` (shipped names or folders, checked), else every
     shipped subject."""
-    from capacity.scenarios.files import _subject_folder_checked, shipped_subjects
+    from capacity.scenarios.files import shipped_subjects, subject_folder_checked
 
     if not names:
         return list(shipped_subjects())
     for n in names:
-        _subject_folder_checked(n, "--subject")
+        subject_folder_checked(n, "--subject")
     return list(names)
 
 

@@ -139,7 +139,7 @@ def default_subject_dir() -> Path:
                      f"({', '.join(shipped)}) marked default = true: name one with --subject")
 
 
-def _subject_folder_checked(folder: str | Path, field: str) -> Path:
+def subject_folder_checked(folder: str | Path, field: str) -> Path:
     """The folder of ``--subject`` (``$CAPACITY_SUBJECT``): a shipped subject's name or a
     folder holding :data:`REQUIRED_FILES`."""
     text = str(folder)
@@ -173,7 +173,7 @@ def set_subject(folder: str | Path | None) -> None:
         :data:`REQUIRED_FILES`.
     """
     global _subject_folder
-    _subject_folder = None if folder is None else _subject_folder_checked(folder, "--subject")
+    _subject_folder = None if folder is None else subject_folder_checked(folder, "--subject")
 
 
 def data_dir() -> Path:
@@ -183,7 +183,7 @@ def data_dir() -> Path:
         return _subject_folder
     env = os.environ.get(SUBJECT_ENV, "").strip()
     if env:
-        return _subject_folder_checked(env, SUBJECT_ENV)
+        return subject_folder_checked(env, SUBJECT_ENV)
     return default_subject_dir()
 
 
