@@ -12,7 +12,9 @@ quarter outside the fan (history) taken from the point path:
     F_i = sum num_i[t] / sum den_i[t]               ratio
     e_j = +/- |ln(actual_j / forecast_j)| sqrt(h / h_j)   the model's own errors known at
                                                     the vintage date, both signs
-                                                    (:func:`known_errors`, :func:`error_pool`)
+                                                    (:func:`known_errors`, :func:`error_pool`);
+                                                    without any, other forecasters' reported
+                                                    misses (:func:`street_errors`)
     G_ij = F_i * exp(e_j)                           every draw times every known error
     p10, p50, p90 = percentiles 10, 50, 90 of the G_ij (of F_1..F_N when M = 0; linear
                     interpolation)
@@ -235,27 +237,78 @@ def known_errors(past: pd.DataFrame | None, as_of: str) -> pd.DataFrame:
         "published": sel["published"].astype(str).to_numpy()}, columns=KNOWN_ERROR_COLUMNS)
 
 
-def error_pool(known: pd.DataFrame, metric: str, horizon: int) -> tuple[np.ndarray, str]:
+PRIOR_POOL = "street"
+"""Name of the pool a vintage uses when the model has no known error of its own: the misses
+of other forecasters of the subject reported by the vintage date (:func:`street_errors`)."""
+
+
+def street_errors(misses: pd.DataFrame | None, as_of: str) -> pd.DataFrame:
+    """Other forecasters' errors on the subject that a vintage dated ``as_of`` could read.
+
+    Every row of ``street_misses.csv`` (:func:`capacity.scenarios.market.read_market`,
+    ``street_misses``) published on or before ``as_of``: a broker's or the consensus's miss on
+    a reported figure, as the source stated it when the figure came out,
+        miss_pct  = 100 (actual / estimate - 1)                             [%]
+        log_error = ln(actual / estimate) = ln(1 + miss_pct / 100)          [1]
+
+    Parameters
+    ----------
+    misses
+        The ``street_misses`` table (``published``, ``forecaster``, ``metric``, ``miss_pct``,
+        ``horizon_halves``), or ``None``.
+    as_of
+        The vintage date (ISO).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KNOWN_ERROR_COLUMNS`; ``vintage`` holds the forecaster.
+    """
+    if misses is None or misses.empty:
+        return pd.DataFrame(columns=KNOWN_ERROR_COLUMNS)
+    sel = misses[misses["published"].astype(str) <= as_of]
+    miss = sel["miss_pct"].to_numpy(float)
+    return pd.DataFrame({
+        "vintage": sel["forecaster"].astype(str).to_numpy(),
+        "metric": sel["metric"].astype(str).to_numpy(),
+        "family": [ERROR_FAMILY.get(m, m) for m in sel["metric"]],
+        "horizon_halves": sel["horizon_halves"].astype(int).to_numpy(),
+        "log_error": np.log1p(miss / 100.0),
+        "published": sel["published"].astype(str).to_numpy()}, columns=KNOWN_ERROR_COLUMNS)
+
+
+def _both_signs(sel: pd.DataFrame, horizon: int) -> np.ndarray:
+    """+/- |e_j| sqrt(h / h_j) of the errors in ``sel`` (2 M values) [1]."""
+    e = np.abs(sel["log_error"].to_numpy(float))
+    e = e * np.sqrt(max(horizon, 1) / sel["horizon_halves"].to_numpy(float))
+    return np.concatenate([-e, e])
+
+
+def error_pool(known: pd.DataFrame, metric: str, horizon: int,
+               prior: pd.DataFrame | None = None) -> tuple[np.ndarray, str]:
     """The known errors that widen a row of ``metric`` at ``horizon`` half-years, and the
     pool's name.
 
     The metric's own errors when there are at least :data:`MIN_POOL`, else its family's
-    (:data:`ERROR_FAMILY`), else every metric's (``all``); ``none`` when no error is known.
-    Each error is taken as its size |e_j| with both signs (split-conformal's absolute
-    residual score: a vintage's bias is re-fitted away, so an earlier vintage's sign says
-    little about the next), carried from its horizon h_j to the row's horizon h as a random
-    walk's spread grows, with the square root of the horizon:
+    (:data:`ERROR_FAMILY`), else every metric's (``all``). Each error is taken as its size
+    |e_j| with both signs (split-conformal's absolute residual score: a vintage's bias is
+    re-fitted away, so an earlier vintage's sign says little about the next), carried from its
+    horizon h_j to the row's horizon h as a random walk's spread grows, with the square root of
+    the horizon:
         e_j' = +/- |e_j| * sqrt(h / h_j)          (2 M values from M known errors)    [1]
+    When the model has no known error (the first vintage), the ``prior``: every error of
+    other forecasters the vintage could read (:func:`street_errors`), by the same rule, pool
+    :data:`PRIOR_POOL`; ``none`` without either.
     """
     if known is None or known.empty:
-        return np.empty(0), "none"
+        if prior is None or prior.empty:
+            return np.empty(0), "none"
+        return _both_signs(prior, horizon), PRIOR_POOL
     family = ERROR_FAMILY.get(metric, metric)
     for name, sel in ((metric, known[known["metric"] == metric]),
                       (family, known[known["family"] == family]), ("all", known)):
         if len(sel) >= MIN_POOL or (name == "all" and len(sel)):
-            e = np.abs(sel["log_error"].to_numpy(float))
-            e = e * np.sqrt(max(horizon, 1) / sel["horizon_halves"].to_numpy(float))
-            return np.concatenate([-e, e]), name
+            return _both_signs(sel, horizon), name
     return np.empty(0), "none"  # pragma: no cover - 'all' takes any non-empty pool
 
 
@@ -265,7 +318,7 @@ def widened_band(draws: np.ndarray | None, errors: np.ndarray) -> tuple[float, f
     Every pair of a draw F_i (i = 1..N) and a known error e_j (j = 1..M):
         G_ij = F_i * exp(e_j),   p10, p50, p90 = percentiles of the N x M values G_ij
     (linear interpolation; :func:`percentiles`). Without a known error the band is the draws
-    alone (the first vintage's prior).
+    alone.
     """
     if draws is None or not len(errors):
         return percentiles(draws)

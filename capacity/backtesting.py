@@ -579,13 +579,15 @@ def later_disclosures(disclosures: pd.DataFrame, base: pd.Period,
 
 def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: pd.DataFrame,
                  flows: pd.DataFrame | None, fan=None,
-                 known: pd.DataFrame | None = None) -> pd.DataFrame:
+                 known: pd.DataFrame | None = None,
+                 prior: pd.DataFrame | None = None) -> pd.DataFrame:
     """One vintage's forecasts against the later disclosures (:func:`compare`), with
     ``vintage``, ``base_period`` and ``horizon_halves`` (:func:`horizon_halves`); with the
     vintage's ``fan`` (:func:`capacity.montecarlo.fan.vintage_fan`), each compared row's
     ``p10``, ``p50``, ``p90`` and ``inside_80`` (:mod:`capacity.backtest_intervals`): the
     draws combined with the model's own errors the vintage could measure (``known``,
-    :func:`capacity.backtest_intervals.known_errors`; the pool used and its size in
+    :func:`capacity.backtest_intervals.known_errors`; without any, the ``prior``,
+    :func:`capacity.backtest_intervals.street_errors`; the pool used and its size in
     ``error_pool`` and ``n_known_errors``)."""
     from capacity import backtest_intervals as bi
 
@@ -598,7 +600,7 @@ def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: p
                              rec["last_quarter"], fan, stocks, flows) \
             if status == STATUS_COMPARED else None
         errors, pool = bi.error_pool(known, rec["metric"],
-                                     horizon_halves(base, rec["last_quarter"])) \
+                                     horizon_halves(base, rec["last_quarter"]), prior) \
             if draws is not None else (np.empty(0), None)
         counts.append(len(errors) if draws is not None else None)
         pools.append(pool)

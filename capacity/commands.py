@@ -191,9 +191,11 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
     from capacity import finance
     from capacity.montecarlo.fan import DEFAULT_SAMPLES, UNCERTAIN_FILE, vintage_fan, vintage_specs
     from capacity.scenarios import load_scenario, read_disclosures, vintage_dates
+    from capacity.scenarios.market import read_market
 
     samples = DEFAULT_SAMPLES if samples is None else samples
     every = read_disclosures()
+    misses = read_market()["street_misses"]
     parts = []
     first = None
     fan_notes: list[str] = []
@@ -213,7 +215,9 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
             if specs else None
         fan_notes += [f"{when}: {n}" for n in spec_notes + (fan.notes if fan else [])]
         known = bi.known_errors(pd.concat(parts) if parts else None, when.isoformat())
-        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, known))
+        prior = bi.street_errors(misses, when.isoformat())
+        parts.append(bt.rolling_rows(when.isoformat(), base, later, stocks, flows, fan, known,
+                                     prior))
     rows = pd.concat(parts, ignore_index=True)
     summary = bt.rolling_summary(rows)
     pooled = bt.coverage_by_metric(rows)
@@ -274,7 +278,10 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
                                    "each draw times every log error ln(actual / forecast) "
                                    "of earlier vintages' rows whose actual was published by "
                                    "the vintage date (error_pool, n_known_errors; "
-                                   "docs/backtest.md); the first vintage: the draws alone",
+                                   "docs/backtest.md); a vintage with no such error: every "
+                                   "miss of other forecasters published by its date "
+                                   "(street_misses.csv; error_pool street), else the "
+                                   "draws alone",
             "coverage_80": float(everything["coverage_80"]),
             "coverage_80_low": float(everything["coverage_80_low"]),
             "coverage_80_high": float(everything["coverage_80_high"]),

@@ -218,3 +218,55 @@ def test_rolling_rows_widen_by_the_known_errors():
                                 for d in fan.series["gpus_units"][:, 1]]))
     assert row["p90"] == pytest.approx(np.percentile(g, 90))
     assert bool(row["inside_80"]) == (row["p10"] <= 30.0 <= row["p90"])
+
+
+def _misses() -> pd.DataFrame:
+    # a broker 23% and the consensus 31% above the actual, as a results note reports them;
+    # a third miss published after the vintage
+    return pd.DataFrame({"published": ["2023-08-29", "2023-08-29", "2024-03-26"],
+                         "source": ["note"] * 3, "metric": ["revenue_m"] * 3,
+                         "period": ["1H23", "1H23", "FY23"],
+                         "forecaster": ["broker", "consensus", "broker"],
+                         "miss_pct": [-23.0, -31.0, 50.0], "horizon_halves": [1, 1, 2]})
+
+
+def test_street_errors_are_the_misses_the_vintage_could_read():
+    s = bi.street_errors(_misses(), "2023-08-31")
+    # actual = estimate x (1 - 0.23): ln(0.77) = -0.2614; ln(0.69) = -0.3711
+    assert s["log_error"].tolist() == pytest.approx([math.log(0.77), math.log(0.69)])
+    assert s["vintage"].tolist() == ["broker", "consensus"]
+    assert s["family"].tolist() == ["revenue", "revenue"]
+    assert len(bi.street_errors(_misses(), "2024-03-31")) == 3
+    assert bi.street_errors(None, "2023-08-31").empty
+    assert bi.street_errors(_misses(), "2023-08-28").empty  # before the note
+
+
+def test_error_pool_takes_the_street_prior_only_without_an_own_error():
+    prior = bi.street_errors(_misses(), "2023-08-31")
+    none = bi.known_errors(None, "2023-08-31")
+    e, name = bi.error_pool(none, "gpus_units", 4, prior)
+    # every metric borrows the prior; +/- |e| x sqrt(4 / 1) = 2 x 0.2614, 2 x 0.3711
+    assert name == bi.PRIOR_POOL == "street"
+    assert sorted(e) == pytest.approx(sorted(2 * np.array([math.log(0.77), math.log(0.69),
+                                                          -math.log(0.77),
+                                                          -math.log(0.69)])))
+    assert bi.error_pool(none, "gpus_units", 1, prior.iloc[:0])[1] == "none"
+    own = bi.known_errors(_past(), "2024-03-31")
+    assert bi.error_pool(own, "revenue_m", 1, prior)[1] == "all"  # own errors win
+
+
+def test_a_bad_street_miss_row_is_one_line_naming_it(tmp_path):
+    from capacity.errors import InputError
+    from capacity.scenarios.market import read_market
+
+    head = "published,source,metric,period,forecaster,miss_pct,horizon_halves\n"
+    for row, where in (("2023-08-29,s,revenue_m,1H23,b,-100,1", "miss_pct"),
+                       ("2023-08-29,s,revenue_m,1H23,b,-20,0", "horizon_halves"),
+                       ("2023-08-29,s,revenue_m,1H23,b,-20,1.5", "horizon_halves"),
+                       ("2023-08-29,s,,1H23,b,-20,1", "metric"),
+                       ("2023-13-29,s,revenue_m,1H23,b,-20,1", "published")):
+        (tmp_path / "street_misses.csv").write_text(head + row + "\n")
+        with pytest.raises(InputError, match=rf"street_misses\.csv line 2 {where}"):
+            read_market(tmp_path)
+    (tmp_path / "street_misses.csv").write_text(head + "2023-08-29,s,revenue_m,1H23,b,-20,1\n")
+    assert read_market(tmp_path)["street_misses"]["miss_pct"].tolist() == [-20.0]

@@ -115,18 +115,24 @@ def test_the_error_pool_of_every_vintage_holds_only_actuals_published_by_it(monk
     from capacity import backtesting as bt
     from capacity.commands import rolling_backtest_report
 
-    seen = {}
+    seen, priors = {}, {}
     real = bt.rolling_rows
 
-    def spy(vintage, base, actuals, stocks, flows, fan=None, known=None):
-        seen[vintage] = known
-        return real(vintage, base, actuals, stocks, flows, fan, known)
+    def spy(vintage, base, actuals, stocks, flows, fan=None, known=None, prior=None):
+        seen[vintage], priors[vintage] = known, prior
+        return real(vintage, base, actuals, stocks, flows, fan, known, prior)
 
     monkeypatch.setattr(bt, "rolling_rows", spy)
     rows = rolling_backtest_report(samples=4).tables["rows"]
     dates = [d.isoformat() for d in vintage_dates()]
     assert list(seen) == dates
-    assert seen[dates[0]].empty  # the first vintage knows no error: its draws alone
+    assert seen[dates[0]].empty  # the first vintage knows no error of the model's own
+    # its prior: the street's misses in the note of its own date, nothing published later
+    assert len(priors[dates[0]]) == 2
+    first = rows[(rows["vintage"] == dates[0]) & (rows["status"] == bt.STATUS_COMPARED)]
+    assert set(first["error_pool"]) == {"street"}
+    for when, prior in priors.items():
+        assert (prior["published"] <= when).all(), when
     for when, known in seen.items():
         assert (known["published"] <= when).all(), when
         assert (known["vintage"] < when).all(), when

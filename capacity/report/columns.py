@@ -395,10 +395,11 @@ p50 | see unit | --rolling: median of the same values
 p90 | see unit | --rolling: 90th percentile of the same values
 inside_80 | | --rolling: p10 <= actual <= p90 (null without an interval)
 n_known_errors | count | --rolling: values of the error pool that widen the draws (2 per known
-    error, both signs; 0: the first vintage, draws alone; null without an interval)
+    error, both signs; 0: draws alone; null without an interval)
 error_pool | | --rolling: whose past errors widen the row: the metric itself, its family (fleet,
-    revenue, accounts), all, or none; only rows of earlier vintages whose actual was published
-    by this vintage's date
+    revenue, accounts), all (rows of earlier vintages whose actual was published by this
+    vintage's date); street (no such row: other forecasters' misses published by this date,
+    street_misses.csv); or none
 """,
     "backtest.summary": """\
 metric | | Metric name

@@ -1,5 +1,6 @@
 """The subject's market tables: comps (broker targets and their bases, market multiples), share
-prices and street estimates, each row with its source and publication date; read and validated.
+prices, street estimates and the street's reported misses, each row with its source and
+publication date; read and validated.
 
 A missing file is an empty table (the subject has no such data: the outputs built on it switch
 off). Rows are kept whatever their date; the valuation keeps those dated on or before the
@@ -29,11 +30,19 @@ PRICE_COLUMNS = ("date", "price", "source")
 """Required columns of ``share_prices.csv``: ``price`` [HKD/share]."""
 STREET_COLUMNS = ("published", "source", "metric", "year", "value")
 """Required columns of ``street.csv``: one broker or consensus figure a row."""
+STREET_MISS_COLUMNS = ("published", "source", "metric", "period", "forecaster", "miss_pct",
+                       "horizon_halves")
+"""Required columns of ``street_misses.csv``: a forecaster's miss on a reported figure, as
+the source states it when the figure comes out: ``miss_pct`` = 100 (actual / estimate - 1)
+[%] (-23: the actual came in 23% below the estimate), ``horizon_halves`` = half-years from the
+last reported period the estimate could rest on to the end of ``period`` [half-years, >= 1]."""
 _NUMBERS = {"comps.csv": ("multiple", "target_price", "basis_year"),
-            "share_prices.csv": ("price",), "street.csv": ("value", "year")}
-_DATES = {"comps.csv": "published", "share_prices.csv": "date", "street.csv": "published"}
+            "share_prices.csv": ("price",), "street.csv": ("value", "year"),
+            "street_misses.csv": ("miss_pct", "horizon_halves")}
+_DATES = {"comps.csv": "published", "share_prices.csv": "date", "street.csv": "published",
+          "street_misses.csv": "published"}
 _REQUIRED = {"comps.csv": COMPS_COLUMNS, "share_prices.csv": PRICE_COLUMNS,
-             "street.csv": STREET_COLUMNS}
+             "street.csv": STREET_COLUMNS, "street_misses.csv": STREET_MISS_COLUMNS}
 _MAY_BE_EMPTY = {"multiple", "target_price", "basis_year", "year", "company", "metric"}
 
 
@@ -56,6 +65,8 @@ def _table(name: str, folder: Path) -> pd.DataFrame:
             date_from_text(str(rec[_DATES[name]]).strip())
         except ValueError as exc:
             raise InputError(f"{at} {_DATES[name]}", str(exc)) from None
+        if name == "street_misses.csv" and not str(rec["metric"]).strip():
+            raise InputError(f"{at} metric", "empty cell in a required column")
         if name == "comps.csv" and rec["kind"].strip() not in COMPS_KINDS:
             raise InputError(f"{at} kind", f"{rec['kind']!r} is not one of "
                              f"{', '.join(COMPS_KINDS)}")
@@ -69,6 +80,12 @@ def _table(name: str, folder: Path) -> pd.DataFrame:
                 raise InputError(f"{at} {col}", str(exc)) from None
             if col in ("multiple", "price", "target_price") and not value > 0:
                 raise InputError(f"{at} {col}", f"{text} must be above 0")
+            if col == "miss_pct" and not value > -100:
+                raise InputError(f"{at} {col}", f"{text} must be above -100 (an actual "
+                                 "below zero is not a miss in percent)")
+            if col == "horizon_halves" and not (value >= 1 and value == int(value)):
+                raise InputError(f"{at} {col}", f"{text} must be a whole number of "
+                                 "half-years, at least 1")
     for col in _NUMBERS[name]:
         out[col] = [float(number_from_text(t)) if str(t).strip() else math.nan for t in df[col]]
     date_col = _DATES[name]
@@ -82,15 +99,18 @@ def _market(folder: str) -> dict[str, pd.DataFrame]:
 
 
 def read_market(folder: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The subject's ``comps``, ``share_prices`` and ``street`` tables (validated; copies).
+    """The subject's ``comps``, ``share_prices``, ``street`` and ``street_misses`` tables
+    (validated; copies).
 
     Returns
     -------
     dict
         ``comps`` (:data:`COMPS_COLUMNS` and any others), ``share_prices``
-        (:data:`PRICE_COLUMNS`), ``street`` (:data:`STREET_COLUMNS`); dates as ISO text.
+        (:data:`PRICE_COLUMNS`), ``street`` (:data:`STREET_COLUMNS`), ``street_misses``
+        (:data:`STREET_MISS_COLUMNS`); dates as ISO text.
     """
     tables = _market(str(folder or data_dir()))
     return {"comps": tables["comps.csv"].copy(), "share_prices": tables["share_prices.csv"].copy(),
-            "street": tables["street.csv"].copy()}
+            "street": tables["street.csv"].copy(),
+            "street_misses": tables["street_misses.csv"].copy()}
 
