@@ -264,6 +264,7 @@ def test_a_bad_street_miss_row_is_one_line_naming_it(tmp_path):
                        ("2023-08-29,s,revenue_m,1H23,b,-20,0", "horizon_halves"),
                        ("2023-08-29,s,revenue_m,1H23,b,-20,1.5", "horizon_halves"),
                        ("2023-08-29,s,,1H23,b,-20,1", "metric"),
+                       ("2023-08-29,s,revenue,1H23,b,-20,1", "metric"),
                        ("2023-13-29,s,revenue_m,1H23,b,-20,1", "published")):
         (tmp_path / "street_misses.csv").write_text(head + row + "\n")
         with pytest.raises(InputError, match=rf"street_misses\.csv line 2 {where}"):
