@@ -15,7 +15,9 @@ quarter outside the fan (history) taken from the point path:
                                                     (:func:`known_errors`, :func:`error_pool`);
                                                     without any, other forecasters' reported
                                                     misses (:func:`street_errors`)
-    G_ij = F_i * exp(e_j)                           every draw times every known error
+    G_ij = min(F_i * exp(e_j), upper)               every draw times every known error, at
+                                                    most the metric's bound (1 for a share
+                                                    or margin; :func:`upper_bound`)
     p10, p50, p90 = percentiles 10, 50, 90 of the G_ij (of F_1..F_N when M = 0; linear
                     interpolation)
     inside_80  = p10 <= actual <= p90
@@ -54,12 +56,16 @@ class DrawRule:
         Numerator: the fan's series and the point path's column of the same quantity.
     den_series, den_column
         Denominator of a ratio (``None`` for a stock or flow).
+    upper
+        The largest value the metric can take (1 for a share of revenue and a gross margin),
+        or ``None``: a widened band is clipped there [metric unit].
     """
 
     fan_series: str
     point_column: str
     den_series: str | None = None
     den_column: str | None = None
+    upper: float | None = None
 
 
 DRAW_RULES: dict[str, DrawRule] = {
@@ -68,9 +74,9 @@ DRAW_RULES: dict[str, DrawRule] = {
     "revenue_m": DrawRule("revenue_m", "revenue_m"),
     "genai_revenue_m": DrawRule("genai_revenue_m", "genai_revenue_m"),
     "genai_share": DrawRule("genai_revenue_m", "genai_revenue_m",
-                            "revenue_m", "revenue_m"),
+                            "revenue_m", "revenue_m", upper=1.0),
     "gross_margin": DrawRule("gross_profit_m", "gross_profit_m",
-                             "revenue_m", "revenue_m"),
+                             "revenue_m", "revenue_m", upper=1.0),
     **{m: DrawRule(m, m) for m in ("net_loss_m", "adjusted_net_loss_m", "rd_opex_m",
                                    "sm_opex_m", "ga_opex_m")},
 }
@@ -312,14 +318,24 @@ def error_pool(known: pd.DataFrame, metric: str, horizon: int,
     return np.empty(0), "none"  # pragma: no cover - 'all' takes any non-empty pool
 
 
-def widened_band(draws: np.ndarray | None, errors: np.ndarray) -> tuple[float, float, float]:
+def upper_bound(metric: str) -> float | None:
+    """The largest value ``metric`` can take (:attr:`DrawRule.upper`), or ``None``."""
+    rule = DRAW_RULES.get(metric)
+    return None if rule is None else rule.upper
+
+
+def widened_band(draws: np.ndarray | None, errors: np.ndarray,
+                 upper: float | None = None) -> tuple[float, float, float]:
     """(p10, p50, p90) of the draws combined with the known errors [metric unit].
 
     Every pair of a draw F_i (i = 1..N) and a known error e_j (j = 1..M):
-        G_ij = F_i * exp(e_j),   p10, p50, p90 = percentiles of the N x M values G_ij
-    (linear interpolation; :func:`percentiles`). Without a known error the band is the draws
-    alone.
+        G_ij = min(F_i * exp(e_j), upper),   p10, p50, p90 = percentiles of the N x M G_ij
+    (linear interpolation; :func:`percentiles`). ``upper`` is the metric's bound
+    (:func:`upper_bound`: a GenAI share or gross margin above 1 cannot happen; a clipped
+    percentile is the percentile of the clipped values). Without a known error the band is the
+    draws alone.
     """
     if draws is None or not len(errors):
         return percentiles(draws)
-    return percentiles((draws[:, None] * np.exp(np.asarray(errors, float))[None, :]).ravel())
+    g = (draws[:, None] * np.exp(np.asarray(errors, float))[None, :]).ravel()
+    return percentiles(g if upper is None else np.minimum(g, upper))

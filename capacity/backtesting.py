@@ -604,7 +604,7 @@ def rolling_rows(vintage: str, base: pd.Period, actuals: pd.DataFrame, stocks: p
             if draws is not None else (np.empty(0), None)
         counts.append(len(errors) if draws is not None else None)
         pools.append(pool)
-        bands.append(bi.widened_band(draws, errors))
+        bands.append(bi.widened_band(draws, errors, bi.upper_bound(rec["metric"])))
     band = np.array(bands, float).reshape(len(rows), 3)
     rows["p10"], rows["p50"], rows["p90"] = band[:, 0], band[:, 1], band[:, 2]
     a = rows["actual"].to_numpy(float)

@@ -271,3 +271,17 @@ def test_a_bad_street_miss_row_is_one_line_naming_it(tmp_path):
             read_market(tmp_path)
     (tmp_path / "street_misses.csv").write_text(head + "2023-08-29,s,revenue_m,1H23,b,-20,1\n")
     assert read_market(tmp_path)["street_misses"]["miss_pct"].tolist() == [-20.0]
+
+
+def test_a_share_or_margin_band_stops_at_one():
+    # draws 0.6, 0.8, 0.9 times exp(+/-0.5): 1.319, 1.484 exceed 1 and count as 1
+    draws = np.array([0.6, 0.8, 0.9])
+    errors = np.array([-0.5, 0.5])
+    g = np.minimum(np.outer(draws, np.exp(errors)).ravel(), 1.0)
+    # six values 0.364, 0.485, 0.546, 0.989, 1, 1: p90 at position 4.5 = 1
+    assert bi.widened_band(draws, errors, 1.0) == pytest.approx(
+        tuple(np.percentile(g, [10, 50, 90])))
+    assert bi.widened_band(draws, errors, 1.0)[2] == 1.0
+    assert bi.widened_band(draws, errors)[2] > 1.0  # a count or money amount has no bound
+    assert bi.upper_bound("genai_share") == bi.upper_bound("gross_margin") == 1.0
+    assert bi.upper_bound("revenue_m") is None and bi.upper_bound("no_such_metric") is None
