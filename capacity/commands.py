@@ -281,7 +281,7 @@ def rolling_backtest_report(scenario_name: str | None = None, solver: str = "hig
                                    "docs/backtest.md); a vintage with no such error: every "
                                    "miss of other forecasters published by its date "
                                    "(street_misses.csv; error_pool street), else the "
-                                   "draws alone",
+                                   "draws alone; a share or margin at most 1",
             "coverage_80": float(everything["coverage_80"]),
             "coverage_80_low": float(everything["coverage_80_low"]),
             "coverage_80_high": float(everything["coverage_80_high"]),
