@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capacity.errors import InputError
+
 Z_WILSON = 1.959963984540054
 """Two-sided 95% normal quantile of the Wilson interval. [1]"""
 
@@ -269,9 +271,20 @@ def street_errors(misses: pd.DataFrame | None, as_of: str) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns :data:`KNOWN_ERROR_COLUMNS`; ``vintage`` holds the forecaster.
+
+    Raises
+    ------
+    InputError
+        ``street_misses.csv line N metric`` for a metric that is not a backtest metric (a
+        typo would otherwise pass into the prior unseen).
     """
     if misses is None or misses.empty:
         return pd.DataFrame(columns=KNOWN_ERROR_COLUMNS)
+    for i, metric in enumerate(misses["metric"].astype(str)):
+        if metric.strip() not in ERROR_FAMILY:
+            raise InputError(f"street_misses.csv line {i + 2} metric",
+                             f"{metric!r} is not a backtest metric; one of "
+                             f"{', '.join(ERROR_FAMILY)}")
     sel = misses[misses["published"].astype(str) <= as_of]
     miss = sel["miss_pct"].to_numpy(float)
     return pd.DataFrame({

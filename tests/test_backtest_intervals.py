@@ -264,13 +264,16 @@ def test_a_bad_street_miss_row_is_one_line_naming_it(tmp_path):
                        ("2023-08-29,s,revenue_m,1H23,b,-20,0", "horizon_halves"),
                        ("2023-08-29,s,revenue_m,1H23,b,-20,1.5", "horizon_halves"),
                        ("2023-08-29,s,,1H23,b,-20,1", "metric"),
-                       ("2023-08-29,s,revenue,1H23,b,-20,1", "metric"),
                        ("2023-13-29,s,revenue_m,1H23,b,-20,1", "published")):
         (tmp_path / "street_misses.csv").write_text(head + row + "\n")
         with pytest.raises(InputError, match=rf"street_misses\.csv line 2 {where}"):
             read_market(tmp_path)
-    (tmp_path / "street_misses.csv").write_text(head + "2023-08-29,s,revenue_m,1H23,b,-20,1\n")
-    assert read_market(tmp_path)["street_misses"]["miss_pct"].tolist() == [-20.0]
+    (tmp_path / "street_misses.csv").write_text(head + "2023-08-29,s,revenue_m,1H23,b,-20,1\n"
+                                                "2023-08-29,s,revenue,1H23,b,-20,1\n")
+    misses = read_market(tmp_path)["street_misses"]
+    assert misses["miss_pct"].tolist() == [-20.0, -20.0]
+    with pytest.raises(InputError, match=r"street_misses\.csv line 3 metric: 'revenue' is not"):
+        bi.street_errors(misses, "2023-08-31")  # a typo of a metric name
 
 
 def test_a_share_or_margin_band_stops_at_one():
