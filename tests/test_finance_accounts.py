@@ -76,7 +76,7 @@ def test_inputs_table_is_dated_by_the_vintage(latest):
     # 40,424 - 1,666.667 (Jul 2025) - 1,750 (Dec 2025) = 37,007.333; the data: 37,007.4
     assert rows["shares"]["value"] == pytest.approx(37007.333)
     # cash reserve 13,158.4 less borrowings 8,317 (30 Jun 2025) = 4,841.4; the input less the
-    # two issues: 10,095.9 - 2,500 x 0.93 - 3,150 x 0.93 = 4,841.4
+    # two issues at the vintage's 0.8959 RMB/HKD: 9,903.235 - (2,500 + 3,150) x 0.8959 = 4,841.4
     assert rows["net_cash"]["value"] == pytest.approx(4841.4)
     assert rows["borrowings"]["source_date"] == "2025-06-30"
     assert rows["borrowings"]["value"] == 8317
