@@ -87,14 +87,18 @@ def register(app: typer.Typer, render: Callable[..., None]) -> None:
         from capacity.scenarios.vintages import as_of_date
 
         asked = as_of_date(AS_OF["value"]) if AS_OF["value"] is not None else None
+        from capacity.subjects import labels_in_one_currency
+
         with claim_out(out, overwrite):
             with busy("comps") as update:
                 report = comps_report(subjects, asked, currency, backtest, solver, samples,
                                       progress=update)
-            if out is not None:
-                from capacity.cli_options import write_outputs
+            with labels_in_one_currency(report.scalars["currency"]):
+                if out is not None:
+                    from capacity.cli_options import write_outputs
 
-                write_outputs(out, [report], [], overwrite)
-        render(report, fmt, table, split_columns(columns))
+                    write_outputs(out, [report], [], overwrite)
+        with labels_in_one_currency(report.scalars["currency"]):
+            render(report, fmt, table, split_columns(columns))
 
     app.command(name="serve")(serve)

@@ -167,6 +167,7 @@ unit (``shares_m``: m shares; ``market_value_m``: HKD m) (:func:`documented_unit
 KEY_UNITS: dict[str, str] = {
     "shares_m": "m shares", "market_value_m": "HKD m", "equity_raised_m": "HKD m",
     "proceeds_m": "HKD m", "placement_gross_proceeds_m": "HKD m",
+    "eflops_per_revenue_m": "EFLOPS per RMB m", "model_eflops_per_revenue_m": "EFLOPS per RMB m",
 }
 """Keys whose suffix does not tell their unit: ``_m`` that is not millions of the reporting
 currency (shares, or money in the listing currency). ``docs/nomenclature.md`` gives the same

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -157,10 +159,8 @@ def conversion(subject: SubjectFile, source: str, target: str, on: dt.date
     """
     if source == target:
         return 1.0, []
-    latest = {}
-    for r in subject.fx:
-        if r.date <= on and (r.pair not in latest or r.date >= latest[r.pair].date):
-            latest[r.pair] = r
+    latest = {pair: rate for pair in dict.fromkeys(r.pair for r in subject.fx)
+              if (rate := subject.latest_rate(pair, on)) is not None}
     edges: dict[str, list[tuple[str, float, FxRate]]] = {}
     for r in latest.values():
         a, b = r.pair.split("/")
@@ -233,6 +233,24 @@ def money_label(text: str, subject: SubjectFile | None = None) -> str:
     (``RMBm/unit`` -> ``USDm/unit``, ``RMB/HKD`` -> ``RMB/HKD`` for the shipped subject)."""
     labels = currency_labels(subject)
     return _WORD.sub(lambda m: labels[m.group(1)], text)
+
+
+_AMOUNT_WORD = re.compile(r"(?<!/)\b(RMB|HKD)(?!/)")
+"""A currency word of an amount's unit (``RMB m``, ``HKD``), not of an exchange rate's pair
+(``RMB/HKD``)."""
+
+
+@contextmanager
+def labels_in_one_currency(code: str) -> Iterator[None]:
+    """While the block runs, every amount's unit says ``code`` for both currency words: the
+    labels of a report whose amounts are all converted to one currency (``capacity comps``;
+    ``revenue_m [USDm]``, ``target_price [USD]``). An exchange rate's pair keeps its words.
+    The subject's own labeller (:func:`money_label`) is back afterwards."""
+    set_money_labels(lambda text: _AMOUNT_WORD.sub(code, text))
+    try:
+        yield
+    finally:
+        set_money_labels(money_label)
 
 
 def report_fields(subject: SubjectFile | None = None) -> dict[str, Any]:
