@@ -54,11 +54,10 @@ HISTORY_COLUMNS = ("genai_revenue_m", "traditional_revenue_m", "revenue_m",
 """P&L columns a reported quarter carries (the rest of the P&L is not reported: NaN). The
 reported cost of sales is not split into the fleet's lines: all of it is ``other``."""
 
-_FLOW = {"genai_revenue_m": "genai_revenue_m", "revenue_m": "revenue_m",
-         "rd_opex_m": "rd_opex_m", "sm_opex_m": "sm_opex_m",
-         "ga_opex_m": "ga_opex_m",
-         "net_loss_m": "net_loss_m",
-         "adjusted_net_loss_m": "adjusted_net_loss_m"}
+_HALF_FLOWS = ("genai_revenue_m", "revenue_m", "rd_opex_m", "sm_opex_m", "ga_opex_m",
+               "net_loss_m", "adjusted_net_loss_m", "traditional_revenue_m", "cost_of_sales_m",
+               "gross_profit_m", "opex_m", "operating_profit_m", "non_operating_loss_m",
+               "adjustments_m")
 
 
 @dataclass(frozen=True)
@@ -160,11 +159,7 @@ def history_quarters(halves: pd.DataFrame, base_period: pd.Period,
     h = halves.loc[base_period]
     if not (np.isfinite(h["revenue_m"]) and np.isfinite(h["gross_margin"])):
         return None
-    row = {c: float(h[src]) / 2.0 for c, src in _FLOW.items()}
-    for c in ("traditional_revenue_m", "cost_of_sales_m", "gross_profit_m",
-              "opex_m", "operating_profit_m", "non_operating_loss_m",
-              "adjustments_m"):
-        row[c] = float(h[c]) / 2.0
+    row = {c: float(h[c]) / 2.0 for c in _HALF_FLOWS}
     row["gross_margin"] = float(h["gross_margin"])
     row["other_cost_of_sales_m"] = row["cost_of_sales_m"]  # reported unsplit
     periods = pd.period_range(base_period - 1, base_period, freq="Q", name="period")

@@ -113,13 +113,15 @@ def debt_input_rows(fin: FinanceInputs, anchors: Anchors, sources: dict[str, str
     [RMB m] at its quarter's end, ``interest_rate`` [share per year] and
     ``debt_financed_capex_share`` [share]; without a debt balance or a rate, one row
     ``interest_expense`` = 0 [RMB m/quarter] that says why instead of the two."""
-    from capacity.finance.interest import NO_DEBT_REASON
+    from capacity.finance.interest import no_interest_reason
 
     dated = {d["name"]: d for d in anchors.drivers.dated}
     rows = []
-    if "debt_principal" not in dated or "interest_rate" not in dated:
+    why = no_interest_reason(anchors.drivers.debt_principal_m,
+                             anchors.drivers.interest_rate_annual)
+    if why is not None:  # the P&L's own test (interest_array): no debt balance or no rate
         rows.append({"name": "interest_expense", "value": 0.0, "unit": "RMB m/quarter",
-                     "source_date": "", "source": NO_DEBT_REASON})
+                     "source_date": "", "source": why})
     for name, unit in (("debt_principal", "RMB m"), ("interest_rate", "share per year")):
         d = dated.get(name)
         if d is None:

@@ -36,6 +36,18 @@ DEBT_METRICS = ("debt_principal_m", "debt_total_m")
 NO_DEBT_REASON = ("no interest_expense_m and debt_principal_m rows in disclosures.csv: "
                   "interest is not modelled apart (0); finance costs stay within the other "
                   "items, non_operating_loss_m")
+NO_RATE_REASON = ("a debt balance but no interest_expense_m rows in disclosures.csv to give a "
+                  "rate: interest is not modelled apart (0); finance costs stay within the "
+                  "other items, non_operating_loss_m")
+
+
+def no_interest_reason(debt0_m: float | None, rate_annual: float | None) -> str | None:
+    """Why :func:`interest_array` gives 0 (the same test: no D0 or no r), or None when it
+    models interest: :data:`NO_DEBT_REASON` without a debt balance, :data:`NO_RATE_REASON`
+    with one but no rate."""
+    if debt0_m is not None and rate_annual is not None:
+        return None
+    return NO_DEBT_REASON if debt0_m is None else NO_RATE_REASON
 
 
 def reported_interest(disclosures: pd.DataFrame) -> pd.DataFrame:
@@ -108,6 +120,6 @@ def interest_array(debt0_m: float | None, rate_annual: float | None, debt_share:
                    capex_paid_m: np.ndarray) -> np.ndarray:
     """interest[t] = r / 4 * debt[t] (:func:`debt_array`); 0 without D0 or r. [m/quarter]"""
     capex = np.asarray(capex_paid_m, float)
-    if debt0_m is None or rate_annual is None:
+    if no_interest_reason(debt0_m, rate_annual) is not None:
         return np.zeros(np.shape(capex))
     return rate_annual / 4.0 * debt_array(debt0_m, debt_share, capex)

@@ -97,10 +97,8 @@ def revenue_arrays(qn: np.ndarray, served_m: np.ndarray, fin: FinanceInputs,
     genai = genai_array(served_m, fin)
     trad = traditional_array(qn, fin, anchors)
     total = genai + trad
-    with np.errstate(divide="ignore", invalid="ignore"):  # a quarter without revenue: no share
-        share = genai / total
     return {"genai_revenue_m": genai, "traditional_revenue_m": trad,
-            "revenue_m": total, "genai_share": share}
+            "revenue_m": total, "genai_share": _ratio(genai, total)}
 
 
 def gross_profit_array(fin: FinanceInputs, genai_margin: float,
@@ -222,10 +220,11 @@ def _check_demand(genai_demand: pd.Series, periods: pd.PeriodIndex) -> pd.Series
     return d
 
 
-def _margin(gross_profit_m: np.ndarray, revenue_m: np.ndarray) -> np.ndarray:
-    """gross_profit / revenue per quarter [1]; NaN for a quarter without revenue."""
+def _ratio(part: np.ndarray, revenue_m: np.ndarray) -> np.ndarray:
+    """part / revenue per quarter (GenAI share, gross margin) [1]; NaN for a quarter without
+    revenue, without a RuntimeWarning."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return gross_profit_m / revenue_m
+        return part / revenue_m
 
 
 def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceInputs,
@@ -278,5 +277,5 @@ def revenue_table(quarters: pd.DataFrame, genai_demand: pd.Series, fin: FinanceI
         "capacity_bound": r["genai_revenue_m"] < demand - CAPACITY_BOUND_TOL_RMB_M,
         "incremental_compute_cost_m": d_cost,
         "gross_profit_m": gp,
-        "gross_margin": _margin(gp, r["revenue_m"]),
+        "gross_margin": _ratio(gp, r["revenue_m"]),
     }, index=periods)

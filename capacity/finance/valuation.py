@@ -338,14 +338,16 @@ def dcf_sensitivity_grid(fcf_m: np.ndarray, k: np.ndarray, ebit_terminal_m: floa
 # The headline: the fleet's value is the plan's NPV (one account of the fleet)
 # --------------------------------------------------------------------------------------------
 
-PLAN_FLOWS = (("served_revenue_m", 1.0, "served revenue (tokens + leasing)"),
-              ("training_value_m", 1.0, "training value (own training at the price of "
-               "renting it: in the plan, not revenue)"),
-              ("power_cost_m", -1.0, "power"), ("maintenance_m", -1.0, "maintenance"),
-              ("rental_cost_m", -1.0, "rented compute"),
-              ("capex_m", -1.0, "capex paid at order"))
+PLAN_FLOWS = (("served_revenue_m", "served_revenue", 1.0, "served revenue (tokens + leasing)"),
+              ("training_value_m", "training_value", 1.0, "training value (own training at "
+               "the price of renting it: in the plan, not revenue)"),
+              ("power_cost_m", "power_cost", -1.0, "power"),
+              ("maintenance_m", "maintenance", -1.0, "maintenance"),
+              ("rental_cost_m", "rental_cost", -1.0, "rented compute"),
+              ("capex_m", "capex", -1.0, "capex paid at order"))
 """Plan quarter columns whose discounted sum, with the residual, is the plan's NPV: (column,
-sign, label)."""
+bridge item, sign, label). The item is named here, not cut from the column name (the
+currency-free rename had left ``served_revenue_m`` as an item)."""
 
 
 def plan_discount_factor(n: int, rate_annual: float) -> np.ndarray:
@@ -506,9 +508,9 @@ def npv_bridge_table(plan_quarters: pd.DataFrame, npv_m: float, rate_annual: flo
     """
     df = plan_discount_factor(len(plan_quarters), rate_annual)[:len(plan_quarters)]
     rows = []
-    for col, sign, label in PLAN_FLOWS:
+    for col, item, sign, label in PLAN_FLOWS:
         pv = sign * float((plan_quarters[col].to_numpy(float) * df).sum())
-        rows.append((col.replace("_rmb_m", ""), pv, "plan", label))
+        rows.append((item, pv, "plan", label))
     residual = float(npv_m) - sum(r[1] for r in rows)
     rows.append(("residual_value", residual, "plan", "residual value of the fleet at the "
                  "horizon (the balance to the plan's NPV, with the integer plan's rounding)"))

@@ -73,7 +73,8 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("genai_share", "share", "year", "GenAI revenue / total revenue in year y",
         "genai_share"),
     Kpi("total_revenue_m", "RMB m", "year", "total revenue in year y", "revenue_m"),
-    Kpi("target_price", "HKD", "horizon", "blended target price per share"),
+    Kpi("target_price", "HKD", "horizon",
+        "headline target price per share (valuation_method: the fleet DCF)"),
     Kpi("target_price_ev_sales", "HKD", "horizon", "EV/Sales target price per share"),
     Kpi("target_price_dcf", "HKD", "horizon", "DCF target price per share"),
 )

@@ -617,12 +617,9 @@ PATH_SERIES = ("gpus_units", "revenue_m", "gross_profit_m", "net_loss_m",
                "adjusted_net_loss_m", "rd_opex_m", "sm_opex_m", "ga_opex_m")
 """Per-quarter series a batch adds with ``paths`` (the backtest's fan), shape (B, T) each."""
 
-PNL_LINES = {"revenue_m": "revenue_m", "gross_profit_m": "gross_profit_m",
-             "net_loss_m": "net_loss_m",
-             "adjusted_net_loss_m": "adjusted_net_loss_m",
-             "rd_opex_m": "rd_opex_m", "sm_opex_m": "sm_opex_m",
-             "ga_opex_m": "ga_opex_m"}
-"""Fan series -> the line of the one P&L (:func:`capacity.finance.pnl.pnl_arrays`) it is."""
+PNL_LINES = PATH_SERIES[1:]
+"""Fan series that are lines of the one P&L (:func:`capacity.finance.pnl.pnl_arrays`), under
+the P&L's own names."""
 
 
 def path_series(units: np.ndarray, pnl: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -635,8 +632,8 @@ def path_series(units: np.ndarray, pnl: dict[str, np.ndarray]) -> dict[str, np.n
     """
     B, T = units.shape[0], units.shape[1]
     out = {"gpus_units": units.sum(axis=-1)}
-    for name, line in PNL_LINES.items():
-        out[name] = np.array(np.broadcast_to(np.asarray(pnl[line], float), (B, T)))
+    for name in PNL_LINES:
+        out[name] = np.array(np.broadcast_to(np.asarray(pnl[name], float), (B, T)))
     return out
 
 

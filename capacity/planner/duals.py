@@ -76,7 +76,7 @@ PRICE_ATOL = 1e-9
 
 
 def objective_unit(model: Model) -> tuple[str, str]:
-    """(unit, column suffix) of the model's objective (``RMB m``, ``rmb_m`` for npv)."""
+    """(unit, column suffix) of the model's objective (``RMB m``, ``m`` for npv)."""
     return OBJECTIVE_UNITS.get(model.objective, ("objective unit", "objective"))
 
 
@@ -496,7 +496,7 @@ def purchase_value(model: Model, x: np.ndarray, row_dual: np.ndarray, unit_tol: 
     """The ``purchase_value`` table: per buyable (delivery quarter, chip), the net value of
     buying one more unit and its parts, per unit bought (:func:`value_parts` / lot size).
 
-    Columns (suffix the objective's unit, ``rmb_m`` for npv): ``units`` bought;
+    Columns (suffix the objective's unit, ``m`` for npv): ``units`` bought;
     ``served_value`` (the served-work families' duals, and the rental row's: a unit in service
     raises the rental limit by s x k, so more training can be rented, :data:`ENABLING_FAMILIES`);
     ``cost`` (its own discounted price);
