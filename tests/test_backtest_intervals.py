@@ -217,7 +217,10 @@ def test_rolling_rows_widen_by_the_known_errors():
     g = np.sort(np.concatenate([d * np.exp([-0.5] * 5 + [0.5] * 5)
                                 for d in fan.series["gpus_units"][:, 1]]))
     assert row["p90"] == pytest.approx(np.percentile(g, 90))
-    assert bool(row["inside_80"]) == (row["p10"] <= 30.0 <= row["p90"])
+    # by hand: 30 values in six blocks of five, 16e^-0.5 = 9.7045 .. 24e^0.5 = 39.569; p10 at
+    # position 2.9 and p90 at 26.1 fall inside the first and the last block
+    assert (row["p10"], row["p90"]) == pytest.approx((16 * math.exp(-0.5), 24 * math.exp(0.5)))
+    assert bool(row["inside_80"])  # 9.70 <= 30 <= 39.57
 
 
 def _misses() -> pd.DataFrame:
@@ -285,6 +288,9 @@ def test_a_share_or_margin_band_stops_at_one():
     assert bi.widened_band(draws, errors, 1.0) == pytest.approx(
         tuple(np.percentile(g, [10, 50, 90])))
     assert bi.widened_band(draws, errors, 1.0)[2] == 1.0
+    # by hand: p10 = (0.36392 + 0.48522) / 2, p50 = (0.54587 + 0.98923) / 2, p90 = 1
+    assert bi.widened_band(draws, errors, 1.0) == pytest.approx((0.42457, 0.76755, 1.0),
+                                                                 abs=1e-5)
     assert bi.widened_band(draws, errors)[2] > 1.0  # a count or money amount has no bound
     assert bi.upper_bound("genai_share") == bi.upper_bound("gross_margin") == 1.0
     assert bi.upper_bound("revenue_m") is None and bi.upper_bound("no_such_metric") is None

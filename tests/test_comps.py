@@ -67,15 +67,14 @@ def test_usd_subjects_convert_nothing_and_list_no_rate(comps):
 def test_the_conversion_is_recomputed_by_hand_from_the_fx_rows(comps, sensetime_value):
     doc = tomllib.loads((DATA / "subject.toml").read_text())
     rate = {f["pair"]: f["rate"] for f in sorted(doc["fx"], key=lambda f: f["date"])}
-    rmb_per_usd, fx_listing = rate["RMB/USD"], rate["RMB/HKD"]  # the latest: 6.9755, 0.8959
-    assert (rmb_per_usd, fx_listing) == (6.9755, 0.8959)  # Jan 2026, before the 2026-01-31 vintage
+    rmb_per_usd, fx_listing = rate["RMB/USD"], rate["RMB/HKD"]  # the latest rows of the file
     row = next(r for r in comps["comps"] if r["subject"] == "sensetime")
     assert row["fx_reporting"] == pytest.approx(1 / rmb_per_usd)
     assert row["fx_listing"] == pytest.approx(fx_listing / rmb_per_usd)
     v = sensetime_value
-    assert row["target_price"] == pytest.approx(v["target_price"] * 0.8959 / 6.9755)
-    assert row["share_price"] == pytest.approx(v["share_price"] * 0.8959 / 6.9755)
-    assert row["net_cash_m"] == pytest.approx(v["net_cash_m"] / 6.9755)
+    assert row["target_price"] == pytest.approx(v["target_price"] * fx_listing / rmb_per_usd)
+    assert row["share_price"] == pytest.approx(v["share_price"] * fx_listing / rmb_per_usd)
+    assert row["net_cash_m"] == pytest.approx(v["net_cash_m"] / rmb_per_usd)
     assert row["upside"] == pytest.approx(v["upside"])
     used = {(f["converts"], f["pair"]): f for f in comps["fx"] if f["subject"] == "sensetime"}
     assert set(used) == {("reporting RMB -> USD", "RMB/USD"), ("listing HKD -> USD", "RMB/HKD"),
